@@ -1,0 +1,7 @@
+export * from './errors.js';
+export * from './framing.js';
+export * from './jsonrpc.js';
+export * from './messages.js';
+export * from './text.js';
+export * from './timestamp.js';
+export * from './topics.js';

@@ -1,0 +1,21 @@
+import { isUtf8 } from 'node:buffer';
+import iconv from 'iconv-lite';
+
+/** Default code page for text that is not valid UTF-8: what AutoHotkey v1 sends as "ANSI". */
+export const DEFAULT_LEGACY_ENCODING = 'windows-1252';
+
+/** True when iconv-lite knows the encoding name (e.g. `windows-1252`, `cp1251`, `latin1`). */
+export function isKnownEncoding(name: string): boolean {
+  return iconv.encodingExists(name);
+}
+
+/**
+ * Decode a frame body. UTF-8 is the contract; older AutoHotkey clients send their ANSI
+ * code page instead, so text that is not valid UTF-8 is decoded with `legacyEncoding`
+ * rather than turned into U+FFFD replacement characters.
+ */
+export function decodeFrameText(body: Buffer, legacyEncoding: string = DEFAULT_LEGACY_ENCODING): string {
+  const text = isUtf8(body) ? body.toString('utf8') : iconv.decode(body, legacyEncoding);
+  // A BOM is not JSON whitespace; tolerate one from clients that add it.
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
