@@ -1,0 +1,206 @@
+/**
+ * Broker configuration. Option names are the seed's `BrokerConfig` names (snake_case),
+ * so a JSON config file written for the Python broker keeps working.
+ *
+ * Precedence, lowest first: defaults, the JSON config file, `BROKER_*` environment
+ * variables, command-line flags.
+ */
+import { readFileSync } from 'node:fs';
+import { DEFAULT_HOST, DEFAULT_PORT } from '../protocol/messages.js';
+import { DEFAULT_LEGACY_ENCODING, isKnownEncoding } from '../protocol/text.js';
+import { parseLogLevel, type LogLevel } from '../log/logger.js';
+
+export interface BrokerConfig {
+  /** Interface to listen on. `localhost` means 127.0.0.1 and ::1 (loopback only). */
+  host: string;
+  /** TCP port; 0 picks a free one (tests). */
+  port: number;
+  /** Open sockets accepted at once; the next gets -32006 and is closed. */
+  max_connections: number;
+  /** Seconds a new socket may take to send `connect`. */
+  connection_timeout: number;
+  /** Largest frame body in bytes. */
+  max_message_size: number;
+  /** Messages held per client (outbound backlog, or offline QoS 1 queue). */
+  max_queue_size: number;
+  /** Seconds between client pings, advertised in `connect`'s result. */
+  heartbeat_interval: number;
+  /** Seconds of silence after which a client that pings is dropped. */
+  heartbeat_timeout: number;
+  /** Seconds a disconnected client's subscriptions and QoS 1 messages are kept. */
+  session_expiry: number;
+  /** Patterns one client may hold. */
+  max_subscriptions: number;
+  /** Shared secret clients must present in `connect`; `null` disables the check. */
+  token: string | null;
+  /** Code page for frames that are not valid UTF-8 (older AutoHotkey clients send ANSI). */
+  legacy_encoding: string;
+  /** Accepted for seed compatibility; persistence arrives in a later release. */
+  persistence_enabled: boolean;
+  persistence_path: string | null;
+  log_level: LogLevel;
+  /** Log every publish at info level (verbose). */
+  log_messages: boolean;
+}
+
+export const DEFAULT_CONFIG: Readonly<BrokerConfig> = Object.freeze({
+  host: DEFAULT_HOST,
+  port: DEFAULT_PORT,
+  max_connections: 100,
+  connection_timeout: 30,
+  max_message_size: 1024 * 1024,
+  max_queue_size: 10_000,
+  heartbeat_interval: 5,
+  heartbeat_timeout: 30,
+  session_expiry: 3600,
+  max_subscriptions: 1000,
+  token: null,
+  legacy_encoding: DEFAULT_LEGACY_ENCODING,
+  persistence_enabled: false,
+  persistence_path: null,
+  log_level: 'info',
+  log_messages: false,
+});
+
+/** A configuration problem, with the source that caused it. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+type Kind = 'string' | 'nullable-string' | 'port' | 'positive-int' | 'non-negative' | 'positive' | 'boolean' | 'level' | 'encoding';
+
+const KINDS: Record<keyof BrokerConfig, Kind> = {
+  host: 'string',
+  port: 'port',
+  max_connections: 'positive-int',
+  connection_timeout: 'positive',
+  max_message_size: 'positive-int',
+  max_queue_size: 'positive-int',
+  heartbeat_interval: 'positive',
+  heartbeat_timeout: 'positive',
+  session_expiry: 'non-negative',
+  max_subscriptions: 'positive-int',
+  token: 'nullable-string',
+  legacy_encoding: 'encoding',
+  persistence_enabled: 'boolean',
+  persistence_path: 'nullable-string',
+  log_level: 'level',
+  log_messages: 'boolean',
+};
+
+/** Names of every option, for `--help` and unknown-key errors. */
+export const CONFIG_KEYS = Object.keys(KINDS) as (keyof BrokerConfig)[];
+
+/**
+ * Check and convert one option. Strings are accepted for numbers and booleans because
+ * environment variables and flags arrive as text.
+ */
+export function coerceOption<K extends keyof BrokerConfig>(key: K, value: unknown, source: string): BrokerConfig[K] {
+  const kind = KINDS[key];
+  const fail = (expected: string): never => {
+    throw new ConfigError(`${source}: ${key} must be ${expected}, got ${JSON.stringify(value)}`);
+  };
+  const num = (): number => {
+    const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+    return typeof n === 'number' && Number.isFinite(n) ? n : fail('a number');
+  };
+  switch (kind) {
+    case 'string':
+      return (typeof value === 'string' && value.length > 0 ? value : fail('a non-empty string')) as BrokerConfig[K];
+    case 'nullable-string':
+      return (value === null || value === '' ? null : typeof value === 'string' ? value : fail('a string or null')) as BrokerConfig[K];
+    case 'port': {
+      const n = num();
+      return (Number.isInteger(n) && n >= 0 && n <= 65_535 ? n : fail('an integer from 0 to 65535')) as BrokerConfig[K];
+    }
+    case 'positive-int': {
+      const n = num();
+      return (Number.isInteger(n) && n > 0 ? n : fail('a positive integer')) as BrokerConfig[K];
+    }
+    case 'positive': {
+      const n = num();
+      return (n > 0 ? n : fail('a positive number of seconds')) as BrokerConfig[K];
+    }
+    case 'non-negative': {
+      const n = num();
+      return (n >= 0 ? n : fail('zero or a positive number of seconds')) as BrokerConfig[K];
+    }
+    case 'boolean': {
+      if (typeof value === 'boolean') return value as BrokerConfig[K];
+      if (typeof value === 'string' && /^(true|1|yes|on)$/i.test(value)) return true as BrokerConfig[K];
+      if (typeof value === 'string' && /^(false|0|no|off)$/i.test(value)) return false as BrokerConfig[K];
+      return fail('true or false');
+    }
+    case 'level': {
+      const level = typeof value === 'string' ? parseLogLevel(value) : undefined;
+      return (level ?? fail('one of debug, info, warning, error, critical, silent')) as BrokerConfig[K];
+    }
+    case 'encoding':
+      return (typeof value === 'string' && isKnownEncoding(value) ? value : fail('an encoding iconv-lite knows (e.g. windows-1252)')) as BrokerConfig[K];
+  }
+}
+
+/** Validate a partial configuration object (from a file, flags, or code). */
+export function parseConfigObject(obj: unknown, source: string): Partial<BrokerConfig> {
+  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) {
+    throw new ConfigError(`${source}: expected a JSON object of broker options`);
+  }
+  const out: Partial<BrokerConfig> = {};
+  for (const [key, value] of Object.entries(obj)) {
+    if (!(key in KINDS)) {
+      throw new ConfigError(`${source}: unknown option "${key}" (known: ${CONFIG_KEYS.join(', ')})`);
+    }
+    const k = key as keyof BrokerConfig;
+    (out as Record<string, unknown>)[k] = coerceOption(k, value, source);
+  }
+  return out;
+}
+
+/**
+ * Read a JSON config file. A file that also configures the bridge may nest the broker's
+ * options under a `broker` key; both layouts are accepted.
+ */
+export function loadConfigFile(path: string): Partial<BrokerConfig> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read config file ${path}: ${(err as Error).message}`);
+  }
+  let obj: unknown;
+  try {
+    obj = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+  } catch (err) {
+    throw new ConfigError(`config file ${path} is not valid JSON: ${(err as Error).message}`);
+  }
+  const nested = typeof obj === 'object' && obj !== null && 'broker' in obj ? (obj as { broker: unknown }).broker : obj;
+  return parseConfigObject(nested, path);
+}
+
+/** The `BROKER_HOST`, `BROKER_PORT` and `BROKER_LOG_LEVEL` overrides. */
+export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<BrokerConfig> {
+  const out: Partial<BrokerConfig> = {};
+  if (env.BROKER_HOST) out.host = coerceOption('host', env.BROKER_HOST, 'BROKER_HOST');
+  if (env.BROKER_PORT) out.port = coerceOption('port', env.BROKER_PORT, 'BROKER_PORT');
+  if (env.BROKER_LOG_LEVEL) out.log_level = coerceOption('log_level', env.BROKER_LOG_LEVEL, 'BROKER_LOG_LEVEL');
+  return out;
+}
+
+/** Defaults, then each layer in order. */
+export function resolveConfig(...layers: Partial<BrokerConfig>[]): BrokerConfig {
+  const config: BrokerConfig = { ...DEFAULT_CONFIG };
+  for (const layer of layers) {
+    for (const [k, v] of Object.entries(layer)) {
+      if (v !== undefined) (config as unknown as Record<string, unknown>)[k] = v;
+    }
+  }
+  if (config.heartbeat_timeout <= config.heartbeat_interval) {
+    throw new ConfigError(
+      `heartbeat_timeout (${config.heartbeat_timeout}s) must be longer than heartbeat_interval (${config.heartbeat_interval}s), or every pinging client is dropped`,
+    );
+  }
+  return config;
+}
