@@ -150,7 +150,8 @@ export function parseConfigObject(obj: unknown, source: string): Partial<BrokerC
   }
   const out: Partial<BrokerConfig> = {};
   for (const [key, value] of Object.entries(obj)) {
-    if (!(key in KINDS)) {
+    // hasOwn, not `in`: `in` also finds Object.prototype members (`toString`, `__proto__`).
+    if (!Object.hasOwn(KINDS, key)) {
       throw new ConfigError(`${source}: unknown option "${key}" (known: ${CONFIG_KEYS.join(', ')})`);
     }
     const k = key as keyof BrokerConfig;

@@ -1,0 +1,45 @@
+/**
+ * Who acknowledged which QoS 1 message, for `_internal.message_acks`. Bounded: the oldest
+ * records are forgotten first, and a forgotten id answers like an unknown one.
+ */
+export interface AckRecord {
+  readonly clients: Set<string>;
+  readonly pending: Set<string>;
+}
+
+export class AckTracker {
+  private readonly records = new Map<string, AckRecord>();
+
+  constructor(private readonly limit: number = 10_000) {}
+
+  get size(): number {
+    return this.records.size;
+  }
+
+  /** Start tracking `messageId`, routed to the sessions in `clientIds`. */
+  track(messageId: string, clientIds: Iterable<string>): void {
+    this.records.set(messageId, { clients: new Set(), pending: new Set(clientIds) });
+    if (this.records.size > this.limit) {
+      const oldest = this.records.keys().next().value;
+      if (oldest !== undefined) this.records.delete(oldest);
+    }
+  }
+
+  /** Record `clientId`'s ack. Returns false when the message or the routing is unknown. */
+  ack(messageId: string, clientId: string): boolean {
+    const rec = this.records.get(messageId);
+    if (!rec || !rec.pending.delete(clientId)) return rec?.clients.has(clientId) ?? false;
+    rec.clients.add(clientId);
+    return true;
+  }
+
+  /** A session that expired will never ack: stop listing it as pending. */
+  forgetClient(messageIds: Iterable<string>, clientId: string): void {
+    for (const id of messageIds) this.records.get(id)?.pending.delete(clientId);
+  }
+
+  get(messageId: string): { clients: string[]; pending: string[] } | undefined {
+    const rec = this.records.get(messageId);
+    return rec && { clients: [...rec.clients], pending: [...rec.pending] };
+  }
+}

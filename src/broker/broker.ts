@@ -1,0 +1,240 @@
+/**
+ * `MessageBroker`: owns the listening sockets and wires the broker's parts together.
+ * Protocol behaviour lives in the parts: `dispatcher.ts` (JSON-RPC), `handlers/` (one
+ * file per method), `router.ts` (delivery), `session-store.ts` (sessions), and the
+ * trackers for requests, acks and retained messages.
+ */
+import type net from 'node:net';
+import { ErrorCode, RpcError } from '../protocol/errors.js';
+import { encodeFrame } from '../protocol/framing.js';
+import { errorResponse, invalidRequest } from '../protocol/jsonrpc.js';
+import { isoTimestamp } from '../protocol/timestamp.js';
+import { Logger } from '../log/logger.js';
+import { VERSION } from '../version.js';
+import { AckTracker } from './ack-tracker.js';
+import { ConfigError, resolveConfig, type BrokerConfig } from './config.js';
+import { Connection, type ConnectionHooks } from './connection.js';
+import type { BrokerContext } from './context.js';
+import { Dispatcher } from './dispatcher.js';
+import { FlushScheduler } from './flush-scheduler.js';
+import { brokerStatus } from './handlers/status.js';
+import { watchConnectTimeout } from './liveness.js';
+import { listen } from './listener.js';
+import { RequestTracker } from './request-tracker.js';
+import { RetainedStore } from './retained-store.js';
+import { Router } from './router.js';
+import { SessionStore } from './session-store.js';
+import { SlowConsumerMonitor } from './slow-consumer.js';
+import { BrokerStats } from './stats.js';
+import { SystemEvents } from './system-events.js';
+
+export interface MessageBrokerOptions {
+  /** Where logs go; by default a logger at `config.log_level` writing to stderr. */
+  logger?: Logger;
+}
+
+/** How long `stop()` waits for peers to finish closing before destroying their sockets. */
+const STOP_GRACE_MS = 2000;
+
+/**
+ * The broker. `start()` listens (loopback only unless `host` says otherwise), `stop()`
+ * publishes `system.broker.shutdown` and closes every socket.
+ *
+ * @example
+ * const broker = new MessageBroker({ port: 15234 });
+ * await broker.start();
+ */
+export class MessageBroker {
+  readonly config: BrokerConfig;
+  readonly log: Logger;
+  private readonly stats = new BrokerStats();
+  private readonly acks = new AckTracker();
+  private readonly retained = new RetainedStore();
+  private readonly requests = new RequestTracker();
+  private readonly sessions: SessionStore;
+  private readonly router: Router;
+  private readonly system: SystemEvents;
+  private readonly dispatcher: Dispatcher;
+  private readonly scheduler = new FlushScheduler();
+  private readonly connections = new Set<Connection>();
+  private readonly hooks: ConnectionHooks;
+  private readonly context: BrokerContext;
+  private servers: net.Server[] = [];
+  private boundPort = 0;
+  private addresses: string[] = [];
+  private startedAt = 0;
+  private state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
+
+  /** @throws ConfigError when an option is invalid */
+  constructor(config: Partial<BrokerConfig> = {}, options: MessageBrokerOptions = {}) {
+    this.config = resolveConfig(config);
+    this.log = options.logger ?? new Logger({ level: this.config.log_level, component: 'broker' });
+    this.sessions = new SessionStore(this.config.session_expiry, this.acks, this.log);
+    const slow = new SlowConsumerMonitor(this.stats, this.log, (payload) => this.system.publish('system.client.slow', payload));
+    this.router = new Router(this.sessions, this.acks, slow, this.stats, this.config.max_queue_size);
+    this.system = new SystemEvents(this.router, this.retained, this.log);
+    const self = this;
+    this.context = {
+      config: this.config,
+      log: this.log,
+      version: VERSION,
+      get startedAt() {
+        return self.startedAt;
+      },
+      sessions: this.sessions,
+      router: this.router,
+      retained: this.retained,
+      requests: this.requests,
+      acks: this.acks,
+      stats: this.stats,
+      system: this.system,
+      connectionCount: () => this.connections.size,
+      listening: () => ({ host: this.config.host, port: this.boundPort }),
+    };
+    this.dispatcher = new Dispatcher(this.context);
+    this.hooks = {
+      frame: (conn, body) => this.onFrame(conn, body),
+      oversize: (conn, declared, limit) => this.onOversize(conn, declared, limit),
+      dropped: (conn, _msg) => {
+        if (conn.session) slow.recordDrop(conn.session);
+      },
+      expired: (conn, msg) => {
+        this.stats.expired++;
+        conn.session?.inflight.delete(msg.id);
+      },
+      closed: (conn) => this.onClosed(conn),
+    };
+  }
+
+  /** The bound port (useful with `port: 0`); 0 before `start()`. */
+  get port(): number {
+    return this.boundPort;
+  }
+
+  /** True between a successful `start()` and `stop()`. */
+  get running(): boolean {
+    return this.state === 'running';
+  }
+
+  /** The same figures `status` returns to clients. */
+  status(): Record<string, unknown> {
+    return brokerStatus(this.context);
+  }
+
+  /** Listen and publish `system.broker.ready`. Rejects when the port cannot be bound. */
+  async start(): Promise<void> {
+    if (this.state !== 'new') throw new Error(`MessageBroker.start(): the broker is ${this.state}; create a new one to start again`);
+    this.state = 'starting';
+    if (this.config.persistence_enabled) {
+      this.log.warning('persistence_enabled is not supported yet: sessions and retained messages live in memory only');
+    }
+    try {
+      const bound = await listen(this.config.host, this.config.port, (s) => this.onSocket(s), this.log);
+      this.servers = bound.servers;
+      this.boundPort = bound.port;
+      this.addresses = bound.addresses;
+    } catch (err) {
+      this.state = 'stopped';
+      const e = err as NodeJS.ErrnoException;
+      const hint =
+        e.code === 'EADDRINUSE'
+          ? `port ${this.config.port} is in use (another broker or bridge may already be running; choose another with --port)`
+          : e.message;
+      throw new ConfigError(`cannot listen on ${this.config.host}:${this.config.port}: ${hint}`);
+    }
+    for (const server of this.servers) {
+      server.on('error', (err) => this.log.error('server error', { error: err }));
+    }
+    this.startedAt = Date.now();
+    this.state = 'running';
+    this.log.info('broker listening', { host: this.config.host, addresses: this.addresses.join(','), port: this.boundPort, version: VERSION });
+    this.system.publish('system.broker.ready', { host: this.config.host, port: this.boundPort, started_at: isoTimestamp(this.startedAt) }, true);
+  }
+
+  /**
+   * Publish `system.broker.shutdown`, flush and close every connection, stop listening.
+   * Resolves once every socket is closed (peers that do not finish are destroyed).
+   */
+  async stop(reason = 'shutdown'): Promise<void> {
+    if (this.state !== 'running') return;
+    this.state = 'stopping';
+    this.log.info('broker stopping', { reason, connections: this.connections.size });
+    this.system.publish('system.broker.shutdown', { reason });
+    const serversClosed = Promise.all(this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    const socketsClosed = [...this.connections].map(
+      (conn) =>
+        new Promise<void>((resolve) => {
+          if (conn.socket.destroyed) resolve();
+          else conn.socket.once('close', () => resolve());
+        }),
+    );
+    for (const conn of this.connections) conn.close('shutdown');
+    this.requests.closeAll('shutting down');
+    const grace = new Promise<void>((resolve) => setTimeout(resolve, STOP_GRACE_MS).unref());
+    const allClosed = Promise.all(socketsClosed);
+    await Promise.race([allClosed, grace]);
+    for (const conn of this.connections) conn.destroy('shutdown');
+    await Promise.all([allClosed, serversClosed]);
+    this.sessions.clear();
+    this.retained.clear();
+    this.state = 'stopped';
+    this.log.info('broker stopped', { reason });
+  }
+
+  private onSocket(socket: net.Socket): void {
+    if (this.state !== 'running') {
+      socket.destroy();
+      return;
+    }
+    if (this.connections.size >= this.config.max_connections) {
+      this.refuse(socket);
+      return;
+    }
+    const conn = new Connection(socket, this.config.max_message_size, this.config.max_queue_size, this.scheduler, this.hooks, this.log);
+    this.connections.add(conn);
+    this.log.debug('socket accepted', { conn: conn.id, remote: conn.remote, connections: this.connections.size });
+    watchConnectTimeout(conn, this.config.connection_timeout * 1000, () => {
+      this.log.info('closing connection that never sent connect', { conn: conn.id, remote: conn.remote, connection_timeout: this.config.connection_timeout });
+      conn.close('connection_timeout');
+    });
+  }
+
+  private refuse(socket: net.Socket): void {
+    this.stats.refusedConnections++;
+    const remote = `${socket.remoteAddress}:${socket.remotePort}`;
+    this.log.warning('connection refused: max_connections reached', { remote, max_connections: this.config.max_connections });
+    const err = new RpcError(ErrorCode.LIMIT_EXCEEDED, `Too many connections: the broker accepts at most ${this.config.max_connections}`, {
+      max_connections: this.config.max_connections,
+    });
+    socket.on('error', (e) => this.log.debug('refused socket error', { remote, error: e }));
+    socket.end(encodeFrame(errorResponse(null, err)));
+    setTimeout(() => socket.destroy(), STOP_GRACE_MS).unref();
+  }
+
+  private onFrame(conn: Connection, body: Buffer): void {
+    try {
+      this.dispatcher.handleFrame(conn, body);
+    } catch (err) {
+      // The dispatcher answers every handler failure itself; reaching here is a bug in it.
+      this.log.critical('frame handling crashed', { conn: conn.id, client_id: conn.clientId, error: err as Error, stack: (err as Error).stack });
+      conn.send(encodeFrame(errorResponse(null, new RpcError(ErrorCode.INTERNAL_ERROR, 'Internal error'))));
+    }
+  }
+
+  private onOversize(conn: Connection, declared: number, limit: number): void {
+    this.log.warning('frame too large; closing connection', { conn: conn.id, client_id: conn.clientId, remote: conn.remote, declared, max_message_size: limit });
+    const err = invalidRequest(`frame of ${declared} bytes exceeds max_message_size (${limit} bytes)`, { max_message_size: limit, declared });
+    conn.close('protocol_error', encodeFrame(errorResponse(null, err)));
+  }
+
+  private onClosed(conn: Connection): void {
+    this.connections.delete(conn);
+    this.requests.dropRequester(conn);
+    const session = conn.session;
+    if (!session) return;
+    const reason = conn.closeReason ?? 'connection_lost';
+    this.sessions.detach(session, conn);
+    this.log.info('client disconnected', { client_id: session.clientId, reason, remote: conn.remote });
+    if (this.state === 'running') this.system.publish('system.client.disconnected', { client_id: session.clientId, reason });
+  }
+}

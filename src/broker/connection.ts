@@ -1,0 +1,126 @@
+/**
+ * One client socket: framing in, batched frames out, and the state the protocol keeps
+ * per connection (the attached session, heartbeat bookkeeping, why it closed).
+ */
+import type { Socket } from 'node:net';
+import { FrameDecoder } from '../protocol/framing.js';
+import type { DisconnectReason } from '../protocol/messages.js';
+import type { Logger } from '../log/logger.js';
+import type { FlushScheduler } from './flush-scheduler.js';
+import type { BrokerMessage } from './message.js';
+import { OutboundQueue } from './outbound-queue.js';
+import type { Session } from './session.js';
+
+/** How long a closing socket may take to flush before it is destroyed. */
+const CLOSE_GRACE_MS = 2000;
+
+let nextConnectionId = 1;
+
+export interface ConnectionHooks {
+  frame(conn: Connection, body: Buffer): void;
+  /** A delivery was dropped by the `max_queue_size` policy. */
+  dropped(conn: Connection, msg: BrokerMessage): void;
+  /** A delivery's TTL ran out while it waited in the outbound queue. */
+  expired(conn: Connection, msg: BrokerMessage): void;
+  oversize(conn: Connection, declared: number, limit: number): void;
+  closed(conn: Connection): void;
+}
+
+export class Connection {
+  /** Process-unique number, for logs. */
+  readonly id = nextConnectionId++;
+  readonly remote: string;
+  readonly decoder: FrameDecoder;
+  readonly outbound: OutboundQueue;
+  session: Session | null = null;
+  /** True once the client sent `ping`: only then does the heartbeat timeout apply. */
+  pinged = false;
+  lastActivity = Date.now();
+  closeReason: DisconnectReason | null = null;
+  private released = false;
+  private destroyTimer: NodeJS.Timeout | null = null;
+  /** Timers owned by liveness checks; cleared on close. */
+  readonly timers = new Set<NodeJS.Timeout>();
+
+  constructor(
+    readonly socket: Socket,
+    maxMessageSize: number,
+    maxQueueSize: number,
+    scheduler: FlushScheduler,
+    private readonly hooks: ConnectionHooks,
+    private readonly log: Logger,
+  ) {
+    this.remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+    this.decoder = new FrameDecoder(maxMessageSize);
+    this.outbound = new OutboundQueue(socket, maxQueueSize, scheduler, {
+      dropped: (msg) => hooks.dropped(this, msg),
+      expired: (msg) => hooks.expired(this, msg),
+    });
+    socket.setNoDelay(true);
+    // AutoHotkey clients never ping; keepalive is what reaps their dead sockets.
+    socket.setKeepAlive(true, 30_000);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      this.log.debug('socket error', { conn: this.id, remote: this.remote, client_id: this.clientId, code: err.code, error: err });
+    });
+    socket.on('close', () => {
+      for (const t of this.timers) clearTimeout(t);
+      this.timers.clear();
+      if (this.destroyTimer) clearTimeout(this.destroyTimer);
+      this.outbound.discard();
+      this.closeReason ??= 'connection_lost';
+      this.release();
+    });
+  }
+
+  /** The connected client's id, or undefined before `connect`. */
+  get clientId(): string | undefined {
+    return this.session?.clientId;
+  }
+
+  get isClosing(): boolean {
+    return this.closeReason !== null;
+  }
+
+  private onData(chunk: Buffer): void {
+    this.lastActivity = Date.now();
+    if (this.closeReason) return;
+    const oversize = this.decoder.push(chunk, (body) => {
+      if (!this.closeReason) this.hooks.frame(this, body);
+    });
+    if (oversize) this.hooks.oversize(this, oversize.declared, oversize.limit);
+  }
+
+  /** Queue a response or other control frame. */
+  send(frame: Buffer): void {
+    this.outbound.sendControl(frame);
+  }
+
+  /**
+   * Close with `reason`: what is queued (and `finalFrame`) is flushed first, then the
+   * socket is half-closed and, if the peer does not finish, destroyed after a grace period.
+   */
+  close(reason: DisconnectReason, finalFrame?: Buffer): void {
+    if (this.closeReason) return;
+    this.closeReason = reason;
+    this.outbound.end(finalFrame);
+    this.destroyTimer = setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS);
+    this.destroyTimer.unref();
+    // The session is released now, not when the peer finishes closing, so that a client
+    // taking over the same id, and the disconnected event, never wait on a slow peer.
+    this.release();
+  }
+
+  private release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.hooks.closed(this);
+  }
+
+  /** Close at once without flushing (shutdown of an unresponsive peer). */
+  destroy(reason: DisconnectReason): void {
+    this.closeReason ??= reason;
+    this.socket.destroy();
+    this.release();
+  }
+}

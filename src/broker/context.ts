@@ -1,0 +1,49 @@
+/** What a method handler can reach: the broker's parts, the calling connection, the params. */
+import type { Logger } from '../log/logger.js';
+import type { AckTracker } from './ack-tracker.js';
+import type { BrokerConfig } from './config.js';
+import type { Connection } from './connection.js';
+import type { RequestTracker } from './request-tracker.js';
+import type { RetainedStore } from './retained-store.js';
+import type { Router } from './router.js';
+import type { SessionStore } from './session-store.js';
+import type { BrokerStats } from './stats.js';
+import type { SystemEvents } from './system-events.js';
+
+export interface BrokerContext {
+  readonly config: BrokerConfig;
+  readonly log: Logger;
+  readonly version: string;
+  readonly startedAt: number;
+  readonly sessions: SessionStore;
+  readonly router: Router;
+  readonly retained: RetainedStore;
+  readonly requests: RequestTracker;
+  readonly acks: AckTracker;
+  readonly stats: BrokerStats;
+  readonly system: SystemEvents;
+  /** Open sockets, connected or not. */
+  connectionCount(): number;
+  /** The address the broker listens on, for status output. */
+  listening(): { host: string; port: number };
+}
+
+export interface CallContext {
+  readonly broker: BrokerContext;
+  readonly conn: Connection;
+  /** Named params; positional params were mapped onto the method's names. */
+  readonly params: Record<string, unknown>;
+  /** True for a notification: the result is discarded. */
+  readonly isNotification: boolean;
+  /** Run `fn` right after the response is queued (or at once for a notification). */
+  after(fn: () => void): void;
+}
+
+export interface MethodSpec {
+  readonly name: string;
+  /** Param names in positional order, so `params: [...]` works as the spec allows. */
+  readonly params: readonly string[];
+  /** False for `connect`, `ping` and `disconnect`, allowed before `connect`. */
+  readonly requiresConnect: boolean;
+  handle(ctx: CallContext): unknown;
+}

@@ -1,0 +1,162 @@
+/**
+ * Turns frames into method calls and calls into responses, following JSON-RPC 2.0:
+ * notifications are never answered, batches get one array of responses (or nothing when
+ * all were notifications), and when several errors apply the first of -32600, -32601,
+ * -32001, -32602 wins. Handlers throw `RpcError`; anything else they throw is a broker
+ * bug, logged with context and answered as -32603, never a crash.
+ */
+import { ErrorCode, RpcError } from '../protocol/errors.js';
+import { encodeFrame } from '../protocol/framing.js';
+import {
+  classify,
+  errorObject,
+  invalidParams,
+  invalidRequest,
+  methodNotFound,
+  parseError,
+  resultObject,
+  type RpcCall,
+  type RpcId,
+} from '../protocol/jsonrpc.js';
+import { decodeFrameText } from '../protocol/text.js';
+import type { Connection } from './connection.js';
+import type { BrokerContext, CallContext } from './context.js';
+import { METHODS } from './handlers/index.js';
+
+type Outcome = object | undefined | Promise<object | undefined>;
+
+/** Notifications that fail are logged at warning this many times per connection, then at debug. */
+const LOUD_NOTIFICATION_FAILURES = 5;
+
+export class Dispatcher {
+  private readonly failedNotifications = new WeakMap<Connection, number>();
+
+  constructor(private readonly broker: BrokerContext) {}
+
+  /** Handle one frame body from `conn`. */
+  handleFrame(conn: Connection, body: Buffer): void {
+    if (body.length === 0) {
+      this.reply(conn, errorObject(null, parseError('empty frame (length 0)')));
+      return;
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(decodeFrameText(body, this.broker.config.legacy_encoding));
+    } catch (err) {
+      this.broker.log.debug('unparsable frame', { conn: conn.id, client_id: conn.clientId, bytes: body.length, error: err as Error });
+      this.reply(conn, errorObject(null, parseError((err as Error).message)));
+      return;
+    }
+    const after: (() => void)[] = [];
+    if (Array.isArray(value)) {
+      this.handleBatch(conn, value, after);
+      return;
+    }
+    const outcome = this.handleOne(conn, value, after);
+    if (outcome instanceof Promise) {
+      void outcome.then((response) => this.finish(conn, response, after));
+    } else {
+      this.finish(conn, outcome, after);
+    }
+  }
+
+  private handleBatch(conn: Connection, items: unknown[], after: (() => void)[]): void {
+    if (items.length === 0) {
+      this.reply(conn, errorObject(null, invalidRequest('empty batch')));
+      return;
+    }
+    const outcomes = items.map((item) => this.handleOne(conn, item, after));
+    const send = (responses: (object | undefined)[]): void => {
+      const present = responses.filter((r): r is object => r !== undefined);
+      this.finish(conn, present.length > 0 ? present : undefined, after);
+    };
+    if (outcomes.some((o) => o instanceof Promise)) void Promise.all(outcomes).then(send);
+    else send(outcomes as (object | undefined)[]);
+  }
+
+  private finish(conn: Connection, response: object | undefined, after: (() => void)[]): void {
+    if (response !== undefined) this.reply(conn, response);
+    for (const fn of after) {
+      try {
+        fn();
+      } catch (err) {
+        this.broker.log.error('follow-up of a call failed', { conn: conn.id, client_id: conn.clientId, error: err as Error, stack: (err as Error).stack });
+      }
+    }
+  }
+
+  private reply(conn: Connection, response: object): void {
+    conn.send(encodeFrame(JSON.stringify(response)));
+  }
+
+  private handleOne(conn: Connection, value: unknown, after: (() => void)[]): Outcome {
+    const msg = classify(value);
+    if (msg.kind === 'invalid') return errorObject(msg.id, invalidRequest(msg.reason));
+    if (msg.kind === 'response') {
+      return errorObject(msg.id, invalidRequest('the broker sends no requests, so it accepts no responses'));
+    }
+    const isNotification = msg.id === undefined;
+    const id: RpcId = msg.id ?? null;
+    const spec = METHODS.get(msg.method);
+    if (!spec) return this.fail(conn, msg, methodNotFound(msg.method));
+    if (spec.requiresConnect && !conn.session) {
+      return this.fail(conn, msg, new RpcError(ErrorCode.NOT_CONNECTED, `Not connected: send "connect" before "${msg.method}"`));
+    }
+    let params: Record<string, unknown>;
+    if (msg.params === undefined) {
+      params = {};
+    } else if (Array.isArray(msg.params)) {
+      if (msg.params.length > spec.params.length) {
+        return this.fail(conn, msg, invalidParams(`${msg.method} takes at most ${spec.params.length} positional params (${spec.params.join(', ')})`));
+      }
+      params = {};
+      msg.params.forEach((v, i) => (params[spec.params[i]!] = v));
+    } else {
+      params = msg.params;
+    }
+    const ctx: CallContext = {
+      broker: this.broker,
+      conn,
+      params,
+      isNotification,
+      after: (fn) => after.push(fn),
+    };
+    let result: unknown;
+    try {
+      result = spec.handle(ctx);
+    } catch (err) {
+      return this.fail(conn, msg, err);
+    }
+    if (result instanceof Promise) {
+      return result.then(
+        (r) => (isNotification ? undefined : resultObject(id, r)),
+        (err) => this.fail(conn, msg, err),
+      );
+    }
+    return isNotification ? undefined : resultObject(id, result);
+  }
+
+  /** The error response for `call`, or a log line when it was a notification. */
+  private fail(conn: Connection, call: RpcCall, err: unknown): object | undefined {
+    let rpcErr: RpcError;
+    if (err instanceof RpcError) {
+      rpcErr = err;
+    } else {
+      this.broker.log.error('internal error in method handler', {
+        method: call.method,
+        client_id: conn.clientId,
+        conn: conn.id,
+        error: err as Error,
+        stack: (err as Error)?.stack,
+      });
+      rpcErr = new RpcError(ErrorCode.INTERNAL_ERROR, `Internal error: ${(err as Error)?.message ?? String(err)}`);
+    }
+    if (call.id !== undefined) return errorObject(call.id, rpcErr);
+    const count = (this.failedNotifications.get(conn) ?? 0) + 1;
+    this.failedNotifications.set(conn, count);
+    const fields = { method: call.method, client_id: conn.clientId, remote: conn.remote, code: rpcErr.code, error: rpcErr.message };
+    if (count <= LOUD_NOTIFICATION_FAILURES) this.broker.log.warning('notification failed (notifications get no error response)', fields);
+    else this.broker.log.debug('notification failed', fields);
+    return undefined;
+  }
+}

@@ -1,0 +1,59 @@
+import { ErrorCode, RpcError } from '../../protocol/errors.js';
+import { invalidParams } from '../../protocol/jsonrpc.js';
+import type { BrokerContext, MethodSpec } from '../context.js';
+import { createMessage } from '../message.js';
+import { optionalNumber, requirePublishTopic } from '../params.js';
+import { messageAcks } from './message-acks.js';
+import { brokerStatus } from './status.js';
+import { sessionSubscriptions } from './subscriptions.js';
+
+const DEFAULT_TIMEOUT_S = 5;
+const MAX_TIMEOUT_S = 300;
+
+type BrokerAnswer = (broker: BrokerContext, payload: Record<string, unknown>, caller: string) => unknown;
+
+/** Request topics the broker answers itself, as the seed's debugging examples expect. */
+const BROKER_TOPICS: ReadonlyMap<string, BrokerAnswer> = new Map<string, BrokerAnswer>([
+  ['status', (broker) => brokerStatus(broker)],
+  ['subscriptions', (broker, payload, caller) => sessionSubscriptions(broker, payload, caller)],
+  ['_internal.message_acks', (broker, payload) => messageAcks(broker, payload)],
+]);
+
+function asParams(payload: unknown): Record<string, unknown> {
+  return typeof payload === 'object' && payload !== null && !Array.isArray(payload) ? (payload as Record<string, unknown>) : {};
+}
+
+/**
+ * `request`: delivered with `reply_to` to every other connected subscriber of the topic;
+ * the first non-null reply (or error) answers. The delivery carries the request's timeout
+ * as its TTL, so a responder that is backed up never receives a request nobody awaits.
+ */
+export const request: MethodSpec = {
+  name: 'request',
+  params: ['topic', 'payload', 'timeout'],
+  requiresConnect: true,
+  handle({ broker, conn, params }) {
+    const timeout = optionalNumber(params, 'timeout', DEFAULT_TIMEOUT_S);
+    if (timeout <= 0 || timeout > MAX_TIMEOUT_S) {
+      throw invalidParams(`timeout must be more than 0 and at most ${MAX_TIMEOUT_S} seconds`, { timeout });
+    }
+    const session = conn.session!;
+    const topic = params.topic;
+    const answer = typeof topic === 'string' ? BROKER_TOPICS.get(topic) : undefined;
+    if (answer) return answer(broker, asParams(params.payload), session.clientId);
+    if (typeof topic === 'string' && topic.startsWith('_internal.')) {
+      throw new RpcError(ErrorCode.NO_RESPONDERS, `No responders: "${topic}" is not a topic the broker answers`, { topic });
+    }
+    requirePublishTopic(params);
+
+    const { token, result } = broker.requests.open(conn, topic as string, timeout * 1000);
+    const msg = createMessage({ topic: topic as string, payload: params.payload ?? null, sender: session.clientId, ttl: timeout, replyTo: token });
+    const delivered = broker.router.route(msg, { exclude: session, onlineOnly: true });
+    broker.stats.messages++;
+    if (delivered === 0) {
+      broker.requests.fail(token, new RpcError(ErrorCode.NO_RESPONDERS, `No responders: no other connected client subscribes to "${topic as string}"`, { topic }));
+    }
+    broker.log.debug('request', { sender: session.clientId, topic, delivered, timeout });
+    return result;
+  },
+};

@@ -1,0 +1,41 @@
+import { ErrorCode, RpcError } from '../../protocol/errors.js';
+import { patternError } from '../../protocol/topics.js';
+import type { MethodSpec } from '../context.js';
+import { requireStringArray } from '../params.js';
+
+/**
+ * `subscribe`: all patterns or none. Matching retained messages follow right after the
+ * response, each once even when several new patterns match it.
+ */
+export const subscribe: MethodSpec = {
+  name: 'subscribe',
+  params: ['patterns'],
+  requiresConnect: true,
+  handle({ broker, conn, params, after }) {
+    const patterns = [...new Set(requireStringArray(params, 'patterns'))];
+    const errors = patterns.flatMap((pattern) => {
+      const reason = patternError(pattern);
+      return reason ? [{ pattern, reason }] : [];
+    });
+    if (errors.length > 0) {
+      throw new RpcError(ErrorCode.SUBSCRIPTION_ERROR, `Invalid pattern: ${errors.map((e) => `"${e.pattern}" (${e.reason})`).join(', ')}`, {
+        invalid: errors.map((e) => e.pattern),
+        reasons: errors,
+      });
+    }
+    const session = conn.session!;
+    const added = patterns.filter((p) => !session.patterns.has(p));
+    const limit = broker.config.max_subscriptions;
+    if (session.patterns.size + added.length > limit) {
+      throw new RpcError(ErrorCode.SUBSCRIPTION_ERROR, `Too many subscriptions: a client may hold at most ${limit} patterns`, {
+        max_subscriptions: limit,
+        current: session.patterns.size,
+      });
+    }
+    for (const p of added) broker.sessions.subscribe(session, p);
+    broker.log.debug('subscribed', { client_id: session.clientId, patterns });
+    const retained = broker.retained.matching(patterns);
+    if (retained.length > 0) after(() => broker.router.sendRetained(session, retained));
+    return { subscribed: patterns };
+  },
+};

@@ -1,0 +1,16 @@
+import type { MethodSpec } from '../context.js';
+import { requireStringArray } from '../params.js';
+
+/** `unsubscribe`: answers with the patterns that were held and are now removed. */
+export const unsubscribe: MethodSpec = {
+  name: 'unsubscribe',
+  params: ['patterns'],
+  requiresConnect: true,
+  handle({ broker, conn, params }) {
+    const session = conn.session!;
+    const patterns = [...new Set(requireStringArray(params, 'patterns'))];
+    const removed = patterns.filter((p) => broker.sessions.unsubscribe(session, p));
+    broker.log.debug('unsubscribed', { client_id: session.clientId, patterns: removed });
+    return { unsubscribed: removed };
+  },
+};

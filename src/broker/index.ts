@@ -1,0 +1,11 @@
+export { MessageBroker, type MessageBrokerOptions } from './broker.js';
+export {
+  CONFIG_KEYS,
+  ConfigError,
+  DEFAULT_CONFIG,
+  configFromEnv,
+  loadConfigFile,
+  parseConfigObject,
+  resolveConfig,
+  type BrokerConfig,
+} from './config.js';

@@ -1,0 +1,97 @@
+/**
+ * A message inside the broker: what was published, plus the serialised delivery frame,
+ * built once and shared by every subscriber (re-serialising per subscriber would cost
+ * more than the socket writes; see the ceiling table in NODE-NOTES).
+ */
+import { randomUUID } from 'node:crypto';
+import { encodeFrame } from '../protocol/framing.js';
+import { isoTimestamp } from '../protocol/timestamp.js';
+import { notification } from '../protocol/jsonrpc.js';
+import { DELIVERY_METHOD, type DeliveryParams } from '../protocol/messages.js';
+
+export interface BrokerMessage {
+  readonly id: string;
+  readonly topic: string;
+  readonly payload: unknown;
+  readonly sender: string;
+  readonly timestamp: string;
+  readonly qos: 0 | 1;
+  /** Epoch ms after which the message must not be delivered; 0 = never expires. */
+  readonly expiresAt: number;
+  /** Set on `request` deliveries: the token a responder passes to `reply`. */
+  readonly replyTo?: string;
+  /** Lazily built frames, one per flag combination actually needed. */
+  frame?: Buffer;
+  retainedFrame?: Buffer;
+}
+
+/** Delivery flags that vary per recipient. */
+export interface DeliveryFlags {
+  retained?: boolean;
+  redelivered?: boolean;
+}
+
+/** True when the message's TTL has run out at `now`. */
+export function isExpired(msg: BrokerMessage, now: number = Date.now()): boolean {
+  return msg.expiresAt !== 0 && now >= msg.expiresAt;
+}
+
+function buildFrame(msg: BrokerMessage, flags: DeliveryFlags): Buffer {
+  const params: DeliveryParams = {
+    topic: msg.topic,
+    payload: msg.payload,
+    timestamp: msg.timestamp,
+    sender: msg.sender,
+    message_id: msg.id,
+    qos: msg.qos,
+  };
+  if (flags.retained) params.retained = true;
+  if (flags.redelivered) params.redelivered = true;
+  if (msg.replyTo !== undefined) params.reply_to = msg.replyTo;
+  return encodeFrame(notification(DELIVERY_METHOD, params));
+}
+
+/** The delivery frame for `msg` with `flags`, cached for the common combinations. */
+export function deliveryFrame(msg: BrokerMessage, flags: DeliveryFlags = {}): Buffer {
+  if (flags.redelivered) return buildFrame(msg, flags); // rare: not worth caching
+  if (flags.retained) return (msg.retainedFrame ??= buildFrame(msg, flags));
+  return (msg.frame ??= buildFrame(msg, flags));
+}
+
+let lastStampMs = -1;
+let lastStamp = '';
+
+/** The contract's timestamp for now; computed at most once per millisecond under load. */
+export function nowTimestamp(ms: number): string {
+  if (ms !== lastStampMs) {
+    lastStampMs = ms;
+    lastStamp = isoTimestamp(ms);
+  }
+  return lastStamp;
+}
+
+export interface NewMessage {
+  topic: string;
+  payload: unknown;
+  sender: string;
+  qos?: 0 | 1;
+  /** Seconds; 0 or absent = never expires. */
+  ttl?: number;
+  replyTo?: string;
+}
+
+/** Stamp a new message with an id, a timestamp and its expiry time. */
+export function createMessage(m: NewMessage, now: number = Date.now()): BrokerMessage {
+  const ttl = m.ttl ?? 0;
+  const msg: BrokerMessage = {
+    id: randomUUID(),
+    topic: m.topic,
+    payload: m.payload,
+    sender: m.sender,
+    timestamp: nowTimestamp(now),
+    qos: m.qos ?? 0,
+    expiresAt: ttl > 0 ? now + ttl * 1000 : 0,
+  };
+  if (m.replyTo !== undefined) (msg as { replyTo?: string }).replyTo = m.replyTo;
+  return msg;
+}

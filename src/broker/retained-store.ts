@@ -1,0 +1,46 @@
+/**
+ * The last retained message per topic. In memory for now; surviving a restart is the
+ * persistence work that comes later.
+ */
+import { topicMatches } from '../protocol/topics.js';
+import { isExpired, type BrokerMessage } from './message.js';
+
+/** True for the payloads that clear a retained topic instead of setting it. */
+export function clearsRetained(payload: unknown): boolean {
+  return payload === null || payload === undefined || payload === '';
+}
+
+export class RetainedStore {
+  private readonly byTopic = new Map<string, BrokerMessage>();
+
+  get size(): number {
+    return this.byTopic.size;
+  }
+
+  /** Store `msg` as its topic's retained message, or clear the topic. */
+  set(msg: BrokerMessage): void {
+    if (clearsRetained(msg.payload)) this.byTopic.delete(msg.topic);
+    else this.byTopic.set(msg.topic, msg);
+  }
+
+  get(topic: string): BrokerMessage | undefined {
+    return this.byTopic.get(topic);
+  }
+
+  /** Retained messages matching any of `patterns`, each once, expired ones purged. */
+  matching(patterns: readonly string[], now: number = Date.now()): BrokerMessage[] {
+    const out: BrokerMessage[] = [];
+    for (const [topic, msg] of this.byTopic) {
+      if (isExpired(msg, now)) {
+        this.byTopic.delete(topic);
+        continue;
+      }
+      if (patterns.some((p) => topicMatches(p, topic))) out.push(msg);
+    }
+    return out;
+  }
+
+  clear(): void {
+    this.byTopic.clear();
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * Routes messages to sessions: online ones get the shared delivery frame on their
+ * outbound queue, offline ones queue QoS 1 messages until they return or expire.
+ * Each session gets a message once, however many of its patterns match, because the
+ * subscription index returns each subscriber once.
+ */
+import type { AckTracker } from './ack-tracker.js';
+import { deliveryFrame, isExpired, type BrokerMessage, type DeliveryFlags } from './message.js';
+import type { Session } from './session.js';
+import type { SessionStore } from './session-store.js';
+import type { SlowConsumerMonitor } from './slow-consumer.js';
+import type { BrokerStats } from './stats.js';
+
+export interface RouteOptions {
+  /** Do not deliver to this session (a requester does not answer itself). */
+  exclude?: Session;
+  /** Deliver only to connected sessions (requests). */
+  onlineOnly?: boolean;
+}
+
+export class Router {
+  constructor(
+    private readonly sessions: SessionStore,
+    private readonly acks: AckTracker,
+    private readonly slow: SlowConsumerMonitor,
+    private readonly stats: BrokerStats,
+    private readonly maxQueueSize: number,
+  ) {}
+
+  /**
+   * Route `msg` to every matching session. Returns the number of sessions it was routed
+   * to: connected ones, plus (QoS 1) offline ones that queued it.
+   */
+  route(msg: BrokerMessage, options: RouteOptions = {}): number {
+    const matched = this.sessions.index.match(msg.topic);
+    let delivered = 0;
+    const routedTo: string[] | null = msg.qos === 1 && msg.sender !== 'broker' ? [] : null;
+    for (let i = 0; i < matched.length; i++) {
+      const session = matched[i]!;
+      if (session === options.exclude) continue;
+      let ok = false;
+      if (session.connection && !session.connection.isClosing) {
+        ok = this.send(session, msg);
+      } else if (msg.qos === 1 && !options.onlineOnly) {
+        ok = session.queueOffline(msg, this.maxQueueSize);
+        if (!ok) this.slow.recordDrop(session);
+      }
+      if (ok) {
+        delivered++;
+        routedTo?.push(session.clientId);
+      }
+    }
+    if (routedTo) this.acks.track(msg.id, routedTo);
+    return delivered;
+  }
+
+  /** Hand `msg` to `session`'s connection. False when expired or refused by the queue policy. */
+  send(session: Session, msg: BrokerMessage, flags?: DeliveryFlags): boolean {
+    const conn = session.connection;
+    if (!conn || isExpired(msg)) return false;
+    if (!conn.outbound.sendDelivery(deliveryFrame(msg, flags), msg)) return false;
+    if (msg.qos === 1) session.trackInflight(msg, this.maxQueueSize);
+    this.stats.deliveries++;
+    return true;
+  }
+
+  /**
+   * After a reconnect: first the QoS 1 messages sent before and never acked (flagged
+   * `redelivered`), then those queued while the session was offline, in order.
+   */
+  resume(session: Session): void {
+    const conn = session.connection;
+    if (!conn) return;
+    const now = Date.now();
+    for (const msg of [...session.inflight.values()]) {
+      if (isExpired(msg, now)) {
+        session.inflight.delete(msg.id);
+        continue;
+      }
+      if (conn.outbound.sendDelivery(deliveryFrame(msg, { redelivered: true }), msg)) this.stats.deliveries++;
+    }
+    for (let msg = session.offline.shift(); msg; msg = session.offline.shift()) this.send(session, msg);
+  }
+
+  /** Deliver retained messages to a new subscription, flagged `retained`. */
+  sendRetained(session: Session, messages: readonly BrokerMessage[]): void {
+    for (const msg of messages) this.send(session, msg, { retained: true });
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * Every session by client id, and the subscription index that routes to them. A session
+ * outlives its connection for `session_expiry` seconds; then its subscriptions go too.
+ */
+import type { Logger } from '../log/logger.js';
+import type { AckTracker } from './ack-tracker.js';
+import type { Connection } from './connection.js';
+import { Session } from './session.js';
+import { SubscriptionIndex } from './subscription-index.js';
+
+export class SessionStore {
+  private readonly sessions = new Map<string, Session>();
+  readonly index = new SubscriptionIndex<Session>();
+
+  constructor(
+    private readonly sessionExpirySeconds: number,
+    private readonly acks: AckTracker,
+    private readonly log: Logger,
+  ) {}
+
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  get(clientId: string): Session | undefined {
+    return this.sessions.get(clientId);
+  }
+
+  values(): IterableIterator<Session> {
+    return this.sessions.values();
+  }
+
+  /** Connected sessions. */
+  get onlineCount(): number {
+    let n = 0;
+    for (const s of this.sessions.values()) if (s.isOnline) n++;
+    return n;
+  }
+
+  /**
+   * The session for `clientId`, reused unless `clean` asks for a fresh one. The caller
+   * has already closed any connection that held it.
+   */
+  open(clientId: string, clean: boolean): { session: Session; present: boolean } {
+    let session = this.sessions.get(clientId);
+    if (session && clean) {
+      this.discard(session);
+      session = undefined;
+    }
+    if (session) {
+      if (session.expiryTimer) clearTimeout(session.expiryTimer);
+      session.expiryTimer = null;
+      return { session, present: true };
+    }
+    session = new Session(clientId);
+    this.sessions.set(clientId, session);
+    return { session, present: false };
+  }
+
+  subscribe(session: Session, pattern: string): void {
+    session.patterns.add(pattern);
+    this.index.add(pattern, session);
+  }
+
+  unsubscribe(session: Session, pattern: string): boolean {
+    if (!session.patterns.delete(pattern)) return false;
+    this.index.remove(pattern, session);
+    return true;
+  }
+
+  /** The connection went away: keep the session until it expires. */
+  detach(session: Session, conn: Connection): void {
+    if (session.connection !== conn) return; // already taken over by a newer connection
+    session.connection = null;
+    if (this.sessionExpirySeconds === 0) {
+      this.discard(session);
+      return;
+    }
+    session.expiryTimer = setTimeout(() => {
+      this.log.debug('session expired', { client_id: session.clientId, queued: session.offline.length, unacked: session.inflight.size });
+      this.discard(session);
+    }, this.sessionExpirySeconds * 1000);
+    session.expiryTimer.unref();
+  }
+
+  /** Remove a session, its subscriptions and its queued messages. */
+  discard(session: Session): void {
+    session.dispose();
+    for (const p of session.patterns) this.index.remove(p, session);
+    session.patterns.clear();
+    this.acks.forgetClient([...session.inflight.keys(), ...[...session.offline].map((m) => m.id)], session.clientId);
+    session.inflight.clear();
+    session.offline.clear();
+    if (this.sessions.get(session.clientId) === session) this.sessions.delete(session.clientId);
+  }
+
+  /** Drop every session (shutdown). */
+  clear(): void {
+    for (const s of [...this.sessions.values()]) this.discard(s);
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * A client's session: its subscriptions and QoS 1 state, which outlive any one TCP
+ * connection for `session_expiry` seconds so a reconnecting client misses nothing.
+ */
+import type { Connection } from './connection.js';
+import { Deque } from './deque.js';
+import { isExpired, type BrokerMessage } from './message.js';
+
+export class Session {
+  readonly patterns = new Set<string>();
+  /** QoS 1 messages handed to the connection and not yet acked, by message id. */
+  readonly inflight = new Map<string, BrokerMessage>();
+  /** QoS 1 messages that arrived while no connection was attached. */
+  readonly offline = new Deque<BrokerMessage>();
+  connection: Connection | null = null;
+  clientType = 'unknown';
+  /** When the session was created, for status output. */
+  readonly createdAt = Date.now();
+  expiryTimer: NodeJS.Timeout | null = null;
+
+  /** Drops since the last `system.client.slow` event, and since the session began. */
+  droppedSinceEvent = 0;
+  totalDropped = 0;
+  lastSlowEventAt = 0;
+  slowTimer: NodeJS.Timeout | null = null;
+
+  constructor(readonly clientId: string) {}
+
+  get isOnline(): boolean {
+    return this.connection !== null;
+  }
+
+  /**
+   * Remember a QoS 1 message sent to the connection until it is acked. A client that
+   * never acks (AutoHotkey clients rarely do) must not grow this without bound: past
+   * `limit` the oldest unacked message is forgotten, losing only its redelivery.
+   */
+  trackInflight(msg: BrokerMessage, limit: number): void {
+    this.inflight.set(msg.id, msg);
+    if (this.inflight.size > limit) {
+      const oldest = this.inflight.keys().next().value;
+      if (oldest !== undefined) this.inflight.delete(oldest);
+    }
+  }
+
+  /**
+   * Queue a QoS 1 message for a disconnected session. Expired messages at the head are
+   * purged first; when still full, the new message is refused (returns false).
+   */
+  queueOffline(msg: BrokerMessage, limit: number, now: number = Date.now()): boolean {
+    while (this.offline.length > 0 && isExpired(this.offline.peek()!, now)) this.offline.shift();
+    if (this.offline.length + this.inflight.size >= limit) return false;
+    this.offline.push(msg);
+    return true;
+  }
+
+  /** Clear the timers this session owns. */
+  dispose(): void {
+    if (this.expiryTimer) clearTimeout(this.expiryTimer);
+    if (this.slowTimer) clearTimeout(this.slowTimer);
+    this.expiryTimer = null;
+    this.slowTimer = null;
+  }
+}
