@@ -17,7 +17,9 @@ const ALIASES: Record<string, LogLevel> = {
 
 /** Parse a level name case-insensitively; `undefined` when it is not one. */
 export function parseLogLevel(name: string): LogLevel | undefined {
-  return ALIASES[name.trim().toLowerCase()];
+  const key = name.trim().toLowerCase();
+  // hasOwn: a plain lookup would return Object.prototype members for `constructor` etc.
+  return Object.hasOwn(ALIASES, key) ? ALIASES[key] : undefined;
 }
 
 export type LogFields = Record<string, unknown>;
@@ -43,6 +45,25 @@ function formatValue(value: unknown): string {
     return JSON.stringify(value);
   } catch {
     return '[unserialisable]';
+  }
+}
+
+// A log call must never throw into its caller (the text format already guards this):
+// on a circular or BigInt field, retry with each unserialisable field replaced.
+function jsonLine(obj: LogFields): string {
+  try {
+    return JSON.stringify(obj);
+  } catch {
+    const safe: LogFields = {};
+    for (const [k, v] of Object.entries(obj)) {
+      try {
+        JSON.stringify(v);
+        safe[k] = v;
+      } catch {
+        safe[k] = '[unserialisable]';
+      }
+    }
+    return JSON.stringify(safe);
   }
 }
 
@@ -96,7 +117,7 @@ export class Logger {
       if (fields) {
         for (const [k, v] of Object.entries(fields)) obj[k] = v instanceof Error ? v.message : v;
       }
-      line = JSON.stringify(obj);
+      line = jsonLine(obj);
     } else {
       line = `${time} ${level.toUpperCase().padEnd(8)} ${this.component}: ${msg}`;
       if (fields) {

@@ -48,11 +48,11 @@ export class FrameDecoder {
       this.chunks.push(chunk);
       this.buffered += chunk.length;
       // Join only when a whole frame (or at least its header) can be taken out.
-      if (this.buffered < HEADER_BYTES) return null;
+      if (this.buffered < HEADER_BYTES) return this.keepLastChunk();
       const head = this.chunks.length === 1 ? this.chunks[0]! : this.peekHeader();
       const n = head.readUInt32BE(0);
       if (n > this.maxFrameSize) return this.fail(n);
-      if (this.buffered < HEADER_BYTES + n) return null;
+      if (this.buffered < HEADER_BYTES + n) return this.keepLastChunk();
       buf = Buffer.concat(this.chunks, this.buffered);
       this.chunks = [];
       this.buffered = 0;
@@ -73,6 +73,13 @@ export class FrameDecoder {
       this.chunks = [rest];
       this.buffered = rest.length;
     }
+    return null;
+  }
+
+  /** Copy the chunk just stored, for the same pooled-buffer reason as the tail copy. */
+  private keepLastChunk(): null {
+    const last = this.chunks.length - 1;
+    this.chunks[last] = Buffer.from(this.chunks[last]!);
     return null;
   }
 
