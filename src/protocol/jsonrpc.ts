@@ -55,9 +55,12 @@ export function classify(value: unknown): RpcClassified {
   if (!('method' in value)) {
     if (('result' in value || 'error' in value) && id !== undefined) {
       const error = value.error;
-      return isPlainObject(error)
-        ? { kind: 'response', id, error: error as unknown as RpcErrorObject }
-        : { kind: 'response', id, result: value.result };
+      if ('error' in value) {
+        return isPlainObject(error) && typeof error.code === 'number' && typeof error.message === 'string'
+          ? { kind: 'response', id, error: error as unknown as RpcErrorObject }
+          : { kind: 'invalid', id: usableId(id), reason: 'error must be an object with a numeric code and a string message' };
+      }
+      return { kind: 'response', id, result: value.result };
     }
     return { kind: 'invalid', id: usableId(id), reason: 'method is missing' };
   }

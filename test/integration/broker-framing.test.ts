@@ -1,0 +1,135 @@
+import iconv from 'iconv-lite';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { encodeFrame, encodeJsonFrame } from '../../src/protocol/index.js';
+import { startBroker, type StartedBroker } from '../helpers/broker-fixture.js';
+import { RawClient } from '../helpers/raw-client.js';
+
+let b: StartedBroker;
+const clients: RawClient[] = [];
+const track = (c: RawClient): RawClient => (clients.push(c), c);
+
+beforeEach(async () => {
+  b = await startBroker({ max_message_size: 64 * 1024 });
+});
+afterEach(async () => {
+  clients.splice(0).forEach((c) => c.close());
+  await b.stop();
+});
+
+describe('framing', () => {
+  it('decodes one frame delivered one byte per TCP write', async () => {
+    const c = track(await RawClient.open(b.port));
+    const bytes = encodeJsonFrame({ jsonrpc: '2.0', id: 7, method: 'ping' });
+    for (const byte of bytes) {
+      c.writeRaw(Buffer.from([byte]));
+      await new Promise((r) => setImmediate(r));
+    }
+    const res = await c.waitFor((f) => f.id === 7);
+    expect(res.result.pong).toBe(true);
+  });
+
+  it('decodes many frames arriving in one write, in order', async () => {
+    const c = track(await RawClient.open(b.port));
+    const many = Buffer.concat(Array.from({ length: 200 }, (_, i) => encodeJsonFrame({ jsonrpc: '2.0', id: i + 1, method: 'ping' })));
+    c.writeRaw(many);
+    await c.waitFor((f) => f.id === 200);
+    expect(c.frames.map((f) => f.id)).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
+  });
+
+  it('handles a frame whose header and body straddle writes with the next frame', async () => {
+    const c = track(await RawClient.open(b.port));
+    const all = Buffer.concat([encodeJsonFrame({ jsonrpc: '2.0', id: 1, method: 'ping' }), encodeJsonFrame({ jsonrpc: '2.0', id: 2, method: 'ping' })]);
+    c.writeRaw(all.subarray(0, 2));
+    await new Promise((r) => setImmediate(r));
+    c.writeRaw(all.subarray(2, 30));
+    await new Promise((r) => setImmediate(r));
+    c.writeRaw(all.subarray(30));
+    await c.waitFor((f) => f.id === 2);
+    expect(c.frames.map((f) => f.id)).toEqual([1, 2]);
+  });
+
+  it('answers an empty frame (N == 0) with -32700 and id null, and keeps the connection', async () => {
+    const c = track(await RawClient.open(b.port));
+    c.writeRaw(Buffer.from([0, 0, 0, 0]));
+    const err = await c.waitFor((f) => f.error);
+    expect(err).toMatchObject({ jsonrpc: '2.0', id: null, error: { code: -32700 } });
+    expect((await c.call('ping')).result.pong).toBe(true);
+  });
+
+  it('answers JSON that does not parse with -32700 and keeps the connection', async () => {
+    const c = track(await RawClient.open(b.port));
+    c.writeRaw(encodeFrame('{"jsonrpc": "2.0", "method": "ping", "id": 1'));
+    const err = await c.waitFor((f) => f.error);
+    expect(err).toMatchObject({ id: null, error: { code: -32700 } });
+    expect(err.error.message).toMatch(/Parse error/);
+    expect((await c.call('ping')).result.pong).toBe(true);
+  });
+
+  it('decodes a frame that is not valid UTF-8 with the legacy code page (Windows-1252)', async () => {
+    const sub = track(await RawClient.connected(b.port, 'sub'));
+    await sub.call('subscribe', { patterns: ['jobs.#'] });
+    const ahk = track(await RawClient.connected(b.port, 'ahk'));
+    // What an AHK v1 script sends: ANSI text, "Café Müller – 5€" in cp1252.
+    const json = '{"jsonrpc":"2.0","method":"publish","params":{"topic":"jobs.note","payload":{"text":"Café Müller – 5€"}}}';
+    const ansi = iconv.encode(json, 'windows-1252');
+    expect(Buffer.from(json, 'utf8').equals(ansi)).toBe(false);
+    const header = Buffer.alloc(4);
+    header.writeUInt32BE(ansi.length);
+    ahk.writeRaw(Buffer.concat([header, ansi]));
+    const msg = await sub.waitDelivery('jobs.note');
+    expect(msg.payload).toEqual({ text: 'Café Müller – 5€' });
+  });
+
+  it('uses a configured legacy code page for non-UTF-8 frames', async () => {
+    await b.stop();
+    b = await startBroker({ legacy_encoding: 'windows-1251' });
+    const sub = track(await RawClient.connected(b.port, 'sub'));
+    await sub.call('subscribe', { patterns: ['t'] });
+    const pub = track(await RawClient.connected(b.port, 'pub'));
+    const ansi = iconv.encode('{"jsonrpc":"2.0","method":"publish","params":{"topic":"t","payload":"Привет"}}', 'windows-1251');
+    const header = Buffer.alloc(4);
+    header.writeUInt32BE(ansi.length);
+    pub.writeRaw(Buffer.concat([header, ansi]));
+    expect((await sub.waitDelivery('t')).payload).toBe('Привет');
+  });
+
+  it('treats a UTF-8 length header counted in characters as framing corruption, not a crash', async () => {
+    // Old AHK clients used StrLen (characters) for the header: the frame ends early.
+    const c = track(await RawClient.open(b.port));
+    const json = '{"jsonrpc":"2.0","id":1,"method":"ping","params":{"x":"ü"}}';
+    const body = Buffer.from(json, 'utf8');
+    const header = Buffer.alloc(4);
+    header.writeUInt32BE(json.length); // one byte short
+    c.writeRaw(Buffer.concat([header, body]));
+    const err = await c.waitFor((f) => f.error);
+    expect(err.error.code).toBe(-32700);
+  });
+
+  it('closes with -32600 and data.max_message_size when a frame exceeds the limit', async () => {
+    const c = track(await RawClient.open(b.port));
+    const big = encodeJsonFrame({ jsonrpc: '2.0', id: 1, method: 'ping', params: { pad: 'x'.repeat(70 * 1024) } });
+    c.writeRaw(big);
+    const err = await c.waitFor((f) => f.error);
+    expect(err).toMatchObject({ id: null, error: { code: -32600, data: { max_message_size: 64 * 1024 } } });
+    await c.waitClosed();
+  });
+
+  it('rejects a 4 GiB length header from its 4 bytes alone', async () => {
+    const c = track(await RawClient.open(b.port));
+    c.writeRaw(Buffer.from([0xff, 0xff, 0xff, 0xff]));
+    const err = await c.waitFor((f) => f.error);
+    expect(err.error).toMatchObject({ code: -32600, data: { max_message_size: 64 * 1024, declared: 0xffffffff } });
+    await c.waitClosed();
+  });
+
+  it('delivers what a client published before its oversize frame', async () => {
+    const sub = track(await RawClient.connected(b.port, 'sub'));
+    await sub.call('subscribe', { patterns: ['a.#'] });
+    const pub = track(await RawClient.connected(b.port, 'pub'));
+    const frames = [1, 2, 3].map((i) => encodeJsonFrame({ jsonrpc: '2.0', method: 'publish', params: { topic: 'a.b', payload: i } }));
+    pub.writeRaw(Buffer.concat([...frames, Buffer.from([0x7f, 0, 0, 0])]));
+    await pub.waitClosed();
+    const got = await sub.waitDeliveries(3, 'a.b');
+    expect(got.map((m) => m.payload)).toEqual([1, 2, 3]);
+  });
+});
