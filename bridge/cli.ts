@@ -1,0 +1,55 @@
+#!/usr/bin/env node
+/**
+ * The `bridge` command. Each subcommand lives in bridge/commands/<name>.ts; this file only
+ * assembles them and turns errors into a message and an exit code.
+ */
+import { Command, CommanderError } from 'commander';
+import { VERSION } from '../src/version.js';
+import { CliError } from './cli-error.js';
+import { brokerCommand } from './commands/broker.js';
+import { pubCommand } from './commands/pub.js';
+import { requestCommand } from './commands/request.js';
+import { statusCommand } from './commands/status.js';
+import { subCommand } from './commands/sub.js';
+
+export function buildProgram(): Command {
+  const program = new Command('bridge')
+    .description('Local message broker and AutoHotkey bridge for Windows desktop automation')
+    .version(VERSION, '-v, --version')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  for (const cmd of [brokerCommand(), pubCommand(), subCommand(), requestCommand(), statusCommand()]) {
+    program.addCommand(cmd.showHelpAfterError('(run with --help for usage)').exitOverride());
+  }
+  program.addHelpText(
+    'after',
+    `
+Examples:
+  bridge broker                                  run the broker on localhost:15234
+  bridge sub "jobs.*" "scripts.#"                print matching messages
+  bridge pub jobs.activated '{"job_id":"12345"}' publish one message
+  bridge request status                          ask the broker for its status`,
+  );
+  return program;
+}
+
+async function main(argv: string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version exit 0; usage errors were already printed by commander.
+      process.exitCode = err.exitCode;
+      return;
+    }
+    if (err instanceof CliError) {
+      process.stderr.write(`bridge: ${err.message}\n`);
+      process.exitCode = err.exitCode;
+      return;
+    }
+    process.stderr.write(`bridge: unexpected error: ${(err as Error).stack ?? String(err)}\n`);
+    process.exitCode = 1;
+  }
+}
+
+await main(process.argv);

@@ -1,0 +1,73 @@
+/** `bridge broker`: the standalone broker, like the seed's `python -m message_broker`. */
+import { Command, Option } from 'commander';
+import {
+  CONFIG_KEYS,
+  ConfigError,
+  DEFAULT_CONFIG,
+  MessageBroker,
+  configFromEnv,
+  loadConfigFile,
+  parseConfigObject,
+  resolveConfig,
+  type BrokerConfig,
+} from '../../src/broker/index.js';
+import { Logger } from '../../src/log/logger.js';
+import { CliError } from '../cli-error.js';
+import { onShutdownSignal } from '../signals.js';
+
+const BOOLEAN_KEYS = new Set<keyof BrokerConfig>(['log_messages', 'persistence_enabled']);
+const HELP: Partial<Record<keyof BrokerConfig, string>> = {
+  host: 'interface to listen on; "localhost" = 127.0.0.1 and ::1 (env BROKER_HOST)',
+  port: 'TCP port (env BROKER_PORT)',
+  log_level: 'debug, info, warning, error, critical (env BROKER_LOG_LEVEL)',
+  token: 'shared secret clients must send in connect',
+  legacy_encoding: 'code page for frames that are not UTF-8 (older AHK clients send ANSI)',
+  log_messages: 'log every publish',
+};
+
+const flagName = (key: string): string => key.replace(/_/g, '-');
+const camel = (key: string): string => key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+
+/** Broker options from parsed flags: only those the user actually gave. */
+function configFromFlags(flags: Record<string, unknown>): Partial<BrokerConfig> {
+  const given: Record<string, unknown> = {};
+  for (const key of CONFIG_KEYS) {
+    const v = flags[camel(key)];
+    if (v !== undefined) given[key] = v;
+  }
+  return parseConfigObject(given, 'command line');
+}
+
+export function brokerCommand(): Command {
+  const cmd = new Command('broker')
+    .description('run the message broker in the foreground (Ctrl+C stops it cleanly)')
+    .option('-c, --config <file>', 'JSON config file with broker options (seed names: port, max_connections, ...)')
+    .addOption(new Option('--log-format <format>', 'log line format').choices(['text', 'json']).default('text'));
+  for (const key of CONFIG_KEYS) {
+    const desc = `${HELP[key] ?? key.replace(/_/g, ' ')} (default ${JSON.stringify(DEFAULT_CONFIG[key])})`;
+    cmd.addOption(BOOLEAN_KEYS.has(key) ? new Option(`--${flagName(key)}`, desc) : new Option(`--${flagName(key)} <value>`, desc));
+  }
+  cmd.addHelpText('after', '\nPrecedence: defaults < --config file < BROKER_HOST/BROKER_PORT/BROKER_LOG_LEVEL < flags.');
+  cmd.action(async (flags: Record<string, unknown>) => {
+    let config: BrokerConfig;
+    try {
+      const fromFile = typeof flags.config === 'string' ? loadConfigFile(flags.config) : {};
+      config = resolveConfig(fromFile, configFromEnv(), configFromFlags(flags));
+    } catch (err) {
+      if (err instanceof ConfigError) throw new CliError(err.message);
+      throw err;
+    }
+    const log = new Logger({ level: config.log_level, format: flags.logFormat as 'text' | 'json', component: 'broker' });
+    const broker = new MessageBroker(config, { logger: log });
+    try {
+      await broker.start();
+    } catch (err) {
+      throw new CliError((err as Error).message);
+    }
+    onShutdownSignal(async (signal) => {
+      await broker.stop(signal === 'SIGINT' || signal === 'SIGBREAK' ? 'interrupted' : 'terminated');
+      process.exit(0);
+    }, log);
+  });
+  return cmd;
+}

@@ -1,0 +1,57 @@
+/** `bridge status`: the broker's counters and clients. */
+import { Command } from 'commander';
+import { connectClient, withConnectFlags, type ConnectFlags } from '../connect-options.js';
+import { CliError } from '../cli-error.js';
+
+interface StatusFlags extends ConnectFlags {
+  json?: boolean;
+}
+
+interface ClientRow {
+  client_id: string;
+  client_type: string;
+  connected: boolean;
+  subscriptions: number;
+  queued: number;
+  unacked: number;
+  dropped: number;
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+}
+
+export function statusCommand(): Command {
+  const cmd = new Command('status').description("show the broker's status and connected clients").option('--json', 'print the raw status as JSON');
+  withConnectFlags(cmd).action(async (flags: StatusFlags) => {
+    const client = await connectClient(flags);
+    try {
+      const s = (await client.status()) as unknown as Record<string, unknown> & { clients?: ClientRow[] };
+      if (flags.json) {
+        process.stdout.write(JSON.stringify(s, null, 2) + '\n');
+        return;
+      }
+      const self = client.clientId;
+      const others = (s.clients ?? []).filter((c) => c.client_id !== self);
+      const lines = [
+        `broker ${String(s.version)} on ${String(s.host)}:${String(s.port)}, up ${String(s.uptime)} s since ${String(s.started_at)}`,
+        `clients ${others.filter((c) => c.connected).length} connected, ${others.filter((c) => !c.connected).length} offline sessions; ` +
+          `messages ${String(s.message_count)}, delivered ${String(s.delivered_count)}, dropped ${String(s.dropped_count)}, retained ${String(s.retained_count)}`,
+      ];
+      if (others.length > 0) {
+        const rows = [['CLIENT', 'TYPE', 'STATE', 'SUBS', 'QUEUED', 'UNACKED', 'DROPPED']];
+        for (const c of others) {
+          rows.push([c.client_id, c.client_type, c.connected ? 'online' : 'offline', String(c.subscriptions), String(c.queued), String(c.unacked), String(c.dropped)]);
+        }
+        lines.push('', table(rows));
+      }
+      process.stdout.write(lines.join('\n') + '\n');
+    } catch (err) {
+      throw new CliError(`status failed: ${(err as Error).message}`);
+    } finally {
+      await client.disconnect();
+    }
+  });
+  return cmd;
+}

@@ -1,0 +1,95 @@
+/**
+ * The connection flags every client command shares (`--host`, `--port`, ...) and the one
+ * place that turns a failed connection into an error message that says what to do.
+ */
+import type { Command } from 'commander';
+import { BrokerClient } from '../src/client/index.js';
+import { DEFAULT_HOST, DEFAULT_PORT } from '../src/protocol/messages.js';
+import { Logger, parseLogLevel } from '../src/log/logger.js';
+import { CliError } from './cli-error.js';
+
+export interface ConnectFlags {
+  host?: string;
+  port?: string;
+  clientId?: string;
+  token?: string;
+  logLevel?: string;
+}
+
+/** Add the shared connection flags to a command. */
+export function withConnectFlags(cmd: Command): Command {
+  return cmd
+    .option('-H, --host <host>', `broker host (env BROKER_HOST, default ${DEFAULT_HOST})`)
+    .option('-p, --port <port>', `broker port (env BROKER_PORT, default ${DEFAULT_PORT})`)
+    .option('-i, --client-id <id>', 'client id to connect as (default: bridge-cli-<pid>)')
+    .option('--token <token>', 'shared token, when the broker requires one (env BROKER_TOKEN)')
+    .option('--log-level <level>', 'debug, info, warning, error (env BROKER_LOG_LEVEL, default warning)');
+}
+
+/** Host and port from flags, then `BROKER_HOST` / `BROKER_PORT`, then defaults. */
+export function resolveAddress(flags: ConnectFlags): { host: string; port: number } {
+  const host = flags.host ?? (process.env.BROKER_HOST || DEFAULT_HOST);
+  const rawPort = flags.port ?? (process.env.BROKER_PORT || String(DEFAULT_PORT));
+  const port = Number(rawPort);
+  if (!Number.isInteger(port) || port < 1 || port > 65_535) {
+    throw new CliError(`invalid port "${rawPort}": use a number from 1 to 65535 (--port or BROKER_PORT)`);
+  }
+  return { host, port };
+}
+
+/** A logger for CLI client commands: quiet by default so stdout/stderr stay readable. */
+export function cliLogger(flags: { logLevel?: string }, component: string): Logger {
+  const name = flags.logLevel ?? (process.env.BROKER_LOG_LEVEL || 'warning');
+  const level = parseLogLevel(name);
+  if (!level) throw new CliError(`invalid log level "${name}": use debug, info, warning, error or silent`);
+  return new Logger({ level, component });
+}
+
+/**
+ * Connect a client for one CLI command. A refused or timed-out connection becomes a
+ * `CliError` that tells the user how to start a broker.
+ */
+export async function connectClient(flags: ConnectFlags, opts: { autoReconnect?: boolean; cleanSession?: boolean } = {}): Promise<BrokerClient> {
+  const { host, port } = resolveAddress(flags);
+  const client = new BrokerClient(flags.clientId ?? `bridge-cli-${process.pid}`, {
+    host,
+    port,
+    clientType: 'cli',
+    token: flags.token ?? (process.env.BROKER_TOKEN || undefined),
+    autoReconnect: opts.autoReconnect ?? false,
+    cleanSession: opts.cleanSession ?? true,
+    connectTimeout: 5,
+    logger: cliLogger(flags, 'cli'),
+  });
+  try {
+    await client.connect();
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException & { code?: string | number };
+    const code = typeof e.code === 'string' ? e.code : (e.cause as NodeJS.ErrnoException | undefined)?.code;
+    if (code === 'ECONNREFUSED' || code === 'ETIMEDOUT' || code === 'ENOTFOUND' || /refused|timed out|ENOTFOUND/i.test(e.message)) {
+      throw new CliError(
+        `${/no broker/.test(e.message) ? e.message : `no broker reachable at ${host}:${port}: ${e.message}`}\n` +
+          `Start one with \`npx bridge broker\` (add --port ${port} if needed), or point at a running one with --host/--port or BROKER_HOST/BROKER_PORT.`,
+      );
+    }
+    throw new CliError(`could not connect to the broker at ${host}:${port}: ${e.message}`);
+  }
+  return client;
+}
+
+/** Parse a payload argument: JSON when it parses, otherwise the text as a string. */
+export function parsePayload(text: string | undefined): unknown {
+  if (text === undefined) return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/** Read all of stdin (for `-` as the payload argument). */
+export async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+}

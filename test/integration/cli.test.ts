@@ -1,0 +1,173 @@
+import net from 'node:net';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startBroker, type StartedBroker } from '../helpers/broker-fixture.js';
+import { runCli, startCli, waitOutput } from '../helpers/cli.js';
+import { RawClient } from '../helpers/raw-client.js';
+
+/** A port nothing listens on: bind one, note it, close it. */
+async function deadPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+describe('bridge CLI without a broker', () => {
+  it('--help lists every command and exits 0', async () => {
+    const res = await runCli(['--help']);
+    expect(res.code).toBe(0);
+    for (const cmd of ['broker', 'pub', 'sub', 'request', 'status']) expect(res.stdout).toContain(cmd);
+  });
+
+  it('--help works on every command', async () => {
+    for (const cmd of ['broker', 'pub', 'sub', 'request', 'status']) {
+      const res = await runCli([cmd, '--help']);
+      expect(res.code, cmd).toBe(0);
+      expect(res.stdout, cmd).toContain('--port');
+    }
+  });
+
+  it('exits 1 with how to start a broker when none is reachable', async () => {
+    const port = await deadPort();
+    for (const args of [['status'], ['pub', 'a.b', '1'], ['request', 'status'], ['sub', '#']]) {
+      const res = await runCli([...args, '--port', String(port), '--host', '127.0.0.1']);
+      expect(res.code, args.join(' ')).toBe(1);
+      expect(res.stderr).toContain(`127.0.0.1:${port}`);
+      expect(res.stderr).toContain('npx bridge broker');
+    }
+  });
+
+  it('exits 1 on a usage error', async () => {
+    const res = await runCli(['pub']);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toMatch(/missing required argument/);
+    expect((await runCli(['pub', 'a', '--qos', '2'])).code).toBe(1);
+    expect((await runCli(['frobnicate'])).code).toBe(1);
+  });
+
+  it('broker: an invalid option or config file exits 1 naming the problem', async () => {
+    const bad = await runCli(['broker', '--max-connections', 'many']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/max_connections must be a number, got "many"/);
+    const missing = await runCli(['broker', '--config', '/nonexistent/bridge.json']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/cannot read config file \/nonexistent\/bridge.json/);
+    const env = await runCli(['broker'], { BROKER_PORT: 'eighty' });
+    expect(env.code).toBe(1);
+    expect(env.stderr).toMatch(/BROKER_PORT/);
+  });
+});
+
+describe('bridge broker', () => {
+  it('serves clients, publishes shutdown on SIGTERM and exits 0', async () => {
+    const port = await deadPort();
+    const proc = startCli(['broker', '--host', '127.0.0.1', '--log-level', 'info'], { BROKER_PORT: String(port) });
+    await waitOutput(proc.child, proc.stderr, (s) => s.includes('broker listening'));
+    expect(proc.stderr()).toContain(`port=${port}`);
+    const c = await RawClient.connected(port, 'watcher');
+    await c.call('subscribe', { patterns: ['system.broker.*'] });
+    expect((await c.waitDelivery('system.broker.ready')).payload).toMatchObject({ host: '127.0.0.1', port });
+    proc.child.kill('SIGTERM');
+    const shutdown = await c.waitDelivery('system.broker.shutdown');
+    expect(shutdown.payload).toEqual({ reason: 'terminated' });
+    await c.waitClosed();
+    const res = await proc.done;
+    expect(res.code).toBe(0);
+  });
+
+  it('a busy port is a clear error', async () => {
+    const b = await startBroker();
+    try {
+      const res = await runCli(['broker', '--host', '127.0.0.1', '--port', String(b.port)]);
+      expect(res.code).toBe(1);
+      expect(res.stderr).toMatch(/port \d+ is in use/);
+    } finally {
+      await b.stop();
+    }
+  });
+});
+
+describe('bridge client commands', () => {
+  let b: StartedBroker;
+  let args: string[];
+  beforeEach(async () => {
+    b = await startBroker();
+    args = ['--host', '127.0.0.1', '--port', String(b.port)];
+  });
+  afterEach(async () => {
+    await b.stop();
+  });
+
+  it('sub prints "topic payload" lines; pub sends JSON and plain text', async () => {
+    const sub = startCli(['sub', 'jobs.*', 'notes.#', '--count', '3', ...args]);
+    const watcher = await RawClient.connected(b.port, 'w');
+    await watcher.call('subscribe', { patterns: ['system.client.connected'] });
+    // The sub is ready once its subscription exists: wait for it through the broker.
+    await watcher.waitDelivery('system.client.connected', (p) => String(p.payload.client_id).startsWith('bridge-cli-'));
+    for (;;) {
+      const s = await watcher.call('status');
+      if (s.result.subscription_count >= 3) break;
+    }
+    const pub1 = await runCli(['pub', 'jobs.activated', '{"job_id":"12345"}', ...args]);
+    expect(pub1.code).toBe(0);
+    expect(pub1.stdout).toMatch(/published jobs.activated to 1 subscriber/);
+    expect((await runCli(['pub', 'notes.x.y', 'hello world', ...args])).code).toBe(0);
+    expect((await runCli(['pub', 'ignored.topic', '1', ...args])).stdout).toMatch(/to 0 subscribers/);
+    expect((await runCli(['pub', 'jobs.count', '42', '--json', ...args])).stdout).toMatch(/"delivered":1/);
+    const res = await sub.done;
+    expect(res.code).toBe(0);
+    expect(res.stdout.trim().split('\n')).toEqual(['jobs.activated {"job_id":"12345"}', 'notes.x.y "hello world"', 'jobs.count 42']);
+    watcher.close();
+  });
+
+  it('sub --json prints the delivery with sender and message id; pub flags reach the broker', async () => {
+    const pub = await RawClient.connected(b.port, 'ds_pas');
+    await pub.call('publish', { topic: 'cfg.mode', payload: { mode: 'cut' }, retain: true, qos: 1 });
+    const res = await runCli(['sub', 'cfg.*', '--json', '--count', '1', ...args]);
+    expect(res.code).toBe(0);
+    const line = JSON.parse(res.stdout.trim());
+    expect(line).toMatchObject({ topic: 'cfg.mode', payload: { mode: 'cut' }, sender: 'ds_pas', qos: 1, retained: true, message_id: expect.any(String) });
+    expect((await runCli(['pub', 'cfg.mode', '""', '--retain', ...args])).code).toBe(0);
+    expect(b.broker.status().retained_count).toBe(1); // only system.broker.ready remains
+    pub.close();
+  });
+
+  it('request prints the reply as JSON; errors exit 1 with the code', async () => {
+    const svc = await RawClient.connected(b.port, 'svc');
+    await svc.call('subscribe', { patterns: ['scripts.status'] });
+    svc.socket.on('data', () => {
+      const d = svc.deliveries('scripts.status').at(-1);
+      if (d && !d.answered) {
+        d.answered = true;
+        svc.notify('reply', { reply_to: d.reply_to, result: { running: true, script_id: d.payload.script_id } });
+      }
+    });
+    const res = await runCli(['request', 'scripts.status', '{"script_id":"saw1"}', ...args]);
+    expect(res.code).toBe(0);
+    expect(JSON.parse(res.stdout)).toEqual({ running: true, script_id: 'saw1' });
+    const none = await runCli(['request', 'nobody.listens', ...args]);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toMatch(/-32005/);
+    const bad = await runCli(['request', 'x', '--timeout', '500', ...args]);
+    expect(bad.code).toBe(1);
+    svc.close();
+  });
+
+  it('status prints a summary and the clients; --json prints the raw status', async () => {
+    const c = await RawClient.connected(b.port, 'cad_hotkeys', { client_type: 'ahk' });
+    const text = await runCli(['status', ...args]);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/broker \S+ on 127\.0\.0\.1:\d+/);
+    expect(text.stdout).toMatch(/cad_hotkeys\s+ahk\s+online/);
+    const json = await runCli(['status', '--json', ...args]);
+    expect(JSON.parse(json.stdout)).toMatchObject({ client_count: 2, port: b.port });
+    c.close();
+  });
+
+  it('honours BROKER_HOST and BROKER_PORT', async () => {
+    const res = await runCli(['status', '--json'], { BROKER_HOST: '127.0.0.1', BROKER_PORT: String(b.port) });
+    expect(res.code).toBe(0);
+    expect(JSON.parse(res.stdout).port).toBe(b.port);
+  });
+});
