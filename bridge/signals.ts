@@ -5,15 +5,28 @@
  */
 import type { Logger } from '../src/log/logger.js';
 
-const SIGNALS: NodeJS.Signals[] = process.platform === 'win32' ? ['SIGINT', 'SIGTERM', 'SIGBREAK', 'SIGHUP'] : ['SIGINT', 'SIGTERM', 'SIGHUP'];
+/**
+ * The signals that mean "stop" on `platform`. On Windows, Node maps Ctrl+C to SIGINT,
+ * Ctrl+Break to SIGBREAK and closing the console window to SIGHUP; SIGTERM is never
+ * raised there but is harmless to listen for.
+ */
+export function shutdownSignals(platform: NodeJS.Platform = process.platform): NodeJS.Signals[] {
+  return platform === 'win32' ? ['SIGINT', 'SIGTERM', 'SIGBREAK', 'SIGHUP'] : ['SIGINT', 'SIGTERM', 'SIGHUP'];
+}
 
 /** Call `stop` once on the first signal; returns a function that removes the handlers. */
-export function onShutdownSignal(stop: (signal: NodeJS.Signals) => Promise<void> | void, log?: Logger): () => void {
+export function onShutdownSignal(
+  stop: (signal: NodeJS.Signals) => Promise<void> | void,
+  log?: Logger,
+  { platform = process.platform, exit = (code: number): never => process.exit(code) }: { platform?: NodeJS.Platform; exit?: (code: number) => void } = {},
+): () => void {
+  const signals = shutdownSignals(platform);
   let stopping = false;
   const handler = (signal: NodeJS.Signals): void => {
     if (stopping) {
       log?.warning('second signal: exiting without waiting', { signal });
-      process.exit(130);
+      exit(130);
+      return;
     }
     stopping = true;
     log?.info('stopping', { signal });
@@ -22,6 +35,6 @@ export function onShutdownSignal(stop: (signal: NodeJS.Signals) => Promise<void>
       process.exitCode = 1;
     });
   };
-  for (const s of SIGNALS) process.on(s, handler);
-  return () => SIGNALS.forEach((s) => process.off(s, handler));
+  for (const s of signals) process.on(s, handler);
+  return () => signals.forEach((s) => process.off(s, handler));
 }

@@ -44,12 +44,14 @@ export function waitOutput(child: ChildProcessWithoutNullStreams, read: () => st
       cleanup();
       reject(new Error(`timed out waiting for output; got:\n${read()}`));
     }, timeoutMs);
-    const onExit = (): void => setImmediate(() => {
-      if (!pred(read())) {
-        cleanup();
-        reject(new Error(`process exited before the expected output; got:\n${read()}`));
-      }
-    });
+    const onExit = (): void => {
+      setImmediate(() => {
+        if (!pred(read())) {
+          cleanup();
+          reject(new Error(`process exited before the expected output; got:\n${read()}`));
+        }
+      });
+    };
     const cleanup = (): void => {
       clearTimeout(timer);
       child.stdout.off('data', check);

@@ -1,0 +1,36 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { onShutdownSignal, shutdownSignals } from '../../bridge/signals.js';
+
+describe('shutdown signals', () => {
+  const removers: (() => void)[] = [];
+  afterEach(() => removers.splice(0).forEach((r) => r()));
+
+  it('includes Ctrl+Break (SIGBREAK) and console close (SIGHUP) on Windows', () => {
+    expect(shutdownSignals('win32')).toEqual(['SIGINT', 'SIGTERM', 'SIGBREAK', 'SIGHUP']);
+  });
+
+  it('uses SIGINT, SIGTERM and SIGHUP on POSIX', () => {
+    expect(shutdownSignals('linux')).toEqual(['SIGINT', 'SIGTERM', 'SIGHUP']);
+    expect(shutdownSignals('darwin')).not.toContain('SIGBREAK');
+  });
+
+  it('registers a listener for each Windows signal and removes them again', () => {
+    const before = process.listenerCount('SIGBREAK');
+    const remove = onShutdownSignal(() => undefined, undefined, { platform: 'win32', exit: () => undefined });
+    expect(process.listenerCount('SIGBREAK')).toBe(before + 1);
+    remove();
+    expect(process.listenerCount('SIGBREAK')).toBe(before);
+  });
+
+  it('stops once on the first signal and exits 130 on the second', async () => {
+    const stops: string[] = [];
+    const exits: number[] = [];
+    removers.push(onShutdownSignal((sig) => void stops.push(sig), undefined, { platform: 'win32', exit: (c) => void exits.push(c) }));
+    process.emit('SIGBREAK', 'SIGBREAK');
+    expect(stops).toEqual(['SIGBREAK']);
+    expect(exits).toEqual([]);
+    process.emit('SIGINT', 'SIGINT');
+    expect(stops).toEqual(['SIGBREAK']);
+    expect(exits).toEqual([130]);
+  });
+});
