@@ -207,6 +207,9 @@ export class MessageBroker {
       max_connections: this.config.max_connections,
     });
     socket.on('error', (e) => this.log.debug('refused socket error', { remote, error: e }));
+    // Read and discard what the peer sends (its `connect`), or its FIN is never seen and
+    // the socket lingers until the destroy timer, holding up `stop()`.
+    socket.resume();
     socket.end(encodeFrame(errorResponse(null, err)));
     setTimeout(() => socket.destroy(), STOP_GRACE_MS).unref();
   }
