@@ -1,0 +1,223 @@
+/**
+ * One framed TCP connection to the broker: opens the socket, decodes incoming frames into
+ * JSON values, and batches outgoing frames into one `socket.write` per event-loop turn.
+ *
+ * Batching is the single biggest throughput lever in Node (each `write` costs ~2 µs of
+ * CPU; see NODE-NOTES "ceiling"), and a client that publishes in a loop or acks a burst
+ * of deliveries produces many small frames per turn.
+ */
+import net from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { FrameDecoder } from '../protocol/framing.js';
+import { decodeFrameText } from '../protocol/text.js';
+import { BrokerConnectionError, connectionError } from './errors.js';
+
+/** What a {@link Connection} reports to its owner. */
+export interface ConnectionHandlers {
+  /** One parsed JSON value per frame, in arrival order. Must not throw. */
+  onValue(value: unknown): void;
+  /** A frame that is not JSON (skipped; the connection stays up). */
+  onError(error: Error): void;
+  /** The socket closed; called exactly once. `reason` is the one given to `destroy`, else `connection_lost`. */
+  onClose(reason: string, error: Error | undefined): void;
+}
+
+/** Parameters of {@link Connection.open}. */
+export interface OpenOptions {
+  host: string;
+  port: number;
+  /** Give up on the TCP connect after this many milliseconds. */
+  timeoutMs: number;
+  /** Largest incoming frame body; a bigger header means the stream is not ours (or broken). */
+  maxFrameSize: number;
+}
+
+/**
+ * Largest amount of outgoing data held while the socket is not draining. Past it,
+ * {@link Connection.send} refuses frames so a stalled broker surfaces as errors at the
+ * caller instead of silently growing the heap.
+ */
+export const MAX_BUFFERED_BYTES = 32 * 1024 * 1024;
+
+/**
+ * Incoming frame limit. The broker's own `max_message_size` bounds what clients send, and
+ * deliveries add only a small envelope; this is far above that but low enough that a
+ * non-broker peer (an HTTP server's `HTTP` reads as a 1.2 GB length) is caught at once.
+ */
+export const DEFAULT_MAX_INCOMING_FRAME = 64 * 1024 * 1024;
+
+// Probe a silent peer well before the OS default of 2 hours; the broker does the same.
+const KEEPALIVE_DELAY_MS = 15_000;
+
+/** A connected, framed socket. Create with {@link Connection.open}. */
+export class Connection {
+  private readonly decoder: FrameDecoder;
+  private queue: Buffer[] = [];
+  private queuedBytes = 0;
+  private flushScheduled = false;
+  private waitingForDrain = false;
+  private closed = false;
+  private closeReason: string | undefined;
+  private closeWaiters: (() => void)[] = [];
+  private lastRx = performance.now();
+
+  private constructor(
+    private readonly socket: net.Socket,
+    private readonly handlers: ConnectionHandlers,
+    maxFrameSize: number,
+  ) {
+    this.decoder = new FrameDecoder(maxFrameSize);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('drain', () => {
+      this.waitingForDrain = false;
+      this.flush();
+    });
+    // Errors are followed by 'close'; the listener only keeps them from being thrown.
+    let lastError: Error | undefined;
+    socket.on('error', (err) => {
+      lastError = err;
+    });
+    socket.on('close', () => {
+      this.closed = true;
+      this.queue = [];
+      this.queuedBytes = 0;
+      const waiters = this.closeWaiters;
+      this.closeWaiters = [];
+      for (const w of waiters) w();
+      this.handlers.onClose(this.closeReason ?? 'connection_lost', lastError);
+    });
+  }
+
+  /**
+   * Open a TCP connection. Rejects with a {@link BrokerConnectionError} whose message
+   * names host:port and the likely cause.
+   */
+  static open(options: OpenOptions, handlers: ConnectionHandlers): Promise<Connection> {
+    const { host, port, timeoutMs } = options;
+    return new Promise<Connection>((resolve, reject) => {
+      const socket = net.connect({ host, port });
+      const timer = setTimeout(() => {
+        const err = new BrokerConnectionError(
+          `timed out after ${+(timeoutMs / 1000).toFixed(3)}s connecting to broker at ${host}:${port}`,
+          host,
+          port,
+          'ETIMEDOUT',
+        );
+        cleanup();
+        socket.destroy();
+        reject(err);
+      }, timeoutMs);
+      const onError = (err: Error): void => {
+        cleanup();
+        socket.destroy();
+        reject(connectionError(err, host, port));
+      };
+      const onConnect = (): void => {
+        cleanup();
+        // Frames are small and latency-sensitive; batching already coalesces writes.
+        socket.setNoDelay(true);
+        socket.setKeepAlive(true, KEEPALIVE_DELAY_MS);
+        resolve(new Connection(socket, handlers, options.maxFrameSize));
+      };
+      function cleanup(): void {
+        clearTimeout(timer);
+        socket.off('error', onError);
+        socket.off('connect', onConnect);
+      }
+      socket.once('error', onError);
+      socket.once('connect', onConnect);
+    });
+  }
+
+  /** `performance.now()` of the last bytes received, for the silence watchdog. */
+  get lastReceivedAt(): number {
+    return this.lastRx;
+  }
+
+  /** True once the socket has closed or `destroy` was called. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Outgoing bytes not yet handed to the kernel (ours plus the socket's own buffer). */
+  get bufferedBytes(): number {
+    return this.queuedBytes + this.socket.writableLength;
+  }
+
+  /**
+   * Queue one encoded frame; it goes out with the others of this event-loop turn.
+   * Returns false (and drops the frame) when the connection is closed or
+   * {@link MAX_BUFFERED_BYTES} is already waiting.
+   */
+  send(frame: Buffer): boolean {
+    if (this.closed) return false;
+    if (this.bufferedBytes + frame.length > MAX_BUFFERED_BYTES) return false;
+    this.queue.push(frame);
+    this.queuedBytes += frame.length;
+    if (!this.flushScheduled && !this.waitingForDrain) {
+      this.flushScheduled = true;
+      // setImmediate, not nextTick: it also gathers frames queued by promise continuations
+      // (acks after async callbacks), and runs right after the current I/O phase.
+      setImmediate(() => {
+        this.flushScheduled = false;
+        this.flush();
+      });
+    }
+    return true;
+  }
+
+  /**
+   * Write what is queued, half-close, and resolve once the socket has closed. A peer that
+   * does not close its side within `graceMs` is cut off.
+   */
+  end(graceMs: number): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    const done = new Promise<void>((resolve) => this.closeWaiters.push(resolve));
+    this.closeReason ??= 'client_disconnect';
+    // Bypass the drain wait: end() queues behind whatever the socket already holds.
+    this.waitingForDrain = false;
+    this.flush();
+    this.socket.end();
+    const timer = setTimeout(() => this.socket.destroy(), graceMs);
+    timer.unref();
+    void done.then(() => clearTimeout(timer));
+    return done;
+  }
+
+  /** Close at once; `reason` is what `onClose` will report. Queued frames are dropped. */
+  destroy(reason: string): void {
+    if (this.closed) return;
+    this.closeReason ??= reason;
+    this.closed = true;
+    this.socket.destroy();
+  }
+
+  private flush(): void {
+    if (this.closed || this.waitingForDrain || this.queue.length === 0) return;
+    const data = this.queue.length === 1 ? this.queue[0]! : Buffer.concat(this.queue, this.queuedBytes);
+    this.queue = [];
+    this.queuedBytes = 0;
+    if (!this.socket.write(data)) this.waitingForDrain = true;
+  }
+
+  private onData(chunk: Buffer): void {
+    this.lastRx = performance.now();
+    const oversize = this.decoder.push(chunk, (body) => {
+      if (this.closed) return;
+      let value: unknown;
+      try {
+        value = JSON.parse(decodeFrameText(body));
+      } catch (err) {
+        this.handlers.onError(new Error(`malformed frame from broker skipped (${body.length} bytes): ${(err as Error).message}`));
+        return;
+      }
+      this.handlers.onValue(value);
+    });
+    if (oversize) {
+      this.handlers.onError(
+        new Error(`frame header from broker announces ${oversize.declared} bytes (limit ${oversize.limit}): the stream is not a broker's or is corrupt; closing`),
+      );
+      this.destroy('protocol_error');
+    }
+  }
+}

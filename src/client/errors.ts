@@ -1,0 +1,75 @@
+/**
+ * Errors the client makes itself (as opposed to error responses from the broker, which
+ * arrive as `RpcError` with the broker's code). Local failures that stand in for a reply
+ * are `RpcError`s too, so callers branch on `code` alone.
+ */
+import { ErrorCode, RpcError } from '../protocol/errors.js';
+
+/**
+ * The TCP connection to the broker could not be opened. `code` is the system error code
+ * (`ECONNREFUSED`, `ENOTFOUND`, `ETIMEDOUT`, ...) when there is one.
+ */
+export class BrokerConnectionError extends Error {
+  /** System error code, e.g. `ECONNREFUSED`; `undefined` when none applies. */
+  readonly code: string | undefined;
+  readonly host: string;
+  readonly port: number;
+
+  constructor(message: string, host: string, port: number, code?: string, cause?: unknown) {
+    super(message, cause === undefined ? undefined : { cause });
+    this.name = 'BrokerConnectionError';
+    this.host = host;
+    this.port = port;
+    this.code = code;
+  }
+}
+
+function systemCode(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string') return code;
+  // With autoSelectFamily, Node may report an AggregateError of the per-address failures.
+  const inner = (err as { errors?: unknown } | null)?.errors;
+  if (Array.isArray(inner)) return systemCode(inner[0]);
+  return undefined;
+}
+
+/** Turn a socket error from `net.connect` into a message that says what to check. */
+export function connectionError(err: unknown, host: string, port: number): BrokerConnectionError {
+  const code = systemCode(err);
+  const where = `${host}:${port}`;
+  const detail = err instanceof Error ? err.message : String(err);
+  switch (code) {
+    case 'ECONNREFUSED':
+      return new BrokerConnectionError(`no broker at ${where}: connection refused (is the broker running, and on this port?)`, host, port, code, err);
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return new BrokerConnectionError(`cannot resolve broker host "${host}" (${code}) for ${where}`, host, port, code, err);
+    case 'ETIMEDOUT':
+      return new BrokerConnectionError(`timed out connecting to broker at ${where}`, host, port, code, err);
+    case 'ECONNRESET':
+      return new BrokerConnectionError(`broker at ${where} reset the connection`, host, port, code, err);
+    default:
+      return new BrokerConnectionError(`cannot connect to broker at ${where}: ${detail}`, host, port, code, err);
+  }
+}
+
+/** Why the client has no connection right now; worded for the NOT_CONNECTED message. */
+export type NotConnectedState = 'never connected' | 'connecting' | 'reconnecting' | 'disconnected';
+
+/** The immediate rejection of a call made while there is no connection. */
+export function notConnectedError(method: string, state: NotConnectedState, where: string): RpcError {
+  return new RpcError(
+    ErrorCode.NOT_CONNECTED,
+    `cannot call "${method}": client is not connected to the broker at ${where} (${state})`,
+    { state },
+  );
+}
+
+/** The rejection of a call whose connection closed before its reply arrived. */
+export function connectionLostError(method: string, reason: string, where: string): RpcError {
+  return new RpcError(
+    ErrorCode.NOT_CONNECTED,
+    `connection to the broker at ${where} closed (${reason}) before the reply to "${method}" arrived`,
+    { reason },
+  );
+}

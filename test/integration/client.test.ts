@@ -1,0 +1,753 @@
+/**
+ * BrokerClient against the real broker over real TCP. Every wait is on an event or a
+ * promise; ordering guarantees (one publisher's messages arrive in order, a client's
+ * frames are processed in order, deliveries are dispatched one at a time) stand in for
+ * sleeps when a test must show that something did NOT happen.
+ */
+import net from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  BrokerClient,
+  BrokerConnectionError,
+  ErrorCode,
+  RpcError,
+  type BrokerClientEvents,
+  type BrokerClientOptions,
+  type Message,
+} from '../../src/client/index.js';
+import { encodeJsonFrame, FrameDecoder } from '../../src/protocol/framing.js';
+import { startBroker, type StartedBroker } from '../helpers/broker-fixture.js';
+
+// ------------------------------------------------------------------ helpers
+
+const brokers: StartedBroker[] = [];
+const clients: BrokerClient[] = [];
+const servers: net.Server[] = [];
+
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.disconnect()));
+  await Promise.all(brokers.splice(0).map((b) => b.stop()));
+  await Promise.all(servers.splice(0).map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+});
+
+async function broker(overrides: Parameters<typeof startBroker>[0] = {}): Promise<StartedBroker> {
+  const b = await startBroker(overrides);
+  brokers.push(b);
+  return b;
+}
+
+function client(id: string, port: number, options: BrokerClientOptions = {}): BrokerClient {
+  const c = new BrokerClient(id, { host: '127.0.0.1', port, reconnectDelay: 0.05, maxReconnectDelay: 0.2, ...options });
+  clients.push(c);
+  return c;
+}
+
+async function connected(id: string, port: number, options: BrokerClientOptions = {}): Promise<BrokerClient> {
+  const c = client(id, port, options);
+  await c.connect();
+  return c;
+}
+
+/** The arguments of the next `event` emitted by `c`. */
+function next<K extends keyof BrokerClientEvents>(c: BrokerClient, event: K): Promise<BrokerClientEvents[K]> {
+  return new Promise((resolve) => {
+    // The listener's parameter list is exactly the event's tuple.
+    (c.once as (e: K, l: (...args: BrokerClientEvents[K]) => void) => BrokerClient)(event, (...args) => resolve(args));
+  });
+}
+
+/** Collects messages; `waitFor` resolves with the first (past or future) that matches. */
+class Inbox {
+  readonly messages: Message[] = [];
+  private waiters: { pred: (m: Message) => boolean; resolve: (m: Message) => void }[] = [];
+
+  readonly handler = (m: Message): void => {
+    this.messages.push(m);
+    this.waiters = this.waiters.filter((w) => {
+      if (!w.pred(m)) return true;
+      w.resolve(m);
+      return false;
+    });
+  };
+
+  waitFor(pred: (m: Message) => boolean): Promise<Message> {
+    const seen = this.messages.find(pred);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve) => this.waiters.push({ pred, resolve }));
+  }
+
+  topic(topic: string): Promise<Message> {
+    return this.waitFor((m) => m.topic === topic);
+  }
+}
+
+function deferred<T = void>(): { promise: Promise<T>; resolve: (v: T) => void } {
+  let resolve!: (v: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+async function rejection(p: Promise<unknown>): Promise<RpcError> {
+  const err = await p.then(
+    () => {
+      throw new Error('expected the call to reject');
+    },
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(RpcError);
+  return err as RpcError;
+}
+
+/** A port with nothing listening on it: bound, then released. */
+async function freePort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+  const port = (srv.address() as net.AddressInfo).port;
+  await new Promise<void>((resolve) => srv.close(() => resolve()));
+  return port;
+}
+
+const ISO_UTC = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00$/;
+
+// ------------------------------------------------------------------ connect
+
+describe('connect', () => {
+  it('resolves with the broker connect result and emits connected with it', async () => {
+    const b = await broker({ heartbeat_interval: 4, heartbeat_timeout: 12, max_message_size: 65_536, max_queue_size: 500, session_expiry: 60 });
+    const c = client('conn_fields', b.port);
+    const event = next(c, 'connected');
+    expect(c.isConnected).toBe(false);
+    expect(c.state).toBe('idle');
+
+    const result = await c.connect();
+    expect(result).toEqual({
+      client_id: 'conn_fields',
+      server_version: expect.any(String),
+      heartbeat_interval: 4,
+      heartbeat_timeout: 12,
+      max_message_size: 65_536,
+      max_queue_size: 500,
+      session_expiry: 60,
+      session_present: false,
+    });
+    expect((await event)[0]).toEqual(result);
+    expect(c.isConnected).toBe(true);
+    expect(c.clientId).toBe('conn_fields');
+    expect(c.serverInfo).toEqual(result);
+    // Calling connect() again while connected is a no-op with the same result.
+    expect(await c.connect()).toBe(result);
+  });
+
+  it('announces itself with client_type and sends the token', async () => {
+    const b = await broker({ token: 's3cret' });
+    const watcher = await connected('watcher', b.port, { token: 's3cret' });
+    const inbox = new Inbox();
+    await watcher.subscribe('system.client.connected', inbox.handler);
+
+    const c = await connected('typed', b.port, { token: 's3cret', clientType: 'ts_tool' });
+    const m = await inbox.waitFor((x) => (x.payload as { client_id: string }).client_id === 'typed');
+    expect(m.payload).toEqual({ client_id: 'typed', client_type: 'ts_tool' });
+    expect(m.sender).toBe('broker');
+    expect(c.isConnected).toBe(true);
+  });
+
+  it('rejects with the broker error when the token is wrong, and emits connection_failed', async () => {
+    const b = await broker({ token: 's3cret' });
+    const c = client('bad_token', b.port, { token: 'nope' });
+    const failed = next(c, 'connection_failed');
+    const err = await rejection(c.connect());
+    expect(err.code).toBe(ErrorCode.INVALID_PARAMS);
+    expect(err.message).toMatch(/token/);
+    expect((await failed)[0]).toBe(err);
+    expect(c.isConnected).toBe(false);
+  });
+
+  it('rejects with a message naming host:port when nothing listens there', async () => {
+    const port = await freePort();
+    const c = client('nobody_home', port);
+    const failed = next(c, 'connection_failed');
+    const err = await c.connect().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BrokerConnectionError);
+    expect((err as BrokerConnectionError).code).toBe('ECONNREFUSED');
+    expect((err as Error).message).toContain(`127.0.0.1:${port}`);
+    expect((err as Error).message).toMatch(/no broker/);
+    expect((await failed)[0]).toBe(err);
+    expect(c.state).toBe('idle');
+  });
+
+  it('rejects with LIMIT_EXCEEDED when the broker is at max_connections', async () => {
+    const b = await broker({ max_connections: 1 });
+    await connected('first', b.port);
+    const second = client('second', b.port);
+    const err = await rejection(second.connect());
+    expect(err.code).toBe(ErrorCode.LIMIT_EXCEEDED);
+    expect(err.message).toMatch(/connections/i);
+  });
+
+  it('rejects calls made before connect with NOT_CONNECTED saying so', async () => {
+    const c = client('early', await freePort());
+    for (const call of [c.publish('a.b', 1), c.subscribe('a.*'), c.request('a.b'), c.ping(), c.status(), c.call('ping')]) {
+      const err = await rejection(call);
+      expect(err.code).toBe(ErrorCode.NOT_CONNECTED);
+      expect(err.message).toMatch(/not connected.*never connected/);
+    }
+    expect(c.patterns).toEqual([]);
+  });
+});
+
+// ------------------------------------------------------------------ pub/sub
+
+describe('publish / subscribe', () => {
+  it('round-trips a message with every field, and emits subscribed, published, message_received', async () => {
+    const b = await broker();
+    const sub = await connected('sub', b.port);
+    const pub = await connected('pub', b.port);
+    const inbox = new Inbox();
+
+    const subscribedEvt = next(sub, 'subscribed');
+    expect(await sub.subscribe(['jobs.*', 'scripts.+'], inbox.handler)).toEqual(['jobs.*', 'scripts.+']);
+    expect((await subscribedEvt)[0]).toEqual(['jobs.*', 'scripts.+']);
+    expect(sub.patterns).toEqual(['jobs.*', 'scripts.+']);
+
+    const received = next(sub, 'message_received');
+    const publishedEvt = next(pub, 'published');
+    const id = await pub.publish('jobs.activated', { job_id: '12345', job_number: 'ABC123' });
+    expect(id).toMatch(/\S/);
+    expect((await publishedEvt)[0]).toBe(id);
+
+    const m = await inbox.topic('jobs.activated');
+    expect(m).toEqual({
+      topic: 'jobs.activated',
+      payload: { job_id: '12345', job_number: 'ABC123' },
+      sender: 'pub',
+      messageId: id,
+      timestamp: expect.stringMatching(ISO_UTC),
+      qos: 0,
+      retained: false,
+      redelivered: false,
+      replyTo: undefined,
+    });
+    const [topic, payload, sender, messageId, message] = await received;
+    expect([topic, payload, sender, messageId]).toEqual(['jobs.activated', { job_id: '12345', job_number: 'ABC123' }, 'pub', id]);
+    expect(message).toEqual(m);
+  });
+
+  it('delivers payloads of every JSON type, and null when none is given', async () => {
+    const b = await broker();
+    const sub = await connected('sub', b.port);
+    const pub = await connected('pub', b.port);
+    const inbox = new Inbox();
+    await sub.subscribe('t.#', inbox.handler);
+    const payloads: unknown[] = ['text ünïcödé ✓', 42, 1.5, true, false, [1, 'two', { three: 3 }], { nested: { deep: [null] } }];
+    for (const [i, p] of payloads.entries()) await pub.publish(`t.p${i}`, p);
+    await pub.publish('t.none');
+    const last = await inbox.topic('t.none');
+    expect(last.payload).toBeNull();
+    expect(inbox.messages.map((m) => m.payload)).toEqual([...payloads, null]);
+  });
+
+  it('calls each matching callback once per delivery, however many of its patterns match', async () => {
+    const b = await broker();
+    const sub = await connected('sub', b.port);
+    const pub = await connected('pub', b.port);
+    const a: string[] = [];
+    const all = new Inbox();
+    const onA = (m: Message): void => void a.push(m.topic);
+    await sub.subscribe(['jobs.*', 'jobs.activated'], onA);
+    await sub.subscribe('jobs.#', all.handler);
+    await sub.subscribe('jobs.+'); // no callback: message_received only
+
+    await pub.publish('jobs.activated', 1);
+    await pub.publish('jobs.deep.level', 2);
+    await pub.publish('jobs.created', 3);
+    await pub.publish('jobs.end.sentinel', 4);
+    await all.topic('jobs.end.sentinel');
+
+    expect(a).toEqual(['jobs.activated', 'jobs.created']);
+    expect(all.messages.map((m) => m.topic)).toEqual(['jobs.activated', 'jobs.deep.level', 'jobs.created', 'jobs.end.sentinel']);
+  });
+
+  it('stops calling callbacks of unsubscribed patterns', async () => {
+    const b = await broker();
+    const sub = await connected('sub', b.port);
+    const pub = await connected('pub', b.port);
+    const gone: string[] = [];
+    const kept = new Inbox();
+    await sub.subscribe('gone.*', (m) => void gone.push(m.topic));
+    await sub.subscribe('kept.*', kept.handler);
+    expect(await sub.unsubscribe('gone.*')).toEqual(['gone.*']);
+    expect(sub.patterns).toEqual(['kept.*']);
+    expect((await sub.subscriptions()).patterns).toEqual(['kept.*']);
+
+    await pub.publish('gone.one', 1);
+    await pub.publish('kept.sentinel', 2);
+    await kept.topic('kept.sentinel');
+    expect(gone).toEqual([]);
+  });
+
+  it('gives a retained message to the callback of a new subscription', async () => {
+    const b = await broker();
+    const pub = await connected('pub', b.port);
+    await pub.publish('cfg.theme', { dark: true }, { retain: true });
+    const sub = await connected('sub', b.port);
+    const inbox = new Inbox();
+    await sub.subscribe('cfg.*', inbox.handler);
+    const m = await inbox.topic('cfg.theme');
+    expect(m.payload).toEqual({ dark: true });
+    expect(m.retained).toBe(true);
+  });
+
+  it('rejects an invalid pattern with SUBSCRIPTION_ERROR and keeps no local state for it', async () => {
+    const b = await broker();
+    const sub = await connected('sub', b.port);
+    const err = await rejection(sub.subscribe(['ok.*', 'fo+o.bar'], () => undefined));
+    expect(err.code).toBe(ErrorCode.SUBSCRIPTION_ERROR);
+    expect(sub.patterns).toEqual([]);
+  });
+
+  it('rejects publishing to a reserved topic with PUBLISH_ERROR', async () => {
+    const b = await broker();
+    const c = await connected('c', b.port);
+    expect((await rejection(c.publish('system.fake', 1))).code).toBe(ErrorCode.PUBLISH_ERROR);
+  });
+
+  it('refuses a frame over max_message_size locally and keeps the connection', async () => {
+    const b = await broker({ max_message_size: 1024 });
+    const c = await connected('big', b.port);
+    const err = await rejection(c.publish('big.blob', 'x'.repeat(2000)));
+    expect(err.code).toBe(ErrorCode.INVALID_REQUEST);
+    expect(err.data).toEqual({ max_message_size: 1024 });
+    expect(await c.ping()).toMatchObject({ pong: true, timestamp: expect.stringMatching(ISO_UTC) });
+  });
+
+  it('batches a concurrent burst of publishes; all arrive, in order, and are acked', async () => {
+    const b = await broker();
+    const sub = await connected('sub', b.port);
+    const pub = await connected('pub', b.port);
+    const inbox = new Inbox();
+    await sub.subscribe('burst.*', inbox.handler);
+    const n = 2000;
+    const ids = await Promise.all(Array.from({ length: n }, (_, i) => pub.publish('burst.item', { i, pad: 'x'.repeat(100) }, { qos: 1 })));
+    expect(new Set(ids).size).toBe(n);
+    // Dispatch is sequential: once the sentinel's callback ran, every earlier ack is queued,
+    // and sub's own request goes out behind them.
+    await pub.publish('burst.sentinel', null);
+    await inbox.topic('burst.sentinel');
+    const items = inbox.messages.filter((m) => m.topic === 'burst.item');
+    expect(items.map((m) => (m.payload as { i: number }).i)).toEqual(Array.from({ length: n }, (_, i) => i));
+    expect(items.map((m) => m.messageId)).toEqual(ids);
+    expect((await sub.messageAcks(ids[0]!)).clients).toEqual(['sub']);
+    expect((await sub.messageAcks(ids[n - 1]!)).clients).toEqual(['sub']);
+  });
+
+  it('dispatches deliveries one at a time: a slow async callback holds back later ones', async () => {
+    const b = await broker();
+    const sub = await connected('sub', b.port);
+    const pub = await connected('pub', b.port);
+    const order: string[] = [];
+    const gate = deferred();
+    const firstStarted = deferred();
+    const secondDone = deferred();
+    await sub.subscribe('seq.*', async (m) => {
+      order.push(`start ${m.topic}`);
+      if (m.topic === 'seq.first') {
+        firstStarted.resolve();
+        await gate.promise;
+      }
+      order.push(`end ${m.topic}`);
+      if (m.topic === 'seq.second') secondDone.resolve();
+    });
+    const secondArrived = new Promise<void>((resolve) => sub.on('message_received', (t) => t === 'seq.second' && resolve()));
+    await pub.publish('seq.first', 1);
+    await pub.publish('seq.second', 2);
+    await firstStarted.promise;
+    await secondArrived;
+    expect(order).toEqual(['start seq.first']);
+    gate.resolve();
+    await secondDone.promise;
+    expect(order).toEqual(['start seq.first', 'end seq.first', 'start seq.second', 'end seq.second']);
+  });
+
+  it('reports a throwing callback through error_occurred and keeps delivering', async () => {
+    const b = await broker();
+    const sub = await connected('sub', b.port);
+    const pub = await connected('pub', b.port);
+    const inbox = new Inbox();
+    await sub.subscribe('boom.*', (m) => {
+      if (m.topic === 'boom.bad') throw new Error('callback exploded');
+      inbox.handler(m);
+    });
+    const error = next(sub, 'error_occurred');
+    await pub.publish('boom.bad', 1);
+    await pub.publish('boom.good', 2);
+    expect((await error)[0].message).toMatch(/boom\.bad.*callback exploded/);
+    expect((await inbox.topic('boom.good')).payload).toBe(2);
+  });
+});
+
+// ------------------------------------------------------------------ QoS 1
+
+describe('QoS 1', () => {
+  it('acks a delivery automatically once its callback has settled', async () => {
+    const b = await broker();
+    const sub = await connected('sub', b.port);
+    const pub = await connected('pub', b.port);
+    const gate = deferred();
+    const started = deferred<Message>();
+    const inbox = new Inbox();
+    await sub.subscribe('work.*', async (m) => {
+      inbox.handler(m);
+      if (m.topic === 'work.item') {
+        started.resolve(m);
+        await gate.promise;
+      }
+    });
+
+    const id = await pub.publish('work.item', { n: 1 }, { qos: 1 });
+    const m = await started.promise;
+    expect(m.qos).toBe(1);
+    // Callback still running: not acked yet.
+    expect(await pub.messageAcks(id)).toEqual({ message_id: id, clients: [], pending: ['sub'] });
+
+    gate.resolve();
+    // Deliveries are dispatched in order, so once the sentinel's callback has run the
+    // first delivery's ack is queued; sub's own request goes out behind it.
+    await pub.publish('work.sentinel', null);
+    await inbox.topic('work.sentinel');
+    expect(await sub.request('_internal.message_acks', { message_id: id })).toEqual({ message_id: id, clients: ['sub'], pending: [] });
+  });
+
+  it('acks even when the callback throws, so the message is not redelivered forever', async () => {
+    const b = await broker();
+    const sub = await connected('sub', b.port);
+    const pub = await connected('pub', b.port);
+    const inbox = new Inbox();
+    await sub.subscribe('poison.*', (m) => {
+      inbox.handler(m);
+      if (m.topic === 'poison.pill') throw new Error('cannot handle this');
+    });
+    const id = await pub.publish('poison.pill', 1, { qos: 1 });
+    await pub.publish('poison.sentinel', 2);
+    await inbox.topic('poison.sentinel');
+    expect((await sub.messageAcks(id)).clients).toEqual(['sub']);
+  });
+
+  it('ack() acknowledges a delivery handled through message_received', async () => {
+    const b = await broker();
+    const sub = await connected('sub', b.port);
+    const pub = await connected('pub', b.port);
+    await sub.subscribe('manual.*');
+    const received = next(sub, 'message_received');
+    const id = await pub.publish('manual.one', 1, { qos: 1 });
+    const [, , , messageId] = await received;
+    expect(messageId).toBe(id);
+    await sub.ack(messageId);
+    expect((await pub.messageAcks(id)).clients).toEqual(['sub']);
+  });
+});
+
+// ------------------------------------------------------------------ request / response
+
+describe('request / response', () => {
+  it("answers with the responder callback's return value", async () => {
+    const b = await broker();
+    const responder = await connected('svc', b.port);
+    const requester = await connected('app', b.port);
+    const seen: Message[] = [];
+    await responder.subscribe('scripts.status', async (m) => {
+      seen.push(m);
+      const { script_id } = m.payload as { script_id: string };
+      await Promise.resolve();
+      return { running: script_id === 'saw1', pid: 4242 };
+    });
+    expect(await requester.request('scripts.status', { script_id: 'saw1' }, { timeout: 5 })).toEqual({ running: true, pid: 4242 });
+    expect(await requester.request('scripts.status', { script_id: 'other' })).toEqual({ running: false, pid: 4242 });
+    expect(seen[0]).toMatchObject({ sender: 'app', replyTo: expect.any(String) });
+  });
+
+  it('uses the first callback that returns a value; undefined means "not answering"', async () => {
+    const b = await broker();
+    const responder = await connected('svc', b.port);
+    const requester = await connected('app', b.port);
+    const listened: string[] = [];
+    await responder.subscribe('q.#', (m) => void listened.push(m.topic));
+    await responder.subscribe('q.ask', () => 'first answer');
+    await responder.subscribe('q.*', () => 'second answer');
+    expect(await requester.request('q.ask', null)).toBe('first answer');
+    expect(listened).toEqual(['q.ask']);
+  });
+
+  it('fails the requester quickly with the error when the responder callback throws', async () => {
+    const b = await broker();
+    const responder = await connected('svc', b.port);
+    const requester = await connected('app', b.port);
+    await responder.subscribe('svc.fail', () => {
+      throw new Error('database unavailable');
+    });
+    const error = next(responder, 'error_occurred');
+    const started = performance.now();
+    const err = await rejection(requester.request('svc.fail', {}, { timeout: 15 }));
+    expect(performance.now() - started).toBeLessThan(7_500);
+    expect(err.code).toBe(ErrorCode.INTERNAL_ERROR);
+    expect(err.message).toContain('database unavailable');
+    expect((await error)[0].message).toContain('database unavailable');
+  });
+
+  it('rejects with NO_RESPONDERS when nobody subscribes to the topic', async () => {
+    const b = await broker();
+    const requester = await connected('app', b.port);
+    const err = await rejection(requester.request('nobody.listens', { x: 1 }));
+    expect(err.code).toBe(ErrorCode.NO_RESPONDERS);
+  });
+
+  it("rejects with the broker's TIMEOUT when the responder never answers", async () => {
+    const b = await broker();
+    const responder = await connected('svc', b.port);
+    const requester = await connected('app', b.port);
+    await responder.subscribe('svc.silent', () => undefined);
+    const err = await rejection(requester.request('svc.silent', null, { timeout: 0.2 }));
+    expect(err.code).toBe(ErrorCode.TIMEOUT);
+  });
+
+  it('answers status, subscriptions and _internal.message_acks through the broker', async () => {
+    const b = await broker();
+    const c = await connected('me', b.port);
+    await c.subscribe(['a.*', 'b.#']);
+    expect(await c.subscriptions()).toMatchObject({ client_id: 'me', patterns: ['a.*', 'b.#'] });
+    const other = await connected('other', b.port);
+    expect(await other.subscriptions('me')).toMatchObject({ client_id: 'me', patterns: ['a.*', 'b.#'] });
+    const status = await c.status();
+    expect(status).toMatchObject({ client_count: 2, started_at: expect.stringMatching(ISO_UTC), version: expect.any(String) });
+    expect(await c.request('status', {})).toMatchObject({ client_count: 2 });
+    expect(await c.call('subscriptions', { client_id: 'other' })).toMatchObject({ client_id: 'other', patterns: [] });
+    expect((await rejection(c.call('no_such_method', {}))).code).toBe(ErrorCode.METHOD_NOT_FOUND);
+  });
+});
+
+// ------------------------------------------------------------------ connection loss
+
+describe('connection loss and reconnect', () => {
+  it('reconnects to a restarted broker, restores subscriptions, and receives again', async () => {
+    const first = await broker();
+    const port = first.port;
+    const c = await connected('durable', port);
+    const inbox = new Inbox();
+    await c.subscribe(['news.*', 'alerts.#'], inbox.handler);
+
+    const events: string[] = [];
+    for (const e of ['disconnected', 'connected', 'subscribed'] as const) c.on(e, () => events.push(e));
+    const lost = next(c, 'disconnected');
+    const back = next(c, 'connected');
+
+    await first.stop();
+    expect((await lost)[0]).toBe('connection_lost');
+    expect(c.isConnected).toBe(false);
+    expect(c.state).toBe('reconnecting');
+    const err = await rejection(c.publish('news.x', 1));
+    expect(err.code).toBe(ErrorCode.NOT_CONNECTED);
+    expect(err.message).toMatch(/not connected.*reconnecting/);
+
+    brokers.splice(brokers.indexOf(first), 1);
+    await broker({ port });
+    const [result] = await back;
+    expect(result.client_id).toBe('durable');
+    expect(result.session_present).toBe(false); // a fresh broker: only our re-subscribe restored them
+    expect(events).toEqual(['disconnected', 'subscribed', 'connected']);
+    expect(c.isConnected).toBe(true);
+    expect((await c.subscriptions()).patterns.sort()).toEqual(['alerts.#', 'news.*']);
+
+    const pub = await connected('pub', port);
+    await pub.publish('news.today', { headline: 'back online' });
+    expect((await inbox.topic('news.today')).payload).toEqual({ headline: 'back online' });
+  });
+
+  it('emits connection_failed per failed attempt, then gives up after maxReconnectAttempts', async () => {
+    const b = await broker();
+    const c = await connected('quitter', b.port, { maxReconnectAttempts: 3 });
+    const failures: Error[] = [];
+    c.on('connection_failed', (e) => failures.push(e));
+    const lost = next(c, 'disconnected');
+    const gaveUp = new Promise<Error>((resolve) => c.on('error_occurred', (e) => /gave up/.test(e.message) && resolve(e)));
+    let reconnected = false;
+    c.on('connected', () => (reconnected = true));
+
+    brokers.splice(brokers.indexOf(b), 1);
+    await b.stop();
+    await lost;
+    const final = await gaveUp;
+    expect(final.message).toContain(`127.0.0.1:${b.port}`);
+    expect(final.message).toMatch(/3 attempt/);
+    expect(failures).toHaveLength(3);
+    for (const f of failures) expect(f.message).toMatch(/no broker at 127\.0\.0\.1/);
+    expect(reconnected).toBe(false);
+    expect(c.state).toBe('closed');
+    const err = await rejection(c.ping());
+    expect(err.code).toBe(ErrorCode.NOT_CONNECTED);
+    expect(err.message).toMatch(/not connected/);
+  });
+
+  it('rejects calls in flight when the connection is lost', async () => {
+    const b = await broker();
+    const responder = await connected('svc', b.port);
+    await responder.subscribe('svc.slow', () => new Promise(() => undefined));
+    const victim = await connected('victim', b.port, { autoReconnect: false });
+    const lost = next(victim, 'disconnected');
+    const inFlight = victim.request('svc.slow', null, { timeout: 30 });
+    // Wait until the request is at the responder, so the loss really hits a call in flight.
+    await next(responder, 'message_received');
+
+    // Same client_id elsewhere: the broker takes the session over and closes the victim.
+    await connected('victim', b.port, { autoReconnect: false });
+    const err = await rejection(inFlight);
+    expect(err.code).toBe(ErrorCode.NOT_CONNECTED);
+    expect(err.message).toMatch(/closed.*before the reply to "request"/);
+    expect((await lost)[0]).toBe('connection_lost');
+    expect(victim.state).toBe('closed');
+  });
+
+  it('disconnect() says goodbye, emits disconnected once, and does not reconnect', async () => {
+    const b = await broker();
+    const watcher = await connected('watcher', b.port);
+    const inbox = new Inbox();
+    await watcher.subscribe('system.client.disconnected', inbox.handler);
+    const c = await connected('leaver', b.port);
+    const reasons: string[] = [];
+    c.on('disconnected', (r) => reasons.push(r));
+
+    await c.disconnect();
+    expect(reasons).toEqual(['client_disconnect']);
+    expect(c.isConnected).toBe(false);
+    expect(c.state).toBe('closed');
+    const m = await inbox.waitFor((x) => (x.payload as { client_id: string }).client_id === 'leaver');
+    expect(m.payload).toEqual({ client_id: 'leaver', reason: 'client_disconnect' });
+    await c.disconnect(); // idempotent
+    expect(reasons).toEqual(['client_disconnect']);
+    const err = await rejection(c.publish('x.y', 1));
+    expect(err.message).toMatch(/not connected.*disconnected/);
+
+    // connect() again resumes the broker-side session.
+    const result = await c.connect();
+    expect(result.session_present).toBe(true);
+  });
+
+  it('cleanSession discards the session a previous connection left', async () => {
+    const b = await broker();
+    const first = await connected('sess', b.port);
+    await first.subscribe('kept.*');
+    await first.disconnect();
+    const resumed = await connected('sess', b.port);
+    expect(resumed.serverInfo?.session_present).toBe(true);
+    expect((await resumed.subscriptions()).patterns).toEqual(['kept.*']);
+    await resumed.disconnect();
+    const fresh = await connected('sess', b.port, { cleanSession: true });
+    expect(fresh.serverInfo?.session_present).toBe(false);
+    expect((await fresh.subscriptions()).patterns).toEqual([]);
+  });
+
+  it('disconnect() while reconnecting stops the reconnect loop', async () => {
+    const b = await broker();
+    const c = await connected('stopper', b.port);
+    const lost = next(c, 'disconnected');
+    brokers.splice(brokers.indexOf(b), 1);
+    await b.stop();
+    await lost;
+    expect(c.state).toBe('reconnecting');
+    await c.disconnect();
+    expect(c.state).toBe('closed');
+  });
+});
+
+// ------------------------------------------------------------------ raw TCP peer
+
+/**
+ * Behaviour a conforming broker never provokes (silence, garbage frames, batches) needs a
+ * peer we control. This is a few lines of framing over a plain socket, not a broker double.
+ */
+async function rawPeer(onFrame: (msg: { id?: unknown; method?: string }, reply: (v: unknown) => void, sock: net.Socket) => void): Promise<number> {
+  const srv = net.createServer((sock) => {
+    const dec = new FrameDecoder(1 << 20);
+    const reply = (v: unknown): void => {
+      sock.write(encodeJsonFrame(v));
+    };
+    sock.on('error', () => undefined);
+    sock.on('data', (chunk) =>
+      dec.push(chunk, (body) => {
+        const msg = JSON.parse(body.toString('utf8')) as { id?: unknown; method?: string };
+        if (msg.method !== 'disconnect') return onFrame(msg, reply, sock);
+        reply({ jsonrpc: '2.0', result: { disconnected: true }, id: msg.id });
+        sock.end();
+      }),
+    );
+  });
+  servers.push(srv);
+  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+  return (srv.address() as net.AddressInfo).port;
+}
+
+const connectResult = (over: Record<string, unknown> = {}) => ({
+  client_id: 'raw',
+  server_version: 'peer',
+  heartbeat_interval: 0.05,
+  heartbeat_timeout: 0.3,
+  max_message_size: 1 << 20,
+  max_queue_size: 10,
+  session_expiry: 0,
+  session_present: false,
+  ...over,
+});
+
+describe('against a raw TCP peer', () => {
+  it('pings every heartbeat interval and drops a broker that goes silent', async () => {
+    let pings = 0;
+    const port = await rawPeer((msg, reply) => {
+      if (msg.method === 'connect') reply({ jsonrpc: '2.0', result: connectResult(), id: msg.id });
+      // Answer two pings, then go silent.
+      if (msg.method === 'ping' && ++pings <= 2) reply({ jsonrpc: '2.0', result: { pong: true, timestamp: '' }, id: msg.id });
+    });
+    const c = await connected('raw', port, { autoReconnect: false });
+    const [reason] = await next(c, 'disconnected');
+    expect(reason).toBe('heartbeat_timeout');
+    expect(pings).toBeGreaterThanOrEqual(2);
+  });
+
+  it('rejects connect with TIMEOUT naming host:port when the peer never answers it', async () => {
+    const port = await rawPeer(() => undefined);
+    const c = client('raw', port, { connectTimeout: 0.2 });
+    const err = await rejection(c.connect());
+    expect(err.code).toBe(ErrorCode.TIMEOUT);
+    expect(err.message).toContain(`127.0.0.1:${port}`);
+    expect(c.state).toBe('idle');
+  });
+
+  it('disconnect() during the handshake cancels connect()', async () => {
+    const gotConnect = deferred();
+    const port = await rawPeer((msg) => msg.method === 'connect' && gotConnect.resolve());
+    const c = client('raw', port);
+    const pending = c.connect();
+    await gotConnect.promise;
+    await c.disconnect();
+    const err = await rejection(pending);
+    expect(err.code).toBe(ErrorCode.NOT_CONNECTED);
+    expect(err.message).toMatch(/cancelled by disconnect/);
+    expect(c.state).toBe('closed');
+  });
+
+  it('skips malformed frames with error_occurred, and handles batched responses', async () => {
+    const port = await rawPeer((msg, reply, sock) => {
+      if (msg.method === 'connect') {
+        reply({ jsonrpc: '2.0', result: connectResult({ heartbeat_interval: 60, heartbeat_timeout: 120 }), id: msg.id });
+      } else if (msg.method === 'ping') {
+        sock.write(Buffer.concat([Buffer.from([0, 0, 0, 5]), Buffer.from('{oops')]));
+        reply({ jsonrpc: '2.0', method: 'message', params: { topic: 'after.garbage', payload: 7, sender: 'x', message_id: 'm1', timestamp: '', qos: 0 } });
+        reply([{ jsonrpc: '2.0', result: { pong: true, timestamp: 'batched' }, id: msg.id }]);
+      }
+    });
+    const c = await connected('raw', port, { autoReconnect: false });
+    const error = next(c, 'error_occurred');
+    const received = next(c, 'message_received');
+    expect(await c.ping()).toEqual({ pong: true, timestamp: 'batched' });
+    expect((await error)[0].message).toMatch(/malformed frame/);
+    expect((await received)[0]).toBe('after.garbage');
+    expect(c.isConnected).toBe(true);
+  });
+});
