@@ -42,7 +42,7 @@ export class Router {
       if (session.connection && !session.connection.isClosing) {
         ok = this.send(session, msg);
       } else if (msg.qos === 1 && !options.onlineOnly) {
-        ok = session.queueOffline(msg, this.maxQueueSize);
+        ok = session.queueOffline(msg, this.maxQueueSize, this.countExpired);
         if (!ok) this.slow.recordDrop(session);
       }
       if (ok) {
@@ -75,12 +75,21 @@ export class Router {
     for (const msg of [...session.inflight.values()]) {
       if (isExpired(msg, now)) {
         session.inflight.delete(msg.id);
+        this.stats.expired++;
         continue;
       }
       if (conn.outbound.sendDelivery(deliveryFrame(msg, { redelivered: true }), msg)) this.stats.deliveries++;
     }
-    for (let msg = session.offline.shift(); msg; msg = session.offline.shift()) this.send(session, msg);
+    for (let msg = session.offline.shift(); msg; msg = session.offline.shift()) {
+      if (isExpired(msg, now)) this.stats.expired++;
+      else this.send(session, msg);
+    }
   }
+
+  /** An expired message was dropped before delivery (`expired_count` in `status`). */
+  private readonly countExpired = (): void => {
+    this.stats.expired++;
+  };
 
   /** Deliver retained messages to a new subscription, flagged `retained`. */
   sendRetained(session: Session, messages: readonly BrokerMessage[]): void {

@@ -45,10 +45,11 @@ export class Session {
 
   /**
    * Queue a QoS 1 message for a disconnected session. Expired messages at the head are
-   * purged first; when still full, the new message is refused (returns false).
+   * purged first (`onExpired` counts them); when still full, the new message is refused
+   * (returns false).
    */
-  queueOffline(msg: BrokerMessage, limit: number, now: number = Date.now()): boolean {
-    while (this.offline.length > 0 && isExpired(this.offline.peek()!, now)) this.offline.shift();
+  queueOffline(msg: BrokerMessage, limit: number, onExpired: (msg: BrokerMessage) => void, now: number = Date.now()): boolean {
+    while (this.offline.length > 0 && isExpired(this.offline.peek()!, now)) onExpired(this.offline.shift()!);
     if (this.offline.length + this.inflight.size >= limit) return false;
     this.offline.push(msg);
     return true;

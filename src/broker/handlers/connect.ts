@@ -7,8 +7,8 @@ import { SYSTEM_SENDER } from '../system-events.js';
 
 const MAX_CLIENT_ID = 128;
 
-function tokenMatches(given: string | undefined, expected: string): boolean {
-  if (given === undefined) return false;
+function tokenMatches(given: unknown, expected: string): boolean {
+  if (typeof given !== 'string') return false;
   const a = Buffer.from(given);
   const b = Buffer.from(expected);
   return a.length === b.length && timingSafeEqual(a, b);
@@ -35,10 +35,11 @@ export const connect: MethodSpec = {
     if (version !== undefined && version !== null && typeof version !== 'string' && typeof version !== 'number') {
       throw invalidParams('version must be a string');
     }
-    const token = optionalString(params, 'token');
     const clean = optionalBoolean(params, 'clean_session', false);
     const { config } = broker;
-    if (config.token !== null && !tokenMatches(token, config.token)) {
+    // A token of the wrong type is a wrong token: refused and closed like any other.
+    if (config.token === null) optionalString(params, 'token');
+    else if (!tokenMatches(params.token, config.token)) {
       broker.log.warning('connect refused: wrong or missing token', { client_id: clientId, remote: conn.remote });
       after(() => conn.close('protocol_error'));
       throw invalidParams('authentication failed: wrong or missing token', { reason: 'invalid_token' });
