@@ -72,7 +72,11 @@ export class SessionStore {
   detach(session: Session, conn: Connection): void {
     if (session.connection !== conn) return; // already taken over by a newer connection
     session.connection = null;
-    if (this.sessionExpirySeconds === 0) {
+    // A session without subscriptions or messages holds nothing a reconnect could resume;
+    // keeping it would let every one-shot client (a `bridge pub`, a script that publishes
+    // once) linger in memory and in `status` for session_expiry.
+    const empty = session.patterns.size === 0 && session.inflight.size === 0 && session.offline.length === 0;
+    if (this.sessionExpirySeconds === 0 || empty) {
       this.discard(session);
       return;
     }

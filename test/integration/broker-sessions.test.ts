@@ -256,6 +256,7 @@ describe('offline sessions', () => {
     const { port } = await broker();
     const first = await connect(port, 'sp');
     expect(first.res.result).toMatchObject({ client_id: 'sp', session_present: false, session_expiry: 3600 });
+    await subscribe(first.c, 'sp.state');
     expect((await first.c.call('disconnect')).result).toEqual({ disconnected: true });
     await first.c.waitClosed();
     // The broker may see the socket close after our next connect; poll until it is offline.
@@ -265,6 +266,19 @@ describe('offline sessions', () => {
     expect(second.res.result.session_present).toBe(true);
     const other = await connect(port, 'someone-else');
     expect(other.res.result.session_present).toBe(false);
+  });
+
+  it('does not keep a session that holds no subscriptions and no messages', async () => {
+    const { port } = await broker();
+    const mon = await monitor(port);
+    const once = await connect(port, 'one-shot');
+    await publish(once.c, 'x.y', 1);
+    expect((await once.c.call('disconnect')).result).toEqual({ disconnected: true });
+    await mon.disconnected('one-shot');
+    const checker = await connected(port, 'checker');
+    expect((await checker.call('subscriptions', { client_id: 'one-shot' })).error.code).toBe(-32602);
+    const again = await connect(port, 'one-shot');
+    expect(again.res.result.session_present).toBe(false);
   });
 
   it('clean_session: true discards the old session: no subscriptions, no queued messages', async () => {

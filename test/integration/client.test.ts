@@ -611,6 +611,7 @@ describe('connection loss and reconnect', () => {
     const inbox = new Inbox();
     await watcher.subscribe('system.client.disconnected', inbox.handler);
     const c = await connected('leaver', b.port);
+    await c.subscribe('leaver.inbox'); // state worth resuming: the broker keeps the session
     const reasons: string[] = [];
     c.on('disconnected', (r) => reasons.push(r));
 
