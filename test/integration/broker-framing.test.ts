@@ -1,24 +1,22 @@
 import iconv from 'iconv-lite';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { encodeFrame, encodeJsonFrame } from '../../src/protocol/index.js';
-import { startBroker, type StartedBroker } from '../helpers/broker-fixture.js';
+import type { StartedBroker } from '../helpers/broker-fixture.js';
+import { useTestBed } from '../helpers/test-bed.js';
 import { RawClient } from '../helpers/raw-client.js';
 
+const bed = useTestBed();
 let b: StartedBroker;
-const clients: RawClient[] = [];
-const track = (c: RawClient): RawClient => (clients.push(c), c);
+const open = (): Promise<RawClient> => bed.open(b.port);
+const connected = (id: string, params: Record<string, unknown> = {}): Promise<RawClient> => bed.connected(b.port, id, params);
 
 beforeEach(async () => {
-  b = await startBroker({ max_message_size: 64 * 1024 });
-});
-afterEach(async () => {
-  clients.splice(0).forEach((c) => c.close());
-  await b.stop();
+  b = await bed.broker({ max_message_size: 64 * 1024 });
 });
 
 describe('framing', () => {
   it('decodes one frame delivered one byte per TCP write', async () => {
-    const c = track(await RawClient.open(b.port));
+    const c = await open();
     const bytes = encodeJsonFrame({ jsonrpc: '2.0', id: 7, method: 'ping' });
     for (const byte of bytes) {
       c.writeRaw(Buffer.from([byte]));
@@ -29,7 +27,7 @@ describe('framing', () => {
   });
 
   it('decodes many frames arriving in one write, in order', async () => {
-    const c = track(await RawClient.open(b.port));
+    const c = await open();
     const many = Buffer.concat(Array.from({ length: 200 }, (_, i) => encodeJsonFrame({ jsonrpc: '2.0', id: i + 1, method: 'ping' })));
     c.writeRaw(many);
     await c.waitFor((f) => f.id === 200);
@@ -37,7 +35,7 @@ describe('framing', () => {
   });
 
   it('handles a frame whose header and body straddle writes with the next frame', async () => {
-    const c = track(await RawClient.open(b.port));
+    const c = await open();
     const all = Buffer.concat([encodeJsonFrame({ jsonrpc: '2.0', id: 1, method: 'ping' }), encodeJsonFrame({ jsonrpc: '2.0', id: 2, method: 'ping' })]);
     c.writeRaw(all.subarray(0, 2));
     await new Promise((r) => setImmediate(r));
@@ -49,7 +47,7 @@ describe('framing', () => {
   });
 
   it('answers an empty frame (N == 0) with -32700 and id null, and keeps the connection', async () => {
-    const c = track(await RawClient.open(b.port));
+    const c = await open();
     c.writeRaw(Buffer.from([0, 0, 0, 0]));
     const err = await c.waitFor((f) => f.error);
     expect(err).toMatchObject({ jsonrpc: '2.0', id: null, error: { code: -32700 } });
@@ -57,7 +55,7 @@ describe('framing', () => {
   });
 
   it('answers JSON that does not parse with -32700 and keeps the connection', async () => {
-    const c = track(await RawClient.open(b.port));
+    const c = await open();
     c.writeRaw(encodeFrame('{"jsonrpc": "2.0", "method": "ping", "id": 1'));
     const err = await c.waitFor((f) => f.error);
     expect(err).toMatchObject({ id: null, error: { code: -32700 } });
@@ -66,9 +64,9 @@ describe('framing', () => {
   });
 
   it('decodes a frame that is not valid UTF-8 with the legacy code page (Windows-1252)', async () => {
-    const sub = track(await RawClient.connected(b.port, 'sub'));
+    const sub = await connected('sub');
     await sub.call('subscribe', { patterns: ['jobs.#'] });
-    const ahk = track(await RawClient.connected(b.port, 'ahk'));
+    const ahk = await connected('ahk');
     // What an AHK v1 script sends: ANSI text, "Café Müller – 5€" in cp1252.
     const json = '{"jsonrpc":"2.0","method":"publish","params":{"topic":"jobs.note","payload":{"text":"Café Müller – 5€"}}}';
     const ansi = iconv.encode(json, 'windows-1252');
@@ -81,11 +79,10 @@ describe('framing', () => {
   });
 
   it('uses a configured legacy code page for non-UTF-8 frames', async () => {
-    await b.stop();
-    b = await startBroker({ legacy_encoding: 'windows-1251' });
-    const sub = track(await RawClient.connected(b.port, 'sub'));
+    b = await bed.broker({ legacy_encoding: 'windows-1251' });
+    const sub = await connected('sub');
     await sub.call('subscribe', { patterns: ['t'] });
-    const pub = track(await RawClient.connected(b.port, 'pub'));
+    const pub = await connected('pub');
     const ansi = iconv.encode('{"jsonrpc":"2.0","method":"publish","params":{"topic":"t","payload":"Привет"}}', 'windows-1251');
     const header = Buffer.alloc(4);
     header.writeUInt32BE(ansi.length);
@@ -95,7 +92,7 @@ describe('framing', () => {
 
   it('treats a UTF-8 length header counted in characters as framing corruption, not a crash', async () => {
     // Old AHK clients used StrLen (characters) for the header: the frame ends early.
-    const c = track(await RawClient.open(b.port));
+    const c = await open();
     const json = '{"jsonrpc":"2.0","id":1,"method":"ping","params":{"x":"ü"}}';
     const body = Buffer.from(json, 'utf8');
     const header = Buffer.alloc(4);
@@ -106,7 +103,7 @@ describe('framing', () => {
   });
 
   it('closes with -32600 and data.max_message_size when a frame exceeds the limit', async () => {
-    const c = track(await RawClient.open(b.port));
+    const c = await open();
     const big = encodeJsonFrame({ jsonrpc: '2.0', id: 1, method: 'ping', params: { pad: 'x'.repeat(70 * 1024) } });
     c.writeRaw(big);
     const err = await c.waitFor((f) => f.error);
@@ -115,7 +112,7 @@ describe('framing', () => {
   });
 
   it('rejects a 4 GiB length header from its 4 bytes alone', async () => {
-    const c = track(await RawClient.open(b.port));
+    const c = await open();
     c.writeRaw(Buffer.from([0xff, 0xff, 0xff, 0xff]));
     const err = await c.waitFor((f) => f.error);
     expect(err.error).toMatchObject({ code: -32600, data: { max_message_size: 64 * 1024, declared: 0xffffffff } });
@@ -123,9 +120,9 @@ describe('framing', () => {
   });
 
   it('delivers what a client published before its oversize frame', async () => {
-    const sub = track(await RawClient.connected(b.port, 'sub'));
+    const sub = await connected('sub');
     await sub.call('subscribe', { patterns: ['a.#'] });
-    const pub = track(await RawClient.connected(b.port, 'pub'));
+    const pub = await connected('pub');
     const frames = [1, 2, 3].map((i) => encodeJsonFrame({ jsonrpc: '2.0', method: 'publish', params: { topic: 'a.b', payload: i } }));
     pub.writeRaw(Buffer.concat([...frames, Buffer.from([0x7f, 0, 0, 0])]));
     await pub.waitClosed();

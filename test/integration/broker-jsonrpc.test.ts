@@ -1,27 +1,16 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { encodeFrame } from '../../src/protocol/index.js';
-import { startBroker, type StartedBroker } from '../helpers/broker-fixture.js';
+import type { StartedBroker } from '../helpers/broker-fixture.js';
+import { useTestBed } from '../helpers/test-bed.js';
 import { RawClient } from '../helpers/raw-client.js';
 
+const bed = useTestBed();
 let b: StartedBroker;
-const clients: RawClient[] = [];
-const open = async (): Promise<RawClient> => {
-  const c = await RawClient.open(b.port);
-  clients.push(c);
-  return c;
-};
-const connected = async (id: string): Promise<RawClient> => {
-  const c = await RawClient.connected(b.port, id);
-  clients.push(c);
-  return c;
-};
+const open = (): Promise<RawClient> => bed.open(b.port);
+const connected = (id: string, params: Record<string, unknown> = {}): Promise<RawClient> => bed.connected(b.port, id, params);
 
 beforeEach(async () => {
-  b = await startBroker();
-});
-afterEach(async () => {
-  clients.splice(0).forEach((c) => c.close());
-  await b.stop();
+  b = await bed.broker();
 });
 
 /** Send raw JSON text and wait for the next frame (a response or error). */

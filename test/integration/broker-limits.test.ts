@@ -4,52 +4,13 @@
  * (PROTOCOL.md). Every wait is on an observable event, never a sleep.
  */
 import net from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { BrokerConfig } from '../../src/broker/index.js';
 import { encodeJsonFrame } from '../../src/protocol/index.js';
-import { startBroker, type StartedBroker } from '../helpers/broker-fixture.js';
+import { roundTrip, subscribe, useTestBed } from '../helpers/test-bed.js';
 import { RawClient, type Frame } from '../helpers/raw-client.js';
 
-const brokers: StartedBroker[] = [];
-const clients: RawClient[] = [];
-
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.close();
-  await Promise.all(brokers.splice(0).map((b) => b.stop()));
-});
-
-async function broker(overrides: Partial<BrokerConfig> = {}): Promise<StartedBroker> {
-  const b = await startBroker(overrides);
-  brokers.push(b);
-  return b;
-}
-
-async function open(port: number, host = '127.0.0.1'): Promise<RawClient> {
-  const c = await RawClient.open(port, host);
-  clients.push(c);
-  return c;
-}
-
-async function connect(port: number, clientId: string, params: Record<string, unknown> = {}, host = '127.0.0.1'): Promise<{ c: RawClient; res: Frame }> {
-  const c = await open(port, host);
-  const res = await c.call('connect', { client_id: clientId, client_type: 'test', version: '1', ...params });
-  expect(res.error, `connect ${clientId}`).toBeUndefined();
-  return { c, res };
-}
-
-async function connected(port: number, clientId: string, params: Record<string, unknown> = {}, host = '127.0.0.1'): Promise<RawClient> {
-  return (await connect(port, clientId, params, host)).c;
-}
-
-async function subscribe(c: RawClient, ...patterns: string[]): Promise<void> {
-  const res = await c.call('subscribe', { patterns });
-  expect(res.result).toEqual({ subscribed: patterns });
-}
-
-async function roundTrip(c: RawClient): Promise<void> {
-  const res = await c.call('ping');
-  expect(res.result?.pong).toBe(true);
-}
+const { broker, open, connect, connected } = useTestBed();
 
 const isSystem = (topic: string, clientId: string) => (p: Frame) => p.topic === topic && p.payload?.client_id === clientId;
 

@@ -1,21 +1,15 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startBroker, type StartedBroker } from '../helpers/broker-fixture.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { StartedBroker } from '../helpers/broker-fixture.js';
+import { useTestBed } from '../helpers/test-bed.js';
 import { RawClient } from '../helpers/raw-client.js';
 
+const bed = useTestBed();
 let b: StartedBroker;
-const clients: RawClient[] = [];
-const connected = async (id: string, params: Record<string, unknown> = {}): Promise<RawClient> => {
-  const c = await RawClient.connected(b.port, id, params);
-  clients.push(c);
-  return c;
-};
+const open = (): Promise<RawClient> => bed.open(b.port);
+const connected = (id: string, params: Record<string, unknown> = {}): Promise<RawClient> => bed.connected(b.port, id, params);
 
 beforeEach(async () => {
-  b = await startBroker();
-});
-afterEach(async () => {
-  clients.splice(0).forEach((c) => c.close());
-  await b.stop();
+  b = await bed.broker();
 });
 
 /** A marker publish proves everything published before it has been routed (per-publisher order). */
@@ -180,8 +174,7 @@ describe('validation', () => {
   });
 
   it('enforces max_subscriptions with -32003', async () => {
-    await b.stop();
-    b = await startBroker({ max_subscriptions: 3 });
+    b = await bed.broker({ max_subscriptions: 3 });
     const c = await connected('c');
     expect((await c.call('subscribe', { patterns: ['a', 'b'] })).result.subscribed).toEqual(['a', 'b']);
     const res = await c.call('subscribe', { patterns: ['c', 'd'] });

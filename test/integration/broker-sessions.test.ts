@@ -3,48 +3,13 @@
  * real broker (PROTOCOL.md, "Delivery" and "Methods"). Every wait is on an observable
  * event (a frame, a closed socket, a system event, a polled broker answer), never a sleep.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { BrokerConfig } from '../../src/broker/index.js';
 import { encodeJsonFrame } from '../../src/protocol/index.js';
-import { startBroker, type StartedBroker } from '../helpers/broker-fixture.js';
+import { roundTrip, subscribe, useTestBed } from '../helpers/test-bed.js';
 import { RawClient, type Frame } from '../helpers/raw-client.js';
 
-const brokers: StartedBroker[] = [];
-const clients: RawClient[] = [];
-
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.close();
-  await Promise.all(brokers.splice(0).map((b) => b.stop()));
-});
-
-async function broker(overrides: Partial<BrokerConfig> = {}): Promise<StartedBroker> {
-  const b = await startBroker(overrides);
-  brokers.push(b);
-  return b;
-}
-
-async function open(port: number): Promise<RawClient> {
-  const c = await RawClient.open(port);
-  clients.push(c);
-  return c;
-}
-
-/** Open a socket and `connect`; returns the client and the full `connect` response. */
-async function connect(port: number, clientId: string, params: Record<string, unknown> = {}): Promise<{ c: RawClient; res: Frame }> {
-  const c = await open(port);
-  const res = await c.call('connect', { client_id: clientId, client_type: 'test', version: '1', ...params });
-  expect(res.error, `connect ${clientId}`).toBeUndefined();
-  return { c, res };
-}
-
-async function connected(port: number, clientId: string, params: Record<string, unknown> = {}): Promise<RawClient> {
-  return (await connect(port, clientId, params)).c;
-}
-
-async function subscribe(c: RawClient, ...patterns: string[]): Promise<void> {
-  const res = await c.call('subscribe', { patterns });
-  expect(res.result).toEqual({ subscribed: patterns });
-}
+const { broker, open, connect, connected } = useTestBed();
 
 async function publish(c: RawClient, topic: string, payload: unknown, extra: Record<string, unknown> = {}): Promise<{ message_id: string; delivered: number }> {
   const res = await c.call('publish', { topic, payload, ...extra });
@@ -67,12 +32,6 @@ async function monitor(port: number, id = 'monitor'): Promise<RawClient & { disc
     return m.frames.filter(mine)[nth - 1].params;
   };
   return Object.assign(m, { disconnected });
-}
-
-/** A ping round trip: every frame the broker queued for `c` before it has arrived. */
-async function roundTrip(c: RawClient): Promise<void> {
-  const res = await c.call('ping');
-  expect(res.result.pong).toBe(true);
 }
 
 /** Poll `fn` until it returns true; bounded. */

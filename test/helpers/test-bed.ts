@@ -1,0 +1,62 @@
+/**
+ * Per-test brokers and raw clients, all torn down after each test: the setup every
+ * black-box broker test file needs, in one place.
+ */
+import { afterEach, expect } from 'vitest';
+import type { BrokerConfig } from '../../src/broker/index.js';
+import { startBroker, type StartedBroker } from './broker-fixture.js';
+import { RawClient, type Frame } from './raw-client.js';
+
+export interface TestBed {
+  /** Start a broker that is stopped after the test. */
+  broker(overrides?: Partial<BrokerConfig>): Promise<StartedBroker>;
+  /** Open a socket (no `connect`) that is closed after the test. */
+  open(port: number, host?: string): Promise<RawClient>;
+  /** Open and `connect`; returns the client and the whole `connect` response. */
+  connect(port: number, clientId: string, params?: Record<string, unknown>, host?: string): Promise<{ c: RawClient; res: Frame }>;
+  /** Open and `connect`, failing the test if the broker refuses. */
+  connected(port: number, clientId: string, params?: Record<string, unknown>, host?: string): Promise<RawClient>;
+}
+
+/** Call at the top of a test file (or describe block); registers the cleanup hook. */
+export function useTestBed(): TestBed {
+  const brokers: StartedBroker[] = [];
+  const clients: RawClient[] = [];
+  afterEach(async () => {
+    for (const c of clients.splice(0)) c.close();
+    await Promise.all(brokers.splice(0).map((b) => b.stop()));
+  });
+  const open = async (port: number, host = '127.0.0.1'): Promise<RawClient> => {
+    const c = await RawClient.open(port, host);
+    clients.push(c);
+    return c;
+  };
+  const connect = async (port: number, clientId: string, params: Record<string, unknown> = {}, host = '127.0.0.1'): Promise<{ c: RawClient; res: Frame }> => {
+    const c = await open(port, host);
+    const res = await c.call('connect', { client_id: clientId, client_type: 'test', version: '1', ...params });
+    expect(res.error, `connect ${clientId}`).toBeUndefined();
+    return { c, res };
+  };
+  return {
+    async broker(overrides = {}) {
+      const b = await startBroker(overrides);
+      brokers.push(b);
+      return b;
+    },
+    open,
+    connect,
+    connected: async (port, clientId, params, host) => (await connect(port, clientId, params, host)).c,
+  };
+}
+
+/** Subscribe and check the broker confirmed exactly `patterns`. */
+export async function subscribe(c: RawClient, ...patterns: string[]): Promise<void> {
+  const res = await c.call('subscribe', { patterns });
+  expect(res.result).toEqual({ subscribed: patterns });
+}
+
+/** A ping round trip: every frame the broker queued for `c` before it has arrived. */
+export async function roundTrip(c: RawClient): Promise<void> {
+  const res = await c.call('ping');
+  expect(res.result?.pong).toBe(true);
+}
