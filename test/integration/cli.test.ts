@@ -60,7 +60,10 @@ describe('bridge CLI without a broker', () => {
 });
 
 describe('bridge broker', () => {
-  it('serves clients, publishes shutdown on SIGTERM and exits 0', async () => {
+  it.each([
+    ['SIGTERM', 'terminated'],
+    ['SIGINT', 'interrupted'],
+  ] as const)('serves clients, publishes shutdown on %s and exits 0', async (signal, reason) => {
     const port = await deadPort();
     const proc = startCli(['broker', '--host', '127.0.0.1', '--log-level', 'info'], { BROKER_PORT: String(port) });
     await waitOutput(proc.child, proc.stderr, (s) => s.includes('broker listening'));
@@ -68,9 +71,9 @@ describe('bridge broker', () => {
     const c = await RawClient.connected(port, 'watcher');
     await c.call('subscribe', { patterns: ['system.broker.*'] });
     expect((await c.waitDelivery('system.broker.ready')).payload).toMatchObject({ host: '127.0.0.1', port });
-    proc.child.kill('SIGTERM');
+    proc.child.kill(signal);
     const shutdown = await c.waitDelivery('system.broker.shutdown');
-    expect(shutdown.payload).toEqual({ reason: 'terminated' });
+    expect(shutdown.payload).toEqual({ reason });
     await c.waitClosed();
     const res = await proc.done;
     expect(res.code).toBe(0);
