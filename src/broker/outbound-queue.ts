@@ -50,6 +50,11 @@ export class OutboundQueue implements Flushable {
     });
   }
 
+  /** QoS 0 entries the drop index still references (for tests: must stay bounded). */
+  get indexedQos0(): number {
+    return this.qos0.length;
+  }
+
   /** Deliveries waiting to be written. */
   get queuedDeliveries(): number {
     return this.deliveries;
@@ -122,7 +127,14 @@ export class OutboundQueue implements Flushable {
       const ok = this.socket.write(frames.length === 1 ? frames[0]! : Buffer.concat(frames, bytes));
       if (!ok) this.waitingForDrain = true;
     }
-    if (this.entries.length === 0) this.qos0.clear();
+    // Entries leave in FIFO order, so written ones sit at the front of the QoS 0 index.
+    // Trim them now: while a backlog persists the index is never empty, and without this
+    // it would keep every delivered QoS 0 entry reachable.
+    if (this.entries.length === 0) {
+      this.qos0.clear();
+    } else {
+      for (let e = this.qos0.peek(); e && (e.dropped || e.frame.length === 0); e = this.qos0.peek()) this.qos0.shift();
+    }
   }
 
   /** Flush everything regardless of backpressure, then half-close the socket. */
