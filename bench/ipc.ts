@@ -1,0 +1,97 @@
+/**
+ * The messages between the orchestrator (run.ts) and its worker processes (worker.ts),
+ * over Node's fork IPC channel. Workers get their settings as one JSON argument and then
+ * only take short commands, so nothing on this channel competes with the measured traffic.
+ */
+
+interface CommonInit {
+  /** Broker port on 127.0.0.1. */
+  port: number;
+  topic: string;
+  /** Client ids are `${idPrefix}-${n}`: unique per run, so no session is ever taken over. */
+  idPrefix: string;
+  payloadBytes: number;
+  /** The worker exits by itself after this long, whatever happens to the orchestrator. */
+  hardLimitMs: number;
+}
+
+/** Subscriber process: `conns` connections, each subscribed to `topic`. */
+export interface SubscriberInit extends CommonInit {
+  role: 'sub';
+  conns: number;
+  /** Report the slowest connection's count this often (0 = never; open flow). */
+  progressMs: number;
+}
+
+/** Publisher process: one connection publishing as fast as credit and TCP allow. */
+export interface PublisherInit extends CommonInit {
+  role: 'pub';
+}
+
+/** Latency process: a publisher and a subscriber connection sharing one clock. */
+export interface LatencyInit extends CommonInit {
+  role: 'latency';
+  ratePerSec: number;
+  warmupMs: number;
+  measureMs: number;
+}
+
+export type WorkerInit = SubscriberInit | PublisherInit | LatencyInit;
+
+/** Orchestrator to worker. */
+export type Command =
+  /** Publisher: start, allowed to send messages with seq < `allowed`. Latency: start pacing. */
+  | { cmd: 'start'; allowed: number }
+  /** Publisher: more credit (end-to-end flow control). */
+  | { cmd: 'credit'; allowed: number }
+  | { cmd: 'snap' }
+  /** Publisher: stop publishing and report how many were sent. */
+  | { cmd: 'stop' }
+  | { cmd: 'exit' };
+
+/** A worker's counters at one instant, on its own monotonic clock. */
+export interface Snapshot {
+  ev: 'snap';
+  /** Deliveries received (subscriber) or messages published (publisher). */
+  count: number;
+  /** Lowest per-connection count (subscriber); equals `count` for a publisher. */
+  min: number;
+  atMs: number;
+  /** CPU milliseconds this worker process has used so far. */
+  cpuMs: number;
+  /** Connections the broker closed under us. */
+  closedConns: number;
+  /** Deliveries that arrived out of publish order (must stay 0). */
+  outOfOrder: number;
+}
+
+export interface LatencyReport {
+  ev: 'latency';
+  /** Messages published during the measured window. */
+  sent: number;
+  /** Of those, how many came back. */
+  received: number;
+  p50Us: number;
+  p99Us: number;
+  maxUs: number;
+  cpuMs: number;
+  windowMs: number;
+}
+
+/** Worker to orchestrator. */
+export type WorkerEvent =
+  | { ev: 'ready' }
+  | { ev: 'progress'; min: number }
+  | Snapshot
+  | { ev: 'stopped'; sent: number }
+  /** Latency: the measured window begins / ends (the orchestrator samples broker CPU). */
+  | { ev: 'measuring' }
+  | { ev: 'measured' }
+  | LatencyReport
+  | { ev: 'error'; message: string };
+
+export type WorkerEventName = WorkerEvent['ev'];
+export type EventOf<E extends WorkerEventName> = Extract<WorkerEvent, { ev: E }>;
+
+/** Publisher credit meaning "unlimited" (IPC is JSON, so Infinity is not an option). */
+export const OPEN_CREDIT = Number.MAX_SAFE_INTEGER;

@@ -1,0 +1,53 @@
+/**
+ * CPU time and peak memory of another process, read from Linux /proc. Elsewhere every
+ * reader returns null and the table prints n/a: the figures are only meaningful for the
+ * broker process itself, which we cannot instrument from inside without changing src/.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+const IS_LINUX = process.platform === 'linux';
+let ticksPerSecond: number | null = null;
+
+/** USER_HZ: the unit of utime/stime in /proc/<pid>/stat (100 on every common Linux build). */
+function clockTicks(): number {
+  if (ticksPerSecond === null) {
+    try {
+      const n = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8', timeout: 2000 }).trim());
+      ticksPerSecond = Number.isInteger(n) && n > 0 ? n : 100;
+    } catch {
+      ticksPerSecond = 100;
+    }
+  }
+  return ticksPerSecond;
+}
+
+/** CPU seconds (user + system, all threads) used so far by `pid`, or null. */
+export function cpuSeconds(pid: number): number | null {
+  if (!IS_LINUX) return null;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may contain spaces and parentheses: split after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // fields[0] is field 3 (state), so utime (field 14) is fields[11] and stime fields[12].
+    const utime = Number(fields[11]);
+    const stime = Number(fields[12]);
+    return Number.isFinite(utime) && Number.isFinite(stime) ? (utime + stime) / clockTicks() : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Peak resident set size (VmHWM) of `pid` in MiB, or null. */
+export function peakRssMB(pid: number): number | null {
+  if (!IS_LINUX) return null;
+  try {
+    const m = /^VmHWM:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+/** True when the /proc figures can be read here; the table says n/a otherwise. */
+export const procStatsAvailable = (): boolean => IS_LINUX;

@@ -1,0 +1,79 @@
+/** What one scenario run measured, and how repeated runs are folded into one table row. */
+import { maxOf, median, minOf } from './stats.js';
+
+export interface RunResult {
+  scenario: string;
+  run: number;
+  /** Deliveries per second received by all subscriber connections, in the window. */
+  deliveriesPerSec: number;
+  /** Deliveries received (after draining) / deliveries expected (sent x subscribers). */
+  deliveredPct: number;
+  sent: number;
+  received: number;
+  expected: number;
+  /** Broker CPU in the window, % of one core; null where /proc is not available. */
+  brokerCpuPct: number | null;
+  /** Broker CPU microseconds per delivery in the window. */
+  brokerUsPerDelivery: number | null;
+  brokerPeakRssMB: number | null;
+  /** Client processes' CPU in the window, % of one core each. */
+  pubCpuPct: number | null;
+  subCpuPct: number[];
+  /** Latency scenario only. */
+  latency: { p50Us: number; p99Us: number; maxUs: number } | null;
+  /** Deliveries out of publish order plus connections the broker closed: anything but 0 is a bug. */
+  anomalies: string[];
+}
+
+export interface FailedRun {
+  scenario: string;
+  run: number;
+  error: string;
+}
+
+export type RunOutcome = RunResult | FailedRun;
+
+export const isFailed = (r: RunOutcome): r is FailedRun => 'error' in r;
+
+/** One table row: medians of the runs that worked; the worst delivered %, the highest RSS. */
+export interface ScenarioSummary {
+  scenario: string;
+  runs: RunResult[];
+  failures: FailedRun[];
+  deliveriesPerSec: number | null;
+  deliveredPct: number | null;
+  brokerCpuPct: number | null;
+  brokerUsPerDelivery: number | null;
+  brokerPeakRssMB: number | null;
+  pubCpuPct: number | null;
+  subCpuPct: number[];
+  latency: RunResult['latency'];
+  anomalies: string[];
+}
+
+export function summarize(scenario: string, outcomes: RunOutcome[]): ScenarioSummary {
+  const runs = outcomes.filter((r): r is RunResult => !isFailed(r));
+  const failures = outcomes.filter(isFailed);
+  const mid = (pick: (r: RunResult) => number | null): number | null => median(runs.map(pick));
+  const subProcesses = runs[0]?.subCpuPct.length ?? 0;
+  return {
+    scenario,
+    runs,
+    failures,
+    deliveriesPerSec: mid((r) => r.deliveriesPerSec),
+    deliveredPct: minOf(runs.map((r) => r.deliveredPct)),
+    brokerCpuPct: mid((r) => r.brokerCpuPct),
+    brokerUsPerDelivery: mid((r) => r.brokerUsPerDelivery),
+    brokerPeakRssMB: maxOf(runs.map((r) => r.brokerPeakRssMB)),
+    pubCpuPct: mid((r) => r.pubCpuPct),
+    subCpuPct: Array.from({ length: subProcesses }, (_, i) => median(runs.map((r) => r.subCpuPct[i] ?? null)) ?? Number.NaN),
+    // Latency is measured once; with repeats the median p50 run stands for the scenario.
+    latency: runs.length > 0 && runs[0]!.latency ? medianLatency(runs) : null,
+    anomalies: [...new Set(runs.flatMap((r) => r.anomalies))],
+  };
+}
+
+function medianLatency(runs: RunResult[]): RunResult['latency'] {
+  const sorted = runs.filter((r) => r.latency).sort((a, b) => a.latency!.p50Us - b.latency!.p50Us);
+  return sorted[(sorted.length - 1) >> 1]?.latency ?? null;
+}

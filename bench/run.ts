@@ -1,0 +1,101 @@
+/**
+ * `npm run bench`: our broker's throughput, fan-out and latency, as one markdown table.
+ *
+ * The broker runs as its own process through the CLI; publishers and subscribers run in
+ * forked worker processes (worker.ts), never in this orchestrator, which only starts
+ * things, relays flow-control credit, samples counters and /proc, and prints. Progress
+ * goes to stderr so stdout carries just the report. See options.ts for the flags.
+ */
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { USAGE, UsageError, parseOptions, peerPassThrough, type BenchOptions } from './options.js';
+import { runPeers } from './peers.js';
+import { procStatsAvailable } from './proc-stats.js';
+import { killAllStarted } from './processes.js';
+import { isFailed, summarize, type RunOutcome } from './results.js';
+import { runScenario } from './runner.js';
+import { SCENARIOS, type RunContext } from './scenarios.js';
+import { fmtRate, machineLine, renderTable, settingsLine, targetLine } from './table.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url)); // dist/bench
+const projectRoot = path.resolve(here, '../..');
+const WARMUP_MS = 1000;
+
+function describe(r: RunOutcome): string {
+  if (isFailed(r)) return `FAILED: ${r.error}`;
+  const lat = r.latency ? `, p50 ${r.latency.p50Us.toFixed(0)} µs, p99 ${r.latency.p99Us.toFixed(0)} µs, max ${r.latency.maxUs.toFixed(0)} µs` : '';
+  const cpu = r.brokerCpuPct === null ? '' : `, broker ${r.brokerCpuPct.toFixed(0)}% CPU`;
+  return `${fmtRate(r.deliveriesPerSec)} deliveries/s, delivered ${r.deliveredPct.toFixed(2)}%${cpu}${lat}${r.anomalies.length ? `; ${r.anomalies.join('; ')}` : ''}`;
+}
+
+async function bench(opts: BenchOptions): Promise<RunOutcome[]> {
+  const ctx: RunContext = {
+    cliPath: path.join(projectRoot, 'dist/bridge/cli.js'),
+    workerPath: path.join(here, 'worker.js'),
+    warmupMs: WARMUP_MS,
+    measureMs: Math.round(opts.seconds * 1000),
+    window: opts.window,
+    payloadBytes: opts.payloadBytes,
+    // Above the credit window, so the broker's drop policy never fires in lossless mode;
+    // in open flow a generous but bounded queue, so drops stay visible and memory finite.
+    maxQueueSize: opts.window > 0 ? opts.window * 2 : 100_000,
+  };
+  const outcomes: RunOutcome[] = [];
+  for (const sc of SCENARIOS.filter((s) => opts.scenarios.includes(s.name))) {
+    const runs = sc.kind === 'stream' ? opts.repeat : 1;
+    for (let run = 0; run < runs; run++) {
+      const started = Date.now();
+      const outcome = await runScenario(sc, ctx, run);
+      outcomes.push(outcome);
+      process.stderr.write(`  ${sc.name}${runs > 1 ? ` #${run + 1}` : ''}: ${describe(outcome)} [${((Date.now() - started) / 1000).toFixed(1)} s]\n`);
+    }
+  }
+  return outcomes;
+}
+
+async function main(argv: string[]): Promise<number> {
+  let opts: BenchOptions;
+  try {
+    opts = parseOptions(argv);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`bench: ${err.message}\n${USAGE}\n`);
+    return 2;
+  }
+  if (opts.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  // Whatever happens, no broker or worker we started outlives us.
+  process.on('exit', killAllStarted);
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => process.exit(130));
+
+  process.stderr.write(`bench: ${opts.scenarios.join(', ')}; ${opts.seconds} s window, repeat ${opts.repeat}\n`);
+  const outcomes = await bench(opts);
+  const summaries = opts.scenarios.map((name) => summarize(name, outcomes.filter((o) => o.scenario === name)));
+
+  console.log(`\n## ahk-bridge broker bench\n`);
+  console.log(renderTable(summaries));
+  console.log('');
+  console.log(targetLine(summaries));
+  console.log(machineLine());
+  console.log(settingsLine({ seconds: opts.seconds, warmupMs: WARMUP_MS, repeat: opts.repeat, window: opts.window, payloadBytes: opts.payloadBytes }));
+  if (!procStatsAvailable()) console.log('Broker CPU and RSS need Linux /proc: n/a here.');
+  if (opts.json) {
+    writeFileSync(opts.json, JSON.stringify({ startedAt: new Date().toISOString(), options: opts, machine: machineLine(), summaries, outcomes }, null, 2));
+    console.log(`Results written to ${opts.json}.`);
+  }
+
+  const failed = outcomes.some(isFailed);
+  if (opts.peers) await runPeers(projectRoot, peerPassThrough(argv));
+  return failed ? 1 : 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`bench: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);

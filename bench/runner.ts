@@ -1,0 +1,25 @@
+/**
+ * Runs one scenario once against a fresh broker process and always cleans up: workers
+ * are told to exit (then killed by PID), and the broker is stopped, whatever happened.
+ */
+import { startBroker, type BrokerProcess } from './broker-process.js';
+import { runLatency } from './latency-run.js';
+import type { RunOutcome } from './results.js';
+import type { RunContext, Scenario } from './scenarios.js';
+import { runStream } from './stream-run.js';
+import type { WorkerHandle } from './worker-handle.js';
+
+export async function runScenario(sc: Scenario, ctx: RunContext, run: number): Promise<RunOutcome> {
+  const workers: WorkerHandle[] = [];
+  let broker: BrokerProcess | null = null;
+  try {
+    broker = await startBroker({ cliPath: ctx.cliPath, maxQueueSize: ctx.maxQueueSize });
+    return sc.kind === 'stream' ? await runStream(sc, ctx, broker, run, workers) : await runLatency(sc, ctx, broker, run, workers);
+  } catch (err) {
+    const log = broker?.logTail();
+    return { scenario: sc.name, run, error: `${(err as Error).message}${log ? ` (broker log: ${log.split('\n').slice(-3).join(' | ')})` : ''}` };
+  } finally {
+    await Promise.all(workers.map((w) => w.stop()));
+    await broker?.stop();
+  }
+}

@@ -1,0 +1,134 @@
+/**
+ * One run of a stream scenario: fresh broker, subscriber processes, one publisher process.
+ *
+ *   connect + subscribe -> publish (warm-up) -> window: counters and broker CPU sampled at
+ *   both ends -> stop the publisher -> drain -> delivered % = received / (sent x subscribers)
+ *
+ * With `window > 0` the publisher may run at most that many messages ahead of the slowest
+ * subscriber connection (credit relayed over IPC), so the figure is lossless sustained
+ * throughput and the broker's queues stay bounded; the broker's --max-queue-size is set
+ * above the window so its drop policy never triggers. With `window = 0` (open flow)
+ * drops show up as delivered % below 100.
+ */
+import { performance } from 'node:perf_hooks';
+import type { BrokerProcess } from './broker-process.js';
+import { OPEN_CREDIT, type Snapshot } from './ipc.js';
+import { cpuSeconds, peakRssMB } from './proc-stats.js';
+import type { RunResult } from './results.js';
+import type { RunContext, StreamScenario } from './scenarios.js';
+import { WorkerHandle } from './worker-handle.js';
+
+const READY_TIMEOUT_MS = 20_000;
+const STOP_TIMEOUT_MS = 5000;
+/** Subscriber progress reports for credit, this often. */
+const PROGRESS_MS = 5;
+/** Draining after the publisher stopped: poll interval, give up when idle this long, hard bound. */
+const DRAIN_POLL_MS = 100;
+const DRAIN_IDLE_MS = 1000;
+const DRAIN_MAX_MS = 10_000;
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
+/** Events per second between two snapshots of one worker, on that worker's clock. */
+const rate = (a: Snapshot, b: Snapshot): number => ((b.count - a.count) * 1000) / (b.atMs - a.atMs);
+const cpuPct = (a: Snapshot, b: Snapshot): number => (100 * (b.cpuMs - a.cpuMs)) / (b.atMs - a.atMs);
+
+export async function runStream(sc: StreamScenario, ctx: RunContext, broker: BrokerProcess, run: number, workers: WorkerHandle[]): Promise<RunResult> {
+  const topic = `bench.${sc.name.replace(/[^a-z0-9]/gi, '')}.r${run}`;
+  const common = { port: broker.port, topic, payloadBytes: ctx.payloadBytes, hardLimitMs: ctx.warmupMs + ctx.measureMs + 60_000 };
+  const idPrefix = `bench-${process.pid}-${sc.name}-${run}`;
+  const subscriberConns = sum(sc.subProcesses);
+
+  const subs = sc.subProcesses.map(
+    (conns, i) =>
+      new WorkerHandle(`${sc.name}/sub${i}`, ctx.workerPath, {
+        ...common,
+        role: 'sub',
+        conns,
+        idPrefix: `${idPrefix}-sub${i}`,
+        progressMs: ctx.window > 0 ? PROGRESS_MS : 0,
+      }),
+  );
+  workers.push(...subs);
+  await Promise.all(subs.map((w) => w.next('ready', READY_TIMEOUT_MS)));
+  const pub = new WorkerHandle(`${sc.name}/pub`, ctx.workerPath, { ...common, role: 'pub', idPrefix: `${idPrefix}-pub` });
+  workers.push(pub);
+  await pub.next('ready', READY_TIMEOUT_MS);
+
+  if (ctx.window > 0) {
+    const slowest = subs.map(() => 0);
+    let granted = ctx.window;
+    subs.forEach((w, i) => {
+      w.onProgress = (min) => {
+        slowest[i] = min;
+        const allowed = Math.min(...slowest) + ctx.window;
+        if (allowed > granted) {
+          granted = allowed;
+          pub.send({ cmd: 'credit', allowed });
+        }
+      };
+    });
+  }
+  pub.send({ cmd: 'start', allowed: ctx.window > 0 ? ctx.window : OPEN_CREDIT });
+  await sleep(ctx.warmupMs);
+
+  const snapAll = (): Promise<[Snapshot, Snapshot[]]> => Promise.all([pub.snap(), Promise.all(subs.map((w) => w.snap()))]);
+  const cpu0 = cpuSeconds(broker.pid);
+  const t0 = performance.now();
+  const [p0, s0] = await snapAll();
+  await sleep(ctx.measureMs);
+  const [p1, s1] = await snapAll();
+  const cpu1 = cpuSeconds(broker.pid);
+  const t1 = performance.now();
+
+  const stopped = pub.next('stopped', STOP_TIMEOUT_MS);
+  pub.send({ cmd: 'stop' });
+  const { sent } = await stopped;
+  const expected = sent * subscriberConns;
+  const final = await drain(subs, expected);
+  const received = sum(final.map((s) => s.count));
+
+  const deliveriesPerSec = sum(subs.map((_, i) => rate(s0[i]!, s1[i]!)));
+  const brokerCpuPct = cpu0 !== null && cpu1 !== null ? (100 * (cpu1 - cpu0)) / ((t1 - t0) / 1000) : null;
+  const anomalies: string[] = [];
+  const outOfOrder = sum(final.map((s) => s.outOfOrder));
+  const closed = sum(final.map((s) => s.closedConns));
+  if (outOfOrder > 0) anomalies.push(`${outOfOrder} deliveries out of order`);
+  if (closed > 0) anomalies.push(`${closed}/${subscriberConns} subscriber connections closed by the broker`);
+  if (p1.closedConns > 0) anomalies.push('publisher connection closed by the broker');
+  if (!broker.alive()) anomalies.push('broker exited during the run');
+  return {
+    scenario: sc.name,
+    run,
+    deliveriesPerSec,
+    deliveredPct: expected > 0 ? (100 * received) / expected : 0,
+    sent,
+    received,
+    expected,
+    brokerCpuPct,
+    brokerUsPerDelivery: brokerCpuPct !== null && deliveriesPerSec > 0 ? (brokerCpuPct / 100 / deliveriesPerSec) * 1e6 : null,
+    brokerPeakRssMB: peakRssMB(broker.pid),
+    pubCpuPct: cpuPct(p0, p1),
+    subCpuPct: subs.map((_, i) => cpuPct(s0[i]!, s1[i]!)),
+    latency: null,
+    anomalies,
+  };
+}
+
+/** Poll the subscribers until all `expected` deliveries arrived or they stop coming. */
+async function drain(subs: WorkerHandle[], expected: number): Promise<Snapshot[]> {
+  const deadline = performance.now() + DRAIN_MAX_MS;
+  let snaps = await Promise.all(subs.map((w) => w.snap()));
+  let last = sum(snaps.map((s) => s.count));
+  let lastChange = performance.now();
+  while (last < expected && performance.now() < deadline && performance.now() - lastChange < DRAIN_IDLE_MS) {
+    await sleep(DRAIN_POLL_MS);
+    snaps = await Promise.all(subs.map((w) => w.snap()));
+    const total = sum(snaps.map((s) => s.count));
+    if (total !== last) {
+      last = total;
+      lastChange = performance.now();
+    }
+  }
+  return snaps;
+}

@@ -1,0 +1,73 @@
+/** The markdown report: one table row per scenario, then the target verdict and the machine. */
+import os from 'node:os';
+import type { ScenarioSummary } from './results.js';
+
+/** The issue's goal for the fan-out scenario. */
+export const TARGET = { scenario: 'fanout-1to10', deliveriesPerSec: 1_000_000 };
+
+const na = 'n/a';
+const fixed = (x: number | null | undefined, digits: number): string => (x === null || x === undefined || !Number.isFinite(x) ? na : x.toFixed(digits));
+
+/** 1234567 -> "1.23 M", 2000 -> "2.0 k". */
+export function fmtRate(x: number | null): string {
+  if (x === null || !Number.isFinite(x)) return na;
+  if (x >= 1e6) return `${(x / 1e6).toFixed(2)} M`;
+  if (x >= 1e3) return `${(x / 1e3).toFixed(1)} k`;
+  return x.toFixed(0);
+}
+
+function notes(s: ScenarioSummary): string {
+  const parts: string[] = [];
+  if (s.runs.length > 1) parts.push(`runs ${s.runs.map((r) => fmtRate(r.deliveriesPerSec)).join(', ')}`);
+  const clients: string[] = [];
+  if (s.pubCpuPct !== null) clients.push(`pub ${fixed(s.pubCpuPct, 0)}%`);
+  if (s.subCpuPct.length > 0) clients.push(`${s.latency ? 'client' : 'sub'} ${s.subCpuPct.map((x) => fixed(x, 0)).join('/')}%`);
+  if (clients.length > 0) parts.push(`CPU ${clients.join(', ')}`);
+  parts.push(...s.anomalies);
+  for (const f of s.failures) parts.push(`run ${f.run + 1} FAILED: ${f.error.split('\n')[0]!.slice(0, 160)}`);
+  return parts.join('; ');
+}
+
+export function renderTable(summaries: ScenarioSummary[]): string {
+  const lines = [
+    '| scenario | deliveries/s | delivered % | broker CPU % | broker µs/delivery | p50 µs | p99 µs | max µs | broker RSS MB | notes |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+  ];
+  for (const s of summaries) {
+    const l = s.latency;
+    lines.push(
+      `| ${s.scenario} | ${fmtRate(s.deliveriesPerSec)} | ${fixed(s.deliveredPct, 2)} | ${fixed(s.brokerCpuPct, 0)} | ${fixed(s.brokerUsPerDelivery, 2)} | ` +
+        `${fixed(l?.p50Us, 0)} | ${fixed(l?.p99Us, 0)} | ${fixed(l?.maxUs, 0)} | ${fixed(s.brokerPeakRssMB, 1)} | ${notes(s)} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+export function targetLine(summaries: ScenarioSummary[]): string {
+  const goal = `Target (issue): aim for at least 1,000,000 deliveries/s in 1->10 fan-out on this 2-core machine`;
+  const fan = summaries.find((s) => s.scenario === TARGET.scenario);
+  if (!fan || fan.deliveriesPerSec === null) return `${goal}: not measured in this run.`;
+  const met = fan.deliveriesPerSec >= TARGET.deliveriesPerSec;
+  return `${goal}: ${met ? 'MET' : 'NOT MET'} (median ${fmtRate(fan.deliveriesPerSec)} deliveries/s).`;
+}
+
+export interface RunSettings {
+  seconds: number;
+  warmupMs: number;
+  repeat: number;
+  window: number;
+  payloadBytes: number;
+}
+
+export function machineLine(): string {
+  const cpus = os.cpus();
+  return `Machine: ${cpus.length} CPUs (${cpus[0]?.model.trim() ?? 'unknown'}), ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, ${os.type()} ${os.release()}, node ${process.version}.`;
+}
+
+export function settingsLine(o: RunSettings): string {
+  const flow = o.window > 0 ? `end-to-end credit of ${o.window} messages (lossless)` : 'open flow (broker drops show as delivered % < 100)';
+  return (
+    `Settings: ${o.seconds} s window after ${o.warmupMs / 1000} s warm-up, ${o.payloadBytes}-byte JSON payloads, ` +
+    `throughput scenarios median of ${o.repeat}, ${flow}; broker CPU % is of one core, client CPU in notes; µs/delivery = broker CPU time / deliveries.`
+  );
+}
