@@ -9,8 +9,10 @@ import { CliError } from './cli-error.js';
 import { brokerCommand } from './commands/broker.js';
 import { pubCommand } from './commands/pub.js';
 import { requestCommand } from './commands/request.js';
+import { runCommand } from './commands/run.js';
 import { statusCommand } from './commands/status.js';
 import { subCommand } from './commands/sub.js';
+import { upCommand } from './commands/up.js';
 
 export function buildProgram(): Command {
   const program = new Command('bridge')
@@ -18,7 +20,7 @@ export function buildProgram(): Command {
     .version(VERSION, '-v, --version')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const cmd of [brokerCommand(), pubCommand(), subCommand(), requestCommand(), statusCommand()]) {
+  for (const cmd of [brokerCommand(), pubCommand(), subCommand(), requestCommand(), statusCommand(), runCommand(), upCommand()]) {
     program.addCommand(cmd.showHelpAfterError('(run with --help for usage)').exitOverride());
   }
   program.addHelpText(
@@ -28,7 +30,8 @@ Examples:
   bridge broker                                  run the broker on localhost:15234
   bridge sub "jobs.*" "scripts.#"                print matching messages
   bridge pub jobs.activated '{"job_id":"12345"}' publish one message
-  bridge request status                          ask the broker for its status`,
+  bridge request status                          ask the broker for its status
+  bridge run scripts/cad_hotkeys.ahk --key cad   supervise an AutoHotkey script`,
   );
   return program;
 }

@@ -1,0 +1,141 @@
+/**
+ * `bridge.config.json`: the broker's options (under `broker`), the interpreter, the
+ * scripts `bridge up` supervises, the folders `scripts.run` may start scripts from, and
+ * (later) queue files. Paths are relative to the config file's folder.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseConfigObject, type BrokerConfig } from '../src/broker/index.js';
+import { isKnownEncoding } from '../src/protocol/text.js';
+import { CliError } from './cli-error.js';
+import { DEFAULT_RESTART, RESTART_MODES, type RestartMode, type RestartOptions } from './supervisor/restart-policy.js';
+
+export interface ScriptEntry {
+  key: string;
+  path: string;
+  args: string[];
+  restart: RestartOptions;
+  encoding: string;
+  interpreter?: string;
+  stopGrace: number;
+}
+
+export interface BridgeConfig {
+  broker: Partial<BrokerConfig>;
+  interpreter?: string;
+  scripts: ScriptEntry[];
+  /** Folders `scripts.run` may start scripts from (absolute). */
+  scriptFolders: string[];
+  /** Where the file was, for messages. */
+  source: string;
+}
+
+/** Script keys become topic levels: keep them to characters every client can type. */
+export const SCRIPT_KEY = /^[A-Za-z0-9_-]{1,64}$/;
+export const DEFAULT_STOP_GRACE = 3;
+
+type Json = Record<string, unknown>;
+
+function fail(source: string, msg: string): never {
+  throw new CliError(`${source}: ${msg}`);
+}
+
+function str(obj: Json, key: string, source: string): string | undefined {
+  const v = obj[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string' || v === '') fail(source, `${key} must be a non-empty string`);
+  return v;
+}
+
+/** Restart options from a mode name or an object with mode and limits. */
+export function parseRestart(value: unknown, source: string): RestartOptions {
+  if (value === undefined || value === null) return { ...DEFAULT_RESTART };
+  if (typeof value === 'string') {
+    if (!RESTART_MODES.includes(value as RestartMode)) fail(source, `restart must be one of ${RESTART_MODES.join(', ')}`);
+    return { ...DEFAULT_RESTART, mode: value as RestartMode };
+  }
+  if (typeof value !== 'object' || Array.isArray(value)) fail(source, 'restart must be a mode name or an object');
+  const o = value as Json;
+  const out: RestartOptions = { ...DEFAULT_RESTART };
+  if (o.mode !== undefined) out.mode = parseRestart(o.mode, source).mode;
+  const num = (key: string, field: keyof RestartOptions, scale: number): void => {
+    if (o[key] === undefined) return;
+    const n = o[key];
+    if (typeof n !== 'number' || !(n >= 0)) fail(source, `restart.${key} must be a non-negative number`);
+    (out as unknown as Record<string, number>)[field] = n * scale;
+  };
+  num('initial_delay', 'initialDelayMs', 1000);
+  num('max_delay', 'maxDelayMs', 1000);
+  num('max_restarts', 'maxRestarts', 1);
+  num('window', 'windowMs', 1000);
+  num('stable_after', 'stableAfterMs', 1000);
+  return out;
+}
+
+function parseScript(raw: unknown, i: number, base: string, source: string): ScriptEntry {
+  const where = `${source}: scripts[${i}]`;
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail(where, 'must be an object');
+  const o = raw as Json;
+  const scriptPath = str(o, 'path', where) ?? fail(where, 'path is required');
+  const key = str(o, 'key', where) ?? path.basename(scriptPath, path.extname(scriptPath));
+  if (!SCRIPT_KEY.test(key)) fail(where, `key "${key}" must be 1-64 of A-Z a-z 0-9 _ -`);
+  const args = o.args ?? [];
+  if (!Array.isArray(args) || args.some((a) => typeof a !== 'string')) fail(where, 'args must be an array of strings');
+  const encoding = str(o, 'encoding', where) ?? 'utf-8';
+  if (!isKnownEncoding(encoding)) fail(where, `unknown encoding "${encoding}"`);
+  const interpreter = str(o, 'interpreter', where);
+  const grace = o.stop_grace ?? DEFAULT_STOP_GRACE;
+  if (typeof grace !== 'number' || !(grace > 0)) fail(where, 'stop_grace must be a positive number of seconds');
+  return {
+    key,
+    path: path.resolve(base, scriptPath),
+    args: args as string[],
+    restart: parseRestart(o.restart, where),
+    encoding,
+    interpreter: interpreter && path.resolve(base, interpreter),
+    stopGrace: grace,
+  };
+}
+
+/** Read and check a bridge config file. */
+export function loadBridgeConfig(file: string): BridgeConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new CliError(`cannot read config file ${file}: ${(err as Error).message}`);
+  }
+  let obj: unknown;
+  try {
+    obj = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+  } catch (err) {
+    throw new CliError(`config file ${file} is not valid JSON: ${(err as Error).message}`);
+  }
+  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) fail(file, 'expected a JSON object');
+  const o = obj as Json;
+  const base = path.dirname(path.resolve(file));
+  let broker: Partial<BrokerConfig> = {};
+  try {
+    broker = o.broker === undefined ? {} : parseConfigObject(o.broker, `${file}: broker`);
+  } catch (err) {
+    throw new CliError((err as Error).message);
+  }
+  const scripts = o.scripts ?? [];
+  if (!Array.isArray(scripts)) fail(file, 'scripts must be an array');
+  const entries = scripts.map((s, i) => parseScript(s, i, base, file));
+  const keys = new Set<string>();
+  for (const e of entries) {
+    if (keys.has(e.key)) fail(file, `two scripts use the key "${e.key}"; keys must be unique`);
+    keys.add(e.key);
+  }
+  const folders = o.script_folders ?? [];
+  if (!Array.isArray(folders) || folders.some((f) => typeof f !== 'string')) fail(file, 'script_folders must be an array of folder paths');
+  const interpreter = str(o, 'interpreter', file);
+  return {
+    broker,
+    interpreter: interpreter && path.resolve(base, interpreter),
+    scripts: entries,
+    scriptFolders: (folders as string[]).map((f) => path.resolve(base, f)),
+    source: file,
+  };
+}

@@ -1,0 +1,178 @@
+/**
+ * The bridge's connection to a broker: join the one at host:port, or host one in this
+ * process when none answers. A bridge that joined survives the hosting bridge's exit: its
+ * client reconnects, and when nothing answers it tries to host the broker itself (only one
+ * bridge wins the port; the others keep joining).
+ */
+import { EventEmitter } from 'node:events';
+import { MessageBroker, type BrokerConfig } from '../src/broker/index.js';
+import { BrokerClient, type MessageHandler } from '../src/client/index.js';
+import type { Logger } from '../src/log/logger.js';
+
+export type LinkRole = 'joined' | 'hosting';
+
+export interface BrokerLinkOptions {
+  host: string;
+  port: number;
+  clientId: string;
+  token?: string;
+  /** Options for a broker this bridge hosts (host and port are taken from above). */
+  brokerConfig?: Partial<BrokerConfig>;
+  log: Logger;
+}
+
+export interface BrokerLinkEvents {
+  role: [role: LinkRole];
+}
+
+/** Events kept while the broker is unreachable, oldest dropped first past this. */
+const MAX_OUTBOX = 10_000;
+
+export class BrokerLink extends EventEmitter<BrokerLinkEvents> {
+  readonly client: BrokerClient;
+  private broker: MessageBroker | null = null;
+  private outbox: { topic: string; payload: unknown }[] = [];
+  private droppedWhileOffline = 0;
+  private stopping = false;
+  private takeoverTimer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly opts: BrokerLinkOptions) {
+    super();
+    this.client = new BrokerClient(opts.clientId, {
+      host: opts.host,
+      port: opts.port,
+      clientType: 'bridge',
+      token: opts.token,
+      autoReconnect: true,
+      reconnectDelay: 0.2,
+      maxReconnectDelay: 2,
+      maxReconnectAttempts: 0,
+      logger: opts.log.child('link'),
+    });
+    this.client.on('connected', () => this.flushOutbox());
+    this.client.on('disconnected', (reason) => {
+      if (this.stopping || reason === 'client_disconnect') return;
+      opts.log.warning('lost the broker; reconnecting, or hosting it if nobody does', { reason, host: opts.host, port: opts.port });
+      this.scheduleTakeover();
+    });
+    this.client.on('error_occurred', (err) => opts.log.warning('broker client error', { error: err }));
+  }
+
+  /** Whether this process hosts the broker. */
+  get role(): LinkRole {
+    return this.broker ? 'hosting' : 'joined';
+  }
+
+  /** The hosted broker, when this bridge hosts one. */
+  get hostedBroker(): MessageBroker | null {
+    return this.broker;
+  }
+
+  /** Join a running broker, or host one. Resolves once connected. */
+  async start(): Promise<LinkRole> {
+    try {
+      await this.client.connect();
+      this.opts.log.info('joined the broker already running', { host: this.opts.host, port: this.opts.port });
+    } catch (err) {
+      if (!isUnreachable(err)) throw err;
+      if (!(await this.tryHost())) {
+        // Somebody else took the port between our connect and our listen: join them.
+        await this.client.connect();
+        this.opts.log.info('joined the broker already running', { host: this.opts.host, port: this.opts.port });
+      }
+      if (!this.client.isConnected) await this.client.connect();
+    }
+    this.emit('role', this.role);
+    return this.role;
+  }
+
+  /** Try to host the broker on our port. False when another process has it. */
+  private async tryHost(): Promise<boolean> {
+    const broker = new MessageBroker(
+      { ...this.opts.brokerConfig, host: this.opts.host, port: this.opts.port },
+      { logger: this.opts.log.child('broker') },
+    );
+    try {
+      await broker.start();
+    } catch (err) {
+      if (/in use/.test((err as Error).message)) return false;
+      throw err;
+    }
+    this.broker = broker;
+    this.opts.log.info('no broker was running: hosting it in this process', { host: this.opts.host, port: broker.port });
+    return true;
+  }
+
+  private scheduleTakeover(): void {
+    if (this.takeoverTimer || this.broker) return;
+    // Jitter, so bridges that lost the same broker do not all race for the port at once.
+    const delay = 100 + Math.floor(Math.random() * 400);
+    this.takeoverTimer = setTimeout(() => {
+      this.takeoverTimer = null;
+      if (this.stopping || this.client.isConnected || this.broker) return;
+      this.tryHost()
+        .then((hosted) => {
+          if (hosted) this.emit('role', 'hosting');
+          else if (!this.client.isConnected) this.scheduleTakeover();
+        })
+        .catch((err: unknown) => {
+          this.opts.log.error('could not host the broker', { error: err as Error });
+          this.scheduleTakeover();
+        });
+    }, delay);
+    this.takeoverTimer.unref();
+  }
+
+  /** Publish an event; kept in order while the broker is unreachable. */
+  publish(topic: string, payload: unknown): void {
+    if (!this.client.isConnected || this.outbox.length > 0) {
+      this.enqueue(topic, payload);
+      return;
+    }
+    this.send(topic, payload);
+  }
+
+  private send(topic: string, payload: unknown): void {
+    this.client.publish(topic, payload).catch((err: unknown) => {
+      if (!this.client.isConnected && !this.stopping) this.enqueue(topic, payload);
+      else this.opts.log.warning('publish failed', { topic, error: err as Error });
+    });
+  }
+
+  private enqueue(topic: string, payload: unknown): void {
+    this.outbox.push({ topic, payload });
+    if (this.outbox.length > MAX_OUTBOX) {
+      this.outbox.shift();
+      this.droppedWhileOffline++;
+    }
+  }
+
+  private flushOutbox(): void {
+    if (this.droppedWhileOffline > 0) {
+      this.opts.log.warning('events dropped while the broker was unreachable', { dropped: this.droppedWhileOffline });
+      this.droppedWhileOffline = 0;
+    }
+    const pending = this.outbox;
+    this.outbox = [];
+    for (const { topic, payload } of pending) this.send(topic, payload);
+  }
+
+  /** Subscribe through the link's client (resubscribed after every reconnect). */
+  subscribe(patterns: string[], handler: MessageHandler): Promise<string[]> {
+    return this.client.subscribe(patterns, handler);
+  }
+
+  /** Disconnect, and stop the hosted broker if any. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.takeoverTimer) clearTimeout(this.takeoverTimer);
+    // Let queued events reach the broker before leaving.
+    await this.client.disconnect();
+    if (this.broker) await this.broker.stop('bridge stopping');
+  }
+}
+
+function isUnreachable(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: string };
+  return e.code === 'ECONNREFUSED' || /refused|no broker/i.test(e.message ?? '');
+}

@@ -1,0 +1,94 @@
+/**
+ * `bridge run <script.ahk> --key <key> [-- args]`: supervise one AutoHotkey script under
+ * the broker (joined, or hosted here when none runs) and exit with the script's code.
+ */
+import path from 'node:path';
+import { Command, Option } from 'commander';
+import { isKnownEncoding } from '../../src/protocol/text.js';
+import { BrokerLink } from '../broker-link.js';
+import { DEFAULT_STOP_GRACE, loadBridgeConfig, parseRestart, SCRIPT_KEY, type BridgeConfig } from '../bridge-config.js';
+import { CliError } from '../cli-error.js';
+import { cliLogger, resolveAddress } from '../connect-options.js';
+import { ScriptRegistry } from '../script-registry.js';
+import { onShutdownSignal } from '../signals.js';
+import { RESTART_MODES } from '../supervisor/restart-policy.js';
+
+interface RunFlags {
+  key?: string;
+  host?: string;
+  port?: string;
+  token?: string;
+  ahk?: string;
+  encoding: string;
+  restart: string;
+  stopGrace: string;
+  config?: string;
+  logLevel?: string;
+}
+
+/** The exit code `bridge run` ends with, from the script's last exit. */
+export function exitCodeFor(exitCode: number | null, signal: string | null): number {
+  if (exitCode !== null) return exitCode;
+  return signal ? 1 : 0;
+}
+
+export function runCommand(): Command {
+  const cmd = new Command('run')
+    .description('run an AutoHotkey script under the broker: its output becomes messages, command topics go to its stdin')
+    .argument('<script>', 'the .ahk script')
+    .argument('[args...]', 'arguments for the script (put them after --)')
+    .option('-k, --key <key>', 'topic key: events go to scripts.<key>.* (default: the script name)')
+    .option('--ahk <path>', 'AutoHotkey interpreter (env AHK_PATH; found automatically on Windows)')
+    .option('-e, --encoding <name>', "encoding of the script's output: utf-8, cp1252, ...", 'utf-8')
+    .addOption(new Option('-r, --restart <mode>', 'restart policy').choices([...RESTART_MODES]).default('on-failure'))
+    .option('--stop-grace <seconds>', 'time the script gets to exit after the exit command', String(DEFAULT_STOP_GRACE))
+    .option('-c, --config <file>', 'bridge.config.json (interpreter, broker options)')
+    .option('-H, --host <host>', 'broker host (env BROKER_HOST, default localhost)')
+    .option('-p, --port <port>', 'broker port (env BROKER_PORT, default 15234)')
+    .option('--token <token>', 'broker token (env BROKER_TOKEN)')
+    .option('--log-level <level>', 'debug, info, warning, error (env BROKER_LOG_LEVEL, default info)');
+  cmd.addHelpText('after', '\nExample:\n  bridge run scripts/cad_hotkeys.ahk --key cad -- --job 12345');
+  cmd.action(async (script: string, args: string[], flags: RunFlags) => {
+    const log = cliLogger({ logLevel: flags.logLevel ?? (process.env.BROKER_LOG_LEVEL || 'info') }, 'bridge');
+    const config: BridgeConfig | undefined = flags.config ? loadBridgeConfig(flags.config) : undefined;
+    const key = flags.key ?? path.basename(script, path.extname(script)).replace(/[^A-Za-z0-9_-]/g, '_');
+    if (!SCRIPT_KEY.test(key)) throw new CliError(`invalid --key "${key}": use 1-64 of A-Z a-z 0-9 _ -`);
+    if (!isKnownEncoding(flags.encoding)) throw new CliError(`unknown --encoding "${flags.encoding}" (examples: utf-8, cp1252, cp1251, utf-16le)`);
+    const grace = Number(flags.stopGrace);
+    if (!(grace > 0)) throw new CliError(`invalid --stop-grace "${flags.stopGrace}": use a positive number of seconds`);
+    const { host, port } = resolveAddress({ host: flags.host ?? config?.broker.host, port: flags.port ?? (config?.broker.port === undefined ? undefined : String(config.broker.port)) });
+
+    const link = new BrokerLink({ host, port, clientId: `bridge.${key}`, token: flags.token ?? (process.env.BROKER_TOKEN || undefined), brokerConfig: config?.broker, log });
+    try {
+      await link.start();
+    } catch (err) {
+      throw new CliError(`cannot reach or host the broker at ${host}:${port}: ${(err as Error).message}`);
+    }
+    const registry = new ScriptRegistry({ link, log, interpreter: flags.ahk ?? config?.interpreter, scriptFolders: config?.scriptFolders ?? [] });
+    const supervisor = await registry.add({
+      key,
+      path: path.resolve(script),
+      args,
+      restart: parseRestart(flags.restart, '--restart'),
+      encoding: flags.encoding,
+      stopGrace: grace,
+    });
+    await registry.serveControl();
+
+    let finishing = false;
+    const finish = async (): Promise<void> => {
+      if (finishing) return;
+      finishing = true;
+      const last = supervisor.status().last_exit;
+      await link.stop();
+      process.exit(last ? exitCodeFor(last.exit_code, last.signal) : 1);
+    };
+    supervisor.on('settled', () => void finish());
+    onShutdownSignal(async () => {
+      await supervisor.stop();
+      await finish();
+    }, log);
+    await supervisor.start();
+  });
+  return cmd;
+}

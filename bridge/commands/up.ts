@@ -1,0 +1,74 @@
+/** `bridge up`: supervise every script in bridge.config.json under one broker. */
+import { Command } from 'commander';
+import { VERSION } from '../../src/version.js';
+import { BrokerLink } from '../broker-link.js';
+import { loadBridgeConfig } from '../bridge-config.js';
+import { CliError } from '../cli-error.js';
+import { cliLogger, resolveAddress } from '../connect-options.js';
+import { ScriptRegistry } from '../script-registry.js';
+import { onShutdownSignal } from '../signals.js';
+import { formatSummary, useColour } from '../summary-table.js';
+
+interface UpFlags {
+  config: string;
+  ahk?: string;
+  host?: string;
+  port?: string;
+  token?: string;
+  logLevel?: string;
+}
+
+export function upCommand(): Command {
+  const cmd = new Command('up')
+    .description('supervise every script in a config file under one broker (Ctrl+C stops them all)')
+    .option('-c, --config <file>', 'the bridge config file', 'bridge.config.json')
+    .option('--ahk <path>', 'AutoHotkey interpreter (overrides the config; env AHK_PATH)')
+    .option('-H, --host <host>', 'broker host (default: the config, then localhost)')
+    .option('-p, --port <port>', 'broker port (default: the config, then 15234)')
+    .option('--token <token>', 'broker token (env BROKER_TOKEN)')
+    .option('--log-level <level>', 'debug, info, warning, error (default info)');
+  cmd.addHelpText(
+    'after',
+    `
+bridge.config.json:
+  {
+    "broker": { "port": 15234 },
+    "interpreter": "C:/Program Files/AutoHotkey/v2/AutoHotkey64.exe",
+    "script_folders": ["scripts"],
+    "scripts": [
+      { "key": "cad", "path": "scripts/cad_hotkeys.ahk", "restart": "on-failure" },
+      { "key": "saw1", "path": "scripts/saw.ahk", "args": ["--saw", "1"], "encoding": "cp1252" }
+    ]
+  }`,
+  );
+  cmd.action(async (flags: UpFlags) => {
+    const log = cliLogger({ logLevel: flags.logLevel ?? (process.env.BROKER_LOG_LEVEL || 'info') }, 'bridge');
+    const config = loadBridgeConfig(flags.config);
+    if (config.scripts.length === 0) throw new CliError(`${flags.config} lists no scripts: add entries under "scripts"`);
+    const { host, port } = resolveAddress({
+      host: flags.host ?? config.broker.host,
+      port: flags.port ?? (config.broker.port === undefined ? undefined : String(config.broker.port)),
+    });
+    const link = new BrokerLink({ host, port, clientId: 'bridge', token: flags.token ?? (process.env.BROKER_TOKEN || undefined), brokerConfig: config.broker, log });
+    try {
+      await link.start();
+    } catch (err) {
+      throw new CliError(`cannot reach or host the broker at ${host}:${port}: ${(err as Error).message}`);
+    }
+    const registry = new ScriptRegistry({ link, log, interpreter: flags.ahk ?? config.interpreter, scriptFolders: config.scriptFolders });
+    const supervisors = [];
+    for (const entry of config.scripts) supervisors.push(await registry.add(entry));
+    await registry.serveControl();
+    onShutdownSignal(async () => {
+      await registry.stopAll();
+      await link.stop();
+      process.exit(0);
+    }, log);
+    await Promise.all(supervisors.map((s) => s.start()));
+    const rows = supervisors.map((s) => ({ status: s.status(), restart: s.spec.restart.mode }));
+    const role = link.role === 'hosting' ? 'hosting the broker' : 'joined the broker';
+    process.stdout.write(`ahk-bridge ${VERSION}: ${role} on ${host}:${port}, ${rows.length} script${rows.length === 1 ? '' : 's'}\n`);
+    process.stdout.write(formatSummary(rows, useColour(process.stdout)) + '\n');
+  });
+  return cmd;
+}

@@ -1,0 +1,146 @@
+/**
+ * The scripts one bridge supervises, by key, and the broker requests that control them:
+ * `scripts.status`, `scripts.list`, `scripts.<key>.start|stop|restart`, `scripts.run`, and
+ * the command topics `scripts.<key>.command[.<name>]` that go to a script's stdin.
+ */
+import { realpathSync } from 'node:fs';
+import path from 'node:path';
+import type { Message } from '../src/client/index.js';
+import type { Logger } from '../src/log/logger.js';
+import type { BrokerLink } from './broker-link.js';
+import { DEFAULT_STOP_GRACE, SCRIPT_KEY, type ScriptEntry } from './bridge-config.js';
+import { DEFAULT_RESTART } from './supervisor/restart-policy.js';
+import { findInterpreter, interpreterCommand } from './supervisor/interpreter.js';
+import { ScriptSupervisor, type ScriptSpec, type ScriptStatus } from './supervisor/script-supervisor.js';
+
+/**
+ * An unknown `script_id` is answered after this delay, so that when several bridges
+ * share a broker the one that owns the script (which answers at once) wins the request.
+ */
+const NOT_MINE_DELAY_MS = 250;
+
+export interface RegistryOptions {
+  link: BrokerLink;
+  log: Logger;
+  /** Interpreter from `--ahk` or the config file. */
+  interpreter?: string;
+  /** Folders `scripts.run` may start scripts from; empty = `scripts.run` refused. */
+  scriptFolders: string[];
+}
+
+function asObject(payload: unknown): Record<string, unknown> {
+  return typeof payload === 'object' && payload !== null && !Array.isArray(payload) ? (payload as Record<string, unknown>) : {};
+}
+
+/** True when `file` is inside one of `folders` (after resolving links and `..`). */
+export function isInsideFolders(file: string, folders: string[]): boolean {
+  let real: string;
+  try {
+    real = realpathSync(file);
+  } catch {
+    return false;
+  }
+  return folders.some((folder) => {
+    let root: string;
+    try {
+      root = realpathSync(folder);
+    } catch {
+      return false;
+    }
+    const rel = path.relative(root, real);
+    return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
+  });
+}
+
+export class ScriptRegistry {
+  private readonly scripts = new Map<string, ScriptSupervisor>();
+
+  constructor(private readonly opts: RegistryOptions) {}
+
+  get(key: string): ScriptSupervisor | undefined {
+    return this.scripts.get(key);
+  }
+
+  list(): ScriptStatus[] {
+    return [...this.scripts.values()].map((s) => s.status());
+  }
+
+  /** Add a script (not started) and subscribe to its command topics. */
+  async add(entry: ScriptEntry): Promise<ScriptSupervisor> {
+    if (this.scripts.has(entry.key)) throw new Error(`a script with key "${entry.key}" is already supervised`);
+    const spec: ScriptSpec = { key: entry.key, path: entry.path, args: entry.args, restart: entry.restart, encoding: entry.encoding, stopGrace: entry.stopGrace };
+    const log = this.opts.log.child(`script:${entry.key}`);
+    const supervisor = new ScriptSupervisor(spec, {
+      publish: (topic, payload) => this.opts.link.publish(topic, payload),
+      log,
+      command: async (s) => {
+        const choice = await findInterpreter({ explicit: entry.interpreter ?? this.opts.interpreter, scriptPath: s.path });
+        return interpreterCommand(choice, s.path, s.args);
+      },
+    });
+    this.scripts.set(entry.key, supervisor);
+    await this.opts.link.subscribe([`scripts.${entry.key}.command.#`], (msg) => this.onCommand(supervisor, msg));
+    return supervisor;
+  }
+
+  private onCommand(supervisor: ScriptSupervisor, msg: Message): Promise<unknown> | undefined {
+    const prefix = `scripts.${supervisor.spec.key}.command`;
+    const payload = msg.payload;
+    let name = msg.topic.slice(prefix.length + 1);
+    if (msg.topic === prefix) {
+      const n = asObject(payload).name;
+      name = typeof n === 'string' ? n : 'command';
+    }
+    const expectReply = msg.replyTo !== undefined;
+    const sent = supervisor.command(name, payload, expectReply);
+    if (expectReply) return sent;
+    sent.catch((err: unknown) => this.opts.log.warning('command not delivered to the script', { key: supervisor.spec.key, name, error: err as Error }));
+    return undefined;
+  }
+
+  /** Subscribe to the control requests. */
+  async serveControl(): Promise<void> {
+    const { link } = this.opts;
+    await link.subscribe(['scripts.status'], async (msg) => {
+      const id = asObject(msg.payload).script_id;
+      const s = typeof id === 'string' ? this.scripts.get(id) : undefined;
+      if (s) return s.status();
+      if (!msg.replyTo) return undefined;
+      await new Promise((r) => setTimeout(r, NOT_MINE_DELAY_MS));
+      return { script_id: id ?? null, running: false, known: false };
+    });
+    await link.subscribe(['scripts.list'], () => ({ scripts: this.list() }));
+    await link.subscribe(['scripts.+.start', 'scripts.+.stop', 'scripts.+.restart'], (msg) => {
+      const [, key, op] = msg.topic.split('.');
+      const s = key === undefined ? undefined : this.scripts.get(key);
+      if (!s) return undefined; // another bridge may own it
+      this.opts.log.info('control request', { key, op, sender: msg.sender });
+      return op === 'start' ? s.start() : op === 'stop' ? s.stop() : s.restart();
+    });
+    await link.subscribe(['scripts.run'], (msg) => this.run(msg));
+  }
+
+  /** `scripts.run` {script_path, program_key, args?}: the seed's `run_script`. */
+  private async run(msg: Message): Promise<ScriptStatus> {
+    const p = asObject(msg.payload);
+    const scriptPath = p.script_path;
+    const key = p.program_key;
+    if (typeof scriptPath !== 'string' || typeof key !== 'string') throw new Error('scripts.run needs script_path and program_key (strings)');
+    if (!SCRIPT_KEY.test(key)) throw new Error(`program_key "${key}" must be 1-64 of A-Z a-z 0-9 _ -`);
+    if (this.opts.scriptFolders.length === 0) throw new Error('scripts.run is disabled: no script_folders in the bridge config');
+    if (!isInsideFolders(scriptPath, this.opts.scriptFolders)) {
+      throw new Error(`not allowed: ${scriptPath} is not inside the configured script_folders`);
+    }
+    const args = Array.isArray(p.args) ? p.args.filter((a): a is string => typeof a === 'string') : [];
+    const existing = this.scripts.get(key);
+    if (existing) return existing.start();
+    const supervisor = await this.add({ key, path: path.resolve(scriptPath), args, restart: { ...DEFAULT_RESTART }, encoding: 'utf-8', stopGrace: DEFAULT_STOP_GRACE });
+    this.opts.log.info('scripts.run', { key, script: scriptPath, sender: msg.sender });
+    return supervisor.start();
+  }
+
+  /** Stop every script (in parallel). */
+  async stopAll(): Promise<void> {
+    await Promise.all([...this.scripts.values()].map((s) => s.stop()));
+  }
+}

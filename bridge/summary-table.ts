@@ -1,0 +1,27 @@
+/**
+ * The startup summary of `bridge up`: one row per script. Colour only on a terminal that
+ * wants it (not when piped, and never with NO_COLOR), so logs and CI output stay clean.
+ */
+import type { ScriptStatus } from './supervisor/script-supervisor.js';
+
+export function useColour(stream: NodeJS.WriteStream, env: NodeJS.ProcessEnv = process.env): boolean {
+  return stream.isTTY === true && !env.NO_COLOR && env.TERM !== 'dumb';
+}
+
+const COLOURS: Record<string, string> = { running: '32', starting: '33', waiting_restart: '33', failed: '31', stopped: '90' };
+
+export function formatSummary(rows: { status: ScriptStatus; restart: string }[], colour: boolean): string {
+  const table = [['KEY', 'STATE', 'PID', 'RESTART', 'SCRIPT'], ...rows.map(({ status: s, restart }) => [s.key, s.state, s.pid === null ? '-' : String(s.pid), restart, s.script])];
+  const widths = table[0]!.map((_, i) => Math.max(...table.map((r) => r[i]!.length)));
+  return table
+    .map((r, rowIndex) =>
+      r
+        .map((cell, i) => {
+          const padded = i === r.length - 1 ? cell : cell.padEnd(widths[i]!);
+          const code = rowIndex > 0 && i === 1 ? COLOURS[cell] : undefined;
+          return colour && code ? `\u001b[${code}m${padded}\u001b[0m` : padded;
+        })
+        .join('  '),
+    )
+    .join('\n');
+}

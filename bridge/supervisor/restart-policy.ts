@@ -1,0 +1,63 @@
+/**
+ * When to restart a script that ended: by mode, with exponential backoff, and with a cap
+ * on restarts per time window so a script that dies at once cannot spin forever. A load
+ * failure is never restarted: the same file will fail the same way.
+ */
+import type { StopReason } from './exit-reason.js';
+
+export type RestartMode = 'never' | 'on-failure' | 'always';
+export const RESTART_MODES: readonly RestartMode[] = ['never', 'on-failure', 'always'];
+
+export interface RestartOptions {
+  mode: RestartMode;
+  /** First delay; doubles per consecutive restart. */
+  initialDelayMs: number;
+  maxDelayMs: number;
+  /** At most this many restarts within `windowMs`. */
+  maxRestarts: number;
+  windowMs: number;
+  /** A run at least this long counts as healthy and resets the backoff. */
+  stableAfterMs: number;
+}
+
+export const DEFAULT_RESTART: Readonly<RestartOptions> = Object.freeze({
+  mode: 'on-failure',
+  initialDelayMs: 1000,
+  maxDelayMs: 30_000,
+  maxRestarts: 5,
+  windowMs: 60_000,
+  stableAfterMs: 10_000,
+});
+
+export type RestartDecision = { restart: true; delayMs: number; attempt: number } | { restart: false; why: string };
+
+export class RestartPolicy {
+  private consecutive = 0;
+  private recent: number[] = [];
+
+  constructor(readonly options: RestartOptions) {}
+
+  /** Decide what follows an exit with `reason` after a run of `ranForMs`. */
+  next(reason: StopReason, ranForMs: number, now: number = Date.now()): RestartDecision {
+    const o = this.options;
+    if (reason === 'stopped') return { restart: false, why: 'stopped on request' };
+    if (reason === 'load_failure') return { restart: false, why: 'the script failed to load; fix it and start it again' };
+    if (o.mode === 'never') return { restart: false, why: 'restart policy is never' };
+    if (o.mode === 'on-failure' && reason === 'clean_exit') return { restart: false, why: 'clean exit and restart policy is on-failure' };
+    if (ranForMs >= o.stableAfterMs) this.consecutive = 0;
+    this.recent = this.recent.filter((t) => now - t < o.windowMs);
+    if (this.recent.length >= o.maxRestarts) {
+      return { restart: false, why: `restart limit reached: ${o.maxRestarts} restarts within ${o.windowMs / 1000}s` };
+    }
+    this.recent.push(now);
+    this.consecutive++;
+    const delayMs = Math.min(o.maxDelayMs, o.initialDelayMs * 2 ** (this.consecutive - 1));
+    return { restart: true, delayMs, attempt: this.consecutive };
+  }
+
+  /** Forget history (an explicit start or restart by the user). */
+  reset(): void {
+    this.consecutive = 0;
+    this.recent = [];
+  }
+}

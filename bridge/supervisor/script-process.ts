@@ -1,0 +1,183 @@
+/**
+ * One run of a script's interpreter: spawn, decode both output streams into lines (always
+ * drained: a script whose stdout pipe fills up freezes), write command lines to stdin, and
+ * stop it gracefully (the `exit` command) or by force (the whole process tree).
+ */
+import { EventEmitter } from 'node:events';
+import { execa } from 'execa';
+import type { Logger } from '../../src/log/logger.js';
+import { killTree, spawnOptionsForTree } from './kill-tree.js';
+import { LineDecoder, type DecodedLine } from './line-decoder.js';
+import { EXIT_COMMAND } from './line-protocol.js';
+
+/** How a run ended. */
+export interface ExitInfo {
+  exitCode: number | null;
+  signal: string | null;
+  durationMs: number;
+  /** Set when the interpreter could not be started at all. */
+  spawnError?: Error;
+  /** True when the stop needed force (the script ignored `exit`). */
+  forced: boolean;
+}
+
+export interface ScriptProcessOptions {
+  file: string;
+  args: string[];
+  cwd?: string;
+  /** Encoding of the script's stdout and stderr. */
+  encoding: string;
+  log: Logger;
+}
+
+export interface ScriptProcessEvents {
+  stdout: [line: DecodedLine];
+  stderr: [line: DecodedLine];
+  exit: [info: ExitInfo];
+}
+
+/** Commands waiting in the stdin pipe before new ones are refused (a script that never reads). */
+const MAX_STDIN_BACKLOG_BYTES = 1024 * 1024;
+/** After a forced SIGTERM, how long before SIGKILL. */
+const KILL_ESCALATION_MS = 2000;
+
+function spawnInterpreter(file: string, args: string[], cwd: string | undefined) {
+  const tree = spawnOptionsForTree(process.platform);
+  return execa(file, args, {
+    cwd,
+    stdin: 'pipe',
+    stdout: 'pipe',
+    stderr: 'pipe',
+    // Long-lived child: never accumulate output (NODE-NOTES); lines are decoded here.
+    buffer: false,
+    encoding: 'buffer',
+    stripFinalNewline: false,
+    reject: false,
+    // Own process group on POSIX so a stop reaches grandchildren; see kill-tree.ts.
+    detached: tree.detached,
+    windowsHide: tree.windowsHide,
+    // execa's cleanup kills the direct child if we exit normally; the tree is ours to stop.
+    cleanup: true,
+  });
+}
+
+export class ScriptProcess extends EventEmitter<ScriptProcessEvents> {
+  readonly startedAt = Date.now();
+  readonly pid: number | undefined;
+  readonly exited: Promise<ExitInfo>;
+  private readonly child: ReturnType<typeof spawnInterpreter>;
+  private done = false;
+  private forced = false;
+
+  constructor(private readonly opts: ScriptProcessOptions) {
+    super();
+    this.child = spawnInterpreter(opts.file, opts.args, opts.cwd);
+    this.pid = this.child.pid;
+    // A detached process group is not covered by execa's cleanup: if the bridge itself
+    // dies of an exception, take the script's tree down with it (SIGKILL of the bridge
+    // cannot be caught; that case is documented).
+    const onBridgeExit = (): void => {
+      if (this.pid !== undefined && process.platform !== 'win32') {
+        try {
+          process.kill(-this.pid, 'SIGKILL');
+        } catch {
+          // ESRCH: the group is already gone, which is the goal.
+        }
+      }
+    };
+    process.once('exit', onBridgeExit);
+    this.pipeLines(this.child.stdout, 'stdout');
+    this.pipeLines(this.child.stderr, 'stderr');
+    this.child.stdin?.on('error', (err: NodeJS.ErrnoException) => {
+      // EPIPE: the script closed stdin or exited; the exit event tells the rest.
+      opts.log.debug('script stdin error', { pid: this.pid, code: err.code, error: err });
+    });
+    this.exited = this.child.then((result) => {
+      this.done = true;
+      process.off('exit', onBridgeExit);
+      const spawnFailed = result.exitCode === undefined && !result.signal;
+      const info: ExitInfo = {
+        exitCode: result.exitCode ?? null,
+        signal: result.signal ?? null,
+        durationMs: Date.now() - this.startedAt,
+        forced: this.forced,
+      };
+      if (spawnFailed) info.spawnError = (result.cause as Error | undefined) ?? new Error(result.shortMessage);
+      this.emit('exit', info);
+      return info;
+    });
+  }
+
+  get running(): boolean {
+    return !this.done;
+  }
+
+  private pipeLines(stream: NodeJS.ReadableStream | null, name: 'stdout' | 'stderr'): void {
+    if (!stream) return;
+    const decoder = new LineDecoder(this.opts.encoding);
+    stream.on('data', (chunk: Buffer) => {
+      for (const line of decoder.push(chunk)) this.emit(name, line);
+    });
+    stream.on('end', () => {
+      for (const line of decoder.end()) this.emit(name, line);
+    });
+    stream.on('error', (err) => this.opts.log.debug(`script ${name} error`, { pid: this.pid, error: err }));
+  }
+
+  /**
+   * Queue a line for the script's stdin. Returns false when it was not written: the
+   * script is gone, or has not read its stdin for a megabyte of commands.
+   */
+  write(line: string): boolean {
+    const stdin = this.child.stdin;
+    if (this.done || !stdin || stdin.destroyed || !stdin.writable) return false;
+    if (stdin.writableLength > MAX_STDIN_BACKLOG_BYTES) return false;
+    stdin.write(line);
+    return true;
+  }
+
+  /**
+   * Stop: send `exit` (Bridge.ahk runs ExitApp), wait `graceMs`, then kill the whole
+   * process tree, escalating to SIGKILL. Also kills the tree after a graceful exit, so
+   * children the script started do not outlive it.
+   */
+  async stop(graceMs: number): Promise<ExitInfo> {
+    if (this.done) return this.exited;
+    this.write(EXIT_COMMAND);
+    this.child.stdin?.end();
+    const graceful = await this.waitExit(graceMs);
+    if (!graceful) {
+      this.forced = true;
+      this.opts.log.info('script ignored exit; killing its process tree', { pid: this.pid, grace_ms: graceMs });
+      await this.kill('SIGTERM');
+      if (!(await this.waitExit(KILL_ESCALATION_MS))) await this.kill('SIGKILL');
+    }
+    const info = await this.exited;
+    // Grandchildren may outlive a script that exited on its own. On POSIX the process
+    // group still names them after the leader is gone. On Windows the PID may already be
+    // reused by an unrelated process, so no kill by PID after exit; there, children of a
+    // script that ignored `exit` went with `taskkill /T` above.
+    if (process.platform !== 'win32') await this.kill('SIGKILL');
+    return info;
+  }
+
+  private async kill(signal: NodeJS.Signals): Promise<void> {
+    if (this.pid === undefined) return;
+    try {
+      await killTree(this.pid, signal);
+    } catch (err) {
+      this.opts.log.warning('could not kill script process tree', { pid: this.pid, signal, error: err as Error });
+    }
+  }
+
+  private waitExit(ms: number): Promise<boolean> {
+    if (this.done) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), ms);
+      void this.exited.then(() => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+  }
+}

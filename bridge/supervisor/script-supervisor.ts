@@ -1,0 +1,315 @@
+/**
+ * Supervises one script key: starts its interpreter, turns its output into publishes,
+ * writes commands to its stdin and matches replies, publishes its lifecycle, and restarts
+ * it by policy. Start/stop/restart are serialised through a p-queue so concurrent
+ * requests (a stop arriving during a start) apply in order.
+ */
+import { EventEmitter } from 'node:events';
+import PQueue from 'p-queue';
+import { isoTimestamp } from '../../src/protocol/timestamp.js';
+import type { Logger } from '../../src/log/logger.js';
+import { classifyExit, type StopReason } from './exit-reason.js';
+import { encodeCommand, parseLoadError, parseScriptLine, RUNTIME_ERROR_PREFIX, type LoadError } from './line-protocol.js';
+import type { DecodedLine } from './line-decoder.js';
+import { RestartPolicy, type RestartOptions } from './restart-policy.js';
+import { ScriptProcess, type ExitInfo } from './script-process.js';
+
+/** What to run for one key. */
+export interface ScriptSpec {
+  key: string;
+  /** Path of the .ahk script. */
+  path: string;
+  args: string[];
+  restart: RestartOptions;
+  /** Encoding of the script's output. */
+  encoding: string;
+  /** Seconds the script gets to honour `exit` before its tree is killed. */
+  stopGrace: number;
+  cwd?: string;
+}
+
+export interface SupervisorDeps {
+  /** Publish an event (fire-and-forget; the broker link queues while disconnected). */
+  publish(topic: string, payload: unknown): void;
+  /** The interpreter command line for the spec. Throws when no interpreter is found. */
+  command(spec: ScriptSpec): Promise<{ file: string; args: string[] }>;
+  log: Logger;
+}
+
+export interface LastExit {
+  exit_code: number | null;
+  signal: string | null;
+  reason: StopReason;
+  duration_ms: number;
+  timestamp: string;
+}
+
+export interface ScriptStatus {
+  key: string;
+  script: string;
+  args: string[];
+  running: boolean;
+  pid: number | null;
+  started_at: string | null;
+  restarts: number;
+  last_exit: LastExit | null;
+  state: SupervisorState;
+}
+
+export type SupervisorState = 'idle' | 'starting' | 'running' | 'stopping' | 'waiting_restart' | 'stopped' | 'failed';
+
+export interface SupervisorEvents {
+  /** The script ended and no restart follows (a stop, a clean exit, or no restart left). */
+  settled: [exit: LastExit];
+}
+
+interface PendingReply {
+  resolve(value: unknown): void;
+  reject(err: Error): void;
+  timer: NodeJS.Timeout;
+}
+
+/** A command request not answered within this time is failed locally. */
+const MAX_REPLY_WAIT_MS = 300_000;
+
+export class ScriptSupervisor extends EventEmitter<SupervisorEvents> {
+  private readonly queue = new PQueue({ concurrency: 1 });
+  private readonly policy: RestartPolicy;
+  private proc: ScriptProcess | null = null;
+  private restartTimer: NodeJS.Timeout | null = null;
+  private restarts = 0;
+  private lastExit: LastExit | null = null;
+  private currentState: SupervisorState = 'idle';
+  private stopRequested = false;
+  private readonly pending = new Map<string, PendingReply>();
+  private nextReplyId = 1;
+  private readonly topic: string;
+
+  constructor(
+    readonly spec: ScriptSpec,
+    private readonly deps: SupervisorDeps,
+  ) {
+    super();
+    this.policy = new RestartPolicy(spec.restart);
+    this.topic = `scripts.${spec.key}`;
+  }
+
+  get state(): SupervisorState {
+    return this.currentState;
+  }
+
+  /** The `scripts.status` answer (the seed's shape plus a few fields). */
+  status(): ScriptStatus {
+    const running = this.proc?.running ?? false;
+    return {
+      key: this.spec.key,
+      script: this.spec.path,
+      args: this.spec.args,
+      running,
+      pid: running ? (this.proc?.pid ?? null) : null,
+      started_at: running && this.proc ? isoTimestamp(this.proc.startedAt) : null,
+      restarts: this.restarts,
+      last_exit: this.lastExit,
+      state: this.currentState,
+    };
+  }
+
+  /** Start the script (no-op when running). Resets the restart history. */
+  start(): Promise<ScriptStatus> {
+    return this.queue.add(async () => {
+      this.policy.reset();
+      this.cancelRestart();
+      if (!this.proc?.running) await this.launch();
+      return this.status();
+    }) as Promise<ScriptStatus>;
+  }
+
+  /** Stop the script and do not restart it. */
+  stop(): Promise<ScriptStatus> {
+    return this.queue.add(async () => {
+      this.cancelRestart();
+      await this.halt();
+      if (this.currentState !== 'failed') this.currentState = 'stopped';
+      return this.status();
+    }) as Promise<ScriptStatus>;
+  }
+
+  /** Stop (if running) and start again. */
+  restart(): Promise<ScriptStatus> {
+    return this.queue.add(async () => {
+      this.cancelRestart();
+      await this.halt();
+      this.policy.reset();
+      await this.launch();
+      return this.status();
+    }) as Promise<ScriptStatus>;
+  }
+
+  /**
+   * Write a command to the script's stdin. With `expectReply` the promise settles with the
+   * script's `@reply` (or rejects with its `@error`); otherwise it resolves once written.
+   */
+  command(name: string, payload: unknown, expectReply: boolean, timeoutMs = MAX_REPLY_WAIT_MS): Promise<unknown> {
+    const proc = this.proc;
+    if (!proc?.running) return Promise.reject(new Error(`script ${this.spec.key} is not running`));
+    const id = expectReply ? `r${this.nextReplyId++}` : undefined;
+    const line = encodeCommand(name, payload, id); // throws RangeError on a bad name
+    if (!id) {
+      return proc.write(line) ? Promise.resolve(undefined) : Promise.reject(new Error(`script ${this.spec.key} is not reading its stdin`));
+    }
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new Error(`script ${this.spec.key} did not reply to ${name} within ${timeoutMs / 1000}s`));
+      }, timeoutMs);
+      timer.unref();
+      this.pending.set(id, { resolve, reject, timer });
+      if (!proc.write(line)) {
+        clearTimeout(timer);
+        this.pending.delete(id);
+        reject(new Error(`script ${this.spec.key} is not reading its stdin`));
+      }
+    });
+  }
+
+  private async launch(): Promise<void> {
+    this.stopRequested = false;
+    this.currentState = 'starting';
+    let cmd: { file: string; args: string[] };
+    try {
+      cmd = await this.deps.command(this.spec);
+    } catch (err) {
+      this.deps.log.error('cannot start script', { key: this.spec.key, script: this.spec.path, error: err as Error });
+      this.deps.publish(`${this.topic}.error`, { message: (err as Error).message, file: this.spec.path, line: null, timestamp: isoTimestamp() });
+      this.finish({ exitCode: null, signal: null, durationMs: 0, forced: false, spawnError: err as Error }, null, false);
+      return;
+    }
+    const proc = new ScriptProcess({ file: cmd.file, args: cmd.args, cwd: this.spec.cwd, encoding: this.spec.encoding, log: this.deps.log });
+    this.proc = proc;
+    let loadError: LoadError | null = null;
+    let runtimeError = false;
+    proc.on('stdout', (line) => this.onStdout(line));
+    proc.on('stderr', (line) => {
+      const err = parseLoadError(line.text);
+      if (err) loadError ??= err;
+      if (line.text.startsWith(RUNTIME_ERROR_PREFIX)) runtimeError = true;
+      this.deps.log.warning('script stderr', { key: this.spec.key, line: line.text });
+      this.deps.publish(`${this.topic}.stderr`, { line: line.text });
+    });
+    proc.on('exit', (info) => {
+      if (this.proc === proc) this.finish(info, loadError, runtimeError);
+    });
+    if (proc.pid === undefined) {
+      await proc.exited; // spawn failed; finish() has run
+      return;
+    }
+    this.currentState = 'running';
+    this.deps.log.info('script started', { key: this.spec.key, pid: proc.pid, script: this.spec.path, interpreter: cmd.file });
+    this.deps.publish(`${this.topic}.started`, { pid: proc.pid, script: this.spec.path, args: this.spec.args, timestamp: isoTimestamp(proc.startedAt) });
+  }
+
+  private onStdout(line: DecodedLine): void {
+    const parsed = parseScriptLine(line.text, this.topic);
+    switch (parsed.kind) {
+      case 'publish':
+        this.deps.publish(parsed.topic, parsed.payload);
+        return;
+      case 'reply':
+      case 'reply-error': {
+        const p = this.pending.get(parsed.id);
+        if (!p) {
+          this.deps.log.warning('reply for an unknown or expired request', { key: this.spec.key, id: parsed.id });
+          return;
+        }
+        clearTimeout(p.timer);
+        this.pending.delete(parsed.id);
+        if (parsed.kind === 'reply') p.resolve(parsed.result);
+        else p.reject(new Error(parsed.message));
+        return;
+      }
+      case 'ready':
+        this.deps.log.info('script ready', { key: this.spec.key });
+        this.deps.publish(`${this.topic}.ready`, { timestamp: isoTimestamp() });
+        return;
+      case 'output': {
+        const payload: Record<string, unknown> = { line: parsed.line };
+        if (parsed.error) {
+          payload.error = parsed.error;
+          this.deps.log.warning('script printed an invalid protocol line', { key: this.spec.key, error: parsed.error, line: parsed.line });
+        }
+        if (line.truncated) payload.truncated = true;
+        this.deps.publish(`${this.topic}.output`, payload);
+      }
+    }
+  }
+
+  private finish(info: ExitInfo, loadError: LoadError | null, runtimeError: boolean): void {
+    for (const [id, p] of this.pending) {
+      clearTimeout(p.timer);
+      p.reject(new Error(`script ${this.spec.key} exited before replying`));
+      this.pending.delete(id);
+    }
+    const reason = classifyExit({
+      exitCode: info.exitCode,
+      signal: info.signal,
+      stopRequested: this.stopRequested,
+      loadError,
+      runtimeError,
+      spawnFailed: info.spawnError !== undefined,
+    });
+    const exit: LastExit = {
+      exit_code: info.exitCode,
+      signal: info.signal,
+      reason,
+      duration_ms: info.durationMs,
+      timestamp: isoTimestamp(),
+    };
+    this.lastExit = exit;
+    if (info.spawnError) this.deps.log.error('script could not be started', { key: this.spec.key, error: info.spawnError });
+    if (loadError) {
+      this.deps.log.error('script failed to load', { key: this.spec.key, file: loadError.file, line: loadError.line, message: loadError.message });
+      this.deps.publish(`${this.topic}.error`, { ...loadError, timestamp: exit.timestamp });
+    }
+    const level = reason === 'crash' ? 'warning' : 'info';
+    this.deps.log[level]('script stopped', { key: this.spec.key, reason, exit_code: info.exitCode, signal: info.signal, duration_ms: info.durationMs, forced: info.forced });
+    this.deps.publish(`${this.topic}.stopped`, exit);
+    if (this.stopRequested) {
+      this.emit('settled', exit); // halt() owns the state
+      return;
+    }
+    const decision = this.policy.next(reason, info.durationMs);
+    if (!decision.restart) {
+      this.currentState = reason === 'clean_exit' ? 'stopped' : 'failed';
+      this.deps.log.info('not restarting', { key: this.spec.key, why: decision.why });
+      if (reason !== 'clean_exit' && reason !== 'load_failure' && this.spec.restart.mode !== 'never') {
+        this.deps.publish(`${this.topic}.restart_limit`, { why: decision.why, restarts: this.restarts, timestamp: isoTimestamp() });
+      }
+      this.emit('settled', exit);
+      return;
+    }
+    this.currentState = 'waiting_restart';
+    this.deps.log.info('restarting script', { key: this.spec.key, attempt: decision.attempt, delay_ms: decision.delayMs, after: reason });
+    this.deps.publish(`${this.topic}.restarting`, { attempt: decision.attempt, delay_ms: decision.delayMs, after: reason, timestamp: isoTimestamp() });
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = null;
+      void this.queue.add(async () => {
+        if (this.currentState !== 'waiting_restart') return; // stopped meanwhile
+        this.restarts++;
+        await this.launch();
+      });
+    }, decision.delayMs);
+  }
+
+  private async halt(): Promise<void> {
+    const proc = this.proc;
+    if (!proc?.running) return;
+    this.stopRequested = true;
+    this.currentState = 'stopping';
+    await proc.stop(this.spec.stopGrace * 1000);
+  }
+
+  private cancelRestart(): void {
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.restartTimer = null;
+  }
+}
