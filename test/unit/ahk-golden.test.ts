@@ -1,0 +1,239 @@
+/**
+ * The AutoHotkey libraries cannot run here (no Windows, no AutoHotkey), so they carry golden
+ * examples in comments: the lines Bridge.ahk prints (`; golden-out:`), the command lines it
+ * accepts (`; golden-in:`), its stderr error line (`; golden-err:`) and the frames
+ * BrokerClient.ahk sends (`; golden-frame:`). These tests hold those examples to the
+ * TypeScript side of each protocol, and statically check the sources for regressions of the
+ * facts in AHK-NOTES.md.
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import {
+  EXIT_COMMAND,
+  RUNTIME_ERROR_PREFIX,
+  encodeCommand,
+  parseScriptLine,
+  type ScriptLine,
+} from '../../bridge/supervisor/line-protocol.js';
+import { encodeFrame } from '../../src/protocol/framing.js';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const SCRIPTS = join(ROOT, 'scripts');
+const BASE_TOPIC = 'scripts.cad';
+
+function source(rel: string): string {
+  return readFileSync(join(SCRIPTS, rel), 'utf8');
+}
+
+/** Every `; <tag>: <text>` comment line of an AutoHotkey source, in order. */
+function golden(text: string, tag: string): string[] {
+  const re = new RegExp(`^\\s*;\\s*${tag}: (.*)$`);
+  return text
+    .split('\n')
+    .map((line) => re.exec(line.replace(/\r$/, ''))?.[1])
+    .filter((line): line is string => line !== undefined);
+}
+
+const bridge = source('lib/Bridge.ahk');
+const json = source('lib/BridgeJson.ahk');
+const client = source('lib/BrokerClient.ahk');
+const example = source('cad_hotkeys.ahk');
+
+const publish = (topic: string, payload: unknown): ScriptLine => ({ kind: 'publish', topic, payload });
+
+/** What each golden-out line of Bridge.ahk must mean to the bridge. */
+const EXPECTED_OUT: Record<string, ScriptLine> = {
+  '@ready': { kind: 'ready' },
+  '@pub hotkey.pressed {"key":"F1"}': publish('scripts.cad.hotkey.pressed', { key: 'F1' }),
+  '@pub /jobs.requested {"job":"A-100","source":"cad"}': publish('jobs.requested', { job: 'A-100', source: 'cad' }),
+  '@pub selection.changed ["P1","P2"]': publish('scripts.cad.selection.changed', ['P1', 'P2']),
+  '@pub status "idle"': publish('scripts.cad.status', 'idle'),
+  '@pub counter 42': publish('scripts.cad.counter', 42),
+  '@pub flags {"enabled":true,"missing":null,"ratio":0.5}': publish('scripts.cad.flags', {
+    enabled: true,
+    missing: null,
+    ratio: 0.5,
+  }),
+  '@pub started': publish('scripts.cad.started', null),
+  [String.raw`@pub note "line 1\nline 2 \"quoted\" C:\\temp"`]: publish('scripts.cad.note', 'line 1\nline 2 "quoted" C:\\temp'),
+  '@pub greeting "Müller ✓"': publish('scripts.cad.greeting', 'Müller ✓'),
+  '@reply 7 "pong"': { kind: 'reply', id: '7', result: 'pong' },
+  '@reply 8 {"job":"A-100","loaded":true}': { kind: 'reply', id: '8', result: { job: 'A-100', loaded: true } },
+  '@reply 14 ""': { kind: 'reply', id: '14', result: '' },
+  '@error 9 no handler for command "nope"': { kind: 'reply-error', id: '9', message: 'no handler for command "nope"' },
+  '@error 10 job.load needs a "job" field': { kind: 'reply-error', id: '10', message: 'job.load needs a "job" field' },
+  '@pub exiting {"code":0,"reason":"Exit"}': publish('scripts.cad.exiting', { code: 0, reason: 'Exit' }),
+};
+
+describe('Bridge.ahk golden-out lines', () => {
+  const lines = golden(bridge, 'golden-out');
+
+  it('has exactly the expected golden lines, each once', () => {
+    expect(new Set(lines).size).toBe(lines.length);
+    expect([...lines].sort()).toEqual(Object.keys(EXPECTED_OUT).sort());
+  });
+
+  it.each(lines)('classifies %s', (line) => {
+    expect(EXPECTED_OUT[line], `no expectation for golden line: ${line}`).toBeDefined();
+    expect(parseScriptLine(line, BASE_TOPIC)).toEqual(EXPECTED_OUT[line]);
+  });
+
+  it('prints one line per message, without control characters', () => {
+    for (const line of lines) expect(line).not.toMatch(/[\u0000-\u001f\u007f]/);
+  });
+
+  it('covers every kind of line and payload type', () => {
+    const results = lines.map((l) => parseScriptLine(l, BASE_TOPIC));
+    const kinds = new Set(results.map((r) => r.kind));
+    expect([...kinds].sort()).toEqual(['publish', 'ready', 'reply', 'reply-error']);
+    const payloads = results.flatMap((r) => (r.kind === 'publish' ? [r.payload] : []));
+    const types = new Set(payloads.map((p) => (p === null ? 'null' : Array.isArray(p) ? 'array' : typeof p)));
+    expect([...types].sort()).toEqual(['array', 'null', 'number', 'object', 'string']);
+    expect(results.some((r) => r.kind === 'publish' && !r.topic.startsWith(`${BASE_TOPIC}.`))).toBe(true);
+  });
+});
+
+describe('Bridge.ahk golden-in lines', () => {
+  const lines = golden(bridge, 'golden-in');
+
+  it('covers exit, requests, plain messages, \\u escapes and escaped newlines', () => {
+    expect(lines).toContain(EXIT_COMMAND.trimEnd());
+    expect(lines.some((l) => / - /.test(l))).toBe(true);
+    expect(lines.some((l) => / \d+ /.test(l))).toBe(true);
+    expect(lines.some((l) => /\\u[0-9a-f]{4}/.test(l))).toBe(true);
+    expect(lines.some((l) => l.includes('\\n'))).toBe(true);
+  });
+
+  it.each(lines)('round-trips through encodeCommand: %s', (line) => {
+    const m = /^(\S+) (\S+) (.*)$/.exec(line);
+    expect(m, `not <name> <id> <json>: ${line}`).not.toBeNull();
+    const [, name, id, text] = m!;
+    expect(encodeCommand(name!, JSON.parse(text!), id === '-' ? undefined : id)).toBe(`${line}\n`);
+  });
+
+  it.each(lines)('is printable ASCII only: %s', (line) => {
+    for (const byte of Buffer.from(line, 'utf8')) {
+      expect(byte).toBeGreaterThanOrEqual(0x20);
+      expect(byte).toBeLessThanOrEqual(0x7e);
+    }
+  });
+});
+
+describe('Bridge.ahk golden-err line', () => {
+  const lines = golden(bridge, 'golden-err');
+
+  it.each(lines)('is a runtime error report the bridge recognises: %s', (line) => {
+    expect(line.startsWith(RUNTIME_ERROR_PREFIX)).toBe(true);
+    const info = JSON.parse(line.slice(RUNTIME_ERROR_PREFIX.length)) as Record<string, unknown>;
+    expect(Object.keys(info).sort()).toEqual(['extra', 'file', 'line', 'message', 'mode', 'what']);
+    expect(typeof info.message).toBe('string');
+    expect(typeof info.line).toBe('number');
+  });
+
+  it('exists', () => expect(lines.length).toBeGreaterThan(0));
+});
+
+describe('BrokerClient.ahk golden frames', () => {
+  const frames = golden(client, 'golden-frame').map((line) => {
+    const m = /^([0-9a-f]+) (.*)$/.exec(line);
+    if (!m) throw new Error(`malformed golden-frame: ${line}`);
+    return { hex: m[1]!, text: m[2]! };
+  });
+
+  it('has at least two frames, one with multi-byte UTF-8', () => {
+    expect(frames.length).toBeGreaterThanOrEqual(2);
+    expect(frames.some((f) => Buffer.byteLength(f.text, 'utf8') > f.text.length)).toBe(true);
+  });
+
+  it.each(frames)('is the real frame of $text', ({ hex, text }) => {
+    expect(() => JSON.parse(text)).not.toThrow();
+    expect(hex).toBe(encodeFrame(text).toString('hex'));
+    const header = Buffer.from(hex, 'hex').readUInt32BE(0);
+    expect(header).toBe(Buffer.byteLength(text, 'utf8'));
+  });
+
+  it.each(frames)('is a JSON-RPC 2.0 message in the order the client writes: $text', ({ text }) => {
+    expect(text).toMatch(/^\{"jsonrpc":"2\.0","method":"[a-z_.]+","params":.*\}$/);
+    const msg = JSON.parse(text) as { id?: unknown };
+    expect(msg.id === undefined || typeof msg.id === 'number').toBe(true);
+  });
+});
+
+/** The argument text of every call to `fn(` on one line of `text`. */
+function calls(text: string, fn: string): string[] {
+  return text.split('\n').filter((line) => !/^\s*;/.test(line) && line.includes(`${fn}(`));
+}
+
+describe('AutoHotkey sources keep the AHK-NOTES facts', () => {
+  it('every .ahk file declares AutoHotkey v2 on its first line', () => {
+    const files = [
+      ...readdirSync(SCRIPTS).filter((f) => f.endsWith('.ahk')),
+      ...readdirSync(join(SCRIPTS, 'lib')).map((f) => `lib/${f}`).filter((f) => f.endsWith('.ahk')),
+    ];
+    expect(files).toEqual(expect.arrayContaining(['cad_hotkeys.ahk', 'lib/Bridge.ahk', 'lib/BrokerClient.ahk']));
+    for (const f of files) expect(source(f).split('\n')[0], f).toMatch(/^#Requires AutoHotkey v2/);
+  });
+
+  it('Bridge.ahk polls stdin without blocking and exits when the pipe breaks', () => {
+    expect(bridge).toMatch(/DllCall\("GetStdHandle", "Int", -10/);
+    expect(bridge).toMatch(/DllCall\("PeekNamedPipe"/);
+    expect(bridge).toMatch(/DllCall\("ReadFile"/);
+    expect(bridge).toMatch(/SetTimer\(/);
+    expect(bridge).not.toMatch(/FileOpen\("\*"/); // a blocking stdin read would freeze hotkeys
+    expect(bridge).toMatch(/PeekNamedPipe[^\n]*\n\s*ExitApp/);
+  });
+
+  it('Bridge.ahk writes and decodes UTF-8 everywhere', () => {
+    const appends = calls(bridge, 'FileAppend');
+    const gets = calls(bridge, 'StrGet');
+    expect(appends.length).toBeGreaterThanOrEqual(2);
+    expect(gets.length).toBeGreaterThanOrEqual(1);
+    for (const line of [...appends, ...gets]) expect(line).toContain('"UTF-8"');
+    expect(appends.some((l) => l.includes('"*"'))).toBe(true);
+    expect(appends.some((l) => l.includes('"**"'))).toBe(true);
+  });
+
+  it('Bridge.ahk reports runtime errors instead of a dialog', () => {
+    expect(bridge).toMatch(/OnError\(/);
+    expect(bridge).toMatch(/OnExit\(/);
+    expect(bridge).toContain(RUNTIME_ERROR_PREFIX.trim());
+    expect(bridge).toMatch(/static _OnError\([^)]*\) \{[\s\S]*?return 1\b/);
+    expect(bridge).toMatch(/name == "exit"\s*\n\s*ExitApp/);
+  });
+
+  it('BrokerClient.ahk frames by UTF-8 byte length, big-endian, over ws2_32 to 127.0.0.1', () => {
+    expect(client).toMatch(/StrPut\(\w+, "UTF-8"\) - 1/);
+    expect(client).not.toContain('StrLen(');
+    expect(client).not.toMatch(/NumPut\("UInt", n\b/);
+    expect(client).not.toMatch(/MSWinsock/i);
+    expect(client).not.toMatch(/ComObject\(/);
+    expect(client).toMatch(/__New\(host := "127\.0\.0\.1"/);
+    expect(client).not.toMatch(/:= "localhost"/);
+    expect(client).toMatch(/ws2_32\\WSAStartup/);
+    expect(client).toMatch(/ws2_32\\WSAAsyncSelect/);
+    expect(client).toMatch(/OnMessage\(/);
+    for (const line of calls(client, 'StrGet')) expect(line).toContain('"UTF-8"');
+  });
+
+  it('both libraries share the JSON code, which escapes control characters', () => {
+    expect(bridge).toMatch(/^#Include BridgeJson\.ahk/m);
+    expect(client).toMatch(/^#Include BridgeJson\.ahk/m);
+    expect(json).toMatch(/^class BridgeJson \{/m);
+    expect(json).toContain('\\u{:04x}');
+  });
+
+  it('cad_hotkeys.ahk uses Bridge.ahk and carries ;@fake directives', () => {
+    expect(example.split('\n')[0]).toMatch(/^#Requires AutoHotkey v2/);
+    expect(example).toMatch(/^#Include lib[\\/]Bridge\.ahk/m);
+    expect(example).toMatch(/Bridge\.Ready\(\)/);
+    const fakes = example.split('\n').filter((l) => l.startsWith(';@fake '));
+    expect(fakes.length).toBeGreaterThan(0);
+    for (const line of fakes) {
+      const m = /^;@fake every (\d+) pub (\S+) (.*)$/.exec(line.replace(/\r$/, ''));
+      expect(m, line).not.toBeNull();
+      expect(parseScriptLine(`@pub ${m![2]} ${m![3]}`, BASE_TOPIC).kind).toBe('publish');
+    }
+  });
+});
