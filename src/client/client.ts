@@ -32,6 +32,16 @@ export interface PublishOptions {
   retain?: boolean;
 }
 
+/** Options of {@link BrokerClient.subscribe}. */
+export interface SubscribeOptions {
+  /**
+   * Keep the subscription when the broker is unreachable now or the connection drops
+   * during the call: it is made (again) on the next reconnect. Default false: the call
+   * rejects with NOT_CONNECTED and nothing stays registered.
+   */
+  durable?: boolean;
+}
+
 /** Options of {@link BrokerClient.request}. */
 export interface RequestOptions {
   /** Seconds the broker waits for a reply (default: the client's `requestTimeout`). Max 300. */
@@ -123,6 +133,9 @@ export class BrokerClient extends EventEmitter<BrokerClientEvents> {
   private watchdogTimer: NodeJS.Timeout | undefined;
   /** Deliveries run one after another so acks and replies keep arrival order. */
   private deliveryChain: Promise<void> = Promise.resolve();
+  /** Deliveries whose callbacks are still running. */
+  private inFlight = 0;
+  private readonly idleWaiters: (() => void)[] = [];
 
   /**
    * @param clientId this client's identity at the broker (1-128 characters). A second
@@ -225,6 +238,8 @@ export class BrokerClient extends EventEmitter<BrokerClientEvents> {
     this.currentState = 'closing';
     const conn = this.conn;
     if (conn && wasConnected) {
+      // Let callbacks that are still running send their replies and acks first.
+      await this.idle(DISCONNECT_REPLY_TIMEOUT * 1000);
       try {
         await this.rawCall(conn, 'disconnect', undefined, DISCONNECT_REPLY_TIMEOUT * 1000);
       } catch (err) {
@@ -463,9 +478,9 @@ export class BrokerClient extends EventEmitter<BrokerClientEvents> {
    * given, runs for every delivery whose topic matches one of them (once per delivery,
    * however many of its patterns match). Resolves with the patterns the broker confirmed.
    */
-  async subscribe(patterns: string | string[], callback?: MessageHandler): Promise<string[]> {
+  async subscribe(patterns: string | string[], callback?: MessageHandler, options: SubscribeOptions = {}): Promise<string[]> {
     const list = typeof patterns === 'string' ? [patterns] : [...patterns];
-    if (!this.isConnected) throw notConnectedError('subscribe', this.notConnectedState(), this.where);
+    if (!this.isConnected && !options.durable) throw notConnectedError('subscribe', this.notConnectedState(), this.where);
     // Register before sending: retained messages follow the response in the same read,
     // before an `await` here could resume.
     const undo: (() => void)[] = [];
@@ -485,12 +500,17 @@ export class BrokerClient extends EventEmitter<BrokerClientEvents> {
         undo.unshift(() => target.delete(callback));
       }
     }
+    // Durable and offline: the reconnect's re-subscribe sends it.
+    if (!this.isConnected) return list;
     try {
       const res = await this.call<{ subscribed?: unknown }>('subscribe', { patterns: list });
       const subscribed = stringArray(res?.subscribed) ?? list;
       this.fire('subscribed', subscribed);
       return subscribed;
     } catch (err) {
+      // Lost the connection mid-call: a durable subscription stays registered and is
+      // restored on reconnect. A broker refusal (bad pattern) is final either way.
+      if (options.durable && err instanceof RpcError && err.code === ErrorCode.NOT_CONNECTED) return list;
       for (const u of undo) u();
       throw err;
     }
@@ -668,12 +688,35 @@ export class BrokerClient extends EventEmitter<BrokerClientEvents> {
     }
     const message = parsed.message;
     this.fire('message_received', message.topic, message.payload, message.sender, message.messageId, message);
-    this.deliveryChain = this.deliveryChain
-      .then(() => this.dispatch(conn, message))
-      .catch((err: unknown) => {
-        // dispatch() handles its own failures; this only keeps the chain alive if that breaks.
-        this.log.error('delivery dispatch failed', { client_id: this.id, error: errorText(err) });
+    const run = (): Promise<void> => {
+      this.inFlight++;
+      return this.dispatch(conn, message)
+        .catch((err: unknown) => {
+          // dispatch() handles its own failures; this only keeps the chain alive if that breaks.
+          this.log.error('delivery dispatch failed', { client_id: this.id, error: errorText(err) });
+        })
+        .finally(() => {
+          if (--this.inFlight === 0) for (const w of this.idleWaiters.splice(0)) w();
+        });
+    };
+    if (this.opts.concurrentDeliveries) void run();
+    else this.deliveryChain = this.deliveryChain.then(run);
+  }
+
+  /**
+   * Resolves once no delivery callback is running (their replies and acks are queued),
+   * or after `timeoutMs`. `disconnect()` uses it so a callback's reply is not cut off.
+   */
+  idle(timeoutMs = 2000): Promise<void> {
+    if (this.inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      timer.unref();
+      this.idleWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
       });
+    });
   }
 
   /** Run the callbacks of one delivery, then reply and ack. Never rejects. */

@@ -8,6 +8,7 @@ export {
   type PingResult,
   type PublishOptions,
   type RequestOptions,
+  type SubscribeOptions,
   type StatusResult,
   type SubscriptionsResult,
 } from './client.js';

@@ -41,6 +41,13 @@ export interface BrokerClientOptions {
    * that does not ping).
    */
   heartbeatInterval?: number;
+  /**
+   * Run subscription callbacks for different deliveries concurrently instead of one at a
+   * time. Callbacks still start in arrival order (their synchronous part runs in order);
+   * a slow async callback (awaiting a reply from elsewhere) then no longer holds up the
+   * deliveries behind it. Default false: strictly sequential, like the seed's client.
+   */
+  concurrentDeliveries?: boolean;
   /** Where the client logs; default silent, so embedding apps stay quiet. */
   logger?: Logger;
 }
@@ -60,6 +67,7 @@ export interface ResolvedClientOptions {
   connectTimeout: number;
   requestTimeout: number;
   heartbeatInterval: number | undefined;
+  concurrentDeliveries: boolean;
   logger: Logger;
 }
 
@@ -115,6 +123,7 @@ export function resolveClientOptions(options: BrokerClientOptions = {}): Resolve
     connectTimeout: seconds('connectTimeout', options.connectTimeout, 10),
     requestTimeout: seconds('requestTimeout', options.requestTimeout, 5),
     heartbeatInterval: options.heartbeatInterval === undefined ? undefined : seconds('heartbeatInterval', options.heartbeatInterval, 0, true),
+    concurrentDeliveries: options.concurrentDeliveries ?? false,
     logger: options.logger ?? silentLogger(),
   };
 }

@@ -368,6 +368,47 @@ describe('publish / subscribe', () => {
     expect(order).toEqual(['start seq.first', 'end seq.first', 'start seq.second', 'end seq.second']);
   });
 
+  it('with concurrentDeliveries a slow callback does not hold back later deliveries', async () => {
+    const b = await broker();
+    const sub = await connected('sub', b.port, { concurrentDeliveries: true });
+    const pub = await connected('pub', b.port);
+    const order: string[] = [];
+    const gate = deferred();
+    const secondDone = deferred();
+    await sub.subscribe('seq.*', async (m) => {
+      order.push(`start ${m.topic}`);
+      if (m.topic === 'seq.first') await gate.promise;
+      order.push(`end ${m.topic}`);
+      if (m.topic === 'seq.second') secondDone.resolve();
+    });
+    await pub.publish('seq.first', 1);
+    await pub.publish('seq.second', 2);
+    await secondDone.promise;
+    expect(order).toEqual(['start seq.first', 'start seq.second', 'end seq.second']);
+    gate.resolve();
+    await sub.idle();
+    expect(order.at(-1)).toBe('end seq.first');
+  });
+
+  it('disconnect() lets a running callback send its reply first', async () => {
+    const b = await broker();
+    const svc = await connected('svc', b.port);
+    const gate = deferred();
+    const started = deferred();
+    await svc.subscribe('svc.slow', async () => {
+      started.resolve();
+      await gate.promise;
+      return { done: true };
+    });
+    const app = await connected('app', b.port);
+    const answer = app.request('svc.slow', null, { timeout: 5 });
+    await started.promise;
+    const leaving = svc.disconnect();
+    gate.resolve();
+    await leaving;
+    expect(await answer).toEqual({ done: true });
+  });
+
   it('reports a throwing callback through error_occurred and keeps delivering', async () => {
     const b = await broker();
     const sub = await connected('sub', b.port);
@@ -559,6 +600,26 @@ describe('connection loss and reconnect', () => {
     const pub = await connected('pub', port);
     await pub.publish('news.today', { headline: 'back online' });
     expect((await inbox.topic('news.today')).payload).toEqual({ headline: 'back online' });
+  });
+
+  it('a durable subscription made while the broker is away is sent on reconnect', async () => {
+    const first = await broker();
+    const port = first.port;
+    const c = await connected('late-sub', port, { reconnectDelay: 0.05, maxReconnectDelay: 0.2 });
+    const lost = next(c, 'disconnected');
+    await first.stop();
+    await lost;
+    brokers.splice(brokers.indexOf(first), 1);
+    const inbox = new Inbox();
+    expect(await c.subscribe('later.*', inbox.handler, { durable: true })).toEqual(['later.*']);
+    await expect(c.subscribe('strict.*', inbox.handler)).rejects.toMatchObject({ code: ErrorCode.NOT_CONNECTED });
+    const back = next(c, 'connected');
+    await broker({ port });
+    await back;
+    expect((await c.subscriptions()).patterns).toEqual(['later.*']);
+    const pub = await connected('pub', port);
+    await pub.publish('later.x', 7);
+    expect((await inbox.topic('later.x')).payload).toBe(7);
   });
 
   it('emits connection_failed per failed attempt, then gives up after maxReconnectAttempts', async () => {
