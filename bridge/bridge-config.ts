@@ -22,6 +22,8 @@ export interface ScriptEntry {
 
 export interface BridgeConfig {
   broker: Partial<BrokerConfig>;
+  /** Restart defaults for every script (each entry may override them). */
+  restart: RestartOptions;
   interpreter?: string;
   scripts: ScriptEntry[];
   /** Folders `scripts.run` may start scripts from (absolute). */
@@ -36,6 +38,9 @@ export const DEFAULT_STOP_GRACE = 3;
 
 type Json = Record<string, unknown>;
 
+/** Top-level keys of bridge.config.json; anything else is a typo worth an error. */
+const TOP_LEVEL_KEYS = ['broker', 'interpreter', 'restart', 'scripts', 'script_folders'];
+
 function fail(source: string, msg: string): never {
   throw new CliError(`${source}: ${msg}`);
 }
@@ -47,16 +52,19 @@ function str(obj: Json, key: string, source: string): string | undefined {
   return v;
 }
 
-/** Restart options from a mode name or an object with mode and limits. */
-export function parseRestart(value: unknown, source: string): RestartOptions {
-  if (value === undefined || value === null) return { ...DEFAULT_RESTART };
+/**
+ * Restart options from a mode name, or an object with `mode` and limits in seconds
+ * (`initial_delay`, `max_delay`, `max_restarts`, `window`, `stable_after`), over `base`.
+ */
+export function parseRestart(value: unknown, source: string, base: RestartOptions = DEFAULT_RESTART): RestartOptions {
+  if (value === undefined || value === null) return { ...base };
   if (typeof value === 'string') {
     if (!RESTART_MODES.includes(value as RestartMode)) fail(source, `restart must be one of ${RESTART_MODES.join(', ')}`);
-    return { ...DEFAULT_RESTART, mode: value as RestartMode };
+    return { ...base, mode: value as RestartMode };
   }
   if (typeof value !== 'object' || Array.isArray(value)) fail(source, 'restart must be a mode name or an object');
   const o = value as Json;
-  const out: RestartOptions = { ...DEFAULT_RESTART };
+  const out: RestartOptions = { ...base };
   if (o.mode !== undefined) out.mode = parseRestart(o.mode, source).mode;
   const num = (key: string, field: keyof RestartOptions, scale: number): void => {
     if (o[key] === undefined) return;
@@ -72,7 +80,7 @@ export function parseRestart(value: unknown, source: string): RestartOptions {
   return out;
 }
 
-function parseScript(raw: unknown, i: number, base: string, source: string): ScriptEntry {
+function parseScript(raw: unknown, i: number, base: string, source: string, restartDefaults: RestartOptions): ScriptEntry {
   const where = `${source}: scripts[${i}]`;
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail(where, 'must be an object');
   const o = raw as Json;
@@ -90,7 +98,7 @@ function parseScript(raw: unknown, i: number, base: string, source: string): Scr
     key,
     path: path.resolve(base, scriptPath),
     args: args as string[],
-    restart: parseRestart(o.restart, where),
+    restart: parseRestart(o.restart, where, restartDefaults),
     encoding,
     interpreter: interpreter && path.resolve(base, interpreter),
     stopGrace: grace,
@@ -113,6 +121,8 @@ export function loadBridgeConfig(file: string): BridgeConfig {
   }
   if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) fail(file, 'expected a JSON object');
   const o = obj as Json;
+  const unknown = Object.keys(o).filter((k) => !TOP_LEVEL_KEYS.includes(k));
+  if (unknown.length > 0) fail(file, `unknown key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `"${k}"`).join(', ')} (known: ${TOP_LEVEL_KEYS.join(', ')})`);
   const base = path.dirname(path.resolve(file));
   let broker: Partial<BrokerConfig> = {};
   try {
@@ -122,7 +132,8 @@ export function loadBridgeConfig(file: string): BridgeConfig {
   }
   const scripts = o.scripts ?? [];
   if (!Array.isArray(scripts)) fail(file, 'scripts must be an array');
-  const entries = scripts.map((s, i) => parseScript(s, i, base, file));
+  const restart = parseRestart(o.restart, `${file}: restart`);
+  const entries = scripts.map((s, i) => parseScript(s, i, base, file, restart));
   const keys = new Set<string>();
   for (const e of entries) {
     if (keys.has(e.key)) fail(file, `two scripts use the key "${e.key}"; keys must be unique`);
@@ -133,6 +144,7 @@ export function loadBridgeConfig(file: string): BridgeConfig {
   const interpreter = str(o, 'interpreter', file);
   return {
     broker,
+    restart,
     interpreter: interpreter && path.resolve(base, interpreter),
     scripts: entries,
     scriptFolders: (folders as string[]).map((f) => path.resolve(base, f)),

@@ -47,6 +47,9 @@ export class BrokerLink extends EventEmitter<BrokerLinkEvents> {
       reconnectDelay: 0.2,
       maxReconnectDelay: 2,
       maxReconnectAttempts: 0,
+      // A command request waits on a script's reply; it must not hold up other scripts'
+      // commands or control requests behind it. Stdin order is kept: handlers start in order.
+      concurrentDeliveries: true,
       logger: opts.log.child('link'),
     });
     this.client.on('connected', () => this.flushOutbox());
@@ -157,9 +160,12 @@ export class BrokerLink extends EventEmitter<BrokerLinkEvents> {
     for (const { topic, payload } of pending) this.send(topic, payload);
   }
 
-  /** Subscribe through the link's client (resubscribed after every reconnect). */
+  /**
+   * Subscribe through the link's client. Durable: a broker that vanishes during start-up
+   * (its hosting bridge exited) does not lose the subscription; the reconnect makes it.
+   */
   subscribe(patterns: string[], handler: MessageHandler): Promise<string[]> {
-    return this.client.subscribe(patterns, handler);
+    return this.client.subscribe(patterns, handler, { durable: true });
   }
 
   /** Disconnect, and stop the hosted broker if any. */

@@ -12,6 +12,7 @@ import { cliLogger, resolveAddress } from '../connect-options.js';
 import { ScriptRegistry } from '../script-registry.js';
 import { onShutdownSignal } from '../signals.js';
 import { RESTART_MODES } from '../supervisor/restart-policy.js';
+import type { LastExit } from '../supervisor/script-supervisor.js';
 
 interface RunFlags {
   key?: string;
@@ -20,16 +21,19 @@ interface RunFlags {
   token?: string;
   ahk?: string;
   encoding: string;
-  restart: string;
+  restart?: string;
   stopGrace: string;
   config?: string;
   logLevel?: string;
 }
 
-/** The exit code `bridge run` ends with, from the script's last exit. */
-export function exitCodeFor(exitCode: number | null, signal: string | null): number {
-  if (exitCode !== null) return exitCode;
-  return signal ? 1 : 0;
+/**
+ * The exit code `bridge run` ends with: the script's own code; 1 when it had none because
+ * it was killed by a signal or never started (no interpreter, unreadable file).
+ */
+export function exitCodeFor(last: Pick<LastExit, 'exit_code' | 'reason'>): number {
+  if (last.exit_code !== null) return last.exit_code;
+  return last.reason === 'stopped' || last.reason === 'clean_exit' ? 0 : 1;
 }
 
 export function runCommand(): Command {
@@ -40,7 +44,7 @@ export function runCommand(): Command {
     .option('-k, --key <key>', 'topic key: events go to scripts.<key>.* (default: the script name)')
     .option('--ahk <path>', 'AutoHotkey interpreter (env AHK_PATH; found automatically on Windows)')
     .option('-e, --encoding <name>', "encoding of the script's output: utf-8, cp1252, ...", 'utf-8')
-    .addOption(new Option('-r, --restart <mode>', 'restart policy').choices([...RESTART_MODES]).default('on-failure'))
+    .addOption(new Option('-r, --restart <mode>', 'restart policy (default on-failure; timings from --config "restart")').choices([...RESTART_MODES]))
     .option('--stop-grace <seconds>', 'time the script gets to exit after the exit command', String(DEFAULT_STOP_GRACE))
     .option('-c, --config <file>', 'bridge.config.json (interpreter, broker options)')
     .option('-H, --host <host>', 'broker host (env BROKER_HOST, default localhost)')
@@ -69,7 +73,7 @@ export function runCommand(): Command {
       key,
       path: path.resolve(script),
       args,
-      restart: parseRestart(flags.restart, '--restart'),
+      restart: parseRestart(flags.restart, '--restart', config?.restart),
       encoding: flags.encoding,
       stopGrace: grace,
     });
@@ -81,7 +85,7 @@ export function runCommand(): Command {
       finishing = true;
       const last = supervisor.status().last_exit;
       await link.stop();
-      process.exit(last ? exitCodeFor(last.exit_code, last.signal) : 1);
+      process.exit(last ? exitCodeFor(last) : 1);
     };
     supervisor.on('settled', () => void finish());
     onShutdownSignal(async () => {

@@ -1,17 +1,9 @@
-import net from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startBroker, type StartedBroker } from '../helpers/broker-fixture.js';
 import { runCli, startCli, waitOutput } from '../helpers/cli.js';
+import { freePort as deadPort } from '../helpers/ports.js';
 import { RawClient } from '../helpers/raw-client.js';
 
-/** A port nothing listens on: bind one, note it, close it. */
-async function deadPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 describe('bridge CLI without a broker', () => {
   it('--help lists every command and exits 0', async () => {
