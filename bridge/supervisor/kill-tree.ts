@@ -1,0 +1,79 @@
+/**
+ * Stopping a script together with every process it started.
+ *
+ * POSIX: the script is spawned `detached: true`, which makes it the leader of a new
+ * process group; its children (and theirs) stay in that group unless they leave on
+ * purpose, so one `kill(-pgid, signal)` reaches the whole tree, even after the script
+ * itself has died and its children were re-parented. This is dependable where walking
+ * `ps --ppid` (what tree-kill does on Linux) races with exiting and re-parented processes.
+ *
+ * Windows: there are no signals to send. `taskkill /pid N /T /F` (via tree-kill) walks
+ * the parent-pid links and calls TerminateProcess on each: always forceful, no OnExit
+ * runs, exit code 1. The graceful stop is the `exit` command on the script's stdin; this
+ * is the fallback after the grace period. /T finds children only through a living parent,
+ * so kill the tree while the script still runs.
+ */
+import treeKillPackage from 'tree-kill';
+
+/** What killTree uses to reach processes; tests pass stubs. */
+export interface KillDeps {
+  platform: NodeJS.Platform;
+  /** Signal the process group whose id is `pid`: `process.kill(-pid, signal)`. */
+  killProcessGroup(pid: number, signal: NodeJS.Signals): void;
+  /** The tree-kill package: `taskkill /pid N /T /F` on Windows. */
+  treeKill(pid: number, signal: string, cb: (err?: Error) => void): void;
+}
+
+/** The real ones. */
+export const realKillDeps: KillDeps = {
+  platform: process.platform,
+  killProcessGroup: (pid, signal) => {
+    process.kill(-pid, signal);
+  },
+  treeKill: (pid, signal, cb) => treeKillPackage(pid, signal, cb),
+};
+
+/** taskkill's exit code for "process not found": already gone, which is what we wanted. */
+const TASKKILL_NOT_FOUND = 128;
+
+/**
+ * Send `signal` to `pid` and all its descendants. Resolves once the signal was delivered
+ * (POSIX) or taskkill has finished (Windows); a tree that is already gone counts as
+ * success. Wait for the child's `exit` event to know it has ended.
+ *
+ * On POSIX the process must have been spawned with {@link spawnOptionsForTree}, so that
+ * `pid` is also its process group id.
+ * @throws RangeError (as a rejection) for a pid that is not an integer above 1: `-0` and
+ *   `-1` would signal our own group or every process we may signal.
+ */
+export function killTree(pid: number, signal: NodeJS.Signals, deps: KillDeps = realKillDeps): Promise<void> {
+  if (!Number.isInteger(pid) || pid <= 1) return Promise.reject(new RangeError(`killTree: refusing to kill pid ${pid}`));
+  if (deps.platform === 'win32') {
+    return new Promise((resolve, reject) => {
+      // `signal` is ignored by taskkill /F: Windows has no graceful equivalent.
+      deps.treeKill(pid, signal, (err) => {
+        if (!err || (err as Error & { code?: unknown }).code === TASKKILL_NOT_FOUND) resolve();
+        else reject(err);
+      });
+    });
+  }
+  try {
+    deps.killProcessGroup(pid, signal);
+    return Promise.resolve();
+  } catch (err) {
+    // ESRCH: no process left in the group.
+    if ((err as NodeJS.ErrnoException).code === 'ESRCH') return Promise.resolve();
+    return Promise.reject(err as Error);
+  }
+}
+
+/**
+ * Spawn options that make {@link killTree} work. POSIX: `detached` puts the script in its
+ * own process group (side effect: a terminal's Ctrl+C no longer reaches it, so the
+ * bridge must stop it; Bridge.ahk scripts also end on stdin EOF when the bridge dies).
+ * Windows: not detached, so the script stays in Node's job object and dies with Node,
+ * and no console window is created (`windowsHide`).
+ */
+export function spawnOptionsForTree(platform: NodeJS.Platform): { detached: boolean; windowsHide: boolean } {
+  return platform === 'win32' ? { detached: false, windowsHide: true } : { detached: true, windowsHide: true };
+}

@@ -1,0 +1,262 @@
+/**
+ * `bridge run` as a real process, driving the fake AutoHotkey interpreter, against a real
+ * broker and a subscribing client. Every wait is on a published event or a process exit.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startCli, waitOutput } from '../helpers/cli.js';
+import type { StartedBroker } from '../helpers/broker-fixture.js';
+import type { Frame, RawClient } from '../helpers/raw-client.js';
+import { useTestBed } from '../helpers/test-bed.js';
+
+const FAKE_AHK = fileURLToPath(new URL('../../fixtures/fake-ahk/AutoHotkey.mjs', import.meta.url));
+const script = (name: string): string => fileURLToPath(new URL(`../../fixtures/scripts/${name}.ahk`, import.meta.url));
+
+const bed = useTestBed();
+let b: StartedBroker;
+let watcher: RawClient;
+const procs: ReturnType<typeof startCli>[] = [];
+
+beforeEach(async () => {
+  b = await bed.broker();
+  watcher = await bed.connected(b.port, 'watcher');
+  await watcher.call('subscribe', { patterns: ['scripts.#', 'jobs.#'] });
+});
+afterEach(async () => {
+  for (const p of procs.splice(0)) {
+    if (p.child.exitCode === null && p.child.signalCode === null) {
+      p.child.kill('SIGKILL');
+      await p.done;
+    }
+  }
+});
+
+/** Start `bridge run` against the test broker with the fake interpreter. */
+function run(name: string, key: string, extra: string[] = [], env: NodeJS.ProcessEnv = {}) {
+  const p = startCli(['run', script(name), '--key', key, '--ahk', FAKE_AHK, '--host', '127.0.0.1', '--port', String(b.port), '--log-level', 'debug', ...extra], env);
+  procs.push(p);
+  return p;
+}
+
+const event = (topic: string, pred: (p: Frame) => boolean = () => true, timeoutMs = 10_000): Promise<Frame> =>
+  watcher.waitDelivery(topic, (m) => pred(m), timeoutMs);
+
+describe('bridge run: lifecycle events', () => {
+  it('publishes started with pid, script, args and a timestamp, and stopped with reason clean_exit', async () => {
+    const p = run('hello', 'hello', ['--', 'one', 'two']);
+    const started = await event('scripts.hello.started');
+    expect(started.payload).toEqual({ pid: expect.any(Number), script: script('hello'), args: ['one', 'two'], timestamp: expect.stringMatching(/\+00:00$/) });
+    const stopped = await event('scripts.hello.stopped');
+    expect(stopped.payload).toEqual({ exit_code: 0, signal: null, reason: 'clean_exit', duration_ms: expect.any(Number), timestamp: expect.any(String) });
+    expect((await event('scripts.hello.output')).payload).toEqual({ line: 'hello from AutoHotkey' });
+    expect((await p.done).code).toBe(0);
+  });
+
+  it('a crash is reported with its exit code, and bridge run exits with it', async () => {
+    const p = run('crash', 'crash', ['--restart', 'never']);
+    const stopped = await event('scripts.crash.stopped');
+    expect(stopped.payload).toMatchObject({ exit_code: 3, reason: 'crash' });
+    expect((await p.done).code).toBe(3);
+  });
+
+  it('a load failure publishes scripts.<key>.error with file, line and message, and is not restarted', async () => {
+    const p = run('syntax-error', 'broken', ['--restart', 'always']);
+    const err = await event('scripts.broken.error');
+    expect(err.payload).toMatchObject({ file: script('syntax-error'), line: 5, message: 'Missing "}"' });
+    const stopped = await event('scripts.broken.stopped');
+    expect(stopped.payload).toMatchObject({ exit_code: 2, reason: 'load_failure' });
+    expect((await p.done).code).toBe(2);
+    expect(watcher.deliveries('scripts.broken.restarting')).toEqual([]);
+  });
+
+  it('exit 0 after a runtime error is a crash (AutoHotkey exit codes lie)', async () => {
+    run('runtime-error', 'rt', ['--restart', 'never']);
+    const stderr = await event('scripts.rt.stderr');
+    expect(stderr.payload.line).toMatch(/^@runtime-error /);
+    expect((await event('scripts.rt.stopped')).payload).toMatchObject({ exit_code: 0, reason: 'crash' });
+  });
+
+  it('restarts on failure with backoff, publishes each restart, and gives up at the cap', async () => {
+    const p = run('crash', 'flaky', ['--restart', 'on-failure', '--config', restartConfig()]);
+    const first = await event('scripts.flaky.restarting', (m) => m.payload.attempt === 1);
+    const second = await event('scripts.flaky.restarting', (m) => m.payload.attempt === 2);
+    expect(first.payload).toMatchObject({ attempt: 1, delay_ms: 50, after: 'crash' });
+    expect(second.payload).toMatchObject({ attempt: 2, delay_ms: 100 });
+    const limit = await event('scripts.flaky.restart_limit');
+    expect(limit.payload.why).toMatch(/restart limit/);
+    expect(watcher.deliveries('scripts.flaky.started')).toHaveLength(3);
+    expect((await p.done).code).toBe(3);
+  });
+});
+
+/** A config with fast restart timings, so the restart test takes well under a second. */
+function restartConfig(): string {
+  const file = fileURLToPath(new URL(`../../fixtures/configs/fast-restart.json`, import.meta.url));
+  if (!existsSync(file)) throw new Error(`missing fixture ${file}`);
+  return file;
+}
+
+describe('bridge run: output and input', () => {
+  it('turns @pub lines into publishes (relative and absolute) and decodes ANSI output', async () => {
+    run('ansi', 'saw', ['--encoding', 'cp1252']);
+    const lines = await watcher.waitDeliveries(2, 'scripts.saw.output');
+    expect(lines.map((m: Frame) => m.payload.line)).toEqual(['Café Müller', 'Preis: 5 € – „geprüft“']);
+    expect((await event('scripts.saw.saw.status')).payload).toEqual({ operator: 'Zoë' });
+  });
+
+  it('survives garbage bytes on stdout and keeps the lines after it', async () => {
+    run('garbage', 'junk');
+    const alive = await event('scripts.junk.output', (m) => m.payload.line === 'still alive');
+    expect(alive.sender).toBe('bridge.junk');
+    expect((await event('scripts.junk.stopped')).payload.reason).toBe('clean_exit');
+  });
+
+  it('drains a flood of output: every line arrives, in order', async () => {
+    run('flood', 'flood');
+    const all = await watcher.waitDeliveries(10_000, 'scripts.flood.flood', 20_000);
+    expect(all.map((m: Frame) => m.payload.n)).toEqual(Array.from({ length: 10_000 }, (_, i) => i + 1));
+  });
+
+  it('writes command topics to stdin in order, and a request gets the script reply', async () => {
+    run('echo', 'echo');
+    await event('scripts.echo.ready');
+    const pub = await bed.connected(b.port, 'ahk_manager');
+    for (let i = 0; i < 20; i++) pub.notify('publish', { topic: 'scripts.echo.command.note', payload: { i } });
+    const got = await watcher.waitDeliveries(20, 'scripts.echo.command.received');
+    expect(got.map((m: Frame) => m.payload.payload.i)).toEqual([...Array(20).keys()]);
+    const res = await pub.call('request', { topic: 'scripts.echo.command.add', payload: { a: 1, b: 2 }, timeout: 5 });
+    expect(res.result).toEqual({ sum: 3 });
+    const failed = await pub.call('request', { topic: 'scripts.echo.command.fail', timeout: 5 });
+    expect(failed.error).toMatchObject({ code: -32603, message: expect.stringContaining('something went wrong') });
+  });
+
+  it('a payload with newlines cannot inject a second command', async () => {
+    run('echo', 'inj');
+    await event('scripts.inj.ready');
+    const pub = await bed.connected(b.port, 'attacker');
+    const evil = { text: 'line one\nexit - null\r\nping - null\n' };
+    const res = await pub.call('request', { topic: 'scripts.inj.command.hello', payload: evil, timeout: 5 });
+    expect(res.result).toEqual({ echo: evil, name: 'hello' });
+    await pub.call('publish', { topic: 'scripts.inj.command.note', payload: 'after' });
+    await event('scripts.inj.command.received', (m) => m.payload.name === 'note');
+    const received = watcher.deliveries('scripts.inj.command.received').map((m: Frame) => m.payload.name);
+    expect(received).toEqual(['hello', 'note']);
+    expect(watcher.deliveries('scripts.inj.stopped')).toEqual([]);
+  });
+});
+
+describe('bridge run: stopping', () => {
+  it('a stop request sends exit first: reason stopped, not forced, bridge exits 0', async () => {
+    const p = run('echo', 'polite');
+    await event('scripts.polite.ready');
+    const ctl = await bed.connected(b.port, 'ctl');
+    const res = await ctl.call('request', { topic: 'scripts.polite.stop', timeout: 10 }, 10_000);
+    expect(res.result).toMatchObject({ key: 'polite', running: false, last_exit: { reason: 'stopped', exit_code: 0 } });
+    // Graceful path: the script's own exit handler ran (a forced kill skips it).
+    expect((await event('scripts.polite.exiting')).payload).toMatchObject({ code: 0 });
+    expect((await p.done).code).toBe(0);
+  });
+
+  it('SIGTERM to the bridge stops a script that ignores exit by killing its tree after the grace period', async () => {
+    const p = run('hang', 'stuck', ['--stop-grace', '0.3']);
+    await event('scripts.stuck.ready');
+    p.child.kill('SIGTERM');
+    const stopped = await event('scripts.stuck.stopped');
+    expect(stopped.payload).toMatchObject({ reason: 'stopped' });
+    expect(stopped.payload.duration_ms).toBeGreaterThanOrEqual(300);
+    await p.done;
+  });
+
+  it('no grandchild survives a stop', async () => {
+    const p = run('grandchild', 'gc');
+    const gc = await event('scripts.gc.grandchild');
+    const pid = gc.payload.pid as number;
+    expect(isAlive(pid)).toBe(true);
+    p.child.kill('SIGINT');
+    await event('scripts.gc.stopped');
+    await p.done;
+    await waitGone(pid);
+    expect(isAlive(pid)).toBe(false);
+  });
+});
+
+describe('bridge run: broker', () => {
+  it('hosts the broker when none runs, and says so', async () => {
+    const { freePort } = await import('../helpers/ports.js');
+    const port = await freePort();
+    const p = startCli(['run', script('ticker'), '--key', 'tick', '--ahk', FAKE_AHK, '--host', '127.0.0.1', '--port', String(port)]);
+    procs.push(p);
+    await waitOutput(p.child, p.stderr, (s) => s.includes('hosting it in this process'));
+    const c = await bed.connected(port, 'late');
+    // The first tick proves the bridge has finished subscribing to its control topics.
+    await c.call('subscribe', { patterns: ['scripts.tick.tick'] });
+    await c.waitDelivery('scripts.tick.tick');
+    const status = await c.call('request', { topic: 'scripts.status', payload: { script_id: 'tick' }, timeout: 5 });
+    expect(status.result).toMatchObject({ key: 'tick', running: true, restarts: 0, last_exit: null });
+  });
+
+  it('joins a running broker and says so', async () => {
+    const p = run('ticker', 'joiner');
+    await event('scripts.joiner.tick');
+    expect(p.stderr()).toContain('joined the broker already running');
+  });
+
+  it('a bridge that joined survives the hosting bridge exit and hosts the broker itself', async () => {
+    const { freePort } = await import('../helpers/ports.js');
+    const port = await freePort();
+    const host = startCli(['run', script('ticker'), '--key', 'a', '--ahk', FAKE_AHK, '--host', '127.0.0.1', '--port', String(port)]);
+    procs.push(host);
+    await waitOutput(host.child, host.stderr, (s) => s.includes('hosting it in this process'));
+    const joiner = startCli(['run', script('ticker'), '--key', 'b', '--ahk', FAKE_AHK, '--host', '127.0.0.1', '--port', String(port)]);
+    procs.push(joiner);
+    await waitOutput(joiner.child, joiner.stderr, (s) => s.includes('joined the broker already running'));
+    host.child.kill('SIGTERM');
+    await host.done;
+    await waitOutput(joiner.child, joiner.stderr, (s) => s.includes('hosting it in this process'));
+    const c = await bed.connected(port, 'after');
+    await c.call('subscribe', { patterns: ['scripts.b.tick'] });
+    expect((await c.waitDelivery('scripts.b.tick', () => true, 10_000)).payload).toEqual({ alive: true });
+    expect(joiner.stderr()).not.toContain('unexpected error');
+  });
+});
+
+describe('bridge run: interpreter', () => {
+  it('without an interpreter path on Linux, exits 1 saying how to set one', async () => {
+    const p = startCli(['run', script('hello'), '--key', 'noahk', '--host', '127.0.0.1', '--port', String(b.port)]);
+    procs.push(p);
+    const stopped = await event('scripts.noahk.error');
+    expect(stopped.payload.message).toMatch(/--ahk|AHK_PATH/);
+    const res = await p.done;
+    expect(res.code).not.toBe(0);
+    expect(res.stderr).toMatch(/AHK_PATH/);
+  });
+
+  it('takes the interpreter from AHK_PATH', async () => {
+    const p = startCli(['run', script('hello'), '--key', 'envahk', '--host', '127.0.0.1', '--port', String(b.port)], { AHK_PATH: FAKE_AHK });
+    procs.push(p);
+    expect((await event('scripts.envahk.stopped')).payload.reason).toBe('clean_exit');
+    expect((await p.done).code).toBe(0);
+  });
+});
+
+/** Alive and not a zombie (PID 1 here does not reap orphans, so kill(pid, 0) alone lies). */
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true; // no /proc (not Linux): kill(pid, 0) is all there is
+  }
+}
+
+/** The OS gives no event for another process's death: poll, bounded. */
+async function waitGone(pid: number, timeoutMs = 5000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (isAlive(pid) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+}

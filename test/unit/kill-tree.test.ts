@@ -1,0 +1,169 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { killTree, realKillDeps, spawnOptionsForTree, type KillDeps } from '../../bridge/supervisor/kill-tree.js';
+
+/** Deps that record calls; `groupError`/`treeError` make the stubs fail. */
+function stubDeps(platform: NodeJS.Platform, opts: { groupError?: NodeJS.ErrnoException; treeError?: Error & { code?: unknown } } = {}): KillDeps & { calls: unknown[][] } {
+  const calls: unknown[][] = [];
+  return {
+    platform,
+    calls,
+    killProcessGroup: (pid, signal) => {
+      calls.push(['group', pid, signal]);
+      if (opts.groupError) throw opts.groupError;
+    },
+    treeKill: (pid, signal, cb) => {
+      calls.push(['tree', pid, signal]);
+      // Asynchronous like the real one (it runs taskkill).
+      setImmediate(() => cb(opts.treeError));
+    },
+  };
+}
+
+function errno(code: string): NodeJS.ErrnoException {
+  return Object.assign(new Error(`kill ${code}`), { code });
+}
+
+describe('killTree with stubbed deps', () => {
+  it('Windows: tree-kill (taskkill /T /F) with the pid; no process-group call', async () => {
+    const deps = stubDeps('win32');
+    await killTree(4242, 'SIGTERM', deps);
+    expect(deps.calls).toEqual([['tree', 4242, 'SIGTERM']]);
+  });
+
+  it('Windows: taskkill "not found" (exit 128) is success, other failures reject', async () => {
+    await expect(killTree(4242, 'SIGKILL', stubDeps('win32', { treeError: Object.assign(new Error('ERROR: The process "4242" not found.'), { code: 128 }) }))).resolves.toBeUndefined();
+    const denied = Object.assign(new Error('ERROR: Access is denied.'), { code: 1 });
+    await expect(killTree(4242, 'SIGKILL', stubDeps('win32', { treeError: denied }))).rejects.toBe(denied);
+  });
+
+  it.each(['linux', 'darwin'] as const)('%s: signals the process group, not tree-kill', async (platform) => {
+    const deps = stubDeps(platform);
+    await killTree(4242, 'SIGTERM', deps);
+    expect(deps.calls).toEqual([['group', 4242, 'SIGTERM']]);
+  });
+
+  it('POSIX: the real dep signals the NEGATIVE pid (the group)', async () => {
+    const kill = vi.spyOn(process, 'kill').mockImplementation(() => true);
+    try {
+      await killTree(4242, 'SIGINT', { ...realKillDeps, platform: 'linux' });
+      expect(kill).toHaveBeenCalledTimes(1);
+      expect(kill).toHaveBeenCalledWith(-4242, 'SIGINT');
+    } finally {
+      kill.mockRestore();
+    }
+  });
+
+  it('POSIX: ESRCH (nothing left in the group) is success; EPERM rejects', async () => {
+    await expect(killTree(4242, 'SIGTERM', stubDeps('linux', { groupError: errno('ESRCH') }))).resolves.toBeUndefined();
+    await expect(killTree(4242, 'SIGTERM', stubDeps('linux', { groupError: errno('EPERM') }))).rejects.toMatchObject({ code: 'EPERM' });
+  });
+
+  it.each([0, 1, -1, -4242, 1.5, Number.NaN])('refuses pid %s without signalling anything', async (pid) => {
+    // -0 would be our own process group and -1 every process we may signal.
+    for (const platform of ['linux', 'win32'] as const) {
+      const deps = stubDeps(platform);
+      await expect(killTree(pid, 'SIGKILL', deps)).rejects.toBeInstanceOf(RangeError);
+      expect(deps.calls).toEqual([]);
+    }
+  });
+});
+
+describe('spawnOptionsForTree', () => {
+  it('POSIX: detached (own process group); Windows: not detached, hidden window', () => {
+    expect(spawnOptionsForTree('linux')).toEqual({ detached: true, windowsHide: true });
+    expect(spawnOptionsForTree('darwin')).toEqual({ detached: true, windowsHide: true });
+    expect(spawnOptionsForTree('win32')).toEqual({ detached: false, windowsHide: true });
+  });
+});
+
+/** True when `pid` has ended; a zombie (dead, not yet reaped by its new parent) counts as ended. */
+function isGone(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ESRCH') return true;
+    throw err;
+  }
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return true;
+  }
+}
+
+/** Bounded poll: the OS gives no event for the end of a process that is not our child. */
+async function waitGone(pid: number, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!isGone(pid)) {
+    if (Date.now() > deadline) throw new Error(`process ${pid} still alive after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+// A parent that starts a grandchild which never ends by itself, prints its pid, and stays.
+const PARENT = `
+const { spawn } = require('node:child_process');
+const g = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1 << 30)'], { stdio: 'ignore' });
+process.stdout.write(g.pid + '\\n');
+setInterval(() => {}, 1 << 30);
+`;
+
+describe.skipIf(process.platform === 'win32')('killTree on real processes (POSIX)', () => {
+  const spawned: number[] = [];
+  afterEach(() => {
+    // Never leave processes behind when an assertion failed half-way.
+    for (const pid of spawned.splice(0)) {
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  });
+
+  async function startTree(): Promise<{ parent: ChildProcess; grandchild: number; exited: Promise<[number | null, NodeJS.Signals | null]> }> {
+    const parent = spawn(process.execPath, ['-e', PARENT], { stdio: ['ignore', 'pipe', 'inherit'], ...spawnOptionsForTree(process.platform) });
+    spawned.push(parent.pid!);
+    const exited = new Promise<[number | null, NodeJS.Signals | null]>((r) => parent.on('exit', (code, signal) => r([code, signal])));
+    const line = await new Promise<string>((resolve, reject) => {
+      let buf = '';
+      parent.stdout!.on('data', (d: Buffer) => {
+        buf += d.toString();
+        if (buf.includes('\n')) resolve(buf.trim());
+      });
+      parent.on('exit', () => reject(new Error(`parent exited early; output: ${buf}`)));
+    });
+    const grandchild = Number(line);
+    expect(Number.isInteger(grandchild) && grandchild > 1).toBe(true);
+    return { parent, grandchild, exited };
+  }
+
+  it('SIGTERM to the group ends the parent and its grandchild', async () => {
+    const { parent, grandchild, exited } = await startTree();
+    expect(isGone(parent.pid!)).toBe(false);
+    expect(isGone(grandchild)).toBe(false);
+    await killTree(parent.pid!, 'SIGTERM');
+    expect(await exited).toEqual([null, 'SIGTERM']);
+    await waitGone(grandchild);
+  });
+
+  it('reaches an orphaned grandchild after the parent alone has died', async () => {
+    const { parent, grandchild, exited } = await startTree();
+    // Only the parent: the grandchild is re-parented but stays in the group.
+    process.kill(parent.pid!, 'SIGKILL');
+    expect(await exited).toEqual([null, 'SIGKILL']);
+    expect(isGone(grandchild)).toBe(false);
+    await killTree(parent.pid!, 'SIGKILL');
+    await waitGone(grandchild);
+  });
+
+  it('a tree that has already ended resolves', async () => {
+    const child = spawn(process.execPath, ['-e', ''], { stdio: 'ignore', ...spawnOptionsForTree(process.platform) });
+    const [code] = await new Promise<[number | null]>((r) => child.on('exit', (c) => r([c])));
+    expect(code).toBe(0);
+    await expect(killTree(child.pid!, 'SIGTERM')).resolves.toBeUndefined();
+  });
+});
