@@ -9,6 +9,7 @@ import type { Logger } from '../../src/log/logger.js';
 import { killTree, spawnOptionsForTree } from './kill-tree.js';
 import { LineDecoder, type DecodedLine } from './line-decoder.js';
 import { EXIT_COMMAND } from './line-protocol.js';
+import { descendantsOf, listWindowsProcesses, survivors, type ProcessLister, type ProcessRow } from './windows-descendants.js';
 
 /** How a run ended. */
 export interface ExitInfo {
@@ -28,6 +29,8 @@ export interface ScriptProcessOptions {
   /** Encoding of the script's stdout and stderr. */
   encoding: string;
   log: Logger;
+  /** Windows process listing (tests substitute it). */
+  listProcesses?: ProcessLister;
 }
 
 export interface ScriptProcessEvents {
@@ -108,6 +111,10 @@ export class ScriptProcess extends EventEmitter<ScriptProcessEvents> {
     });
   }
 
+  private get listProcesses(): ProcessLister {
+    return this.opts.listProcesses ?? listWindowsProcesses;
+  }
+
   get running(): boolean {
     return !this.done;
   }
@@ -143,6 +150,7 @@ export class ScriptProcess extends EventEmitter<ScriptProcessEvents> {
    */
   async stop(graceMs: number): Promise<ExitInfo> {
     if (this.done) return this.exited;
+    const snapshot = await this.windowsDescendants();
     this.write(EXIT_COMMAND);
     this.child.stdin?.end();
     const graceful = await this.waitExit(graceMs);
@@ -158,7 +166,30 @@ export class ScriptProcess extends EventEmitter<ScriptProcessEvents> {
     // reused by an unrelated process, so no kill by PID after exit; there, children of a
     // script that ignored `exit` went with `taskkill /T` above.
     if (process.platform !== 'win32') await this.kill('SIGKILL');
+    else if (snapshot.length > 0) await this.killSurvivors(snapshot);
     return info;
+  }
+
+  /** Windows: the script's descendants, listed while it still runs (see windows-descendants.ts). */
+  private async windowsDescendants(): Promise<ProcessRow[]> {
+    if (process.platform !== 'win32' || this.pid === undefined) return [];
+    try {
+      return descendantsOf(this.pid, await this.listProcesses());
+    } catch (err) {
+      this.opts.log.warning('could not list the script child processes', { pid: this.pid, error: err as Error });
+      return [];
+    }
+  }
+
+  private async killSurvivors(snapshot: ProcessRow[]): Promise<void> {
+    try {
+      for (const row of survivors(snapshot, await this.listProcesses())) {
+        this.opts.log.info('stopping a process the script left behind', { pid: row.pid, parent: row.ppid });
+        await killTree(row.pid, 'SIGKILL');
+      }
+    } catch (err) {
+      this.opts.log.warning('could not stop processes the script left behind', { pid: this.pid, error: err as Error });
+    }
   }
 
   private async kill(signal: NodeJS.Signals): Promise<void> {
