@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { VERSION } from '../src/version.js';
 import { CliError } from './cli-error.js';
 import { brokerCommand } from './commands/broker.js';
+import { demoCommand } from './commands/demo.js';
 import { pubCommand } from './commands/pub.js';
 import { requestCommand } from './commands/request.js';
 import { runCommand } from './commands/run.js';
@@ -20,13 +21,14 @@ export function buildProgram(): Command {
     .version(VERSION, '-v, --version')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const cmd of [brokerCommand(), pubCommand(), subCommand(), requestCommand(), statusCommand(), runCommand(), upCommand()]) {
+  for (const cmd of [brokerCommand(), pubCommand(), subCommand(), requestCommand(), statusCommand(), runCommand(), upCommand(), demoCommand()]) {
     program.addCommand(cmd.showHelpAfterError('(run with --help for usage)').exitOverride());
   }
   program.addHelpText(
     'after',
     `
 Examples:
+  bridge demo                                    see the whole flow in one command
   bridge broker                                  run the broker on localhost:15234
   bridge sub "jobs.*" "scripts.#"                print matching messages
   bridge pub jobs.activated '{"job_id":"12345"}' publish one message

@@ -14,8 +14,11 @@
 ;
 ; Lines starting with ";@fake" are comments to AutoHotkey. The fake interpreter used by
 ; the Linux demo and tests (no AutoHotkey there) reads them to imitate this script: here,
-; every 1500 ms it prints the @pub line F1 would produce.
+; every 1500 ms it prints the @pub line F1 would produce, and it answers ping and job.load
+; the way the handlers below do for the demo's requests.
 ;@fake every 1500 pub hotkey.pressed {"key":"F1","simulated":true}
+;@fake on ping reply "pong"
+;@fake on job.load reply {"job":"A-100","loaded":true}
 
 #SingleInstance Force
 #Include lib\Bridge.ahk

@@ -123,7 +123,7 @@ describe('bridge run: output and input', () => {
     await event('scripts.echo.ready');
     const pub = await bed.connected(b.port, 'ahk_manager');
     for (let i = 0; i < 20; i++) pub.notify('publish', { topic: 'scripts.echo.command.note', payload: { i } });
-    const got = await watcher.waitDeliveries(20, 'scripts.echo.command.received');
+    const got = await watcher.waitDeliveries(20, 'scripts.echo.received');
     expect(got.map((m: Frame) => m.payload.payload.i)).toEqual([...Array(20).keys()]);
     const res = await pub.call('request', { topic: 'scripts.echo.command.add', payload: { a: 1, b: 2 }, timeout: 5 });
     expect(res.result).toEqual({ sum: 3 });
@@ -139,8 +139,8 @@ describe('bridge run: output and input', () => {
     const res = await pub.call('request', { topic: 'scripts.inj.command.hello', payload: evil, timeout: 5 });
     expect(res.result).toEqual({ echo: evil, name: 'hello' });
     await pub.call('publish', { topic: 'scripts.inj.command.note', payload: 'after' });
-    await event('scripts.inj.command.received', (m) => m.payload.name === 'note');
-    const received = watcher.deliveries('scripts.inj.command.received').map((m: Frame) => m.payload.name);
+    await event('scripts.inj.received', (m) => m.payload.name === 'note');
+    const received = watcher.deliveries('scripts.inj.received').map((m: Frame) => m.payload.name);
     expect(received).toEqual(['hello', 'note']);
     expect(watcher.deliveries('scripts.inj.stopped')).toEqual([]);
   });

@@ -325,12 +325,12 @@ describe('Bridge.ahk emulation', () => {
     const parsed = lines(r.stdout()).map((l) => parseScriptLine(l, 'scripts.echo'));
     expect(parsed).toEqual([
       { kind: 'ready' },
-      { kind: 'publish', topic: 'scripts.echo.command.received', payload: { name: 'hello', id: 'r17', payload: { who: 'Zoë' } } },
+      { kind: 'publish', topic: 'scripts.echo.received', payload: { name: 'hello', id: 'r17', payload: { who: 'Zoë' } } },
       { kind: 'reply', id: 'r17', result: { echo: { who: 'Zoë' }, name: 'hello' } },
-      { kind: 'publish', topic: 'scripts.echo.command.received', payload: { name: 'note', id: null, payload: [1, 2] } },
-      { kind: 'publish', topic: 'scripts.echo.command.received', payload: { name: 'add', id: 'r18', payload: { a: 1, b: 2 } } },
+      { kind: 'publish', topic: 'scripts.echo.received', payload: { name: 'note', id: null, payload: [1, 2] } },
+      { kind: 'publish', topic: 'scripts.echo.received', payload: { name: 'add', id: 'r18', payload: { a: 1, b: 2 } } },
       { kind: 'reply', id: 'r18', result: { sum: 3 } },
-      { kind: 'publish', topic: 'scripts.echo.command.received', payload: { name: 'fail', id: 'r19', payload: null } },
+      { kind: 'publish', topic: 'scripts.echo.received', payload: { name: 'fail', id: 'r19', payload: null } },
       { kind: 'reply-error', id: 'r19', message: 'something went wrong' },
     ]);
     // Bridge.ahk writes UTF-8: ë is C3 AB on the wire.
@@ -358,7 +358,7 @@ describe('Bridge.ahk emulation', () => {
       '@pub protocol.error {"line":"not a command"}',
       '@pub protocol.error {"line":"bad - {nope"}',
       '@pub protocol.error {"line":"x"}',
-      '@pub command.received {"name":"ok","id":null,"payload":1}',
+      '@pub received {"name":"ok","id":null,"payload":1}',
     ]);
   });
 
@@ -403,7 +403,7 @@ describe('Bridge.ahk emulation', () => {
     r.child.stdin.write(encodeCommand('boom', null));
     const res = await r.done;
     expect(res.code).toBe(9);
-    expect(lines(res.stdout)).toEqual(['@ready', '@pub command.received {"name":"boom","id":null,"payload":null}']);
+    expect(lines(res.stdout)).toEqual(['@ready', '@pub received {"name":"boom","id":null,"payload":null}']);
   });
 
   it('every: ticker.ahk publishes periodically until stdin closes', async () => {

@@ -1,0 +1,136 @@
+/**
+ * `bridge up` and `bridge demo` as real processes with the fake interpreter.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { runCli, startCli, waitOutput } from '../helpers/cli.js';
+import { freePort } from '../helpers/ports.js';
+import { useTestBed } from '../helpers/test-bed.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const FAKE_AHK = path.join(ROOT, 'fixtures/fake-ahk/AutoHotkey.mjs');
+const bed = useTestBed();
+const procs: ReturnType<typeof startCli>[] = [];
+
+afterEach(async () => {
+  for (const p of procs.splice(0)) {
+    if (p.child.exitCode === null && p.child.signalCode === null) {
+      p.child.kill('SIGKILL');
+      await p.done;
+    }
+  }
+});
+
+/** A config in a temp folder, pointing at the fixture scripts. */
+function writeConfig(port: number, extra: Record<string, unknown> = {}): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'bridge-up-'));
+  const file = path.join(dir, 'bridge.config.json');
+  writeFileSync(
+    file,
+    JSON.stringify({
+      broker: { host: '127.0.0.1', port },
+      interpreter: FAKE_AHK,
+      script_folders: [path.join(ROOT, 'fixtures/scripts')],
+      scripts: [
+        { key: 'echo', path: path.join(ROOT, 'fixtures/scripts/echo.ahk') },
+        { key: 'tick', path: path.join(ROOT, 'fixtures/scripts/ticker.ahk'), restart: 'always' },
+      ],
+      ...extra,
+    }),
+  );
+  return file;
+}
+
+describe('bridge up', () => {
+  it('starts every script under one hosted broker and prints a colourless summary when not a TTY', async () => {
+    const port = await freePort();
+    const p = startCli(['up', '--config', writeConfig(port)]);
+    procs.push(p);
+    const out = await waitOutput(p.child, p.stdout, (s) => s.includes('tick'));
+    expect(out).toMatch(/hosting the broker on 127\.0\.0\.1:\d+, 2 scripts/);
+    expect(out).toMatch(/^KEY\s+STATE\s+PID\s+RESTART\s+SCRIPT$/m);
+    expect(out).toMatch(/^echo\s+running\s+\d+\s+on-failure\s+\S+echo\.ahk$/m);
+    expect(out).toMatch(/^tick\s+running\s+\d+\s+always\s+\S+ticker\.ahk$/m);
+    expect(out).not.toContain('\u001b[');
+
+    const c = await bed.connected(port, 'ahk_manager');
+    const list = await c.call('request', { topic: 'scripts.list', timeout: 5 });
+    expect(list.result.scripts.map((s: { key: string; running: boolean }) => [s.key, s.running])).toEqual([
+      ['echo', true],
+      ['tick', true],
+    ]);
+    const status = await c.call('request', { topic: 'scripts.status', payload: { script_id: 'echo' }, timeout: 5 });
+    expect(status.result).toMatchObject({ running: true, pid: expect.any(Number), started_at: expect.any(String), restarts: 0, last_exit: null });
+    const unknown = await c.call('request', { topic: 'scripts.status', payload: { script_id: 'nope' }, timeout: 5 });
+    expect(unknown.result).toEqual({ script_id: 'nope', running: false, known: false });
+
+    const before = status.result.pid;
+    const restarted = await c.call('request', { topic: 'scripts.echo.restart', timeout: 10 }, 10_000);
+    expect(restarted.result).toMatchObject({ key: 'echo', running: true, last_exit: { reason: 'stopped' } });
+    expect(restarted.result.pid).not.toBe(before);
+
+    p.child.kill('SIGTERM');
+    const res = await p.done;
+    expect(res.code).toBe(0);
+  });
+
+  it('scripts.run starts a script from a configured folder and refuses one outside it', async () => {
+    const port = await freePort();
+    const p = startCli(['up', '--config', writeConfig(port)]);
+    procs.push(p);
+    await waitOutput(p.child, p.stdout, (s) => s.includes('tick'));
+    const c = await bed.connected(port, 'ahk_manager');
+    await c.call('subscribe', { patterns: ['scripts.hello2.#'] });
+    const ok = await c.call('request', { topic: 'scripts.run', payload: { script_path: path.join(ROOT, 'fixtures/scripts/hello.ahk'), program_key: 'hello2' }, timeout: 5 });
+    expect(ok.result).toMatchObject({ key: 'hello2', script: path.join(ROOT, 'fixtures/scripts/hello.ahk') });
+    expect((await c.waitDelivery('scripts.hello2.output')).payload).toEqual({ line: 'hello from AutoHotkey' });
+
+    const outside = await c.call('request', { topic: 'scripts.run', payload: { script_path: path.join(ROOT, 'scripts/cad_hotkeys.ahk'), program_key: 'cad' }, timeout: 5 });
+    expect(outside.error.message).toMatch(/not allowed/);
+    const traversal = await c.call('request', {
+      topic: 'scripts.run',
+      payload: { script_path: path.join(ROOT, 'fixtures/scripts/../../scripts/cad_hotkeys.ahk'), program_key: 'cad' },
+      timeout: 5,
+    });
+    expect(traversal.error.message).toMatch(/not allowed/);
+    const badKey = await c.call('request', { topic: 'scripts.run', payload: { script_path: path.join(ROOT, 'fixtures/scripts/hello.ahk'), program_key: 'a.b' }, timeout: 5 });
+    expect(badKey.error.message).toMatch(/program_key/);
+  });
+
+  it('rejects a config with an unknown key or a duplicate script key, exit 1', async () => {
+    const port = await freePort();
+    const typo = await runCli(['up', '--config', writeConfig(port, { scirpts: [] })]);
+    expect(typo.code).toBe(1);
+    expect(typo.stderr).toMatch(/unknown key "scirpts"/);
+    const dup = await runCli([
+      'up',
+      '--config',
+      writeConfig(port, { scripts: [{ key: 'a', path: 'x.ahk' }, { key: 'a', path: 'y.ahk' }] }),
+    ]);
+    expect(dup.code).toBe(1);
+    expect(dup.stderr).toMatch(/two scripts use the key "a"/);
+    const missing = await runCli(['up', '--config', path.join(tmpdir(), 'does-not-exist.json')]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/cannot read config file/);
+  });
+});
+
+describe('bridge demo', () => {
+  it('runs the whole flow with the stand-in interpreter and exits 0', async () => {
+    const port = await freePort();
+    const res = await runCli(['demo', '--host', '127.0.0.1', '--port', String(port), '--events', '1']);
+    expect(res.code).toBe(0);
+    const out = res.stdout;
+    expect(out).toContain('hosting on 127.0.0.1');
+    expect(out).toContain('the stand-in used by our tests');
+    expect(out).toMatch(/event {4}scripts\.cad\.started \{"pid":\d+/);
+    expect(out).toContain('reply    "pong"');
+    expect(out).toContain('reply    {"job":"A-100","loaded":true}');
+    expect(out).toContain('event    scripts.cad.hotkey.pressed {"key":"F1","simulated":true}');
+    expect(out).toMatch(/scripts\.cad\.stopped \{"exit_code":0,"signal":null,"reason":"stopped"/);
+    expect(res.stderr).not.toMatch(/WARNING|ERROR/);
+  });
+});
