@@ -53,6 +53,20 @@ describe('bridge run: lifecycle events', () => {
     expect((await p.done).code).toBe(0);
   });
 
+  it('starts the interpreter with /force and /ErrorStdOut=UTF-8 before the script', async () => {
+    const p = run('switches', 'sw');
+    expect((await event('scripts.sw.output')).payload).toEqual({ line: 'started with the right switches' });
+    expect((await event('scripts.sw.stopped')).payload.reason).toBe('clean_exit');
+    expect((await p.done).code).toBe(0);
+  });
+
+  it('--restart always restarts after a clean exit too', async () => {
+    run('hello', 'again', ['--restart', 'always', '--config', restartConfig()]);
+    const restarting = await event('scripts.again.restarting');
+    expect(restarting.payload).toMatchObject({ attempt: 1, after: 'clean_exit' });
+    await event('scripts.again.started', () => watcher.deliveries('scripts.again.started').length >= 2);
+  });
+
   it('a crash is reported with its exit code, and bridge run exits with it', async () => {
     const p = run('crash', 'crash', ['--restart', 'never']);
     const stopped = await event('scripts.crash.stopped');
