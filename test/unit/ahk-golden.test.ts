@@ -230,10 +230,17 @@ describe('AutoHotkey sources keep the AHK-NOTES facts', () => {
     expect(example).toMatch(/Bridge\.Ready\(\)/);
     const fakes = example.split('\n').filter((l) => l.startsWith(';@fake '));
     expect(fakes.length).toBeGreaterThan(0);
-    for (const line of fakes) {
-      const m = /^;@fake every (\d+) pub (\S+) (.*)$/.exec(line.replace(/\r$/, ''));
-      expect(m, line).not.toBeNull();
-      expect(parseScriptLine(`@pub ${m![2]} ${m![3]}`, BASE_TOPIC).kind).toBe('publish');
+    for (const raw of fakes) {
+      const line = raw.replace(/\r$/, '');
+      const every = /^;@fake every (\d+) pub (\S+) (.*)$/.exec(line);
+      const on = /^;@fake on (\S+) reply (.*)$/.exec(line);
+      expect(every ?? on, line).not.toBeNull();
+      if (every) expect(parseScriptLine(`@pub ${every[2]} ${every[3]}`, BASE_TOPIC).kind).toBe('publish');
+      if (on) {
+        // The stand-in's answers must be what the script's real handlers return.
+        expect(example, `handler for ${on[1]}`).toContain(`Bridge.On("${on[1]}"`);
+        expect(() => JSON.parse(on[2]!), line).not.toThrow();
+      }
     }
   });
 });
