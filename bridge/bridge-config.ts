@@ -3,9 +3,8 @@
  * scripts `bridge up` supervises, the folders `scripts.run` may start scripts from, and
  * (later) queue files. Paths are relative to the config file's folder.
  */
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseConfigObject, type BrokerConfig } from '../src/broker/index.js';
+import { parseConfigObject, readJsonConfigFile, type BrokerConfig } from '../src/broker/index.js';
 import { isKnownEncoding } from '../src/protocol/text.js';
 import { CliError } from './cli-error.js';
 import { DEFAULT_RESTART, RESTART_MODES, type RestartMode, type RestartOptions } from './supervisor/restart-policy.js';
@@ -107,17 +106,11 @@ function parseScript(raw: unknown, i: number, base: string, source: string, rest
 
 /** Read and check a bridge config file. */
 export function loadBridgeConfig(file: string): BridgeConfig {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new CliError(`cannot read config file ${file}: ${(err as Error).message}`);
-  }
   let obj: unknown;
   try {
-    obj = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+    obj = readJsonConfigFile(file);
   } catch (err) {
-    throw new CliError(`config file ${file} is not valid JSON: ${(err as Error).message}`);
+    throw new CliError((err as Error).message);
   }
   if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) fail(file, 'expected a JSON object');
   const o = obj as Json;

@@ -161,22 +161,29 @@ export function parseConfigObject(obj: unknown, source: string): Partial<BrokerC
 }
 
 /**
- * Read a JSON config file. A file that also configures the bridge may nest the broker's
- * options under a `broker` key; both layouts are accepted.
+ * Parse a JSON config file, tolerating the BOM Windows editors add.
+ * @throws ConfigError naming the file when it cannot be read or parsed
  */
-export function loadConfigFile(path: string): Partial<BrokerConfig> {
+export function readJsonConfigFile(path: string): unknown {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
     throw new ConfigError(`cannot read config file ${path}: ${(err as Error).message}`);
   }
-  let obj: unknown;
   try {
-    obj = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+    return JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
   } catch (err) {
     throw new ConfigError(`config file ${path} is not valid JSON: ${(err as Error).message}`);
   }
+}
+
+/**
+ * Read a JSON config file. A file that also configures the bridge may nest the broker's
+ * options under a `broker` key; both layouts are accepted.
+ */
+export function loadConfigFile(path: string): Partial<BrokerConfig> {
+  const obj = readJsonConfigFile(path);
   const nested = typeof obj === 'object' && obj !== null && 'broker' in obj ? (obj as { broker: unknown }).broker : obj;
   return parseConfigObject(nested, path);
 }

@@ -6,6 +6,7 @@ export {
   configFromEnv,
   loadConfigFile,
   parseConfigObject,
+  readJsonConfigFile,
   resolveConfig,
   type BrokerConfig,
 } from './config.js';

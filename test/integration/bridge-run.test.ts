@@ -2,10 +2,11 @@
  * `bridge run` as a real process, driving the fake AutoHotkey interpreter, against a real
  * broker and a subscribing client. Every wait is on a published event or a process exit.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startCli, waitOutput } from '../helpers/cli.js';
+import { isGone, waitGone } from '../helpers/processes.js';
 import type { StartedBroker } from '../helpers/broker-fixture.js';
 import type { Frame, RawClient } from '../helpers/raw-client.js';
 import { useTestBed } from '../helpers/test-bed.js';
@@ -186,12 +187,11 @@ describe('bridge run: stopping', () => {
     const p = run('grandchild', 'gc');
     const gc = await event('scripts.gc.grandchild');
     const pid = gc.payload.pid as number;
-    expect(isAlive(pid)).toBe(true);
+    expect(isGone(pid)).toBe(false);
     p.child.kill('SIGINT');
     await event('scripts.gc.stopped');
     await p.done;
-    await waitGone(pid);
-    expect(isAlive(pid)).toBe(false);
+    expect(await waitGone(pid)).toBe(true);
   });
 });
 
@@ -254,23 +254,4 @@ describe('bridge run: interpreter', () => {
   });
 });
 
-/** Alive and not a zombie (PID 1 here does not reap orphans, so kill(pid, 0) alone lies). */
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return true; // no /proc (not Linux): kill(pid, 0) is all there is
-  }
-}
 
-/** The OS gives no event for another process's death: poll, bounded. */
-async function waitGone(pid: number, timeoutMs = 5000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (isAlive(pid) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
-}

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import iconv from 'iconv-lite';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { encodeCommand, EXIT_COMMAND, parseLoadError, parseScriptLine, RUNTIME_ERROR_PREFIX } from '../../bridge/supervisor/line-protocol.js';
+import { isGone } from '../helpers/processes.js';
 
 const FAKE = fileURLToPath(new URL('../../fixtures/fake-ahk/AutoHotkey.mjs', import.meta.url));
 const FAKE_V1 = fileURLToPath(new URL('../../fixtures/fake-ahk/v1/AutoHotkeyU64.mjs', import.meta.url));
@@ -103,21 +104,6 @@ function run(args: string[], opts: { interpreter?: string; env?: NodeJS.ProcessE
 
 const lines = (b: Buffer): string[] => b.toString('utf8').split('\n').filter((l) => l !== '');
 
-/** True when `pid` has ended; a zombie (dead, not yet reaped by its new parent) counts. */
-function isGone(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ESRCH') return true;
-    throw err;
-  }
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
-  } catch {
-    return process.platform === 'linux';
-  }
-}
 
 /** Bounded poll: there is no event for the end of a process that is not our child. */
 async function waitGone(pid: number, timeoutMs = 5000): Promise<void> {

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { killTree, realKillDeps, spawnOptionsForTree, type KillDeps } from '../../bridge/supervisor/kill-tree.js';
+import { isGone } from '../helpers/processes.js';
 
 /** Deps that record calls; `groupError`/`treeError` make the stubs fail. */
 function stubDeps(platform: NodeJS.Platform, opts: { groupError?: NodeJS.ErrnoException; treeError?: Error & { code?: unknown } } = {}): KillDeps & { calls: unknown[][] } {
@@ -78,21 +78,6 @@ describe('spawnOptionsForTree', () => {
   });
 });
 
-/** True when `pid` has ended; a zombie (dead, not yet reaped by its new parent) counts as ended. */
-function isGone(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ESRCH') return true;
-    throw err;
-  }
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
-  } catch {
-    return true;
-  }
-}
 
 /** Bounded poll: the OS gives no event for the end of a process that is not our child. */
 async function waitGone(pid: number, timeoutMs = 5000): Promise<void> {
