@@ -139,7 +139,12 @@ export class ScriptRegistry {
     }
     const args = Array.isArray(p.args) ? p.args.filter((a): a is string => typeof a === 'string') : [];
     const existing = this.scripts.get(key);
-    if (existing) return existing.start();
+    if (existing) {
+      if (path.resolve(existing.spec.path) !== path.resolve(scriptPath)) {
+        throw new Error(`program_key "${key}" already runs ${existing.spec.path}; choose another key`);
+      }
+      return existing.start();
+    }
     const supervisor = await this.add({ key, path: path.resolve(scriptPath), args, restart: { ...DEFAULT_RESTART }, encoding: 'utf-8', stopGrace: DEFAULT_STOP_GRACE });
     this.opts.log.info('scripts.run', { key, script: scriptPath, sender: msg.sender });
     return supervisor.start();

@@ -127,9 +127,13 @@ export class ScriptSupervisor extends EventEmitter<SupervisorEvents> {
   /** Stop the script and do not restart it. */
   stop(): Promise<ScriptStatus> {
     return this.queue.add(async () => {
+      const wasWaiting = this.restartTimer !== null;
       this.cancelRestart();
       await this.halt();
       if (this.currentState !== 'failed') this.currentState = 'stopped';
+      // Stopped between a crash and its restart: no exit event will follow, so say here
+      // that nothing more is coming (bridge run exits on it).
+      if (wasWaiting && this.lastExit) this.emit('settled', this.lastExit);
       return this.status();
     }) as Promise<ScriptStatus>;
   }

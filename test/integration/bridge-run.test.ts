@@ -173,6 +173,16 @@ describe('bridge run: stopping', () => {
     expect((await p.done).code).toBe(0);
   });
 
+  it('a stop request during the restart backoff ends bridge run without another start', async () => {
+    const p = run('crash', 'backoff', ['--restart', 'on-failure']);
+    await event('scripts.backoff.restarting'); // the default first delay is 1 s
+    const ctl = await bed.connected(b.port, 'ctl');
+    const res = await ctl.call('request', { topic: 'scripts.backoff.stop', timeout: 5 });
+    expect(res.result).toMatchObject({ running: false, state: 'stopped', last_exit: { reason: 'crash', exit_code: 3 } });
+    expect((await p.done).code).toBe(3);
+    expect(watcher.deliveries('scripts.backoff.started')).toHaveLength(1);
+  });
+
   it('SIGTERM to the bridge stops a script that ignores exit by killing its tree after the grace period', async () => {
     const p = run('hang', 'stuck', ['--stop-grace', '0.3']);
     await event('scripts.stuck.ready');

@@ -96,6 +96,8 @@ describe('bridge up', () => {
       timeout: 5,
     });
     expect(traversal.error.message).toMatch(/not allowed/);
+    const taken = await c.call('request', { topic: 'scripts.run', payload: { script_path: path.join(ROOT, 'fixtures/scripts/crash.ahk'), program_key: 'echo' }, timeout: 5 });
+    expect(taken.error.message).toMatch(/already runs/);
     const badKey = await c.call('request', { topic: 'scripts.run', payload: { script_path: path.join(ROOT, 'fixtures/scripts/hello.ahk'), program_key: 'a.b' }, timeout: 5 });
     expect(badKey.error.message).toMatch(/program_key/);
   });
