@@ -36,11 +36,24 @@ export interface LatencyInit extends CommonInit {
   measureMs: number;
 }
 
-export type WorkerInit = SubscriberInit | PublisherInit | LatencyInit;
+/** Command round trips: one connection sending `request`s on `topic`, one at a time. */
+export interface CommandRttInit {
+  role: 'command-rtt';
+  port: number;
+  /** `scripts.<key>.command.<name>`; replies must be `{"echo": <payload>, "name": <name>}`. */
+  topic: string;
+  name: string;
+  idPrefix: string;
+  hardLimitMs: number;
+  warmup: number;
+  requests: number;
+}
+
+export type WorkerInit = SubscriberInit | PublisherInit | LatencyInit | CommandRttInit;
 
 /** Orchestrator to worker. */
 export type Command =
-  /** Publisher: start, allowed to send messages with seq < `allowed`. Latency: start pacing. */
+  /** Publisher: start, allowed to send messages with seq < `allowed`. Latency: start pacing. Command-rtt: start requesting. */
   | { cmd: 'start'; allowed: number }
   /** Publisher: more credit (end-to-end flow control). */
   | { cmd: 'credit'; allowed: number }
@@ -78,16 +91,28 @@ export interface LatencyReport {
   windowMs: number;
 }
 
+export interface RttReport {
+  ev: 'rtt';
+  /** Timed round trips, every reply checked. */
+  verified: number;
+  p50Us: number;
+  p99Us: number;
+  maxUs: number;
+  cpuMs: number;
+  windowMs: number;
+}
+
 /** Worker to orchestrator. */
 export type WorkerEvent =
   | { ev: 'ready' }
   | { ev: 'progress'; min: number }
   | Snapshot
   | { ev: 'stopped'; sent: number }
-  /** Latency: the measured window begins / ends (the orchestrator samples broker CPU). */
+  /** Latency, command-rtt: the measured window begins / ends (the orchestrator samples broker CPU). */
   | { ev: 'measuring' }
   | { ev: 'measured' }
   | LatencyReport
+  | RttReport
   | { ev: 'error'; message: string };
 
 export type WorkerEventName = WorkerEvent['ev'];

@@ -1,6 +1,34 @@
 /** What one scenario run measured, and how repeated runs are folded into one table row. */
 import { maxOf, median, minOf } from './stats.js';
 
+/** Nearest-rank percentiles of a few samples, milliseconds. */
+export interface MsPercentiles {
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+/** bridge-start: spawn -> `scripts.<key>.started` / `.ready` (and SIGTERM -> exit). */
+export interface BridgeStartFigures {
+  starts: number;
+  warmupStarts: number;
+  startedMs: MsPercentiles;
+  readyMs: MsPercentiles;
+  stopMs: MsPercentiles;
+}
+
+/** command-rtt: what the table's generic columns cannot say. */
+export interface CommandRttFigures {
+  requests: number;
+  warmup: number;
+  /** Replies checked against the expected echo: equals `requests` or the run failed. */
+  verified: number;
+  /** CPU of the bridge process and of its interpreter over the window, % of one core. */
+  bridgeCpuPct: number | null;
+  scriptCpuPct: number | null;
+  clientCpuPct: number;
+}
+
 export interface RunResult {
   scenario: string;
   run: number;
@@ -21,6 +49,9 @@ export interface RunResult {
   subCpuPct: number[];
   /** Latency scenario only. */
   latency: { p50Us: number; p99Us: number; maxUs: number } | null;
+  /** Bridge scenarios only. */
+  bridgeStart?: BridgeStartFigures;
+  commandRtt?: CommandRttFigures;
   /** Deliveries out of publish order plus connections the broker closed: anything but 0 is a bug. */
   anomalies: string[];
 }
@@ -48,6 +79,9 @@ export interface ScenarioSummary {
   pubCpuPct: number | null;
   subCpuPct: number[];
   latency: RunResult['latency'];
+  /** Bridge scenarios run once: the first run's figures. */
+  bridgeStart: BridgeStartFigures | null;
+  commandRtt: CommandRttFigures | null;
   anomalies: string[];
 }
 
@@ -69,6 +103,8 @@ export function summarize(scenario: string, outcomes: RunOutcome[]): ScenarioSum
     subCpuPct: Array.from({ length: subProcesses }, (_, i) => median(runs.map((r) => r.subCpuPct[i] ?? null)) ?? Number.NaN),
     // Latency is measured once; with repeats the median p50 run stands for the scenario.
     latency: runs.length > 0 && runs[0]!.latency ? medianLatency(runs) : null,
+    bridgeStart: runs[0]?.bridgeStart ?? null,
+    commandRtt: runs[0]?.commandRtt ?? null,
     anomalies: [...new Set(runs.flatMap((r) => r.anomalies))],
   };
 }

@@ -1,5 +1,6 @@
 /**
- * `npm run bench`: our broker's throughput, fan-out and latency, as one markdown table.
+ * `npm run bench`: our broker's throughput, fan-out and latency, and the bridge's start-up
+ * and command round trip, as one markdown table.
  *
  * The broker runs as its own process through the CLI; publishers and subscribers run in
  * forked worker processes (worker.ts), never in this orchestrator, which only starts
@@ -22,8 +23,18 @@ const here = path.dirname(fileURLToPath(import.meta.url)); // dist/bench
 const projectRoot = path.resolve(here, '../..');
 const WARMUP_MS = 1000;
 
+const ms = (p: { p50: number; p99: number; max: number }): string => `p50 ${p.p50.toFixed(0)} / p99 ${p.p99.toFixed(0)} / max ${p.max.toFixed(0)} ms`;
+
 function describe(r: RunOutcome): string {
   if (isFailed(r)) return `FAILED: ${r.error}`;
+  const extra = r.anomalies.length ? `; ${r.anomalies.join('; ')}` : '';
+  if (r.bridgeStart) {
+    const b = r.bridgeStart;
+    return `${b.starts} starts: started ${ms(b.startedMs)}, ready ${ms(b.readyMs)}, SIGTERM -> exit ${ms(b.stopMs)}${extra}`;
+  }
+  if (r.commandRtt && r.latency) {
+    return `${fmtRate(r.deliveriesPerSec)} round trips/s, ${r.commandRtt.verified}/${r.commandRtt.requests} replies verified, p50 ${r.latency.p50Us.toFixed(0)} µs, p99 ${r.latency.p99Us.toFixed(0)} µs, max ${r.latency.maxUs.toFixed(0)} µs${extra}`;
+  }
   const lat = r.latency ? `, p50 ${r.latency.p50Us.toFixed(0)} µs, p99 ${r.latency.p99Us.toFixed(0)} µs, max ${r.latency.maxUs.toFixed(0)} µs` : '';
   const cpu = r.brokerCpuPct === null ? '' : `, broker ${r.brokerCpuPct.toFixed(0)}% CPU`;
   return `${fmtRate(r.deliveriesPerSec)} deliveries/s, delivered ${r.deliveredPct.toFixed(2)}%${cpu}${lat}${r.anomalies.length ? `; ${r.anomalies.join('; ')}` : ''}`;
@@ -31,6 +42,7 @@ function describe(r: RunOutcome): string {
 
 async function bench(opts: BenchOptions): Promise<RunOutcome[]> {
   const ctx: RunContext = {
+    projectRoot,
     cliPath: path.join(projectRoot, 'dist/bridge/cli.js'),
     workerPath: path.join(here, 'worker.js'),
     warmupMs: WARMUP_MS,

@@ -1,8 +1,11 @@
 /**
  * Runs one scenario once against a fresh broker process and always cleans up: workers
  * are told to exit (then killed by PID), and the broker is stopped, whatever happened.
+ * The bridge scenarios stop their bridges themselves, before the broker goes.
  */
 import { startBroker, type BrokerProcess } from './broker-process.js';
+import { runBridgeStart } from './bridge-start-run.js';
+import { runCommandRtt } from './command-rtt-run.js';
 import { runLatency } from './latency-run.js';
 import type { RunOutcome } from './results.js';
 import type { RunContext, Scenario } from './scenarios.js';
@@ -14,7 +17,20 @@ export async function runScenario(sc: Scenario, ctx: RunContext, run: number): P
   let broker: BrokerProcess | null = null;
   try {
     broker = await startBroker({ cliPath: ctx.cliPath, maxQueueSize: ctx.maxQueueSize });
-    return sc.kind === 'stream' ? await runStream(sc, ctx, broker, run, workers) : await runLatency(sc, ctx, broker, run, workers);
+    switch (sc.kind) {
+      case 'stream':
+        return await runStream(sc, ctx, broker, run, workers);
+      case 'latency':
+        return await runLatency(sc, ctx, broker, run, workers);
+      case 'bridge-start':
+        return await runBridgeStart(sc, ctx, broker, run);
+      case 'command-rtt':
+        return await runCommandRtt(sc, ctx, broker, run, workers);
+      default: {
+        const unknown: never = sc;
+        throw new Error(`unknown scenario kind in ${JSON.stringify(unknown)}`);
+      }
+    }
   } catch (err) {
     const log = broker?.logTail();
     return { scenario: sc.name, run, error: `${(err as Error).message}${log ? ` (broker log: ${log.split('\n').slice(-3).join(' | ')})` : ''}` };

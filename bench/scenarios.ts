@@ -17,19 +17,47 @@ export interface LatencyScenario {
   description: string;
 }
 
-export type Scenario = StreamScenario | LatencyScenario;
+/** Spawn `bridge run echo.ahk` again and again: time to its `started` and `ready` events. */
+export interface BridgeStartScenario {
+  kind: 'bridge-start';
+  name: string;
+  /** Timed starts, after `warmupStarts` untimed ones. */
+  starts: number;
+  warmupStarts: number;
+  description: string;
+}
+
+/** Sequential command requests through one running bridge and its script. */
+export interface CommandRttScenario {
+  kind: 'command-rtt';
+  name: string;
+  /** Timed round trips, after `warmup` untimed ones. */
+  requests: number;
+  warmup: number;
+  description: string;
+}
+
+export type Scenario = StreamScenario | LatencyScenario | BridgeStartScenario | CommandRttScenario;
+
+/** The script and interpreter of the bridge scenarios, relative to the project root. */
+export const BRIDGE_SCRIPT = 'fixtures/scripts/echo.ahk';
+export const BRIDGE_INTERPRETER = 'fixtures/fake-ahk/AutoHotkey.mjs';
 
 // Names match the peer harness (shared/peer-bench) so the two tables line up.
 export const SCENARIOS: readonly Scenario[] = [
   { kind: 'stream', name: 'throughput-1to1', subProcesses: [1], description: '1 publisher process -> 1 subscriber process' },
   { kind: 'stream', name: 'fanout-1to10', subProcesses: [5, 5], description: '1 publisher -> 10 subscriber connections in 2 processes' },
   { kind: 'latency', name: 'latency', ratePerSec: 2000, description: '1 pub + 1 sub connection in one process, 2,000 msg/s' },
+  { kind: 'bridge-start', name: 'bridge-start', starts: 10, warmupStarts: 1, description: 'spawn `bridge run echo.ahk` -> scripts.<key>.started / .ready, 10 starts' },
+  { kind: 'command-rtt', name: 'command-rtt', requests: 2000, warmup: 100, description: 'sequential requests client -> broker -> bridge -> script -> back' },
 ];
 
 export const scenarioNames = (): string[] => SCENARIOS.map((s) => s.name);
 
 /** Settings shared by every run. */
 export interface RunContext {
+  /** The project root: the bridge scenarios run there, with the paths above. */
+  projectRoot: string;
   /** dist/bridge/cli.js: the broker is started through the real CLI. */
   cliPath: string;
   /** dist/bench/worker.js */

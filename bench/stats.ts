@@ -48,3 +48,9 @@ export function summarizeLatencyNs(samples: Float64Array, count: number): Latenc
     maxUs: count > 0 ? used[count - 1]! / 1000 : Number.NaN,
   };
 }
+
+/** Nearest-rank p50/p99/max of a few samples (any unit); NaN when empty. */
+export function percentiles(values: readonly number[]): { p50: number; p99: number; max: number } {
+  const sorted = [...values].sort((a, b) => a - b);
+  return { p50: percentileSorted(sorted, 50), p99: percentileSorted(sorted, 99), max: sorted.length > 0 ? sorted[sorted.length - 1]! : Number.NaN };
+}

@@ -16,8 +16,37 @@ export function fmtRate(x: number | null): string {
   return x.toFixed(0);
 }
 
+const msTriple = (p: { p50: number; p99: number; max: number }): string => `${fixed(p.p50, 0)} / ${fixed(p.p99, 0)} / ${fixed(p.max, 0)} ms`;
+
+/** What the bridge scenarios measure that the broker columns cannot show. */
+function bridgeNotes(s: ScenarioSummary): string[] {
+  if (s.bridgeStart) {
+    const b = s.bridgeStart;
+    return [
+      `p50 / p99 / max: started ${msTriple(b.startedMs)}, ready ${msTriple(b.readyMs)}`,
+      `spawn -> event, incl. Node start-up of the bridge and of the fake interpreter; ${b.starts} starts after ${b.warmupStarts} untimed`,
+      `SIGTERM -> exit ${msTriple(b.stopMs)}`,
+    ];
+  }
+  if (s.commandRtt) {
+    const c = s.commandRtt;
+    const cpu = [`bridge ${fixed(c.bridgeCpuPct, 0)}%`, `script ${fixed(c.scriptCpuPct, 0)}%`, `client ${fixed(c.clientCpuPct, 0)}%`];
+    return [
+      `round trips/s (not deliveries) of ${c.requests.toLocaleString('en-US')} sequential requests after ${c.warmup} warm-up, ${c.verified}/${c.requests} replies verified`,
+      'µs/delivery = broker µs per round trip',
+      `CPU ${cpu.join(', ')}`,
+    ];
+  }
+  return [];
+}
+
 function notes(s: ScenarioSummary): string {
   const parts: string[] = [];
+  if (s.bridgeStart || s.commandRtt) {
+    parts.push(...bridgeNotes(s), ...s.anomalies);
+    for (const f of s.failures) parts.push(`run ${f.run + 1} FAILED: ${f.error.split('\n')[0]!.slice(0, 160)}`);
+    return parts.join('; ');
+  }
   if (s.runs.length > 1) parts.push(`runs ${s.runs.map((r) => fmtRate(r.deliveriesPerSec)).join(', ')}`);
   const clients: string[] = [];
   if (s.pubCpuPct !== null) clients.push(`pub ${fixed(s.pubCpuPct, 0)}%`);
@@ -37,7 +66,7 @@ export function renderTable(summaries: ScenarioSummary[]): string {
     const l = s.latency;
     lines.push(
       `| ${s.scenario} | ${fmtRate(s.deliveriesPerSec)} | ${fixed(s.deliveredPct, 2)} | ${fixed(s.brokerCpuPct, 0)} | ${fixed(s.brokerUsPerDelivery, 2)} | ` +
-        `${fixed(l?.p50Us, 0)} | ${fixed(l?.p99Us, 0)} | ${fixed(l?.maxUs, 0)} | ${fixed(s.brokerPeakRssMB, 1)} | ${notes(s)} |`,
+        `${fixed(l?.p50Us, 0)} | ${fixed(l?.p99Us, 0)} | ${fixed(l?.maxUs, 0)} | ${fixed(s.brokerPeakRssMB, 1)} | ${notes(s).replace(/\|/g, '\\|')} |`,
     );
   }
   return lines.join('\n');

@@ -1,10 +1,11 @@
 /**
  * Entry of every client process the orchestrator forks: `node dist/bench/worker.js <init-json>`.
- * Runs one role (subscriber, publisher, latency) and takes commands over IPC. It ends by
+ * Runs one role (subscriber, publisher, latency, command-rtt) and takes commands over IPC. It ends by
  * itself when told to exit, when the orchestrator goes away, or at the hard time limit,
  * so no bench process outlives a run.
  */
 import type { Command, WorkerInit } from './ipc.js';
+import { startCommandRtt } from './roles/command-rtt.js';
 import { emit, type Role } from './roles/common.js';
 import { startLatency } from './roles/latency.js';
 import { startPublisher } from './roles/publisher.js';
@@ -24,6 +25,8 @@ function startRole(init: WorkerInit): Promise<Role> {
       return startPublisher(init);
     case 'latency':
       return startLatency(init);
+    case 'command-rtt':
+      return startCommandRtt(init);
   }
 }
 
