@@ -193,6 +193,19 @@ describe('bridge run: stopping', () => {
     await p.done;
   });
 
+  it('a script that ignores exit and SIGTERM is killed with SIGKILL', async () => {
+    const p = run('stubborn', 'mule', ['--stop-grace', '0.2']);
+    await event('scripts.mule.ready');
+    const pid = (await event('scripts.mule.started')).payload.pid as number;
+    p.child.kill('SIGTERM');
+    const ignored = await event('scripts.mule.signal.ignored');
+    expect(ignored.payload.signal).toBe('SIGTERM');
+    const stopped = await event('scripts.mule.stopped');
+    expect(stopped.payload).toMatchObject({ reason: 'stopped', exit_code: null, signal: 'SIGKILL' });
+    await p.done;
+    expect(await waitGone(pid)).toBe(true);
+  });
+
   it('no grandchild survives a stop', async () => {
     const p = run('grandchild', 'gc');
     const gc = await event('scripts.gc.grandchild');

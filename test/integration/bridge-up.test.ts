@@ -72,6 +72,11 @@ describe('bridge up', () => {
     expect(restarted.result).toMatchObject({ key: 'echo', running: true, last_exit: { reason: 'stopped' } });
     expect(restarted.result.pid).not.toBe(before);
 
+    const stopped = await c.call('request', { topic: 'scripts.tick.stop', timeout: 10 }, 10_000);
+    expect(stopped.result).toMatchObject({ key: 'tick', running: false, state: 'stopped' });
+    const started = await c.call('request', { topic: 'scripts.tick.start', timeout: 10 }, 10_000);
+    expect(started.result).toMatchObject({ key: 'tick', running: true, state: 'running', pid: expect.any(Number) });
+
     p.child.kill('SIGTERM');
     const res = await p.done;
     expect(res.code).toBe(0);
