@@ -1,0 +1,91 @@
+/**
+ * One queue line `TOPIC|payload` -> one publish, as the seed's Python loop did it, with
+ * two additions: legacy topic names can be mapped, and a prefix can be put in front.
+ *
+ * Topic: the text before the first `|`, trimmed (whitespace is never part of a topic).
+ * Then, in this order:
+ *   1. `topicMap` is looked up with that legacy name, exactly (case-sensitive);
+ *      a hit replaces it (`JOB_ACTIVATED` -> `jobs.activated`);
+ *   2. `prefix` is put in front of the result, mapped or not
+ *      (`legacy.` + `jobs.activated` -> `legacy.jobs.activated`).
+ * Map first, so that a map is written in the scripts' own names and one prefix covers
+ * mapped and unmapped topics alike. The final topic must be valid and not reserved.
+ *
+ * Payload: the text after the first `|`, as JSON when it parses as JSON, otherwise
+ * `{"data": "<text>"}`. One exception: an integer JSON.parse would round (job ids of 17+
+ * digits) stays text, so no id is silently changed.
+ */
+import { isReservedTopic, topicError } from '../src/protocol/topics.js';
+
+/** How legacy topic names become broker topics. */
+export interface LineParserOptions {
+  /** Legacy name -> topic, applied before `prefix`. */
+  topicMap?: Readonly<Record<string, string>>;
+  /** Put in front of every topic (after mapping); a missing final `.` is added. */
+  prefix?: string;
+}
+
+/** The outcome of parsing one line. */
+export type ParsedLine =
+  | { kind: 'publish'; topic: string; payload: unknown }
+  | { kind: 'invalid'; reason: string }
+  | { kind: 'empty' };
+
+/** Parses queue lines with a fixed map and prefix (validated once, at construction). */
+export class LineParser {
+  private readonly map: ReadonlyMap<string, string>;
+  private readonly prefix: string;
+
+  /** @throws RangeError when the prefix or a map target can never give a valid topic. */
+  constructor(options: LineParserOptions = {}) {
+    const raw = options.prefix?.trim() ?? '';
+    this.prefix = raw === '' || raw.endsWith('.') ? raw : `${raw}.`;
+    if (this.prefix !== '') {
+      const err = topicError(`${this.prefix}x`);
+      if (err) throw new RangeError(`invalid queue prefix "${options.prefix}": ${err}`);
+      if (isReservedTopic(`${this.prefix}x`)) throw new RangeError(`queue prefix "${options.prefix}" is reserved`);
+    }
+    const map = new Map<string, string>();
+    for (const [from, to] of Object.entries(options.topicMap ?? {})) {
+      const topic = this.prefix + to;
+      const err = topicError(topic);
+      if (err) throw new RangeError(`topic map entry "${from}" -> "${to}": ${err}`);
+      if (isReservedTopic(topic)) throw new RangeError(`topic map entry "${from}" -> "${to}" is a reserved topic`);
+      map.set(from, to);
+    }
+    this.map = map;
+  }
+
+  /** The broker topic for a legacy name, before validation. */
+  topicFor(name: string): string {
+    return this.prefix + (this.map.get(name) ?? name);
+  }
+
+  /** Parse one line (without its line terminator). */
+  parse(line: string): ParsedLine {
+    if (line.trim() === '') return { kind: 'empty' };
+    const bar = line.indexOf('|');
+    if (bar < 0) return { kind: 'invalid', reason: 'no "|" between topic and payload' };
+    const name = line.slice(0, bar).trim();
+    if (name === '') return { kind: 'invalid', reason: 'empty topic' };
+    const topic = this.topicFor(name);
+    const err = topicError(topic);
+    if (err) return { kind: 'invalid', reason: `invalid topic "${topic}": ${err}` };
+    if (isReservedTopic(topic)) return { kind: 'invalid', reason: `reserved topic "${topic}"` };
+    return { kind: 'publish', topic, payload: parsePayload(line.slice(bar + 1)) };
+  }
+}
+
+/** JSON when the text parses as JSON (and no integer would be rounded), else `{data: text}`. */
+export function parsePayload(text: string): unknown {
+  // Fast exit for the common `JOB|some text`: JSON can only start with these.
+  if (!/^\s*[[{"\-0-9tfn]/.test(text)) return { data: text };
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { data: text };
+  }
+  if (typeof value === 'number' && Number.isInteger(value) && !Number.isSafeInteger(value)) return { data: text };
+  return value;
+}

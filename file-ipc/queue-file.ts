@@ -1,0 +1,170 @@
+/**
+ * Reading a queue file without ever holding it open. AutoHotkey opens the file with share
+ * mode 0 for every FileAppend, so while any other process has a handle the append fails
+ * (silently in v1: the line is lost). Every access here is open, fstat, read the wanted
+ * bytes, close, in one call, and no handle outlives that call.
+ *
+ * A file is recognised by its identity: device + inode (on NTFS the 64-bit file index,
+ * which Node reports as `ino`) + creation time. The creation time matters on Linux, where
+ * a deleted file's inode number is reused by the very next file created in the folder.
+ */
+import * as fsp from 'node:fs/promises';
+import type { BigIntStats } from 'node:fs';
+import { basename, dirname, extname, join } from 'node:path';
+import { retryBusy, type RetryOptions } from './retry.js';
+
+/** The subset of an open file handle this module uses (a stub in tests). */
+export interface QueueFileHandle {
+  stat(options: { bigint: true }): Promise<BigIntStats>;
+  read(buffer: Buffer, offset: number, length: number, position: number): Promise<{ bytesRead: number }>;
+  close(): Promise<void>;
+}
+
+/** The subset of `node:fs/promises` this module uses, injectable for tests. */
+export interface QueueFs {
+  open(path: string, flags: 'r'): Promise<QueueFileHandle>;
+  stat(path: string, options: { bigint: true }): Promise<BigIntStats>;
+  readdir(path: string): Promise<string[]>;
+}
+
+/** The real file system. */
+export const nodeQueueFs: QueueFs = {
+  open: (path, flags) => fsp.open(path, flags),
+  stat: (path, options) => fsp.stat(path, options),
+  readdir: (path) => fsp.readdir(path),
+};
+
+/**
+ * A stable text key for a file: `<dev>-<ino>-<birthtime ns>` in hex. Two paths with the
+ * same key are the same file; a re-created file gets a new key even when the OS hands
+ * out the old inode number again (its creation time differs).
+ */
+export function identityKey(st: BigIntStats): string {
+  return `${st.dev.toString(16)}-${st.ino.toString(16)}-${st.birthtimeNs.toString(16)}`;
+}
+
+/** What one {@link readSlice} call asks for. */
+export interface SliceRequest {
+  /** First byte to read. */
+  offset: number;
+  /** Read at most this many bytes from `offset` (fewer when the file is shorter). */
+  maxBytes: number;
+  /** Also read the file's first `headBytes` bytes (to notice a rewritten file). */
+  headBytes?: number;
+  /** Also read `length` bytes at `position` (to check the bytes just before a saved offset). */
+  probe?: { position: number; length: number };
+}
+
+/** What one {@link readSlice} call found, all from the same open handle. */
+export interface Slice {
+  /** {@link identityKey} of the file actually opened. */
+  identity: string;
+  /** Size at the moment of the read (from fstat on the open handle). */
+  size: number;
+  /** Bytes read from `offset` (empty when the file is not longer than `offset`). */
+  data: Buffer;
+  /** The first `headBytes` bytes, or fewer when the file is shorter. */
+  head: Buffer;
+  /** The probed bytes, or `null` when no probe was asked or the file is too short for it. */
+  probe: Buffer | null;
+}
+
+async function readFully(handle: QueueFileHandle, position: number, length: number): Promise<Buffer> {
+  const buf = Buffer.allocUnsafe(length);
+  let filled = 0;
+  while (filled < length) {
+    const { bytesRead } = await handle.read(buf, filled, length - filled, position + filled);
+    if (bytesRead === 0) break; // the file shrank between fstat and read: take what there is
+    filled += bytesRead;
+  }
+  return filled === length ? buf : buf.subarray(0, filled);
+}
+
+/** True when `err` says the path does not exist (any more). */
+export function isMissing(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
+}
+
+/**
+ * Open `path`, read what `request` asks for, close. Opening is retried while another
+ * process holds the file (Windows sharing violations). Resolves `null` when the file does
+ * not exist. The buffer is sized from fstat, so a quiet file costs no large allocation.
+ */
+export async function readSlice(
+  path: string,
+  request: SliceRequest,
+  fs: QueueFs = nodeQueueFs,
+  retry: RetryOptions = {},
+): Promise<Slice | null> {
+  let handle: QueueFileHandle;
+  try {
+    handle = await retryBusy(() => fs.open(path, 'r'), retry);
+  } catch (err) {
+    if (isMissing(err)) return null;
+    throw err;
+  }
+  try {
+    const st = await handle.stat({ bigint: true });
+    const size = Number(st.size);
+    const head = request.headBytes ? await readFully(handle, 0, Math.min(request.headBytes, size)) : Buffer.alloc(0);
+    let probe: Buffer | null = null;
+    const p = request.probe;
+    if (p && p.position >= 0 && p.position + p.length <= size) probe = await readFully(handle, p.position, p.length);
+    const wanted = Math.max(0, Math.min(request.maxBytes, size - request.offset));
+    const data = wanted > 0 ? await readFully(handle, request.offset, wanted) : Buffer.alloc(0);
+    return { identity: identityKey(st), size, data, head, probe };
+  } finally {
+    // Close before anything else happens: AutoHotkey's next append fails while we hold it.
+    await handle.close().catch(() => undefined);
+  }
+}
+
+/** Identity key and size of `path`, or `null` when it does not exist. */
+export async function statQueue(path: string, fs: QueueFs = nodeQueueFs, retry: RetryOptions = {}): Promise<{ identity: string; size: number } | null> {
+  try {
+    const st = await retryBusy(() => fs.stat(path, { bigint: true }), retry);
+    return { identity: identityKey(st), size: Number(st.size) };
+  } catch (err) {
+    if (isMissing(err)) return null;
+    throw err;
+  }
+}
+
+/**
+ * Find the file with identity `key` in `path`'s folder: where a rotating tool renamed the
+ * queue (`queue.txt.1`, `queue.1.txt`, `queue-2024-05-01.txt`, ...). Names that start with
+ * the queue's stem are tried first; `exclude` names (our own state files) are skipped.
+ * Resolves the full path, or `null` when the old file is gone.
+ */
+export async function findByIdentity(
+  path: string,
+  key: string,
+  exclude: readonly string[] = [],
+  fs: QueueFs = nodeQueueFs,
+): Promise<string | null> {
+  const dir = dirname(path);
+  const self = basename(path);
+  const stem = basename(path, extname(path)).toLowerCase();
+  let names: string[];
+  try {
+    names = await fs.readdir(dir);
+  } catch (err) {
+    if (isMissing(err)) return null;
+    throw err;
+  }
+  const skip = new Set([self, ...exclude.map((p) => basename(p))]);
+  const candidates = names.filter((n) => !skip.has(n));
+  // Likely rotation targets first, so a big folder is rarely stat'ed in full.
+  candidates.sort((a, b) => Number(!a.toLowerCase().startsWith(stem)) - Number(!b.toLowerCase().startsWith(stem)));
+  for (const name of candidates) {
+    const full = join(dir, name);
+    try {
+      const st = await fs.stat(full, { bigint: true });
+      if (st.isFile() && identityKey(st) === key) return full;
+    } catch {
+      // Vanished or unreadable between readdir and stat: not our file.
+    }
+  }
+  return null;
+}

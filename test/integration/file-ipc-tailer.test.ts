@@ -1,0 +1,506 @@
+/**
+ * QueueTailer against a real temp file, with appends made the way AutoHotkey makes them
+ * (open, append, close per line) and an in-memory PublishBatch standing in for the broker.
+ * Waits are on published items and tailer events; a timeout only turns a hang into a
+ * readable failure.
+ */
+import { appendFileSync, copyFileSync, mkdtempSync, readFileSync, renameSync, rmSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Logger } from '../../src/log/logger.js';
+import { nodeQueueFs, type QueueFs } from '../../file-ipc/queue-file.js';
+import { INVALID_LINE_TOPIC, QueueTailer, type QueuePublish, type QueueTailerOptions } from '../../file-ipc/tailer.js';
+
+const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'fixtures', 'queues');
+
+/** The broker stand-in: records accepted items; can reject or hold calls. */
+class FakeBroker {
+  accepted: QueuePublish[] = [];
+  batchSizes: number[] = [];
+  calls = 0;
+  /** Reject this many calls before accepting again. */
+  rejectNext = 0;
+  /** Count only (for huge backlogs): do not keep the items. */
+  keep = true;
+  count = 0;
+  onBatch: ((items: QueuePublish[]) => void) | null = null;
+  private waiters: Array<{ n: number; resolve: () => void }> = [];
+  private holder: ((call: { items: QueuePublish[]; fail: (err: Error) => void }) => void) | null = null;
+
+  /** The next call never gets an answer until the test fails it: resolves with that call. */
+  holdNext(): Promise<{ items: QueuePublish[]; fail: (err: Error) => void }> {
+    return new Promise((resolve) => (this.holder = resolve));
+  }
+
+  publish = async (items: QueuePublish[]): Promise<void> => {
+    this.calls++;
+    const holder = this.holder;
+    if (holder) {
+      this.holder = null;
+      return new Promise<void>((_, reject) => holder({ items: [...items], fail: reject }));
+    }
+    await Promise.resolve(); // a real broker answers asynchronously
+    if (this.rejectNext > 0) {
+      this.rejectNext--;
+      throw new Error('broker unavailable');
+    }
+    this.batchSizes.push(items.length);
+    this.onBatch?.(items);
+    if (this.keep) this.accepted.push(...items);
+    this.count += items.length;
+    this.waiters = this.waiters.filter((w) => (this.count >= w.n ? (w.resolve(), false) : true));
+  };
+
+  /** Resolves once `n` items were accepted in all. */
+  waitFor(n: number, timeoutMs = 10_000): Promise<void> {
+    if (this.count >= n) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timed out: ${this.count} of ${n} items accepted`)), timeoutMs);
+      this.waiters.push({ n, resolve: () => (clearTimeout(timer), resolve()) });
+    });
+  }
+
+  topics(): string[] {
+    return this.accepted.map((i) => i.topic);
+  }
+
+  datas(): unknown[] {
+    return this.accepted.map((i) => (i.payload as { data?: unknown }).data ?? i.payload);
+  }
+}
+
+/** One FileAppend: open, append, close. */
+const ahkAppend = (file: string, text: string | Buffer): void => appendFileSync(file, text);
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function once<T extends unknown[]>(emitter: QueueTailer, event: 'reset' | 'rotated' | 'idle' | 'batch' | 'invalid', timeoutMs = 10_000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`timed out waiting for "${event}"`)), timeoutMs);
+    emitter.once(event, (...args: unknown[]) => {
+      clearTimeout(timer);
+      resolve(args as T);
+    });
+  });
+}
+
+describe('QueueTailer', () => {
+  let dir: string;
+  let queue: string;
+  let logLines: string[];
+  let log: Logger;
+  const tailers: QueueTailer[] = [];
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'tailer-'));
+    queue = join(dir, 'queue.txt');
+    logLines = [];
+    log = new Logger({ level: 'info', sink: { write: (l) => logLines.push(l) } });
+  });
+
+  afterEach(async () => {
+    await Promise.all(tailers.splice(0).map((t) => t.stop()));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  function tailer(broker: FakeBroker, opts: Partial<QueueTailerOptions> = {}): QueueTailer {
+    const t = new QueueTailer({ file: queue, log, ...opts }, broker.publish);
+    tailers.push(t);
+    return t;
+  }
+
+  it('publishes every line of paced open-append-close appends 10 ms apart (trailing re-read, no poll)', async () => {
+    writeFileSync(queue, '');
+    const broker = new FakeBroker();
+    // The safety poll is pushed out of reach: only watcher events and the trailing re-read act.
+    const t = tailer(broker, { pollIntervalMs: 600_000 });
+    await t.start();
+    const N = 40;
+    for (let i = 0; i < N; i++) {
+      ahkAppend(queue, `JOB_ACTIVATED|${i}\r\n`);
+      await sleep(10);
+    }
+    await broker.waitFor(N, 5000);
+    expect(broker.datas()).toEqual(Array.from({ length: N }, (_, i) => i));
+    expect(new Set(broker.accepted.map((i) => i.queueId)).size).toBe(N);
+  });
+
+  it('delivers the last of several quick appends promptly, without a later append to wake it', async () => {
+    writeFileSync(queue, '');
+    const broker = new FakeBroker();
+    const t = tailer(broker, { pollIntervalMs: 600_000 });
+    await t.start();
+    ahkAppend(queue, 'A|1\n');
+    await sleep(5);
+    ahkAppend(queue, 'A|2\n');
+    const t0 = Date.now();
+    await broker.waitFor(2, 3000);
+    expect(Date.now() - t0).toBeLessThan(1000);
+    expect(broker.datas()).toEqual([1, 2]);
+  });
+
+  it('keeps a partial line until its newline arrives', async () => {
+    writeFileSync(queue, 'A|1\nB|par');
+    const broker = new FakeBroker();
+    const t = tailer(broker, { flushTimeoutMs: 600_000, pollIntervalMs: 600_000 });
+    await t.start();
+    await broker.waitFor(1);
+    t.kick();
+    await t.settled(); // a read that saw the partial line has ended
+    expect(broker.count).toBe(1);
+    expect(t.offset).toBe(4);
+    ahkAppend(queue, 'tial\n');
+    await broker.waitFor(2);
+    await t.settled();
+    expect(broker.datas()).toEqual([1, 'partial']);
+    expect(broker.accepted[1]!.queueId).toMatch(/:4$/);
+    expect(t.offset).toBe(14);
+  });
+
+  it('takes a final line without newline after the flush timeout (script killed mid-append)', async () => {
+    writeFileSync(queue, 'A|1\r\nA|last');
+    const broker = new FakeBroker();
+    const written = Date.now();
+    const t = tailer(broker, { flushTimeoutMs: 300, pollIntervalMs: 600_000 });
+    await t.start();
+    await broker.waitFor(2, 5000);
+    expect(Date.now() - written).toBeGreaterThanOrEqual(290);
+    expect(broker.datas()).toEqual([1, 'last']);
+    expect(logLines.join('')).toMatch(/took a last line without newline/);
+    // What follows is a new line, not glued to the flushed one.
+    ahkAppend(queue, 'A|next\n');
+    await broker.waitFor(3);
+    expect(broker.datas()).toEqual([1, 'last', 'next']);
+  });
+
+  it('starts over when the file is truncated, with new queue_ids for the new content', async () => {
+    writeFileSync(queue, 'A|old1\nA|old2\nA|old3\n');
+    const broker = new FakeBroker();
+    const t = tailer(broker);
+    await t.start();
+    await broker.waitFor(3);
+    const reset = once<[{ reason: string; generation: number }]>(t, 'reset');
+    truncateSync(queue, 0);
+    ahkAppend(queue, 'A|new1\n');
+    const [info] = await reset;
+    expect(info.reason).toMatch(/truncated|rewritten/);
+    expect(info.generation).toBe(1);
+    await broker.waitFor(4);
+    ahkAppend(queue, 'A|new2\n');
+    await broker.waitFor(5);
+    expect(broker.datas()).toEqual(['old1', 'old2', 'old3', 'new1', 'new2']);
+    expect(broker.accepted[3]!.queueId).not.toBe(broker.accepted[0]!.queueId);
+    expect(broker.accepted[3]!.queueId).toMatch(/\.1:0$/);
+  });
+
+  it('notices a file rewritten to a bigger size (first bytes changed) and reads it from 0', async () => {
+    writeFileSync(queue, 'A|1\n');
+    const broker = new FakeBroker();
+    const t = tailer(broker, { watch: false, pollIntervalMs: 600_000 });
+    await t.start();
+    await broker.waitFor(1);
+    await t.settled();
+    writeFileSync(queue, 'Z|9\nY|8\nX|7\n'); // truncate + write in one go: size grows past the offset
+    t.kick();
+    await broker.waitFor(4);
+    expect(broker.datas()).toEqual([1, 9, 8, 7]);
+    expect(t.stats.truncations).toBe(1);
+  });
+
+  it('honours a BOM at the start of the new content after a size drop (ANSI file rewritten as UTF-16)', async () => {
+    writeFileSync(queue, Buffer.from('A|Café one\r\nA|Café two\r\nA|Café three\r\n', 'latin1'));
+    const broker = new FakeBroker();
+    const t = tailer(broker, { watch: false, pollIntervalMs: 600_000 });
+    await t.start();
+    await broker.waitFor(3);
+    await t.settled();
+    writeFileSync(queue, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('B|日本 ✓\n', 'utf16le')]));
+    t.kick();
+    await broker.waitFor(4);
+    expect(broker.datas()).toEqual(['Café one', 'Café two', 'Café three', '日本 ✓']);
+    await t.settled();
+    expect(JSON.parse(readFileSync(`${queue}.pos`, 'utf8'))).toMatchObject({ generation: 1, state: { encoding: 'utf-16le', source: 'bom' } });
+  });
+
+  it('reads a deleted and re-created file from 0 (even if the OS reuses the inode number)', async () => {
+    writeFileSync(queue, 'A|1\nA|2\n');
+    const broker = new FakeBroker();
+    const t = tailer(broker);
+    await t.start();
+    await broker.waitFor(2);
+    await t.settled();
+    unlinkSync(queue);
+    ahkAppend(queue, 'B|1\nB|2\nB|3\n');
+    await broker.waitFor(5);
+    expect(broker.topics()).toEqual(['A', 'A', 'B', 'B', 'B']);
+    const oldFile = broker.accepted[0]!.queueId.split(':')[0];
+    const newFile = broker.accepted[2]!.queueId.split(':')[0];
+    expect(newFile).not.toBe(oldFile);
+    expect(t.stats.replacements).toBe(1);
+  });
+
+  it('reads the unread rest of a rotated file before the new one (live rotation)', async () => {
+    writeFileSync(queue, 'R|1\nR|2\n');
+    const broker = new FakeBroker();
+    // No watcher: the test decides when the tailer looks, so the rotation surely comes first.
+    const t = tailer(broker, { watch: false, pollIntervalMs: 600_000, flushTimeoutMs: 600_000 });
+    await t.start();
+    await broker.waitFor(2);
+    await t.settled();
+    ahkAppend(queue, 'R|3\nR|4\nR|5-no-newline');
+    renameSync(queue, `${queue}.1`);
+    ahkAppend(queue, 'N|1\nN|2\n');
+    const rotated = once<[{ path: string }]>(t, 'rotated');
+    t.kick();
+    expect((await rotated)[0].path).toBe(`${queue}.1`);
+    await broker.waitFor(7);
+    expect(broker.datas()).toEqual([1, 2, 3, 4, '5-no-newline', 1, 2]);
+    expect(broker.topics()).toEqual(['R', 'R', 'R', 'R', 'R', 'N', 'N']);
+  });
+
+  it('resumes from the saved position after a restart: nothing lost, nothing repeated, rotation included', async () => {
+    writeFileSync(queue, '');
+    const broker = new FakeBroker();
+    const t1 = tailer(broker);
+    await t1.start();
+    for (let i = 1; i <= 5; i++) ahkAppend(queue, `S|${i}\r\n`);
+    await broker.waitFor(5);
+    await t1.stop();
+    const saved = JSON.parse(readFileSync(`${queue}.pos`, 'utf8'));
+    expect(saved.offset).toBe(5 * 'S|1\r\n'.length);
+    // While the bridge is down: more appends, then a rotation and more appends.
+    for (let i = 6; i <= 8; i++) ahkAppend(queue, `S|${i}\r\n`);
+    renameSync(queue, join(dir, 'queue.1.txt'));
+    for (let i = 9; i <= 10; i++) ahkAppend(queue, `S|${i}\r\n`);
+    const t2 = tailer(broker);
+    await t2.start();
+    await broker.waitFor(10);
+    await t2.settled();
+    expect(broker.datas()).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    // A third run with nothing new publishes nothing.
+    await t2.stop();
+    const t3 = tailer(broker);
+    await t3.start();
+    t3.kick();
+    await t3.settled();
+    expect(broker.count).toBe(10);
+  });
+
+  it('saves the position only after the broker accepted; a repeat after a crash carries the same queue_id', async () => {
+    writeFileSync(queue, 'C|1\n');
+    const broker = new FakeBroker();
+    const t1 = tailer(broker, { watch: false, pollIntervalMs: 600_000 });
+    await t1.start();
+    await broker.waitFor(1);
+    await t1.settled();
+    // The next batch is "in flight" when the bridge dies: the broker never answers.
+    const held = broker.holdNext();
+    ahkAppend(queue, 'C|2\n');
+    t1.kick();
+    const call = await held;
+    expect(JSON.parse(readFileSync(`${queue}.pos`, 'utf8')).offset).toBe(4);
+    call.fail(new Error('connection lost'));
+    await t1.stop();
+    expect(JSON.parse(readFileSync(`${queue}.pos`, 'utf8')).offset).toBe(4);
+    const t2 = tailer(broker, { watch: false });
+    await t2.start();
+    await broker.waitFor(2);
+    expect(broker.accepted[1]!.queueId).toBe(call.items[0]!.queueId);
+    expect(broker.datas()).toEqual([1, 2]);
+  });
+
+  it('retries a rejected publish with the same lines, without loss or reordering', async () => {
+    writeFileSync(queue, '');
+    const broker = new FakeBroker();
+    broker.rejectNext = 3;
+    const t = tailer(broker, { batchLines: 4 });
+    await t.start();
+    for (let i = 0; i < 10; i++) ahkAppend(queue, `P|${i}\n`);
+    await broker.waitFor(10);
+    await t.settled();
+    expect(broker.datas()).toEqual(Array.from({ length: 10 }, (_, i) => i));
+    expect(t.stats.publishFailures).toBe(3);
+    expect(t.stats.published).toBe(10);
+    expect(logLines.join('')).toMatch(/broker did not accept queue lines/);
+  });
+
+  it('publishes a 200,000-line backlog in bounded batches with bounded memory and progress logs', async () => {
+    const N = 200_000;
+    const chunk: string[] = [];
+    for (let i = 0; i < N; i++) {
+      chunk.push(`JOB_ACTIVATED|{"n":${i},"pad":"backlog line"}\r\n`);
+      if (chunk.length === 10_000) {
+        appendFileSync(queue, chunk.join(''));
+        chunk.length = 0;
+      }
+    }
+    const broker = new FakeBroker();
+    broker.keep = false;
+    let expected = 0;
+    let ordered = true;
+    let maxRss = 0;
+    broker.onBatch = (items) => {
+      for (const it of items) if ((it.payload as { n: number }).n !== expected++) ordered = false;
+      maxRss = Math.max(maxRss, process.memoryUsage().rss);
+    };
+    globalThis.gc?.();
+    const rss0 = process.memoryUsage().rss;
+    // Record every read's size: the file (9.7 MB) must never be read in one piece.
+    let maxRead = 0;
+    const fs: QueueFs = {
+      ...nodeQueueFs,
+      open: async (path, flags) => {
+        const h = await nodeQueueFs.open(path, flags);
+        return {
+          stat: (o) => h.stat(o),
+          close: () => h.close(),
+          read: (buf, off, len, pos) => ((maxRead = Math.max(maxRead, len)), h.read(buf, off, len, pos)),
+        };
+      },
+    };
+    const t = tailer(broker, { batchLines: 500, topicMap: { JOB_ACTIVATED: 'jobs.activated' }, fs });
+    await t.start();
+    await broker.waitFor(N, 60_000);
+    await t.settled();
+    expect(ordered).toBe(true);
+    expect(Math.max(...broker.batchSizes)).toBeLessThanOrEqual(500);
+    expect(broker.batchSizes.length).toBeGreaterThanOrEqual(N / 500);
+    const growthMb = (maxRss - rss0) / 1024 / 1024;
+    expect(maxRead).toBeLessThanOrEqual(256 * 1024);
+    // Peak RSS includes garbage V8 has not collected yet (about 40 MB here for any backlog
+    // size, measured up to a million lines); reading the file whole would add far more.
+    expect(growthMb).toBeLessThan(96);
+    const log = logLines.join('');
+    expect(log).toMatch(/reading queue backlog/);
+    expect(log).toMatch(/queue backlog progress .*percent=\d+ .*lines_per_s=\d+/);
+    expect(log).toMatch(/queue backlog read .*lines=200000/);
+  }, 60_000);
+
+  it('dead-letters lines that cannot be published, reports them, and counts', async () => {
+    writeFileSync(queue, '');
+    const broker = new FakeBroker();
+    const t = tailer(broker, { prefix: 'legacy', topicMap: { JOB_ACTIVATED: 'jobs.activated' } });
+    const invalid: string[] = [];
+    t.on('invalid', (i) => invalid.push(i.reason));
+    await t.start();
+    ahkAppend(queue, 'JOB_ACTIVATED|12345\r\n\r\nno separator\r\n|empty topic\r\njobs..x|1\r\nOK|{"queue_id":"mine","v":1}\r\n');
+    await broker.waitFor(5);
+    await t.settled();
+    expect(broker.topics()).toEqual(['legacy.jobs.activated', INVALID_LINE_TOPIC, INVALID_LINE_TOPIC, INVALID_LINE_TOPIC, 'legacy.OK']);
+    expect(broker.accepted[0]!.payload).toBe(12345); // a JSON scalar is published unchanged
+    expect(broker.accepted[4]!.payload).toEqual({ queue_id: 'mine', v: 1 }); // an own queue_id is kept
+    const bad = broker.accepted[1]!;
+    expect(bad.payload).toEqual({ file: queue, line: 'no separator', reason: 'no "|" between topic and payload', offset: 23, queue_id: bad.queueId });
+    expect(invalid).toEqual(['no "|" between topic and payload', 'empty topic', 'invalid topic "legacy.jobs..x": topic has an empty level']);
+    const dead = readFileSync(`${queue}.dead`, 'utf8').trimEnd().split('\n').map((l) => l.split('\t'));
+    expect(dead.map((d) => [d[1], d[2], d[3]])).toEqual([
+      [broker.accepted[1]!.queueId, 'no "|" between topic and payload', 'no separator'],
+      [broker.accepted[2]!.queueId, 'empty topic', '|empty topic'],
+      [broker.accepted[3]!.queueId, 'invalid topic "legacy.jobs..x": topic has an empty level', 'jobs..x|1'],
+    ]);
+    expect(t.stats).toMatchObject({ published: 2, invalid: 3, skippedEmpty: 1 });
+    expect(t.stats.bytesRead).toBe(readFileSync(queue).length);
+  });
+
+  it('adds queue_id to object payloads, including {data} text payloads', async () => {
+    writeFileSync(queue, 'T|hello\n');
+    const broker = new FakeBroker();
+    const t = tailer(broker);
+    await t.start();
+    await broker.waitFor(1);
+    const [item] = broker.accepted;
+    expect(item!.payload).toEqual({ data: 'hello', queue_id: item!.queueId });
+    expect(item!.queueId).toMatch(/^[0-9a-f]+-[0-9a-f]+-[0-9a-f]+\.0:0$/);
+  });
+
+  it('decodes a UTF-16 queue written by AutoHotkey v1 (fixture), and waits for a file that does not exist yet', async () => {
+    const broker = new FakeBroker();
+    const t = tailer(broker);
+    await t.start();
+    copyFileSync(join(FIXTURES, 'v1-utf16-bom-crlf.txt'), queue);
+    await broker.waitFor(5);
+    expect(broker.topics()).toEqual(['JOB_ACTIVATED', 'jobs.note', 'jobs.created', INVALID_LINE_TOPIC, INVALID_LINE_TOPIC]);
+    expect(broker.datas()[1]).toBe('Café ✓ 日本語 😀');
+    expect(broker.accepted[2]!.payload).toMatchObject({ job_id: 'A-1', customer: 'Ærø ✓' });
+    await t.settled();
+    const pos = JSON.parse(readFileSync(`${queue}.pos`, 'utf8'));
+    expect(pos).toMatchObject({ offset: readFileSync(queue).length, state: { encoding: 'utf-16le', source: 'bom' } });
+    // After a restart the saved state says UTF-16 (there is no BOM at the saved offset).
+    await t.stop();
+    ahkAppend(queue, Buffer.from('JOB_ACTIVATED|Grüße ✓\r\n', 'utf16le'));
+    const t2 = tailer(broker);
+    await t2.start();
+    await broker.waitFor(6);
+    expect(broker.datas()[5]).toBe('Grüße ✓');
+  });
+
+  it('gets past a file AutoHotkey keeps busy longer than the open retries, without waiting for the poll', async () => {
+    writeFileSync(queue, 'B|1\n');
+    let refusals = 0;
+    const fs: QueueFs = {
+      ...nodeQueueFs,
+      open: async (path, flags) => {
+        if (refusals > 0) {
+          refusals--;
+          throw Object.assign(new Error('EBUSY: resource busy or locked'), { code: 'EBUSY' });
+        }
+        return nodeQueueFs.open(path, flags);
+      },
+    };
+    const broker = new FakeBroker();
+    const t = tailer(broker, { fs, pollIntervalMs: 600_000 });
+    await t.start();
+    await broker.waitFor(1);
+    await t.settled();
+    refusals = 10; // more than one read's 7 attempts
+    ahkAppend(queue, 'B|2\n');
+    await broker.waitFor(2, 5000);
+    expect(broker.datas()).toEqual([1, 2]);
+    expect(t.stats.readErrors).toBeGreaterThanOrEqual(1);
+  });
+
+  it('keeps every line of several concurrent writer processes, in order per writer, across three restarts', async () => {
+    writeFileSync(queue, '');
+    const WRITERS = 4;
+    const LINES = 2500;
+    const script = `const fs=require('node:fs');const [f,w,n]=process.argv.slice(1);` +
+      `for(let i=0;i<+n;i++){fs.appendFileSync(f,'W'+w+'|'+i+'\\r\\n');if(i%10===0){const t=Date.now();while(Date.now()-t<1);}}`;
+    const broker = new FakeBroker();
+    let t = tailer(broker);
+    await t.start();
+    let running = WRITERS;
+    const writers = Array.from({ length: WRITERS }, (_, w) =>
+      new Promise<number | null>((res) =>
+        spawn(process.execPath, ['-e', script, queue, String(w), String(LINES)], { stdio: 'ignore' }).on('exit', (code) => {
+          running--;
+          res(code);
+        }),
+      ),
+    );
+    const total = WRITERS * LINES;
+    const restartsWhileWriting: boolean[] = [];
+    for (const fraction of [0.2, 0.45, 0.7]) {
+      await broker.waitFor(Math.floor(total * fraction), 20_000);
+      restartsWhileWriting.push(running > 0);
+      await t.stop(); // a restart while the writers go on
+      t = tailer(broker);
+      await t.start();
+    }
+    expect(await Promise.all(writers)).toEqual(Array(WRITERS).fill(0));
+    expect(restartsWhileWriting[0]).toBe(true);
+    await broker.waitFor(total, 20_000);
+    await t.settled();
+    const seen = new Map<string, number[]>();
+    for (const item of broker.accepted) {
+      const list = seen.get(item.topic) ?? [];
+      list.push(item.payload as number);
+      seen.set(item.topic, list);
+    }
+    for (let w = 0; w < WRITERS; w++) expect(seen.get(`W${w}`)).toEqual(Array.from({ length: LINES }, (_, i) => i));
+    // A graceful stop leaves nothing in flight: not a single repeat.
+    expect(broker.count).toBe(total);
+  }, 60_000);
+});

@@ -1,0 +1,174 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import iconv from 'iconv-lite';
+import { describe, expect, it } from 'vitest';
+import { QueueDecoder, type DecodedLine } from '../../file-ipc/decoder.js';
+
+const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'fixtures', 'queues');
+
+interface ExpectedLine {
+  text: string;
+  start: number;
+  end: number;
+  cut?: string;
+}
+interface Fixture {
+  file: string;
+  encoding?: string;
+  size: number;
+  lines: ExpectedLine[];
+  partial?: ExpectedLine;
+}
+
+const expected = (JSON.parse(readFileSync(join(FIXTURES, 'expected.json'), 'utf8')) as { fixtures: Fixture[] }).fixtures;
+
+const plain = (lines: DecodedLine[]): ExpectedLine[] =>
+  lines.map((l) => (l.cut ? { text: l.text, start: l.start, end: l.end, cut: l.cut } : { text: l.text, start: l.start, end: l.end }));
+
+/** Push `bytes` in chunks of `size` bytes (the last one shorter). */
+function decodeInChunks(decoder: QueueDecoder, bytes: Buffer, size: number): DecodedLine[] {
+  const out: DecodedLine[] = [];
+  for (let i = 0; i < bytes.length; i += size) out.push(...decoder.push(bytes.subarray(i, i + size)));
+  return out;
+}
+
+describe('QueueDecoder on the AutoHotkey fixtures', () => {
+  it('has every fixture listed in expected.json', () => {
+    expect(expected.map((f) => f.file).sort()).toEqual([
+      'bom-mid-file-utf16.txt', 'bom-mid-file.txt', 'partial-last-line.txt', 'v1-ansi-crlf.txt', 'v1-utf16-bom-crlf.txt',
+      'v1-utf8-bom-crlf.txt', 'v2-ansi-lf.txt', 'v2-utf16-bom-lf.txt', 'v2-utf8-bom-lf.txt', 'v2-utf8-raw-lf.txt',
+    ]);
+  });
+
+  for (const fx of expected) {
+    // Chunk size 1 splits every character, every UTF-16 unit, every CRLF and every BOM.
+    for (const chunk of [1, 2, 3, 5, 7, 64, 1 << 20]) {
+      it(`${fx.file} in ${chunk}-byte reads gives the expected lines and byte ranges`, () => {
+        const bytes = readFileSync(join(FIXTURES, fx.file));
+        expect(bytes.length).toBe(fx.size);
+        const d = new QueueDecoder({ defaultEncoding: fx.encoding });
+        expect(plain(decodeInChunks(d, bytes, chunk))).toEqual(fx.lines);
+        if (fx.partial) {
+          expect(d.pendingBytes).toBe(fx.partial.end - fx.partial.start);
+          expect(d.lineStart).toBe(fx.partial.start);
+          expect(plain(d.flush())).toEqual([fx.partial]);
+        } else {
+          expect(d.pendingBytes).toBe(0);
+        }
+        expect(d.offset).toBe(bytes.length);
+      });
+    }
+  }
+
+  it('reports the encoding chosen by the BOM in each line state', () => {
+    const bytes = readFileSync(join(FIXTURES, 'bom-mid-file.txt'));
+    const lines = new QueueDecoder().push(bytes);
+    expect(lines.map((l) => [l.state.encoding, l.state.source])).toEqual([
+      ['windows-1252', 'default'], ['windows-1252', 'default'], ['utf-8', 'bom'], ['utf-8', 'bom'],
+    ]);
+    const u16 = new QueueDecoder().push(readFileSync(join(FIXTURES, 'bom-mid-file-utf16.txt')));
+    expect(u16.map((l) => l.state.encoding)).toEqual(['utf-8', 'utf-8', 'utf-16le', 'utf-16le']);
+  });
+
+  it('decodes a BOM-less UTF-8 file as mojibake with the default code page (why encoding must be configured)', () => {
+    const bytes = readFileSync(join(FIXTURES, 'v2-utf8-raw-lf.txt'));
+    expect(new QueueDecoder().push(bytes)[1]!.text).toBe(iconv.decode(Buffer.from('jobs.note|Café ✓ 日本語 😀'), 'windows-1252'));
+  });
+});
+
+describe('QueueDecoder splits', () => {
+  it('keeps a UTF-8 character split across two reads intact', () => {
+    const bytes = Buffer.from('a|Müller ✓😀\n');
+    for (let cut = 1; cut < bytes.length; cut++) {
+      const d = new QueueDecoder({ defaultEncoding: 'utf-8' });
+      const lines = [...d.push(bytes.subarray(0, cut)), ...d.push(bytes.subarray(cut))];
+      expect(lines.map((l) => l.text)).toEqual(['a|Müller ✓😀']);
+      expect(lines[0]!.end).toBe(bytes.length);
+    }
+  });
+
+  it('keeps a UTF-16LE code unit (and a surrogate pair) split across reads intact', () => {
+    const bytes = Buffer.concat([Buffer.from([0xff, 0xfe]), iconv.encode('a|€😀\r\nb|x\n', 'utf-16le')]);
+    for (let cut = 1; cut < bytes.length; cut++) {
+      const d = new QueueDecoder();
+      const lines = [...d.push(bytes.subarray(0, cut)), ...d.push(bytes.subarray(cut))];
+      expect(plain(lines)).toEqual([
+        { text: 'a|€😀', start: 0, end: 2 + 2 * 7 },
+        { text: 'b|x', start: 16, end: 16 + 2 * 4 },
+      ]);
+    }
+  });
+
+  it('does not emit a line when a CRLF is split between reads, and drops the CR', () => {
+    const d = new QueueDecoder();
+    expect(d.push(Buffer.from('A|1\r'))).toEqual([]);
+    expect(d.pendingBytes).toBe(4);
+    expect(plain(d.push(Buffer.from('\nB|2\r\n')))).toEqual([
+      { text: 'A|1', start: 0, end: 5 },
+      { text: 'B|2', start: 5, end: 10 },
+    ]);
+  });
+
+  it('ignores a UTF-16 newline pattern that straddles two code units', () => {
+    // U+0A41 U+0100 is 41 0A 00 01 in UTF-16LE: "0A 00" at an odd offset is no newline.
+    const text = 'x|\u0a41\u0100';
+    const d = new QueueDecoder({ defaultEncoding: 'utf-16le' });
+    expect(d.push(iconv.encode(`${text}\n`, 'utf-16le')).map((l) => l.text)).toEqual([text]);
+  });
+
+  it('waits for the rest of a BOM split across reads', () => {
+    const d = new QueueDecoder();
+    expect(d.push(Buffer.from([0xef]))).toEqual([]);
+    expect(d.push(Buffer.from([0xbb]))).toEqual([]);
+    const lines = d.push(Buffer.concat([Buffer.from([0xbf]), Buffer.from('J|ü\n')]));
+    expect(plain(lines)).toEqual([{ text: 'J|ü', start: 0, end: 8 }]);
+    expect(lines[0]!.state).toEqual({ encoding: 'utf-8', source: 'bom', midLine: false });
+  });
+
+  it('keeps a lone BOM pending on flush (nothing to take yet)', () => {
+    const d = new QueueDecoder();
+    d.push(Buffer.from([0xff, 0xfe]));
+    expect(d.flush()).toEqual([]);
+    expect(d.push(iconv.encode('a|b\n', 'utf-16le')).map((l) => [l.text, l.start, l.end])).toEqual([['a|b', 0, 10]]);
+  });
+
+  it('flushes a partial line, dropping a trailing CR, and goes on after it', () => {
+    const d = new QueueDecoder();
+    d.push(Buffer.from('A|1\r\nB|2\r'));
+    expect(plain(d.flush())).toEqual([{ text: 'B|2', start: 5, end: 9, cut: 'flush' }]);
+    expect(d.flush()).toEqual([]);
+    expect(plain(d.push(Buffer.from('C|3\n')))).toEqual([{ text: 'C|3', start: 9, end: 13 }]);
+  });
+
+  it('cuts an overlong line into pieces and marks the last one', () => {
+    const d = new QueueDecoder({ maxLineBytes: 16 });
+    const long = 'T|' + 'x'.repeat(40);
+    const lines = decodeInChunks(d, Buffer.from(`${long}\nok|1\n`), 5);
+    expect(lines.map((l) => l.cut)).toEqual(['overflow', 'overflow', 'continuation', undefined]);
+    expect(lines.slice(0, 3).map((l) => l.text).join('')).toBe(long);
+    expect(lines[3]!.text).toBe('ok|1');
+    expect(lines[1]!.state.midLine).toBe(true);
+    expect(lines[3]!.state.midLine).toBe(false);
+  });
+});
+
+describe('QueueDecoder resume', () => {
+  it('resumes mid-file from a saved state chosen by a BOM', () => {
+    const bytes = readFileSync(join(FIXTURES, 'v2-utf16-bom-lf.txt'));
+    const all = new QueueDecoder().push(bytes);
+    const second = all[1]!;
+    const d = new QueueDecoder({ offset: second.end, state: second.state });
+    expect(plain(d.push(bytes.subarray(second.end)))).toEqual(plain(all.slice(2)));
+  });
+
+  it('follows the configured code page when the saved state came from the default', () => {
+    const d = new QueueDecoder({ defaultEncoding: 'cp1251', offset: 10, state: { encoding: 'windows-1252', source: 'default', midLine: false } });
+    const [line] = d.push(iconv.encode('a|Привет\n', 'cp1251'));
+    expect(line).toMatchObject({ text: 'a|Привет', start: 10, end: 19, state: { encoding: 'cp1251', source: 'default' } });
+  });
+
+  it('rejects an unknown encoding', () => {
+    expect(() => new QueueDecoder({ defaultEncoding: 'no-such-code-page' })).toThrow(RangeError);
+  });
+});
