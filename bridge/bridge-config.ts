@@ -7,6 +7,7 @@ import path from 'node:path';
 import { parseConfigObject, readJsonConfigFile, type BrokerConfig } from '../src/broker/index.js';
 import { isKnownEncoding } from '../src/protocol/text.js';
 import { CliError } from './cli-error.js';
+import type { QueueEntry } from './queues.js';
 import { DEFAULT_RESTART, RESTART_MODES, type RestartMode, type RestartOptions } from './supervisor/restart-policy.js';
 
 export interface ScriptEntry {
@@ -27,6 +28,8 @@ export interface BridgeConfig {
   scripts: ScriptEntry[];
   /** Folders `scripts.run` may start scripts from (absolute). */
   scriptFolders: string[];
+  /** Legacy FileAppend queue files to publish. */
+  queues: QueueEntry[];
   /** Where the file was, for messages. */
   source: string;
 }
@@ -38,7 +41,7 @@ export const DEFAULT_STOP_GRACE = 3;
 type Json = Record<string, unknown>;
 
 /** Top-level keys of bridge.config.json; anything else is a typo worth an error. */
-const TOP_LEVEL_KEYS = ['broker', 'interpreter', 'restart', 'scripts', 'script_folders'];
+const TOP_LEVEL_KEYS = ['broker', 'interpreter', 'restart', 'scripts', 'script_folders', 'queues'];
 
 function fail(source: string, msg: string): never {
   throw new CliError(`${source}: ${msg}`);
@@ -104,6 +107,36 @@ function parseScript(raw: unknown, i: number, base: string, source: string, rest
   };
 }
 
+function parseQueue(raw: unknown, i: number, base: string, source: string): QueueEntry {
+  const where = `${source}: queues[${i}]`;
+  if (typeof raw === 'string') return { file: path.resolve(base, raw), qos: 1 };
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail(where, 'must be a file path or an object with "file"');
+  const o = raw as Json;
+  const file = str(o, 'file', where) ?? fail(where, 'file is required');
+  const encoding = str(o, 'encoding', where);
+  if (encoding && !isKnownEncoding(encoding)) fail(where, `unknown encoding "${encoding}"`);
+  const map = o.topic_map ?? {};
+  if (typeof map !== 'object' || map === null || Array.isArray(map) || Object.values(map).some((v) => typeof v !== 'string')) {
+    fail(where, 'topic_map must map legacy names to topics, e.g. {"JOB_ACTIVATED": "jobs.activated"}');
+  }
+  const flush = o.flush_timeout;
+  if (flush !== undefined && (typeof flush !== 'number' || !(flush > 0))) fail(where, 'flush_timeout must be a positive number of seconds');
+  const qos = o.qos ?? 1;
+  if (qos !== 0 && qos !== 1) fail(where, 'qos must be 0 or 1');
+  const positionFile = str(o, 'position_file', where);
+  const deadLetterFile = str(o, 'dead_letter_file', where);
+  return {
+    file: path.resolve(base, file),
+    encoding,
+    prefix: str(o, 'prefix', where),
+    topicMap: map as Record<string, string>,
+    positionFile: positionFile && path.resolve(base, positionFile),
+    deadLetterFile: deadLetterFile && path.resolve(base, deadLetterFile),
+    flushTimeoutMs: flush === undefined ? undefined : (flush as number) * 1000,
+    qos,
+  };
+}
+
 /** Read and check a bridge config file. */
 export function loadBridgeConfig(file: string): BridgeConfig {
   let obj: unknown;
@@ -135,7 +168,10 @@ export function loadBridgeConfig(file: string): BridgeConfig {
   const folders = o.script_folders ?? [];
   if (!Array.isArray(folders) || folders.some((f) => typeof f !== 'string')) fail(file, 'script_folders must be an array of folder paths');
   const interpreter = str(o, 'interpreter', file);
+  const queues = o.queues ?? [];
+  if (!Array.isArray(queues)) fail(file, 'queues must be an array');
   return {
+    queues: queues.map((q, i) => parseQueue(q, i, base, file)),
     broker,
     restart,
     interpreter: interpreter && path.resolve(base, interpreter),

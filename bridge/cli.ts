@@ -13,6 +13,7 @@ import { requestCommand } from './commands/request.js';
 import { runCommand } from './commands/run.js';
 import { statusCommand } from './commands/status.js';
 import { subCommand } from './commands/sub.js';
+import { tailCommand } from './commands/tail.js';
 import { upCommand } from './commands/up.js';
 
 export function buildProgram(): Command {
@@ -21,7 +22,7 @@ export function buildProgram(): Command {
     .version(VERSION, '-v, --version')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const cmd of [brokerCommand(), pubCommand(), subCommand(), requestCommand(), statusCommand(), runCommand(), upCommand(), demoCommand()]) {
+  for (const cmd of [brokerCommand(), pubCommand(), subCommand(), requestCommand(), statusCommand(), runCommand(), upCommand(), tailCommand(), demoCommand()]) {
     program.addCommand(cmd.showHelpAfterError('(run with --help for usage)').exitOverride());
   }
   program.addHelpText(
@@ -33,7 +34,8 @@ Examples:
   bridge sub "jobs.*" "scripts.#"                print matching messages
   bridge pub jobs.activated '{"job_id":"12345"}' publish one message
   bridge request status                          ask the broker for its status
-  bridge run scripts/cad_hotkeys.ahk --key cad   supervise an AutoHotkey script`,
+  bridge run scripts/cad_hotkeys.ahk --key cad   supervise an AutoHotkey script
+  bridge tail C:/temp/broker_queue.txt           publish a legacy FileAppend queue`,
   );
   return program;
 }

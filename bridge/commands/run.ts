@@ -9,6 +9,7 @@ import { BrokerLink } from '../broker-link.js';
 import { DEFAULT_STOP_GRACE, loadBridgeConfig, parseRestart, SCRIPT_KEY, type BridgeConfig } from '../bridge-config.js';
 import { CliError } from '../cli-error.js';
 import { cliLogger, resolveAddress } from '../connect-options.js';
+import { startQueues, stopQueues, type QueueEntry } from '../queues.js';
 import { ScriptRegistry } from '../script-registry.js';
 import { onShutdownSignal } from '../signals.js';
 import { RESTART_MODES } from '../supervisor/restart-policy.js';
@@ -24,6 +25,7 @@ interface RunFlags {
   restart?: string;
   stopGrace: string;
   config?: string;
+  queue: string[];
   logLevel?: string;
 }
 
@@ -46,7 +48,8 @@ export function runCommand(): Command {
     .option('-e, --encoding <name>', "encoding of the script's output: utf-8, cp1252, ...", 'utf-8')
     .addOption(new Option('-r, --restart <mode>', 'restart policy (default on-failure; timings from --config "restart")').choices([...RESTART_MODES]))
     .option('--stop-grace <seconds>', 'time the script gets to exit after the exit command', String(DEFAULT_STOP_GRACE))
-    .option('-c, --config <file>', 'bridge.config.json (interpreter, broker options)')
+    .option('-c, --config <file>', 'bridge.config.json (interpreter, broker options, restart timings, queues)')
+    .option('-Q, --queue <file>', 'also publish a legacy FileAppend queue file (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
     .option('-H, --host <host>', 'broker host (env BROKER_HOST, default localhost)')
     .option('-p, --port <port>', 'broker port (env BROKER_PORT, default 15234)')
     .option('--token <token>', 'broker token (env BROKER_TOKEN)')
@@ -78,12 +81,15 @@ export function runCommand(): Command {
       stopGrace: grace,
     });
     await registry.serveControl();
+    const queueEntries = [...(config?.queues ?? []), ...flags.queue.map((f): QueueEntry => ({ file: path.resolve(f), qos: 1 }))];
+    const tailers = await startQueues(queueEntries, link.client, log);
 
     let finishing = false;
     const finish = async (): Promise<void> => {
       if (finishing) return;
       finishing = true;
       const last = supervisor.status().last_exit;
+      await stopQueues(tailers);
       await link.stop();
       process.exit(last ? exitCodeFor(last) : 1);
     };

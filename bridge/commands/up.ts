@@ -5,6 +5,7 @@ import { BrokerLink } from '../broker-link.js';
 import { loadBridgeConfig } from '../bridge-config.js';
 import { CliError } from '../cli-error.js';
 import { cliLogger, resolveAddress } from '../connect-options.js';
+import { startQueues, stopQueues } from '../queues.js';
 import { ScriptRegistry } from '../script-registry.js';
 import { onShutdownSignal } from '../signals.js';
 import { formatSummary, useColour } from '../summary-table.js';
@@ -38,13 +39,16 @@ bridge.config.json:
     "scripts": [
       { "key": "cad", "path": "scripts/cad_hotkeys.ahk", "restart": "on-failure" },
       { "key": "saw1", "path": "scripts/saw.ahk", "args": ["--saw", "1"], "encoding": "cp1252" }
+    ],
+    "queues": [
+      { "file": "C:/temp/broker_queue.txt", "topic_map": { "JOB_ACTIVATED": "jobs.activated" } }
     ]
   }`,
   );
   cmd.action(async (flags: UpFlags) => {
     const log = cliLogger({ logLevel: flags.logLevel ?? (process.env.BROKER_LOG_LEVEL || 'info') }, 'bridge');
     const config = loadBridgeConfig(flags.config);
-    if (config.scripts.length === 0) throw new CliError(`${flags.config} lists no scripts: add entries under "scripts"`);
+    if (config.scripts.length === 0 && config.queues.length === 0) throw new CliError(`${flags.config} lists no scripts and no queues: add entries under "scripts" or "queues"`);
     const { host, port } = resolveAddress({
       host: flags.host ?? config.broker.host,
       port: flags.port ?? (config.broker.port === undefined ? undefined : String(config.broker.port)),
@@ -59,7 +63,9 @@ bridge.config.json:
     const supervisors = [];
     for (const entry of config.scripts) supervisors.push(await registry.add(entry));
     await registry.serveControl();
+    const tailers = await startQueues(config.queues, link.client, log);
     onShutdownSignal(async () => {
+      await stopQueues(tailers);
       await registry.stopAll();
       await link.stop();
       process.exit(0);
@@ -67,8 +73,9 @@ bridge.config.json:
     await Promise.all(supervisors.map((s) => s.start()));
     const rows = supervisors.map((s) => ({ status: s.status(), restart: s.spec.restart.mode }));
     const role = link.role === 'hosting' ? 'hosting the broker' : 'joined the broker';
-    process.stdout.write(`ahk-bridge ${VERSION}: ${role} on ${host}:${port}, ${rows.length} script${rows.length === 1 ? '' : 's'}\n`);
-    process.stdout.write(formatSummary(rows, useColour(process.stdout)) + '\n');
+    const queues = config.queues.length > 0 ? `, ${config.queues.length} queue file${config.queues.length === 1 ? '' : 's'}` : '';
+    process.stdout.write(`ahk-bridge ${VERSION}: ${role} on ${host}:${port}, ${rows.length} script${rows.length === 1 ? '' : 's'}${queues}\n`);
+    if (rows.length > 0) process.stdout.write(formatSummary(rows, useColour(process.stdout)) + '\n');
   });
   return cmd;
 }
