@@ -1,0 +1,140 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadBridgeConfig, parseRestart } from '../../bridge/bridge-config.js';
+import { exitCodeFor } from '../../bridge/commands/run.js';
+import { parseTopicMap } from '../../bridge/commands/tail.js';
+import { formatSummary, useColour } from '../../bridge/summary-table.js';
+import { DEFAULT_RESTART } from '../../bridge/supervisor/restart-policy.js';
+import type { ScriptStatus } from '../../bridge/supervisor/script-supervisor.js';
+
+function configFile(obj: unknown): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'bridge-config-'));
+  const file = path.join(dir, 'bridge.config.json');
+  writeFileSync(file, typeof obj === 'string' ? obj : JSON.stringify(obj));
+  return file;
+}
+
+describe('bridge.config.json', () => {
+  it('resolves paths relative to the file and fills defaults', () => {
+    const file = configFile({ interpreter: 'ahk/AutoHotkey64.exe', script_folders: ['scripts'], scripts: [{ path: 'scripts/cad.ahk' }] });
+    const dir = path.dirname(file);
+    const c = loadBridgeConfig(file);
+    expect(c.interpreter).toBe(path.join(dir, 'ahk/AutoHotkey64.exe'));
+    expect(c.scriptFolders).toEqual([path.join(dir, 'scripts')]);
+    expect(c.scripts).toEqual([
+      { key: 'cad', path: path.join(dir, 'scripts/cad.ahk'), args: [], restart: { ...DEFAULT_RESTART }, encoding: 'utf-8', interpreter: undefined, stopGrace: 3 },
+    ]);
+    expect(c.queues).toEqual([]);
+  });
+
+  it('applies top-level restart defaults under each script, which may override the mode', () => {
+    const c = loadBridgeConfig(
+      configFile({ restart: { mode: 'always', initial_delay: 0.5, max_restarts: 9 }, scripts: [{ path: 'a.ahk' }, { path: 'b.ahk', restart: 'never' }] }),
+    );
+    expect(c.scripts[0]!.restart).toMatchObject({ mode: 'always', initialDelayMs: 500, maxRestarts: 9 });
+    expect(c.scripts[1]!.restart).toMatchObject({ mode: 'never', initialDelayMs: 500, maxRestarts: 9 });
+  });
+
+  it('parses queues in both forms', () => {
+    const file = configFile({
+      queues: ['q1.txt', { file: 'q2.txt', encoding: 'cp1251', prefix: 'legacy.', topic_map: { JOB_ACTIVATED: 'jobs.activated' }, flush_timeout: 1.5, qos: 0 }],
+    });
+    const dir = path.dirname(file);
+    expect(loadBridgeConfig(file).queues).toEqual([
+      { file: path.join(dir, 'q1.txt'), qos: 1 },
+      {
+        file: path.join(dir, 'q2.txt'),
+        encoding: 'cp1251',
+        prefix: 'legacy.',
+        topicMap: { JOB_ACTIVATED: 'jobs.activated' },
+        positionFile: undefined,
+        deadLetterFile: undefined,
+        flushTimeoutMs: 1500,
+        qos: 0,
+      },
+    ]);
+  });
+
+  it.each([
+    [{ scripts: [{ path: 'a.ahk', key: 'has.dot' }] }, /key "has.dot"/],
+    [{ scripts: [{ key: 'x' }] }, /path is required/],
+    [{ scripts: [{ path: 'a.ahk', encoding: 'klingon' }] }, /unknown encoding/],
+    [{ scripts: [{ path: 'a.ahk', args: [1] }] }, /args must be an array of strings/],
+    [{ scripts: [{ path: 'a.ahk', restart: 'sometimes' }] }, /restart must be one of never, on-failure, always/],
+    [{ scripts: [{ path: 'a.ahk', stop_grace: 0 }] }, /stop_grace/],
+    [{ queues: [{ file: 'q', topic_map: { A: 1 } }] }, /topic_map/],
+    [{ queues: [{ file: 'q', qos: 2 }] }, /qos must be 0 or 1/],
+    [{ queues: [{}] }, /file is required/],
+    [{ broker: { port: 'x' } }, /port must be a number/],
+    [{ scirpts: [] }, /unknown key "scirpts"/],
+    ['{not json', /not valid JSON/],
+    [[1, 2], /expected a JSON object/],
+  ])('rejects %j with a message naming the problem', (obj, message) => {
+    expect(() => loadBridgeConfig(configFile(obj))).toThrow(message);
+  });
+
+  it('parseRestart takes a mode name or an object over a base', () => {
+    expect(parseRestart('never', 'x')).toEqual({ ...DEFAULT_RESTART, mode: 'never' });
+    expect(parseRestart({ window: 10, stable_after: 2 }, 'x')).toMatchObject({ mode: 'on-failure', windowMs: 10_000, stableAfterMs: 2000 });
+    expect(() => parseRestart({ max_delay: -1 }, 'x')).toThrow(/non-negative/);
+  });
+});
+
+describe('bridge run exit code', () => {
+  it("is the script's code, or 1 when it had none because it crashed or never started", () => {
+    expect(exitCodeFor({ exit_code: 3, reason: 'crash' })).toBe(3);
+    expect(exitCodeFor({ exit_code: 0, reason: 'stopped' })).toBe(0);
+    expect(exitCodeFor({ exit_code: null, reason: 'crash' })).toBe(1);
+    expect(exitCodeFor({ exit_code: null, reason: 'load_failure' })).toBe(1);
+    expect(exitCodeFor({ exit_code: null, reason: 'stopped' })).toBe(0);
+  });
+});
+
+describe('bridge tail --map', () => {
+  it('combines LEGACY=topic pairs over a map file', () => {
+    const file = configFile({ A: 'a.from.file', B: 'b.from.file' });
+    expect(parseTopicMap(['B=b.flag', 'C=c.flag'], file)).toEqual({ A: 'a.from.file', B: 'b.flag', C: 'c.flag' });
+    expect(() => parseTopicMap(['novalue='], undefined)).toThrow(/LEGACY_NAME=topic/);
+    expect(() => parseTopicMap(['=x'], undefined)).toThrow(/LEGACY_NAME=topic/);
+  });
+});
+
+describe('summary table', () => {
+  const status = (key: string, state: ScriptStatus['state'], pid: number | null): ScriptStatus => ({
+    key,
+    script: `/s/${key}.ahk`,
+    args: [],
+    running: pid !== null,
+    pid,
+    started_at: null,
+    restarts: 0,
+    last_exit: null,
+    state,
+  });
+  it('aligns columns and colours states only when asked', () => {
+    const rows = [
+      { status: status('cad', 'running', 42), restart: 'on-failure' },
+      { status: status('saw1', 'failed', null), restart: 'always' },
+    ];
+    const plain = formatSummary(rows, false);
+    expect(plain.split('\n')).toEqual([
+      'KEY   STATE    PID  RESTART     SCRIPT',
+      'cad   running  42   on-failure  /s/cad.ahk',
+      'saw1  failed   -    always      /s/saw1.ahk',
+    ]);
+    expect(plain).not.toContain('\u001b[');
+    const coloured = formatSummary(rows, true);
+    expect(coloured).toContain('\u001b[32mrunning\u001b[0m');
+    expect(coloured).toContain('\u001b[31mfailed \u001b[0m');
+  });
+
+  it('uses colour only on a TTY without NO_COLOR or TERM=dumb', () => {
+    const tty = { isTTY: true } as NodeJS.WriteStream;
+    expect(useColour(tty, {})).toBe(true);
+    expect(useColour(tty, { NO_COLOR: '1' })).toBe(false);
+    expect(useColour(tty, { TERM: 'dumb' })).toBe(false);
+    expect(useColour({ isTTY: false } as NodeJS.WriteStream, {})).toBe(false);
+  });
+});
