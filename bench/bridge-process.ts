@@ -1,7 +1,7 @@
 /**
- * Starts `bridge run <script> --key <key>` through the real CLI, joined to the broker the
- * bench started, exactly as users run it, and stops it again with SIGTERM (SIGKILL of that
- * PID after a grace period). Only the bridge's own PID is ever signalled: the interpreter
+ * Starts `bridge run <script> --key <key>` (and `bridge tail <file>`) through the real CLI,
+ * joined to the broker the bench started, exactly as users run it, and stops it again with
+ * SIGTERM (SIGKILL of that PID after a grace period). Only the bridge's own PID is ever signalled: the interpreter
  * it starts is the bridge's to stop, which is part of what the bridge scenarios exercise.
  */
 import { spawn } from 'node:child_process';
@@ -56,8 +56,35 @@ export function startBridge(opts: BridgeOptions): BridgeProcess {
     '--port', String(opts.brokerPort),
     '--log-level', 'warning',
   ];
+  return spawnCli(args, opts.cwd);
+}
+
+export interface TailOptions {
+  /** dist/bridge/cli.js */
+  cliPath: string;
+  cwd: string;
+  /** The queue file (absolute). */
+  file: string;
+  /** `LEGACY=topic` pairs passed as `--map`. */
+  map: Record<string, string>;
+  brokerPort: number;
+}
+
+/**
+ * `bridge tail <file> --map LEGACY=topic --host 127.0.0.1 --port <broker> --log-level warning`,
+ * stopped like a bridge (SIGTERM, which saves the position, then SIGKILL of that PID).
+ */
+export function startTail(opts: TailOptions): BridgeProcess {
+  const args = [opts.cliPath, 'tail', opts.file];
+  for (const [from, to] of Object.entries(opts.map)) args.push('--map', `${from}=${to}`);
+  args.push('--host', HOST, '--port', String(opts.brokerPort), '--log-level', 'warning');
+  return spawnCli(args, opts.cwd);
+}
+
+/** `node <args>` in `cwd`, tracked so that only this PID is ever signalled. */
+function spawnCli(args: string[], cwd: string): BridgeProcess {
   const child = spawn(process.execPath, args, {
-    cwd: opts.cwd,
+    cwd,
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, FAKE_AHK_MAX_LIFETIME_MS: String(FAKE_MAX_LIFETIME_MS) },
   });

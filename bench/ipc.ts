@@ -49,7 +49,42 @@ export interface CommandRttInit {
   requests: number;
 }
 
-export type WorkerInit = SubscriberInit | PublisherInit | LatencyInit | CommandRttInit;
+/**
+ * Queue latency: appends `TOPIC|payload` lines to a queue file that `bridge tail` follows,
+ * and a subscriber connection on the tail's topic, sharing one clock.
+ */
+export interface QueueLatencyInit {
+  role: 'queue-latency';
+  port: number;
+  /** The queue file (exists, tailed by the bridge). */
+  file: string;
+  /** The legacy name written before the `|`; the tail maps it to `topic`. */
+  legacyName: string;
+  topic: string;
+  idPrefix: string;
+  hardLimitMs: number;
+  ratePerSec: number;
+  /** Appending starts untimed; the timed lines begin this long after the first delivery. */
+  warmupMs: number;
+  /** Timed lines. */
+  lines: number;
+  /** Bound on the first delivery (includes the tail's start-up). */
+  firstLineTimeoutMs: number;
+}
+
+/** Queue backlog: one subscriber connection that checks every line of a pre-filled queue file. */
+export interface QueueBacklogInit {
+  role: 'queue-sub';
+  port: number;
+  topic: string;
+  idPrefix: string;
+  hardLimitMs: number;
+  /** Lines in the file; line `seq` starts at byte `seq * lineBytes` (fixed-width lines). */
+  lines: number;
+  lineBytes: number;
+}
+
+export type WorkerInit = SubscriberInit | PublisherInit | LatencyInit | CommandRttInit | QueueLatencyInit | QueueBacklogInit;
 
 /** Orchestrator to worker. */
 export type Command =
@@ -58,6 +93,8 @@ export type Command =
   /** Publisher: more credit (end-to-end flow control). */
   | { cmd: 'credit'; allowed: number }
   | { cmd: 'snap' }
+  /** Queue backlog: which lines have not arrived (after a timeout). */
+  | { cmd: 'missing' }
   /** Publisher: stop publishing and report how many were sent. */
   | { cmd: 'stop' }
   | { cmd: 'exit' };
@@ -102,6 +139,51 @@ export interface RttReport {
   windowMs: number;
 }
 
+export interface QueueLatencyReport {
+  ev: 'queue-latency';
+  /** Timed lines appended, and how many of them were delivered. */
+  sent: number;
+  received: number;
+  /** Untimed lines appended before the timed ones. */
+  warmupLines: number;
+  /** Append -> delivery, nanosecond samples summarised in µs. */
+  p50Us: number;
+  p90Us: number;
+  p99Us: number;
+  maxUs: number;
+  /** Longest single appendFileSync (open-append-close), µs. */
+  appendMaxUs: number;
+  /** Deliveries of any line that came at or below an already delivered seq (must stay 0). */
+  outOfOrder: number;
+  cpuMs: number;
+  windowMs: number;
+}
+
+/** Queue backlog: every line arrived; times on the shared monotonic clock (hrtimeMs). */
+export interface QueueBacklogReport {
+  ev: 'queue-done';
+  /** Distinct lines delivered (= lines). */
+  received: number;
+  /** Deliveries of a line already delivered, and deliveries below the highest seq so far. */
+  duplicates: number;
+  outOfOrder: number;
+  /** Deliveries whose queue_id did not end with the line's own byte offset. */
+  badQueueIds: number;
+  firstAtMs: number;
+  lastAtMs: number;
+  cpuMs: number;
+}
+
+/** Queue backlog: the lines not delivered yet, as seq ranges (the first few). */
+export interface QueueMissingReport {
+  ev: 'queue-missing';
+  missing: number;
+  ranges: Array<[number, number]>;
+  /** Frames the subscriber could not decode, and whether the broker closed its connection. */
+  badFrames: number;
+  closed: boolean;
+}
+
 /** Worker to orchestrator. */
 export type WorkerEvent =
   | { ev: 'ready' }
@@ -113,6 +195,9 @@ export type WorkerEvent =
   | { ev: 'measured' }
   | LatencyReport
   | RttReport
+  | QueueLatencyReport
+  | QueueBacklogReport
+  | QueueMissingReport
   | { ev: 'error'; message: string };
 
 export type WorkerEventName = WorkerEvent['ev'];

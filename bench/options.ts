@@ -20,7 +20,7 @@ export interface BenchOptions {
 export const USAGE = `usage: npm run bench -- [options]
 
   --seconds N       measured window per run, after a 1 s warm-up (default 5); the
-                    bridge scenarios count starts and requests instead
+                    bridge and queue scenarios count starts, requests and lines instead
   --repeat N        runs of each throughput scenario; the table shows the median (default 3)
   --scenarios a,b   subset of: ${scenarioNames().join(', ')}
   --json FILE       also write all results as JSON

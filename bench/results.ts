@@ -29,6 +29,37 @@ export interface CommandRttFigures {
   clientCpuPct: number;
 }
 
+/** queue-latency: append -> delivery through `bridge tail`. */
+export interface QueueLatencyFigures {
+  ratePerSec: number;
+  /** Timed lines, and untimed ones before them (the tail's start-up and the warm-up). */
+  lines: number;
+  warmupLines: number;
+  received: number;
+  latencyMs: MsPercentiles;
+  p90Ms: number;
+  targetP99Ms: number;
+  /** Longest single appendFileSync (open-append-close). */
+  appendMaxMs: number;
+  /** Over the timed lines, % of one core. */
+  tailCpuPct: number | null;
+  clientCpuPct: number;
+}
+
+/** queue-backlog: spawn of `bridge tail` on a pre-filled file -> the last line delivered. */
+export interface QueueBacklogFigures {
+  lines: number;
+  lineBytes: number;
+  /** Spawn -> first and -> last line delivered (both include Node start-up of the tail). */
+  firstLineMs: number;
+  totalMs: number;
+  /** Lines / (first -> last delivery): the rate once the tail is running. */
+  steadyLinesPerSec: number;
+  tailPeakRssMB: number | null;
+  /** Tail CPU from spawn to the last delivery (start-up included), µs per line. */
+  tailCpuUsPerLine: number | null;
+}
+
 export interface RunResult {
   scenario: string;
   run: number;
@@ -52,6 +83,8 @@ export interface RunResult {
   /** Bridge scenarios only. */
   bridgeStart?: BridgeStartFigures;
   commandRtt?: CommandRttFigures;
+  queueLatency?: QueueLatencyFigures;
+  queueBacklog?: QueueBacklogFigures;
   /** Deliveries out of publish order plus connections the broker closed: anything but 0 is a bug. */
   anomalies: string[];
 }
@@ -79,9 +112,11 @@ export interface ScenarioSummary {
   pubCpuPct: number | null;
   subCpuPct: number[];
   latency: RunResult['latency'];
-  /** Bridge scenarios run once: the first run's figures. */
+  /** Bridge and queue scenarios run once: the first run's figures. */
   bridgeStart: BridgeStartFigures | null;
   commandRtt: CommandRttFigures | null;
+  queueLatency: QueueLatencyFigures | null;
+  queueBacklog: QueueBacklogFigures | null;
   anomalies: string[];
 }
 
@@ -105,6 +140,8 @@ export function summarize(scenario: string, outcomes: RunOutcome[]): ScenarioSum
     latency: runs.length > 0 && runs[0]!.latency ? medianLatency(runs) : null,
     bridgeStart: runs[0]?.bridgeStart ?? null,
     commandRtt: runs[0]?.commandRtt ?? null,
+    queueLatency: runs[0]?.queueLatency ?? null,
+    queueBacklog: runs[0]?.queueBacklog ?? null,
     anomalies: [...new Set(runs.flatMap((r) => r.anomalies))],
   };
 }

@@ -1,6 +1,7 @@
 /**
- * `npm run bench`: our broker's throughput, fan-out and latency, and the bridge's start-up
- * and command round trip, as one markdown table.
+ * `npm run bench`: our broker's throughput, fan-out and latency, the bridge's start-up and
+ * command round trip, and `bridge tail`'s queue-file latency and backlog rate, as one
+ * markdown table.
  *
  * The broker runs as its own process through the CLI; publishers and subscribers run in
  * forked worker processes (worker.ts), never in this orchestrator, which only starts
@@ -17,7 +18,7 @@ import { killAllStarted } from './processes.js';
 import { isFailed, summarize, type RunOutcome } from './results.js';
 import { runScenario } from './runner.js';
 import { SCENARIOS, type RunContext } from './scenarios.js';
-import { fmtRate, machineLine, renderTable, settingsLine, targetLine } from './table.js';
+import { fmtRate, machineLine, queueTargetLine, renderTable, settingsLine, targetLine } from './table.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url)); // dist/bench
 const projectRoot = path.resolve(here, '../..');
@@ -31,6 +32,14 @@ function describe(r: RunOutcome): string {
   if (r.bridgeStart) {
     const b = r.bridgeStart;
     return `${b.starts} starts: started ${ms(b.startedMs)}, ready ${ms(b.readyMs)}, SIGTERM -> exit ${ms(b.stopMs)}${extra}`;
+  }
+  if (r.queueLatency) {
+    const q = r.queueLatency;
+    return `${q.received}/${q.lines} lines at ${q.ratePerSec}/s: append -> delivery ${ms(q.latencyMs)}${extra}`;
+  }
+  if (r.queueBacklog) {
+    const b = r.queueBacklog;
+    return `${b.lines} lines in ${b.totalMs.toFixed(0)} ms from spawn = ${fmtRate(r.deliveriesPerSec)} lines/s (first line after ${b.firstLineMs.toFixed(0)} ms)${extra}`;
   }
   if (r.commandRtt && r.latency) {
     return `${fmtRate(r.deliveriesPerSec)} round trips/s, ${r.commandRtt.verified}/${r.commandRtt.requests} replies verified, p50 ${r.latency.p50Us.toFixed(0)} µs, p99 ${r.latency.p99Us.toFixed(0)} µs, max ${r.latency.maxUs.toFixed(0)} µs${extra}`;
@@ -91,6 +100,7 @@ async function main(argv: string[]): Promise<number> {
   console.log(renderTable(summaries));
   console.log('');
   console.log(targetLine(summaries));
+  console.log(queueTargetLine(summaries));
   console.log(machineLine());
   console.log(settingsLine({ seconds: opts.seconds, warmupMs: WARMUP_MS, repeat: opts.repeat, window: opts.window, payloadBytes: opts.payloadBytes }));
   if (!procStatsAvailable()) console.log('Broker CPU and RSS need Linux /proc: n/a here.');

@@ -1,12 +1,13 @@
 /**
  * Runs one scenario once against a fresh broker process and always cleans up: workers
  * are told to exit (then killed by PID), and the broker is stopped, whatever happened.
- * The bridge scenarios stop their bridges themselves, before the broker goes.
+ * The bridge and queue scenarios stop their bridges themselves, before the broker goes.
  */
 import { startBroker, type BrokerProcess } from './broker-process.js';
 import { runBridgeStart } from './bridge-start-run.js';
 import { runCommandRtt } from './command-rtt-run.js';
 import { runLatency } from './latency-run.js';
+import { runQueueBacklog, runQueueLatency } from './queue-run.js';
 import type { RunOutcome } from './results.js';
 import type { RunContext, Scenario } from './scenarios.js';
 import { runStream } from './stream-run.js';
@@ -16,7 +17,10 @@ export async function runScenario(sc: Scenario, ctx: RunContext, run: number): P
   const workers: WorkerHandle[] = [];
   let broker: BrokerProcess | null = null;
   try {
-    broker = await startBroker({ cliPath: ctx.cliPath, maxQueueSize: ctx.maxQueueSize });
+    // A backlog is published far faster than it is paced: a per-client queue that holds it
+    // all keeps the broker's drop policy out of a figure that is about the tail.
+    const maxQueueSize = sc.kind === 'queue-backlog' ? Math.max(ctx.maxQueueSize, 2 * sc.lines) : ctx.maxQueueSize;
+    broker = await startBroker({ cliPath: ctx.cliPath, maxQueueSize });
     switch (sc.kind) {
       case 'stream':
         return await runStream(sc, ctx, broker, run, workers);
@@ -26,6 +30,10 @@ export async function runScenario(sc: Scenario, ctx: RunContext, run: number): P
         return await runBridgeStart(sc, ctx, broker, run);
       case 'command-rtt':
         return await runCommandRtt(sc, ctx, broker, run, workers);
+      case 'queue-latency':
+        return await runQueueLatency(sc, ctx, broker, run, workers);
+      case 'queue-backlog':
+        return await runQueueBacklog(sc, ctx, broker, run, workers);
       default: {
         const unknown: never = sc;
         throw new Error(`unknown scenario kind in ${JSON.stringify(unknown)}`);

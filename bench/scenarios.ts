@@ -37,7 +37,29 @@ export interface CommandRttScenario {
   description: string;
 }
 
-export type Scenario = StreamScenario | LatencyScenario | BridgeStartScenario | CommandRttScenario;
+/** `bridge tail` on a queue file: paced appends (open-append-close per line), append -> delivery. */
+export interface QueueLatencyScenario {
+  kind: 'queue-latency';
+  name: string;
+  ratePerSec: number;
+  /** Untimed appending after the first line came back. */
+  warmupMs: number;
+  /** Timed lines. */
+  lines: number;
+  /** The issue's target for the p99, ms. */
+  targetP99Ms: number;
+  description: string;
+}
+
+/** `bridge tail` started on a pre-filled queue file: spawn -> every line delivered. */
+export interface QueueBacklogScenario {
+  kind: 'queue-backlog';
+  name: string;
+  lines: number;
+  description: string;
+}
+
+export type Scenario = StreamScenario | LatencyScenario | BridgeStartScenario | CommandRttScenario | QueueLatencyScenario | QueueBacklogScenario;
 
 /** The script and interpreter of the bridge scenarios, relative to the project root. */
 export const BRIDGE_SCRIPT = 'fixtures/scripts/echo.ahk';
@@ -50,7 +72,12 @@ export const SCENARIOS: readonly Scenario[] = [
   { kind: 'latency', name: 'latency', ratePerSec: 2000, description: '1 pub + 1 sub connection in one process, 2,000 msg/s' },
   { kind: 'bridge-start', name: 'bridge-start', starts: 10, warmupStarts: 1, description: 'spawn `bridge run echo.ahk` -> scripts.<key>.started / .ready, 10 starts' },
   { kind: 'command-rtt', name: 'command-rtt', requests: 2000, warmup: 100, description: 'sequential requests client -> broker -> bridge -> script -> back' },
+  { kind: 'queue-latency', name: 'queue-latency', ratePerSec: 50, warmupMs: 2000, lines: 500, targetP99Ms: 100, description: 'FileAppend-style appends at 50 lines/s -> `bridge tail` -> subscriber, append -> delivery' },
+  { kind: 'queue-backlog', name: 'queue-backlog', lines: 200_000, description: 'spawn `bridge tail` on a pre-filled queue file -> every line delivered' },
 ];
+
+/** The legacy name queue lines are written with; the tail maps it (`--map`) to the run's topic. */
+export const QUEUE_LEGACY_NAME = 'BENCH_EVENT';
 
 export const scenarioNames = (): string[] => SCENARIOS.map((s) => s.name);
 

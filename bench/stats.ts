@@ -54,3 +54,12 @@ export function percentiles(values: readonly number[]): { p50: number; p99: numb
   const sorted = [...values].sort((a, b) => a - b);
   return { p50: percentileSorted(sorted, 50), p99: percentileSorted(sorted, 99), max: sorted.length > 0 ? sorted[sorted.length - 1]! : Number.NaN };
 }
+
+/**
+ * Milliseconds on the system-wide monotonic clock (`process.hrtime`: CLOCK_MONOTONIC on
+ * Linux, QueryPerformanceCounter on Windows), so that two processes on one machine can
+ * compare their readings. performance.now() cannot: each process has its own origin.
+ */
+export function monotonicMs(): number {
+  return Number(process.hrtime.bigint()) / 1e6;
+}

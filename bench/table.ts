@@ -37,12 +37,31 @@ function bridgeNotes(s: ScenarioSummary): string[] {
       `CPU ${cpu.join(', ')}`,
     ];
   }
+  if (s.queueLatency) {
+    const q = s.queueLatency;
+    return [
+      `append -> delivery p50 / p99 / max ${msTriple(q.latencyMs)} (p90 ${fixed(q.p90Ms, 0)} ms)`,
+      `${q.received}/${q.lines} lines at ${q.ratePerSec}/s after ${q.warmupLines} untimed, open-append-close each (appendFileSync, longest ${fixed(q.appendMaxMs, 1)} ms)`,
+      'deliveries/s = lines/s, µs/delivery = broker µs per line',
+      `CPU tail ${fixed(q.tailCpuPct, 1)}%, writer+sub ${fixed(q.clientCpuPct, 1)}%`,
+    ];
+  }
+  if (s.queueBacklog) {
+    const b = s.queueBacklog;
+    return [
+      `lines/s over spawn of \`bridge tail\` -> last of ${b.lines.toLocaleString('en-US')} lines (${b.lineBytes} B each) delivered, so incl. Node start-up`,
+      `first line after ${fixed(b.firstLineMs, 0)} ms, all after ${fixed(b.totalMs, 0)} ms, ${fmtRate(b.steadyLinesPerSec)} lines/s from first to last`,
+      'every line checked once, in file order, queue_id = its offset',
+      `tail peak RSS ${fixed(b.tailPeakRssMB, 1)} MB, tail CPU ${fixed(b.tailCpuUsPerLine, 1)} µs/line (start-up incl.)`,
+      'µs/delivery = broker µs per line',
+    ];
+  }
   return [];
 }
 
 function notes(s: ScenarioSummary): string {
   const parts: string[] = [];
-  if (s.bridgeStart || s.commandRtt) {
+  if (s.bridgeStart || s.commandRtt || s.queueLatency || s.queueBacklog) {
     parts.push(...bridgeNotes(s), ...s.anomalies);
     for (const f of s.failures) parts.push(`run ${f.run + 1} FAILED: ${f.error.split('\n')[0]!.slice(0, 160)}`);
     return parts.join('; ');
@@ -78,6 +97,15 @@ export function targetLine(summaries: ScenarioSummary[]): string {
   if (!fan || fan.deliveriesPerSec === null) return `${goal}: not measured in this run.`;
   const met = fan.deliveriesPerSec >= TARGET.deliveriesPerSec;
   return `${goal}: ${met ? 'MET' : 'NOT MET'} (median ${fmtRate(fan.deliveriesPerSec)} deliveries/s).`;
+}
+
+/** The issue's goal for file IPC: append -> delivery p99 of paced appends. */
+export function queueTargetLine(summaries: ScenarioSummary[]): string {
+  const q = summaries.find((s) => s.queueLatency)?.queueLatency;
+  const target = q?.targetP99Ms ?? 100;
+  const goal = `Target (issue): queue file append -> delivery p99 below ${target} ms through \`bridge tail\``;
+  if (!q) return `${goal}: not measured in this run.`;
+  return `${goal}: ${q.latencyMs.p99 < target ? 'MET' : 'NOT MET'} (p99 ${fixed(q.latencyMs.p99, 1)} ms, ${q.received} lines at ${q.ratePerSec}/s).`;
 }
 
 export interface RunSettings {

@@ -1,14 +1,16 @@
 /**
  * Entry of every client process the orchestrator forks: `node dist/bench/worker.js <init-json>`.
- * Runs one role (subscriber, publisher, latency, command-rtt) and takes commands over IPC. It ends by
- * itself when told to exit, when the orchestrator goes away, or at the hard time limit,
- * so no bench process outlives a run.
+ * Runs one role (subscriber, publisher, latency, command-rtt, queue-latency, queue-sub) and
+ * takes commands over IPC. It ends by itself when told to exit, when the orchestrator goes
+ * away, or at the hard time limit, so no bench process outlives a run.
  */
 import type { Command, WorkerInit } from './ipc.js';
 import { startCommandRtt } from './roles/command-rtt.js';
 import { emit, type Role } from './roles/common.js';
 import { startLatency } from './roles/latency.js';
 import { startPublisher } from './roles/publisher.js';
+import { startQueueBacklog } from './roles/queue-backlog.js';
+import { startQueueLatency } from './roles/queue-latency.js';
 import { startSubscriber } from './roles/subscriber.js';
 
 function fail(err: unknown): void {
@@ -27,6 +29,10 @@ function startRole(init: WorkerInit): Promise<Role> {
       return startLatency(init);
     case 'command-rtt':
       return startCommandRtt(init);
+    case 'queue-latency':
+      return startQueueLatency(init);
+    case 'queue-sub':
+      return startQueueBacklog(init);
   }
 }
 

@@ -1,0 +1,74 @@
+/**
+ * Queue backlog role: one subscriber connection on the topic `bridge tail` publishes a
+ * pre-filled queue file on. Every delivery is checked: its seq (each line once, in file
+ * order) and its queue_id, which must end with the line's own byte offset (lines are
+ * fixed-width, so line `seq` starts at `seq * lineBytes`). When every line has arrived it
+ * reports the first and last receipt on the system-wide monotonic clock, which the
+ * orchestrator compares with its own reading taken just before it spawned the tail.
+ */
+import { BenchConnection } from '../client.js';
+import type { QueueBacklogInit } from '../ipc.js';
+import { monotonicMs } from '../stats.js';
+import { payloadField } from '../wire.js';
+import { cpuMs, emit, type Role } from './common.js';
+
+/** Missing-line ranges reported after a timeout. */
+const MAX_RANGES = 10;
+
+export async function startQueueBacklog(init: QueueBacklogInit): Promise<Role> {
+  const seen = new Uint8Array(init.lines);
+  let received = 0;
+  let duplicates = 0;
+  let outOfOrder = 0;
+  let badQueueIds = 0;
+  let lastSeq = -1;
+  let firstAtMs = -1;
+  let done = false;
+  const cpu0 = cpuMs();
+
+  const conn = await BenchConnection.open(init.port, `${init.idPrefix}-sub`, (params) => {
+    const at = monotonicMs();
+    if (params.topic !== init.topic) return;
+    const seq = payloadField(params.payload, 'seq');
+    if (seq < 0 || seq >= init.lines) return;
+    if (firstAtMs < 0) firstAtMs = at;
+    const queueId = (params.payload as { queue_id?: unknown }).queue_id;
+    if (typeof queueId !== 'string' || !queueId.endsWith(`:${seq * init.lineBytes}`)) badQueueIds++;
+    if (seq <= lastSeq) outOfOrder++;
+    else lastSeq = seq;
+    if (seen[seq]) {
+      duplicates++;
+      return;
+    }
+    seen[seq] = 1;
+    received++;
+    if (received === init.lines && !done) {
+      done = true;
+      emit({ ev: 'queue-done', received, duplicates, outOfOrder, badQueueIds, firstAtMs, lastAtMs: at, cpuMs: cpuMs() - cpu0 });
+    }
+  });
+  await conn.subscribe([init.topic]);
+
+  return {
+    onCommand(cmd) {
+      if (cmd.cmd === 'missing') {
+        const ranges: Array<[number, number]> = [];
+        let missing = 0;
+        for (let seq = 0; seq < init.lines; seq++) {
+          if (seen[seq]) continue;
+          missing++;
+          const last = ranges[ranges.length - 1];
+          if (last && last[1] === seq - 1) last[1] = seq;
+          else if (ranges.length < MAX_RANGES) ranges.push([seq, seq]);
+        }
+        emit({ ev: 'queue-missing', missing, ranges, badFrames: conn.badFrames, closed: conn.closed });
+        return;
+      }
+      if (cmd.cmd !== 'snap') return;
+      emit({ ev: 'snap', count: received, min: received, atMs: monotonicMs(), cpuMs: cpuMs(), closedConns: conn.closed ? 1 : 0, outOfOrder });
+    },
+    close() {
+      conn.close();
+    },
+  };
+}
