@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import type { BrokerProcess } from './broker-process.js';
 import { BridgeEvents, awaitArrival } from './bridge-events.js';
 import { processLives, startBridge, type BridgeProcess } from './bridge-process.js';
-import { cpuSeconds, peakRssMB } from './proc-stats.js';
+import { peakRssMB, cpuSeconds, cpuUsPerEvent } from './proc-stats.js';
 import type { RunResult } from './results.js';
 import { BRIDGE_INTERPRETER, BRIDGE_SCRIPT, type CommandRttScenario, type RunContext } from './scenarios.js';
 import { WorkerHandle } from './worker-handle.js';
@@ -88,7 +88,7 @@ export async function runCommandRtt(sc: CommandRttScenario, ctx: RunContext, bro
       expected: sc.requests,
       brokerCpuPct,
       // Broker CPU per round trip (a request delivery plus a reply), in µs.
-      brokerUsPerDelivery: brokerCpuPct !== null && roundTripsPerSec > 0 ? (brokerCpuPct / 100 / roundTripsPerSec) * 1e6 : null,
+      brokerUsPerDelivery: cpuUsPerEvent(brokerCpuPct, roundTripsPerSec),
       brokerPeakRssMB: peakRssMB(broker.pid),
       pubCpuPct: null,
       subCpuPct: [(100 * r.cpuMs) / r.windowMs],

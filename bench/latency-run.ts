@@ -5,7 +5,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { BrokerProcess } from './broker-process.js';
-import { cpuSeconds, peakRssMB } from './proc-stats.js';
+import { peakRssMB, cpuSeconds, cpuUsPerEvent } from './proc-stats.js';
 import type { RunResult } from './results.js';
 import type { LatencyScenario, RunContext } from './scenarios.js';
 import { WorkerHandle } from './worker-handle.js';
@@ -61,7 +61,7 @@ export async function runLatency(sc: LatencyScenario, ctx: RunContext, broker: B
     received: r.received,
     expected: r.sent,
     brokerCpuPct,
-    brokerUsPerDelivery: brokerCpuPct !== null && deliveriesPerSec > 0 ? (brokerCpuPct / 100 / deliveriesPerSec) * 1e6 : null,
+    brokerUsPerDelivery: cpuUsPerEvent(brokerCpuPct, deliveriesPerSec),
     brokerPeakRssMB: peakRssMB(broker.pid),
     pubCpuPct: null,
     subCpuPct: [(100 * r.cpuMs) / r.windowMs],

@@ -51,3 +51,8 @@ export function peakRssMB(pid: number): number | null {
 
 /** True when the /proc figures can be read here; the table says n/a otherwise. */
 export const procStatsAvailable = (): boolean => IS_LINUX;
+
+/** CPU microseconds per event: a process at `cpuPct` % of one core handling `perSecond` events/s. */
+export function cpuUsPerEvent(cpuPct: number | null, perSecond: number): number | null {
+  return cpuPct !== null && perSecond > 0 ? (cpuPct / 100 / perSecond) * 1e6 : null;
+}

@@ -20,7 +20,7 @@ import { performance } from 'node:perf_hooks';
 import type { BrokerProcess } from './broker-process.js';
 import { startTail, type BridgeExit, type BridgeProcess } from './bridge-process.js';
 import { BenchConnection } from './client.js';
-import { cpuSeconds, peakRssMB } from './proc-stats.js';
+import { peakRssMB, cpuSeconds, cpuUsPerEvent } from './proc-stats.js';
 import type { RunResult } from './results.js';
 import { QUEUE_LEGACY_NAME, type QueueBacklogScenario, type QueueLatencyScenario, type RunContext } from './scenarios.js';
 import { monotonicMs } from './stats.js';
@@ -133,7 +133,7 @@ export async function runQueueLatency(sc: QueueLatencyScenario, ctx: RunContext,
       received: r.received,
       expected: r.sent,
       brokerCpuPct,
-      brokerUsPerDelivery: brokerCpuPct !== null && linesPerSec > 0 ? (brokerCpuPct / 100 / linesPerSec) * 1e6 : null,
+      brokerUsPerDelivery: cpuUsPerEvent(brokerCpuPct, linesPerSec),
       brokerPeakRssMB: peakRssMB(broker.pid),
       pubCpuPct: null,
       subCpuPct: [(100 * r.cpuMs) / r.windowMs],

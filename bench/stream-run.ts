@@ -13,7 +13,7 @@
 import { performance } from 'node:perf_hooks';
 import type { BrokerProcess } from './broker-process.js';
 import { OPEN_CREDIT, type Snapshot } from './ipc.js';
-import { cpuSeconds, peakRssMB } from './proc-stats.js';
+import { peakRssMB, cpuSeconds, cpuUsPerEvent } from './proc-stats.js';
 import type { RunResult } from './results.js';
 import type { RunContext, StreamScenario } from './scenarios.js';
 import { WorkerHandle } from './worker-handle.js';
@@ -106,7 +106,7 @@ export async function runStream(sc: StreamScenario, ctx: RunContext, broker: Bro
     received,
     expected,
     brokerCpuPct,
-    brokerUsPerDelivery: brokerCpuPct !== null && deliveriesPerSec > 0 ? (brokerCpuPct / 100 / deliveriesPerSec) * 1e6 : null,
+    brokerUsPerDelivery: cpuUsPerEvent(brokerCpuPct, deliveriesPerSec),
     brokerPeakRssMB: peakRssMB(broker.pid),
     pubCpuPct: cpuPct(p0, p1),
     subCpuPct: subs.map((_, i) => cpuPct(s0[i]!, s1[i]!)),
