@@ -2,7 +2,7 @@
  * Per-test brokers and raw clients, all torn down after each test: the setup every
  * black-box broker test file needs, in one place.
  */
-import { afterEach, expect } from 'vitest';
+import { afterEach, beforeEach, expect } from 'vitest';
 import type { BrokerConfig } from '../../src/broker/index.js';
 import { startBroker, type StartedBroker } from './broker-fixture.js';
 import { RawClient, type Frame } from './raw-client.js';
@@ -59,4 +59,38 @@ export async function subscribe(c: RawClient, ...patterns: string[]): Promise<vo
 export async function roundTrip(c: RawClient): Promise<void> {
   const res = await c.call('ping');
   expect(res.result?.pong).toBe(true);
+}
+
+/** A fresh broker for every test, and clients bound to whichever broker is current. */
+export interface BrokerPerTest {
+  /** The current test's broker. */
+  readonly current: StartedBroker;
+  /** Replace it with one started with other options (the old one stops after the test). */
+  restart(overrides?: Partial<BrokerConfig>): Promise<StartedBroker>;
+  open(): Promise<RawClient>;
+  connected(clientId: string, params?: Record<string, unknown>): Promise<RawClient>;
+}
+
+/** Call at the top of a test file: starts a broker with `overrides` before each test. */
+export function useBrokerPerTest(overrides: Partial<BrokerConfig> = {}): BrokerPerTest {
+  const bed = useTestBed();
+  let current: StartedBroker | undefined;
+  beforeEach(async () => {
+    current = await bed.broker(overrides);
+  });
+  const now = (): StartedBroker => {
+    if (!current) throw new Error('no broker yet: use it inside a test');
+    return current;
+  };
+  return {
+    get current() {
+      return now();
+    },
+    async restart(o = {}) {
+      current = await bed.broker(o);
+      return current;
+    },
+    open: () => bed.open(now().port),
+    connected: (clientId, params) => bed.connected(now().port, clientId, params),
+  };
 }

@@ -1,18 +1,10 @@
 import iconv from 'iconv-lite';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { encodeFrame, encodeJsonFrame } from '../../src/protocol/index.js';
-import type { StartedBroker } from '../helpers/broker-fixture.js';
-import { useTestBed } from '../helpers/test-bed.js';
-import { RawClient } from '../helpers/raw-client.js';
+import { useBrokerPerTest } from '../helpers/test-bed.js';
 
-const bed = useTestBed();
-let b: StartedBroker;
-const open = (): Promise<RawClient> => bed.open(b.port);
-const connected = (id: string, params: Record<string, unknown> = {}): Promise<RawClient> => bed.connected(b.port, id, params);
-
-beforeEach(async () => {
-  b = await bed.broker({ max_message_size: 64 * 1024 });
-});
+const broker = useBrokerPerTest({ max_message_size: 64 * 1024 });
+const { open, connected } = broker;
 
 describe('framing', () => {
   it('decodes one frame delivered one byte per TCP write', async () => {
@@ -79,7 +71,7 @@ describe('framing', () => {
   });
 
   it('uses a configured legacy code page for non-UTF-8 frames', async () => {
-    b = await bed.broker({ legacy_encoding: 'windows-1251' });
+    await broker.restart({ legacy_encoding: 'windows-1251' });
     const sub = await connected('sub');
     await sub.call('subscribe', { patterns: ['t'] });
     const pub = await connected('pub');

@@ -1,17 +1,10 @@
-import { beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { encodeFrame } from '../../src/protocol/index.js';
-import type { StartedBroker } from '../helpers/broker-fixture.js';
-import { useTestBed } from '../helpers/test-bed.js';
-import { RawClient } from '../helpers/raw-client.js';
+import { useBrokerPerTest } from '../helpers/test-bed.js';
+import type { RawClient } from '../helpers/raw-client.js';
 
-const bed = useTestBed();
-let b: StartedBroker;
-const open = (): Promise<RawClient> => bed.open(b.port);
-const connected = (id: string, params: Record<string, unknown> = {}): Promise<RawClient> => bed.connected(b.port, id, params);
-
-beforeEach(async () => {
-  b = await bed.broker();
-});
+const broker = useBrokerPerTest();
+const { open, connected } = broker;
 
 /** Send raw JSON text and wait for the next frame (a response or error). */
 async function exchange(c: RawClient, text: string): Promise<unknown> {

@@ -1,16 +1,9 @@
-import { beforeEach, describe, expect, it } from 'vitest';
-import type { StartedBroker } from '../helpers/broker-fixture.js';
-import { useTestBed } from '../helpers/test-bed.js';
-import { RawClient } from '../helpers/raw-client.js';
+import { describe, expect, it } from 'vitest';
+import { useBrokerPerTest } from '../helpers/test-bed.js';
+import type { RawClient } from '../helpers/raw-client.js';
 
-const bed = useTestBed();
-let b: StartedBroker;
-const open = (): Promise<RawClient> => bed.open(b.port);
-const connected = (id: string, params: Record<string, unknown> = {}): Promise<RawClient> => bed.connected(b.port, id, params);
-
-beforeEach(async () => {
-  b = await bed.broker();
-});
+const broker = useBrokerPerTest();
+const { open, connected } = broker;
 
 /** A marker publish proves everything published before it has been routed (per-publisher order). */
 async function fence(pub: RawClient, ...subs: RawClient[]): Promise<void> {
@@ -174,7 +167,7 @@ describe('validation', () => {
   });
 
   it('enforces max_subscriptions with -32003', async () => {
-    b = await bed.broker({ max_subscriptions: 3 });
+    await broker.restart({ max_subscriptions: 3 });
     const c = await connected('c');
     expect((await c.call('subscribe', { patterns: ['a', 'b'] })).result.subscribed).toEqual(['a', 'b']);
     const res = await c.call('subscribe', { patterns: ['c', 'd'] });

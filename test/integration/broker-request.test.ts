@@ -1,16 +1,9 @@
-import { beforeEach, describe, expect, it } from 'vitest';
-import type { StartedBroker } from '../helpers/broker-fixture.js';
-import { useTestBed } from '../helpers/test-bed.js';
-import { RawClient } from '../helpers/raw-client.js';
+import { describe, expect, it } from 'vitest';
+import { useBrokerPerTest } from '../helpers/test-bed.js';
+import type { RawClient } from '../helpers/raw-client.js';
 
-const bed = useTestBed();
-let b: StartedBroker;
-const open = (): Promise<RawClient> => bed.open(b.port);
-const connected = (id: string, params: Record<string, unknown> = {}): Promise<RawClient> => bed.connected(b.port, id, params);
-
-beforeEach(async () => {
-  b = await bed.broker();
-});
+const broker = useBrokerPerTest();
+const { open, connected } = broker;
 
 async function responder(id: string, pattern: string): Promise<RawClient> {
   const c = await connected(id);
@@ -119,12 +112,12 @@ describe('request / reply', () => {
     const app = await connected('app');
     app.notify('request', { topic: 'svc.q', timeout: 60 });
     const req = await svc.waitDelivery('svc.q');
-    expect(b.broker.status().pending_requests).toBe(1);
+    expect(broker.current.broker.status().pending_requests).toBe(1);
     app.close();
     // Event-driven: the broker publishes the disconnect once it has processed it.
     await svc.call('subscribe', { patterns: ['system.client.disconnected'] });
     await svc.waitDelivery('system.client.disconnected', (p) => p.payload.client_id === 'app');
-    expect(b.broker.status().pending_requests).toBe(0);
+    expect(broker.current.broker.status().pending_requests).toBe(0);
     const res = await svc.call('reply', { reply_to: req.reply_to, result: 'late' });
     expect(res.result).toEqual({ accepted: false });
   });
