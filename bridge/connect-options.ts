@@ -3,7 +3,9 @@
  * place that turns a failed connection into an error message that says what to do.
  */
 import type { Command } from 'commander';
+import type { BrokerConfig } from '../src/broker/index.js';
 import { BrokerClient } from '../src/client/index.js';
+import { BrokerLink, type LinkRole } from './broker-link.js';
 import { DEFAULT_HOST, DEFAULT_PORT } from '../src/protocol/messages.js';
 import { Logger, parseLogLevel } from '../src/log/logger.js';
 import { CliError } from './cli-error.js';
@@ -92,4 +94,27 @@ export async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+}
+
+/**
+ * Join or host the broker for a supervising command (`run`, `up`, `demo`): the address
+ * comes from the flags, then the config file's `broker` section, then the environment.
+ */
+export async function openLink(
+  flags: { host?: string; port?: string; token?: string },
+  clientId: string,
+  log: Logger,
+  brokerConfig?: Partial<BrokerConfig>,
+): Promise<{ link: BrokerLink; role: LinkRole; host: string; port: number }> {
+  const { host, port } = resolveAddress({
+    host: flags.host ?? brokerConfig?.host,
+    port: flags.port ?? (brokerConfig?.port === undefined ? undefined : String(brokerConfig.port)),
+  });
+  const token = flags.token ?? (process.env.BROKER_TOKEN || undefined);
+  const link = new BrokerLink({ host, port, clientId, token, brokerConfig, log });
+  try {
+    return { link, role: await link.start(), host, port };
+  } catch (err) {
+    throw new CliError(`cannot reach or host the broker at ${host}:${port}: ${(err as Error).message}`);
+  }
 }

@@ -9,9 +9,8 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { BrokerClient, type Message } from '../../src/client/index.js';
 import { PACKAGE_ROOT } from '../../src/version.js';
-import { BrokerLink } from '../broker-link.js';
 import { CliError } from '../cli-error.js';
-import { cliLogger, resolveAddress } from '../connect-options.js';
+import { cliLogger, openLink } from '../connect-options.js';
 import { ScriptRegistry } from '../script-registry.js';
 import { onShutdownSignal } from '../signals.js';
 import { findInterpreter } from '../supervisor/interpreter.js';
@@ -55,16 +54,12 @@ export function demoCommand(): Command {
     .option('--keep', 'keep running until Ctrl+C');
   cmd.action(async (flags: DemoFlags) => {
     const log = cliLogger({ logLevel: process.env.BROKER_LOG_LEVEL || 'warning' }, 'demo');
-    const { host, port } = resolveAddress(flags);
     const script = path.join(root(), 'scripts', 'cad_hotkeys.ahk');
     const interpreter = await pickInterpreter(flags.ahk, script);
     const wanted = Number(flags.events);
     if (!(wanted > 0)) throw new CliError(`invalid --events "${flags.events}"`);
 
-    const link = new BrokerLink({ host, port, clientId: 'bridge.demo', log });
-    const role = await link.start().catch((err: unknown) => {
-      throw new CliError(`cannot reach or host the broker at ${host}:${port}: ${(err as Error).message}`);
-    });
+    const { link, role, host, port } = await openLink(flags, 'bridge.demo', log);
     line(`ahk-bridge demo`);
     line(`  broker:      ${role === 'hosting' ? 'hosting' : 'joined'} on ${host}:${port}`);
     line(`  script:      ${path.relative(process.cwd(), script) || script} as key "cad"`);

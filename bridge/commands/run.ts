@@ -5,10 +5,9 @@
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { isKnownEncoding } from '../../src/protocol/text.js';
-import { BrokerLink } from '../broker-link.js';
 import { DEFAULT_STOP_GRACE, loadBridgeConfig, parseRestart, SCRIPT_KEY, type BridgeConfig } from '../bridge-config.js';
 import { CliError } from '../cli-error.js';
-import { cliLogger, resolveAddress } from '../connect-options.js';
+import { cliLogger, openLink } from '../connect-options.js';
 import { startQueues, stopQueues, type QueueEntry } from '../queues.js';
 import { ScriptRegistry } from '../script-registry.js';
 import { onShutdownSignal } from '../signals.js';
@@ -63,14 +62,7 @@ export function runCommand(): Command {
     if (!isKnownEncoding(flags.encoding)) throw new CliError(`unknown --encoding "${flags.encoding}" (examples: utf-8, cp1252, cp1251, utf-16le)`);
     const grace = Number(flags.stopGrace);
     if (!(grace > 0)) throw new CliError(`invalid --stop-grace "${flags.stopGrace}": use a positive number of seconds`);
-    const { host, port } = resolveAddress({ host: flags.host ?? config?.broker.host, port: flags.port ?? (config?.broker.port === undefined ? undefined : String(config.broker.port)) });
-
-    const link = new BrokerLink({ host, port, clientId: `bridge.${key}`, token: flags.token ?? (process.env.BROKER_TOKEN || undefined), brokerConfig: config?.broker, log });
-    try {
-      await link.start();
-    } catch (err) {
-      throw new CliError(`cannot reach or host the broker at ${host}:${port}: ${(err as Error).message}`);
-    }
+    const { link } = await openLink(flags, `bridge.${key}`, log, config?.broker);
     const registry = new ScriptRegistry({ link, log, interpreter: flags.ahk ?? config?.interpreter, scriptFolders: config?.scriptFolders ?? [] });
     const supervisor = await registry.add({
       key,

@@ -1,10 +1,9 @@
 /** `bridge up`: supervise every script in bridge.config.json under one broker. */
 import { Command } from 'commander';
 import { VERSION } from '../../src/version.js';
-import { BrokerLink } from '../broker-link.js';
 import { loadBridgeConfig } from '../bridge-config.js';
 import { CliError } from '../cli-error.js';
-import { cliLogger, resolveAddress } from '../connect-options.js';
+import { cliLogger, openLink } from '../connect-options.js';
 import { startQueues, stopQueues } from '../queues.js';
 import { ScriptRegistry } from '../script-registry.js';
 import { onShutdownSignal } from '../signals.js';
@@ -49,16 +48,7 @@ bridge.config.json:
     const log = cliLogger({ logLevel: flags.logLevel ?? (process.env.BROKER_LOG_LEVEL || 'info') }, 'bridge');
     const config = loadBridgeConfig(flags.config);
     if (config.scripts.length === 0 && config.queues.length === 0) throw new CliError(`${flags.config} lists no scripts and no queues: add entries under "scripts" or "queues"`);
-    const { host, port } = resolveAddress({
-      host: flags.host ?? config.broker.host,
-      port: flags.port ?? (config.broker.port === undefined ? undefined : String(config.broker.port)),
-    });
-    const link = new BrokerLink({ host, port, clientId: 'bridge', token: flags.token ?? (process.env.BROKER_TOKEN || undefined), brokerConfig: config.broker, log });
-    try {
-      await link.start();
-    } catch (err) {
-      throw new CliError(`cannot reach or host the broker at ${host}:${port}: ${(err as Error).message}`);
-    }
+    const { link, role: linkRole, host, port } = await openLink(flags, 'bridge', log, config.broker);
     const registry = new ScriptRegistry({ link, log, interpreter: flags.ahk ?? config.interpreter, scriptFolders: config.scriptFolders });
     const supervisors = [];
     for (const entry of config.scripts) supervisors.push(await registry.add(entry));
@@ -72,7 +62,7 @@ bridge.config.json:
     }, log);
     await Promise.all(supervisors.map((s) => s.start()));
     const rows = supervisors.map((s) => ({ status: s.status(), restart: s.spec.restart.mode }));
-    const role = link.role === 'hosting' ? 'hosting the broker' : 'joined the broker';
+    const role = linkRole === 'hosting' ? 'hosting the broker' : 'joined the broker';
     const queues = config.queues.length > 0 ? `, ${config.queues.length} queue file${config.queues.length === 1 ? '' : 's'}` : '';
     process.stdout.write(`ahk-bridge ${VERSION}: ${role} on ${host}:${port}, ${rows.length} script${rows.length === 1 ? '' : 's'}${queues}\n`);
     if (rows.length > 0) process.stdout.write(formatSummary(rows, useColour(process.stdout)) + '\n');
