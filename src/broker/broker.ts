@@ -16,10 +16,12 @@ import { ConfigError, resolveConfig, type BrokerConfig } from './config.js';
 import { Connection, type ConnectionHooks } from './connection.js';
 import type { BrokerContext } from './context.js';
 import { Dispatcher } from './dispatcher.js';
+import { NO_FAULTS, type FaultInjector } from './faults.js';
 import { FlushScheduler } from './flush-scheduler.js';
 import { brokerStatus } from './handlers/status.js';
 import { watchConnectTimeout } from './liveness.js';
 import { listen } from './listener.js';
+import { MemoryReleaser } from './memory-release.js';
 import { RequestTracker } from './request-tracker.js';
 import { RetainedStore } from './retained-store.js';
 import { Router } from './router.js';
@@ -31,6 +33,8 @@ import { SystemEvents } from './system-events.js';
 export interface MessageBrokerOptions {
   /** Where logs go; by default a logger at `config.log_level` writing to stderr. */
   logger?: Logger;
+  /** Test seam: called at each step a bug could break; throwing simulates that failure. */
+  faults?: FaultInjector;
 }
 
 /** How long `stop()` waits for peers to finish closing before destroying their sockets. */
@@ -57,6 +61,7 @@ export class MessageBroker {
   private readonly dispatcher: Dispatcher;
   private readonly scheduler = new FlushScheduler();
   private readonly connections = new Set<Connection>();
+  private readonly memory: MemoryReleaser;
   private readonly hooks: ConnectionHooks;
   private readonly context: BrokerContext;
   private servers: net.Server[] = [];
@@ -88,10 +93,12 @@ export class MessageBroker {
       acks: this.acks,
       stats: this.stats,
       system: this.system,
+      fault: options.faults ?? NO_FAULTS,
       connectionCount: () => this.connections.size,
       listening: () => ({ host: this.config.host, port: this.boundPort }),
     };
     this.dispatcher = new Dispatcher(this.context);
+    this.memory = new MemoryReleaser(this.log);
     this.hooks = {
       frame: (conn, body) => this.onFrame(conn, body),
       oversize: (conn, declared, limit) => this.onOversize(conn, declared, limit),
@@ -102,6 +109,7 @@ export class MessageBroker {
         this.stats.expired++;
         conn.session?.inflight.delete(msg.id);
       },
+      outputDiscarded: (_conn, bytes) => this.memory.discarded(bytes),
       closed: (conn) => this.onClosed(conn),
     };
   }
@@ -177,6 +185,7 @@ export class MessageBroker {
     await Promise.all([allClosed, serversClosed]);
     this.sessions.clear();
     this.retained.clear();
+    this.memory.stop();
     this.state = 'stopped';
     this.log.info('broker stopped', { reason });
   }
@@ -190,7 +199,15 @@ export class MessageBroker {
       this.refuse(socket);
       return;
     }
-    const conn = new Connection(socket, this.config.max_message_size, this.config.max_queue_size, this.scheduler, this.hooks, this.log);
+    const conn = new Connection(
+      socket,
+      this.config.max_message_size,
+      this.config.max_queue_size,
+      this.config.max_output_bytes,
+      this.scheduler,
+      this.hooks,
+      this.log,
+    );
     this.connections.add(conn);
     this.log.debug('socket accepted', { conn: conn.id, remote: conn.remote, connections: this.connections.size });
     watchConnectTimeout(conn, this.config.connection_timeout * 1000, () => {

@@ -23,6 +23,11 @@ export interface BrokerConfig {
   max_message_size: number;
   /** Messages held per client (outbound backlog, or offline QoS 1 queue). */
   max_queue_size: number;
+  /**
+   * Unsent bytes (responses plus queued deliveries) one connection may hold before it is
+   * closed with reason `output_limit`: a client that stops reading cannot grow the broker.
+   */
+  max_output_bytes: number;
   /** Seconds between client pings, advertised in `connect`'s result. */
   heartbeat_interval: number;
   /** Seconds of silence after which a client that pings is dropped. */
@@ -50,6 +55,7 @@ export const DEFAULT_CONFIG: Readonly<BrokerConfig> = Object.freeze({
   connection_timeout: 30,
   max_message_size: 1024 * 1024,
   max_queue_size: 10_000,
+  max_output_bytes: 64 * 1024 * 1024,
   heartbeat_interval: 5,
   heartbeat_timeout: 30,
   session_expiry: 3600,
@@ -79,6 +85,7 @@ const KINDS: Record<keyof BrokerConfig, Kind> = {
   connection_timeout: 'positive',
   max_message_size: 'positive-int',
   max_queue_size: 'positive-int',
+  max_output_bytes: 'positive-int',
   heartbeat_interval: 'positive',
   heartbeat_timeout: 'positive',
   session_expiry: 'non-negative',
@@ -208,6 +215,11 @@ export function resolveConfig(...layers: Partial<BrokerConfig>[]): BrokerConfig 
   if (config.heartbeat_timeout <= config.heartbeat_interval) {
     throw new ConfigError(
       `heartbeat_timeout (${config.heartbeat_timeout}s) must be longer than heartbeat_interval (${config.heartbeat_interval}s), or every pinging client is dropped`,
+    );
+  }
+  if (config.max_output_bytes < 2 * config.max_message_size) {
+    throw new ConfigError(
+      `max_output_bytes (${config.max_output_bytes}) must be at least twice max_message_size (${config.max_message_size}), or one delivery of a frame the broker accepts could close its subscriber`,
     );
   }
   return config;

@@ -23,6 +23,8 @@ export interface ConnectionHooks {
   /** A delivery's TTL ran out while it waited in the outbound queue. */
   expired(conn: Connection, msg: BrokerMessage): void;
   oversize(conn: Connection, declared: number, limit: number): void;
+  /** Output owed to the peer was thrown away with the connection (memory to give back). */
+  outputDiscarded(conn: Connection, bytes: number): void;
   closed(conn: Connection): void;
 }
 
@@ -46,15 +48,17 @@ export class Connection {
     readonly socket: Socket,
     maxMessageSize: number,
     maxQueueSize: number,
+    private readonly maxOutputBytes: number,
     scheduler: FlushScheduler,
     private readonly hooks: ConnectionHooks,
     private readonly log: Logger,
   ) {
     this.remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
     this.decoder = new FrameDecoder(maxMessageSize);
-    this.outbound = new OutboundQueue(socket, maxQueueSize, scheduler, {
+    this.outbound = new OutboundQueue(socket, maxQueueSize, maxOutputBytes, scheduler, {
       dropped: (msg) => hooks.dropped(this, msg),
       expired: (msg) => hooks.expired(this, msg),
+      overflow: (unsent) => this.exceedOutputLimit(unsent),
     });
     socket.setNoDelay(true);
     // AutoHotkey clients never ping; keepalive is what reaps their dead sockets.
@@ -67,7 +71,8 @@ export class Connection {
       for (const t of this.timers) clearTimeout(t);
       this.timers.clear();
       if (this.destroyTimer) clearTimeout(this.destroyTimer);
-      this.outbound.discard();
+      const forgotten = this.outbound.discard();
+      if (forgotten > 0) hooks.outputDiscarded(this, forgotten);
       this.closeReason ??= 'connection_lost';
       this.release();
     });
@@ -109,6 +114,27 @@ export class Connection {
     // The session is released now, not when the peer finishes closing, so that a client
     // taking over the same id, and the disconnected event, never wait on a slow peer.
     this.release();
+  }
+
+  /**
+   * The peer does not read what it is sent: close at once with reason `output_limit`.
+   * Nothing more is flushed (it would only fill the socket's buffer instead of ours), and
+   * the session is released when the socket has closed, outside the call that overflowed,
+   * which may be in the middle of routing a message.
+   */
+  exceedOutputLimit(unsentBytes: number): void {
+    if (this.closeReason) return;
+    this.closeReason = 'output_limit';
+    this.log.warning('closing a connection that does not read its output', {
+      conn: this.id,
+      client_id: this.clientId,
+      remote: this.remote,
+      unsent_bytes: unsentBytes,
+      max_output_bytes: this.maxOutputBytes,
+    });
+    this.outbound.abort();
+    this.hooks.outputDiscarded(this, unsentBytes);
+    this.socket.destroy();
   }
 
   private release(): void {

@@ -3,6 +3,7 @@ import type { Logger } from '../log/logger.js';
 import type { AckTracker } from './ack-tracker.js';
 import type { BrokerConfig } from './config.js';
 import type { Connection } from './connection.js';
+import type { FaultInjector } from './faults.js';
 import type { RequestTracker } from './request-tracker.js';
 import type { RetainedStore } from './retained-store.js';
 import type { Router } from './router.js';
@@ -22,6 +23,8 @@ export interface BrokerContext {
   readonly acks: AckTracker;
   readonly stats: BrokerStats;
   readonly system: SystemEvents;
+  /** Test seam: throws where a test injects a failure, otherwise does nothing. */
+  readonly fault: FaultInjector;
   /** Open sockets, connected or not. */
   connectionCount(): number;
   /** The address the broker listens on, for status output. */
@@ -45,5 +48,10 @@ export interface MethodSpec {
   readonly params: readonly string[];
   /** False for `connect`, `ping` and `disconnect`, allowed before `connect`. */
   readonly requiresConnect: boolean;
+  /**
+   * True for `connect`: refused with -32600 on a connected socket, before its params are
+   * looked at, since -32600 takes precedence over -32602.
+   */
+  readonly onlyBeforeConnect?: boolean;
   handle(ctx: CallContext): unknown;
 }

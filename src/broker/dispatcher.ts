@@ -3,10 +3,11 @@
  * notifications are never answered, batches get one array of responses (or nothing when
  * all were notifications), and when several errors apply the first of -32600, -32601,
  * -32001, -32602 wins. Handlers throw `RpcError`; anything else they throw is a broker
- * bug, logged with context and answered as -32603, never a crash.
+ * bug, logged with context and answered as -32603 for that call only, never a crash:
+ * every asynchronous continuation here has a rejection handler.
  */
 import { ErrorCode, RpcError } from '../protocol/errors.js';
-import { encodeFrame } from '../protocol/framing.js';
+import { exceedsJsonDepth, MAX_JSON_DEPTH } from '../protocol/json-depth.js';
 import {
   classify,
   errorObject,
@@ -17,16 +18,21 @@ import {
   resultObject,
   type RpcCall,
   type RpcId,
+  type RpcResponseObject,
 } from '../protocol/jsonrpc.js';
 import { decodeFrameText } from '../protocol/text.js';
+import { encodeAnswerFrame } from './answer-encoder.js';
 import type { Connection } from './connection.js';
 import type { BrokerContext, CallContext } from './context.js';
 import { METHODS } from './handlers/index.js';
 
-type Outcome = object | undefined | Promise<object | undefined>;
+type Answer = RpcResponseObject | RpcResponseObject[];
+type Outcome = RpcResponseObject | undefined | Promise<RpcResponseObject | undefined>;
 
 /** Notifications that fail are logged at warning this many times per connection, then at debug. */
 const LOUD_NOTIFICATION_FAILURES = 5;
+
+const internalError = (what: string): RpcError => new RpcError(ErrorCode.INTERNAL_ERROR, `Internal error: ${what}`);
 
 export class Dispatcher {
   private readonly failedNotifications = new WeakMap<Connection, number>();
@@ -37,6 +43,12 @@ export class Dispatcher {
   handleFrame(conn: Connection, body: Buffer): void {
     if (body.length === 0) {
       this.reply(conn, errorObject(null, parseError('empty frame (length 0)')));
+      return;
+    }
+    // Before parsing: JSON.parse accepts nesting that nothing can serialise again.
+    if (exceedsJsonDepth(body, MAX_JSON_DEPTH)) {
+      this.broker.log.debug('frame nested too deeply', { conn: conn.id, client_id: conn.clientId, bytes: body.length });
+      this.reply(conn, errorObject(null, invalidRequest(`JSON nested deeper than ${MAX_JSON_DEPTH} levels`, { max_depth: MAX_JSON_DEPTH })));
       return;
     }
     let value: unknown;
@@ -54,7 +66,7 @@ export class Dispatcher {
     }
     const outcome = this.handleOne(conn, value, after);
     if (outcome instanceof Promise) {
-      void outcome.then((response) => this.finish(conn, response, after));
+      outcome.then((response) => this.finish(conn, response, after)).catch((err: unknown) => this.lastResort(conn, err));
     } else {
       this.finish(conn, outcome, after);
     }
@@ -66,16 +78,21 @@ export class Dispatcher {
       return;
     }
     const outcomes = items.map((item) => this.handleOne(conn, item, after));
-    const send = (responses: (object | undefined)[]): void => {
-      const present = responses.filter((r): r is object => r !== undefined);
+    const send = (responses: (RpcResponseObject | undefined)[]): void => {
+      const present = responses.filter((r): r is RpcResponseObject => r !== undefined);
       this.finish(conn, present.length > 0 ? present : undefined, after);
     };
-    if (outcomes.some((o) => o instanceof Promise)) void Promise.all(outcomes).then(send);
-    else send(outcomes as (object | undefined)[]);
+    if (outcomes.some((o) => o instanceof Promise)) {
+      Promise.all(outcomes)
+        .then(send)
+        .catch((err: unknown) => this.lastResort(conn, err));
+    } else {
+      send(outcomes as (RpcResponseObject | undefined)[]);
+    }
   }
 
-  private finish(conn: Connection, response: object | undefined, after: (() => void)[]): void {
-    if (response !== undefined) this.reply(conn, response);
+  private finish(conn: Connection, answer: Answer | undefined, after: (() => void)[]): void {
+    if (answer !== undefined) this.reply(conn, answer);
     for (const fn of after) {
       try {
         fn();
@@ -85,8 +102,28 @@ export class Dispatcher {
     }
   }
 
-  private reply(conn: Connection, response: object): void {
-    conn.send(encodeFrame(JSON.stringify(response)));
+  private reply(conn: Connection, answer: Answer): void {
+    const limit = this.broker.config.max_output_bytes;
+    const frame = encodeAnswerFrame(answer, limit, (r) => this.serialise(conn, r));
+    if (Buffer.isBuffer(frame)) conn.send(frame);
+    else conn.exceedOutputLimit(frame.tooLarge);
+  }
+
+  /** One response as JSON; a response that cannot be serialised becomes -32603 for its call. */
+  private serialise(conn: Connection, response: RpcResponseObject): string {
+    try {
+      this.broker.fault('encode');
+      return JSON.stringify(response);
+    } catch (err) {
+      this.broker.log.error('response could not be serialised', { conn: conn.id, client_id: conn.clientId, id: response.id, error: err as Error, stack: (err as Error).stack });
+      return JSON.stringify(errorObject(response.id, internalError('the response could not be serialised')));
+    }
+  }
+
+  /** A failure outside any one call's handling: a bug in this file. Logged, answered, survived. */
+  private lastResort(conn: Connection, err: unknown): void {
+    this.broker.log.critical('answering a frame failed', { conn: conn.id, client_id: conn.clientId, error: err as Error, stack: (err as Error)?.stack });
+    this.reply(conn, errorObject(null, internalError('the answer could not be built')));
   }
 
   private handleOne(conn: Connection, value: unknown, after: (() => void)[]): Outcome {
@@ -99,6 +136,9 @@ export class Dispatcher {
     const id: RpcId = msg.id ?? null;
     const spec = METHODS.get(msg.method);
     if (!spec) return this.fail(conn, msg, methodNotFound(msg.method));
+    if (spec.onlyBeforeConnect && conn.session) {
+      return this.fail(conn, msg, invalidRequest('already connected on this socket', { client_id: conn.session.clientId }));
+    }
     if (spec.requiresConnect && !conn.session) {
       return this.fail(conn, msg, new RpcError(ErrorCode.NOT_CONNECTED, `Not connected: send "connect" before "${msg.method}"`));
     }
@@ -123,21 +163,24 @@ export class Dispatcher {
     };
     let result: unknown;
     try {
+      this.broker.fault('dispatch');
       result = spec.handle(ctx);
     } catch (err) {
       return this.fail(conn, msg, err);
     }
     if (result instanceof Promise) {
-      return result.then(
-        (r) => (isNotification ? undefined : resultObject(id, r)),
-        (err) => this.fail(conn, msg, err),
-      );
+      return result
+        .then((r: unknown) => {
+          this.broker.fault('request-follow-up');
+          return isNotification ? undefined : resultObject(id, r);
+        })
+        .catch((err: unknown) => this.fail(conn, msg, err));
     }
     return isNotification ? undefined : resultObject(id, result);
   }
 
   /** The error response for `call`, or a log line when it was a notification. */
-  private fail(conn: Connection, call: RpcCall, err: unknown): object | undefined {
+  private fail(conn: Connection, call: RpcCall, err: unknown): RpcResponseObject | undefined {
     let rpcErr: RpcError;
     if (err instanceof RpcError) {
       rpcErr = err;
@@ -149,7 +192,7 @@ export class Dispatcher {
         error: err as Error,
         stack: (err as Error)?.stack,
       });
-      rpcErr = new RpcError(ErrorCode.INTERNAL_ERROR, `Internal error: ${(err as Error)?.message ?? String(err)}`);
+      rpcErr = internalError((err as Error)?.message ?? String(err));
     }
     if (call.id !== undefined) return errorObject(call.id, rpcErr);
     const count = (this.failedNotifications.get(conn) ?? 0) + 1;

@@ -3,8 +3,9 @@
  * socket reports backpressure, deliveries wait here instead of piling up inside Node's
  * stream buffer, so the broker can enforce `max_queue_size` and its drop policy: past
  * the limit the oldest QoS 0 delivery goes, or, when only QoS 1 deliveries wait, the new
- * one is refused. Responses are never dropped. A slow reader therefore costs the broker
- * bounded memory and never delays anyone else.
+ * one is refused. Responses are never dropped; instead the unsent bytes are bounded:
+ * past `max_output_bytes` the owner is told to close the connection. A slow reader
+ * therefore costs the broker bounded memory and never delays anyone else.
  */
 import type { Socket } from 'node:net';
 import { Deque } from './deque.js';
@@ -13,6 +14,8 @@ import { isExpired, type BrokerMessage } from './message.js';
 
 interface Entry {
   frame: Buffer;
+  /** Bytes of `frame` in use: less than its length for a chunk of coalesced responses. */
+  used: number;
   /** `null` for responses and other control frames. */
   msg: BrokerMessage | null;
   dropped: boolean;
@@ -24,10 +27,23 @@ export interface OutboundEvents {
   dropped(msg: BrokerMessage): void;
   /** A delivery's TTL ran out while it waited. */
   expired(msg: BrokerMessage): void;
+  /** Unsent bytes passed the limit; the queue has discarded everything and stopped. */
+  overflow(unsentBytes: number): void;
 }
 
 /** Bytes joined into one `socket.write` at most. */
 const MAX_WRITE_BYTES = 1024 * 1024;
+
+/**
+ * Responses queued behind backpressure are copied into chunks. A client that pipelines
+ * requests and never reads would otherwise cost an object and a Buffer per 60-byte
+ * answer, several times the bytes the output limit counts. Chunks grow with the backlog
+ * up to 1 MiB: allocations that large are mapped from the OS and handed back when freed,
+ * while a backlog of 64 KiB chunks stayed in the allocator's heap after the client left
+ * (measured on glibc: RSS 64 MB above its start, against 10 MB with 1 MiB chunks).
+ */
+const MIN_CHUNK_BYTES = 64 * 1024;
+const MAX_CHUNK_BYTES = 1024 * 1024;
 
 export class OutboundQueue implements Flushable {
   flushPending = false;
@@ -35,12 +51,17 @@ export class OutboundQueue implements Flushable {
   /** QoS 0 deliveries still queued, oldest first: the drop candidates. */
   private readonly qos0 = new Deque<Entry>();
   private deliveries = 0;
+  /** Bytes queued here, not yet handed to the socket. */
+  private bytes = 0;
+  /** The last entry, while it is a chunk that further responses can be copied into. */
+  private controlTail: Entry | null = null;
   private waitingForDrain = false;
   private ended = false;
 
   constructor(
     private readonly socket: Socket,
     private readonly maxQueued: number,
+    private readonly maxBytes: number,
     private readonly scheduler: FlushScheduler,
     private readonly events: OutboundEvents,
   ) {
@@ -60,11 +81,47 @@ export class OutboundQueue implements Flushable {
     return this.deliveries;
   }
 
+  /** Bytes not yet written to the peer: queued here plus buffered in the socket. */
+  get unsentBytes(): number {
+    return this.bytes + this.socket.writableLength;
+  }
+
   /** Queue a response or other control frame; these are never dropped. */
   sendControl(frame: Buffer): void {
     if (this.ended) return;
-    this.entries.push({ frame, msg: null, dropped: false });
+    this.bytes += frame.length;
+    if (this.overLimit()) return;
+    if (this.waitingForDrain && frame.length < MIN_CHUNK_BYTES) {
+      this.appendToChunk(frame);
+      return;
+    }
+    this.entries.push({ frame, used: frame.length, msg: null, dropped: false });
+    this.controlTail = null;
     this.scheduler.mark(this);
+  }
+
+  private appendToChunk(frame: Buffer): void {
+    const tail = this.controlTail;
+    if (tail && tail.used + frame.length <= tail.frame.length) {
+      tail.used += frame.copy(tail.frame, tail.used);
+      return;
+    }
+    const chunk = Buffer.allocUnsafe(Math.min(MAX_CHUNK_BYTES, Math.max(MIN_CHUNK_BYTES, this.bytes)));
+    const entry: Entry = { frame: chunk, used: frame.copy(chunk, 0), msg: null, dropped: false };
+    this.entries.push(entry);
+    this.controlTail = entry;
+    // No flush to schedule: the drain event flushes.
+  }
+
+  /** True (and the owner told, everything discarded) once unsent bytes pass the limit. */
+  private overLimit(): boolean {
+    // While the socket accepts writes it holds less than its high-water mark, so its own
+    // buffer needs reading only under backpressure.
+    const unsent = this.waitingForDrain ? this.bytes + this.socket.writableLength : this.bytes;
+    if (unsent <= this.maxBytes) return false;
+    this.abort();
+    this.events.overflow(unsent);
+    return true;
   }
 
   /**
@@ -77,8 +134,13 @@ export class OutboundQueue implements Flushable {
       this.events.dropped(msg);
       return false;
     }
-    const entry: Entry = { frame, msg, dropped: false };
+    this.bytes += frame.length;
+    // Accepted, then lost with the connection: a QoS 1 message stays in the session's
+    // in-flight set and is redelivered when the client reconnects.
+    if (this.overLimit()) return true;
+    const entry: Entry = { frame, used: frame.length, msg, dropped: false };
     this.entries.push(entry);
+    this.controlTail = null;
     if (msg.qos === 0) this.qos0.push(entry);
     this.deliveries++;
     this.scheduler.mark(this);
@@ -90,6 +152,7 @@ export class OutboundQueue implements Flushable {
       if (e.dropped || e.frame.length === 0) continue; // already written or dropped
       e.dropped = true;
       this.deliveries--;
+      this.bytes -= e.used;
       this.events.dropped(e.msg!);
       return true;
     }
@@ -111,6 +174,7 @@ export class OutboundQueue implements Flushable {
         const e = this.entries.shift();
         if (!e) break;
         if (e.dropped) continue;
+        this.bytes -= e.used;
         if (e.msg) {
           this.deliveries--;
           if (isExpired(e.msg, now)) {
@@ -119,9 +183,11 @@ export class OutboundQueue implements Flushable {
             continue;
           }
         }
-        frames.push(e.frame);
-        bytes += e.frame.length;
-        e.frame = EMPTY; // marks "written" for the qos0 index and frees the reference
+        frames.push(e.used === e.frame.length ? e.frame : e.frame.subarray(0, e.used));
+        bytes += e.used;
+        // Marks "written" for the QoS 0 index and for appendToChunk (an empty chunk has no
+        // room), and frees the reference.
+        e.frame = EMPTY;
       }
       if (frames.length === 0) break;
       const ok = this.socket.write(frames.length === 1 ? frames[0]! : Buffer.concat(frames, bytes));
@@ -140,17 +206,30 @@ export class OutboundQueue implements Flushable {
   /** Flush everything regardless of backpressure, then half-close the socket. */
   end(finalFrame?: Buffer): void {
     if (this.ended) return;
-    if (finalFrame) this.entries.push({ frame: finalFrame, msg: null, dropped: false });
+    if (finalFrame) this.entries.push({ frame: finalFrame, used: finalFrame.length, msg: null, dropped: false });
     this.ended = true;
     this.flush();
     this.socket.end();
   }
 
-  /** Forget queued frames (the socket is gone). */
-  discard(): void {
+  /**
+   * Forget what is queued and accept nothing more (the connection is being cut off).
+   * Returns the bytes forgotten.
+   */
+  abort(): number {
+    this.ended = true;
+    return this.discard();
+  }
+
+  /** Forget queued frames (the socket is gone). Returns the bytes forgotten. */
+  discard(): number {
+    const forgotten = this.bytes;
     this.entries.clear();
     this.qos0.clear();
     this.deliveries = 0;
+    this.bytes = 0;
+    this.controlTail = null;
+    return forgotten;
   }
 }
 

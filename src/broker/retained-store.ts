@@ -3,7 +3,7 @@
  * persistence work that comes later.
  */
 import { topicMatches } from '../protocol/topics.js';
-import { isExpired, type BrokerMessage } from './message.js';
+import { deliveryFrame, isExpired, type BrokerMessage } from './message.js';
 
 /** True for the payloads that clear a retained topic instead of setting it. */
 export function clearsRetained(payload: unknown): boolean {
@@ -17,10 +17,18 @@ export class RetainedStore {
     return this.byTopic.size;
   }
 
-  /** Store `msg` as its topic's retained message, or clear the topic. */
+  /**
+   * Store `msg` as its topic's retained message, or clear the topic. The retained frame is
+   * built now, so a message that cannot be serialised fails the publish that sent it
+   * instead of every later subscription's replay.
+   */
   set(msg: BrokerMessage): void {
-    if (clearsRetained(msg.payload)) this.byTopic.delete(msg.topic);
-    else this.byTopic.set(msg.topic, msg);
+    if (clearsRetained(msg.payload)) {
+      this.byTopic.delete(msg.topic);
+      return;
+    }
+    deliveryFrame(msg, { retained: true });
+    this.byTopic.set(msg.topic, msg);
   }
 
   get(topic: string): BrokerMessage | undefined {

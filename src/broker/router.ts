@@ -91,8 +91,18 @@ export class Router {
     this.stats.expired++;
   };
 
-  /** Deliver retained messages to a new subscription, flagged `retained`. */
-  sendRetained(session: Session, messages: readonly BrokerMessage[]): void {
-    for (const msg of messages) this.send(session, msg, { retained: true });
+  /**
+   * Deliver retained messages to a new subscription, flagged `retained`. One message that
+   * fails is reported to `onError` and skipped; the others are still delivered.
+   */
+  sendRetained(session: Session, messages: readonly BrokerMessage[], beforeEach: () => void, onError: (msg: BrokerMessage, err: unknown) => void): void {
+    for (const msg of messages) {
+      try {
+        beforeEach();
+        this.send(session, msg, { retained: true });
+      } catch (err) {
+        onError(msg, err);
+      }
+    }
   }
 }

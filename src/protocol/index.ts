@@ -5,3 +5,4 @@ export * from './messages.js';
 export * from './text.js';
 export * from './timestamp.js';
 export * from './topics.js';
+export * from './json-depth.js';

@@ -36,8 +36,18 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/**
+ * True for an id the broker can echo exactly. A number outside the safe-integer range or
+ * with a fraction may not survive a round trip through the peer's number type (1e400
+ * parses as Infinity, 2^53 + 1 as 2^53), so the contract refuses it instead of echoing
+ * a different id.
+ */
+function isEchoableId(id: unknown): id is RpcId {
+  return typeof id === 'string' || id === null || (typeof id === 'number' && Number.isSafeInteger(id));
+}
+
 function usableId(id: unknown): RpcId {
-  return typeof id === 'string' || typeof id === 'number' || id === null ? id : null;
+  return isEchoableId(id) ? id : null;
 }
 
 /** Classify one parsed JSON value (one element of a batch, or a whole frame). */
@@ -49,8 +59,8 @@ export function classify(value: unknown): RpcClassified {
   if (value.jsonrpc !== '2.0') {
     return { kind: 'invalid', id: usableId(id), reason: 'jsonrpc must be "2.0"' };
   }
-  if (id !== undefined && typeof id !== 'string' && typeof id !== 'number' && id !== null) {
-    return { kind: 'invalid', id: null, reason: 'id must be a string, number or null' };
+  if (id !== undefined && !isEchoableId(id)) {
+    return { kind: 'invalid', id: null, reason: 'id must be a string, null or an integer within +/-(2^53 - 1)' };
   }
   if (!('method' in value)) {
     if (('result' in value || 'error' in value) && id !== undefined) {
@@ -85,13 +95,21 @@ export function errorResponse(id: RpcId, error: RpcError | RpcErrorObject): stri
   return JSON.stringify({ jsonrpc: '2.0', error: err, id });
 }
 
+/** A response before it is serialised. */
+export interface RpcResponseObject {
+  jsonrpc: '2.0';
+  result?: unknown;
+  error?: RpcErrorObject;
+  id: RpcId;
+}
+
 /** Response object (not serialised), for batches. */
-export function resultObject(id: RpcId, result: unknown): object {
+export function resultObject(id: RpcId, result: unknown): RpcResponseObject {
   return { jsonrpc: '2.0', result: result === undefined ? null : result, id };
 }
 
 /** Error response object (not serialised), for batches. */
-export function errorObject(id: RpcId, error: RpcError | RpcErrorObject): object {
+export function errorObject(id: RpcId, error: RpcError | RpcErrorObject): RpcResponseObject {
   return { jsonrpc: '2.0', error: error instanceof RpcError ? error.toJSON() : error, id };
 }
 

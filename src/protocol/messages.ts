@@ -49,6 +49,7 @@ export type DisconnectReason =
   | 'heartbeat_timeout'
   | 'connection_timeout'
   | 'protocol_error'
+  | 'output_limit'
   | 'shutdown';
 
 /** The method a broker uses for deliveries. */

@@ -32,6 +32,7 @@ describe('resolveConfig', () => {
       host: 'localhost',
       port: 15234,
       max_message_size: 1024 * 1024,
+      max_output_bytes: 64 * 1024 * 1024,
       session_expiry: 3600,
       legacy_encoding: 'windows-1252',
       token: null,
@@ -61,6 +62,14 @@ describe('resolveConfig', () => {
     }
     expect(resolveConfig({ heartbeat_interval: 29.5 }).heartbeat_timeout).toBe(30);
   });
+
+  it('rejects max_output_bytes below twice max_message_size, naming both', () => {
+    const msg = configErrorOf(() => resolveConfig({ max_message_size: 1000, max_output_bytes: 1999 }));
+    expect(msg).toContain('max_output_bytes (1999)');
+    expect(msg).toContain('max_message_size (1000)');
+    expect(resolveConfig({ max_message_size: 1000, max_output_bytes: 2000 }).max_output_bytes).toBe(2000);
+    expect(() => resolveConfig({ max_message_size: 64 * 1024 * 1024 })).toThrow(/max_output_bytes/);
+  });
 });
 
 describe('parseConfigObject', () => {
@@ -72,6 +81,7 @@ describe('parseConfigObject', () => {
       connection_timeout: 0.5,
       max_message_size: 2048,
       max_queue_size: 10,
+      max_output_bytes: 4096,
       heartbeat_interval: 1,
       heartbeat_timeout: 2,
       session_expiry: 0,

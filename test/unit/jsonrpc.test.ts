@@ -132,12 +132,24 @@ describe('classify: edge cases', () => {
     expect(classify({ jsonrpc: '2.0', method: 'ping', id })).toEqual({
       kind: 'invalid',
       id: null,
-      reason: 'id must be a string, number or null',
+      reason: 'id must be a string, null or an integer within +/-(2^53 - 1)',
     });
   });
 
-  it('string, number, fractional and null ids are accepted as they are', () => {
-    for (const id of ['abc', '', 0, -5, 1.5, null]) {
+  it.each([
+    ['fractional', 1.5],
+    ['infinite (1e400)', Infinity],
+    ['2^53', 2 ** 53],
+    ['-2^53', -(2 ** 53)],
+    ['NaN', NaN],
+  ])('a %s number id cannot be echoed exactly: invalid, answered with id null', (_name, id) => {
+    expect(classify({ jsonrpc: '2.0', method: 'ping', id })).toMatchObject({ kind: 'invalid', id: null });
+    // Also when another error is reported first: the bad id is never echoed.
+    expect(classify({ jsonrpc: '1.0', method: 'ping', id })).toMatchObject({ kind: 'invalid', id: null });
+  });
+
+  it('string, safe-integer and null ids are accepted as they are', () => {
+    for (const id of ['abc', '', 0, -5, Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER, null]) {
       expect(classify({ jsonrpc: '2.0', method: 'ping', id }), JSON.stringify(id)).toEqual({
         kind: 'call',
         method: 'ping',

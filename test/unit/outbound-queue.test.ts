@@ -8,19 +8,25 @@ import { OutboundQueue } from '../../src/broker/outbound-queue.js';
 /** A socket stand-in that records writes and reports backpressure when told to. */
 class FakeSocket extends EventEmitter {
   writes: Buffer[] = [];
+  /** What was written, uncopied: a queue that reuses a buffer after writing it shows here. */
+  written: Buffer[] = [];
   destroyed = false;
   ended = false;
   accept = true;
+  /** Bytes the socket holds unsent: what was written while it refused more. */
+  writableLength = 0;
   write(data: Buffer): boolean {
     this.writes.push(Buffer.from(data));
+    this.written.push(data);
+    if (!this.accept) this.writableLength += data.length;
     return this.accept;
   }
   end(): void {
     this.ended = true;
   }
-  /** The frames written so far, as their text bodies. */
-  bodies(): string[] {
-    const all = Buffer.concat(this.writes);
+  /** The frames written so far, as their text bodies (`asWritten`: from the uncopied buffers). */
+  bodies(asWritten = false): string[] {
+    const all = Buffer.concat(asWritten ? this.written : this.writes);
     const out: string[] = [];
     for (let off = 0; off < all.length; ) {
       const n = all.readUInt32BE(off);
@@ -39,19 +45,21 @@ const frame = (text: string): Buffer => {
   return b;
 };
 
-function setup(max: number) {
+function setup(max: number, maxBytes = 64 * 1024 * 1024) {
   const socket = new FakeSocket();
   const dropped: BrokerMessage[] = [];
   const expired: BrokerMessage[] = [];
-  const q = new OutboundQueue(socket as unknown as Socket, max, new FlushScheduler(), {
+  const overflows: number[] = [];
+  const q = new OutboundQueue(socket as unknown as Socket, max, maxBytes, new FlushScheduler(), {
     dropped: (m) => dropped.push(m),
     expired: (m) => expired.push(m),
+    overflow: (unsent) => overflows.push(unsent),
   });
   const deliver = (payload: string, qos: 0 | 1 = 0, ttl = 0): { msg: BrokerMessage; ok: boolean } => {
     const msg = createMessage({ topic: 't', payload, sender: 's', qos, ttl });
     return { msg, ok: q.sendDelivery(frame(payload), msg) };
   };
-  return { socket, q, dropped, expired, deliver };
+  return { socket, q, dropped, expired, overflows, deliver };
 }
 
 describe('OutboundQueue', () => {
@@ -146,5 +154,70 @@ describe('OutboundQueue', () => {
     q.end(frame('bye'));
     expect(socket.bodies()).toEqual(['a', 'b', 'bye']);
     expect(socket.ended).toBe(true);
+  });
+
+  it('coalesces responses queued behind backpressure and writes them in order, byte for byte', async () => {
+    const { socket, q, deliver } = setup(100);
+    socket.accept = false;
+    deliver('first');
+    await tick();
+    const expected = ['first'];
+    // Enough 1 KiB answers to fill several 64 KiB chunks, with deliveries in between.
+    for (let i = 0; i < 300; i++) {
+      const body = `r${i}-${'y'.repeat(1000)}`;
+      q.sendControl(frame(body));
+      expected.push(body);
+      if (i % 97 === 0) {
+        deliver(`d${i}`);
+        expected.push(`d${i}`);
+      }
+    }
+    // The socket takes the backlog but stays backpressured, so the chunks just handed to
+    // it are still the queue's tail: later answers must not be copied into them.
+    socket.emit('drain');
+    expect(socket.bodies()).toEqual(expected);
+    for (let i = 0; i < 50; i++) {
+      q.sendControl(frame(`late${i}`));
+      expected.push(`late${i}`);
+    }
+    socket.accept = true;
+    socket.emit('drain');
+    expect(socket.bodies()).toEqual(expected);
+    expect(socket.bodies(true)).toEqual(expected);
+    // 300 answers went out in a handful of writes, not one object each.
+    expect(socket.writes.length).toBeLessThan(12);
+  });
+
+  it('past max_output_bytes reports an overflow, discards what waits and accepts nothing more', async () => {
+    const { socket, q, overflows, deliver } = setup(1000, 10_000);
+    socket.accept = false;
+    deliver('first');
+    await tick();
+    for (let i = 0; i < 9; i++) q.sendControl(frame('z'.repeat(996))); // 9,000 bytes queued
+    expect(overflows).toEqual([]);
+    q.sendControl(frame('z'.repeat(996)));
+    expect(overflows).toHaveLength(1);
+    // Counted: the 1,000-byte frames queued here plus the socket's own unsent 'first'.
+    expect(overflows[0]).toBe(10_000 + frame('first').length);
+    expect(q.unsentBytes).toBe(socket.writableLength);
+    expect(deliver('after').ok).toBe(false);
+    q.sendControl(frame('after'));
+    socket.accept = true;
+    socket.emit('drain');
+    expect(socket.bodies()).toEqual(['first']);
+    expect(overflows).toHaveLength(1);
+  });
+
+  it('counts queued deliveries toward max_output_bytes too', async () => {
+    const { socket, q, overflows, deliver } = setup(1000, 5_000);
+    socket.accept = false;
+    deliver('first');
+    await tick();
+    for (let i = 0; i < 4; i++) expect(deliver('p'.repeat(996), 1).ok).toBe(true);
+    expect(overflows).toEqual([]);
+    expect(q.unsentBytes).toBe(4_000 + socket.writableLength);
+    deliver('p'.repeat(996), 1);
+    expect(overflows).toHaveLength(1);
+    expect(q.queuedDeliveries).toBe(0);
   });
 });

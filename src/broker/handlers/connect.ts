@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
-import { invalidParams, invalidRequest } from '../../protocol/jsonrpc.js';
+import { invalidParams } from '../../protocol/jsonrpc.js';
 import type { ConnectResult } from '../../protocol/messages.js';
 import type { MethodSpec } from '../context.js';
 import { optionalBoolean, optionalString, requireString } from '../params.js';
@@ -23,8 +23,8 @@ export const connect: MethodSpec = {
   name: 'connect',
   params: ['client_id', 'client_type', 'version', 'token', 'clean_session'],
   requiresConnect: false,
+  onlyBeforeConnect: true,
   handle({ broker, conn, params, after }) {
-    if (conn.session) throw invalidRequest('already connected on this socket', { client_id: conn.session.clientId });
     const clientId = requireString(params, 'client_id');
     if (clientId.length < 1 || clientId.length > MAX_CLIENT_ID) {
       throw invalidParams(`client_id must be 1 to ${MAX_CLIENT_ID} characters`);

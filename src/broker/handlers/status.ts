@@ -3,6 +3,7 @@ import type { BrokerContext, MethodSpec } from '../context.js';
 
 /** The broker's counters; also the answer to a `request` on topic `status`. */
 export function brokerStatus(broker: BrokerContext): Record<string, unknown> {
+  broker.fault('status');
   const { host, port } = broker.listening();
   return {
     client_count: broker.sessions.onlineCount,

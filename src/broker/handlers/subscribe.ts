@@ -35,7 +35,23 @@ export const subscribe: MethodSpec = {
     for (const p of added) broker.sessions.subscribe(session, p);
     broker.log.debug('subscribed', { client_id: session.clientId, patterns });
     const retained = broker.retained.matching(patterns);
-    if (retained.length > 0) after(() => broker.router.sendRetained(session, retained));
+    if (retained.length > 0) {
+      after(() =>
+        broker.router.sendRetained(
+          session,
+          retained,
+          () => broker.fault('retained-replay'),
+          (msg, err) =>
+            broker.log.error('retained message could not be delivered; skipped', {
+              client_id: session.clientId,
+              topic: msg.topic,
+              message_id: msg.id,
+              error: err as Error,
+              stack: (err as Error)?.stack,
+            }),
+        ),
+      );
+    }
     return { subscribed: patterns };
   },
 };
