@@ -49,6 +49,17 @@ export function peakRssMB(pid: number): number | null {
   }
 }
 
+/** Current resident set size (VmRSS) of `pid` in MiB, or null. */
+export function rssMB(pid: number): number | null {
+  if (!IS_LINUX) return null;
+  try {
+    const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
 /** True when the /proc figures can be read here; the table says n/a otherwise. */
 export const procStatsAvailable = (): boolean => IS_LINUX;
 
