@@ -110,7 +110,9 @@ export async function openLink(
     host: flags.host ?? brokerConfig?.host,
     port: flags.port ?? (brokerConfig?.port === undefined ? undefined : String(brokerConfig.port)),
   });
-  const token = flags.token ?? (process.env.BROKER_TOKEN || undefined);
+  // The config file's shared token is also the bridge's own, so a bridge hosting a broker
+  // that requires one can connect to it without repeating the secret on the command line.
+  const token = flags.token ?? (process.env.BROKER_TOKEN || undefined) ?? brokerConfig?.token ?? undefined;
   const link = new BrokerLink({ host, port, clientId, token, brokerConfig, log });
   try {
     return { link, role: await link.start(), host, port };

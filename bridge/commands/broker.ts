@@ -4,6 +4,7 @@ import {
   CONFIG_KEYS,
   ConfigError,
   DEFAULT_CONFIG,
+  FILE_ONLY_KEYS,
   MessageBroker,
   configFromEnv,
   loadConfigFile,
@@ -15,12 +16,15 @@ import { Logger } from '../../src/log/logger.js';
 import { CliError } from '../cli-error.js';
 import { onShutdownSignal } from '../signals.js';
 
-const BOOLEAN_KEYS = new Set<keyof BrokerConfig>(['log_messages', 'persistence_enabled']);
+const BOOLEAN_KEYS = new Set<keyof BrokerConfig>(['log_messages', 'persistence_enabled', 'allow_anonymous']);
+/** Options given as flags; lists and objects (per-client credentials) live in the config file. */
+const FLAG_KEYS = CONFIG_KEYS.filter((key) => !FILE_ONLY_KEYS.has(key));
 const HELP: Partial<Record<keyof BrokerConfig, string>> = {
   host: 'interface to listen on; "localhost" = 127.0.0.1 and ::1 (env BROKER_HOST)',
   port: 'TCP port (env BROKER_PORT)',
   log_level: 'debug, info, warning, error, critical (env BROKER_LOG_LEVEL)',
   token: 'shared secret clients must send in connect',
+  allow_anonymous: 'accept clients without credentials even when listening beyond loopback (not recommended)',
   legacy_encoding: 'code page for frames that are not UTF-8 (older AHK clients send ANSI)',
   log_messages: 'log every publish',
 };
@@ -31,7 +35,7 @@ const camel = (key: string): string => key.replace(/_([a-z])/g, (_, c: string) =
 /** Broker options from parsed flags: only those the user actually gave. */
 function configFromFlags(flags: Record<string, unknown>): Partial<BrokerConfig> {
   const given: Record<string, unknown> = {};
-  for (const key of CONFIG_KEYS) {
+  for (const key of FLAG_KEYS) {
     const v = flags[camel(key)];
     if (v !== undefined) given[key] = v;
   }
@@ -43,11 +47,15 @@ export function brokerCommand(): Command {
     .description('run the message broker in the foreground (Ctrl+C stops it cleanly)')
     .option('-c, --config <file>', 'JSON config file with broker options (seed names: port, max_connections, ...)')
     .addOption(new Option('--log-format <format>', 'log line format').choices(['text', 'json']).default('text'));
-  for (const key of CONFIG_KEYS) {
+  for (const key of FLAG_KEYS) {
     const desc = `${HELP[key] ?? key.replace(/_/g, ' ')} (default ${JSON.stringify(DEFAULT_CONFIG[key])})`;
     cmd.addOption(BOOLEAN_KEYS.has(key) ? new Option(`--${flagName(key)}`, desc) : new Option(`--${flagName(key)} <value>`, desc));
   }
-  cmd.addHelpText('after', '\nPrecedence: defaults < --config file < BROKER_HOST/BROKER_PORT/BROKER_LOG_LEVEL < flags.');
+  cmd.addHelpText(
+    'after',
+    '\nPrecedence: defaults < --config file < BROKER_HOST/BROKER_PORT/BROKER_LOG_LEVEL < flags.\n' +
+      'Per-client credentials and permissions ("clients", "anonymous_permissions") are set in the config file.',
+  );
   cmd.action(async (flags: Record<string, unknown>) => {
     let config: BrokerConfig;
     try {

@@ -10,6 +10,8 @@ interface StatusFlags extends ConnectFlags {
 interface ClientRow {
   client_id: string;
   client_type: string;
+  /** Who it authenticated as: a `clients` entry's id, `token` or `anonymous`. */
+  identity?: string;
   connected: boolean;
   subscriptions: number;
   queued: number;
@@ -27,7 +29,11 @@ export function statusCommand(): Command {
   withConnectFlags(cmd).action(async (flags: StatusFlags) => {
     const client = await connectClient(flags);
     try {
-      const s = (await client.status()) as unknown as Record<string, unknown> & { clients?: ClientRow[] };
+      const s = (await client.status()) as unknown as Record<string, unknown> & {
+        clients?: ClientRow[];
+        security?: { warning?: string };
+        auth_failures?: number;
+      };
       if (flags.json) {
         process.stdout.write(JSON.stringify(s, null, 2) + '\n');
         return;
@@ -37,12 +43,23 @@ export function statusCommand(): Command {
       const lines = [
         `broker ${String(s.version)} on ${String(s.host)}:${String(s.port)}, up ${String(s.uptime)} s since ${String(s.started_at)}`,
         `clients ${others.filter((c) => c.connected).length} connected, ${others.filter((c) => !c.connected).length} offline sessions; ` +
-          `messages ${String(s.message_count)}, delivered ${String(s.delivered_count)}, dropped ${String(s.dropped_count)}, retained ${String(s.retained_count)}`,
+          `messages ${String(s.message_count)}, delivered ${String(s.delivered_count)}, dropped ${String(s.dropped_count)}, retained ${String(s.retained_count)}` +
+          (s.auth_failures ? `; failed logins ${String(s.auth_failures)}` : ''),
       ];
+      if (s.security?.warning) lines.push(`WARNING: ${s.security.warning}`);
       if (others.length > 0) {
-        const rows = [['CLIENT', 'TYPE', 'STATE', 'SUBS', 'QUEUED', 'UNACKED', 'DROPPED']];
+        const rows = [['CLIENT', 'TYPE', 'IDENTITY', 'STATE', 'SUBS', 'QUEUED', 'UNACKED', 'DROPPED']];
         for (const c of others) {
-          rows.push([c.client_id, c.client_type, c.connected ? 'online' : 'offline', String(c.subscriptions), String(c.queued), String(c.unacked), String(c.dropped)]);
+          rows.push([
+            c.client_id,
+            c.client_type,
+            c.identity ?? '-',
+            c.connected ? 'online' : 'offline',
+            String(c.subscriptions),
+            String(c.queued),
+            String(c.unacked),
+            String(c.dropped),
+          ]);
         }
         lines.push('', table(rows));
       }

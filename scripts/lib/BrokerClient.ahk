@@ -16,8 +16,10 @@
 ; Public API:
 ;   BrokerClient(host := "127.0.0.1", port := 15234)
 ;       host must be an IPv4 address: "localhost" would try IPv6 ::1 first and can stall.
-;   .Connect(clientId, clientType := "ahk")   TCP connect, then the `connect` request; its
-;       result lands in .Session. Also makes the script persistent.
+;   .Connect(clientId, clientType := "ahk", token := "")   TCP connect, then the `connect`
+;       request; its result lands in .Session. Also makes the script persistent. token: the
+;       broker's shared token, or this client's own secret when the broker lists it under
+;       "clients"; a refused token closes the connection (.LastError says why).
 ;   .Publish(topic, payload?, qos := 0)        a `publish` notification (fire and forget).
 ;   .Subscribe(patterns, callback)             patterns: a string or an Array. For each
 ;       delivery whose topic matches, callback(payload, msg) runs; msg is the delivery's
@@ -42,6 +44,7 @@
 ; send on a new client.
 ; golden-frame: 0000006c7b226a736f6e727063223a22322e30222c226d6574686f64223a22636f6e6e656374222c22706172616d73223a7b22636c69656e745f6964223a22636164222c22636c69656e745f74797065223a2261686b222c2276657273696f6e223a22322e30227d2c226964223a317d {"jsonrpc":"2.0","method":"connect","params":{"client_id":"cad","client_type":"ahk","version":"2.0"},"id":1}
 ; golden-frame: 0000006d7b226a736f6e727063223a22322e30222c226d6574686f64223a227075626c697368222c22706172616d73223a7b227061796c6f6164223a7b226e616d65223a224dc3bc6c6c657220e29c93227d2c22716f73223a302c22746f706963223a226361642e737461747573227d7d {"jsonrpc":"2.0","method":"publish","params":{"payload":{"name":"Müller ✓"},"qos":0,"topic":"cad.status"}}
+; golden-frame: 000000877b226a736f6e727063223a22322e30222c226d6574686f64223a22636f6e6e656374222c22706172616d73223a7b22636c69656e745f6964223a226361645f6c61746865222c22636c69656e745f74797065223a2261686b222c22746f6b656e223a226361642d736563726574222c2276657273696f6e223a22322e30227d2c226964223a317d {"jsonrpc":"2.0","method":"connect","params":{"client_id":"cad_lathe","client_type":"ahk","token":"cad-secret","version":"2.0"},"id":1}
 ; golden-frame: 0000004e7b226a736f6e727063223a22322e30222c226d6574686f64223a22737562736372696265222c22706172616d73223a7b227061747465726e73223a5b226a6f62732e2a225d7d2c226964223a327d {"jsonrpc":"2.0","method":"subscribe","params":{"patterns":["jobs.*"]},"id":2}
 
 #Include BridgeJson.ahk   ; relative to this file
@@ -62,7 +65,7 @@ class BrokerClient {
 
     Connected => this._sock != 0
 
-    Connect(clientId, clientType := "ahk") {
+    Connect(clientId, clientType := "ahk", token := "") {
         if this._sock
             throw Error("BrokerClient: already connected", -1)
         BrokerClient._Startup()
@@ -90,7 +93,10 @@ class BrokerClient {
             throw OSError(err, -1, "WSAAsyncSelect")
         }
         Persistent()
-        this.Rpc("connect", Map("client_id", clientId, "client_type", clientType, "version", "2.0"), ObjBindMethod(this, "_Answered", "connect"))
+        params := Map("client_id", clientId, "client_type", clientType, "version", "2.0")
+        if token != ""
+            params["token"] := token
+        this.Rpc("connect", params, ObjBindMethod(this, "_Answered", "connect"))
         return this
     }
 

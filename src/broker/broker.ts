@@ -12,6 +12,9 @@ import { isoTimestamp } from '../protocol/timestamp.js';
 import { Logger } from '../log/logger.js';
 import { VERSION } from '../version.js';
 import { AckTracker } from './ack-tracker.js';
+import { Authenticator } from './auth/authenticator.js';
+import { checkExposure } from './auth/exposure.js';
+import { AuthFailureLog } from './auth/failure-log.js';
 import { ConfigError, resolveConfig, type BrokerConfig } from './config.js';
 import { Connection, type ConnectionHooks } from './connection.js';
 import type { BrokerContext } from './context.js';
@@ -62,6 +65,8 @@ export class MessageBroker {
   private readonly scheduler = new FlushScheduler();
   private readonly connections = new Set<Connection>();
   private readonly memory: MemoryReleaser;
+  private readonly auth: Authenticator;
+  private exposureWarning: string | null = null;
   private readonly hooks: ConnectionHooks;
   private readonly context: BrokerContext;
   private servers: net.Server[] = [];
@@ -78,6 +83,8 @@ export class MessageBroker {
     const slow = new SlowConsumerMonitor(this.stats, this.log, (payload) => this.system.publish('system.client.slow', payload));
     this.router = new Router(this.sessions, this.acks, slow, this.stats, this.config.max_queue_size);
     this.system = new SystemEvents(this.router, this.retained, this.log);
+    this.auth = new Authenticator(this.config);
+    const authFailures = new AuthFailureLog(this.log);
     const self = this;
     this.context = {
       config: this.config,
@@ -94,6 +101,11 @@ export class MessageBroker {
       stats: this.stats,
       system: this.system,
       fault: options.faults ?? NO_FAULTS,
+      auth: this.auth,
+      authFailures,
+      get exposureWarning() {
+        return self.exposureWarning;
+      },
       connectionCount: () => this.connections.size,
       listening: () => ({ host: this.config.host, port: this.boundPort }),
     };
@@ -132,7 +144,14 @@ export class MessageBroker {
   /** Listen and publish `system.broker.ready`. Rejects when the port cannot be bound. */
   async start(): Promise<void> {
     if (this.state !== 'new') throw new Error(`MessageBroker.start(): the broker is ${this.state}; create a new one to start again`);
+    try {
+      this.exposureWarning = checkExposure(this.config, this.auth);
+    } catch (err) {
+      this.state = 'stopped';
+      throw err;
+    }
     this.state = 'starting';
+    if (this.exposureWarning) this.log.warning(this.exposureWarning);
     if (this.config.persistence_enabled) {
       this.log.warning('persistence_enabled is not supported yet: sessions and retained messages live in memory only');
     }

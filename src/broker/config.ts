@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { DEFAULT_HOST, DEFAULT_PORT } from '../protocol/messages.js';
 import { DEFAULT_LEGACY_ENCODING, isKnownEncoding } from '../protocol/text.js';
 import { parseLogLevel, type LogLevel } from '../log/logger.js';
+import { parseAnonymousPermissions, parseClientCredentials } from './auth/credentials.js';
 
 export interface BrokerConfig {
   /** Interface to listen on. `localhost` means 127.0.0.1 and ::1 (loopback only). */
@@ -38,6 +39,19 @@ export interface BrokerConfig {
   max_subscriptions: number;
   /** Shared secret clients must present in `connect`; `null` disables the check. */
   token: string | null;
+  /**
+   * Whether clients without credentials may connect. `null` (the default) means: yes when
+   * neither `token` nor `clients` is set. A listener beyond loopback refuses to start
+   * when anyone could connect, unless this is `true`.
+   */
+  allow_anonymous: boolean | null;
+  /**
+   * Per-client credentials and permissions (config file only): a list of
+   * `{id, secret, publish, subscribe, request}`; `id` may be a pattern with `*`.
+   */
+  clients: readonly unknown[];
+  /** What clients without credentials may do, when they are allowed at all. */
+  anonymous_permissions: Readonly<Record<string, unknown>> | null;
   /** Code page for frames that are not valid UTF-8 (older AutoHotkey clients send ANSI). */
   legacy_encoding: string;
   /** Accepted for seed compatibility; persistence arrives in a later release. */
@@ -61,6 +75,9 @@ export const DEFAULT_CONFIG: Readonly<BrokerConfig> = Object.freeze({
   session_expiry: 3600,
   max_subscriptions: 1000,
   token: null,
+  allow_anonymous: null,
+  clients: Object.freeze([]),
+  anonymous_permissions: null,
   legacy_encoding: DEFAULT_LEGACY_ENCODING,
   persistence_enabled: false,
   persistence_path: null,
@@ -76,7 +93,19 @@ export class ConfigError extends Error {
   }
 }
 
-type Kind = 'string' | 'nullable-string' | 'port' | 'positive-int' | 'non-negative' | 'positive' | 'boolean' | 'level' | 'encoding';
+type Kind =
+  | 'string'
+  | 'nullable-string'
+  | 'port'
+  | 'positive-int'
+  | 'non-negative'
+  | 'positive'
+  | 'boolean'
+  | 'nullable-boolean'
+  | 'level'
+  | 'encoding'
+  | 'clients'
+  | 'permissions';
 
 const KINDS: Record<keyof BrokerConfig, Kind> = {
   host: 'string',
@@ -91,12 +120,21 @@ const KINDS: Record<keyof BrokerConfig, Kind> = {
   session_expiry: 'non-negative',
   max_subscriptions: 'positive-int',
   token: 'nullable-string',
+  allow_anonymous: 'nullable-boolean',
+  clients: 'clients',
+  anonymous_permissions: 'permissions',
   legacy_encoding: 'encoding',
   persistence_enabled: 'boolean',
   persistence_path: 'nullable-string',
   log_level: 'level',
   log_messages: 'boolean',
 };
+
+/** Options whose values are secrets: never echoed in an error. */
+const SECRET_KEYS = new Set<keyof BrokerConfig>(['token']);
+
+/** Options that only a config file can hold (lists and objects, not flags). */
+export const FILE_ONLY_KEYS: ReadonlySet<keyof BrokerConfig> = new Set<keyof BrokerConfig>(['clients', 'anonymous_permissions']);
 
 /** Names of every option, for `--help` and unknown-key errors. */
 export const CONFIG_KEYS = Object.keys(KINDS) as (keyof BrokerConfig)[];
@@ -108,7 +146,22 @@ export const CONFIG_KEYS = Object.keys(KINDS) as (keyof BrokerConfig)[];
 export function coerceOption<K extends keyof BrokerConfig>(key: K, value: unknown, source: string): BrokerConfig[K] {
   const kind = KINDS[key];
   const fail = (expected: string): never => {
-    throw new ConfigError(`${source}: ${key} must be ${expected}, got ${JSON.stringify(value)}`);
+    const got = SECRET_KEYS.has(key) ? `a ${value === null ? 'null' : typeof value}` : JSON.stringify(value);
+    throw new ConfigError(`${source}: ${key} must be ${expected}, got ${got}`);
+  };
+  const bool = (): boolean => {
+    if (typeof value === 'boolean') return value;
+    if (typeof value === 'string' && /^(true|1|yes|on)$/i.test(value)) return true;
+    if (typeof value === 'string' && /^(false|0|no|off)$/i.test(value)) return false;
+    return fail('true or false');
+  };
+  const structured = (parse: () => unknown): BrokerConfig[K] => {
+    try {
+      parse();
+    } catch (err) {
+      throw new ConfigError((err as Error).message);
+    }
+    return value as BrokerConfig[K];
   };
   const num = (): number => {
     const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
@@ -135,12 +188,14 @@ export function coerceOption<K extends keyof BrokerConfig>(key: K, value: unknow
       const n = num();
       return (n >= 0 ? n : fail('zero or a positive number of seconds')) as BrokerConfig[K];
     }
-    case 'boolean': {
-      if (typeof value === 'boolean') return value as BrokerConfig[K];
-      if (typeof value === 'string' && /^(true|1|yes|on)$/i.test(value)) return true as BrokerConfig[K];
-      if (typeof value === 'string' && /^(false|0|no|off)$/i.test(value)) return false as BrokerConfig[K];
-      return fail('true or false');
-    }
+    case 'boolean':
+      return bool() as BrokerConfig[K];
+    case 'nullable-boolean':
+      return (value === null ? null : bool()) as BrokerConfig[K];
+    case 'clients':
+      return structured(() => parseClientCredentials(value, source));
+    case 'permissions':
+      return value === null ? (null as BrokerConfig[K]) : structured(() => parseAnonymousPermissions(value, source));
     case 'level': {
       const level = typeof value === 'string' ? parseLogLevel(value) : undefined;
       return (level ?? fail('one of debug, info, warning, error, critical, silent')) as BrokerConfig[K];

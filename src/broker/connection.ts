@@ -31,7 +31,10 @@ export interface ConnectionHooks {
 export class Connection {
   /** Process-unique number, for logs. */
   readonly id = nextConnectionId++;
+  /** `address:port`, for logs. */
   readonly remote: string;
+  /** The peer's address alone (failed logins are rate-limited per address). */
+  readonly remoteAddress: string;
   readonly decoder: FrameDecoder;
   readonly outbound: OutboundQueue;
   session: Session | null = null;
@@ -53,7 +56,8 @@ export class Connection {
     private readonly hooks: ConnectionHooks,
     private readonly log: Logger,
   ) {
-    this.remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+    this.remoteAddress = socket.remoteAddress ?? '?';
+    this.remote = `${this.remoteAddress}:${socket.remotePort ?? '?'}`;
     this.decoder = new FrameDecoder(maxMessageSize);
     this.outbound = new OutboundQueue(socket, maxQueueSize, maxOutputBytes, scheduler, {
       dropped: (msg) => hooks.dropped(this, msg),

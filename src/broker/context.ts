@@ -1,6 +1,8 @@
 /** What a method handler can reach: the broker's parts, the calling connection, the params. */
 import type { Logger } from '../log/logger.js';
 import type { AckTracker } from './ack-tracker.js';
+import type { Authenticator } from './auth/authenticator.js';
+import type { AuthFailureLog } from './auth/failure-log.js';
 import type { BrokerConfig } from './config.js';
 import type { Connection } from './connection.js';
 import type { FaultInjector } from './faults.js';
@@ -23,6 +25,10 @@ export interface BrokerContext {
   readonly acks: AckTracker;
   readonly stats: BrokerStats;
   readonly system: SystemEvents;
+  readonly auth: Authenticator;
+  readonly authFailures: AuthFailureLog;
+  /** Set when the listener is reachable beyond loopback without credentials. */
+  readonly exposureWarning: string | null;
   /** Test seam: throws where a test injects a failure, otherwise does nothing. */
   readonly fault: FaultInjector;
   /** Open sockets, connected or not. */

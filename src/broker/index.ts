@@ -3,6 +3,7 @@ export {
   CONFIG_KEYS,
   ConfigError,
   DEFAULT_CONFIG,
+  FILE_ONLY_KEYS,
   configFromEnv,
   loadConfigFile,
   parseConfigObject,

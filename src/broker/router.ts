@@ -5,6 +5,7 @@
  * subscription index returns each subscriber once.
  */
 import type { AckTracker } from './ack-tracker.js';
+import { mayReceive } from './auth/enforce.js';
 import { deliveryFrame, isExpired, type BrokerMessage, type DeliveryFlags } from './message.js';
 import type { Session } from './session.js';
 import type { SessionStore } from './session-store.js';
@@ -38,6 +39,8 @@ export class Router {
     for (let i = 0; i < matched.length; i++) {
       const session = matched[i]!;
       if (session === options.exclude) continue;
+      // Nothing reaches a client outside its subscribe permission, whatever it subscribed.
+      if (session.identity.permissions !== null && !mayReceive(session, msg.topic)) continue;
       let ok = false;
       if (session.connection && !session.connection.isClosing) {
         ok = this.send(session, msg);

@@ -2,9 +2,13 @@
  * A client's session: its subscriptions and QoS 1 state, which outlive any one TCP
  * connection for `session_expiry` seconds so a reconnecting client misses nothing.
  */
+import type { Identity } from './auth/authenticator.js';
 import type { Connection } from './connection.js';
 import { Deque } from './deque.js';
 import { isExpired, type BrokerMessage } from './message.js';
+
+/** Until a connect says otherwise: the broker's own sessions and tests. */
+const UNRESTRICTED: Identity = { name: 'anonymous', kind: 'anonymous', permissions: null };
 
 export class Session {
   readonly patterns = new Set<string>();
@@ -14,6 +18,11 @@ export class Session {
   readonly offline = new Deque<BrokerMessage>();
   connection: Connection | null = null;
   clientType = 'unknown';
+  /**
+   * Who the client authenticated as on its latest connect; its permissions also decide
+   * what is queued for it while it is offline.
+   */
+  identity: Identity = UNRESTRICTED;
   /** When the session was created, for status output. */
   readonly createdAt = Date.now();
   expiryTimer: NodeJS.Timeout | null = null;

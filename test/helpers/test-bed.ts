@@ -3,13 +3,13 @@
  * black-box broker test file needs, in one place.
  */
 import { afterEach, beforeEach, expect } from 'vitest';
-import type { BrokerConfig } from '../../src/broker/index.js';
+import type { BrokerConfig, MessageBrokerOptions } from '../../src/broker/index.js';
 import { startBroker, type StartedBroker } from './broker-fixture.js';
 import { RawClient, type Frame } from './raw-client.js';
 
 export interface TestBed {
   /** Start a broker that is stopped after the test. */
-  broker(overrides?: Partial<BrokerConfig>): Promise<StartedBroker>;
+  broker(overrides?: Partial<BrokerConfig>, options?: MessageBrokerOptions): Promise<StartedBroker>;
   /** Open a socket (no `connect`) that is closed after the test. */
   open(port: number, host?: string): Promise<RawClient>;
   /** Open and `connect`; returns the client and the whole `connect` response. */
@@ -38,8 +38,8 @@ export function useTestBed(): TestBed {
     return { c, res };
   };
   return {
-    async broker(overrides = {}) {
-      const b = await startBroker(overrides);
+    async broker(overrides = {}, options = {}) {
+      const b = await startBroker(overrides, options);
       brokers.push(b);
       return b;
     },

@@ -82,6 +82,33 @@ describe('bridge up', () => {
     expect(res.code).toBe(0);
   });
 
+  it('under per-client permissions only the script manager drives scripts; the bridge authenticates with BROKER_TOKEN', async () => {
+    const port = await freePort();
+    const clients = [
+      { id: 'bridge', secret: 'bridge-secret' },
+      { id: 'ahk_manager', secret: 'manager-secret' },
+      { id: 'job_manager', secret: 'jobs-secret', publish: ['jobs.#'], request: ['scripts.list', 'scripts.status'] },
+    ];
+    const file = writeConfig(port, { broker: { host: '127.0.0.1', port, clients } });
+    const p = startCli(['up', '--config', file], { BROKER_TOKEN: 'bridge-secret' });
+    procs.push(p);
+    await waitOutput(p.child, p.stdout, (s) => s.includes('tick'));
+    const jobs = await bed.connected(port, 'job_manager', { token: 'jobs-secret' });
+    const list = await jobs.call('request', { topic: 'scripts.list', timeout: 5 });
+    expect(list.result.scripts).toHaveLength(2);
+    for (const topic of ['scripts.echo.stop', 'scripts.echo.command.ping', 'scripts.run']) {
+      const res = await jobs.call('request', { topic, timeout: 5 });
+      expect(res.error, topic).toMatchObject({ code: -32004, data: { rule: 'request.allow', identity: 'job_manager' } });
+    }
+    const manager = await bed.connected(port, 'ahk_manager', { token: 'manager-secret' });
+    const stopped = await manager.call('request', { topic: 'scripts.echo.stop', timeout: 10 }, 10_000);
+    expect(stopped.result).toMatchObject({ key: 'echo', running: false, state: 'stopped' });
+    const status = (await manager.call('status')).result;
+    expect(status.clients.find((c: { client_id: string }) => c.client_id === 'bridge')).toMatchObject({ identity: 'bridge', connected: true });
+    p.child.kill('SIGTERM');
+    expect((await p.done).code).toBe(0);
+  });
+
   it('scripts.run starts a script from a configured folder and refuses one outside it', async () => {
     const port = await freePort();
     const p = startCli(['up', '--config', writeConfig(port)]);

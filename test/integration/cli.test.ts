@@ -154,7 +154,7 @@ describe('bridge client commands', () => {
     const text = await runCli(['status', ...args]);
     expect(text.code).toBe(0);
     expect(text.stdout).toMatch(/broker \S+ on 127\.0\.0\.1:\d+/);
-    expect(text.stdout).toMatch(/cad_hotkeys\s+ahk\s+online/);
+    expect(text.stdout).toMatch(/cad_hotkeys\s+ahk\s+anonymous\s+online/);
     const json = await runCli(['status', '--json', ...args]);
     expect(JSON.parse(json.stdout)).toMatchObject({ client_count: 2, port: b.port });
     c.close();

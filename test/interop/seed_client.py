@@ -62,8 +62,9 @@ def topic_matches(pattern, topic):
 
 
 class BrokerClient(object):
-    def __init__(self, client_id, host="127.0.0.1", port=15234, auto_ack=True):
+    def __init__(self, client_id, host="127.0.0.1", port=15234, auto_ack=True, token=None):
         self.client_id = client_id
+        self.token = token  # the shared token, or this client's own secret
         self.host = host
         self.port = port
         self.auto_ack = auto_ack
@@ -176,11 +177,10 @@ class BrokerClient(object):
             asyncio.open_connection(self.host, self.port), timeout
         )
         self._read_task = asyncio.ensure_future(self._read_loop())
-        result = await self.call(
-            "connect",
-            {"client_id": self.client_id, "client_type": CLIENT_TYPE, "version": CLIENT_VERSION},
-            timeout,
-        )
+        params = {"client_id": self.client_id, "client_type": CLIENT_TYPE, "version": CLIENT_VERSION}
+        if self.token is not None:
+            params["token"] = self.token
+        result = await self.call("connect", params, timeout)
         self.is_connected = True
         return result
 

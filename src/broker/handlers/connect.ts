@@ -1,4 +1,3 @@
-import { timingSafeEqual } from 'node:crypto';
 import { invalidParams } from '../../protocol/jsonrpc.js';
 import type { ConnectResult } from '../../protocol/messages.js';
 import type { MethodSpec } from '../context.js';
@@ -7,12 +6,10 @@ import { SYSTEM_SENDER } from '../system-events.js';
 
 const MAX_CLIENT_ID = 128;
 
-function tokenMatches(given: unknown, expected: string): boolean {
-  if (typeof given !== 'string') return false;
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
+const AUTH_FAILURE_MESSAGES = {
+  wrong_secret: 'authentication failed: wrong token',
+  no_credentials: 'authentication failed: this broker accepts only clients with credentials (send "token")',
+} as const;
 
 /**
  * `connect`: binds the socket to a session. A client id already connected elsewhere is
@@ -37,12 +34,14 @@ export const connect: MethodSpec = {
     }
     const clean = optionalBoolean(params, 'clean_session', false);
     const { config } = broker;
-    // A token of the wrong type is a wrong token: refused and closed like any other.
-    if (config.token === null) optionalString(params, 'token');
-    else if (!tokenMatches(params.token, config.token)) {
-      broker.log.warning('connect refused: wrong or missing token', { client_id: clientId, remote: conn.remote });
+    // With credentials configured, a token of the wrong type is a wrong token: refused
+    // and closed like any other. Without, it is only a malformed param.
+    if (!broker.auth.hasCredentials) optionalString(params, 'token');
+    const auth = broker.auth.authenticate(clientId, params.token);
+    if (!auth.ok) {
+      broker.authFailures.record(conn.remoteAddress, clientId, auth.reason);
       after(() => conn.close('protocol_error'));
-      throw invalidParams('authentication failed: wrong or missing token', { reason: 'invalid_token' });
+      throw invalidParams(AUTH_FAILURE_MESSAGES[auth.reason], { reason: 'invalid_token' });
     }
 
     const existing = broker.sessions.get(clientId);
@@ -56,8 +55,16 @@ export const connect: MethodSpec = {
     const { session, present } = broker.sessions.open(clientId, clean);
     session.connection = conn;
     session.clientType = clientType;
+    session.identity = auth.identity;
     conn.session = session;
-    broker.log.info('client connected', { client_id: clientId, client_type: clientType, version, remote: conn.remote, session_present: present });
+    broker.log.info('client connected', {
+      client_id: clientId,
+      client_type: clientType,
+      version,
+      remote: conn.remote,
+      identity: auth.identity.name,
+      session_present: present,
+    });
 
     after(() => {
       broker.system.publish('system.client.connected', { client_id: clientId, client_type: clientType });

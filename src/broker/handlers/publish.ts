@@ -1,5 +1,6 @@
 import { invalidParams } from '../../protocol/jsonrpc.js';
 import type { PublishResult } from '../../protocol/messages.js';
+import { requireSendPermission } from '../auth/enforce.js';
 import type { MethodSpec } from '../context.js';
 import { createMessage } from '../message.js';
 import { optionalBoolean, optionalNumber, requirePublishTopic } from '../params.js';
@@ -20,6 +21,7 @@ export const publish: MethodSpec = {
     if (ttl < 0) throw invalidParams('ttl must be 0 (no expiry) or a positive number of seconds', { ttl });
     const retain = optionalBoolean(params, 'retain', false);
     const session = conn.session!;
+    requireSendPermission(session, 'publish', topic);
     const msg = createMessage({ topic, payload: params.payload ?? null, sender: session.clientId, qos, ttl });
     if (retain) broker.retained.set(msg);
     const delivered = broker.router.route(msg);

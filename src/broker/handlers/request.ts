@@ -1,5 +1,6 @@
 import { ErrorCode, RpcError } from '../../protocol/errors.js';
 import { invalidParams } from '../../protocol/jsonrpc.js';
+import { requireSendPermission } from '../auth/enforce.js';
 import type { BrokerContext, MethodSpec } from '../context.js';
 import { createMessage } from '../message.js';
 import { optionalNumber, requirePublishTopic } from '../params.js';
@@ -40,11 +41,15 @@ export const request: MethodSpec = {
     const session = conn.session!;
     const topic = params.topic;
     const answer = typeof topic === 'string' ? BROKER_TOPICS.get(topic) : undefined;
-    if (answer) return answer(broker, asParams(params.payload), session.clientId);
+    if (answer) {
+      requireSendPermission(session, 'request', topic as string);
+      return answer(broker, asParams(params.payload), session.clientId);
+    }
     if (typeof topic === 'string' && topic.startsWith('_internal.')) {
       throw new RpcError(ErrorCode.NO_RESPONDERS, `No responders: "${topic}" is not a topic the broker answers`, { topic });
     }
     requirePublishTopic(params);
+    requireSendPermission(session, 'request', topic as string);
 
     const { token, result } = broker.requests.open(conn, topic as string, timeout * 1000);
     const msg = createMessage({ topic: topic as string, payload: params.payload ?? null, sender: session.clientId, ttl: timeout, replyTo: token });

@@ -22,9 +22,16 @@ export function brokerStatus(broker: BrokerContext): Record<string, unknown> {
     dropped_count: broker.stats.dropped,
     expired_count: broker.stats.expired,
     refused_connections: broker.stats.refusedConnections,
+    auth_failures: broker.authFailures.total,
+    security: {
+      credentials: broker.auth.hasCredentials,
+      anonymous_allowed: broker.auth.anonymousAllowed,
+      ...(broker.exposureWarning ? { warning: broker.exposureWarning } : {}),
+    },
     clients: [...broker.sessions.values()].map((s) => ({
       client_id: s.clientId,
       client_type: s.clientType,
+      identity: s.identity.name,
       connected: s.isOnline,
       subscriptions: s.patterns.size,
       queued: s.connection ? s.connection.outbound.queuedDeliveries : s.offline.length,

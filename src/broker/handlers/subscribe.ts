@@ -1,5 +1,6 @@
 import { ErrorCode, RpcError } from '../../protocol/errors.js';
 import { patternError } from '../../protocol/topics.js';
+import { mayReceive, requireSubscribePermission } from '../auth/enforce.js';
 import type { MethodSpec } from '../context.js';
 import { requireStringArray } from '../params.js';
 
@@ -24,6 +25,7 @@ export const subscribe: MethodSpec = {
       });
     }
     const session = conn.session!;
+    requireSubscribePermission(session, patterns);
     const added = patterns.filter((p) => !session.patterns.has(p));
     const limit = broker.config.max_subscriptions;
     if (session.patterns.size + added.length > limit) {
@@ -34,7 +36,7 @@ export const subscribe: MethodSpec = {
     }
     for (const p of added) broker.sessions.subscribe(session, p);
     broker.log.debug('subscribed', { client_id: session.clientId, patterns });
-    const retained = broker.retained.matching(patterns);
+    const retained = broker.retained.matching(patterns).filter((msg) => mayReceive(session, msg.topic));
     if (retained.length > 0) {
       after(() =>
         broker.router.sendRetained(
