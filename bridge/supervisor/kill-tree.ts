@@ -22,6 +22,24 @@ export interface KillDeps {
   killProcessGroup(pid: number, signal: NodeJS.Signals): void;
   /** The tree-kill package: `taskkill /pid N /T /F` on Windows. */
   treeKill(pid: number, signal: string, cb: (err?: Error) => void): void;
+  /** Kill one process: `process.kill(pid)`, TerminateProcess on Windows. */
+  killProcess(pid: number, signal: NodeJS.Signals): void;
+}
+
+/**
+ * taskkill could not stop the tree (access denied; Wine refuses `/T`). The process
+ * itself was terminated when `rootKilled` says so, so a stop still ends, but processes
+ * it started may survive.
+ */
+export class TreeKillError extends Error {
+  constructor(
+    message: string,
+    readonly rootKilled: boolean,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'TreeKillError';
+  }
 }
 
 /** The real ones. */
@@ -31,6 +49,9 @@ export const realKillDeps: KillDeps = {
     process.kill(-pid, signal);
   },
   treeKill: (pid, signal, cb) => treeKillPackage(pid, signal, cb),
+  killProcess: (pid, signal) => {
+    process.kill(pid, signal);
+  },
 };
 
 /** taskkill's exit code for "process not found": already gone, which is what we wanted. */
@@ -52,8 +73,18 @@ export function killTree(pid: number, signal: NodeJS.Signals, deps: KillDeps = r
     return new Promise((resolve, reject) => {
       // `signal` is ignored by taskkill /F: Windows has no graceful equivalent.
       deps.treeKill(pid, signal, (err) => {
-        if (!err || (err as Error & { code?: unknown }).code === TASKKILL_NOT_FOUND) resolve();
-        else reject(err);
+        if (!err || (err as Error & { code?: unknown }).code === TASKKILL_NOT_FOUND) {
+          resolve();
+          return;
+        }
+        // A stop must always end: terminate the process itself, and say what may survive.
+        try {
+          deps.killProcess(pid, 'SIGKILL');
+          reject(new TreeKillError(`taskkill /T failed (${err.message.trim()}); terminated pid ${pid} itself, processes it started may survive`, true, { cause: err }));
+        } catch (killErr) {
+          if ((killErr as NodeJS.ErrnoException).code === 'ESRCH') resolve();
+          else reject(new TreeKillError(`taskkill /T failed (${err.message.trim()}) and pid ${pid} could not be terminated: ${(killErr as Error).message}`, false, { cause: err }));
+        }
       });
     });
   }

@@ -9,7 +9,8 @@ import type { Logger } from '../../src/log/logger.js';
 import { killTree, spawnOptionsForTree } from './kill-tree.js';
 import { LineDecoder, type DecodedLine } from './line-decoder.js';
 import { EXIT_COMMAND } from './line-protocol.js';
-import { descendantsOf, listWindowsProcesses, survivors, type ProcessLister, type ProcessRow } from './windows-descendants.js';
+import { descendantsOf, survivors, type ProcessLister, type ProcessRow } from './windows-descendants.js';
+import { listWindowsProcesses } from './windows-process-list.js';
 
 /** How a run ended. */
 export interface ExitInfo {
@@ -43,6 +44,16 @@ export interface ScriptProcessEvents {
 const MAX_STDIN_BACKLOG_BYTES = 1024 * 1024;
 /** After a forced SIGTERM, how long before SIGKILL. */
 const KILL_ESCALATION_MS = 2000;
+
+/**
+ * After the script exits, how long its output pipes may stay open. A process it started
+ * can inherit them (and under Wine always does); waiting for them to close would keep a
+ * stopped script "running" for as long as that process lives.
+ */
+const STDIO_DRAIN_MS = 1000;
+
+/** Whether the bridge already warned that it cannot list processes (Windows). */
+let listingWarned = false;
 
 function spawnInterpreter(file: string, args: string[], cwd: string | undefined) {
   const tree = spawnOptionsForTree(process.platform);
@@ -94,6 +105,16 @@ export class ScriptProcess extends EventEmitter<ScriptProcessEvents> {
     this.child.stdin?.on('error', (err: NodeJS.ErrnoException) => {
       // EPIPE: the script closed stdin or exited; the exit event tells the rest.
       opts.log.debug('script stdin error', { pid: this.pid, code: err.code, error: err });
+    });
+    this.child.once('exit', () => {
+      const drain = setTimeout(() => {
+        if (this.done) return;
+        opts.log.info('the script exited, but a process it started still holds its output; no longer reading it', { pid: this.pid });
+        this.child.stdout?.destroy();
+        this.child.stderr?.destroy();
+        this.child.stdin?.destroy();
+      }, STDIO_DRAIN_MS);
+      drain.unref();
     });
     this.exited = this.child.then((result) => {
       this.done = true;
@@ -176,7 +197,13 @@ export class ScriptProcess extends EventEmitter<ScriptProcessEvents> {
     try {
       return descendantsOf(this.pid, await this.listProcesses());
     } catch (err) {
-      this.opts.log.warning('could not list the script child processes', { pid: this.pid, error: err as Error });
+      // Once per bridge: the cause (no wmic, cscript or PowerShell) does not change.
+      const log = listingWarned ? this.opts.log.debug.bind(this.opts.log) : this.opts.log.warning.bind(this.opts.log);
+      listingWarned = true;
+      log('cannot list the processes a script started: children it leaves behind after a graceful exit will not be stopped', {
+        pid: this.pid,
+        error: err as Error,
+      });
       return [];
     }
   }

@@ -5,14 +5,12 @@
  * A child keeps its dead parent's id as ParentProcessId (Windows does not re-parent), so
  * "same PID and same parent PID" in a second snapshot identifies it despite PID reuse.
  */
-import { execa } from 'execa';
-
 export interface ProcessRow {
   pid: number;
   ppid: number;
 }
 
-/** Lists processes; the real one asks PowerShell (wmic is gone from current Windows 11). */
+/** Lists processes (the real one is in windows-process-list.ts). */
 export type ProcessLister = () => Promise<ProcessRow[]>;
 
 /** Parse lines of "pid ppid". */
@@ -24,15 +22,6 @@ export function parseProcessTable(stdout: string): ProcessRow[] {
   }
   return rows;
 }
-
-export const listWindowsProcesses: ProcessLister = async () => {
-  const { stdout } = await execa(
-    'powershell.exe',
-    ['-NoProfile', '-NonInteractive', '-Command', 'Get-CimInstance Win32_Process | ForEach-Object { "$($_.ProcessId) $($_.ParentProcessId)" }'],
-    { windowsHide: true, timeout: 10_000 },
-  );
-  return parseProcessTable(stdout);
-};
 
 /** Every descendant of `root` in `table` (children, grandchildren, ...). */
 export function descendantsOf(root: number, table: readonly ProcessRow[]): ProcessRow[] {

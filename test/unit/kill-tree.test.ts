@@ -1,10 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { killTree, realKillDeps, spawnOptionsForTree, type KillDeps } from '../../bridge/supervisor/kill-tree.js';
+import { killTree, realKillDeps, spawnOptionsForTree, TreeKillError, type KillDeps } from '../../bridge/supervisor/kill-tree.js';
 import { isGone } from '../helpers/processes.js';
 
 /** Deps that record calls; `groupError`/`treeError` make the stubs fail. */
-function stubDeps(platform: NodeJS.Platform, opts: { groupError?: NodeJS.ErrnoException; treeError?: Error & { code?: unknown } } = {}): KillDeps & { calls: unknown[][] } {
+function stubDeps(
+  platform: NodeJS.Platform,
+  opts: { groupError?: NodeJS.ErrnoException; treeError?: Error & { code?: unknown }; killError?: NodeJS.ErrnoException } = {},
+): KillDeps & { calls: unknown[][] } {
   const calls: unknown[][] = [];
   return {
     platform,
@@ -17,6 +20,10 @@ function stubDeps(platform: NodeJS.Platform, opts: { groupError?: NodeJS.ErrnoEx
       calls.push(['tree', pid, signal]);
       // Asynchronous like the real one (it runs taskkill).
       setImmediate(() => cb(opts.treeError));
+    },
+    killProcess: (pid, signal) => {
+      calls.push(['process', pid, signal]);
+      if (opts.killError) throw opts.killError;
     },
   };
 }
@@ -34,8 +41,28 @@ describe('killTree with stubbed deps', () => {
 
   it('Windows: taskkill "not found" (exit 128) is success, other failures reject', async () => {
     await expect(killTree(4242, 'SIGKILL', stubDeps('win32', { treeError: Object.assign(new Error('ERROR: The process "4242" not found.'), { code: 128 }) }))).resolves.toBeUndefined();
-    const denied = Object.assign(new Error('ERROR: Access is denied.'), { code: 1 });
-    await expect(killTree(4242, 'SIGKILL', stubDeps('win32', { treeError: denied }))).rejects.toBe(denied);
+  });
+
+  it('Windows: when taskkill /T fails (Wine refuses /T, access denied) the process itself is terminated, so a stop ends', async () => {
+    const refused = Object.assign(new Error('ERROR: Invalid argument/option - /T\n'), { code: 1 });
+    const deps = stubDeps('win32', { treeError: refused });
+    const err = await killTree(4242, 'SIGTERM', deps).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(deps.calls).toEqual([
+      ['tree', 4242, 'SIGTERM'],
+      ['process', 4242, 'SIGKILL'],
+    ]);
+    expect(err).toBeInstanceOf(TreeKillError);
+    expect(err).toMatchObject({ rootKilled: true, cause: refused, message: expect.stringMatching(/terminated pid 4242 itself, processes it started may survive/) });
+    // Already gone when we tried ourselves: what we wanted.
+    await expect(killTree(4242, 'SIGKILL', stubDeps('win32', { treeError: refused, killError: errno('ESRCH') }))).resolves.toBeUndefined();
+    // Nothing worked: said so, not hidden.
+    await expect(killTree(4242, 'SIGKILL', stubDeps('win32', { treeError: refused, killError: errno('EPERM') }))).rejects.toMatchObject({
+      rootKilled: false,
+      message: expect.stringContaining('could not be terminated'),
+    });
   });
 
   it.each(['linux', 'darwin'] as const)('%s: signals the process group, not tree-kill', async (platform) => {
