@@ -4,9 +4,14 @@
  * (silently in v1: the line is lost). Every access here is open, fstat, read the wanted
  * bytes, close, in one call, and no handle outlives that call.
  *
- * A file is recognised by its identity: device + inode (on NTFS the 64-bit file index,
- * which Node reports as `ino`) + creation time. The creation time matters on Linux, where
- * a deleted file's inode number is reused by the very next file created in the folder.
+ * A file is recognised by its identity: device + inode, and on Linux and macOS also the
+ * creation time, because there a deleted file's inode number is reused by the very next
+ * file created in the folder. Not on Windows: NTFS keeps a deleted file's creation time
+ * for a new file of the same name created within 15 s ("tunnelling"), and Wine reports
+ * the last write as the creation time, so every append would look like a new file. The
+ * NTFS file id (`ino`, read as a 64-bit bigint) carries a sequence number that changes
+ * when its record is reused, and the tailer also compares the file's first bytes, so a
+ * re-created file is still told apart.
  */
 import * as fsp from 'node:fs/promises';
 import type { BigIntStats } from 'node:fs';
@@ -35,12 +40,21 @@ export const nodeQueueFs: QueueFs = {
 };
 
 /**
- * A stable text key for a file: `<dev>-<ino>-<birthtime ns>` in hex. Two paths with the
- * same key are the same file; a re-created file gets a new key even when the OS hands
- * out the old inode number again (its creation time differs).
+ * A stable text key for a file: `<dev>-<ino>` in hex, plus `-<birthtime ns>` off
+ * Windows. Two paths with the same key are the same file; off Windows a re-created file
+ * gets a new key even when the OS hands out the old inode number again.
  */
-export function identityKey(st: BigIntStats): string {
-  return `${st.dev.toString(16)}-${st.ino.toString(16)}-${st.birthtimeNs.toString(16)}`;
+export function identityKey(st: BigIntStats, platform: NodeJS.Platform = process.platform): string {
+  const key = `${st.dev.toString(16)}-${st.ino.toString(16)}`;
+  return platform === 'win32' ? key : `${key}-${st.birthtimeNs.toString(16)}`;
+}
+
+/**
+ * A saved key in the form this platform uses now: positions saved on Windows by an
+ * older version carry a creation time that is no longer part of the key there.
+ */
+export function currentIdentityKey(saved: string, platform: NodeJS.Platform = process.platform): string {
+  return platform === 'win32' ? saved.split('-').slice(0, 2).join('-') : saved;
 }
 
 /** What one {@link readSlice} call asks for. */

@@ -30,7 +30,7 @@ import {
 } from './decoder.js';
 import { LineParser } from './line-parser.js';
 import { PositionStore, type QueuePosition } from './position-store.js';
-import { findByIdentity, readSlice, type QueueFs, type Slice, nodeQueueFs } from './queue-file.js';
+import { currentIdentityKey, findByIdentity, readSlice, type QueueFs, type Slice, nodeQueueFs } from './queue-file.js';
 import { isBusyError } from './retry.js';
 
 /** Topic on which lines that cannot be published are reported. */
@@ -448,7 +448,14 @@ export class QueueTailer extends EventEmitter<QueueTailerEvents> {
   }
 
   private fromSaved(p: QueuePosition): Track {
-    return { identity: p.identity, generation: p.generation, offset: p.offset, state: p.state, atNewline: p.atNewline, head: Buffer.from(p.head, 'base64') };
+    return {
+      identity: currentIdentityKey(p.identity),
+      generation: p.generation,
+      offset: p.offset,
+      state: p.state,
+      atNewline: p.atNewline,
+      head: Buffer.from(p.head, 'base64'),
+    };
   }
 
   private async resetTo(track: Track, reason: string, level: 'info' | 'warning'): Promise<void> {
