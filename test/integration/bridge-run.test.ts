@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startCli, waitOutput } from '../helpers/cli.js';
+import { ON_WINDOWS, POSIX_SIGNALS } from '../helpers/platform.js';
 import { isGone, waitGone } from '../helpers/processes.js';
 import type { StartedBroker } from '../helpers/broker-fixture.js';
 import type { Frame, RawClient } from '../helpers/raw-client.js';
@@ -42,6 +43,19 @@ function run(name: string, key: string, extra: string[] = [], env: NodeJS.Proces
 
 const event = (topic: string, pred: (p: Frame) => boolean = () => true, timeoutMs = 10_000): Promise<Frame> =>
   watcher.waitDelivery(topic, (m) => pred(m), timeoutMs);
+
+/**
+ * Stop `bridge run` the way its users do: Ctrl+C or SIGTERM on POSIX; on Windows, where a
+ * signal from another process is TerminateProcess, a stop request through the broker.
+ */
+async function stopBridge(p: ReturnType<typeof startCli>, key: string, signal: NodeJS.Signals): Promise<void> {
+  if (!ON_WINDOWS) {
+    p.child.kill(signal);
+    return;
+  }
+  const res = await watcher.call('request', { topic: `scripts.${key}.stop`, timeout: 30 }, 35_000);
+  expect(res.result, JSON.stringify(res.error)).toMatchObject({ key, running: false });
+}
 
 describe('bridge run: lifecycle events', () => {
   it('publishes started with pid, script, args and a timestamp, and stopped with reason clean_exit', async () => {
@@ -183,17 +197,17 @@ describe('bridge run: stopping', () => {
     expect(watcher.deliveries('scripts.backoff.started')).toHaveLength(1);
   });
 
-  it('SIGTERM to the bridge stops a script that ignores exit by killing its tree after the grace period', async () => {
+  it('a stop (SIGTERM; a stop request on Windows) kills a script that ignores exit after the grace period', async () => {
     const p = run('hang', 'stuck', ['--stop-grace', '0.3']);
     await event('scripts.stuck.ready');
-    p.child.kill('SIGTERM');
+    await stopBridge(p, 'stuck', 'SIGTERM');
     const stopped = await event('scripts.stuck.stopped');
     expect(stopped.payload).toMatchObject({ reason: 'stopped' });
     expect(stopped.payload.duration_ms).toBeGreaterThanOrEqual(300);
     await p.done;
   });
 
-  it('a script that ignores exit and SIGTERM is killed with SIGKILL', async () => {
+  it.runIf(POSIX_SIGNALS)('a script that ignores exit and SIGTERM is killed with SIGKILL', async () => {
     const p = run('stubborn', 'mule', ['--stop-grace', '0.2']);
     await event('scripts.mule.ready');
     const pid = (await event('scripts.mule.started')).payload.pid as number;
@@ -211,7 +225,7 @@ describe('bridge run: stopping', () => {
     const gc = await event('scripts.gc.grandchild');
     const pid = gc.payload.pid as number;
     expect(isGone(pid)).toBe(false);
-    p.child.kill('SIGINT');
+    await stopBridge(p, 'gc', 'SIGINT');
     await event('scripts.gc.stopped');
     await p.done;
     expect(await waitGone(pid)).toBe(true);

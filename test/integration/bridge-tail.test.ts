@@ -15,6 +15,7 @@ import type { StartedBroker } from '../helpers/broker-fixture.js';
 import { freePort } from '../helpers/ports.js';
 import type { Frame, RawClient } from '../helpers/raw-client.js';
 import { subscribe, useTestBed } from '../helpers/test-bed.js';
+import { stopCli } from '../helpers/platform.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const FIXTURE_QUEUES = path.join(ROOT, 'fixtures/queues');
@@ -164,7 +165,7 @@ describe('bridge tail', () => {
     expect(pos.offset).toBeGreaterThan(0);
   });
 
-  it('after a graceful stop (SIGINT) a restart resumes at the saved position: no repeat, no loss', async () => {
+  it('after a stop (Ctrl+C; TerminateProcess on Windows) a restart resumes at the saved position: no repeat, no loss', async () => {
     writeFileSync(queue, '');
     await subscribe(sub, 'jobs.#');
     const line = (n: number): string => `jobs.seq|{"n":${n}}\r\n`;
@@ -172,10 +173,10 @@ describe('bridge tail', () => {
     await watching(first);
     for (let n = 1; n <= 20; n++) ahkAppend(queue, line(n));
     await sub.waitDeliveries(20, 'jobs.seq', 10_000);
-    first.child.kill('SIGINT');
-    const exit = await first.done;
-    expect(exit.code, exit.stderr).toBe(0);
     const size20 = readFileSync(queue).length;
+    // Saved once the broker accepted the lines, before any stop: TerminateProcess keeps it.
+    await waitPosition(queue, (q) => q.offset === size20);
+    await stopCli(first);
     expect(JSON.parse(readFileSync(`${queue}.pos`, 'utf8')).offset).toBe(size20);
 
     // Appended while no bridge runs: they wait in the file.
@@ -190,8 +191,7 @@ describe('bridge tail', () => {
     expect(ns).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
     const ids = sub.deliveries('jobs.seq').map((d: Frame) => d.payload.queue_id);
     expect(new Set(ids).size).toBe(50);
-    second.child.kill('SIGINT');
-    expect((await second.done).code).toBe(0);
+    await stopCli(second);
     expect(sub.deliveries('jobs.seq')).toHaveLength(50);
   });
 
@@ -219,9 +219,7 @@ describe('queues under bridge run and bridge up', () => {
     const pos = await waitPosition(queue, (q) => q.offset === readFileSync(queue).length);
     expect(created.payload).toEqual({ job_id: 'B-2', queue_id: `${pos.identity}.${pos.generation}:21` });
     expect(created.sender).toBe('bridge.tick');
-    p.child.kill('SIGINT');
-    const exit = await p.done;
-    expect(exit.code, exit.stderr).toBe(0);
+    await stopCli(p);
     expect(sub.deliveries('JOB_ACTIVATED')).toHaveLength(1);
   });
 
@@ -250,7 +248,6 @@ describe('queues under bridge run and bridge up', () => {
       ['cad.jobs.activated', 777],
       ['cad.NOTE', note.payload],
     ]);
-    p.child.kill('SIGINT');
-    expect((await p.done).code).toBe(0);
+    await stopCli(p);
   });
 });

@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { runCli, startCli, waitOutput } from '../helpers/cli.js';
 import { freePort } from '../helpers/ports.js';
 import { useTestBed } from '../helpers/test-bed.js';
+import { stopCli } from '../helpers/platform.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const FAKE_AHK = path.join(ROOT, 'fixtures/fake-ahk/AutoHotkey.mjs');
@@ -77,9 +78,7 @@ describe('bridge up', () => {
     const started = await c.call('request', { topic: 'scripts.tick.start', timeout: 10 }, 10_000);
     expect(started.result).toMatchObject({ key: 'tick', running: true, state: 'running', pid: expect.any(Number) });
 
-    p.child.kill('SIGTERM');
-    const res = await p.done;
-    expect(res.code).toBe(0);
+    await stopCli(p, 'SIGTERM');
   });
 
   it('under per-client permissions only the script manager drives scripts; the bridge authenticates with BROKER_TOKEN', async () => {
@@ -105,8 +104,7 @@ describe('bridge up', () => {
     expect(stopped.result).toMatchObject({ key: 'echo', running: false, state: 'stopped' });
     const status = (await manager.call('status')).result;
     expect(status.clients.find((c: { client_id: string }) => c.client_id === 'bridge')).toMatchObject({ identity: 'bridge', connected: true });
-    p.child.kill('SIGTERM');
-    expect((await p.done).code).toBe(0);
+    await stopCli(p, 'SIGTERM');
   });
 
   it('scripts.run starts a script from a configured folder and refuses one outside it', async () => {

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startBroker, type StartedBroker } from '../helpers/broker-fixture.js';
 import { runCli, startCli, waitOutput } from '../helpers/cli.js';
+import { ON_WINDOWS, POSIX_SIGNALS } from '../helpers/platform.js';
 import { freePort as deadPort } from '../helpers/ports.js';
 import { RawClient } from '../helpers/raw-client.js';
 
@@ -52,7 +53,7 @@ describe('bridge CLI without a broker', () => {
 });
 
 describe('bridge broker', () => {
-  it.each([
+  it.runIf(POSIX_SIGNALS).each([
     ['SIGTERM', 'terminated'],
     ['SIGINT', 'interrupted'],
   ] as const)('serves clients, publishes shutdown on %s and exits 0', async (signal, reason) => {
@@ -69,6 +70,19 @@ describe('bridge broker', () => {
     await c.waitClosed();
     const res = await proc.done;
     expect(res.code).toBe(0);
+  });
+
+  it.runIf(ON_WINDOWS)('Windows: terminating the broker process (what a signal does there) closes every client at once', async () => {
+    const port = await deadPort();
+    const proc = startCli(['broker', '--host', '127.0.0.1', '--log-level', 'info'], { BROKER_PORT: String(port) });
+    await waitOutput(proc.child, proc.stderr, (s) => s.includes('broker listening'));
+    const c = await RawClient.connected(port, 'watcher');
+    await c.call('subscribe', { patterns: ['system.broker.*'] });
+    proc.child.kill('SIGTERM');
+    await c.waitClosed();
+    // TerminateProcess: no handler ran, so no shutdown event and no clean exit code.
+    expect(c.deliveries('system.broker.shutdown')).toEqual([]);
+    expect((await proc.done).code).not.toBe(0);
   });
 
   it('a busy port is a clear error', async () => {

@@ -12,6 +12,7 @@ import iconv from 'iconv-lite';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { encodeCommand, EXIT_COMMAND, parseLoadError, parseScriptLine, RUNTIME_ERROR_PREFIX } from '../../bridge/supervisor/line-protocol.js';
 import { isGone } from '../helpers/processes.js';
+import { POSIX_SIGNALS } from '../helpers/platform.js';
 
 const FAKE = fileURLToPath(new URL('../../fixtures/fake-ahk/AutoHotkey.mjs', import.meta.url));
 const FAKE_V1 = fileURLToPath(new URL('../../fixtures/fake-ahk/v1/AutoHotkeyU64.mjs', import.meta.url));
@@ -403,7 +404,7 @@ describe('Bridge.ahk emulation', () => {
     expect(new Set(ticks)).toEqual(new Set(['@pub tick {"alive":true}']));
   });
 
-  it('ignore-sigterm.ahk survives SIGTERM/SIGINT/SIGHUP, but the exit command still works', async () => {
+  it.runIf(POSIX_SIGNALS)('ignore-sigterm.ahk survives SIGTERM/SIGINT/SIGHUP, but the exit command still works', async () => {
     const r = start([...STD, fixture('ignore-sigterm.ahk')]);
     await r.wait('stdout', (t) => t.startsWith('@ready\n'));
     for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
@@ -430,7 +431,7 @@ describe('Bridge.ahk emulation', () => {
   });
 });
 
-describe.skipIf(process.platform === 'win32')('grandchild (process groups, POSIX)', () => {
+describe.runIf(POSIX_SIGNALS)('grandchild (process groups, POSIX)', () => {
   async function startWithGrandchild(): Promise<{ r: Run; pid: number }> {
     const r = start([...STD, fixture('grandchild.ahk')], { detached: true });
     const text = await r.wait('stdout', (t) => /@pub grandchild \{"pid":\d+\}\n/.test(t));

@@ -13,6 +13,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Logger } from '../../src/log/logger.js';
 import { nodeQueueFs, type QueueFs } from '../../file-ipc/queue-file.js';
 import { INVALID_LINE_TOPIC, QueueTailer, type QueuePublish, type QueueTailerOptions } from '../../file-ipc/tailer.js';
+import { SHARED_APPEND_IS_ATOMIC } from '../helpers/platform.js';
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'fixtures', 'queues');
 
@@ -239,7 +240,10 @@ describe('QueueTailer', () => {
     const oldFile = broker.accepted[0]!.queueId.split(':')[0];
     const newFile = broker.accepted[2]!.queueId.split(':')[0];
     expect(newFile).not.toBe(oldFile);
-    expect(t.stats.replacements).toBe(1);
+    // A new identity where the OS gives one (a new NTFS file id, a new creation time off
+    // Windows); under Wine the reused inode keeps the identity and the changed first
+    // bytes tell the files apart. Either way the new file is read once, from 0.
+    expect(t.stats.replacements + t.stats.truncations).toBe(1);
   });
 
   it('reads the unread rest of a rotated file before the new one (live rotation)', async () => {
@@ -413,7 +417,8 @@ describe('QueueTailer', () => {
     await broker.waitFor(1);
     const [item] = broker.accepted;
     expect(item!.payload).toEqual({ data: 'hello', queue_id: item!.queueId });
-    expect(item!.queueId).toMatch(/^[0-9a-f]+-[0-9a-f]+-[0-9a-f]+\.0:0$/);
+    // <dev>-<ino>[-<creation time>, off Windows].<generation>:<offset>
+    expect(item!.queueId).toMatch(process.platform === 'win32' ? /^[0-9a-f]+-[0-9a-f]+\.0:0$/ : /^[0-9a-f]+-[0-9a-f]+-[0-9a-f]+\.0:0$/);
   });
 
   it('decodes a UTF-16 queue written by AutoHotkey v1 (fixture), and waits for a file that does not exist yet', async () => {
@@ -462,7 +467,7 @@ describe('QueueTailer', () => {
     expect(t.stats.readErrors).toBeGreaterThanOrEqual(1);
   });
 
-  it('keeps every line of several concurrent writer processes, in order per writer, across three restarts', async () => {
+  it.runIf(SHARED_APPEND_IS_ATOMIC)('keeps every line of several concurrent writer processes, in order per writer, across three restarts', async () => {
     writeFileSync(queue, '');
     const WRITERS = 4;
     const LINES = 2500;

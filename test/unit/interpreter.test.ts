@@ -177,7 +177,9 @@ describe('findInterpreter: given paths', () => {
 
   it('resolves a relative given path against the working directory', async () => {
     const abs = path.resolve('fixtures/fake-ahk/AutoHotkey.mjs');
-    const c = await findInterpreter({ explicit: 'fixtures/fake-ahk/AutoHotkey.mjs', scriptPath: 'x.ahk' }, machine({ platform: 'linux', env: {}, files: [abs] }));
+    // Resolved the way this platform resolves paths (Z:\\... under Windows node).
+    const platform = process.platform === 'win32' ? 'win32' : 'linux';
+    const c = await findInterpreter({ explicit: 'fixtures/fake-ahk/AutoHotkey.mjs', scriptPath: 'x.ahk' }, machine({ platform, env: {}, files: [abs] }));
     expect(c.path).toBe(abs);
   });
 

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# npm run test:windows: the Windows lane. Sets up Wine and Node for Windows (cached), then
+# runs vitest under Windows node with vitest.windows.config.ts. Windows node crashes on a
+# Unix pipe as stdio, so its output goes to a file that is followed here.
+set -uo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+cd "$root"
+node_exe="$("$here/setup.sh")" || exit 1
+lane="$(dirname "$(dirname "$node_exe")")"
+export WINEPREFIX="$lane/prefix" WINEARCH=win64 WINEDEBUG=-all
+export WINDOWS_LANE_BIN="$lane/bin"
+log="$(mktemp)"
+start=$(date +%s)
+wine "$node_exe" node_modules/vitest/vitest.mjs run --config vitest.windows.config.ts "$@" >"$log" 2>&1 </dev/null &
+pid=$!
+tail -n +1 --pid="$pid" -f "$log"
+wait "$pid"
+rc=$?
+echo "windows-lane: vitest under Windows node exited $rc after $(( $(date +%s) - start )) s"
+rm -f "$log"
+exit "$rc"

@@ -1,0 +1,19 @@
+import { defineConfig } from 'vitest/config';
+
+/**
+ * The Windows lane: the same tests under Node for Windows (test/windows/run.sh runs this
+ * under Wine). Processes start about 7x slower there, so the budgets are wider and the
+ * integration files are the ones that exercise Windows code paths (see README).
+ */
+export default defineConfig({
+  test: {
+    include: [
+      'test/unit/**/*.test.ts',
+      'test/windows/**/*.test.ts',
+      'test/integration/**/*.test.ts',
+    ],
+    testTimeout: 120_000,
+    hookTimeout: 60_000,
+    pool: 'forks',
+  },
+});
