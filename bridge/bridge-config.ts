@@ -18,6 +18,8 @@ export interface ScriptEntry {
   encoding: string;
   interpreter?: string;
   stopGrace: number;
+  /** Seconds commands wait for the script's `@ready`. */
+  readyTimeout?: number;
 }
 
 export interface BridgeConfig {
@@ -96,6 +98,8 @@ function parseScript(raw: unknown, i: number, base: string, source: string, rest
   const interpreter = str(o, 'interpreter', where);
   const grace = o.stop_grace ?? DEFAULT_STOP_GRACE;
   if (typeof grace !== 'number' || !(grace > 0)) fail(where, 'stop_grace must be a positive number of seconds');
+  const ready = o.ready_timeout;
+  if (ready !== undefined && (typeof ready !== 'number' || !(ready > 0))) fail(where, 'ready_timeout must be a positive number of seconds');
   return {
     key,
     path: path.resolve(base, scriptPath),
@@ -104,6 +108,7 @@ function parseScript(raw: unknown, i: number, base: string, source: string, rest
     encoding,
     interpreter: interpreter && path.resolve(base, interpreter),
     stopGrace: grace,
+    ...(ready === undefined ? {} : { readyTimeout: ready as number }),
   };
 }
 

@@ -68,7 +68,15 @@ export class ScriptRegistry {
   /** Add a script (not started) and subscribe to its command topics. */
   async add(entry: ScriptEntry): Promise<ScriptSupervisor> {
     if (this.scripts.has(entry.key)) throw new Error(`a script with key "${entry.key}" is already supervised`);
-    const spec: ScriptSpec = { key: entry.key, path: entry.path, args: entry.args, restart: entry.restart, encoding: entry.encoding, stopGrace: entry.stopGrace };
+    const spec: ScriptSpec = {
+      key: entry.key,
+      path: entry.path,
+      args: entry.args,
+      restart: entry.restart,
+      encoding: entry.encoding,
+      stopGrace: entry.stopGrace,
+      readyTimeout: entry.readyTimeout,
+    };
     const log = this.opts.log.child(`script:${entry.key}`);
     const supervisor = new ScriptSupervisor(spec, {
       publish: (topic, payload) => this.opts.link.publish(topic, payload),

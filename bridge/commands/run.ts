@@ -12,7 +12,7 @@ import { startQueues, stopQueues, type QueueEntry } from '../queues.js';
 import { ScriptRegistry } from '../script-registry.js';
 import { onShutdownSignal } from '../signals.js';
 import { RESTART_MODES } from '../supervisor/restart-policy.js';
-import type { LastExit } from '../supervisor/script-supervisor.js';
+import { DEFAULT_READY_TIMEOUT, type LastExit } from '../supervisor/script-supervisor.js';
 
 interface RunFlags {
   key?: string;
@@ -23,6 +23,7 @@ interface RunFlags {
   encoding: string;
   restart?: string;
   stopGrace: string;
+  readyTimeout: string;
   config?: string;
   queue: string[];
   logLevel?: string;
@@ -47,6 +48,7 @@ export function runCommand(): Command {
     .option('-e, --encoding <name>', "encoding of the script's output: utf-8, cp1252, ...", 'utf-8')
     .addOption(new Option('-r, --restart <mode>', 'restart policy (default on-failure; timings from --config "restart")').choices([...RESTART_MODES]))
     .option('--stop-grace <seconds>', 'time the script gets to exit after the exit command', String(DEFAULT_STOP_GRACE))
+    .option('--ready-timeout <seconds>', 'how long commands wait for the script to print @ready', String(DEFAULT_READY_TIMEOUT))
     .option('-c, --config <file>', 'bridge.config.json (interpreter, broker options, restart timings, queues)')
     .option('-Q, --queue <file>', 'also publish a legacy FileAppend queue file (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
     .option('-H, --host <host>', 'broker host (env BROKER_HOST, default localhost)')
@@ -62,6 +64,8 @@ export function runCommand(): Command {
     if (!isKnownEncoding(flags.encoding)) throw new CliError(`unknown --encoding "${flags.encoding}" (examples: utf-8, cp1252, cp1251, utf-16le)`);
     const grace = Number(flags.stopGrace);
     if (!(grace > 0)) throw new CliError(`invalid --stop-grace "${flags.stopGrace}": use a positive number of seconds`);
+    const readyTimeout = Number(flags.readyTimeout);
+    if (!(readyTimeout > 0)) throw new CliError(`invalid --ready-timeout "${flags.readyTimeout}": use a positive number of seconds`);
     const { link } = await openLink(flags, `bridge.${key}`, log, config?.broker);
     const registry = new ScriptRegistry({ link, log, interpreter: flags.ahk ?? config?.interpreter, scriptFolders: config?.scriptFolders ?? [] });
     const supervisor = await registry.add({
@@ -71,6 +75,7 @@ export function runCommand(): Command {
       restart: parseRestart(flags.restart, '--restart', config?.restart),
       encoding: flags.encoding,
       stopGrace: grace,
+      readyTimeout,
     });
     await registry.serveControl();
     const queueEntries = [...(config?.queues ?? []), ...flags.queue.map((f): QueueEntry => ({ file: path.resolve(f), qos: 1 }))];

@@ -74,6 +74,13 @@ export function isValidCommandName(name: string): boolean {
 }
 
 /**
+ * Names the bridge uses for its own control lines. A broker message on
+ * `scripts.<key>.command.exit` would otherwise reach the script as the stop line, and any
+ * client could end a script in a way the bridge takes for a clean exit.
+ */
+export const RESERVED_COMMAND_NAMES: ReadonlySet<string> = new Set(['exit']);
+
+/**
  * JSON on one line, pure ASCII: every non-ASCII and control character escaped. No byte
  * of the result is a line break, and no code page can misread it.
  */

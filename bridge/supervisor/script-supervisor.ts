@@ -6,10 +6,12 @@
  */
 import { EventEmitter } from 'node:events';
 import PQueue from 'p-queue';
+import { invalidParams } from '../../src/protocol/jsonrpc.js';
 import { isoTimestamp } from '../../src/protocol/timestamp.js';
 import type { Logger } from '../../src/log/logger.js';
 import { classifyExit, type StopReason } from './exit-reason.js';
-import { encodeCommand, parseLoadError, parseScriptLine, RUNTIME_ERROR_PREFIX, type LoadError } from './line-protocol.js';
+import { encodeCommand, parseLoadError, parseScriptLine, RESERVED_COMMAND_NAMES, RUNTIME_ERROR_PREFIX, type LoadError } from './line-protocol.js';
+import { CommandNotSentError, ReadyGate } from './ready-gate.js';
 import type { DecodedLine } from './line-decoder.js';
 import { RestartPolicy, type RestartOptions } from './restart-policy.js';
 import { ScriptProcess, type ExitInfo } from './script-process.js';
@@ -25,6 +27,8 @@ export interface ScriptSpec {
   encoding: string;
   /** Seconds the script gets to honour `exit` before its tree is killed. */
   stopGrace: number;
+  /** Seconds commands wait for the script's `@ready` before they are refused (default 10). */
+  readyTimeout?: number;
   cwd?: string;
 }
 
@@ -71,11 +75,14 @@ interface PendingReply {
 
 /** A command request not answered within this time is failed locally. */
 const MAX_REPLY_WAIT_MS = 300_000;
+/** How long commands wait for `@ready` by default. */
+export const DEFAULT_READY_TIMEOUT = 10;
 
 export class ScriptSupervisor extends EventEmitter<SupervisorEvents> {
   private readonly queue = new PQueue({ concurrency: 1 });
   private readonly policy: RestartPolicy;
   private proc: ScriptProcess | null = null;
+  private gate: ReadyGate | null = null;
   private restartTimer: NodeJS.Timeout | null = null;
   private restarts = 0;
   private lastExit: LastExit | null = null;
@@ -154,13 +161,16 @@ export class ScriptSupervisor extends EventEmitter<SupervisorEvents> {
    * script's `@reply` (or rejects with its `@error`); otherwise it resolves once written.
    */
   command(name: string, payload: unknown, expectReply: boolean, timeoutMs = MAX_REPLY_WAIT_MS): Promise<unknown> {
-    const proc = this.proc;
-    if (!proc?.running) return Promise.reject(new Error(`script ${this.spec.key} is not running`));
+    if (RESERVED_COMMAND_NAMES.has(name)) {
+      return Promise.reject(
+        invalidParams(`command name "${name}" is reserved for the bridge's own control lines; stop a script with scripts.${this.spec.key}.stop`, { name }),
+      );
+    }
+    const gate = this.gate;
+    if (!this.proc?.running || !gate) return Promise.reject(new CommandNotSentError(`script ${this.spec.key} is not running`));
     const id = expectReply ? `r${this.nextReplyId++}` : undefined;
     const line = encodeCommand(name, payload, id); // throws RangeError on a bad name
-    if (!id) {
-      return proc.write(line) ? Promise.resolve(undefined) : Promise.reject(new Error(`script ${this.spec.key} is not reading its stdin`));
-    }
+    if (!id) return gate.submit(line);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
@@ -168,11 +178,11 @@ export class ScriptSupervisor extends EventEmitter<SupervisorEvents> {
       }, timeoutMs);
       timer.unref();
       this.pending.set(id, { resolve, reject, timer });
-      if (!proc.write(line)) {
+      gate.submit(line).catch((err: unknown) => {
         clearTimeout(timer);
         this.pending.delete(id);
-        reject(new Error(`script ${this.spec.key} is not reading its stdin`));
-      }
+        reject(err as Error);
+      });
     });
   }
 
@@ -190,6 +200,8 @@ export class ScriptSupervisor extends EventEmitter<SupervisorEvents> {
     }
     const proc = new ScriptProcess({ file: cmd.file, args: cmd.args, cwd: this.spec.cwd, encoding: this.spec.encoding, log: this.deps.log });
     this.proc = proc;
+    const gate = new ReadyGate(this.spec.key, (this.spec.readyTimeout ?? DEFAULT_READY_TIMEOUT) * 1000, (line) => proc.write(line), this.deps.log);
+    this.gate = gate;
     let loadError: LoadError | null = null;
     let runtimeError = false;
     proc.on('stdout', (line) => this.onStdout(line));
@@ -201,6 +213,7 @@ export class ScriptSupervisor extends EventEmitter<SupervisorEvents> {
       this.deps.publish(`${this.topic}.stderr`, { line: line.text });
     });
     proc.on('exit', (info) => {
+      gate.close();
       if (this.proc === proc) this.finish(info, loadError, runtimeError);
     });
     if (proc.pid === undefined) {
@@ -232,6 +245,7 @@ export class ScriptSupervisor extends EventEmitter<SupervisorEvents> {
         return;
       }
       case 'ready':
+        this.gate?.open();
         this.deps.log.info('script ready', { key: this.spec.key });
         this.deps.publish(`${this.topic}.ready`, { timestamp: isoTimestamp() });
         return;

@@ -764,7 +764,9 @@ export class BrokerClient extends EventEmitter<BrokerClientEvents> {
       }
       if (!sent && failed) {
         // Answer with an error so the requester fails now instead of at its timeout.
-        this.notify(conn, 'reply', { reply_to: message.replyTo, error: { code: ErrorCode.INTERNAL_ERROR, message: errorText(failure) } });
+        // A handler that throws an RpcError chose its code (e.g. -32602 for bad input).
+        const error = failure instanceof RpcError ? failure.toJSON() : { code: ErrorCode.INTERNAL_ERROR, message: errorText(failure) };
+        this.notify(conn, 'reply', { reply_to: message.replyTo, error });
       }
     }
     // Ack even after a failure: a message that always throws would otherwise be

@@ -292,3 +292,51 @@ describe('bridge run: interpreter', () => {
 });
 
 
+
+describe('bridge run: commands the script is not meant to get', () => {
+  it('an exit command from a broker client is refused and does nothing to the script', async () => {
+    run('echo', 'ex');
+    await event('scripts.ex.ready');
+    // As a publish (fire and forget), as a request, and by name on the bare command topic.
+    watcher.notify('publish', { topic: 'scripts.ex.command.exit', payload: null });
+    const byTopic = await watcher.call('request', { topic: 'scripts.ex.command.exit', payload: null, timeout: 5 });
+    expect(byTopic.error).toMatchObject({ code: -32602, message: expect.stringContaining('"exit" is reserved') });
+    const byName = await watcher.call('request', { topic: 'scripts.ex.command', payload: { name: 'exit' }, timeout: 5 });
+    expect(byName.error).toMatchObject({ code: -32602, data: { name: 'exit' } });
+    // Still the same process, still answering.
+    const hello = await watcher.call('request', { topic: 'scripts.ex.command.hello', payload: 1, timeout: 5 });
+    expect(hello.result).toEqual({ echo: 1, name: 'hello' });
+    const status = await watcher.call('request', { topic: 'scripts.status', payload: { script_id: 'ex' }, timeout: 5 });
+    expect(status.result).toMatchObject({ running: true, restarts: 0, last_exit: null });
+    expect(watcher.deliveries('scripts.ex.stopped')).toEqual([]);
+    expect(watcher.deliveries('scripts.ex.received').map((d: Frame) => d.payload.name)).toEqual(['hello']);
+  });
+});
+
+describe('bridge run: commands wait for @ready', () => {
+  it('holds commands sent before the script is ready, then delivers them in order', async () => {
+    run('slow-ready', 'slow');
+    await event('scripts.slow.started');
+    // Sent at once: without the hold, the script would have no handler for them yet.
+    watcher.notify('publish', { topic: 'scripts.slow.command.hello', payload: 'first' });
+    const reply = await watcher.call('request', { topic: 'scripts.slow.command.hello', payload: 'second', timeout: 10 }, 10_000);
+    expect(reply.result).toEqual({ echo: 'second', name: 'hello' });
+    const order = watcher.frames.filter((f: Frame) => f.method === 'message' && ['scripts.slow.ready', 'scripts.slow.received'].includes(f.params.topic));
+    expect(order.map((f: Frame) => [f.params.topic, f.params.payload.payload ?? null])).toEqual([
+      ['scripts.slow.ready', null],
+      ['scripts.slow.received', 'first'],
+      ['scripts.slow.received', 'second'],
+    ]);
+  });
+
+  it('refuses commands with a clear error once a script has not said @ready within --ready-timeout', async () => {
+    const p = run('never-ready', 'mute', ['--ready-timeout', '0.5']);
+    await event('scripts.mute.started');
+    const early = watcher.call('request', { topic: 'scripts.mute.command.hello', payload: 1, timeout: 10 }, 10_000);
+    const res = await early;
+    expect(res.error.message).toMatch(/script mute has not reported ready within 0\.5 s: commands are sent once it prints "@ready"/);
+    const later = await watcher.call('request', { topic: 'scripts.mute.command.hello', payload: 2, timeout: 10 }, 10_000);
+    expect(later.error.message).toMatch(/has not reported ready/);
+    await waitOutput(p.child, p.stderr, (s) => /WARNING .*script has not reported ready; commands are refused until it does key=mute/.test(s));
+  });
+});

@@ -64,6 +64,8 @@ describe('bridge.config.json', () => {
     [{ scripts: [{ path: 'a.ahk', args: [1] }] }, /args must be an array of strings/],
     [{ scripts: [{ path: 'a.ahk', restart: 'sometimes' }] }, /restart must be one of never, on-failure, always/],
     [{ scripts: [{ path: 'a.ahk', stop_grace: 0 }] }, /stop_grace/],
+    [{ scripts: [{ path: 'a.ahk', ready_timeout: -1 }] }, /ready_timeout must be a positive number of seconds/],
+    [{ scripts: [{ path: 'a.ahk', ready_timeout: '10' }] }, /ready_timeout/],
     [{ queues: [{ file: 'q', topic_map: { A: 1 } }] }, /topic_map/],
     [{ queues: [{ file: 'q', qos: 2 }] }, /qos must be 0 or 1/],
     [{ queues: [{}] }, /file is required/],
@@ -73,6 +75,11 @@ describe('bridge.config.json', () => {
     [[1, 2], /expected a JSON object/],
   ])('rejects %j with a message naming the problem', (obj, message) => {
     expect(() => loadBridgeConfig(configFile(obj))).toThrow(message);
+  });
+
+  it('takes a per-script ready_timeout, and leaves it unset (the default) when absent', () => {
+    const config = loadBridgeConfig(configFile({ scripts: [{ path: 'a.ahk', ready_timeout: 2.5 }, { path: 'b.ahk' }] }));
+    expect(config.scripts.map((s) => s.readyTimeout)).toEqual([2.5, undefined]);
   });
 
   it('parseRestart takes a mode name or an object over a base', () => {
