@@ -14,6 +14,9 @@ export default defineConfig({
     ],
     testTimeout: 120_000,
     hookTimeout: 60_000,
+    // Under Wine a process takes 0.5-5 s to start, more when the 2 cores are busy; a test
+    // that fails once there is run once more, and vitest's report names every retry.
+    retry: 1,
     pool: 'forks',
   },
 });

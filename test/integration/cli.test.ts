@@ -170,6 +170,7 @@ describe('bridge client commands', () => {
     expect(text.stdout).toMatch(/broker \S+ on 127\.0\.0\.1:\d+/);
     expect(text.stdout).toMatch(/cad_hotkeys\s+ahk\s+anonymous\s+online/);
     const json = await runCli(['status', '--json', ...args]);
+    expect(json.code, json.stderr).toBe(0);
     expect(JSON.parse(json.stdout)).toMatchObject({ client_count: 2, port: b.port });
     c.close();
   });
