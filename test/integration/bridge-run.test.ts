@@ -115,6 +115,12 @@ describe('bridge run: lifecycle events', () => {
     const limit = await event('scripts.flaky.restart_limit');
     expect(limit.payload.why).toMatch(/restart limit/);
     expect(watcher.deliveries('scripts.flaky.started')).toHaveLength(3);
+    // Each restart really waited its published delay: a start follows its `restarting`
+    // event by at least delay_ms (the started timestamp is taken at spawn).
+    const started = watcher.deliveries('scripts.flaky.started').map((m: Frame) => Date.parse(m.payload.timestamp));
+    for (const [i, r] of [first, second].entries()) {
+      expect(started[i + 1]! - Date.parse(r.payload.timestamp), `restart ${i + 1}`).toBeGreaterThanOrEqual(r.payload.delay_ms - 1);
+    }
     expect((await p.done).code).toBe(3);
   });
 });

@@ -17,6 +17,7 @@ import {
 } from '../../src/client/index.js';
 import { encodeJsonFrame, FrameDecoder } from '../../src/protocol/framing.js';
 import { startBroker, type StartedBroker } from '../helpers/broker-fixture.js';
+import { TcpRelay } from '../helpers/tcp-relay.js';
 
 // ------------------------------------------------------------------ helpers
 
@@ -600,6 +601,33 @@ describe('connection loss and reconnect', () => {
     const pub = await connected('pub', port);
     await pub.publish('news.today', { headline: 'back online' });
     expect((await inbox.topic('news.today')).payload).toEqual({ headline: 'back online' });
+  });
+
+  it('keeps its session across a dropped connection: QoS 1 messages published meanwhile arrive after the reconnect', async () => {
+    const b = await broker();
+    const relay = await TcpRelay.start(b.port);
+    try {
+      const c = await connected('field-pc', relay.port);
+      const inbox = new Inbox();
+      await c.subscribe('orders.#', inbox.handler, { qos: 1 });
+      const lost = next(c, 'disconnected');
+      // The network fails and stays down while the broker, and the session, stay up.
+      relay.cut();
+      await relay.refuse();
+      expect((await lost)[0]).toBe('connection_lost');
+      const pub = await connected('office', b.port);
+      for (let n = 1; n <= 3; n++) await pub.publish('orders.new', { n }, { qos: 1 });
+      expect((await pub.status()).clients.find((s: { client_id: string }) => s.client_id === 'field-pc')).toMatchObject({ connected: false, queued: 3 });
+      const back = next(c, 'connected');
+      await relay.accept();
+      const [result] = await back;
+      // Reconnecting must not ask for a clean session: that would drop what is queued.
+      expect(result.session_present).toBe(true);
+      await inbox.waitFor((m) => (m.payload as { n: number }).n === 3);
+      expect(inbox.messages.map((m) => (m.payload as { n: number }).n)).toEqual([1, 2, 3]);
+    } finally {
+      await relay.close();
+    }
   });
 
   it('a durable subscription made while the broker is away is sent on reconnect', async () => {

@@ -204,8 +204,7 @@ describe('findInterpreter: outside Windows', () => {
     expect(probe.regQueries).toEqual([]);
   });
 
-  it('the real probe never answers registry queries off Windows', async () => {
-    if (process.platform === 'win32') return;
+  it.skipIf(process.platform === 'win32')('the real probe never answers registry queries off Windows', async () => {
     expect(await realProbe.readRegistryValue('HKLM\\SOFTWARE\\AutoHotkey', 'InstallDir')).toBeUndefined();
   });
 });
@@ -220,6 +219,15 @@ describe('findInterpreter: Windows registry and standard folders', () => {
     const c = await findInterpreter({ scriptPath: SCRIPT, scriptText: V2 }, probe);
     expect(c).toEqual({ path: 'E:\\AHK\\v2\\AutoHotkey64.exe', major: 2, source: 'registry', isFixture: false });
     expect(probe.regQueries[0]).toBe('HKLM\\SOFTWARE\\AutoHotkey|InstallDir');
+  });
+
+  it('a 32-bit installer on 64-bit Windows: InstallDir under WOW6432Node, after HKLM and HKCU', async () => {
+    const WOW = 'HKLM\\SOFTWARE\\WOW6432Node\\AutoHotkey|InstallDir';
+    const dir = 'D:\\Tools\\AutoHotkey';
+    const probe = machine({ registry: { [WOW]: dir }, files: [`${dir}\\AutoHotkeyU64.exe`] });
+    const c = await findInterpreter({ scriptPath: SCRIPT, scriptText: V1 }, probe);
+    expect(c).toEqual({ path: `${dir}\\AutoHotkeyU64.exe`, major: 1, source: 'registry', isFixture: false });
+    expect(probe.regQueries.slice(0, 3)).toEqual([HKLM, HKCU, WOW]);
   });
 
   it('32-bit v2 when that is all there is', async () => {
