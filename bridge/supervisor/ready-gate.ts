@@ -1,9 +1,9 @@
 /**
  * Commands wait for the script to say it is ready.
  *
- * Bridge.ahk starts reading stdin only once the script registers its first handler or
- * calls `Bridge.Ready()`, and prints `@ready` then. A command written before that lands
- * in a script that has no handler for it yet. So command lines are held (in order, at most
+ * Bridge.ahk starts reading stdin when the script registers its first handler, and prints
+ * `@ready` when the script calls `Bridge.Ready()` after registering them. A command read
+ * before that lands in a script that has no handler for it yet. So command lines are held (in order, at most
  * {@link MAX_HELD}) until `@ready`, then written. A script that never says it within the
  * ready timeout gets a clear error for every held and later command, until it does.
  */
@@ -90,14 +90,14 @@ export class ReadyGate {
       key: this.key,
       ready_timeout_s: this.timeoutMs / 1000,
       held: this.held.length,
-      hint: 'a script takes commands once it prints @ready: #Include Bridge.ahk and call Bridge.On() or Bridge.Ready()',
+      hint: 'a script takes commands once it prints @ready: #Include Bridge.ahk and call Bridge.Ready() after its Bridge.On() handlers',
     });
     this.failAll(this.notReady());
   }
 
   private notReady(): CommandNotSentError {
     return new CommandNotSentError(
-      `script ${this.key} has not reported ready within ${this.timeoutMs / 1000} s: commands are sent once it prints "@ready" (Bridge.On() or Bridge.Ready() in Bridge.ahk)`,
+      `script ${this.key} has not reported ready within ${this.timeoutMs / 1000} s: commands are sent once it prints "@ready" (Bridge.Ready() in Bridge.ahk)`,
     );
   }
 

@@ -34,8 +34,11 @@
 ; pipe (the script was started by hand), commands are simply not read.
 ;
 ; Commands arrive as `<name> <id> <json>`; <id> is "-" for a plain message. The JSON is pure
-; ASCII (non-ASCII and control characters escaped). `exit` runs ExitApp. A handler runs in
-; the polling timer's thread: while it works, other commands wait (hotkeys still run).
+; ASCII (non-ASCII and control characters escaped). Only the bridge's own stop line, exactly
+; `exit - null`, runs ExitApp: any other `exit ...` line comes from a broker client and is an
+; ordinary command (a handler registered as "exit" gets it), since a client that could end the
+; script would make the bridge report a clean stop. A handler runs in the polling timer's
+; thread: while it works, other commands wait (hotkeys still run).
 ;
 ; Runtime errors. Without help AutoHotkey shows a modal dialog for an unhandled error even
 ; with /ErrorStdOut, and the script hangs on it. Bridge installs an OnError callback that
@@ -52,6 +55,14 @@
 ;
 ; OnExit publishes `@pub exiting {"code":<exit code>,"reason":"<reason>"}` (best effort:
 ; TerminateProcess, which is what a forced kill is on Windows, runs no OnExit).
+;
+; Load-time warnings (VarUnset, Unreachable) are shown in a modal dialog before the script
+; runs, and /ErrorStdOut does not redirect them: under the bridge, with nobody to click it,
+; the script would hang without a word. So this file sets `#Warn All, StdOut`: each warning
+; becomes stdout lines (`<file> (<line>) : ==> Warning: ...`, then `     Specifically: ...`),
+; which the bridge publishes on scripts.<key>.output. LocalSameAsGlobal is set Off again
+; because "All" would switch on that warning, which AutoHotkey leaves off by default. The last
+; #Warn for a warning type wins, so a script can choose otherwise after its #Include.
 ;
 ; Golden examples (checked by test/unit/ahk-golden.test.ts): what the library prints
 ; for the call above each line, and command lines it accepts.
@@ -83,12 +94,16 @@
 ; golden-out: @reply 14 ""
 ;   nope 9 null                       no handler registered
 ; golden-out: @error 9 no handler for command "nope"
+;   exit 16 {"now":true}              not the stop line, and no handler registered as "exit"
+; golden-out: @error 16 no handler for command "exit"
 ;   job.load 10 {}                    handler throws ValueError('job.load needs a "job" field')
 ; golden-out: @error 10 job.load needs a "job" field
 ;   ExitApp after `exit - null`
 ; golden-out: @pub exiting {"code":0,"reason":"Exit"}
-;   stderr, after Integer("abc") fails in a hotkey
-; golden-err: @runtime-error {"extra":"abc","file":"C:\\cad\\cad_hotkeys.ahk","line":42,"message":"Expected a Number but got a String.","mode":"Exit","what":"Integer"}
+;   stderr, after Integer("abc") fails in a hotkey. A built-in function's error can be
+;   continued, so OnError gets mode "Return" (mode "Exit" is for `throw`), and AutoHotkey
+;   names the function by the class's Call method: Integer.Call.
+; golden-err: @runtime-error {"extra":"abc","file":"C:\\cad\\cad_hotkeys.ahk","line":42,"message":"Parameter #1 of Integer.Call requires a Number, but received a String.","mode":"Return","what":"Integer.Call"}
 ;
 ; golden-in: exit - null
 ; golden-in: ping 7 null
@@ -100,6 +115,9 @@
 ; golden-in: zoom - 1.5
 ; golden-in: beep - "\u0007"
 ; golden-in: flag 15 {"on":true,"off":false,"none":null}
+
+#Warn All, StdOut
+#Warn LocalSameAsGlobal, Off
 
 #Include BridgeJson.ahk   ; relative to this file
 
@@ -186,10 +204,10 @@ class Bridge {
     }
 
     static _Dispatch(line) {
+        if line == "exit - null"                       ; the bridge's stop line, and only that
+            ExitApp(0)
         parts := StrSplit(line, " ", , 3)              ; <name> <id> <json>
         name := parts[1], id := parts.Length >= 2 ? parts[2] : "-"
-        if name == "exit"
-            ExitApp(0)
         if name == ""
             return
         try {

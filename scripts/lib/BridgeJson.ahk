@@ -9,12 +9,37 @@
 ;       BridgeJson.True / .False / .Null -> true / false / null.
 ;       AutoHotkey has no boolean type (true is 1), so use the sentinels for JSON booleans.
 ;       Non-ASCII characters are written as they are (the caller writes UTF-8); quotes,
-;       backslashes and every control character are escaped, so the text never holds a line break.
+;       backslashes, DEL and every control character from U+0000 on are escaped (\n \r \t,
+;       else \u00XX), so the text never holds a line break or a NUL.
 ;       Keys come out in AutoHotkey's enumeration order (Map and Object keys are kept sorted).
 ;   BridgeJson.Load(text)   -> value
 ;       object -> Map (case-sensitive keys), array -> Array, string -> String (\uXXXX and
-;       surrogate pairs decoded), number -> Integer or Float, true -> 1, false -> 0, null -> "".
+;       surrogate pairs decoded), true -> 1, false -> 0, null -> "", number -> Integer when it
+;       is a whole number within the int64 range, otherwise Float: an integer past that range
+;       becomes the nearest Float, never a different Integer.
 ;       Throws ValueError on malformed JSON.
+;
+; Golden examples (checked by test/unit/ahk-json-golden.test.ts): the JSON on the left, as
+; BridgeJson.Dump(BridgeJson.Load(<it>)) writes it. A Float is written the way AutoHotkey v2
+; turns it into text (FTOA in its source/util.cpp): printf "%.17g", that is 17 significant
+; digits, exponent form from e+17 on, trailing zeros dropped, and ".0" added when that leaves
+; neither "." nor "e". 17 digits always read back as the same double, so the reader gets
+; exactly the Float that was loaded: 2^63 is written 9.2233720368547758e+18, not in the
+; shortest form JavaScript would use (9223372036854776000, which is also how the bridge and
+; the broker, both JavaScript, pass 2^63 on).
+; golden-json: 9223372036854775807 => 9223372036854775807
+; golden-json: -9223372036854775808 => -9223372036854775808
+; golden-json: 9223372036854775808 => 9.2233720368547758e+18
+; golden-json: 9223372036854776000 => 9.2233720368547758e+18
+; golden-json: 18446744073709551616 => 1.8446744073709552e+19
+; golden-json: -9223372036854775809 => -9.2233720368547758e+18
+; golden-json: 123456789012345678901234567890 => 1.2345678901234568e+29
+;   The first character is a NUL, and a quote follows it: StrReplace would stop there.
+; golden-json: "\u0000\" nul, soh\u0001 us\u001f del\u007f bs\b ff\f nl\n cr\r tab\t backslash\\" => "\u0000\" nul, soh\u0001 us\u001f del\u007f bs\u0008 ff\u000c nl\n cr\r tab\t backslash\\"
+; golden-json: {"nul":["a\u0000b"]} => {"nul":["a\u0000b"]}
+;   Floats keep all 17 digits, so 0.1 comes back as the double it is; a whole Float gets ".0".
+; golden-json: [1.5,0.1,1e3] => [1.5,0.10000000000000001,1000.0]
+; golden-json: {"Stra\u00dfe":"M\u00fcller \u2713 \ud83d\ude00"} => {"Straße":"Müller ✓ 😀"}
 
 class BridgeJson {
     static True := {}
@@ -48,13 +73,22 @@ class BridgeJson {
         return this.Quote(v)
     }
 
-    ; A JSON string literal for s.
+    ; A JSON string literal for s. One pass of RegExMatch, which sees the whole string, instead
+    ; of StrReplace, which stops at the first binary zero (Chr(0), from a "\u0000" escape):
+    ; a quote after it would be left bare.
     static Quote(s) {
-        s := StrReplace(StrReplace(s, "\", "\\"), '"', '\"')
-        s := StrReplace(StrReplace(StrReplace(s, "`n", "\n"), "`r", "\r"), "`t", "\t")
-        while RegExMatch(s, "[\x01-\x1F\x7F]", &m)
-            s := StrReplace(s, m[0], Format("\u{:04x}", Ord(m[0])))
-        return '"' s '"'
+        out := "", pos := 1
+        while RegExMatch(s, '["\\\x00-\x1F\x7F]', &m, pos) {
+            out .= SubStr(s, pos, m.Pos - pos), c := m[0], pos := m.Pos + 1
+            switch c {
+                case '"', "\": out .= "\" c
+                case "`n": out .= "\n"
+                case "`r": out .= "\r"
+                case "`t": out .= "\t"
+                default: out .= Format("\u{:04x}", Ord(c))
+            }
+        }
+        return '"' out SubStr(s, pos) '"'
     }
 
     static Load(text) {
@@ -110,9 +144,17 @@ class BridgeJson {
         num := SubStr(t, start, p - start)
         if !(num ~= "^-?(0|[1-9]\d*)(\.\d+)?([eE][-+]?\d+)?$")
             throw ValueError("JSON: unexpected character", -1, "at " start)
-        if !(num ~= "[.eE]")
+        if num ~= "[.eE]"
+            return Float(RegExReplace(num, "^(-?\d+)([eE])", "$1.0$2"))  ; "1e5" -> "1.0e5"
+        ; Integer() wraps past the int64 range (9223372036854775808 would load negative,
+        ; 18446744073709551616 as 0), and a wrong number is worse than an inexact one. So the
+        ; digits decide, compared as text: any numeric comparison would convert them first, and
+        ; wrap the same way. JSON has no leading zeros, so a longer digit string is a larger
+        ; number, and equal lengths compare like numbers.
+        digits := LTrim(num, "-"), limit := digits == num ? "9223372036854775807" : "9223372036854775808"
+        if StrLen(digits) < 19 || (StrLen(digits) = 19 && StrCompare(digits, limit) <= 0)
             return Integer(num)
-        return Float(RegExReplace(num, "^(-?\d+)([eE])", "$1.0$2"))  ; "1e5" -> "1.0e5"
+        return Float(num)
     }
 
     ; Parse a string body; p is just after the opening quote.

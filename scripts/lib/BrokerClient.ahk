@@ -4,12 +4,13 @@
 ;
 ; It replaces the seed's client built on the VB6 Winsock ActiveX control, which is 32-bit
 ; only and absent from stock Windows 10/11 (AutoHotkey64.exe cannot load it). This one calls
-; ws2_32 through DllCall and reads with WSAAsyncSelect + OnMessage, so nothing polls.
+; ws2_32 through DllCall and reads with WSAAsyncSelect + OnMessage.
 ;
 ;   #Include lib\BrokerClient.ahk
 ;   broker := BrokerClient()                 ; 127.0.0.1:15234
 ;   broker.Connect("cad_tools")              ; throws OSError when the broker is not there
 ;   broker.Subscribe("jobs.*", OnJob)
+;   broker.Respond("cad.ping", (payload, msg) => "pong")
 ;   broker.Publish("cad.status", Map("state", "idle"))
 ;   OnJob(payload, msg) => ToolTip(msg["topic"] ": " BridgeJson.Dump(payload))
 ;
@@ -23,13 +24,25 @@
 ;   .Publish(topic, payload?, qos := 0)        a `publish` notification (fire and forget).
 ;   .Subscribe(patterns, callback)             patterns: a string or an Array. For each
 ;       delivery whose topic matches, callback(payload, msg) runs; msg is the delivery's
-;       params Map (topic, sender, message_id, qos, timestamp...). When the delivery is a
-;       request (msg has reply_to), the first non-empty value a callback returns is sent
-;       back with `reply`. QoS 1 deliveries are acked after the callbacks ran.
+;       params Map (topic, sender, message_id, qos, timestamp, and reply_to when the
+;       delivery is a request). Its return value is ignored, for requests too: callbacks
+;       return things by accident (the ToolTip above returns a window handle), and that
+;       must not become anybody's answer. Answering is what Respond is for.
+;   .Respond(patterns, callback)               answers requests: for each delivery with
+;       reply_to whose topic matches, callback(payload, msg)'s return value is sent back
+;       with `reply`, "" included (no return value replies ""); a thrown error is sent as
+;       error {code: -32603, message}. The first matching Respond answers; later ones do not
+;       see that request, and plain publishes reach none of them. Returning BridgeJson.Null
+;       is no answer to the broker: the requester waits for its timeout.
+;       Subscribe and Respond callbacks run in the order they were registered; QoS 1
+;       deliveries are acked after they all ran.
 ;   .Request(topic, payload, callback, timeout := 5)   callback(result, error): error is ""
 ;       or the JSON-RPC error Map {code, message}; the broker enforces the timeout.
 ;   .Rpc(method, params, callback?)            any JSON-RPC method: a request when a
 ;       callback(result, error) is given, otherwise a notification.
+;       When the connection closes before the answer (broker gone, send failure, Close()),
+;       the callback is called once with ("", {code: -32000, message: "connection closed"}).
+;       -32000 never comes from the broker: it is this client saying no answer can come.
 ;   .Close()                                   `disconnect`, then close the socket.
 ;   .Connected, .Session, .LastError, .OnClose := callback(client) when the broker closes.
 ;   BrokerClient.Matches(pattern, topic)       the broker's pattern rules (* + #).
@@ -39,28 +52,54 @@
 ; would write it little-endian, so the header is written byte by byte. Received bytes are
 ; accumulated until whole frames are there (one read may hold many frames, or part of one).
 ;
+; Sending. send() on the non-blocking socket can refuse bytes (WSAEWOULDBLOCK) and the retry
+; Sleeps, which lets timers, hotkeys and message handlers run; one of them may publish. Its
+; frame must not start inside the half-sent one, or the broker loses the stream. So frames
+; go through one outgoing queue: a call made while another is sending only appends, and the
+; outermost call writes the queue out, in order. 5 s without a byte accepted closes the
+; connection (OSError "send").
+;
+; Reading. Winsock posts FD_READ / FD_CLOSE to the script's hidden window, and OnMessage
+; schedules a read; the read, not the message, decides: recv until WSAEWOULDBLOCK, and only
+; recv returning 0 (closed by the broker) or an error (reset) ends the connection. The
+; message is not trusted because after Close() and Connect() Windows often hands out the
+; same socket handle again, and an FD_CLOSE the old socket queued arrives with the new one's
+; number. And a message can go unmonitored: OnMessage runs nothing while a thread of
+; priority above 0 runs, when its callback is still busy, or in some modal loops, and
+; Winsock posts the next FD_READ only after a recv. So a 1 s timer also reads while
+; connected; without it one lost message would stall reading for good.
+;
 ; Golden frames (checked by test/unit/ahk-golden.test.ts): the exact bytes, in hex, that
-; .Connect("cad"), .Publish("cad.status", Map("name", "Müller ✓")) and .Subscribe("jobs.*", fn)
-; send on a new client.
+; .Connect("cad"), .Publish("cad.status", Map("name", "Müller ✓")), .Connect("cad_lathe", ,
+; "cad-secret") and .Subscribe("jobs.*", fn) send on a new client; then the `reply` frames
+; that answer requests: .Respond("cad.ping", (*) => "pong"), a Respond callback that throws
+; ValueError('job.load needs a "job" field'), and one that returns nothing.
 ; golden-frame: 0000006c7b226a736f6e727063223a22322e30222c226d6574686f64223a22636f6e6e656374222c22706172616d73223a7b22636c69656e745f6964223a22636164222c22636c69656e745f74797065223a2261686b222c2276657273696f6e223a22322e30227d2c226964223a317d {"jsonrpc":"2.0","method":"connect","params":{"client_id":"cad","client_type":"ahk","version":"2.0"},"id":1}
 ; golden-frame: 0000006d7b226a736f6e727063223a22322e30222c226d6574686f64223a227075626c697368222c22706172616d73223a7b227061796c6f6164223a7b226e616d65223a224dc3bc6c6c657220e29c93227d2c22716f73223a302c22746f706963223a226361642e737461747573227d7d {"jsonrpc":"2.0","method":"publish","params":{"payload":{"name":"Müller ✓"},"qos":0,"topic":"cad.status"}}
 ; golden-frame: 000000877b226a736f6e727063223a22322e30222c226d6574686f64223a22636f6e6e656374222c22706172616d73223a7b22636c69656e745f6964223a226361645f6c61746865222c22636c69656e745f74797065223a2261686b222c22746f6b656e223a226361642d736563726574222c2276657273696f6e223a22322e30227d2c226964223a317d {"jsonrpc":"2.0","method":"connect","params":{"client_id":"cad_lathe","client_type":"ahk","token":"cad-secret","version":"2.0"},"id":1}
 ; golden-frame: 0000004e7b226a736f6e727063223a22322e30222c226d6574686f64223a22737562736372696265222c22706172616d73223a7b227061747465726e73223a5b226a6f62732e2a225d7d2c226964223a327d {"jsonrpc":"2.0","method":"subscribe","params":{"patterns":["jobs.*"]},"id":2}
+; golden-frame: 0000006f7b226a736f6e727063223a22322e30222c226d6574686f64223a227265706c79222c22706172616d73223a7b227265706c795f746f223a2230623765346331612d356634332d346432652d396331622d336137663265386436633530222c22726573756c74223a22706f6e67227d7d {"jsonrpc":"2.0","method":"reply","params":{"reply_to":"0b7e4c1a-5f43-4d2e-9c1b-3a7f2e8d6c50","result":"pong"}}
+; golden-frame: 000000a27b226a736f6e727063223a22322e30222c226d6574686f64223a227265706c79222c22706172616d73223a7b226572726f72223a7b22636f6465223a2d33323630332c226d657373616765223a226a6f622e6c6f6164206e656564732061205c226a6f625c22206669656c64227d2c227265706c795f746f223a2236663164326239652d386133342d346330372d623565322d393163336434613766303138227d7d {"jsonrpc":"2.0","method":"reply","params":{"error":{"code":-32603,"message":"job.load needs a \"job\" field"},"reply_to":"6f1d2b9e-8a34-4c07-b5e2-91c3d4a7f018"}}
+; golden-frame: 0000006b7b226a736f6e727063223a22322e30222c226d6574686f64223a227265706c79222c22706172616d73223a7b227265706c795f746f223a2263343261376430352d316539622d346636612d386433632d356230653766326139313634222c22726573756c74223a22227d7d {"jsonrpc":"2.0","method":"reply","params":{"reply_to":"c42a7d05-1e9b-4f6a-8d3c-5b0e7f2a9164","result":""}}
 
 #Include BridgeJson.ahk   ; relative to this file
 
 class BrokerClient {
     static WM_SOCKET := 0x9B1D          ; a private (WM_APP range) message for Winsock events
     static MaxFrame := 16 * 1024 * 1024
-    static Clients := Map()             ; socket handle -> client
+    static Clients := Map()             ; socket handle -> client, live sockets only
     static _wsa := false
 
     __New(host := "127.0.0.1", port := 15234) {
         this.Host := host, this.Port := port
         this.OnClose := "", this.Session := "", this.LastError := ""
         this._sock := 0, this._nextId := 0, this._pending := Map(), this._subs := []
-        this._buf := Buffer(0x10000), this._len := 0, this._closing := false
-        this._drain := ObjBindMethod(this, "_Drain")   ; one object, so SetTimer re-arms one timer
+        this._buf := Buffer(0x10000), this._len := 0, this._draining := false, this._again := false
+        this._queue := [], this._sent := 0, this._sending := false
+        ; Two objects, so the one-shot read after a socket message and the safety timer are
+        ; separate timers: re-arming one never reschedules the other.
+        this._drain := ObjBindMethod(this, "_Drain")
+        this._tick := ObjBindMethod(this, "_Drain")
     }
 
     Connected => this._sock != 0
@@ -83,7 +122,7 @@ class BrokerClient {
             DllCall("ws2_32\closesocket", "Ptr", s)
             throw OSError(err, -1, "connect " this.Host ":" this.Port)
         }
-        this._sock := s, this._len := 0, this._closing := false
+        this._sock := s, this._len := 0
         BrokerClient.Clients[s] := this
         ; From now on Winsock posts FD_READ (1) / FD_CLOSE (32) to the script's hidden window,
         ; and the socket is non-blocking.
@@ -92,6 +131,7 @@ class BrokerClient {
             this._Closed(false)
             throw OSError(err, -1, "WSAAsyncSelect")
         }
+        SetTimer(this._tick, 1000)
         Persistent()
         params := Map("client_id", clientId, "client_type", clientType, "version", "2.0")
         if token != ""
@@ -105,9 +145,11 @@ class BrokerClient {
     }
 
     Subscribe(patterns, callback) {
-        patterns := patterns is Array ? patterns : [patterns]
-        this._subs.Push({patterns: patterns, callback: callback})
-        this.Rpc("subscribe", Map("patterns", patterns), ObjBindMethod(this, "_Answered", "subscribe"))
+        this._Watch(patterns, callback, false)
+    }
+
+    Respond(patterns, callback) {
+        this._Watch(patterns, callback, true)
     }
 
     Request(topic, payload, callback, timeout := 5) {
@@ -144,25 +186,56 @@ class BrokerClient {
         return p.Length = t.Length
     }
 
+    _Watch(patterns, callback, respond) {
+        patterns := patterns is Array ? patterns : [patterns]
+        this._subs.Push({patterns: patterns, callback: callback, respond: respond})
+        this.Rpc("subscribe", Map("patterns", patterns), ObjBindMethod(this, "_Answered", "subscribe"))
+    }
+
     _Send(text) {
         n := StrPut(text, "UTF-8") - 1          ; UTF-8 bytes without the terminator (not StrLen)
         frame := Buffer(4 + n + 1)              ; + 1: StrPut writes a terminating zero
         NumPut("UChar", (n >> 24) & 0xFF, "UChar", (n >> 16) & 0xFF, "UChar", (n >> 8) & 0xFF, "UChar", n & 0xFF, frame)
         StrPut(text, frame.Ptr + 4, n + 1, "UTF-8")
-        sent := 0, total := 4 + n, deadline := A_TickCount + 5000
-        while sent < total {
-            r := DllCall("ws2_32\send", "Ptr", this._sock, "Ptr", frame.Ptr + sent, "Int", total - sent, "Int", 0, "Int")
+        frame.Size := 4 + n                     ; the zero is not part of the frame
+        this._queue.Push(frame)
+        ; While another call is sending, this one only appends: that call writes the frame in
+        ; turn. The loop takes a frame appended by a thread that ran between the last look at
+        ; the queue and the flag going down.
+        while !this._sending && this._queue.Length && this._sock {
+            this._sending := true
+            try
+                err := this._Flush()
+            finally
+                this._sending := false
+            ; Closed only now that sending is over, so an OnClose that reconnects can send.
+            if err {
+                this._Closed(true)              ; part of a frame may be out: the stream is lost
+                throw OSError(err, -1, "send")
+            }
+        }
+    }
+
+    ; Writes the queue out; returns 0, or the Winsock error that ends the connection. The
+    ; socket and the queue are read again on every turn: while Sleep lets other threads run,
+    ; the connection may close (the rest of the queue went with it) or be replaced.
+    _Flush() {
+        deadline := A_TickCount + 5000
+        while this._queue.Length && (s := this._sock) {
+            frame := this._queue[1]
+            r := DllCall("ws2_32\send", "Ptr", s, "Ptr", frame.Ptr + this._sent, "Int", frame.Size - this._sent, "Int", 0, "Int")
             if r > 0 {
-                sent += r
+                this._sent += r, deadline := A_TickCount + 5000
+                if this._sent = frame.Size
+                    this._queue.RemoveAt(1), this._sent := 0
                 continue
             }
             err := DllCall("ws2_32\WSAGetLastError")
-            if err != 10035 || A_TickCount > deadline {   ; 10035 = WSAEWOULDBLOCK: buffer full, retry
-                this._Closed(true)                         ; half a frame sent: the stream is lost
-                throw OSError(err, -1, "send")
-            }
+            if err != 10035 || A_TickCount > deadline   ; 10035 = WSAEWOULDBLOCK: buffer full, retry
+                return err
             Sleep(10)
         }
+        return 0
     }
 
     static _Startup() {
@@ -175,35 +248,65 @@ class BrokerClient {
         BrokerClient._wsa := true
     }
 
-    ; Winsock event: wParam = socket, low word of lParam = FD_READ or FD_CLOSE. Only schedule
-    ; the read: a one-shot timer runs _Drain outside the message handler, and re-arming it
-    ; while _Drain runs makes it run once more, so no FD_READ is lost while callbacks run.
+    ; Winsock event: wParam = socket, low word of lParam = FD_READ or FD_CLOSE. Whichever it
+    ; is, only schedule a read (see "Reading" above): a one-shot timer runs _Drain outside the
+    ; message handler, and re-arming it while _Drain runs makes it run once more, so no
+    ; FD_READ is lost while callbacks run. A stale event costs one empty read.
     static _OnSocket(wParam, lParam) {
-        if !BrokerClient.Clients.Has(wParam)
-            return
-        client := BrokerClient.Clients[wParam]
-        if (lParam & 0xFFFF) = 32
-            client._closing := true
-        SetTimer(client._drain, -1)
+        if BrokerClient.Clients.Has(wParam)
+            SetTimer(BrokerClient.Clients[wParam]._drain, -1)
     }
 
     _Drain() {
-        if !this._sock
+        ; A callback of the running _Drain let this one start (it slept, or showed a MsgBox):
+        ; reading now would deliver later frames before the rest of that batch. That call
+        ; reads again when its callbacks are done, as it does for a call that came between
+        ; its read and the flag going down.
+        if this._draining {
+            this._again := true
             return
-        closed := this._closing
-        loop {                                  ; read until Winsock has nothing more
+        }
+        loop {
+            this._draining := true, this._again := false
+            try
+                this._Read()
+            finally
+                this._draining := false
+            if !this._again
+                return
+        }
+    }
+
+    _Read() {
+        if !(s := this._sock)
+            return
+        texts := this._Receive(s, &closed)
+        for text in texts {
+            if this._sock != s                  ; a callback closed the connection, or replaced it
+                break
+            this._OnFrame(text)
+        }
+        if closed && this._sock = s
+            this._Closed(true)
+    }
+
+    ; Reads until Winsock has nothing more, then cuts out every complete frame, before any
+    ; callback runs. closed: recv returned 0 (the broker closed), failed with anything but
+    ; WSAEWOULDBLOCK (reset), or a header announced an impossible frame.
+    _Receive(s, &closed) {
+        closed := false
+        loop {
             if this._buf.Size < this._len + 0x10000
                 this._buf.Size := this._len + 0x10000
-            r := DllCall("ws2_32\recv", "Ptr", this._sock, "Ptr", this._buf.Ptr + this._len, "Int", 0x10000, "Int", 0, "Int")
+            r := DllCall("ws2_32\recv", "Ptr", s, "Ptr", this._buf.Ptr + this._len, "Int", 0x10000, "Int", 0, "Int")
             if r > 0 {
                 this._len += r
                 continue
             }
             if r = 0 || DllCall("ws2_32\WSAGetLastError") != 10035
-                closed := true                  ; 0: closed by the broker; other errors: reset
+                closed := true
             break
         }
-        ; Cut out every complete frame before any callback runs.
         b := this._buf, texts := [], off := 0
         while this._len - off >= 4 {
             n := (NumGet(b, off, "UChar") << 24) | (NumGet(b, off + 1, "UChar") << 16) | (NumGet(b, off + 2, "UChar") << 8) | NumGet(b, off + 3, "UChar")
@@ -220,10 +323,7 @@ class BrokerClient {
             this._len -= off
             DllCall("RtlMoveMemory", "Ptr", b.Ptr, "Ptr", b.Ptr + off, "UPtr", this._len)
         }
-        for text in texts
-            this._OnFrame(text)
-        if closed
-            this._Closed(true)
+        return texts
     }
 
     _OnFrame(text) {
@@ -245,29 +345,43 @@ class BrokerClient {
 
     _Deliver(params) {
         topic := params.Get("topic", ""), payload := params.Get("payload", "")
+        replyTo := params.Get("reply_to", ""), answered := false
         for sub in this._subs {
+            if sub.respond && (replyTo == "" || answered)
+                continue
             matched := false
             for pattern in sub.patterns
                 matched := matched || BrokerClient.Matches(pattern, topic)
             if !matched
                 continue
-            try {
-                r := sub.callback.Call(payload, params)
-                if !IsSet(answer) && (IsObject(r) || r != "")
-                    answer := r
-            } catch Any as err
+            if !sub.respond {
+                try sub.callback.Call(payload, params)
+                catch Any as err
+                    this._Report(err)
+                continue
+            }
+            answered := true
+            try
+                answer := Map("reply_to", replyTo, "result", sub.callback.Call(payload, params))
+            catch Any as err {
+                this._Report(err)
+                answer := Map("reply_to", replyTo, "error", Map("code", -32603, "message", BrokerClient._Message(err)))
+            }
+            try this.Rpc("reply", answer)
+            catch Any as err
                 this._Report(err)
         }
-        if IsSet(answer) && params.Has("reply_to")
-            this.Rpc("reply", Map("reply_to", params["reply_to"], "result", answer))
-        if params.Get("qos", 0) = 1 && params.Has("message_id")
+        if params.Get("qos", 0) = 1 && params.Has("message_id") && this._sock
             this.Rpc("ack", Map("message_id", params["message_id"]))
     }
 
     _Answered(what, result, error) {
-        if IsObject(error)
-            this._Report(what " failed: " BridgeJson.Dump(error))
-        else if what = "connect"
+        ; -32000: the connection closed. OnClose says so, and LastError keeps the reason the
+        ; broker gave (a refused token), which this would overwrite.
+        if IsObject(error) {
+            if !(error is Map && error.Get("code", 0) = -32000)
+                this._Report(what " failed: " BridgeJson.Dump(error))
+        } else if what = "connect"
             this.Session := result
     }
 
@@ -276,14 +390,25 @@ class BrokerClient {
         try FileAppend("BrokerClient: " this.LastError "`n", "**", "UTF-8")
     }
 
+    static _Message(err) => err is Error ? err.Message : IsObject(err) ? Type(err) : String(err)
+
     _Closed(notify) {
         s := this._sock
         if !s
             return
-        this._sock := 0, this._len := 0, this._pending := Map()
+        ; Taken out before any callback runs: each is failed exactly once, and requests made
+        ; by a callback that reconnects belong to the new connection.
+        pending := this._pending
+        this._sock := 0, this._len := 0, this._pending := Map(), this._queue := [], this._sent := 0
         try SetTimer(this._drain, 0)
+        try SetTimer(this._tick, 0)
         BrokerClient.Clients.Delete(s)
         DllCall("ws2_32\closesocket", "Ptr", s)
+        for id, callback in pending {
+            try callback.Call("", Map("code", -32000, "message", "connection closed"))
+            catch Any as err
+                this._Report(err)
+        }
         if notify && this.OnClose
             try this.OnClose.Call(this)
     }

@@ -17,6 +17,7 @@ import {
   parseScriptLine,
   type ScriptLine,
 } from '../../bridge/supervisor/line-protocol.js';
+import { isRpcErrorObject } from '../../src/protocol/errors.js';
 import { encodeFrame } from '../../src/protocol/framing.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -63,6 +64,7 @@ const EXPECTED_OUT: Record<string, ScriptLine> = {
   '@reply 8 {"job":"A-100","loaded":true}': { kind: 'reply', id: '8', result: { job: 'A-100', loaded: true } },
   '@reply 14 ""': { kind: 'reply', id: '14', result: '' },
   '@error 9 no handler for command "nope"': { kind: 'reply-error', id: '9', message: 'no handler for command "nope"' },
+  '@error 16 no handler for command "exit"': { kind: 'reply-error', id: '16', message: 'no handler for command "exit"' },
   '@error 10 job.load needs a "job" field': { kind: 'reply-error', id: '10', message: 'job.load needs a "job" field' },
   '@pub exiting {"code":0,"reason":"Exit"}': publish('scripts.cad.exiting', { code: 0, reason: 'Exit' }),
 };
@@ -130,6 +132,8 @@ describe('Bridge.ahk golden-err line', () => {
     expect(Object.keys(info).sort()).toEqual(['extra', 'file', 'line', 'message', 'mode', 'what']);
     expect(typeof info.message).toBe('string');
     expect(typeof info.line).toBe('number');
+    // The modes AutoHotkey passes to OnError; a built-in function's error is "Return".
+    expect(['Return', 'Exit', 'ExitApp']).toContain(info.mode);
   });
 
   it('exists', () => expect(lines.length).toBeGreaterThan(0));
@@ -158,6 +162,26 @@ describe('BrokerClient.ahk golden frames', () => {
     expect(text).toMatch(/^\{"jsonrpc":"2\.0","method":"[a-z_.]+","params":.*\}$/);
     const msg = JSON.parse(text) as { id?: unknown };
     expect(msg.id === undefined || typeof msg.id === 'number').toBe(true);
+  });
+
+  const replies = frames.map((f) => JSON.parse(f.text) as { method: string; id?: unknown; params: Record<string, unknown> }).filter((m) => m.method === 'reply');
+
+  it('include Respond replies: a value, an explicit "", and a thrown error', () => {
+    expect(replies.some((r) => r.params.result === 'pong')).toBe(true);
+    expect(replies.some((r) => r.params.result === '')).toBe(true);
+    expect(replies.some((r) => r.params.error !== undefined)).toBe(true);
+  });
+
+  it.each(replies)('reply is a notification the broker accepts: $params', (reply) => {
+    expect(reply.id).toBeUndefined();
+    expect(typeof reply.params.reply_to).toBe('string');
+    // One answer: a result (null would be "no answer" to the broker) or an error.
+    expect(('result' in reply.params) !== ('error' in reply.params)).toBe(true);
+    if ('result' in reply.params) expect(reply.params.result).not.toBeNull();
+    else {
+      expect(isRpcErrorObject(reply.params.error)).toBe(true);
+      expect(reply.params.error).toEqual({ code: -32603, message: expect.any(String) });
+    }
   });
 });
 
@@ -200,7 +224,18 @@ describe('AutoHotkey sources keep the AHK-NOTES facts', () => {
     expect(bridge).toMatch(/OnExit\(/);
     expect(bridge).toContain(RUNTIME_ERROR_PREFIX.trim());
     expect(bridge).toMatch(/static _OnError\([^)]*\) \{[\s\S]*?return 1\b/);
-    expect(bridge).toMatch(/name == "exit"\s*\n\s*ExitApp/);
+  });
+
+  it('Bridge.ahk stops on the exact stop line of the bridge only', () => {
+    expect(bridge).toMatch(new RegExp(`if line == "${EXIT_COMMAND.trimEnd()}"[^\\n]*\\n\\s*ExitApp\\(`));
+    // Any other `exit ...` line is a command: no test of the name alone may end the script.
+    expect(bridge).not.toMatch(/name == "exit"/);
+  });
+
+  it('Bridge.ahk turns load-time warnings into stdout lines, keeping the default set', () => {
+    // A #Warn dialog is not redirected by /ErrorStdOut: the script would hang unseen.
+    expect(bridge).toMatch(/^#Warn All, StdOut\s*$/m);
+    expect(bridge).toMatch(/^#Warn All, StdOut\s*\n#Warn LocalSameAsGlobal, Off\s*$/m);
   });
 
   it('BrokerClient.ahk frames by UTF-8 byte length, big-endian, over ws2_32 to 127.0.0.1', () => {
@@ -215,6 +250,24 @@ describe('AutoHotkey sources keep the AHK-NOTES facts', () => {
     expect(client).toMatch(/ws2_32\\WSAAsyncSelect/);
     expect(client).toMatch(/OnMessage\(/);
     for (const line of calls(client, 'StrGet')) expect(line).toContain('"UTF-8"');
+  });
+
+  it('BrokerClient.ahk answers requests only through Respond, and fails pending calls on close', () => {
+    expect(client).toMatch(/^\s*Respond\(patterns, callback\) \{/m);
+    expect(client).toMatch(/^\s*Subscribe\(patterns, callback\) \{/m);
+    expect(client).toMatch(/Map\("code", -32603, "message"/);
+    expect(client).toMatch(/callback\.Call\("", Map\("code", -32000, "message", "connection closed"\)\)/);
+  });
+
+  it('BrokerClient.ahk sends through one queue, trusts recv over socket messages, and polls as a fallback', () => {
+    // Sleep lets other threads run, so the only Sleep is the send retry, behind the queue.
+    expect(calls(client, 'Sleep').length).toBe(1);
+    expect(client).toMatch(/while !this\._sending && this\._queue\.Length/);
+    // No socket message closes anything by itself (a reused handle gets stale FD_CLOSEs).
+    const onSocket = /static _OnSocket\([^)]*\) \{([\s\S]*?)\n {4}\}/.exec(client)?.[1] ?? '';
+    expect(onSocket).toContain('SetTimer(');
+    expect(onSocket).not.toMatch(/lParam|_Closed|32/);
+    expect(client).toMatch(/SetTimer\(this\._tick, 1000\)/);
   });
 
   it('both libraries share the JSON code, which escapes control characters', () => {
