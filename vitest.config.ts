@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // Builds dist/ (incrementally) first: the CLI tests run the built CLI.
+    globalSetup: ['test/global-setup.ts'],
     // Integration tests open real sockets and child processes; on the 2-core CI box a
     // generous per-test budget avoids false timeouts while tests still wait on events.
     testTimeout: 20_000,

@@ -12,6 +12,7 @@ export default defineConfig({
       'test/windows/**/*.test.ts',
       'test/integration/**/*.test.ts',
     ],
+    globalSetup: ['test/global-setup.ts'],
     testTimeout: 120_000,
     hookTimeout: 60_000,
     // Under Wine a process takes 0.5-5 s to start, more when the 2 cores are busy; a test

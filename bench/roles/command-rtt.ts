@@ -10,7 +10,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { BenchConnection } from '../client.js';
 import type { CommandRttInit } from '../ipc.js';
 import { summarizeLatencyNs } from '../stats.js';
-import { cpuMs, emit, type Role } from './common.js';
+import { cpuMs, emit, reportFailure, type Role } from './common.js';
 
 /** The broker's request timeout (seconds), and our own bound on each answer above it. */
 const REQUEST_TIMEOUT_S = 5;
@@ -55,7 +55,7 @@ export async function startCommandRtt(init: CommandRttInit): Promise<Role> {
     onCommand(cmd) {
       if (cmd.cmd !== 'start' || started) return;
       started = true;
-      runAll().catch((err: unknown) => emit({ ev: 'error', message: err instanceof Error ? err.message : String(err) }));
+      runAll().catch(reportFailure);
     },
     close() {
       closed = true;

@@ -6,6 +6,11 @@ export function emit(ev: WorkerEvent): void {
   if (process.connected) process.send?.(ev);
 }
 
+/** Report a failure to the orchestrator, which stops the run and prints it. */
+export function reportFailure(err: unknown): void {
+  emit({ ev: 'error', message: err instanceof Error ? err.message : String(err) });
+}
+
 /** CPU milliseconds used by this process so far. */
 export function cpuMs(): number {
   const u = process.cpuUsage();

@@ -10,7 +10,7 @@ import { BenchConnection } from '../client.js';
 import type { LatencyInit } from '../ipc.js';
 import { summarizeLatencyNs } from '../stats.js';
 import { PublishTemplate, payloadField } from '../wire.js';
-import { cpuMs, emit, type Role } from './common.js';
+import { cpuMs, emit, reportFailure, type Role } from './common.js';
 
 /** After the window, how long to wait for the last deliveries before reporting. */
 const SETTLE_MS = 2000;
@@ -62,7 +62,7 @@ export async function startLatency(init: LatencyInit): Promise<Role> {
     const now = nowNs();
     if (now >= windowEndNs) {
       emit({ ev: 'measured' });
-      void report();
+      report().catch(reportFailure);
       return;
     }
     if (!measuring && now >= windowStartNs) {

@@ -9,7 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { BenchConnection } from '../client.js';
 import type { PublisherInit } from '../ipc.js';
 import { PublishTemplate } from '../wire.js';
-import { cpuMs, emit, type Role } from './common.js';
+import { cpuMs, emit, reportFailure, type Role } from './common.js';
 
 /** Bytes of frames joined into one write: big enough to amortise the write, small enough to stay responsive. */
 const BATCH_BYTES = 64 * 1024;
@@ -37,7 +37,7 @@ export async function startPublisher(init: PublisherInit): Promise<Role> {
     sent += n;
     // setImmediate, not a loop: lets IPC (credit, snap, stop) and socket events in between batches.
     if (ok) setImmediate(pump);
-    else void conn.drained().then(pump);
+    else conn.drained().then(pump, reportFailure);
   };
 
   const grant = (upTo: number): void => {

@@ -15,7 +15,7 @@ import { BenchConnection } from '../client.js';
 import type { QueueLatencyInit } from '../ipc.js';
 import { percentileSorted, summarizeLatencyNs } from '../stats.js';
 import { payloadField } from '../wire.js';
-import { cpuMs, emit, type Role } from './common.js';
+import { cpuMs, emit, reportFailure, type Role } from './common.js';
 
 /** After the last timed append, how long to wait for the last deliveries before reporting. */
 const SETTLE_MS = 3000;
@@ -107,7 +107,7 @@ export async function startQueueLatency(init: QueueLatencyInit): Promise<Role> {
     while (sent < last) append(sent++);
     if (sent === timedFirst + init.lines) {
       emit({ ev: 'measured' });
-      void report();
+      report().catch(reportFailure);
       return;
     }
     // Sleep until the next line is due (Node timers fire at ~1 ms granularity).

@@ -71,13 +71,13 @@ export function demoCommand(): Command {
     let hotkeys = 0;
     let finish: (() => void) | undefined;
     const finished = new Promise<void>((r) => (finish = r));
-    const ready = new Promise<void>((resolve) => {
-      void app.subscribe(['scripts.cad.#', 'jobs.#'], (m: Message) => {
+    const ready = new Promise<void>((resolve, reject) => {
+      app.subscribe(['scripts.cad.#', 'jobs.#'], (m: Message) => {
         line(`  event    ${m.topic} ${JSON.stringify(m.payload)}`);
         if (m.topic === 'scripts.cad.ready') resolve();
         if (m.topic === 'scripts.cad.hotkey.pressed' && ++hotkeys >= wanted && !flags.keep) finish?.();
         return undefined;
-      });
+      }).catch(reject);
     });
 
     const registry = new ScriptRegistry({ link, log, interpreter: interpreter.path, scriptFolders: [] });

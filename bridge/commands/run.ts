@@ -90,7 +90,12 @@ export function runCommand(): Command {
       await link.stop();
       process.exit(last ? exitCodeFor(last) : 1);
     };
-    supervisor.on('settled', () => void finish());
+    supervisor.on('settled', () => {
+      finish().catch((err: unknown) => {
+        log.error('could not shut down cleanly', { error: err as Error });
+        process.exit(1);
+      });
+    });
     onShutdownSignal(async () => {
       await supervisor.stop();
       await finish();

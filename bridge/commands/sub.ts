@@ -68,7 +68,12 @@ export function subCommand(): Command {
         if (received >= limit) return undefined;
         received++;
         process.stdout.write(formatMessage(message, flags.json ?? false) + '\n');
-        if (received >= limit) void finish();
+        if (received >= limit) {
+          finish().catch((err: unknown) => {
+            process.stderr.write(`bridge sub: ${(err as Error).message}\n`);
+            process.exit(1);
+          });
+        }
         return undefined;
       });
     } catch (err) {

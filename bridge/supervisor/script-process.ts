@@ -232,10 +232,11 @@ export class ScriptProcess extends EventEmitter<ScriptProcessEvents> {
     if (this.done) return Promise.resolve(true);
     return new Promise((resolve) => {
       const timer = setTimeout(() => resolve(false), ms);
-      void this.exited.then(() => {
+      const ended = (): void => {
         clearTimeout(timer);
         resolve(true);
-      });
+      };
+      this.exited.then(ended, ended);
     });
   }
 }

@@ -310,11 +310,13 @@ export class ScriptSupervisor extends EventEmitter<SupervisorEvents> {
     this.deps.publish(`${this.topic}.restarting`, { attempt: decision.attempt, delay_ms: decision.delayMs, after: reason, timestamp: isoTimestamp() });
     this.restartTimer = setTimeout(() => {
       this.restartTimer = null;
-      void this.queue.add(async () => {
-        if (this.currentState !== 'waiting_restart') return; // stopped meanwhile
-        this.restarts++;
-        await this.launch();
-      });
+      this.queue
+        .add(async () => {
+          if (this.currentState !== 'waiting_restart') return; // stopped meanwhile
+          this.restarts++;
+          await this.launch();
+        })
+        .catch((err: unknown) => this.deps.log.error('restart failed', { key: this.spec.key, error: err as Error }));
     }, decision.delayMs);
   }
 

@@ -180,7 +180,8 @@ export class Connection {
     this.socket.end();
     const timer = setTimeout(() => this.socket.destroy(), graceMs);
     timer.unref();
-    void done.then(() => clearTimeout(timer));
+    const clear = (): void => clearTimeout(timer);
+    done.then(clear, clear);
     return done;
   }
 

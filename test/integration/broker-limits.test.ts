@@ -5,7 +5,6 @@
  */
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
-import type { BrokerConfig } from '../../src/broker/index.js';
 import { encodeJsonFrame } from '../../src/protocol/index.js';
 import { roundTrip, subscribe, useTestBed } from '../helpers/test-bed.js';
 import { RawClient, type Frame } from '../helpers/raw-client.js';

@@ -3,7 +3,7 @@ import { useBrokerPerTest } from '../helpers/test-bed.js';
 import type { RawClient } from '../helpers/raw-client.js';
 
 const broker = useBrokerPerTest();
-const { open, connected } = broker;
+const { connected } = broker;
 
 /** A marker publish proves everything published before it has been routed (per-publisher order). */
 async function fence(pub: RawClient, ...subs: RawClient[]): Promise<void> {

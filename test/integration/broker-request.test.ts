@@ -3,7 +3,7 @@ import { useBrokerPerTest } from '../helpers/test-bed.js';
 import type { RawClient } from '../helpers/raw-client.js';
 
 const broker = useBrokerPerTest();
-const { open, connected } = broker;
+const { connected } = broker;
 
 async function responder(id: string, pattern: string): Promise<RawClient> {
   const c = await connected(id);

@@ -4,12 +4,11 @@
  * event (a frame, a closed socket, a system event, a polled broker answer), never a sleep.
  */
 import { describe, expect, it } from 'vitest';
-import type { BrokerConfig } from '../../src/broker/index.js';
 import { encodeJsonFrame } from '../../src/protocol/index.js';
 import { roundTrip, subscribe, useTestBed } from '../helpers/test-bed.js';
 import { RawClient, type Frame } from '../helpers/raw-client.js';
 
-const { broker, open, connect, connected } = useTestBed();
+const { broker, connect, connected } = useTestBed();
 
 async function publish(c: RawClient, topic: string, payload: unknown, extra: Record<string, unknown> = {}): Promise<{ message_id: string; delivered: number }> {
   const res = await c.call('publish', { topic, payload, ...extra });

@@ -89,9 +89,9 @@ function start(args: string[], opts: { interpreter?: string; detached?: boolean;
       const onData = (): void => void check();
       if (check()) return;
       child[stream].on('data', onData);
-      void done.then(() => {
+      done.then(() => {
         if (!check()) reject(new Error(`fake exited before the expected ${stream}; stdout:\n${read('stdout').toString()}\nstderr:\n${read('stderr').toString()}`));
-      });
+      }, reject);
     });
   return { child, stdout: () => read('stdout'), stderr: () => read('stderr'), done, wait };
 }
