@@ -1,7 +1,7 @@
 /**
  * Publisher role: `publish` notifications (fire-and-forget, as AutoHotkey clients send
  * them) on one connection, as fast as allowed. Frames made in one event-loop turn go out
- * in one `socket.write` (each write costs the kernel and Node about 2 µs, NODE-NOTES);
+ * in one `socket.write` (each write costs the kernel and Node about 2 µs, docs/performance.md);
  * when the socket reports backpressure the pump waits for 'drain', and with end-to-end
  * flow control it never runs more than the granted credit ahead of the slowest subscriber.
  */

@@ -17,7 +17,7 @@ export async function startSubscriber(init: SubscriberInit): Promise<Role> {
   for (let i = 0; i < init.conns; i++) {
     const onDelivery = (params: Record<string, unknown>): void => {
       const seq = payloadField(params.payload, 'seq');
-      // Messages from one publisher must arrive in publish order (PROTOCOL.md "Order").
+      // Messages from one publisher must arrive in publish order (docs/protocol.md, "Delivery").
       if (seq <= lastSeq[i]!) outOfOrder++;
       lastSeq[i] = seq;
       counts[i]!++;

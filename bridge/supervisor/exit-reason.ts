@@ -1,5 +1,5 @@
 /**
- * Why a script ended. AutoHotkey's exit codes lie (AHK-NOTES): 0 after an unhandled
+ * Why a script ended. AutoHotkey's exit codes lie (docs/autohotkey.md): 0 after an unhandled
  * runtime error, 1 when anything TerminateProcess'd it, 2 for a load failure, so the
  * reason comes from what we asked for and what the script printed, not the code alone.
  */

@@ -281,7 +281,7 @@ export async function findInterpreter(
   );
 }
 
-/** The switches every run gets (docs: AHK-NOTES "Launching"). */
+/** The switches every run gets (docs/autohotkey.md, "Launching a script"). */
 const SWITCHES = [
   // v2's default #SingleInstance Prompt would otherwise open a modal dialog.
   '/force',

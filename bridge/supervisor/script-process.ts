@@ -62,7 +62,7 @@ function spawnInterpreter(file: string, args: string[], cwd: string | undefined)
     stdin: 'pipe',
     stdout: 'pipe',
     stderr: 'pipe',
-    // Long-lived child: never accumulate output (NODE-NOTES); lines are decoded here.
+    // Long-lived child: never accumulate output (docs/performance.md); lines are decoded here.
     buffer: false,
     encoding: 'buffer',
     stripFinalNewline: false,

@@ -2,7 +2,7 @@
  * Coalesces socket writes: every connection that got frames during one event-loop turn
  * is flushed once, at the end of the turn, with a single `socket.write`. Each write costs
  * about 2 µs of CPU, so one write per frame caps a Node broker at a fraction of what
- * batching allows (NODE-NOTES ceiling table).
+ * batching allows (docs/performance.md).
  */
 export interface Flushable {
   /** Set by the scheduler while the flushable is in the current batch. */

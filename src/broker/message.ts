@@ -1,7 +1,7 @@
 /**
  * A message inside the broker: what was published, plus the serialised delivery frame,
  * built once and shared by every subscriber (re-serialising per subscriber would cost
- * more than the socket writes; see the ceiling table in NODE-NOTES).
+ * more than the socket writes; see docs/performance.md).
  */
 import { randomUUID } from 'node:crypto';
 import { encodeFrame } from '../protocol/framing.js';

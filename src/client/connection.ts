@@ -3,7 +3,7 @@
  * JSON values, and batches outgoing frames into one `socket.write` per event-loop turn.
  *
  * Batching is the single biggest throughput lever in Node (each `write` costs ~2 µs of
- * CPU; see NODE-NOTES "ceiling"), and a client that publishes in a loop or acks a burst
+ * CPU; see docs/performance.md), and a client that publishes in a loop or acks a burst
  * of deliveries produces many small frames per turn.
  */
 import net from 'node:net';

@@ -1,6 +1,6 @@
 /**
  * Black-box tests of QoS 1, sessions and acknowledgment tracking over real TCP against a
- * real broker (PROTOCOL.md, "Delivery" and "Methods"). Every wait is on an observable
+ * real broker (docs/protocol.md, "Delivery" and "Methods"). Every wait is on an observable
  * event (a frame, a closed socket, a system event, a polled broker answer), never a sleep.
  */
 import { describe, expect, it } from 'vitest';

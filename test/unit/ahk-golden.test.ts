@@ -4,7 +4,7 @@
  * accepts (`; golden-in:`), its stderr error line (`; golden-err:`) and the frames
  * BrokerClient.ahk sends (`; golden-frame:`). These tests hold those examples to the
  * TypeScript side of each protocol, and statically check the sources for regressions of the
- * facts in AHK-NOTES.md.
+ * facts in docs/autohotkey.md.
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -190,7 +190,7 @@ function calls(text: string, fn: string): string[] {
   return text.split('\n').filter((line) => !/^\s*;/.test(line) && line.includes(`${fn}(`));
 }
 
-describe('AutoHotkey sources keep the AHK-NOTES facts', () => {
+describe('AutoHotkey sources keep the facts of docs/autohotkey.md', () => {
   it('every .ahk file declares AutoHotkey v2 on its first line', () => {
     const files = [
       ...readdirSync(SCRIPTS).filter((f) => f.endsWith('.ahk')),

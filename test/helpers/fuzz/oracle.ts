@@ -1,5 +1,5 @@
 /**
- * The fuzz test's oracle: what the wire contract (/work/shared/PROTOCOL.md), the project's
+ * The fuzz test's oracle: what the wire contract (docs/protocol.md), the project's
  * recorded decisions (docs/protocol.md) and the decisions for depth, ids and precedence
  * say the broker must answer to one frame, given what is known about the connection.
  *
