@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 import type { BrokerConfig } from '../src/broker/index.js';
-import { BrokerClient } from '../src/client/index.js';
+import { BrokerClient, BrokerConnectionError } from '../src/client/index.js';
 import { BrokerLink, type LinkRole } from './broker-link.js';
 import { DEFAULT_HOST, DEFAULT_PORT } from '../src/protocol/messages.js';
 import { Logger, parseLogLevel } from '../src/log/logger.js';
@@ -66,11 +66,12 @@ export async function connectClient(flags: ConnectFlags, opts: { autoReconnect?:
   try {
     await client.connect();
   } catch (err) {
-    const e = err as NodeJS.ErrnoException & { code?: string | number };
-    const code = typeof e.code === 'string' ? e.code : (e.cause as NodeJS.ErrnoException | undefined)?.code;
-    if (code === 'ECONNREFUSED' || code === 'ETIMEDOUT' || code === 'ENOTFOUND' || /refused|timed out|ENOTFOUND/i.test(e.message)) {
+    const e = err as Error;
+    // Classified by the client's error code, never by its wording.
+    const code = err instanceof BrokerConnectionError ? err.code : undefined;
+    if (code === 'ECONNREFUSED' || code === 'ETIMEDOUT' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
       throw new CliError(
-        `${/no broker/.test(e.message) ? e.message : `no broker reachable at ${host}:${port}: ${e.message}`}\n` +
+        `${code === 'ECONNREFUSED' ? e.message : `no broker reachable at ${host}:${port}: ${e.message}`}\n` +
           `Start one with \`npx bridge broker\` (add --port ${port} if needed), or point at a running one with --host/--port or BROKER_HOST/BROKER_PORT.`,
       );
     }

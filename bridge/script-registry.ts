@@ -12,6 +12,7 @@ import { DEFAULT_STOP_GRACE, SCRIPT_KEY, type ScriptEntry } from './bridge-confi
 import { DEFAULT_RESTART } from './supervisor/restart-policy.js';
 import { findInterpreter, interpreterCommand } from './supervisor/interpreter.js';
 import { ScriptSupervisor, type ScriptSpec, type ScriptStatus } from './supervisor/script-supervisor.js';
+import { invalidParams } from '../src/protocol/jsonrpc.js';
 
 /**
  * An unknown `script_id` is answered after this delay, so that when several bridges
@@ -139,17 +140,18 @@ export class ScriptRegistry {
     const p = asObject(msg.payload);
     const scriptPath = p.script_path;
     const key = p.program_key;
-    if (typeof scriptPath !== 'string' || typeof key !== 'string') throw new Error('scripts.run needs script_path and program_key (strings)');
-    if (!SCRIPT_KEY.test(key)) throw new Error(`program_key "${key}" must be 1-64 of A-Z a-z 0-9 _ -`);
-    if (this.opts.scriptFolders.length === 0) throw new Error('scripts.run is disabled: no script_folders in the bridge config');
+    // Bad requests are -32602 for the requester (a plain Error would reach it as -32603).
+    if (typeof scriptPath !== 'string' || typeof key !== 'string') throw invalidParams('scripts.run needs script_path and program_key (strings)');
+    if (!SCRIPT_KEY.test(key)) throw invalidParams(`program_key "${key}" must be 1-64 of A-Z a-z 0-9 _ -`, { program_key: key });
+    if (this.opts.scriptFolders.length === 0) throw invalidParams('scripts.run is disabled: no script_folders in the bridge config', { reason: 'disabled' });
     if (!isInsideFolders(scriptPath, this.opts.scriptFolders)) {
-      throw new Error(`not allowed: ${scriptPath} is not inside the configured script_folders`);
+      throw invalidParams(`not allowed: ${scriptPath} is not inside the configured script_folders`, { reason: 'outside_script_folders' });
     }
     const args = Array.isArray(p.args) ? p.args.filter((a): a is string => typeof a === 'string') : [];
     const existing = this.scripts.get(key);
     if (existing) {
       if (path.resolve(existing.spec.path) !== path.resolve(scriptPath)) {
-        throw new Error(`program_key "${key}" already runs ${existing.spec.path}; choose another key`);
+        throw invalidParams(`program_key "${key}" already runs ${existing.spec.path}; choose another key`, { program_key: key });
       }
       return existing.start();
     }

@@ -167,7 +167,7 @@ export class MessageBroker {
         e.code === 'EADDRINUSE'
           ? `port ${this.config.port} is in use (another broker or bridge may already be running; choose another with --port)`
           : e.message;
-      throw new ConfigError(`cannot listen on ${this.config.host}:${this.config.port}: ${hint}`);
+      throw new ConfigError(`cannot listen on ${this.config.host}:${this.config.port}: ${hint}`, e.code);
     }
     for (const server of this.servers) {
       server.on('error', (err) => this.log.error('server error', { error: err }));

@@ -119,7 +119,7 @@ describe('bridge up', () => {
     expect((await c.waitDelivery('scripts.hello2.output')).payload).toEqual({ line: 'hello from AutoHotkey' });
 
     const outside = await c.call('request', { topic: 'scripts.run', payload: { script_path: path.join(ROOT, 'scripts/cad_hotkeys.ahk'), program_key: 'cad' }, timeout: 5 });
-    expect(outside.error.message).toMatch(/not allowed/);
+    expect(outside.error).toMatchObject({ code: -32602, message: expect.stringMatching(/not allowed/), data: { reason: 'outside_script_folders' } });
     const traversal = await c.call('request', {
       topic: 'scripts.run',
       payload: { script_path: path.join(ROOT, 'fixtures/scripts/../../scripts/cad_hotkeys.ahk'), program_key: 'cad' },
@@ -127,9 +127,9 @@ describe('bridge up', () => {
     });
     expect(traversal.error.message).toMatch(/not allowed/);
     const taken = await c.call('request', { topic: 'scripts.run', payload: { script_path: path.join(ROOT, 'fixtures/scripts/crash.ahk'), program_key: 'echo' }, timeout: 5 });
-    expect(taken.error.message).toMatch(/already runs/);
+    expect(taken.error).toMatchObject({ code: -32602, message: expect.stringMatching(/already runs/) });
     const badKey = await c.call('request', { topic: 'scripts.run', payload: { script_path: path.join(ROOT, 'fixtures/scripts/hello.ahk'), program_key: 'a.b' }, timeout: 5 });
-    expect(badKey.error.message).toMatch(/program_key/);
+    expect(badKey.error).toMatchObject({ code: -32602, message: expect.stringMatching(/program_key/) });
   });
 
   it('rejects a config with an unknown key or a duplicate script key, exit 1', async () => {
