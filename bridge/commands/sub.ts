@@ -80,6 +80,8 @@ export function subCommand(): Command {
       await client.disconnect();
       throw new CliError(`subscribe failed: ${(err as Error).message}`);
     }
+    // On stderr, so piped output stays messages only; also tells scripts when it listens.
+    process.stderr.write(`bridge sub: listening on ${patterns.join(', ')} (Ctrl+C to stop)\n`);
     onShutdownSignal(() => finish());
   });
   return cmd;

@@ -25,3 +25,14 @@ export async function waitGone(pid: number, timeoutMs = 5000): Promise<boolean> 
   while (!isGone(pid) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
   return isGone(pid);
 }
+
+/** Like waitGone, but fails naming the pid when the process is still there. */
+export async function assertGone(pid: number, timeoutMs = 5000): Promise<void> {
+  if (!(await waitGone(pid, timeoutMs))) throw new Error(`process ${pid} still alive after ${timeoutMs} ms`);
+}
+
+/**
+ * Space actions out in time (appends 10 ms apart, as a slow writer makes them). Never
+ * used to wait for an outcome: tests wait on events.
+ */
+export const pace = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

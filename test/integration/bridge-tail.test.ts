@@ -16,6 +16,7 @@ import { freePort } from '../helpers/ports.js';
 import type { Frame, RawClient } from '../helpers/raw-client.js';
 import { subscribe, useTestBed } from '../helpers/test-bed.js';
 import { stopCli } from '../helpers/platform.js';
+import { pace } from '../helpers/processes.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const FIXTURE_QUEUES = path.join(ROOT, 'fixtures/queues');
@@ -58,7 +59,6 @@ const watching = (p: ReturnType<typeof startCli>): Promise<string> => waitOutput
 
 /** One FileAppend: open, append, close. */
 const ahkAppend = (file: string, text: string | Buffer): void => appendFileSync(file, text);
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 interface Pos {
   identity: string;
@@ -78,7 +78,7 @@ async function waitPosition(file: string, pred: (p: Pos) => boolean, timeoutMs =
       // not written yet (or replaced between read and parse): look again
     }
     if (Date.now() > until) throw new Error(`position file never satisfied the condition; last: ${JSON.stringify(last)}`);
-    await sleep(20);
+    await pace(20);
   }
 }
 
@@ -153,7 +153,7 @@ describe('bridge tail', () => {
     const N = 60;
     for (let i = 1; i <= N; i++) {
       ahkAppend(queue, `jobs.tick|{"i":${i}}\r\n`);
-      await sleep(10);
+      await pace(10);
     }
     const deliveries = await sub.waitDeliveries(N, 'jobs.tick', 10_000);
     expect(deliveries.map((d: Frame) => d.payload.i)).toEqual(Array.from({ length: N }, (_, i) => i + 1));

@@ -110,14 +110,10 @@ describe('bridge client commands', () => {
 
   it('sub prints "topic payload" lines; pub sends JSON and plain text', async () => {
     const sub = startCli(['sub', 'jobs.*', 'notes.#', '--count', '3', ...args]);
+    // It says on stderr once its subscription exists.
+    await waitOutput(sub.child, sub.stderr, (s) => s.includes('bridge sub: listening on jobs.*, notes.#'));
     const watcher = await RawClient.connected(b.port, 'w');
-    await watcher.call('subscribe', { patterns: ['system.client.connected'] });
-    // The sub is ready once its subscription exists: wait for it through the broker.
-    await watcher.waitDelivery('system.client.connected', (p) => String(p.payload.client_id).startsWith('bridge-cli-'));
-    for (;;) {
-      const s = await watcher.call('status');
-      if (s.result.subscription_count >= 3) break;
-    }
+    expect((await watcher.call('status')).result.subscription_count).toBe(2);
     const pub1 = await runCli(['pub', 'jobs.activated', '{"job_id":"12345"}', ...args]);
     expect(pub1.code).toBe(0);
     expect(pub1.stdout).toMatch(/published jobs.activated to 1 subscriber/);

@@ -17,6 +17,7 @@ import {
 } from '../../src/client/index.js';
 import { encodeJsonFrame, FrameDecoder } from '../../src/protocol/framing.js';
 import { startBroker, type StartedBroker } from '../helpers/broker-fixture.js';
+import { freePort } from '../helpers/ports.js';
 import { TcpRelay } from '../helpers/tcp-relay.js';
 
 // ------------------------------------------------------------------ helpers
@@ -99,14 +100,6 @@ async function rejection(p: Promise<unknown>): Promise<RpcError> {
   return err as RpcError;
 }
 
-/** A port with nothing listening on it: bound, then released. */
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  return port;
-}
 
 const ISO_UTC = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00$/;
 

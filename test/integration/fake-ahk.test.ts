@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import iconv from 'iconv-lite';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { encodeCommand, EXIT_COMMAND, parseLoadError, parseScriptLine, RUNTIME_ERROR_PREFIX } from '../../bridge/supervisor/line-protocol.js';
-import { isGone } from '../helpers/processes.js';
+import { assertGone, isGone } from '../helpers/processes.js';
 import { POSIX_SIGNALS } from '../helpers/platform.js';
 
 const FAKE = fileURLToPath(new URL('../../fixtures/fake-ahk/AutoHotkey.mjs', import.meta.url));
@@ -106,14 +106,6 @@ function run(args: string[], opts: { interpreter?: string; env?: NodeJS.ProcessE
 const lines = (b: Buffer): string[] => b.toString('utf8').split('\n').filter((l) => l !== '');
 
 
-/** Bounded poll: there is no event for the end of a process that is not our child. */
-async function waitGone(pid: number, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!isGone(pid)) {
-    if (Date.now() > deadline) throw new Error(`process ${pid} still alive after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('load failures (exit 2, `path (line) : ==> message` on stderr)', () => {
   it('syntax-error: absolute path, line, message, and the offending line', async () => {
@@ -446,7 +438,7 @@ describe.runIf(POSIX_SIGNALS)('grandchild (process groups, POSIX)', () => {
     expect(pgid).toBe(r.child.pid);
     process.kill(-r.child.pid!, 'SIGTERM');
     expect(await r.done).toMatchObject({ code: null, signal: 'SIGTERM' });
-    await waitGone(pid);
+    await assertGone(pid);
   });
 
   it('like a Run child, the grandchild outlives a graceful exit of the script', async () => {
@@ -456,6 +448,6 @@ describe.runIf(POSIX_SIGNALS)('grandchild (process groups, POSIX)', () => {
     expect(isGone(pid)).toBe(false);
     // The group outlives its leader while a member is left, so a tree kill still reaches it.
     process.kill(-r.child.pid!, 'SIGKILL');
-    await waitGone(pid);
+    await assertGone(pid);
   });
 });

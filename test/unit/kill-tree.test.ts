@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { killTree, realKillDeps, spawnOptionsForTree, TreeKillError, type KillDeps } from '../../bridge/supervisor/kill-tree.js';
-import { isGone } from '../helpers/processes.js';
+import { assertGone, isGone } from '../helpers/processes.js';
 
 /** Deps that record calls; `groupError`/`treeError` make the stubs fail. */
 function stubDeps(
@@ -106,14 +106,6 @@ describe('spawnOptionsForTree', () => {
 });
 
 
-/** Bounded poll: the OS gives no event for the end of a process that is not our child. */
-async function waitGone(pid: number, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!isGone(pid)) {
-    if (Date.now() > deadline) throw new Error(`process ${pid} still alive after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 // A parent that starts a grandchild which never ends by itself, prints its pid, and stays.
 const PARENT = `
@@ -159,7 +151,7 @@ describe.skipIf(process.platform === 'win32')('killTree on real processes (POSIX
     expect(isGone(grandchild)).toBe(false);
     await killTree(parent.pid!, 'SIGTERM');
     expect(await exited).toEqual([null, 'SIGTERM']);
-    await waitGone(grandchild);
+    await assertGone(grandchild);
   });
 
   it('reaches an orphaned grandchild after the parent alone has died', async () => {
@@ -169,7 +161,7 @@ describe.skipIf(process.platform === 'win32')('killTree on real processes (POSIX
     expect(await exited).toEqual([null, 'SIGKILL']);
     expect(isGone(grandchild)).toBe(false);
     await killTree(parent.pid!, 'SIGKILL');
-    await waitGone(grandchild);
+    await assertGone(grandchild);
   });
 
   it('a tree that has already ended resolves', async () => {
