@@ -1,75 +1,28 @@
 /**
  * `BrokerClient`: the TypeScript peer of the seed's Python `BrokerClient`, with the Qt
- * client's signals as events. It owns the connection lifecycle (handshake, heartbeat,
- * reconnect with re-subscribe) and turns deliveries into callbacks, acks and replies.
+ * client's signals as events. It owns the connection lifecycle (handshake, reconnect with
+ * re-subscribe) and the calls; the heartbeat (heartbeat.ts), the running of delivery
+ * callbacks with their acks and replies (delivery-dispatcher.ts) and the pending calls
+ * (pending-calls.ts) each live in a file of their own.
  */
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../log/logger.js';
-import { ErrorCode, RpcError, isRpcErrorObject } from '../protocol/errors.js';
+import { ErrorCode, RpcError } from '../protocol/errors.js';
 import { HEADER_BYTES, encodeFrame } from '../protocol/framing.js';
 import { classify, errorResponse, methodNotFound, notification, request as requestText, type RpcParams } from '../protocol/jsonrpc.js';
 import { DELIVERY_METHOD, type ConnectResult, type MessageAcksResult } from '../protocol/messages.js';
 import { topicMatches } from '../protocol/topics.js';
 import { reconnectDelay } from './backoff.js';
 import { Connection, DEFAULT_MAX_INCOMING_FRAME } from './connection.js';
-import { connectionLostError, notConnectedError, type NotConnectedState } from './errors.js';
+import { connectionLostError, errorText, notConnectedError, type NotConnectedState } from './errors.js';
 import type { BrokerClientEvents } from './events.js';
-import { parseDelivery, type Message, type MessageHandler } from './message.js';
+import { parseDelivery, type MessageHandler } from './message.js';
 import { resolveClientOptions, validateClientId, type BrokerClientOptions, type ResolvedClientOptions } from './options.js';
 import { PendingCalls } from './pending-calls.js';
-
-/** Where the client is in its lifecycle. */
-export type ClientState = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'closing' | 'closed';
-
-/** Options of {@link BrokerClient.publish}. */
-export interface PublishOptions {
-  /** 0 = at most once (default), 1 = at least once: subscribers ack, offline sessions queue it. */
-  qos?: 0 | 1;
-  /** Seconds until the message expires undelivered; 0 = never (default). */
-  ttl?: number;
-  /** Keep it as the topic's retained message for future subscribers. */
-  retain?: boolean;
-}
-
-/** Options of {@link BrokerClient.subscribe}. */
-export interface SubscribeOptions {
-  /**
-   * Keep the subscription when the broker is unreachable now or the connection drops
-   * during the call: it is made (again) on the next reconnect. Default false: the call
-   * rejects with NOT_CONNECTED and nothing stays registered.
-   */
-  durable?: boolean;
-}
-
-/** Options of {@link BrokerClient.request}. */
-export interface RequestOptions {
-  /** Seconds the broker waits for a reply (default: the client's `requestTimeout`). Max 300. */
-  timeout?: number;
-}
-
-/** Result of `ping`. */
-export interface PingResult {
-  pong: boolean;
-  /** Broker time, ISO 8601 UTC with `+00:00`. */
-  timestamp: string;
-}
-
-/** Result of `status`: the contract's fields, plus whatever else this broker reports. */
-export interface StatusResult {
-  client_count: number;
-  message_count: number;
-  uptime: number;
-  started_at: string;
-  version: string;
-  [key: string]: unknown;
-}
-
-/** Result of `subscriptions`. */
-export interface SubscriptionsResult {
-  client_id: string;
-  patterns: string[];
-}
+import type { ClientState, PingResult, PublishOptions, RequestOptions, StatusResult, SubscribeOptions, SubscriptionsResult } from './call-types.js';
+import { DeliveryDispatcher } from './delivery-dispatcher.js';
+import { Heartbeat } from './heartbeat.js';
 
 /**
  * Extra seconds the local timer of a `request` waits beyond the timeout sent to the
@@ -86,11 +39,6 @@ function toError(value: unknown): Error {
   return value instanceof Error ? value : new Error(String(value));
 }
 
-function errorText(value: unknown): string {
-  if (value instanceof Error) return value.message;
-  if (isRpcErrorObject(value)) return value.message;
-  return String(value);
-}
 
 function stringArray(value: unknown): string[] | undefined {
   return Array.isArray(value) && value.every((v) => typeof v === 'string') ? (value as string[]) : undefined;
@@ -129,13 +77,8 @@ export class BrokerClient extends EventEmitter<BrokerClientEvents> {
   private epoch = 0;
   private reconnectAttempt = 0;
   private reconnectTimer: NodeJS.Timeout | undefined;
-  private heartbeatTimer: NodeJS.Timeout | undefined;
-  private watchdogTimer: NodeJS.Timeout | undefined;
-  /** Deliveries run one after another so acks and replies keep arrival order. */
-  private deliveryChain: Promise<void> = Promise.resolve();
-  /** Deliveries whose callbacks are still running. */
-  private inFlight = 0;
-  private readonly idleWaiters: (() => void)[] = [];
+  private readonly heartbeat = new Heartbeat();
+  private readonly deliveries: DeliveryDispatcher;
 
   /**
    * @param clientId this client's identity at the broker (1-128 characters). A second
@@ -148,6 +91,20 @@ export class BrokerClient extends EventEmitter<BrokerClientEvents> {
     this.id = validateClientId(clientId);
     this.opts = resolveClientOptions(options);
     this.log = this.opts.logger.child('client');
+    this.deliveries = new DeliveryDispatcher({
+      concurrent: this.opts.concurrentDeliveries,
+      handlersFor: (topic) => {
+        const handlers = new Set<MessageHandler>();
+        for (const [pattern, set] of this.subs) {
+          if (set.size > 0 && topicMatches(pattern, topic)) for (const h of set) handlers.add(h);
+        }
+        return handlers;
+      },
+      isCurrent: (conn) => conn === this.conn && !conn.isClosed,
+      notify: (conn, method, params) => this.notify(conn, method, params),
+      reportError: (err) => this.fire('error_occurred', err),
+      logFailure: (err) => this.log.error('delivery dispatch failed', { client_id: this.id, error: errorText(err) }),
+    });
   }
 
   /** The `client_id` given to the constructor. */
@@ -421,40 +378,14 @@ export class BrokerClient extends EventEmitter<BrokerClientEvents> {
   }
 
   private startHeartbeat(conn: Connection, result: ConnectResult): void {
-    const interval = this.opts.heartbeatInterval ?? result.heartbeat_interval;
-    if (!(typeof interval === 'number' && interval > 0)) return;
-    const brokerTimeout = typeof result.heartbeat_timeout === 'number' && result.heartbeat_timeout > 0 ? result.heartbeat_timeout : 30;
-    // Our pings are what make the broker talk; a watchdog shorter than two ping periods
-    // would fire on a healthy but idle connection when the interval is overridden upward.
-    const silenceMs = Math.max(brokerTimeout, interval * 2) * 1000;
-
-    // Timers are unref'd: the open socket already keeps the process alive while connected.
-    this.heartbeatTimer = setInterval(() => {
-      // A lost pong needs no handling here: the watchdog notices the silence.
-      this.rawCall(conn, 'ping', undefined, silenceMs).catch(() => undefined);
-    }, interval * 1000);
-    this.heartbeatTimer.unref();
-
-    // One timer re-armed for the remaining time, rather than reset on every received chunk.
-    const check = (): void => {
-      const idle = performance.now() - conn.lastReceivedAt;
-      if (idle >= silenceMs) {
-        this.log.warning('broker silent; dropping connection', { client_id: this.id, silent_for: +(idle / 1000).toFixed(3) });
-        conn.destroy('heartbeat_timeout');
-        return;
-      }
-      this.watchdogTimer = setTimeout(check, silenceMs - idle + 1);
-      this.watchdogTimer.unref();
-    };
-    this.watchdogTimer = setTimeout(check, silenceMs);
-    this.watchdogTimer.unref();
+    this.heartbeat.start(conn, result, this.opts.heartbeatInterval, (silenceMs) => this.rawCall(conn, 'ping', undefined, silenceMs), (idleMs) => {
+      this.log.warning('broker silent; dropping connection', { client_id: this.id, silent_for: +(idleMs / 1000).toFixed(3) });
+      conn.destroy('heartbeat_timeout');
+    });
   }
 
   private stopHeartbeat(): void {
-    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
-    if (this.watchdogTimer) clearTimeout(this.watchdogTimer);
-    this.heartbeatTimer = undefined;
-    this.watchdogTimer = undefined;
+    this.heartbeat.stop();
   }
 
   // ---------------------------------------------------------------- calls
@@ -688,21 +619,7 @@ export class BrokerClient extends EventEmitter<BrokerClientEvents> {
     }
     const message = parsed.message;
     this.fire('message_received', message.topic, message.payload, message.sender, message.messageId, message);
-    const run = (): Promise<void> => {
-      this.inFlight++;
-      return this.dispatch(conn, message)
-        .catch((err: unknown) => {
-          // dispatch() handles its own failures; this only keeps the chain alive if that breaks.
-          this.log.error('delivery dispatch failed', { client_id: this.id, error: errorText(err) });
-        })
-        .finally(() => {
-          if (--this.inFlight === 0) for (const w of this.idleWaiters.splice(0)) w();
-        });
-    };
-    // run() ends in its own catch: it cannot reject.
-    // eslint-disable-next-line @typescript-eslint/no-floating-promises
-    if (this.opts.concurrentDeliveries) void run();
-    else this.deliveryChain = this.deliveryChain.then(run);
+    this.deliveries.deliver(conn, message);
   }
 
   /**
@@ -710,70 +627,7 @@ export class BrokerClient extends EventEmitter<BrokerClientEvents> {
    * or after `timeoutMs`. `disconnect()` uses it so a callback's reply is not cut off.
    */
   idle(timeoutMs = 2000): Promise<void> {
-    if (this.inFlight === 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, timeoutMs);
-      timer.unref();
-      this.idleWaiters.push(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
-  }
-
-  /** Run the callbacks of one delivery, then reply and ack. Never rejects. */
-  private async dispatch(conn: Connection, message: Message): Promise<void> {
-    const handlers = new Set<MessageHandler>();
-    for (const [pattern, set] of this.subs) {
-      if (set.size > 0 && topicMatches(pattern, message.topic)) for (const h of set) handlers.add(h);
-    }
-    // async wrapper: a synchronous throw becomes a rejection like an async one.
-    const outcomes = await Promise.allSettled([...handlers].map(async (handler) => handler(message)));
-
-    let answer: { value: unknown } | undefined;
-    let failure: unknown;
-    let failed = false;
-    for (const outcome of outcomes) {
-      if (outcome.status === 'rejected') {
-        if (!failed) failure = outcome.reason;
-        failed = true;
-        this.fire(
-          'error_occurred',
-          new Error(`subscription callback for "${message.topic}" (message ${message.messageId}) threw: ${errorText(outcome.reason)}`, {
-            cause: outcome.reason,
-          }),
-        );
-        // null is "no answer" to the broker, so it must not shadow another callback's value.
-      } else if (!answer && outcome.value !== undefined && outcome.value !== null) {
-        answer = { value: outcome.value };
-      }
-    }
-
-    // A delivery from a connection that has since closed is redelivered on the new one
-    // (QoS 1) or is lost anyway (QoS 0); its reply_to belongs to the old connection.
-    if (conn !== this.conn || conn.isClosed) return;
-
-    if (message.replyTo !== undefined) {
-      let sent = false;
-      if (answer) {
-        try {
-          sent = this.notify(conn, 'reply', { reply_to: message.replyTo, result: answer.value });
-        } catch (err) {
-          failed = true;
-          failure = new Error(`reply value is not JSON-serialisable: ${errorText(err)}`);
-          this.fire('error_occurred', new Error(`cannot reply to "${message.topic}": ${errorText(failure)}`, { cause: err }));
-        }
-      }
-      if (!sent && failed) {
-        // Answer with an error so the requester fails now instead of at its timeout.
-        // A handler that throws an RpcError chose its code (e.g. -32602 for bad input).
-        const error = failure instanceof RpcError ? failure.toJSON() : { code: ErrorCode.INTERNAL_ERROR, message: errorText(failure) };
-        this.notify(conn, 'reply', { reply_to: message.replyTo, error });
-      }
-    }
-    // Ack even after a failure: a message that always throws would otherwise be
-    // redelivered on every reconnect, forever.
-    if (message.qos === 1) this.notify(conn, 'ack', { message_id: message.messageId });
+    return this.deliveries.idle(timeoutMs);
   }
 
   // ---------------------------------------------------------------- events

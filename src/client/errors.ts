@@ -3,7 +3,7 @@
  * arrive as `RpcError` with the broker's code). Local failures that stand in for a reply
  * are `RpcError`s too, so callers branch on `code` alone.
  */
-import { ErrorCode, RpcError } from '../protocol/errors.js';
+import { ErrorCode, RpcError, isRpcErrorObject } from '../protocol/errors.js';
 
 /**
  * The TCP connection to the broker could not be opened. `code` is the system error code
@@ -72,4 +72,11 @@ export function connectionLostError(method: string, reason: string, where: strin
     `connection to the broker at ${where} closed (${reason}) before the reply to "${method}" arrived`,
     { reason },
   );
+}
+
+/** The message of whatever was thrown or rejected with, for logs and error events. */
+export function errorText(value: unknown): string {
+  if (value instanceof Error) return value.message;
+  if (isRpcErrorObject(value)) return value.message;
+  return String(value);
 }

@@ -1,17 +1,16 @@
 /**
  * The TypeScript broker client: `BrokerClient` and the types its API uses.
  */
-export {
-  BrokerClient,
-  REQUEST_TIMEOUT_MARGIN,
-  type ClientState,
-  type PingResult,
-  type PublishOptions,
-  type RequestOptions,
-  type SubscribeOptions,
-  type StatusResult,
-  type SubscriptionsResult,
-} from './client.js';
+export { BrokerClient, REQUEST_TIMEOUT_MARGIN } from './client.js';
+export type {
+  ClientState,
+  PingResult,
+  PublishOptions,
+  RequestOptions,
+  SubscribeOptions,
+  StatusResult,
+  SubscriptionsResult,
+} from './call-types.js';
 export type { BrokerClientEvents } from './events.js';
 export type { Message, MessageHandler } from './message.js';
 export { type BrokerClientOptions, defaultClientVersion } from './options.js';

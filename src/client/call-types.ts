@@ -1,0 +1,53 @@
+/** The shapes of the client's calls: their options, and the results the broker sends back. */
+
+/** Where the client is in its lifecycle. */
+export type ClientState = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'closing' | 'closed';
+
+/** Options of {@link BrokerClient.publish}. */
+export interface PublishOptions {
+  /** 0 = at most once (default), 1 = at least once: subscribers ack, offline sessions queue it. */
+  qos?: 0 | 1;
+  /** Seconds until the message expires undelivered; 0 = never (default). */
+  ttl?: number;
+  /** Keep it as the topic's retained message for future subscribers. */
+  retain?: boolean;
+}
+
+/** Options of {@link BrokerClient.subscribe}. */
+export interface SubscribeOptions {
+  /**
+   * Keep the subscription when the broker is unreachable now or the connection drops
+   * during the call: it is made (again) on the next reconnect. Default false: the call
+   * rejects with NOT_CONNECTED and nothing stays registered.
+   */
+  durable?: boolean;
+}
+
+/** Options of {@link BrokerClient.request}. */
+export interface RequestOptions {
+  /** Seconds the broker waits for a reply (default: the client's `requestTimeout`). Max 300. */
+  timeout?: number;
+}
+
+/** Result of `ping`. */
+export interface PingResult {
+  pong: boolean;
+  /** Broker time, ISO 8601 UTC with `+00:00`. */
+  timestamp: string;
+}
+
+/** Result of `status`: the contract's fields, plus whatever else this broker reports. */
+export interface StatusResult {
+  client_count: number;
+  message_count: number;
+  uptime: number;
+  started_at: string;
+  version: string;
+  [key: string]: unknown;
+}
+
+/** Result of `subscriptions`. */
+export interface SubscriptionsResult {
+  client_id: string;
+  patterns: string[];
+}
