@@ -2,11 +2,10 @@
  * QueueTailer: follows one legacy FileAppend queue file and publishes every line, at least
  * once and in file order, across crashes, truncation, replacement and rotation.
  *
- * Triggers: chokidar events on the file (native watching, no handle on the file itself),
- * a trailing re-read `trailingReadMs` after the last event (chokidar 5 throttles `change`
- * to one per 50 ms with no trailing edge, so the last of several quick appends would
- * otherwise wait for an unrelated event), and a slow safety poll. All of them only mark
- * the tailer dirty; one serialised loop does the reading, so two reads never overlap.
+ * When to read is read-triggers.ts's job (watcher events, a trailing re-read, a safety
+ * poll, timed wakes); every trigger only marks the tailer dirty, and one serialised loop
+ * here does the reading, so two reads never overlap. The options, counters and events
+ * are in tailer-types.ts.
  *
  * Each read starts at the confirmed offset (everything before it was accepted by the
  * broker), opens the file, reads, closes at once, decodes complete lines, publishes them
@@ -14,9 +13,7 @@
  * A rejected batch is retried later from the same offset, so nothing is lost or reordered.
  */
 import { EventEmitter } from 'node:events';
-import { stat } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
-import { watch, type FSWatcher } from 'chokidar';
+import { resolve } from 'node:path';
 import type { Logger } from '../src/log/logger.js';
 import { DeadLetterFile, type DeadLetter } from './dead-letter.js';
 import {
@@ -31,101 +28,14 @@ import {
 import { LineParser } from './line-parser.js';
 import { PositionStore, type QueuePosition } from './position-store.js';
 import { currentIdentityKey, findByIdentity, readSlice, type QueueFs, type Slice, nodeQueueFs } from './queue-file.js';
+import { ReadTriggers } from './read-triggers.js';
+import type { PublishBatch, QueuePublish, QueueTailerEvents, QueueTailerOptions, QueueTailerStats } from './tailer-types.js';
 import { isBusyError } from './retry.js';
+
+export type { PublishBatch, QueuePublish, QueueTailerEvents, QueueTailerOptions, QueueTailerStats } from './tailer-types.js';
 
 /** Topic on which lines that cannot be published are reported. */
 export const INVALID_LINE_TOPIC = 'bridge.queue.invalid';
-
-/** Options of a {@link QueueTailer}. */
-export interface QueueTailerOptions {
-  /** The queue file (need not exist yet; its folder should). */
-  file: string;
-  /** Code page when the file has no BOM: any iconv-lite name (default `windows-1252`). */
-  encoding?: string;
-  /** Legacy topic name -> topic, applied before `prefix`. */
-  topicMap?: Record<string, string>;
-  /** Put in front of every topic after mapping (`legacy.`); a missing final `.` is added. */
-  prefix?: string;
-  /** Position state file (default `<file>.pos`). */
-  positionFile?: string;
-  /** Dead-letter file (default `<file>.dead`). */
-  deadLetterFile?: string;
-  /** A last line without newline is taken after this long without growth (default 2000 ms). */
-  flushTimeoutMs?: number;
-  /** Safety poll interval (default 1000 ms). */
-  pollIntervalMs?: number;
-  /** Re-read this long after the last watcher event (default 60 ms). */
-  trailingReadMs?: number;
-  /** Most lines per publish batch (default 500). */
-  batchLines?: number;
-  /** A line longer than this many bytes is dead-lettered in pieces (default 1 MiB). */
-  maxLineBytes?: number;
-  /** Bytes read per open of the file (default 256 KiB); bounds memory on a backlog. */
-  readChunkBytes?: number;
-  /** Watch with chokidar (default true); false leaves the safety poll alone (tests, odd file systems). */
-  watch?: boolean;
-  /** Where the tailer logs (as component `queue`). */
-  log: Logger;
-  /** File system access, injectable for tests. */
-  fs?: QueueFs;
-}
-
-/** One line to publish. */
-export interface QueuePublish {
-  topic: string;
-  /** Object payloads carry `queue_id` too (unless they had their own). */
-  payload: unknown;
-  /** Stable id of the line: `<dev>-<ino>-<birthtime>.<generation>:<byte offset of the line start>`. */
-  queueId: string;
-}
-
-/**
- * Resolves once the broker accepted every item; rejecting makes the tailer retry the same
- * lines (from the same offset, possibly with more lines appended) later.
- */
-export type PublishBatch = (items: QueuePublish[]) => Promise<void>;
-
-/** Counters of a {@link QueueTailer}; lines are counted once the broker accepted them. */
-export interface QueueTailerStats {
-  /** Lines published to their own topic. */
-  published: number;
-  /** Lines that could not be published (dead-lettered and reported on `bridge.queue.invalid`). */
-  invalid: number;
-  /** Empty (or whitespace-only) lines skipped. */
-  skippedEmpty: number;
-  /** Bytes of the lines above (BOMs and line ends included). */
-  bytesRead: number;
-  /** Publish batches accepted. */
-  batches: number;
-  /** Publish batches rejected (each retried later). */
-  publishFailures: number;
-  /** Same file found truncated or rewritten: read again from 0. */
-  truncations: number;
-  /** Another file took the queue's name (replaced, re-created or rotated). */
-  replacements: number;
-  /** Rotated-away old files whose unread rest was read. */
-  rotationsDrained: number;
-  /** Dead-letter file writes that failed (the lines were still reported on the topic). */
-  deadLetterErrors: number;
-  /** Position saves that failed (retried on the next read). */
-  positionSaveErrors: number;
-  /** Reads that failed (retried on the next trigger). */
-  readErrors: number;
-}
-
-/** Events: `batch`, `invalid`, `reset`, `rotated`, `idle` (see the README). */
-export interface QueueTailerEvents {
-  /** A batch was accepted and the position advanced to `offset`. */
-  batch: [info: { lines: number; published: number; invalid: number; offset: number }];
-  /** A line could not be published. */
-  invalid: [info: { reason: string; line: string; queueId: string; offset: number }];
-  /** Reading restarts at byte 0 of a (new or rewritten) file. */
-  reset: [info: { reason: string; identity: string; generation: number }];
-  /** The unread rest of a rotated-away file was read from `path`. */
-  rotated: [info: { path: string; identity: string }];
-  /** A read loop ended with nothing more to read for now. */
-  idle: [];
-}
 
 interface Track {
   identity: string;
@@ -171,11 +81,9 @@ export class QueueTailer extends EventEmitter<QueueTailerEvents> {
   private readonly deadLetters: DeadLetterFile;
   private readonly flushTimeoutMs: number;
   private readonly pollIntervalMs: number;
-  private readonly trailingReadMs: number;
   private readonly batchLines: number;
   private readonly maxLineBytes: number;
   private readonly chunkBytes: number;
-  private readonly useWatcher: boolean;
   private readonly fs: QueueFs;
 
   private cur: Track | null = null;
@@ -192,11 +100,7 @@ export class QueueTailer extends EventEmitter<QueueTailerEvents> {
   private stopped = false;
   private dirty = false;
   private loop: Promise<void> | null = null;
-  private watcher: FSWatcher | null = null;
-  private pollTimer: NodeJS.Timeout | null = null;
-  private trailingTimer: NodeJS.Timeout | null = null;
-  private wakeTimer: NodeJS.Timeout | null = null;
-  private wakeAt = 0;
+  private readonly triggers: ReadTriggers;
   private lastProblem = '';
   private lastProblemAt = 0;
 
@@ -218,12 +122,20 @@ export class QueueTailer extends EventEmitter<QueueTailerEvents> {
     this.deadLetters = new DeadLetterFile(deadFile);
     this.flushTimeoutMs = Math.max(0, opts.flushTimeoutMs ?? 2000);
     this.pollIntervalMs = Math.max(10, opts.pollIntervalMs ?? 1000);
-    this.trailingReadMs = Math.max(0, opts.trailingReadMs ?? 60);
     this.batchLines = Math.max(1, Math.floor(opts.batchLines ?? 500));
     this.maxLineBytes = Math.max(16, opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES);
     this.chunkBytes = Math.max(4096, opts.readChunkBytes ?? 256 * 1024);
-    this.useWatcher = opts.watch ?? true;
     this.fs = opts.fs ?? nodeQueueFs;
+    this.triggers = new ReadTriggers({
+      file: this.file,
+      useWatcher: opts.watch ?? true,
+      pollIntervalMs: this.pollIntervalMs,
+      trailingReadMs: Math.max(0, opts.trailingReadMs ?? 60),
+      kick: () => this.kick(),
+      onNoFolder: (folder) =>
+        this.log.warning('queue folder does not exist; only the safety poll will notice the queue file', { folder, poll_ms: this.pollIntervalMs }),
+      onWatchError: (err) => this.problem('watch', 'file watcher error; the safety poll continues', { error: err }),
+    });
   }
 
   /** The position file in use. */
@@ -250,9 +162,8 @@ export class QueueTailer extends EventEmitter<QueueTailerEvents> {
     this.started = true;
     const saved = await this.positions.load();
     if (saved) this.cur = this.fromSaved(saved);
-    if (this.useWatcher) await this.startWatcher();
+    await this.triggers.start();
     if (this.stopped) return;
-    this.pollTimer = setInterval(() => this.kick(), this.pollIntervalMs);
     this.kick();
     this.log.info('tailing queue file', {
       file: this.file, offset: this.cur?.offset ?? 0, encoding: this.encoding, position_file: this.positions.path,
@@ -266,11 +177,7 @@ export class QueueTailer extends EventEmitter<QueueTailerEvents> {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    for (const t of [this.pollTimer, this.trailingTimer, this.wakeTimer]) if (t) clearTimeout(t);
-    this.pollTimer = this.trailingTimer = this.wakeTimer = null;
-    const w = this.watcher;
-    this.watcher = null;
-    await w?.close().catch(() => undefined);
+    await this.triggers.stop();
     await this.loop;
     if (this.positionDirty) await this.savePosition();
   }
@@ -292,55 +199,6 @@ export class QueueTailer extends EventEmitter<QueueTailerEvents> {
     });
   }
 
-  // ---- triggers -------------------------------------------------------------------------
-
-  private async startWatcher(): Promise<void> {
-    const dir = dirname(this.file);
-    if (!(await stat(dir).then((st) => st.isDirectory(), () => false))) {
-      // chokidar reports nothing for a folder created later; the poll still finds the file.
-      this.log.warning('queue folder does not exist; only the safety poll will notice the queue file', { folder: dir, poll_ms: this.pollIntervalMs });
-    }
-    const norm = (p: string): string => (process.platform === 'win32' ? resolve(p).toLowerCase() : resolve(p));
-    const self = norm(this.file);
-    const folder = norm(dir);
-    // Watch the folder, not the path: watching a path that does not exist yet misses its
-    // creation, and a rotation shows up as unlink + add here. Other files are ignored.
-    const watcher = watch(dir, {
-      ignoreInitial: true,
-      usePolling: false,
-      depth: 0,
-      ignored: (p: string) => {
-        const n = norm(p);
-        return n !== self && n !== folder;
-      },
-    });
-    this.watcher = watcher;
-    watcher.on('all', (_event, path) => {
-      if (norm(path) !== self) return;
-      this.kick();
-      if (this.trailingTimer) clearTimeout(this.trailingTimer);
-      this.trailingTimer = setTimeout(() => {
-        this.trailingTimer = null;
-        this.kick();
-      }, this.trailingReadMs);
-    });
-    watcher.on('error', (err) => this.problem('watch', 'file watcher error; the safety poll continues', { error: err }));
-    await new Promise<void>((res) => watcher.once('ready', () => res()));
-  }
-
-  /** Kick again in `ms` (earliest request wins). */
-  private wakeIn(ms: number): void {
-    if (this.stopped) return;
-    const at = Date.now() + ms;
-    if (this.wakeTimer && this.wakeAt <= at) return;
-    if (this.wakeTimer) clearTimeout(this.wakeTimer);
-    this.wakeAt = at;
-    this.wakeTimer = setTimeout(() => {
-      this.wakeTimer = null;
-      this.kick();
-    }, Math.max(0, ms));
-  }
-
   private async runLoop(): Promise<void> {
     while (this.dirty && !this.stopped) {
       this.dirty = false;
@@ -349,7 +207,7 @@ export class QueueTailer extends EventEmitter<QueueTailerEvents> {
       } catch (err) {
         this.stats.readErrors++;
         // AutoHotkey held the file longer than the retries waited: try again soon.
-        if (isBusyError(err)) this.wakeIn(50);
+        if (isBusyError(err)) this.triggers.wakeIn(50);
         this.problem(`read:${(err as NodeJS.ErrnoException).code ?? String(err)}`, 'cannot read queue file; will retry', { file: this.file, error: err });
       }
     }
@@ -359,7 +217,7 @@ export class QueueTailer extends EventEmitter<QueueTailerEvents> {
   private async cycle(): Promise<void> {
     if (Date.now() < this.retryAt) {
       // Publish backoff: come back when it ends (an earlier wake-up may have used the timer).
-      this.wakeIn(this.retryAt - Date.now());
+      this.triggers.wakeIn(this.retryAt - Date.now());
       return;
     }
     if (this.positionDirty) await this.savePosition();
@@ -529,7 +387,7 @@ export class QueueTailer extends EventEmitter<QueueTailerEvents> {
           if (!(await this.deliver(lines, track, head, progress))) return 'failed';
         }
       } else if (Number.isFinite(this.flushTimeoutMs)) {
-        this.wakeIn(this.flushTimeoutMs - quietFor + 5);
+        this.triggers.wakeIn(this.flushTimeoutMs - quietFor + 5);
       }
     }
     this.endProgress(progress);
@@ -572,7 +430,7 @@ export class QueueTailer extends EventEmitter<QueueTailerEvents> {
         } catch (err) {
           this.stats.publishFailures++;
           this.retryAt = Date.now() + this.retryDelay;
-          this.wakeIn(this.retryDelay);
+          this.triggers.wakeIn(this.retryDelay);
           this.problem('publish', 'broker did not accept queue lines; retrying the same lines', { file: this.file, lines: items.length, retry_ms: this.retryDelay, error: err });
           this.retryDelay = Math.min(this.retryDelay * 2, PUBLISH_RETRY_MAX_MS);
           return false;

@@ -1,0 +1,94 @@
+/** The tailer's options, what it publishes, its counters and its events. */
+import type { Logger } from '../src/log/logger.js';
+import type { QueueFs } from './queue-file.js';
+
+/** Options of a {@link QueueTailer}. */
+export interface QueueTailerOptions {
+  /** The queue file (need not exist yet; its folder should). */
+  file: string;
+  /** Code page when the file has no BOM: any iconv-lite name (default `windows-1252`). */
+  encoding?: string;
+  /** Legacy topic name -> topic, applied before `prefix`. */
+  topicMap?: Record<string, string>;
+  /** Put in front of every topic after mapping (`legacy.`); a missing final `.` is added. */
+  prefix?: string;
+  /** Position state file (default `<file>.pos`). */
+  positionFile?: string;
+  /** Dead-letter file (default `<file>.dead`). */
+  deadLetterFile?: string;
+  /** A last line without newline is taken after this long without growth (default 2000 ms). */
+  flushTimeoutMs?: number;
+  /** Safety poll interval (default 1000 ms). */
+  pollIntervalMs?: number;
+  /** Re-read this long after the last watcher event (default 60 ms). */
+  trailingReadMs?: number;
+  /** Most lines per publish batch (default 500). */
+  batchLines?: number;
+  /** A line longer than this many bytes is dead-lettered in pieces (default 1 MiB). */
+  maxLineBytes?: number;
+  /** Bytes read per open of the file (default 256 KiB); bounds memory on a backlog. */
+  readChunkBytes?: number;
+  /** Watch with chokidar (default true); false leaves the safety poll alone (tests, odd file systems). */
+  watch?: boolean;
+  /** Where the tailer logs (as component `queue`). */
+  log: Logger;
+  /** File system access, injectable for tests. */
+  fs?: QueueFs;
+}
+
+/** One line to publish. */
+export interface QueuePublish {
+  topic: string;
+  /** Object payloads carry `queue_id` too (unless they had their own). */
+  payload: unknown;
+  /** Stable id of the line: `<dev>-<ino>-<birthtime>.<generation>:<byte offset of the line start>`. */
+  queueId: string;
+}
+
+/**
+ * Resolves once the broker accepted every item; rejecting makes the tailer retry the same
+ * lines (from the same offset, possibly with more lines appended) later.
+ */
+export type PublishBatch = (items: QueuePublish[]) => Promise<void>;
+
+/** Counters of a {@link QueueTailer}; lines are counted once the broker accepted them. */
+export interface QueueTailerStats {
+  /** Lines published to their own topic. */
+  published: number;
+  /** Lines that could not be published (dead-lettered and reported on `bridge.queue.invalid`). */
+  invalid: number;
+  /** Empty (or whitespace-only) lines skipped. */
+  skippedEmpty: number;
+  /** Bytes of the lines above (BOMs and line ends included). */
+  bytesRead: number;
+  /** Publish batches accepted. */
+  batches: number;
+  /** Publish batches rejected (each retried later). */
+  publishFailures: number;
+  /** Same file found truncated or rewritten: read again from 0. */
+  truncations: number;
+  /** Another file took the queue's name (replaced, re-created or rotated). */
+  replacements: number;
+  /** Rotated-away old files whose unread rest was read. */
+  rotationsDrained: number;
+  /** Dead-letter file writes that failed (the lines were still reported on the topic). */
+  deadLetterErrors: number;
+  /** Position saves that failed (retried on the next read). */
+  positionSaveErrors: number;
+  /** Reads that failed (retried on the next trigger). */
+  readErrors: number;
+}
+
+/** Events: `batch`, `invalid`, `reset`, `rotated`, `idle` (see the README). */
+export interface QueueTailerEvents {
+  /** A batch was accepted and the position advanced to `offset`. */
+  batch: [info: { lines: number; published: number; invalid: number; offset: number }];
+  /** A line could not be published. */
+  invalid: [info: { reason: string; line: string; queueId: string; offset: number }];
+  /** Reading restarts at byte 0 of a (new or rewritten) file. */
+  reset: [info: { reason: string; identity: string; generation: number }];
+  /** The unread rest of a rotated-away file was read from `path`. */
+  rotated: [info: { path: string; identity: string }];
+  /** A read loop ended with nothing more to read for now. */
+  idle: [];
+}
