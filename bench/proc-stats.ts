@@ -38,27 +38,22 @@ export function cpuSeconds(pid: number): number | null {
   }
 }
 
-/** Peak resident set size (VmHWM) of `pid` in MiB, or null. */
-export function peakRssMB(pid: number): number | null {
+/** A `kB` field of /proc/<pid>/status in MiB, or null. */
+function statusMB(pid: number, field: 'VmHWM' | 'VmRSS'): number | null {
   if (!IS_LINUX) return null;
   try {
-    const m = /^VmHWM:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    const m = new RegExp(`^${field}:\\s+(\\d+)\\s+kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Number(m[1]) / 1024 : null;
   } catch {
     return null;
   }
 }
 
+/** Peak resident set size (VmHWM) of `pid` in MiB, or null. */
+export const peakRssMB = (pid: number): number | null => statusMB(pid, 'VmHWM');
+
 /** Current resident set size (VmRSS) of `pid` in MiB, or null. */
-export function rssMB(pid: number): number | null {
-  if (!IS_LINUX) return null;
-  try {
-    const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) / 1024 : null;
-  } catch {
-    return null;
-  }
-}
+export const rssMB = (pid: number): number | null => statusMB(pid, 'VmRSS');
 
 /** True when the /proc figures can be read here; the table says n/a otherwise. */
 export const procStatsAvailable = (): boolean => IS_LINUX;

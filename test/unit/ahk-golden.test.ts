@@ -19,6 +19,7 @@ import {
 } from '../../bridge/supervisor/line-protocol.js';
 import { isRpcErrorObject } from '../../src/protocol/errors.js';
 import { encodeFrame } from '../../src/protocol/framing.js';
+import { golden } from '../helpers/ahk-golden-lines.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const SCRIPTS = join(ROOT, 'scripts');
@@ -28,14 +29,6 @@ function source(rel: string): string {
   return readFileSync(join(SCRIPTS, rel), 'utf8');
 }
 
-/** Every `; <tag>: <text>` comment line of an AutoHotkey source, in order. */
-function golden(text: string, tag: string): string[] {
-  const re = new RegExp(`^\\s*;\\s*${tag}: (.*)$`);
-  return text
-    .split('\n')
-    .map((line) => re.exec(line.replace(/\r$/, ''))?.[1])
-    .filter((line): line is string => line !== undefined);
-}
 
 const bridge = source('lib/Bridge.ahk');
 const json = source('lib/BridgeJson.ahk');

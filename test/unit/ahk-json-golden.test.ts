@@ -11,18 +11,11 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { asciiJson, encodeCommand, parseScriptLine } from '../../bridge/supervisor/line-protocol.js';
+import { golden } from '../helpers/ahk-golden-lines.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const json = readFileSync(join(ROOT, 'scripts', 'lib', 'BridgeJson.ahk'), 'utf8');
 
-/** Every `; <tag>: <text>` comment line of an AutoHotkey source, in order. */
-function golden(text: string, tag: string): string[] {
-  const re = new RegExp(`^\\s*;\\s*${tag}: (.*)$`);
-  return text
-    .split('\n')
-    .map((line) => re.exec(line.replace(/\r$/, ''))?.[1])
-    .filter((line): line is string => line !== undefined);
-}
 
 const cases = golden(json, 'golden-json').map((line) => {
   const parts = line.split(' => ');

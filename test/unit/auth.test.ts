@@ -7,16 +7,7 @@ import { parsePermission, patternCovers } from '../../src/broker/auth/topic-perm
 import { ConfigError, parseConfigObject, resolveConfig } from '../../src/broker/config.js';
 import { Logger } from '../../src/log/logger.js';
 import { topicMatches } from '../../src/protocol/topics.js';
-
-/** A small deterministic PRNG, so the property test is reproducible. */
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { Rng } from '../helpers/fuzz/prng.js';
 
 describe('patternCovers', () => {
   it.each([
@@ -38,7 +29,8 @@ describe('patternCovers', () => {
   });
 
   it('agrees with topic matching: when A covers P, every topic P matches, A matches too (and a counterexample exists otherwise)', () => {
-    const rand = prng(42);
+    const rng = new Rng(42);
+    const rand = (): number => rng.next();
     const levels = ['a', 'b', 'c'];
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
     const pattern = (): string => {
