@@ -45,10 +45,6 @@ export class ReadyGate {
     this.timer.unref();
   }
 
-  get isReady(): boolean {
-    return this.state === 'ready';
-  }
-
   /** Write `line` now when the script is ready, else hold it. Resolves once written. */
   submit(line: string): Promise<void> {
     return new Promise((resolve, reject) => {

@@ -117,7 +117,7 @@ export class OutboundQueue implements Flushable {
   private overLimit(): boolean {
     // While the socket accepts writes it holds less than its high-water mark, so its own
     // buffer needs reading only under backpressure.
-    const unsent = this.waitingForDrain ? this.bytes + this.socket.writableLength : this.bytes;
+    const unsent = this.waitingForDrain ? this.unsentBytes : this.bytes;
     if (unsent <= this.maxBytes) return false;
     this.abort();
     this.events.overflow(unsent);

@@ -40,7 +40,7 @@ export class Router {
       const session = matched[i]!;
       if (session === options.exclude) continue;
       // Nothing reaches a client outside its subscribe permission, whatever it subscribed.
-      if (session.identity.permissions !== null && !mayReceive(session, msg.topic)) continue;
+      if (!mayReceive(session, msg.topic)) continue;
       let ok = false;
       if (session.connection && !session.connection.isClosing) {
         ok = this.send(session, msg);
