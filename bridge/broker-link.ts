@@ -8,6 +8,7 @@ import { EventEmitter } from 'node:events';
 import { MessageBroker, type BrokerConfig } from '../src/broker/index.js';
 import { BrokerClient, type MessageHandler } from '../src/client/index.js';
 import type { Logger } from '../src/log/logger.js';
+import { systemClock, type Clock, type ClockTimer } from '../src/protocol/clock.js';
 
 export type LinkRole = 'joined' | 'hosting';
 
@@ -19,6 +20,8 @@ export interface BrokerLinkOptions {
   /** Options for a broker this bridge hosts (host and port are taken from above). */
   brokerConfig?: Partial<BrokerConfig>;
   log: Logger;
+  /** Time source for the takeover delay (tests pass a manual one). */
+  clock?: Clock;
 }
 
 export interface BrokerLinkEvents {
@@ -34,10 +37,12 @@ export class BrokerLink extends EventEmitter<BrokerLinkEvents> {
   private outbox: { topic: string; payload: unknown }[] = [];
   private droppedWhileOffline = 0;
   private stopping = false;
-  private takeoverTimer: NodeJS.Timeout | null = null;
+  private takeoverTimer: ClockTimer | null = null;
+  private readonly clock: Clock;
 
   constructor(private readonly opts: BrokerLinkOptions) {
     super();
+    this.clock = opts.clock ?? systemClock;
     this.client = new BrokerClient(opts.clientId, {
       host: opts.host,
       port: opts.port,
@@ -110,7 +115,7 @@ export class BrokerLink extends EventEmitter<BrokerLinkEvents> {
     if (this.takeoverTimer || this.broker) return;
     // Jitter, so bridges that lost the same broker do not all race for the port at once.
     const delay = 100 + Math.floor(Math.random() * 400);
-    this.takeoverTimer = setTimeout(() => {
+    this.takeoverTimer = this.clock.setTimeout(() => {
       this.takeoverTimer = null;
       if (this.stopping || this.client.isConnected || this.broker) return;
       this.tryHost()
@@ -171,7 +176,7 @@ export class BrokerLink extends EventEmitter<BrokerLinkEvents> {
   /** Disconnect, and stop the hosted broker if any. */
   async stop(): Promise<void> {
     this.stopping = true;
-    if (this.takeoverTimer) clearTimeout(this.takeoverTimer);
+    if (this.takeoverTimer) this.clock.clearTimeout(this.takeoverTimer);
     // Let queued events reach the broker before leaving.
     await this.client.disconnect();
     if (this.broker) await this.broker.stop('bridge stopping');

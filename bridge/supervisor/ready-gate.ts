@@ -8,6 +8,7 @@
  * ready timeout gets a clear error for every held and later command, until it does.
  */
 import type { Logger } from '../../src/log/logger.js';
+import { systemClock, type Clock, type ClockTimer } from '../../src/protocol/clock.js';
 
 /** Commands held at most while the script is not ready; more are refused. */
 export const MAX_HELD = 1000;
@@ -29,7 +30,7 @@ interface Held {
 export class ReadyGate {
   private state: 'waiting' | 'ready' | 'timed_out' | 'closed' = 'waiting';
   private held: Held[] = [];
-  private readonly timer: NodeJS.Timeout;
+  private readonly timer: ClockTimer;
 
   /**
    * @param write writes one line to the script's stdin; false when the script is gone or
@@ -40,8 +41,9 @@ export class ReadyGate {
     private readonly timeoutMs: number,
     private readonly write: (line: string) => boolean,
     private readonly log: Logger,
+    private readonly clock: Clock = systemClock,
   ) {
-    this.timer = setTimeout(() => this.timeOut(), timeoutMs);
+    this.timer = clock.setTimeout(() => this.timeOut(), timeoutMs);
     this.timer.unref();
   }
 
@@ -60,7 +62,7 @@ export class ReadyGate {
   /** The script printed `@ready`: write what was held, in order. */
   open(): void {
     if (this.state === 'closed') return;
-    clearTimeout(this.timer);
+    this.clock.clearTimeout(this.timer);
     this.state = 'ready';
     const held = this.held;
     this.held = [];
@@ -69,7 +71,7 @@ export class ReadyGate {
 
   /** The script ended: nothing held will be written. */
   close(): void {
-    clearTimeout(this.timer);
+    this.clock.clearTimeout(this.timer);
     this.state = 'closed';
     this.failAll(new CommandNotSentError(`script ${this.key} exited before it was ready`));
   }

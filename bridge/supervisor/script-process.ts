@@ -6,6 +6,7 @@
 import { EventEmitter } from 'node:events';
 import { execa } from 'execa';
 import type { Logger } from '../../src/log/logger.js';
+import { systemClock, type Clock, type ClockTimer } from '../../src/protocol/clock.js';
 import { killTree, spawnOptionsForTree } from './kill-tree.js';
 import { LineDecoder, type DecodedLine } from './line-decoder.js';
 import { EXIT_COMMAND } from './line-protocol.js';
@@ -32,6 +33,8 @@ export interface ScriptProcessOptions {
   log: Logger;
   /** Windows process listing (tests substitute it). */
   listProcesses?: ProcessLister;
+  /** Time source for the stop grace, kill escalation and run duration (tests pass a manual one). */
+  clock?: Clock;
 }
 
 export interface ScriptProcessEvents {
@@ -76,15 +79,18 @@ function spawnInterpreter(file: string, args: string[], cwd: string | undefined)
 }
 
 export class ScriptProcess extends EventEmitter<ScriptProcessEvents> {
-  readonly startedAt = Date.now();
+  readonly startedAt: number;
   readonly pid: number | undefined;
   readonly exited: Promise<ExitInfo>;
   private readonly child: ReturnType<typeof spawnInterpreter>;
   private done = false;
   private forced = false;
+  private readonly clock: Clock;
 
   constructor(private readonly opts: ScriptProcessOptions) {
     super();
+    this.clock = opts.clock ?? systemClock;
+    this.startedAt = this.clock.now();
     this.child = spawnInterpreter(opts.file, opts.args, opts.cwd);
     this.pid = this.child.pid;
     // A detached process group is not covered by execa's cleanup: if the bridge itself
@@ -106,8 +112,9 @@ export class ScriptProcess extends EventEmitter<ScriptProcessEvents> {
       // EPIPE: the script closed stdin or exited; the exit event tells the rest.
       opts.log.debug('script stdin error', { pid: this.pid, code: err.code, error: err });
     });
+    let drain: ClockTimer | undefined;
     this.child.once('exit', () => {
-      const drain = setTimeout(() => {
+      drain = this.clock.setTimeout(() => {
         if (this.done) return;
         opts.log.info('the script exited, but a process it started still holds its output; no longer reading it', { pid: this.pid });
         this.child.stdout?.destroy();
@@ -118,12 +125,13 @@ export class ScriptProcess extends EventEmitter<ScriptProcessEvents> {
     });
     this.exited = this.child.then((result) => {
       this.done = true;
+      if (drain) this.clock.clearTimeout(drain);
       process.off('exit', onBridgeExit);
       const spawnFailed = result.exitCode === undefined && !result.signal;
       const info: ExitInfo = {
         exitCode: result.exitCode ?? null,
         signal: result.signal ?? null,
-        durationMs: Date.now() - this.startedAt,
+        durationMs: this.clock.now() - this.startedAt,
         forced: this.forced,
       };
       if (spawnFailed) info.spawnError = (result.cause as Error | undefined) ?? new Error(result.shortMessage);
@@ -231,9 +239,9 @@ export class ScriptProcess extends EventEmitter<ScriptProcessEvents> {
   private waitExit(ms: number): Promise<boolean> {
     if (this.done) return Promise.resolve(true);
     return new Promise((resolve) => {
-      const timer = setTimeout(() => resolve(false), ms);
+      const timer = this.clock.setTimeout(() => resolve(false), ms);
       const ended = (): void => {
-        clearTimeout(timer);
+        this.clock.clearTimeout(timer);
         resolve(true);
       };
       this.exited.then(ended, ended);

@@ -7,6 +7,8 @@
 import { EventEmitter } from 'node:events';
 import PQueue from 'p-queue';
 import { invalidParams } from '../../src/protocol/jsonrpc.js';
+import { systemClock, type Clock, type ClockTimer } from '../../src/protocol/clock.js';
+import { PendingReplies } from '../../src/protocol/pending-replies.js';
 import { isoTimestamp } from '../../src/protocol/timestamp.js';
 import type { Logger } from '../../src/log/logger.js';
 import { classifyExit, type StopReason } from './exit-reason.js';
@@ -38,6 +40,8 @@ export interface SupervisorDeps {
   /** The interpreter command line for the spec. Throws when no interpreter is found. */
   command(spec: ScriptSpec): Promise<{ file: string; args: string[] }>;
   log: Logger;
+  /** Time source for restart delays, reply and ready timeouts, run durations (tests pass a manual one). */
+  clock?: Clock;
 }
 
 export interface LastExit {
@@ -67,12 +71,6 @@ export interface SupervisorEvents {
   settled: [exit: LastExit];
 }
 
-interface PendingReply {
-  resolve(value: unknown): void;
-  reject(err: Error): void;
-  timer: NodeJS.Timeout;
-}
-
 /** A command request not answered within this time is failed locally. */
 const MAX_REPLY_WAIT_MS = 300_000;
 /** How long commands wait for `@ready` by default. */
@@ -83,14 +81,15 @@ export class ScriptSupervisor extends EventEmitter<SupervisorEvents> {
   private readonly policy: RestartPolicy;
   private proc: ScriptProcess | null = null;
   private gate: ReadyGate | null = null;
-  private restartTimer: NodeJS.Timeout | null = null;
+  private restartTimer: ClockTimer | null = null;
   private restarts = 0;
   private lastExit: LastExit | null = null;
   private currentState: SupervisorState = 'idle';
   private stopRequested = false;
-  private readonly pending = new Map<string, PendingReply>();
+  private readonly pending: PendingReplies<string, string>;
   private nextReplyId = 1;
   private readonly topic: string;
+  private readonly clock: Clock;
 
   constructor(
     readonly spec: ScriptSpec,
@@ -99,6 +98,12 @@ export class ScriptSupervisor extends EventEmitter<SupervisorEvents> {
     super();
     this.policy = new RestartPolicy(spec.restart);
     this.topic = `scripts.${spec.key}`;
+    this.clock = deps.clock ?? systemClock;
+    this.pending = new PendingReplies<string, string>({
+      clock: this.clock,
+      refTimers: false,
+      timeoutError: (name, ms) => new Error(`script ${spec.key} did not reply to ${name} within ${ms / 1000}s`),
+    });
   }
 
   get state(): SupervisorState {
@@ -171,19 +176,9 @@ export class ScriptSupervisor extends EventEmitter<SupervisorEvents> {
     const id = expectReply ? `r${this.nextReplyId++}` : undefined;
     const line = encodeCommand(name, payload, id); // throws RangeError on a bad name
     if (!id) return gate.submit(line);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        reject(new Error(`script ${this.spec.key} did not reply to ${name} within ${timeoutMs / 1000}s`));
-      }, timeoutMs);
-      timer.unref();
-      this.pending.set(id, { resolve, reject, timer });
-      gate.submit(line).catch((err: unknown) => {
-        clearTimeout(timer);
-        this.pending.delete(id);
-        reject(err as Error);
-      });
-    });
+    const reply = this.pending.open(id, name, timeoutMs);
+    gate.submit(line).catch((err: unknown) => this.pending.reject(id, err as Error));
+    return reply;
   }
 
   private async launch(): Promise<void> {
@@ -198,9 +193,9 @@ export class ScriptSupervisor extends EventEmitter<SupervisorEvents> {
       this.finish({ exitCode: null, signal: null, durationMs: 0, forced: false, spawnError: err as Error }, null, false);
       return;
     }
-    const proc = new ScriptProcess({ file: cmd.file, args: cmd.args, cwd: this.spec.cwd, encoding: this.spec.encoding, log: this.deps.log });
+    const proc = new ScriptProcess({ file: cmd.file, args: cmd.args, cwd: this.spec.cwd, encoding: this.spec.encoding, log: this.deps.log, clock: this.clock });
     this.proc = proc;
-    const gate = new ReadyGate(this.spec.key, (this.spec.readyTimeout ?? DEFAULT_READY_TIMEOUT) * 1000, (line) => proc.write(line), this.deps.log);
+    const gate = new ReadyGate(this.spec.key, (this.spec.readyTimeout ?? DEFAULT_READY_TIMEOUT) * 1000, (line) => proc.write(line), this.deps.log, this.clock);
     this.gate = gate;
     let loadError: LoadError | null = null;
     let runtimeError = false;
@@ -233,15 +228,8 @@ export class ScriptSupervisor extends EventEmitter<SupervisorEvents> {
         return;
       case 'reply':
       case 'reply-error': {
-        const p = this.pending.get(parsed.id);
-        if (!p) {
-          this.deps.log.warning('reply for an unknown or expired request', { key: this.spec.key, id: parsed.id });
-          return;
-        }
-        clearTimeout(p.timer);
-        this.pending.delete(parsed.id);
-        if (parsed.kind === 'reply') p.resolve(parsed.result);
-        else p.reject(new Error(parsed.message));
+        const settled = parsed.kind === 'reply' ? this.pending.resolve(parsed.id, parsed.result) : this.pending.reject(parsed.id, new Error(parsed.message));
+        if (!settled) this.deps.log.warning('reply for an unknown or expired request', { key: this.spec.key, id: parsed.id });
         return;
       }
       case 'ready':
@@ -262,11 +250,7 @@ export class ScriptSupervisor extends EventEmitter<SupervisorEvents> {
   }
 
   private finish(info: ExitInfo, loadError: LoadError | null, runtimeError: boolean): void {
-    for (const [id, p] of this.pending) {
-      clearTimeout(p.timer);
-      p.reject(new Error(`script ${this.spec.key} exited before replying`));
-      this.pending.delete(id);
-    }
+    this.pending.rejectWhere(() => new Error(`script ${this.spec.key} exited before replying`));
     const reason = classifyExit({
       exitCode: info.exitCode,
       signal: info.signal,
@@ -280,7 +264,7 @@ export class ScriptSupervisor extends EventEmitter<SupervisorEvents> {
       signal: info.signal,
       reason,
       duration_ms: info.durationMs,
-      timestamp: isoTimestamp(),
+      timestamp: isoTimestamp(this.clock.now()),
     };
     this.lastExit = exit;
     if (info.spawnError) this.deps.log.error('script could not be started', { key: this.spec.key, error: info.spawnError });
@@ -295,7 +279,7 @@ export class ScriptSupervisor extends EventEmitter<SupervisorEvents> {
       this.emit('settled', exit); // halt() owns the state
       return;
     }
-    const decision = this.policy.next(reason, info.durationMs);
+    const decision = this.policy.next(reason, info.durationMs, this.clock.now());
     if (!decision.restart) {
       this.currentState = reason === 'clean_exit' ? 'stopped' : 'failed';
       this.deps.log.info('not restarting', { key: this.spec.key, why: decision.why });
@@ -308,7 +292,7 @@ export class ScriptSupervisor extends EventEmitter<SupervisorEvents> {
     this.currentState = 'waiting_restart';
     this.deps.log.info('restarting script', { key: this.spec.key, attempt: decision.attempt, delay_ms: decision.delayMs, after: reason });
     this.deps.publish(`${this.topic}.restarting`, { attempt: decision.attempt, delay_ms: decision.delayMs, after: reason, timestamp: isoTimestamp() });
-    this.restartTimer = setTimeout(() => {
+    this.restartTimer = this.clock.setTimeout(() => {
       this.restartTimer = null;
       this.queue
         .add(async () => {
@@ -329,7 +313,7 @@ export class ScriptSupervisor extends EventEmitter<SupervisorEvents> {
   }
 
   private cancelRestart(): void {
-    if (this.restartTimer) clearTimeout(this.restartTimer);
+    if (this.restartTimer) this.clock.clearTimeout(this.restartTimer);
     this.restartTimer = null;
   }
 }

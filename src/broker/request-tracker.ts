@@ -3,19 +3,27 @@
  * client can only answer requests that were delivered to it.
  */
 import { randomUUID } from 'node:crypto';
+import type { Clock } from '../protocol/clock.js';
 import { ErrorCode, RpcError, type RpcErrorObject } from '../protocol/errors.js';
+import { PendingReplies } from '../protocol/pending-replies.js';
 import type { Connection } from './connection.js';
 
-interface PendingRequest {
+interface RequestMeta {
   readonly requester: Connection;
   readonly topic: string;
-  resolve(result: unknown): void;
-  reject(err: RpcError): void;
-  timer: NodeJS.Timeout;
 }
 
 export class RequestTracker {
-  private readonly pending = new Map<string, PendingRequest>();
+  private readonly pending: PendingReplies<string, RequestMeta>;
+
+  constructor(clock?: Clock) {
+    this.pending = new PendingReplies<string, RequestMeta>({
+      clock,
+      // The requester's connection, not this timer, is what keeps the broker alive.
+      refTimers: false,
+      timeoutError: ({ topic }, ms) => new RpcError(ErrorCode.TIMEOUT, `Request timed out: no reply on ${topic} within ${ms / 1000}s`, { topic, timeout: ms / 1000 }),
+    });
+  }
 
   get size(): number {
     return this.pending.size;
@@ -24,24 +32,12 @@ export class RequestTracker {
   /** A new pending request; the promise settles with the first reply or a timeout. */
   open(requester: Connection, topic: string, timeoutMs: number): { token: string; result: Promise<unknown> } {
     const token = randomUUID();
-    const result = new Promise<unknown>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(token);
-        reject(new RpcError(ErrorCode.TIMEOUT, `Request timed out: no reply on ${topic} within ${timeoutMs / 1000}s`, { topic, timeout: timeoutMs / 1000 }));
-      }, timeoutMs);
-      timer.unref();
-      this.pending.set(token, { requester, topic, resolve, reject, timer });
-    });
-    return { token, result };
+    return { token, result: this.pending.open(token, { requester, topic }, timeoutMs) };
   }
 
   /** Settle a request without waiting (nobody matched after all). */
   fail(token: string, err: RpcError): void {
-    const p = this.pending.get(token);
-    if (!p) return;
-    clearTimeout(p.timer);
-    this.pending.delete(token);
-    p.reject(err);
+    this.pending.reject(token, err);
   }
 
   /**
@@ -49,32 +45,21 @@ export class RequestTracker {
    * responder may still have one); returns whether this reply was accepted.
    */
   reply(token: string, result: unknown, error: RpcErrorObject | undefined): boolean {
-    const p = this.pending.get(token);
-    if (!p) return false;
-    if (error === undefined && (result === null || result === undefined)) return false;
-    clearTimeout(p.timer);
-    this.pending.delete(token);
-    if (error !== undefined) p.reject(RpcError.from(error));
-    else p.resolve(result);
-    return true;
+    if (error !== undefined) return this.pending.reject(token, RpcError.from(error));
+    if (result === null || result === undefined) return false;
+    return this.pending.resolve(token, result);
   }
 
   /** The requester went away: nobody is left to answer. */
   dropRequester(conn: Connection): void {
-    for (const [token, p] of this.pending) {
-      if (p.requester !== conn) continue;
-      clearTimeout(p.timer);
-      this.pending.delete(token);
-      p.reject(new RpcError(ErrorCode.INTERNAL_ERROR, 'requester disconnected'));
-    }
+    this.pending.rejectWhere(
+      () => new RpcError(ErrorCode.INTERNAL_ERROR, 'requester disconnected'),
+      (meta) => meta.requester === conn,
+    );
   }
 
   /** Fail every pending request (shutdown). */
   closeAll(reason: string): void {
-    for (const [token, p] of this.pending) {
-      clearTimeout(p.timer);
-      this.pending.delete(token);
-      p.reject(new RpcError(ErrorCode.INTERNAL_ERROR, `broker ${reason}`));
-    }
+    this.pending.rejectWhere(() => new RpcError(ErrorCode.INTERNAL_ERROR, `broker ${reason}`));
   }
 }

@@ -6,3 +6,5 @@ export * from './text.js';
 export * from './timestamp.js';
 export * from './topics.js';
 export * from './json-depth.js';
+export * from './clock.js';
+export * from './pending-replies.js';
