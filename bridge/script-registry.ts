@@ -13,12 +13,21 @@ import { DEFAULT_RESTART } from './supervisor/restart-policy.js';
 import { findInterpreter, interpreterCommand } from './supervisor/interpreter.js';
 import { ScriptSupervisor, type ScriptSpec, type ScriptStatus } from './supervisor/script-supervisor.js';
 import { invalidParams } from '../src/protocol/jsonrpc.js';
+import { ErrorCode, RpcError } from '../src/protocol/errors.js';
+import type { Clock } from '../src/protocol/clock.js';
 
 /**
- * An unknown `script_id` is answered after this delay, so that when several bridges
- * share a broker the one that owns the script (which answers at once) wins the request.
+ * The topic on which the bridge that supervises `key` answers "mine". Several bridges can
+ * share one broker; a request about a key a bridge does not have is only answered "no such
+ * script" once no bridge answers here (-32005 from the broker, at once), so the owner's
+ * answer never races a stranger's.
  */
-const NOT_MINE_DELAY_MS = 250;
+export function ownerTopic(key: string): string {
+  return `bridge.owner.${key}`;
+}
+
+/** How long the owner question may take before the key counts as nobody's (a `#` subscriber that is not a bridge never answers). */
+const OWNER_QUESTION_TIMEOUT_S = 2;
 
 export interface RegistryOptions {
   link: BrokerLink;
@@ -27,6 +36,8 @@ export interface RegistryOptions {
   interpreter?: string;
   /** Folders `scripts.run` may start scripts from; empty = `scripts.run` refused. */
   scriptFolders: string[];
+  /** Time source for the supervisors' restart delays and timeouts (tests pass a manual one). */
+  clock?: Clock;
 }
 
 function asObject(payload: unknown): Record<string, unknown> {
@@ -82,6 +93,7 @@ export class ScriptRegistry {
     const supervisor = new ScriptSupervisor(spec, {
       publish: (topic, payload) => this.opts.link.publish(topic, payload),
       log,
+      clock: this.opts.clock,
       command: async (s) => {
         const choice = await findInterpreter({ explicit: entry.interpreter ?? this.opts.interpreter, scriptPath: s.path });
         return interpreterCommand(choice, s.path, s.args);
@@ -89,7 +101,23 @@ export class ScriptRegistry {
     });
     this.scripts.set(entry.key, supervisor);
     await this.opts.link.subscribe([`scripts.${entry.key}.command.#`], (msg) => this.onCommand(supervisor, msg));
+    await this.opts.link.subscribe([ownerTopic(entry.key)], () => true);
     return supervisor;
+  }
+
+  /**
+   * Whether another bridge on this broker supervises `key`. Only asked for keys this
+   * bridge does not have; errors other than "nobody answers" are logged and count as no.
+   */
+  private async ownedElsewhere(key: string): Promise<boolean> {
+    try {
+      await this.opts.link.client.request(ownerTopic(key), null, { timeout: OWNER_QUESTION_TIMEOUT_S });
+      return true;
+    } catch (err) {
+      if (err instanceof RpcError && err.code === ErrorCode.NO_RESPONDERS) return false;
+      this.opts.log.warning('could not ask the other bridges whether they supervise a script; answering as if none did', { key, error: err as Error });
+      return false;
+    }
   }
 
   private onCommand(supervisor: ScriptSupervisor, msg: Message): Promise<unknown> | undefined {
@@ -121,14 +149,17 @@ export class ScriptRegistry {
       const s = typeof id === 'string' ? this.scripts.get(id) : undefined;
       if (s) return s.status();
       if (!msg.replyTo) return undefined;
-      await new Promise((r) => setTimeout(r, NOT_MINE_DELAY_MS));
+      if (typeof id === 'string' && SCRIPT_KEY.test(id) && (await this.ownedElsewhere(id))) return undefined; // its bridge answers
       return { script_id: id ?? null, running: false, known: false };
     });
     await link.subscribe(['scripts.list'], () => ({ scripts: this.list() }));
-    await link.subscribe(['scripts.+.start', 'scripts.+.stop', 'scripts.+.restart'], (msg) => {
-      const [, key, op] = msg.topic.split('.');
-      const s = key === undefined ? undefined : this.scripts.get(key);
-      if (!s) return undefined; // another bridge may own it
+    await link.subscribe(['scripts.+.start', 'scripts.+.stop', 'scripts.+.restart'], async (msg) => {
+      const [, key = '', op] = msg.topic.split('.');
+      const s = this.scripts.get(key);
+      if (!s) {
+        if (!msg.replyTo || (await this.ownedElsewhere(key))) return undefined; // its bridge answers
+        throw invalidParams(`no bridge supervises a script with key "${key}"`, { key, reason: 'unknown_script' });
+      }
       this.opts.log.info('control request', { key, op, sender: msg.sender });
       return op === 'start' ? s.start() : op === 'stop' ? s.stop() : s.restart();
     });

@@ -1,0 +1,77 @@
+/**
+ * ScriptRegistry in-process against a real broker: with several bridges on one broker,
+ * the bridge that supervises a script answers for it; a script nobody supervises gets a
+ * clear answer at once, decided by asking the other bridges, not by a delay.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { BrokerLink } from '../../bridge/broker-link.js';
+import { ownerTopic, ScriptRegistry } from '../../bridge/script-registry.js';
+import { DEFAULT_STOP_GRACE } from '../../bridge/bridge-config.js';
+import { DEFAULT_RESTART } from '../../bridge/supervisor/restart-policy.js';
+import { silentLogger } from '../../src/log/logger.js';
+import { ErrorCode } from '../../src/protocol/errors.js';
+import { startBroker } from '../helpers/broker-fixture.js';
+import { RawClient } from '../helpers/raw-client.js';
+
+const cleanups: (() => Promise<unknown> | unknown)[] = [];
+afterEach(async () => {
+  for (const fn of cleanups.splice(0).reverse()) await fn();
+});
+
+async function bridge(port: number, id: string, keys: string[]): Promise<ScriptRegistry> {
+  const link = new BrokerLink({ host: '127.0.0.1', port, clientId: id, log: silentLogger() });
+  cleanups.push(() => link.stop());
+  await link.start();
+  const registry = new ScriptRegistry({ link, log: silentLogger(), scriptFolders: [] });
+  for (const key of keys) await registry.add({ key, path: `${key}.ahk`, args: [], restart: { ...DEFAULT_RESTART }, encoding: 'utf-8', stopGrace: DEFAULT_STOP_GRACE });
+  await registry.serveControl();
+  return registry;
+}
+
+async function setup(): Promise<{ port: number; asker: RawClient }> {
+  const broker = await startBroker();
+  cleanups.push(() => broker.stop());
+  const asker = await RawClient.connected(broker.port, 'ahk_manager');
+  cleanups.push(() => asker.close());
+  return { port: broker.port, asker };
+}
+
+describe('ScriptRegistry: which bridge answers', () => {
+  it('the owner answers scripts.status for its script, every time, beside a bridge that does not have it', async () => {
+    const { port, asker } = await setup();
+    await bridge(port, 'bridge.a', ['saw']);
+    await bridge(port, 'bridge.b', ['cad']);
+    for (let i = 0; i < 10; i++) {
+      const cad = await asker.call('request', { topic: 'scripts.status', payload: { script_id: 'cad' }, timeout: 5 });
+      expect(cad.result).toMatchObject({ key: 'cad', state: 'idle', running: false });
+      const saw = await asker.call('request', { topic: 'scripts.status', payload: { script_id: 'saw' }, timeout: 5 });
+      expect(saw.result).toMatchObject({ key: 'saw', state: 'idle' });
+    }
+  });
+
+  it('a script no bridge has is answered known: false, and a control request for it -32602', async () => {
+    const { port, asker } = await setup();
+    await bridge(port, 'bridge.a', ['saw']);
+    await bridge(port, 'bridge.b', ['cad']);
+    const status = await asker.call('request', { topic: 'scripts.status', payload: { script_id: 'nope' }, timeout: 5 });
+    expect(status.result).toEqual({ script_id: 'nope', running: false, known: false });
+    const stop = await asker.call('request', { topic: 'scripts.nope.stop', payload: null, timeout: 5 });
+    expect(stop.error).toMatchObject({ code: ErrorCode.INVALID_PARAMS, data: { key: 'nope', reason: 'unknown_script' } });
+  });
+
+  it('a bridge that does not have the script stays silent once another client says it owns it', async () => {
+    const { port, asker } = await setup();
+    await bridge(port, 'bridge.a', ['saw']);
+    // Another owner of "cad": it answers the status request only after bridge.a asked who
+    // owns cad and was told. A bridge that answered "unknown" without asking wins the race.
+    const owner = await RawClient.connected(port, 'other_bridge');
+    cleanups.push(() => owner.close());
+    await owner.call('subscribe', { patterns: [ownerTopic('cad'), 'scripts.status'] });
+    const asked = asker.call('request', { topic: 'scripts.status', payload: { script_id: 'cad' }, timeout: 5 });
+    const status = await owner.waitDelivery('scripts.status');
+    const question = await owner.waitDelivery(ownerTopic('cad'));
+    await owner.call('reply', { reply_to: question.reply_to, result: true });
+    await owner.call('reply', { reply_to: status.reply_to, result: { key: 'cad', mine: true } });
+    expect((await asked).result).toEqual({ key: 'cad', mine: true });
+  });
+});
