@@ -8,8 +8,8 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
 import { BrokerClient, type Message } from '../../src/client/index.js';
-import { PACKAGE_ROOT } from '../../src/version.js';
 import { CliError } from '../cli-error.js';
+import { packageRoot } from '../package-root.js';
 import { cliLogger, openLink } from '../connect-options.js';
 import { ScriptRegistry } from '../script-registry.js';
 import { onShutdownSignal } from '../signals.js';
@@ -25,8 +25,9 @@ interface DemoFlags {
 }
 
 const root = (): string => {
-  if (!PACKAGE_ROOT) throw new CliError('cannot find the ahk-bridge package folder (scripts/ and fixtures/)');
-  return PACKAGE_ROOT;
+  const dir = packageRoot();
+  if (!dir) throw new CliError('cannot find the ahk-bridge package folder (scripts/ and fixtures/)');
+  return dir;
 };
 
 /** Real AutoHotkey when one is found, else the fixture interpreter. */

@@ -74,12 +74,9 @@ export interface ResolvedClientOptions {
 /** Longest `client_id` the broker accepts. */
 export const MAX_CLIENT_ID_LENGTH = 128;
 
-/**
- * The default `version` sent in `connect`: this package's version, or `1.0` when it
- * cannot be determined (src/version.ts reports that as `0.0.0`).
- */
+/** The default `version` sent in `connect`: this package's version. */
 export function defaultClientVersion(): string {
-  return VERSION === '0.0.0' ? '1.0' : VERSION;
+  return VERSION;
 }
 
 function seconds(name: string, value: number | undefined, fallback: number, allowZero = false): number {
