@@ -35,3 +35,9 @@ export interface BrokerClientEvents {
    */
   error_occurred: [error: Error];
 }
+
+/**
+ * How the client's parts emit its events: `BrokerClient`'s own emit, which turns a
+ * throwing listener into `error_occurred` instead of letting it unwind into socket code.
+ */
+export type EmitFn = <K extends keyof BrokerClientEvents>(event: K, ...args: BrokerClientEvents[K]) => void;

@@ -1,0 +1,89 @@
+/**
+ * Routes what the broker sends: responses to the calls waiting for them, its unprompted
+ * errors (`id: null`) to the client, `message` notifications to delivery. Anything else
+ * is answered or reported, never thrown: this runs inside the socket's data handler.
+ */
+import type { Logger } from '../log/logger.js';
+import { ErrorCode, RpcError } from '../protocol/errors.js';
+import { encodeFrame } from '../protocol/framing.js';
+import { classify, errorResponse, methodNotFound } from '../protocol/jsonrpc.js';
+import { DELIVERY_METHOD } from '../protocol/messages.js';
+import type { Connection } from './connection.js';
+import { errorText } from './errors.js';
+import { parseDelivery, type Message } from './message.js';
+import type { PendingCalls } from './pending-calls.js';
+
+/** What the router needs from its client. */
+export interface InboundDeps {
+  clientId: string;
+  log: Logger;
+  /** The calls that responses settle. */
+  pending: PendingCalls;
+  /** The broker sent an error outside any call (e.g. -32006 too many connections). */
+  onServerError(error: RpcError): void;
+  /** A well-formed delivery arrived on `conn`. */
+  onMessage(conn: Connection, message: Message): void;
+  /** Something unusable arrived: the client's `error_occurred`. */
+  reportError(error: Error): void;
+}
+
+/** Dispatches each incoming JSON value of the current connection. */
+export class InboundRouter {
+  constructor(private readonly deps: InboundDeps) {}
+
+  /** Handle one frame's value: a single message or a batch of them. */
+  route(conn: Connection, value: unknown): void {
+    if (Array.isArray(value)) {
+      if (value.length === 0) this.deps.reportError(new Error('broker sent an empty batch; skipped'));
+      for (const item of value) this.routeOne(conn, item);
+    } else {
+      this.routeOne(conn, value);
+    }
+  }
+
+  private routeOne(conn: Connection, value: unknown): void {
+    const c = classify(value);
+    switch (c.kind) {
+      case 'response': {
+        if (this.deps.pending.settle(c.id, c)) return;
+        if (c.id === null && c.error) {
+          const error = new RpcError(
+            typeof c.error.code === 'number' ? c.error.code : ErrorCode.INTERNAL_ERROR,
+            `broker error: ${errorText(c.error)}`,
+            c.error.data,
+          );
+          this.deps.onServerError(error);
+          this.deps.log.warning('broker sent an error', { client_id: this.deps.clientId, code: error.code, error: error.message });
+          this.deps.reportError(error);
+        } else {
+          // A reply to a call that already timed out locally.
+          this.deps.log.debug('reply for no pending call', { client_id: this.deps.clientId, id: c.id });
+        }
+        return;
+      }
+      case 'call': {
+        if (c.method === DELIVERY_METHOD && c.id === undefined) {
+          this.onDelivery(conn, c.params);
+        } else if (c.id !== undefined) {
+          // The contract has no broker-to-client requests; answer so a peer is not left waiting.
+          conn.send(encodeFrame(errorResponse(c.id, methodNotFound(c.method))));
+        } else {
+          this.deps.log.debug('ignoring unknown notification from broker', { client_id: this.deps.clientId, method: c.method });
+        }
+        return;
+      }
+      case 'invalid':
+        this.deps.reportError(new Error(`invalid JSON-RPC message from broker skipped: ${c.reason}`));
+        return;
+    }
+  }
+
+  private onDelivery(conn: Connection, params: unknown): void {
+    const parsed = parseDelivery(params);
+    if (!parsed.ok) {
+      this.deps.reportError(new Error(`malformed delivery from broker skipped: ${parsed.reason}`));
+      return;
+    }
+    this.deps.onMessage(conn, parsed.message);
+  }
+}
