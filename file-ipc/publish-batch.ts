@@ -1,0 +1,190 @@
+/**
+ * From decoded lines to accepted publishes, and the saved position that acknowledges them.
+ * Lines are parsed and grouped into batches of at most `batchLines` publishes; each batch
+ * is awaited (backpressure). Only once the broker accepted a batch is its progress
+ * acknowledged: its unpublishable lines go to the dead-letter file, the counters move, the
+ * track's confirmed offset moves past it and the position is saved. A rejected batch
+ * leaves the track where it was, so the same lines are read and published again after a
+ * backoff: nothing is lost or reordered.
+ */
+import type { EventEmitter } from 'node:events';
+import { advanceTrack, positionOf, type Track } from './continuity.js';
+import type { DeadLetter, DeadLetterFile } from './dead-letter.js';
+import type { DecodedLine } from './decoder.js';
+import type { BacklogProgress } from './backlog-progress.js';
+import type { LineParser } from './line-parser.js';
+import type { PositionStore } from './position-store.js';
+import type { PublishBatch, QueuePublish, QueueTailerEvents, QueueTailerStats } from './tailer-types.js';
+
+/** Topic on which lines that cannot be published are reported. */
+export const INVALID_LINE_TOPIC = 'bridge.queue.invalid';
+
+const PUBLISH_RETRY_MIN_MS = 100;
+const PUBLISH_RETRY_MAX_MS = 5000;
+
+type InvalidInfo = QueueTailerEvents['invalid'][0];
+
+/** One batch built from consecutive lines. */
+interface Batch {
+  items: QueuePublish[];
+  dead: DeadLetter[];
+  invalid: InvalidInfo[];
+  published: number;
+  empty: number;
+  /** The last line taken (published, invalid or empty). */
+  last: DecodedLine;
+  /** Index of the first line after the batch. */
+  end: number;
+}
+
+/** What a {@link BatchPublisher} works with; the tailer owns all of it. */
+export interface BatchPublisherOptions {
+  /** The queue file (reported with invalid lines). */
+  file: string;
+  batchLines: number;
+  maxLineBytes: number;
+  parser: LineParser;
+  publish: PublishBatch;
+  deadLetters: DeadLetterFile;
+  positions: PositionStore;
+  stats: QueueTailerStats;
+  /** Where `batch` and `invalid` are emitted. */
+  events: Pick<EventEmitter<QueueTailerEvents>, 'emit'>;
+  /** Ask for a read in `ms` (when a backoff ends). */
+  wakeIn(ms: number): void;
+  /** Log a warning, rate-limited per `key`. */
+  problem(key: string, msg: string, fields: Record<string, unknown>): void;
+  /** The tailer is stopping: publish nothing more. */
+  isStopped(): boolean;
+}
+
+/** Object payloads carry the line's id so subscribers can drop repeats; their own `queue_id` wins. */
+function withQueueId(payload: unknown, queueId: string): unknown {
+  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) return payload;
+  if (Object.hasOwn(payload, 'queue_id')) return payload;
+  return { ...(payload as Record<string, unknown>), queue_id: queueId };
+}
+
+/** Publishes decoded lines batch by batch and acknowledges each accepted batch. */
+export class BatchPublisher {
+  private retryAt = 0;
+  private retryDelay = PUBLISH_RETRY_MIN_MS;
+  /** The last save failed: retried on the next read (and on stop). */
+  private positionDirty = false;
+
+  constructor(private readonly opts: BatchPublisherOptions) {}
+
+  /** Milliseconds until a rejected batch may be tried again; 0 or less when it may now. */
+  backoffLeft(): number {
+    return this.retryAt - Date.now();
+  }
+
+  /**
+   * Publish `lines` (decoded from `track`'s file at its offset) in batches, advancing
+   * `track` after each accepted one. Resolves false when a batch was rejected or the
+   * tailer is stopping: the rest is read again later from the confirmed offset.
+   * @param head the file's first bytes, read with the lines
+   */
+  async deliver(lines: DecodedLine[], track: Track, head: Buffer, progress: BacklogProgress | null): Promise<boolean> {
+    const { stats, events } = this.opts;
+    for (let i = 0; i < lines.length; ) {
+      if (this.opts.isStopped()) return false;
+      const batch = this.build(lines, i, `${track.identity}.${track.generation}`);
+      if (!batch) break;
+      i = batch.end;
+      if (batch.items.length > 0 && !(await this.publish(batch.items))) return false;
+      if (batch.dead.length > 0) await this.writeDead(batch.dead);
+      const { published, empty, last } = batch;
+      const invalid = batch.invalid.length;
+      stats.published += published;
+      stats.invalid += invalid;
+      stats.skippedEmpty += empty;
+      stats.bytesRead += last.end - track.offset;
+      if (batch.items.length > 0) stats.batches++;
+      advanceTrack(track, last, head);
+      await this.savePosition(track);
+      for (const info of batch.invalid) events.emit('invalid', info);
+      events.emit('batch', { lines: published + invalid + empty, published, invalid, offset: track.offset });
+      progress?.report(published + invalid + empty, track.offset);
+    }
+    return true;
+  }
+
+  /**
+   * Save `track` as the confirmed position (also after a reset to a new file or
+   * generation). Never rejects: a failed save is counted, logged and retried by
+   * {@link savePositionIfFailed}.
+   */
+  async savePosition(track: Track | null): Promise<void> {
+    if (!track) return;
+    try {
+      await this.opts.positions.save(positionOf(track));
+      this.positionDirty = false;
+    } catch (err) {
+      // The lines are delivered; a lost save only means they may repeat after a crash.
+      this.positionDirty = true;
+      this.opts.stats.positionSaveErrors++;
+      this.opts.problem('position', 'cannot save the queue position; will retry', { file: this.opts.positions.path, error: err });
+    }
+  }
+
+  /** Save `track` again when the last save failed. */
+  async savePositionIfFailed(track: Track | null): Promise<void> {
+    if (this.positionDirty) await this.savePosition(track);
+  }
+
+  /** The batch starting at `lines[from]`, or null when there is no line left. */
+  private build(lines: DecodedLine[], from: number, fileId: string): Batch | null {
+    const { file, batchLines, maxLineBytes, parser } = this.opts;
+    const batch: Omit<Batch, 'last' | 'end'> = { items: [], dead: [], invalid: [], published: 0, empty: 0 };
+    let last: DecodedLine | undefined;
+    let i = from;
+    for (; i < lines.length && batch.items.length < batchLines; i++) {
+      const line = lines[i]!;
+      last = line;
+      const queueId = `${fileId}:${line.start}`;
+      const parsed = line.cut === 'overflow' || line.cut === 'continuation'
+        ? { kind: 'invalid' as const, reason: `line longer than ${maxLineBytes} bytes (this is one piece of it)` }
+        : parser.parse(line.text);
+      if (parsed.kind === 'empty') {
+        batch.empty++;
+      } else if (parsed.kind === 'publish') {
+        batch.items.push({ topic: parsed.topic, payload: withQueueId(parsed.payload, queueId), queueId });
+        batch.published++;
+      } else {
+        batch.items.push({ topic: INVALID_LINE_TOPIC, payload: { file, line: line.text, reason: parsed.reason, offset: line.start, queue_id: queueId }, queueId });
+        batch.dead.push({ raw: line.text, reason: parsed.reason, queueId });
+        batch.invalid.push({ reason: parsed.reason, line: line.text, queueId, offset: line.start });
+      }
+    }
+    return last ? { ...batch, last, end: i } : null;
+  }
+
+  /** Resolves true once the broker accepted `items`; false (and backs off) when it did not. */
+  private async publish(items: QueuePublish[]): Promise<boolean> {
+    try {
+      await this.opts.publish(items);
+    } catch (err) {
+      this.opts.stats.publishFailures++;
+      this.retryAt = Date.now() + this.retryDelay;
+      this.opts.wakeIn(this.retryDelay);
+      this.opts.problem('publish', 'broker did not accept queue lines; retrying the same lines', {
+        file: this.opts.file, lines: items.length, retry_ms: this.retryDelay, error: err,
+      });
+      this.retryDelay = Math.min(this.retryDelay * 2, PUBLISH_RETRY_MAX_MS);
+      return false;
+    }
+    this.retryDelay = PUBLISH_RETRY_MIN_MS;
+    return true;
+  }
+
+  private async writeDead(dead: DeadLetter[]): Promise<void> {
+    try {
+      await this.opts.deadLetters.write(dead);
+    } catch (err) {
+      // Already reported on the topic; a dead-letter file we cannot write must not stop the queue.
+      this.opts.stats.deadLetterErrors++;
+      this.opts.problem('dead', 'cannot write the dead-letter file', { file: this.opts.deadLetters.path, lines: dead.length, error: err });
+    }
+  }
+}
