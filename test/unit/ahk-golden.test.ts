@@ -183,7 +183,10 @@ function calls(text: string, fn: string): string[] {
   return text.split('\n').filter((line) => !/^\s*;/.test(line) && line.includes(`${fn}(`));
 }
 
-describe('AutoHotkey sources keep the facts of docs/autohotkey.md', () => {
+// Source checks, not behaviour: no AutoHotkey runs here, so these hold the libraries'
+// text to the facts in docs/autohotkey.md (which calls they make, with which arguments).
+// Behaviour on a real AutoHotkey is on the Windows checklist in scripts/README.md.
+describe('AutoHotkey source checks (the text of the libraries, not their behaviour)', () => {
   it('every .ahk file declares AutoHotkey v2 on its first line', () => {
     const files = [
       ...readdirSync(SCRIPTS).filter((f) => f.endsWith('.ahk')),
@@ -193,7 +196,7 @@ describe('AutoHotkey sources keep the facts of docs/autohotkey.md', () => {
     for (const f of files) expect(source(f).split('\n')[0], f).toMatch(/^#Requires AutoHotkey v2/);
   });
 
-  it('Bridge.ahk polls stdin without blocking and exits when the pipe breaks', () => {
+  it('Bridge.ahk source: stdin is polled with PeekNamedPipe on a timer, never a blocking read; a broken pipe leads to ExitApp', () => {
     expect(bridge).toMatch(/DllCall\("GetStdHandle", "Int", -10/);
     expect(bridge).toMatch(/DllCall\("PeekNamedPipe"/);
     expect(bridge).toMatch(/DllCall\("ReadFile"/);
@@ -202,7 +205,7 @@ describe('AutoHotkey sources keep the facts of docs/autohotkey.md', () => {
     expect(bridge).toMatch(/PeekNamedPipe[^\n]*\n\s*ExitApp/);
   });
 
-  it('Bridge.ahk writes and decodes UTF-8 everywhere', () => {
+  it('Bridge.ahk source: every FileAppend and StrGet names UTF-8', () => {
     const appends = calls(bridge, 'FileAppend');
     const gets = calls(bridge, 'StrGet');
     expect(appends.length).toBeGreaterThanOrEqual(2);
@@ -212,26 +215,26 @@ describe('AutoHotkey sources keep the facts of docs/autohotkey.md', () => {
     expect(appends.some((l) => l.includes('"**"'))).toBe(true);
   });
 
-  it('Bridge.ahk reports runtime errors instead of a dialog', () => {
+  it('Bridge.ahk source: OnError prints the runtime-error line and returns 1 (no dialog)', () => {
     expect(bridge).toMatch(/OnError\(/);
     expect(bridge).toMatch(/OnExit\(/);
     expect(bridge).toContain(RUNTIME_ERROR_PREFIX.trim());
     expect(bridge).toMatch(/static _OnError\([^)]*\) \{[\s\S]*?return 1\b/);
   });
 
-  it('Bridge.ahk stops on the exact stop line of the bridge only', () => {
+  it('Bridge.ahk source: ExitApp follows only the exact stop line, never a test of the name alone', () => {
     expect(bridge).toMatch(new RegExp(`if line == "${EXIT_COMMAND.trimEnd()}"[^\\n]*\\n\\s*ExitApp\\(`));
     // Any other `exit ...` line is a command: no test of the name alone may end the script.
     expect(bridge).not.toMatch(/name == "exit"/);
   });
 
-  it('Bridge.ahk turns load-time warnings into stdout lines, keeping the default set', () => {
+  it('Bridge.ahk source: #Warn All, StdOut with the default exceptions', () => {
     // A #Warn dialog is not redirected by /ErrorStdOut: the script would hang unseen.
     expect(bridge).toMatch(/^#Warn All, StdOut\s*$/m);
     expect(bridge).toMatch(/^#Warn All, StdOut\s*\n#Warn LocalSameAsGlobal, Off\s*$/m);
   });
 
-  it('BrokerClient.ahk frames by UTF-8 byte length, big-endian, over ws2_32 to 127.0.0.1', () => {
+  it('BrokerClient.ahk source: lengths from StrPut UTF-8, ws2_32 sockets to 127.0.0.1, no COM', () => {
     expect(client).toMatch(/StrPut\(\w+, "UTF-8"\) - 1/);
     expect(client).not.toContain('StrLen(');
     expect(client).not.toMatch(/NumPut\("UInt", n\b/);
@@ -245,14 +248,14 @@ describe('AutoHotkey sources keep the facts of docs/autohotkey.md', () => {
     for (const line of calls(client, 'StrGet')) expect(line).toContain('"UTF-8"');
   });
 
-  it('BrokerClient.ahk answers requests only through Respond, and fails pending calls on close', () => {
+  it('BrokerClient.ahk source: Respond and Subscribe exist; pending calls get -32000 on close', () => {
     expect(client).toMatch(/^\s*Respond\(patterns, callback\) \{/m);
     expect(client).toMatch(/^\s*Subscribe\(patterns, callback\) \{/m);
     expect(client).toMatch(/Map\("code", -32603, "message"/);
     expect(client).toMatch(/callback\.Call\("", Map\("code", -32000, "message", "connection closed"\)\)/);
   });
 
-  it('BrokerClient.ahk sends through one queue, trusts recv over socket messages, and polls as a fallback', () => {
+  it('BrokerClient.ahk source: one Sleep (the queued send retry), socket messages only schedule reads, a 1 s polling timer', () => {
     // Sleep lets other threads run, so the only Sleep is the send retry, behind the queue.
     expect(calls(client, 'Sleep').length).toBe(1);
     expect(client).toMatch(/while !this\._sending && this\._queue\.Length/);
@@ -263,14 +266,14 @@ describe('AutoHotkey sources keep the facts of docs/autohotkey.md', () => {
     expect(client).toMatch(/SetTimer\(this\._tick, 1000\)/);
   });
 
-  it('both libraries share the JSON code, which escapes control characters', () => {
+  it('source: both libraries include BridgeJson.ahk, which writes \\u escapes', () => {
     expect(bridge).toMatch(/^#Include BridgeJson\.ahk/m);
     expect(client).toMatch(/^#Include BridgeJson\.ahk/m);
     expect(json).toMatch(/^class BridgeJson \{/m);
     expect(json).toContain('\\u{:04x}');
   });
 
-  it('cad_hotkeys.ahk uses Bridge.ahk and carries ;@fake directives', () => {
+  it('cad_hotkeys.ahk source: includes Bridge.ahk, calls Bridge.Ready(), and its ;@fake directives match its handlers', () => {
     expect(example.split('\n')[0]).toMatch(/^#Requires AutoHotkey v2/);
     expect(example).toMatch(/^#Include lib[\\/]Bridge\.ahk/m);
     expect(example).toMatch(/Bridge\.Ready\(\)/);
