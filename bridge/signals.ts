@@ -14,15 +14,29 @@ export function shutdownSignals(platform: NodeJS.Platform = process.platform): N
   return platform === 'win32' ? ['SIGINT', 'SIGTERM', 'SIGBREAK', 'SIGHUP'] : ['SIGINT', 'SIGTERM', 'SIGHUP'];
 }
 
+/** What asked the process to stop: a signal, or (with `stdin`) the parent closing our stdin. */
+export type ShutdownCause = NodeJS.Signals | 'stdin_closed';
+
+export interface ShutdownOptions {
+  platform?: NodeJS.Platform;
+  exit?: (code: number) => void;
+  /**
+   * Also stop when this stream ends. A parent process (Python's MessageBroker, AHKBridge)
+   * keeps our stdin open for as long as it lives; the OS closes it when the parent dies,
+   * however it dies, so the child never outlives it. Signals cannot promise that on Windows.
+   */
+  stdin?: NodeJS.ReadableStream;
+}
+
 /** Call `stop` once on the first signal; returns a function that removes the handlers. */
 export function onShutdownSignal(
-  stop: (signal: NodeJS.Signals) => Promise<void> | void,
+  stop: (signal: ShutdownCause) => Promise<void> | void,
   log?: Logger,
-  { platform = process.platform, exit = (code: number): never => process.exit(code) }: { platform?: NodeJS.Platform; exit?: (code: number) => void } = {},
+  { platform = process.platform, exit = (code: number): never => process.exit(code), stdin }: ShutdownOptions = {},
 ): () => void {
   const signals = shutdownSignals(platform);
   let stopping = false;
-  const handler = (signal: NodeJS.Signals): void => {
+  const handler = (signal: ShutdownCause): void => {
     if (stopping) {
       log?.warning('second signal: exiting without waiting', { signal });
       exit(130);
@@ -36,5 +50,16 @@ export function onShutdownSignal(
     });
   };
   for (const s of signals) process.on(s, handler);
-  return () => signals.forEach((s) => process.off(s, handler));
+  const onStdinClosed = (): void => handler('stdin_closed');
+  if (stdin) {
+    // Data on stdin means nothing; reading it is what lets us see its end.
+    stdin.on('data', () => undefined);
+    stdin.once('end', onStdinClosed);
+    stdin.once('error', onStdinClosed);
+  }
+  return () => {
+    signals.forEach((s) => process.off(s, handler));
+    stdin?.off('end', onStdinClosed);
+    stdin?.off('error', onStdinClosed);
+  };
 }

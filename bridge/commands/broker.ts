@@ -46,7 +46,8 @@ export function brokerCommand(): Command {
   const cmd = new Command('broker')
     .description('run the message broker in the foreground (Ctrl+C stops it cleanly)')
     .option('-c, --config <file>', 'JSON config file with broker options (seed names: port, max_connections, ...)')
-    .addOption(new Option('--log-format <format>', 'log line format').choices(['text', 'json']).default('text'));
+    .addOption(new Option('--log-format <format>', 'log line format').choices(['text', 'json']).default('text'))
+    .option('--stop-on-stdin-close', 'stop cleanly when stdin closes (for a parent process that runs the broker)');
   for (const key of FLAG_KEYS) {
     const desc = `${HELP[key] ?? key.replace(/_/g, ' ')} (default ${JSON.stringify(DEFAULT_CONFIG[key])})`;
     cmd.addOption(BOOLEAN_KEYS.has(key) ? new Option(`--${flagName(key)}`, desc) : new Option(`--${flagName(key)} <value>`, desc));
@@ -67,15 +68,19 @@ export function brokerCommand(): Command {
     }
     const log = new Logger({ level: config.log_level, format: flags.logFormat as 'text' | 'json', component: 'broker' });
     const broker = new MessageBroker(config, { logger: log });
+    // Handlers first: a supervisor (Python's MessageBroker) may signal the moment it reads
+    // the "listening" line, which start() logs before it returns.
+    const started = broker.start();
+    onShutdownSignal(async (signal) => {
+      await started.catch(() => undefined); // a failed start is reported below
+      await broker.stop(signal === 'stdin_closed' ? 'parent_exited' : signal === 'SIGINT' || signal === 'SIGBREAK' ? 'interrupted' : 'terminated');
+      process.exit(0);
+    }, log, { stdin: flags.stopOnStdinClose === true ? process.stdin : undefined });
     try {
-      await broker.start();
+      await started;
     } catch (err) {
       throw new CliError((err as Error).message);
     }
-    onShutdownSignal(async (signal) => {
-      await broker.stop(signal === 'SIGINT' || signal === 'SIGBREAK' ? 'interrupted' : 'terminated');
-      process.exit(0);
-    }, log);
   });
   return cmd;
 }

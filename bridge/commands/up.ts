@@ -16,6 +16,7 @@ interface UpFlags {
   port?: string;
   token?: string;
   logLevel?: string;
+  stopOnStdinClose?: boolean;
 }
 
 export function upCommand(): Command {
@@ -26,7 +27,8 @@ export function upCommand(): Command {
     .option('-H, --host <host>', 'broker host (default: the config, then localhost)')
     .option('-p, --port <port>', 'broker port (default: the config, then 15234)')
     .option('--token <token>', 'broker token (env BROKER_TOKEN)')
-    .option('--log-level <level>', 'debug, info, warning, error (default info)');
+    .option('--log-level <level>', 'debug, info, warning, error (default info)')
+    .option('--stop-on-stdin-close', 'stop every script and exit when stdin closes (for a parent process that runs the bridge)');
   cmd.addHelpText(
     'after',
     `
@@ -47,7 +49,10 @@ bridge.config.json:
   cmd.action(async (flags: UpFlags) => {
     const log = cliLogger({ logLevel: flags.logLevel ?? (process.env.BROKER_LOG_LEVEL || 'info') }, 'bridge');
     const config = loadBridgeConfig(flags.config);
-    if (config.scripts.length === 0 && config.queues.length === 0) throw new CliError(`${flags.config} lists no scripts and no queues: add entries under "scripts" or "queues"`);
+    // Script folders alone make a host for scripts.run (Python's AHKBridge starts one).
+    if (config.scripts.length === 0 && config.queues.length === 0 && config.scriptFolders.length === 0) {
+      throw new CliError(`${flags.config} lists no scripts, no queues and no script_folders: add entries under "scripts", "queues" or "script_folders"`);
+    }
     const { link, role: linkRole, host, port } = await openLink(flags, 'bridge', log, config.broker);
     const registry = new ScriptRegistry({ link, log, interpreter: flags.ahk ?? config.interpreter, scriptFolders: config.scriptFolders });
     const supervisors = [];
@@ -59,7 +64,7 @@ bridge.config.json:
       await registry.stopAll();
       await link.stop();
       process.exit(0);
-    }, log);
+    }, log, { stdin: flags.stopOnStdinClose === true ? process.stdin : undefined });
     await Promise.all(supervisors.map((s) => s.start()));
     const rows = supervisors.map((s) => ({ status: s.status(), restart: s.spec.restart.mode }));
     const role = linkRole === 'hosting' ? 'hosting the broker' : 'joined the broker';

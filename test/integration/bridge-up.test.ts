@@ -132,6 +132,26 @@ describe('bridge up', () => {
     expect(badKey.error).toMatchObject({ code: -32602, message: expect.stringMatching(/program_key/) });
   });
 
+  it('a config with only script_folders hosts scripts.run; one with nothing to do is refused', async () => {
+    const port = await freePort();
+    const empty = await runCli(['up', '--config', writeConfig(port, { scripts: [], script_folders: [] })]);
+    expect(empty.code).toBe(1);
+    expect(empty.stderr).toMatch(/lists no scripts, no queues and no script_folders/);
+
+    const p = startCli(['up', '--config', writeConfig(port, { scripts: [] }), '--stop-on-stdin-close']);
+    procs.push(p);
+    await waitOutput(p.child, p.stdout, (s) => s.includes('0 scripts'));
+    const c = await bed.connected(port, 'ahk_manager');
+    await c.call('subscribe', { patterns: ['scripts.hello3.#'] });
+    expect((await c.call('request', { topic: 'scripts.list', timeout: 5 })).result).toEqual({ scripts: [] });
+    const ok = await c.call('request', { topic: 'scripts.run', payload: { script_path: path.join(ROOT, 'fixtures/scripts/hello.ahk'), program_key: 'hello3' }, timeout: 5 });
+    expect(ok.result).toMatchObject({ key: 'hello3', running: true });
+    // Its parent goes away (stdin closes): every script is stopped, then the bridge exits.
+    p.child.stdin.end();
+    expect((await c.waitDelivery('scripts.hello3.stopped')).payload).toMatchObject({ reason: 'stopped' });
+    expect((await p.done).code).toBe(0);
+  });
+
   it('rejects a config with an unknown key or a duplicate script key, exit 1', async () => {
     const port = await freePort();
     const typo = await runCli(['up', '--config', writeConfig(port, { scirpts: [] })]);

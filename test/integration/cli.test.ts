@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startBroker, type StartedBroker } from '../helpers/broker-fixture.js';
 import { runCli, startCli, waitOutput } from '../helpers/cli.js';
-import { ON_WINDOWS, POSIX_SIGNALS } from '../helpers/platform.js';
+import { ON_WINDOWS, POSIX_SIGNALS, stopCli } from '../helpers/platform.js';
 import { freePort as deadPort } from '../helpers/ports.js';
 import { RawClient } from '../helpers/raw-client.js';
 
@@ -83,6 +83,31 @@ describe('bridge broker', () => {
     // TerminateProcess: no handler ran, so no shutdown event and no clean exit code.
     expect(c.deliveries('system.broker.shutdown')).toEqual([]);
     expect((await proc.done).code).not.toBe(0);
+  });
+
+  it('--stop-on-stdin-close: stops cleanly when its parent closes stdin (on every platform)', async () => {
+    const port = await deadPort();
+    const proc = startCli(['broker', '--host', '127.0.0.1', '--port', String(port), '--stop-on-stdin-close']);
+    await waitOutput(proc.child, proc.stderr, (s) => s.includes('broker listening'));
+    const c = await RawClient.connected(port, 'watcher');
+    await c.call('subscribe', { patterns: ['system.broker.*'] });
+    proc.child.stdin.write('anything written to stdin is ignored\n');
+    await c.call('ping');
+    expect(c.deliveries('system.broker.shutdown')).toEqual([]);
+    proc.child.stdin.end();
+    expect((await c.waitDelivery('system.broker.shutdown')).payload).toEqual({ reason: 'parent_exited' });
+    expect((await proc.done).code).toBe(0);
+  });
+
+  it('without --stop-on-stdin-close, a closed stdin does not stop the broker', async () => {
+    const port = await deadPort();
+    const proc = startCli(['broker', '--host', '127.0.0.1', '--port', String(port)]);
+    await waitOutput(proc.child, proc.stderr, (s) => s.includes('broker listening'));
+    proc.child.stdin.end();
+    const c = await RawClient.connected(port, 'watcher');
+    expect((await c.call('ping')).result).toMatchObject({ pong: true });
+    c.close();
+    await stopCli(proc);
   });
 
   it('a busy port is a clear error', async () => {

@@ -1,3 +1,4 @@
+import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { onShutdownSignal, shutdownSignals } from '../../bridge/signals.js';
 
@@ -31,6 +32,21 @@ describe('shutdown signals', () => {
     expect(exits).toEqual([]);
     process.emit('SIGINT', 'SIGINT');
     expect(stops).toEqual(['SIGBREAK']);
+    expect(exits).toEqual([130]);
+  });
+
+  it('with a stdin stream, its end stops once, like a signal, and a later signal exits', async () => {
+    const stdin = new PassThrough();
+    const stops: string[] = [];
+    const exits: number[] = [];
+    removers.push(onShutdownSignal((cause) => void stops.push(cause), undefined, { platform: 'linux', exit: (c) => void exits.push(c), stdin }));
+    stdin.write('ignored');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(stops).toEqual([]);
+    stdin.end();
+    await new Promise((resolve) => stdin.once('end', resolve));
+    expect(stops).toEqual(['stdin_closed']);
+    process.emit('SIGTERM', 'SIGTERM');
     expect(exits).toEqual([130]);
   });
 });
