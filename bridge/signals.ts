@@ -59,7 +59,12 @@ export function onShutdownSignal(
   }
   return () => {
     signals.forEach((s) => process.off(s, handler));
-    stdin?.off('end', onStdinClosed);
-    stdin?.off('error', onStdinClosed);
+    if (stdin) {
+      stdin.off('end', onStdinClosed);
+      stdin.off('error', onStdinClosed);
+      // A stdin still being read would keep the process alive after a failed start.
+      stdin.pause();
+      stdin.removeAllListeners('data');
+    }
   };
 }

@@ -71,7 +71,7 @@ export function brokerCommand(): Command {
     // Handlers first: a supervisor (Python's MessageBroker) may signal the moment it reads
     // the "listening" line, which start() logs before it returns.
     const started = broker.start();
-    onShutdownSignal(async (signal) => {
+    const removeHandlers = onShutdownSignal(async (signal) => {
       await started.catch(() => undefined); // a failed start is reported below
       await broker.stop(signal === 'stdin_closed' ? 'parent_exited' : signal === 'SIGINT' || signal === 'SIGBREAK' ? 'interrupted' : 'terminated');
       process.exit(0);
@@ -79,6 +79,7 @@ export function brokerCommand(): Command {
     try {
       await started;
     } catch (err) {
+      removeHandlers();
       throw new CliError((err as Error).message);
     }
   });

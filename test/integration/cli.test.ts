@@ -116,6 +116,11 @@ describe('bridge broker', () => {
       const res = await runCli(['broker', '--host', '127.0.0.1', '--port', String(b.port)]);
       expect(res.code).toBe(1);
       expect(res.stderr).toMatch(/port \d+ is in use/);
+      // With --stop-on-stdin-close and stdin left open (a parent waiting on it), it still exits.
+      const held = startCli(['broker', '--host', '127.0.0.1', '--port', String(b.port), '--stop-on-stdin-close']);
+      const heldRes = await held.done;
+      expect(heldRes.code).toBe(1);
+      expect(heldRes.stderr).toMatch(/port \d+ is in use/);
     } finally {
       await b.stop();
     }
