@@ -59,4 +59,18 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
+/**
+ * A parent that reads our output (Python's AHKBridge and MessageBroker) may be gone before
+ * we are: writes to its closed pipe fail with EPIPE. Losing those lines is expected then;
+ * dying of an unhandled 'error' event before the scripts are stopped is not.
+ */
+function surviveClosedOutput(stream: NodeJS.WriteStream): void {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED') return;
+    throw err;
+  });
+}
+
+surviveClosedOutput(process.stdout);
+surviveClosedOutput(process.stderr);
 await main(process.argv);

@@ -55,16 +55,19 @@ bridge.config.json:
     }
     const { link, role: linkRole, host, port } = await openLink(flags, 'bridge', log, config.broker);
     const registry = new ScriptRegistry({ link, log, interpreter: flags.ahk ?? config.interpreter, scriptFolders: config.scriptFolders });
-    const supervisors = [];
-    for (const entry of config.scripts) supervisors.push(await registry.add(entry));
-    await registry.serveControl();
-    const tailers = await startQueues(config.queues, link.client, log);
+    let tailers: Awaited<ReturnType<typeof startQueues>> = [];
+    // Handlers before anything starts: a stop request during start-up still stops what
+    // has started instead of leaving Node's default (an exit with the scripts running).
     onShutdownSignal(async () => {
       await stopQueues(tailers);
       await registry.stopAll();
       await link.stop();
       process.exit(0);
     }, log, { stdin: flags.stopOnStdinClose === true ? process.stdin : undefined });
+    const supervisors = [];
+    for (const entry of config.scripts) supervisors.push(await registry.add(entry));
+    await registry.serveControl();
+    tailers = await startQueues(config.queues, link.client, log);
     await Promise.all(supervisors.map((s) => s.start()));
     const rows = supervisors.map((s) => ({ status: s.status(), restart: s.spec.restart.mode }));
     const role = linkRole === 'hosting' ? 'hosting the broker' : 'joined the broker';

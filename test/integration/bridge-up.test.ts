@@ -146,7 +146,10 @@ describe('bridge up', () => {
     expect((await c.call('request', { topic: 'scripts.list', timeout: 5 })).result).toEqual({ scripts: [] });
     const ok = await c.call('request', { topic: 'scripts.run', payload: { script_path: path.join(ROOT, 'fixtures/scripts/hello.ahk'), program_key: 'hello3' }, timeout: 5 });
     expect(ok.result).toMatchObject({ key: 'hello3', running: true });
-    // Its parent goes away (stdin closes): every script is stopped, then the bridge exits.
+    // Its parent goes away: its end of our stdout and stderr closes (writes fail with
+    // EPIPE), and so does stdin. Every script is still stopped, then the bridge exits.
+    p.child.stdout.destroy();
+    p.child.stderr.destroy();
     p.child.stdin.end();
     expect((await c.waitDelivery('scripts.hello3.stopped')).payload).toMatchObject({ reason: 'stopped' });
     expect((await p.done).code).toBe(0);
