@@ -26,6 +26,13 @@ export function ownerTopic(key: string): string {
   return `bridge.owner.${key}`;
 }
 
+/**
+ * Answered by every bridge that takes `scripts.run` (one with script_folders), so a
+ * program that needs one (Python's AHKBridge) can tell whether to start it: -32005 means
+ * none is there.
+ */
+export const RUN_HOST_TOPIC = 'bridge.run_host';
+
 /** How long the owner question may take before the key counts as nobody's (a `#` subscriber that is not a bridge never answers). */
 const OWNER_QUESTION_TIMEOUT_S = 2;
 
@@ -163,7 +170,12 @@ export class ScriptRegistry {
       this.opts.log.info('control request', { key, op, sender: msg.sender });
       return op === 'start' ? s.start() : op === 'stop' ? s.stop() : s.restart();
     });
-    await link.subscribe(['scripts.run'], (msg) => this.run(msg));
+    // Only a bridge that may run scripts takes scripts.run: a refusal from one without
+    // script_folders would otherwise race the answer of one that has them.
+    if (this.opts.scriptFolders.length > 0) {
+      await link.subscribe(['scripts.run'], (msg) => this.run(msg));
+      await link.subscribe([RUN_HOST_TOPIC], () => ({ script_folders: this.opts.scriptFolders.length }));
+    }
   }
 
   /** `scripts.run` {script_path, program_key, args?}: the seed's `run_script`. */
@@ -174,7 +186,6 @@ export class ScriptRegistry {
     // Bad requests are -32602 for the requester (a plain Error would reach it as -32603).
     if (typeof scriptPath !== 'string' || typeof key !== 'string') throw invalidParams('scripts.run needs script_path and program_key (strings)');
     if (!SCRIPT_KEY.test(key)) throw invalidParams(`program_key "${key}" must be 1-64 of A-Z a-z 0-9 _ -`, { program_key: key });
-    if (this.opts.scriptFolders.length === 0) throw invalidParams('scripts.run is disabled: no script_folders in the bridge config', { reason: 'disabled' });
     if (!isInsideFolders(scriptPath, this.opts.scriptFolders)) {
       throw invalidParams(`not allowed: ${scriptPath} is not inside the configured script_folders`, { reason: 'outside_script_folders' });
     }

@@ -3,9 +3,10 @@
  * the bridge that supervises a script answers for it; a script nobody supervises gets a
  * clear answer at once, decided by asking the other bridges, not by a delay.
  */
+import { tmpdir } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BrokerLink } from '../../bridge/broker-link.js';
-import { ownerTopic, ScriptRegistry } from '../../bridge/script-registry.js';
+import { ownerTopic, RUN_HOST_TOPIC, ScriptRegistry } from '../../bridge/script-registry.js';
 import { DEFAULT_STOP_GRACE } from '../../bridge/bridge-config.js';
 import { DEFAULT_RESTART } from '../../bridge/supervisor/restart-policy.js';
 import { silentLogger } from '../../src/log/logger.js';
@@ -73,5 +74,25 @@ describe('ScriptRegistry: which bridge answers', () => {
     await owner.call('reply', { reply_to: question.reply_to, result: true });
     await owner.call('reply', { reply_to: status.reply_to, result: { key: 'cad', mine: true } });
     expect((await asked).result).toEqual({ key: 'cad', mine: true });
+  });
+});
+
+describe('ScriptRegistry: scripts.run', () => {
+  it('only a bridge with script_folders takes scripts.run and answers bridge.run_host', async () => {
+    const { port, asker } = await setup();
+    await bridge(port, 'bridge.a', ['saw']); // no script_folders
+    const none = await asker.call('request', { topic: 'scripts.run', payload: { script_path: 'x.ahk', program_key: 'x' }, timeout: 5 });
+    expect(none.error).toMatchObject({ code: ErrorCode.NO_RESPONDERS });
+    expect((await asker.call('request', { topic: RUN_HOST_TOPIC, timeout: 5 })).error).toMatchObject({ code: ErrorCode.NO_RESPONDERS });
+
+    const link = new BrokerLink({ host: '127.0.0.1', port, clientId: 'bridge.host', log: silentLogger() });
+    cleanups.push(() => link.stop());
+    await link.start();
+    const host = new ScriptRegistry({ link, log: silentLogger(), scriptFolders: [tmpdir()] });
+    await host.serveControl();
+    expect((await asker.call('request', { topic: RUN_HOST_TOPIC, timeout: 5 })).result).toEqual({ script_folders: 1 });
+    // The folder-less bridge no longer races the host with a refusal: the host's answer comes.
+    const outside = await asker.call('request', { topic: 'scripts.run', payload: { script_path: '/definitely/not/there.ahk', program_key: 'x' }, timeout: 5 });
+    expect(outside.error).toMatchObject({ code: ErrorCode.INVALID_PARAMS, data: { reason: 'outside_script_folders' } });
   });
 });
