@@ -6,14 +6,14 @@ reconnects with exponential backoff (resuming its broker session, so QoS 1 messa
 queued meanwhile arrive) and subscribes to its patterns again. Everything runs on the
 loop that called ``connect()``, which may live in any thread.
 
-This module is the public API and its argument checks; the machinery is in the private
+This module is the public API and its argument checks (the constructor's, shared with
+the Qt client, are ``config.client_settings``); the machinery is in the private
 modules: ``_lifecycle`` (connect, reconnect, disconnect, heartbeat), ``_connection``
 (writing, calls in flight), ``_inbound`` (reading), ``_delivery`` (callbacks, replies,
 acks), ``_events`` (listeners), ``_wire_log`` (the DEBUG lines of each message).
 """
 from __future__ import annotations
 
-import dataclasses
 import itertools
 from typing import Any, Callable, Dict, List, Optional, Union
 
@@ -22,11 +22,9 @@ from ._events import EVENTS, Listeners
 from ._lifecycle import ConnectionLifecycle
 from ._subscriptions import SubscriptionRegistry
 from ._values import is_number
-from .config import ClientConfig
+from .config import ClientConfig, client_settings
 from .errors import BrokerNotConnectedError
 from .message import Message
-
-MAX_CLIENT_ID_LENGTH = 128
 
 # Extra seconds the local timer of a `request` waits beyond the timeout sent to the broker,
 # so the broker's own TIMEOUT normally answers first and the local timer only fires when
@@ -83,21 +81,7 @@ class BrokerClient:
     ) -> None:
         """``host``/``port`` override ``config``'s; ``config`` defaults to ``ClientConfig()``
         (``BROKER_HOST``/``BROKER_PORT`` or localhost:15234). The given config is not modified."""
-        if not isinstance(client_id, str):
-            raise TypeError("client_id must be a string, got %s" % type(client_id).__name__)
-        if not 1 <= len(client_id) <= MAX_CLIENT_ID_LENGTH:
-            raise ValueError("client_id must be 1-%d characters, got %r" % (MAX_CLIENT_ID_LENGTH, client_id))
-        if config is not None and not isinstance(config, ClientConfig):
-            raise TypeError("config must be a ClientConfig, got %s" % type(config).__name__)
-        config = dataclasses.replace(config) if config is not None else ClientConfig()
-        if host is not None:
-            config.host = host
-        if port is not None:
-            config.port = port
-        if not isinstance(config.host, str) or not config.host:
-            raise TypeError("host must be a non-empty string, got %r" % (config.host,))
-        if not isinstance(config.port, int) or isinstance(config.port, bool) or not 1 <= config.port <= 65535:
-            raise ValueError("port must be an integer from 1 to 65535, got %r" % (config.port,))
+        config = client_settings(client_id, host, port, config)
         self._client_id = client_id
         self._subs = SubscriptionRegistry()
         self._listeners = Listeners()

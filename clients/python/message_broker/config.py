@@ -5,6 +5,7 @@ Defaults for host, port and log level come from ``BROKER_HOST``, ``BROKER_PORT``
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import asdict, dataclass, field
 from typing import Any, Dict, List, Optional
@@ -15,6 +16,7 @@ DEFAULT_HEARTBEAT_INTERVAL = 5.0
 DEFAULT_HEARTBEAT_TIMEOUT = 30.0
 DEFAULT_MAX_MESSAGE_SIZE = 1024 * 1024
 DEFAULT_MAX_QUEUE_SIZE = 10000
+MAX_CLIENT_ID_LENGTH = 128
 
 
 def env_host() -> str:
@@ -64,6 +66,29 @@ class ClientConfig:
     #: default keeps it, as the broker does: subscriptions and QoS 1 messages queued while
     #: the program was not running arrive when it connects again.
     clean_session: bool = False
+
+
+def client_settings(client_id: Any, host: Optional[str], port: Optional[int], config: Optional[ClientConfig]) -> ClientConfig:
+    """Check a client constructor's ``client_id``, ``host``, ``port`` and ``config`` and
+    settle them into the config the client uses: a copy of ``config`` (default
+    ``ClientConfig()``) with ``host``/``port`` put over its own. The given config is not
+    modified. Raises ``TypeError``/``ValueError`` for an invalid argument."""
+    if not isinstance(client_id, str):
+        raise TypeError("client_id must be a string, got %s" % type(client_id).__name__)
+    if not 1 <= len(client_id) <= MAX_CLIENT_ID_LENGTH:
+        raise ValueError("client_id must be 1-%d characters, got %r" % (MAX_CLIENT_ID_LENGTH, client_id))
+    if config is not None and not isinstance(config, ClientConfig):
+        raise TypeError("config must be a ClientConfig, got %s" % type(config).__name__)
+    config = dataclasses.replace(config) if config is not None else ClientConfig()
+    if host is not None:
+        config.host = host
+    if port is not None:
+        config.port = port
+    if not isinstance(config.host, str) or not config.host:
+        raise TypeError("host must be a non-empty string, got %r" % (config.host,))
+    if not isinstance(config.port, int) or isinstance(config.port, bool) or not 1 <= config.port <= 65535:
+        raise ValueError("port must be an integer from 1 to 65535, got %r" % (config.port,))
+    return config
 
 
 @dataclass

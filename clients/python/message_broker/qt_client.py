@@ -27,8 +27,7 @@ from ._qt_binding import API as QT_API
 from ._qt_binding import QObject, QtCore, Signal, Slot
 from ._qt_relay import EventRelay
 from ._qt_worker import STOP_TIMEOUT, Call, Worker, WorkerHolder, describe_error
-from .client import BrokerClient
-from .config import ClientConfig
+from .config import ClientConfig, client_settings
 from .errors import BrokerNotConnectedError
 
 log = logging.getLogger("message_broker.qt_client")
@@ -89,10 +88,9 @@ class QtBrokerClient(QObject):
         parent: Optional[Any] = None,
         config: Optional[ClientConfig] = None,
     ) -> None:
-        # Built here only to check the arguments now, in the caller's thread, and to settle
-        # host/port/config into one config; each connection gets a BrokerClient of its own,
-        # made on the worker thread's loop.
-        effective = BrokerClient(client_id, host, port, config).config
+        # Checked now, in the caller's thread, as BrokerClient checks them; each connection
+        # gets a BrokerClient of its own, made on the worker thread's loop with this config.
+        effective = client_settings(client_id, host, port, config)
         super().__init__(parent)
         self._client_id = client_id
         self._config = effective

@@ -10,16 +10,16 @@ import asyncio
 import logging
 import os
 import signal
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any, AsyncIterator, Awaitable, Callable, List
 
 import pytest
 
-from message_broker import BrokerClient, BrokerError, Message
+from message_broker import BrokerClient, BrokerError
 from message_broker.ahk_bridge import AHKBridge, AHKBridgeError
 from message_broker.errors import INVALID_PARAMS, NO_RESPONDERS
+from support import Inbox, pid_alive
 
 ROOT = Path(__file__).resolve().parents[3]
 FIXTURES = ROOT / "fixtures" / "scripts"
@@ -28,26 +28,6 @@ WAIT = 20.0
 
 
 # -- helpers --------------------------------------------------------------------
-
-
-def pid_alive(pid: int) -> bool:
-    """True while ``pid`` is a live process (a zombie counts as gone)."""
-    if sys.platform == "win32":
-        # os.kill(pid, 0) would terminate the process on Windows.
-        out = subprocess.run(["tasklist", "/FI", "PID eq %d" % pid, "/NH"], capture_output=True, text=True).stdout
-        return str(pid) in out.split()
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            stat = f.read()
-    except OSError:
-        return True  # no /proc: kill(0) said it exists
-    return stat[stat.rfind(")") + 2:].split()[0] != "Z"
 
 
 async def wait_gone(pid: int, timeout: float = WAIT) -> None:
@@ -78,41 +58,9 @@ def bridge_up_processes() -> List[int]:
     return found
 
 
-class Events:
-    """Messages received on a subscription, and a way to wait for one."""
-
-    def __init__(self) -> None:
-        self.messages: List[Message] = []
-        self._changed = asyncio.Event()
-
-    async def on_message(self, msg: Message) -> None:
-        self.messages.append(msg)
-        self._changed.set()
-
-    async def wait(self, topic: str, where: Callable[[Message], bool] = lambda m: True, timeout: float = WAIT) -> Message:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while True:
-            for msg in self.messages:
-                if msg.topic == topic and where(msg):
-                    return msg
-            self._changed.clear()
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                seen = [m.topic for m in self.messages]
-                raise AssertionError("no %s within %ss; got %s" % (topic, timeout, seen))
-            try:
-                await asyncio.wait_for(self._changed.wait(), remaining)
-            except asyncio.TimeoutError:
-                pass
-
-    def topics(self, topic: str) -> List[Message]:
-        return [m for m in self.messages if m.topic == topic]
-
-
-async def subscribe(client: BrokerClient, *patterns: str) -> Events:
-    events = Events()
-    await client.subscribe(list(patterns), events.on_message)
+async def subscribe(client: BrokerClient, *patterns: str) -> Inbox:
+    events = Inbox(timeout=WAIT)
+    await client.subscribe(list(patterns), events.callback)
     return events
 
 
@@ -218,9 +166,9 @@ async def test_run_script_seed_flow_relative_path_and_default_folder(
     status = await bridge.run_script(script_path="scripts/cad_hotkeys.ahk", program_key="cad")
     assert status["running"] is True and status["key"] == "cad"
     assert status["script"] == str(ROOT / "scripts" / "cad_hotkeys.ahk")
-    started = await events.wait("scripts.cad.started")
+    started = await events.wait_topic("scripts.cad.started")
     assert started.payload["pid"] == status["pid"]
-    await events.wait("scripts.cad.ready")
+    await events.wait_topic("scripts.cad.ready")
 
     # Common Pattern 3, asked directly, and through the bridge.
     reply = await client.request("scripts.status", {"script_id": "cad"}, timeout=5)
@@ -228,7 +176,7 @@ async def test_run_script_seed_flow_relative_path_and_default_folder(
     assert (await bridge.script_status("cad"))["state"] == "running"
 
     # Events the script publishes, and a command with a reply.
-    pressed = await events.wait("scripts.cad.hotkey.pressed")
+    pressed = await events.wait_topic("scripts.cad.hotkey.pressed")
     assert pressed.payload["key"] == "F1"
     assert await client.request("scripts.cad.command.ping", None, timeout=5) == "pong"
 
@@ -246,9 +194,9 @@ async def test_run_script_resolves_the_path_in_this_process(
     status = await bridge.run_script("switches.ahk", "sw", args=["--saw", 1])
     assert status["script"] == str(FIXTURES / "switches.ahk")
     assert status["args"] == ["--saw", "1"]
-    started = await events.wait("scripts.sw.started")
+    started = await events.wait_topic("scripts.sw.started")
     assert started.payload["args"] == ["--saw", "1"]
-    output = await events.wait("scripts.sw.output")
+    output = await events.wait_topic("scripts.sw.output")
     assert "right switches" in output.payload["line"]
 
 
@@ -261,7 +209,7 @@ async def test_commands_reach_the_script(client: BrokerClient, bridge: AHKBridge
     assert await client.request("scripts.echo.command.add", {"a": 1, "b": 2}, timeout=5) == {"sum": 3}
 
     await client.publish("scripts.echo.command.note", {"n": 2})
-    received = await events.wait("scripts.echo.received", lambda m: m.payload.get("name") == "note")
+    received = await events.wait(lambda m: m.topic == "scripts.echo.received" and m.payload.get("name") == "note")
     assert received.payload["payload"] == {"n": 2}
     assert received.payload["id"] is None
 
@@ -273,13 +221,13 @@ async def test_commands_reach_the_script(client: BrokerClient, bridge: AHKBridge
 async def test_stop_script(client: BrokerClient, bridge: AHKBridge) -> None:
     events = await subscribe(client, "scripts.tick.#")
     status = await bridge.run_script(FIXTURES / "ticker.ahk", "tick")
-    await events.wait("scripts.tick.tick")
+    await events.wait_topic("scripts.tick.tick")
     pid = status["pid"]
 
     stopped_status = await bridge.stop_script("tick")
     assert stopped_status["running"] is False and stopped_status["state"] == "stopped"
     assert stopped_status["last_exit"]["reason"] == "stopped"
-    stopped = await events.wait("scripts.tick.stopped")
+    stopped = await events.wait_topic("scripts.tick.stopped")
     assert stopped.payload["reason"] == "stopped"
     await wait_gone(pid)
     after = await bridge.script_status("tick")
@@ -293,13 +241,13 @@ async def test_stop_script(client: BrokerClient, bridge: AHKBridge) -> None:
 async def test_restart_script(client: BrokerClient, bridge: AHKBridge) -> None:
     events = await subscribe(client, "scripts.echo.#")
     first = await bridge.run_script(FIXTURES / "echo.ahk", "echo")
-    await events.wait("scripts.echo.ready")
+    await events.wait_topic("scripts.echo.ready")
 
     second = await bridge.restart_script("echo")
     assert second["running"] is True and second["pid"] != first["pid"]
-    stopped = await events.wait("scripts.echo.stopped")
+    stopped = await events.wait_topic("scripts.echo.stopped")
     assert stopped.payload["reason"] == "stopped"
-    await events.wait("scripts.echo.started", lambda m: m.payload["pid"] == second["pid"])
+    await events.wait(lambda m: m.topic == "scripts.echo.started" and m.payload["pid"] == second["pid"])
     await wait_gone(first["pid"])
     assert await client.request("scripts.echo.command.ping", "again", timeout=5) == {"echo": "again", "name": "ping"}
 
@@ -359,14 +307,14 @@ async def test_stop_leaves_no_process_behind(make_client: Any, make_bridge: Any)
     await guest.start()
     echo = await guest.run_script(FIXTURES / "echo.ahk", "echo")
     await guest.stop()
-    assert (await events.wait("scripts.echo.stopped")).payload["reason"] == "stopped"
+    assert (await events.wait_topic("scripts.echo.stopped")).payload["reason"] == "stopped"
     await wait_gone(echo["pid"])
     assert pid_alive(host)
     assert (await owner.script_status("tick"))["running"] is True
 
     await owner.stop()
     assert not owner.owns_host and not owner.is_started
-    assert (await events.wait("scripts.tick.stopped")).payload["reason"] == "stopped"
+    assert (await events.wait_topic("scripts.tick.stopped")).payload["reason"] == "stopped"
     await wait_gone(host)
     await wait_gone(tick["pid"])
     with pytest.raises(BrokerError) as gone:
@@ -384,7 +332,7 @@ async def test_stop_kills_a_host_that_does_not_stop_in_time(client: BrokerClient
     assert host is not None
     events = await subscribe(client, "scripts.hang.#")
     status = await bridge.run_script(FIXTURES / "hang.ahk", "hang")
-    await events.wait("scripts.hang.ready")
+    await events.wait_topic("scripts.hang.ready")
 
     await bridge.stop()
     await wait_gone(host, timeout=1)

@@ -11,7 +11,6 @@ import socket
 import struct
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -19,34 +18,9 @@ from conftest import free_port
 from message_broker import BridgeNotFoundError, BrokerClient, BrokerConfig, BrokerError, MessageBroker
 from message_broker.broker import BrokerStartError
 from message_broker.errors import PUBLISH_ERROR
+from support import is_listening, pid_alive, wait_until
 
 PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def is_listening(port: int) -> bool:
-    with socket.socket() as s:
-        return s.connect_ex(("127.0.0.1", port)) == 0
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # A zombie still answers kill(0); it has exited all the same.
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return True
-
-
-def wait_for(cond, deadline_s: float = 15.0, what: str = "condition") -> None:
-    end = time.monotonic() + deadline_s
-    while not cond():
-        if time.monotonic() > end:
-            raise AssertionError("%s not met within %ss" % (what, deadline_s))
-        time.sleep(0.05)
 
 
 async def test_start_on_port_0_reports_the_port_and_stop_closes_it():
@@ -159,7 +133,7 @@ def test_the_broker_does_not_outlive_a_killed_python_process():
     proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
     assert proc.returncode == -signal.SIGKILL, proc.stderr
     broker_pid = int(proc.stdout.strip())
-    wait_for(lambda: not pid_alive(broker_pid), what="the orphaned broker exiting")
+    wait_until(lambda: not pid_alive(broker_pid), 15.0, "the orphaned broker exiting")
     assert not is_listening(port)
 
 

@@ -31,6 +31,7 @@ from message_broker.errors import (
     SUBSCRIPTION_ERROR,
     TIMEOUT,
 )
+from support import Inbox
 
 WAIT = 10.0  # generous upper bound for anything awaited; passing tests never take it
 
@@ -48,39 +49,6 @@ def fast_config(**overrides: Any) -> ClientConfig:
 
 async def within(awaitable: Any, timeout: float = WAIT) -> Any:
     return await asyncio.wait_for(awaitable, timeout)
-
-
-class Inbox:
-    """A subscription callback (async by default) that records what it gets."""
-
-    def __init__(self, sync: bool = False) -> None:
-        self.messages: List[Message] = []
-        self._changed = asyncio.Event()
-        self.callback: Callable[[Message], Any] = self._sync if sync else self._async
-
-    def _sync(self, msg: Message) -> None:
-        self.messages.append(msg)
-        self._changed.set()
-
-    async def _async(self, msg: Message) -> None:
-        self._sync(msg)
-
-    async def wait_for(self, predicate: Callable[[Message], bool], timeout: float = WAIT) -> Message:
-        async def scan() -> Message:
-            while True:
-                for msg in self.messages:
-                    if predicate(msg):
-                        return msg
-                self._changed.clear()
-                await self._changed.wait()
-
-        return await within(scan(), timeout)
-
-    async def wait_topic(self, topic: str, timeout: float = WAIT) -> Message:
-        return await self.wait_for(lambda m: m.topic == topic, timeout)
-
-    def topics(self) -> List[str]:
-        return [m.topic for m in self.messages]
 
 
 class Events:
@@ -687,7 +655,7 @@ async def test_disconnect_is_clean_and_fires_event(make_client):
     await client.disconnect()
 
     assert (await events.wait("disconnected"))[1] == "client_disconnect"
-    note = await gone.wait_for(lambda m: m.payload["client_id"] == client.client_id)
+    note = await gone.wait(lambda m: m.payload["client_id"] == client.client_id)
     assert note.payload["reason"] == "client_disconnect"
     assert not client.is_connected
 
@@ -835,7 +803,7 @@ async def test_qos1_published_while_away_arrives_after_reconnect(make_client, br
 
         await relay.cut()
         await events.wait("disconnected")
-        await left.wait_for(lambda m: m.payload["client_id"] == sub.client_id)
+        await left.wait(lambda m: m.payload["client_id"] == sub.client_id)
 
         queued = await pub.call("publish", {"topic": topic, "payload": {"while": "away"}, "qos": 1})
         assert queued["delivered"] == 1  # the offline session queued it

@@ -24,6 +24,7 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from conftest import BrokerProcess, free_port  # noqa: E402
+from support import spin_until  # noqa: E402
 
 qt_binding = pytest.importorskip("message_broker._qt_binding", reason="no Qt binding (PySide6, PySide2 or PyQt5) installed")
 QtCore = qt_binding.QtCore
@@ -43,28 +44,6 @@ MAIN_IDENT = threading.get_ident()
 @pytest.fixture(scope="module")
 def app() -> Any:
     return QtCore.QCoreApplication.instance() or QtCore.QCoreApplication([])
-
-
-def run_loop(loop: Any) -> None:
-    (getattr(loop, "exec", None) or loop.exec_)()
-
-
-def spin_until(cond: Callable[[], bool], timeout: float = 10.0) -> bool:
-    """Run the Qt event loop until ``cond()`` holds or ``timeout`` seconds pass; ``cond()`` then."""
-    if cond():
-        return True
-    loop = QtCore.QEventLoop()
-    poll = QtCore.QTimer()
-    poll.timeout.connect(lambda: loop.quit() if cond() else None)
-    deadline = QtCore.QTimer()
-    deadline.setSingleShot(True)
-    deadline.timeout.connect(loop.quit)
-    poll.start(5)
-    deadline.start(int(timeout * 1000))
-    run_loop(loop)
-    poll.stop()
-    deadline.stop()
-    return cond()
 
 
 def spin_for(seconds: float) -> None:

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
-import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -15,13 +13,14 @@ import threading
 import time
 import types
 from datetime import datetime
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Dict, List
 
 import pytest
 
-from conftest import BrokerProcess, free_port
+from conftest import free_port
 from message_broker import BrokerClient, BrokerConfig, Message, MessageBroker
 from seed_snippets.harness import HERE as SNIPPETS, run_fragment, snippet_source
+from support import Inbox, is_listening, spin_until, wait_until
 
 PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REPO_ROOT = os.path.dirname(os.path.dirname(PACKAGE_DIR))
@@ -55,18 +54,9 @@ def snippet_file(name: str, port: int) -> str:
     return path
 
 
-def port_state(port: int) -> bool:
-    with socket.socket() as s:
-        return s.connect_ex(("127.0.0.1", port)) == 0
-
-
 def wait_port(port: int, open_: bool, deadline_s: float = 20.0) -> None:
     """Wait until ``port`` accepts connections (or refuses them); fails at the deadline."""
-    end = time.monotonic() + deadline_s
-    while port_state(port) != open_:
-        if time.monotonic() > end:
-            raise AssertionError("port %d still %s after %ss" % (port, "closed" if open_ else "open", deadline_s))
-        time.sleep(0.05)
+    wait_until(lambda: is_listening(port) == open_, deadline_s, "port %d %s" % (port, "open" if open_ else "closed"))
 
 
 def read_until(proc: subprocess.Popen, stream: str, text: str, deadline_s: float = 20.0) -> str:
@@ -100,29 +90,6 @@ async def connected(client_id: str, port: int) -> BrokerClient:
     return client
 
 
-class Inbox:
-    """Messages a callback received, with a way to wait for one."""
-
-    def __init__(self) -> None:
-        self.messages: List[Message] = []
-        self._changed = asyncio.Event()
-
-    async def __call__(self, msg: Message) -> None:
-        self.messages.append(msg)
-        self._changed.set()
-
-    async def wait(self, pred: Callable[[Message], bool], timeout: float = 10.0) -> Message:
-        async def find() -> Message:
-            while True:
-                for m in self.messages:
-                    if pred(m):
-                        return m
-                self._changed.clear()
-                await self._changed.wait()
-
-        return await asyncio.wait_for(find(), timeout)
-
-
 # --- Quick Start ------------------------------------------------------------------------
 
 
@@ -131,7 +98,7 @@ def test_quick_start_1_python_m_message_broker_serves_until_ctrl_c():
     proc = subprocess.Popen([sys.executable, "-m", "message_broker"], env=child_env(port), stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
     try:
         read_until(proc, "stderr", "broker listening on localhost:%d" % port)
-        assert port_state(port)
+        assert is_listening(port)
         proc.send_signal(signal.SIGINT)
         assert proc.wait(20) == 0
         wait_port(port, open_=False)
@@ -242,18 +209,6 @@ def qt_app():
     return QtCore, QtCore.QCoreApplication.instance() or QtCore.QCoreApplication([])
 
 
-def spin_until(cond: Callable[[], bool], deadline_s: float = 15.0) -> None:
-    """Run the Qt event loop until ``cond()`` holds; fails at the deadline."""
-    QtCore, _ = qt_app()
-    end = time.monotonic() + deadline_s
-    while not cond():
-        if time.monotonic() > end:
-            raise AssertionError("condition not met within %ss" % deadline_s)
-        loop = QtCore.QEventLoop()
-        QtCore.QTimer.singleShot(20, loop.quit)
-        loop.exec_()
-
-
 @needs_qt
 def test_qt_integration_main_window(own_broker, capsys, monkeypatch):
     if not HAS_PYSIDE6:
@@ -273,7 +228,7 @@ def test_qt_integration_main_window(own_broker, capsys, monkeypatch):
     asyncio.run(publish_retained({"job_id": "J1"}))
     ns = asyncio.run(run_fragment("qt_integration_main_window.py", own_broker.port, {}))
     window = ns["MainWindow"]()
-    spin_until(lambda: "Job activated: J1" in lines())
+    assert spin_until(lambda: "Job activated: J1" in lines(), 15)
     assert lines()[:3] == ["Connected to broker!", "Received: jobs.activated from qt_window_peer", "Job activated: J1"]
 
     received: List[Message] = []
@@ -291,12 +246,12 @@ def test_qt_integration_main_window(own_broker, capsys, monkeypatch):
     # GUI thread only, as the seed's app does.
     t = threading.Thread(target=lambda: asyncio.run(watch_publish()))
     t.start()
-    spin_until(subscribed.is_set)
+    assert spin_until(subscribed.is_set, 15)
     window.publish_job_change("J2")
-    spin_until(lambda: not t.is_alive())
+    assert spin_until(lambda: not t.is_alive(), 15)
     assert received and received[0].payload == {"job_id": "J2", "source": "main_app"}
     window.closeEvent(None)
-    spin_until(lambda: "Disconnected from broker" in lines())
+    assert spin_until(lambda: "Disconnected from broker" in lines(), 15)
     asyncio.run(publish_retained(None))
 
 
@@ -306,7 +261,7 @@ def test_qt_integration_main_window(own_broker, capsys, monkeypatch):
 async def test_ahk_option2_runs_the_script_under_our_supervisor(own_broker):
     watcher = await connected("option2_watcher", own_broker.port)
     inbox = Inbox()
-    await watcher.subscribe(["scripts.cad.#"], inbox)
+    await watcher.subscribe(["scripts.cad.#"], inbox.callback)
     path = snippet_file("ahk_option2.py", own_broker.port)
     runner = "import asyncio, runpy; ns = runpy.run_path(%r); asyncio.run(ns['main']())" % path
     proc = await asyncio.create_subprocess_exec(
@@ -314,8 +269,8 @@ async def test_ahk_option2_runs_the_script_under_our_supervisor(own_broker):
     )
     try:
         try:
-            started = await inbox.wait(lambda m: m.topic == "scripts.cad.started", 30)
-        except asyncio.TimeoutError:
+            started = await inbox.wait_topic("scripts.cad.started", 30)
+        except AssertionError:
             proc.kill()
             out, err = await proc.communicate()
             raise AssertionError("no scripts.cad.started; the snippet printed:\n%s%s" % (out.decode(), err.decode()))
@@ -324,7 +279,7 @@ async def test_ahk_option2_runs_the_script_under_our_supervisor(own_broker):
         assert proc.returncode == 0, err.decode()
         # The snippet's program ends right after run_script: the bridge it started goes
         # with it, and stops the script first.
-        stopped = await inbox.wait(lambda m: m.topic == "scripts.cad.stopped", 30)
+        stopped = await inbox.wait_topic("scripts.cad.stopped", 30)
         assert stopped.payload["reason"] == "stopped"
     finally:
         if proc.returncode is None:
@@ -367,11 +322,11 @@ async def test_pattern_2_script_status_updates(broker_port):
     monitor = await connected("status_monitor", broker_port)
     inbox = Inbox()
     process = await asyncio.create_subprocess_exec(sys.executable, "-c", "import sys; sys.exit(3)")
-    ns = {"self": types.SimpleNamespace(_broker=runner), "client": monitor, "handler": inbox, "process": process, "datetime": datetime}
+    ns = {"self": types.SimpleNamespace(_broker=runner), "client": monitor, "handler": inbox.callback, "process": process, "datetime": datetime}
     await run_fragment("pattern_2_script_status.py", broker_port, ns)
     await ns["run_script"]("saw1")
-    started = await inbox.wait(lambda m: m.topic == "scripts.saw1.started")
-    stopped = await inbox.wait(lambda m: m.topic == "scripts.saw1.stopped")
+    started = await inbox.wait_topic("scripts.saw1.started")
+    stopped = await inbox.wait_topic("scripts.saw1.stopped")
     assert started.payload["pid"] == process.pid
     assert stopped.payload == {"exit_code": 3}
     await runner.disconnect()
@@ -417,7 +372,7 @@ def test_testing_section_mock_and_real_broker_fixtures_pass():
     )
     assert out.returncode == 0, out.stdout + out.stderr
     assert "2 passed" in out.stdout
-    assert not port_state(port)  # the fixture's broker stopped
+    assert not is_listening(port)  # the fixture's broker stopped
 
 
 # --- Troubleshooting and debugging ------------------------------------------------------
@@ -438,10 +393,10 @@ async def test_troubleshooting_1_connection_refused_is_the_error_the_guide_shows
 async def test_troubleshooting_2_log_messages_and_catch_all_subscription(broker_port, caplog):
     client = await connected("debugger", broker_port)
     inbox = Inbox()
-    ns = await run_fragment("troubleshooting_2_debug.py", broker_port, {"BrokerConfig": BrokerConfig, "client": client, "debug_handler": inbox})
+    ns = await run_fragment("troubleshooting_2_debug.py", broker_port, {"BrokerConfig": BrokerConfig, "client": client, "debug_handler": inbox.callback})
     publisher = await connected("noisy_app", broker_port)
     await publisher.publish("anything.at.all", {"n": 1})
-    got = await inbox.wait(lambda m: m.topic == "anything.at.all")
+    got = await inbox.wait_topic("anything.at.all")
     assert got.payload == {"n": 1}
     # The config logs every publish when used for a broker.
     config = ns["config"]
@@ -465,9 +420,9 @@ def test_troubleshooting_3_qt_client_does_not_block(broker_port):
     before = time.monotonic()
     asyncio.run(run_fragment("troubleshooting_3_qt.py", broker_port, {"self": self, "QtBrokerClient": QtBrokerClient}))
     assert time.monotonic() - before < 1.0  # connect_to_broker returned at once
-    spin_until(lambda: self._broker.is_connected)
+    assert spin_until(lambda: self._broker.is_connected, 15)
     self._broker.disconnect_from_broker()
-    spin_until(lambda: not self._broker.is_connected)
+    assert spin_until(lambda: not self._broker.is_connected, 15)
 
 
 async def test_debugging_tools_status_and_subscriptions(own_broker, capsys, caplog):
