@@ -5,6 +5,7 @@ import {
   ConfigError,
   DEFAULT_CONFIG,
   FILE_ONLY_KEYS,
+  FSYNC_POLICIES,
   MessageBroker,
   configFromEnv,
   loadConfigFile,
@@ -27,6 +28,9 @@ const HELP: Partial<Record<keyof BrokerConfig, string>> = {
   allow_anonymous: 'accept clients without credentials even when listening beyond loopback (not recommended)',
   legacy_encoding: 'code page for frames that are not UTF-8 (older AHK clients send ANSI)',
   log_messages: 'log every publish',
+  persistence_enabled: 'keep retained messages, sessions and unacked QoS 1 messages in persistence_path across restarts',
+  persistence_path: 'the persistence directory (created when missing; one broker at a time)',
+  persistence_fsync: `when a stored change counts as durable: ${FSYNC_POLICIES.join(', ')}`,
 };
 
 const flagName = (key: string): string => key.replace(/_/g, '-');
@@ -39,6 +43,14 @@ function configFromFlags(flags: Record<string, unknown>): Partial<BrokerConfig> 
     const v = flags[camel(key)];
     if (v !== undefined) given[key] = v;
   }
+  // `--persist DIR` is the short way to say both persistence options.
+  if (typeof flags.persist === 'string') {
+    if (given.persistence_path !== undefined && given.persistence_path !== flags.persist) {
+      throw new ConfigError(`command line: --persist ${flags.persist} and --persistence-path ${String(given.persistence_path)} name different directories; give one`);
+    }
+    given.persistence_enabled = true;
+    given.persistence_path = flags.persist;
+  }
   return parseConfigObject(given, 'command line');
 }
 
@@ -47,7 +59,8 @@ export function brokerCommand(): Command {
     .description('run the message broker in the foreground (Ctrl+C stops it cleanly)')
     .option('-c, --config <file>', 'JSON config file with broker options (seed names: port, max_connections, ...)')
     .addOption(new Option('--log-format <format>', 'log line format').choices(['text', 'json']).default('text'))
-    .option('--stop-on-stdin-close', 'stop cleanly when stdin closes (for a parent process that runs the broker)');
+    .option('--stop-on-stdin-close', 'stop cleanly when stdin closes (for a parent process that runs the broker)')
+    .option('--persist <dir>', 'keep retained messages, sessions and unacked QoS 1 messages in <dir> across restarts (sets persistence_enabled and persistence_path)');
   for (const key of FLAG_KEYS) {
     const desc = `${HELP[key] ?? key.replace(/_/g, ' ')} (default ${JSON.stringify(DEFAULT_CONFIG[key])})`;
     cmd.addOption(BOOLEAN_KEYS.has(key) ? new Option(`--${flagName(key)}`, desc) : new Option(`--${flagName(key)} <value>`, desc));

@@ -19,6 +19,38 @@ interface ClientRow {
   dropped: number;
 }
 
+/** The `persistence` object of `status` (fields this command shows). */
+interface PersistenceStatus {
+  enabled: boolean;
+  path?: string;
+  fsync?: string;
+  retained?: number;
+  sessions?: number;
+  messages?: number;
+  bytes?: number;
+  last_error?: { code: string; reason: string; at: string } | null;
+}
+
+/** `1.5 MiB`: disk use as a person reads it. */
+function bytesText(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n / 1024;
+  let i = 0;
+  for (; v >= 1024 && i < units.length - 1; i++) v /= 1024;
+  return `${v.toFixed(1)} ${units[i]!}`;
+}
+
+/** One line on what the broker keeps on disk, or null when persistence is off (or the broker predates it). */
+function persistenceLine(p: PersistenceStatus | undefined): string | null {
+  if (!p?.enabled) return null;
+  let line =
+    `persistence ${String(p.path)} (fsync ${String(p.fsync)}): ${String(p.messages)} unacked messages, ` +
+    `${String(p.sessions)} sessions, ${String(p.retained)} retained, ${bytesText(p.bytes ?? 0)} on disk`;
+  if (p.last_error) line += `; last error ${p.last_error.code} at ${p.last_error.at}`;
+  return line;
+}
+
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
@@ -33,6 +65,7 @@ export function statusCommand(): Command {
         clients?: ClientRow[];
         security?: { warning?: string };
         auth_failures?: number;
+        persistence?: PersistenceStatus;
       };
       if (flags.json) {
         process.stdout.write(JSON.stringify(s, null, 2) + '\n');
@@ -46,6 +79,8 @@ export function statusCommand(): Command {
           `messages ${String(s.message_count)}, delivered ${String(s.delivered_count)}, dropped ${String(s.dropped_count)}, retained ${String(s.retained_count)}` +
           (s.auth_failures ? `; failed logins ${String(s.auth_failures)}` : ''),
       ];
+      const stored = persistenceLine(s.persistence);
+      if (stored) lines.push(stored);
       if (s.security?.warning) lines.push(`WARNING: ${s.security.warning}`);
       if (others.length > 0) {
         const rows = [['CLIENT', 'TYPE', 'IDENTITY', 'STATE', 'SUBS', 'QUEUED', 'UNACKED', 'DROPPED']];

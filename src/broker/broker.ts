@@ -19,12 +19,14 @@ import { ConfigError, resolveConfig, type BrokerConfig } from './config.js';
 import { Connection, type ConnectionHooks } from './connection.js';
 import type { BrokerContext } from './context.js';
 import { Dispatcher } from './dispatcher.js';
+import { Durability } from './durability.js';
 import { NO_FAULTS, type FaultInjector } from './faults.js';
 import { FlushScheduler } from './flush-scheduler.js';
 import { brokerStatus } from './handlers/status.js';
 import { watchConnectTimeout } from './liveness.js';
 import { listen } from './listener.js';
 import { MemoryReleaser } from './memory-release.js';
+import type { JournalFs } from './persistence/index.js';
 import { RequestTracker } from './request-tracker.js';
 import { RetainedStore } from './retained-store.js';
 import { Router } from './router.js';
@@ -38,6 +40,11 @@ export interface MessageBrokerOptions {
   logger?: Logger;
   /** Test seam: called at each step a bug could break; throwing simulates that failure. */
   faults?: FaultInjector;
+  /**
+   * Test seam: the file system the persistence journal uses (a test makes writes fail
+   * with ENOSPC through it). The real one by default.
+   */
+  persistenceFs?: JournalFs;
 }
 
 /** How long `stop()` waits for peers to finish closing before destroying their sockets. */
@@ -67,6 +74,9 @@ export class MessageBroker {
   private readonly memory: MemoryReleaser;
   private readonly auth: Authenticator;
   private exposureWarning: string | null = null;
+  /** The journal's link, from a successful start with persistence until stop. */
+  private durability: Durability | null = null;
+  private readonly persistenceFs: JournalFs | undefined;
   private readonly hooks: ConnectionHooks;
   private readonly context: BrokerContext;
   private servers: net.Server[] = [];
@@ -79,6 +89,7 @@ export class MessageBroker {
   constructor(config: Partial<BrokerConfig> = {}, options: MessageBrokerOptions = {}) {
     this.config = resolveConfig(config);
     this.log = options.logger ?? new Logger({ level: this.config.log_level, component: 'broker' });
+    this.persistenceFs = options.persistenceFs;
     this.sessions = new SessionStore(this.config.session_expiry, this.acks, this.log);
     const slow = new SlowConsumerMonitor(this.stats, this.log, (payload) => this.system.publish('system.client.slow', payload));
     this.router = new Router(this.sessions, this.acks, slow, this.stats, this.config.max_queue_size);
@@ -100,6 +111,9 @@ export class MessageBroker {
       acks: this.acks,
       stats: this.stats,
       system: this.system,
+      get durability() {
+        return self.durability;
+      },
       fault: options.faults ?? NO_FAULTS,
       auth: this.auth,
       authFailures,
@@ -119,7 +133,8 @@ export class MessageBroker {
       },
       expired: (conn, msg) => {
         this.stats.expired++;
-        conn.session?.inflight.delete(msg.id);
+        const session = conn.session;
+        if (session?.inflight.delete(msg.id)) this.durability?.dropped(session, msg);
       },
       outputDiscarded: (_conn, bytes) => this.memory.discarded(bytes),
       closed: (conn) => this.onClosed(conn),
@@ -141,7 +156,12 @@ export class MessageBroker {
     return brokerStatus(this.context);
   }
 
-  /** Listen and publish `system.broker.ready`. Rejects when the port cannot be bound. */
+  /**
+   * Restore the persisted state (with persistence on), listen and publish
+   * `system.broker.ready`. Rejects when the port cannot be bound, and with a
+   * `PersistenceError` when the persistence directory cannot be used: `code: 'LOCKED'`
+   * when another broker holds it.
+   */
   async start(): Promise<void> {
     if (this.state !== 'new') throw new Error(`MessageBroker.start(): the broker is ${this.state}; create a new one to start again`);
     try {
@@ -153,7 +173,12 @@ export class MessageBroker {
     this.state = 'starting';
     if (this.exposureWarning) this.log.warning(this.exposureWarning);
     if (this.config.persistence_enabled) {
-      this.log.warning('persistence_enabled is not supported yet: sessions and retained messages live in memory only');
+      try {
+        await this.openPersistence();
+      } catch (err) {
+        this.state = 'stopped';
+        throw err;
+      }
     }
     try {
       const bound = await listen(this.config.host, this.config.port, (s) => this.onSocket(s), this.log);
@@ -162,6 +187,7 @@ export class MessageBroker {
       this.addresses = bound.addresses;
     } catch (err) {
       this.state = 'stopped';
+      await this.closePersistence();
       const e = err as NodeJS.ErrnoException;
       const hint =
         e.code === 'EADDRINUSE'
@@ -186,6 +212,7 @@ export class MessageBroker {
     if (this.state !== 'running') return;
     this.state = 'stopping';
     this.log.info('broker stopping', { reason, connections: this.connections.size });
+    this.durability?.beginShutdown();
     this.system.publish('system.broker.shutdown', { reason });
     const serversClosed = Promise.all(this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
     const socketsClosed = [...this.connections].map(
@@ -202,11 +229,52 @@ export class MessageBroker {
     await Promise.race([allClosed, grace]);
     for (const conn of this.connections) conn.destroy('shutdown');
     await Promise.all([allClosed, serversClosed]);
+    // After the last connection: its final acks are in the journal's queue, and close()
+    // writes them before it releases the directory's lock.
+    await this.closePersistence();
     this.sessions.clear();
     this.retained.clear();
     this.memory.stop();
     this.state = 'stopped';
     this.log.info('broker stopped', { reason });
+  }
+
+  /** Open the journal and rebuild retained messages and sessions from it. */
+  private async openPersistence(): Promise<void> {
+    const { durability, state } = await Durability.open(this.config, this.retained, this.log, this.persistenceFs);
+    try {
+      const restored = durability.restore(state, {
+        sessions: this.sessions,
+        retained: this.retained,
+        acks: this.acks,
+        identityOf: (clientId) => this.auth.presumedIdentity(clientId),
+      });
+      this.log.info('persistence enabled', { path: this.config.persistence_path, fsync: this.config.persistence_fsync, ...restored });
+    } catch (err) {
+      // A bug in restoring: release the directory, so that a fixed broker can start on it.
+      await durability.close().catch((e: unknown) => this.log.error('cannot close the journal after a failed restore', { error: e }));
+      throw err;
+    }
+    this.durability = durability;
+    this.sessions.journal = durability;
+    this.router.journal = durability;
+  }
+
+  /** Close the journal (the appends made are written first) and release its lock. */
+  private async closePersistence(): Promise<void> {
+    const durability = this.durability;
+    if (!durability) return;
+    this.durability = null;
+    this.sessions.journal = null;
+    this.router.journal = null;
+    try {
+      await durability.close();
+    } catch (err) {
+      // stop() has no caller to hand this to (a signal handler, a test's teardown); the
+      // journal's records are written or were reported as they failed, so this is about
+      // the lock file, which the next start takes over as stale.
+      this.log.error('closing the persistence journal failed', { path: this.config.persistence_path, error: err as Error });
+    }
   }
 
   private onSocket(socket: net.Socket): void {

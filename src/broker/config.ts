@@ -10,6 +10,10 @@ import { DEFAULT_HOST, DEFAULT_PORT } from '../protocol/messages.js';
 import { DEFAULT_LEGACY_ENCODING, isKnownEncoding } from '../protocol/text.js';
 import { parseLogLevel, type LogLevel } from '../log/logger.js';
 import { parseAnonymousPermissions, parseClientCredentials } from './auth/credentials.js';
+import type { FsyncPolicy } from './persistence/index.js';
+
+/** The values of `persistence_fsync`, in the order `--help` and errors list them. */
+export const FSYNC_POLICIES: readonly FsyncPolicy[] = ['always', 'batch', 'never'];
 
 export interface BrokerConfig {
   /** Interface to listen on. `localhost` means 127.0.0.1 and ::1 (loopback only). */
@@ -54,9 +58,19 @@ export interface BrokerConfig {
   anonymous_permissions: Readonly<Record<string, unknown>> | null;
   /** Code page for frames that are not valid UTF-8 (older AutoHotkey clients send ANSI). */
   legacy_encoding: string;
-  /** Accepted for seed compatibility; persistence arrives in a later release. */
+  /**
+   * Keep retained messages, sessions and unacked QoS 1 messages in `persistence_path`
+   * (a directory) across restarts and crashes. Off by default.
+   */
   persistence_enabled: boolean;
+  /** The persistence directory (created when missing); required when persistence is enabled. */
   persistence_path: string | null;
+  /**
+   * When a journal append counts as durable: `always` (fsync each append), `batch` (appends
+   * within a few ms share one fsync) or `never` (written, not fsynced: survives a killed
+   * broker, not a power loss).
+   */
+  persistence_fsync: FsyncPolicy;
   log_level: LogLevel;
   /** Log every publish at info level (verbose). */
   log_messages: boolean;
@@ -81,6 +95,7 @@ export const DEFAULT_CONFIG: Readonly<BrokerConfig> = Object.freeze({
   legacy_encoding: DEFAULT_LEGACY_ENCODING,
   persistence_enabled: false,
   persistence_path: null,
+  persistence_fsync: 'batch',
   log_level: 'info',
   log_messages: false,
 });
@@ -111,6 +126,7 @@ type Kind =
   | 'nullable-boolean'
   | 'level'
   | 'encoding'
+  | 'fsync'
   | 'clients'
   | 'permissions';
 
@@ -133,6 +149,7 @@ const KINDS: Record<keyof BrokerConfig, Kind> = {
   legacy_encoding: 'encoding',
   persistence_enabled: 'boolean',
   persistence_path: 'nullable-string',
+  persistence_fsync: 'fsync',
   log_level: 'level',
   log_messages: 'boolean',
 };
@@ -209,6 +226,8 @@ export function coerceOption<K extends keyof BrokerConfig>(key: K, value: unknow
     }
     case 'encoding':
       return (typeof value === 'string' && isKnownEncoding(value) ? value : fail('an encoding iconv-lite knows (e.g. windows-1252)')) as BrokerConfig[K];
+    case 'fsync':
+      return (typeof value === 'string' && (FSYNC_POLICIES as readonly string[]).includes(value) ? value : fail(`one of ${FSYNC_POLICIES.join(', ')}`)) as BrokerConfig[K];
   }
 }
 
@@ -278,6 +297,9 @@ export function resolveConfig(...layers: Partial<BrokerConfig>[]): BrokerConfig 
     throw new ConfigError(
       `heartbeat_timeout (${config.heartbeat_timeout}s) must be longer than heartbeat_interval (${config.heartbeat_interval}s), or every pinging client is dropped`,
     );
+  }
+  if (config.persistence_enabled && config.persistence_path === null) {
+    throw new ConfigError('persistence_enabled is set but persistence_path is not: name the directory to keep state in (bridge broker --persist DIR)');
   }
   if (config.max_output_bytes < 2 * config.max_message_size) {
     throw new ConfigError(

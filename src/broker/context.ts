@@ -5,6 +5,7 @@ import type { Authenticator } from './auth/authenticator.js';
 import type { AuthFailureLog } from './auth/failure-log.js';
 import type { BrokerConfig } from './config.js';
 import type { Connection } from './connection.js';
+import type { Durability } from './durability.js';
 import type { FaultInjector } from './faults.js';
 import type { RequestTracker } from './request-tracker.js';
 import type { RetainedStore } from './retained-store.js';
@@ -25,6 +26,8 @@ export interface BrokerContext {
   readonly acks: AckTracker;
   readonly stats: BrokerStats;
   readonly system: SystemEvents;
+  /** The journal's link while persistence is enabled and the broker runs; null otherwise. */
+  readonly durability: Durability | null;
   readonly auth: Authenticator;
   readonly authFailures: AuthFailureLog;
   /** Set when the listener is reachable beyond loopback without credentials. */

@@ -4,6 +4,7 @@ export {
   ConfigError,
   DEFAULT_CONFIG,
   FILE_ONLY_KEYS,
+  FSYNC_POLICIES,
   configFromEnv,
   loadConfigFile,
   parseConfigObject,
@@ -11,3 +12,4 @@ export {
   resolveConfig,
   type BrokerConfig,
 } from './config.js';
+export { PersistenceError, type FsyncPolicy, type JournalFs, type PersistenceErrorCode } from './persistence/index.js';

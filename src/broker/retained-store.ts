@@ -1,6 +1,7 @@
 /**
- * The last retained message per topic. In memory for now; surviving a restart is the
- * persistence work that comes later.
+ * The last retained message per topic, in memory. With persistence on, every client's
+ * retained publish is journaled before it gets here, and the store is refilled from the
+ * journal at start (durability.ts).
  */
 import { topicMatches } from '../protocol/topics.js';
 import { deliveryFrame, isExpired, type BrokerMessage } from './message.js';

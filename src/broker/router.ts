@@ -8,6 +8,7 @@ import type { AckTracker } from './ack-tracker.js';
 import { mayReceive } from './auth/enforce.js';
 import { deliveryFrame, isExpired, type BrokerMessage, type DeliveryFlags } from './message.js';
 import type { Session } from './session.js';
+import type { SessionJournal } from './session-journal.js';
 import type { SessionStore } from './session-store.js';
 import type { SlowConsumerMonitor } from './slow-consumer.js';
 import type { BrokerStats } from './stats.js';
@@ -20,6 +21,9 @@ export interface RouteOptions {
 }
 
 export class Router {
+  /** Told of QoS 1 messages that leave a session unacked, when persistence is on. */
+  journal: SessionJournal | null = null;
+
   constructor(
     private readonly sessions: SessionStore,
     private readonly acks: AckTracker,
@@ -57,12 +61,59 @@ export class Router {
     return delivered;
   }
 
+  /**
+   * The sessions a QoS 1 `msg` would be routed to now: what the journal's `enqueue`
+   * record lists before {@link routeTo} delivers it (see durable-publish.ts).
+   */
+  targets(msg: BrokerMessage): Session[] {
+    const matched = this.sessions.index.match(msg.topic);
+    const out: Session[] = [];
+    for (let i = 0; i < matched.length; i++) {
+      const session = matched[i]!;
+      if (mayReceive(session, msg.topic)) out.push(session);
+    }
+    return out;
+  }
+
+  /**
+   * Route a journaled QoS 1 `msg` to `targets`, chosen by {@link targets} when it was
+   * published; a session that cannot take it now (its queue is full, the message
+   * expired) is told to the journal as a drop. A session discarded meanwhile is skipped:
+   * its `session_end` record came after the `enqueue` and settled it.
+   * @returns the number of sessions it was routed to, like {@link route}
+   */
+  routeTo(msg: BrokerMessage, targets: readonly Session[]): number {
+    let delivered = 0;
+    const routedTo: string[] = [];
+    for (const session of targets) {
+      if (this.sessions.get(session.clientId) !== session) continue;
+      let ok: boolean;
+      if (session.connection && !session.connection.isClosing) {
+        ok = this.send(session, msg);
+      } else {
+        ok = session.queueOffline(msg, this.maxQueueSize, this.countExpired);
+        if (!ok) this.slow.recordDrop(session);
+      }
+      if (ok) {
+        delivered++;
+        routedTo.push(session.clientId);
+      } else {
+        this.journal?.dropped(session, msg);
+      }
+    }
+    this.acks.track(msg.id, routedTo);
+    return delivered;
+  }
+
   /** Hand `msg` to `session`'s connection. False when expired or refused by the queue policy. */
   send(session: Session, msg: BrokerMessage, flags?: DeliveryFlags): boolean {
     const conn = session.connection;
     if (!conn || isExpired(msg)) return false;
     if (!conn.outbound.sendDelivery(deliveryFrame(msg, flags), msg)) return false;
-    if (msg.qos === 1) session.trackInflight(msg, this.maxQueueSize);
+    if (msg.qos === 1) {
+      const forgotten = session.trackInflight(msg, this.maxQueueSize);
+      if (forgotten !== undefined) this.journal?.dropped(session, forgotten);
+    }
     this.stats.deliveries++;
     return true;
   }
@@ -78,20 +129,21 @@ export class Router {
     for (const msg of [...session.inflight.values()]) {
       if (isExpired(msg, now)) {
         session.inflight.delete(msg.id);
-        this.stats.expired++;
+        this.countExpired(msg, session);
         continue;
       }
       if (conn.outbound.sendDelivery(deliveryFrame(msg, { redelivered: true }), msg)) this.stats.deliveries++;
     }
     for (let msg = session.offline.shift(); msg; msg = session.offline.shift()) {
-      if (isExpired(msg, now)) this.stats.expired++;
-      else this.send(session, msg);
+      if (isExpired(msg, now)) this.countExpired(msg, session);
+      else if (!this.send(session, msg)) this.journal?.dropped(session, msg);
     }
   }
 
   /** An expired message was dropped before delivery (`expired_count` in `status`). */
-  private readonly countExpired = (): void => {
+  private readonly countExpired = (msg: BrokerMessage, session: Session): void => {
     this.stats.expired++;
+    if (msg.qos === 1) this.journal?.dropped(session, msg);
   };
 
   /**

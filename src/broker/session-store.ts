@@ -6,11 +6,14 @@ import type { Logger } from '../log/logger.js';
 import type { AckTracker } from './ack-tracker.js';
 import type { Connection } from './connection.js';
 import { Session } from './session.js';
+import type { SessionJournal } from './session-journal.js';
 import { SubscriptionIndex } from './subscription-index.js';
 
 export class SessionStore {
   private readonly sessions = new Map<string, Session>();
   readonly index = new SubscriptionIndex<Session>();
+  /** Told of detaches and ends when persistence is on (set by the broker at start). */
+  journal: SessionJournal | null = null;
 
   constructor(
     private readonly sessionExpirySeconds: number,
@@ -80,15 +83,36 @@ export class SessionStore {
       this.discard(session);
       return;
     }
+    const ms = this.sessionExpirySeconds * 1000;
+    this.journal?.detached(session, Date.now() + ms);
+    this.startExpiry(session, ms);
+  }
+
+  /**
+   * Take in a session rebuilt from the journal at start: index its patterns and let it
+   * expire in `expiresInMs` unless a client attaches first.
+   */
+  adopt(session: Session, expiresInMs: number): void {
+    this.sessions.set(session.clientId, session);
+    for (const p of session.patterns) this.index.add(p, session);
+    this.startExpiry(session, expiresInMs);
+  }
+
+  private startExpiry(session: Session, ms: number): void {
     session.expiryTimer = setTimeout(() => {
       this.log.debug('session expired', { client_id: session.clientId, queued: session.offline.length, unacked: session.inflight.size });
       this.discard(session);
-    }, this.sessionExpirySeconds * 1000);
+    }, ms);
     session.expiryTimer.unref();
   }
 
-  /** Remove a session, its subscriptions and its queued messages. */
-  discard(session: Session): void {
+  /**
+   * Remove a session, its subscriptions and its queued messages. `journaled: false` at
+   * shutdown: the broker is stopping, the session is not ending, and the journal must
+   * keep it for the next start.
+   */
+  discard(session: Session, journaled = true): void {
+    if (journaled) this.journal?.ended(session);
     session.dispose();
     for (const p of session.patterns) this.index.remove(p, session);
     session.patterns.clear();
@@ -98,8 +122,8 @@ export class SessionStore {
     if (this.sessions.get(session.clientId) === session) this.sessions.delete(session.clientId);
   }
 
-  /** Drop every session (shutdown). */
+  /** Drop every session from memory (shutdown); the journal keeps them. */
   clear(): void {
-    for (const s of [...this.sessions.values()]) this.discard(s);
+    for (const s of [...this.sessions.values()]) this.discard(s, false);
   }
 }

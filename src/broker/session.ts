@@ -28,6 +28,19 @@ export class Session {
   expiryTimer: NodeJS.Timeout | null = null;
 
   /** Drops since the last `system.client.slow` event, and since the session began. */
+  /**
+   * Persistence only: the journal has heard of this session (a `session` or `enqueue`
+   * record was appended for it), so its detach and end must be journaled too. A client
+   * that never subscribes costs no journal record.
+   */
+  durable = false;
+  /**
+   * Persistence only: the last step of this client's publishes that wait for the journal.
+   * While set, every later publish of the client, QoS 0 included, is routed behind it, so
+   * one publisher's messages still reach each subscriber in publish order.
+   */
+  publishChain: Promise<void> | null = null;
+
   droppedSinceEvent = 0;
   totalDropped = 0;
   lastSlowEventAt = 0;
@@ -43,22 +56,23 @@ export class Session {
    * Remember a QoS 1 message sent to the connection until it is acked. A client that
    * never acks (AutoHotkey clients rarely do) must not grow this without bound: past
    * `limit` the oldest unacked message is forgotten, losing only its redelivery.
+   * @returns the message forgotten, if one was (the journal must forget it too)
    */
-  trackInflight(msg: BrokerMessage, limit: number): void {
+  trackInflight(msg: BrokerMessage, limit: number): BrokerMessage | undefined {
     this.inflight.set(msg.id, msg);
-    if (this.inflight.size > limit) {
-      const oldest = this.inflight.keys().next().value;
-      if (oldest !== undefined) this.inflight.delete(oldest);
-    }
+    if (this.inflight.size <= limit) return undefined;
+    const oldest = this.inflight.values().next().value;
+    if (oldest !== undefined) this.inflight.delete(oldest.id);
+    return oldest;
   }
 
   /**
    * Queue a QoS 1 message for a disconnected session. Expired messages at the head are
-   * purged first (`onExpired` counts them); when still full, the new message is refused
-   * (returns false).
+   * purged first (`onExpired` is told of each); when still full, the new message is
+   * refused (returns false).
    */
-  queueOffline(msg: BrokerMessage, limit: number, onExpired: (msg: BrokerMessage) => void, now: number = Date.now()): boolean {
-    while (this.offline.length > 0 && isExpired(this.offline.peek()!, now)) onExpired(this.offline.shift()!);
+  queueOffline(msg: BrokerMessage, limit: number, onExpired: (msg: BrokerMessage, session: Session) => void, now: number = Date.now()): boolean {
+    while (this.offline.length > 0 && isExpired(this.offline.peek()!, now)) onExpired(this.offline.shift()!, this);
     if (this.offline.length + this.inflight.size >= limit) return false;
     this.offline.push(msg);
     return true;

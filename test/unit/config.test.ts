@@ -93,6 +93,7 @@ describe('parseConfigObject', () => {
       legacy_encoding: 'cp1251',
       persistence_enabled: true,
       persistence_path: '/tmp/x.db',
+      persistence_fsync: 'always',
       log_level: 'warning',
       log_messages: false,
     };

@@ -65,6 +65,20 @@ export class Authenticator {
     return this.exact.get(clientId) ?? this.patterns.find((c) => c.matches(clientId));
   }
 
+  /**
+   * Who `clientId` is taken to be before it connects: a session restored from the journal
+   * at start, whose queue must still follow its permissions. Its `clients` entry when it
+   * has one; otherwise the anonymous identity when anonymous clients are allowed (the
+   * narrower guess: a client that used the shared token may get less queued until it
+   * reconnects, never more); otherwise the token's, the only other way in.
+   */
+  presumedIdentity(clientId: string): Identity {
+    const entry = this.credentialFor(clientId);
+    if (entry) return { name: entry.id, kind: 'client', permissions: entry.permissions };
+    if (this.anonymousAllowed || !this.tokenDigest) return this.anonymous;
+    return TOKEN_IDENTITY;
+  }
+
   authenticate(clientId: string, token: unknown): AuthOutcome {
     const entry = this.credentialFor(clientId);
     if (entry) {

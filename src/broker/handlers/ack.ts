@@ -13,6 +13,7 @@ export const ack: MethodSpec = {
     const messageId = requireString(params, 'message_id');
     const session = conn.session!;
     const wasInflight = session.inflight.delete(messageId);
+    if (wasInflight) broker.durability?.acked(session, messageId);
     const recorded = broker.acks.ack(messageId, session.clientId);
     return { acked: wasInflight || recorded };
   },

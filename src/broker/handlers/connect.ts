@@ -57,6 +57,7 @@ export const connect: MethodSpec = {
     session.clientType = clientType;
     session.identity = auth.identity;
     conn.session = session;
+    broker.durability?.attached(session);
     broker.log.info('client connected', {
       client_id: clientId,
       client_type: clientType,

@@ -2,18 +2,21 @@ import { invalidParams } from '../../protocol/jsonrpc.js';
 import type { PublishResult } from '../../protocol/messages.js';
 import { requireSendPermission } from '../auth/enforce.js';
 import type { MethodSpec } from '../context.js';
+import { finishPublish, needsJournal, publishDurably } from '../durable-publish.js';
 import { createMessage } from '../message.js';
 import { optionalBoolean, optionalNumber, requirePublishTopic } from '../params.js';
 
 /**
  * `publish`: route to every matching session. As a notification it is fire-and-forget
- * (AutoHotkey clients never read replies), which is also the broker's fast path.
+ * (AutoHotkey clients never read replies), which is also the broker's fast path. With
+ * persistence on, a QoS 1 or retained publish is answered once it is stored
+ * (durable-publish.ts), or -32004 when it cannot be.
  */
 export const publish: MethodSpec = {
   name: 'publish',
   params: ['topic', 'payload', 'qos', 'ttl', 'retain'],
   requiresConnect: true,
-  handle({ broker, conn, params }): PublishResult {
+  handle({ broker, conn, params }): PublishResult | Promise<PublishResult> {
     const topic = requirePublishTopic(params);
     const qos = optionalNumber(params, 'qos', 0);
     if (qos !== 0 && qos !== 1) throw invalidParams('qos must be 0 or 1', { qos });
@@ -23,12 +26,8 @@ export const publish: MethodSpec = {
     const session = conn.session!;
     requireSendPermission(session, 'publish', topic);
     const msg = createMessage({ topic, payload: params.payload ?? null, sender: session.clientId, qos, ttl });
-    if (retain) broker.retained.set(msg);
-    const delivered = broker.router.route(msg);
-    broker.stats.messages++;
-    if (broker.config.log_messages) {
-      broker.log.info('publish', { sender: session.clientId, topic, qos, ttl, retain, delivered, message_id: msg.id, payload: msg.payload });
-    }
-    return { message_id: msg.id, delivered };
+    const durability = broker.durability;
+    if (needsJournal(durability, session, qos, retain)) return publishDurably(broker, durability, session, msg, retain, ttl);
+    return finishPublish(broker, session, msg, retain, ttl, null);
   },
 };

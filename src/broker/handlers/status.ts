@@ -23,6 +23,7 @@ export function brokerStatus(broker: BrokerContext): Record<string, unknown> {
     expired_count: broker.stats.expired,
     refused_connections: broker.stats.refusedConnections,
     auth_failures: broker.authFailures.total,
+    persistence: broker.durability?.status() ?? { enabled: false },
     security: {
       credentials: broker.auth.hasCredentials,
       anonymous_allowed: broker.auth.anonymousAllowed,

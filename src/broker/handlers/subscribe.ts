@@ -35,6 +35,9 @@ export const subscribe: MethodSpec = {
       });
     }
     for (const p of added) broker.sessions.subscribe(session, p);
+    // Not awaited: the subscription works at once, and the journal writes in order, so it
+    // is durable before any QoS 1 publish answered after this.
+    if (added.length > 0) broker.durability?.patternsChanged(session);
     broker.log.debug('subscribed', { client_id: session.clientId, patterns });
     const retained = broker.retained.matching(patterns).filter((msg) => mayReceive(session, msg.topic));
     if (retained.length > 0) {

@@ -10,6 +10,7 @@ export const unsubscribe: MethodSpec = {
     const session = conn.session!;
     const patterns = [...new Set(requireStringArray(params, 'patterns'))];
     const removed = patterns.filter((p) => broker.sessions.unsubscribe(session, p));
+    if (removed.length > 0) broker.durability?.patternsChanged(session);
     broker.log.debug('unsubscribed', { client_id: session.clientId, patterns: removed });
     return { unsubscribed: removed };
   },
