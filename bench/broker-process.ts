@@ -61,11 +61,13 @@ export interface BrokerOptions {
   cliPath: string;
   /** Per-subscriber outbound queue bound: large enough that the bench's window never drops. */
   maxQueueSize: number;
+  /** More broker flags (the QoS 1 persisted scenarios: `--persist DIR --persistence-fsync P`). */
+  extraArgs?: readonly string[];
 }
 
 export async function startBroker(opts: BrokerOptions): Promise<BrokerProcess> {
   const port = await freePort();
-  const args = [opts.cliPath, 'broker', '--host', HOST, '--port', String(port), '--log-level', 'warning', '--max-queue-size', String(opts.maxQueueSize)];
+  const args = [opts.cliPath, 'broker', '--host', HOST, '--port', String(port), '--log-level', 'warning', '--max-queue-size', String(opts.maxQueueSize), ...(opts.extraArgs ?? [])];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   track(child);
   const tail: string[] = [];

@@ -28,6 +28,11 @@ export class BenchConnection {
   closed = false;
   /** Frames that were not JSON or not understood: should stay 0. */
   badFrames = 0;
+  /**
+   * Answers to requests this class did not send (the QoS 1 publisher writes its publish
+   * requests raw, see wire.ts): the id, and the result or error.
+   */
+  onAnswer: ((id: number, result: unknown, error: unknown) => void) | null = null;
   private readonly decoder = new FrameDecoder(MAX_FRAME_BYTES);
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
@@ -137,7 +142,8 @@ export class BenchConnection {
     }
     const waiter = typeof m.id === 'number' ? this.pending.get(m.id) : undefined;
     if (!waiter) {
-      this.badFrames++;
+      if (typeof m.id === 'number' && this.onAnswer) this.onAnswer(m.id, m.result, m.error);
+      else this.badFrames++;
       return;
     }
     this.pending.delete(m.id as number);

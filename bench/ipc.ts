@@ -21,11 +21,25 @@ export interface SubscriberInit extends CommonInit {
   conns: number;
   /** Report the slowest connection's count this often (0 = never; open flow). */
   progressMs: number;
+  /** `ack` every delivery (QoS 1 scenarios: the broker, and its journal, then forget it). */
+  ack?: boolean;
 }
 
 /** Publisher process: one connection publishing as fast as credit and TCP allow. */
 export interface PublisherInit extends CommonInit {
   role: 'pub';
+}
+
+/**
+ * QoS 1 publisher process: one connection sending `publish` requests (`qos: 1`, with ids),
+ * at most `window` of them unanswered at a time, as fast as answers and credit allow.
+ */
+export interface Qos1PublisherInit extends CommonInit {
+  role: 'qos1-pub';
+  /** Publish requests outstanding at once. */
+  window: number;
+  /** Sessions each publish must reach (`delivered` in its answer); others are counted. */
+  expectDelivered: number;
 }
 
 /** Latency process: a publisher and a subscriber connection sharing one clock. */
@@ -84,7 +98,7 @@ export interface QueueBacklogInit {
   lineBytes: number;
 }
 
-export type WorkerInit = SubscriberInit | PublisherInit | LatencyInit | CommandRttInit | QueueLatencyInit | QueueBacklogInit;
+export type WorkerInit = SubscriberInit | PublisherInit | Qos1PublisherInit | LatencyInit | CommandRttInit | QueueLatencyInit | QueueBacklogInit;
 
 /** Orchestrator to worker. */
 export type Command =
@@ -93,6 +107,8 @@ export type Command =
   /** Publisher: more credit (end-to-end flow control). */
   | { cmd: 'credit'; allowed: number }
   | { cmd: 'snap' }
+  /** QoS 1 publisher: keep publish -> answer times from now on (`on`), or stop keeping them. */
+  | { cmd: 'measure'; on: boolean }
   /** Queue backlog: which lines have not arrived (after a timeout). */
   | { cmd: 'missing' }
   /** Publisher: stop publishing and report how many were sent. */
@@ -159,6 +175,23 @@ export interface QueueLatencyReport {
   windowMs: number;
 }
 
+/** QoS 1 publisher, after `stop`: every publish answered (or the wait for answers gave up). */
+export interface Qos1Report {
+  ev: 'qos1-stopped';
+  sent: number;
+  answered: number;
+  /** Error answers, and answers whose `delivered` was not the expected count (both must stay 0). */
+  errors: number;
+  misrouted: number;
+  /** The first error answer, for the report. */
+  firstError: string | null;
+  /** Publish -> answer over the measured span, µs; `samples` answers timed. */
+  p50Us: number;
+  p99Us: number;
+  maxUs: number;
+  samples: number;
+}
+
 /** Queue backlog: every line arrived; times on the shared monotonic clock (hrtimeMs). */
 export interface QueueBacklogReport {
   ev: 'queue-done';
@@ -196,6 +229,7 @@ export type WorkerEvent =
   | LatencyReport
   | RttReport
   | QueueLatencyReport
+  | Qos1Report
   | QueueBacklogReport
   | QueueMissingReport
   | { ev: 'error'; message: string };

@@ -1,4 +1,5 @@
 /** Command-line options of `npm run bench -- ...`. */
+import { tmpdir } from 'node:os';
 import { parseArgs } from 'node:util';
 import { scenarioNames } from './scenarios.js';
 import { MIN_PAYLOAD_BYTES } from './wire.js';
@@ -14,8 +15,15 @@ export interface BenchOptions {
   /** End-to-end credit, messages; 0 = open flow (drops become visible as delivered %). */
   window: number;
   payloadBytes: number;
+  /** QoS 1 scenarios: publish requests outstanding at once. */
+  qos1Window: number;
+  /** QoS 1 persisted scenarios: where the persistence directories are made. */
+  persistDir: string;
   help: boolean;
 }
+
+/** Enough unanswered publishes for the `batch` policy to group appends; what pipelining producers keep. */
+export const DEFAULT_QOS1_WINDOW = 64;
 
 export const USAGE = `usage: npm run bench -- [options]
 
@@ -30,6 +38,10 @@ export const USAGE = `usage: npm run bench -- [options]
   --window N        publisher credit ahead of the slowest subscriber, in messages;
                     0 = open flow, where broker drops show as delivered % < 100 (default 20000)
   --payload BYTES   JSON payload size (default 100, minimum ${MIN_PAYLOAD_BYTES})
+  --qos1-window N   QoS 1 scenarios: publish requests outstanding at once (default ${DEFAULT_QOS1_WINDOW})
+  --persist-dir DIR QoS 1 persisted scenarios: folder for each run's fresh persistence
+                    directory, removed after the run; put it on the disk you care about
+                    (default: the OS temp folder, ${tmpdir()})
   -h, --help`;
 
 /** Thrown for a bad command line; run.ts prints it with the usage. */
@@ -59,6 +71,8 @@ export function parseOptions(argv: string[]): BenchOptions {
         peers: { type: 'boolean' },
         window: { type: 'string' },
         payload: { type: 'string' },
+        'qos1-window': { type: 'string' },
+        'persist-dir': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -79,6 +93,8 @@ export function parseOptions(argv: string[]): BenchOptions {
     peers: values.peers ?? false,
     window: number(values.window, 'window', 20_000, 0, 10_000_000, true),
     payloadBytes: number(values.payload, 'payload', 100, MIN_PAYLOAD_BYTES, 64 * 1024, true),
+    qos1Window: number(values['qos1-window'], 'qos1-window', DEFAULT_QOS1_WINDOW, 1, 100_000, true),
+    persistDir: values['persist-dir'] ?? tmpdir(),
     help: values.help ?? false,
   };
 }

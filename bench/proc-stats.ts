@@ -4,7 +4,7 @@
  * broker process itself, which we cannot instrument from inside without changing src/.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 
 const IS_LINUX = process.platform === 'linux';
 let ticksPerSecond: number | null = null;
@@ -61,4 +61,26 @@ export const procStatsAvailable = (): boolean => IS_LINUX;
 /** CPU microseconds per event: a process at `cpuPct` % of one core handling `perSecond` events/s. */
 export function cpuUsPerEvent(cpuPct: number | null, perSecond: number): number | null {
   return cpuPct !== null && perSecond > 0 ? (cpuPct / 100 / perSecond) * 1e6 : null;
+}
+
+/**
+ * The file system type (ext4, tmpfs, ...) holding `dir`, from /proc/mounts, or null. An
+ * fsync on tmpfs costs nothing, so a persisted figure means little without it.
+ */
+export function fsTypeOf(dir: string): string | null {
+  if (!IS_LINUX) return null;
+  try {
+    dir = realpathSync(dir); // a symlinked temp folder lives where its target is
+    let best: { at: string; type: string } | null = null;
+    for (const line of readFileSync('/proc/mounts', 'utf8').split('\n')) {
+      const [, at, type] = line.split(' ');
+      if (at === undefined || type === undefined) continue;
+      const mount = at.replace(/\\040/g, ' ');
+      const inside = mount === '/' || dir === mount || dir.startsWith(mount + '/');
+      if (inside && (best === null || mount.length >= best.at.length)) best = { at: mount, type };
+    }
+    return best?.type ?? null;
+  } catch {
+    return null;
+  }
 }

@@ -60,6 +60,32 @@ export interface QueueBacklogFigures {
   tailCpuUsPerLine: number | null;
 }
 
+/** qos1-*: what the table's generic columns cannot say. */
+export interface Qos1Figures {
+  /** The journal's fsync policy; null for the in-memory broker. */
+  fsync: string | null;
+  /** Publish requests outstanding at once. */
+  window: number;
+  sent: number;
+  answered: number;
+  /** Error answers and answers not routed to the one subscriber (anomalies when not 0). */
+  errors: number;
+  misrouted: number;
+  /** Deliveries/s the acking subscriber received over the window. */
+  subDeliveriesPerSec: number;
+  /** publish -> answer timings behind the latency columns. */
+  latencySamples: number;
+  /** The broker's `status.persistence` after the run, for persisted runs. */
+  journal: {
+    /** Journal appends per answered publish (enqueue + ack, and what else the broker journals). */
+    appendsPerPublish: number | null;
+    diskBytes: number | null;
+    files: number | null;
+    /** File system of the persistence directory (`/proc/mounts`). */
+    fsType: string | null;
+  } | null;
+}
+
 export interface RunResult {
   scenario: string;
   run: number;
@@ -85,6 +111,7 @@ export interface RunResult {
   commandRtt?: CommandRttFigures;
   queueLatency?: QueueLatencyFigures;
   queueBacklog?: QueueBacklogFigures;
+  qos1?: Qos1Figures;
   /** Deliveries out of publish order plus connections the broker closed: anything but 0 is a bug. */
   anomalies: string[];
 }
@@ -117,6 +144,8 @@ export interface ScenarioSummary {
   commandRtt: CommandRttFigures | null;
   queueLatency: QueueLatencyFigures | null;
   queueBacklog: QueueBacklogFigures | null;
+  /** QoS 1 scenarios: the figures of the run with the median answers/s. */
+  qos1: Qos1Figures | null;
   anomalies: string[];
 }
 
@@ -142,8 +171,15 @@ export function summarize(scenario: string, outcomes: RunOutcome[]): ScenarioSum
     commandRtt: runs[0]?.commandRtt ?? null,
     queueLatency: runs[0]?.queueLatency ?? null,
     queueBacklog: runs[0]?.queueBacklog ?? null,
+    qos1: medianRun(runs)?.qos1 ?? null,
     anomalies: [...new Set(runs.flatMap((r) => r.anomalies))],
   };
+}
+
+/** The run whose deliveries/s is the median (the lower middle one of an even count). */
+function medianRun(runs: RunResult[]): RunResult | undefined {
+  const sorted = [...runs].sort((a, b) => a.deliveriesPerSec - b.deliveriesPerSec);
+  return sorted[(sorted.length - 1) >> 1];
 }
 
 function medianLatency(runs: RunResult[]): RunResult['latency'] {

@@ -1,5 +1,6 @@
 /**
- * `npm run bench`: our broker's throughput, fan-out and latency, the bridge's start-up and
+ * `npm run bench`: our broker's throughput, fan-out, QoS 1 publish rate (in memory and
+ * persisted, per fsync policy) and latency, the bridge's start-up and
  * command round trip, and `bridge tail`'s queue-file latency and backlog rate, as one
  * markdown table.
  *
@@ -18,7 +19,7 @@ import { killAllStarted } from './processes.js';
 import { isFailed, summarize, type RunOutcome } from './results.js';
 import { runScenario } from './runner.js';
 import { SCENARIOS, type RunContext } from './scenarios.js';
-import { fmtRate, machineLine, queueTargetLine, renderTable, settingsLine, targetLine } from './table.js';
+import { fmtRate, machineLine, qos1Line, queueTargetLine, renderTable, settingsLine, targetLine } from './table.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url)); // dist/bench
 const projectRoot = path.resolve(here, '../..');
@@ -41,6 +42,12 @@ function describe(r: RunOutcome): string {
     const b = r.queueBacklog;
     return `${b.lines} lines in ${b.totalMs.toFixed(0)} ms from spawn = ${fmtRate(r.deliveriesPerSec)} lines/s (first line after ${b.firstLineMs.toFixed(0)} ms)${extra}`;
   }
+  if (r.qos1) {
+    const q = r.qos1;
+    const lat = r.latency ? `, publish -> answer p50 ${r.latency.p50Us.toFixed(0)} µs, p99 ${r.latency.p99Us.toFixed(0)} µs, max ${r.latency.maxUs.toFixed(0)} µs` : '';
+    const cpu = r.brokerCpuPct === null ? '' : `, broker ${r.brokerCpuPct.toFixed(0)}% CPU`;
+    return `${fmtRate(r.deliveriesPerSec)} QoS 1 publishes answered/s (${q.window} outstanding), subscriber ${fmtRate(q.subDeliveriesPerSec)} deliveries/s, delivered ${r.deliveredPct.toFixed(2)}%${cpu}${lat}${extra}`;
+  }
   if (r.commandRtt && r.latency) {
     return `${fmtRate(r.deliveriesPerSec)} round trips/s, ${r.commandRtt.verified}/${r.commandRtt.requests} replies verified, p50 ${r.latency.p50Us.toFixed(0)} µs, p99 ${r.latency.p99Us.toFixed(0)} µs, max ${r.latency.maxUs.toFixed(0)} µs${extra}`;
   }
@@ -61,10 +68,12 @@ async function bench(opts: BenchOptions): Promise<RunOutcome[]> {
     // Above the credit window, so the broker's drop policy never fires in lossless mode;
     // in open flow a generous but bounded queue, so drops stay visible and memory finite.
     maxQueueSize: opts.window > 0 ? opts.window * 2 : 100_000,
+    qos1Window: opts.qos1Window,
+    persistParent: opts.persistDir,
   };
   const outcomes: RunOutcome[] = [];
   for (const sc of SCENARIOS.filter((s) => opts.scenarios.includes(s.name))) {
-    const runs = sc.kind === 'stream' ? opts.repeat : 1;
+    const runs = sc.kind === 'stream' || sc.kind === 'qos1' ? opts.repeat : 1;
     for (let run = 0; run < runs; run++) {
       const started = Date.now();
       const outcome = await runScenario(sc, ctx, run);
@@ -103,6 +112,7 @@ async function main(argv: string[]): Promise<number> {
   console.log(queueTargetLine(summaries));
   console.log(machineLine());
   console.log(settingsLine({ seconds: opts.seconds, warmupMs: WARMUP_MS, repeat: opts.repeat, window: opts.window, payloadBytes: opts.payloadBytes }));
+  if (summaries.some((s) => s.qos1)) console.log(qos1Line(opts.qos1Window, opts.persistDir));
   if (!procStatsAvailable()) console.log('Broker CPU and RSS need Linux /proc: n/a here.');
   if (opts.json) {
     writeFileSync(opts.json, JSON.stringify({ startedAt: new Date().toISOString(), options: opts, machine: machineLine(), summaries, outcomes }, null, 2));

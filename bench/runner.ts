@@ -2,11 +2,15 @@
  * Runs one scenario once against a fresh broker process and always cleans up: workers
  * are told to exit (then killed by PID), and the broker is stopped, whatever happened.
  * The bridge and queue scenarios stop their bridges themselves, before the broker goes.
+ * A persisted QoS 1 run's persistence directory is removed once its broker has stopped.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import path from 'node:path';
 import { startBroker, type BrokerProcess } from './broker-process.js';
 import { runBridgeStart } from './bridge-start-run.js';
 import { runCommandRtt } from './command-rtt-run.js';
 import { runLatency } from './latency-run.js';
+import { runQos1 } from './qos1-run.js';
 import { runQueueBacklog, runQueueLatency } from './queue-run.js';
 import type { RunOutcome } from './results.js';
 import type { RunContext, Scenario } from './scenarios.js';
@@ -16,14 +20,19 @@ import type { WorkerHandle } from './worker-handle.js';
 export async function runScenario(sc: Scenario, ctx: RunContext, run: number): Promise<RunOutcome> {
   const workers: WorkerHandle[] = [];
   let broker: BrokerProcess | null = null;
+  // A fresh persistence directory per persisted run, so no run replays another's journal.
+  const persistDir = sc.kind === 'qos1' && sc.fsync !== null ? mkdtempSync(path.join(ctx.persistParent, 'ahk-bench-journal-')) : null;
   try {
     // A backlog is published far faster than it is paced: a per-client queue that holds it
     // all keeps the broker's drop policy out of a figure that is about the tail.
     const maxQueueSize = sc.kind === 'queue-backlog' ? Math.max(ctx.maxQueueSize, 2 * sc.lines) : ctx.maxQueueSize;
-    broker = await startBroker({ cliPath: ctx.cliPath, maxQueueSize });
+    const extraArgs = sc.kind === 'qos1' && sc.fsync !== null && persistDir !== null ? ['--persist', persistDir, '--persistence-fsync', sc.fsync] : [];
+    broker = await startBroker({ cliPath: ctx.cliPath, maxQueueSize, extraArgs });
     switch (sc.kind) {
       case 'stream':
         return await runStream(sc, ctx, broker, run, workers);
+      case 'qos1':
+        return await runQos1(sc, ctx, broker, persistDir, run, workers);
       case 'latency':
         return await runLatency(sc, ctx, broker, run, workers);
       case 'bridge-start':
@@ -45,5 +54,6 @@ export async function runScenario(sc: Scenario, ctx: RunContext, run: number): P
   } finally {
     await Promise.all(workers.map((w) => w.stop()));
     await broker?.stop();
+    if (persistDir !== null) rmSync(persistDir, { recursive: true, force: true });
   }
 }

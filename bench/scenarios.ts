@@ -9,6 +9,21 @@ export interface StreamScenario {
   description: string;
 }
 
+/** When a persisted broker's journal appends count as durable (`--persistence-fsync`). */
+export type FsyncPolicy = 'always' | 'batch' | 'never';
+
+/**
+ * QoS 1 publish requests with a window outstanding -> 1 acking subscriber: answers/s, and
+ * publish -> answer latency. `fsync: null` is the in-memory broker; otherwise the broker
+ * runs with `--persist <fresh dir> --persistence-fsync <fsync>`.
+ */
+export interface Qos1Scenario {
+  kind: 'qos1';
+  name: string;
+  fsync: FsyncPolicy | null;
+  description: string;
+}
+
 /** Paced publishing, one process for both ends, latency percentiles. */
 export interface LatencyScenario {
   kind: 'latency';
@@ -59,7 +74,7 @@ export interface QueueBacklogScenario {
   description: string;
 }
 
-export type Scenario = StreamScenario | LatencyScenario | BridgeStartScenario | CommandRttScenario | QueueLatencyScenario | QueueBacklogScenario;
+export type Scenario = StreamScenario | Qos1Scenario | LatencyScenario | BridgeStartScenario | CommandRttScenario | QueueLatencyScenario | QueueBacklogScenario;
 
 /** The script and interpreter of the bridge scenarios, relative to the project root. */
 export const BRIDGE_SCRIPT = 'fixtures/scripts/echo.ahk';
@@ -69,6 +84,10 @@ export const BRIDGE_INTERPRETER = 'fixtures/fake-ahk/AutoHotkey.mjs';
 export const SCENARIOS: readonly Scenario[] = [
   { kind: 'stream', name: 'throughput-1to1', subProcesses: [1], description: '1 publisher process -> 1 subscriber process' },
   { kind: 'stream', name: 'fanout-1to10', subProcesses: [5, 5], description: '1 publisher -> 10 subscriber connections in 2 processes' },
+  { kind: 'qos1', name: 'qos1-memory', fsync: null, description: 'QoS 1 publish requests (window outstanding) -> 1 acking subscriber, in-memory broker' },
+  { kind: 'qos1', name: 'qos1-persist-always', fsync: 'always', description: 'as qos1-memory, broker with --persist, fsync always (one fsync per append)' },
+  { kind: 'qos1', name: 'qos1-persist-batch', fsync: 'batch', description: 'as qos1-memory, broker with --persist, fsync batch (appends within ~2 ms share an fsync)' },
+  { kind: 'qos1', name: 'qos1-persist-never', fsync: 'never', description: 'as qos1-memory, broker with --persist, fsync never (written, not fsynced)' },
   { kind: 'latency', name: 'latency', ratePerSec: 2000, description: '1 pub + 1 sub connection in one process, 2,000 msg/s' },
   { kind: 'bridge-start', name: 'bridge-start', starts: 10, warmupStarts: 1, description: 'spawn `bridge run echo.ahk` -> scripts.<key>.started / .ready, 10 starts' },
   { kind: 'command-rtt', name: 'command-rtt', requests: 2000, warmup: 100, description: 'sequential requests client -> broker -> bridge -> script -> back' },
@@ -96,4 +115,8 @@ export interface RunContext {
   payloadBytes: number;
   /** The broker's --max-queue-size. */
   maxQueueSize: number;
+  /** QoS 1 scenarios: publish requests outstanding at once. */
+  qos1Window: number;
+  /** QoS 1 persisted scenarios: the folder each run's fresh persistence directory is made in. */
+  persistParent: string;
 }

@@ -59,8 +59,25 @@ function bridgeNotes(s: ScenarioSummary): string[] {
   return [];
 }
 
+/** What a QoS 1 row's columns mean, and what the journal did. */
+function qos1Notes(s: ScenarioSummary): string[] {
+  const q = s.qos1;
+  if (!q) return [];
+  const parts = [
+    `QoS 1 publishes answered/s (${q.window} outstanding) -> 1 acking subscriber (${fmtRate(q.subDeliveriesPerSec)} deliveries/s)`,
+    `µs/delivery = broker µs per publish; p50/p99/max = publish -> answer (${q.latencySamples.toLocaleString('en-US')} timed)`,
+  ];
+  const j = q.journal;
+  if (q.fsync === null) parts.push('in memory');
+  else if (j) {
+    const mb = j.diskBytes === null ? na : (j.diskBytes / 2 ** 20).toFixed(1);
+    parts.push(`journal fsync ${q.fsync} on ${j.fsType ?? 'unknown fs'}: ${fixed(j.appendsPerPublish, 2)} appends per publish, ${mb} MB in ${fixed(j.files, 0)} files at the end`);
+  }
+  return parts;
+}
+
 function notes(s: ScenarioSummary): string {
-  const parts: string[] = [];
+  const parts: string[] = [...qos1Notes(s)];
   if (s.bridgeStart || s.commandRtt || s.queueLatency || s.queueBacklog) {
     parts.push(...bridgeNotes(s), ...s.anomalies);
     for (const f of s.failures) parts.push(`run ${f.run + 1} FAILED: ${f.error.split('\n')[0]!.slice(0, 160)}`);
@@ -69,7 +86,7 @@ function notes(s: ScenarioSummary): string {
   if (s.runs.length > 1) parts.push(`runs ${s.runs.map((r) => fmtRate(r.deliveriesPerSec)).join(', ')}`);
   const clients: string[] = [];
   if (s.pubCpuPct !== null) clients.push(`pub ${fixed(s.pubCpuPct, 0)}%`);
-  if (s.subCpuPct.length > 0) clients.push(`${s.latency ? 'client' : 'sub'} ${s.subCpuPct.map((x) => fixed(x, 0)).join('/')}%`);
+  if (s.subCpuPct.length > 0) clients.push(`${s.latency && !s.qos1 ? 'client' : 'sub'} ${s.subCpuPct.map((x) => fixed(x, 0)).join('/')}%`);
   if (clients.length > 0) parts.push(`CPU ${clients.join(', ')}`);
   parts.push(...s.anomalies);
   for (const f of s.failures) parts.push(`run ${f.run + 1} FAILED: ${f.error.split('\n')[0]!.slice(0, 160)}`);
@@ -114,6 +131,15 @@ export interface RunSettings {
   repeat: number;
   window: number;
   payloadBytes: number;
+}
+
+/** How the QoS 1 rows were measured. */
+export function qos1Line(window: number, persistParent: string): string {
+  return (
+    `QoS 1 rows: one connection keeps ${window} \`publish\` requests (qos 1) unanswered at most, the subscriber acks every delivery; ` +
+    `the persisted rows run the broker with \`--persist <fresh dir in ${persistParent}> --persistence-fsync <policy>\`, ` +
+    'where an answer means the message is in the journal under that policy.'
+  );
 }
 
 export function machineLine(): string {

@@ -1,6 +1,6 @@
 /**
  * Entry of every client process the orchestrator forks: `node dist/bench/worker.js <init-json>`.
- * Runs one role (subscriber, publisher, latency, command-rtt, queue-latency, queue-sub) and
+ * Runs one role (subscriber, publisher, QoS 1 publisher, latency, command-rtt, queue-latency, queue-sub) and
  * takes commands over IPC. It ends by itself when told to exit, when the orchestrator goes
  * away, or at the hard time limit, so no bench process outlives a run.
  */
@@ -9,6 +9,7 @@ import { startCommandRtt } from './roles/command-rtt.js';
 import { emit, type Role } from './roles/common.js';
 import { startLatency } from './roles/latency.js';
 import { startPublisher } from './roles/publisher.js';
+import { startQos1Publisher } from './roles/qos1-publisher.js';
 import { startQueueBacklog } from './roles/queue-backlog.js';
 import { startQueueLatency } from './roles/queue-latency.js';
 import { startSubscriber } from './roles/subscriber.js';
@@ -25,6 +26,8 @@ function startRole(init: WorkerInit): Promise<Role> {
       return startSubscriber(init);
     case 'pub':
       return startPublisher(init);
+    case 'qos1-pub':
+      return startQos1Publisher(init);
     case 'latency':
       return startLatency(init);
     case 'command-rtt':

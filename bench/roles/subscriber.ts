@@ -1,13 +1,36 @@
 /**
  * Subscriber role: `conns` connections on one topic. Counts deliveries per connection,
  * checks publish order, and (with end-to-end flow control) reports the slowest
- * connection's count so the orchestrator can grant the publisher more credit.
+ * connection's count so the orchestrator can grant the publisher more credit. With `ack`
+ * it acks every delivery, as a QoS 1 consumer does.
  */
 import { performance } from 'node:perf_hooks';
 import { BenchConnection } from '../client.js';
 import type { SubscriberInit } from '../ipc.js';
-import { payloadField } from '../wire.js';
+import { callFrame, payloadField } from '../wire.js';
 import { cpuMs, emit, type Role } from './common.js';
+
+/**
+ * `ack` frames for one connection, sent as notifications (no answer to read) in one write
+ * per event-loop turn: the deliveries of one socket read are acked together.
+ */
+class Acker {
+  private frames: Buffer[] = [];
+
+  constructor(private readonly conn: () => BenchConnection | undefined) {}
+
+  ack(messageId: unknown): void {
+    if (typeof messageId !== 'string') return;
+    if (this.frames.length === 0) setImmediate(() => this.flush());
+    this.frames.push(callFrame(null, 'ack', { message_id: messageId }));
+  }
+
+  private flush(): void {
+    const c = this.conn();
+    if (c && !c.closed) c.write(Buffer.concat(this.frames));
+    this.frames = [];
+  }
+}
 
 export async function startSubscriber(init: SubscriberInit): Promise<Role> {
   const counts = new Array<number>(init.conns).fill(0);
@@ -15,16 +38,18 @@ export async function startSubscriber(init: SubscriberInit): Promise<Role> {
   let outOfOrder = 0;
   const conns: BenchConnection[] = [];
   for (let i = 0; i < init.conns; i++) {
+    const acker = init.ack ? new Acker(() => conns[i]) : null;
     const onDelivery = (params: Record<string, unknown>): void => {
       const seq = payloadField(params.payload, 'seq');
       // Messages from one publisher must arrive in publish order (docs/protocol.md, "Delivery").
       if (seq <= lastSeq[i]!) outOfOrder++;
       lastSeq[i] = seq;
       counts[i]!++;
+      acker?.ack(params.message_id);
     };
     const conn = await BenchConnection.open(init.port, `${init.idPrefix}-${i}`, onDelivery);
+    conns.push(conn); // before subscribing: the acker needs it from the first delivery on
     await conn.subscribe([init.topic]);
-    conns.push(conn);
   }
 
   const slowest = (): number => Math.min(...counts);
