@@ -169,6 +169,21 @@ export class Durability implements SessionJournal {
     });
   }
 
+  /**
+   * Journal a session's pattern set before a `subscribe` is answered. Resolves to null
+   * once durable, or to the -32003 error the subscriber gets; never rejects.
+   */
+  storePatterns(session: Session, patterns: readonly string[]): Promise<RpcError | null> {
+    session.durable = true;
+    return this.journal.append({ type: 'session', clientId: session.clientId, patterns: [...patterns], expiresAt: null }).then(
+      () => null,
+      (err: unknown) => {
+        const e = this.warn('subscribe', err, 'subscribe refused: the journal cannot store it', { client_id: session.clientId });
+        return new RpcError(ErrorCode.SUBSCRIPTION_ERROR, `Subscribe failed: the subscription could not be stored (${e.reason})`, { reason: e.reason, code: e.code });
+      },
+    );
+  }
+
   /** The client acked an in-flight message. */
   acked(session: Session, messageId: string): void {
     if (session.durable) this.append({ type: 'ack', clientId: session.clientId, messageId }, 'recording an ack');

@@ -178,3 +178,52 @@ describe('status and configuration', () => {
     expect(res.stderr).not.toContain('broker listening');
   });
 });
+
+describe('a subscribe is answered once stored', () => {
+  it('waits for the journal; the same client’s pipelined publish and unsubscribe queue behind it', async () => {
+    const dir = tempDir();
+    const fs = new TestJournalFs();
+    const b = await persistent(dir, {}, { persistenceFs: fs });
+    const me = await bed.connected(b.port, 'me');
+    const other = await bed.connected(b.port, 'other');
+
+    const gate = fs.hold('write');
+    const sub = me.call('subscribe', { patterns: ['me.#', 'gone.#'] });
+    const own = me.call('publish', { topic: 'me.own', payload: 1 }); // pipelined, not awaited
+    const unsub = me.call('unsubscribe', { patterns: ['gone.#'] });
+    await gate.reached;
+    // Another client's publish meanwhile: the subscription is not in force before its answer.
+    expect((await publish(other, 'me.early', 'too early')).delivered).toBe(0);
+    let answered = false;
+    sub.then(
+      () => (answered = true),
+      () => (answered = true),
+    );
+    await roundTrip(other);
+    expect(answered).toBe(false);
+
+    gate.release();
+    expect((await sub).result).toEqual({ subscribed: ['me.#', 'gone.#'] });
+    expect((await own).result.delivered).toBe(1); // subscribe, then publish: it reaches itself
+    expect((await unsub).result).toEqual({ unsubscribed: ['gone.#'] });
+    expect((await publish(other, 'gone.x', 'after unsubscribe')).delivered).toBe(0);
+    await me.waitDelivery('me.own');
+    await roundTrip(me);
+    expect(me.deliveries().map((d) => d.topic)).toEqual(['me.own']);
+  });
+
+  it('a subscribe that cannot be stored is refused -32003 with the reason, and not applied', async () => {
+    const dir = tempDir();
+    const fs = new TestJournalFs();
+    const b = await persistent(dir, {}, { persistenceFs: fs });
+    const me = await bed.connected(b.port, 'me');
+    const other = await bed.connected(b.port, 'other');
+    fs.fail('write', 'ENOSPC');
+    const res = await me.call('subscribe', { patterns: ['full.#'] });
+    expect(res.error).toMatchObject({ code: -32003, data: { code: 'ENOSPC' }, message: expect.stringMatching(/could not be stored/) });
+    fs.heal();
+    expect((await publish(other, 'full.x', 'nobody')).delivered).toBe(0);
+    expect((await me.call('subscribe', { patterns: ['full.#'] })).result).toEqual({ subscribed: ['full.#'] });
+    expect((await publish(other, 'full.y', 'now')).delivered).toBe(1);
+  });
+});

@@ -1,7 +1,7 @@
 import { ErrorCode, RpcError } from '../../protocol/errors.js';
 import { patternError } from '../../protocol/topics.js';
 import { mayReceive, requireSubscribePermission } from '../auth/enforce.js';
-import type { MethodSpec } from '../context.js';
+import type { CallContext, MethodSpec } from '../context.js';
 import { requireStringArray } from '../params.js';
 
 /**
@@ -12,7 +12,8 @@ export const subscribe: MethodSpec = {
   name: 'subscribe',
   params: ['patterns'],
   requiresConnect: true,
-  handle({ broker, conn, params, after }) {
+  handle(ctx) {
+    const { broker, conn, params } = ctx;
     const patterns = [...new Set(requireStringArray(params, 'patterns'))];
     const errors = patterns.flatMap((pattern) => {
       const reason = patternError(pattern);
@@ -34,29 +35,54 @@ export const subscribe: MethodSpec = {
         current: session.patterns.size,
       });
     }
-    for (const p of added) broker.sessions.subscribe(session, p);
-    // Not awaited: the subscription works at once, and the journal writes in order, so it
-    // is durable before any QoS 1 publish answered after this.
-    if (added.length > 0) broker.durability?.patternsChanged(session);
-    broker.log.debug('subscribed', { client_id: session.clientId, patterns });
-    const retained = broker.retained.matching(patterns).filter((msg) => mayReceive(session, msg.topic));
-    if (retained.length > 0) {
-      after(() =>
-        broker.router.sendRetained(
-          session,
-          retained,
-          () => broker.fault('retained-replay'),
-          (msg, err) =>
-            broker.log.error('retained message could not be delivered; skipped', {
-              client_id: session.clientId,
-              topic: msg.topic,
-              message_id: msg.id,
-              error: err as Error,
-              stack: (err as Error)?.stack,
-            }),
-        ),
-      );
-    }
-    return { subscribed: patterns };
+    const durability = broker.durability;
+    if (durability === null || (added.length === 0 && session.publishChain === null)) return subscribeNow(ctx, patterns);
+    // With persistence, answered only once the new pattern set is stored, and applied
+    // only then: a subscription the client was told about survives a killed broker, and
+    // no live message of the new patterns arrives before the answer (and so before the
+    // retained ones). The client's later publishes and subscribes queue behind it, so
+    // one it subscribes and then publishes to still reaches it.
+    const before = session.publishChain;
+    const stored = (before ?? Promise.resolve()).then(() =>
+      added.length > 0 ? durability.storePatterns(session, [...session.patterns, ...added]) : null,
+    );
+    const step = stored.then((refusal) => {
+      if (refusal) throw refusal;
+      return subscribeNow(ctx, patterns);
+    });
+    const release = (): void => {
+      if (session.publishChain === tail) session.publishChain = null;
+    };
+    const tail = step.then(release, release);
+    session.publishChain = tail;
+    return step;
   },
 };
+
+/** Apply a validated subscribe: index the new patterns, answer, replay the retained. */
+function subscribeNow(ctx: CallContext, patterns: string[]): { subscribed: string[] } {
+  const { broker, conn, after } = ctx;
+  const session = conn.session!;
+  const added = patterns.filter((p) => !session.patterns.has(p));
+  for (const p of added) broker.sessions.subscribe(session, p);
+  broker.log.debug('subscribed', { client_id: session.clientId, patterns });
+  const retained = broker.retained.matching(patterns).filter((msg) => mayReceive(session, msg.topic));
+  if (retained.length > 0) {
+    after(() =>
+      broker.router.sendRetained(
+        session,
+        retained,
+        () => broker.fault('retained-replay'),
+        (msg, err) =>
+          broker.log.error('retained message could not be delivered; skipped', {
+            client_id: session.clientId,
+            topic: msg.topic,
+            message_id: msg.id,
+            error: err as Error,
+            stack: (err as Error)?.stack,
+          }),
+      ),
+    );
+  }
+  return { subscribed: patterns };
+}

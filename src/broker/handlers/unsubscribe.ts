@@ -9,9 +9,22 @@ export const unsubscribe: MethodSpec = {
   handle({ broker, conn, params }) {
     const session = conn.session!;
     const patterns = [...new Set(requireStringArray(params, 'patterns'))];
-    const removed = patterns.filter((p) => broker.sessions.unsubscribe(session, p));
-    if (removed.length > 0) broker.durability?.patternsChanged(session);
-    broker.log.debug('unsubscribed', { client_id: session.clientId, patterns: removed });
-    return { unsubscribed: removed };
+    const unsubscribeNow = (): { unsubscribed: string[] } => {
+      const removed = patterns.filter((p) => broker.sessions.unsubscribe(session, p));
+      if (removed.length > 0) broker.durability?.patternsChanged(session);
+      broker.log.debug('unsubscribed', { client_id: session.clientId, patterns: removed });
+      return { unsubscribed: removed };
+    };
+    const before = session.publishChain;
+    if (before === null) return unsubscribeNow();
+    // A subscribe of this client still being stored comes first (persistence only):
+    // "subscribe x, unsubscribe x" must end unsubscribed.
+    const step = before.then(unsubscribeNow);
+    const release = (): void => {
+      if (session.publishChain === tail) session.publishChain = null;
+    };
+    const tail = step.then(release, release);
+    session.publishChain = tail;
+    return step;
   },
 };
