@@ -8,6 +8,11 @@ import { VERSION } from '../src/version.js';
 import { CliError } from './cli-error.js';
 import { brokerCommand } from './commands/broker.js';
 import { demoCommand } from './commands/demo.js';
+import { initCommand } from './commands/init.js';
+import { logsCommand } from './commands/logs.js';
+import { psCommand } from './commands/ps.js';
+import { replyCommand } from './commands/reply.js';
+import { scriptControlCommands } from './commands/script-control.js';
 import { pubCommand } from './commands/pub.js';
 import { requestCommand } from './commands/request.js';
 import { runCommand } from './commands/run.js';
@@ -22,7 +27,23 @@ export function buildProgram(): Command {
     .version(VERSION, '-v, --version')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const cmd of [brokerCommand(), pubCommand(), subCommand(), requestCommand(), statusCommand(), runCommand(), upCommand(), tailCommand(), demoCommand()]) {
+  const commands = [
+    brokerCommand(),
+    pubCommand(),
+    subCommand(),
+    requestCommand(),
+    replyCommand(),
+    statusCommand(),
+    runCommand(),
+    upCommand(),
+    psCommand(),
+    logsCommand(),
+    ...scriptControlCommands(),
+    initCommand(),
+    tailCommand(),
+    demoCommand(),
+  ];
+  for (const cmd of commands) {
     program.addCommand(cmd.showHelpAfterError('(run with --help for usage)').exitOverride());
   }
   program.addHelpText(

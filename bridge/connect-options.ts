@@ -2,7 +2,7 @@
  * The connection flags every client command shares (`--host`, `--port`, ...) and the one
  * place that turns a failed connection into an error message that says what to do.
  */
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import type { BrokerConfig } from '../src/broker/index.js';
 import { BrokerClient, BrokerConnectionError } from '../src/client/index.js';
 import { BrokerLink, type LinkRole } from './broker-link.js';
@@ -16,16 +16,32 @@ export interface ConnectFlags {
   clientId?: string;
   token?: string;
   logLevel?: string;
+  logFormat?: LogFormat;
 }
 
-/** Add the shared connection flags to a command. */
-export function withConnectFlags(cmd: Command): Command {
+export type LogFormat = 'text' | 'json';
+
+/** The log flags of every long-running command: `--log-level` and `--log-format`. */
+export interface LogFlags {
+  logLevel?: string;
+  logFormat?: LogFormat;
+}
+
+/** Add `--log-level` and `--log-format` (`defaultLevel` is only shown in the help). */
+export function withLogFlags(cmd: Command, defaultLevel: string): Command {
   return cmd
+    .option('--log-level <level>', `debug, info, warning, error or silent (env BROKER_LOG_LEVEL, default ${defaultLevel})`)
+    .addOption(new Option('--log-format <format>', 'log lines as text or one JSON object per line').choices(['text', 'json']).default('text'));
+}
+
+/** Add the shared connection flags (and the log flags) to a command. */
+export function withConnectFlags(cmd: Command, defaultLogLevel = 'warning'): Command {
+  cmd
     .option('-H, --host <host>', `broker host (env BROKER_HOST, default ${DEFAULT_HOST})`)
     .option('-p, --port <port>', `broker port (env BROKER_PORT, default ${DEFAULT_PORT})`)
     .option('-i, --client-id <id>', 'client id to connect as (default: bridge-cli-<pid>)')
-    .option('--token <token>', 'shared token, when the broker requires one (env BROKER_TOKEN)')
-    .option('--log-level <level>', 'debug, info, warning, error (env BROKER_LOG_LEVEL, default warning)');
+    .option('--token <token>', 'shared token, when the broker requires one (env BROKER_TOKEN)');
+  return withLogFlags(cmd, defaultLogLevel);
 }
 
 /** Host and port from flags, then `BROKER_HOST` / `BROKER_PORT`, then defaults. */
@@ -39,12 +55,16 @@ export function resolveAddress(flags: ConnectFlags): { host: string; port: numbe
   return { host, port };
 }
 
-/** A logger for CLI client commands: quiet by default so stdout/stderr stay readable. */
-export function cliLogger(flags: { logLevel?: string }, component: string): Logger {
-  const name = flags.logLevel ?? (process.env.BROKER_LOG_LEVEL || 'warning');
+/**
+ * The logger of a CLI command, from `--log-level`, then `BROKER_LOG_LEVEL`, then
+ * `defaultLevel`: client commands are quiet by default so their output stays readable;
+ * supervising commands (`run`, `up`) log at info.
+ */
+export function cliLogger(flags: LogFlags, component: string, defaultLevel = 'warning'): Logger {
+  const name = flags.logLevel ?? (process.env.BROKER_LOG_LEVEL || defaultLevel);
   const level = parseLogLevel(name);
   if (!level) throw new CliError(`invalid log level "${name}": use debug, info, warning, error or silent`);
-  return new Logger({ level, component });
+  return new Logger({ level, format: flags.logFormat ?? 'text', component });
 }
 
 /**

@@ -10,13 +10,13 @@ import { Command } from 'commander';
 import { BrokerClient, type Message } from '../../src/client/index.js';
 import { CliError } from '../cli-error.js';
 import { packageRoot } from '../package-root.js';
-import { cliLogger, openLink } from '../connect-options.js';
+import { cliLogger, openLink, withLogFlags, type LogFlags } from '../connect-options.js';
 import { ScriptRegistry } from '../script-registry.js';
 import { onShutdownSignal } from '../signals.js';
 import { findInterpreter } from '../supervisor/interpreter.js';
 import { DEFAULT_RESTART } from '../supervisor/restart-policy.js';
 
-interface DemoFlags {
+interface DemoFlags extends LogFlags {
   host?: string;
   port?: string;
   ahk?: string;
@@ -53,8 +53,9 @@ export function demoCommand(): Command {
     .option('--ahk <path>', 'AutoHotkey interpreter (default: found automatically, else a stand-in)')
     .option('-n, --events <count>', 'stop after this many hotkey events', '2')
     .option('--keep', 'keep running until Ctrl+C');
+  withLogFlags(cmd, 'warning');
   cmd.action(async (flags: DemoFlags) => {
-    const log = cliLogger({ logLevel: process.env.BROKER_LOG_LEVEL || 'warning' }, 'demo');
+    const log = cliLogger(flags, 'demo');
     const script = path.join(root(), 'scripts', 'cad_hotkeys.ahk');
     const interpreter = await pickInterpreter(flags.ahk, script);
     const wanted = Number(flags.events);

@@ -7,14 +7,14 @@ import { Command, Option } from 'commander';
 import { isKnownEncoding } from '../../src/protocol/text.js';
 import { DEFAULT_STOP_GRACE, loadBridgeConfig, parseRestart, SCRIPT_KEY, type BridgeConfig } from '../bridge-config.js';
 import { CliError } from '../cli-error.js';
-import { cliLogger, openLink } from '../connect-options.js';
+import { cliLogger, openLink, withLogFlags, type LogFlags } from '../connect-options.js';
 import { startQueues, stopQueues, type QueueEntry } from '../queues.js';
 import { ScriptRegistry } from '../script-registry.js';
 import { onShutdownSignal } from '../signals.js';
 import { RESTART_MODES } from '../supervisor/restart-policy.js';
 import { DEFAULT_READY_TIMEOUT, type LastExit } from '../supervisor/script-supervisor.js';
 
-interface RunFlags {
+interface RunFlags extends LogFlags {
   key?: string;
   host?: string;
   port?: string;
@@ -26,7 +26,6 @@ interface RunFlags {
   readyTimeout: string;
   config?: string;
   queue: string[];
-  logLevel?: string;
 }
 
 /**
@@ -53,11 +52,11 @@ export function runCommand(): Command {
     .option('-Q, --queue <file>', 'also publish a legacy FileAppend queue file (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
     .option('-H, --host <host>', 'broker host (env BROKER_HOST, default localhost)')
     .option('-p, --port <port>', 'broker port (env BROKER_PORT, default 15234)')
-    .option('--token <token>', 'broker token (env BROKER_TOKEN)')
-    .option('--log-level <level>', 'debug, info, warning, error (env BROKER_LOG_LEVEL, default info)');
+    .option('--token <token>', 'broker token (env BROKER_TOKEN)');
+  withLogFlags(cmd, 'info');
   cmd.addHelpText('after', '\nExample:\n  bridge run scripts/cad_hotkeys.ahk --key cad -- --job 12345');
   cmd.action(async (script: string, args: string[], flags: RunFlags) => {
-    const log = cliLogger({ logLevel: flags.logLevel ?? (process.env.BROKER_LOG_LEVEL || 'info') }, 'bridge');
+    const log = cliLogger(flags, 'bridge', 'info');
     const config: BridgeConfig | undefined = flags.config ? loadBridgeConfig(flags.config) : undefined;
     const key = flags.key ?? path.basename(script, path.extname(script)).replace(/[^A-Za-z0-9_-]/g, '_');
     if (!SCRIPT_KEY.test(key)) throw new CliError(`invalid --key "${key}": use 1-64 of A-Z a-z 0-9 _ -`);

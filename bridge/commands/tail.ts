@@ -59,7 +59,7 @@ export function tailCommand(): Command {
     .option('--dead-letter-file <file>', 'where unpublishable lines go (default <file>.dead)')
     .option('--flush-timeout <seconds>', 'take a last line without newline after this long (default 2)')
     .addOption(new Option('-q, --qos <qos>', 'QoS of the publishes').choices(['0', '1']).default('1'));
-  withConnectFlags(cmd).action(async (file: string, flags: TailFlags) => {
+  withConnectFlags(cmd, 'info').action(async (file: string, flags: TailFlags) => {
     if (flags.encoding && !isKnownEncoding(flags.encoding)) throw new CliError(`unknown --encoding "${flags.encoding}" (examples: windows-1252, cp1251, utf-8)`);
     const flush = flags.flushTimeout === undefined ? undefined : Number(flags.flushTimeout);
     if (flush !== undefined && !(flush > 0)) throw new CliError(`invalid --flush-timeout "${flags.flushTimeout}"`);
@@ -73,7 +73,7 @@ export function tailCommand(): Command {
       flushTimeoutMs: flush === undefined ? undefined : flush * 1000,
       qos: flags.qos === '0' ? 0 : 1,
     };
-    const log = cliLogger({ logLevel: flags.logLevel ?? (process.env.BROKER_LOG_LEVEL || 'info') }, 'tail');
+    const log = cliLogger(flags, 'tail', 'info');
     const base = path.basename(file).replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 100);
     // A stable client id: after a restart the session (and QoS 1 state) is the same one.
     const client = await connectClient({ ...flags, clientId: flags.clientId ?? `bridge.tail.${base}` }, { autoReconnect: true, cleanSession: false });

@@ -3,19 +3,18 @@ import { Command } from 'commander';
 import { VERSION } from '../../src/version.js';
 import { loadBridgeConfig } from '../bridge-config.js';
 import { CliError } from '../cli-error.js';
-import { cliLogger, openLink } from '../connect-options.js';
+import { cliLogger, openLink, withLogFlags, type LogFlags } from '../connect-options.js';
 import { startQueues, stopQueues } from '../queues.js';
 import { ScriptRegistry } from '../script-registry.js';
 import { onShutdownSignal } from '../signals.js';
 import { formatSummary, useColour } from '../summary-table.js';
 
-interface UpFlags {
+interface UpFlags extends LogFlags {
   config: string;
   ahk?: string;
   host?: string;
   port?: string;
   token?: string;
-  logLevel?: string;
   stopOnStdinClose?: boolean;
 }
 
@@ -27,8 +26,8 @@ export function upCommand(): Command {
     .option('-H, --host <host>', 'broker host (default: the config, then localhost)')
     .option('-p, --port <port>', 'broker port (default: the config, then 15234)')
     .option('--token <token>', 'broker token (env BROKER_TOKEN)')
-    .option('--log-level <level>', 'debug, info, warning, error (default info)')
     .option('--stop-on-stdin-close', 'stop every script and exit when stdin closes (for a parent process that runs the bridge)');
+  withLogFlags(cmd, 'info');
   cmd.addHelpText(
     'after',
     `
@@ -47,7 +46,7 @@ bridge.config.json:
   }`,
   );
   cmd.action(async (flags: UpFlags) => {
-    const log = cliLogger({ logLevel: flags.logLevel ?? (process.env.BROKER_LOG_LEVEL || 'info') }, 'bridge');
+    const log = cliLogger(flags, 'bridge', 'info');
     const config = loadBridgeConfig(flags.config);
     // Script folders alone make a host for scripts.run (Python's AHKBridge starts one).
     if (config.scripts.length === 0 && config.queues.length === 0 && config.scriptFolders.length === 0) {

@@ -198,7 +198,7 @@ export function coerceOption<K extends keyof BrokerConfig>(key: K, value: unknow
       return (value === null || value === '' ? null : typeof value === 'string' ? value : fail('a string or null')) as BrokerConfig[K];
     case 'port': {
       const n = num();
-      return (Number.isInteger(n) && n >= 0 && n <= 65_535 ? n : fail('an integer from 0 to 65535')) as BrokerConfig[K];
+      return (Number.isInteger(n) && n >= 0 && n <= 65_535 ? n : fail('a number from 1 to 65535 (0: any free port)')) as BrokerConfig[K];
     }
     case 'positive-int': {
       const n = num();

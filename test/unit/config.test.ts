@@ -123,9 +123,9 @@ describe('parseConfigObject', () => {
   it.each([
     ['host', '', 'non-empty string'],
     ['host', 5, 'non-empty string'],
-    ['port', 70000, '0 to 65535'],
-    ['port', -1, '0 to 65535'],
-    ['port', 80.5, '0 to 65535'],
+    ['port', 70000, '1 to 65535 (0: any free port)'],
+    ['port', -1, '1 to 65535 (0: any free port)'],
+    ['port', 80.5, '1 to 65535 (0: any free port)'],
     ['port', 'http', 'a number'],
     ['port', '', 'a number'],
     ['port', true, 'a number'],
