@@ -13,26 +13,17 @@
  * state (an enqueue and an ack per message) and compaction keeps the files bounded; the
  * end-to-end credit of the stream scenarios keeps it lossless.
  */
-import { performance } from 'node:perf_hooks';
 import type { BrokerProcess } from './broker-process.js';
 import { BenchConnection } from './client.js';
 import { OPEN_CREDIT, type Snapshot } from './ipc.js';
-import { cpuSeconds, cpuUsPerEvent, fsTypeOf, peakRssMB } from './proc-stats.js';
+import { cpuUsPerEvent, fsTypeOf, peakRssMB } from './proc-stats.js';
 import type { Qos1Figures, RunResult } from './results.js';
+import { cpuPct, drain, measureWindow, PROGRESS_MS, rate, READY_TIMEOUT_MS, relayCredit, sleep } from './run-phases.js';
 import type { Qos1Scenario, RunContext } from './scenarios.js';
 import { WorkerHandle } from './worker-handle.js';
 
-const READY_TIMEOUT_MS = 20_000;
 /** The publisher waits up to 10 s for its last answers after `stop`. */
 const STOPPED_TIMEOUT_MS = 15_000;
-const PROGRESS_MS = 5;
-const DRAIN_POLL_MS = 100;
-const DRAIN_IDLE_MS = 1000;
-const DRAIN_MAX_MS = 10_000;
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const rate = (a: Snapshot, b: Snapshot): number => ((b.count - a.count) * 1000) / (b.atMs - a.atMs);
-const cpuPct = (a: Snapshot, b: Snapshot): number => (100 * (b.cpuMs - a.cpuMs)) / (b.atMs - a.atMs);
 
 /** `persistDir`: the run's persistence directory, or null for the in-memory broker. */
 export async function runQos1(sc: Qos1Scenario, ctx: RunContext, broker: BrokerProcess, persistDir: string | null, run: number, workers: WorkerHandle[]): Promise<RunResult> {
@@ -47,36 +38,25 @@ export async function runQos1(sc: Qos1Scenario, ctx: RunContext, broker: BrokerP
   workers.push(pub);
   await pub.next('ready', READY_TIMEOUT_MS);
 
-  if (ctx.window > 0) {
-    let granted = ctx.window;
-    sub.onProgress = (min) => {
-      if (min + ctx.window > granted) {
-        granted = min + ctx.window;
-        pub.send({ cmd: 'credit', allowed: granted });
-      }
-    };
-  }
+  if (ctx.window > 0) relayCredit([sub], pub, ctx.window);
   pub.send({ cmd: 'start', allowed: ctx.window > 0 ? ctx.window : OPEN_CREDIT });
   await sleep(ctx.warmupMs);
 
   const snapBoth = (): Promise<[Snapshot, Snapshot]> => Promise.all([pub.snap(), sub.snap()]);
   pub.send({ cmd: 'measure', on: true });
-  const cpu0 = cpuSeconds(broker.pid);
-  const t0 = performance.now();
-  const [p0, s0] = await snapBoth();
-  await sleep(ctx.measureMs);
-  const [p1, s1] = await snapBoth();
-  const cpu1 = cpuSeconds(broker.pid);
-  const t1 = performance.now();
+  const {
+    before: [p0, s0],
+    after: [p1, s1],
+    brokerCpuPct,
+  } = await measureWindow(broker, ctx.measureMs, snapBoth);
   pub.send({ cmd: 'measure', on: false });
 
   const stopped = pub.next('qos1-stopped', STOPPED_TIMEOUT_MS);
   pub.send({ cmd: 'stop' });
   const report = await stopped;
-  const final = await drain(sub, report.sent);
+  const [final] = (await drain([sub], report.sent)) as [Snapshot];
 
   const answersPerSec = rate(p0, p1);
-  const brokerCpuPct = cpu0 !== null && cpu1 !== null ? (100 * (cpu1 - cpu0)) / ((t1 - t0) / 1000) : null;
   const anomalies: string[] = [];
   if (report.answered < report.sent) anomalies.push(`${report.sent - report.answered} publishes never answered`);
   if (report.errors > 0) anomalies.push(`${report.errors} error answers (first: ${report.firstError})`);
@@ -141,18 +121,4 @@ async function persistenceStatus(port: number, clientId: string): Promise<Record
   } finally {
     conn.close();
   }
-}
-
-/** Poll the subscriber until all `expected` deliveries arrived or they stop coming. */
-async function drain(sub: WorkerHandle, expected: number): Promise<Snapshot> {
-  const deadline = performance.now() + DRAIN_MAX_MS;
-  let snap = await sub.snap();
-  let lastChange = performance.now();
-  while (snap.count < expected && performance.now() < deadline && performance.now() - lastChange < DRAIN_IDLE_MS) {
-    await sleep(DRAIN_POLL_MS);
-    const next = await sub.snap();
-    if (next.count !== snap.count) lastChange = performance.now();
-    snap = next;
-  }
-  return snap;
 }

@@ -10,28 +10,15 @@
  * above the window so its drop policy never triggers. With `window = 0` (open flow)
  * drops show up as delivered % below 100.
  */
-import { performance } from 'node:perf_hooks';
 import type { BrokerProcess } from './broker-process.js';
 import { OPEN_CREDIT, type Snapshot } from './ipc.js';
-import { peakRssMB, cpuSeconds, cpuUsPerEvent } from './proc-stats.js';
+import { peakRssMB, cpuUsPerEvent } from './proc-stats.js';
 import type { RunResult } from './results.js';
+import { cpuPct, drain, measureWindow, PROGRESS_MS, rate, READY_TIMEOUT_MS, relayCredit, sleep, sum } from './run-phases.js';
 import type { RunContext, StreamScenario } from './scenarios.js';
 import { WorkerHandle } from './worker-handle.js';
 
-const READY_TIMEOUT_MS = 20_000;
 const STOP_TIMEOUT_MS = 5000;
-/** Subscriber progress reports for credit, this often. */
-const PROGRESS_MS = 5;
-/** Draining after the publisher stopped: poll interval, give up when idle this long, hard bound. */
-const DRAIN_POLL_MS = 100;
-const DRAIN_IDLE_MS = 1000;
-const DRAIN_MAX_MS = 10_000;
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
-/** Events per second between two snapshots of one worker, on that worker's clock. */
-const rate = (a: Snapshot, b: Snapshot): number => ((b.count - a.count) * 1000) / (b.atMs - a.atMs);
-const cpuPct = (a: Snapshot, b: Snapshot): number => (100 * (b.cpuMs - a.cpuMs)) / (b.atMs - a.atMs);
 
 export async function runStream(sc: StreamScenario, ctx: RunContext, broker: BrokerProcess, run: number, workers: WorkerHandle[]): Promise<RunResult> {
   const topic = `bench.${sc.name.replace(/[^a-z0-9]/gi, '')}.r${run}`;
@@ -55,31 +42,16 @@ export async function runStream(sc: StreamScenario, ctx: RunContext, broker: Bro
   workers.push(pub);
   await pub.next('ready', READY_TIMEOUT_MS);
 
-  if (ctx.window > 0) {
-    const slowest = subs.map(() => 0);
-    let granted = ctx.window;
-    subs.forEach((w, i) => {
-      w.onProgress = (min) => {
-        slowest[i] = min;
-        const allowed = Math.min(...slowest) + ctx.window;
-        if (allowed > granted) {
-          granted = allowed;
-          pub.send({ cmd: 'credit', allowed });
-        }
-      };
-    });
-  }
+  if (ctx.window > 0) relayCredit(subs, pub, ctx.window);
   pub.send({ cmd: 'start', allowed: ctx.window > 0 ? ctx.window : OPEN_CREDIT });
   await sleep(ctx.warmupMs);
 
   const snapAll = (): Promise<[Snapshot, Snapshot[]]> => Promise.all([pub.snap(), Promise.all(subs.map((w) => w.snap()))]);
-  const cpu0 = cpuSeconds(broker.pid);
-  const t0 = performance.now();
-  const [p0, s0] = await snapAll();
-  await sleep(ctx.measureMs);
-  const [p1, s1] = await snapAll();
-  const cpu1 = cpuSeconds(broker.pid);
-  const t1 = performance.now();
+  const {
+    before: [p0, s0],
+    after: [p1, s1],
+    brokerCpuPct,
+  } = await measureWindow(broker, ctx.measureMs, snapAll);
 
   const stopped = pub.next('stopped', STOP_TIMEOUT_MS);
   pub.send({ cmd: 'stop' });
@@ -89,7 +61,6 @@ export async function runStream(sc: StreamScenario, ctx: RunContext, broker: Bro
   const received = sum(final.map((s) => s.count));
 
   const deliveriesPerSec = sum(subs.map((_, i) => rate(s0[i]!, s1[i]!)));
-  const brokerCpuPct = cpu0 !== null && cpu1 !== null ? (100 * (cpu1 - cpu0)) / ((t1 - t0) / 1000) : null;
   const anomalies: string[] = [];
   const outOfOrder = sum(final.map((s) => s.outOfOrder));
   const closed = sum(final.map((s) => s.closedConns));
@@ -113,22 +84,4 @@ export async function runStream(sc: StreamScenario, ctx: RunContext, broker: Bro
     latency: null,
     anomalies,
   };
-}
-
-/** Poll the subscribers until all `expected` deliveries arrived or they stop coming. */
-async function drain(subs: WorkerHandle[], expected: number): Promise<Snapshot[]> {
-  const deadline = performance.now() + DRAIN_MAX_MS;
-  let snaps = await Promise.all(subs.map((w) => w.snap()));
-  let last = sum(snaps.map((s) => s.count));
-  let lastChange = performance.now();
-  while (last < expected && performance.now() < deadline && performance.now() - lastChange < DRAIN_IDLE_MS) {
-    await sleep(DRAIN_POLL_MS);
-    snaps = await Promise.all(subs.map((w) => w.snap()));
-    const total = sum(snaps.map((s) => s.count));
-    if (total !== last) {
-      last = total;
-      lastChange = performance.now();
-    }
-  }
-  return snaps;
 }

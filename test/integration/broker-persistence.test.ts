@@ -34,6 +34,13 @@ async function leave(c: RawClient): Promise<void> {
   await c.waitClosed();
 }
 
+/** A session that subscribed to `patterns` and left: the broker keeps QoS 1 messages for it. */
+async function offlineSubscriber(port: number, clientId: string, ...patterns: string[]): Promise<void> {
+  const c = await bed.connected(port, clientId);
+  await subscribe(c, ...patterns);
+  await leave(c);
+}
+
 /**
  * Resolves once every journal record appended before it is on disk: a retained publish
  * is answered only when its record is, and the journal writes in order.
@@ -76,9 +83,7 @@ describe('persistence across a restart', () => {
   it('keeps QoS 1 messages for an offline session, in order, and its subscriptions; not QoS 0', async () => {
     const dir = tempDir();
     const b1 = await persistent(dir);
-    const sub1 = await bed.connected(b1.port, 'worker');
-    await subscribe(sub1, 'jobs.#', 'alerts.*');
-    await leave(sub1);
+    await offlineSubscriber(b1.port, 'worker', 'jobs.#', 'alerts.*');
     const pub = await bed.connected(b1.port, 'pub');
     const ids: string[] = [];
     for (const n of [1, 2, 3]) ids.push((await publish(pub, `jobs.j${n}`, { n }, { qos: 1 })).message_id);
@@ -135,9 +140,7 @@ describe('persistence across a restart', () => {
   it('an offline session keeps receiving after a restart: its subscriptions route new QoS 1 publishes', async () => {
     const dir = tempDir();
     const b1 = await persistent(dir);
-    const sub1 = await bed.connected(b1.port, 'worker');
-    await subscribe(sub1, 'jobs.#');
-    await leave(sub1);
+    await offlineSubscriber(b1.port, 'worker', 'jobs.#');
     await b1.stop();
 
     const b2 = await persistent(dir);
@@ -151,9 +154,7 @@ describe('persistence across a restart', () => {
   it('does not revive messages whose TTL ran out while the broker was down', async () => {
     const dir = tempDir();
     const b1 = await persistent(dir);
-    const sub1 = await bed.connected(b1.port, 'worker');
-    await subscribe(sub1, 'jobs.#');
-    await leave(sub1);
+    await offlineSubscriber(b1.port, 'worker', 'jobs.#');
     const pub = await bed.connected(b1.port, 'pub');
     await publish(pub, 'jobs.short', 'expires', { qos: 1, ttl: 0.3 });
     const keep = await publish(pub, 'jobs.long', 'stays', { qos: 1, ttl: 3600 });
@@ -178,9 +179,7 @@ describe('persistence across a restart', () => {
   it('does not restore a session whose session_expiry ran out; one attached at stop gets a fresh expiry', async () => {
     const dir = tempDir();
     const b1 = await persistent(dir, { session_expiry: 0.4 });
-    const gone = await bed.connected(b1.port, 'gone');
-    await subscribe(gone, 'a.#');
-    await leave(gone);
+    await offlineSubscriber(b1.port, 'gone', 'a.#');
     const leftAt = Date.now();
     const stays = await bed.connected(b1.port, 'stays');
     await subscribe(stays, 'b.#');
@@ -198,9 +197,7 @@ describe('persistence across a restart', () => {
   it('clean_session discards the stored session and its messages', async () => {
     const dir = tempDir();
     const b1 = await persistent(dir);
-    const sub1 = await bed.connected(b1.port, 'worker');
-    await subscribe(sub1, 'jobs.#');
-    await leave(sub1);
+    await offlineSubscriber(b1.port, 'worker', 'jobs.#');
     const pub = await bed.connected(b1.port, 'pub');
     await publish(pub, 'jobs.a', 'a', { qos: 1 });
     expect(stored(b1)).toMatchObject({ sessions: 1, messages: 1 });
@@ -225,9 +222,7 @@ describe('persistence across a restart', () => {
     const b = await persistent(dir, { max_queue_size: 2 });
     const pub = await bed.connected(b.port, 'pub');
     // An offline queue of two refuses the third message.
-    const off = await bed.connected(b.port, 'off');
-    await subscribe(off, 'full.#');
-    await leave(off);
+    await offlineSubscriber(b.port, 'off', 'full.#');
     for (const n of [1, 2, 3]) await publish(pub, 'full.x', n, { qos: 1 });
     await journalBarrier(pub);
     expect(stored(b)).toMatchObject({ sessions: 1, pending_deliveries: 2 });
@@ -239,9 +234,7 @@ describe('persistence across a restart', () => {
     await journalBarrier(pub);
     expect(stored(b)).toMatchObject({ sessions: 2, pending_deliveries: 4 });
     // A message that expires in the queue of a session that comes back.
-    const late = await bed.connected(b.port, 'late');
-    await subscribe(late, 'ttl.#');
-    await leave(late);
+    await offlineSubscriber(b.port, 'late', 'ttl.#');
     await publish(pub, 'ttl.x', 'expires', { qos: 1, ttl: 0.1 });
     await clockPast(Date.now() + 100);
     const back = await bed.connected(b.port, 'late');
@@ -255,9 +248,7 @@ describe('persistence across a restart', () => {
     const dir = tempDir();
     const b = await persistent(dir, { session_expiry: 0.5 });
     const pub = await bed.connected(b.port, 'pub');
-    const off = await bed.connected(b.port, 'off');
-    await subscribe(off, 'q.#');
-    await leave(off);
+    await offlineSubscriber(b.port, 'off', 'q.#');
     const leftAt = Date.now();
     expect((await publish(pub, 'q.x', 1, { qos: 1 })).delivered).toBe(1);
     await clockPast(leftAt + 500);

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { PersistenceError } from '../../src/broker/persistence/index.js';
 import { openJournal, useTempDirs } from '../helpers/journal-bed.js';
+import { Rng } from '../helpers/fuzz/prng.js';
 import { ON_WINDOWS } from '../helpers/platform.js';
 
 const CHILD = fileURLToPath(new URL('../helpers/journal-child.mjs', import.meta.url));
@@ -52,18 +53,6 @@ function waitFor(child: Child, ready: () => boolean, what: string, ms: number): 
   });
 }
 
-/** Deterministic randomness, so a failing round can be replayed. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
 // Starting a process takes seconds under Wine: the same rounds, a wider budget.
 const START_MS = ON_WINDOWS ? 60_000 : 15_000;
 
@@ -94,13 +83,13 @@ describe('persistence across processes', () => {
 
   it('never loses an append that resolved, SIGKILLed at 24 random moments (fsync always, compactions racing)', async () => {
     const SEED = 20_260_111;
-    const rand = mulberry32(SEED);
+    const rng = new Rng(SEED); // seeded, so a failing round can be replayed
     const dir = tempDir();
     const enqueued = new Set<number>();
     const lastRetained = new Map<number, number>(); // topic r/<k> -> last n reported
     let totalKilledAfter = 0;
     for (let round = 0; round < 24; round++) {
-      const killAfter = 1 + Math.floor(rand() * 150);
+      const killAfter = 1 + rng.int(0, 149);
       let oks = 0;
       let start = -1;
       const child = startChild(['append', dir, 'always'], (line) => {

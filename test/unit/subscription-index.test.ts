@@ -1,24 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { SubscriptionIndex } from '../../src/broker/subscription-index.js';
 import { patternError, topicError, topicMatches } from '../../src/protocol/topics.js';
+import { Rng } from '../helpers/fuzz/prng.js';
 
 interface Sub {
   name: string;
 }
 const sub = (name: string): Sub => ({ name });
 const names = (subs: readonly Sub[]): string[] => subs.map((s) => s.name).sort();
-
-// mulberry32: tiny seeded PRNG so the randomized test is reproducible.
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('SubscriptionIndex add/remove/size', () => {
   it('reports new pairs and counts them', () => {
@@ -256,7 +245,8 @@ describe('SubscriptionIndex pruning', () => {
 
 describe('SubscriptionIndex randomized equivalence with topicMatches', () => {
   it('matches a brute-force scan over many patterns, subscribers and topics', () => {
-    const rand = prng(0x5eed);
+    const rng = new Rng(0x5eed); // seeded, so the randomized test is reproducible
+    const rand = (): number => rng.next();
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
     const words = ['a', 'b', 'c', 'jobs', 'x'];
     const randomTopic = (): string => Array.from({ length: 1 + Math.floor(rand() * 4) }, () => pick(words)).join('.');
