@@ -3,10 +3,12 @@
  * scripts `bridge up` supervises, the folders `scripts.run` may start scripts from, and
  * (later) queue files. Paths are relative to the config file's folder.
  */
+import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { parseConfigObject, readJsonConfigFile, type BrokerConfig } from '../src/broker/index.js';
+import { parseConfigObject, type BrokerConfig } from '../src/broker/index.js';
 import { isKnownEncoding } from '../src/protocol/text.js';
 import { CliError } from './cli-error.js';
+import { findJsonSyntaxError } from './json-syntax.js';
 import type { QueueEntry } from './queues.js';
 import { DEFAULT_RESTART, RESTART_MODES, type RestartMode, type RestartOptions } from './supervisor/restart-policy.js';
 
@@ -44,9 +46,51 @@ type Json = Record<string, unknown>;
 
 /** Top-level keys of bridge.config.json; anything else is a typo worth an error. */
 const TOP_LEVEL_KEYS = ['broker', 'interpreter', 'restart', 'scripts', 'script_folders', 'queues'];
+/** Keys of one `scripts` entry and of one `queues` entry (the object form). */
+const SCRIPT_KEYS = ['key', 'path', 'args', 'restart', 'encoding', 'interpreter', 'stop_grace', 'ready_timeout'];
+const QUEUE_KEYS = ['file', 'encoding', 'prefix', 'topic_map', 'flush_timeout', 'qos', 'position_file', 'dead_letter_file'];
+
+/** The config file does not exist (`code` is `config_not_found`); `bridge up` says how to make one. */
+export class ConfigNotFoundError extends CliError {
+  readonly code = 'config_not_found';
+
+  constructor(readonly file: string) {
+    super(`config file not found: ${file}; check the path given with --config, or create one with \`bridge init\``);
+  }
+}
 
 function fail(source: string, msg: string): never {
   throw new CliError(`${source}: ${msg}`);
+}
+
+function refuseUnknownKeys(o: Json, known: string[], where: string): void {
+  const unknown = Object.keys(o).filter((k) => !known.includes(k));
+  if (unknown.length > 0) fail(where, `unknown key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `"${k}"`).join(', ')} (known: ${known.join(', ')})`);
+}
+
+/**
+ * A path from the config, relative to its folder. A Windows absolute path
+ * (`C:/Program Files/...`) stays as written on every host, so an example config written
+ * for Windows does not turn into `<folder>/C:/...` elsewhere.
+ */
+function resolveFrom(base: string, p: string): string {
+  if (process.platform !== 'win32' && (/^[A-Za-z]:[\\/]/.test(p) || /^\\\\/.test(p))) return p;
+  return path.resolve(base, p);
+}
+
+/**
+ * Why `file` cannot be run as a script, or undefined when it is a file: missing, a
+ * folder, or unreadable. Checked before a bridge starts anything.
+ */
+export function scriptFileProblem(file: string): string | undefined {
+  try {
+    if (statSync(file).isDirectory()) return `${file} is a directory; give the .ahk file`;
+    return undefined;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return `script not found: ${file}`;
+    return `cannot read script ${file}: ${(err as Error).message}`;
+  }
 }
 
 function str(obj: Json, key: string, source: string): string | undefined {
@@ -88,6 +132,7 @@ function parseScript(raw: unknown, i: number, base: string, source: string, rest
   const where = `${source}: scripts[${i}]`;
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail(where, 'must be an object');
   const o = raw as Json;
+  refuseUnknownKeys(o, SCRIPT_KEYS, where);
   const scriptPath = str(o, 'path', where) ?? fail(where, 'path is required');
   const key = str(o, 'key', where) ?? path.basename(scriptPath, path.extname(scriptPath));
   if (!SCRIPT_KEY.test(key)) fail(where, `key "${key}" must be 1-64 of A-Z a-z 0-9 _ -`);
@@ -102,11 +147,11 @@ function parseScript(raw: unknown, i: number, base: string, source: string, rest
   if (ready !== undefined && (typeof ready !== 'number' || !(ready > 0))) fail(where, 'ready_timeout must be a positive number of seconds');
   return {
     key,
-    path: path.resolve(base, scriptPath),
+    path: resolveFrom(base, scriptPath),
     args: args as string[],
     restart: parseRestart(o.restart, where, restartDefaults),
     encoding,
-    interpreter: interpreter && path.resolve(base, interpreter),
+    interpreter: interpreter && resolveFrom(base, interpreter),
     stopGrace: grace,
     ...(ready === undefined ? {} : { readyTimeout: ready as number }),
   };
@@ -114,9 +159,10 @@ function parseScript(raw: unknown, i: number, base: string, source: string, rest
 
 function parseQueue(raw: unknown, i: number, base: string, source: string): QueueEntry {
   const where = `${source}: queues[${i}]`;
-  if (typeof raw === 'string') return { file: path.resolve(base, raw), qos: 1 };
+  if (typeof raw === 'string') return { file: resolveFrom(base, raw), qos: 1 };
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail(where, 'must be a file path or an object with "file"');
   const o = raw as Json;
+  refuseUnknownKeys(o, QUEUE_KEYS, where);
   const file = str(o, 'file', where) ?? fail(where, 'file is required');
   const encoding = str(o, 'encoding', where);
   if (encoding && !isKnownEncoding(encoding)) fail(where, `unknown encoding "${encoding}"`);
@@ -131,29 +177,47 @@ function parseQueue(raw: unknown, i: number, base: string, source: string): Queu
   const positionFile = str(o, 'position_file', where);
   const deadLetterFile = str(o, 'dead_letter_file', where);
   return {
-    file: path.resolve(base, file),
+    file: resolveFrom(base, file),
     encoding,
     prefix: str(o, 'prefix', where),
     topicMap: map as Record<string, string>,
-    positionFile: positionFile && path.resolve(base, positionFile),
-    deadLetterFile: deadLetterFile && path.resolve(base, deadLetterFile),
+    positionFile: positionFile && resolveFrom(base, positionFile),
+    deadLetterFile: deadLetterFile && resolveFrom(base, deadLetterFile),
     flushTimeoutMs: flush === undefined ? undefined : (flush as number) * 1000,
     qos,
   };
 }
 
+/**
+ * The JSON in `file` (a BOM, which Windows editors add, is skipped).
+ * @throws ConfigNotFoundError when there is no such file; CliError naming the line and
+ *   column where the JSON breaks
+ */
+function readJson(file: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new ConfigNotFoundError(path.resolve(file));
+    throw new CliError(`cannot read config file ${file}: ${(err as Error).message}`);
+  }
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    const at = findJsonSyntaxError(text);
+    if (!at) throw new CliError(`config file ${file} is not valid JSON: ${(err as Error).message}`);
+    throw new CliError(`${file}:${at.line}:${at.column}: not valid JSON: unexpected ${at.found}${at.hint ? `; ${at.hint}` : ''}`);
+  }
+}
+
 /** Read and check a bridge config file. */
 export function loadBridgeConfig(file: string): BridgeConfig {
-  let obj: unknown;
-  try {
-    obj = readJsonConfigFile(file);
-  } catch (err) {
-    throw new CliError((err as Error).message);
-  }
+  const obj = readJson(file);
   if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) fail(file, 'expected a JSON object');
   const o = obj as Json;
-  const unknown = Object.keys(o).filter((k) => !TOP_LEVEL_KEYS.includes(k));
-  if (unknown.length > 0) fail(file, `unknown key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `"${k}"`).join(', ')} (known: ${TOP_LEVEL_KEYS.join(', ')})`);
+  refuseUnknownKeys(o, TOP_LEVEL_KEYS, file);
   const base = path.dirname(path.resolve(file));
   let broker: Partial<BrokerConfig> = {};
   try {
@@ -179,9 +243,9 @@ export function loadBridgeConfig(file: string): BridgeConfig {
     queues: queues.map((q, i) => parseQueue(q, i, base, file)),
     broker,
     restart,
-    interpreter: interpreter && path.resolve(base, interpreter),
+    interpreter: interpreter && resolveFrom(base, interpreter),
     scripts: entries,
-    scriptFolders: (folders as string[]).map((f) => path.resolve(base, f)),
+    scriptFolders: (folders as string[]).map((f) => resolveFrom(base, f)),
     source: file,
   };
 }

@@ -5,12 +5,12 @@
  */
 import { realpathSync } from 'node:fs';
 import path from 'node:path';
-import type { Message } from '../src/client/index.js';
+import type { BrokerClient, Message } from '../src/client/index.js';
 import type { Logger } from '../src/log/logger.js';
 import type { BrokerLink } from './broker-link.js';
 import { DEFAULT_STOP_GRACE, SCRIPT_KEY, type ScriptEntry } from './bridge-config.js';
 import { DEFAULT_RESTART } from './supervisor/restart-policy.js';
-import { findInterpreter, interpreterCommand } from './supervisor/interpreter.js';
+import { findInterpreter, interpreterCommand, type InterpreterChoice } from './supervisor/interpreter.js';
 import { ScriptSupervisor, type ScriptSpec, type ScriptStatus } from './supervisor/script-supervisor.js';
 import { invalidParams } from '../src/protocol/jsonrpc.js';
 import { ErrorCode, RpcError } from '../src/protocol/errors.js';
@@ -35,6 +35,69 @@ export const RUN_HOST_TOPIC = 'bridge.run_host';
 
 /** How long the owner question may take before the key counts as nobody's (a `#` subscriber that is not a bridge never answers). */
 const OWNER_QUESTION_TIMEOUT_S = 2;
+
+/**
+ * The answer on {@link ownerTopic} of the bridge that supervises a key. Every field is
+ * optional: an older bridge answers `true`, which still means "mine".
+ */
+export interface KeyHolder {
+  /** That bridge's client id. */
+  bridge?: string;
+  pid?: number;
+  /** The script it supervises under the key. */
+  script?: string;
+}
+
+function holderFrom(answer: unknown): KeyHolder {
+  const o = asObject(answer);
+  return {
+    ...(typeof o.bridge === 'string' ? { bridge: o.bridge } : {}),
+    ...(typeof o.pid === 'number' ? { pid: o.pid } : {}),
+    ...(typeof o.script === 'string' ? { script: o.script } : {}),
+  };
+}
+
+/** "bridge bridge.cad (pid 42, C:/scripts/cad.ahk)", or "another bridge" when it did not say. */
+export function describeHolder(holder: KeyHolder): string {
+  const details = [holder.pid === undefined ? undefined : `pid ${holder.pid}`, holder.script].filter((d): d is string => d !== undefined);
+  const who = holder.bridge === undefined ? 'another bridge' : `bridge ${holder.bridge}`;
+  return details.length > 0 ? `${who} (${details.join(', ')})` : who;
+}
+
+/** Another bridge on this broker already supervises the key (`code` is `key_taken`). */
+export class KeyTakenError extends Error {
+  override name = 'KeyTakenError';
+  readonly code = 'key_taken';
+
+  constructor(
+    readonly key: string,
+    readonly holder: KeyHolder,
+  ) {
+    super(`key ${key} is already supervised by ${describeHolder(holder)} on this broker`);
+  }
+}
+
+/**
+ * Which bridge on the broker `client` is connected to supervises `key`: its answer, or
+ * null when nobody answers (-32005). Other failures (a timeout, a refused permission) throw.
+ */
+export async function askOwner(client: BrokerClient, key: string): Promise<KeyHolder | null> {
+  try {
+    return holderFrom(await client.request(ownerTopic(key), null, { timeout: OWNER_QUESTION_TIMEOUT_S }));
+  } catch (err) {
+    if (err instanceof RpcError && err.code === ErrorCode.NO_RESPONDERS) return null;
+    throw err;
+  }
+}
+
+/**
+ * The interpreter a script will be started with: the same search the supervisor makes at
+ * every start, so `bridge run` and `bridge up` can refuse before starting anything.
+ * @throws InterpreterNotFoundError
+ */
+export function interpreterFor(entry: Pick<ScriptEntry, 'path' | 'interpreter'>, fallback: string | undefined): Promise<InterpreterChoice> {
+  return findInterpreter({ explicit: entry.interpreter ?? fallback, scriptPath: entry.path });
+}
 
 export interface RegistryOptions {
   link: BrokerLink;
@@ -84,8 +147,36 @@ export class ScriptRegistry {
     return [...this.scripts.values()].map((s) => s.status());
   }
 
-  /** Add a script (not started) and subscribe to its command topics. */
+  /**
+   * Add a script (not started) and subscribe to its command topics, after asking the other
+   * bridges on the broker whether one of them supervises the key.
+   * @throws KeyTakenError when one does
+   */
   async add(entry: ScriptEntry): Promise<ScriptSupervisor> {
+    await this.checkKeyFree(entry.key);
+    return this.addChecked(entry);
+  }
+
+  /** {@link add} for several scripts: the questions go out together, the scripts are added in order. */
+  async addAll(entries: ScriptEntry[]): Promise<ScriptSupervisor[]> {
+    await Promise.all(entries.map((e) => this.checkKeyFree(e.key)));
+    const added: ScriptSupervisor[] = [];
+    for (const entry of entries) added.push(await this.addChecked(entry));
+    return added;
+  }
+
+  private async checkKeyFree(key: string): Promise<void> {
+    let holder: KeyHolder | null;
+    try {
+      holder = await askOwner(this.opts.link.client, key);
+    } catch (err) {
+      this.opts.log.warning('could not ask the other bridges whether they supervise a script; supervising it here', { key, error: err as Error });
+      return;
+    }
+    if (holder) throw new KeyTakenError(key, holder);
+  }
+
+  private async addChecked(entry: ScriptEntry): Promise<ScriptSupervisor> {
     if (this.scripts.has(entry.key)) throw new Error(`a script with key "${entry.key}" is already supervised`);
     const spec: ScriptSpec = {
       key: entry.key,
@@ -102,13 +193,14 @@ export class ScriptRegistry {
       log,
       clock: this.opts.clock,
       command: async (s) => {
-        const choice = await findInterpreter({ explicit: entry.interpreter ?? this.opts.interpreter, scriptPath: s.path });
+        const choice = await interpreterFor({ path: s.path, interpreter: entry.interpreter }, this.opts.interpreter);
         return interpreterCommand(choice, s.path, s.args);
       },
     });
     this.scripts.set(entry.key, supervisor);
     await this.opts.link.subscribe([`scripts.${entry.key}.command.#`], (msg) => this.onCommand(supervisor, msg));
-    await this.opts.link.subscribe([ownerTopic(entry.key)], () => true);
+    const holder: KeyHolder = { bridge: this.opts.link.client.clientId, pid: process.pid, script: entry.path };
+    await this.opts.link.subscribe([ownerTopic(entry.key)], () => holder);
     return supervisor;
   }
 
@@ -118,10 +210,8 @@ export class ScriptRegistry {
    */
   private async ownedElsewhere(key: string): Promise<boolean> {
     try {
-      await this.opts.link.client.request(ownerTopic(key), null, { timeout: OWNER_QUESTION_TIMEOUT_S });
-      return true;
+      return (await askOwner(this.opts.link.client, key)) !== null;
     } catch (err) {
-      if (err instanceof RpcError && err.code === ErrorCode.NO_RESPONDERS) return false;
       this.opts.log.warning('could not ask the other bridges whether they supervise a script; answering as if none did', { key, error: err as Error });
       return false;
     }
@@ -197,7 +287,13 @@ export class ScriptRegistry {
       }
       return existing.start();
     }
-    const supervisor = await this.add({ key, path: path.resolve(scriptPath), args, restart: { ...DEFAULT_RESTART }, encoding: 'utf-8', stopGrace: DEFAULT_STOP_GRACE });
+    let supervisor: ScriptSupervisor;
+    try {
+      supervisor = await this.add({ key, path: path.resolve(scriptPath), args, restart: { ...DEFAULT_RESTART }, encoding: 'utf-8', stopGrace: DEFAULT_STOP_GRACE });
+    } catch (err) {
+      if (!(err instanceof KeyTakenError)) throw err;
+      throw invalidParams(`${err.message}; choose another program_key`, { program_key: key, reason: err.code, holder: err.holder });
+    }
     this.opts.log.info('scripts.run', { key, script: scriptPath, sender: msg.sender });
     return supervisor.start();
   }

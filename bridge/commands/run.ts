@@ -5,12 +5,14 @@
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { isKnownEncoding } from '../../src/protocol/text.js';
-import { DEFAULT_STOP_GRACE, loadBridgeConfig, parseRestart, SCRIPT_KEY, type BridgeConfig } from '../bridge-config.js';
+import { DEFAULT_STOP_GRACE, loadBridgeConfig, parseRestart, SCRIPT_KEY, scriptFileProblem, type BridgeConfig } from '../bridge-config.js';
 import { CliError } from '../cli-error.js';
 import { cliLogger, openLink, withLogFlags, type LogFlags } from '../connect-options.js';
+import { refuseTakenKeys } from '../owner-probe.js';
 import { startQueues, stopQueues, type QueueEntry } from '../queues.js';
-import { ScriptRegistry } from '../script-registry.js';
+import { interpreterFor, KeyTakenError, ScriptRegistry } from '../script-registry.js';
 import { onShutdownSignal } from '../signals.js';
+import { InterpreterNotFoundError } from '../supervisor/interpreter.js';
 import { RESTART_MODES } from '../supervisor/restart-policy.js';
 import { DEFAULT_READY_TIMEOUT, type LastExit } from '../supervisor/script-supervisor.js';
 
@@ -35,6 +37,11 @@ interface RunFlags extends LogFlags {
 export function exitCodeFor(last: Pick<LastExit, 'exit_code' | 'reason'>): number {
   if (last.exit_code !== null) return last.exit_code;
   return last.reason === 'stopped' || last.reason === 'clean_exit' ? 0 : 1;
+}
+
+/** The CLI error for a key another bridge supervises: who has it and what to do. */
+function keyTaken(err: KeyTakenError): CliError {
+  return new CliError(`${err.message}; choose another --key or stop it with \`bridge stop ${err.key}\``);
 }
 
 export function runCommand(): Command {
@@ -65,17 +72,43 @@ export function runCommand(): Command {
     if (!(grace > 0)) throw new CliError(`invalid --stop-grace "${flags.stopGrace}": use a positive number of seconds`);
     const readyTimeout = Number(flags.readyTimeout);
     if (!(readyTimeout > 0)) throw new CliError(`invalid --ready-timeout "${flags.readyTimeout}": use a positive number of seconds`);
-    const { link } = await openLink(flags, `bridge.${key}`, log, config?.broker);
-    const registry = new ScriptRegistry({ link, log, interpreter: flags.ahk ?? config?.interpreter, scriptFolders: config?.scriptFolders ?? [] });
-    const supervisor = await registry.add({
-      key,
-      path: path.resolve(script),
-      args,
-      restart: parseRestart(flags.restart, '--restart', config?.restart),
-      encoding: flags.encoding,
-      stopGrace: grace,
-      readyTimeout,
-    });
+    // Everything that would only fail later is checked before a broker is joined or hosted.
+    const scriptPath = path.resolve(script);
+    const problem = scriptFileProblem(scriptPath);
+    if (problem) throw new CliError(problem);
+    const interpreter = flags.ahk ?? config?.interpreter;
+    try {
+      await interpreterFor({ path: scriptPath }, interpreter);
+    } catch (err) {
+      if (err instanceof InterpreterNotFoundError) throw new CliError(err.message);
+      throw err;
+    }
+    const clientId = `bridge.${key}`;
+    try {
+      await refuseTakenKeys(flags, clientId, [key], log, config?.broker);
+    } catch (err) {
+      if (err instanceof KeyTakenError) throw keyTaken(err);
+      throw err;
+    }
+    const { link } = await openLink(flags, clientId, log, config?.broker);
+    const registry = new ScriptRegistry({ link, log, interpreter, scriptFolders: config?.scriptFolders ?? [] });
+    let supervisor;
+    try {
+      supervisor = await registry.add({
+        key,
+        path: scriptPath,
+        args,
+        restart: parseRestart(flags.restart, '--restart', config?.restart),
+        encoding: flags.encoding,
+        stopGrace: grace,
+        readyTimeout,
+      });
+    } catch (err) {
+      // Taken since the question above (two bridges starting at once).
+      await link.stop();
+      if (err instanceof KeyTakenError) throw keyTaken(err);
+      throw err;
+    }
     await registry.serveControl();
     const queueEntries = [...(config?.queues ?? []), ...flags.queue.map((f): QueueEntry => ({ file: path.resolve(f), qos: 1 }))];
     const tailers = await startQueues(queueEntries, link.client, log);

@@ -1,13 +1,16 @@
 /** `bridge up`: supervise every script in bridge.config.json under one broker. */
 import { Command } from 'commander';
 import { VERSION } from '../../src/version.js';
-import { loadBridgeConfig } from '../bridge-config.js';
+import { ConfigNotFoundError, loadBridgeConfig, scriptFileProblem, type BridgeConfig } from '../bridge-config.js';
 import { CliError } from '../cli-error.js';
 import { cliLogger, openLink, withLogFlags, type LogFlags } from '../connect-options.js';
+import { refuseTakenKeys } from '../owner-probe.js';
 import { startQueues, stopQueues } from '../queues.js';
-import { ScriptRegistry } from '../script-registry.js';
+import { interpreterFor, KeyTakenError, ScriptRegistry } from '../script-registry.js';
 import { onShutdownSignal } from '../signals.js';
+import { startupSettled } from '../startup-settle.js';
 import { formatSummary, useColour } from '../summary-table.js';
+import { InterpreterNotFoundError } from '../supervisor/interpreter.js';
 
 interface UpFlags extends LogFlags {
   config: string;
@@ -16,6 +19,48 @@ interface UpFlags extends LogFlags {
   port?: string;
   token?: string;
   stopOnStdinClose?: boolean;
+}
+
+/** The config, or an error that says how to make one when the default file is missing. */
+function loadConfig(file: string, isDefault: boolean): BridgeConfig {
+  try {
+    return loadBridgeConfig(file);
+  } catch (err) {
+    if (err instanceof ConfigNotFoundError && isDefault) {
+      throw new CliError(`no bridge.config.json in ${process.cwd()}: create one with \`bridge init\` (writes one for the scripts in a folder), or give --config FILE`);
+    }
+    throw err;
+  }
+}
+
+/**
+ * Refuse, before joining a broker or starting anything, a config whose scripts cannot
+ * start: a path that is missing or a folder, or no interpreter. Every such script is named.
+ */
+async function checkScripts(config: BridgeConfig, interpreter: string | undefined): Promise<void> {
+  const problems: string[] = [];
+  for (const entry of config.scripts) {
+    const problem = scriptFileProblem(entry.path);
+    if (problem) problems.push(`${config.source}: key ${entry.key}: ${problem}`);
+  }
+  if (problems.length > 0) throw new CliError(problems.join('\n'));
+  // Scripts that share the interpreter share its message: one line for all of them.
+  const missing = new Map<string, string[]>();
+  for (const entry of config.scripts) {
+    try {
+      await interpreterFor(entry, interpreter);
+    } catch (err) {
+      if (!(err instanceof InterpreterNotFoundError)) throw err;
+      missing.set(err.message, [...(missing.get(err.message) ?? []), entry.key]);
+    }
+  }
+  if (missing.size > 0) {
+    throw new CliError([...missing].map(([message, keys]) => `no interpreter for key${keys.length > 1 ? 's' : ''} ${keys.join(', ')}: ${message}`).join('\n'));
+  }
+}
+
+function keyTaken(err: KeyTakenError, file: string): CliError {
+  return new CliError(`${err.message}; choose another key in ${file} or stop it with \`bridge stop ${err.key}\``);
 }
 
 export function upCommand(): Command {
@@ -47,31 +92,52 @@ bridge.config.json:
   );
   cmd.action(async (flags: UpFlags) => {
     const log = cliLogger(flags, 'bridge', 'info');
-    const config = loadBridgeConfig(flags.config);
+    const config = loadConfig(flags.config, cmd.getOptionValueSource('config') === 'default');
     // Script folders alone make a host for scripts.run (Python's AHKBridge starts one).
     if (config.scripts.length === 0 && config.queues.length === 0 && config.scriptFolders.length === 0) {
       throw new CliError(`${flags.config} lists no scripts, no queues and no script_folders: add entries under "scripts", "queues" or "script_folders"`);
     }
+    const interpreter = flags.ahk ?? config.interpreter;
+    await checkScripts(config, interpreter);
+    try {
+      await refuseTakenKeys(flags, 'bridge', config.scripts.map((s) => s.key), log, config.broker);
+    } catch (err) {
+      if (err instanceof KeyTakenError) throw keyTaken(err, flags.config);
+      throw err;
+    }
     const { link, role: linkRole, host, port } = await openLink(flags, 'bridge', log, config.broker);
-    const registry = new ScriptRegistry({ link, log, interpreter: flags.ahk ?? config.interpreter, scriptFolders: config.scriptFolders });
+    const registry = new ScriptRegistry({ link, log, interpreter, scriptFolders: config.scriptFolders });
     let tailers: Awaited<ReturnType<typeof startQueues>> = [];
     // Handlers before anything starts: a stop request during start-up still stops what
     // has started instead of leaving Node's default (an exit with the scripts running).
-    onShutdownSignal(async () => {
+    const removeHandlers = onShutdownSignal(async () => {
       await stopQueues(tailers);
       await registry.stopAll();
       await link.stop();
       process.exit(0);
     }, log, { stdin: flags.stopOnStdinClose === true ? process.stdin : undefined });
-    const supervisors = [];
-    for (const entry of config.scripts) supervisors.push(await registry.add(entry));
+    let supervisors;
+    try {
+      supervisors = await registry.addAll(config.scripts);
+    } catch (err) {
+      // Taken since the question above (two bridges starting at once).
+      removeHandlers();
+      await link.stop();
+      if (err instanceof KeyTakenError) throw keyTaken(err, flags.config);
+      throw err;
+    }
     await registry.serveControl();
     tailers = await startQueues(config.queues, link.client, log);
+    // Listening before the starts, so no @ready is missed.
+    const settled = startupSettled(supervisors);
     await Promise.all(supervisors.map((s) => s.start()));
-    const rows = supervisors.map((s) => ({ status: s.status(), restart: s.spec.restart.mode }));
     const role = linkRole === 'hosting' ? 'hosting the broker' : 'joined the broker';
     const queues = config.queues.length > 0 ? `, ${config.queues.length} queue file${config.queues.length === 1 ? '' : 's'}` : '';
-    process.stdout.write(`ahk-bridge ${VERSION}: ${role} on ${host}:${port}, ${rows.length} script${rows.length === 1 ? '' : 's'}${queues}\n`);
+    process.stdout.write(`ahk-bridge ${VERSION}: ${role} on ${host}:${port}, ${supervisors.length} script${supervisors.length === 1 ? '' : 's'}${queues}\n`);
+    // The table once states have settled: "running" right after the spawn says nothing
+    // about a script that fails to load a moment later.
+    await settled;
+    const rows = supervisors.map((s) => ({ status: s.status(), restart: s.spec.restart.mode }));
     if (rows.length > 0) process.stdout.write(formatSummary(rows, useColour(process.stdout)) + '\n');
   });
   return cmd;

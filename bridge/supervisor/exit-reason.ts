@@ -5,7 +5,11 @@
  */
 import type { LoadError } from './line-protocol.js';
 
-export type StopReason = 'clean_exit' | 'crash' | 'stopped' | 'load_failure';
+/**
+ * `load_failure`: AutoHotkey reported a syntax or load error. `start_failure`: the script
+ * could not be started at all (no interpreter, or the file is not executable).
+ */
+export type StopReason = 'clean_exit' | 'crash' | 'stopped' | 'load_failure' | 'start_failure';
 
 export interface ExitFacts {
   exitCode: number | null;
@@ -16,13 +20,13 @@ export interface ExitFacts {
   loadError: LoadError | null;
   /** Bridge.ahk reported a runtime error on stderr before the end. */
   runtimeError: boolean;
-  /** The process could not be started at all (ENOENT, EACCES). */
+  /** The process could not be started at all (no interpreter, ENOENT, EACCES). */
   spawnFailed?: boolean;
 }
 
 export function classifyExit(f: ExitFacts): StopReason {
   if (f.stopRequested) return 'stopped';
-  if (f.spawnFailed) return 'load_failure';
+  if (f.spawnFailed) return 'start_failure';
   if (f.exitCode === 2 && f.loadError) return 'load_failure';
   if (f.exitCode === 0 && !f.signal && !f.runtimeError) return 'clean_exit';
   return 'crash';

@@ -12,6 +12,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
+import { packageRoot } from '../package-root.js';
 
 /** An AutoHotkey major version. v1 and v2 are different languages. */
 export type AhkMajor = 1 | 2;
@@ -195,6 +196,18 @@ function standardDirs(env: NodeJS.ProcessEnv): string[] {
 
 const FIXTURE = /\.(m|c)?js$/i;
 
+/**
+ * The fake interpreter, as a path to type after `--ahk`: relative to the working
+ * directory when it is below it (the usual checkout), else absolute.
+ */
+function standInPath(): string {
+  const root = packageRoot();
+  if (!root) return 'fixtures/fake-ahk/AutoHotkey.mjs';
+  const abs = path.join(root, 'fixtures', 'fake-ahk', 'AutoHotkey.mjs');
+  const rel = path.relative(process.cwd(), abs);
+  return rel.startsWith('..') || path.isAbsolute(rel) ? abs : rel.split(path.sep).join('/');
+}
+
 function choice(p: string, source: InterpreterSource, major?: AhkMajor): InterpreterChoice {
   return { path: p, major: major ?? majorFromPath(p), source, isFixture: FIXTURE.test(p) };
 }
@@ -234,8 +247,8 @@ export async function findInterpreter(
 
   if (probe.platform !== 'win32') {
     throw new InterpreterNotFoundError(
-      `AutoHotkey runs only on Windows; on ${probe.platform}, ${HOW_TO_SET} ` +
-        '(for tests: fixtures/fake-ahk/AutoHotkey.mjs).',
+      `AutoHotkey runs only on Windows; on ${probe.platform}, ${HOW_TO_SET}; ` +
+        `to try scripts here, use the stand-in the tests use: --ahk ${standInPath()}`,
     );
   }
 

@@ -1,7 +1,8 @@
 /**
  * When to restart a script that ended: by mode, with exponential backoff, and with a cap
  * on restarts per time window so a script that dies at once cannot spin forever. A load
- * failure is never restarted: the same file will fail the same way.
+ * failure or a failed start is never restarted: the same file (or the same missing
+ * interpreter) will fail the same way.
  */
 import type { StopReason } from './exit-reason.js';
 
@@ -29,7 +30,8 @@ export const DEFAULT_RESTART: Readonly<RestartOptions> = Object.freeze({
   stableAfterMs: 10_000,
 });
 
-export type RestartDecision = { restart: true; delayMs: number; attempt: number } | { restart: false; why: string };
+/** `gaveUp`: the policy would have restarted, but the restart limit was reached. */
+export type RestartDecision = { restart: true; delayMs: number; attempt: number } | { restart: false; why: string; gaveUp: boolean };
 
 export class RestartPolicy {
   private consecutive = 0;
@@ -40,14 +42,17 @@ export class RestartPolicy {
   /** Decide what follows an exit with `reason` after a run of `ranForMs`. */
   next(reason: StopReason, ranForMs: number, now: number = Date.now()): RestartDecision {
     const o = this.options;
-    if (reason === 'stopped') return { restart: false, why: 'stopped on request' };
-    if (reason === 'load_failure') return { restart: false, why: 'the script failed to load; fix it and start it again' };
-    if (o.mode === 'never') return { restart: false, why: 'restart policy is never' };
-    if (o.mode === 'on-failure' && reason === 'clean_exit') return { restart: false, why: 'clean exit and restart policy is on-failure' };
+    if (reason === 'stopped') return { restart: false, why: 'stopped on request', gaveUp: false };
+    if (reason === 'load_failure') return { restart: false, why: 'the script failed to load; fix it and start it again', gaveUp: false };
+    if (reason === 'start_failure') {
+      return { restart: false, why: 'the script could not be started; fix the interpreter or the file and start it again', gaveUp: false };
+    }
+    if (o.mode === 'never') return { restart: false, why: 'restart policy is never', gaveUp: false };
+    if (o.mode === 'on-failure' && reason === 'clean_exit') return { restart: false, why: 'clean exit and restart policy is on-failure', gaveUp: false };
     if (ranForMs >= o.stableAfterMs) this.consecutive = 0;
     this.recent = this.recent.filter((t) => now - t < o.windowMs);
     if (this.recent.length >= o.maxRestarts) {
-      return { restart: false, why: `restart limit reached: ${o.maxRestarts} restarts within ${o.windowMs / 1000}s` };
+      return { restart: false, why: `restart limit reached: ${o.maxRestarts} restarts within ${o.windowMs / 1000}s`, gaveUp: true };
     }
     this.recent.push(now);
     this.consecutive++;

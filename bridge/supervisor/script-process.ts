@@ -185,7 +185,7 @@ export class ScriptProcess extends EventEmitter<ScriptProcessEvents> {
     const graceful = await this.waitExit(graceMs);
     if (!graceful) {
       this.forced = true;
-      this.opts.log.info('script ignored exit; killing its process tree', { pid: this.pid, grace_ms: graceMs });
+      this.opts.log.warning('script ignored exit; killing its process tree', { pid: this.pid, grace_ms: graceMs });
       await this.kill('SIGTERM');
       if (!(await this.waitExit(KILL_ESCALATION_MS))) await this.kill('SIGKILL');
     }

@@ -67,6 +67,8 @@ export interface ScriptStatus {
 export type SupervisorState = 'idle' | 'starting' | 'running' | 'stopping' | 'waiting_restart' | 'stopped' | 'failed';
 
 export interface SupervisorEvents {
+  /** The script printed `@ready` (its commands are delivered from now on). */
+  ready: [];
   /** The script ended and no restart follows (a stop, a clean exit, or no restart left). */
   settled: [exit: LastExit];
 }
@@ -188,8 +190,7 @@ export class ScriptSupervisor extends EventEmitter<SupervisorEvents> {
     try {
       cmd = await this.deps.command(this.spec);
     } catch (err) {
-      this.deps.log.error('cannot start script', { key: this.spec.key, script: this.spec.path, error: err as Error });
-      this.deps.publish(`${this.topic}.error`, { message: (err as Error).message, file: this.spec.path, line: null, timestamp: isoTimestamp() });
+      // finish() logs and publishes it, once: no interpreter is a failed start.
       this.finish({ exitCode: null, signal: null, durationMs: 0, forced: false, spawnError: err as Error }, null, false);
       return;
     }
@@ -234,6 +235,7 @@ export class ScriptSupervisor extends EventEmitter<SupervisorEvents> {
       }
       case 'ready':
         this.gate?.open();
+        this.emit('ready');
         this.deps.log.info('script ready', { key: this.spec.key });
         this.deps.publish(`${this.topic}.ready`, { timestamp: isoTimestamp() });
         return;
@@ -267,13 +269,17 @@ export class ScriptSupervisor extends EventEmitter<SupervisorEvents> {
       timestamp: isoTimestamp(this.clock.now()),
     };
     this.lastExit = exit;
-    if (info.spawnError) this.deps.log.error('script could not be started', { key: this.spec.key, error: info.spawnError });
+    if (info.spawnError) {
+      this.deps.log.error('script could not be started', { key: this.spec.key, script: this.spec.path, error: info.spawnError });
+      this.deps.publish(`${this.topic}.error`, { message: info.spawnError.message, file: this.spec.path, line: null, timestamp: exit.timestamp });
+    }
     if (loadError) {
       this.deps.log.error('script failed to load', { key: this.spec.key, file: loadError.file, line: loadError.line, message: loadError.message });
       this.deps.publish(`${this.topic}.error`, { ...loadError, timestamp: exit.timestamp });
     }
     const level = reason === 'crash' ? 'warning' : 'info';
-    this.deps.log[level]('script stopped', { key: this.spec.key, reason, exit_code: info.exitCode, signal: info.signal, duration_ms: info.durationMs, forced: info.forced });
+    // A script that never started did not stop; its one ERROR line above says it all.
+    if (!info.spawnError) this.deps.log[level]('script stopped', { key: this.spec.key, reason, exit_code: info.exitCode, signal: info.signal, duration_ms: info.durationMs, forced: info.forced });
     this.deps.publish(`${this.topic}.stopped`, exit);
     if (this.stopRequested) {
       this.emit('settled', exit); // halt() owns the state
@@ -282,8 +288,9 @@ export class ScriptSupervisor extends EventEmitter<SupervisorEvents> {
     const decision = this.policy.next(reason, info.durationMs, this.clock.now());
     if (!decision.restart) {
       this.currentState = reason === 'clean_exit' ? 'stopped' : 'failed';
-      this.deps.log.info('not restarting', { key: this.spec.key, why: decision.why });
-      if (reason !== 'clean_exit' && reason !== 'load_failure' && this.spec.restart.mode !== 'never') {
+      // Giving up after crashes leaves a script down that should run: an operator must act.
+      this.deps.log[decision.gaveUp ? 'warning' : 'info']('not restarting', { key: this.spec.key, why: decision.why });
+      if (decision.gaveUp) {
         this.deps.publish(`${this.topic}.restart_limit`, { why: decision.why, restarts: this.restarts, timestamp: isoTimestamp() });
       }
       this.emit('settled', exit);

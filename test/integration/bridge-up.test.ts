@@ -52,9 +52,9 @@ describe('bridge up', () => {
     procs.push(p);
     const out = await waitOutput(p.child, p.stdout, (s) => s.includes('tick'));
     expect(out).toMatch(/hosting the broker on 127\.0\.0\.1:\d+, 2 scripts/);
-    expect(out).toMatch(/^KEY\s+STATE\s+PID\s+RESTART\s+SCRIPT$/m);
-    expect(out).toMatch(/^echo\s+running\s+\d+\s+on-failure\s+\S+echo\.ahk$/m);
-    expect(out).toMatch(/^tick\s+running\s+\d+\s+always\s+\S+ticker\.ahk$/m);
+    expect(out).toMatch(/^KEY\s+STATE\s+PID\s+RESTARTS\s+LAST EXIT\s+POLICY\s+SCRIPT$/m);
+    expect(out).toMatch(/^echo\s+running\s+\d+\s+0\s+-\s+on-failure\s+\S+echo\.ahk$/m);
+    expect(out).toMatch(/^tick\s+running\s+\d+\s+0\s+-\s+always\s+\S+ticker\.ahk$/m);
     expect(out).not.toContain('\u001b[');
 
     const c = await bed.connected(port, 'ahk_manager');
@@ -169,7 +169,7 @@ describe('bridge up', () => {
     expect(dup.stderr).toMatch(/two scripts use the key "a"/);
     const missing = await runCli(['up', '--config', path.join(tmpdir(), 'does-not-exist.json')]);
     expect(missing.code).toBe(1);
-    expect(missing.stderr).toMatch(/cannot read config file/);
+    expect(missing.stderr).toBe(`bridge: config file not found: ${path.join(tmpdir(), 'does-not-exist.json')}; check the path given with --config, or create one with \`bridge init\`\n`);
   });
 });
 

@@ -6,7 +6,9 @@
 import { tmpdir } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BrokerLink } from '../../bridge/broker-link.js';
-import { ownerTopic, RUN_HOST_TOPIC, ScriptRegistry } from '../../bridge/script-registry.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { KeyTakenError, ownerTopic, RUN_HOST_TOPIC, ScriptRegistry } from '../../bridge/script-registry.js';
 import { DEFAULT_STOP_GRACE } from '../../bridge/bridge-config.js';
 import { DEFAULT_RESTART } from '../../bridge/supervisor/restart-policy.js';
 import { silentLogger } from '../../src/log/logger.js';
@@ -94,5 +96,67 @@ describe('ScriptRegistry: scripts.run', () => {
     // The folder-less bridge no longer races the host with a refusal: the host's answer comes.
     const outside = await asker.call('request', { topic: 'scripts.run', payload: { script_path: '/definitely/not/there.ahk', program_key: 'x' }, timeout: 5 });
     expect(outside.error).toMatchObject({ code: ErrorCode.INVALID_PARAMS, data: { reason: 'outside_script_folders' } });
+  });
+});
+
+describe('ScriptRegistry: a key another bridge supervises', () => {
+  const entry = (key: string, file = `${key}.ahk`) => ({ key, path: file, args: [], restart: { ...DEFAULT_RESTART }, encoding: 'utf-8', stopGrace: DEFAULT_STOP_GRACE });
+
+  it('add() asks first and throws KeyTakenError naming the holder; the holder answers who it is', async () => {
+    const { port, asker } = await setup();
+    await bridge(port, 'bridge.a', ['cad']);
+    const owner = await asker.call('request', { topic: ownerTopic('cad'), timeout: 5 });
+    expect(owner.result).toEqual({ bridge: 'bridge.a', pid: process.pid, script: 'cad.ahk' });
+
+    const link = new BrokerLink({ host: '127.0.0.1', port, clientId: 'bridge.b', log: silentLogger() });
+    cleanups.push(() => link.stop());
+    await link.start();
+    const registry = new ScriptRegistry({ link, log: silentLogger(), scriptFolders: [] });
+    const err = await registry.add(entry('cad', 'other.ahk')).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(KeyTakenError);
+    expect(err).toMatchObject({ code: 'key_taken', key: 'cad', holder: { bridge: 'bridge.a', pid: process.pid, script: 'cad.ahk' } });
+    expect((err as Error).message).toBe(`key cad is already supervised by bridge bridge.a (pid ${process.pid}, cad.ahk) on this broker`);
+    expect(registry.get('cad')).toBeUndefined();
+    await expect(registry.addAll([entry('saw'), entry('cad')])).rejects.toMatchObject({ code: 'key_taken', key: 'cad' });
+    expect(registry.list()).toEqual([]);
+    // A free key is added.
+    expect((await registry.add(entry('saw'))).spec.key).toBe('saw');
+  });
+
+  it('an owner that answers only `true` (an older bridge) still holds the key', async () => {
+    const { port } = await setup();
+    const owner = await RawClient.connected(port, 'old_bridge');
+    cleanups.push(() => owner.close());
+    await owner.call('subscribe', { patterns: [ownerTopic('cad')] });
+    const link = new BrokerLink({ host: '127.0.0.1', port, clientId: 'bridge.b', log: silentLogger() });
+    cleanups.push(() => link.stop());
+    await link.start();
+    const registry = new ScriptRegistry({ link, log: silentLogger(), scriptFolders: [] });
+    const added = registry.add(entry('cad')).catch((e: unknown) => e);
+    const question = await owner.waitDelivery(ownerTopic('cad'));
+    await owner.call('reply', { reply_to: question.reply_to, result: true });
+    const err = await added;
+    expect(err).toMatchObject({ code: 'key_taken', holder: {} });
+    expect((err as Error).message).toBe('key cad is already supervised by another bridge on this broker');
+  });
+
+  it('scripts.run for a key another bridge supervises is -32602 with reason key_taken', async () => {
+    const { port, asker } = await setup();
+    await bridge(port, 'bridge.a', ['cad']);
+    const folder = mkdtempSync(path.join(tmpdir(), 'registry-run-'));
+    const file = path.join(folder, 'other.ahk');
+    writeFileSync(file, '; nothing\n');
+    const link = new BrokerLink({ host: '127.0.0.1', port, clientId: 'bridge.host', log: silentLogger() });
+    cleanups.push(() => link.stop());
+    await link.start();
+    const host = new ScriptRegistry({ link, log: silentLogger(), scriptFolders: [folder] });
+    await host.serveControl();
+    const res = await asker.call('request', { topic: 'scripts.run', payload: { script_path: file, program_key: 'cad' }, timeout: 5 });
+    expect(res.error).toMatchObject({
+      code: ErrorCode.INVALID_PARAMS,
+      message: `Invalid params: key cad is already supervised by bridge bridge.a (pid ${process.pid}, cad.ahk) on this broker; choose another program_key`,
+      data: { program_key: 'cad', reason: 'key_taken', holder: { bridge: 'bridge.a', pid: process.pid, script: 'cad.ahk' } },
+    });
+    expect(host.list()).toEqual([]);
   });
 });

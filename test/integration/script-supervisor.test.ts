@@ -6,7 +6,9 @@
 import { EventEmitter } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../src/log/logger.js';
+import { Logger, silentLogger } from '../../src/log/logger.js';
+import { startupSettled, STARTUP_SETTLE_MS } from '../../bridge/startup-settle.js';
+import { InterpreterNotFoundError } from '../../bridge/supervisor/interpreter.js';
 import { CommandNotSentError } from '../../bridge/supervisor/ready-gate.js';
 import type { RestartOptions } from '../../bridge/supervisor/restart-policy.js';
 import { ScriptSupervisor, type ScriptSpec } from '../../bridge/supervisor/script-supervisor.js';
@@ -22,8 +24,11 @@ interface Published {
   payload: Record<string, unknown>;
 }
 
-/** A supervisor whose n-th launch runs the scripted child with `runs[n]` (the last one repeats). */
-function supervise(runs: string[][], spec: Partial<ScriptSpec> = {}) {
+/**
+ * A supervisor whose n-th launch runs the scripted child with `runs[n]` (the last one
+ * repeats); a run of `null` finds no interpreter.
+ */
+function supervise(runs: (string[] | null)[], spec: Partial<ScriptSpec> = {}, log: Logger = silentLogger()) {
   const clock = new ManualClock();
   const events: Published[] = [];
   const published = new EventEmitter();
@@ -35,8 +40,12 @@ function supervise(runs: string[][], spec: Partial<ScriptSpec> = {}) {
         events.push({ topic, payload: payload as Record<string, unknown> });
         published.emit('event');
       },
-      command: () => Promise.resolve({ file: process.execPath, args: [CHILD, ...(runs[Math.min(launches++, runs.length - 1)] ?? [])] }),
-      log: silentLogger(),
+      command: () => {
+        const run = runs[Math.min(launches++, runs.length - 1)];
+        if (run === null) return Promise.reject(new InterpreterNotFoundError('AutoHotkey interpreter from --ahk not found: /gone/AutoHotkey64.exe'));
+        return Promise.resolve({ file: process.execPath, args: [CHILD, ...(run ?? [])] });
+      },
+      log,
       clock,
     },
   );
@@ -179,5 +188,112 @@ describe('ScriptProcess stop grace, on its clock', () => {
     await supervisor.stop();
     expect(clock.now()).toBe(started);
     expect(of('stopped')[0]?.payload).toMatchObject({ reason: 'stopped', exit_code: 0, duration_ms: 0 });
+  });
+});
+
+/** A logger that keeps its lines, parsed, for asserting levels. */
+function capturingLogger(): { log: Logger; lines: { level: string; msg: string; [k: string]: unknown }[] } {
+  const lines: { level: string; msg: string }[] = [];
+  const log = new Logger({ level: 'debug', format: 'json', sink: { write: (line) => lines.push(JSON.parse(line) as { level: string; msg: string }) } });
+  return { log, lines };
+}
+
+describe('ScriptSupervisor: a script that cannot be started', () => {
+  it('logs one ERROR, reports start_failure (not load_failure) and does not restart', async () => {
+    const { log, lines } = capturingLogger();
+    const { clock, supervisor, of } = supervise([null], { restart: { ...BACKOFF, mode: 'always' } }, log);
+    const settled = new Promise((resolve) => supervisor.once('settled', resolve));
+    const status = await supervisor.start();
+    expect(status).toMatchObject({ state: 'failed', running: false, last_exit: { reason: 'start_failure', exit_code: null } });
+    expect(await settled).toMatchObject({ reason: 'start_failure' });
+    expect(lines.filter((l) => l.level === 'error')).toEqual([
+      expect.objectContaining({ msg: 'script could not be started', key: 'k', script: 'k.ahk', error: expect.stringContaining('not found') }),
+    ]);
+    expect(lines.filter((l) => l.level === 'warning')).toEqual([]);
+    expect(lines.find((l) => l.msg === 'not restarting')).toMatchObject({ level: 'info' });
+    expect(of('error').map((e) => e.payload)).toEqual([{ message: expect.stringContaining('not found'), file: 'k.ahk', line: null, timestamp: expect.any(String) }]);
+    expect(of('stopped').map((e) => e.payload.reason)).toEqual(['start_failure']);
+    expect(of('restarting')).toEqual([]);
+    expect(of('restart_limit')).toEqual([]);
+    expect(clock.pending()).toEqual([]);
+  });
+
+  it('a restart after a crash whose interpreter has gone away is a start_failure, and the last', async () => {
+    const { log, lines } = capturingLogger();
+    const { clock, supervisor, of, until } = supervise([['--exit-now', '1'], null], {}, log);
+    await supervisor.start();
+    await until('restarting', 1);
+    clock.advance(1000);
+    await until('stopped', 2);
+    expect(of('stopped').map((e) => e.payload.reason)).toEqual(['crash', 'start_failure']);
+    expect(supervisor.state).toBe('failed');
+    expect(lines.filter((l) => l.level === 'error').map((l) => l.msg)).toEqual(['script could not be started']);
+    expect(clock.pending()).toEqual([]);
+  });
+});
+
+describe('ScriptSupervisor log levels an operator acts on', () => {
+  it('giving up at the restart limit is a WARNING; not restarting after a clean exit is INFO', async () => {
+    const crashing = capturingLogger();
+    const { clock, supervisor, until } = supervise([['--exit-now', '1']], { restart: { ...BACKOFF, maxRestarts: 1 } }, crashing.log);
+    await supervisor.start();
+    await until('restarting', 1);
+    clock.advance(1000);
+    await until('restart_limit', 1);
+    expect(crashing.lines.filter((l) => l.msg === 'not restarting')).toEqual([
+      expect.objectContaining({ level: 'warning', why: expect.stringContaining('restart limit reached') }),
+    ]);
+
+    const clean = capturingLogger();
+    const second = supervise([['--exit-now', '0']], {}, clean.log);
+    await second.supervisor.start();
+    await second.until('stopped', 1);
+    expect(clean.lines.filter((l) => l.msg === 'not restarting')).toEqual([expect.objectContaining({ level: 'info' })]);
+    expect(second.of('restart_limit')).toEqual([]);
+  });
+
+  it('a stop on request does not warn; a script that ignores exit is killed with a WARNING', async () => {
+    const polite = capturingLogger();
+    const a = supervise([['--ready']], { stopGrace: 5 }, polite.log);
+    await a.supervisor.start();
+    await a.until('ready', 1);
+    await a.supervisor.stop();
+    expect(polite.lines.filter((l) => l.level === 'warning' || l.level === 'error')).toEqual([]);
+
+    const stubborn = capturingLogger();
+    const b = supervise([['--ready', '--ignore-exit']], { stopGrace: 5 }, stubborn.log);
+    await b.supervisor.start();
+    await b.until('ready', 1);
+    const stopped = b.supervisor.stop();
+    await b.clock.timerIn(5000);
+    b.clock.advance(5000);
+    await stopped;
+    expect(stubborn.lines.find((l) => l.msg === 'script ignored exit; killing its process tree')).toMatchObject({ level: 'warning', grace_ms: 5000 });
+  });
+});
+
+describe('bridge up start-up settle, on the supervisors\' clock', () => {
+  it('is over as soon as every script said @ready or ended, without waiting the period', async () => {
+    const ready = supervise([['--ready']]);
+    const failed = supervise([null]);
+    const settled = observe(startupSettled([ready.supervisor, failed.supervisor], ready.clock));
+    await Promise.all([ready.supervisor.start(), failed.supervisor.start()]);
+    await expect.poll(settled).toEqual({ value: undefined });
+    expect(ready.clock.now() - Date.UTC(2026, 0, 1)).toBe(0);
+    expect(ready.supervisor.state).toBe('running');
+    expect(failed.supervisor.state).toBe('failed');
+  });
+
+  it(`waits for a script that never says @ready exactly the settle period (${STARTUP_SETTLE_MS} ms), no longer`, async () => {
+    const { clock, supervisor } = supervise([[]]);
+    const settled = observe(startupSettled([supervisor], clock));
+    await supervisor.start();
+    await clock.timerIn(STARTUP_SETTLE_MS);
+    clock.advance(STARTUP_SETTLE_MS - 1);
+    await Promise.resolve();
+    expect(settled()).toBe('pending');
+    clock.advance(1);
+    await expect.poll(settled).toEqual({ value: undefined });
+    expect(supervisor.state).toBe('running');
   });
 });

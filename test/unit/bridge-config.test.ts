@@ -1,11 +1,14 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { loadBridgeConfig, parseRestart } from '../../bridge/bridge-config.js';
+import { ConfigNotFoundError, loadBridgeConfig, parseRestart, scriptFileProblem } from '../../bridge/bridge-config.js';
 import { exitCodeFor } from '../../bridge/commands/run.js';
 import { parseTopicMap } from '../../bridge/commands/tail.js';
-import { formatSummary, useColour } from '../../bridge/summary-table.js';
+import { upCommand } from '../../bridge/commands/up.js';
+import { findJsonSyntaxError } from '../../bridge/json-syntax.js';
+import { formatLastExit, formatSummary, useColour } from '../../bridge/summary-table.js';
 import { DEFAULT_RESTART } from '../../bridge/supervisor/restart-policy.js';
 import type { ScriptStatus } from '../../bridge/supervisor/script-supervisor.js';
 
@@ -72,9 +75,30 @@ describe('bridge.config.json', () => {
     [{ broker: { port: 'x' } }, /port must be a number/],
     [{ scirpts: [] }, /unknown key "scirpts"/],
     ['{not json', /not valid JSON/],
+    [{ scripts: [{ path: 'a.ahk', stopgrace: 5 }] }, /scripts\[0\]: unknown key "stopgrace" \(known: key, path, args, restart, encoding, interpreter, stop_grace, ready_timeout\)/],
+    [{ queues: [{ file: 'q', topicmap: {} }] }, /queues\[0\]: unknown key "topicmap"/],
+    [{ scripts: [{ path: 'a.ahk', stop_grace: '5' }] }, /scripts\[0\]: stop_grace must be a positive number of seconds/],
+    [{ scripts: {} }, /scripts must be an array/],
     [[1, 2], /expected a JSON object/],
   ])('rejects %j with a message naming the problem', (obj, message) => {
     expect(() => loadBridgeConfig(configFile(obj))).toThrow(message);
+  });
+
+  it('says where invalid JSON breaks, as file:line:column', () => {
+    const file = configFile('{\n  "scripts": [\n    { "path": "a.ahk" }\n    { "path": "b.ahk" }\n  ]\n}\n');
+    expect(() => loadBridgeConfig(file)).toThrow(`${file}:4:5: not valid JSON: unexpected "{"; a comma is missing before it`);
+  });
+
+  it('a missing file is a ConfigNotFoundError naming the absolute path', () => {
+    const missing = path.join(mkdtempSync(path.join(tmpdir(), 'bridge-config-')), 'none.json');
+    expect(() => loadBridgeConfig(missing)).toThrow(ConfigNotFoundError);
+    expect(() => loadBridgeConfig(missing)).toThrow(`config file not found: ${missing}`);
+  });
+
+  it.runIf(process.platform !== 'win32')('keeps a Windows absolute path as written on other hosts', () => {
+    const c = loadBridgeConfig(configFile({ interpreter: 'C:/Program Files/AutoHotkey/v2/AutoHotkey64.exe', queues: ['C:\\temp\\q.txt'] }));
+    expect(c.interpreter).toBe('C:/Program Files/AutoHotkey/v2/AutoHotkey64.exe');
+    expect(c.queues[0]!.file).toBe('C:\\temp\\q.txt');
   });
 
   it('takes a per-script ready_timeout, and leaves it unset (the default) when absent', () => {
@@ -89,12 +113,80 @@ describe('bridge.config.json', () => {
   });
 });
 
+describe('the example configs in the docs', () => {
+  const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+  it("README.md's bridge.config.json example loads", () => {
+    const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+    const at = readme.indexOf('`bridge.config.json` for `bridge up`');
+    expect(at).toBeGreaterThan(0);
+    const block = /```json\n([\s\S]*?)```/.exec(readme.slice(at));
+    expect(block, 'a json block after the heading').not.toBeNull();
+    const c = loadBridgeConfig(configFile(block![1]!));
+    expect(c.scripts.map((s) => s.key)).toEqual(['cad', 'saw1']);
+    expect(c.scripts[1]).toMatchObject({ args: ['--saw', '1'], encoding: 'cp1252', restart: { mode: 'always' }, stopGrace: 5 });
+  });
+
+  it("`bridge up --help`'s example loads", () => {
+    let help = '';
+    const cmd = upCommand().configureOutput({ writeOut: (s) => (help += s) });
+    cmd.outputHelp();
+    const at = help.indexOf('bridge.config.json:\n');
+    expect(at).toBeGreaterThan(0);
+    const c = loadBridgeConfig(configFile(help.slice(at + 'bridge.config.json:\n'.length)));
+    expect(c.scripts.map((s) => s.key)).toEqual(['cad', 'saw1']);
+    expect(c.queues[0]!.topicMap).toEqual({ JOB_ACTIVATED: 'jobs.activated' });
+  });
+
+  it('the bridge.config.json of the checkout loads and names scripts/cad_hotkeys.ahk as cad', () => {
+    const c = loadBridgeConfig(path.join(ROOT, 'bridge.config.json'));
+    expect(c.scripts.map((s) => [s.key, s.path])).toEqual([['cad', path.join(ROOT, 'scripts', 'cad_hotkeys.ahk')]]);
+    expect(scriptFileProblem(c.scripts[0]!.path)).toBeUndefined();
+  });
+});
+
+describe('where JSON breaks', () => {
+  it.each([
+    ['{"a": 1,}', { line: 1, column: 9, found: '"}"', hint: expect.stringMatching(/trailing comma/) }],
+    ['[1, 2,\n]', { line: 2, column: 1, found: '"]"' }],
+    ['{\n  // a comment\n}', { line: 2, column: 3, found: '"/"', hint: expect.stringMatching(/no comments/) }],
+    ["{'a': 1}", { line: 1, column: 2, hint: expect.stringMatching(/double quotes/) }],
+    ['{a: 1}', { line: 1, column: 2, hint: 'put the name in double quotes' }],
+    ['{"path": "C:\\Program Files"}', { line: 1, column: 13, hint: expect.stringMatching(/backslash/) }],
+    ['{"a": [1, 2', { line: 1, column: 12, found: 'end of file' }],
+    ['{"a": tru}', { line: 1, column: 7 }],
+    ['{"a": 01}', { line: 1, column: 8 }],
+    ['{"a": 1} x', { line: 1, column: 10 }],
+    ['\r\n\r\n  "x\ny"', { line: 3, column: 5, hint: 'a string is not closed on its line' }],
+  ])('%j breaks at %j', (text, where) => {
+    expect(() => JSON.parse(text)).toThrow();
+    expect(findJsonSyntaxError(text)).toMatchObject(where);
+  });
+
+  it('finds nothing in valid JSON', () => {
+    expect(findJsonSyntaxError('{"a": [1, -2.5e3, true, null, "x\\u00e9\\n"], "b": {}}')).toBeNull();
+  });
+});
+
+describe('script paths', () => {
+  it('a missing file, a folder and a file', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'bridge-script-'));
+    mkdirSync(path.join(dir, 'sub'));
+    writeFileSync(path.join(dir, 'a.ahk'), '');
+    expect(scriptFileProblem(path.join(dir, 'none.ahk'))).toBe(`script not found: ${path.join(dir, 'none.ahk')}`);
+    expect(scriptFileProblem(path.join(dir, 'a.ahk', 'x.ahk'))).toBe(`script not found: ${path.join(dir, 'a.ahk', 'x.ahk')}`);
+    expect(scriptFileProblem(path.join(dir, 'sub'))).toBe(`${path.join(dir, 'sub')} is a directory; give the .ahk file`);
+    expect(scriptFileProblem(path.join(dir, 'a.ahk'))).toBeUndefined();
+  });
+});
+
 describe('bridge run exit code', () => {
   it("is the script's code, or 1 when it had none because it crashed or never started", () => {
     expect(exitCodeFor({ exit_code: 3, reason: 'crash' })).toBe(3);
     expect(exitCodeFor({ exit_code: 0, reason: 'stopped' })).toBe(0);
     expect(exitCodeFor({ exit_code: null, reason: 'crash' })).toBe(1);
     expect(exitCodeFor({ exit_code: null, reason: 'load_failure' })).toBe(1);
+    expect(exitCodeFor({ exit_code: null, reason: 'start_failure' })).toBe(1);
     expect(exitCodeFor({ exit_code: null, reason: 'stopped' })).toBe(0);
   });
 });
@@ -120,21 +212,30 @@ describe('summary table', () => {
     last_exit: null,
     state,
   });
-  it('aligns columns and colours states only when asked', () => {
+  it('aligns columns, shows restarts and the last exit, and colours states only when asked', () => {
+    const lastExit = { exit_code: 2, signal: null, reason: 'load_failure' as const, duration_ms: 150, timestamp: '' };
     const rows = [
       { status: status('cad', 'running', 42), restart: 'on-failure' },
-      { status: status('saw1', 'failed', null), restart: 'always' },
+      { status: { ...status('saw1', 'failed', null), restarts: 3, last_exit: lastExit }, restart: 'always' },
     ];
     const plain = formatSummary(rows, false);
     expect(plain.split('\n')).toEqual([
-      'KEY   STATE    PID  RESTART     SCRIPT',
-      'cad   running  42   on-failure  /s/cad.ahk',
-      'saw1  failed   -    always      /s/saw1.ahk',
+      'KEY   STATE    PID  RESTARTS  LAST EXIT         POLICY      SCRIPT',
+      'cad   running  42   0         -                 on-failure  /s/cad.ahk',
+      'saw1  failed   -    3         load_failure (2)  always      /s/saw1.ahk',
     ]);
     expect(plain).not.toContain('\u001b[');
     const coloured = formatSummary(rows, true);
     expect(coloured).toContain('\u001b[32mrunning\u001b[0m');
     expect(coloured).toContain('\u001b[31mfailed \u001b[0m');
+  });
+
+  it('the last exit: reason with the code, else the signal, else the reason alone', () => {
+    const exit = { duration_ms: 0, timestamp: '' };
+    expect(formatLastExit(null)).toBe('-');
+    expect(formatLastExit({ ...exit, exit_code: 3, signal: null, reason: 'crash' })).toBe('crash (3)');
+    expect(formatLastExit({ ...exit, exit_code: null, signal: 'SIGKILL', reason: 'stopped' })).toBe('stopped (SIGKILL)');
+    expect(formatLastExit({ ...exit, exit_code: null, signal: null, reason: 'start_failure' })).toBe('start_failure');
   });
 
   it('uses colour only on a TTY without NO_COLOR or TERM=dumb', () => {

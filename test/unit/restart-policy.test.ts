@@ -6,14 +6,15 @@ const policy = (over: Partial<typeof DEFAULT_RESTART> = {}) => new RestartPolicy
 
 describe('classifyExit', () => {
   const base = { exitCode: 0, signal: null, stopRequested: false, loadError: null, runtimeError: false };
-  it('tells clean exit, crash, stop and load failure apart', () => {
+  it('tells clean exit, crash, stop, load failure and failed start apart', () => {
     expect(classifyExit(base)).toBe('clean_exit');
     expect(classifyExit({ ...base, exitCode: 1 })).toBe('crash');
     expect(classifyExit({ ...base, exitCode: null, signal: 'SIGKILL' })).toBe('crash');
     expect(classifyExit({ ...base, exitCode: 2, loadError: { file: 'a.ahk', line: 3, message: 'x' } })).toBe('load_failure');
     expect(classifyExit({ ...base, exitCode: 2 })).toBe('crash');
     expect(classifyExit({ ...base, exitCode: 1, stopRequested: true })).toBe('stopped');
-    expect(classifyExit({ ...base, exitCode: null, spawnFailed: true })).toBe('load_failure');
+    // Nothing ran, so nothing failed to load: no interpreter, or a file that is not executable.
+    expect(classifyExit({ ...base, exitCode: null, spawnFailed: true })).toBe('start_failure');
   });
   it('exit 0 after a runtime error is a crash: AutoHotkey exit codes lie', () => {
     expect(classifyExit({ ...base, runtimeError: true })).toBe('crash');
@@ -21,10 +22,12 @@ describe('classifyExit', () => {
 });
 
 describe('RestartPolicy', () => {
-  it('never restarts a load failure or a requested stop, whatever the mode', () => {
+  it('never restarts a load failure, a failed start or a requested stop, whatever the mode; none of them is giving up', () => {
     const p = policy({ mode: 'always' });
-    expect(p.next('load_failure', 10).restart).toBe(false);
-    expect(p.next('stopped', 10).restart).toBe(false);
+    expect(p.next('load_failure', 10)).toMatchObject({ restart: false, gaveUp: false });
+    expect(p.next('start_failure', 10)).toEqual({ restart: false, why: expect.stringMatching(/could not be started/), gaveUp: false });
+    expect(p.next('stopped', 10)).toMatchObject({ restart: false, gaveUp: false });
+    expect(policy({ mode: 'never' }).next('crash', 10)).toMatchObject({ restart: false, gaveUp: false });
   });
 
   it('follows the mode', () => {
@@ -46,7 +49,7 @@ describe('RestartPolicy', () => {
     expect(p.next('crash', 1, 0).restart).toBe(true);
     expect(p.next('crash', 1, 10).restart).toBe(true);
     const third = p.next('crash', 1, 20);
-    expect(third).toEqual({ restart: false, why: expect.stringMatching(/restart limit/) });
+    expect(third).toEqual({ restart: false, why: expect.stringMatching(/restart limit/), gaveUp: true });
     expect(p.next('crash', 1, 1500).restart).toBe(true);
   });
 

@@ -1,0 +1,267 @@
+/**
+ * `bridge run` and `bridge up` answer every misstep with one message and exit 1, before
+ * joining or hosting a broker when the misstep is visible then: a missing script, a
+ * folder given as a script, no interpreter, no or a broken config file, a key that
+ * another bridge supervises. And `up`'s table shows what became of each script.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, realpathSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CLI, runCli, startCli, waitOutput, type CliResult } from '../helpers/cli.js';
+import { ON_WINDOWS } from '../helpers/platform.js';
+import { freePort } from '../helpers/ports.js';
+import type { Frame } from '../helpers/raw-client.js';
+import { useTestBed } from '../helpers/test-bed.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const FAKE_AHK = path.join(ROOT, 'fixtures/fake-ahk/AutoHotkey.mjs');
+const script = (name: string): string => path.join(ROOT, 'fixtures/scripts', `${name}.ahk`);
+/** No interpreter from the environment, whatever the developer has set. */
+const NO_AHK_ENV = { AHK_PATH: '' };
+
+const bed = useTestBed();
+const procs: ReturnType<typeof startCli>[] = [];
+afterEach(async () => {
+  for (const p of procs.splice(0)) {
+    if (p.child.exitCode === null && p.child.signalCode === null) {
+      p.child.kill('SIGKILL');
+      await p.done;
+    }
+  }
+});
+
+function tempDir(): string {
+  return realpathSync(mkdtempSync(path.join(tmpdir(), 'bridge-missteps-')));
+}
+
+function writeConfig(obj: unknown, dir = tempDir()): string {
+  const file = path.join(dir, 'bridge.config.json');
+  writeFileSync(file, typeof obj === 'string' ? obj : JSON.stringify(obj, null, 2));
+  return file;
+}
+
+/** `bridge <args>` run to completion in `cwd` (helpers/cli.ts runs in the test's own). */
+function runCliIn(cwd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('BROKER_')));
+  const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { ...base, ...env } });
+  child.stdin.end();
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  return new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
+}
+
+function started(args: string[], env: NodeJS.ProcessEnv = {}): ReturnType<typeof startCli> {
+  const p = startCli(args, env);
+  procs.push(p);
+  return p;
+}
+
+describe('bridge run: the script path is checked first', () => {
+  it('a missing script: exit 1, one line, no broker hosted', async () => {
+    const port = await freePort();
+    const missing = path.join(tempDir(), 'missing.ahk');
+    const res = await runCli(['run', missing, '--key', 'x', '--ahk', FAKE_AHK, '--host', '127.0.0.1', '--port', String(port)]);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toBe(`bridge: script not found: ${missing}\n`);
+    expect(res.stdout).toBe('');
+  });
+
+  it('a relative missing path is named absolute', async () => {
+    const dir = tempDir();
+    const res = await runCliIn(dir, ['run', 'missing.ahk', '--key', 'x', '--ahk', FAKE_AHK, '--port', String(await freePort())]);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toBe(`bridge: script not found: ${path.join(dir, 'missing.ahk')}\n`);
+  });
+
+  it('a directory: exit 1, asks for the .ahk file', async () => {
+    const dir = tempDir();
+    const res = await runCli(['run', dir, '--key', 'x', '--ahk', FAKE_AHK, '--host', '127.0.0.1', '--port', String(await freePort())]);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toBe(`bridge: ${dir} is a directory; give the .ahk file\n`);
+  });
+});
+
+describe('bridge run: no interpreter', () => {
+  it('exits 1 before connecting with the one message that says what to pass', async () => {
+    const b = await bed.broker();
+    const watcher = await bed.connected(b.port, 'watcher');
+    await watcher.call('subscribe', { patterns: ['scripts.#'] });
+    const res = await runCli(['run', script('hello'), '--key', 'noahk', '--host', '127.0.0.1', '--port', String(b.port)], NO_AHK_ENV);
+    expect(res.code).toBe(1);
+    const lines = res.stderr.trimEnd().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^bridge: .*--ahk <path>, the AHK_PATH environment variable, or "interpreter" in bridge\.config\.json/);
+    // The test runs in the checkout: the stand-in is named as it is typed there.
+    if (!ON_WINDOWS) expect(lines[0]).toMatch(/only on Windows.*: --ahk fixtures\/fake-ahk\/AutoHotkey\.mjs$/);
+    // It never joined: the broker saw no bridge and no script event.
+    const status = await watcher.call('status');
+    expect(status.result.clients.map((c: { client_id: string }) => c.client_id)).toEqual(['watcher']);
+    expect(watcher.frames.filter((f: Frame) => f.method === 'message')).toEqual([]);
+  });
+});
+
+describe('bridge up: scripts that cannot start are refused before anything starts', () => {
+  it('names the key and the path of every missing script and folder', async () => {
+    const dir = tempDir();
+    mkdirSync(path.join(dir, 'sub'));
+    const port = await freePort();
+    const file = writeConfig(
+      {
+        broker: { host: '127.0.0.1', port },
+        interpreter: FAKE_AHK,
+        scripts: [
+          { key: 'fine', path: script('echo') },
+          { key: 'gone', path: 'gone.ahk' },
+          { key: 'folder', path: 'sub' },
+        ],
+      },
+      dir,
+    );
+    const res = await runCli(['up', '--config', file]);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toBe(
+      `bridge: ${file}: key gone: script not found: ${path.join(dir, 'gone.ahk')}\n` + `${file}: key folder: ${path.join(dir, 'sub')} is a directory; give the .ahk file\n`,
+    );
+    expect(res.stdout).toBe('');
+  });
+
+  it('names the scripts without an interpreter', async () => {
+    const file = writeConfig({ broker: { host: '127.0.0.1', port: await freePort() }, scripts: [{ key: 'echo', path: script('echo') }, { key: 'tick', path: script('ticker') }] });
+    const res = await runCli(['up', '--config', file], NO_AHK_ENV);
+    expect(res.code).toBe(1);
+    const lines = res.stderr.trimEnd().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^bridge: no interpreter for keys echo, tick: .*--ahk/);
+  });
+});
+
+describe('bridge up: the config file', () => {
+  it('none in the working directory: says how to make one', async () => {
+    const dir = tempDir();
+    const res = await runCliIn(dir, ['up']);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toBe(
+      `bridge: no bridge.config.json in ${dir}: create one with \`bridge init\` (writes one for the scripts in a folder), or give --config FILE\n`,
+    );
+  });
+
+  it('a --config that does not exist is named', async () => {
+    const missing = path.join(tempDir(), 'nope.json');
+    const res = await runCli(['up', '--config', missing]);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toBe(`bridge: config file not found: ${missing}; check the path given with --config, or create one with \`bridge init\`\n`);
+  });
+
+  it('invalid JSON: says where it broke, line and column', async () => {
+    const file = writeConfig('{\n  "scripts": [\n    { "path": "a.ahk" },\n  ]\n}\n');
+    const res = await runCli(['up', '--config', file]);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toBe(`bridge: ${file}:4:3: not valid JSON: unexpected "]"; remove the comma before it: JSON allows no trailing comma\n`);
+  });
+
+  it('a field that is wrong for us is named', async () => {
+    const file = writeConfig({ scripts: [{ path: 'a.ahk', stopgrace: 5 }] });
+    const res = await runCli(['up', '--config', file]);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toMatch(/^bridge: .*bridge\.config\.json: scripts\[0\]: unknown key "stopgrace" \(known: .*stop_grace.*\)\n$/);
+  });
+
+  it('the example bridge.config.json of the checkout starts cad with the stand-in interpreter', async () => {
+    const port = await freePort();
+    // Relative paths, as the README shows them: the test runs in the checkout.
+    const p = started(['up', '--config', 'bridge.config.json', '--ahk', 'fixtures/fake-ahk/AutoHotkey.mjs', '--host', '127.0.0.1', '--port', String(port), '--stop-on-stdin-close']);
+    const out = await waitOutput(p.child, p.stdout, (s) => /^cad /m.test(s));
+    expect(out).toMatch(/hosting the broker on 127\.0\.0\.1:\d+, 1 script\n/);
+    expect(out).toMatch(/^cad\s+running\s+\d+\s+0\s+-\s+on-failure\s+\S+cad_hotkeys\.ahk$/m);
+    p.child.stdin.end();
+    expect((await p.done).code).toBe(0);
+  });
+});
+
+describe('bridge up: the start-up table', () => {
+  it('is printed once states settle: a script that fails at load shows failed with its last exit', async () => {
+    const port = await freePort();
+    const file = writeConfig({
+      broker: { host: '127.0.0.1', port },
+      interpreter: FAKE_AHK,
+      scripts: [
+        { key: 'good', path: script('echo') },
+        { key: 'broken', path: script('syntax-error') },
+      ],
+    });
+    const p = started(['up', '--config', file, '--stop-on-stdin-close']);
+    const out = await waitOutput(p.child, p.stdout, (s) => /^broken /m.test(s));
+    expect(out).toMatch(/^KEY\s+STATE\s+PID\s+RESTARTS\s+LAST EXIT\s+POLICY\s+SCRIPT$/m);
+    expect(out).toMatch(/^good\s+running\s+\d+\s+0\s+-\s+on-failure\s+\S+echo\.ahk$/m);
+    expect(out).toMatch(/^broken\s+failed\s+-\s+0\s+load_failure \(2\)\s+on-failure\s+\S+syntax-error\.ahk$/m);
+    p.child.stdin.end();
+    expect((await p.done).code).toBe(0);
+  });
+});
+
+describe('a key supervised by another bridge on the broker is refused', () => {
+  it('bridge run --key cad beside another bridge run --key cad: exit 1 naming the other, which keeps running', async () => {
+    const b = await bed.broker();
+    const watcher = await bed.connected(b.port, 'watcher');
+    await watcher.call('subscribe', { patterns: ['scripts.cad.#'] });
+    const first = started(['run', script('ticker'), '--key', 'cad', '--ahk', FAKE_AHK, '--host', '127.0.0.1', '--port', String(b.port)]);
+    await watcher.waitDelivery('scripts.cad.started');
+
+    const second = await runCli(['run', script('echo'), '--key', 'cad', '--ahk', FAKE_AHK, '--host', '127.0.0.1', '--port', String(b.port)]);
+    expect(second.code).toBe(1);
+    expect(second.stderr).toBe(
+      `bridge: key cad is already supervised by bridge bridge.cad (pid ${first.child.pid}, ${script('ticker')}) on this broker; ` +
+        'choose another --key or stop it with `bridge stop cad`\n',
+    );
+    // The first kept its connection (the second never connected as bridge.cad) and its script.
+    const status = await watcher.call('request', { topic: 'scripts.status', payload: { script_id: 'cad' }, timeout: 5 });
+    expect(status.result).toMatchObject({ key: 'cad', running: true, script: script('ticker') });
+    expect(first.stderr()).not.toContain('lost the broker');
+    expect(watcher.deliveries('scripts.cad.started')).toHaveLength(1);
+  });
+
+  it('bridge run beside a bridge up that supervises the key, and another bridge up beside it', async () => {
+    const port = await freePort();
+    const file = writeConfig({ broker: { host: '127.0.0.1', port }, interpreter: FAKE_AHK, scripts: [{ key: 'cad', path: script('ticker') }] });
+    const up = started(['up', '--config', file, '--stop-on-stdin-close']);
+    await waitOutput(up.child, up.stdout, (s) => /^cad /m.test(s));
+
+    const run = await runCli(['run', script('echo'), '--key', 'cad', '--ahk', FAKE_AHK, '--host', '127.0.0.1', '--port', String(port)]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toBe(
+      `bridge: key cad is already supervised by bridge bridge (pid ${up.child.pid}, ${script('ticker')}) on this broker; ` +
+        'choose another --key or stop it with `bridge stop cad`\n',
+    );
+
+    const other = writeConfig({ broker: { host: '127.0.0.1', port }, interpreter: FAKE_AHK, scripts: [{ key: 'echo', path: script('echo') }, { key: 'cad', path: script('echo') }] });
+    const up2 = await runCli(['up', '--config', other]);
+    expect(up2.code).toBe(1);
+    expect(up2.stderr).toBe(
+      `bridge: key cad is already supervised by bridge bridge (pid ${up.child.pid}, ${script('ticker')}) on this broker; ` +
+        `choose another key in ${other} or stop it with \`bridge stop cad\`\n`,
+    );
+    up.child.stdin.end();
+    expect((await up.done).code).toBe(0);
+  });
+
+  it('bridge up beside a bridge run that supervises one of its keys: exit 1 before starting any of them', async () => {
+    const b = await bed.broker();
+    const watcher = await bed.connected(b.port, 'watcher');
+    await watcher.call('subscribe', { patterns: ['scripts.#'] });
+    const run = started(['run', script('ticker'), '--key', 'cad', '--ahk', FAKE_AHK, '--host', '127.0.0.1', '--port', String(b.port)]);
+    await watcher.waitDelivery('scripts.cad.started');
+    const file = writeConfig({ broker: { host: '127.0.0.1', port: b.port }, interpreter: FAKE_AHK, scripts: [{ key: 'echo', path: script('echo') }, { key: 'cad', path: script('echo') }] });
+    const up = await runCli(['up', '--config', file]);
+    expect(up.code).toBe(1);
+    expect(up.stderr).toBe(
+      `bridge: key cad is already supervised by bridge bridge.cad (pid ${run.child.pid}, ${script('ticker')}) on this broker; ` +
+        `choose another key in ${file} or stop it with \`bridge stop cad\`\n`,
+    );
+    expect(watcher.deliveries('scripts.echo.started')).toEqual([]);
+  });
+});
