@@ -3,9 +3,12 @@
  * broker's `publish` result before the tailer saves its position, which is what makes the
  * delivery at-least-once across bridge crashes.
  */
-import type { BrokerClient } from '../src/client/index.js';
+import { statSync } from 'node:fs';
+import path from 'node:path';
+import { ErrorCode, RpcError, type BrokerClient } from '../src/client/index.js';
 import type { Logger } from '../src/log/logger.js';
-import { QueueTailer, type PublishBatch } from '../file-ipc/index.js';
+import { mapTargetProblem, normalisePrefix, prefixProblem, QueueTailer, type PublishBatch, type PublishRefusal } from '../file-ipc/index.js';
+import { CliError } from './cli-error.js';
 
 export interface QueueEntry {
   file: string;
@@ -19,15 +22,91 @@ export interface QueueEntry {
   qos: 0 | 1;
 }
 
-/** A PublishBatch that resolves once the broker answered every publish. */
+/**
+ * Why the broker's refusal `err` can never turn into an acceptance by trying again, or
+ * `null` when it may (no connection, a timeout, a broker that could not store the message).
+ * Classified by the error code (and for -32004, whether a permission rule refused it).
+ */
+export function permanentRefusal(err: unknown): string | null {
+  if (!(err instanceof RpcError)) return null;
+  switch (err.code) {
+    case ErrorCode.INVALID_PARAMS: // the topic or payload itself
+    case ErrorCode.INVALID_REQUEST: // over the broker's max_message_size
+      return err.message;
+    case ErrorCode.PUBLISH_ERROR: {
+      // A permission rule says no; a journal that could not store it (data.reason) may work later.
+      const data = err.data as { rule?: unknown } | undefined;
+      return typeof data?.rule === 'string' ? err.message : null;
+    }
+    default:
+      return null;
+  }
+}
+
+/**
+ * A PublishBatch that resolves once the broker answered every publish: with the ones it
+ * refused for good (dead-lettered by the tailer), or rejects when any failed in a way a
+ * retry may fix.
+ */
 export function publishThrough(client: BrokerClient, qos: 0 | 1): PublishBatch {
   return async (items) => {
-    await Promise.all(items.map((item) => client.publish(item.topic, item.payload, { qos })));
+    const outcomes = await Promise.allSettled(items.map((item) => client.publish(item.topic, item.payload, { qos })));
+    const refused: PublishRefusal[] = [];
+    for (const [index, outcome] of outcomes.entries()) {
+      if (outcome.status === 'fulfilled') continue;
+      const reason = permanentRefusal(outcome.reason);
+      if (reason === null) throw outcome.reason;
+      refused.push({ index, reason });
+    }
+    return refused;
   };
 }
 
-/** Start a tailer per entry. */
+/**
+ * Why `entry` can never be tailed as given, or `null`: a queue path that is a folder, a
+ * prefix or map target that gives no valid topic (the topic rule it breaks). A file that
+ * does not exist yet is fine: a script creates it with its first FileAppend.
+ */
+export function queueEntryProblem(entry: QueueEntry): string | null {
+  const dir = directoryProblem(entry.file);
+  if (dir) return dir;
+  for (const [what, file] of [['position file', entry.positionFile], ['dead-letter file', entry.deadLetterFile]] as const) {
+    if (file !== undefined && isDirectoryPath(file)) return `queue ${entry.file}: the ${what} ${file} is a directory; name a file (or leave it out for the default beside the queue)`;
+  }
+  const prefix = normalisePrefix(entry.prefix);
+  const badPrefix = prefixProblem(prefix);
+  if (badPrefix) return `queue ${entry.file}: invalid prefix "${entry.prefix}": ${badPrefix}`;
+  for (const [from, to] of Object.entries(entry.topicMap ?? {})) {
+    const bad = mapTargetProblem(prefix, to);
+    if (bad) return `queue ${entry.file}: topic map entry "${from}" -> "${prefix + to}" is not a topic lines can be published to: ${bad}`;
+  }
+  return null;
+}
+
+/** `<file> is a directory; ...` when the queue path `file` names a folder, else `null` (missing is fine). */
+export function directoryProblem(file: string): string | null {
+  return isDirectoryPath(file) ? `${file} is a directory; give the queue file inside it, e.g. ${path.join(file, 'broker_queue.txt')}` : null;
+}
+
+/** True when `file` names a folder now. */
+export function isDirectoryPath(file: string): boolean {
+  try {
+    return statSync(file).isDirectory();
+  } catch {
+    // Missing is fine (it may appear later); any other failure the tailer reports as it uses the path.
+    return false;
+  }
+}
+
+/**
+ * Start a tailer per entry. Every entry is checked before any starts, so a bad one stops
+ * them all with a {@link CliError} that names it.
+ */
 export async function startQueues(entries: QueueEntry[], client: BrokerClient, log: Logger): Promise<QueueTailer[]> {
+  for (const e of entries) {
+    const problem = queueEntryProblem(e);
+    if (problem) throw new CliError(problem);
+  }
   const tailers: QueueTailer[] = [];
   for (const e of entries) {
     const tailer = new QueueTailer(

@@ -4,8 +4,8 @@
  * for tools that need one piece (e.g. the parser for a dry run).
  */
 export { QueueTailer, INVALID_LINE_TOPIC } from './tailer.js';
-export type { QueueTailerOptions, QueuePublish, PublishBatch, QueueTailerStats, QueueTailerEvents } from './tailer.js';
-export { LineParser, parsePayload } from './line-parser.js';
+export type { QueueTailerOptions, QueuePublish, PublishBatch, PublishRefusal, QueueTailerStats, QueueTailerEvents } from './tailer.js';
+export { LineParser, parsePayload, normalisePrefix, prefixProblem, mapTargetProblem, mapNameProblem } from './line-parser.js';
 export type { LineParserOptions, ParsedLine } from './line-parser.js';
 export { QueueDecoder, DEFAULT_QUEUE_ENCODING, DEFAULT_MAX_LINE_BYTES, assertQueueEncoding } from './decoder.js';
 export type { DecodedLine, DecoderState, QueueDecoderOptions } from './decoder.js';

@@ -31,6 +31,44 @@ export type ParsedLine =
   | { kind: 'invalid'; reason: string }
   | { kind: 'empty' };
 
+/** The prefix as it is used: trimmed, with a missing final `.` added (`legacy` -> `legacy.`). */
+export function normalisePrefix(prefix: string | undefined): string {
+  const raw = prefix?.trim() ?? '';
+  return raw === '' || raw.endsWith('.') ? raw : `${raw}.`;
+}
+
+/**
+ * Why a prefix (as {@link normalisePrefix} made it) can never start a topic lines may
+ * be published to, or `null` when it can.
+ */
+export function prefixProblem(prefix: string): string | null {
+  if (prefix === '') return null;
+  const err = topicError(`${prefix}x`);
+  if (err) return err;
+  return isReservedTopic(`${prefix}x`) ? 'it is reserved for the broker (system.* and _internal.*)' : null;
+}
+
+/**
+ * Why `prefix` + `to` (a map target behind a normalised prefix) is not a topic lines may
+ * be published to, or `null` when it is. The reason is the topic rule it breaks.
+ */
+export function mapTargetProblem(prefix: string, to: string): string | null {
+  const topic = prefix + to;
+  const err = topicError(topic);
+  if (err) return err;
+  return isReservedTopic(topic) ? 'it is reserved for the broker (system.* and _internal.*)' : null;
+}
+
+/**
+ * Why a legacy name in a map can never match a queue line's topic, or `null` when it can:
+ * names are taken up to the first `|` and trimmed.
+ */
+export function mapNameProblem(name: string): string | null {
+  if (name.includes('|')) return 'it contains "|", which ends the name in a queue line';
+  if (name.trim() !== name || name === '') return 'queue line names are trimmed, so one with spaces around it never matches';
+  return null;
+}
+
 /** Parses queue lines with a fixed map and prefix (validated once, at construction). */
 export class LineParser {
   private readonly map: ReadonlyMap<string, string>;
@@ -38,19 +76,13 @@ export class LineParser {
 
   /** @throws RangeError when the prefix or a map target can never give a valid topic. */
   constructor(options: LineParserOptions = {}) {
-    const raw = options.prefix?.trim() ?? '';
-    this.prefix = raw === '' || raw.endsWith('.') ? raw : `${raw}.`;
-    if (this.prefix !== '') {
-      const err = topicError(`${this.prefix}x`);
-      if (err) throw new RangeError(`invalid queue prefix "${options.prefix}": ${err}`);
-      if (isReservedTopic(`${this.prefix}x`)) throw new RangeError(`queue prefix "${options.prefix}" is reserved`);
-    }
+    this.prefix = normalisePrefix(options.prefix);
+    const bad = prefixProblem(this.prefix);
+    if (bad) throw new RangeError(`invalid queue prefix "${options.prefix}": ${bad}`);
     const map = new Map<string, string>();
     for (const [from, to] of Object.entries(options.topicMap ?? {})) {
-      const topic = this.prefix + to;
-      const err = topicError(topic);
-      if (err) throw new RangeError(`topic map entry "${from}" -> "${to}": ${err}`);
-      if (isReservedTopic(topic)) throw new RangeError(`topic map entry "${from}" -> "${to}" is a reserved topic`);
+      const problem = mapTargetProblem(this.prefix, to);
+      if (problem) throw new RangeError(`topic map entry "${from}" -> "${to}": ${problem}`);
       map.set(from, to);
     }
     this.map = map;

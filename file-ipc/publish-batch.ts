@@ -5,19 +5,28 @@
  * acknowledged: its unpublishable lines go to the dead-letter file, the counters move, the
  * track's confirmed offset moves past it and the position is saved. A rejected batch
  * leaves the track where it was, so the same lines are read and published again after a
- * backoff: nothing is lost or reordered.
+ * backoff: nothing is lost or reordered. A line the broker refuses for good (a payload over
+ * its size limit, a topic it does not allow) is dead-lettered like an unparsable one
+ * rather than retried forever with every later line stuck behind it.
  */
 import type { EventEmitter } from 'node:events';
 import { advanceTrack, positionOf, type Track } from './continuity.js';
-import type { DeadLetter, DeadLetterFile } from './dead-letter.js';
+import type { DeadLetterFile } from './dead-letter.js';
 import type { DecodedLine } from './decoder.js';
 import type { BacklogProgress } from './backlog-progress.js';
 import type { LineParser } from './line-parser.js';
 import type { PositionStore } from './position-store.js';
-import type { PublishBatch, QueuePublish, QueueTailerEvents, QueueTailerStats } from './tailer-types.js';
+import type { PublishBatch, PublishRefusal, QueuePublish, QueueTailerEvents, QueueTailerStats } from './tailer-types.js';
 
 /** Topic on which lines that cannot be published are reported. */
 export const INVALID_LINE_TOPIC = 'bridge.queue.invalid';
+
+/**
+ * Characters of a line put in its `bridge.queue.invalid` report; the dead-letter file has
+ * all of it. A longer report could itself be over the broker's message size (a cut piece
+ * of an overlong line is 1 MiB) and be refused in turn.
+ */
+export const REPORT_LINE_CHARS = 1000;
 
 const PUBLISH_RETRY_MIN_MS = 100;
 const PUBLISH_RETRY_MAX_MS = 5000;
@@ -27,7 +36,9 @@ type InvalidInfo = QueueTailerEvents['invalid'][0];
 /** One batch built from consecutive lines. */
 interface Batch {
   items: QueuePublish[];
-  dead: DeadLetter[];
+  /** Per item: the line it publishes, and whether it is the report of an unpublishable one. */
+  sources: { line: DecodedLine; report: boolean }[];
+  /** Unpublishable lines (dead-lettered once the batch is accepted). */
   invalid: InvalidInfo[];
   published: number;
   empty: number;
@@ -92,8 +103,12 @@ export class BatchPublisher {
       const batch = this.build(lines, i, `${track.identity}.${track.generation}`);
       if (!batch) break;
       i = batch.end;
-      if (batch.items.length > 0 && !(await this.publish(batch.items))) return false;
-      if (batch.dead.length > 0) await this.writeDead(batch.dead);
+      if (batch.items.length > 0) {
+        const refused = await this.publish(batch.items);
+        if (refused === null) return false;
+        if (refused.length > 0) await this.takeRefused(batch, refused);
+      }
+      if (batch.invalid.length > 0) await this.writeDead(batch.invalid);
       const { published, empty, last } = batch;
       const invalid = batch.invalid.length;
       stats.published += published;
@@ -135,8 +150,8 @@ export class BatchPublisher {
 
   /** The batch starting at `lines[from]`, or null when there is no line left. */
   private build(lines: DecodedLine[], from: number, fileId: string): Batch | null {
-    const { file, batchLines, maxLineBytes, parser } = this.opts;
-    const batch: Omit<Batch, 'last' | 'end'> = { items: [], dead: [], invalid: [], published: 0, empty: 0 };
+    const { batchLines, maxLineBytes, parser } = this.opts;
+    const batch: Omit<Batch, 'last' | 'end'> = { items: [], sources: [], invalid: [], published: 0, empty: 0 };
     let last: DecodedLine | undefined;
     let i = from;
     for (; i < lines.length && batch.items.length < batchLines; i++) {
@@ -150,20 +165,77 @@ export class BatchPublisher {
         batch.empty++;
       } else if (parsed.kind === 'publish') {
         batch.items.push({ topic: parsed.topic, payload: withQueueId(parsed.payload, queueId), queueId });
+        batch.sources.push({ line, report: false });
         batch.published++;
       } else {
-        batch.items.push({ topic: INVALID_LINE_TOPIC, payload: { file, line: line.text, reason: parsed.reason, offset: line.start, queue_id: queueId }, queueId });
-        batch.dead.push({ raw: line.text, reason: parsed.reason, queueId });
+        batch.items.push(this.report(line, parsed.reason, queueId));
+        batch.sources.push({ line, report: true });
         batch.invalid.push({ reason: parsed.reason, line: line.text, queueId, offset: line.start });
       }
     }
     return last ? { ...batch, last, end: i } : null;
   }
 
-  /** Resolves true once the broker accepted `items`; false (and backs off) when it did not. */
-  private async publish(items: QueuePublish[]): Promise<boolean> {
+  /** The `bridge.queue.invalid` report of an unpublishable line (its text shortened, see {@link REPORT_LINE_CHARS}). */
+  private report(line: DecodedLine, reason: string, queueId: string): QueuePublish {
+    const text = line.text;
+    const cut = text.length > REPORT_LINE_CHARS;
+    const payload = {
+      file: this.opts.file,
+      line: cut ? text.slice(0, REPORT_LINE_CHARS) : text,
+      reason,
+      offset: line.start,
+      queue_id: queueId,
+      ...(cut ? { line_truncated: true, line_chars: text.length } : {}),
+    };
+    return { topic: INVALID_LINE_TOPIC, payload, queueId };
+  }
+
+  /**
+   * Turn the lines the broker refused for good into invalid lines: dead-lettered with the
+   * broker's reason (with the rest of the batch), and reported on `bridge.queue.invalid`
+   * once, without retry: the dead-letter file is their record.
+   */
+  private async takeRefused(batch: Omit<Batch, 'last' | 'end'>, refusals: readonly PublishRefusal[]): Promise<void> {
+    const reports: QueuePublish[] = [];
+    for (const { index, reason } of refusals) {
+      const item = batch.items[index];
+      const source = batch.sources[index];
+      if (!item || !source) continue; // not an item of this batch: nothing to take back
+      if (source.report) {
+        // The line is already being dead-lettered for its own reason.
+        this.opts.problem('report-refused', 'broker refused the report of an unpublishable queue line; the line is in the dead-letter file', {
+          file: this.opts.file, offset: source.line.start, reason,
+        });
+        continue;
+      }
+      const why = `the broker refused it: ${reason}`;
+      batch.published--;
+      batch.invalid.push({ reason: why, line: source.line.text, queueId: item.queueId, offset: source.line.start });
+      reports.push(this.report(source.line, why, item.queueId));
+    }
+    // Dead letters in file order, the refused ones among the others.
+    batch.invalid.sort((a, b) => a.offset - b.offset);
+    if (reports.length === 0) return;
+    let failure: unknown = null;
     try {
-      await this.opts.publish(items);
+      const refused = await this.opts.publish(reports);
+      if (refused && refused.length > 0) failure = refused[0]!.reason;
+    } catch (err) {
+      failure = err;
+    }
+    if (failure !== null) {
+      this.opts.problem('report', 'could not report refused queue lines on bridge.queue.invalid; they are in the dead-letter file', {
+        file: this.opts.file, lines: reports.length, error: failure,
+      });
+    }
+  }
+
+  /** The refusals once the broker answered `items`; null (and backs off) when it did not. */
+  private async publish(items: QueuePublish[]): Promise<readonly PublishRefusal[] | null> {
+    let refused: readonly PublishRefusal[] | void;
+    try {
+      refused = await this.opts.publish(items);
     } catch (err) {
       this.opts.stats.publishFailures++;
       this.retryAt = Date.now() + this.retryDelay;
@@ -172,13 +244,14 @@ export class BatchPublisher {
         file: this.opts.file, lines: items.length, retry_ms: this.retryDelay, error: err,
       });
       this.retryDelay = Math.min(this.retryDelay * 2, PUBLISH_RETRY_MAX_MS);
-      return false;
+      return null;
     }
     this.retryDelay = PUBLISH_RETRY_MIN_MS;
-    return true;
+    return refused ?? [];
   }
 
-  private async writeDead(dead: DeadLetter[]): Promise<void> {
+  private async writeDead(invalid: readonly InvalidInfo[]): Promise<void> {
+    const dead = invalid.map((i) => ({ raw: i.line, reason: i.reason, queueId: i.queueId }));
     try {
       await this.opts.deadLetters.write(dead);
     } catch (err) {

@@ -16,7 +16,7 @@
 import * as fsp from 'node:fs/promises';
 import type { BigIntStats } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
-import { retryBusy, type RetryOptions } from './retry.js';
+import { isBusyError, retryBusy, type RetryOptions } from './retry.js';
 
 /** The subset of an open file handle this module uses (a stub in tests). */
 export interface QueueFileHandle {
@@ -94,6 +94,31 @@ async function readFully(handle: QueueFileHandle, position: number, length: numb
   return filled === length ? buf : buf.subarray(0, filled);
 }
 
+/**
+ * The error a read of a queue path that is a directory gives, the same on every OS: Linux
+ * opens a directory and fails only at the read, Windows may refuse the open as a sharing
+ * violation would (EPERM), which must not be retried like one.
+ */
+export function isDirectoryError(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException | undefined)?.code === 'EISDIR';
+}
+
+function directoryError(path: string): NodeJS.ErrnoException {
+  const err: NodeJS.ErrnoException = new Error(`EISDIR: the queue path is a directory: ${path}`);
+  err.code = 'EISDIR';
+  err.path = path;
+  return err;
+}
+
+/** True when `path` is a directory now (false when it cannot be told). */
+async function isDirectory(path: string, fs: QueueFs): Promise<boolean> {
+  try {
+    return (await fs.stat(path, { bigint: true })).isDirectory();
+  } catch {
+    return false; // gone or unreadable: the caller's own error stands
+  }
+}
+
 /** True when `err` says the path does not exist (any more). */
 export function isMissing(err: unknown): boolean {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
@@ -116,10 +141,12 @@ export async function readSlice(
     handle = await retryBusy(() => fs.open(path, 'r'), retry);
   } catch (err) {
     if (isMissing(err)) return null;
+    if (!isDirectoryError(err) && isBusyError(err) && (await isDirectory(path, fs))) throw directoryError(path);
     throw err;
   }
   try {
     const st = await handle.stat({ bigint: true });
+    if (st.isDirectory()) throw directoryError(path);
     const size = Number(st.size);
     const head = request.headBytes ? await readFully(handle, 0, Math.min(request.headBytes, size)) : Buffer.alloc(0);
     let probe: Buffer | null = null;

@@ -45,17 +45,29 @@ export interface QueuePublish {
   queueId: string;
 }
 
+/** An item the broker refused for good (a payload over its size limit, a topic it does not allow). */
+export interface PublishRefusal {
+  /** Index of the item in the batch. */
+  index: number;
+  /** The broker's reason, for the dead-letter file and the log. */
+  reason: string;
+}
+
 /**
- * Resolves once the broker accepted every item; rejecting makes the tailer retry the same
- * lines (from the same offset, possibly with more lines appended) later.
+ * Resolves once the broker accepted every item, or accepted some and refused the others
+ * for good: it resolves with those refusals, and their lines are dead-lettered instead of
+ * retried (retrying could never succeed and would hold up every line behind them).
+ * Rejecting makes the tailer retry the same lines (from the same offset, possibly with
+ * more lines appended) later: do that for anything that may pass on another try (no
+ * connection, a timeout, a broker that could not store the message).
  */
-export type PublishBatch = (items: QueuePublish[]) => Promise<void>;
+export type PublishBatch = (items: QueuePublish[]) => Promise<readonly PublishRefusal[] | void>;
 
 /** Counters of a {@link QueueTailer}; lines are counted once the broker accepted them. */
 export interface QueueTailerStats {
   /** Lines published to their own topic. */
   published: number;
-  /** Lines that could not be published (dead-lettered and reported on `bridge.queue.invalid`). */
+  /** Lines that could not be published (dead-lettered and reported on `bridge.queue.invalid`), refused ones included. */
   invalid: number;
   /** Empty (or whitespace-only) lines skipped. */
   skippedEmpty: number;

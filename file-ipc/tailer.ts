@@ -25,13 +25,13 @@ import { DEFAULT_MAX_LINE_BYTES, DEFAULT_QUEUE_ENCODING, QueueDecoder, assertQue
 import { LineParser } from './line-parser.js';
 import { PositionStore } from './position-store.js';
 import { BatchPublisher } from './publish-batch.js';
-import { readSlice, type QueueFs, type Slice, nodeQueueFs } from './queue-file.js';
+import { isDirectoryError, readSlice, type QueueFs, type Slice, nodeQueueFs } from './queue-file.js';
 import { ReadTriggers } from './read-triggers.js';
 import { RotationDrain, type ConsumeResult } from './rotation.js';
 import type { PublishBatch, QueueTailerEvents, QueueTailerOptions, QueueTailerStats } from './tailer-types.js';
 import { isBusyError } from './retry.js';
 
-export type { PublishBatch, QueuePublish, QueueTailerEvents, QueueTailerOptions, QueueTailerStats } from './tailer-types.js';
+export type { PublishBatch, PublishRefusal, QueuePublish, QueueTailerEvents, QueueTailerOptions, QueueTailerStats } from './tailer-types.js';
 export { INVALID_LINE_TOPIC } from './publish-batch.js';
 
 type StepResult = 'done' | 'again';
@@ -189,6 +189,11 @@ export class QueueTailer extends EventEmitter<QueueTailerEvents> {
         await this.cycle();
       } catch (err) {
         this.stats.readErrors++;
+        if (isDirectoryError(err)) {
+          // Not a file to read: the safety poll looks again, nothing sooner.
+          this.problem('read:EISDIR', 'the queue path is a directory, not a file; waiting for a file there (checked every poll)', { file: this.file });
+          continue;
+        }
         // AutoHotkey held the file longer than the retries waited: try again soon.
         if (isBusyError(err)) this.triggers.wakeIn(50);
         this.problem(`read:${(err as NodeJS.ErrnoException).code ?? String(err)}`, 'cannot read queue file; will retry', { file: this.file, error: err });

@@ -2,13 +2,15 @@
  * `bridge tail <file>`: publish the lines a legacy script FileAppends to a queue file,
  * through any running broker, until Ctrl+C. Lines are `TOPIC|payload`.
  */
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'commander';
-import { readJsonConfigFile } from '../../src/broker/index.js';
+import { mapNameProblem, mapTargetProblem, normalisePrefix, prefixProblem, type QueueTailer } from '../../file-ipc/index.js';
 import { isKnownEncoding } from '../../src/protocol/text.js';
 import { CliError } from '../cli-error.js';
 import { cliLogger, connectClient, withConnectFlags, type ConnectFlags } from '../connect-options.js';
-import { startQueues, stopQueues, type QueueEntry } from '../queues.js';
+import { describeJsonBreak, findJsonBreak } from '../json-error.js';
+import { directoryProblem, isDirectoryPath, startQueues, stopQueues, type QueueEntry } from '../queues.js';
 import { onShutdownSignal } from '../signals.js';
 
 interface TailFlags extends ConnectFlags {
@@ -24,27 +26,82 @@ interface TailFlags extends ConnectFlags {
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
-/** `LEGACY=topic` pairs and a JSON map file into one topic map. */
-export function parseTopicMap(pairs: string[], mapFile: string | undefined): Record<string, string> {
+const MAP_EXAMPLE = 'JOB_ACTIVATED=jobs.activated';
+
+/** What a failed read of a file the user named says, by error code. */
+function readFailure(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  switch (code) {
+    case 'ENOENT':
+      return 'no such file';
+    case 'EISDIR':
+      return 'it is a directory; give the JSON file';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    default:
+      return code ? `${code}: ${(err as Error).message}` : String(err);
+  }
+}
+
+/** The JSON value of a `--map-file`, or a CliError that names the flag and says what is wrong where. */
+function readMapFile(file: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const where = (err as NodeJS.ErrnoException).code === 'ENOENT' && !path.isAbsolute(file) ? ` (looked for ${path.resolve(file)})` : '';
+    throw new CliError(`cannot read --map-file ${file}: ${readFailure(err)}${where}`);
+  }
+  // Notepad saves UTF-8 with a BOM, which JSON does not allow.
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  const broken = findJsonBreak(text);
+  if (broken) throw new CliError(`--map-file ${file} is not valid JSON: ${describeJsonBreak(broken)}`);
+  return JSON.parse(text) as unknown;
+}
+
+/**
+ * `LEGACY=topic` pairs and a JSON map file into one topic map (the pairs win), each
+ * target checked against the topic rules behind `prefix`: a CliError names the first
+ * bad one and the rule it breaks. `prefix` must have passed {@link checkPrefix}.
+ */
+export function parseTopicMap(pairs: string[], mapFile: string | undefined, prefix?: string): Record<string, string> {
+  const p = normalisePrefix(prefix);
+  const shown = (to: string): string => (p === '' ? `"${to}"` : `"${p + to}" (with --prefix)`);
   const map: Record<string, string> = {};
   if (mapFile) {
-    let obj: unknown;
-    try {
-      obj = readJsonConfigFile(mapFile);
-    } catch (err) {
-      throw new CliError((err as Error).message);
+    const obj = readMapFile(mapFile);
+    if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) {
+      throw new CliError(`--map-file ${mapFile}: expected one object of legacy names to topics, e.g. {"JOB_ACTIVATED": "jobs.activated"}`);
     }
-    if (typeof obj !== 'object' || obj === null || Array.isArray(obj) || Object.values(obj).some((v) => typeof v !== 'string')) {
-      throw new CliError(`${mapFile}: expected {"LEGACY_NAME": "topic", ...}`);
+    for (const [from, to] of Object.entries(obj)) {
+      if (typeof to !== 'string') throw new CliError(`--map-file ${mapFile}: "${from}" must map to a topic string, e.g. "${from}": "jobs.activated"`);
+      const badName = mapNameProblem(from);
+      if (badName) throw new CliError(`--map-file ${mapFile}: the legacy name "${from}" never matches: ${badName}`);
+      const bad = mapTargetProblem(p, to);
+      if (bad) throw new CliError(`--map-file ${mapFile}: "${from}" maps to ${shown(to)}, which is not a topic lines can be published to: ${bad}`);
+      map[from] = to;
     }
-    Object.assign(map, obj);
   }
   for (const pair of pairs) {
     const i = pair.indexOf('=');
-    if (i <= 0 || i === pair.length - 1) throw new CliError(`invalid --map "${pair}": use LEGACY_NAME=topic, e.g. JOB_ACTIVATED=jobs.activated`);
-    map[pair.slice(0, i)] = pair.slice(i + 1);
+    if (i <= 0 || i === pair.length - 1) throw new CliError(`invalid --map "${pair}": use LEGACY_NAME=topic, e.g. ${MAP_EXAMPLE}`);
+    const from = pair.slice(0, i);
+    const to = pair.slice(i + 1);
+    const badName = mapNameProblem(from);
+    if (badName) throw new CliError(`invalid --map "${pair}": the legacy name "${from}" never matches: ${badName}`);
+    const bad = mapTargetProblem(p, to);
+    if (bad) throw new CliError(`invalid --map "${pair}": ${shown(to)} is not a topic lines can be published to: ${bad}; map to one plain topic, e.g. ${MAP_EXAMPLE}`);
+    map[from] = to;
   }
   return map;
+}
+
+/** A CliError when `--prefix` can never start a valid topic. */
+export function checkPrefix(prefix: string | undefined): void {
+  if (prefix === undefined) return;
+  const bad = prefixProblem(normalisePrefix(prefix));
+  if (bad) throw new CliError(`invalid --prefix "${prefix}": ${bad}; use plain dot-separated words, e.g. --prefix legacy`);
 }
 
 export function tailCommand(): Command {
@@ -63,11 +120,19 @@ export function tailCommand(): Command {
     if (flags.encoding && !isKnownEncoding(flags.encoding)) throw new CliError(`unknown --encoding "${flags.encoding}" (examples: windows-1252, cp1251, utf-8)`);
     const flush = flags.flushTimeout === undefined ? undefined : Number(flags.flushTimeout);
     if (flush !== undefined && !(flush > 0)) throw new CliError(`invalid --flush-timeout "${flags.flushTimeout}"`);
+    // Everything is checked before connecting: a mistake is one message and exit 1, not a
+    // stack trace from a client that then keeps the process alive.
+    const notFile = directoryProblem(file);
+    if (notFile) throw new CliError(notFile);
+    for (const [flag, value] of [['--position-file', flags.positionFile], ['--dead-letter-file', flags.deadLetterFile]] as const) {
+      if (value !== undefined && isDirectoryPath(value)) throw new CliError(`${flag} ${value} is a directory; name a file, e.g. ${path.join(value, `${path.basename(file)}${flag === '--position-file' ? '.pos' : '.dead'}`)}`);
+    }
+    checkPrefix(flags.prefix);
     const entry: QueueEntry = {
       file: path.resolve(file),
       encoding: flags.encoding,
       prefix: flags.prefix,
-      topicMap: parseTopicMap(flags.map, flags.mapFile),
+      topicMap: parseTopicMap(flags.map, flags.mapFile, flags.prefix),
       positionFile: flags.positionFile,
       deadLetterFile: flags.deadLetterFile,
       flushTimeoutMs: flush === undefined ? undefined : flush * 1000,
@@ -78,7 +143,14 @@ export function tailCommand(): Command {
     // A stable client id: after a restart the session (and QoS 1 state) is the same one.
     const client = await connectClient({ ...flags, clientId: flags.clientId ?? `bridge.tail.${base}` }, { autoReconnect: true, cleanSession: false });
     client.on('disconnected', (reason) => log.warning('lost the broker; lines wait in the file until it is back', { reason }));
-    const tailers = await startQueues([entry], client, log);
+    let tailers: QueueTailer[];
+    try {
+      tailers = await startQueues([entry], client, log);
+    } catch (err) {
+      // The client reconnects forever: without this the error would never end the process.
+      await client.disconnect().catch((e: unknown) => log.debug('could not disconnect after a failed start', { error: e }));
+      throw err;
+    }
     onShutdownSignal(async () => {
       await stopQueues(tailers);
       await client.disconnect();

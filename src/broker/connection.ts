@@ -8,6 +8,7 @@ import type { DisconnectReason } from '../protocol/messages.js';
 import type { Logger } from '../log/logger.js';
 import type { FlushScheduler } from './flush-scheduler.js';
 import type { BrokerMessage } from './message.js';
+import { httpRefusal, NOT_HTTP, NOT_TLS, recogniseMisdirected, requestLineExcerpt } from './misdirected.js';
 import { OutboundQueue } from './outbound-queue.js';
 import type { Session } from './session.js';
 
@@ -43,6 +44,8 @@ export class Connection {
   lastActivity = Date.now();
   closeReason: DisconnectReason | null = null;
   private released = false;
+  /** A whole frame arrived: from then on an oversize header is a client's bug, not another protocol. */
+  private sawFrame = false;
   private destroyTimer: NodeJS.Timeout | null = null;
   /** Timers owned by liveness checks; cleared on close. */
   readonly timers = new Set<NodeJS.Timeout>();
@@ -95,9 +98,32 @@ export class Connection {
     this.lastActivity = Date.now();
     if (this.closeReason) return;
     const oversize = this.decoder.push(chunk, (body) => {
+      this.sawFrame = true;
       if (!this.closeReason) this.hooks.frame(this, body);
     });
-    if (oversize) this.hooks.oversize(this, oversize.declared, oversize.limit);
+    if (!oversize) return;
+    if (!this.sawFrame && this.refuseMisdirected(oversize.declared, chunk)) return;
+    this.hooks.oversize(this, oversize.declared, oversize.limit);
+  }
+
+  /**
+   * The connection's first header was oversize: when its bytes are an HTTP method or a
+   * TLS record, say so (a WARNING naming the peer; an HTTP answer curl can print) and
+   * close. Returns false for any other header, which is a plain oversize frame.
+   */
+  private refuseMisdirected(header: number, chunk: Buffer): boolean {
+    const peer = recogniseMisdirected(header);
+    if (!peer) return false;
+    if (peer.kind === 'tls') {
+      this.log.warning(NOT_TLS, { conn: this.id, remote: this.remote, hint: 'connect without TLS (plain TCP)' });
+      this.close('protocol_error');
+      return true;
+    }
+    // The request line is in this chunk unless its first bytes trickled in one by one.
+    const startsHere = chunk.length >= 4 && chunk.readUInt32BE(0) === header;
+    this.log.warning(NOT_HTTP, { conn: this.id, remote: this.remote, method: peer.method, request: startsHere ? requestLineExcerpt(chunk) : undefined });
+    this.close('protocol_error', httpRefusal(peer.method));
+    return true;
   }
 
   /** Queue a response or other control frame. */

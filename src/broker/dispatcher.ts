@@ -22,6 +22,7 @@ import {
 } from '../protocol/jsonrpc.js';
 import { decodeFrameText } from '../protocol/text.js';
 import { encodeAnswerFrame } from './answer-encoder.js';
+import { BadFrameLog } from './bad-frames.js';
 import type { Connection } from './connection.js';
 import type { BrokerContext, CallContext } from './context.js';
 import { METHODS } from './handlers/index.js';
@@ -36,12 +37,16 @@ const internalError = (what: string): RpcError => new RpcError(ErrorCode.INTERNA
 
 export class Dispatcher {
   private readonly failedNotifications = new WeakMap<Connection, number>();
+  private readonly badFrames: BadFrameLog;
 
-  constructor(private readonly broker: BrokerContext) {}
+  constructor(private readonly broker: BrokerContext) {
+    this.badFrames = new BadFrameLog(broker.log);
+  }
 
   /** Handle one frame body from `conn`. */
   handleFrame(conn: Connection, body: Buffer): void {
     if (body.length === 0) {
+      this.badFrames.report(conn, 0, '', 'empty frame (length 0)');
       this.reply(conn, errorObject(null, parseError('empty frame (length 0)')));
       return;
     }
@@ -52,10 +57,12 @@ export class Dispatcher {
       return;
     }
     let value: unknown;
+    let text = '';
     try {
-      value = JSON.parse(decodeFrameText(body, this.broker.config.legacy_encoding));
+      text = decodeFrameText(body, this.broker.config.legacy_encoding);
+      value = JSON.parse(text);
     } catch (err) {
-      this.broker.log.debug('unparsable frame', { conn: conn.id, client_id: conn.clientId, bytes: body.length, error: err as Error });
+      this.badFrames.report(conn, body.length, text, err);
       this.reply(conn, errorObject(null, parseError((err as Error).message)));
       return;
     }

@@ -1,7 +1,8 @@
 import iconv from 'iconv-lite';
 import { describe, expect, it } from 'vitest';
+import { Logger } from '../../src/log/logger.js';
 import { encodeFrame, encodeJsonFrame } from '../../src/protocol/index.js';
-import { useBrokerPerTest } from '../helpers/test-bed.js';
+import { roundTrip, useBrokerPerTest, useTestBed } from '../helpers/test-bed.js';
 
 const broker = useBrokerPerTest({ max_message_size: 64 * 1024 });
 const { open, connected } = broker;
@@ -120,5 +121,74 @@ describe('framing', () => {
     await pub.waitClosed();
     const got = await sub.waitDeliveries(3, 'a.b');
     expect(got.map((m) => m.payload)).toEqual([1, 2, 3]);
+  });
+});
+
+describe('frames that are not JSON, in the log', () => {
+  const bed = useTestBed();
+
+  interface LogLine {
+    level: string;
+    msg: string;
+    [field: string]: unknown;
+  }
+
+  /** A broker whose log (debug and up) is kept as parsed JSON lines. */
+  async function loggedBroker(): Promise<{ port: number; logs: LogLine[] }> {
+    const logs: LogLine[] = [];
+    const logger = new Logger({ level: 'debug', format: 'json', component: 'broker', sink: { write: (l) => logs.push(JSON.parse(l) as LogLine) } });
+    const { port } = await bed.broker({}, { logger });
+    return { port, logs };
+  }
+
+  const NOT_JSON = 'frame is not JSON; answered -32700 (parse error)';
+  const ONLY_DEBUG = 'more frames that are not JSON on this connection; further ones are logged at debug only';
+
+  it('logs the first 3 per connection at WARNING with the client id and a short escaped excerpt, then one WARNING, then debug', async () => {
+    const { port, logs } = await loggedBroker();
+    const ahk = await bed.connected(port, 'legacy-ahk');
+    const long = `{"topic":"x\u0001y\n${'z'.repeat(500)}`;
+    const bad = [encodeFrame(long), encodeFrame('{bad'), Buffer.from([0, 0, 0, 0]), encodeFrame('fourth'), encodeFrame('fifth')];
+    ahk.writeRaw(Buffer.concat(bad));
+    await roundTrip(ahk);
+    // The answers stay as the contract says: -32700, id null, the connection open.
+    const errors = ahk.frames.filter((f) => f.error);
+    expect(errors).toHaveLength(5);
+    for (const e of errors) expect(e).toMatchObject({ id: null, error: { code: -32700 } });
+
+    const mine = logs.filter((l) => l.client_id === 'legacy-ahk' && (l.msg === NOT_JSON || l.msg === ONLY_DEBUG));
+    expect(mine.map((l) => [l.level, l.msg])).toEqual([
+      ['warning', NOT_JSON],
+      ['warning', NOT_JSON],
+      ['warning', NOT_JSON],
+      ['warning', ONLY_DEBUG],
+      ['debug', NOT_JSON],
+      ['debug', NOT_JSON],
+    ]);
+    const first = mine[0]!;
+    expect(first.excerpt).toBe(`{"topic":"x\\u0001y\\n${'z'.repeat(60 - 14)}...`);
+    expect(first).toMatchObject({ bytes: Buffer.byteLength(long), remote: expect.stringMatching(/^127\.0\.0\.1:\d+$/) });
+    expect(String(first.error)).not.toMatch(/[\u0000-\u001f]/);
+    expect(mine[1]).toMatchObject({ excerpt: '{bad', bytes: 4 });
+    expect(mine[2]).toMatchObject({ excerpt: '', bytes: 0, error: 'empty frame (length 0)' });
+    expect(mine[3]).toMatchObject({ logged: 3 });
+    expect(mine[5]).toMatchObject({ excerpt: 'fifth' });
+  });
+
+  it('names the remote address before connect, and counts each connection on its own', async () => {
+    const { port, logs } = await loggedBroker();
+    const anon = await bed.open(port);
+    anon.writeRaw(encodeFrame('not json'));
+    await anon.waitFor((f) => f.error?.code === -32700);
+    const local = `127.0.0.1:${anon.socket.localPort}`;
+    expect(logs.filter((l) => l.msg === NOT_JSON)).toEqual([
+      expect.objectContaining({ level: 'warning', remote: local, excerpt: 'not json' }),
+    ]);
+    expect(logs.find((l) => l.msg === NOT_JSON)!.client_id).toBeUndefined();
+
+    const other = await bed.connected(port, 'other');
+    other.writeRaw(encodeFrame('{'));
+    await other.waitFor((f) => f.error?.code === -32700);
+    expect(logs.filter((l) => l.msg === NOT_JSON && l.client_id === 'other')).toEqual([expect.objectContaining({ level: 'warning', excerpt: '{' })]);
   });
 });

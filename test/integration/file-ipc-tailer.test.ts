@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Logger } from '../../src/log/logger.js';
 import { nodeQueueFs, type QueueFs } from '../../file-ipc/queue-file.js';
-import { INVALID_LINE_TOPIC, QueueTailer, type QueuePublish, type QueueTailerOptions } from '../../file-ipc/tailer.js';
+import { INVALID_LINE_TOPIC, QueueTailer, type PublishRefusal, type QueuePublish, type QueueTailerOptions } from '../../file-ipc/tailer.js';
 import { SHARED_APPEND_IS_ATOMIC } from '../helpers/platform.js';
 import { pace } from '../helpers/processes.js';
 import { runtimeFullCollection } from '../../src/broker/memory-release.js';
@@ -409,6 +409,69 @@ describe('QueueTailer', () => {
     ]);
     expect(t.stats).toMatchObject({ published: 2, invalid: 3, skippedEmpty: 1 });
     expect(t.stats.bytesRead).toBe(readFileSync(queue).length);
+  });
+
+  it('dead-letters the lines the broker refuses for good, in file order among the others, and moves on', async () => {
+    writeFileSync(queue, 'A|1\nDENIED|2\nno separator\nB|3\nDENIED|4\n');
+    const accepted: QueuePublish[] = [];
+    const calls: string[][] = [];
+    // The broker stand-in: refuses every DENIED line, and also the report of the unparsable line.
+    const publish = async (items: QueuePublish[]): Promise<PublishRefusal[]> => {
+      await Promise.resolve();
+      calls.push(items.map((i) => i.topic));
+      const refused: PublishRefusal[] = [];
+      items.forEach((item, index) => {
+        const line = (item.payload as { line?: string } | null)?.line;
+        if (item.topic === 'DENIED') refused.push({ index, reason: 'Not allowed: DENIED (rule)' });
+        else if (item.topic === INVALID_LINE_TOPIC && line === 'no separator') refused.push({ index, reason: 'no reports today' });
+        else accepted.push(item);
+      });
+      return refused;
+    };
+    const t = new QueueTailer({ file: queue, log }, publish);
+    tailers.push(t);
+    const invalid: Array<[number, string]> = [];
+    t.on('invalid', (i) => invalid.push([i.offset, i.reason]));
+    await t.start();
+    await once(t, 'batch');
+    await t.settled();
+    expect(calls).toEqual([
+      ['A', 'DENIED', INVALID_LINE_TOPIC, 'B', 'DENIED'],
+      [INVALID_LINE_TOPIC, INVALID_LINE_TOPIC], // one report attempt for the two refused lines
+    ]);
+    const refusedReason = 'the broker refused it: Not allowed: DENIED (rule)';
+    expect(invalid).toEqual([
+      [4, refusedReason],
+      [13, 'no "|" between topic and payload'],
+      [30, refusedReason],
+    ]);
+    const dead = readFileSync(`${queue}.dead`, 'utf8').trimEnd().split('\n').map((l) => l.split('\t').slice(2));
+    expect(dead).toEqual([
+      [refusedReason, 'DENIED|2'],
+      ['no "|" between topic and payload', 'no separator'],
+      [refusedReason, 'DENIED|4'],
+    ]);
+    expect(accepted.map((i) => [i.topic, (i.payload as { offset?: number }).offset ?? i.payload])).toEqual([
+      ['A', 1],
+      ['B', 3],
+      [INVALID_LINE_TOPIC, 4],
+      [INVALID_LINE_TOPIC, 30],
+    ]);
+    expect(t.stats).toMatchObject({ published: 2, invalid: 3, publishFailures: 0 });
+    expect(t.offset).toBe(readFileSync(queue).length);
+    expect(logLines.join('')).toMatch(/WARNING +queue: broker refused the report of an unpublishable queue line; the line is in the dead-letter file .*offset=13 reason="no reports today"/);
+  });
+
+  it('shortens the line in a report to 1000 characters; the dead-letter file keeps all of it', async () => {
+    const long = `no separator ${'x'.repeat(3000)}`;
+    writeFileSync(queue, `${long}\n`);
+    const broker = new FakeBroker();
+    const t = tailer(broker);
+    await t.start();
+    await broker.waitFor(1);
+    await t.settled();
+    expect(broker.accepted[0]!.payload).toMatchObject({ line: long.slice(0, 1000), line_truncated: true, line_chars: long.length, offset: 0 });
+    expect(readFileSync(`${queue}.dead`, 'utf8').trimEnd().split('\t')[3]).toBe(long);
   });
 
   it('adds queue_id to object payloads, including {data} text payloads', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LineParser, parsePayload } from '../../file-ipc/line-parser.js';
+import { mapNameProblem, mapTargetProblem, normalisePrefix, prefixProblem, LineParser, parsePayload } from '../../file-ipc/line-parser.js';
 
 describe('LineParser', () => {
   it('publishes TOPIC|text as {data: text}, like the seed loop', () => {
@@ -60,5 +60,33 @@ describe('LineParser', () => {
   it('skips empty and whitespace-only lines', () => {
     expect(new LineParser().parse('')).toEqual({ kind: 'empty' });
     expect(new LineParser().parse(' \t ')).toEqual({ kind: 'empty' });
+  });
+});
+
+describe('map and prefix checks (what bridge tail checks before it connects)', () => {
+  it('normalises a prefix as the parser uses it', () => {
+    expect(normalisePrefix(undefined)).toBe('');
+    expect(normalisePrefix('  ')).toBe('');
+    expect(normalisePrefix(' legacy ')).toBe('legacy.');
+    expect(normalisePrefix('a.b.')).toBe('a.b.');
+  });
+
+  it('names the topic rule a prefix or map target breaks', () => {
+    expect(prefixProblem('')).toBeNull();
+    expect(prefixProblem('legacy.')).toBeNull();
+    expect(prefixProblem('a*.')).toBe('topic contains a wildcard (*, + or #)');
+    expect(prefixProblem('.a.')).toBe('topic has an empty level');
+    expect(prefixProblem('system.')).toBe('it is reserved for the broker (system.* and _internal.*)');
+    expect(mapTargetProblem('', 'jobs.done')).toBeNull();
+    expect(mapTargetProblem('', 'jobs.*')).toBe('topic contains a wildcard (*, + or #)');
+    expect(mapTargetProblem('', '_internal.x')).toBe('it is reserved for the broker (system.* and _internal.*)');
+    expect(mapTargetProblem('legacy.', 'system.x')).toBeNull(); // the prefix keeps it out of system.*
+    expect(mapTargetProblem('legacy.', 'a\u0001')).toBe('topic contains a control character');
+  });
+
+  it('refuses legacy names no queue line can carry', () => {
+    expect(mapNameProblem('JOB_ACTIVATED')).toBeNull();
+    expect(mapNameProblem('A|B')).toMatch(/contains "\|"/);
+    expect(mapNameProblem(' A')).toMatch(/trimmed/);
   });
 });

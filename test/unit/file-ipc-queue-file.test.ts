@@ -12,7 +12,7 @@ const busy = (code = 'EBUSY'): Error => Object.assign(new Error(`${code}: resour
 function stubFs(content: Buffer, failures: number, code = 'EBUSY'): { fs: QueueFs; opens: () => number; closes: () => number } {
   let opens = 0;
   let closes = 0;
-  const st = { size: BigInt(content.length), dev: 1n, ino: 2n, birthtimeNs: 3n, isFile: () => true } as unknown as BigIntStats;
+  const st = { size: BigInt(content.length), dev: 1n, ino: 2n, birthtimeNs: 3n, isFile: () => true, isDirectory: () => false } as unknown as BigIntStats;
   const handle: QueueFileHandle = {
     stat: async () => st,
     read: async (buf, off, len, pos) => {
@@ -73,13 +73,32 @@ describe('readSlice with a stubbed fs (Windows sharing violations)', () => {
     expect(await readSlice('/q.txt', { offset: 0, maxBytes: 1 }, missing)).toBeNull();
   });
 
+  it('reports a queue path that is a directory as EISDIR on every OS, without reading or retrying as if busy', async () => {
+    const dirStats = { size: 4096n, dev: 1n, ino: 5n, birthtimeNs: 3n, isFile: () => false, isDirectory: () => true } as unknown as BigIntStats;
+    // Linux and macOS: the open succeeds, the handle's fstat says directory.
+    let reads = 0;
+    let closes = 0;
+    const opened: QueueFs = {
+      ...stubFs(Buffer.alloc(0), 0).fs,
+      open: async () => ({ stat: async () => dirStats, read: async () => ({ bytesRead: reads++ }), close: async () => void closes++ }),
+    };
+    await expect(readSlice('/q.txt', { offset: 0, maxBytes: 10 }, opened, fastRetry)).rejects.toMatchObject({ code: 'EISDIR', path: '/q.txt' });
+    expect(reads).toBe(0);
+    expect(closes).toBe(1);
+    // Windows: the open is refused like a sharing violation; the path's stat says directory.
+    const refused: QueueFs = { ...stubFs(Buffer.alloc(0), 100, 'EPERM').fs, stat: async () => dirStats };
+    await expect(readSlice('/q.txt', { offset: 0, maxBytes: 10 }, refused, fastRetry)).rejects.toMatchObject({ code: 'EISDIR' });
+    // A real sharing violation on a file stays what it is.
+    await expect(readSlice('/q.txt', { offset: 0, maxBytes: 10 }, stubFs(Buffer.alloc(0), 100, 'EPERM').fs, fastRetry)).rejects.toMatchObject({ code: 'EPERM' });
+  });
+
   it('closes the handle even when a read fails', async () => {
     const s = stubFs(Buffer.from('abc'), 0);
     let closed = 0;
     const fs: QueueFs = {
       ...s.fs,
       open: async () => ({
-        stat: async () => ({ size: 3n, dev: 1n, ino: 1n, birthtimeNs: 1n }) as unknown as BigIntStats,
+        stat: async () => ({ size: 3n, dev: 1n, ino: 1n, birthtimeNs: 1n, isDirectory: () => false }) as unknown as BigIntStats,
         read: async () => { throw new Error('EIO'); },
         close: async () => void closed++,
       }),

@@ -1,0 +1,33 @@
+/**
+ * A short, log-safe piece of text a peer sent: whatever arrived (a broken frame, an HTTP
+ * request line) is shown to the operator, but never as raw control characters that
+ * would break a log line or a terminal, and never at full length.
+ */
+
+/** Characters shown before an excerpt is cut (about one log line's worth). */
+export const EXCERPT_CHARS = 60;
+
+// C0 and C1 controls, DEL, the two Unicode line separators, and lone surrogates.
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+const NAMED: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+function escapeChar(c: string): string {
+  return NAMED[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+}
+
+/**
+ * The first `maxChars` characters of `text` with control characters escaped (`\n`,
+ * `\u0001`, ...) and `...` appended when there was more. A surrogate pair is never cut
+ * in half.
+ */
+export function safeExcerpt(text: string, maxChars: number = EXCERPT_CHARS): string {
+  let end = Math.min(text.length, maxChars);
+  // Do not leave the high half of a pair at the end.
+  if (end < text.length && end > 0) {
+    const last = text.charCodeAt(end - 1);
+    if (last >= 0xd800 && last <= 0xdbff) end--;
+  }
+  const head = text.slice(0, end).replace(UNSAFE, escapeChar);
+  return end < text.length ? `${head}...` : head;
+}
