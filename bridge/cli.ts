@@ -25,6 +25,9 @@ export function buildProgram(): Command {
   const program = new Command('bridge')
     .description('Local message broker and AutoHotkey bridge for Windows desktop automation')
     .version(VERSION, '-v, --version')
+    // Options after a command name are that command's: `bridge sub -v` is sub's -v (as in
+    // mosquitto_sub), not the version.
+    .enablePositionalOptions()
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   const commands = [

@@ -100,21 +100,11 @@ export async function connectClient(flags: ConnectFlags, opts: { autoReconnect?:
   return client;
 }
 
-/** Parse a payload argument: JSON when it parses, otherwise the text as a string. */
-export function parsePayload(text: string | undefined): unknown {
-  if (text === undefined) return null;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
-}
-
-/** Read all of stdin (for `-` as the payload argument). */
+/** Read all of stdin (for `-` as the payload argument), without a BOM or the final newline. */
 export async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  return Buffer.concat(chunks).toString('utf8').replace(/^\uFEFF/, '').replace(/\r?\n$/, '');
 }
 
 /**

@@ -1,38 +1,81 @@
-/** `bridge pub TOPIC [JSON]`: publish one message. */
+/**
+ * `bridge pub TOPIC [PAYLOAD]`: publish one message, or with `-l` one per line of stdin
+ * (like `mosquitto_pub -l`). The payload is JSON; `--string` sends the text itself.
+ */
+import readline from 'node:readline';
 import { Command, Option } from 'commander';
-import { connectClient, parsePayload, readStdin, withConnectFlags, type ConnectFlags } from '../connect-options.js';
+import type { BrokerClient } from '../../src/client/index.js';
+import { connectClient, readStdin, withConnectFlags, type ConnectFlags } from '../connect-options.js';
 import { CliError } from '../cli-error.js';
+import { jsonErrorMessage, parsePayloadArg } from '../payload.js';
+import { checkTopicArg } from '../topic-args.js';
 
 interface PubFlags extends ConnectFlags {
   qos: string;
   ttl?: string;
   retain?: boolean;
   json?: boolean;
+  string?: boolean;
+  lines?: boolean;
+}
+
+interface PublishResult {
+  message_id: string;
+  delivered: number;
+}
+
+interface PublishOptions {
+  qos: number;
+  ttl: number;
+  retain: boolean;
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+async function publishOne(client: BrokerClient, topic: string, payload: unknown, opts: PublishOptions): Promise<PublishResult> {
+  return client.call<PublishResult>('publish', { topic, payload, ...opts });
 }
 
 export function pubCommand(): Command {
   const cmd = new Command('pub')
-    .description('publish a message (payload: JSON, plain text becomes a string, "-" reads stdin)')
+    .description('publish a message (payload: JSON; --string sends text; "-" reads stdin; -l publishes each stdin line)')
     .argument('<topic>', 'topic, e.g. jobs.activated')
-    .argument('[payload]', 'JSON payload, e.g. \'{"job_id":"12345"}\'')
+    .argument('[payload]', 'JSON, e.g. \'{"job_id":"12345"}\', 42 or \'"text"\'; "-" reads stdin; none sends null')
+    .option('-s, --string', 'send the payload as a JSON string, verbatim (bridge pub notes.x -s "hello world")')
+    .option('-l, --lines', 'read stdin and publish each line as its own message (blank lines skipped)')
     .addOption(new Option('-q, --qos <qos>', 'quality of service').choices(['0', '1']).default('0'))
     .option('--ttl <seconds>', 'drop the message if not delivered within this time')
     .option('-r, --retain', 'keep as the topic\'s retained message')
-    .option('--json', 'print the broker\'s result as JSON');
-  withConnectFlags(cmd).action(async (topic: string, payloadArg: string | undefined, flags: PubFlags) => {
+    .option('--json', 'print the broker\'s result as JSON (one line per message)');
+  withConnectFlags(cmd).addHelpText(
+    'after',
+    `
+Text that is not JSON is refused with where it breaks; add --string (-s) to send it as text.
+Examples:
+  bridge pub jobs.activated '{"job_id":"12345"}'
+  bridge pub notes.todo -s 'call Bob'           same as '"call Bob"'
+  tail -f app.log | bridge pub logs.app -l -s   one message per line`,
+  );
+  cmd.action(async (topic: string, payloadArg: string | undefined, flags: PubFlags) => {
     const ttl = flags.ttl === undefined ? 0 : Number(flags.ttl);
     if (!Number.isFinite(ttl) || ttl < 0) throw new CliError(`invalid --ttl "${flags.ttl}": use a number of seconds`);
-    const payload = parsePayload(payloadArg === '-' ? await readStdin() : payloadArg);
+    checkTopicArg(topic);
+    const opts: PublishOptions = { qos: Number(flags.qos), ttl, retain: flags.retain ?? false };
+    if (flags.lines) {
+      if (payloadArg !== undefined && payloadArg !== '-') throw new CliError('-l/--lines publishes the lines of stdin: leave out the PAYLOAD argument');
+      await publishLines(topic, flags, opts);
+      return;
+    }
+    if (flags.string && payloadArg === undefined) throw new CliError('--string needs a PAYLOAD argument ("-" reads it from stdin)');
+    const fromStdin = payloadArg === '-';
+    const payload = parsePayloadArg(fromStdin ? await readStdin() : payloadArg, { asString: flags.string, what: fromStdin ? 'stdin' : 'the payload' });
     const client = await connectClient(flags);
     try {
-      let delivered = 0;
-      const raw = (await client.call('publish', { topic, payload, qos: Number(flags.qos), ttl, retain: flags.retain ?? false })) as {
-        message_id: string;
-        delivered: number;
-      };
-      delivered = raw.delivered;
+      const raw = await publishOne(client, topic, payload, opts);
       if (flags.json) process.stdout.write(JSON.stringify(raw) + '\n');
-      else process.stdout.write(`published ${topic} to ${delivered} subscriber${delivered === 1 ? '' : 's'} (message_id ${raw.message_id})\n`);
+      else process.stdout.write(`published ${topic} to ${plural(raw.delivered, 'subscriber')} (message_id ${raw.message_id})\n`);
     } catch (err) {
       throw new CliError(`publish failed: ${(err as Error).message}`);
     } finally {
@@ -40,4 +83,45 @@ export function pubCommand(): Command {
     }
   });
   return cmd;
+}
+
+/**
+ * `-l`: publish each line of stdin as it arrives, in order, each once the one before it
+ * was accepted. A line that is not JSON stops it (the lines before it are published).
+ */
+async function publishLines(topic: string, flags: PubFlags, opts: PublishOptions): Promise<void> {
+  const client = await connectClient(flags);
+  const rl = readline.createInterface({ input: process.stdin, crlfDelay: Infinity });
+  let lineNo = 0;
+  let published = 0;
+  const stoppedAt = (): string => `Stopped at line ${lineNo}: ${published === 0 ? 'nothing was' : `${plural(published, 'message')} before it ${published === 1 ? 'was' : 'were'}`} published, nothing after it.`;
+  try {
+    for await (const raw of rl) {
+      lineNo++;
+      const line = lineNo === 1 ? raw.replace(/^\uFEFF/, '') : raw;
+      if (line.trim() === '') continue;
+      let payload: unknown = line;
+      if (!flags.string) {
+        try {
+          payload = JSON.parse(line);
+        } catch {
+          throw new CliError(jsonErrorMessage(line, `line ${lineNo} of stdin`, `${stoppedAt()} To send the lines as text, add --string (-s).`));
+        }
+      }
+      let res: PublishResult;
+      try {
+        res = await publishOne(client, topic, payload, opts);
+      } catch (err) {
+        throw new CliError(`publish failed at line ${lineNo}: ${(err as Error).message}\n${stoppedAt()}`);
+      }
+      published++;
+      if (flags.json) process.stdout.write(JSON.stringify(res) + '\n');
+    }
+  } finally {
+    rl.close();
+    // Stop reading: a producer still writing (tail -f) must not keep us alive.
+    process.stdin.destroy();
+    await client.disconnect();
+  }
+  if (!flags.json) process.stdout.write(`published ${plural(published, 'message')} on ${topic}\n`);
 }

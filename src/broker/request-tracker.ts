@@ -11,6 +11,8 @@ import type { Connection } from './connection.js';
 interface RequestMeta {
   readonly requester: Connection;
   readonly topic: string;
+  /** How many subscribers the request went to; the timeout error reports it. */
+  delivered: number;
 }
 
 export class RequestTracker {
@@ -21,7 +23,10 @@ export class RequestTracker {
       clock,
       // The requester's connection, not this timer, is what keeps the broker alive.
       refTimers: false,
-      timeoutError: ({ topic }, ms) => new RpcError(ErrorCode.TIMEOUT, `Request timed out: no reply on ${topic} within ${ms / 1000}s`, { topic, timeout: ms / 1000 }),
+      // `delivered` tells "nobody answered" apart from "nobody got it" (a requester can
+      // then say that its N subscribers only listen, e.g. a `bridge sub`).
+      timeoutError: ({ topic, delivered }, ms) =>
+        new RpcError(ErrorCode.TIMEOUT, `Request timed out: no reply on ${topic} within ${ms / 1000}s`, { topic, timeout: ms / 1000, delivered }),
     });
   }
 
@@ -32,7 +37,13 @@ export class RequestTracker {
   /** A new pending request; the promise settles with the first reply or a timeout. */
   open(requester: Connection, topic: string, timeoutMs: number): { token: string; result: Promise<unknown> } {
     const token = randomUUID();
-    return { token, result: this.pending.open(token, { requester, topic }, timeoutMs) };
+    return { token, result: this.pending.open(token, { requester, topic, delivered: 0 }, timeoutMs) };
+  }
+
+  /** Note how many subscribers the request `token` was routed to (for its timeout error). */
+  noteDelivered(token: string, delivered: number): void {
+    const meta = this.pending.meta(token);
+    if (meta) meta.delivered = delivered;
   }
 
   /** Settle a request without waiting (nobody matched after all). */

@@ -82,6 +82,14 @@ describe('request / reply', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(190);
   });
 
+  it('-32002 says in data.delivered how many subscribers got the request that nobody answered', async () => {
+    await responder('listener1', 'svc.quiet');
+    await responder('listener2', 'svc.*');
+    const app = await connected('app');
+    const res = await app.call('request', { topic: 'svc.quiet', payload: 1, timeout: 0.2 });
+    expect(res.error).toMatchObject({ code: -32002, data: { topic: 'svc.quiet', timeout: 0.2, delivered: 2 } });
+  });
+
   it('timeout outside (0, 300] is -32602', async () => {
     const app = await connected('app');
     for (const timeout of [0, -1, 301, 'soon']) {

@@ -138,7 +138,7 @@ describe('bridge client commands', () => {
     await b.stop();
   });
 
-  it('sub prints "topic payload" lines; pub sends JSON and plain text', async () => {
+  it('sub prints "topic payload" lines; pub sends JSON, and text with --string', async () => {
     const sub = startCli(['sub', 'jobs.*', 'notes.#', '--count', '3', ...args]);
     // It says on stderr once its subscription exists.
     await waitOutput(sub.child, sub.stderr, (s) => s.includes('bridge sub: listening on jobs.*, notes.#'));
@@ -147,7 +147,7 @@ describe('bridge client commands', () => {
     const pub1 = await runCli(['pub', 'jobs.activated', '{"job_id":"12345"}', ...args]);
     expect(pub1.code).toBe(0);
     expect(pub1.stdout).toMatch(/published jobs.activated to 1 subscriber/);
-    expect((await runCli(['pub', 'notes.x.y', 'hello world', ...args])).code).toBe(0);
+    expect((await runCli(['pub', 'notes.x.y', '--string', 'hello world', ...args])).code).toBe(0);
     expect((await runCli(['pub', 'ignored.topic', '1', ...args])).stdout).toMatch(/to 0 subscribers/);
     expect((await runCli(['pub', 'jobs.count', '42', '--json', ...args])).stdout).toMatch(/"delivered":1/);
     const res = await sub.done;

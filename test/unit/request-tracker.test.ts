@@ -32,6 +32,15 @@ describe('RequestTracker timeouts (the broker answers -32002 itself, not only th
     expect(tracker.size).toBe(0);
   });
 
+  it('the timeout error carries how many subscribers the request was delivered to', async () => {
+    const tracker = new RequestTracker();
+    const { token, result } = tracker.open(requester, 'svc.slow', 100);
+    const state = observe(result);
+    tracker.noteDelivered(token, 3);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(state()).toMatchObject({ error: { code: ErrorCode.TIMEOUT, data: { topic: 'svc.slow', timeout: 0.1, delivered: 3 } } });
+  });
+
   it('a reply before the timeout wins, and the timer is gone with it', async () => {
     const tracker = new RequestTracker();
     const { token, result } = tracker.open(requester, 'svc.fast', 5000);

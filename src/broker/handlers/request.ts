@@ -55,6 +55,7 @@ export const request: MethodSpec = {
     const msg = createMessage({ topic: topic as string, payload: params.payload ?? null, sender: session.clientId, ttl: timeout, replyTo: token });
     const delivered = broker.router.route(msg, { exclude: session, onlineOnly: true });
     broker.stats.messages++;
+    broker.requests.noteDelivered(token, delivered);
     if (delivered === 0) {
       broker.requests.fail(token, new RpcError(ErrorCode.NO_RESPONDERS, `No responders: no other connected client subscribes to "${topic as string}"`, { topic }));
     }

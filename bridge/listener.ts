@@ -1,0 +1,106 @@
+/**
+ * The long-running subscriber behind `bridge sub` and `bridge reply`: connect, subscribe
+ * once (a refusal is reported once and ends the command: no reconnect loop), survive
+ * broker restarts with a note on stderr, and stop cleanly on Ctrl+C, a count or a timeout.
+ */
+import type { BrokerClient, MessageHandler } from '../src/client/index.js';
+import { ErrorCode, RpcError } from '../src/protocol/errors.js';
+import { CliError } from './cli-error.js';
+import { connectClient, type ConnectFlags } from './connect-options.js';
+import { onShutdownSignal } from './signals.js';
+
+export class Listener {
+  private client: BrokerClient | undefined;
+  private finishing = false;
+  private lost = false;
+
+  /** @param name the command, for stderr notes: `bridge ${name}: ...` */
+  constructor(private readonly name: string) {
+    process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+      // The reader went away (`bridge sub ... | head`): that is a normal way to stop.
+      if (err.code === 'EPIPE') process.exit(0);
+      throw err;
+    });
+  }
+
+  /** True once the command is on its way out. */
+  get stopping(): boolean {
+    return this.finishing;
+  }
+
+  /** A note on stderr, so piped output stays messages only. */
+  note(text: string): void {
+    process.stderr.write(`bridge ${this.name}: ${text}\n`);
+  }
+
+  /**
+   * Connect and subscribe `patterns` with `handler`.
+   * @throws CliError when there is no broker, or when it refuses the subscription
+   *   (permissions, too many patterns): said once, exit 1
+   */
+  async start(flags: ConnectFlags, patterns: string[], handler: MessageHandler): Promise<void> {
+    const client = await connectClient(flags, { autoReconnect: true });
+    if (this.finishing) {
+      await client.disconnect();
+      return;
+    }
+    this.client = client;
+    try {
+      await client.subscribe(patterns, handler);
+    } catch (err) {
+      this.finishing = true;
+      await client.disconnect();
+      throw new CliError(`subscribe failed: ${(err as Error).message}`);
+    }
+    client.on('disconnected', (reason) => {
+      if (this.finishing || reason === 'client_disconnect') return;
+      this.lost = true;
+      this.note(`connection lost (${reason}); reconnecting...`);
+    });
+    client.on('connected', () => {
+      if (!this.lost) return;
+      this.lost = false;
+      this.note('reconnected');
+    });
+    client.on('connection_failed', (err) => {
+      // A broker that is back but refuses the subscription now (its permissions changed)
+      // would refuse every later attempt too.
+      if (err instanceof RpcError && err.code === ErrorCode.SUBSCRIPTION_ERROR) this.fail(`subscribe failed: ${err.message}`);
+    });
+    client.on('error_occurred', (err) => {
+      if (!this.finishing) this.note(err.message);
+    });
+    onShutdownSignal(() => this.finish(0));
+  }
+
+  /** Stop and exit: a note (if any) on stderr, then unsubscribe, disconnect, exit `code`. */
+  async finish(code: number, note?: string): Promise<void> {
+    if (this.finishing) return;
+    this.finishing = true;
+    if (note) this.note(note);
+    const client = this.client;
+    if (client) {
+      // Unsubscribe first: the session outlives the connection, and should not keep
+      // queueing QoS 1 messages for a subscriber that is gone.
+      if (client.isConnected) await client.unsubscribe(client.patterns).catch(() => undefined);
+      await client.disconnect();
+    }
+    await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
+    process.exit(code);
+  }
+
+  /** Report `message` once and exit 1. */
+  fail(message: string): void {
+    if (this.finishing) return;
+    process.stderr.write(`bridge: ${message}\n`);
+    this.finish(1).catch(() => process.exit(1));
+  }
+
+  /** Run `finish` from a callback, exiting 1 if it fails. */
+  finishSoon(code: number, note?: string): void {
+    this.finish(code, note).catch((err: unknown) => {
+      this.note((err as Error).message);
+      process.exit(1);
+    });
+  }
+}

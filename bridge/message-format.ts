@@ -1,0 +1,93 @@
+/**
+ * How `bridge sub` (and `bridge reply`) print a message: `topic payload`, one JSON object
+ * with `--json`, or a `--format` pattern with mosquitto_sub-like placeholders.
+ */
+import type { Message } from '../src/client/index.js';
+
+/** One output line for `message` (without the newline): `topic payload`, or JSON. */
+export function formatMessage(message: Message, json: boolean): string {
+  if (!json) return `${message.topic} ${JSON.stringify(message.payload)}`;
+  return JSON.stringify(messageRecord(message));
+}
+
+/** The `--json` object of a message. */
+export function messageRecord(message: Message): Record<string, unknown> {
+  const out: Record<string, unknown> = {
+    topic: message.topic,
+    payload: message.payload,
+    sender: message.sender,
+    timestamp: message.timestamp,
+    message_id: message.messageId,
+    qos: message.qos,
+  };
+  if (message.retained) out.retained = true;
+  if (message.redelivered) out.redelivered = true;
+  if (message.replyTo) out.reply_to = message.replyTo;
+  return out;
+}
+
+/** The text of a payload: a string as it is, anything else as JSON. */
+export function rawText(payload: unknown): string {
+  return typeof payload === 'string' ? payload : JSON.stringify(payload);
+}
+
+const PLACEHOLDERS: Readonly<Record<string, (m: Message) => string>> = {
+  t: (m) => m.topic,
+  p: (m) => JSON.stringify(m.payload),
+  P: (m) => rawText(m.payload),
+  s: (m) => m.sender,
+  i: (m) => m.messageId,
+  q: (m) => String(m.qos),
+  T: (m) => m.timestamp,
+  r: (m) => (m.retained ? '1' : '0'),
+};
+
+const ESCAPES: Readonly<Record<string, string>> = { n: '\n', t: '\t', '\\': '\\' };
+
+/** The `--format` placeholders, for the help text. */
+export const FORMAT_HELP = `--format placeholders:
+  %t  topic                          %s  sender (client id)
+  %p  payload as JSON                %i  message id
+  %P  payload as raw text when it    %q  qos (0 or 1)
+      is a string, JSON otherwise    %T  timestamp (ISO 8601 UTC)
+  %r  retained: 1 or 0               %%  a literal %
+  escapes: \\n newline, \\t tab, \\\\ backslash; each message ends with a newline
+  e.g. --format '%T %s %t %P'`;
+
+/** A `--format` pattern that cannot be used. */
+export class FormatError extends Error {
+  override name = 'FormatError';
+}
+
+/**
+ * Compile a `--format` pattern into a function from a message to its line.
+ * @throws FormatError on an unknown placeholder or a `%` at the end
+ */
+export function compileFormat(pattern: string): (message: Message) => string {
+  const parts: (string | ((m: Message) => string))[] = [];
+  let text = '';
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    if (c === '\\' && i + 1 < pattern.length && ESCAPES[pattern[i + 1]!] !== undefined) {
+      text += ESCAPES[pattern[++i]!];
+      continue;
+    }
+    if (c !== '%') {
+      text += c;
+      continue;
+    }
+    const next = pattern[++i];
+    if (next === undefined) throw new FormatError('a "%" at the end: write %% for a literal %');
+    if (next === '%') {
+      text += '%';
+      continue;
+    }
+    const field = PLACEHOLDERS[next];
+    if (!field) throw new FormatError(`unknown placeholder "%${next}": use %t %p %P %s %i %q %T %r or %% (see --help)`);
+    if (text) parts.push(text);
+    text = '';
+    parts.push(field);
+  }
+  if (text) parts.push(text);
+  return (m) => parts.map((p) => (typeof p === 'string' ? p : p(m))).join('');
+}

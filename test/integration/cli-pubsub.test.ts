@@ -1,0 +1,331 @@
+/**
+ * `bridge pub`, `sub`, `request` and `reply` as a user types them (issue 12), through the
+ * built CLI against a real broker: JSON payloads and `--string`, `pub -l`, topics and
+ * patterns checked before connecting, `sub -C/-W/-v/--format`, the `reply` responder, and
+ * what `request` says when nobody answers.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startBroker, type StartedBroker } from '../helpers/broker-fixture.js';
+import { runCli, startCli, waitOutput, type CliResult } from '../helpers/cli.js';
+import { freePort } from '../helpers/ports.js';
+import { RawClient } from '../helpers/raw-client.js';
+
+const NO_BROKER_HINT = 'npx bridge broker';
+
+/** Occurrences of `needle` in `text`. */
+const count = (text: string, needle: string): number => text.split(needle).length - 1;
+
+/** Run `bridge <args>` with `input` on its stdin. */
+function runWithStdin(args: string[], input: string): Promise<CliResult> {
+  const proc = startCli(args);
+  proc.child.stdin.end(input);
+  return proc.done;
+}
+
+/** Start `bridge sub|reply ...` and wait until it says it listens. */
+async function listening(args: string[]): Promise<ReturnType<typeof startCli>> {
+  const proc = startCli(args);
+  await waitOutput(proc.child, proc.stderr, (s) => /listening on|answering requests on/.test(s));
+  return proc;
+}
+
+describe('checked before connecting (no broker running)', () => {
+  let args: string[];
+  beforeEach(async () => {
+    args = ['--host', '127.0.0.1', '--port', String(await freePort())];
+  });
+
+  it('pub: a payload that is not JSON shows where it breaks and mentions --string', async () => {
+    const word = await runCli(['pub', 'notes.x', 'hello', ...args]);
+    expect(word.code).toBe(1);
+    expect(word.stderr).toContain('the payload is not valid JSON');
+    expect(word.stderr).toContain('unexpected word "hello"');
+    expect(word.stderr).toContain('at column 1\n  hello\n  ^\n');
+    expect(word.stderr).toContain('--string (-s)');
+    expect(word.stderr).toContain(`'"hello"'`);
+    expect(word.stderr).not.toContain(NO_BROKER_HINT);
+
+    const comma = await runCli(['pub', 'jobs.x', '{"job_id":"1",}', ...args]);
+    expect(comma.code).toBe(1);
+    expect(comma.stderr).toContain('trailing commas are not JSON) at column 15\n  {"job_id":"1",}\n                ^\n');
+    expect(comma.stderr).toContain('--string');
+
+    // PowerShell strips the inner quotes: the key is where it breaks.
+    const unquoted = await runCli(['pub', 'jobs.x', '{job_id:1}', ...args]);
+    expect(unquoted.stderr).toContain('expected a property name in double quotes, found "j" at column 2\n  {job_id:1}\n   ^');
+  });
+
+  it('pub: stdin that is not JSON gives the line and column', async () => {
+    const res = await runWithStdin(['pub', 'jobs.x', '-', ...args], '{\n  "a": 1,\n  "b": nope\n}\n');
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain('stdin is not valid JSON: unexpected word "nope"');
+    expect(res.stderr).toContain('at line 3, column 8\n    "b": nope\n         ^');
+  });
+
+  it.each([
+    ['jobs activated', 'topic contains a space'],
+    ['jobs.*', 'topic contains a wildcard'],
+    ['jobs.#', 'topic contains a wildcard'],
+    ['jobs..activated', 'topic has an empty level'],
+    ['.jobs', 'topic has an empty level'],
+    ['jobs.', 'topic has an empty level'],
+  ])('pub and request refuse the topic %j with the rule, before looking for a broker', async (topic, reason) => {
+    for (const cmd of ['pub', 'request']) {
+      const res = await runCli([cmd, topic, '1', ...args]);
+      expect(res.code, cmd).toBe(1);
+      expect(res.stderr, cmd).toContain(`invalid topic ${JSON.stringify(topic)}: ${reason}`);
+      expect(res.stderr, cmd).toContain('A topic is dot-separated levels, e.g. jobs.activated: no spaces, no wildcards (* + #), no empty level');
+      expect(res.stderr, cmd).not.toContain(NO_BROKER_HINT);
+    }
+  });
+
+  it('pub refuses the reserved system. and _internal. topics, as the broker would', async () => {
+    for (const topic of ['system.broker.ready', '_internal.x']) {
+      const res = await runCli(['pub', topic, '1', ...args]);
+      expect(res.code).toBe(1);
+      expect(res.stderr).toContain(`topic "${topic}" is reserved for the broker: clients may not send on topics starting with "system." or "_internal."`);
+    }
+  });
+
+  it('a good topic and payload still get the no-broker message', async () => {
+    for (const extra of [['{"a":1}'], ['--string', 'hello world']]) {
+      const res = await runCli(['pub', 'notes.x', ...extra, ...args]);
+      expect(res.code).toBe(1);
+      expect(res.stderr).toContain(NO_BROKER_HINT);
+    }
+  });
+
+  it('sub and reply refuse an invalid pattern with the rule, before looking for a broker', async () => {
+    for (const cmd of ['sub', 'reply']) {
+      const res = await runCli([cmd, 'a#', ...args]);
+      expect(res.code, cmd).toBe(1);
+      expect(res.stderr, cmd).toContain('invalid pattern "a#" (level "a#" mixes a wildcard with other characters)');
+      expect(res.stderr, cmd).toContain('# (only as the whole last level) for any depth');
+      expect(res.stderr, cmd).not.toContain(NO_BROKER_HINT);
+    }
+  });
+
+  it('reply checks its answer like pub checks a payload', async () => {
+    const bad = await runCli(['reply', 'svc.x', '{ok:true}', ...args]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('the answer is not valid JSON');
+    expect(bad.stderr).toContain('--string (-s)');
+    expect(bad.stderr).not.toContain(NO_BROKER_HINT);
+    const nul = await runCli(['reply', 'svc.x', 'null', ...args]);
+    expect(nul.code).toBe(1);
+    expect(nul.stderr).toContain('a null answer does not answer a request');
+  });
+
+  it('sub: bad --count, --timeout and --format are usage errors', async () => {
+    expect((await runCli(['sub', 'a', '-C', '0', ...args])).stderr).toContain('invalid --count "0"');
+    expect((await runCli(['sub', 'a', '-W', 'soon', ...args])).stderr).toContain('invalid --timeout "soon"');
+    const fmt = await runCli(['sub', 'a', '--format', '%t %x', ...args]);
+    expect(fmt.code).toBe(1);
+    expect(fmt.stderr).toContain('unknown placeholder "%x"');
+  });
+
+  it('reply has the log flags of every long-running command', async () => {
+    const help = await runCli(['reply', '--help']);
+    expect(help.code).toBe(0);
+    for (const flag of ['--log-level', '--log-format', '--port', '--echo', '--count', '--string']) expect(help.stdout).toContain(flag);
+  });
+});
+
+describe('with a broker', () => {
+  let b: StartedBroker;
+  let args: string[];
+  beforeEach(async () => {
+    b = await startBroker();
+    args = ['--host', '127.0.0.1', '--port', String(b.port)];
+  });
+  afterEach(async () => {
+    await b.stop();
+  });
+
+  /** Publish as a raw client (faster than starting the CLI each time). */
+  async function publish(...messages: [topic: string, payload: unknown][]): Promise<void> {
+    const c = await RawClient.connected(b.port, 'publisher');
+    for (const [topic, payload] of messages) expect((await c.call('publish', { topic, payload })).result).toBeDefined();
+    c.close();
+  }
+
+  it('pub --string sends the text verbatim as a JSON string', async () => {
+    const sub = await listening(['sub', 'notes.#', '-C', '3', ...args]);
+    expect((await runCli(['pub', 'notes.a', '--string', 'hello world', ...args])).code).toBe(0);
+    expect((await runCli(['pub', 'notes.b', '-s', '{"not":"parsed"}', ...args])).code).toBe(0);
+    expect((await runWithStdin(['pub', 'notes.c', '-s', '-', ...args], 'from stdin\n')).code).toBe(0);
+    const res = await sub.done;
+    expect(res.code).toBe(0);
+    expect(res.stdout.trim().split('\n')).toEqual(['notes.a "hello world"', 'notes.b "{\\"not\\":\\"parsed\\"}"', 'notes.c "from stdin"']);
+  });
+
+  it('pub -l publishes each stdin line (JSON, or text with --string), skipping blank ones', async () => {
+    const sub = await listening(['sub', 'lines.*', '-C', '5', ...args]);
+    const json = await runWithStdin(['pub', 'lines.json', '-l', ...args], '{"n":1}\n\n"two"\r\n3\n');
+    expect(json.code, json.stderr).toBe(0);
+    expect(json.stdout).toBe('published 3 messages on lines.json\n');
+    const text = await runWithStdin(['pub', 'lines.text', '-l', '-s', ...args], 'first line\nsecond: not JSON\n');
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toBe('published 2 messages on lines.text\n');
+    const res = await sub.done;
+    expect(res.stdout.trim().split('\n')).toEqual([
+      'lines.json {"n":1}',
+      'lines.json "two"',
+      'lines.json 3',
+      'lines.text "first line"',
+      'lines.text "second: not JSON"',
+    ]);
+  });
+
+  it('pub -l stops at a bad line: the lines before it arrive, the count is reported, nothing after', async () => {
+    const sub = await listening(['sub', 'lines.bad', '-C', '3', ...args]);
+    const res = await runWithStdin(['pub', 'lines.bad', '-l', ...args], '1\n{"n":2}\noops\n4\n');
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain('line 3 of stdin is not valid JSON: unexpected word "oops"');
+    expect(res.stderr).toContain('at column 1\n  oops\n  ^');
+    expect(res.stderr).toContain('Stopped at line 3: 2 messages before it were published, nothing after it.');
+    expect(res.stderr).toContain('--string (-s)');
+    // Published after pub exited: line 4, had it been sent, would have come before it.
+    await publish(['lines.bad', 'marker']);
+    const got = await sub.done;
+    expect(got.code).toBe(0);
+    expect(got.stdout.trim().split('\n')).toEqual(['lines.bad 1', 'lines.bad {"n":2}', 'lines.bad "marker"']);
+  });
+
+  it('sub -C N exits 0 after N messages', async () => {
+    const sub = await listening(['sub', 'c.*', '-C', '2', ...args]);
+    await publish(['c.m1', 1], ['c.m2', 2], ['c.m3', 3]);
+    const res = await sub.done;
+    expect(res.code).toBe(0);
+    expect(res.stdout.trim().split('\n')).toEqual(['c.m1 1', 'c.m2 2']);
+  });
+
+  it('sub -W exits 27 with a note when the time runs out', async () => {
+    const sub = await listening(['sub', 'w.*', '-C', '10', '-W', '4', ...args]);
+    await publish(['w.m1', 1], ['w.m2', 2], ['w.m3', 3]);
+    await waitOutput(sub.child, sub.stdout, (s) => s.split('\n').length === 4);
+    const res = await sub.done;
+    expect(res.code).toBe(27);
+    expect(res.stdout.trim().split('\n')).toHaveLength(3);
+    expect(res.stderr).toContain('bridge sub: timed out after 4 s with 3 of 10 messages\n');
+    const alone = await runCli(['sub', 'nothing.here', '-W', '0.3', ...args]);
+    expect(alone.code).toBe(27);
+    expect(alone.stderr).toContain('bridge sub: timed out after 0.3 s with 0 messages\n');
+  });
+
+  it('sub -W with -C: the count reached first exits 0', async () => {
+    const started = Date.now();
+    const sub = await listening(['sub', 'wc.*', '-C', '2', '-W', '15', ...args]);
+    await publish(['wc.a', 1], ['wc.b', 2]);
+    const res = await sub.done;
+    expect(res.code).toBe(0);
+    expect(res.stderr).not.toContain('timed out');
+    expect(Date.now() - started).toBeLessThan(15_000);
+  });
+
+  it('sub -v is accepted (the topic is always printed), and -n is --count', async () => {
+    const sub = await listening(['sub', '-v', 'v.x', '-n', '1', ...args]);
+    await publish(['v.x', { a: 1 }]);
+    const res = await sub.done;
+    expect(res.code).toBe(0);
+    expect(res.stdout).toBe('v.x {"a":1}\n');
+  });
+
+  it('sub --format fills in the placeholders and escapes', async () => {
+    const pub = await RawClient.connected(b.port, 'ds_pas');
+    const sent = await pub.call('publish', { topic: 'fmt.text', payload: 'a "quoted" word', qos: 1, retain: true });
+    const res = await runCli(['sub', 'fmt.*', '-C', '1', '--format', '%t|%p|%P|%s|%q|%r|%i|100%%\\t%T\\n--', ...args]);
+    expect(res.code, res.stderr).toBe(0);
+    const [line, next] = res.stdout.split('\n');
+    const fields = line!.split('|');
+    expect(fields.slice(0, 7)).toEqual(['fmt.text', '"a \\"quoted\\" word"', 'a "quoted" word', 'ds_pas', '1', '1', sent.result.message_id]);
+    expect(fields[7]).toMatch(/^100%\t\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00$/);
+    expect(next).toBe('--');
+    // %P of a payload that is not a string is its JSON.
+    const obj = await listening(['sub', 'fmt.obj', '-C', '1', '-F', '%P', ...args]);
+    await publish(['fmt.obj', { a: [1, 2] }]);
+    expect((await obj.done).stdout).toBe('{"a":[1,2]}\n');
+    pub.close();
+  });
+
+  it('sub: an invalid pattern is reported once, with the rule, no reconnecting, exit 1', async () => {
+    for (const pattern of ['jobs..x', 'a#', 'jobs.* scripts.#']) {
+      const res = await runCli(['sub', pattern, ...args]);
+      expect(res.code, pattern).toBe(1);
+      expect(count(res.stderr, 'invalid pattern'), res.stderr).toBe(1);
+      expect(res.stderr).toContain('A pattern is dot-separated levels');
+      expect(res.stderr).not.toMatch(/reconnect/i);
+      expect(res.stderr).not.toContain('listening');
+    }
+  });
+
+  it('sub: a subscription the broker refuses (permissions) is reported once, exit 1', async () => {
+    await b.stop();
+    b = await startBroker({ clients: [{ id: 'viewer', secret: 'viewer-secret', subscribe: ['jobs.#'] }] });
+    const auth = ['--host', '127.0.0.1', '--port', String(b.port), '--client-id', 'viewer', '--token', 'viewer-secret'];
+    const res = await runCli(['sub', 'secret.#', '-W', '5', ...auth]);
+    expect(res.code).toBe(1);
+    expect(count(res.stderr, 'subscribe failed'), res.stderr).toBe(1);
+    expect(res.stderr).toContain('Not allowed: viewer may not subscribe to "secret.#"');
+    expect(res.stderr).not.toMatch(/reconnect|connection lost/i);
+    const reply = await runCli(['reply', 'secret.q', ...auth]);
+    expect(reply.code).toBe(1);
+    expect(count(reply.stderr, 'subscribe failed')).toBe(1);
+  });
+
+  it('reply answers bridge request with its answer, prints each message, and stops after --count', async () => {
+    const reply = await listening(['reply', 'svc.*', '--count', '2', ...args]);
+    expect(reply.stderr()).toContain('answering requests on svc.* with {"ok":true}');
+    const first = await runCli(['request', 'svc.status', '{"script_id":"saw1"}', ...args]);
+    expect(first.code, first.stderr).toBe(0);
+    expect(JSON.parse(first.stdout)).toEqual({ ok: true });
+    // A plain message is printed, not answered, and not counted.
+    expect((await runCli(['pub', 'svc.note', '5', ...args])).code).toBe(0);
+    const second = await runCli(['request', 'svc.other', ...args]);
+    expect(second.code).toBe(0);
+    const res = await reply.done;
+    expect(res.code).toBe(0);
+    const lines = res.stdout.trim().split('\n');
+    expect(lines).toHaveLength(3);
+    expect(lines[0]).toMatch(/^svc\.status bridge-cli-\d+ \{"script_id":"saw1"\}$/);
+    expect(lines[1]).toMatch(/^svc\.note bridge-cli-\d+ 5 {2}\(a message, not a request: not answered\)$/);
+    expect(lines[2]).toMatch(/^svc\.other bridge-cli-\d+ null$/);
+  });
+
+  it('reply --echo answers with the request payload', async () => {
+    const echo = await listening(['reply', 'echo.x', '--echo', '-C', '1', '--json', ...args]);
+    const res = await runCli(['request', 'echo.x', '{"items":[1,2,3]}', ...args]);
+    expect(JSON.parse(res.stdout)).toEqual({ items: [1, 2, 3] });
+    const printed = await echo.done;
+    expect(printed.code).toBe(0);
+    expect(JSON.parse(printed.stdout)).toMatchObject({ topic: 'echo.x', payload: { items: [1, 2, 3] }, request: true });
+  });
+
+  it('reply sends a given answer, and with --string the text, as is', async () => {
+    const fixed = await listening(['reply', 'fixed.x', '{"running":true,"pid":42}', '-C', '1', ...args]);
+    expect(JSON.parse((await runCli(['request', 'fixed.x', ...args])).stdout)).toEqual({ running: true, pid: 42 });
+    expect((await fixed.done).code).toBe(0);
+
+    const text = await listening(['reply', 'text.x', '--string', 'pong', '-C', '1', ...args]);
+    expect((await runCli(['request', 'text.x', ...args])).stdout).toBe('"pong"\n');
+    expect((await text.done).code).toBe(0);
+  });
+
+  it('request with only a listening sub: says the subscriber got it but nobody answered, and how to get an answer', async () => {
+    const sub = await listening(['sub', 'quiet.topic', ...args]);
+    const res = await runCli(['request', 'quiet.topic', '{"q":1}', '--timeout', '0.5', ...args]);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain('request to quiet.topic failed (-32002 timeout): 1 subscriber received it but nobody answered within 0.5 s.');
+    expect(res.stderr).toContain('`bridge reply quiet.topic`');
+    expect(res.stderr).toContain('only listens');
+    sub.child.kill('SIGTERM');
+    await sub.done;
+  });
+
+  it('request with nobody subscribed: says so, exit 1', async () => {
+    const res = await runCli(['request', 'nobody.home', ...args]);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain('request to nobody.home failed (-32005 no responders): nobody is subscribed to nobody.home');
+    expect(res.stderr).toContain('`bridge reply nobody.home`');
+  });
+});
