@@ -152,7 +152,8 @@ export function loadBridgeConfig(file: string): BridgeConfig {
   }
   if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) fail(file, 'expected a JSON object');
   const o = obj as Json;
-  const unknown = Object.keys(o).filter((k) => !TOP_LEVEL_KEYS.includes(k));
+  // JSON has no comments: a top-level key starting with `_` is one (`bridge init` writes `_comment`).
+  const unknown = Object.keys(o).filter((k) => !TOP_LEVEL_KEYS.includes(k) && !k.startsWith('_'));
   if (unknown.length > 0) fail(file, `unknown key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `"${k}"`).join(', ')} (known: ${TOP_LEVEL_KEYS.join(', ')})`);
   const base = path.dirname(path.resolve(file));
   let broker: Partial<BrokerConfig> = {};
