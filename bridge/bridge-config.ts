@@ -63,8 +63,8 @@ function fail(source: string, msg: string): never {
   throw new CliError(`${source}: ${msg}`);
 }
 
-function refuseUnknownKeys(o: Json, known: string[], where: string): void {
-  const unknown = Object.keys(o).filter((k) => !known.includes(k));
+function refuseUnknownKeys(o: Json, known: string[], where: string, opts: { allowComments?: boolean } = {}): void {
+  const unknown = Object.keys(o).filter((k) => !known.includes(k) && !(opts.allowComments === true && k.startsWith('_')));
   if (unknown.length > 0) fail(where, `unknown key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `"${k}"`).join(', ')} (known: ${known.join(', ')})`);
 }
 
@@ -217,7 +217,8 @@ export function loadBridgeConfig(file: string): BridgeConfig {
   const obj = readJson(file);
   if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) fail(file, 'expected a JSON object');
   const o = obj as Json;
-  refuseUnknownKeys(o, TOP_LEVEL_KEYS, file);
+  // JSON has no comments: a top-level key starting with `_` is one (`bridge init` writes `_comment`).
+  refuseUnknownKeys(o, TOP_LEVEL_KEYS, file, { allowComments: true });
   const base = path.dirname(path.resolve(file));
   let broker: Partial<BrokerConfig> = {};
   try {

@@ -1,7 +1,8 @@
 /**
  * The scripts one bridge supervises, by key, and the broker requests that control them:
- * `scripts.status`, `scripts.list`, `scripts.<key>.start|stop|restart`, `scripts.run`, and
- * the command topics `scripts.<key>.command[.<name>]` that go to a script's stdin.
+ * `scripts.status`, `scripts.list`, `scripts.<key>.start|stop|restart|logs`, `scripts.run`,
+ * `bridge.scripts.query`, and the command topics `scripts.<key>.command[.<name>]` that go
+ * to a script's stdin.
  */
 import { realpathSync } from 'node:fs';
 import path from 'node:path';
@@ -14,6 +15,7 @@ import { findInterpreter, interpreterCommand, type InterpreterChoice } from './s
 import { ScriptSupervisor, type ScriptSpec, type ScriptStatus } from './supervisor/script-supervisor.js';
 import { invalidParams } from '../src/protocol/jsonrpc.js';
 import { ErrorCode, RpcError } from '../src/protocol/errors.js';
+import { isReservedTopic, topicError } from '../src/protocol/topics.js';
 import type { Clock } from '../src/protocol/clock.js';
 
 /**
@@ -32,6 +34,31 @@ export function ownerTopic(key: string): string {
  * none is there.
  */
 export const RUN_HOST_TOPIC = 'bridge.run_host';
+
+/** `scripts.<key>.logs`: the script's output ring, answered by the bridge that supervises it. */
+export function logsTopic(key: string): string {
+  return `scripts.${key}.logs`;
+}
+
+/** Lines `scripts.<key>.logs` returns when the request does not say. */
+export const DEFAULT_LOG_LINES = 100;
+
+/** A logs reply stays well under the broker's default 1 MiB message limit. */
+const MAX_LOGS_REPLY_BYTES = 512 * 1024;
+
+/**
+ * Published to by `bridge ps` with `{reply_topic}`; every bridge publishes a
+ * {@link ScriptsAnswer} there.
+ */
+export const SCRIPTS_QUERY_TOPIC = 'bridge.scripts.query';
+
+/** One bridge's answer to {@link SCRIPTS_QUERY_TOPIC}. */
+export interface ScriptsAnswer {
+  /** The bridge's client id (`bridge`, `bridge.<key>`). */
+  bridge: string;
+  pid: number;
+  scripts: ScriptStatus[];
+}
 
 /** How long the owner question may take before the key counts as nobody's (a `#` subscriber that is not a bridge never answers). */
 const OWNER_QUESTION_TIMEOUT_S = 2;
@@ -201,6 +228,7 @@ export class ScriptRegistry {
     await this.opts.link.subscribe([`scripts.${entry.key}.command.#`], (msg) => this.onCommand(supervisor, msg));
     const holder: KeyHolder = { bridge: this.opts.link.client.clientId, pid: process.pid, script: entry.path };
     await this.opts.link.subscribe([ownerTopic(entry.key)], () => holder);
+    await this.serveLogs(supervisor);
     return supervisor;
   }
 
@@ -238,9 +266,36 @@ export class ScriptRegistry {
     return undefined;
   }
 
+  /** Answer `scripts.<key>.logs` {lines?} with the newest entries of the script's output ring. */
+  private async serveLogs(supervisor: ScriptSupervisor): Promise<void> {
+    await this.opts.link.subscribe([logsTopic(supervisor.spec.key)], (msg) => {
+      if (!msg.replyTo) return undefined;
+      const lines = asObject(msg.payload).lines ?? DEFAULT_LOG_LINES;
+      if (typeof lines !== 'number' || !Number.isInteger(lines) || lines < 1) throw invalidParams('lines must be a positive whole number', { lines });
+      const tail = supervisor.output.tail(Math.min(lines, supervisor.output.limits.lines), MAX_LOGS_REPLY_BYTES);
+      return { key: supervisor.spec.key, ...tail };
+    });
+  }
+
+  /** This bridge's answer to `bridge.scripts.query`: who it is and what it supervises. */
+  private scriptsAnswer(): ScriptsAnswer {
+    return { bridge: this.opts.link.client.clientId, pid: process.pid, scripts: this.list() };
+  }
+
   /** Subscribe to the control requests. */
   async serveControl(): Promise<void> {
     const { link } = this.opts;
+    // Every bridge answers, on the asker's own topic: `bridge ps` gathers one answer per
+    // bridge, which a request (first answer wins) could not.
+    await link.subscribe([SCRIPTS_QUERY_TOPIC], (msg) => {
+      const replyTopic = asObject(msg.payload).reply_topic;
+      if (typeof replyTopic !== 'string' || topicError(replyTopic) !== null || isReservedTopic(replyTopic)) {
+        this.opts.log.warning('ignored a scripts query without a usable reply_topic', { sender: msg.sender, reply_topic: replyTopic });
+        return undefined;
+      }
+      link.publish(replyTopic, this.scriptsAnswer());
+      return undefined;
+    });
     await link.subscribe(['scripts.status'], async (msg) => {
       const id = asObject(msg.payload).script_id;
       const s = typeof id === 'string' ? this.scripts.get(id) : undefined;

@@ -8,7 +8,8 @@ export function useColour(stream: NodeJS.WriteStream, env: NodeJS.ProcessEnv = p
   return stream.isTTY === true && !env.NO_COLOR && env.TERM !== 'dumb';
 }
 
-const COLOURS: Record<string, string> = { running: '32', starting: '33', waiting_restart: '33', failed: '31', stopped: '90' };
+/** ANSI colour codes of script states, shared by the `up` summary and `bridge ps`. */
+export const COLOURS: Record<string, string> = { running: '32', starting: '33', waiting_restart: '33', failed: '31', stopped: '90' };
 
 /** `load_failure (2)`, `crash (SIGKILL)`, `start_failure`, or `-` before the first exit. */
 export function formatLastExit(last: LastExit | null): string {

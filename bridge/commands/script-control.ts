@@ -1,11 +1,98 @@
-/** `bridge start|stop|restart KEY`: placeholder, being written. */
+/**
+ * `bridge start|stop|restart KEY`: the `scripts.<key>.start|stop|restart` requests, with
+ * a one-line result, like `pm2 stop`.
+ */
 import { Command } from 'commander';
+import { ErrorCode, RpcError, type BrokerClient } from '../../src/client/index.js';
 import { CliError } from '../cli-error.js';
+import { connectClient, withConnectFlags, type ConnectFlags } from '../connect-options.js';
+import { requireOwner, unknownKeyError } from '../script-query.js';
+import { lastExitText } from '../script-table.js';
+import type { ScriptStatus } from '../supervisor/script-supervisor.js';
 
+type Op = 'start' | 'stop' | 'restart';
+
+interface ControlFlags extends ConnectFlags {
+  timeout: string;
+}
+
+const DESCRIPTIONS: Record<Op, string> = {
+  start: 'start a stopped script (on whichever bridge supervises it)',
+  stop: 'stop a script: it gets the exit command, then its process tree is killed after its stop grace',
+  restart: 'stop a script and start it again',
+};
+
+/** Longest --timeout accepted: the broker holds a request at most this long. */
+const MAX_TIMEOUT_S = 300;
+
+function hasUnknownReason(err: RpcError): boolean {
+  const data = err.data as { reason?: unknown } | undefined;
+  return err.code === ErrorCode.INVALID_PARAMS && data?.reason === 'unknown_script';
+}
+
+/** The status before the request, for "was pid N"; null when the bridge does not say in time. */
+async function statusBefore(client: BrokerClient, key: string): Promise<ScriptStatus | null> {
+  try {
+    const s = (await client.request('scripts.status', { script_id: key }, { timeout: 5 })) as Partial<ScriptStatus>;
+    return typeof s.key === 'string' ? (s as ScriptStatus) : null;
+  } catch (err) {
+    // Only a nicety for the result line: a refusal or timeout here is reported, if it
+    // matters, by the request that follows.
+    if (err instanceof RpcError) return null;
+    throw err;
+  }
+}
+
+/** The result line and whether it means success. */
+export function resultLine(op: Op, key: string, before: ScriptStatus | null, after: ScriptStatus): { text: string; ok: boolean } {
+  const exit = lastExitText(after.last_exit);
+  if (op === 'stop') {
+    const was = before?.pid ? `was pid ${before.pid}` : 'was not running';
+    return { text: `stopped ${key} (${was}, exit ${exit})`, ok: true };
+  }
+  if (!after.running) {
+    // Started, and ended (or failed to load) before the answer left the bridge.
+    const ok = after.state !== 'failed' && after.last_exit?.reason !== 'load_failure' && after.last_exit?.reason !== 'crash';
+    return { text: `${key} did not stay up: state ${after.state}, exit ${exit} (bridge logs ${key} shows why)`, ok };
+  }
+  if (op === 'start' && before?.running && before.pid === after.pid) return { text: `${key} is already running (pid ${String(after.pid)})`, ok: true };
+  const was = before?.pid ? ` (was pid ${before.pid})` : '';
+  return { text: `${op === 'start' ? 'started' : 'restarted'} ${key} pid ${String(after.pid)}${op === 'restart' ? was : ''}`, ok: true };
+}
+
+function controlCommand(op: Op): Command {
+  const cmd = new Command(op)
+    .description(DESCRIPTIONS[op])
+    .argument('<key>', 'the script key (bridge ps lists them)')
+    .option('-t, --timeout <seconds>', 'how long to wait for the bridge to answer (a stop waits for the stop grace)', '30');
+  withConnectFlags(cmd).action(async (key: string, flags: ControlFlags) => {
+    const timeout = Number(flags.timeout);
+    if (!(timeout > 0 && timeout <= MAX_TIMEOUT_S)) throw new CliError(`invalid --timeout "${flags.timeout}": use seconds, more than 0 and at most ${MAX_TIMEOUT_S}`);
+    const client = await connectClient(flags);
+    try {
+      await requireOwner(client, key);
+      const before = await statusBefore(client, key);
+      let after: ScriptStatus;
+      try {
+        after = (await client.request(`scripts.${key}.${op}`, null, { timeout })) as ScriptStatus;
+      } catch (err) {
+        if (err instanceof RpcError && (err.code === ErrorCode.NO_RESPONDERS || hasUnknownReason(err))) throw await unknownKeyError(client, key);
+        if (err instanceof RpcError && err.code === ErrorCode.TIMEOUT) {
+          throw new CliError(`${op} ${key}: no answer within ${timeout} s; the script may still be ${op === 'start' ? 'starting' : 'stopping'} (bridge ps shows its state; --timeout waits longer)`);
+        }
+        throw new CliError(`${op} ${key} failed${err instanceof RpcError ? ` (${err.code})` : ''}: ${(err as Error).message}`);
+      }
+      const { text, ok } = resultLine(op, key, before, after);
+      if (!ok) throw new CliError(text);
+      process.stdout.write(text + '\n');
+    } finally {
+      await client.disconnect();
+    }
+  });
+  return cmd;
+}
+
+/** `bridge start`, `bridge stop` and `bridge restart`. */
 export function scriptControlCommands(): Command[] {
-  return ['start', 'stop', 'restart'].map((op) =>
-    new Command(op).description('(not written yet)').action(() => {
-      throw new CliError(`bridge ${op}: not written yet`);
-    }),
-  );
+  return (['start', 'stop', 'restart'] as const).map(controlCommand);
 }

@@ -15,6 +15,7 @@ import { classifyExit, type StopReason } from './exit-reason.js';
 import { encodeCommand, parseLoadError, parseScriptLine, RESERVED_COMMAND_NAMES, RUNTIME_ERROR_PREFIX, type LoadError } from './line-protocol.js';
 import { CommandNotSentError, ReadyGate } from './ready-gate.js';
 import type { DecodedLine } from './line-decoder.js';
+import { eventText, OutputRing } from './output-ring.js';
 import { RestartPolicy, type RestartOptions } from './restart-policy.js';
 import { ScriptProcess, type ExitInfo } from './script-process.js';
 
@@ -92,12 +93,18 @@ export class ScriptSupervisor extends EventEmitter<SupervisorEvents> {
   private nextReplyId = 1;
   private readonly topic: string;
   private readonly clock: Clock;
+  private readonly deps: SupervisorDeps;
+  /** What the script printed that was not a protocol line, and its starts and stops (`bridge logs`). */
+  readonly output = new OutputRing();
 
   constructor(
     readonly spec: ScriptSpec,
-    private readonly deps: SupervisorDeps,
+    deps: SupervisorDeps,
   ) {
     super();
+    // Lifecycle markers are taken from the events as they go out, so the log reads exactly
+    // what subscribers saw, in the same order, and each event carries its marker's seq.
+    this.deps = { ...deps, publish: (topic, payload) => deps.publish(topic, this.markLifecycle(topic, payload)) };
     this.policy = new RestartPolicy(spec.restart);
     this.topic = `scripts.${spec.key}`;
     this.clock = deps.clock ?? systemClock;
@@ -106,6 +113,18 @@ export class ScriptSupervisor extends EventEmitter<SupervisorEvents> {
       refTimers: false,
       timeoutError: (name, ms) => new Error(`script ${spec.key} did not reply to ${name} within ${ms / 1000}s`),
     });
+  }
+
+  /**
+   * A lifecycle event (`started`, `stopped`, `restart_limit`) becomes a ring marker, and
+   * goes out with the marker's `seq` (a copy: `stopped`'s payload is also `last_exit`).
+   */
+  private markLifecycle(topic: string, payload: unknown): unknown {
+    // The bridge's own events are objects; a script's `@pub started "x"` passes untouched.
+    if (typeof payload !== 'object' || payload === null || Array.isArray(payload) || !topic.startsWith(`${this.topic}.`)) return payload;
+    const text = eventText(topic.slice(this.topic.length + 1), payload);
+    if (text === null) return payload;
+    return { ...payload, seq: this.output.push('event', text, isoTimestamp(this.clock.now())) };
   }
 
   get state(): SupervisorState {
@@ -206,7 +225,8 @@ export class ScriptSupervisor extends EventEmitter<SupervisorEvents> {
       if (err) loadError ??= err;
       if (line.text.startsWith(RUNTIME_ERROR_PREFIX)) runtimeError = true;
       this.deps.log.warning('script stderr', { key: this.spec.key, line: line.text });
-      this.deps.publish(`${this.topic}.stderr`, { line: line.text });
+      const seq = this.output.push('stderr', line.text, isoTimestamp(this.clock.now()));
+      this.deps.publish(`${this.topic}.stderr`, { line: line.text, seq });
     });
     proc.on('exit', (info) => {
       gate.close();
@@ -244,8 +264,11 @@ export class ScriptSupervisor extends EventEmitter<SupervisorEvents> {
         if (parsed.error) {
           payload.error = parsed.error;
           this.deps.log.warning('script printed an invalid protocol line', { key: this.spec.key, error: parsed.error, line: parsed.line });
+        } else {
+          this.deps.log.info('output', { key: this.spec.key, line: parsed.line });
         }
         if (line.truncated) payload.truncated = true;
+        payload.seq = this.output.push('stdout', parsed.line, isoTimestamp(this.clock.now()));
         this.deps.publish(`${this.topic}.output`, payload);
       }
     }

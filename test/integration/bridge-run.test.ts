@@ -61,16 +61,16 @@ describe('bridge run: lifecycle events', () => {
   it('publishes started with pid, script, args and a timestamp, and stopped with reason clean_exit', async () => {
     const p = run('hello', 'hello', ['--', 'one', 'two']);
     const started = await event('scripts.hello.started');
-    expect(started.payload).toEqual({ pid: expect.any(Number), script: script('hello'), args: ['one', 'two'], timestamp: expect.stringMatching(/\+00:00$/) });
+    expect(started.payload).toEqual({ pid: expect.any(Number), script: script('hello'), args: ['one', 'two'], timestamp: expect.stringMatching(/\+00:00$/), seq: 1 });
     const stopped = await event('scripts.hello.stopped');
-    expect(stopped.payload).toEqual({ exit_code: 0, signal: null, reason: 'clean_exit', duration_ms: expect.any(Number), timestamp: expect.any(String) });
-    expect((await event('scripts.hello.output')).payload).toEqual({ line: 'hello from AutoHotkey' });
+    expect(stopped.payload).toEqual({ exit_code: 0, signal: null, reason: 'clean_exit', duration_ms: expect.any(Number), timestamp: expect.any(String), seq: 3 });
+    expect((await event('scripts.hello.output')).payload).toEqual({ line: 'hello from AutoHotkey', seq: 2 });
     expect((await p.done).code).toBe(0);
   });
 
   it('starts the interpreter with /force and /ErrorStdOut=UTF-8 before the script', async () => {
     const p = run('switches', 'sw');
-    expect((await event('scripts.sw.output')).payload).toEqual({ line: 'started with the right switches' });
+    expect((await event('scripts.sw.output')).payload).toEqual({ line: 'started with the right switches', seq: 2 });
     expect((await event('scripts.sw.stopped')).payload.reason).toBe('clean_exit');
     expect((await p.done).code).toBe(0);
   });

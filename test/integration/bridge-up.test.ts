@@ -116,7 +116,7 @@ describe('bridge up', () => {
     await c.call('subscribe', { patterns: ['scripts.hello2.#'] });
     const ok = await c.call('request', { topic: 'scripts.run', payload: { script_path: path.join(ROOT, 'fixtures/scripts/hello.ahk'), program_key: 'hello2' }, timeout: 5 });
     expect(ok.result).toMatchObject({ key: 'hello2', script: path.join(ROOT, 'fixtures/scripts/hello.ahk') });
-    expect((await c.waitDelivery('scripts.hello2.output')).payload).toEqual({ line: 'hello from AutoHotkey' });
+    expect((await c.waitDelivery('scripts.hello2.output')).payload).toEqual({ line: 'hello from AutoHotkey', seq: 2 });
 
     const outside = await c.call('request', { topic: 'scripts.run', payload: { script_path: path.join(ROOT, 'scripts/cad_hotkeys.ahk'), program_key: 'cad' }, timeout: 5 });
     expect(outside.error).toMatchObject({ code: -32602, message: expect.stringMatching(/not allowed/), data: { reason: 'outside_script_folders' } });

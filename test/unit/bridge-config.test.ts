@@ -101,6 +101,12 @@ describe('bridge.config.json', () => {
     expect(c.queues[0]!.file).toBe('C:\\temp\\q.txt');
   });
 
+  it('takes top-level keys starting with _ as comments', () => {
+    const c = loadBridgeConfig(configFile({ _comment: 'no AutoHotkey found: set "interpreter"', _note: 1, scripts: [{ path: 'a.ahk' }] }));
+    expect(c.scripts.map((s) => s.key)).toEqual(['a']);
+    expect(() => loadBridgeConfig(configFile({ comment: 'x' }))).toThrow(/unknown key "comment"/);
+  });
+
   it('takes a per-script ready_timeout, and leaves it unset (the default) when absent', () => {
     const config = loadBridgeConfig(configFile({ scripts: [{ path: 'a.ahk', ready_timeout: 2.5 }, { path: 'b.ahk' }] }));
     expect(config.scripts.map((s) => s.readyTimeout)).toEqual([2.5, undefined]);
