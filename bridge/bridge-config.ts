@@ -8,7 +8,7 @@ import path from 'node:path';
 import { parseConfigObject, type BrokerConfig } from '../src/broker/index.js';
 import { isKnownEncoding } from '../src/protocol/text.js';
 import { CliError } from './cli-error.js';
-import { findJsonSyntaxError } from './json-syntax.js';
+import { excerpt, locateJsonError } from '../src/protocol/json-break.js';
 import type { QueueEntry } from './queues.js';
 import { DEFAULT_RESTART, RESTART_MODES, type RestartMode, type RestartOptions } from './supervisor/restart-policy.js';
 
@@ -206,9 +206,9 @@ function readJson(file: string): unknown {
   try {
     return JSON.parse(text);
   } catch (err) {
-    const at = findJsonSyntaxError(text);
+    const at = locateJsonError(text);
     if (!at) throw new CliError(`config file ${file} is not valid JSON: ${(err as Error).message}`);
-    throw new CliError(`${file}:${at.line}:${at.column}: not valid JSON: unexpected ${at.found}${at.hint ? `; ${at.hint}` : ''}`);
+    throw new CliError(`${file}:${at.line}:${at.column}: not valid JSON: ${at.reason}\n${excerpt(text, at)}`);
   }
 }
 

@@ -9,7 +9,7 @@ import { mapNameProblem, mapTargetProblem, normalisePrefix, prefixProblem, type 
 import { isKnownEncoding } from '../../src/protocol/text.js';
 import { CliError } from '../cli-error.js';
 import { cliLogger, connectClient, withConnectFlags, type ConnectFlags } from '../connect-options.js';
-import { describeJsonBreak, findJsonBreak } from '../json-error.js';
+import { excerpt, jsonErrorPosition, locateJsonError } from '../../src/protocol/json-break.js';
 import { directoryProblem, isDirectoryPath, startQueues, stopQueues, type QueueEntry } from '../queues.js';
 import { onShutdownSignal } from '../signals.js';
 
@@ -55,8 +55,8 @@ function readMapFile(file: string): unknown {
   }
   // Notepad saves UTF-8 with a BOM, which JSON does not allow.
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  const broken = findJsonBreak(text);
-  if (broken) throw new CliError(`--map-file ${file} is not valid JSON: ${describeJsonBreak(broken)}`);
+  const broken = locateJsonError(text);
+  if (broken) throw new CliError(`--map-file ${file} is not valid JSON: ${broken.reason} at ${jsonErrorPosition(text, broken)}\n${excerpt(text, broken)}`);
   return JSON.parse(text) as unknown;
 }
 

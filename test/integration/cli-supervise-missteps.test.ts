@@ -161,7 +161,7 @@ describe('bridge up: the config file', () => {
     const file = writeConfig('{\n  "scripts": [\n    { "path": "a.ahk" },\n  ]\n}\n');
     const res = await runCli(['up', '--config', file]);
     expect(res.code).toBe(1);
-    expect(res.stderr).toBe(`bridge: ${file}:4:3: not valid JSON: unexpected "]"; remove the comma before it: JSON allows no trailing comma\n`);
+    expect(res.stderr).toBe(`bridge: ${file}:4:3: not valid JSON: a comma before "]" (trailing commas are not JSON)\n    ]\n    ^\n`);
   });
 
   it('a field that is wrong for us is named', async () => {

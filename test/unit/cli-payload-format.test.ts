@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { compileFormat, FormatError } from '../../bridge/message-format.js';
-import { excerpt, locateJsonError, parsePayloadArg } from '../../bridge/payload.js';
+import { parsePayloadArg } from '../../bridge/payload.js';
+import { excerpt, locateJsonError } from '../../src/protocol/json-break.js';
 import { patternArgError, topicArgError } from '../../bridge/topic-args.js';
 import { patternError, topicError } from '../../src/protocol/topics.js';
 import type { Message } from '../../src/client/index.js';
