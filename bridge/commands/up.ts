@@ -7,6 +7,7 @@ import { cliLogger, openLink, withLogFlags, type LogFlags } from '../connect-opt
 import { startQueues, stopQueues } from '../queues.js';
 import { ScriptRegistry } from '../script-registry.js';
 import { onShutdownSignal } from '../signals.js';
+import { watchScripts, type WatchSet } from '../supervisor/script-watcher.js';
 import { formatSummary, useColour } from '../summary-table.js';
 
 interface UpFlags extends LogFlags {
@@ -16,6 +17,7 @@ interface UpFlags extends LogFlags {
   port?: string;
   token?: string;
   stopOnStdinClose?: boolean;
+  watch?: boolean;
 }
 
 export function upCommand(): Command {
@@ -26,7 +28,8 @@ export function upCommand(): Command {
     .option('-H, --host <host>', 'broker host (default: the config, then localhost)')
     .option('-p, --port <port>', 'broker port (default: the config, then 15234)')
     .option('--token <token>', 'broker token (env BROKER_TOKEN)')
-    .option('--stop-on-stdin-close', 'stop every script and exit when stdin closes (for a parent process that runs the bridge)');
+    .option('--stop-on-stdin-close', 'stop every script and exit when stdin closes (for a parent process that runs the bridge)')
+    .option('--watch', 'restart a script when it or a file it #Includes is saved');
   withLogFlags(cmd, 'info');
   cmd.addHelpText(
     'after',
@@ -55,9 +58,11 @@ bridge.config.json:
     const { link, role: linkRole, host, port } = await openLink(flags, 'bridge', log, config.broker);
     const registry = new ScriptRegistry({ link, log, interpreter: flags.ahk ?? config.interpreter, scriptFolders: config.scriptFolders });
     let tailers: Awaited<ReturnType<typeof startQueues>> = [];
+    let watching: WatchSet | undefined;
     // Handlers before anything starts: a stop request during start-up still stops what
     // has started instead of leaving Node's default (an exit with the scripts running).
     onShutdownSignal(async () => {
+      await watching?.close();
       await stopQueues(tailers);
       await registry.stopAll();
       await link.stop();
@@ -68,6 +73,7 @@ bridge.config.json:
     await registry.serveControl();
     tailers = await startQueues(config.queues, link.client, log);
     await Promise.all(supervisors.map((s) => s.start()));
+    if (flags.watch) watching = await watchScripts(supervisors.map((s, i) => ({ supervisor: s, interpreter: config.scripts[i]?.interpreter ?? flags.ahk ?? config.interpreter })), log);
     const rows = supervisors.map((s) => ({ status: s.status(), restart: s.spec.restart.mode }));
     const role = linkRole === 'hosting' ? 'hosting the broker' : 'joined the broker';
     const queues = config.queues.length > 0 ? `, ${config.queues.length} queue file${config.queues.length === 1 ? '' : 's'}` : '';
