@@ -60,7 +60,7 @@ class Waiters {
 }
 
 /** A watcher on `root/main.ahk` that records each callback and each log line. */
-async function watchMain(root: string, onChange: (file: string) => Promise<void> = () => Promise.resolve()) {
+async function watchMain(root: string, { onChange = () => Promise.resolve(), debounceMs }: { onChange?: (file: string) => Promise<void>; debounceMs?: number } = {}) {
   const calls: string[] = [];
   const logs: string[] = [];
   const waiters = new Waiters();
@@ -68,6 +68,7 @@ async function watchMain(root: string, onChange: (file: string) => Promise<void>
   const w = new ScriptWatcher({
     key: 'w',
     log,
+    debounceMs,
     scan: () => scanIncludes({ scriptPath: path.join(root, 'main.ahk'), log }),
     onChange: async (file) => {
       calls.push(file);
@@ -89,27 +90,35 @@ async function watchMain(root: string, onChange: (file: string) => Promise<void>
 }
 
 describe('ScriptWatcher', () => {
-  it('calls back once for a save made of several writes, with the file that changed', async () => {
+  it('calls back once for several saves in a row, with the file that changed last', async () => {
     const root = tree({ 'main.ahk': '#Include inc.ahk\n', 'inc.ahk': '; v1\n' });
-    const m = await watchMain(root);
-    for (let i = 0; i < 5; i++) writeFileSync(path.join(root, 'main.ahk'), `#Include inc.ahk\n; write ${i}\n`);
+    // A long quiet time so that a slow machine still makes the three saves inside it.
+    const m = await watchMain(root, { debounceMs: 1500 });
+    for (let i = 1; i <= 3; i++) {
+      writeFileSync(path.join(root, i === 2 ? 'inc.ahk' : 'main.ahk'), `#Include inc.ahk\n; save ${i}\n`);
+      // Each save seen on its own (the kernel merges events that are still queued).
+      await m.logged(/file change seen/, i);
+    }
     await m.calledTimes(1);
-    // A second, distinct save: were the five writes not debounced into one call, the
-    // count would pass 2 before this one's call arrives.
+    // A later, distinct save: had the three saves not been one call, the count would
+    // pass 2 before this one's call arrives.
     writeFileSync(path.join(root, 'inc.ahk'), '; v2\n');
     await m.calledTimes(2);
     expect(m.calls).toEqual([path.join(root, 'main.ahk'), path.join(root, 'inc.ahk')]);
     expect(m.logs.join('')).toMatch(/watching for changes key=w files=2 folders=1/);
   });
 
-  it('sees an editor-style save: a temporary file renamed over the original', async () => {
+  it('sees editor-style saves: a temporary file renamed over the original, again and again', async () => {
     const root = tree({ 'main.ahk': '#Include sub\\inc.ahk\n', 'sub/inc.ahk': '; v1\n' });
     const m = await watchMain(root);
-    const tmp = path.join(root, 'sub', '.inc.ahk.swp');
-    writeFileSync(tmp, '; v2\n');
-    renameSync(tmp, path.join(root, 'sub', 'inc.ahk'));
-    await m.calledTimes(1);
-    expect(m.calls).toEqual([path.join(root, 'sub', 'inc.ahk')]);
+    // A watch on the file itself would see the first replacement and nothing after it.
+    for (let i = 1; i <= 2; i++) {
+      const tmp = path.join(root, 'sub', `.inc.ahk.${i}.swp`);
+      writeFileSync(tmp, `; v${i + 1}\n`);
+      renameSync(tmp, path.join(root, 'sub', 'inc.ahk'));
+      await m.calledTimes(i);
+    }
+    expect(m.calls).toEqual([path.join(root, 'sub', 'inc.ahk'), path.join(root, 'sub', 'inc.ahk')]);
   });
 
   it('ignores files in the same folder that the script is not made of', async () => {
@@ -151,7 +160,7 @@ describe('ScriptWatcher', () => {
     let release: () => void = () => undefined;
     const firstDone = new Promise<void>((r) => (release = r));
     let n = 0;
-    const m = await watchMain(root, () => (++n === 1 ? firstDone : Promise.resolve()));
+    const m = await watchMain(root, { onChange: () => (++n === 1 ? firstDone : Promise.resolve()) });
     writeFileSync(path.join(root, 'main.ahk'), '#Include inc.ahk\n; 1\n');
     await m.calledTimes(1);
     // Two saves, each debounced on its own, while the first call is still running.
