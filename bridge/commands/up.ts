@@ -28,8 +28,8 @@ export function upCommand(): Command {
     .option('-H, --host <host>', 'broker host (default: the config, then localhost)')
     .option('-p, --port <port>', 'broker port (default: the config, then 15234)')
     .option('--token <token>', 'broker token (env BROKER_TOKEN)')
-    .option('--stop-on-stdin-close', 'stop every script and exit when stdin closes (for a parent process that runs the bridge)')
-    .option('--watch', 'restart a script when it or a file it #Includes is saved');
+    .option('--watch', 'restart a script when it or a file it #Includes is saved')
+    .option('--stop-on-stdin-close', 'stop every script and exit when stdin closes (for a parent process that runs the bridge)');
   withLogFlags(cmd, 'info');
   cmd.addHelpText(
     'after',
