@@ -15,6 +15,7 @@ import { onShutdownSignal } from '../signals.js';
 import { InterpreterNotFoundError } from '../supervisor/interpreter.js';
 import { RESTART_MODES } from '../supervisor/restart-policy.js';
 import { DEFAULT_READY_TIMEOUT, type LastExit } from '../supervisor/script-supervisor.js';
+import { watchScripts } from '../supervisor/script-watcher.js';
 
 interface RunFlags extends LogFlags {
   key?: string;
@@ -28,6 +29,7 @@ interface RunFlags extends LogFlags {
   readyTimeout: string;
   config?: string;
   queue: string[];
+  watch?: boolean;
 }
 
 /**
@@ -57,6 +59,7 @@ export function runCommand(): Command {
     .option('--ready-timeout <seconds>', 'how long commands wait for the script to print @ready', String(DEFAULT_READY_TIMEOUT))
     .option('-c, --config <file>', 'bridge.config.json (interpreter, broker options, restart timings, queues)')
     .option('-Q, --queue <file>', 'also publish a legacy FileAppend queue file (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .option('--watch', 'restart the script when it or a file it #Includes is saved; keep running after it ends')
     .option('-H, --host <host>', 'broker host (env BROKER_HOST, default localhost)')
     .option('-p, --port <port>', 'broker port (env BROKER_PORT, default 15234)')
     .option('--token <token>', 'broker token (env BROKER_TOKEN)');
@@ -122,13 +125,16 @@ export function runCommand(): Command {
       await link.stop();
       process.exit(last ? exitCodeFor(last) : 1);
     };
-    supervisor.on('settled', () => {
+    // Watching, the script ending (or failing to load) is no reason to exit: a save restarts it.
+    const watching = flags.watch ? await watchScripts([{ supervisor, interpreter: flags.ahk ?? config?.interpreter }], log) : undefined;
+    if (!watching) supervisor.on('settled', () => {
       finish().catch((err: unknown) => {
         log.error('could not shut down cleanly', { error: err as Error });
         process.exit(1);
       });
     });
     onShutdownSignal(async () => {
+      await watching?.close();
       await supervisor.stop();
       await finish();
     }, log);

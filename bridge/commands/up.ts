@@ -9,6 +9,7 @@ import { startQueues, stopQueues } from '../queues.js';
 import { interpreterFor, KeyTakenError, ScriptRegistry } from '../script-registry.js';
 import { onShutdownSignal } from '../signals.js';
 import { startupSettled } from '../startup-settle.js';
+import { watchScripts, type WatchSet } from '../supervisor/script-watcher.js';
 import { formatSummary, useColour } from '../summary-table.js';
 import { InterpreterNotFoundError } from '../supervisor/interpreter.js';
 
@@ -19,6 +20,7 @@ interface UpFlags extends LogFlags {
   port?: string;
   token?: string;
   stopOnStdinClose?: boolean;
+  watch?: boolean;
 }
 
 /** The config, or an error that says how to make one when the default file is missing. */
@@ -71,6 +73,7 @@ export function upCommand(): Command {
     .option('-H, --host <host>', 'broker host (default: the config, then localhost)')
     .option('-p, --port <port>', 'broker port (default: the config, then 15234)')
     .option('--token <token>', 'broker token (env BROKER_TOKEN)')
+    .option('--watch', 'restart a script when it or a file it #Includes is saved')
     .option('--stop-on-stdin-close', 'stop every script and exit when stdin closes (for a parent process that runs the bridge)');
   withLogFlags(cmd, 'info');
   cmd.addHelpText(
@@ -108,9 +111,11 @@ bridge.config.json:
     const { link, role: linkRole, host, port } = await openLink(flags, 'bridge', log, config.broker);
     const registry = new ScriptRegistry({ link, log, interpreter, scriptFolders: config.scriptFolders });
     let tailers: Awaited<ReturnType<typeof startQueues>> = [];
+    let watching: WatchSet | undefined;
     // Handlers before anything starts: a stop request during start-up still stops what
     // has started instead of leaving Node's default (an exit with the scripts running).
     const removeHandlers = onShutdownSignal(async () => {
+      await watching?.close();
       await stopQueues(tailers);
       await registry.stopAll();
       await link.stop();
@@ -131,6 +136,7 @@ bridge.config.json:
     // Listening before the starts, so no @ready is missed.
     const settled = startupSettled(supervisors);
     await Promise.all(supervisors.map((s) => s.start()));
+    if (flags.watch) watching = await watchScripts(supervisors.map((s, i) => ({ supervisor: s, interpreter: config.scripts[i]?.interpreter ?? interpreter })), log);
     const role = linkRole === 'hosting' ? 'hosting the broker' : 'joined the broker';
     const queues = config.queues.length > 0 ? `, ${config.queues.length} queue file${config.queues.length === 1 ? '' : 's'}` : '';
     process.stdout.write(`ahk-bridge ${VERSION}: ${role} on ${host}:${port}, ${supervisors.length} script${supervisors.length === 1 ? '' : 's'}${queues}\n`);
