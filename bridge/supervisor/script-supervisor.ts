@@ -89,6 +89,8 @@ export class ScriptSupervisor extends EventEmitter<SupervisorEvents> {
   private lastExit: LastExit | null = null;
   private currentState: SupervisorState = 'idle';
   private stopRequested = false;
+  /** A restart() is stopping the script: the exit it causes is not the end of the key. */
+  private restarting = false;
   private readonly pending: PendingReplies<string, string>;
   private nextReplyId = 1;
   private readonly topic: string;
@@ -175,7 +177,12 @@ export class ScriptSupervisor extends EventEmitter<SupervisorEvents> {
   restart(): Promise<ScriptStatus> {
     return this.queue.add(async () => {
       this.cancelRestart();
-      await this.halt();
+      this.restarting = true;
+      try {
+        await this.halt();
+      } finally {
+        this.restarting = false;
+      }
       this.policy.reset();
       await this.launch();
       return this.status();
@@ -305,7 +312,8 @@ export class ScriptSupervisor extends EventEmitter<SupervisorEvents> {
     if (!info.spawnError) this.deps.log[level]('script stopped', { key: this.spec.key, reason, exit_code: info.exitCode, signal: info.signal, duration_ms: info.durationMs, forced: info.forced });
     this.deps.publish(`${this.topic}.stopped`, exit);
     if (this.stopRequested) {
-      this.emit('settled', exit); // halt() owns the state
+      // halt() owns the state; a restart goes on, so nothing has settled (bridge run would exit).
+      if (!this.restarting) this.emit('settled', exit);
       return;
     }
     const decision = this.policy.next(reason, info.durationMs, this.clock.now());

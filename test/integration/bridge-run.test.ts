@@ -193,6 +193,21 @@ describe('bridge run: stopping', () => {
     expect((await p.done).code).toBe(0);
   });
 
+  it('a restart request restarts the script and bridge run keeps running', async () => {
+    const p = run('echo', 'again');
+    await event('scripts.again.ready');
+    const ctl = await bed.connected(b.port, 'ctl');
+    const res = await ctl.call('request', { topic: 'scripts.again.restart', timeout: 10 }, 10_000);
+    expect(res.result, JSON.stringify(res.error)).toMatchObject({ key: 'again', running: true, state: 'running' });
+    expect((await event('scripts.again.stopped')).payload).toMatchObject({ reason: 'stopped' });
+    // Answered by the same bridge after the restart: it did not exit with the old script.
+    const status = await ctl.call('request', { topic: 'scripts.status', payload: { script_id: 'again' }, timeout: 10 }, 10_000);
+    expect(status.result).toMatchObject({ key: 'again', running: true, restarts: 0 });
+    expect(p.child.exitCode).toBeNull();
+    await stopBridge(p, 'again', 'SIGTERM');
+    expect((await p.done).code).toBe(0);
+  });
+
   it('a stop request during the restart backoff ends bridge run without another start', async () => {
     const p = run('crash', 'backoff', ['--restart', 'on-failure']);
     await event('scripts.backoff.restarting'); // the default first delay is 1 s

@@ -125,6 +125,22 @@ describe('ScriptSupervisor restart backoff, on its clock', () => {
   });
 });
 
+describe('ScriptSupervisor restart on request', () => {
+  it('does not settle: the exit a restart causes is not the end of the key (bridge run exits on settled)', async () => {
+    const { supervisor, of, until } = supervise([['--ready']]);
+    const settled: unknown[] = [];
+    supervisor.on('settled', (exit) => settled.push(exit));
+    await supervisor.start();
+    const status = await supervisor.restart();
+    expect(status).toMatchObject({ state: 'running', running: true });
+    await until('started', 2);
+    expect(of('stopped').map((e) => e.payload.reason)).toEqual(['stopped']);
+    expect(settled).toEqual([]);
+    await supervisor.stop();
+    expect(settled).toHaveLength(1);
+  });
+});
+
 describe('ScriptSupervisor commands, on its clock', () => {
   it('answers with the script\'s @reply, and fails a request exactly when its timeout runs out', async () => {
     const { clock, supervisor, until } = supervise([['--ready']]);
