@@ -27,10 +27,14 @@ beforeEach(async () => {
 });
 afterEach(async () => {
   for (const p of procs.splice(0)) {
-    if (p.child.exitCode === null && p.child.signalCode === null) {
-      p.child.kill('SIGKILL');
-      await p.done;
-    }
+    if (p.child.exitCode !== null || p.child.signalCode !== null) continue;
+    // SIGTERM first, so the bridge stops its script: a SIGKILLed bridge leaves a script
+    // that keeps running (never-ready) behind. Under Windows a signal is TerminateProcess
+    // anyway, and the job object takes the script with it.
+    p.child.kill(POSIX_SIGNALS ? 'SIGTERM' : 'SIGKILL');
+    const killLater = setTimeout(() => p.child.kill('SIGKILL'), 10_000);
+    await p.done;
+    clearTimeout(killLater);
   }
 });
 
