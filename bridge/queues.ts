@@ -99,14 +99,22 @@ export function isDirectoryPath(file: string): boolean {
 }
 
 /**
- * Start a tailer per entry. Every entry is checked before any starts, so a bad one stops
- * them all with a {@link CliError} that names it.
+ * Refuse entries that can never be tailed, naming the first bad one. Commands call it
+ * before they join or host a broker: once a link is open, an error no longer ends them.
  */
-export async function startQueues(entries: QueueEntry[], client: BrokerClient, log: Logger): Promise<QueueTailer[]> {
+export function checkQueues(entries: QueueEntry[]): void {
   for (const e of entries) {
     const problem = queueEntryProblem(e);
     if (problem) throw new CliError(problem);
   }
+}
+
+/**
+ * Start a tailer per entry. Every entry is checked before any starts, so a bad one stops
+ * them all with a {@link CliError} that names it.
+ */
+export async function startQueues(entries: QueueEntry[], client: BrokerClient, log: Logger): Promise<QueueTailer[]> {
+  checkQueues(entries);
   const tailers: QueueTailer[] = [];
   for (const e of entries) {
     const tailer = new QueueTailer(

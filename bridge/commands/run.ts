@@ -9,7 +9,7 @@ import { DEFAULT_STOP_GRACE, loadBridgeConfig, parseRestart, SCRIPT_KEY, scriptF
 import { CliError } from '../cli-error.js';
 import { cliLogger, openLink, withLogFlags, type LogFlags } from '../connect-options.js';
 import { refuseTakenKeys } from '../owner-probe.js';
-import { startQueues, stopQueues, type QueueEntry } from '../queues.js';
+import { checkQueues, startQueues, stopQueues, type QueueEntry } from '../queues.js';
 import { interpreterFor, KeyTakenError, ScriptRegistry } from '../script-registry.js';
 import { onShutdownSignal } from '../signals.js';
 import { InterpreterNotFoundError } from '../supervisor/interpreter.js';
@@ -86,6 +86,8 @@ export function runCommand(): Command {
       if (err instanceof InterpreterNotFoundError) throw new CliError(err.message);
       throw err;
     }
+    const queueEntries = [...(config?.queues ?? []), ...flags.queue.map((f): QueueEntry => ({ file: path.resolve(f), qos: 1 }))];
+    checkQueues(queueEntries);
     const clientId = `bridge.${key}`;
     try {
       await refuseTakenKeys(flags, clientId, [key], log, config?.broker);
@@ -113,7 +115,6 @@ export function runCommand(): Command {
       throw err;
     }
     await registry.serveControl();
-    const queueEntries = [...(config?.queues ?? []), ...flags.queue.map((f): QueueEntry => ({ file: path.resolve(f), qos: 1 }))];
     const tailers = await startQueues(queueEntries, link.client, log);
 
     let finishing = false;

@@ -5,7 +5,7 @@ import { ConfigNotFoundError, loadBridgeConfig, scriptFileProblem, type BridgeCo
 import { CliError } from '../cli-error.js';
 import { cliLogger, openLink, withLogFlags, type LogFlags } from '../connect-options.js';
 import { refuseTakenKeys } from '../owner-probe.js';
-import { startQueues, stopQueues } from '../queues.js';
+import { checkQueues, startQueues, stopQueues } from '../queues.js';
 import { interpreterFor, KeyTakenError, ScriptRegistry } from '../script-registry.js';
 import { onShutdownSignal } from '../signals.js';
 import { startupSettled } from '../startup-settle.js';
@@ -102,6 +102,7 @@ bridge.config.json:
     }
     const interpreter = flags.ahk ?? config.interpreter;
     await checkScripts(config, interpreter);
+    checkQueues(config.queues);
     try {
       await refuseTakenKeys(flags, 'bridge', config.scripts.map((s) => s.key), log, config.broker);
     } catch (err) {

@@ -140,6 +140,24 @@ describe('bridge up: scripts that cannot start are refused before anything start
   });
 });
 
+describe('queue files are checked before joining or hosting a broker', () => {
+  it('bridge up: a topic_map entry that is a wildcard is one message, exit 1, and the process ends', async () => {
+    const port = await freePort();
+    const file = writeConfig({ broker: { host: '127.0.0.1', port }, queues: [{ file: 'q.txt', topic_map: { A: 'jobs.*' } }] });
+    const res = await runCli(['up', '--config', file, '--ahk', FAKE_AHK]);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toMatch(/^bridge: queue .*q\.txt: topic map entry "A" -> "jobs\.\*" is not a topic lines can be published to: .*wildcard/);
+    expect(res.stderr.trimEnd().split('\n')).toHaveLength(1); // no broker was hosted: no log lines
+  });
+
+  it('bridge run --queue DIR: one message, exit 1, before hosting a broker', async () => {
+    const dir = tempDir();
+    const res = await runCli(['run', script('hello'), '--key', 'q', '--ahk', FAKE_AHK, '--host', '127.0.0.1', '--port', String(await freePort()), '--queue', dir]);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toBe(`bridge: ${dir} is a directory; give the queue file inside it, e.g. ${path.join(dir, 'broker_queue.txt')}\n`);
+  });
+});
+
 describe('bridge up: the config file', () => {
   it('none in the working directory: says how to make one', async () => {
     const dir = tempDir();
