@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { BrokerClient, Message } from '../src/client/index.js';
 import type { Logger } from '../src/log/logger.js';
 import type { BrokerLink } from './broker-link.js';
-import { DEFAULT_STOP_GRACE, SCRIPT_KEY, type ScriptEntry } from './bridge-config.js';
+import { DEFAULT_STOP_GRACE, SCRIPT_KEY, scriptFileProblem, type ScriptEntry } from './bridge-config.js';
 import { DEFAULT_RESTART } from './supervisor/restart-policy.js';
 import { findInterpreter, interpreterCommand, type InterpreterChoice } from './supervisor/interpreter.js';
 import { ScriptSupervisor, type ScriptSpec, type ScriptStatus } from './supervisor/script-supervisor.js';
@@ -141,8 +141,11 @@ function asObject(payload: unknown): Record<string, unknown> {
   return typeof payload === 'object' && payload !== null && !Array.isArray(payload) ? (payload as Record<string, unknown>) : {};
 }
 
-/** True when `file` is inside one of `folders` (after resolving links and `..`). */
-export function isInsideFolders(file: string, folders: string[]): boolean {
+/**
+ * True when `file` is inside one of `folders` (after resolving links and `..`); with
+ * `orEqual`, also when it is one of them.
+ */
+export function isInsideFolders(file: string, folders: string[], opts: { orEqual?: boolean } = {}): boolean {
   let real: string;
   try {
     real = realpathSync(file);
@@ -157,7 +160,8 @@ export function isInsideFolders(file: string, folders: string[]): boolean {
       return false;
     }
     const rel = path.relative(root, real);
-    return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
+    if (rel === '') return opts.orEqual === true;
+    return !rel.startsWith('..') && !path.isAbsolute(rel);
   });
 }
 
@@ -332,6 +336,11 @@ export class ScriptRegistry {
     if (typeof scriptPath !== 'string' || typeof key !== 'string') throw invalidParams('scripts.run needs script_path and program_key (strings)');
     if (!SCRIPT_KEY.test(key)) throw invalidParams(`program_key "${key}" must be 1-64 of A-Z a-z 0-9 _ -`, { program_key: key });
     if (!isInsideFolders(scriptPath, this.opts.scriptFolders)) {
+      // A missing file in an allowed folder is a typo or a renamed script, not a refusal.
+      const problem = scriptFileProblem(path.resolve(scriptPath));
+      if (problem && isInsideFolders(path.dirname(path.resolve(scriptPath)), this.opts.scriptFolders, { orEqual: true })) {
+        throw invalidParams(problem, { reason: 'not_found', script_path: scriptPath });
+      }
       throw invalidParams(`not allowed: ${scriptPath} is not inside the configured script_folders`, { reason: 'outside_script_folders' });
     }
     const args = Array.isArray(p.args) ? p.args.filter((a): a is string => typeof a === 'string') : [];

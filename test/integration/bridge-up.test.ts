@@ -126,6 +126,11 @@ describe('bridge up', () => {
       timeout: 5,
     });
     expect(traversal.error.message).toMatch(/not allowed/);
+    const missing = path.join(ROOT, 'fixtures/scripts/no-such-script.ahk');
+    const typo = await c.call('request', { topic: 'scripts.run', payload: { script_path: missing, program_key: 'typo' }, timeout: 5 });
+    expect(typo.error).toMatchObject({ code: -32602, message: `Invalid params: script not found: ${missing}`, data: { reason: 'not_found' } });
+    const missingOutside = await c.call('request', { topic: 'scripts.run', payload: { script_path: path.join(ROOT, 'scripts/no-such-script.ahk'), program_key: 'typo' }, timeout: 5 });
+    expect(missingOutside.error.data).toMatchObject({ reason: 'outside_script_folders' }); // existence is not revealed outside
     const taken = await c.call('request', { topic: 'scripts.run', payload: { script_path: path.join(ROOT, 'fixtures/scripts/crash.ahk'), program_key: 'echo' }, timeout: 5 });
     expect(taken.error).toMatchObject({ code: -32602, message: expect.stringMatching(/already runs/) });
     const badKey = await c.call('request', { topic: 'scripts.run', payload: { script_path: path.join(ROOT, 'fixtures/scripts/hello.ahk'), program_key: 'a.b' }, timeout: 5 });
