@@ -100,6 +100,19 @@ export async function connectClient(flags: ConnectFlags, opts: { autoReconnect?:
   return client;
 }
 
+/**
+ * Unsubscribe from everything, then disconnect: the broker keeps a session that has
+ * subscriptions for session_expiry after its client leaves, so a one-shot command that
+ * only disconnected would linger in `bridge status` as an offline session for an hour.
+ */
+export async function leaveBroker(client: BrokerClient): Promise<void> {
+  if (client.isConnected && client.patterns.length > 0) {
+    // Best effort: the disconnect below still happens, and an expiring session is harmless.
+    await client.unsubscribe(client.patterns).catch(() => undefined);
+  }
+  await client.disconnect();
+}
+
 /** Read all of stdin (for `-` as the payload argument), without a BOM or the final newline. */
 export async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];

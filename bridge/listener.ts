@@ -6,7 +6,7 @@
 import type { BrokerClient, MessageHandler } from '../src/client/index.js';
 import { ErrorCode, RpcError } from '../src/protocol/errors.js';
 import { CliError } from './cli-error.js';
-import { connectClient, type ConnectFlags } from './connect-options.js';
+import { connectClient, leaveBroker, type ConnectFlags } from './connect-options.js';
 import { onShutdownSignal } from './signals.js';
 
 export class Listener {
@@ -79,12 +79,8 @@ export class Listener {
     this.finishing = true;
     if (note) this.note(note);
     const client = this.client;
-    if (client) {
-      // Unsubscribe first: the session outlives the connection, and should not keep
-      // queueing QoS 1 messages for a subscriber that is gone.
-      if (client.isConnected) await client.unsubscribe(client.patterns).catch(() => undefined);
-      await client.disconnect();
-    }
+    // Unsubscribed first: the session would otherwise outlive us, queueing QoS 1 messages.
+    if (client) await leaveBroker(client);
     await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
     process.exit(code);
   }

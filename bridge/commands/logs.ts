@@ -6,7 +6,7 @@
 import { Command } from 'commander';
 import { ErrorCode, RpcError, type BrokerClient, type Message } from '../../src/client/index.js';
 import { CliError } from '../cli-error.js';
-import { connectClient, withConnectFlags, type ConnectFlags } from '../connect-options.js';
+import { connectClient, leaveBroker, withConnectFlags, type ConnectFlags } from '../connect-options.js';
 import { requireOwner, unknownKeyError } from '../script-query.js';
 import { DEFAULT_LOG_LINES, logsTopic } from '../script-registry.js';
 import { onShutdownSignal } from '../signals.js';
@@ -89,7 +89,7 @@ export function logsCommand(): Command {
       try {
         (await fetchRing(client, key, lines)).lines.forEach(print);
       } finally {
-        await client.disconnect();
+        await leaveBroker(client);
       }
       return;
     }
@@ -110,8 +110,7 @@ export function logsCommand(): Command {
     // Ctrl+C is a normal way to stop following, from the start.
     const removeHandlers = onShutdownSignal(async () => {
       finishing = true;
-      await client.unsubscribe(topics).catch(() => undefined);
-      await client.disconnect();
+      await leaveBroker(client);
       process.exit(0);
     });
     try {
@@ -126,7 +125,7 @@ export function logsCommand(): Command {
       for (const entry of waiting) if (entry && (entry.seq === null || entry.seq >= ring.next_seq)) print(entry);
     } catch (err) {
       removeHandlers();
-      await client.disconnect();
+      await leaveBroker(client);
       throw err;
     }
     client.on('disconnected', (reason) => {

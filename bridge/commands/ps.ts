@@ -4,7 +4,7 @@
  */
 import { Command } from 'commander';
 import type { BrokerClient } from '../../src/client/index.js';
-import { connectClient, withConnectFlags, type ConnectFlags } from '../connect-options.js';
+import { connectClient, leaveBroker, withConnectFlags, type ConnectFlags } from '../connect-options.js';
 import { NO_BRIDGE, rowsOf, ScriptsQuery, silentNote, type ScriptsSnapshot } from '../script-query.js';
 import { formatScriptTable } from '../script-table.js';
 import { onShutdownSignal } from '../signals.js';
@@ -113,7 +113,7 @@ async function watch(client: BrokerClient, query: ScriptsQuery, json: boolean): 
   onShutdownSignal(async () => {
     finishing = true;
     if (ticker) clearInterval(ticker);
-    await client.disconnect();
+    await leaveBroker(client);
     process.exit(0);
   });
 }
@@ -134,7 +134,7 @@ export function psCommand(): Command {
     try {
       printOnce(await query.ask(), flags.json === true);
     } finally {
-      await client.disconnect();
+      await leaveBroker(client);
     }
   });
   cmd.addHelpText(

@@ -113,6 +113,15 @@ describe('bridge ps', () => {
     expect(lines[1]).toContain(` ${path.join('fixtures', 'scripts', 'chatty.ahk')} `);
   });
 
+  it('ps and logs leave no session behind on the broker (it keeps one with subscriptions for an hour)', async () => {
+    await up({ echo: 'echo' });
+    expect((await cli('ps')).code).toBe(0);
+    expect((await cli('logs', 'echo')).code).toBe(0);
+    expect((await cli('ps', '--json')).code).toBe(0);
+    const sessions = (b.broker.status() as { clients: { client_id: string; client_type: string }[] }).clients;
+    expect(sessions.filter((c) => c.client_type === 'cli')).toEqual([]);
+  });
+
   it('--json prints one object per script with its status and bridge', async () => {
     await up({ echo: 'echo' });
     await run('ticker', 'tick');
