@@ -35,9 +35,15 @@ export function parsePayloadArg(text: string | undefined, { asString = false, wh
 }
 
 /** The message of a text that is not JSON (see {@link parsePayloadArg}). */
-export function jsonErrorMessage(text: string, what: string, hint: string): string {
+export function jsonErrorMessage(text: string, what: string, hint: string, platform: NodeJS.Platform = process.platform): string {
   const err = locateJsonError(text) ?? at(text, 0, 'not valid JSON');
   if (text.trim() === '') return `${what} is empty, which is not JSON. ${hint} Leave the argument out for a null payload.`;
   const bare = /^[^\s"'{}[\],:]+$/.test(text.trim()) ? ` As a JSON string it would be '${JSON.stringify(text.trim())}'.` : '';
-  return `${what} is not valid JSON: ${err.reason} at ${jsonErrorPosition(text, err)}\n${excerpt(text, err)}\n${hint}${bare}`;
+  // PowerShell 5.1, Windows' default shell, drops the double quotes inside a native
+  // command's argument: '{"job_id":"1"}' arrives as {job_id:1}.
+  const shell =
+    platform === 'win32' && /^\s*[{[]/.test(text) && !text.includes('"')
+      ? `\nIf you typed double quotes, your shell removed them (PowerShell 5.1 does): pipe the JSON in instead, e.g. '{"job_id":"1"}' | bridge pub TOPIC -`
+      : '';
+  return `${what} is not valid JSON: ${err.reason} at ${jsonErrorPosition(text, err)}\n${excerpt(text, err)}\n${hint}${bare}${shell}`;
 }

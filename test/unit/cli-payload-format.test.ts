@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compileFormat, FormatError } from '../../bridge/message-format.js';
-import { parsePayloadArg } from '../../bridge/payload.js';
+import { jsonErrorMessage, parsePayloadArg } from '../../bridge/payload.js';
 import { excerpt, locateJsonError } from '../../src/protocol/json-break.js';
 import { patternArgError, topicArgError } from '../../bridge/topic-args.js';
 import { patternError, topicError } from '../../src/protocol/topics.js';
@@ -77,6 +77,15 @@ describe('parsePayloadArg', () => {
 
   it('text that is not JSON is an error with the position, the excerpt and the hint', () => {
     expect(() => parsePayloadArg('hello')).toThrow(/the payload is not valid JSON: unexpected word "hello".* at column 1\n {2}hello\n {2}\^\nTo send it as text, add --string \(-s\)\./);
+  });
+});
+
+describe('jsonErrorMessage', () => {
+  it('on Windows, an object without any double quote says the shell may have removed them', () => {
+    const hint = 'To send it as text, add --string (-s).';
+    expect(jsonErrorMessage('{job_id:1}', 'the payload', hint, 'win32')).toMatch(/PowerShell 5\.1 does\): pipe the JSON in instead, e\.g\. '\{"job_id":"1"\}' \| bridge pub TOPIC -$/);
+    expect(jsonErrorMessage('{job_id:1}', 'the payload', hint, 'linux')).not.toMatch(/PowerShell/);
+    expect(jsonErrorMessage('{"job_id":1,}', 'the payload', hint, 'win32')).not.toMatch(/PowerShell/);
   });
 });
 
