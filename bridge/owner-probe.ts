@@ -11,14 +11,29 @@ import { silentLogger } from '../src/log/logger.js';
 import { resolveAddress } from './connect-options.js';
 import { askOwner, KeyTakenError } from './script-registry.js';
 
+/**
+ * Another process is connected under the client id this bridge is about to join as:
+ * joining would take over its connection and subscriptions (two `bridge up`s, say).
+ */
+export class ClientIdTakenError extends Error {
+  override name = 'ClientIdTakenError';
+  readonly code = 'client_id_taken';
+
+  constructor(readonly clientId: string) {
+    super(`another bridge is connected to this broker as "${clientId}"`);
+  }
+}
+
 /** A short connect: this only asks a question; the real link reports a broker it cannot reach. */
 const PROBE_CONNECT_TIMEOUT_S = 3;
 
 /**
- * Ask the broker the link is about to join who supervises each of `keys`.
+ * Ask the broker the link is about to join whether `clientId` is free, and who
+ * supervises each of `keys`.
  * Resolves when none is taken, or when the question cannot be asked (no broker yet, so
  * this bridge will host it; or the broker refuses the probe's id), in which case
  * `ScriptRegistry.add` asks again once joined.
+ * @throws ClientIdTakenError when a connected client already has `clientId`
  * @throws KeyTakenError for the first key (in `keys` order) another bridge supervises
  */
 export async function refuseTakenKeys(
@@ -28,7 +43,6 @@ export async function refuseTakenKeys(
   log: Logger,
   brokerConfig?: Partial<BrokerConfig>,
 ): Promise<void> {
-  if (keys.length === 0) return;
   // Same address and token as openLink(), so the probe asks the broker the link will join.
   const { host, port } = resolveAddress({
     host: flags.host ?? brokerConfig?.host,
@@ -38,7 +52,8 @@ export async function refuseTakenKeys(
   const client = new BrokerClient(`${clientId}.probe-${process.pid}`, {
     host,
     port,
-    clientType: 'bridge',
+    // Not 'bridge': `bridge ps` counts connected bridges and would wait for the probe's answer.
+    clientType: 'cli',
     token,
     autoReconnect: false,
     cleanSession: true,
@@ -65,6 +80,15 @@ export async function refuseTakenKeys(
     );
     const taken = holders.findIndex((h) => h !== null);
     if (taken >= 0) throw new KeyTakenError(keys[taken]!, holders[taken]!);
+    // After the keys: "cad is supervised by ..." says more than "the id is taken".
+    const sessions = await client.status().then(
+      (s) => s.clients ?? [],
+      (err: unknown) => {
+        log.debug('could not read the broker status before joining', { error: err as Error });
+        return [];
+      },
+    );
+    if (sessions.some((c) => c.client_id === clientId && c.connected)) throw new ClientIdTakenError(clientId);
   } finally {
     await client.disconnect();
   }

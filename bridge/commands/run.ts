@@ -8,7 +8,7 @@ import { isKnownEncoding } from '../../src/protocol/text.js';
 import { DEFAULT_STOP_GRACE, loadBridgeConfig, parseRestart, SCRIPT_KEY, scriptFileProblem, type BridgeConfig } from '../bridge-config.js';
 import { CliError } from '../cli-error.js';
 import { cliLogger, openLink, withLogFlags, type LogFlags } from '../connect-options.js';
-import { refuseTakenKeys } from '../owner-probe.js';
+import { ClientIdTakenError, refuseTakenKeys } from '../owner-probe.js';
 import { checkQueues, startQueues, stopQueues, type QueueEntry } from '../queues.js';
 import { interpreterFor, KeyTakenError, ScriptRegistry } from '../script-registry.js';
 import { onShutdownSignal } from '../signals.js';
@@ -93,6 +93,7 @@ export function runCommand(): Command {
       await refuseTakenKeys(flags, clientId, [key], log, config?.broker);
     } catch (err) {
       if (err instanceof KeyTakenError) throw keyTaken(err);
+      if (err instanceof ClientIdTakenError) throw new CliError(`${err.message} (another \`bridge run --key ${key}\`?): stop it first, or choose another --key`);
       throw err;
     }
     const { link } = await openLink(flags, clientId, log, config?.broker);

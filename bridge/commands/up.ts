@@ -4,7 +4,7 @@ import { VERSION } from '../../src/version.js';
 import { ConfigNotFoundError, loadBridgeConfig, scriptFileProblem, type BridgeConfig } from '../bridge-config.js';
 import { CliError } from '../cli-error.js';
 import { cliLogger, openLink, withLogFlags, type LogFlags } from '../connect-options.js';
-import { refuseTakenKeys } from '../owner-probe.js';
+import { ClientIdTakenError, refuseTakenKeys } from '../owner-probe.js';
 import { checkQueues, startQueues, stopQueues } from '../queues.js';
 import { interpreterFor, KeyTakenError, ScriptRegistry } from '../script-registry.js';
 import { onShutdownSignal } from '../signals.js';
@@ -15,6 +15,7 @@ import { InterpreterNotFoundError } from '../supervisor/interpreter.js';
 
 interface UpFlags extends LogFlags {
   config: string;
+  clientId: string;
   ahk?: string;
   host?: string;
   port?: string;
@@ -69,6 +70,7 @@ export function upCommand(): Command {
   const cmd = new Command('up')
     .description('supervise every script in a config file under one broker (Ctrl+C stops them all)')
     .option('-c, --config <file>', 'the bridge config file', 'bridge.config.json')
+    .option('-i, --client-id <id>', 'the id this bridge connects as (per-client credentials name it; two bridges on one broker need two ids)', 'bridge')
     .option('--ahk <path>', 'AutoHotkey interpreter (overrides the config; env AHK_PATH)')
     .option('-H, --host <host>', 'broker host (default: the config, then localhost)')
     .option('-p, --port <port>', 'broker port (default: the config, then 15234)')
@@ -104,12 +106,15 @@ bridge.config.json:
     await checkScripts(config, interpreter);
     checkQueues(config.queues);
     try {
-      await refuseTakenKeys(flags, 'bridge', config.scripts.map((s) => s.key), log, config.broker);
+      await refuseTakenKeys(flags, flags.clientId, config.scripts.map((s) => s.key), log, config.broker);
     } catch (err) {
       if (err instanceof KeyTakenError) throw keyTaken(err, flags.config);
+      if (err instanceof ClientIdTakenError) {
+        throw new CliError(`${err.message} (another \`bridge up\`?): stop it first (\`bridge ps\` shows what it runs), or give this one its own id with --client-id`);
+      }
       throw err;
     }
-    const { link, role: linkRole, host, port } = await openLink(flags, 'bridge', log, config.broker);
+    const { link, role: linkRole, host, port } = await openLink(flags, flags.clientId, log, config.broker);
     const registry = new ScriptRegistry({ link, log, interpreter, scriptFolders: config.scriptFolders });
     let tailers: Awaited<ReturnType<typeof startQueues>> = [];
     let watching: WatchSet | undefined;

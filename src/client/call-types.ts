@@ -43,7 +43,22 @@ export interface StatusResult {
   uptime: number;
   started_at: string;
   version: string;
+  /** One row per session, connected or kept offline. */
+  clients?: StatusClient[];
   [key: string]: unknown;
+}
+
+/** A session in `status`. */
+export interface StatusClient {
+  client_id: string;
+  client_type: string;
+  connected: boolean;
+  /** Who it authenticated as: a `clients` entry's id, `token` or `anonymous`. */
+  identity?: string;
+  subscriptions: number;
+  queued: number;
+  unacked: number;
+  dropped: number;
 }
 
 /** Result of `subscriptions`. */

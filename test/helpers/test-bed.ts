@@ -4,6 +4,7 @@
  */
 import { afterEach, beforeEach, expect } from 'vitest';
 import type { BrokerConfig, MessageBrokerOptions } from '../../src/broker/index.js';
+import { Logger } from '../../src/log/logger.js';
 import { startBroker, type StartedBroker } from './broker-fixture.js';
 import { RawClient, type Frame } from './raw-client.js';
 
@@ -47,6 +48,21 @@ export function useTestBed(): TestBed {
     connect,
     connected: async (port, clientId, params, host) => (await connect(port, clientId, params, host)).c,
   };
+}
+
+/** One line of a broker's JSON log, parsed. */
+export interface LogLine {
+  level: string;
+  msg: string;
+  [field: string]: unknown;
+}
+
+/** A broker from `bed` whose log (debug and up) is kept as parsed JSON lines. */
+export async function loggedBroker(bed: TestBed, overrides: Partial<BrokerConfig> = {}): Promise<{ port: number; logs: LogLine[] }> {
+  const logs: LogLine[] = [];
+  const logger = new Logger({ level: 'debug', format: 'json', component: 'broker', sink: { write: (l) => logs.push(JSON.parse(l) as LogLine) } });
+  const { port } = await bed.broker(overrides, { logger });
+  return { port, logs };
 }
 
 /** Subscribe and check the broker confirmed exactly `patterns`. */

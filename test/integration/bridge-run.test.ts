@@ -4,8 +4,8 @@
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startCli, waitOutput } from '../helpers/cli.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { useCliProcesses, waitOutput, type StartedCli } from '../helpers/cli.js';
 import { ON_WINDOWS, POSIX_SIGNALS } from '../helpers/platform.js';
 import { isGone, waitGone } from '../helpers/processes.js';
 import type { StartedBroker } from '../helpers/broker-fixture.js';
@@ -18,31 +18,18 @@ const script = (name: string): string => fileURLToPath(new URL(`../../fixtures/s
 const bed = useTestBed();
 let b: StartedBroker;
 let watcher: RawClient;
-const procs: ReturnType<typeof startCli>[] = [];
 
 beforeEach(async () => {
   b = await bed.broker();
   watcher = await bed.connected(b.port, 'watcher');
   await watcher.call('subscribe', { patterns: ['scripts.#', 'jobs.#'] });
 });
-afterEach(async () => {
-  for (const p of procs.splice(0)) {
-    if (p.child.exitCode !== null || p.child.signalCode !== null) continue;
-    // SIGTERM first, so the bridge stops its script: a SIGKILLed bridge leaves a script
-    // that keeps running (never-ready) behind. Under Windows a signal is TerminateProcess
-    // anyway, and the job object takes the script with it.
-    p.child.kill(POSIX_SIGNALS ? 'SIGTERM' : 'SIGKILL');
-    const killLater = setTimeout(() => p.child.kill('SIGKILL'), 10_000);
-    await p.done;
-    clearTimeout(killLater);
-  }
-});
+// After useTestBed: the bridges stop (SIGTERM first, so they stop their scripts) before the broker.
+const procs = useCliProcesses();
 
 /** Start `bridge run` against the test broker with the fake interpreter. */
 function run(name: string, key: string, extra: string[] = [], env: NodeJS.ProcessEnv = {}) {
-  const p = startCli(['run', script(name), '--key', key, '--ahk', FAKE_AHK, '--host', '127.0.0.1', '--port', String(b.port), '--log-level', 'debug', ...extra], env);
-  procs.push(p);
-  return p;
+  return procs.start(['run', script(name), '--key', key, '--ahk', FAKE_AHK, '--host', '127.0.0.1', '--port', String(b.port), '--log-level', 'debug', ...extra], env);
 }
 
 const event = (topic: string, pred: (p: Frame) => boolean = () => true, timeoutMs = 10_000): Promise<Frame> =>
@@ -52,7 +39,7 @@ const event = (topic: string, pred: (p: Frame) => boolean = () => true, timeoutM
  * Stop `bridge run` the way its users do: Ctrl+C or SIGTERM on POSIX; on Windows, where a
  * signal from another process is TerminateProcess, a stop request through the broker.
  */
-async function stopBridge(p: ReturnType<typeof startCli>, key: string, signal: NodeJS.Signals): Promise<void> {
+async function stopBridge(p: StartedCli, key: string, signal: NodeJS.Signals): Promise<void> {
   if (!ON_WINDOWS) {
     p.child.kill(signal);
     return;
@@ -261,8 +248,7 @@ describe('bridge run: broker', () => {
   it('hosts the broker when none runs, and says so', async () => {
     const { freePort } = await import('../helpers/ports.js');
     const port = await freePort();
-    const p = startCli(['run', script('ticker'), '--key', 'tick', '--ahk', FAKE_AHK, '--host', '127.0.0.1', '--port', String(port)]);
-    procs.push(p);
+    const p = procs.start(['run', script('ticker'), '--key', 'tick', '--ahk', FAKE_AHK, '--host', '127.0.0.1', '--port', String(port)]);
     await waitOutput(p.child, p.stderr, (s) => s.includes('hosting it in this process'));
     const c = await bed.connected(port, 'late');
     // The first tick proves the bridge has finished subscribing to its control topics.
@@ -281,11 +267,9 @@ describe('bridge run: broker', () => {
   it('a bridge that joined survives the hosting bridge exit and hosts the broker itself', async () => {
     const { freePort } = await import('../helpers/ports.js');
     const port = await freePort();
-    const host = startCli(['run', script('ticker'), '--key', 'a', '--ahk', FAKE_AHK, '--host', '127.0.0.1', '--port', String(port)]);
-    procs.push(host);
+    const host = procs.start(['run', script('ticker'), '--key', 'a', '--ahk', FAKE_AHK, '--host', '127.0.0.1', '--port', String(port)]);
     await waitOutput(host.child, host.stderr, (s) => s.includes('hosting it in this process'));
-    const joiner = startCli(['run', script('ticker'), '--key', 'b', '--ahk', FAKE_AHK, '--host', '127.0.0.1', '--port', String(port)]);
-    procs.push(joiner);
+    const joiner = procs.start(['run', script('ticker'), '--key', 'b', '--ahk', FAKE_AHK, '--host', '127.0.0.1', '--port', String(port)]);
     await waitOutput(joiner.child, joiner.stderr, (s) => s.includes('joined the broker already running'));
     host.child.kill('SIGTERM');
     await host.done;
@@ -299,8 +283,7 @@ describe('bridge run: broker', () => {
 
 describe('bridge run: interpreter', () => {
   it('without an interpreter path on Linux, exits 1 before joining the broker, saying how to set one', async () => {
-    const p = startCli(['run', script('hello'), '--key', 'noahk', '--host', '127.0.0.1', '--port', String(b.port)], { AHK_PATH: '' });
-    procs.push(p);
+    const p = procs.start(['run', script('hello'), '--key', 'noahk', '--host', '127.0.0.1', '--port', String(b.port)], { AHK_PATH: '' });
     const res = await p.done;
     expect(res.code).toBe(1);
     expect(res.stderr).toMatch(/^bridge: [^\n]*--ahk <path>, the AHK_PATH environment variable[^\n]*\n$/);
@@ -309,8 +292,7 @@ describe('bridge run: interpreter', () => {
   });
 
   it('takes the interpreter from AHK_PATH', async () => {
-    const p = startCli(['run', script('hello'), '--key', 'envahk', '--host', '127.0.0.1', '--port', String(b.port)], { AHK_PATH: FAKE_AHK });
-    procs.push(p);
+    const p = procs.start(['run', script('hello'), '--key', 'envahk', '--host', '127.0.0.1', '--port', String(b.port)], { AHK_PATH: FAKE_AHK });
     expect((await event('scripts.envahk.stopped')).payload.reason).toBe('clean_exit');
     expect((await p.done).code).toBe(0);
   });

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runCli, startCli, waitOutput } from '../helpers/cli.js';
+import { runCli, useCliProcesses, waitOutput, type StartedCli } from '../helpers/cli.js';
 import type { StartedBroker } from '../helpers/broker-fixture.js';
 import { freePort } from '../helpers/ports.js';
 import type { Frame, RawClient } from '../helpers/raw-client.js';
@@ -28,7 +28,6 @@ let b: StartedBroker;
 let sub: RawClient;
 let dir: string;
 let queue: string;
-const procs: ReturnType<typeof startCli>[] = [];
 
 beforeEach(async () => {
   b = await bed.broker();
@@ -37,25 +36,19 @@ beforeEach(async () => {
   queue = path.join(dir, 'queue.txt');
 });
 
-afterEach(async () => {
-  for (const p of procs.splice(0)) {
-    if (p.child.exitCode === null && p.child.signalCode === null) {
-      p.child.kill('SIGKILL');
-      await p.done;
-    }
-  }
+afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
+// Registered last so its hook runs first: the processes stop before their folder goes.
+const procs = useCliProcesses();
 
 /** `bridge tail <file>` against the test broker. */
-function tail(file: string, extra: string[] = []): ReturnType<typeof startCli> {
-  const p = startCli(['tail', file, '--host', '127.0.0.1', '--port', String(b.port), '--log-level', 'info', ...extra]);
-  procs.push(p);
-  return p;
+function tail(file: string, extra: string[] = []): StartedCli {
+  return procs.start(['tail', file, '--host', '127.0.0.1', '--port', String(b.port), '--log-level', 'info', ...extra]);
 }
 
 /** Resolves once `bridge tail` is watching (logged after the tailer started and its first read was kicked). */
-const watching = (p: ReturnType<typeof startCli>): Promise<string> => waitOutput(p.child, p.stderr, (s) => s.includes('tail: tailing queue file'));
+const watching = (p: StartedCli): Promise<string> => waitOutput(p.child, p.stderr, (s) => s.includes('tail: tailing queue file'));
 
 /** One FileAppend: open, append, close. */
 const ahkAppend = (file: string, text: string | Buffer): void => appendFileSync(file, text);
@@ -210,8 +203,7 @@ describe('queues under bridge run and bridge up', () => {
   it('bridge run <script> --queue <file> publishes the queue lines too (already there and appended later)', async () => {
     writeFileSync(queue, 'JOB_ACTIVATED|12345\r\n');
     await subscribe(sub, 'JOB_ACTIVATED', 'jobs.#', 'scripts.tick.started');
-    const p = startCli(['run', TICKER, '--key', 'tick', '--ahk', FAKE_AHK, '--queue', queue, '--host', '127.0.0.1', '--port', String(b.port)]);
-    procs.push(p);
+    const p = procs.start(['run', TICKER, '--key', 'tick', '--ahk', FAKE_AHK, '--queue', queue, '--host', '127.0.0.1', '--port', String(b.port)]);
     await sub.waitDelivery('scripts.tick.started', () => true, 10_000);
     expect((await sub.waitDelivery('JOB_ACTIVATED', () => true, 10_000)).payload).toBe(12345);
     ahkAppend(queue, 'jobs.created|{"job_id":"B-2"}\r\n');
@@ -235,8 +227,7 @@ describe('queues under bridge run and bridge up', () => {
       }),
     );
     await subscribe(sub, 'cad.#', 'JOB_ACTIVATED', 'jobs.#');
-    const p = startCli(['up', '--config', config]);
-    procs.push(p);
+    const p = procs.start(['up', '--config', config]);
     const out = await waitOutput(p.child, p.stdout, (s) => s.includes('queue file'));
     expect(out).toContain(`joined the broker on 127.0.0.1:${b.port}, 0 scripts, 1 queue file`);
     expect((await sub.waitDelivery('cad.jobs.activated', () => true, 10_000)).payload).toBe(777);

@@ -5,8 +5,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
-import { runCli, startCli, waitOutput } from '../helpers/cli.js';
+import { describe, expect, it } from 'vitest';
+import { runCli, useCliProcesses, waitOutput } from '../helpers/cli.js';
 import { freePort } from '../helpers/ports.js';
 import { useTestBed } from '../helpers/test-bed.js';
 import { stopCli } from '../helpers/platform.js';
@@ -14,16 +14,7 @@ import { stopCli } from '../helpers/platform.js';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const FAKE_AHK = path.join(ROOT, 'fixtures/fake-ahk/AutoHotkey.mjs');
 const bed = useTestBed();
-const procs: ReturnType<typeof startCli>[] = [];
-
-afterEach(async () => {
-  for (const p of procs.splice(0)) {
-    if (p.child.exitCode === null && p.child.signalCode === null) {
-      p.child.kill('SIGKILL');
-      await p.done;
-    }
-  }
-});
+const procs = useCliProcesses();
 
 /** A config in a temp folder, pointing at the fixture scripts. */
 function writeConfig(port: number, extra: Record<string, unknown> = {}): string {
@@ -48,8 +39,7 @@ function writeConfig(port: number, extra: Record<string, unknown> = {}): string 
 describe('bridge up', () => {
   it('starts every script under one hosted broker and prints a colourless summary when not a TTY', async () => {
     const port = await freePort();
-    const p = startCli(['up', '--config', writeConfig(port)]);
-    procs.push(p);
+    const p = procs.start(['up', '--config', writeConfig(port)]);
     const out = await waitOutput(p.child, p.stdout, (s) => s.includes('tick'));
     expect(out).toMatch(/hosting the broker on 127\.0\.0\.1:\d+, 2 scripts/);
     expect(out).toMatch(/^KEY\s+STATE\s+PID\s+RESTARTS\s+LAST EXIT\s+POLICY\s+SCRIPT$/m);
@@ -89,8 +79,7 @@ describe('bridge up', () => {
       { id: 'job_manager', secret: 'jobs-secret', publish: ['jobs.#'], request: ['scripts.list', 'scripts.status'] },
     ];
     const file = writeConfig(port, { broker: { host: '127.0.0.1', port, clients } });
-    const p = startCli(['up', '--config', file], { BROKER_TOKEN: 'bridge-secret' });
-    procs.push(p);
+    const p = procs.start(['up', '--config', file], { BROKER_TOKEN: 'bridge-secret' });
     await waitOutput(p.child, p.stdout, (s) => s.includes('tick'));
     const jobs = await bed.connected(port, 'job_manager', { token: 'jobs-secret' });
     const list = await jobs.call('request', { topic: 'scripts.list', timeout: 5 });
@@ -109,8 +98,7 @@ describe('bridge up', () => {
 
   it('scripts.run starts a script from a configured folder and refuses one outside it', async () => {
     const port = await freePort();
-    const p = startCli(['up', '--config', writeConfig(port)]);
-    procs.push(p);
+    const p = procs.start(['up', '--config', writeConfig(port)]);
     await waitOutput(p.child, p.stdout, (s) => s.includes('tick'));
     const c = await bed.connected(port, 'ahk_manager');
     await c.call('subscribe', { patterns: ['scripts.hello2.#'] });
@@ -143,8 +131,7 @@ describe('bridge up', () => {
     expect(empty.code).toBe(1);
     expect(empty.stderr).toMatch(/lists no scripts, no queues and no script_folders/);
 
-    const p = startCli(['up', '--config', writeConfig(port, { scripts: [] }), '--stop-on-stdin-close']);
-    procs.push(p);
+    const p = procs.start(['up', '--config', writeConfig(port, { scripts: [] }), '--stop-on-stdin-close']);
     await waitOutput(p.child, p.stdout, (s) => s.includes('0 scripts'));
     const c = await bed.connected(port, 'ahk_manager');
     await c.call('subscribe', { patterns: ['scripts.hello3.#'] });

@@ -1,8 +1,7 @@
 import iconv from 'iconv-lite';
 import { describe, expect, it } from 'vitest';
-import { Logger } from '../../src/log/logger.js';
 import { encodeFrame, encodeJsonFrame } from '../../src/protocol/index.js';
-import { roundTrip, useBrokerPerTest, useTestBed } from '../helpers/test-bed.js';
+import { loggedBroker, roundTrip, useBrokerPerTest, useTestBed } from '../helpers/test-bed.js';
 
 const broker = useBrokerPerTest({ max_message_size: 64 * 1024 });
 const { open, connected } = broker;
@@ -127,25 +126,11 @@ describe('framing', () => {
 describe('frames that are not JSON, in the log', () => {
   const bed = useTestBed();
 
-  interface LogLine {
-    level: string;
-    msg: string;
-    [field: string]: unknown;
-  }
-
-  /** A broker whose log (debug and up) is kept as parsed JSON lines. */
-  async function loggedBroker(): Promise<{ port: number; logs: LogLine[] }> {
-    const logs: LogLine[] = [];
-    const logger = new Logger({ level: 'debug', format: 'json', component: 'broker', sink: { write: (l) => logs.push(JSON.parse(l) as LogLine) } });
-    const { port } = await bed.broker({}, { logger });
-    return { port, logs };
-  }
-
   const NOT_JSON = 'frame is not JSON; answered -32700 (parse error)';
   const ONLY_DEBUG = 'more frames that are not JSON on this connection; further ones are logged at debug only';
 
   it('logs the first 3 per connection at WARNING with the client id and a short escaped excerpt, then one WARNING, then debug', async () => {
-    const { port, logs } = await loggedBroker();
+    const { port, logs } = await loggedBroker(bed);
     const ahk = await bed.connected(port, 'legacy-ahk');
     const long = `{"topic":"x\u0001y\n${'z'.repeat(500)}`;
     const bad = [encodeFrame(long), encodeFrame('{bad'), Buffer.from([0, 0, 0, 0]), encodeFrame('fourth'), encodeFrame('fifth')];
@@ -176,7 +161,7 @@ describe('frames that are not JSON, in the log', () => {
   });
 
   it('names the remote address before connect, and counts each connection on its own', async () => {
-    const { port, logs } = await loggedBroker();
+    const { port, logs } = await loggedBroker(bed);
     const anon = await bed.open(port);
     anon.writeRaw(encodeFrame('not json'));
     await anon.waitFor((f) => f.error?.code === -32700);

@@ -9,25 +9,13 @@ import http from 'node:http';
 import net from 'node:net';
 import tls from 'node:tls';
 import { describe, expect, it } from 'vitest';
-import { Logger } from '../../src/log/logger.js';
 import { encodeJsonFrame } from '../../src/protocol/index.js';
-import { useTestBed, roundTrip } from '../helpers/test-bed.js';
+import { loggedBroker, roundTrip, useTestBed, type LogLine } from '../helpers/test-bed.js';
 
 const bed = useTestBed();
 
-interface LogLine {
-  level: string;
-  msg: string;
-  [field: string]: unknown;
-}
-
 /** A broker whose log (debug and up) is kept as parsed JSON lines. */
-async function loggedBroker(): Promise<{ port: number; logs: LogLine[] }> {
-  const logs: LogLine[] = [];
-  const logger = new Logger({ level: 'debug', format: 'json', component: 'broker', sink: { write: (l) => logs.push(JSON.parse(l) as LogLine) } });
-  const { port } = await bed.broker({ max_message_size: 64 * 1024 }, { logger });
-  return { port, logs };
-}
+const logged = (): Promise<{ port: number; logs: LogLine[] }> => loggedBroker(bed, { max_message_size: 64 * 1024 });
 
 /** Write `parts` (awaiting each write's flush, so they arrive as separate reads) and collect all bytes until the broker closes. */
 async function exchange(port: number, parts: (string | Buffer)[]): Promise<{ text: string; local: string }> {
@@ -52,7 +40,7 @@ const NOT_HTTP = "this is the broker's TCP port, not HTTP";
 
 describe('an HTTP client on the broker port', () => {
   it('gets a 400 whose one-line body says what the port is, the log one WARNING with its address; the broker keeps serving', async () => {
-    const { port, logs } = await loggedBroker();
+    const { port, logs } = await logged();
     const { text, local } = await exchange(port, [CURL_REQUEST]);
     const [head, body] = text.split('\r\n\r\n');
     expect(head!.split('\r\n')).toEqual([
@@ -71,7 +59,7 @@ describe('an HTTP client on the broker port', () => {
   });
 
   it('answers what node:http (as a browser would) reads as a complete 400 response', async () => {
-    const { port, logs } = await loggedBroker();
+    const { port, logs } = await logged();
     const res = await new Promise<{ status: number | undefined; body: string }>((resolve, reject) => {
       http
         .get({ host: '127.0.0.1', port, path: '/favicon.ico', agent: false }, (r) => {
@@ -86,21 +74,21 @@ describe('an HTTP client on the broker port', () => {
   });
 
   it.each(['POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH', 'CONNECT'])('recognises %s', async (method) => {
-    const { port, logs } = await loggedBroker();
+    const { port, logs } = await logged();
     const { text } = await exchange(port, [`${method} /x HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n`]);
     expect(text).toMatch(new RegExp(`^HTTP/1\\.1 400 Bad Request\\r\\n[^]*\\r\\n\\r\\n${NOT_HTTP}: `));
     expect(warnings(logs)).toEqual([expect.objectContaining({ msg: NOT_HTTP, method, request: `${method} /x HTTP/1.1` })]);
   });
 
   it('answers HEAD with the status and headers only, as HTTP requires', async () => {
-    const { port } = await loggedBroker();
+    const { port } = await logged();
     const { text } = await exchange(port, ['HEAD / HTTP/1.1\r\nHost: a\r\n\r\n']);
     expect(text.startsWith('HTTP/1.1 400 Bad Request\r\n')).toBe(true);
     expect(text.endsWith('\r\n\r\n')).toBe(true);
   });
 
   it('recognises a request whose first bytes arrive in separate writes', async () => {
-    const { port, logs } = await loggedBroker();
+    const { port, logs } = await logged();
     const { text, local } = await exchange(port, ['G', 'E', 'T', ' /slow HTTP/1.1\r\n\r\n']);
     expect(text.startsWith('HTTP/1.1 400 Bad Request\r\n')).toBe(true);
     expect(warnings(logs)).toEqual([expect.objectContaining({ msg: NOT_HTTP, method: 'GET', remote: local })]);
@@ -110,7 +98,7 @@ describe('an HTTP client on the broker port', () => {
   });
 
   it('is not guessed after a valid frame: "GET " as a later header is an oversize frame (-32600), as the contract says', async () => {
-    const { port, logs } = await loggedBroker();
+    const { port, logs } = await logged();
     const ping = encodeJsonFrame({ jsonrpc: '2.0', id: 1, method: 'ping' });
     const { text } = await exchange(port, [Buffer.concat([ping, Buffer.from(CURL_REQUEST)])]);
     expect(text).not.toContain('HTTP/1.1');
@@ -121,7 +109,7 @@ describe('an HTTP client on the broker port', () => {
 
 describe('a TLS client on the broker port', () => {
   it('gets a WARNING of its own with its address and is closed; the broker keeps serving', async () => {
-    const { port, logs } = await loggedBroker();
+    const { port, logs } = await logged();
     const socket = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false });
     const local = await new Promise<string>((resolve) => socket.once('connect', () => resolve(`127.0.0.1:${socket.localPort}`)));
     const failure = await new Promise<NodeJS.ErrnoException>((resolve, reject) => {

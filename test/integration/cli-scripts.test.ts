@@ -7,9 +7,9 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { loadBridgeConfig } from '../../bridge/bridge-config.js';
-import { runCli, startCli, waitOutput, type CliResult } from '../helpers/cli.js';
+import { runCli, useCliProcesses, waitOutput, type CliResult, type StartedCli } from '../helpers/cli.js';
 import { stopCli } from '../helpers/platform.js';
 import { freePort } from '../helpers/ports.js';
 import type { StartedBroker } from '../helpers/broker-fixture.js';
@@ -23,7 +23,6 @@ const script = (name: string): string => path.join(ROOT, 'fixtures/scripts', `${
 const bed = useTestBed();
 let b: StartedBroker;
 let watcher: RawClient;
-const procs: ReturnType<typeof startCli>[] = [];
 
 beforeEach(async () => {
   b = await bed.broker();
@@ -31,34 +30,22 @@ beforeEach(async () => {
   // Also a `scripts.#` subscriber that never answers requests, as a `bridge sub` would be.
   await watcher.call('subscribe', { patterns: ['scripts.#'] });
 });
-afterEach(async () => {
-  // A bridge stopped gracefully stops its scripts; killed, it would leave behind those that
-  // do not watch their stdin (babble). SIGKILL only for one that hangs.
-  await Promise.all(
-    procs.splice(0).map(async (p) => {
-      if (p.child.exitCode !== null || p.child.signalCode !== null) return;
-      p.child.kill('SIGTERM');
-      const timer = setTimeout(() => p.child.kill('SIGKILL'), 10_000);
-      await p.done;
-      clearTimeout(timer);
-    }),
-  );
-});
+// A bridge stopped gracefully stops its scripts; killed, it would leave behind those that
+// do not watch their stdin (babble). After useTestBed, so they stop before the broker.
+const procs = useCliProcesses();
 
 const at = (): string[] => ['--host', '127.0.0.1', '--port', String(b.port)];
 /** `bridge <args>` against the test broker, to completion. */
 const cli = (...args: string[]): Promise<CliResult> => runCli([...args, ...at()]);
 /** A long-running `bridge <args>` against the test broker. */
-function start(args: string[], env: NodeJS.ProcessEnv = {}): ReturnType<typeof startCli> {
-  const p = startCli([...args, ...at()], env);
-  procs.push(p);
-  return p;
+function start(args: string[], env: NodeJS.ProcessEnv = {}): StartedCli {
+  return procs.start([...args, ...at()], env);
 }
 
 const started = (key: string): Promise<Frame> => watcher.waitDelivery(`scripts.${key}.started`, () => true, 15_000);
 
 /** `bridge up` with these scripts ({key: fixture name}), once all have started. */
-async function up(scripts: Record<string, string>, extra: Record<string, unknown> = {}): Promise<ReturnType<typeof startCli>> {
+async function up(scripts: Record<string, string>, extra: Record<string, unknown> = {}): Promise<StartedCli> {
   const dir = mkdtempSync(path.join(tmpdir(), 'cli-scripts-'));
   const file = path.join(dir, 'bridge.config.json');
   const entries = Object.entries(scripts).map(([key, name]) => ({ key, path: script(name) }));
@@ -70,7 +57,7 @@ async function up(scripts: Record<string, string>, extra: Record<string, unknown
 }
 
 /** `bridge run` of a fixture, once it has started. */
-async function run(name: string, key: string, extra: string[] = []): Promise<ReturnType<typeof startCli>> {
+async function run(name: string, key: string, extra: string[] = []): Promise<StartedCli> {
   const wait = started(key);
   const p = start(['run', script(name), '--key', key, '--ahk', FAKE_AHK, ...extra]);
   await wait;
@@ -161,7 +148,7 @@ describe('bridge ps', () => {
 
 describe('bridge logs', () => {
   /** `bridge up` with chatty, once all its lines are in. */
-  async function chattyUp(): Promise<ReturnType<typeof startCli>> {
+  async function chattyUp(): Promise<StartedCli> {
     const lines = watcher.waitDelivery('scripts.chatty.output', (m) => m.payload.line === 'second line', 15_000);
     const warning = watcher.waitDelivery('scripts.chatty.stderr', () => true, 15_000);
     const p = await up({ chatty: 'chatty' });
@@ -349,8 +336,7 @@ describe('bridge init', () => {
 
     // `up` hosts a broker of its own here, as on a machine where nothing runs yet.
     const port = await freePort();
-    const upped = startCli(['up', '--config', config, '--ahk', FAKE_AHK, '--host', '127.0.0.1', '--port', String(port), '--stop-on-stdin-close']);
-    procs.push(upped);
+    const upped = procs.start(['up', '--config', config, '--ahk', FAKE_AHK, '--host', '127.0.0.1', '--port', String(port), '--stop-on-stdin-close']);
     const summary = await waitOutput(upped.child, upped.stdout, (s) => /^saw\s/m.test(s));
     expect(summary).toMatch(/hosting the broker on 127\.0\.0\.1:\d+, 2 scripts/);
     expect(summary).toMatch(/^cad_hotkeys\s+running\s+\d+/m);

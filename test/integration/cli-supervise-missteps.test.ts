@@ -9,8 +9,8 @@ import { mkdirSync, mkdtempSync, realpathSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
-import { CLI, runCli, startCli, waitOutput, type CliResult } from '../helpers/cli.js';
+import { describe, expect, it } from 'vitest';
+import { CLI, runCli, useCliProcesses, waitOutput, type CliResult, type StartedCli } from '../helpers/cli.js';
 import { ON_WINDOWS } from '../helpers/platform.js';
 import { freePort } from '../helpers/ports.js';
 import type { Frame } from '../helpers/raw-client.js';
@@ -23,15 +23,7 @@ const script = (name: string): string => path.join(ROOT, 'fixtures/scripts', `${
 const NO_AHK_ENV = { AHK_PATH: '' };
 
 const bed = useTestBed();
-const procs: ReturnType<typeof startCli>[] = [];
-afterEach(async () => {
-  for (const p of procs.splice(0)) {
-    if (p.child.exitCode === null && p.child.signalCode === null) {
-      p.child.kill('SIGKILL');
-      await p.done;
-    }
-  }
-});
+const procs = useCliProcesses();
 
 function tempDir(): string {
   return realpathSync(mkdtempSync(path.join(tmpdir(), 'bridge-missteps-')));
@@ -55,10 +47,8 @@ function runCliIn(cwd: string, args: string[], env: NodeJS.ProcessEnv = {}): Pro
   return new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
 }
 
-function started(args: string[], env: NodeJS.ProcessEnv = {}): ReturnType<typeof startCli> {
-  const p = startCli(args, env);
-  procs.push(p);
-  return p;
+function started(args: string[], env: NodeJS.ProcessEnv = {}): StartedCli {
+  return procs.start(args, env);
 }
 
 describe('bridge run: the script path is checked first', () => {
@@ -281,5 +271,34 @@ describe('a key supervised by another bridge on the broker is refused', () => {
         `choose another key in ${file} or stop it with \`bridge stop cad\`\n`,
     );
     expect(watcher.deliveries('scripts.echo.started')).toEqual([]);
+  });
+
+  it('a second bridge up with other keys is refused: it would join as "bridge" and take over the first one', async () => {
+    const b = await bed.broker();
+    const watcher = await bed.connected(b.port, 'watcher');
+    await watcher.call('subscribe', { patterns: ['scripts.#'] });
+    const first = writeConfig({ broker: { host: '127.0.0.1', port: b.port }, interpreter: FAKE_AHK, scripts: [{ key: 'tick', path: script('ticker') }] });
+    const up = started(['up', '--config', first, '--stop-on-stdin-close']);
+    await waitOutput(up.child, up.stdout, (s) => /^tick /m.test(s));
+    const second = writeConfig({ broker: { host: '127.0.0.1', port: b.port }, interpreter: FAKE_AHK, scripts: [{ key: 'echo', path: script('echo') }] });
+    const up2 = await runCli(['up', '--config', second]);
+    expect(up2.code).toBe(1);
+    expect(up2.stderr).toBe(
+      'bridge: another bridge is connected to this broker as "bridge" (another `bridge up`?): stop it first (`bridge ps` shows what it runs), ' +
+        'or give this one its own id with --client-id\n',
+    );
+    expect(watcher.deliveries('scripts.echo.started')).toEqual([]);
+    // With its own id it joins beside the first, which keeps its connection.
+    const up3 = started(['up', '--config', second, '--client-id', 'bridge.office', '--stop-on-stdin-close']);
+    await watcher.waitDelivery('scripts.echo.started');
+    const ps = await runCli(['ps', '--json', '--host', '127.0.0.1', '--port', String(b.port)]);
+    expect((JSON.parse(ps.stdout) as { key: string; bridge: string }[]).map((r) => [r.key, r.bridge]).sort()).toEqual([
+      ['echo', 'bridge.office'],
+      ['tick', 'bridge'],
+    ]);
+    for (const p of [up, up3]) {
+      p.child.stdin.end();
+      expect((await p.done).code).toBe(0);
+    }
   });
 });

@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runCli, startCli, waitOutput, type CliResult } from '../helpers/cli.js';
+import { runCli, useCliProcesses, waitOutput, type CliResult, type StartedCli } from '../helpers/cli.js';
 import type { StartedBroker } from '../helpers/broker-fixture.js';
 import { freePort } from '../helpers/ports.js';
 import { pace } from '../helpers/processes.js';
@@ -21,7 +21,6 @@ let b: StartedBroker;
 let sub: RawClient;
 let dir: string;
 let queue: string;
-const procs: ReturnType<typeof startCli>[] = [];
 
 beforeEach(async () => {
   b = await bed.broker({ max_message_size: 4096, max_output_bytes: 64 * 1024 });
@@ -30,15 +29,11 @@ beforeEach(async () => {
   queue = path.join(dir, 'queue.txt');
 });
 
-afterEach(async () => {
-  for (const p of procs.splice(0)) {
-    if (p.child.exitCode === null && p.child.signalCode === null) {
-      p.child.kill('SIGKILL');
-      await p.done;
-    }
-  }
+afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
+// Registered last so its hook runs first: the processes stop before their folder goes.
+const procs = useCliProcesses();
 
 const connectArgs = (): string[] => ['--host', '127.0.0.1', '--port', String(b.port)];
 
@@ -147,12 +142,10 @@ describe('bridge tail: mistakes at start-up are exit 1 with one message, before 
 
 describe('bridge tail: what goes wrong while it runs', () => {
   /** `bridge tail` left running. */
-  function tail(file: string, extra: string[] = []): ReturnType<typeof startCli> {
-    const p = startCli(['tail', file, ...connectArgs(), '--log-level', 'info', ...extra]);
-    procs.push(p);
-    return p;
+  function tail(file: string, extra: string[] = []): StartedCli {
+    return procs.start(['tail', file, ...connectArgs(), '--log-level', 'info', ...extra]);
   }
-  const watching = (p: ReturnType<typeof startCli>): Promise<string> => waitOutput(p.child, p.stderr, (s) => s.includes('tail: tailing queue file'));
+  const watching = (p: StartedCli): Promise<string> => waitOutput(p.child, p.stderr, (s) => s.includes('tail: tailing queue file'));
 
   it('a line whose topic is invalid after --map and --prefix is dead-lettered with the rule; the next line is published', async () => {
     writeFileSync(queue, 'A|1\nbad*name|2\nB|3\n');

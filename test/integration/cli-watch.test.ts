@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runCli, startCli, waitOutput } from '../helpers/cli.js';
+import { runCli, useCliProcesses, waitOutput } from '../helpers/cli.js';
 import { stopCli } from '../helpers/platform.js';
 import type { StartedBroker } from '../helpers/broker-fixture.js';
 import type { Frame, RawClient } from '../helpers/raw-client.js';
@@ -22,7 +22,6 @@ const WAIT_MS = 15_000;
 const bed = useTestBed();
 let b: StartedBroker;
 let sub: RawClient;
-const procs: ReturnType<typeof startCli>[] = [];
 const dirs: string[] = [];
 
 beforeEach(async () => {
@@ -30,15 +29,11 @@ beforeEach(async () => {
   sub = await bed.connected(b.port, 'watch-test');
   await sub.call('subscribe', { patterns: ['scripts.#'] });
 });
-afterEach(async () => {
-  for (const p of procs.splice(0)) {
-    if (p.child.exitCode === null && p.child.signalCode === null) {
-      p.child.kill('SIGKILL');
-      await p.done;
-    }
-  }
+afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
+// Registered last so its hook runs first: the processes stop before their folders go.
+const procs = useCliProcesses();
 
 /** A copy of fixtures/includes to edit. */
 function includeTree(): string {
@@ -64,8 +59,7 @@ describe('--watch', () => {
     const dir = includeTree();
     const main = path.join(dir, 'main.ahk');
     const original = readFileSync(main, 'utf8');
-    const p = startCli(['run', main, '--key', 'w', '--ahk', FAKE_AHK, '--host', '127.0.0.1', '--port', String(b.port), '--watch']);
-    procs.push(p);
+    const p = procs.start(['run', main, '--key', 'w', '--ahk', FAKE_AHK, '--host', '127.0.0.1', '--port', String(b.port), '--watch']);
     const first = await delivery('scripts.w.started');
     await waitOutput(p.child, p.stderr, (s) => /watching for changes key=w files=5/.test(s), WAIT_MS);
     // Edit only once the interpreter has read the file (Bridge.ahk's @ready): an edit while
@@ -111,8 +105,7 @@ describe('--watch', () => {
         ],
       }),
     );
-    const p = startCli(['up', '--config', config, '--watch']);
-    procs.push(p);
+    const p = procs.start(['up', '--config', config, '--watch']);
     const tree1 = await delivery('scripts.tree.started');
     const solo1 = await delivery('scripts.solo.started');
     await waitOutput(p.child, p.stderr, (s) => /watching for changes key=tree files=5/.test(s) && /watching for changes key=solo files=1/.test(s), WAIT_MS);
