@@ -310,9 +310,13 @@ export class ScriptSupervisor extends EventEmitter<SupervisorEvents> {
     const level = reason === 'crash' ? 'warning' : 'info';
     // A script that never started did not stop; its one ERROR line above says it all.
     if (!info.spawnError) this.deps.log[level]('script stopped', { key: this.spec.key, reason, exit_code: info.exitCode, signal: info.signal, duration_ms: info.durationMs, forced: info.forced });
+    // A stop on request: the script is gone, so whoever asks on this event (`bridge ps
+    // --watch` does) must read "stopped", not "stopping" while the stop still cleans up
+    // what the script left behind (which lists processes on Windows: seconds).
+    if (this.stopRequested) this.currentState = 'stopped';
     this.deps.publish(`${this.topic}.stopped`, exit);
     if (this.stopRequested) {
-      // halt() owns the state; a restart goes on, so nothing has settled (bridge run would exit).
+      // A restart goes on, so nothing has settled (bridge run would exit).
       if (!this.restarting) this.emit('settled', exit);
       return;
     }

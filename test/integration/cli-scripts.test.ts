@@ -134,7 +134,8 @@ describe('bridge ps', () => {
     await up({ echo: 'echo', tick: 'ticker' });
     const w = start(['ps', '--watch']);
     await waitOutput(w.child, w.stdout, (s) => /^echo\s+running/m.test(s) && /^tick\s+running/m.test(s));
-    const stopped = watcher.waitDelivery('scripts.echo.stopped');
+    // Its clock runs while `bridge stop` starts (seconds under Wine): the budget of `started`.
+    const stopped = watcher.waitDelivery('scripts.echo.stopped', () => true, 15_000);
     const res = await cli('stop', 'echo');
     expect(res.code, res.stderr).toBe(0);
     await stopped;

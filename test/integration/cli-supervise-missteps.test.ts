@@ -11,7 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { CLI, runCli, useCliProcesses, waitOutput, type CliResult, type StartedCli } from '../helpers/cli.js';
-import { ON_WINDOWS } from '../helpers/platform.js';
+import { ON_WINDOWS, UNDER_WINE } from '../helpers/platform.js';
 import { freePort } from '../helpers/ports.js';
 import type { Frame } from '../helpers/raw-client.js';
 import { useTestBed } from '../helpers/test-bed.js';
@@ -191,15 +191,23 @@ describe('bridge up: the config file', () => {
   });
 });
 
+/**
+ * Under Wine, the Node stand-in takes about as long to start as up's settle period (0.7 s
+ * idle, seconds on a busy machine), so the lane's native stub plays AutoHotkey there: it
+ * starts in 50 ms and fails at load the same way with --load-error. (Resolved here: the
+ * lane gives a Linux path, which the config's folder on C: would take for one on C:.)
+ */
+const WINE_STUB = UNDER_WINE ? path.resolve(process.env.WINDOWS_LANE_BIN ?? '(WINDOWS_LANE_BIN not set)', 'interp-stub.exe') : null;
+
 describe('bridge up: the start-up table', () => {
   it('is printed once states settle: a script that fails at load shows failed with its last exit', async () => {
     const port = await freePort();
     const file = writeConfig({
       broker: { host: '127.0.0.1', port },
-      interpreter: FAKE_AHK,
+      interpreter: WINE_STUB ?? FAKE_AHK,
       scripts: [
         { key: 'good', path: script('echo') },
-        { key: 'broken', path: script('syntax-error') },
+        { key: 'broken', path: script('syntax-error'), ...(WINE_STUB ? { args: ['--load-error'] } : {}) },
       ],
     });
     const p = started(['up', '--config', file, '--stop-on-stdin-close']);

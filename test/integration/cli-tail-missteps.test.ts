@@ -11,6 +11,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCli, useCliProcesses, waitOutput, type CliResult, type StartedCli } from '../helpers/cli.js';
 import type { StartedBroker } from '../helpers/broker-fixture.js';
+import { ON_WINDOWS } from '../helpers/platform.js';
 import { freePort } from '../helpers/ports.js';
 import { pace } from '../helpers/processes.js';
 import type { RawClient } from '../helpers/raw-client.js';
@@ -47,6 +48,26 @@ function expectOneMessage(res: CliResult, message: string | RegExp): void {
   if (typeof message !== 'string' || !message.includes('\n')) expect(res.stderr.trimEnd().split('\n')).toHaveLength(1);
   if (typeof message === 'string') expect(res.stderr).toBe(`bridge: ${message}\n`);
   else expect(res.stderr).toMatch(message);
+}
+
+/**
+ * Make a file or folder where one was just deleted. On Windows a name deleted while
+ * another process has it open (the tailer does, for each read) stays taken until that
+ * handle closes, and nothing announces it: retry, bounded. POSIX frees the name at once.
+ */
+async function createWhereDeleted(create: () => void, timeoutMs = 10_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      create();
+      return;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      // EEXIST, EISDIR: the deleted file or folder is still there; EPERM, EACCES: it is being deleted.
+      if (!ON_WINDOWS || !['EEXIST', 'EISDIR', 'EPERM', 'EACCES'].includes(code ?? '') || Date.now() > until) throw err;
+    }
+    await pace(20);
+  }
 }
 
 /** Dead-letter file entries as [queue_id offset, reason, raw]; polled (bounded): the file announces nothing. */
@@ -184,10 +205,10 @@ describe('bridge tail: what goes wrong while it runs', () => {
     await watching(p);
     await sub.waitDelivery('jobs.first', () => true, 10_000);
     rmSync(queue);
-    mkdirSync(queue);
+    await createWhereDeleted(() => mkdirSync(queue));
     await waitOutput(p.child, p.stderr, (s) => /WARNING +queue: the queue path is a directory, not a file; waiting for a file there/.test(s));
     rmSync(queue, { recursive: true });
-    writeFileSync(queue, 'jobs.back|2\n');
+    await createWhereDeleted(() => writeFileSync(queue, 'jobs.back|2\n'));
     await sub.waitDelivery('jobs.back', () => true, 10_000);
     expect(p.stderr().match(/the queue path is a directory/g)).toHaveLength(1);
     expect(p.child.exitCode).toBeNull();

@@ -22,6 +22,8 @@ const BACKOFF: RestartOptions = { mode: 'on-failure', initialDelayMs: 1000, maxD
 interface Published {
   topic: string;
   payload: Record<string, unknown>;
+  /** The supervisor's state when it published this. */
+  state: string;
 }
 
 /**
@@ -37,7 +39,7 @@ function supervise(runs: (string[] | null)[], spec: Partial<ScriptSpec> = {}, lo
     { key: 'k', path: 'k.ahk', args: [], restart: BACKOFF, encoding: 'utf-8', stopGrace: 5, ...spec },
     {
       publish: (topic, payload) => {
-        events.push({ topic, payload: payload as Record<string, unknown> });
+        events.push({ topic, payload: payload as Record<string, unknown>, state: supervisor.state });
         published.emit('event');
       },
       command: () => {
@@ -204,6 +206,15 @@ describe('ScriptProcess stop grace, on its clock', () => {
     await supervisor.stop();
     expect(clock.now()).toBe(started);
     expect(of('stopped')[0]?.payload).toMatchObject({ reason: 'stopped', exit_code: 0, duration_ms: 0 });
+  });
+
+  it('a script stopped on request is "stopped" by the time its stopped event goes out', async () => {
+    // bridge ps --watch asks for the states on that event and prints what it hears.
+    const { supervisor, until, of } = supervise([['--ready']], { stopGrace: 5 });
+    await supervisor.start();
+    await until('ready', 1);
+    await supervisor.stop();
+    expect(of('stopped').map((e) => e.state)).toEqual(['stopped']);
   });
 });
 

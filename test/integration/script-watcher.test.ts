@@ -6,7 +6,7 @@
 import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Logger } from '../../src/log/logger.js';
 import { scanIncludes } from '../../bridge/supervisor/ahk-includes.js';
 import { ScriptWatcher } from '../../bridge/supervisor/script-watcher.js';
@@ -15,8 +15,27 @@ const WAIT_MS = 10_000;
 const dirs: string[] = [];
 const watchers: ScriptWatcher[] = [];
 
+const handles = (kind: string): number => process.getActiveResourcesInfo().filter((r) => r === kind).length;
+
+/**
+ * The number of `kind` handles once it is `expected`, or after WAIT_MS. A closed fs.watch
+ * leaves the list in the next close phase of the event loop on Linux, but on Windows only
+ * once its cancelled directory read has come back, and nothing tells when: poll, bounded.
+ */
+async function handlesWhenSettled(kind: string, expected: number): Promise<number> {
+  const until = Date.now() + WAIT_MS;
+  while (handles(kind) !== expected && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+  return handles(kind);
+}
+
+let fsWatchesAtStart = 0;
+beforeEach(() => {
+  fsWatchesAtStart = handles('FSEventWrap');
+});
 afterEach(async () => {
   await Promise.all(watchers.splice(0).map((w) => w.close()));
+  // The next test starts with none of this one's watches, closed or closing.
+  expect(await handlesWhenSettled('FSEventWrap', fsWatchesAtStart)).toBe(fsWatchesAtStart);
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
@@ -179,7 +198,6 @@ describe('ScriptWatcher', () => {
   });
 
   it('close() removes every folder watch and a pending debounce timer', async () => {
-    const handles = (kind: string): number => process.getActiveResourcesInfo().filter((r) => r === kind).length;
     // A closed handle leaves the list in the close phase of the event loop: let one pass.
     const loopTurn = (): Promise<void> => new Promise((r) => setImmediate(() => setImmediate(r)));
     await loopTurn();
@@ -193,8 +211,9 @@ describe('ScriptWatcher', () => {
     expect(handles('Timeout')).toBe(timersBefore + 1);
     await m.w.close();
     await loopTurn();
-    expect(handles('FSEventWrap')).toBe(fsWatchesBefore);
+    // Before any wait: the debounce would have fired (and left the list) by itself.
     expect(handles('Timeout')).toBe(timersBefore);
+    expect(await handlesWhenSettled('FSEventWrap', fsWatchesBefore)).toBe(fsWatchesBefore);
     expect(m.w.watchedFolders).toEqual([]);
     expect(m.calls).toEqual([]);
   });

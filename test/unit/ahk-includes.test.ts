@@ -152,7 +152,9 @@ describe('scanIncludes: <Lib>', () => {
 
   it('a Lib file includes relative to its own folder; a Lib that is not found is noted in each Lib folder', async () => {
     const root = tree({ 'main.ahk': '#Include <Tool>\n#Include *i <Absent>\n', 'Lib/Tool.ahk': '#Include part.ahk\n', 'Lib/part.ahk': '' });
-    expect(await scan(root)).toEqual({ files: ['main.ahk', 'Lib/Tool.ahk', 'Lib/part.ahk'], missing: ['Lib/Absent.ahk'] });
+    // A_MyDocuments given: on Windows it would otherwise be the user's own Documents folder.
+    const res = await scan(root, { builtins: { A_MyDocuments: path.join(root, 'docs') } });
+    expect(res).toEqual({ files: ['main.ahk', 'Lib/Tool.ahk', 'Lib/part.ahk'], missing: ['Lib/Absent.ahk', 'docs/AutoHotkey/Lib/Absent.ahk'] });
   });
 
   it('v1: a Lib file includes relative to its Lib folder, and the working directory comes back after it', async () => {

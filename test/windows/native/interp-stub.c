@@ -4,9 +4,11 @@
  * prints the bridge's line protocol, echoes commands, and exits on "exit - null" or EOF,
  * leaving the child running (as a script that Run something would).
  *
- * Usage: interp-stub.exe [/ErrorStdOut] [/CP65001] SCRIPT [--child] [--ignore-exit]
+ * Usage: interp-stub.exe [/ErrorStdOut] [/CP65001] SCRIPT [--child] [--ignore-exit] [--load-error]
  *   --child        start "interp-stub.exe --sleeper" and report its pid: "@pub child {"pid":N}"
  *   --ignore-exit  do not exit on the exit command (a hung script)
+ *   --load-error   fail at load as AutoHotkey does with /ErrorStdOut: print
+ *                  `SCRIPT (5) : ==> Missing "}"` on stderr and exit 2, at once
  *   --sleeper      (internal) sleep for 10 minutes
  */
 #include <windows.h>
@@ -15,7 +17,13 @@
 
 int wmain(int argc, wchar_t **argv) {
     int child = 0, ignoreExit = 0;
+    const wchar_t *script = L"";
     for (int i = 1; i < argc; i++) {
+        if (script[0] == L'\0' && argv[i][0] != L'/') script = argv[i];
+        if (wcscmp(argv[i], L"--load-error") == 0) {
+            fprintf(stderr, "%ls (5) : ==> Missing \"}\"\n", script);
+            return 2;
+        }
         if (wcscmp(argv[i], L"--sleeper") == 0) {
             Sleep(600000);
             return 0;
