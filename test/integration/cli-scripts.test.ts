@@ -190,7 +190,8 @@ describe('bridge logs', () => {
   it('--follow prints the ring, then what the script prints afterwards, nothing twice', async () => {
     await chattyUp();
     const f = start(['logs', 'chatty', '--follow']);
-    await waitOutput(f.child, f.stdout, (s) => s.includes('second line'));
+    // The ring holds all four lines (chattyUp waited for them); stderr's may come last, so wait for both.
+    await waitOutput(f.child, f.stdout, (s) => s.includes('second line') && s.includes('[stderr] a warning'));
     const ring = f.stdout();
     const res = await cli('restart', 'chatty');
     expect(res.code, res.stderr).toBe(0);
