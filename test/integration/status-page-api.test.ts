@@ -129,7 +129,7 @@ describe('/api/clients', () => {
 
   it('keeps a disconnected session as offline, with no address, until it expires', async () => {
     const c = await client('saw', { cleanSession: false });
-    await c.subscribe(['saw.#'], () => undefined, { qos: 1 });
+    await c.subscribe(['saw.#'], () => undefined);
     await c.disconnect();
     await expect.poll(async () => (await getJson<{ clients: ClientRowJson[] }>('/api/clients')).clients.find((r) => r.client_id === 'saw')?.online).toBe(false);
     const row = (await getJson<{ clients: ClientRowJson[] }>('/api/clients')).clients.find((r) => r.client_id === 'saw')!;

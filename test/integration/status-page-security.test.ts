@@ -36,7 +36,8 @@ const cookieOf = (setCookie: string[] | undefined): string => setCookie![0]!.spl
 describe('with a broker token', () => {
   it('the API refuses a missing or wrong token with 401, and takes the right one as Bearer', async () => {
     const p = await startPage({ token: TOKEN });
-    for (const headers of [{}, { Authorization: 'Bearer wrong' }, { Authorization: `Basic ${Buffer.from(`x:${TOKEN}`).toString('base64')}` }]) {
+    const attempts: Record<string, string>[] = [{}, { Authorization: 'Bearer wrong' }, { Authorization: `Basic ${Buffer.from(`x:${TOKEN}`).toString('base64')}` }];
+    for (const headers of attempts) {
       for (const path of ['/api/broker', '/api/clients', '/api/scripts', '/metrics', '/api/live']) {
         const res = await raw(p.page.port, { path, headers });
         expect(res.status, `${path} ${JSON.stringify(headers)}`).toBe(401);
