@@ -8,7 +8,7 @@ import { isKnownEncoding } from '../../src/protocol/text.js';
 import { DEFAULT_STOP_GRACE, loadBridgeConfig, parseRestart, SCRIPT_KEY, scriptFileProblem, type BridgeConfig } from '../bridge-config.js';
 import { CliError } from '../cli-error.js';
 import { cliLogger, openLink, withLogFlags, type LogFlags } from '../connect-options.js';
-import { ClientIdTakenError, refuseTakenKeys } from '../owner-probe.js';
+import { ClientIdTakenError, keyTakenCliError, refuseTakenKeys } from '../owner-probe.js';
 import { checkQueues, startQueues, stopQueues, type QueueEntry } from '../queues.js';
 import { interpreterFor, KeyTakenError, ScriptRegistry } from '../script-registry.js';
 import { onShutdownSignal } from '../signals.js';
@@ -39,11 +39,6 @@ interface RunFlags extends LogFlags {
 export function exitCodeFor(last: Pick<LastExit, 'exit_code' | 'reason'>): number {
   if (last.exit_code !== null) return last.exit_code;
   return last.reason === 'stopped' || last.reason === 'clean_exit' ? 0 : 1;
-}
-
-/** The CLI error for a key another bridge supervises: who has it and what to do. */
-function keyTaken(err: KeyTakenError): CliError {
-  return new CliError(`${err.message}; choose another --key or stop it with \`bridge stop ${err.key}\``);
 }
 
 export function runCommand(): Command {
@@ -92,7 +87,7 @@ export function runCommand(): Command {
     try {
       await refuseTakenKeys(flags, clientId, [key], log, config?.broker);
     } catch (err) {
-      if (err instanceof KeyTakenError) throw keyTaken(err);
+      if (err instanceof KeyTakenError) throw keyTakenCliError(err, 'choose another --key');
       if (err instanceof ClientIdTakenError) throw new CliError(`${err.message} (another \`bridge run --key ${key}\`?): stop it first, or choose another --key`);
       throw err;
     }
@@ -112,7 +107,7 @@ export function runCommand(): Command {
     } catch (err) {
       // Taken since the question above (two bridges starting at once).
       await link.stop();
-      if (err instanceof KeyTakenError) throw keyTaken(err);
+      if (err instanceof KeyTakenError) throw keyTakenCliError(err, 'choose another --key');
       throw err;
     }
     await registry.serveControl();

@@ -4,7 +4,7 @@ import { VERSION } from '../../src/version.js';
 import { ConfigNotFoundError, loadBridgeConfig, scriptFileProblem, type BridgeConfig } from '../bridge-config.js';
 import { CliError } from '../cli-error.js';
 import { cliLogger, openLink, withLogFlags, type LogFlags } from '../connect-options.js';
-import { ClientIdTakenError, refuseTakenKeys } from '../owner-probe.js';
+import { ClientIdTakenError, keyTakenCliError, refuseTakenKeys } from '../owner-probe.js';
 import { checkQueues, startQueues, stopQueues } from '../queues.js';
 import { interpreterFor, KeyTakenError, ScriptRegistry } from '../script-registry.js';
 import { onShutdownSignal } from '../signals.js';
@@ -62,10 +62,6 @@ async function checkScripts(config: BridgeConfig, interpreter: string | undefine
   }
 }
 
-function keyTaken(err: KeyTakenError, file: string): CliError {
-  return new CliError(`${err.message}; choose another key in ${file} or stop it with \`bridge stop ${err.key}\``);
-}
-
 export function upCommand(): Command {
   const cmd = new Command('up')
     .description('supervise every script in a config file under one broker (Ctrl+C stops them all)')
@@ -108,7 +104,7 @@ bridge.config.json:
     try {
       await refuseTakenKeys(flags, flags.clientId, config.scripts.map((s) => s.key), log, config.broker);
     } catch (err) {
-      if (err instanceof KeyTakenError) throw keyTaken(err, flags.config);
+      if (err instanceof KeyTakenError) throw keyTakenCliError(err, `choose another key in ${flags.config}`);
       if (err instanceof ClientIdTakenError) {
         throw new CliError(`${err.message} (another \`bridge up\`?): stop it first (\`bridge ps\` shows what it runs), or give this one its own id with --client-id`);
       }
@@ -134,7 +130,7 @@ bridge.config.json:
       // Taken since the question above (two bridges starting at once).
       removeHandlers();
       await link.stop();
-      if (err instanceof KeyTakenError) throw keyTaken(err, flags.config);
+      if (err instanceof KeyTakenError) throw keyTakenCliError(err, `choose another key in ${flags.config}`);
       throw err;
     }
     await registry.serveControl();
