@@ -12,7 +12,7 @@ import { ClientIdTakenError, keyTakenCliError, refuseTakenKeys } from '../owner-
 import { checkQueues, startQueues, stopQueues, type QueueEntry } from '../queues.js';
 import { interpreterFor, KeyTakenError, ScriptRegistry } from '../script-registry.js';
 import { onShutdownSignal } from '../signals.js';
-import { InterpreterNotFoundError } from '../supervisor/interpreter.js';
+import { InterpreterNotFoundError, type GivenInterpreters } from '../supervisor/interpreter.js';
 import { RESTART_MODES } from '../supervisor/restart-policy.js';
 import { DEFAULT_READY_TIMEOUT, type LastExit } from '../supervisor/script-supervisor.js';
 import { watchScripts } from '../supervisor/script-watcher.js';
@@ -74,7 +74,7 @@ export function runCommand(): Command {
     const scriptPath = path.resolve(script);
     const problem = scriptFileProblem(scriptPath);
     if (problem) throw new CliError(problem);
-    const interpreter = flags.ahk ?? config?.interpreter;
+    const interpreter: GivenInterpreters = { explicit: flags.ahk, configured: config?.interpreter, configFile: config?.source };
     try {
       await interpreterFor({ path: scriptPath }, interpreter);
     } catch (err) {
@@ -123,7 +123,7 @@ export function runCommand(): Command {
       process.exit(last ? exitCodeFor(last) : 1);
     };
     // Watching, the script ending (or failing to load) is no reason to exit: a save restarts it.
-    const watching = flags.watch ? await watchScripts([{ supervisor, interpreter: flags.ahk ?? config?.interpreter }], log) : undefined;
+    const watching = flags.watch ? await watchScripts([{ supervisor, interpreter }], log) : undefined;
     if (!watching) supervisor.on('settled', () => {
       finish().catch((err: unknown) => {
         log.error('could not shut down cleanly', { error: err as Error });

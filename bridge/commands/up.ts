@@ -11,7 +11,7 @@ import { onShutdownSignal } from '../signals.js';
 import { startupSettled } from '../startup-settle.js';
 import { watchScripts, type WatchSet } from '../supervisor/script-watcher.js';
 import { formatSummary, useColour } from '../summary-table.js';
-import { InterpreterNotFoundError } from '../supervisor/interpreter.js';
+import { InterpreterNotFoundError, type GivenInterpreters } from '../supervisor/interpreter.js';
 
 interface UpFlags extends LogFlags {
   config: string;
@@ -40,7 +40,7 @@ function loadConfig(file: string, isDefault: boolean): BridgeConfig {
  * Refuse, before joining a broker or starting anything, a config whose scripts cannot
  * start: a path that is missing or a folder, or no interpreter. Every such script is named.
  */
-async function checkScripts(config: BridgeConfig, interpreter: string | undefined): Promise<void> {
+async function checkScripts(config: BridgeConfig, interpreter: GivenInterpreters): Promise<void> {
   const problems: string[] = [];
   for (const entry of config.scripts) {
     const problem = scriptFileProblem(entry.path);
@@ -98,7 +98,7 @@ bridge.config.json:
     if (config.scripts.length === 0 && config.queues.length === 0 && config.scriptFolders.length === 0) {
       throw new CliError(`${flags.config} lists no scripts, no queues and no script_folders: add entries under "scripts", "queues" or "script_folders"`);
     }
-    const interpreter = flags.ahk ?? config.interpreter;
+    const interpreter: GivenInterpreters = { explicit: flags.ahk, configured: config.interpreter, configFile: config.source };
     await checkScripts(config, interpreter);
     checkQueues(config.queues);
     try {
@@ -138,7 +138,7 @@ bridge.config.json:
     // Listening before the starts, so no @ready is missed.
     const settled = startupSettled(supervisors);
     await Promise.all(supervisors.map((s) => s.start()));
-    if (flags.watch) watching = await watchScripts(supervisors.map((s, i) => ({ supervisor: s, interpreter: config.scripts[i]?.interpreter ?? interpreter })), log);
+    if (flags.watch) watching = await watchScripts(supervisors.map((s, i) => ({ supervisor: s, interpreter: { ...interpreter, own: config.scripts[i]?.interpreter } })), log);
     const role = linkRole === 'hosting' ? 'hosting the broker' : 'joined the broker';
     const queues = config.queues.length > 0 ? `, ${config.queues.length} queue file${config.queues.length === 1 ? '' : 's'}` : '';
     process.stdout.write(`ahk-bridge ${VERSION}: ${role} on ${host}:${port}, ${supervisors.length} script${supervisors.length === 1 ? '' : 's'}${queues}\n`);

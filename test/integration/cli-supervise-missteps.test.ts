@@ -93,6 +93,14 @@ describe('bridge run: no interpreter', () => {
     expect(status.result.clients.map((c: { client_id: string }) => c.client_id)).toEqual(['watcher']);
     expect(watcher.frames.filter((f: Frame) => f.method === 'message')).toEqual([]);
   });
+
+  it('an "interpreter" in its --config that does not exist is named with the config file as its source', async () => {
+    const dir = tempDir();
+    const file = writeConfig({ interpreter: 'gone/AutoHotkey64.exe' }, dir);
+    const res = await runCli(['run', script('hello'), '--key', 'noahk', '--config', file, '--host', '127.0.0.1', '--port', String(await freePort())], NO_AHK_ENV);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toBe(`bridge: AutoHotkey interpreter from "interpreter" in ${file} not found: ${path.join(dir, 'gone', 'AutoHotkey64.exe')}\n`);
+  });
 });
 
 describe('bridge up: scripts that cannot start are refused before anything starts', () => {
@@ -127,6 +135,43 @@ describe('bridge up: scripts that cannot start are refused before anything start
     const lines = res.stderr.trimEnd().split('\n');
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/^bridge: no interpreter for keys echo, tick: .*--ahk/);
+  });
+
+  it('an "interpreter" in the config that does not exist is named with the config file as its source', async () => {
+    const dir = tempDir();
+    const file = writeConfig(
+      {
+        broker: { host: '127.0.0.1', port: await freePort() },
+        interpreter: 'gone/AutoHotkey64.exe',
+        scripts: [
+          { key: 'echo', path: script('echo') },
+          { key: 'own', path: script('echo'), interpreter: 'own/AutoHotkey64.exe' },
+          { key: 'tick', path: script('ticker') },
+        ],
+      },
+      dir,
+    );
+    const res = await runCli(['up', '--config', file], NO_AHK_ENV);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toBe(
+      `bridge: no interpreter for keys echo, tick: AutoHotkey interpreter from "interpreter" in ${file} not found: ${path.join(dir, 'gone', 'AutoHotkey64.exe')}\n` +
+        `no interpreter for key own: AutoHotkey interpreter from the script's "interpreter" in ${file} not found: ${path.join(dir, 'own', 'AutoHotkey64.exe')}\n`,
+    );
+    expect(res.stdout).toBe('');
+  });
+
+  it('AHK_PATH comes before the config file\'s "interpreter" (the documented order), and --ahk before both', async () => {
+    const dir = tempDir();
+    const file = writeConfig({ broker: { host: '127.0.0.1', port: await freePort() }, interpreter: FAKE_AHK, scripts: [{ key: 'echo', path: script('echo') }] }, dir);
+    const envMissing = path.join(dir, 'env', 'AutoHotkey64.exe');
+    // runCli closes stdin at once: a bridge that wrongly starts stops again instead of hanging the test.
+    const fromEnv = await runCli(['up', '--config', file, '--stop-on-stdin-close'], { AHK_PATH: envMissing });
+    expect(fromEnv.code).toBe(1);
+    expect(fromEnv.stderr).toBe(`bridge: no interpreter for key echo: AutoHotkey interpreter from AHK_PATH not found: ${envMissing}\n`);
+    const flagMissing = path.join(dir, 'flag', 'AutoHotkey64.exe');
+    const fromFlag = await runCli(['up', '--config', file, '--ahk', flagMissing, '--stop-on-stdin-close'], { AHK_PATH: envMissing });
+    expect(fromFlag.code).toBe(1);
+    expect(fromFlag.stderr).toBe(`bridge: no interpreter for key echo: AutoHotkey interpreter from --ahk not found: ${flagMissing}\n`);
   });
 });
 
