@@ -81,6 +81,8 @@ export async function roundTrip(c: RawClient): Promise<void> {
 export interface BrokerPerTest {
   /** The current test's broker. */
   readonly current: StartedBroker;
+  /** `--host 127.0.0.1 --port <port>`: the CLI's flags for the current broker. */
+  readonly cliArgs: string[];
   /** Replace it with one started with other options (the old one stops after the test). */
   restart(overrides?: Partial<BrokerConfig>): Promise<StartedBroker>;
   open(): Promise<RawClient>;
@@ -101,6 +103,9 @@ export function useBrokerPerTest(overrides: Partial<BrokerConfig> = {}): BrokerP
   return {
     get current() {
       return now();
+    },
+    get cliArgs() {
+      return ['--host', '127.0.0.1', '--port', String(now().port)];
     },
     async restart(o = {}) {
       current = await bed.broker(o);
