@@ -8,7 +8,6 @@
 import { appendFileSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCli, useCliProcesses, waitOutput, type StartedCli } from '../helpers/cli.js';
 import type { StartedBroker } from '../helpers/broker-fixture.js';
@@ -17,11 +16,9 @@ import type { Frame, RawClient } from '../helpers/raw-client.js';
 import { subscribe, useTestBed } from '../helpers/test-bed.js';
 import { stopCli } from '../helpers/platform.js';
 import { pace } from '../helpers/processes.js';
+import { FAKE_AHK, ROOT, scriptFixture } from '../helpers/script-fixtures.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const FIXTURE_QUEUES = path.join(ROOT, 'fixtures/queues');
-const FAKE_AHK = path.join(ROOT, 'fixtures/fake-ahk/AutoHotkey.mjs');
-const TICKER = path.join(ROOT, 'fixtures/scripts/ticker.ahk');
 
 const bed = useTestBed();
 let b: StartedBroker;
@@ -203,7 +200,7 @@ describe('queues under bridge run and bridge up', () => {
   it('bridge run <script> --queue <file> publishes the queue lines too (already there and appended later)', async () => {
     writeFileSync(queue, 'JOB_ACTIVATED|12345\r\n');
     await subscribe(sub, 'JOB_ACTIVATED', 'jobs.#', 'scripts.tick.started');
-    const p = procs.start(['run', TICKER, '--key', 'tick', '--ahk', FAKE_AHK, '--queue', queue, '--host', '127.0.0.1', '--port', String(b.port)]);
+    const p = procs.start(['run', scriptFixture('ticker'), '--key', 'tick', '--ahk', FAKE_AHK, '--queue', queue, '--host', '127.0.0.1', '--port', String(b.port)]);
     await sub.waitDelivery('scripts.tick.started', () => true, 10_000);
     expect((await sub.waitDelivery('JOB_ACTIVATED', () => true, 10_000)).payload).toBe(12345);
     ahkAppend(queue, 'jobs.created|{"job_id":"B-2"}\r\n');

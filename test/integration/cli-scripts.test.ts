@@ -6,7 +6,6 @@
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { loadBridgeConfig } from '../../bridge/bridge-config.js';
 import { runCli, useCliProcesses, waitOutput, type CliResult, type StartedCli } from '../helpers/cli.js';
@@ -15,10 +14,7 @@ import { freePort } from '../helpers/ports.js';
 import type { StartedBroker } from '../helpers/broker-fixture.js';
 import type { Frame, RawClient } from '../helpers/raw-client.js';
 import { useTestBed } from '../helpers/test-bed.js';
-
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const FAKE_AHK = path.join(ROOT, 'fixtures/fake-ahk/AutoHotkey.mjs');
-const script = (name: string): string => path.join(ROOT, 'fixtures/scripts', `${name}.ahk`);
+import { FAKE_AHK, scriptFixture } from '../helpers/script-fixtures.js';
 
 const bed = useTestBed();
 let b: StartedBroker;
@@ -48,7 +44,7 @@ const started = (key: string): Promise<Frame> => watcher.waitDelivery(`scripts.$
 async function up(scripts: Record<string, string>, extra: Record<string, unknown> = {}): Promise<StartedCli> {
   const dir = mkdtempSync(path.join(tmpdir(), 'cli-scripts-'));
   const file = path.join(dir, 'bridge.config.json');
-  const entries = Object.entries(scripts).map(([key, name]) => ({ key, path: script(name) }));
+  const entries = Object.entries(scripts).map(([key, name]) => ({ key, path: scriptFixture(name) }));
   writeFileSync(file, JSON.stringify({ interpreter: FAKE_AHK, scripts: entries, ...extra }));
   const waits = Object.keys(scripts).map(started);
   const p = start(['up', '--config', file, '--log-level', 'info']);
@@ -59,7 +55,7 @@ async function up(scripts: Record<string, string>, extra: Record<string, unknown
 /** `bridge run` of a fixture, once it has started. */
 async function run(name: string, key: string, extra: string[] = []): Promise<StartedCli> {
   const wait = started(key);
-  const p = start(['run', script(name), '--key', key, '--ahk', FAKE_AHK, ...extra]);
+  const p = start(['run', scriptFixture(name), '--key', key, '--ahk', FAKE_AHK, ...extra]);
   await wait;
   return p;
 }
@@ -117,7 +113,7 @@ describe('bridge ps', () => {
       ['echo', 'bridge', 'running', true],
       ['tick', 'bridge.tick', 'running', true],
     ]);
-    expect(rows[0]).toMatchObject({ pid: expect.any(Number), restarts: 0, last_exit: null, script: script('echo'), started_at: expect.any(String) });
+    expect(rows[0]).toMatchObject({ pid: expect.any(Number), restarts: 0, last_exit: null, script: scriptFixture('echo'), started_at: expect.any(String) });
   });
 
   it('with no bridge on the broker says how to start one, and exits 0 with nothing on stdout', async () => {
@@ -285,7 +281,7 @@ describe('bridge start|stop|restart', () => {
     // `hang` ignores the exit command: the stop waits its whole grace before the kill.
     const dir = mkdtempSync(path.join(tmpdir(), 'cli-scripts-'));
     const file = path.join(dir, 'bridge.config.json');
-    writeFileSync(file, JSON.stringify({ interpreter: FAKE_AHK, scripts: [{ key: 'hang', path: script('hang'), stop_grace: 2 }] }));
+    writeFileSync(file, JSON.stringify({ interpreter: FAKE_AHK, scripts: [{ key: 'hang', path: scriptFixture('hang'), stop_grace: 2 }] }));
     const wait = started('hang');
     start(['up', '--config', file]);
     await wait;
