@@ -10,7 +10,7 @@ import { ON_WINDOWS, POSIX_SIGNALS } from '../helpers/platform.js';
 import { isGone, waitGone } from '../helpers/processes.js';
 import type { StartedBroker } from '../helpers/broker-fixture.js';
 import type { Frame, RawClient } from '../helpers/raw-client.js';
-import { useTestBed } from '../helpers/test-bed.js';
+import { brokerWithWatcher, useTestBed } from '../helpers/test-bed.js';
 import { FAKE_AHK, scriptFixture } from '../helpers/script-fixtures.js';
 
 const bed = useTestBed();
@@ -18,9 +18,7 @@ let b: StartedBroker;
 let watcher: RawClient;
 
 beforeEach(async () => {
-  b = await bed.broker();
-  watcher = await bed.connected(b.port, 'watcher');
-  await watcher.call('subscribe', { patterns: ['scripts.#', 'jobs.#'] });
+  ({ broker: b, watcher } = await brokerWithWatcher(bed, { patterns: ['scripts.#', 'jobs.#'] }));
 });
 // After useTestBed: the bridges stop (SIGTERM first, so they stop their scripts) before the broker.
 const procs = useCliProcesses();

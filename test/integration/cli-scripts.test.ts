@@ -13,18 +13,16 @@ import { stopCli } from '../helpers/platform.js';
 import { freePort } from '../helpers/ports.js';
 import type { StartedBroker } from '../helpers/broker-fixture.js';
 import type { Frame, RawClient } from '../helpers/raw-client.js';
-import { useTestBed } from '../helpers/test-bed.js';
-import { FAKE_AHK, scriptFixture } from '../helpers/script-fixtures.js';
+import { brokerWithWatcher, useTestBed } from '../helpers/test-bed.js';
+import { FAKE_AHK, scriptFixture, writeBridgeConfig } from '../helpers/script-fixtures.js';
 
 const bed = useTestBed();
 let b: StartedBroker;
 let watcher: RawClient;
 
 beforeEach(async () => {
-  b = await bed.broker();
-  watcher = await bed.connected(b.port, 'watcher');
   // Also a `scripts.#` subscriber that never answers requests, as a `bridge sub` would be.
-  await watcher.call('subscribe', { patterns: ['scripts.#'] });
+  ({ broker: b, watcher } = await brokerWithWatcher(bed, { patterns: ['scripts.#'] }));
 });
 // A bridge stopped gracefully stops its scripts; killed, it would leave behind those that
 // do not watch their stdin (babble). After useTestBed, so they stop before the broker.
@@ -42,10 +40,8 @@ const started = (key: string): Promise<Frame> => watcher.waitDelivery(`scripts.$
 
 /** `bridge up` with these scripts ({key: fixture name}), once all have started. */
 async function up(scripts: Record<string, string>, extra: Record<string, unknown> = {}): Promise<StartedCli> {
-  const dir = mkdtempSync(path.join(tmpdir(), 'cli-scripts-'));
-  const file = path.join(dir, 'bridge.config.json');
   const entries = Object.entries(scripts).map(([key, name]) => ({ key, path: scriptFixture(name) }));
-  writeFileSync(file, JSON.stringify({ interpreter: FAKE_AHK, scripts: entries, ...extra }));
+  const file = writeBridgeConfig(bed.tempDir('cli-scripts-'), { interpreter: FAKE_AHK, scripts: entries, ...extra });
   const waits = Object.keys(scripts).map(started);
   const p = start(['up', '--config', file, '--log-level', 'info']);
   await Promise.all(waits);
@@ -279,9 +275,7 @@ describe('bridge start|stop|restart', () => {
 
   it('a stop that outlasts --timeout exits 1 saying so', async () => {
     // `hang` ignores the exit command: the stop waits its whole grace before the kill.
-    const dir = mkdtempSync(path.join(tmpdir(), 'cli-scripts-'));
-    const file = path.join(dir, 'bridge.config.json');
-    writeFileSync(file, JSON.stringify({ interpreter: FAKE_AHK, scripts: [{ key: 'hang', path: scriptFixture('hang'), stop_grace: 2 }] }));
+    const file = writeBridgeConfig(bed.tempDir('cli-scripts-'), { interpreter: FAKE_AHK, scripts: [{ key: 'hang', path: scriptFixture('hang'), stop_grace: 2 }] });
     const wait = started('hang');
     start(['up', '--config', file]);
     await wait;

@@ -5,7 +5,7 @@
  * another bridge supervises. And `up`'s table shows what became of each script.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, realpathSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, realpathSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -13,8 +13,8 @@ import { CLI, runCli, useCliProcesses, waitOutput, type CliResult, type StartedC
 import { ON_WINDOWS, UNDER_WINE } from '../helpers/platform.js';
 import { freePort } from '../helpers/ports.js';
 import type { Frame } from '../helpers/raw-client.js';
-import { useTestBed } from '../helpers/test-bed.js';
-import { FAKE_AHK, scriptFixture } from '../helpers/script-fixtures.js';
+import { brokerWithWatcher, useTestBed } from '../helpers/test-bed.js';
+import { FAKE_AHK, scriptFixture, writeBridgeConfig } from '../helpers/script-fixtures.js';
 
 /** No interpreter from the environment, whatever the developer has set. */
 const NO_AHK_ENV = { AHK_PATH: '' };
@@ -26,11 +26,7 @@ function tempDir(): string {
   return realpathSync(mkdtempSync(path.join(tmpdir(), 'bridge-missteps-')));
 }
 
-function writeConfig(obj: unknown, dir = tempDir()): string {
-  const file = path.join(dir, 'bridge.config.json');
-  writeFileSync(file, typeof obj === 'string' ? obj : JSON.stringify(obj, null, 2));
-  return file;
-}
+const writeConfig = (obj: unknown, dir = tempDir()): string => writeBridgeConfig(dir, obj);
 
 /** `bridge <args>` run to completion in `cwd` (helpers/cli.ts runs in the test's own). */
 function runCliIn(cwd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
@@ -75,9 +71,7 @@ describe('bridge run: the script path is checked first', () => {
 
 describe('bridge run: no interpreter', () => {
   it('exits 1 before connecting with the one message that says what to pass', async () => {
-    const b = await bed.broker();
-    const watcher = await bed.connected(b.port, 'watcher');
-    await watcher.call('subscribe', { patterns: ['scripts.#'] });
+    const { broker: b, watcher } = await brokerWithWatcher(bed, { patterns: ['scripts.#'] });
     const res = await runCli(['run', scriptFixture('hello'), '--key', 'noahk', '--host', '127.0.0.1', '--port', String(b.port)], NO_AHK_ENV);
     expect(res.code).toBe(1);
     const lines = res.stderr.trimEnd().split('\n');
@@ -264,9 +258,7 @@ describe('bridge up: the start-up table', () => {
 
 describe('a key supervised by another bridge on the broker is refused', () => {
   it('bridge run --key cad beside another bridge run --key cad: exit 1 naming the other, which keeps running', async () => {
-    const b = await bed.broker();
-    const watcher = await bed.connected(b.port, 'watcher');
-    await watcher.call('subscribe', { patterns: ['scripts.cad.#'] });
+    const { broker: b, watcher } = await brokerWithWatcher(bed, { patterns: ['scripts.cad.#'] });
     const first = started(['run', scriptFixture('ticker'), '--key', 'cad', '--ahk', FAKE_AHK, '--host', '127.0.0.1', '--port', String(b.port)]);
     await watcher.waitDelivery('scripts.cad.started');
 
@@ -308,9 +300,7 @@ describe('a key supervised by another bridge on the broker is refused', () => {
   });
 
   it('bridge up beside a bridge run that supervises one of its keys: exit 1 before starting any of them', async () => {
-    const b = await bed.broker();
-    const watcher = await bed.connected(b.port, 'watcher');
-    await watcher.call('subscribe', { patterns: ['scripts.#'] });
+    const { broker: b, watcher } = await brokerWithWatcher(bed, { patterns: ['scripts.#'] });
     const run = started(['run', scriptFixture('ticker'), '--key', 'cad', '--ahk', FAKE_AHK, '--host', '127.0.0.1', '--port', String(b.port)]);
     await watcher.waitDelivery('scripts.cad.started');
     const file = writeConfig({ broker: { host: '127.0.0.1', port: b.port }, interpreter: FAKE_AHK, scripts: [{ key: 'echo', path: scriptFixture('echo') }, { key: 'cad', path: scriptFixture('echo') }] });
@@ -324,9 +314,7 @@ describe('a key supervised by another bridge on the broker is refused', () => {
   });
 
   it('a second bridge up with other keys is refused: it would join as "bridge" and take over the first one', async () => {
-    const b = await bed.broker();
-    const watcher = await bed.connected(b.port, 'watcher');
-    await watcher.call('subscribe', { patterns: ['scripts.#'] });
+    const { broker: b, watcher } = await brokerWithWatcher(bed, { patterns: ['scripts.#'] });
     const first = writeConfig({ broker: { host: '127.0.0.1', port: b.port }, interpreter: FAKE_AHK, scripts: [{ key: 'tick', path: scriptFixture('ticker') }] });
     const up = started(['up', '--config', first, '--stop-on-stdin-close']);
     await waitOutput(up.child, up.stdout, (s) => /^tick /m.test(s));
