@@ -8,6 +8,7 @@ import type { BrokerConfig } from '../src/broker/index.js';
 import { BrokerClient, BrokerConnectionError } from '../src/client/index.js';
 import type { Logger } from '../src/log/logger.js';
 import { silentLogger } from '../src/log/logger.js';
+import { CliError } from './cli-error.js';
 import { resolveAddress } from './connect-options.js';
 import { askOwner, KeyTakenError } from './script-registry.js';
 
@@ -22,6 +23,14 @@ export class ClientIdTakenError extends Error {
   constructor(readonly clientId: string) {
     super(`another bridge is connected to this broker as "${clientId}"`);
   }
+}
+
+/**
+ * The CLI error for a key another bridge supervises: who has it and what to do.
+ * @param advice how to choose another key with the command that failed, e.g. "choose another --key"
+ */
+export function keyTakenCliError(err: KeyTakenError, advice: string): CliError {
+  return new CliError(`${err.message}; ${advice} or stop it with \`bridge stop ${err.key}\``);
 }
 
 /** A short connect: this only asks a question; the real link reports a broker it cannot reach. */

@@ -11,7 +11,7 @@ import type { Logger } from '../src/log/logger.js';
 import type { BrokerLink } from './broker-link.js';
 import { DEFAULT_STOP_GRACE, SCRIPT_KEY, scriptFileProblem, type ScriptEntry } from './bridge-config.js';
 import { DEFAULT_RESTART } from './supervisor/restart-policy.js';
-import { findInterpreter, interpreterCommand, type InterpreterChoice } from './supervisor/interpreter.js';
+import { findInterpreter, interpreterCommand, type GivenInterpreters, type InterpreterChoice } from './supervisor/interpreter.js';
 import { ScriptSupervisor, type ScriptSpec, type ScriptStatus } from './supervisor/script-supervisor.js';
 import { invalidParams } from '../src/protocol/jsonrpc.js';
 import { ErrorCode, RpcError } from '../src/protocol/errors.js';
@@ -122,15 +122,15 @@ export async function askOwner(client: BrokerClient, key: string): Promise<KeyHo
  * every start, so `bridge run` and `bridge up` can refuse before starting anything.
  * @throws InterpreterNotFoundError
  */
-export function interpreterFor(entry: Pick<ScriptEntry, 'path' | 'interpreter'>, fallback: string | undefined): Promise<InterpreterChoice> {
-  return findInterpreter({ explicit: entry.interpreter ?? fallback, scriptPath: entry.path });
+export function interpreterFor(entry: Pick<ScriptEntry, 'path' | 'interpreter'>, given: GivenInterpreters): Promise<InterpreterChoice> {
+  return findInterpreter({ ...given, own: entry.interpreter, scriptPath: entry.path });
 }
 
 export interface RegistryOptions {
   link: BrokerLink;
   log: Logger;
-  /** Interpreter from `--ahk` or the config file. */
-  interpreter?: string;
+  /** Interpreters from `--ahk` and the config file (a script's own is in its entry). */
+  interpreter?: GivenInterpreters;
   /** Folders `scripts.run` may start scripts from; empty = `scripts.run` refused. */
   scriptFolders: string[];
   /** Time source for the supervisors' restart delays and timeouts (tests pass a manual one). */
@@ -224,7 +224,7 @@ export class ScriptRegistry {
       log,
       clock: this.opts.clock,
       command: async (s) => {
-        const choice = await interpreterFor({ path: s.path, interpreter: entry.interpreter }, this.opts.interpreter);
+        const choice = await interpreterFor({ path: s.path, interpreter: entry.interpreter }, this.opts.interpreter ?? {});
         return interpreterCommand(choice, s.path, s.args);
       },
     });

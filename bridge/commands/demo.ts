@@ -82,7 +82,7 @@ export function demoCommand(): Command {
       }).catch(reject);
     });
 
-    const registry = new ScriptRegistry({ link, log, interpreter: interpreter.path, scriptFolders: [] });
+    const registry = new ScriptRegistry({ link, log, interpreter: { explicit: interpreter.path }, scriptFolders: [] });
     const supervisor = await registry.add({ key: 'cad', path: script, args: [], restart: { ...DEFAULT_RESTART }, encoding: 'utf-8', stopGrace: 3 });
     await registry.serveControl();
     const stop = async (): Promise<void> => {

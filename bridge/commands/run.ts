@@ -8,11 +8,11 @@ import { isKnownEncoding } from '../../src/protocol/text.js';
 import { DEFAULT_STOP_GRACE, loadBridgeConfig, parseRestart, SCRIPT_KEY, scriptFileProblem, type BridgeConfig } from '../bridge-config.js';
 import { CliError } from '../cli-error.js';
 import { cliLogger, openLink, withHttpFlag, withLogFlags, type LogFlags } from '../connect-options.js';
-import { ClientIdTakenError, refuseTakenKeys } from '../owner-probe.js';
+import { ClientIdTakenError, keyTakenCliError, refuseTakenKeys } from '../owner-probe.js';
 import { checkQueues, startQueues, stopQueues, type QueueEntry } from '../queues.js';
 import { interpreterFor, KeyTakenError, ScriptRegistry } from '../script-registry.js';
 import { onShutdownSignal } from '../signals.js';
-import { InterpreterNotFoundError } from '../supervisor/interpreter.js';
+import { InterpreterNotFoundError, type GivenInterpreters } from '../supervisor/interpreter.js';
 import { RESTART_MODES } from '../supervisor/restart-policy.js';
 import { DEFAULT_READY_TIMEOUT, type LastExit } from '../supervisor/script-supervisor.js';
 import { watchScripts } from '../supervisor/script-watcher.js';
@@ -40,11 +40,6 @@ interface RunFlags extends LogFlags {
 export function exitCodeFor(last: Pick<LastExit, 'exit_code' | 'reason'>): number {
   if (last.exit_code !== null) return last.exit_code;
   return last.reason === 'stopped' || last.reason === 'clean_exit' ? 0 : 1;
-}
-
-/** The CLI error for a key another bridge supervises: who has it and what to do. */
-function keyTaken(err: KeyTakenError): CliError {
-  return new CliError(`${err.message}; choose another --key or stop it with \`bridge stop ${err.key}\``);
 }
 
 export function runCommand(): Command {
@@ -81,7 +76,7 @@ export function runCommand(): Command {
     const scriptPath = path.resolve(script);
     const problem = scriptFileProblem(scriptPath);
     if (problem) throw new CliError(problem);
-    const interpreter = flags.ahk ?? config?.interpreter;
+    const interpreter: GivenInterpreters = { explicit: flags.ahk, configured: config?.interpreter, configFile: config?.source };
     try {
       await interpreterFor({ path: scriptPath }, interpreter);
     } catch (err) {
@@ -94,7 +89,7 @@ export function runCommand(): Command {
     try {
       await refuseTakenKeys(flags, clientId, [key], log, config?.broker);
     } catch (err) {
-      if (err instanceof KeyTakenError) throw keyTaken(err);
+      if (err instanceof KeyTakenError) throw keyTakenCliError(err, 'choose another --key');
       if (err instanceof ClientIdTakenError) throw new CliError(`${err.message} (another \`bridge run --key ${key}\`?): stop it first, or choose another --key`);
       throw err;
     }
@@ -114,7 +109,7 @@ export function runCommand(): Command {
     } catch (err) {
       // Taken since the question above (two bridges starting at once).
       await link.stop();
-      if (err instanceof KeyTakenError) throw keyTaken(err);
+      if (err instanceof KeyTakenError) throw keyTakenCliError(err, 'choose another --key');
       throw err;
     }
     await registry.serveControl();
@@ -130,7 +125,7 @@ export function runCommand(): Command {
       process.exit(last ? exitCodeFor(last) : 1);
     };
     // Watching, the script ending (or failing to load) is no reason to exit: a save restarts it.
-    const watching = flags.watch ? await watchScripts([{ supervisor, interpreter: flags.ahk ?? config?.interpreter }], log) : undefined;
+    const watching = flags.watch ? await watchScripts([{ supervisor, interpreter }], log) : undefined;
     if (!watching) supervisor.on('settled', () => {
       finish().catch((err: unknown) => {
         log.error('could not shut down cleanly', { error: err as Error });

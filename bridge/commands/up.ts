@@ -4,14 +4,14 @@ import { VERSION } from '../../src/version.js';
 import { ConfigNotFoundError, loadBridgeConfig, scriptFileProblem, type BridgeConfig } from '../bridge-config.js';
 import { CliError } from '../cli-error.js';
 import { cliLogger, openLink, withHttpFlag, withLogFlags, type LogFlags } from '../connect-options.js';
-import { ClientIdTakenError, refuseTakenKeys } from '../owner-probe.js';
+import { ClientIdTakenError, keyTakenCliError, refuseTakenKeys } from '../owner-probe.js';
 import { checkQueues, startQueues, stopQueues } from '../queues.js';
 import { interpreterFor, KeyTakenError, ScriptRegistry } from '../script-registry.js';
 import { onShutdownSignal } from '../signals.js';
 import { startupSettled } from '../startup-settle.js';
 import { watchScripts, type WatchSet } from '../supervisor/script-watcher.js';
 import { formatSummary, useColour } from '../summary-table.js';
-import { InterpreterNotFoundError } from '../supervisor/interpreter.js';
+import { InterpreterNotFoundError, type GivenInterpreters } from '../supervisor/interpreter.js';
 
 interface UpFlags extends LogFlags {
   config: string;
@@ -41,7 +41,7 @@ function loadConfig(file: string, isDefault: boolean): BridgeConfig {
  * Refuse, before joining a broker or starting anything, a config whose scripts cannot
  * start: a path that is missing or a folder, or no interpreter. Every such script is named.
  */
-async function checkScripts(config: BridgeConfig, interpreter: string | undefined): Promise<void> {
+async function checkScripts(config: BridgeConfig, interpreter: GivenInterpreters): Promise<void> {
   const problems: string[] = [];
   for (const entry of config.scripts) {
     const problem = scriptFileProblem(entry.path);
@@ -61,10 +61,6 @@ async function checkScripts(config: BridgeConfig, interpreter: string | undefine
   if (missing.size > 0) {
     throw new CliError([...missing].map(([message, keys]) => `no interpreter for key${keys.length > 1 ? 's' : ''} ${keys.join(', ')}: ${message}`).join('\n'));
   }
-}
-
-function keyTaken(err: KeyTakenError, file: string): CliError {
-  return new CliError(`${err.message}; choose another key in ${file} or stop it with \`bridge stop ${err.key}\``);
 }
 
 export function upCommand(): Command {
@@ -104,13 +100,13 @@ bridge.config.json:
     if (config.scripts.length === 0 && config.queues.length === 0 && config.scriptFolders.length === 0) {
       throw new CliError(`${flags.config} lists no scripts, no queues and no script_folders: add entries under "scripts", "queues" or "script_folders"`);
     }
-    const interpreter = flags.ahk ?? config.interpreter;
+    const interpreter: GivenInterpreters = { explicit: flags.ahk, configured: config.interpreter, configFile: config.source };
     await checkScripts(config, interpreter);
     checkQueues(config.queues);
     try {
       await refuseTakenKeys(flags, flags.clientId, config.scripts.map((s) => s.key), log, config.broker);
     } catch (err) {
-      if (err instanceof KeyTakenError) throw keyTaken(err, flags.config);
+      if (err instanceof KeyTakenError) throw keyTakenCliError(err, `choose another key in ${flags.config}`);
       if (err instanceof ClientIdTakenError) {
         throw new CliError(`${err.message} (another \`bridge up\`?): stop it first (\`bridge ps\` shows what it runs), or give this one its own id with --client-id`);
       }
@@ -136,7 +132,7 @@ bridge.config.json:
       // Taken since the question above (two bridges starting at once).
       removeHandlers();
       await link.stop();
-      if (err instanceof KeyTakenError) throw keyTaken(err, flags.config);
+      if (err instanceof KeyTakenError) throw keyTakenCliError(err, `choose another key in ${flags.config}`);
       throw err;
     }
     await registry.serveControl();
@@ -144,7 +140,7 @@ bridge.config.json:
     // Listening before the starts, so no @ready is missed.
     const settled = startupSettled(supervisors);
     await Promise.all(supervisors.map((s) => s.start()));
-    if (flags.watch) watching = await watchScripts(supervisors.map((s, i) => ({ supervisor: s, interpreter: config.scripts[i]?.interpreter ?? interpreter })), log);
+    if (flags.watch) watching = await watchScripts(supervisors.map((s, i) => ({ supervisor: s, interpreter: { ...interpreter, own: config.scripts[i]?.interpreter } })), log);
     const role = linkRole === 'hosting' ? 'hosting the broker' : 'joined the broker';
     const queues = config.queues.length > 0 ? `, ${config.queues.length} queue file${config.queues.length === 1 ? '' : 's'}` : '';
     process.stdout.write(`ahk-bridge ${VERSION}: ${role} on ${host}:${port}, ${supervisors.length} script${supervisors.length === 1 ? '' : 's'}${queues}\n`);

@@ -1,7 +1,8 @@
 /**
  * Finding the AutoHotkey interpreter for a script, and the command line that runs it.
  *
- * Order: `--ahk <path>`, `AHK_PATH`, `"interpreter"` in the config file, then on Windows
+ * Order: a script's own `"interpreter"` (its entry in the config file), `--ahk <path>`,
+ * `AHK_PATH`, `"interpreter"` at the top of the config file, then on Windows
  * the registry (`InstallDir` under HKLM/HKCU `SOFTWARE\AutoHotkey`) and the standard
  * install folders. The script's `#Requires AutoHotkey v1|v2` line picks the major
  * version; without one v2 is preferred and v1 is the fallback.
@@ -39,6 +40,21 @@ export interface DiscoveryProbe {
   exists(path: string): boolean;
   /** A registry string value, or undefined when the key or value is missing. Never throws. */
   readRegistryValue(key: string, value: string): Promise<string | undefined>;
+}
+
+/**
+ * The interpreter paths a user gave, each kept apart so that a missing one is reported
+ * with where it came from. `AHK_PATH` is not here: {@link findInterpreter} reads it.
+ */
+export interface GivenInterpreters {
+  /** The script's own `"interpreter"` (its `scripts` entry); wins over all others. */
+  own?: string;
+  /** `--ahk <path>`. */
+  explicit?: string;
+  /** `"interpreter"` at the top of the config file; after `AHK_PATH`. */
+  configured?: string;
+  /** The config file `own` and `configured` came from, named in messages. */
+  configFile?: string;
 }
 
 /** No interpreter was found, or a configured one does not exist. */
@@ -228,14 +244,16 @@ function readScript(scriptPath: string): string | undefined {
  *   from) or nothing was found (saying how to set one)
  */
 export async function findInterpreter(
-  opts: { explicit?: string; configured?: string; scriptPath: string; scriptText?: string },
+  opts: GivenInterpreters & { scriptPath: string; scriptText?: string },
   probe: DiscoveryProbe = realProbe,
 ): Promise<InterpreterChoice> {
   const pm = probe.platform === 'win32' ? path.win32 : path.posix;
+  const file = opts.configFile ?? 'the config file';
   const given: [string | undefined, InterpreterSource, string][] = [
+    [opts.own, 'config', `the script's "interpreter" in ${file}`],
     [opts.explicit, 'flag', '--ahk'],
     [envGet(probe.env, 'AHK_PATH'), 'env', 'AHK_PATH'],
-    [opts.configured, 'config', '"interpreter" in the config file'],
+    [opts.configured, 'config', `"interpreter" in ${file}`],
   ];
   for (const [raw, source, label] of given) {
     if (raw === undefined || raw.trim() === '') continue;

@@ -16,7 +16,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../../src/log/logger.js';
 import { pathKey, scanIncludes, type IncludeScan } from './ahk-includes.js';
-import { findInterpreter, InterpreterNotFoundError, realProbe, type AhkMajor } from './interpreter.js';
+import { findInterpreter, InterpreterNotFoundError, realProbe, type AhkMajor, type GivenInterpreters } from './interpreter.js';
 import type { ScriptSpec, ScriptSupervisor } from './script-supervisor.js';
 
 /** Quiet time after the last file event before the script restarts. */
@@ -163,8 +163,8 @@ export class ScriptWatcher {
 /** One script to watch: its supervisor and the interpreter it was configured with. */
 export interface WatchTarget {
   supervisor: Pick<ScriptSupervisor, 'spec' | 'restart'>;
-  /** `--ahk` / config `interpreter` (for `A_AhkPath` and the standard Lib folder). */
-  interpreter?: string;
+  /** The interpreters given for it (for `A_AhkPath` and the standard Lib folder). */
+  interpreter?: GivenInterpreters;
 }
 
 /** The watchers of `bridge run --watch` / `bridge up --watch`, closed together. */
@@ -181,11 +181,11 @@ async function machineFolders(): Promise<Record<string, string | undefined>> {
   return documents ? { A_MyDocuments: documents } : {};
 }
 
-async function scanScript(spec: ScriptSpec, interpreter: string | undefined, builtins: Record<string, string | undefined>, log: Logger): Promise<IncludeScan> {
+async function scanScript(spec: ScriptSpec, interpreter: GivenInterpreters | undefined, builtins: Record<string, string | undefined>, log: Logger): Promise<IncludeScan> {
   let ahkPath: string | undefined;
   let major: AhkMajor | undefined;
   try {
-    const choice = await findInterpreter({ explicit: interpreter, scriptPath: spec.path });
+    const choice = await findInterpreter({ ...interpreter, scriptPath: spec.path });
     ahkPath = choice.path;
     major = choice.major;
   } catch (err) {

@@ -2,6 +2,9 @@
  * Per-test brokers and raw clients, all torn down after each test: the setup every
  * black-box broker test file needs, in one place.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterEach, beforeEach, expect } from 'vitest';
 import type { BrokerConfig, MessageBrokerOptions } from '../../src/broker/index.js';
 import { Logger } from '../../src/log/logger.js';
@@ -17,15 +20,19 @@ export interface TestBed {
   connect(port: number, clientId: string, params?: Record<string, unknown>, host?: string): Promise<{ c: RawClient; res: Frame }>;
   /** Open and `connect`, failing the test if the broker refuses. */
   connected(port: number, clientId: string, params?: Record<string, unknown>, host?: string): Promise<RawClient>;
+  /** Make an empty folder in the OS temp folder, removed after the test (once its brokers have stopped). */
+  tempDir(prefix: string): string;
 }
 
 /** Call at the top of a test file (or describe block); registers the cleanup hook. */
 export function useTestBed(): TestBed {
   const brokers: StartedBroker[] = [];
   const clients: RawClient[] = [];
+  const dirs: string[] = [];
   afterEach(async () => {
     for (const c of clients.splice(0)) c.close();
     await Promise.all(brokers.splice(0).map((b) => b.stop()));
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
   });
   const open = async (port: number, host = '127.0.0.1'): Promise<RawClient> => {
     const c = await RawClient.open(port, host);
@@ -47,7 +54,26 @@ export function useTestBed(): TestBed {
     open,
     connect,
     connected: async (port, clientId, params, host) => (await connect(port, clientId, params, host)).c,
+    tempDir(prefix) {
+      const dir = mkdtempSync(path.join(tmpdir(), prefix));
+      dirs.push(dir);
+      return dir;
+    },
   };
+}
+
+/**
+ * A broker from `bed` and a raw client connected to it (as `clientId`, default "watcher")
+ * that sees what is published there: subscribed to `patterns` when any are given.
+ */
+export async function brokerWithWatcher(
+  bed: TestBed,
+  opts: { clientId?: string; patterns?: string[]; broker?: Partial<BrokerConfig> } = {},
+): Promise<{ broker: StartedBroker; watcher: RawClient }> {
+  const broker = await bed.broker(opts.broker);
+  const watcher = await bed.connected(broker.port, opts.clientId ?? 'watcher');
+  if (opts.patterns) await watcher.call('subscribe', { patterns: opts.patterns });
+  return { broker, watcher };
 }
 
 /** One line of a broker's JSON log, parsed. */
@@ -81,6 +107,8 @@ export async function roundTrip(c: RawClient): Promise<void> {
 export interface BrokerPerTest {
   /** The current test's broker. */
   readonly current: StartedBroker;
+  /** `--host 127.0.0.1 --port <port>`: the CLI's flags for the current broker. */
+  readonly cliArgs: string[];
   /** Replace it with one started with other options (the old one stops after the test). */
   restart(overrides?: Partial<BrokerConfig>): Promise<StartedBroker>;
   open(): Promise<RawClient>;
@@ -101,6 +129,9 @@ export function useBrokerPerTest(overrides: Partial<BrokerConfig> = {}): BrokerP
   return {
     get current() {
       return now();
+    },
+    get cliArgs() {
+      return ['--host', '127.0.0.1', '--port', String(now().port)];
     },
     async restart(o = {}) {
       current = await bed.broker(o);

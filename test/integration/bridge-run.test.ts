@@ -10,26 +10,22 @@ import { ON_WINDOWS, POSIX_SIGNALS } from '../helpers/platform.js';
 import { isGone, waitGone } from '../helpers/processes.js';
 import type { StartedBroker } from '../helpers/broker-fixture.js';
 import type { Frame, RawClient } from '../helpers/raw-client.js';
-import { useTestBed } from '../helpers/test-bed.js';
-
-const FAKE_AHK = fileURLToPath(new URL('../../fixtures/fake-ahk/AutoHotkey.mjs', import.meta.url));
-const script = (name: string): string => fileURLToPath(new URL(`../../fixtures/scripts/${name}.ahk`, import.meta.url));
+import { brokerWithWatcher, useTestBed } from '../helpers/test-bed.js';
+import { FAKE_AHK, scriptFixture } from '../helpers/script-fixtures.js';
 
 const bed = useTestBed();
 let b: StartedBroker;
 let watcher: RawClient;
 
 beforeEach(async () => {
-  b = await bed.broker();
-  watcher = await bed.connected(b.port, 'watcher');
-  await watcher.call('subscribe', { patterns: ['scripts.#', 'jobs.#'] });
+  ({ broker: b, watcher } = await brokerWithWatcher(bed, { patterns: ['scripts.#', 'jobs.#'] }));
 });
 // After useTestBed: the bridges stop (SIGTERM first, so they stop their scripts) before the broker.
 const procs = useCliProcesses();
 
 /** Start `bridge run` against the test broker with the fake interpreter. */
 function run(name: string, key: string, extra: string[] = [], env: NodeJS.ProcessEnv = {}) {
-  return procs.start(['run', script(name), '--key', key, '--ahk', FAKE_AHK, '--host', '127.0.0.1', '--port', String(b.port), '--log-level', 'debug', ...extra], env);
+  return procs.start(['run', scriptFixture(name), '--key', key, '--ahk', FAKE_AHK, '--host', '127.0.0.1', '--port', String(b.port), '--log-level', 'debug', ...extra], env);
 }
 
 const event = (topic: string, pred: (p: Frame) => boolean = () => true, timeoutMs = 10_000): Promise<Frame> =>
@@ -52,7 +48,7 @@ describe('bridge run: lifecycle events', () => {
   it('publishes started with pid, script, args and a timestamp, and stopped with reason clean_exit', async () => {
     const p = run('hello', 'hello', ['--', 'one', 'two']);
     const started = await event('scripts.hello.started');
-    expect(started.payload).toEqual({ pid: expect.any(Number), script: script('hello'), args: ['one', 'two'], timestamp: expect.stringMatching(/\+00:00$/), seq: 1 });
+    expect(started.payload).toEqual({ pid: expect.any(Number), script: scriptFixture('hello'), args: ['one', 'two'], timestamp: expect.stringMatching(/\+00:00$/), seq: 1 });
     const stopped = await event('scripts.hello.stopped');
     expect(stopped.payload).toEqual({ exit_code: 0, signal: null, reason: 'clean_exit', duration_ms: expect.any(Number), timestamp: expect.any(String), seq: 3 });
     expect((await event('scripts.hello.output')).payload).toEqual({ line: 'hello from AutoHotkey', seq: 2 });
@@ -83,7 +79,7 @@ describe('bridge run: lifecycle events', () => {
   it('a load failure publishes scripts.<key>.error with file, line and message, and is not restarted', async () => {
     const p = run('syntax-error', 'broken', ['--restart', 'always']);
     const err = await event('scripts.broken.error');
-    expect(err.payload).toMatchObject({ file: script('syntax-error'), line: 5, message: 'Missing "}"' });
+    expect(err.payload).toMatchObject({ file: scriptFixture('syntax-error'), line: 5, message: 'Missing "}"' });
     const stopped = await event('scripts.broken.stopped');
     expect(stopped.payload).toMatchObject({ exit_code: 2, reason: 'load_failure' });
     expect((await p.done).code).toBe(2);
@@ -248,7 +244,7 @@ describe('bridge run: broker', () => {
   it('hosts the broker when none runs, and says so', async () => {
     const { freePort } = await import('../helpers/ports.js');
     const port = await freePort();
-    const p = procs.start(['run', script('ticker'), '--key', 'tick', '--ahk', FAKE_AHK, '--host', '127.0.0.1', '--port', String(port)]);
+    const p = procs.start(['run', scriptFixture('ticker'), '--key', 'tick', '--ahk', FAKE_AHK, '--host', '127.0.0.1', '--port', String(port)]);
     await waitOutput(p.child, p.stderr, (s) => s.includes('hosting it in this process'));
     const c = await bed.connected(port, 'late');
     // The first tick proves the bridge has finished subscribing to its control topics.
@@ -267,9 +263,9 @@ describe('bridge run: broker', () => {
   it('a bridge that joined survives the hosting bridge exit and hosts the broker itself', async () => {
     const { freePort } = await import('../helpers/ports.js');
     const port = await freePort();
-    const host = procs.start(['run', script('ticker'), '--key', 'a', '--ahk', FAKE_AHK, '--host', '127.0.0.1', '--port', String(port)]);
+    const host = procs.start(['run', scriptFixture('ticker'), '--key', 'a', '--ahk', FAKE_AHK, '--host', '127.0.0.1', '--port', String(port)]);
     await waitOutput(host.child, host.stderr, (s) => s.includes('hosting it in this process'));
-    const joiner = procs.start(['run', script('ticker'), '--key', 'b', '--ahk', FAKE_AHK, '--host', '127.0.0.1', '--port', String(port)]);
+    const joiner = procs.start(['run', scriptFixture('ticker'), '--key', 'b', '--ahk', FAKE_AHK, '--host', '127.0.0.1', '--port', String(port)]);
     await waitOutput(joiner.child, joiner.stderr, (s) => s.includes('joined the broker already running'));
     host.child.kill('SIGTERM');
     await host.done;
@@ -283,7 +279,7 @@ describe('bridge run: broker', () => {
 
 describe('bridge run: interpreter', () => {
   it('without an interpreter path on Linux, exits 1 before joining the broker, saying how to set one', async () => {
-    const p = procs.start(['run', script('hello'), '--key', 'noahk', '--host', '127.0.0.1', '--port', String(b.port)], { AHK_PATH: '' });
+    const p = procs.start(['run', scriptFixture('hello'), '--key', 'noahk', '--host', '127.0.0.1', '--port', String(b.port)], { AHK_PATH: '' });
     const res = await p.done;
     expect(res.code).toBe(1);
     expect(res.stderr).toMatch(/^bridge: [^\n]*--ahk <path>, the AHK_PATH environment variable[^\n]*\n$/);
@@ -292,7 +288,7 @@ describe('bridge run: interpreter', () => {
   });
 
   it('takes the interpreter from AHK_PATH', async () => {
-    const p = procs.start(['run', script('hello'), '--key', 'envahk', '--host', '127.0.0.1', '--port', String(b.port)], { AHK_PATH: FAKE_AHK });
+    const p = procs.start(['run', scriptFixture('hello'), '--key', 'envahk', '--host', '127.0.0.1', '--port', String(b.port)], { AHK_PATH: FAKE_AHK });
     expect((await event('scripts.envahk.stopped')).payload.reason).toBe('clean_exit');
     expect((await p.done).code).toBe(0);
   });

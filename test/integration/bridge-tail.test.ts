@@ -5,23 +5,19 @@
  * exits and output lines; the position and dead-letter files, which announce nothing, are
  * polled with a bound.
  */
-import { appendFileSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { runCli, useCliProcesses, waitOutput, type StartedCli } from '../helpers/cli.js';
 import type { StartedBroker } from '../helpers/broker-fixture.js';
 import { freePort } from '../helpers/ports.js';
 import type { Frame, RawClient } from '../helpers/raw-client.js';
-import { subscribe, useTestBed } from '../helpers/test-bed.js';
+import { brokerWithWatcher, subscribe, useTestBed } from '../helpers/test-bed.js';
 import { stopCli } from '../helpers/platform.js';
 import { pace } from '../helpers/processes.js';
+import { FAKE_AHK, ROOT, scriptFixture, writeBridgeConfig } from '../helpers/script-fixtures.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const FIXTURE_QUEUES = path.join(ROOT, 'fixtures/queues');
-const FAKE_AHK = path.join(ROOT, 'fixtures/fake-ahk/AutoHotkey.mjs');
-const TICKER = path.join(ROOT, 'fixtures/scripts/ticker.ahk');
 
 const bed = useTestBed();
 let b: StartedBroker;
@@ -30,16 +26,11 @@ let dir: string;
 let queue: string;
 
 beforeEach(async () => {
-  b = await bed.broker();
-  sub = await bed.connected(b.port, 'queue-watcher');
-  dir = mkdtempSync(path.join(tmpdir(), 'bridge-tail-'));
+  ({ broker: b, watcher: sub } = await brokerWithWatcher(bed, { clientId: 'queue-watcher' }));
+  dir = bed.tempDir('bridge-tail-');
   queue = path.join(dir, 'queue.txt');
 });
-
-afterEach(() => {
-  rmSync(dir, { recursive: true, force: true });
-});
-// Registered last so its hook runs first: the processes stop before their folder goes.
+// Registered after the test bed so its hook runs first: the processes stop before the bed removes their folder.
 const procs = useCliProcesses();
 
 /** `bridge tail <file>` against the test broker. */
@@ -203,7 +194,7 @@ describe('queues under bridge run and bridge up', () => {
   it('bridge run <script> --queue <file> publishes the queue lines too (already there and appended later)', async () => {
     writeFileSync(queue, 'JOB_ACTIVATED|12345\r\n');
     await subscribe(sub, 'JOB_ACTIVATED', 'jobs.#', 'scripts.tick.started');
-    const p = procs.start(['run', TICKER, '--key', 'tick', '--ahk', FAKE_AHK, '--queue', queue, '--host', '127.0.0.1', '--port', String(b.port)]);
+    const p = procs.start(['run', scriptFixture('ticker'), '--key', 'tick', '--ahk', FAKE_AHK, '--queue', queue, '--host', '127.0.0.1', '--port', String(b.port)]);
     await sub.waitDelivery('scripts.tick.started', () => true, 10_000);
     expect((await sub.waitDelivery('JOB_ACTIVATED', () => true, 10_000)).payload).toBe(12345);
     ahkAppend(queue, 'jobs.created|{"job_id":"B-2"}\r\n');
@@ -217,15 +208,11 @@ describe('queues under bridge run and bridge up', () => {
 
   it('bridge up with "queues" in the config publishes them with the topic map (path relative to the config)', async () => {
     writeFileSync(queue, 'JOB_ACTIVATED|777\r\n');
-    const config = path.join(dir, 'bridge.config.json');
-    writeFileSync(
-      config,
-      JSON.stringify({
-        broker: { host: '127.0.0.1', port: b.port },
-        interpreter: FAKE_AHK,
-        queues: [{ file: 'queue.txt', topic_map: { JOB_ACTIVATED: 'jobs.activated' }, prefix: 'cad' }],
-      }),
-    );
+    const config = writeBridgeConfig(dir, {
+      broker: { host: '127.0.0.1', port: b.port },
+      interpreter: FAKE_AHK,
+      queues: [{ file: 'queue.txt', topic_map: { JOB_ACTIVATED: 'jobs.activated' }, prefix: 'cad' }],
+    });
     await subscribe(sub, 'cad.#', 'JOB_ACTIVATED', 'jobs.#');
     const p = procs.start(['up', '--config', config]);
     const out = await waitOutput(p.child, p.stdout, (s) => s.includes('queue file'));

@@ -1,39 +1,31 @@
 /**
  * `bridge up` and `bridge demo` as real processes with the fake interpreter.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { runCli, useCliProcesses, waitOutput } from '../helpers/cli.js';
 import { freePort } from '../helpers/ports.js';
 import { useTestBed } from '../helpers/test-bed.js';
 import { stopCli } from '../helpers/platform.js';
+import { FAKE_AHK, ROOT, scriptFixture, writeBridgeConfig } from '../helpers/script-fixtures.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const FAKE_AHK = path.join(ROOT, 'fixtures/fake-ahk/AutoHotkey.mjs');
 const bed = useTestBed();
 const procs = useCliProcesses();
 
 /** A config in a temp folder, pointing at the fixture scripts. */
 function writeConfig(port: number, extra: Record<string, unknown> = {}): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'bridge-up-'));
-  const file = path.join(dir, 'bridge.config.json');
-  writeFileSync(
-    file,
-    JSON.stringify({
-      broker: { host: '127.0.0.1', port },
-      interpreter: FAKE_AHK,
-      script_folders: [path.join(ROOT, 'fixtures/scripts')],
-      scripts: [
-        { key: 'echo', path: path.join(ROOT, 'fixtures/scripts/echo.ahk') },
-        { key: 'tick', path: path.join(ROOT, 'fixtures/scripts/ticker.ahk'), restart: 'always' },
-      ],
-      ...extra,
-    }),
-  );
-  return file;
+  return writeBridgeConfig(mkdtempSync(path.join(tmpdir(), 'bridge-up-')), {
+    broker: { host: '127.0.0.1', port },
+    interpreter: FAKE_AHK,
+    script_folders: [path.join(ROOT, 'fixtures/scripts')],
+    scripts: [
+      { key: 'echo', path: scriptFixture('echo') },
+      { key: 'tick', path: scriptFixture('ticker'), restart: 'always' },
+    ],
+    ...extra,
+  });
 }
 
 describe('bridge up', () => {

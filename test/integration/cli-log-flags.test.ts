@@ -2,13 +2,10 @@
  * The flags every long-running command shares: `--log-level` and `--log-format`, through
  * the real binary; and one wording for a port out of range, whichever command reads it.
  */
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { freePort } from '../helpers/ports.js';
-
-const FAKE_AHK = fileURLToPath(new URL('../../fixtures/fake-ahk/AutoHotkey.mjs', import.meta.url));
-const HELLO = fileURLToPath(new URL('../../fixtures/scripts/hello.ahk', import.meta.url));
+import { FAKE_AHK, scriptFixture } from '../helpers/script-fixtures.js';
 
 /** The non-empty lines of `text`, each parsed as JSON (a line that does not parse fails the test). */
 function jsonLines(text: string): Record<string, unknown>[] {
@@ -34,7 +31,7 @@ describe('--log-level and --log-format', () => {
 
   it('run --log-format json writes one JSON object per log line, at the level asked for', async () => {
     const port = await freePort();
-    const res = await runCli(['run', HELLO, '--key', 'hello', '--ahk', FAKE_AHK, '--host', '127.0.0.1', '--port', String(port), '--log-format', 'json', '--log-level', 'debug']);
+    const res = await runCli(['run', scriptFixture('hello'), '--key', 'hello', '--ahk', FAKE_AHK, '--host', '127.0.0.1', '--port', String(port), '--log-format', 'json', '--log-level', 'debug']);
     expect(res.code, res.stderr).toBe(0);
     const lines = jsonLines(res.stderr);
     expect(lines.some((l) => l.level === 'debug')).toBe(true);
@@ -44,7 +41,7 @@ describe('--log-level and --log-format', () => {
 
   it('run --log-level warning keeps the info lines out', async () => {
     const port = await freePort();
-    const res = await runCli(['run', HELLO, '--key', 'hello', '--ahk', FAKE_AHK, '--host', '127.0.0.1', '--port', String(port), '--log-format', 'json', '--log-level', 'warning']);
+    const res = await runCli(['run', scriptFixture('hello'), '--key', 'hello', '--ahk', FAKE_AHK, '--host', '127.0.0.1', '--port', String(port), '--log-format', 'json', '--log-level', 'warning']);
     expect(res.code, res.stderr).toBe(0);
     for (const line of jsonLines(res.stderr)) expect(['warning', 'error', 'critical']).toContain(line.level);
   });
@@ -53,7 +50,7 @@ describe('--log-level and --log-format', () => {
     const format = await runCli(['sub', 'a.b', '--log-format', 'xml']);
     expect(format.code).toBe(1);
     expect(format.stderr).toMatch(/--log-format.*xml.*text, json/s);
-    const level = await runCli(['run', HELLO, '--key', 'x', '--ahk', FAKE_AHK, '--log-level', 'loud']);
+    const level = await runCli(['run', scriptFixture('hello'), '--key', 'x', '--ahk', FAKE_AHK, '--log-level', 'loud']);
     expect(level.code).toBe(1);
     expect(level.stderr).toMatch(/invalid log level "loud": use debug, info, warning, error or silent/);
   });
@@ -63,7 +60,7 @@ describe('port out of range', () => {
   it('says the same range in the broker and in the client commands', async () => {
     const broker = await runCli(['broker', '--port', '70000']);
     const pub = await runCli(['pub', '--port', '70000', 'a.b', '1']);
-    const run = await runCli(['run', HELLO, '--key', 'x', '--ahk', FAKE_AHK, '--port', '0']);
+    const run = await runCli(['run', scriptFixture('hello'), '--key', 'x', '--ahk', FAKE_AHK, '--port', '0']);
     for (const res of [broker, pub, run]) {
       expect(res.code).toBe(1);
       expect(res.stderr).toMatch(/from 1 to 65535/);

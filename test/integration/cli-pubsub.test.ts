@@ -4,11 +4,11 @@
  * patterns checked before connecting, `sub -C/-W/-v/--format`, the `reply` responder, and
  * what `request` says when nobody answers.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startBroker, type StartedBroker } from '../helpers/broker-fixture.js';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { runCli, startCli, waitOutput, type CliResult } from '../helpers/cli.js';
 import { freePort } from '../helpers/ports.js';
 import { RawClient } from '../helpers/raw-client.js';
+import { useBrokerPerTest } from '../helpers/test-bed.js';
 
 const NO_BROKER_HINT = 'npx bridge broker';
 
@@ -132,39 +132,31 @@ describe('checked before connecting (no broker running)', () => {
 });
 
 describe('with a broker', () => {
-  let b: StartedBroker;
-  let args: string[];
-  beforeEach(async () => {
-    b = await startBroker();
-    args = ['--host', '127.0.0.1', '--port', String(b.port)];
-  });
-  afterEach(async () => {
-    await b.stop();
-  });
+  const broker = useBrokerPerTest();
 
   /** Publish as a raw client (faster than starting the CLI each time). */
   async function publish(...messages: [topic: string, payload: unknown][]): Promise<void> {
-    const c = await RawClient.connected(b.port, 'publisher');
+    const c = await RawClient.connected(broker.current.port, 'publisher');
     for (const [topic, payload] of messages) expect((await c.call('publish', { topic, payload })).result).toBeDefined();
     c.close();
   }
 
   it('pub --string sends the text verbatim as a JSON string', async () => {
-    const sub = await listening(['sub', 'notes.#', '-C', '3', ...args]);
-    expect((await runCli(['pub', 'notes.a', '--string', 'hello world', ...args])).code).toBe(0);
-    expect((await runCli(['pub', 'notes.b', '-s', '{"not":"parsed"}', ...args])).code).toBe(0);
-    expect((await runWithStdin(['pub', 'notes.c', '-s', '-', ...args], 'from stdin\n')).code).toBe(0);
+    const sub = await listening(['sub', 'notes.#', '-C', '3', ...broker.cliArgs]);
+    expect((await runCli(['pub', 'notes.a', '--string', 'hello world', ...broker.cliArgs])).code).toBe(0);
+    expect((await runCli(['pub', 'notes.b', '-s', '{"not":"parsed"}', ...broker.cliArgs])).code).toBe(0);
+    expect((await runWithStdin(['pub', 'notes.c', '-s', '-', ...broker.cliArgs], 'from stdin\n')).code).toBe(0);
     const res = await sub.done;
     expect(res.code).toBe(0);
     expect(res.stdout.trim().split('\n')).toEqual(['notes.a "hello world"', 'notes.b "{\\"not\\":\\"parsed\\"}"', 'notes.c "from stdin"']);
   });
 
   it('pub -l publishes each stdin line (JSON, or text with --string), skipping blank ones', async () => {
-    const sub = await listening(['sub', 'lines.*', '-C', '5', ...args]);
-    const json = await runWithStdin(['pub', 'lines.json', '-l', ...args], '{"n":1}\n\n"two"\r\n3\n');
+    const sub = await listening(['sub', 'lines.*', '-C', '5', ...broker.cliArgs]);
+    const json = await runWithStdin(['pub', 'lines.json', '-l', ...broker.cliArgs], '{"n":1}\n\n"two"\r\n3\n');
     expect(json.code, json.stderr).toBe(0);
     expect(json.stdout).toBe('published 3 messages on lines.json\n');
-    const text = await runWithStdin(['pub', 'lines.text', '-l', '-s', ...args], 'first line\nsecond: not JSON\n');
+    const text = await runWithStdin(['pub', 'lines.text', '-l', '-s', ...broker.cliArgs], 'first line\nsecond: not JSON\n');
     expect(text.code, text.stderr).toBe(0);
     expect(text.stdout).toBe('published 2 messages on lines.text\n');
     const res = await sub.done;
@@ -178,8 +170,8 @@ describe('with a broker', () => {
   });
 
   it('pub -l stops at a bad line: the lines before it arrive, the count is reported, nothing after', async () => {
-    const sub = await listening(['sub', 'lines.bad', '-C', '3', ...args]);
-    const res = await runWithStdin(['pub', 'lines.bad', '-l', ...args], '1\n{"n":2}\noops\n4\n');
+    const sub = await listening(['sub', 'lines.bad', '-C', '3', ...broker.cliArgs]);
+    const res = await runWithStdin(['pub', 'lines.bad', '-l', ...broker.cliArgs], '1\n{"n":2}\noops\n4\n');
     expect(res.code).toBe(1);
     expect(res.stderr).toContain('line 3 of stdin is not valid JSON: unexpected word "oops"');
     expect(res.stderr).toContain('at column 1\n  oops\n  ^');
@@ -193,7 +185,7 @@ describe('with a broker', () => {
   });
 
   it('sub -C N exits 0 after N messages', async () => {
-    const sub = await listening(['sub', 'c.*', '-C', '2', ...args]);
+    const sub = await listening(['sub', 'c.*', '-C', '2', ...broker.cliArgs]);
     await publish(['c.m1', 1], ['c.m2', 2], ['c.m3', 3]);
     const res = await sub.done;
     expect(res.code).toBe(0);
@@ -201,21 +193,21 @@ describe('with a broker', () => {
   });
 
   it('sub -W exits 27 with a note when the time runs out', async () => {
-    const sub = await listening(['sub', 'w.*', '-C', '10', '-W', '4', ...args]);
+    const sub = await listening(['sub', 'w.*', '-C', '10', '-W', '4', ...broker.cliArgs]);
     await publish(['w.m1', 1], ['w.m2', 2], ['w.m3', 3]);
     await waitOutput(sub.child, sub.stdout, (s) => s.split('\n').length === 4);
     const res = await sub.done;
     expect(res.code).toBe(27);
     expect(res.stdout.trim().split('\n')).toHaveLength(3);
     expect(res.stderr).toContain('bridge sub: timed out after 4 s with 3 of 10 messages\n');
-    const alone = await runCli(['sub', 'nothing.here', '-W', '0.3', ...args]);
+    const alone = await runCli(['sub', 'nothing.here', '-W', '0.3', ...broker.cliArgs]);
     expect(alone.code).toBe(27);
     expect(alone.stderr).toContain('bridge sub: timed out after 0.3 s with 0 messages\n');
   });
 
   it('sub -W with -C: the count reached first exits 0', async () => {
     const started = Date.now();
-    const sub = await listening(['sub', 'wc.*', '-C', '2', '-W', '15', ...args]);
+    const sub = await listening(['sub', 'wc.*', '-C', '2', '-W', '15', ...broker.cliArgs]);
     await publish(['wc.a', 1], ['wc.b', 2]);
     const res = await sub.done;
     expect(res.code).toBe(0);
@@ -224,7 +216,7 @@ describe('with a broker', () => {
   });
 
   it('sub -v is accepted (the topic is always printed), and -n is --count', async () => {
-    const sub = await listening(['sub', '-v', 'v.x', '-n', '1', ...args]);
+    const sub = await listening(['sub', '-v', 'v.x', '-n', '1', ...broker.cliArgs]);
     await publish(['v.x', { a: 1 }]);
     const res = await sub.done;
     expect(res.code).toBe(0);
@@ -232,9 +224,9 @@ describe('with a broker', () => {
   });
 
   it('sub --format fills in the placeholders and escapes', async () => {
-    const pub = await RawClient.connected(b.port, 'ds_pas');
+    const pub = await RawClient.connected(broker.current.port, 'ds_pas');
     const sent = await pub.call('publish', { topic: 'fmt.text', payload: 'a "quoted" word', qos: 1, retain: true });
-    const res = await runCli(['sub', 'fmt.*', '-C', '1', '--format', '%t|%p|%P|%s|%q|%r|%i|100%%\\t%T\\n--', ...args]);
+    const res = await runCli(['sub', 'fmt.*', '-C', '1', '--format', '%t|%p|%P|%s|%q|%r|%i|100%%\\t%T\\n--', ...broker.cliArgs]);
     expect(res.code, res.stderr).toBe(0);
     const [line, next] = res.stdout.split('\n');
     const fields = line!.split('|');
@@ -242,7 +234,7 @@ describe('with a broker', () => {
     expect(fields[7]).toMatch(/^100%\t\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00$/);
     expect(next).toBe('--');
     // %P of a payload that is not a string is its JSON.
-    const obj = await listening(['sub', 'fmt.obj', '-C', '1', '-F', '%P', ...args]);
+    const obj = await listening(['sub', 'fmt.obj', '-C', '1', '-F', '%P', ...broker.cliArgs]);
     await publish(['fmt.obj', { a: [1, 2] }]);
     expect((await obj.done).stdout).toBe('{"a":[1,2]}\n');
     pub.close();
@@ -250,7 +242,7 @@ describe('with a broker', () => {
 
   it('sub: an invalid pattern is reported once, with the rule, no reconnecting, exit 1', async () => {
     for (const pattern of ['jobs..x', 'a#', 'jobs.* scripts.#']) {
-      const res = await runCli(['sub', pattern, ...args]);
+      const res = await runCli(['sub', pattern, ...broker.cliArgs]);
       expect(res.code, pattern).toBe(1);
       expect(count(res.stderr, 'invalid pattern'), res.stderr).toBe(1);
       expect(res.stderr).toContain('A pattern is dot-separated levels');
@@ -260,9 +252,8 @@ describe('with a broker', () => {
   });
 
   it('sub: a subscription the broker refuses (permissions) is reported once, exit 1', async () => {
-    await b.stop();
-    b = await startBroker({ clients: [{ id: 'viewer', secret: 'viewer-secret', subscribe: ['jobs.#'] }] });
-    const auth = ['--host', '127.0.0.1', '--port', String(b.port), '--client-id', 'viewer', '--token', 'viewer-secret'];
+    await broker.restart({ clients: [{ id: 'viewer', secret: 'viewer-secret', subscribe: ['jobs.#'] }] });
+    const auth = [...broker.cliArgs, '--client-id', 'viewer', '--token', 'viewer-secret'];
     const res = await runCli(['sub', 'secret.#', '-W', '5', ...auth]);
     expect(res.code).toBe(1);
     expect(count(res.stderr, 'subscribe failed'), res.stderr).toBe(1);
@@ -274,14 +265,14 @@ describe('with a broker', () => {
   });
 
   it('reply answers bridge request with its answer, prints each message, and stops after --count', async () => {
-    const reply = await listening(['reply', 'svc.*', '--count', '2', ...args]);
+    const reply = await listening(['reply', 'svc.*', '--count', '2', ...broker.cliArgs]);
     expect(reply.stderr()).toContain('answering requests on svc.* with {"ok":true}');
-    const first = await runCli(['request', 'svc.status', '{"script_id":"saw1"}', ...args]);
+    const first = await runCli(['request', 'svc.status', '{"script_id":"saw1"}', ...broker.cliArgs]);
     expect(first.code, first.stderr).toBe(0);
     expect(JSON.parse(first.stdout)).toEqual({ ok: true });
     // A plain message is printed, not answered, and not counted.
-    expect((await runCli(['pub', 'svc.note', '5', ...args])).code).toBe(0);
-    const second = await runCli(['request', 'svc.other', ...args]);
+    expect((await runCli(['pub', 'svc.note', '5', ...broker.cliArgs])).code).toBe(0);
+    const second = await runCli(['request', 'svc.other', ...broker.cliArgs]);
     expect(second.code).toBe(0);
     const res = await reply.done;
     expect(res.code).toBe(0);
@@ -293,8 +284,8 @@ describe('with a broker', () => {
   });
 
   it('reply --echo answers with the request payload', async () => {
-    const echo = await listening(['reply', 'echo.x', '--echo', '-C', '1', '--json', ...args]);
-    const res = await runCli(['request', 'echo.x', '{"items":[1,2,3]}', ...args]);
+    const echo = await listening(['reply', 'echo.x', '--echo', '-C', '1', '--json', ...broker.cliArgs]);
+    const res = await runCli(['request', 'echo.x', '{"items":[1,2,3]}', ...broker.cliArgs]);
     expect(JSON.parse(res.stdout)).toEqual({ items: [1, 2, 3] });
     const printed = await echo.done;
     expect(printed.code).toBe(0);
@@ -302,18 +293,18 @@ describe('with a broker', () => {
   });
 
   it('reply sends a given answer, and with --string the text, as is', async () => {
-    const fixed = await listening(['reply', 'fixed.x', '{"running":true,"pid":42}', '-C', '1', ...args]);
-    expect(JSON.parse((await runCli(['request', 'fixed.x', ...args])).stdout)).toEqual({ running: true, pid: 42 });
+    const fixed = await listening(['reply', 'fixed.x', '{"running":true,"pid":42}', '-C', '1', ...broker.cliArgs]);
+    expect(JSON.parse((await runCli(['request', 'fixed.x', ...broker.cliArgs])).stdout)).toEqual({ running: true, pid: 42 });
     expect((await fixed.done).code).toBe(0);
 
-    const text = await listening(['reply', 'text.x', '--string', 'pong', '-C', '1', ...args]);
-    expect((await runCli(['request', 'text.x', ...args])).stdout).toBe('"pong"\n');
+    const text = await listening(['reply', 'text.x', '--string', 'pong', '-C', '1', ...broker.cliArgs]);
+    expect((await runCli(['request', 'text.x', ...broker.cliArgs])).stdout).toBe('"pong"\n');
     expect((await text.done).code).toBe(0);
   });
 
   it('request with only a listening sub: says the subscriber got it but nobody answered, and how to get an answer', async () => {
-    const sub = await listening(['sub', 'quiet.topic', ...args]);
-    const res = await runCli(['request', 'quiet.topic', '{"q":1}', '--timeout', '0.5', ...args]);
+    const sub = await listening(['sub', 'quiet.topic', ...broker.cliArgs]);
+    const res = await runCli(['request', 'quiet.topic', '{"q":1}', '--timeout', '0.5', ...broker.cliArgs]);
     expect(res.code).toBe(1);
     expect(res.stderr).toContain('request to quiet.topic failed (-32002 timeout): 1 subscriber received it but nobody answered within 0.5 s.');
     expect(res.stderr).toContain('`bridge reply quiet.topic`');
@@ -323,7 +314,7 @@ describe('with a broker', () => {
   });
 
   it('request with nobody subscribed: says so, exit 1', async () => {
-    const res = await runCli(['request', 'nobody.home', ...args]);
+    const res = await runCli(['request', 'nobody.home', ...broker.cliArgs]);
     expect(res.code).toBe(1);
     expect(res.stderr).toContain('request to nobody.home failed (-32005 no responders): nobody is subscribed to nobody.home');
     expect(res.stderr).toContain('`bridge reply nobody.home`');

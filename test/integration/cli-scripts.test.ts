@@ -6,7 +6,6 @@
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { loadBridgeConfig } from '../../bridge/bridge-config.js';
 import { runCli, useCliProcesses, waitOutput, type CliResult, type StartedCli } from '../helpers/cli.js';
@@ -14,21 +13,16 @@ import { stopCli } from '../helpers/platform.js';
 import { freePort } from '../helpers/ports.js';
 import type { StartedBroker } from '../helpers/broker-fixture.js';
 import type { Frame, RawClient } from '../helpers/raw-client.js';
-import { useTestBed } from '../helpers/test-bed.js';
-
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const FAKE_AHK = path.join(ROOT, 'fixtures/fake-ahk/AutoHotkey.mjs');
-const script = (name: string): string => path.join(ROOT, 'fixtures/scripts', `${name}.ahk`);
+import { brokerWithWatcher, useTestBed } from '../helpers/test-bed.js';
+import { FAKE_AHK, scriptFixture, writeBridgeConfig } from '../helpers/script-fixtures.js';
 
 const bed = useTestBed();
 let b: StartedBroker;
 let watcher: RawClient;
 
 beforeEach(async () => {
-  b = await bed.broker();
-  watcher = await bed.connected(b.port, 'watcher');
   // Also a `scripts.#` subscriber that never answers requests, as a `bridge sub` would be.
-  await watcher.call('subscribe', { patterns: ['scripts.#'] });
+  ({ broker: b, watcher } = await brokerWithWatcher(bed, { patterns: ['scripts.#'] }));
 });
 // A bridge stopped gracefully stops its scripts; killed, it would leave behind those that
 // do not watch their stdin (babble). After useTestBed, so they stop before the broker.
@@ -46,10 +40,8 @@ const started = (key: string): Promise<Frame> => watcher.waitDelivery(`scripts.$
 
 /** `bridge up` with these scripts ({key: fixture name}), once all have started. */
 async function up(scripts: Record<string, string>, extra: Record<string, unknown> = {}): Promise<StartedCli> {
-  const dir = mkdtempSync(path.join(tmpdir(), 'cli-scripts-'));
-  const file = path.join(dir, 'bridge.config.json');
-  const entries = Object.entries(scripts).map(([key, name]) => ({ key, path: script(name) }));
-  writeFileSync(file, JSON.stringify({ interpreter: FAKE_AHK, scripts: entries, ...extra }));
+  const entries = Object.entries(scripts).map(([key, name]) => ({ key, path: scriptFixture(name) }));
+  const file = writeBridgeConfig(bed.tempDir('cli-scripts-'), { interpreter: FAKE_AHK, scripts: entries, ...extra });
   const waits = Object.keys(scripts).map(started);
   const p = start(['up', '--config', file, '--log-level', 'info']);
   await Promise.all(waits);
@@ -59,7 +51,7 @@ async function up(scripts: Record<string, string>, extra: Record<string, unknown
 /** `bridge run` of a fixture, once it has started. */
 async function run(name: string, key: string, extra: string[] = []): Promise<StartedCli> {
   const wait = started(key);
-  const p = start(['run', script(name), '--key', key, '--ahk', FAKE_AHK, ...extra]);
+  const p = start(['run', scriptFixture(name), '--key', key, '--ahk', FAKE_AHK, ...extra]);
   await wait;
   return p;
 }
@@ -117,7 +109,7 @@ describe('bridge ps', () => {
       ['echo', 'bridge', 'running', true],
       ['tick', 'bridge.tick', 'running', true],
     ]);
-    expect(rows[0]).toMatchObject({ pid: expect.any(Number), restarts: 0, last_exit: null, script: script('echo'), started_at: expect.any(String) });
+    expect(rows[0]).toMatchObject({ pid: expect.any(Number), restarts: 0, last_exit: null, script: scriptFixture('echo'), started_at: expect.any(String) });
   });
 
   it('with no bridge on the broker says how to start one, and exits 0 with nothing on stdout', async () => {
@@ -283,9 +275,7 @@ describe('bridge start|stop|restart', () => {
 
   it('a stop that outlasts --timeout exits 1 saying so', async () => {
     // `hang` ignores the exit command: the stop waits its whole grace before the kill.
-    const dir = mkdtempSync(path.join(tmpdir(), 'cli-scripts-'));
-    const file = path.join(dir, 'bridge.config.json');
-    writeFileSync(file, JSON.stringify({ interpreter: FAKE_AHK, scripts: [{ key: 'hang', path: script('hang'), stop_grace: 2 }] }));
+    const file = writeBridgeConfig(bed.tempDir('cli-scripts-'), { interpreter: FAKE_AHK, scripts: [{ key: 'hang', path: scriptFixture('hang'), stop_grace: 2 }] });
     const wait = started('hang');
     start(['up', '--config', file]);
     await wait;

@@ -5,20 +5,17 @@
  * another bridge supervises. And `up`'s table shows what became of each script.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, realpathSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, realpathSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { CLI, runCli, useCliProcesses, waitOutput, type CliResult, type StartedCli } from '../helpers/cli.js';
 import { ON_WINDOWS, UNDER_WINE } from '../helpers/platform.js';
 import { freePort } from '../helpers/ports.js';
 import type { Frame } from '../helpers/raw-client.js';
-import { useTestBed } from '../helpers/test-bed.js';
+import { brokerWithWatcher, useTestBed } from '../helpers/test-bed.js';
+import { FAKE_AHK, scriptFixture, writeBridgeConfig } from '../helpers/script-fixtures.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const FAKE_AHK = path.join(ROOT, 'fixtures/fake-ahk/AutoHotkey.mjs');
-const script = (name: string): string => path.join(ROOT, 'fixtures/scripts', `${name}.ahk`);
 /** No interpreter from the environment, whatever the developer has set. */
 const NO_AHK_ENV = { AHK_PATH: '' };
 
@@ -29,11 +26,7 @@ function tempDir(): string {
   return realpathSync(mkdtempSync(path.join(tmpdir(), 'bridge-missteps-')));
 }
 
-function writeConfig(obj: unknown, dir = tempDir()): string {
-  const file = path.join(dir, 'bridge.config.json');
-  writeFileSync(file, typeof obj === 'string' ? obj : JSON.stringify(obj, null, 2));
-  return file;
-}
+const writeConfig = (obj: unknown, dir = tempDir()): string => writeBridgeConfig(dir, obj);
 
 /** `bridge <args>` run to completion in `cwd` (helpers/cli.ts runs in the test's own). */
 function runCliIn(cwd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
@@ -78,10 +71,8 @@ describe('bridge run: the script path is checked first', () => {
 
 describe('bridge run: no interpreter', () => {
   it('exits 1 before connecting with the one message that says what to pass', async () => {
-    const b = await bed.broker();
-    const watcher = await bed.connected(b.port, 'watcher');
-    await watcher.call('subscribe', { patterns: ['scripts.#'] });
-    const res = await runCli(['run', script('hello'), '--key', 'noahk', '--host', '127.0.0.1', '--port', String(b.port)], NO_AHK_ENV);
+    const { broker: b, watcher } = await brokerWithWatcher(bed, { patterns: ['scripts.#'] });
+    const res = await runCli(['run', scriptFixture('hello'), '--key', 'noahk', '--host', '127.0.0.1', '--port', String(b.port)], NO_AHK_ENV);
     expect(res.code).toBe(1);
     const lines = res.stderr.trimEnd().split('\n');
     expect(lines).toHaveLength(1);
@@ -92,6 +83,14 @@ describe('bridge run: no interpreter', () => {
     const status = await watcher.call('status');
     expect(status.result.clients.map((c: { client_id: string }) => c.client_id)).toEqual(['watcher']);
     expect(watcher.frames.filter((f: Frame) => f.method === 'message')).toEqual([]);
+  });
+
+  it('an "interpreter" in its --config that does not exist is named with the config file as its source', async () => {
+    const dir = tempDir();
+    const file = writeConfig({ interpreter: 'gone/AutoHotkey64.exe' }, dir);
+    const res = await runCli(['run', scriptFixture('hello'), '--key', 'noahk', '--config', file, '--host', '127.0.0.1', '--port', String(await freePort())], NO_AHK_ENV);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toBe(`bridge: AutoHotkey interpreter from "interpreter" in ${file} not found: ${path.join(dir, 'gone', 'AutoHotkey64.exe')}\n`);
   });
 });
 
@@ -105,7 +104,7 @@ describe('bridge up: scripts that cannot start are refused before anything start
         broker: { host: '127.0.0.1', port },
         interpreter: FAKE_AHK,
         scripts: [
-          { key: 'fine', path: script('echo') },
+          { key: 'fine', path: scriptFixture('echo') },
           { key: 'gone', path: 'gone.ahk' },
           { key: 'folder', path: 'sub' },
         ],
@@ -121,12 +120,49 @@ describe('bridge up: scripts that cannot start are refused before anything start
   });
 
   it('names the scripts without an interpreter', async () => {
-    const file = writeConfig({ broker: { host: '127.0.0.1', port: await freePort() }, scripts: [{ key: 'echo', path: script('echo') }, { key: 'tick', path: script('ticker') }] });
+    const file = writeConfig({ broker: { host: '127.0.0.1', port: await freePort() }, scripts: [{ key: 'echo', path: scriptFixture('echo') }, { key: 'tick', path: scriptFixture('ticker') }] });
     const res = await runCli(['up', '--config', file], NO_AHK_ENV);
     expect(res.code).toBe(1);
     const lines = res.stderr.trimEnd().split('\n');
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/^bridge: no interpreter for keys echo, tick: .*--ahk/);
+  });
+
+  it('an "interpreter" in the config that does not exist is named with the config file as its source', async () => {
+    const dir = tempDir();
+    const file = writeConfig(
+      {
+        broker: { host: '127.0.0.1', port: await freePort() },
+        interpreter: 'gone/AutoHotkey64.exe',
+        scripts: [
+          { key: 'echo', path: scriptFixture('echo') },
+          { key: 'own', path: scriptFixture('echo'), interpreter: 'own/AutoHotkey64.exe' },
+          { key: 'tick', path: scriptFixture('ticker') },
+        ],
+      },
+      dir,
+    );
+    const res = await runCli(['up', '--config', file], NO_AHK_ENV);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toBe(
+      `bridge: no interpreter for keys echo, tick: AutoHotkey interpreter from "interpreter" in ${file} not found: ${path.join(dir, 'gone', 'AutoHotkey64.exe')}\n` +
+        `no interpreter for key own: AutoHotkey interpreter from the script's "interpreter" in ${file} not found: ${path.join(dir, 'own', 'AutoHotkey64.exe')}\n`,
+    );
+    expect(res.stdout).toBe('');
+  });
+
+  it('AHK_PATH comes before the config file\'s "interpreter" (the documented order), and --ahk before both', async () => {
+    const dir = tempDir();
+    const file = writeConfig({ broker: { host: '127.0.0.1', port: await freePort() }, interpreter: FAKE_AHK, scripts: [{ key: 'echo', path: scriptFixture('echo') }] }, dir);
+    const envMissing = path.join(dir, 'env', 'AutoHotkey64.exe');
+    // runCli closes stdin at once: a bridge that wrongly starts stops again instead of hanging the test.
+    const fromEnv = await runCli(['up', '--config', file, '--stop-on-stdin-close'], { AHK_PATH: envMissing });
+    expect(fromEnv.code).toBe(1);
+    expect(fromEnv.stderr).toBe(`bridge: no interpreter for key echo: AutoHotkey interpreter from AHK_PATH not found: ${envMissing}\n`);
+    const flagMissing = path.join(dir, 'flag', 'AutoHotkey64.exe');
+    const fromFlag = await runCli(['up', '--config', file, '--ahk', flagMissing, '--stop-on-stdin-close'], { AHK_PATH: envMissing });
+    expect(fromFlag.code).toBe(1);
+    expect(fromFlag.stderr).toBe(`bridge: no interpreter for key echo: AutoHotkey interpreter from --ahk not found: ${flagMissing}\n`);
   });
 });
 
@@ -142,7 +178,7 @@ describe('queue files are checked before joining or hosting a broker', () => {
 
   it('bridge run --queue DIR: one message, exit 1, before hosting a broker', async () => {
     const dir = tempDir();
-    const res = await runCli(['run', script('hello'), '--key', 'q', '--ahk', FAKE_AHK, '--host', '127.0.0.1', '--port', String(await freePort()), '--queue', dir]);
+    const res = await runCli(['run', scriptFixture('hello'), '--key', 'q', '--ahk', FAKE_AHK, '--host', '127.0.0.1', '--port', String(await freePort()), '--queue', dir]);
     expect(res.code).toBe(1);
     expect(res.stderr).toBe(`bridge: ${dir} is a directory; give the queue file inside it, e.g. ${path.join(dir, 'broker_queue.txt')}\n`);
   });
@@ -206,8 +242,8 @@ describe('bridge up: the start-up table', () => {
       broker: { host: '127.0.0.1', port },
       interpreter: WINE_STUB ?? FAKE_AHK,
       scripts: [
-        { key: 'good', path: script('echo') },
-        { key: 'broken', path: script('syntax-error'), ...(WINE_STUB ? { args: ['--load-error'] } : {}) },
+        { key: 'good', path: scriptFixture('echo') },
+        { key: 'broken', path: scriptFixture('syntax-error'), ...(WINE_STUB ? { args: ['--load-error'] } : {}) },
       ],
     });
     const p = started(['up', '--config', file, '--stop-on-stdin-close']);
@@ -222,43 +258,41 @@ describe('bridge up: the start-up table', () => {
 
 describe('a key supervised by another bridge on the broker is refused', () => {
   it('bridge run --key cad beside another bridge run --key cad: exit 1 naming the other, which keeps running', async () => {
-    const b = await bed.broker();
-    const watcher = await bed.connected(b.port, 'watcher');
-    await watcher.call('subscribe', { patterns: ['scripts.cad.#'] });
-    const first = started(['run', script('ticker'), '--key', 'cad', '--ahk', FAKE_AHK, '--host', '127.0.0.1', '--port', String(b.port)]);
+    const { broker: b, watcher } = await brokerWithWatcher(bed, { patterns: ['scripts.cad.#'] });
+    const first = started(['run', scriptFixture('ticker'), '--key', 'cad', '--ahk', FAKE_AHK, '--host', '127.0.0.1', '--port', String(b.port)]);
     await watcher.waitDelivery('scripts.cad.started');
 
-    const second = await runCli(['run', script('echo'), '--key', 'cad', '--ahk', FAKE_AHK, '--host', '127.0.0.1', '--port', String(b.port)]);
+    const second = await runCli(['run', scriptFixture('echo'), '--key', 'cad', '--ahk', FAKE_AHK, '--host', '127.0.0.1', '--port', String(b.port)]);
     expect(second.code).toBe(1);
     expect(second.stderr).toBe(
-      `bridge: key cad is already supervised by bridge bridge.cad (pid ${first.child.pid}, ${script('ticker')}) on this broker; ` +
+      `bridge: key cad is already supervised by bridge bridge.cad (pid ${first.child.pid}, ${scriptFixture('ticker')}) on this broker; ` +
         'choose another --key or stop it with `bridge stop cad`\n',
     );
     // The first kept its connection (the second never connected as bridge.cad) and its script.
     const status = await watcher.call('request', { topic: 'scripts.status', payload: { script_id: 'cad' }, timeout: 5 });
-    expect(status.result).toMatchObject({ key: 'cad', running: true, script: script('ticker') });
+    expect(status.result).toMatchObject({ key: 'cad', running: true, script: scriptFixture('ticker') });
     expect(first.stderr()).not.toContain('lost the broker');
     expect(watcher.deliveries('scripts.cad.started')).toHaveLength(1);
   });
 
   it('bridge run beside a bridge up that supervises the key, and another bridge up beside it', async () => {
     const port = await freePort();
-    const file = writeConfig({ broker: { host: '127.0.0.1', port }, interpreter: FAKE_AHK, scripts: [{ key: 'cad', path: script('ticker') }] });
+    const file = writeConfig({ broker: { host: '127.0.0.1', port }, interpreter: FAKE_AHK, scripts: [{ key: 'cad', path: scriptFixture('ticker') }] });
     const up = started(['up', '--config', file, '--stop-on-stdin-close']);
     await waitOutput(up.child, up.stdout, (s) => /^cad /m.test(s));
 
-    const run = await runCli(['run', script('echo'), '--key', 'cad', '--ahk', FAKE_AHK, '--host', '127.0.0.1', '--port', String(port)]);
+    const run = await runCli(['run', scriptFixture('echo'), '--key', 'cad', '--ahk', FAKE_AHK, '--host', '127.0.0.1', '--port', String(port)]);
     expect(run.code).toBe(1);
     expect(run.stderr).toBe(
-      `bridge: key cad is already supervised by bridge bridge (pid ${up.child.pid}, ${script('ticker')}) on this broker; ` +
+      `bridge: key cad is already supervised by bridge bridge (pid ${up.child.pid}, ${scriptFixture('ticker')}) on this broker; ` +
         'choose another --key or stop it with `bridge stop cad`\n',
     );
 
-    const other = writeConfig({ broker: { host: '127.0.0.1', port }, interpreter: FAKE_AHK, scripts: [{ key: 'echo', path: script('echo') }, { key: 'cad', path: script('echo') }] });
+    const other = writeConfig({ broker: { host: '127.0.0.1', port }, interpreter: FAKE_AHK, scripts: [{ key: 'echo', path: scriptFixture('echo') }, { key: 'cad', path: scriptFixture('echo') }] });
     const up2 = await runCli(['up', '--config', other]);
     expect(up2.code).toBe(1);
     expect(up2.stderr).toBe(
-      `bridge: key cad is already supervised by bridge bridge (pid ${up.child.pid}, ${script('ticker')}) on this broker; ` +
+      `bridge: key cad is already supervised by bridge bridge (pid ${up.child.pid}, ${scriptFixture('ticker')}) on this broker; ` +
         `choose another key in ${other} or stop it with \`bridge stop cad\`\n`,
     );
     up.child.stdin.end();
@@ -266,29 +300,25 @@ describe('a key supervised by another bridge on the broker is refused', () => {
   });
 
   it('bridge up beside a bridge run that supervises one of its keys: exit 1 before starting any of them', async () => {
-    const b = await bed.broker();
-    const watcher = await bed.connected(b.port, 'watcher');
-    await watcher.call('subscribe', { patterns: ['scripts.#'] });
-    const run = started(['run', script('ticker'), '--key', 'cad', '--ahk', FAKE_AHK, '--host', '127.0.0.1', '--port', String(b.port)]);
+    const { broker: b, watcher } = await brokerWithWatcher(bed, { patterns: ['scripts.#'] });
+    const run = started(['run', scriptFixture('ticker'), '--key', 'cad', '--ahk', FAKE_AHK, '--host', '127.0.0.1', '--port', String(b.port)]);
     await watcher.waitDelivery('scripts.cad.started');
-    const file = writeConfig({ broker: { host: '127.0.0.1', port: b.port }, interpreter: FAKE_AHK, scripts: [{ key: 'echo', path: script('echo') }, { key: 'cad', path: script('echo') }] });
+    const file = writeConfig({ broker: { host: '127.0.0.1', port: b.port }, interpreter: FAKE_AHK, scripts: [{ key: 'echo', path: scriptFixture('echo') }, { key: 'cad', path: scriptFixture('echo') }] });
     const up = await runCli(['up', '--config', file]);
     expect(up.code).toBe(1);
     expect(up.stderr).toBe(
-      `bridge: key cad is already supervised by bridge bridge.cad (pid ${run.child.pid}, ${script('ticker')}) on this broker; ` +
+      `bridge: key cad is already supervised by bridge bridge.cad (pid ${run.child.pid}, ${scriptFixture('ticker')}) on this broker; ` +
         `choose another key in ${file} or stop it with \`bridge stop cad\`\n`,
     );
     expect(watcher.deliveries('scripts.echo.started')).toEqual([]);
   });
 
   it('a second bridge up with other keys is refused: it would join as "bridge" and take over the first one', async () => {
-    const b = await bed.broker();
-    const watcher = await bed.connected(b.port, 'watcher');
-    await watcher.call('subscribe', { patterns: ['scripts.#'] });
-    const first = writeConfig({ broker: { host: '127.0.0.1', port: b.port }, interpreter: FAKE_AHK, scripts: [{ key: 'tick', path: script('ticker') }] });
+    const { broker: b, watcher } = await brokerWithWatcher(bed, { patterns: ['scripts.#'] });
+    const first = writeConfig({ broker: { host: '127.0.0.1', port: b.port }, interpreter: FAKE_AHK, scripts: [{ key: 'tick', path: scriptFixture('ticker') }] });
     const up = started(['up', '--config', first, '--stop-on-stdin-close']);
     await waitOutput(up.child, up.stdout, (s) => /^tick /m.test(s));
-    const second = writeConfig({ broker: { host: '127.0.0.1', port: b.port }, interpreter: FAKE_AHK, scripts: [{ key: 'echo', path: script('echo') }] });
+    const second = writeConfig({ broker: { host: '127.0.0.1', port: b.port }, interpreter: FAKE_AHK, scripts: [{ key: 'echo', path: scriptFixture('echo') }] });
     const up2 = await runCli(['up', '--config', second]);
     expect(up2.code).toBe(1);
     expect(up2.stderr).toBe(

@@ -5,17 +5,16 @@
  * of, a line the broker refuses, the queue path turning into a folder) is logged and
  * dead-lettered without holding up the lines behind it.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { runCli, useCliProcesses, waitOutput, type CliResult, type StartedCli } from '../helpers/cli.js';
 import type { StartedBroker } from '../helpers/broker-fixture.js';
 import { ON_WINDOWS } from '../helpers/platform.js';
 import { freePort } from '../helpers/ports.js';
 import { pace } from '../helpers/processes.js';
 import type { RawClient } from '../helpers/raw-client.js';
-import { subscribe, useTestBed } from '../helpers/test-bed.js';
+import { brokerWithWatcher, subscribe, useTestBed } from '../helpers/test-bed.js';
 
 const bed = useTestBed();
 let b: StartedBroker;
@@ -24,16 +23,11 @@ let dir: string;
 let queue: string;
 
 beforeEach(async () => {
-  b = await bed.broker({ max_message_size: 4096, max_output_bytes: 64 * 1024 });
-  sub = await bed.connected(b.port, 'watcher');
-  dir = mkdtempSync(path.join(tmpdir(), 'bridge-tail-missteps-'));
+  ({ broker: b, watcher: sub } = await brokerWithWatcher(bed, { broker: { max_message_size: 4096, max_output_bytes: 64 * 1024 } }));
+  dir = bed.tempDir('bridge-tail-missteps-');
   queue = path.join(dir, 'queue.txt');
 });
-
-afterEach(() => {
-  rmSync(dir, { recursive: true, force: true });
-});
-// Registered last so its hook runs first: the processes stop before their folder goes.
+// Registered after the test bed so its hook runs first: the processes stop before the bed removes their folder.
 const procs = useCliProcesses();
 
 const connectArgs = (): string[] => ['--host', '127.0.0.1', '--port', String(b.port)];

@@ -4,41 +4,31 @@
  * error reports the load failure and the bridge waits for the next save. Every wait is on
  * a published event or on the bridge's own output.
  */
-import { appendFileSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, cpSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { runCli, useCliProcesses, waitOutput } from '../helpers/cli.js';
 import { stopCli } from '../helpers/platform.js';
 import type { StartedBroker } from '../helpers/broker-fixture.js';
 import type { Frame, RawClient } from '../helpers/raw-client.js';
-import { useTestBed } from '../helpers/test-bed.js';
+import { brokerWithWatcher, useTestBed } from '../helpers/test-bed.js';
+import { FAKE_AHK, ROOT, writeBridgeConfig } from '../helpers/script-fixtures.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const FAKE_AHK = path.join(ROOT, 'fixtures/fake-ahk/AutoHotkey.mjs');
 const WAIT_MS = 15_000;
 
 const bed = useTestBed();
 let b: StartedBroker;
 let sub: RawClient;
-const dirs: string[] = [];
 
 beforeEach(async () => {
-  b = await bed.broker();
-  sub = await bed.connected(b.port, 'watch-test');
-  await sub.call('subscribe', { patterns: ['scripts.#'] });
+  ({ broker: b, watcher: sub } = await brokerWithWatcher(bed, { clientId: 'watch-test', patterns: ['scripts.#'] }));
 });
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-// Registered last so its hook runs first: the processes stop before their folders go.
+// Registered after the test bed so its hook runs first: the processes stop before the bed removes their folders.
 const procs = useCliProcesses();
 
 /** A copy of fixtures/includes to edit. */
 function includeTree(): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'cli-watch-'));
-  dirs.push(dir);
+  const dir = bed.tempDir('cli-watch-');
   cpSync(path.join(ROOT, 'fixtures/includes'), dir, { recursive: true });
   return dir;
 }
@@ -93,18 +83,14 @@ describe('--watch', () => {
   it('bridge up: watches every script in the config and the files each includes', async () => {
     const dir = includeTree();
     writeFileSync(path.join(dir, 'solo.ahk'), ';@fake bridge\n');
-    const config = path.join(dir, 'bridge.config.json');
-    writeFileSync(
-      config,
-      JSON.stringify({
-        broker: { host: '127.0.0.1', port: b.port },
-        interpreter: FAKE_AHK,
-        scripts: [
-          { key: 'tree', path: 'main.ahk' },
-          { key: 'solo', path: 'solo.ahk' },
-        ],
-      }),
-    );
+    const config = writeBridgeConfig(dir, {
+      broker: { host: '127.0.0.1', port: b.port },
+      interpreter: FAKE_AHK,
+      scripts: [
+        { key: 'tree', path: 'main.ahk' },
+        { key: 'solo', path: 'solo.ahk' },
+      ],
+    });
     const p = procs.start(['up', '--config', config, '--watch']);
     const tree1 = await delivery('scripts.tree.started');
     const solo1 = await delivery('scripts.solo.started');

@@ -1,9 +1,10 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startBroker, type StartedBroker } from '../helpers/broker-fixture.js';
+import { describe, expect, it } from 'vitest';
+import { startBroker } from '../helpers/broker-fixture.js';
 import { runCli, startCli, waitOutput } from '../helpers/cli.js';
 import { ON_WINDOWS, POSIX_SIGNALS, stopCli } from '../helpers/platform.js';
 import { freePort as deadPort } from '../helpers/ports.js';
 import { RawClient } from '../helpers/raw-client.js';
+import { useBrokerPerTest } from '../helpers/test-bed.js';
 
 
 describe('bridge CLI without a broker', () => {
@@ -128,28 +129,20 @@ describe('bridge broker', () => {
 });
 
 describe('bridge client commands', () => {
-  let b: StartedBroker;
-  let args: string[];
-  beforeEach(async () => {
-    b = await startBroker();
-    args = ['--host', '127.0.0.1', '--port', String(b.port)];
-  });
-  afterEach(async () => {
-    await b.stop();
-  });
+  const broker = useBrokerPerTest();
 
   it('sub prints "topic payload" lines; pub sends JSON, and text with --string', async () => {
-    const sub = startCli(['sub', 'jobs.*', 'notes.#', '--count', '3', ...args]);
+    const sub = startCli(['sub', 'jobs.*', 'notes.#', '--count', '3', ...broker.cliArgs]);
     // It says on stderr once its subscription exists.
     await waitOutput(sub.child, sub.stderr, (s) => s.includes('bridge sub: listening on jobs.*, notes.#'));
-    const watcher = await RawClient.connected(b.port, 'w');
+    const watcher = await RawClient.connected(broker.current.port, 'w');
     expect((await watcher.call('status')).result.subscription_count).toBe(2);
-    const pub1 = await runCli(['pub', 'jobs.activated', '{"job_id":"12345"}', ...args]);
+    const pub1 = await runCli(['pub', 'jobs.activated', '{"job_id":"12345"}', ...broker.cliArgs]);
     expect(pub1.code).toBe(0);
     expect(pub1.stdout).toMatch(/published jobs.activated to 1 subscriber/);
-    expect((await runCli(['pub', 'notes.x.y', '--string', 'hello world', ...args])).code).toBe(0);
-    expect((await runCli(['pub', 'ignored.topic', '1', ...args])).stdout).toMatch(/to 0 subscribers/);
-    expect((await runCli(['pub', 'jobs.count', '42', '--json', ...args])).stdout).toMatch(/"delivered":1/);
+    expect((await runCli(['pub', 'notes.x.y', '--string', 'hello world', ...broker.cliArgs])).code).toBe(0);
+    expect((await runCli(['pub', 'ignored.topic', '1', ...broker.cliArgs])).stdout).toMatch(/to 0 subscribers/);
+    expect((await runCli(['pub', 'jobs.count', '42', '--json', ...broker.cliArgs])).stdout).toMatch(/"delivered":1/);
     const res = await sub.done;
     expect(res.code).toBe(0);
     expect(res.stdout.trim().split('\n')).toEqual(['jobs.activated {"job_id":"12345"}', 'notes.x.y "hello world"', 'jobs.count 42']);
@@ -157,19 +150,19 @@ describe('bridge client commands', () => {
   });
 
   it('sub --json prints the delivery with sender and message id; pub flags reach the broker', async () => {
-    const pub = await RawClient.connected(b.port, 'ds_pas');
+    const pub = await RawClient.connected(broker.current.port, 'ds_pas');
     await pub.call('publish', { topic: 'cfg.mode', payload: { mode: 'cut' }, retain: true, qos: 1 });
-    const res = await runCli(['sub', 'cfg.*', '--json', '--count', '1', ...args]);
+    const res = await runCli(['sub', 'cfg.*', '--json', '--count', '1', ...broker.cliArgs]);
     expect(res.code).toBe(0);
     const line = JSON.parse(res.stdout.trim());
     expect(line).toMatchObject({ topic: 'cfg.mode', payload: { mode: 'cut' }, sender: 'ds_pas', qos: 1, retained: true, message_id: expect.any(String) });
-    expect((await runCli(['pub', 'cfg.mode', '""', '--retain', ...args])).code).toBe(0);
-    expect(b.broker.status().retained_count).toBe(1); // only system.broker.ready remains
+    expect((await runCli(['pub', 'cfg.mode', '""', '--retain', ...broker.cliArgs])).code).toBe(0);
+    expect(broker.current.broker.status().retained_count).toBe(1); // only system.broker.ready remains
     pub.close();
   });
 
   it('request prints the reply as JSON; errors exit 1 with the code', async () => {
-    const svc = await RawClient.connected(b.port, 'svc');
+    const svc = await RawClient.connected(broker.current.port, 'svc');
     await svc.call('subscribe', { patterns: ['scripts.status'] });
     svc.socket.on('data', () => {
       const d = svc.deliveries('scripts.status').at(-1);
@@ -178,32 +171,32 @@ describe('bridge client commands', () => {
         svc.notify('reply', { reply_to: d.reply_to, result: { running: true, script_id: d.payload.script_id } });
       }
     });
-    const res = await runCli(['request', 'scripts.status', '{"script_id":"saw1"}', ...args]);
+    const res = await runCli(['request', 'scripts.status', '{"script_id":"saw1"}', ...broker.cliArgs]);
     expect(res.code).toBe(0);
     expect(JSON.parse(res.stdout)).toEqual({ running: true, script_id: 'saw1' });
-    const none = await runCli(['request', 'nobody.listens', ...args]);
+    const none = await runCli(['request', 'nobody.listens', ...broker.cliArgs]);
     expect(none.code).toBe(1);
     expect(none.stderr).toMatch(/-32005/);
-    const bad = await runCli(['request', 'x', '--timeout', '500', ...args]);
+    const bad = await runCli(['request', 'x', '--timeout', '500', ...broker.cliArgs]);
     expect(bad.code).toBe(1);
     svc.close();
   });
 
   it('status prints a summary and the clients; --json prints the raw status', async () => {
-    const c = await RawClient.connected(b.port, 'cad_hotkeys', { client_type: 'ahk' });
-    const text = await runCli(['status', ...args]);
+    const c = await RawClient.connected(broker.current.port, 'cad_hotkeys', { client_type: 'ahk' });
+    const text = await runCli(['status', ...broker.cliArgs]);
     expect(text.code).toBe(0);
     expect(text.stdout).toMatch(/broker \S+ on 127\.0\.0\.1:\d+/);
     expect(text.stdout).toMatch(/cad_hotkeys\s+ahk\s+anonymous\s+online/);
-    const json = await runCli(['status', '--json', ...args]);
+    const json = await runCli(['status', '--json', ...broker.cliArgs]);
     expect(json.code, json.stderr).toBe(0);
-    expect(JSON.parse(json.stdout)).toMatchObject({ client_count: 2, port: b.port });
+    expect(JSON.parse(json.stdout)).toMatchObject({ client_count: 2, port: broker.current.port });
     c.close();
   });
 
   it('honours BROKER_HOST and BROKER_PORT', async () => {
-    const res = await runCli(['status', '--json'], { BROKER_HOST: '127.0.0.1', BROKER_PORT: String(b.port) });
+    const res = await runCli(['status', '--json'], { BROKER_HOST: '127.0.0.1', BROKER_PORT: String(broker.current.port) });
     expect(res.code).toBe(0);
-    expect(JSON.parse(res.stdout).port).toBe(b.port);
+    expect(JSON.parse(res.stdout).port).toBe(broker.current.port);
   });
 });

@@ -143,6 +143,12 @@ describe('findInterpreter: given paths', () => {
     expect(probe.regQueries).toEqual([]);
   });
 
+  it("a script's own interpreter wins over --ahk, AHK_PATH and config", async () => {
+    const probe = machine({ files, env: { ...WIN_ENV, AHK_PATH: 'C:\\tools\\env\\AutoHotkeyU64.exe' } });
+    const c = await findInterpreter({ own: 'C:\\tools\\config\\AutoHotkey.exe', explicit: 'C:\\tools\\flag\\AutoHotkey64.exe', configured: 'C:\\tools\\env\\AutoHotkeyU64.exe', scriptPath: SCRIPT, scriptText: V2 }, probe);
+    expect(c).toEqual({ path: 'C:\\tools\\config\\AutoHotkey.exe', major: undefined, source: 'config', isFixture: false });
+  });
+
   it('AHK_PATH wins over config (env names case-insensitive, as on Windows)', async () => {
     const probe = machine({ files, env: { ...WIN_ENV, ahk_path: 'C:\\tools\\env\\AutoHotkeyU64.exe' } });
     const c = await findInterpreter({ configured: 'C:\\tools\\config\\AutoHotkey.exe', scriptPath: SCRIPT, scriptText: V2 }, probe);
@@ -159,6 +165,8 @@ describe('findInterpreter: given paths', () => {
     [{ explicit: 'C:\\missing\\AutoHotkey64.exe' }, {}, /--ahk not found: C:\\missing\\AutoHotkey64\.exe/],
     [{}, { AHK_PATH: 'C:\\missing\\env.exe' }, /AHK_PATH not found: C:\\missing\\env\.exe/],
     [{ configured: 'C:\\missing\\cfg.exe' }, {}, /"interpreter" in the config file not found: C:\\missing\\cfg\.exe/],
+    [{ configured: 'C:\\missing\\cfg.exe', configFile: 'C:\\shop\\bridge.config.json' }, {}, /from "interpreter" in C:\\shop\\bridge\.config\.json not found: C:\\missing\\cfg\.exe/],
+    [{ own: 'C:\\missing\\own.exe', configFile: 'C:\\shop\\bridge.config.json' }, {}, /from the script's "interpreter" in C:\\shop\\bridge\.config\.json not found: C:\\missing\\own\.exe/],
   ])('a given path that does not exist is an error naming its source (%o %o)', async (opts, env, message) => {
     // Even though a standard install exists: the user's choice is not second-guessed.
     const probe = machine({ files, env: { ...WIN_ENV, ...env } });
