@@ -172,6 +172,8 @@ export async function openLink(
   try {
     return { link, role: await link.start(), host, port };
   } catch (err) {
+    // A status page that cannot open says so in its own words (the broker was fine).
+    if (err instanceof ConfigError) throw new CliError(err.message);
     throw new CliError(`cannot reach or host the broker at ${host}:${port}: ${(err as Error).message}`);
   }
 }
