@@ -7,7 +7,7 @@
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -41,10 +41,10 @@ async function holdPort(port: number): Promise<void> {
   });
 }
 
-/** Whether something accepts connections on 127.0.0.1:`port` (false: refused). */
-function listening(port: number): Promise<boolean> {
+/** Whether something accepts connections on `host`:`port` (false: refused). */
+function listening(port: number, host = '127.0.0.1'): Promise<boolean> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ port, host: '127.0.0.1' });
+    const socket = net.connect({ port, host });
     socket.once('connect', () => {
       socket.destroy();
       resolve(true);
@@ -58,6 +58,11 @@ async function getJson<T>(url: string): Promise<T> {
   expect(res.status, `${url}: ${await res.clone().text()}`).toBe(200);
   return (await res.json()) as T;
 }
+
+/** This machine's address on its network, if it has one: a loopback-only page is not there. */
+const LAN_ADDRESS = Object.values(networkInterfaces())
+  .flat()
+  .find((a) => a !== undefined && a.family === 'IPv4' && !a.internal)?.address;
 
 const pageLine = (port: number): string => `status page listening url=http://127.0.0.1:${port}/`;
 const waitPage = (p: StartedCli, port: number): Promise<string> => waitOutput(p.child, p.stderr, (s) => s.includes(pageLine(port)), 20_000);
@@ -90,6 +95,8 @@ describe('bridge broker --http', () => {
     expect(out).toContain(`${pageLine(h)} sign_in=none`);
     const info = await getJson<{ version: string; port: number; counters: Record<string, number> }>(`http://127.0.0.1:${h}/api/broker`);
     expect(info).toMatchObject({ version: VERSION, port: p, counters: { messages: 0 } });
+    // Loopback only: not reachable at the machine's network address.
+    if (LAN_ADDRESS !== undefined) expect(await listening(h, LAN_ADDRESS)).toBe(false);
     const res = await stopCli(broker);
     expect(res.stderr).not.toContain('unexpected error');
     expect(await listening(h)).toBe(false);
