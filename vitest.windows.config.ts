@@ -19,7 +19,9 @@ export default defineConfig({
     // - cli-scripts, cli-supervise-missteps, cli-tail-missteps: passed in the full lane
     //   when they were written; what they drive on Windows (stopping scripts, ps/logs
     //   over the broker, tailing) is also covered by bridge-run, bridge-up, bridge-tail
-    //   and cli.test.ts, which stay.
+    //   and cli.test.ts, which stay;
+    // - cli-status-page: about 20 CLI process starts (12 s on Linux; each is 1-5 s under Wine)
+    //   for an HTTP server that is platform-neutral Node code; the Linux lane covers it.
     exclude:
       process.env.WINDOWS_LANE_FULL === '1'
         ? []
@@ -29,6 +31,7 @@ export default defineConfig({
             'test/integration/cli-scripts.test.ts',
             'test/integration/cli-supervise-missteps.test.ts',
             'test/integration/cli-tail-missteps.test.ts',
+            'test/integration/cli-status-page.test.ts',
           ],
     globalSetup: ['test/global-setup.ts'],
     testTimeout: 120_000,

@@ -92,8 +92,16 @@ export class BrokerLink extends EventEmitter<BrokerLinkEvents> {
       }
       if (!this.client.isConnected) await this.client.connect();
     }
-    if (this.broker) await this.openStatusPage(this.broker);
-    else if (this.opts.brokerConfig?.http) {
+    if (this.broker) {
+      try {
+        await this.openStatusPage(this.broker);
+      } catch (err) {
+        // The command fails: it must not keep hosting the broker behind its error (the
+        // process would never exit).
+        await this.stop();
+        throw err;
+      }
+    } else if (this.opts.brokerConfig?.http) {
       this.opts.log.warning('the status page is served by the process hosting the broker; this bridge joined one, so --http is not served here (it will be if this bridge takes the broker over)', {
         host: this.opts.host,
         port: this.opts.port,

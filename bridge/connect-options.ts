@@ -120,12 +120,16 @@ export async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8').replace(/^\uFEFF/, '').replace(/\r?\n$/, '');
 }
 
-/** The flag text, after commander's `--http [ADDR]`: `true` when given without a value. */
-export function httpFlag(value: string | boolean): HttpSetting | null {
-  // `--http script.ahk`: commander hands the next word to an optional value.
+/** `--http script.ahk`: commander hands the next word to an optional value. */
+function refuseSwallowedFile(value: unknown): void {
   if (typeof value === 'string' && /\.(ahk|ah2|ahk2|json)$/i.test(value)) {
     throw new CliError(`--http took "${value}" as its address; write --http=PORT, or put --http after "${value}"`);
   }
+}
+
+/** The flag text, after commander's `--http [ADDR]`: `true` when given without a value. */
+export function httpFlag(value: string | boolean): HttpSetting | null {
+  refuseSwallowedFile(value);
   try {
     return parseHttpSetting(value, '--http');
   } catch (err) {
@@ -136,10 +140,14 @@ export function httpFlag(value: string | boolean): HttpSetting | null {
 
 /** `--http [ADDR]` for the commands that can host a broker. */
 export function withHttpFlag(cmd: Command): Command {
-  return cmd.option(
+  cmd.option(
     '--http [addr]',
     `serve the status page and monitoring API while this process hosts the broker: [HOST:]PORT, loopback only unless a host is given (default ${DEFAULT_HTTP_PORT})`,
   );
+  // As the flag is read: `bridge run --http x.ahk` would otherwise stop at commander's
+  // "missing required argument 'script'", which hides that --http took the script.
+  cmd.on('option:http', refuseSwallowedFile);
+  return cmd;
 }
 
 /**
@@ -164,6 +172,8 @@ export async function openLink(
   try {
     return { link, role: await link.start(), host, port };
   } catch (err) {
+    // A status page that cannot open says so in its own words (the broker was fine).
+    if (err instanceof ConfigError) throw new CliError(err.message);
     throw new CliError(`cannot reach or host the broker at ${host}:${port}: ${(err as Error).message}`);
   }
 }

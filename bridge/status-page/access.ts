@@ -27,7 +27,11 @@ const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
 export function hostName(header: string | undefined): string {
   if (!header) return '';
   const h = header.trim().toLowerCase();
-  if (h.startsWith('[')) return h.slice(0, h.indexOf(']') + 1);
+  if (h.startsWith('[')) {
+    // Only a port may follow the brackets: `[::1]evil.example` is not the name `[::1]`.
+    const end = h.indexOf(']');
+    return end !== -1 && /^(:\d*)?$/.test(h.slice(end + 1)) ? h.slice(0, end + 1) : h;
+  }
   const colon = h.lastIndexOf(':');
   return colon === -1 ? h : h.slice(0, colon);
 }

@@ -10,7 +10,6 @@ export interface PayloadPreview {
 
 export function previewPayload(payload: unknown): PayloadPreview {
   if (payload === null || typeof payload === 'number' || typeof payload === 'boolean') return { payload, truncated: false };
-  if (typeof payload === 'string' && payload.length <= PREVIEW_CHARS) return { payload, truncated: false };
   const text = JSON.stringify(payload) ?? 'null';
   if (text.length <= PREVIEW_CHARS) return { payload, truncated: false };
   return { payload: text.slice(0, PREVIEW_CHARS), truncated: true };

@@ -51,7 +51,8 @@ export function parseHttpSetting(value: unknown, source: string): HttpSetting | 
   if (typeof value === 'string') {
     if (/^(true|on|yes)$/i.test(value)) return { host: null, port: DEFAULT_HTTP_PORT };
     if (/^(false|off|no)$/i.test(value)) return null;
-    return parseAddress(value.trim(), source);
+    // Blank is no address at all, not an empty host: say what the option takes.
+    if (value.trim() !== '') return parseAddress(value.trim(), source);
   }
   if (typeof value === 'object' && !Array.isArray(value)) {
     const o = value as Record<string, unknown>;

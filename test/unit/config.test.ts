@@ -96,6 +96,8 @@ describe('parseConfigObject', () => {
       persistence_fsync: 'always',
       log_level: 'warning',
       log_messages: false,
+      // Already in its parsed form, so the round trip below is exact.
+      http: { host: '127.0.0.1', port: 8080 },
     };
     expect(Object.keys(obj).sort()).toEqual([...CONFIG_KEYS].sort());
     expect(parseConfigObject(obj, 'test')).toEqual(obj);
