@@ -6,6 +6,7 @@ import { Option, type Command } from 'commander';
 import { ConfigError, DEFAULT_HTTP_PORT, parseHttpSetting, type BrokerConfig, type HttpSetting } from '../src/broker/index.js';
 import { BrokerClient, BrokerConnectionError } from '../src/client/index.js';
 import { BrokerLink, type LinkRole } from './broker-link.js';
+import { checkPageExposure } from './status-page/status-page.js';
 import { DEFAULT_HOST, DEFAULT_PORT } from '../src/protocol/messages.js';
 import { Logger, parseLogLevel } from '../src/log/logger.js';
 import { CliError } from './cli-error.js';
@@ -168,6 +169,15 @@ export async function openLink(
   // that requires one can connect to it without repeating the secret on the command line.
   const token = flags.token ?? (process.env.BROKER_TOKEN || undefined) ?? brokerConfig?.token ?? undefined;
   const http = flags.http === undefined ? brokerConfig?.http : httpFlag(flags.http);
+  // Before joining or hosting: a page that would be refused must not start a broker first.
+  if (http) {
+    try {
+      checkPageExposure(http, { token: brokerConfig?.token ?? null, allow_anonymous: brokerConfig?.allow_anonymous ?? null });
+    } catch (err) {
+      if (err instanceof ConfigError) throw new CliError(err.message);
+      throw err;
+    }
+  }
   const link = new BrokerLink({ host, port, clientId, token, brokerConfig: { ...brokerConfig, http }, log });
   try {
     return { link, role: await link.start(), host, port };

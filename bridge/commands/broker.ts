@@ -16,7 +16,7 @@ import {
 import { Logger } from '../../src/log/logger.js';
 import { CliError } from '../cli-error.js';
 import { httpFlag, withHttpFlag } from '../connect-options.js';
-import { StatusPage } from '../status-page/status-page.js';
+import { checkPageExposure, StatusPage } from '../status-page/status-page.js';
 import { onShutdownSignal } from '../signals.js';
 
 const BOOLEAN_KEYS = new Set<keyof BrokerConfig>(['log_messages', 'persistence_enabled', 'allow_anonymous']);
@@ -79,6 +79,7 @@ export function brokerCommand(): Command {
       const fromFile = typeof flags.config === 'string' ? loadConfigFile(flags.config) : {};
       config = resolveConfig(fromFile, configFromEnv(), configFromFlags(flags));
       if (flags.http !== undefined) config.http = httpFlag(flags.http as string | boolean);
+      if (config.http) checkPageExposure(config.http, config);
     } catch (err) {
       if (err instanceof ConfigError) throw new CliError(err.message);
       throw err;

@@ -5,7 +5,7 @@
  * that host a broker (`bridge broker --http`, and `run`/`up` while they host one).
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import { ConfigError, type HttpSetting, type MessageBroker } from '../../src/broker/index.js';
+import { ConfigError, type BrokerConfig, type HttpSetting, type MessageBroker } from '../../src/broker/index.js';
 import type { Logger } from '../../src/log/logger.js';
 import { AccessGate } from './access.js';
 import { brokerJson, clientsJson, topicsJson } from './api-json.js';
@@ -40,6 +40,20 @@ export interface StatusPageOptions {
 /** True when `host` reaches only this machine. */
 export function isLoopbackHost(host: string): boolean {
   return LOOPBACK_HOSTS.has(host.toLowerCase()) || /^127\./.test(host);
+}
+
+/**
+ * @throws ConfigError for a page beyond loopback that anyone could use: the broker has no
+ *   token and does not explicitly allow anonymous clients. Checked again by `start()`;
+ *   callers check first so that no broker starts for a page that will be refused.
+ */
+export function checkPageExposure(setting: HttpSetting, config: Pick<BrokerConfig, 'token' | 'allow_anonymous'>): void {
+  const loopbackOnly = setting.host === null || isLoopbackHost(setting.host);
+  if (!loopbackOnly && config.token === null && config.allow_anonymous !== true) {
+    throw new ConfigError(
+      `the status page on ${setting.host}:${setting.port} would let anyone on the network see and stop your scripts: set the broker's "token" (the page then asks for it), or listen on loopback (leave out the host)`,
+    );
+  }
 }
 
 export class StatusPage {
@@ -89,12 +103,8 @@ export class StatusPage {
    */
   async start(): Promise<void> {
     const { broker, setting, log } = this.opts;
+    checkPageExposure(setting, broker.config);
     const loopbackOnly = setting.host === null || isLoopbackHost(setting.host);
-    if (!loopbackOnly && broker.config.token === null && broker.config.allow_anonymous !== true) {
-      throw new ConfigError(
-        `the status page on ${setting.host}:${setting.port} would let anyone on the network see and stop your scripts: set the broker's "token" (the page then asks for it), or listen on loopback (leave out the host)`,
-      );
-    }
     this.gate = new AccessGate({ token: broker.config.token, loopbackOnly, port: setting.port, log });
     await new Promise<void>((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException): void => {
