@@ -4,6 +4,7 @@
  * loopback unless a host is given (and then only with a token). Real HTTP, real broker.
  */
 import http from 'node:http';
+import net from 'node:net';
 import os from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/broker/index.js';
@@ -142,11 +143,15 @@ describe('where it listens', () => {
       .flat()
       .find((i) => i && i.family === 'IPv4' && !i.internal);
     if (lan) {
-      const err = await fetch(`http://${lan.address}:${p.page.port}/api/broker`).then(
-        () => null,
-        (e: unknown) => e as Error & { cause?: { code?: string } },
-      );
-      expect(err?.cause?.code).toBe('ECONNREFUSED');
+      const refused = await new Promise<string>((resolve) => {
+        const sock = net.connect(p.page.port, lan.address);
+        sock.once('connect', () => {
+          sock.destroy();
+          resolve('connected');
+        });
+        sock.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
+      });
+      expect(refused).toBe('ECONNREFUSED');
     }
   });
 
