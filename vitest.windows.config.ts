@@ -22,9 +22,6 @@ export default defineConfig({
     //   and cli.test.ts, which stay;
     // - cli-status-page: about 20 CLI process starts (12 s on Linux; each is 1-5 s under Wine)
     //   for an HTTP server that is platform-neutral Node code; the Linux lane covers it;
-    // - status-page-api: it reads the server with Node's fetch (undici), whose connects
-    //   fail under Wine ("connect UNKNOWN", errno -4094) though node:http's work; the
-    //   server itself runs in the lane through status-page-security (node:http requests).
     exclude:
       process.env.WINDOWS_LANE_FULL === '1'
         ? []
@@ -35,7 +32,6 @@ export default defineConfig({
             'test/integration/cli-supervise-missteps.test.ts',
             'test/integration/cli-tail-missteps.test.ts',
             'test/integration/cli-status-page.test.ts',
-            'test/integration/status-page-api.test.ts',
           ],
     globalSetup: ['test/global-setup.ts'],
     testTimeout: 120_000,

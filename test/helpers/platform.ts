@@ -47,3 +47,9 @@ export const UNDER_WINE = ON_WINDOWS && process.env.WINEPREFIX !== undefined;
  * FileAppend-style appenders of test/windows/fileappend-stress.test.ts.
  */
 export const SHARED_APPEND_IS_ATOMIC = !UNDER_WINE;
+
+/**
+ * Node's fetch (undici) can connect. Under Wine its connects fail ("connect UNKNOWN",
+ * errno -4094) though node:http's and node:net's work; on real Windows it works.
+ */
+export const FETCH_CONNECTS = !UNDER_WINE;
