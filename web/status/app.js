@@ -65,9 +65,8 @@ function renderBroker(b) {
   $('c-rate').textContent = rate(b.rates?.messages_per_s);
   if (b.history) chart.setHistory(b.history);
   else if (b.rates && Number.isFinite(started)) {
-    // The rates cover the last complete second, which ended at the last whole second.
-    const t = Math.floor((started + b.uptime * 1000) / 1000) * 1000;
-    chart.add(t, b.rates);
+    // Pushed on the sampler's tick: the rates are the second that ended just now.
+    chart.add(started + b.uptime * 1000, b.rates);
   }
 }
 
