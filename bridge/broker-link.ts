@@ -9,6 +9,7 @@ import { MessageBroker, type BrokerConfig } from '../src/broker/index.js';
 import { BrokerClient, type MessageHandler } from '../src/client/index.js';
 import type { Logger } from '../src/log/logger.js';
 import { systemClock, type Clock, type ClockTimer } from '../src/protocol/clock.js';
+import { StatusPage } from './status-page/status-page.js';
 
 export type LinkRole = 'joined' | 'hosting';
 
@@ -34,6 +35,7 @@ const MAX_OUTBOX = 10_000;
 export class BrokerLink extends EventEmitter<BrokerLinkEvents> {
   readonly client: BrokerClient;
   private broker: MessageBroker | null = null;
+  private page: StatusPage | null = null;
   private outbox: { topic: string; payload: unknown }[] = [];
   private droppedWhileOffline = 0;
   private stopping = false;
@@ -90,6 +92,13 @@ export class BrokerLink extends EventEmitter<BrokerLinkEvents> {
       }
       if (!this.client.isConnected) await this.client.connect();
     }
+    if (this.broker) await this.openStatusPage(this.broker);
+    else if (this.opts.brokerConfig?.http) {
+      this.opts.log.warning('the status page is served by the process hosting the broker; this bridge joined one, so --http is not served here (it will be if this bridge takes the broker over)', {
+        host: this.opts.host,
+        port: this.opts.port,
+      });
+    }
     this.emit('role', this.role);
     return this.role;
   }
@@ -111,6 +120,20 @@ export class BrokerLink extends EventEmitter<BrokerLinkEvents> {
     return true;
   }
 
+  /** The status page of a broker this bridge hosts, when the config asks for one. */
+  private async openStatusPage(broker: MessageBroker): Promise<void> {
+    const setting = this.opts.brokerConfig?.http;
+    if (!setting || this.page) return;
+    const page = new StatusPage({ broker, setting, log: this.opts.log.child('http') });
+    await page.start();
+    this.page = page;
+  }
+
+  /** The hosted broker's status page, while there is one. */
+  get statusPage(): StatusPage | null {
+    return this.page;
+  }
+
   private scheduleTakeover(): void {
     if (this.takeoverTimer || this.broker) return;
     // Jitter, so bridges that lost the same broker do not all race for the port at once.
@@ -119,8 +142,14 @@ export class BrokerLink extends EventEmitter<BrokerLinkEvents> {
       this.takeoverTimer = null;
       if (this.stopping || this.client.isConnected || this.broker) return;
       this.tryHost()
-        .then((hosted) => {
-          if (hosted) this.emit('role', 'hosting');
+        .then(async (hosted) => {
+          if (hosted) {
+            // A page that cannot open now (its port taken) must not cost the broker.
+            await this.openStatusPage(this.broker!).catch((err: unknown) => {
+              this.opts.log.warning('status page not started', { error: err as Error });
+            });
+            this.emit('role', 'hosting');
+          }
           else if (!this.client.isConnected) this.scheduleTakeover();
         })
         .catch((err: unknown) => {
@@ -179,6 +208,7 @@ export class BrokerLink extends EventEmitter<BrokerLinkEvents> {
     if (this.takeoverTimer) this.clock.clearTimeout(this.takeoverTimer);
     // Let queued events reach the broker before leaving.
     await this.client.disconnect();
+    if (this.page) await this.page.stop();
     if (this.broker) await this.broker.stop('bridge stopping');
   }
 }

@@ -3,7 +3,7 @@
  * place that turns a failed connection into an error message that says what to do.
  */
 import { Option, type Command } from 'commander';
-import type { BrokerConfig } from '../src/broker/index.js';
+import { ConfigError, DEFAULT_HTTP_PORT, parseHttpSetting, type BrokerConfig, type HttpSetting } from '../src/broker/index.js';
 import { BrokerClient, BrokerConnectionError } from '../src/client/index.js';
 import { BrokerLink, type LinkRole } from './broker-link.js';
 import { DEFAULT_HOST, DEFAULT_PORT } from '../src/protocol/messages.js';
@@ -120,12 +120,34 @@ export async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8').replace(/^\uFEFF/, '').replace(/\r?\n$/, '');
 }
 
+/** The flag text, after commander's `--http [ADDR]`: `true` when given without a value. */
+export function httpFlag(value: string | boolean): HttpSetting | null {
+  // `--http script.ahk`: commander hands the next word to an optional value.
+  if (typeof value === 'string' && /\.(ahk|ah2|ahk2|json)$/i.test(value)) {
+    throw new CliError(`--http took "${value}" as its address; write --http=PORT, or put --http after "${value}"`);
+  }
+  try {
+    return parseHttpSetting(value, '--http');
+  } catch (err) {
+    if (err instanceof ConfigError) throw new CliError(err.message);
+    throw err;
+  }
+}
+
+/** `--http [ADDR]` for the commands that can host a broker. */
+export function withHttpFlag(cmd: Command): Command {
+  return cmd.option(
+    '--http [addr]',
+    `serve the status page and monitoring API while this process hosts the broker: [HOST:]PORT, loopback only unless a host is given (default ${DEFAULT_HTTP_PORT})`,
+  );
+}
+
 /**
  * Join or host the broker for a supervising command (`run`, `up`, `demo`): the address
  * comes from the flags, then the config file's `broker` section, then the environment.
  */
 export async function openLink(
-  flags: { host?: string; port?: string; token?: string },
+  flags: { host?: string; port?: string; token?: string; http?: string | boolean },
   clientId: string,
   log: Logger,
   brokerConfig?: Partial<BrokerConfig>,
@@ -137,7 +159,8 @@ export async function openLink(
   // The config file's shared token is also the bridge's own, so a bridge hosting a broker
   // that requires one can connect to it without repeating the secret on the command line.
   const token = flags.token ?? (process.env.BROKER_TOKEN || undefined) ?? brokerConfig?.token ?? undefined;
-  const link = new BrokerLink({ host, port, clientId, token, brokerConfig, log });
+  const http = flags.http === undefined ? brokerConfig?.http : httpFlag(flags.http);
+  const link = new BrokerLink({ host, port, clientId, token, brokerConfig: { ...brokerConfig, http }, log });
   try {
     return { link, role: await link.start(), host, port };
   } catch (err) {

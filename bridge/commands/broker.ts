@@ -15,6 +15,8 @@ import {
 } from '../../src/broker/index.js';
 import { Logger } from '../../src/log/logger.js';
 import { CliError } from '../cli-error.js';
+import { httpFlag, withHttpFlag } from '../connect-options.js';
+import { StatusPage } from '../status-page/status-page.js';
 import { onShutdownSignal } from '../signals.js';
 
 const BOOLEAN_KEYS = new Set<keyof BrokerConfig>(['log_messages', 'persistence_enabled', 'allow_anonymous']);
@@ -61,6 +63,7 @@ export function brokerCommand(): Command {
     .addOption(new Option('--log-format <format>', 'log line format').choices(['text', 'json']).default('text'))
     .option('--stop-on-stdin-close', 'stop cleanly when stdin closes (for a parent process that runs the broker)')
     .option('--persist <dir>', 'keep retained messages, sessions and unacked QoS 1 messages in <dir> across restarts (sets persistence_enabled and persistence_path)');
+  withHttpFlag(cmd);
   for (const key of FLAG_KEYS) {
     const desc = `${HELP[key] ?? key.replace(/_/g, ' ')} (default ${JSON.stringify(DEFAULT_CONFIG[key])})`;
     cmd.addOption(BOOLEAN_KEYS.has(key) ? new Option(`--${flagName(key)}`, desc) : new Option(`--${flagName(key)} <value>`, desc));
@@ -75,6 +78,7 @@ export function brokerCommand(): Command {
     try {
       const fromFile = typeof flags.config === 'string' ? loadConfigFile(flags.config) : {};
       config = resolveConfig(fromFile, configFromEnv(), configFromFlags(flags));
+      if (flags.http !== undefined) config.http = httpFlag(flags.http as string | boolean);
     } catch (err) {
       if (err instanceof ConfigError) throw new CliError(err.message);
       throw err;
@@ -83,9 +87,15 @@ export function brokerCommand(): Command {
     const broker = new MessageBroker(config, { logger: log });
     // Handlers first: a supervisor (Python's MessageBroker) may signal the moment it reads
     // the "listening" line, which start() logs before it returns.
-    const started = broker.start();
+    let page: StatusPage | null = null;
+    const started = broker.start().then(async () => {
+      if (!config.http) return;
+      page = new StatusPage({ broker, setting: config.http, log: log.child('http') });
+      await page.start();
+    });
     const removeHandlers = onShutdownSignal(async (signal) => {
       await started.catch(() => undefined); // a failed start is reported below
+      await page?.stop();
       await broker.stop(signal === 'stdin_closed' ? 'parent_exited' : signal === 'SIGINT' || signal === 'SIGBREAK' ? 'interrupted' : 'terminated');
       process.exit(0);
     }, log, { stdin: flags.stopOnStdinClose === true ? process.stdin : undefined });
@@ -93,6 +103,8 @@ export function brokerCommand(): Command {
       await started;
     } catch (err) {
       removeHandlers();
+      // A status page that cannot listen leaves no broker behind it.
+      if (broker.running) await broker.stop('status page failed');
       throw new CliError((err as Error).message);
     }
   });

@@ -7,7 +7,7 @@ import { Command, Option } from 'commander';
 import { isKnownEncoding } from '../../src/protocol/text.js';
 import { DEFAULT_STOP_GRACE, loadBridgeConfig, parseRestart, SCRIPT_KEY, scriptFileProblem, type BridgeConfig } from '../bridge-config.js';
 import { CliError } from '../cli-error.js';
-import { cliLogger, openLink, withLogFlags, type LogFlags } from '../connect-options.js';
+import { cliLogger, openLink, withHttpFlag, withLogFlags, type LogFlags } from '../connect-options.js';
 import { ClientIdTakenError, refuseTakenKeys } from '../owner-probe.js';
 import { checkQueues, startQueues, stopQueues, type QueueEntry } from '../queues.js';
 import { interpreterFor, KeyTakenError, ScriptRegistry } from '../script-registry.js';
@@ -30,6 +30,7 @@ interface RunFlags extends LogFlags {
   config?: string;
   queue: string[];
   watch?: boolean;
+  http?: string | boolean;
 }
 
 /**
@@ -63,6 +64,7 @@ export function runCommand(): Command {
     .option('-H, --host <host>', 'broker host (env BROKER_HOST, default localhost)')
     .option('-p, --port <port>', 'broker port (env BROKER_PORT, default 15234)')
     .option('--token <token>', 'broker token (env BROKER_TOKEN)');
+  withHttpFlag(cmd);
   withLogFlags(cmd, 'info');
   cmd.addHelpText('after', '\nExample:\n  bridge run scripts/cad_hotkeys.ahk --key cad -- --job 12345');
   cmd.action(async (script: string, args: string[], flags: RunFlags) => {

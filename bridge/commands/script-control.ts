@@ -3,14 +3,12 @@
  * a one-line result, like `pm2 stop`.
  */
 import { Command } from 'commander';
-import { ErrorCode, RpcError, type BrokerClient } from '../../src/client/index.js';
+import { ErrorCode, RpcError } from '../../src/client/index.js';
 import { CliError } from '../cli-error.js';
 import { connectClient, withConnectFlags, type ConnectFlags } from '../connect-options.js';
 import { requireOwner, unknownKeyError } from '../script-query.js';
-import { lastExitText } from '../script-table.js';
+import { hasUnknownReason, resultLine, statusBefore, type ScriptOp as Op } from '../script-ops.js';
 import type { ScriptStatus } from '../supervisor/script-supervisor.js';
-
-type Op = 'start' | 'stop' | 'restart';
 
 interface ControlFlags extends ConnectFlags {
   timeout: string;
@@ -24,41 +22,6 @@ const DESCRIPTIONS: Record<Op, string> = {
 
 /** Longest --timeout accepted: the broker holds a request at most this long. */
 const MAX_TIMEOUT_S = 300;
-
-function hasUnknownReason(err: RpcError): boolean {
-  const data = err.data as { reason?: unknown } | undefined;
-  return err.code === ErrorCode.INVALID_PARAMS && data?.reason === 'unknown_script';
-}
-
-/** The status before the request, for "was pid N"; null when the bridge does not say in time. */
-async function statusBefore(client: BrokerClient, key: string): Promise<ScriptStatus | null> {
-  try {
-    const s = (await client.request('scripts.status', { script_id: key }, { timeout: 5 })) as Partial<ScriptStatus>;
-    return typeof s.key === 'string' ? (s as ScriptStatus) : null;
-  } catch (err) {
-    // Only a nicety for the result line: a refusal or timeout here is reported, if it
-    // matters, by the request that follows.
-    if (err instanceof RpcError) return null;
-    throw err;
-  }
-}
-
-/** The result line and whether it means success. */
-export function resultLine(op: Op, key: string, before: ScriptStatus | null, after: ScriptStatus): { text: string; ok: boolean } {
-  const exit = lastExitText(after.last_exit);
-  if (op === 'stop') {
-    const was = before?.pid ? `was pid ${before.pid}` : 'was not running';
-    return { text: `stopped ${key} (${was}, exit ${exit})`, ok: true };
-  }
-  if (!after.running) {
-    // Started, and ended (or failed to load) before the answer left the bridge.
-    const ok = after.state !== 'failed' && after.last_exit?.reason !== 'load_failure' && after.last_exit?.reason !== 'crash';
-    return { text: `${key} did not stay up: state ${after.state}, exit ${exit} (bridge logs ${key} shows why)`, ok };
-  }
-  if (op === 'start' && before?.running && before.pid === after.pid) return { text: `${key} is already running (pid ${String(after.pid)})`, ok: true };
-  const was = before?.pid ? ` (was pid ${before.pid})` : '';
-  return { text: `${op === 'start' ? 'started' : 'restarted'} ${key} pid ${String(after.pid)}${op === 'restart' ? was : ''}`, ok: true };
-}
 
 function controlCommand(op: Op): Command {
   const cmd = new Command(op)

@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import { VERSION } from '../../src/version.js';
 import { ConfigNotFoundError, loadBridgeConfig, scriptFileProblem, type BridgeConfig } from '../bridge-config.js';
 import { CliError } from '../cli-error.js';
-import { cliLogger, openLink, withLogFlags, type LogFlags } from '../connect-options.js';
+import { cliLogger, openLink, withHttpFlag, withLogFlags, type LogFlags } from '../connect-options.js';
 import { ClientIdTakenError, refuseTakenKeys } from '../owner-probe.js';
 import { checkQueues, startQueues, stopQueues } from '../queues.js';
 import { interpreterFor, KeyTakenError, ScriptRegistry } from '../script-registry.js';
@@ -22,6 +22,7 @@ interface UpFlags extends LogFlags {
   token?: string;
   stopOnStdinClose?: boolean;
   watch?: boolean;
+  http?: string | boolean;
 }
 
 /** The config, or an error that says how to make one when the default file is missing. */
@@ -77,6 +78,7 @@ export function upCommand(): Command {
     .option('--token <token>', 'broker token (env BROKER_TOKEN)')
     .option('--watch', 'restart a script when it or a file it #Includes is saved')
     .option('--stop-on-stdin-close', 'stop every script and exit when stdin closes (for a parent process that runs the bridge)');
+  withHttpFlag(cmd);
   withLogFlags(cmd, 'info');
   cmd.addHelpText(
     'after',

@@ -4,6 +4,7 @@
  * file per method), `router.ts` (delivery), `session-store.ts` (sessions), and the
  * trackers for requests, acks and retained messages.
  */
+import { randomBytes } from 'node:crypto';
 import type net from 'node:net';
 import { ErrorCode, RpcError } from '../protocol/errors.js';
 import { encodeFrame } from '../protocol/framing.js';
@@ -26,6 +27,7 @@ import { brokerStatus } from './handlers/status.js';
 import { watchConnectTimeout } from './liveness.js';
 import { listen } from './listener.js';
 import { MemoryReleaser } from './memory-release.js';
+import { BrokerMonitor } from './monitor/broker-monitor.js';
 import type { JournalFs } from './persistence/index.js';
 import { RequestTracker } from './request-tracker.js';
 import { RetainedStore } from './retained-store.js';
@@ -73,6 +75,9 @@ export class MessageBroker {
   private readonly connections = new Set<Connection>();
   private readonly memory: MemoryReleaser;
   private readonly auth: Authenticator;
+  /** The token of this process's own clients; never logged, never sent elsewhere. */
+  private readonly internalSecret = randomBytes(24).toString('base64url');
+  private monitorView: BrokerMonitor | null = null;
   private exposureWarning: string | null = null;
   /** The journal's link, from a successful start with persistence until stop. */
   private durability: Durability | null = null;
@@ -94,7 +99,7 @@ export class MessageBroker {
     const slow = new SlowConsumerMonitor(this.stats, this.log, (payload) => this.system.publish('system.client.slow', payload));
     this.router = new Router(this.sessions, this.acks, slow, this.stats, this.config.max_queue_size);
     this.system = new SystemEvents(this.router, this.retained, this.log);
-    this.auth = new Authenticator(this.config);
+    this.auth = new Authenticator(this.config, this.internalSecret);
     const authFailures = new AuthFailureLog(this.log);
     const self = this;
     this.context = {
@@ -149,6 +154,26 @@ export class MessageBroker {
   /** True between a successful `start()` and `stop()`. */
   get running(): boolean {
     return this.state === 'running';
+  }
+
+  /**
+   * The broker's monitoring view (status page). The first call starts counting topics;
+   * before it, routing has no observer.
+   */
+  monitor(): BrokerMonitor {
+    if (this.monitorView === null) {
+      this.monitorView = new BrokerMonitor(this.context);
+      this.router.observer = this.monitorView;
+    }
+    return this.monitorView;
+  }
+
+  /**
+   * A token for this process's own clients (the status page's), accepted whatever the
+   * configured credentials. Hand it only to code in this process.
+   */
+  get internalToken(): string {
+    return this.internalSecret;
   }
 
   /** The same figures `status` returns to clients. */

@@ -10,6 +10,8 @@ import { DEFAULT_HOST, DEFAULT_PORT } from '../protocol/messages.js';
 import { DEFAULT_LEGACY_ENCODING, isKnownEncoding } from '../protocol/text.js';
 import { parseLogLevel, type LogLevel } from '../log/logger.js';
 import { parseAnonymousPermissions, parseClientCredentials } from './auth/credentials.js';
+import { ConfigError } from './config-error.js';
+import { parseHttpSetting, type HttpSetting } from './http-setting.js';
 import type { FsyncPolicy } from './persistence/index.js';
 
 /** The values of `persistence_fsync`, in the order `--help` and errors list them. */
@@ -74,6 +76,11 @@ export interface BrokerConfig {
   log_level: LogLevel;
   /** Log every publish at info level (verbose). */
   log_messages: boolean;
+  /**
+   * Where the status page and monitoring endpoints listen; `null`: no HTTP server. Read by
+   * the commands that host a broker, not by the broker itself.
+   */
+  http: HttpSetting | null;
 }
 
 export const DEFAULT_CONFIG: Readonly<BrokerConfig> = Object.freeze({
@@ -98,22 +105,10 @@ export const DEFAULT_CONFIG: Readonly<BrokerConfig> = Object.freeze({
   persistence_fsync: 'batch',
   log_level: 'info',
   log_messages: false,
+  http: null,
 });
 
-/**
- * A configuration problem, with the source that caused it. `code` is the system error
- * code when the cause was one (`EADDRINUSE` for a port already taken), so callers branch
- * on it rather than on the wording.
- */
-export class ConfigError extends Error {
-  constructor(
-    message: string,
-    readonly code?: string,
-  ) {
-    super(message);
-    this.name = 'ConfigError';
-  }
-}
+export { ConfigError } from './config-error.js';
 
 type Kind =
   | 'string'
@@ -128,7 +123,8 @@ type Kind =
   | 'encoding'
   | 'fsync'
   | 'clients'
-  | 'permissions';
+  | 'permissions'
+  | 'http';
 
 const KINDS: Record<keyof BrokerConfig, Kind> = {
   host: 'string',
@@ -152,13 +148,14 @@ const KINDS: Record<keyof BrokerConfig, Kind> = {
   persistence_fsync: 'fsync',
   log_level: 'level',
   log_messages: 'boolean',
+  http: 'http',
 };
 
 /** Options whose values are secrets: never echoed in an error. */
 const SECRET_KEYS = new Set<keyof BrokerConfig>(['token']);
 
-/** Options that only a config file can hold (lists and objects, not flags). */
-export const FILE_ONLY_KEYS: ReadonlySet<keyof BrokerConfig> = new Set<keyof BrokerConfig>(['clients', 'anonymous_permissions']);
+/** Options without a generic `--key value` flag: lists and objects (config file only), and `http`, which has its own `--http [ADDR]`. */
+export const FILE_ONLY_KEYS: ReadonlySet<keyof BrokerConfig> = new Set<keyof BrokerConfig>(['clients', 'anonymous_permissions', 'http']);
 
 /** Names of every option, for `--help` and unknown-key errors. */
 export const CONFIG_KEYS = Object.keys(KINDS) as (keyof BrokerConfig)[];
@@ -226,6 +223,8 @@ export function coerceOption<K extends keyof BrokerConfig>(key: K, value: unknow
     }
     case 'encoding':
       return (typeof value === 'string' && isKnownEncoding(value) ? value : fail('an encoding iconv-lite knows (e.g. windows-1252)')) as BrokerConfig[K];
+    case 'http':
+      return parseHttpSetting(value, source) as BrokerConfig[K];
     case 'fsync':
       return (typeof value === 'string' && (FSYNC_POLICIES as readonly string[]).includes(value) ? value : fail(`one of ${FSYNC_POLICIES.join(', ')}`)) as BrokerConfig[K];
   }

@@ -42,6 +42,8 @@ export class Connection {
   /** True once the client sent `ping`: only then does the heartbeat timeout apply. */
   pinged = false;
   lastActivity = Date.now();
+  /** When the socket was accepted (status page). */
+  readonly connectedAt = Date.now();
   closeReason: DisconnectReason | null = null;
   private released = false;
   /** A whole frame arrived: from then on an oversize header is a client's bug, not another protocol. */

@@ -1,4 +1,7 @@
 export { MessageBroker, type MessageBrokerOptions } from './broker.js';
+export { BrokerMonitor, type BrokerCounters, type BrokerGauges, type BrokerOverview, type ClientRow } from './monitor/broker-monitor.js';
+export type { TopicEntry } from './monitor/topic-activity.js';
+export { DEFAULT_HTTP_PORT, parseHttpSetting, type HttpSetting } from './http-setting.js';
 export {
   CONFIG_KEYS,
   ConfigError,

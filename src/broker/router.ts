@@ -8,6 +8,7 @@ import type { AckTracker } from './ack-tracker.js';
 import { mayReceive } from './auth/enforce.js';
 import { deliveryFrame, isExpired, type BrokerMessage, type DeliveryFlags } from './message.js';
 import type { Session } from './session.js';
+import type { MessageObserver } from './monitor/message-observer.js';
 import type { SessionJournal } from './session-journal.js';
 import type { SessionStore } from './session-store.js';
 import type { SlowConsumerMonitor } from './slow-consumer.js';
@@ -23,6 +24,8 @@ export interface RouteOptions {
 export class Router {
   /** Told of QoS 1 messages that leave a session unacked, when persistence is on. */
   journal: SessionJournal | null = null;
+  /** Sees every routed message; set only while a monitor (status page) exists. */
+  observer: MessageObserver | null = null;
 
   constructor(
     private readonly sessions: SessionStore,
@@ -37,6 +40,7 @@ export class Router {
    * to: connected ones, plus (QoS 1) offline ones that queued it.
    */
   route(msg: BrokerMessage, options: RouteOptions = {}): number {
+    if (this.observer !== null) this.observer.seen(msg);
     const matched = this.sessions.index.match(msg.topic);
     let delivered = 0;
     const routedTo: string[] | null = msg.qos === 1 && msg.sender !== 'broker' ? [] : null;
@@ -83,6 +87,7 @@ export class Router {
    * @returns the number of sessions it was routed to, like {@link route}
    */
   routeTo(msg: BrokerMessage, targets: readonly Session[]): number {
+    if (this.observer !== null) this.observer.seen(msg);
     let delivered = 0;
     const routedTo: string[] = [];
     for (const session of targets) {

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatEntry } from '../../bridge/commands/logs.js';
-import { resultLine } from '../../bridge/commands/script-control.js';
+import { resultLine } from '../../bridge/script-ops.js';
 import { scriptKeys } from '../../bridge/commands/init.js';
 import { formatScriptTable, formatUptime, lastExitText, shortPath, type ScriptRow } from '../../bridge/script-table.js';
 import { useColour } from '../../bridge/summary-table.js';

@@ -33,6 +33,8 @@ export interface Identity {
 export type AuthOutcome = { ok: true; identity: Identity } | { ok: false; reason: 'wrong_secret' | 'no_credentials' };
 
 const TOKEN_IDENTITY: Identity = { name: 'token', kind: 'token', permissions: null };
+/** The broker process's own clients (the status page's), which know its in-memory secret. */
+const INTERNAL_IDENTITY: Identity = { name: 'internal', kind: 'token', permissions: null };
 
 function secretMatches(given: unknown, digest: Buffer): boolean {
   return typeof given === 'string' && timingSafeEqual(digestSecret(given), digest);
@@ -48,7 +50,15 @@ export class Authenticator {
   /** Whether any credentials are configured at all. */
   readonly hasCredentials: boolean;
 
-  constructor(config: BrokerConfig) {
+  private readonly internalDigest: Buffer | null;
+
+  /**
+   * @param internalSecret a secret that never leaves this process: a client presenting it
+   *   as its token is one of the broker process's own and may do everything, whatever
+   *   `clients` says (the status page asks the bridges for their scripts this way)
+   */
+  constructor(config: BrokerConfig, internalSecret?: string) {
+    this.internalDigest = internalSecret === undefined ? null : digestSecret(internalSecret);
     for (const c of parseClientCredentials(config.clients, 'config')) {
       if (c.isPattern) this.patterns.push(c);
       else this.exact.set(c.id, c);
@@ -80,6 +90,7 @@ export class Authenticator {
   }
 
   authenticate(clientId: string, token: unknown): AuthOutcome {
+    if (this.internalDigest !== null && secretMatches(token, this.internalDigest)) return { ok: true, identity: INTERNAL_IDENTITY };
     const entry = this.credentialFor(clientId);
     if (entry) {
       return secretMatches(token, entry.secretDigest)
