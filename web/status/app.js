@@ -2,7 +2,7 @@
 // live view of one topic filter, kept current by server-sent events (docs/status-page.md).
 import { RateChart } from './chart.js';
 import { ScriptsView } from './scripts.js';
-import { ago, clock, compact, count, duration, el, rate, stamp, syncRows } from './format.js';
+import { clock, compact, count, el, rate, serverNow, setRelative, setServerNow, stamp, syncRows, tickAll } from './format.js';
 
 const MAX_MESSAGES = 200;
 const TOPICS_REFRESH_MS = 3000;
@@ -12,10 +12,7 @@ const DEFAULT_HEARTBEAT_S = 5;
 
 const $ = (id) => document.getElementById(id);
 
-/** The server's clock minus ours: relative times are computed in the server's clock. */
-let skewMs = 0;
 let heartbeatS = DEFAULT_HEARTBEAT_S;
-const serverNow = () => Date.now() + skewMs;
 
 /** An error the API answered with: its `code` says which one, not its text. */
 class ApiError extends Error {
@@ -52,14 +49,11 @@ const chart = new RateChart($('rate-chart'), $('rate-peak'));
 function renderBroker(b) {
   if (!b) return;
   const started = Date.parse(b.started_at);
-  if (Number.isFinite(started) && typeof b.uptime === 'number') skewMs = started + b.uptime * 1000 - Date.now();
+  if (typeof b.uptime === 'number') setServerNow(started + b.uptime * 1000);
   const hb = b.heartbeat_interval ?? b.config?.heartbeat_interval;
   if (typeof hb === 'number' && hb > 0) heartbeatS = hb;
   $('c-version').textContent = b.version ?? '–';
-  const up = $('c-uptime');
-  up.dataset.at = b.started_at;
-  up.dataset.fmt = 'dur';
-  up.title = `since ${stamp(b.started_at)}`;
+  setRelative($('c-uptime'), b.started_at, 'dur');
   $('c-online').textContent = count(b.gauges?.clients_online);
   $('c-messages').textContent = count(b.counters?.messages);
   $('c-rate').textContent = rate(b.rates?.messages_per_s);
@@ -141,27 +135,8 @@ function markQuietClients() {
 
 // ---- relative times -----------------------------------------------------------------
 
-/** Show `iso` as a duration or an age, kept current by the once-a-second tick. */
-function setRelative(td, iso, fmt) {
-  if (!iso) {
-    delete td.dataset.at;
-    td.textContent = '–';
-    td.title = '';
-    return;
-  }
-  td.dataset.at = iso;
-  td.dataset.fmt = fmt;
-  td.title = stamp(iso);
-  tickOne(td);
-}
-
-function tickOne(node) {
-  const ms = serverNow() - Date.parse(node.dataset.at);
-  node.textContent = node.dataset.fmt === 'dur' ? duration(Math.max(0, ms) / 1000) : ago(Math.max(0, ms));
-}
-
 function tick() {
-  for (const node of document.querySelectorAll('[data-at]')) tickOne(node);
+  tickAll();
   markQuietClients();
 }
 

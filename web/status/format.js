@@ -20,6 +20,45 @@ export function ago(ms) {
   return ms < 1000 ? 'just now' : `${duration(ms / 1000)} ago`;
 }
 
+/** The server's clock minus ours: relative times are computed in the server's clock. */
+let skewMs = 0;
+
+/** Note the server's current time (from a `broker` event), so ages match its clock. */
+export function setServerNow(serverMs) {
+  if (Number.isFinite(serverMs)) skewMs = serverMs - Date.now();
+}
+
+export function serverNow() {
+  return Date.now() + skewMs;
+}
+
+/**
+ * Show `iso` in `node` as a duration (`dur`) or an age (`ago`), kept current by
+ * {@link tickAll}; `null` shows a dash.
+ */
+export function setRelative(node, iso, fmt) {
+  if (!iso) {
+    delete node.dataset.at;
+    node.textContent = '–';
+    node.title = '';
+    return;
+  }
+  node.dataset.at = iso;
+  node.dataset.fmt = fmt;
+  node.title = fmt === 'dur' ? `since ${stamp(iso)}` : stamp(iso);
+  tickOne(node);
+}
+
+function tickOne(node) {
+  const ms = Math.max(0, serverNow() - Date.parse(node.dataset.at));
+  node.textContent = node.dataset.fmt === 'dur' ? duration(ms / 1000) : ago(ms);
+}
+
+/** Bring every relative time on the page up to now (once a second). */
+export function tickAll() {
+  for (const node of document.querySelectorAll('[data-at]')) tickOne(node);
+}
+
 /** A timestamp as local wall-clock time with milliseconds (for the live messages). */
 export function clock(iso) {
   const t = new Date(iso);

@@ -1,5 +1,5 @@
 // The scripts table, its start/stop/restart buttons, and the output panel of one script.
-import { el, syncRows, clock, stamp } from './format.js';
+import { el, syncRows, clock, setRelative, stamp } from './format.js';
 
 const OUTPUT_LINES = 200;
 const OUTPUT_POLL_MS = 2000;
@@ -78,22 +78,14 @@ export class ScriptsView {
     badge.textContent = s.state ?? (s.running ? 'running' : 'stopped');
     badge.className = `badge ${badge.textContent}`;
     cell('pid').textContent = s.pid ?? '–';
-    const up = cell('uptime');
-    if (s.running && s.started_at) {
-      up.dataset.at = s.started_at;
-      up.dataset.fmt = 'dur';
-      up.title = `since ${stamp(s.started_at)}`;
-    } else {
-      delete up.dataset.at;
-      up.textContent = '–';
-      up.title = '';
-    }
+    setRelative(cell('uptime'), s.running ? s.started_at : null, 'dur');
     const restarts = cell('restarts');
     restarts.textContent = s.restarts ?? 0;
     restarts.classList.toggle('hot', (s.restarts ?? 0) > 0);
     const exit = cell('exit');
     exit.textContent = describeExit(s.last_exit);
-    exit.title = s.last_exit?.at ? stamp(s.last_exit.at) : '';
+    const exitAt = s.last_exit?.timestamp ?? s.last_exit?.at;
+    exit.title = exitAt ? stamp(exitAt) : '';
     exit.classList.toggle('hot', /crash|failure/.test(s.last_exit?.reason ?? ''));
     cell('bridge').textContent = s.bridge ?? '';
     const busy = this.pending.has(s.key);
@@ -189,7 +181,7 @@ export class ScriptsView {
         el(
           'li',
           { className: l.stream ?? 'stdout' },
-          el('span', { className: 'at', textContent: clock(l.at) }),
+          el('span', { className: 'at', textContent: clock(l.timestamp ?? l.at) }),
           l.stream === 'stderr' ? el('span', { className: 'stream', textContent: 'stderr' }) : null,
           String(l.text ?? ''),
         ),
