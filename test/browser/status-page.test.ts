@@ -230,6 +230,46 @@ describe.skipIf(noBrowser)('the status page in Chromium', () => {
     expect(w.errors).toEqual([]);
   });
 
+  describe('when the page’s server goes away', () => {
+    let broker: MessageBroker;
+    let pages: StatusPage[] = [];
+
+    beforeAll(async () => {
+      broker = new MessageBroker({ host: '127.0.0.1', port: 0, log_level: 'silent' });
+      await broker.start();
+    });
+
+    afterAll(async () => {
+      await Promise.all(pages.map((p) => p.stop()));
+      await broker?.stop();
+    });
+
+    async function servePage(port: number): Promise<StatusPage> {
+      const p = new StatusPage({ broker, setting: { host: null, port }, log: silentLogger() });
+      await p.start();
+      pages.push(p);
+      return p;
+    }
+
+    it('shows the "disconnected, retrying" banner while the live stream is down and hides it when it is back', async () => {
+      const port = await freePort();
+      const first = await servePage(port);
+      const w = await open(`http://127.0.0.1:${port}/`);
+      const banner = w.page.locator('#banner');
+      await expect.poll(() => w.page.locator('#c-version').textContent()).toMatch(/^\d+\.\d+\.\d+/);
+      expect(await banner.isHidden()).toBe(true);
+      expect(await banner.getAttribute('aria-live')).toBe('polite');
+      await first.stop();
+      pages = pages.filter((p) => p !== first);
+      await banner.waitFor({ state: 'visible' });
+      expect(await banner.textContent()).toMatch(/disconnected.*retrying/i);
+      await servePage(port);
+      await banner.waitFor({ state: 'hidden' });
+      // Only the failed reconnects while the server was away may be logged.
+      expect(w.errors.filter((e) => !/net::ERR_/.test(e))).toEqual([]);
+    });
+  });
+
   describe('with a broker token', () => {
     let broker: MessageBroker;
     let statusPage: StatusPage;
