@@ -19,6 +19,8 @@ export interface BenchOptions {
   qos1Window: number;
   /** QoS 1 persisted scenarios: where the persistence directories are made. */
   persistDir: string;
+  /** The broker's status page on, with no viewer (its cost when nobody looks). */
+  http: boolean;
   help: boolean;
 }
 
@@ -42,6 +44,8 @@ export const USAGE = `usage: npm run bench -- [options]
   --persist-dir DIR QoS 1 persisted scenarios: folder for each run's fresh persistence
                     directory, removed after the run; put it on the disk you care about
                     (default: the OS temp folder, ${tmpdir()})
+  --http            start the broker with its status page on (any free port, nobody
+                    viewing): compare with a run without it
   -h, --help`;
 
 /** Thrown for a bad command line; run.ts prints it with the usage. */
@@ -73,6 +77,7 @@ export function parseOptions(argv: string[]): BenchOptions {
         payload: { type: 'string' },
         'qos1-window': { type: 'string' },
         'persist-dir': { type: 'string' },
+        http: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -95,6 +100,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     payloadBytes: number(values.payload, 'payload', 100, MIN_PAYLOAD_BYTES, 64 * 1024, true),
     qos1Window: number(values['qos1-window'], 'qos1-window', DEFAULT_QOS1_WINDOW, 1, 100_000, true),
     persistDir: values['persist-dir'] ?? tmpdir(),
+    http: values.http === true,
     help: values.help ?? false,
   };
 }

@@ -70,6 +70,7 @@ async function bench(opts: BenchOptions): Promise<RunOutcome[]> {
     maxQueueSize: opts.window > 0 ? opts.window * 2 : 100_000,
     qos1Window: opts.qos1Window,
     persistParent: opts.persistDir,
+    http: opts.http,
   };
   const outcomes: RunOutcome[] = [];
   for (const sc of SCENARIOS.filter((s) => opts.scenarios.includes(s.name))) {
@@ -111,7 +112,7 @@ async function main(argv: string[]): Promise<number> {
   console.log(targetLine(summaries));
   console.log(queueTargetLine(summaries));
   console.log(machineLine());
-  console.log(settingsLine({ seconds: opts.seconds, warmupMs: WARMUP_MS, repeat: opts.repeat, window: opts.window, payloadBytes: opts.payloadBytes }));
+  console.log(settingsLine({ seconds: opts.seconds, warmupMs: WARMUP_MS, repeat: opts.repeat, window: opts.window, payloadBytes: opts.payloadBytes, http: opts.http }));
   if (summaries.some((s) => s.qos1)) console.log(qos1Line(opts.qos1Window, opts.persistDir));
   if (!procStatsAvailable()) console.log('Broker CPU and RSS need Linux /proc: n/a here.');
   if (opts.json) {

@@ -27,7 +27,7 @@ export async function runScenario(sc: Scenario, ctx: RunContext, run: number): P
     // all keeps the broker's drop policy out of a figure that is about the tail.
     const maxQueueSize = sc.kind === 'queue-backlog' ? Math.max(ctx.maxQueueSize, 2 * sc.lines) : ctx.maxQueueSize;
     const extraArgs = sc.kind === 'qos1' && sc.fsync !== null && persistDir !== null ? ['--persist', persistDir, '--persistence-fsync', sc.fsync] : [];
-    broker = await startBroker({ cliPath: ctx.cliPath, maxQueueSize, extraArgs });
+    broker = await startBroker({ cliPath: ctx.cliPath, maxQueueSize, extraArgs: ctx.http ? [...extraArgs, '--http', '0'] : extraArgs });
     switch (sc.kind) {
       case 'stream':
         return await runStream(sc, ctx, broker, run, workers);

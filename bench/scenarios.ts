@@ -119,4 +119,6 @@ export interface RunContext {
   qos1Window: number;
   /** QoS 1 persisted scenarios: the folder each run's fresh persistence directory is made in. */
   persistParent: string;
+  /** Start the broker with its status page on (`--http`, any free port, nobody viewing). */
+  http: boolean;
 }

@@ -131,6 +131,8 @@ export interface RunSettings {
   repeat: number;
   window: number;
   payloadBytes: number;
+  /** The broker ran with its status page on (nobody viewing). */
+  http: boolean;
 }
 
 /** How the QoS 1 rows were measured. */
@@ -151,6 +153,7 @@ export function settingsLine(o: RunSettings): string {
   const flow = o.window > 0 ? `end-to-end credit of ${o.window} messages (lossless)` : 'open flow (broker drops show as delivered % < 100)';
   return (
     `Settings: ${o.seconds} s window after ${o.warmupMs / 1000} s warm-up, ${o.payloadBytes}-byte JSON payloads, ` +
-    `throughput scenarios median of ${o.repeat}, ${flow}; broker CPU % is of one core, client CPU in notes; µs/delivery = broker CPU time / deliveries.`
+    `throughput scenarios median of ${o.repeat}, ${flow}; broker CPU % is of one core, client CPU in notes; µs/delivery = broker CPU time / deliveries.` +
+    (o.http ? ' Broker status page on (--http, nobody viewing).' : '')
   );
 }

@@ -71,6 +71,7 @@ export class ScriptsSource {
   async output(key: string, lines: number): Promise<OutputTail & { key: string }> {
     checkKey(key);
     const client = await this.connected();
+    await this.requireOwner(client, key);
     try {
       const tail = (await client.request(logsTopic(key), { lines }, { timeout: LOGS_TIMEOUT_S })) as OutputTail;
       return { key, ...tail };
@@ -84,13 +85,7 @@ export class ScriptsSource {
   async control(key: string, op: ScriptOp): Promise<ControlResult> {
     checkKey(key);
     const client = await this.connected();
-    try {
-      await client.request(ownerTopic(key), null, { timeout: OWNER_TIMEOUT_S });
-    } catch (err) {
-      if (err instanceof RpcError && err.code === ErrorCode.NO_RESPONDERS) throw await this.unknownKey(key);
-      // A timeout: something listens on the owner topic but does not answer; the request decides.
-      if (!(err instanceof RpcError && err.code === ErrorCode.TIMEOUT)) throw asHttpError(err, `who supervises "${key}"`, OWNER_TIMEOUT_S);
-    }
+    await this.requireOwner(client, key);
     const before = await statusBefore(client, key);
     let after: ScriptStatus;
     try {
@@ -109,6 +104,21 @@ export class ScriptsSource {
     const client = this.client ?? (await this.connecting?.catch(() => null)) ?? null;
     this.client = null;
     if (client) await client.disconnect();
+  }
+
+  /**
+   * 404 unless some bridge supervises `key`: asked first, because a `scripts.#` subscriber
+   * that is not a bridge (a `bridge sub` in a terminal) would hold the real request until
+   * its timeout.
+   */
+  private async requireOwner(client: BrokerClient, key: string): Promise<void> {
+    try {
+      await client.request(ownerTopic(key), null, { timeout: OWNER_TIMEOUT_S });
+    } catch (err) {
+      if (err instanceof RpcError && err.code === ErrorCode.NO_RESPONDERS) throw await this.unknownKey(key);
+      // A timeout: something listens on the owner topic but does not answer; the request decides.
+      if (!(err instanceof RpcError && err.code === ErrorCode.TIMEOUT)) throw asHttpError(err, `who supervises "${key}"`, OWNER_TIMEOUT_S);
+    }
   }
 
   private async unknownKey(key: string): Promise<HttpError> {

@@ -149,6 +149,11 @@ export class BrokerMonitor implements MessageObserver {
     return this.topicTable.limit;
   }
 
+  /** Taps open now (each live message view holds one). */
+  get tapCount(): number {
+    return this.taps.size;
+  }
+
   /**
    * Call `listener` with every message whose topic matches `pattern` (a valid pattern:
    * check it with `patternError` first), until the returned function is called.
