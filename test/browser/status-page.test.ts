@@ -1,7 +1,7 @@
 /**
  * The status page in a real headless Chromium (Debian's `chromium`, driven by
- * playwright-core) against a real `bridge up --http` with the fake interpreter, and an
- * in-process broker with a token for the sign-in. Every test fails on any console error
+ * playwright-core) against a real `bridge up --http` with the fake interpreter, and
+ * in-process brokers with their page (a token for the sign-in, a restart for the banner). Every test fails on any console error
  * or uncaught page error.
  */
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -10,13 +10,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { MessageBroker } from '../../src/broker/index.js';
 import { BrokerClient, type Message } from '../../src/client/index.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { StatusPage } from '../../bridge/status-page/status-page.js';
 import { startCli, waitOutput, type StartedCli } from '../helpers/cli.js';
 import { stopCli } from '../helpers/platform.js';
 import { freePort } from '../helpers/ports.js';
+import { useStatusPage } from '../helpers/status-page-bed.js';
+import { useTestBed } from '../helpers/test-bed.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -230,65 +231,35 @@ describe.skipIf(noBrowser)('the status page in Chromium', () => {
     expect(w.errors).toEqual([]);
   });
 
-  describe('when the page’s server goes away', () => {
-    let broker: MessageBroker;
-    let pages: StatusPage[] = [];
-
-    beforeAll(async () => {
-      broker = new MessageBroker({ host: '127.0.0.1', port: 0, log_level: 'silent' });
-      await broker.start();
+  describe('on an in-process broker', () => {
+    const bed = useTestBed();
+    const statusPage = useStatusPage(bed);
+    const extraPages: StatusPage[] = [];
+    afterEach(async () => {
+      await Promise.all(extraPages.splice(0).map((p) => p.stop()));
     });
-
-    afterAll(async () => {
-      await Promise.all(pages.map((p) => p.stop()));
-      await broker?.stop();
-    });
-
-    async function servePage(port: number): Promise<StatusPage> {
-      const p = new StatusPage({ broker, setting: { host: null, port }, log: silentLogger() });
-      await p.start();
-      pages.push(p);
-      return p;
-    }
 
     it('shows the "disconnected, retrying" banner while the live stream is down and hides it when it is back', async () => {
-      const port = await freePort();
-      const first = await servePage(port);
-      const w = await open(`http://127.0.0.1:${port}/`);
+      const { broker, page: first, base: pageBase } = await statusPage();
+      const w = await open(`${pageBase}/`);
       const banner = w.page.locator('#banner');
       await expect.poll(() => w.page.locator('#c-version').textContent()).toMatch(/^\d+\.\d+\.\d+/);
       expect(await banner.isHidden()).toBe(true);
       expect(await banner.getAttribute('aria-live')).toBe('polite');
       await first.stop();
-      pages = pages.filter((p) => p !== first);
       await banner.waitFor({ state: 'visible' });
       expect(await banner.textContent()).toMatch(/disconnected.*retrying/i);
-      await servePage(port);
+      // The same address again, as after a restart of the broker's process.
+      const again = new StatusPage({ broker: broker.broker, setting: { host: null, port: first.port }, log: silentLogger() });
+      await again.start();
+      extraPages.push(again);
       await banner.waitFor({ state: 'hidden' });
       // Only the failed reconnects while the server was away may be logged.
       expect(w.errors.filter((e) => !/net::ERR_/.test(e))).toEqual([]);
     });
-  });
 
-  describe('with a broker token', () => {
-    let broker: MessageBroker;
-    let statusPage: StatusPage;
-    let tokenBase: string;
-
-    beforeAll(async () => {
-      broker = new MessageBroker({ host: '127.0.0.1', port: 0, token: 'right-token', log_level: 'silent' });
-      await broker.start();
-      statusPage = new StatusPage({ broker, setting: { host: null, port: 0 }, log: silentLogger() });
-      await statusPage.start();
-      tokenBase = `http://127.0.0.1:${statusPage.port}`;
-    });
-
-    afterAll(async () => {
-      await statusPage?.stop();
-      await broker?.stop();
-    });
-
-    it('sends the page to the sign-in form, refuses a wrong token and shows the page for the right one', async () => {
+    it('with a token: sends the page to the sign-in form, refuses a wrong token and shows the page for the right one', async () => {
+      const { base: tokenBase } = await statusPage({ token: 'right-token' });
       const w = await open(`${tokenBase}/`);
       const { page } = w;
       expect(new URL(page.url()).pathname).toBe('/login');
@@ -305,7 +276,8 @@ describe.skipIf(noBrowser)('the status page in Chromium', () => {
       expect(w.errors).toEqual([]);
     });
 
-    it('signs in once from ?token= and drops the token from the address', async () => {
+    it('with a token: signs in once from ?token= and drops the token from the address', async () => {
+      const { base: tokenBase } = await statusPage({ token: 'right-token' });
       const w = await open(`${tokenBase}/?token=right-token`);
       expect(w.page.url()).toBe(`${tokenBase}/`);
       await expect.poll(() => w.page.locator('#c-version').textContent()).toMatch(/^\d+\.\d+\.\d+/);
