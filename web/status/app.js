@@ -277,11 +277,13 @@ const scripts = new ScriptsView({ api });
 const banner = $('banner');
 let retries = 0;
 
-/** Fetch every snapshot: on load and after each reconnect, so nothing stays stale. */
+/**
+ * On load and after each reconnect: the rate history and the topics, which the stream does
+ * not carry. Clients and scripts need no fetch: the stream sends both as it opens (and a
+ * scripts fetch would cost the bridges a query).
+ */
 function refreshAll() {
   api('/api/broker').then(renderBroker, report('broker'));
-  api('/api/clients').then(renderClients, report('clients'));
-  api('/api/scripts').then((d) => scripts.render(d), report('scripts'));
   refreshTopics();
 }
 
