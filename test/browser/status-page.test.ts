@@ -1,10 +1,10 @@
 /**
  * The status page in a real headless Chromium (Debian's `chromium`, driven by
  * playwright-core) against a real `bridge up --http` with the fake interpreter, and
- * in-process brokers with their page (a token for the sign-in, a restart for the banner). Every test fails on any console error
- * or uncaught page error.
+ * in-process brokers with their page (a token for the sign-in, a restart for the banner).
+ * Every test fails on any console error or uncaught page error.
  */
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -43,13 +43,14 @@ describe.skipIf(noBrowser)('the status page in Chromium', () => {
   let up: StartedCli;
   let base: string;
   let brokerPort: number;
+  let dir: string | undefined;
   const contexts: BrowserContext[] = [];
   const clients: BrokerClient[] = [];
 
   beforeAll(async () => {
     brokerPort = await freePort();
     const httpPort = await freePort();
-    const dir = mkdtempSync(path.join(tmpdir(), 'status-page-'));
+    dir = mkdtempSync(path.join(tmpdir(), 'status-page-'));
     const config = path.join(dir, 'bridge.config.json');
     writeFileSync(
       config,
@@ -82,6 +83,7 @@ describe.skipIf(noBrowser)('the status page in Chromium', () => {
   afterAll(async () => {
     await browser?.close();
     if (up && up.child.exitCode === null) await stopCli(up, 'SIGTERM');
+    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   afterEach(async () => {
