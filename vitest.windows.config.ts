@@ -11,6 +11,9 @@ export default defineConfig({
       'test/unit/**/*.test.ts',
       'test/windows/**/*.test.ts',
       'test/integration/**/*.test.ts',
+      // Not test/browser: the status page's browser tests drive Debian's chromium, which
+      // the Wine lane does not have, and the page is the same HTML and JavaScript served by
+      // the same Node code on every platform.
     ],
     // Left out unless WINDOWS_LANE_FULL=1, for the CI time budget (each Windows process
     // start costs 1-5 s under Wine, and these files start hundreds):
