@@ -22,6 +22,12 @@ export interface ScriptsSnapshot {
   silent: string[];
 }
 
+/** The topic under which a client's query answers arrive (`<base>.<round>`). */
+export function answerTopicBase(clientId: string): string {
+  // A client id may hold characters a topic level may not (`-i "my cli"`).
+  return `bridge.scripts.answer.${clientId.replace(/[^A-Za-z0-9_-]/g, '_')}`;
+}
+
 /** Every script of every answer, with the bridge that has it. */
 export function rowsOf(snapshot: ScriptsSnapshot): ScriptRow[] {
   return snapshot.answers.flatMap((a) => a.scripts.map((status) => ({ status, bridge: a.bridge })));
@@ -52,8 +58,7 @@ export class ScriptsQuery {
     private readonly client: BrokerClient,
     private readonly waitMs = QUERY_WAIT_MS,
   ) {
-    // A client id may hold characters a topic level may not (`-i "my cli"`).
-    this.base = `bridge.scripts.answer.${client.clientId.replace(/[^A-Za-z0-9_-]/g, '_')}`;
+    this.base = answerTopicBase(client.clientId);
   }
 
   /** Ask once; resolves with what arrived from the connected bridges. */

@@ -15,6 +15,9 @@ import type { OutputTail } from '../supervisor/output-ring.js';
 import type { ScriptStatus } from '../supervisor/script-supervisor.js';
 import { HttpError } from './http-replies.js';
 
+/** The page's own client: what it asks the bridges with. */
+export const PAGE_CLIENT_ID = 'status-page';
+
 /** How long the page waits for bridges that have not answered a query. */
 const QUERY_WAIT_MS = 1500;
 /** How long a start, stop or restart may take (a stop waits for the script's grace). */
@@ -138,7 +141,7 @@ export class ScriptsSource {
   private async connect(): Promise<BrokerClient> {
     const client =
       this.client ??
-      new BrokerClient('status-page', {
+      new BrokerClient(PAGE_CLIENT_ID, {
         host: this.opts.host,
         port: this.opts.port,
         clientType: 'monitor',

@@ -14,7 +14,8 @@ import { LiveFeed } from './live-feed.js';
 import { openMessageStream } from './message-stream.js';
 import { METRICS_CONTENT_TYPE, metricsText } from './metrics.js';
 import { RateHistory } from './rate-history.js';
-import { ScriptsSource } from './scripts-source.js';
+import { answerTopicBase } from '../script-query.js';
+import { PAGE_CLIENT_ID, ScriptsSource } from './scripts-source.js';
 import { StaticFiles } from './static-files.js';
 import type { ScriptOp } from '../script-ops.js';
 import type { EventStream } from './event-stream.js';
@@ -72,6 +73,7 @@ export class StatusPage {
     const { broker } = opts;
     if (!broker.running) throw new Error('StatusPage: start the broker first (the page connects to its bound port)');
     const monitor = broker.monitor();
+    monitor.hideFromTopics(PAGE_CLIENT_ID, `${answerTopicBase(PAGE_CLIENT_ID)}.`);
     this.host = opts.setting.host ?? LOOPBACK;
     this.files = opts.files ?? new StaticFiles();
     this.rates = new RateHistory(() => monitor.counters());
@@ -232,7 +234,9 @@ export class StatusPage {
     const token = new URLSearchParams(body.toString('utf8')).get('token');
     if (gate.tokenMatches(token)) return redirect(res, '/', gate.signIn());
     gate.recordFailure(req, 'sign-in form');
-    redirect(res, '/login?failed=1');
+    // The form has no script (nothing but it is served before sign-in): `#failed` shows
+    // its message through CSS `:target`.
+    redirect(res, '/login?failed=1#failed');
   }
 
   /** Not signed in: a one-time `?token=`, or 401 for the API, or the sign-in form. */

@@ -90,6 +90,7 @@ describe.skipIf(!FETCH_CONNECTS)('the status page over HTTP', () => {
       }>('/api/broker');
       expect(b.version).toMatch(/^\d+\.\d+\.\d+/);
       expect(b.port).toBe(p.broker.port);
+      expect(b).toMatchObject({ heartbeat_interval: 5 });
       expect(b.counters.messages).toBe(3);
       expect(b.counters.deliveries).toBe(3);
       expect(b.gauges.clients_online).toBe(2);
@@ -129,6 +130,15 @@ describe.skipIf(!FETCH_CONNECTS)('the status page over HTTP', () => {
       expect(row.address).toMatch(/^127\.0\.0\.1:\d+$/);
       expect(Date.parse(row.connected_at!)).toBeLessThanOrEqual(Date.parse(row.last_seen!));
       expect(Date.now() - Date.parse(row.last_seen!)).toBeLessThan(60_000);
+    });
+
+    it('says which clients ping: only their silence means trouble (AutoHotkey clients never ping)', async () => {
+      await bed.connected(p.broker.port, 'ahk_script');
+      const pinger = await bed.connected(p.broker.port, 'pinger');
+      await pinger.call('ping', {});
+      const rows = (await getJson<{ clients: (ClientRowJson & { pings: boolean })[] }>('/api/clients')).clients;
+      expect(rows.find((r) => r.client_id === 'ahk_script')!.pings).toBe(false);
+      expect(rows.find((r) => r.client_id === 'pinger')!.pings).toBe(true);
     });
 
     it('keeps a disconnected session as offline, with no address, until it expires', async () => {
@@ -274,6 +284,10 @@ describe.skipIf(!FETCH_CONNECTS)('the status page over HTTP', () => {
       expect(out.lines.filter((l) => l.stream === 'stdout').map((l) => l.text)).toEqual(['first line', 'second line']);
       expect(out.lines.filter((l) => l.stream === 'stderr').map((l) => l.text)).toEqual(['a warning']);
       expect(bridge.child.exitCode).toBeNull();
+      // The page's own questions to the bridges (a new answer topic each) stay out of the topic table.
+      const { topics } = await getJson<{ topics: { topic: string; last_sender: string }[] }>('/api/topics');
+      expect(topics.filter((t) => t.topic.startsWith('bridge.scripts.answer.status-page') || t.last_sender === 'status-page')).toEqual([]);
+      expect(topics.map((t) => t.topic)).toContain('scripts.chatty.output');
     });
 
     it('stop answers once stopped, publishes scripts.<key>.stopped, and /api/live shows it; start brings it back', async () => {

@@ -58,7 +58,7 @@ describe('with a broker token', () => {
     expect(home.headers.location).toBe('/login');
     const wrong = await raw(p.page.port, { path: '/login', method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'token=nope' });
     expect(wrong.status).toBe(303);
-    expect(wrong.headers.location).toBe('/login?failed=1');
+    expect(wrong.headers.location).toBe('/login?failed=1#failed');
     expect(wrong.headers['set-cookie']).toBeUndefined();
     const right = await raw(p.page.port, { path: '/login', method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: `token=${encodeURIComponent(TOKEN)}` });
     expect(right.status).toBe(303);

@@ -105,7 +105,8 @@ function updateClientRow(tr, c) {
   cell('address').textContent = c.address ?? '–';
   setRelative(cell('since'), c.connected_at, 'dur');
   setRelative(cell('seen'), c.last_seen, 'ago');
-  tr.dataset.lastSeen = c.online && c.last_seen ? c.last_seen : '';
+  // Only a client that pings can be called quiet: AutoHotkey clients never ping.
+  tr.dataset.lastSeen = c.online && c.pings && c.last_seen ? c.last_seen : '';
   const subs = Array.isArray(c.subscriptions) ? c.subscriptions : [];
   const details = tr.querySelector('details');
   details.querySelector('summary').textContent = String(subs.length);
@@ -122,7 +123,7 @@ function updateClientRow(tr, c) {
   dropped.classList.toggle('hot', c.dropped > 0);
 }
 
-/** An online client that has not been heard from for two heartbeat intervals. */
+/** An online client that pings and has not been heard from for two heartbeat intervals. */
 function markQuietClients() {
   const limit = 2 * heartbeatS * 1000;
   for (const tr of clientsBody.rows) {

@@ -38,6 +38,8 @@ export interface BrokerOverview {
   uptime: number;
   host: string;
   port: number;
+  /** Seconds between client pings (clients that ping, ping this often). */
+  heartbeat_interval: number;
   counters: BrokerCounters;
   gauges: BrokerGauges;
   persistence: Record<string, unknown>;
@@ -53,6 +55,8 @@ export interface ClientRow {
   address: string | null;
   connected_at: string | null;
   last_seen: string | null;
+  /** The client sends heartbeats (pings): silence from it means trouble. AutoHotkey clients never ping. */
+  pings: boolean;
   session_created_at: string;
   subscriptions: string[];
   queued: number;
@@ -71,9 +75,22 @@ export class BrokerMonitor implements MessageObserver {
     this.topicTable = new TopicActivity(topicLimit);
   }
 
+  private hiddenSender: string | null = null;
+  private hiddenPrefix: string | null = null;
+
+  /**
+   * Keep one client's own traffic out of the topic table: the status page's queries, and
+   * the answers on its reply topics, a new topic per query. Its messages still count in
+   * the rates and reach taps: they are real broker traffic.
+   */
+  hideFromTopics(clientId: string, replyTopicPrefix: string): void {
+    this.hiddenSender = clientId;
+    this.hiddenPrefix = replyTopicPrefix;
+  }
+
   /** @internal the router's hook: count the topic, and hand the message to any tap. */
   seen(msg: BrokerMessage): void {
-    this.topicTable.record(msg);
+    if (msg.sender !== this.hiddenSender && (this.hiddenPrefix === null || !msg.topic.startsWith(this.hiddenPrefix))) this.topicTable.record(msg);
     if (this.taps.size !== 0) this.taps.offer(msg);
   }
 
@@ -98,6 +115,7 @@ export class BrokerMonitor implements MessageObserver {
       uptime: Math.round((Date.now() - b.startedAt) / 100) / 10,
       host,
       port,
+      heartbeat_interval: b.config.heartbeat_interval,
       counters: this.counters(),
       gauges: {
         connections: b.connectionCount(),
@@ -129,6 +147,7 @@ export class BrokerMonitor implements MessageObserver {
         address: conn ? conn.remote : null,
         connected_at: conn ? isoTimestamp(conn.connectedAt) : null,
         last_seen: conn ? isoTimestamp(conn.lastActivity) : null,
+        pings: conn ? conn.pinged : false,
         session_created_at: isoTimestamp(s.createdAt),
         subscriptions: [...s.patterns],
         queued: conn ? conn.outbound.queuedDeliveries : s.offline.length,
