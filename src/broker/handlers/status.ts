@@ -1,6 +1,15 @@
 import { isoTimestamp } from '../../protocol/timestamp.js';
 import type { BrokerContext, MethodSpec } from '../context.js';
 
+/** Whether credentials are required, and the exposure warning if any: `status` and the status page say the same. */
+export function securityStatus(broker: BrokerContext): { credentials: boolean; anonymous_allowed: boolean; warning?: string } {
+  return {
+    credentials: broker.auth.hasCredentials,
+    anonymous_allowed: broker.auth.anonymousAllowed,
+    ...(broker.exposureWarning ? { warning: broker.exposureWarning } : {}),
+  };
+}
+
 /** The broker's counters; also the answer to a `request` on topic `status`. */
 export function brokerStatus(broker: BrokerContext): Record<string, unknown> {
   broker.fault('status');
@@ -24,11 +33,7 @@ export function brokerStatus(broker: BrokerContext): Record<string, unknown> {
     refused_connections: broker.stats.refusedConnections,
     auth_failures: broker.authFailures.total,
     persistence: broker.durability?.status() ?? { enabled: false },
-    security: {
-      credentials: broker.auth.hasCredentials,
-      anonymous_allowed: broker.auth.anonymousAllowed,
-      ...(broker.exposureWarning ? { warning: broker.exposureWarning } : {}),
-    },
+    security: securityStatus(broker),
     clients: [...broker.sessions.values()].map((s) => ({
       client_id: s.clientId,
       client_type: s.clientType,

@@ -6,6 +6,7 @@
  */
 import { isoTimestamp } from '../../protocol/timestamp.js';
 import type { BrokerContext } from '../context.js';
+import { securityStatus } from '../handlers/status.js';
 import type { BrokerMessage } from '../message.js';
 import type { MessageObserver } from './message-observer.js';
 import { MessageTaps, type TapListener } from './message-taps.js';
@@ -126,11 +127,7 @@ export class BrokerMonitor implements MessageObserver {
         pending_requests: b.requests.size,
       },
       persistence: b.durability?.status() ?? { enabled: false },
-      security: {
-        credentials: b.auth.hasCredentials,
-        anonymous_allowed: b.auth.anonymousAllowed,
-        ...(b.exposureWarning ? { warning: b.exposureWarning } : {}),
-      },
+      security: securityStatus(b),
     };
   }
 
