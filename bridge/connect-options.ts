@@ -3,7 +3,15 @@
  * place that turns a failed connection into an error message that says what to do.
  */
 import { Option, type Command } from 'commander';
-import { ConfigError, DEFAULT_HTTP_PORT, parseHttpSetting, type BrokerConfig, type HttpSetting } from '../src/broker/index.js';
+import {
+  ConfigError,
+  DEFAULT_HTTP_PORT,
+  parseFederationSetting,
+  parseHttpSetting,
+  type BrokerConfig,
+  type FederationSetting,
+  type HttpSetting,
+} from '../src/broker/index.js';
 import { BrokerClient, BrokerConnectionError } from '../src/client/index.js';
 import { BrokerLink, type LinkRole } from './broker-link.js';
 import { checkPageExposure } from './status-page/status-page.js';
@@ -139,8 +147,19 @@ export function httpFlag(value: string | boolean): HttpSetting | null {
   }
 }
 
-/** `--http [ADDR]` for the commands that can host a broker. */
+/** `--upstream URL`: federate every topic outside system. and _internal. both ways. */
+export function upstreamFlag(url: string): FederationSetting {
+  try {
+    return parseFederationSetting(url, '--upstream')!;
+  } catch (err) {
+    if (err instanceof ConfigError) throw new CliError(err.message);
+    throw err;
+  }
+}
+
+/** `--http [ADDR]` and `--upstream URL` for the commands that can host a broker. */
 export function withHttpFlag(cmd: Command): Command {
+  cmd.option('--upstream <url>', 'federate with a NATS or MQTT server (nats://host:4222, mqtt://host:1883): every topic outside system. and _internal. crosses both ways; "federation" in the config chooses topics');
   cmd.option(
     '--http [addr]',
     `serve the status page and monitoring API while this process hosts the broker: [HOST:]PORT, loopback only unless a host is given (default ${DEFAULT_HTTP_PORT})`,
@@ -156,7 +175,7 @@ export function withHttpFlag(cmd: Command): Command {
  * comes from the flags, then the config file's `broker` section, then the environment.
  */
 export async function openLink(
-  flags: { host?: string; port?: string; token?: string; http?: string | boolean },
+  flags: { host?: string; port?: string; token?: string; http?: string | boolean; upstream?: string },
   clientId: string,
   log: Logger,
   brokerConfig?: Partial<BrokerConfig>,
@@ -178,7 +197,8 @@ export async function openLink(
       throw err;
     }
   }
-  const link = new BrokerLink({ host, port, clientId, token, brokerConfig: { ...brokerConfig, http }, log });
+  const federation = flags.upstream === undefined ? brokerConfig?.federation : upstreamFlag(flags.upstream);
+  const link = new BrokerLink({ host, port, clientId, token, brokerConfig: { ...brokerConfig, http, federation }, log });
   try {
     return { link, role: await link.start(), host, port };
   } catch (err) {

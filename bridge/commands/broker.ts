@@ -15,7 +15,7 @@ import {
 } from '../../src/broker/index.js';
 import { Logger } from '../../src/log/logger.js';
 import { CliError } from '../cli-error.js';
-import { httpFlag, withHttpFlag } from '../connect-options.js';
+import { httpFlag, upstreamFlag, withHttpFlag } from '../connect-options.js';
 import { checkPageExposure, StatusPage } from '../status-page/status-page.js';
 import { onShutdownSignal } from '../signals.js';
 
@@ -79,6 +79,7 @@ export function brokerCommand(): Command {
       const fromFile = typeof flags.config === 'string' ? loadConfigFile(flags.config) : {};
       config = resolveConfig(fromFile, configFromEnv(), configFromFlags(flags));
       if (flags.http !== undefined) config.http = httpFlag(flags.http as string | boolean);
+      if (typeof flags.upstream === 'string') config.federation = upstreamFlag(flags.upstream);
       if (config.http) checkPageExposure(config.http, config);
     } catch (err) {
       if (err instanceof ConfigError) throw new CliError(err.message);

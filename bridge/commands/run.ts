@@ -31,6 +31,7 @@ interface RunFlags extends LogFlags {
   queue: string[];
   watch?: boolean;
   http?: string | boolean;
+  upstream?: string;
 }
 
 /**

@@ -23,6 +23,7 @@ interface UpFlags extends LogFlags {
   stopOnStdinClose?: boolean;
   watch?: boolean;
   http?: string | boolean;
+  upstream?: string;
 }
 
 /** The config, or an error that says how to make one when the default file is missing. */

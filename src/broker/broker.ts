@@ -17,6 +17,7 @@ import { Authenticator } from './auth/authenticator.js';
 import { checkExposure } from './auth/exposure.js';
 import { AuthFailureLog } from './auth/failure-log.js';
 import { ConfigError, resolveConfig, type BrokerConfig } from './config.js';
+import type { FederationSetting } from './federation/federation-setting.js';
 import { Connection, type ConnectionHooks } from './connection.js';
 import type { BrokerContext } from './context.js';
 import { Dispatcher } from './dispatcher.js';
@@ -28,6 +29,7 @@ import { watchConnectTimeout } from './liveness.js';
 import { listen } from './listener.js';
 import { MemoryReleaser } from './memory-release.js';
 import { BrokerMonitor } from './monitor/broker-monitor.js';
+import { Federation } from './federation/federation.js';
 import type { JournalFs } from './persistence/index.js';
 import { RequestTracker } from './request-tracker.js';
 import { RetainedStore } from './retained-store.js';
@@ -78,6 +80,7 @@ export class MessageBroker {
   /** The token of this process's own clients; never logged, never sent elsewhere. */
   private readonly internalSecret = randomBytes(24).toString('base64url');
   private monitorView: BrokerMonitor | null = null;
+  private federation: Federation | null = null;
   private exposureWarning: string | null = null;
   /** The journal's link, from a successful start with persistence until stop. */
   private durability: Durability | null = null;
@@ -118,6 +121,9 @@ export class MessageBroker {
       system: this.system,
       get durability() {
         return self.durability;
+      },
+      get federation() {
+        return self.federation;
       },
       fault: options.faults ?? NO_FAULTS,
       auth: this.auth,
@@ -163,7 +169,7 @@ export class MessageBroker {
   monitor(): BrokerMonitor {
     if (this.monitorView === null) {
       this.monitorView = new BrokerMonitor(this.context);
-      this.router.observer = this.monitorView;
+      this.router.observers.push(this.monitorView);
     }
     return this.monitorView;
   }
@@ -205,6 +211,15 @@ export class MessageBroker {
         throw err;
       }
     }
+    if (this.config.federation) {
+      try {
+        await this.openFederation(this.config.federation);
+      } catch (err) {
+        this.state = 'stopped';
+        await this.closePersistence();
+        throw err;
+      }
+    }
     try {
       const bound = await listen(this.config.host, this.config.port, (s) => this.onSocket(s), this.log);
       this.servers = bound.servers;
@@ -212,6 +227,7 @@ export class MessageBroker {
       this.addresses = bound.addresses;
     } catch (err) {
       this.state = 'stopped';
+      await this.closeFederation();
       await this.closePersistence();
       const e = err as NodeJS.ErrnoException;
       const hint =
@@ -237,6 +253,7 @@ export class MessageBroker {
     if (this.state !== 'running') return;
     this.state = 'stopping';
     this.log.info('broker stopping', { reason, connections: this.connections.size });
+    await this.closeFederation();
     this.durability?.beginShutdown();
     this.system.publish('system.broker.shutdown', { reason });
     const serversClosed = Promise.all(this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
@@ -262,6 +279,24 @@ export class MessageBroker {
     this.memory.stop();
     this.state = 'stopped';
     this.log.info('broker stopped', { reason });
+  }
+
+  /** Join the upstream engine (in the background: an unreachable one is not an error). */
+  private async openFederation(setting: FederationSetting): Promise<void> {
+    const federation = await Federation.create(this.context, setting);
+    this.federation = federation;
+    this.router.observers.push(federation);
+    this.sessions.onInterestChange = () => federation.interestChanged();
+    await federation.start();
+  }
+
+  private async closeFederation(): Promise<void> {
+    const federation = this.federation;
+    if (!federation) return;
+    this.federation = null;
+    this.sessions.onInterestChange = null;
+    this.router.observers.splice(this.router.observers.indexOf(federation), 1);
+    await federation.stop();
   }
 
   /** Open the journal and rebuild retained messages and sessions from it. */

@@ -11,6 +11,7 @@ import { DEFAULT_LEGACY_ENCODING, isKnownEncoding } from '../protocol/text.js';
 import { parseLogLevel, type LogLevel } from '../log/logger.js';
 import { parseAnonymousPermissions, parseClientCredentials } from './auth/credentials.js';
 import { ConfigError } from './config-error.js';
+import { parseFederationSetting, type FederationSetting } from './federation/federation-setting.js';
 import { parseHttpSetting, type HttpSetting } from './http-setting.js';
 import type { FsyncPolicy } from './persistence/index.js';
 
@@ -81,6 +82,11 @@ export interface BrokerConfig {
    * the commands that host a broker, not by the broker itself.
    */
   http: HttpSetting | null;
+  /**
+   * Join a distributed engine (NATS, MQTT) for the topics that must cross PCs; `null`: this
+   * broker is on its own. See docs/federation.md.
+   */
+  federation: FederationSetting | null;
 }
 
 export const DEFAULT_CONFIG: Readonly<BrokerConfig> = Object.freeze({
@@ -106,6 +112,7 @@ export const DEFAULT_CONFIG: Readonly<BrokerConfig> = Object.freeze({
   log_level: 'info',
   log_messages: false,
   http: null,
+  federation: null,
 });
 
 export { ConfigError } from './config-error.js';
@@ -124,7 +131,8 @@ type Kind =
   | 'fsync'
   | 'clients'
   | 'permissions'
-  | 'http';
+  | 'http'
+  | 'federation';
 
 const KINDS: Record<keyof BrokerConfig, Kind> = {
   host: 'string',
@@ -149,13 +157,14 @@ const KINDS: Record<keyof BrokerConfig, Kind> = {
   log_level: 'level',
   log_messages: 'boolean',
   http: 'http',
+  federation: 'federation',
 };
 
 /** Options whose values are secrets: never echoed in an error. */
 const SECRET_KEYS = new Set<keyof BrokerConfig>(['token']);
 
-/** Options without a generic `--key value` flag: lists and objects (config file only), and `http`, which has its own `--http [ADDR]`. */
-export const FILE_ONLY_KEYS: ReadonlySet<keyof BrokerConfig> = new Set<keyof BrokerConfig>(['clients', 'anonymous_permissions', 'http']);
+/** Options without a generic `--key value` flag: lists and objects (config file only), `http` (its own `--http [ADDR]`) and `federation` (`--upstream URL`). */
+export const FILE_ONLY_KEYS: ReadonlySet<keyof BrokerConfig> = new Set<keyof BrokerConfig>(['clients', 'anonymous_permissions', 'http', 'federation']);
 
 /** Names of every option, for `--help` and unknown-key errors. */
 export const CONFIG_KEYS = Object.keys(KINDS) as (keyof BrokerConfig)[];
@@ -225,6 +234,8 @@ export function coerceOption<K extends keyof BrokerConfig>(key: K, value: unknow
       return (typeof value === 'string' && isKnownEncoding(value) ? value : fail('an encoding iconv-lite knows (e.g. windows-1252)')) as BrokerConfig[K];
     case 'http':
       return parseHttpSetting(value, source) as BrokerConfig[K];
+    case 'federation':
+      return parseFederationSetting(value, source) as BrokerConfig[K];
     case 'fsync':
       return (typeof value === 'string' && (FSYNC_POLICIES as readonly string[]).includes(value) ? value : fail(`one of ${FSYNC_POLICIES.join(', ')}`)) as BrokerConfig[K];
   }

@@ -7,6 +7,7 @@ import type { BrokerConfig } from './config.js';
 import type { Connection } from './connection.js';
 import type { Durability } from './durability.js';
 import type { FaultInjector } from './faults.js';
+import type { Federation } from './federation/federation.js';
 import type { RequestTracker } from './request-tracker.js';
 import type { RetainedStore } from './retained-store.js';
 import type { Router } from './router.js';
@@ -26,6 +27,8 @@ export interface BrokerContext {
   readonly acks: AckTracker;
   readonly stats: BrokerStats;
   readonly system: SystemEvents;
+  /** The federation while one is configured and the broker runs; null otherwise. */
+  readonly federation: Federation | null;
   /** The journal's link while persistence is enabled and the broker runs; null otherwise. */
   readonly durability: Durability | null;
   readonly auth: Authenticator;

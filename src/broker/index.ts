@@ -2,6 +2,8 @@ export { MessageBroker, type MessageBrokerOptions } from './broker.js';
 export { BrokerMonitor, type BrokerCounters, type BrokerGauges, type BrokerOverview, type ClientRow } from './monitor/broker-monitor.js';
 export type { TopicEntry } from './monitor/topic-activity.js';
 export { DEFAULT_HTTP_PORT, parseHttpSetting, type HttpSetting } from './http-setting.js';
+export { parseFederationSetting, type FederationSetting } from './federation/federation-setting.js';
+export type { FederationStatus } from './federation/federation.js';
 export {
   CONFIG_KEYS,
   ConfigError,

@@ -20,6 +20,11 @@ export interface BrokerMessage {
   readonly expiresAt: number;
   /** Set on `request` deliveries: the token a responder passes to `reply`. */
   readonly replyTo?: string;
+  /**
+   * Set on messages that came from a federation upstream: the federation id of the
+   * broker where they entered (`upstream` for a foreign publisher). Never exported again.
+   */
+  readonly origin?: string;
   /** Lazily built frames, one per flag combination actually needed. */
   frame?: Buffer;
   retainedFrame?: Buffer;

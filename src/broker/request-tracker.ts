@@ -9,7 +9,8 @@ import { PendingReplies } from '../protocol/pending-replies.js';
 import type { Connection } from './connection.js';
 
 interface RequestMeta {
-  readonly requester: Connection;
+  /** `null` for a request that came through the federation upstream. */
+  readonly requester: Connection | null;
   readonly topic: string;
   /** How many subscribers the request went to; the timeout error reports it. */
   delivered: number;
@@ -35,7 +36,7 @@ export class RequestTracker {
   }
 
   /** A new pending request; the promise settles with the first reply or a timeout. */
-  open(requester: Connection, topic: string, timeoutMs: number): { token: string; result: Promise<unknown> } {
+  open(requester: Connection | null, topic: string, timeoutMs: number): { token: string; result: Promise<unknown> } {
     const token = randomUUID();
     return { token, result: this.pending.open(token, { requester, topic, delivered: 0 }, timeoutMs) };
   }

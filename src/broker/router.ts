@@ -24,8 +24,8 @@ export interface RouteOptions {
 export class Router {
   /** Told of QoS 1 messages that leave a session unacked, when persistence is on. */
   journal: SessionJournal | null = null;
-  /** Sees every routed message; set only while a monitor (status page) exists. */
-  observer: MessageObserver | null = null;
+  /** See every routed message: the status page's monitor, the federation; none by default. */
+  readonly observers: MessageObserver[] = [];
 
   constructor(
     private readonly sessions: SessionStore,
@@ -40,7 +40,8 @@ export class Router {
    * to: connected ones, plus (QoS 1) offline ones that queued it.
    */
   route(msg: BrokerMessage, options: RouteOptions = {}): number {
-    if (this.observer !== null) this.observer.seen(msg);
+    const observers = this.observers;
+    for (let i = 0; i < observers.length; i++) observers[i]!.seen(msg);
     const matched = this.sessions.index.match(msg.topic);
     let delivered = 0;
     const routedTo: string[] | null = msg.qos === 1 && msg.sender !== 'broker' ? [] : null;
@@ -87,7 +88,8 @@ export class Router {
    * @returns the number of sessions it was routed to, like {@link route}
    */
   routeTo(msg: BrokerMessage, targets: readonly Session[]): number {
-    if (this.observer !== null) this.observer.seen(msg);
+    const observers = this.observers;
+    for (let i = 0; i < observers.length; i++) observers[i]!.seen(msg);
     let delivered = 0;
     const routedTo: string[] = [];
     for (const session of targets) {

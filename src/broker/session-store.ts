@@ -14,6 +14,8 @@ export class SessionStore {
   readonly index = new SubscriptionIndex<Session>();
   /** Told of detaches and ends when persistence is on (set by the broker at start). */
   journal: SessionJournal | null = null;
+  /** Told when the set of subscribed patterns may have changed (federation interest). */
+  onInterestChange: (() => void) | null = null;
 
   constructor(
     private readonly sessionExpirySeconds: number,
@@ -63,11 +65,13 @@ export class SessionStore {
   subscribe(session: Session, pattern: string): void {
     session.patterns.add(pattern);
     this.index.add(pattern, session);
+    this.onInterestChange?.();
   }
 
   unsubscribe(session: Session, pattern: string): boolean {
     if (!session.patterns.delete(pattern)) return false;
     this.index.remove(pattern, session);
+    this.onInterestChange?.();
     return true;
   }
 
@@ -95,6 +99,7 @@ export class SessionStore {
   adopt(session: Session, expiresInMs: number): void {
     this.sessions.set(session.clientId, session);
     for (const p of session.patterns) this.index.add(p, session);
+    this.onInterestChange?.();
     this.startExpiry(session, expiresInMs);
   }
 
@@ -115,6 +120,7 @@ export class SessionStore {
     if (journaled) this.journal?.ended(session);
     session.dispose();
     for (const p of session.patterns) this.index.remove(p, session);
+    if (session.patterns.size > 0) this.onInterestChange?.();
     session.patterns.clear();
     this.acks.forgetClient([...session.inflight.keys(), ...[...session.offline].map((m) => m.id)], session.clientId);
     session.inflight.clear();

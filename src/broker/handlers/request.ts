@@ -57,7 +57,16 @@ export const request: MethodSpec = {
     broker.stats.messages++;
     broker.requests.noteDelivered(token, delivered);
     if (delivered === 0) {
-      broker.requests.fail(token, new RpcError(ErrorCode.NO_RESPONDERS, `No responders: no other connected client subscribes to "${topic as string}"`, { topic }));
+      // Nobody here: someone upstream may answer, when the topic is exported.
+      const upstream = broker.federation?.forwardRequest(topic as string, params.payload ?? null, session.clientId, timeout * 1000) ?? null;
+      if (upstream) {
+        upstream.then(
+          (value) => broker.requests.reply(token, value, undefined),
+          (err: unknown) => broker.requests.fail(token, err instanceof RpcError ? err : new RpcError(ErrorCode.INTERNAL_ERROR, (err as Error).message)),
+        );
+      } else {
+        broker.requests.fail(token, new RpcError(ErrorCode.NO_RESPONDERS, `No responders: no other connected client subscribes to "${topic as string}"`, { topic }));
+      }
     }
     broker.log.debug('request', { sender: session.clientId, topic, delivered, timeout });
     return result;

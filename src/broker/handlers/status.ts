@@ -33,6 +33,7 @@ export function brokerStatus(broker: BrokerContext): Record<string, unknown> {
     refused_connections: broker.stats.refusedConnections,
     auth_failures: broker.authFailures.total,
     persistence: broker.durability?.status() ?? { enabled: false },
+    ...(broker.federation ? { federation: broker.federation.status() } : {}),
     security: securityStatus(broker),
     clients: [...broker.sessions.values()].map((s) => ({
       client_id: s.clientId,

@@ -1,0 +1,57 @@
+/**
+ * QoS 1 exports on their way upstream: in publish order, one at a time, each removed only
+ * once the upstream accepted it. While the upstream is unreachable they wait here (at most
+ * `limit`; past it the oldest is dropped and counted) and flow on reconnect, in order.
+ */
+import { Deque } from '../deque.js';
+import type { LinkMessage } from './upstream-link.js';
+
+export class ExportOutbox {
+  private readonly queue = new Deque<LinkMessage>();
+  private draining = false;
+  /** QoS 1 exports dropped because the outbox was full. */
+  dropped = 0;
+  /** Exports the upstream accepted. */
+  sent = 0;
+
+  constructor(
+    private readonly limit: number,
+    private readonly send: (msg: LinkMessage) => Promise<void>,
+    private readonly canSend: () => boolean,
+    private readonly onDrop: (msg: LinkMessage) => void,
+    /** A send failed (the link went down mid-send): the message stays at the head. */
+    private readonly onSendError: (err: unknown) => void,
+  ) {}
+
+  get length(): number {
+    return this.queue.length;
+  }
+
+  push(msg: LinkMessage): void {
+    if (this.queue.length >= this.limit) {
+      this.dropped++;
+      this.onDrop(this.queue.shift()!);
+    }
+    this.queue.push(msg);
+    this.drain();
+  }
+
+  /** Send what waits, in order, while the upstream takes it. */
+  drain(): void {
+    if (this.draining) return;
+    this.draining = true;
+    this.loop()
+      .catch((err: unknown) => this.onSendError(err))
+      .finally(() => {
+        this.draining = false;
+      });
+  }
+
+  private async loop(): Promise<void> {
+    while (this.queue.length > 0 && this.canSend()) {
+      await this.send(this.queue.peek()!);
+      this.queue.shift();
+      this.sent++;
+    }
+  }
+}

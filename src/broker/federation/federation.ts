@@ -1,0 +1,261 @@
+/**
+ * The local broker as a leaf of a distributed engine (NATS, MQTT): exports local
+ * publishes, imports upstream messages someone local wants, forwards requests nobody
+ * local answers, and keeps working when the upstream is gone.
+ *
+ * No loops: every exported message carries this broker's federation id as its origin;
+ * a message arriving with our own id is dropped, and a message that arrived from upstream
+ * is never exported again (it has an origin).
+ */
+import { randomUUID } from 'node:crypto';
+import { ErrorCode, RpcError } from '../../protocol/errors.js';
+import { isReservedTopic } from '../../protocol/topics.js';
+import { isoTimestamp } from '../../protocol/timestamp.js';
+import type { BrokerContext } from '../context.js';
+import { nowTimestamp, type BrokerMessage } from '../message.js';
+import type { MessageObserver } from '../monitor/message-observer.js';
+import { ExportOutbox } from './export-outbox.js';
+import { createLink } from './link-factory.js';
+import { redactedUrl, type FederationSetting } from './federation-setting.js';
+import { matchesAny, upstreamInterest } from './patterns.js';
+import { LinkRequestError, type LinkMessage, type LinkReply, type UpstreamLink } from './upstream-link.js';
+
+export type FederationState = 'connecting' | 'up' | 'down' | 'closed';
+
+export interface FederationStatus {
+  engine: string;
+  upstream: string;
+  state: FederationState;
+  since: string;
+  origin_id: string;
+  export: string[];
+  import: string[];
+  interest: string[];
+  exported: number;
+  imported: number;
+  queued: number;
+  dropped: number;
+}
+
+export class Federation implements MessageObserver {
+  /**
+   * Load the engine's adapter and make the federation (not yet connected: {@link start}).
+   * @param id this broker's id on the link: the origin of what it exports
+   */
+  static async create(broker: BrokerContext, setting: FederationSetting, id = `ahk-${randomUUID()}`): Promise<Federation> {
+    const link = await createLink(setting, id, broker.log.child('federation'));
+    return new Federation(broker, setting, link, id);
+  }
+
+  private state: FederationState = 'connecting';
+  private since = Date.now();
+  private readonly outbox: ExportOutbox;
+  private interest: string[] = [];
+  private interestTimer: NodeJS.Immediate | null = null;
+  private exported = 0;
+  private imported = 0;
+  private droppedQos0 = 0;
+  private warnedFull = false;
+
+  constructor(
+    private readonly broker: BrokerContext,
+    private readonly setting: FederationSetting,
+    private readonly link: UpstreamLink,
+    /** This broker's id on the link: the origin of what it exports. */
+    readonly id: string,
+  ) {
+    this.outbox = new ExportOutbox(
+      setting.queue_size,
+      (msg) => this.link.publish(msg),
+      () => this.link.connected,
+      (msg) => {
+        if (this.warnedFull) return;
+        this.warnedFull = true;
+        broker.log.warning('federation: the upstream is unreachable and the QoS 1 export queue is full; dropping the oldest', {
+          upstream: this.link.address,
+          queue_size: setting.queue_size,
+          topic: msg.topic,
+        });
+      },
+      (err) => broker.log.debug('federation: export send failed; it stays queued', { error: err as Error }),
+    );
+  }
+
+  async start(): Promise<void> {
+    await this.link.start({
+      up: (server) => this.onUp(server),
+      down: (reason) => this.onDown(reason),
+      message: (msg) => this.importMessage(msg),
+      request: (msg, timeoutMs, respond) => this.importRequest(msg, timeoutMs, respond),
+    });
+    this.updateInterest();
+  }
+
+  async stop(): Promise<void> {
+    this.state = 'closed';
+    if (this.interestTimer) clearImmediate(this.interestTimer);
+    await this.link.close();
+  }
+
+  /** @internal the router's hook: export what should go upstream. */
+  seen(msg: BrokerMessage): void {
+    if (msg.origin !== undefined || msg.replyTo !== undefined) return;
+    if (isReservedTopic(msg.topic) || !matchesAny(this.setting.export, msg.topic)) return;
+    const out = this.toLink(msg);
+    this.exported++;
+    if (msg.qos === 1) {
+      this.outbox.push(out);
+      return;
+    }
+    // QoS 0 is at most once: sent while the upstream is there, dropped (counted) while not.
+    if (!this.link.connected) {
+      this.droppedQos0++;
+      return;
+    }
+    this.link.publish(out).catch((err: unknown) => {
+      this.droppedQos0++;
+      this.broker.log.debug('federation: QoS 0 export lost', { topic: msg.topic, error: err as Error });
+    });
+  }
+
+  /** Local subscriptions changed: subscribe upstream to what is now wanted (batched). */
+  interestChanged(): void {
+    if (this.interestTimer || this.state === 'closed') return;
+    this.interestTimer = setImmediate(() => {
+      this.interestTimer = null;
+      this.updateInterest();
+    });
+  }
+
+  /**
+   * A request with no local responder: answered from upstream when its topic is exported
+   * and the upstream is there. `null` when federation does not apply (the caller answers
+   * -32005 itself).
+   */
+  forwardRequest(topic: string, payload: unknown, sender: string, timeoutMs: number): Promise<unknown> | null {
+    if (isReservedTopic(topic) || !matchesAny(this.setting.export, topic) || !this.link.connected) return null;
+    const msg: LinkMessage = { topic, payload, sender, id: randomUUID(), qos: 0, timestamp: nowTimestamp(Date.now()), origin: this.id };
+    return this.link.request(msg, timeoutMs).then(
+      (reply) => {
+        if (reply.ok) return reply.result;
+        throw new RpcError(reply.code, reply.message, { topic, upstream: this.link.address });
+      },
+      (err: unknown) => {
+        if (err instanceof LinkRequestError && err.code === 'no_responders') {
+          throw new RpcError(ErrorCode.NO_RESPONDERS, `No responders: nobody here or upstream (${this.link.address}) answers "${topic}"`, { topic });
+        }
+        if (err instanceof LinkRequestError && err.code === 'timeout') {
+          throw new RpcError(ErrorCode.TIMEOUT, `Request timed out: no reply on ${topic} within ${timeoutMs / 1000}s (asked upstream ${this.link.address})`, {
+            topic,
+            timeout: timeoutMs / 1000,
+          });
+        }
+        throw new RpcError(ErrorCode.INTERNAL_ERROR, `request through ${this.link.address} failed: ${(err as Error).message}`, { topic });
+      },
+    );
+  }
+
+  status(): FederationStatus {
+    return {
+      engine: this.link.engine,
+      upstream: redactedUrl(this.setting.upstream),
+      state: this.state,
+      since: isoTimestamp(this.since),
+      origin_id: this.id,
+      export: this.setting.export,
+      import: this.setting.import,
+      interest: this.interest,
+      exported: this.exported,
+      imported: this.imported,
+      queued: this.outbox.length,
+      dropped: this.outbox.dropped + this.droppedQos0,
+    };
+  }
+
+  private updateInterest(): void {
+    const local = new Set<string>();
+    for (const s of this.broker.sessions.values()) for (const p of s.patterns) local.add(p);
+    const next = upstreamInterest(this.setting.import, local).sort();
+    if (next.join('\n') === this.interest.join('\n')) return;
+    this.interest = next;
+    this.link.setInterest(next);
+    this.broker.log.debug('federation: upstream interest', { patterns: next.join(',') });
+  }
+
+  private onUp(server: string): void {
+    this.state = 'up';
+    this.since = Date.now();
+    this.warnedFull = false;
+    this.broker.log.info('federation up', { engine: this.link.engine, upstream: this.link.address, server, queued: this.outbox.length });
+    this.broker.system.publish('system.federation.up', { engine: this.link.engine, upstream: this.link.address, queued: this.outbox.length });
+    this.outbox.drain();
+  }
+
+  private onDown(reason: string): void {
+    if (this.state === 'closed') return;
+    const was = this.state;
+    this.state = 'down';
+    this.since = Date.now();
+    if (was === 'down') return;
+    this.broker.log.warning('federation down: local traffic goes on; QoS 1 exports wait for the upstream', { upstream: this.link.address, reason });
+    this.broker.system.publish('system.federation.down', { engine: this.link.engine, upstream: this.link.address, reason });
+  }
+
+  private toLink(msg: BrokerMessage): LinkMessage {
+    return { topic: msg.topic, payload: msg.payload, sender: msg.sender, id: msg.id, qos: msg.qos, timestamp: msg.timestamp, origin: this.id };
+  }
+
+  /** A message from upstream: ours coming back is dropped; an import goes to local subscribers. */
+  private importMessage(m: LinkMessage): void {
+    if (m.origin === this.id) return;
+    if (isReservedTopic(m.topic) || !matchesAny(this.setting.import, m.topic)) return;
+    this.imported++;
+    const msg: BrokerMessage = {
+      id: m.id,
+      topic: m.topic,
+      payload: m.payload,
+      sender: m.sender,
+      timestamp: m.timestamp,
+      qos: m.qos,
+      expiresAt: 0,
+      origin: m.origin ?? 'upstream',
+    };
+    this.broker.router.route(msg);
+    this.broker.stats.messages++;
+  }
+
+  /** A request from upstream on an imported topic: asked of the local responders. */
+  private importRequest(m: LinkMessage, timeoutMs: number, respond: (reply: LinkReply) => void): void {
+    if (m.origin === this.id || isReservedTopic(m.topic) || !matchesAny(this.setting.import, m.topic)) return;
+    const { token, result } = this.broker.requests.open(null, m.topic, timeoutMs);
+    const msg: BrokerMessage = {
+      id: m.id,
+      topic: m.topic,
+      payload: m.payload,
+      sender: m.sender,
+      timestamp: m.timestamp,
+      qos: 0,
+      expiresAt: Date.now() + timeoutMs,
+      replyTo: token,
+      origin: m.origin ?? 'upstream',
+    };
+    const delivered = this.broker.router.route(msg, { onlineOnly: true });
+    this.broker.stats.messages++;
+    this.broker.requests.noteDelivered(token, delivered);
+    if (delivered === 0) {
+      // Another broker on the link may answer: stay silent rather than say "nobody".
+      // Settled here on purpose, and nobody waits on it: its rejection needs no report.
+      result.catch(() => undefined);
+      this.broker.requests.fail(token, new RpcError(ErrorCode.NO_RESPONDERS, 'no local responder'));
+      return;
+    }
+    result.then(
+      (value) => respond({ ok: true, result: value }),
+      (err: unknown) => {
+        const e = err instanceof RpcError ? err : new RpcError(ErrorCode.INTERNAL_ERROR, (err as Error).message);
+        // A local timeout says nothing the upstream requester will not find out itself.
+        if (e.code !== ErrorCode.TIMEOUT) respond({ ok: false, code: e.code, message: e.message });
+      },
+    );
+  }
+}

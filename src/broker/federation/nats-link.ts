@@ -1,0 +1,256 @@
+/**
+ * The NATS adapter (nats.js v3). NATS subjects are dot-separated like our topics: a topic
+ * crosses unchanged; `*` and `+` become `*`, a trailing `#` becomes `>` plus the parent
+ * subject (our `a.#` also matches `a`, NATS's `a.>` does not). Metadata travels in
+ * headers; the payload is the JSON text, and a foreign publisher's bytes that are not JSON
+ * arrive as a string. The connection sets `noEcho`, so our own publishes never come back;
+ * the origin header guards the rest (another broker re-publishing, a loop through a
+ * second link).
+ */
+import { readFileSync } from 'node:fs';
+import {
+  connect,
+  headers,
+  NoRespondersError,
+  RequestError,
+  TimeoutError,
+  type Msg,
+  type MsgHdrs,
+  type NatsConnection,
+  type Subscription,
+} from '@nats-io/transport-node';
+import type { Logger } from '../../log/logger.js';
+import { nowTimestamp } from '../message.js';
+import { redactedUrl, type FederationSetting } from './federation-setting.js';
+import { LinkRequestError, type LinkHandlers, type LinkMessage, type LinkReply, type UpstreamLink } from './upstream-link.js';
+
+const H = { origin: 'Ahk-Origin', sender: 'Ahk-Sender', id: 'Ahk-Id', qos: 'Ahk-Qos', time: 'Ahk-Time', timeout: 'Ahk-Timeout', error: 'Ahk-Error' } as const;
+/** How long a request from a foreign NATS client may be worked on, when it does not say. */
+const DEFAULT_REQUEST_MS = 5000;
+
+/** NATS subject for a topic, or null when the topic cannot be one (whitespace, a `>` level). */
+export function subjectOf(topic: string): string | null {
+  if (/\s/.test(topic)) return null;
+  for (const level of topic.split('.')) if (level === '>') return null;
+  return topic;
+}
+
+/** NATS subjects for a pattern (one or two). */
+export function subjectsOfPattern(pattern: string): string[] {
+  const levels = pattern.split('.').map((l) => (l === '+' ? '*' : l));
+  if (levels[levels.length - 1] !== '#') return [levels.join('.')];
+  if (levels.length === 1) return ['>'];
+  const parent = levels.slice(0, -1).join('.');
+  return [parent, `${parent}.>`];
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+function decodePayload(data: Uint8Array): unknown {
+  const text = decoder.decode(data);
+  if (text === '') return null;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text; // a foreign publisher's plain text
+  }
+}
+
+export class NatsLink implements UpstreamLink {
+  readonly engine = 'nats';
+  readonly address: string;
+  private nc: NatsConnection | null = null;
+  private handlers: LinkHandlers | null = null;
+  private readonly subs = new Map<string, Subscription>();
+  private wanted: string[] = [];
+  private isUp = false;
+  private closing = false;
+
+  constructor(
+    private readonly setting: FederationSetting,
+    private readonly id: string,
+    private readonly log: Logger,
+  ) {
+    this.address = redactedUrl(setting.upstream);
+  }
+
+  get connected(): boolean {
+    return this.isUp;
+  }
+
+  start(handlers: LinkHandlers): Promise<void> {
+    this.handlers = handlers;
+    const url = new URL(this.setting.upstream);
+    const user = this.setting.user ?? (url.username ? decodeURIComponent(url.username) : undefined);
+    const pass = this.setting.pass ?? (url.password ? decodeURIComponent(url.password) : undefined);
+    const tls = this.setting.tls;
+    connect({
+      servers: `${url.hostname}:${url.port || '4222'}`,
+      name: `ahk-bridge ${this.id}`,
+      noEcho: true,
+      waitOnFirstConnect: true,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 500,
+      ...(user !== undefined ? { user, pass } : {}),
+      ...(this.setting.token !== null ? { token: this.setting.token } : {}),
+      ...(tls !== null || url.protocol === 'tls:'
+        ? {
+            tls: {
+              ...(tls?.ca ? { ca: readFileSync(tls.ca, 'utf8') } : {}),
+              ...(tls?.cert ? { cert: readFileSync(tls.cert, 'utf8') } : {}),
+              ...(tls?.key ? { key: readFileSync(tls.key, 'utf8') } : {}),
+            },
+          }
+        : {}),
+    }).then(
+      (nc) => this.onConnected(nc),
+      (err: unknown) => {
+        this.log.error('federation: cannot connect to the NATS upstream; local traffic goes on without it', { upstream: this.address, error: err as Error });
+        handlers.down((err as Error).message);
+      },
+    );
+    return Promise.resolve();
+  }
+
+  private onConnected(nc: NatsConnection): void {
+    if (this.closing) {
+      nc.close().catch((err: unknown) => this.log.debug('federation: close after stop failed', { error: err as Error }));
+      return;
+    }
+    this.nc = nc;
+    this.isUp = true;
+    this.applyInterest();
+    this.handlers!.up(nc.getServer());
+    this.watchStatus(nc).catch((err: unknown) => this.log.error('federation: NATS status watch failed', { error: err as Error }));
+    nc.closed().then(
+      (err) => {
+        this.isUp = false;
+        if (!this.closing) this.handlers!.down(err ? err.message : 'closed');
+      },
+      (err: unknown) => this.log.error('federation: NATS close failed', { error: err as Error }),
+    );
+  }
+
+  private async watchStatus(nc: NatsConnection): Promise<void> {
+    for await (const s of nc.status()) {
+      if (s.type === 'disconnect') {
+        this.isUp = false;
+        this.handlers!.down(`disconnected from ${s.server}`);
+      } else if (s.type === 'reconnect') {
+        this.isUp = true;
+        this.handlers!.up(s.server);
+      }
+    }
+  }
+
+  setInterest(patterns: readonly string[]): void {
+    this.wanted = [...new Set(patterns.flatMap(subjectsOfPattern))];
+    this.applyInterest();
+  }
+
+  private applyInterest(): void {
+    const nc = this.nc;
+    if (nc === null) return;
+    const want = new Set(this.wanted);
+    for (const [subject, sub] of this.subs) {
+      if (!want.has(subject)) {
+        sub.unsubscribe();
+        this.subs.delete(subject);
+      }
+    }
+    for (const subject of want) {
+      if (this.subs.has(subject)) continue;
+      this.subs.set(subject, nc.subscribe(subject, { callback: (err, msg) => (err ? this.log.warning('federation: NATS subscription error', { subject, error: err }) : this.onMsg(msg)) }));
+    }
+  }
+
+  private onMsg(m: Msg): void {
+    const h = m.headers;
+    const msg: LinkMessage = {
+      topic: m.subject,
+      payload: decodePayload(m.data),
+      sender: h?.get(H.sender) || 'nats',
+      id: h?.get(H.id) || crypto.randomUUID(),
+      qos: h?.get(H.qos) === '1' ? 1 : 0,
+      timestamp: h?.get(H.time) || nowTimestamp(Date.now()),
+      origin: h?.get(H.origin) || null,
+    };
+    if (m.reply) {
+      const timeout = Number(h?.get(H.timeout)) || DEFAULT_REQUEST_MS;
+      let answered = false;
+      this.handlers!.request(msg, timeout, (reply) => {
+        if (answered) return;
+        answered = true;
+        this.respond(m, reply);
+      });
+      return;
+    }
+    this.handlers!.message(msg);
+  }
+
+  private respond(m: Msg, reply: LinkReply): void {
+    if (reply.ok) {
+      m.respond(encoder.encode(JSON.stringify(reply.result)));
+      return;
+    }
+    const h = headers();
+    h.set(H.error, String(reply.code));
+    m.respond(encoder.encode(JSON.stringify(reply.message)), { headers: h });
+  }
+
+  private headersOf(msg: LinkMessage): MsgHdrs {
+    const h = headers();
+    if (msg.origin !== null) h.set(H.origin, msg.origin);
+    h.set(H.sender, msg.sender);
+    h.set(H.id, msg.id);
+    h.set(H.qos, String(msg.qos));
+    h.set(H.time, msg.timestamp);
+    return h;
+  }
+
+  async publish(msg: LinkMessage): Promise<void> {
+    const nc = this.nc;
+    if (nc === null || !this.isUp) throw new LinkRequestError('not_connected', `not connected to ${this.address}`);
+    const subject = subjectOf(msg.topic);
+    if (subject === null) {
+      this.log.warning('federation: topic cannot be a NATS subject (whitespace or a ">" level); not exported', { topic: msg.topic });
+      return;
+    }
+    nc.publish(subject, encoder.encode(JSON.stringify(msg.payload)), { headers: this.headersOf(msg) });
+    // QoS 1: the server has it once a ping after it is answered.
+    if (msg.qos === 1) await nc.flush();
+  }
+
+  async request(msg: LinkMessage, timeoutMs: number): Promise<LinkReply> {
+    const nc = this.nc;
+    if (nc === null || !this.isUp) throw new LinkRequestError('not_connected', `not connected to ${this.address}`);
+    const subject = subjectOf(msg.topic);
+    if (subject === null) throw new LinkRequestError('no_responders', `"${msg.topic}" cannot be a NATS subject`);
+    const h = this.headersOf(msg);
+    h.set(H.timeout, String(timeoutMs));
+    let res: Msg;
+    try {
+      res = await nc.request(subject, encoder.encode(JSON.stringify(msg.payload)), { timeout: timeoutMs, headers: h });
+    } catch (err) {
+      if (err instanceof NoRespondersError || (err instanceof RequestError && err.isNoResponders())) {
+        throw new LinkRequestError('no_responders', `nobody upstream answers "${msg.topic}"`);
+      }
+      if (err instanceof TimeoutError || (err instanceof RequestError && err.cause instanceof TimeoutError)) {
+        throw new LinkRequestError('timeout', `no reply upstream within ${timeoutMs} ms`);
+      }
+      throw err;
+    }
+    const code = res.headers?.get(H.error);
+    if (code) return { ok: false, code: Number(code), message: String(decodePayload(res.data)) };
+    return { ok: true, result: decodePayload(res.data) };
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    this.isUp = false;
+    const nc = this.nc;
+    this.nc = null;
+    if (nc) await nc.drain().catch((err: unknown) => this.log.debug('federation: drain failed', { error: err as Error }));
+  }
+}

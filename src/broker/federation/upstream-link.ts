@@ -1,0 +1,66 @@
+/**
+ * What the federation needs of a distributed engine (NATS, MQTT): one adapter per engine,
+ * loaded only when a broker federates (their client libraries cost memory and start-up).
+ * Topics and patterns cross this interface in the broker's own form (dot-separated, `*`
+ * `+` `#`); each adapter maps them to its engine's subjects.
+ */
+
+/** A message crossing the link, with the metadata that prevents loops. */
+export interface LinkMessage {
+  topic: string;
+  payload: unknown;
+  /** The client that published it, on the broker where it entered. */
+  sender: string;
+  /** The message id, kept across the link so receivers can tell duplicates. */
+  id: string;
+  qos: 0 | 1;
+  timestamp: string;
+  /**
+   * The federation id of the broker where the message entered; `null` for a message from
+   * a publisher that is not one of ours (a PLC speaking MQTT, a `nats pub`).
+   */
+  origin: string | null;
+}
+
+/** How a request that crossed the link was answered. */
+export type LinkReply = { ok: true; result: unknown } | { ok: false; code: number; message: string };
+
+/** A request failed on the link side. `code`: what happened, for the requester's error. */
+export class LinkRequestError extends Error {
+  constructor(
+    readonly code: 'no_responders' | 'timeout' | 'not_connected' | 'remote_error',
+    message: string,
+    readonly rpcCode?: number,
+  ) {
+    super(message);
+    this.name = 'LinkRequestError';
+  }
+}
+
+export interface LinkHandlers {
+  /** A message arrived on one of the interest subscriptions. */
+  message(msg: LinkMessage): void;
+  /** A request arrived; `respond` answers it (once). */
+  request(msg: LinkMessage, timeoutMs: number, respond: (reply: LinkReply) => void): void;
+  /** Connected (first time and after every reconnect). */
+  up(server: string): void;
+  /** Lost the upstream; the adapter keeps reconnecting. */
+  down(reason: string): void;
+}
+
+export interface UpstreamLink {
+  /** The upstream's address without credentials, for logs and status. */
+  readonly address: string;
+  /** The engine's name: `nats` or `mqtt`. */
+  readonly engine: string;
+  /** Start connecting (in the background; `handlers.up` says when). Never rejects for an unreachable upstream. */
+  start(handlers: LinkHandlers): Promise<void>;
+  /** Resolves once the upstream has accepted the message (it is on the engine's side). */
+  publish(msg: LinkMessage): Promise<void>;
+  /** Subscribe upstream to exactly these patterns (broker form), dropping the others. */
+  setInterest(patterns: readonly string[]): void;
+  /** A request answered by someone upstream. */
+  request(msg: LinkMessage, timeoutMs: number): Promise<LinkReply>;
+  readonly connected: boolean;
+  close(): Promise<void>;
+}
