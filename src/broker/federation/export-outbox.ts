@@ -6,9 +6,13 @@
 import { Deque } from '../deque.js';
 import type { LinkMessage } from './upstream-link.js';
 
+/** After a failed send while the link is up (no importer yet, an ack timeout), try again after this. */
+const RETRY_MS = 200;
+
 export class ExportOutbox {
   private readonly queue = new Deque<LinkMessage>();
   private draining = false;
+  private retryTimer: NodeJS.Timeout | null = null;
   /** QoS 1 exports dropped because the outbox was full. */
   dropped = 0;
   /** Exports the upstream accepted. */
@@ -40,11 +44,29 @@ export class ExportOutbox {
   drain(): void {
     if (this.draining) return;
     this.draining = true;
-    this.loop()
-      .catch((err: unknown) => this.onSendError(err))
-      .finally(() => {
+    this.loop().then(
+      () => {
         this.draining = false;
-      });
+      },
+      (err: unknown) => {
+        this.draining = false;
+        this.onSendError(err);
+        // Down: the link's `up` drains again. Up: a retry soon (an importer resubscribing).
+        if (this.canSend() && this.retryTimer === null) {
+          this.retryTimer = setTimeout(() => {
+            this.retryTimer = null;
+            this.drain();
+          }, RETRY_MS);
+          this.retryTimer.unref();
+        }
+      },
+    );
+  }
+
+  /** Stop retrying (the federation is closing); what waits is dropped with the broker. */
+  close(): void {
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
   }
 
   private async loop(): Promise<void> {

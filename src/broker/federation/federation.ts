@@ -15,6 +15,7 @@ import type { BrokerContext } from '../context.js';
 import { nowTimestamp, type BrokerMessage } from '../message.js';
 import type { MessageObserver } from '../monitor/message-observer.js';
 import { ExportOutbox } from './export-outbox.js';
+import { SeenIds } from './seen-ids.js';
 import { createLink } from './link-factory.js';
 import { redactedUrl, type FederationSetting } from './federation-setting.js';
 import { matchesAny, upstreamInterest } from './patterns.js';
@@ -35,6 +36,8 @@ export interface FederationStatus {
   imported: number;
   queued: number;
   dropped: number;
+  /** QoS 1 messages that arrived again and were delivered only once. */
+  duplicates: number;
 }
 
 export class Federation implements MessageObserver {
@@ -56,6 +59,8 @@ export class Federation implements MessageObserver {
   private imported = 0;
   private droppedQos0 = 0;
   private warnedFull = false;
+  private duplicates = 0;
+  private readonly seenIds = new SeenIds();
 
   constructor(
     private readonly broker: BrokerContext,
@@ -94,6 +99,7 @@ export class Federation implements MessageObserver {
   async stop(): Promise<void> {
     this.state = 'closed';
     if (this.interestTimer) clearImmediate(this.interestTimer);
+    this.outbox.close();
     await this.link.close();
   }
 
@@ -169,6 +175,7 @@ export class Federation implements MessageObserver {
       imported: this.imported,
       queued: this.outbox.length,
       dropped: this.outbox.dropped + this.droppedQos0,
+      duplicates: this.duplicates,
     };
   }
 
@@ -209,6 +216,11 @@ export class Federation implements MessageObserver {
   private importMessage(m: LinkMessage): void {
     if (m.origin === this.id) return;
     if (isReservedTopic(m.topic) || !matchesAny(this.setting.import, m.topic)) return;
+    // A QoS 1 message sent again (its ack was lost) is delivered once.
+    if (m.qos === 1 && this.seenIds.check(m.id)) {
+      this.duplicates++;
+      return;
+    }
     this.imported++;
     const msg: BrokerMessage = {
       id: m.id,
