@@ -4,6 +4,7 @@
  * `limit`; past it the oldest is dropped and counted) and flow on reconnect, in order.
  */
 import { Deque } from '../deque.js';
+import type { OutboxStore } from './outbox-store.js';
 import type { LinkMessage } from './upstream-link.js';
 
 /** After a failed send while the link is up (no importer yet, an ack timeout), try again after this. */
@@ -25,7 +26,11 @@ export class ExportOutbox {
     private readonly onDrop: (msg: LinkMessage) => void,
     /** A send failed (the link went down mid-send): the message stays at the head. */
     private readonly onSendError: (err: unknown) => void,
-  ) {}
+    /** With persistence on: where the queue is kept across restarts, and what it held. */
+    private readonly store: { store: OutboxStore; waiting: readonly LinkMessage[] } | null = null,
+  ) {
+    for (const msg of store?.waiting ?? []) this.queue.push(msg);
+  }
 
   get length(): number {
     return this.queue.length;
@@ -34,8 +39,11 @@ export class ExportOutbox {
   push(msg: LinkMessage): void {
     if (this.queue.length >= this.limit) {
       this.dropped++;
-      this.onDrop(this.queue.shift()!);
+      const old = this.queue.shift()!;
+      this.store?.store.removed(old.id, () => [...this.queue]);
+      this.onDrop(old);
     }
+    this.store?.store.added(msg);
     this.queue.push(msg);
     this.drain();
   }
@@ -67,12 +75,14 @@ export class ExportOutbox {
   close(): void {
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = null;
+    this.store?.store.close();
   }
 
   private async loop(): Promise<void> {
     while (this.queue.length > 0 && this.canSend()) {
       await this.send(this.queue.peek()!);
-      this.queue.shift();
+      const sent = this.queue.shift()!;
+      this.store?.store.removed(sent.id, () => [...this.queue]);
       this.sent++;
     }
   }

@@ -15,6 +15,7 @@ import type { BrokerContext } from '../context.js';
 import { nowTimestamp, type BrokerMessage } from '../message.js';
 import type { MessageObserver } from '../monitor/message-observer.js';
 import { ExportOutbox } from './export-outbox.js';
+import { OutboxStore } from './outbox-store.js';
 import { SeenIds } from './seen-ids.js';
 import { createLink } from './link-factory.js';
 import { redactedUrl, type FederationSetting } from './federation-setting.js';
@@ -46,8 +47,10 @@ export class Federation implements MessageObserver {
    * @param id this broker's id on the link: the origin of what it exports
    */
   static async create(broker: BrokerContext, setting: FederationSetting, id = `ahk-${randomUUID()}`): Promise<Federation> {
-    const link = await createLink(setting, id, broker.log.child('federation'));
-    return new Federation(broker, setting, link, id);
+    const log = broker.log.child('federation');
+    const link = await createLink(setting, id, log);
+    const dir = broker.config.persistence_enabled ? broker.config.persistence_path : null;
+    return new Federation(broker, setting, link, id, dir === null ? null : OutboxStore.open(dir, log));
   }
 
   private state: FederationState = 'connecting';
@@ -68,6 +71,7 @@ export class Federation implements MessageObserver {
     private readonly link: UpstreamLink,
     /** This broker's id on the link: the origin of what it exports. */
     readonly id: string,
+    stored: { store: OutboxStore; waiting: readonly LinkMessage[] } | null = null,
   ) {
     this.outbox = new ExportOutbox(
       setting.queue_size,
@@ -83,6 +87,7 @@ export class Federation implements MessageObserver {
         });
       },
       (err) => broker.log.debug('federation: export send failed; it stays queued', { error: err as Error }),
+      stored,
     );
   }
 

@@ -126,7 +126,7 @@ export class NatsLink implements UpstreamLink {
     }).then(
       (nc) => this.onConnected(nc),
       (err: unknown) => {
-        this.log.error('federation: cannot connect to the NATS upstream; local traffic goes on without it', { upstream: this.address, error: err as Error });
+        this.log.error('cannot connect to the NATS upstream; local traffic goes on without it', { upstream: this.address, error: err as Error });
         handlers.down((err as Error).message);
       },
     );
@@ -135,7 +135,7 @@ export class NatsLink implements UpstreamLink {
 
   private onConnected(nc: NatsConnection): void {
     if (this.closing) {
-      nc.close().catch((err: unknown) => this.log.debug('federation: close after stop failed', { error: err as Error }));
+      nc.close().catch((err: unknown) => this.log.debug('close after stop failed', { error: err as Error }));
       return;
     }
     this.nc = nc;
@@ -143,13 +143,13 @@ export class NatsLink implements UpstreamLink {
     this.upAt = Date.now();
     this.applyInterest();
     this.handlers!.up(nc.getServer());
-    this.watchStatus(nc).catch((err: unknown) => this.log.error('federation: NATS status watch failed', { error: err as Error }));
+    this.watchStatus(nc).catch((err: unknown) => this.log.error('NATS status watch failed', { error: err as Error }));
     nc.closed().then(
       (err) => {
         this.isUp = false;
         if (!this.closing) this.handlers!.down(err ? err.message : 'closed');
       },
-      (err: unknown) => this.log.error('federation: NATS close failed', { error: err as Error }),
+      (err: unknown) => this.log.error('NATS close failed', { error: err as Error }),
     );
   }
 
@@ -183,7 +183,7 @@ export class NatsLink implements UpstreamLink {
     }
     for (const subject of want) {
       if (this.subs.has(subject)) continue;
-      this.subs.set(subject, nc.subscribe(subject, { callback: (err, msg) => (err ? this.log.warning('federation: NATS subscription error', { subject, error: err }) : this.onMsg(msg)) }));
+      this.subs.set(subject, nc.subscribe(subject, { callback: (err, msg) => (err ? this.log.warning('NATS subscription error', { subject, error: err }) : this.onMsg(msg)) }));
     }
   }
 
@@ -241,7 +241,7 @@ export class NatsLink implements UpstreamLink {
     if (nc === null || !this.isUp) throw new LinkRequestError('not_connected', `not connected to ${this.address}`);
     const subject = subjectOf(msg.topic);
     if (subject === null) {
-      this.log.warning('federation: topic cannot be a NATS subject (whitespace or a ">" level); not exported', { topic: msg.topic });
+      this.log.warning('topic cannot be a NATS subject (whitespace or a ">" level); not exported', { topic: msg.topic });
       return;
     }
     const data = encoder.encode(JSON.stringify(msg.payload));
@@ -294,6 +294,6 @@ export class NatsLink implements UpstreamLink {
     this.isUp = false;
     const nc = this.nc;
     this.nc = null;
-    if (nc) await nc.drain().catch((err: unknown) => this.log.debug('federation: drain failed', { error: err as Error }));
+    if (nc) await nc.drain().catch((err: unknown) => this.log.debug('drain failed', { error: err as Error }));
   }
 }
