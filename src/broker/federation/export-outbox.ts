@@ -13,6 +13,8 @@ const RETRY_MS = 200;
 export class ExportOutbox {
   private readonly queue = new Deque<LinkMessage>();
   private draining = false;
+  /** A drain was asked for while one was finishing: run again after it. */
+  private drainAgain = false;
   private retryTimer: NodeJS.Timeout | null = null;
   /** QoS 1 exports dropped because the outbox was full. */
   dropped = 0;
@@ -50,11 +52,16 @@ export class ExportOutbox {
 
   /** Send what waits, in order, while the upstream takes it. */
   drain(): void {
-    if (this.draining) return;
+    if (this.draining) {
+      this.drainAgain = true;
+      return;
+    }
     this.draining = true;
+    this.drainAgain = false;
     this.loop().then(
       () => {
         this.draining = false;
+        if (this.drainAgain) this.drain();
       },
       (err: unknown) => {
         this.draining = false;
