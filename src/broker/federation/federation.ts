@@ -22,6 +22,9 @@ import { redactedUrl, type FederationSetting } from './federation-setting.js';
 import { matchesAny, upstreamInterest } from './patterns.js';
 import { LinkRequestError, type LinkMessage, type LinkReply, type UpstreamLink } from './upstream-link.js';
 
+/** How long the first connection may take before the operator is told the upstream does not answer. */
+const FIRST_CONNECT_WARN_MS = 5000;
+
 export type FederationState = 'connecting' | 'up' | 'down' | 'closed';
 
 export interface FederationStatus {
@@ -58,6 +61,7 @@ export class Federation implements MessageObserver {
   private readonly outbox: ExportOutbox;
   private interest: string[] = [];
   private interestTimer: NodeJS.Immediate | null = null;
+  private firstConnectTimer: NodeJS.Timeout | null = null;
   private exported = 0;
   private imported = 0;
   private droppedQos0 = 0;
@@ -99,11 +103,17 @@ export class Federation implements MessageObserver {
       request: (msg, timeoutMs, respond) => this.importRequest(msg, timeoutMs, respond),
     });
     this.updateInterest();
+    // The adapter retries quietly: say so when the upstream is not there at start.
+    this.firstConnectTimer = setTimeout(() => {
+      if (this.state === 'connecting') this.onDown(`no answer from the upstream within ${FIRST_CONNECT_WARN_MS / 1000} s; still trying`);
+    }, FIRST_CONNECT_WARN_MS);
+    this.firstConnectTimer.unref();
   }
 
   async stop(): Promise<void> {
     this.state = 'closed';
     if (this.interestTimer) clearImmediate(this.interestTimer);
+    if (this.firstConnectTimer) clearTimeout(this.firstConnectTimer);
     this.outbox.close();
     await this.link.close();
   }
