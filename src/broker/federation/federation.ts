@@ -224,7 +224,16 @@ export class Federation implements MessageObserver {
   }
 
   private toLink(msg: BrokerMessage): LinkMessage {
-    return { topic: msg.topic, payload: msg.payload, sender: msg.sender, id: msg.id, qos: msg.qos, timestamp: msg.timestamp, origin: this.id };
+    return {
+      topic: msg.topic,
+      payload: msg.payload,
+      sender: msg.sender,
+      id: msg.id,
+      qos: msg.qos,
+      timestamp: msg.timestamp,
+      origin: this.id,
+      ...(msg.retain ? { retain: true } : {}),
+    };
   }
 
   /** A message from upstream: ours coming back is dropped; an import goes to local subscribers. */
@@ -246,7 +255,9 @@ export class Federation implements MessageObserver {
       qos: m.qos,
       expiresAt: 0,
       origin: m.origin ?? 'upstream',
+      ...(m.retain ? { retain: true } : {}),
     };
+    if (m.retain) this.broker.retained.set(msg);
     this.broker.router.route(msg);
     this.broker.stats.messages++;
   }

@@ -34,6 +34,8 @@ const H = {
   error: 'Ahk-Error',
   /** A QoS 1 publish: the importing broker answers once it has delivered it locally. */
   ack: 'Ahk-Ack',
+  /** Published with retain (core NATS keeps nothing: the importing broker retains it). */
+  retain: 'Ahk-Retain',
 } as const;
 /** How long a QoS 1 export waits for an importer's ack before it is sent again. */
 const ACK_TIMEOUT_MS = 2000;
@@ -197,6 +199,7 @@ export class NatsLink implements UpstreamLink {
       qos: h?.get(H.qos) === '1' ? 1 : 0,
       timestamp: h?.get(H.time) || nowTimestamp(Date.now()),
       origin: h?.get(H.origin) || null,
+      ...(h?.get(H.retain) === '1' ? { retain: true } : {}),
     };
     if (m.reply && h?.get(H.ack) === '1') {
       this.handlers!.message(msg);
@@ -233,6 +236,7 @@ export class NatsLink implements UpstreamLink {
     h.set(H.id, msg.id);
     h.set(H.qos, String(msg.qos));
     h.set(H.time, msg.timestamp);
+    if (msg.retain) h.set(H.retain, '1');
     return h;
   }
 
