@@ -7,7 +7,11 @@
 import { describe, expect, it } from 'vitest';
 import { runCli, useCliProcesses, waitOutput } from '../helpers/cli.js';
 import { freePort } from '../helpers/ports.js';
+import { FAKE_AHK, scriptFixture } from '../helpers/script-fixtures.js';
+import { useTestBed } from '../helpers/test-bed.js';
 
+const bed = useTestBed();
+// After useTestBed: bridges stop before the broker.
 const procs = useCliProcesses();
 
 describe('bridge broker --upstream', () => {
@@ -41,5 +45,12 @@ describe('bridge broker --upstream', () => {
     expect(status.code).toBe(0);
     expect(status.stdout).toMatch(new RegExp(`^federation nats nats://127\\.0\\.0\\.1:${nats}: down since `, 'm'));
     expect(status.stdout + broker.stderr()).not.toContain('secret');
+  });
+
+  it('bridge run --upstream that joins a broker another process hosts says it does not federate', async () => {
+    const b = await bed.broker();
+    const run = procs.start(['run', scriptFixture('ticker'), '--key', 'tick', '--ahk', FAKE_AHK, '--host', '127.0.0.1', '--port', String(b.port), '--upstream', 'nats://127.0.0.1:4222']);
+    const log = await waitOutput(run.child, run.stderr, (s) => s.includes('--upstream is not used here'));
+    expect(log).toMatch(/WARNING +bridge: federation is set up by the process hosting the broker; this bridge joined one, so --upstream is not used here \(it will be if this bridge takes the broker over\)/);
   });
 });
