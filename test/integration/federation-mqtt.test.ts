@@ -13,6 +13,7 @@ import type { FederationStatus } from '../../src/broker/federation/federation.js
 import { NO_MOSQUITTO, useMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 import { pace } from '../helpers/processes.js';
 import type { RawClient } from '../helpers/raw-client.js';
+import { TcpRelay } from '../helpers/tcp-relay.js';
 import { loggedBroker, subscribe, useTestBed } from '../helpers/test-bed.js';
 
 const mosquittos = useMosquitto();
@@ -20,9 +21,11 @@ const bed = useTestBed();
 
 const clients: BrokerClient[] = [];
 const mqttClients: MqttClient[] = [];
+const relays: TcpRelay[] = [];
 afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => c.disconnect()));
   await Promise.all(mqttClients.splice(0).map((c) => c.endAsync(true)));
+  await Promise.all(relays.splice(0).map((r) => r.close()));
 });
 
 /** expect.poll with room for a 2-core machine (its default gives up after 1 s). */
@@ -237,22 +240,79 @@ describe.skipIf(NO_MOSQUITTO)('federation through MQTT (Mosquitto)', () => {
     expect(fa).toMatchObject({ state: 'up', queued: 0, dropped: 0 });
   });
 
+  it('while B is briefly cut off from the upstream, QoS 1 messages for its interest wait in its session there and arrive, in order, when it is back', async () => {
+    const m = await mosquittos.start();
+    const relay = await TcpRelay.start(m.port);
+    relays.push(relay);
+    const a = await federated(m, 'status-a');
+    const { port: portB } = await bed.broker({ federation: parseFederationSetting(`mqtt://127.0.0.1:${relay.port}`, 'test') });
+    const b = { port: portB, c: await bed.connected(portB, 'status-b') };
+    const subB = await bed.connected(b.port, 'sub-b');
+    await subscribe(subB, 'jobs.#');
+    await waitInterest(b.c, 'jobs.#');
+    await waitUp(a.c);
+    relay.blackhole();
+    await poll(async () => (await fedStatus(b.c)).state).toBe('down');
+    const pubA = await bed.connected(a.port, 'pub-a');
+    for (let i = 1; i <= 50; i++) await publish(pubA, 'jobs.count', i);
+    // A's exports have all been accepted upstream: they are in B's session there.
+    await poll(async () => (await fedStatus(a.c)).queued).toBe(0);
+    relay.resume();
+    await subB.waitDeliveries(50, 'jobs.count', 10_000);
+    expect(subB.deliveries('jobs.count').map((d: { payload: number }) => d.payload)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+  });
+
   it('system.federation.down, then system.federation.up, are published locally when the upstream stops and comes back', async () => {
     const m = await mosquittos.start();
     const { port, logs } = await loggedBroker(bed, federation(m));
     const watcher = await bed.connected(port, 'watcher');
     await subscribe(watcher, 'system.federation.#');
     await waitUp(watcher);
+    // The first "up" may have come before or after the subscription: count from here.
+    const before = watcher.deliveries().length;
+    const events = (): { topic: string; payload: unknown }[] =>
+      watcher
+        .deliveries()
+        .slice(before)
+        .filter((d: { topic: string }) => d.topic.startsWith('system.federation.'));
     await m.stop();
-    const down = await watcher.waitDelivery('system.federation.down');
-    expect(down.payload).toMatchObject({ engine: 'mqtt', upstream: m.url });
-    // Let it retry (and fail) twice: a failed retry is not another outage.
+    await poll(() => events().map((e) => e.topic)).toEqual(['system.federation.down']);
+    expect(events()[0]!.payload).toMatchObject({ engine: 'mqtt', upstream: m.url });
+    const downSince = (await fedStatus(watcher)).since;
+    // Let it retry (and fail) twice: a failed retry is not another outage (the link
+    // reports "down" once, so the state's "since" stays the outage's start).
     await poll(() => logs.filter((l) => l.msg === 'federation: MQTT client error').length).toBeGreaterThanOrEqual(2);
+    expect((await fedStatus(watcher)).since).toBe(downSince);
     await m.restart();
-    const up = await watcher.waitDelivery('system.federation.up');
-    expect(up.payload).toMatchObject({ engine: 'mqtt', upstream: m.url });
-    expect(topicsOf(watcher, 'system.federation.')).toEqual(['system.federation.down', 'system.federation.up']);
+    await poll(() => events().map((e) => e.topic)).toEqual(['system.federation.down', 'system.federation.up']);
+    expect(events()[1]!.payload).toMatchObject({ engine: 'mqtt', upstream: m.url });
     expect(logs.filter((l) => l.level === 'warning' && l.msg.startsWith('federation down'))).toHaveLength(1);
+  });
+
+  it('after an upstream restart that lost the session, the interest and the reply topic are subscribed again', async () => {
+    const m = await mosquittos.start();
+    const a = await federated(m, 'status-a');
+    const subA = await bed.connected(a.port, 'sub-a');
+    await subscribe(subA, 'jobs.#');
+    await waitInterest(a.c, 'jobs.#');
+    await m.stop();
+    await poll(async () => (await fedStatus(a.c)).state).toBe('down');
+    await m.restart(); // no persistence: a new, empty session
+    await waitUp(a.c);
+    const plain = await plainMqtt(m, 'plc-1');
+    await plain.client.publishAsync('jobs/after', '1', { qos: 1 });
+    expect((await subA.waitDelivery('jobs.after')).payload).toBe(1);
+    // A foreign responder: answers requests on svc/# at their response topic.
+    await plain.client.subscribeAsync('svc/#', { qos: 0 });
+    plain.client.on('message', (_topic, payload, packet) => {
+      const responseTopic = packet.properties?.responseTopic;
+      if (!responseTopic) return;
+      const answer = JSON.stringify({ echo: JSON.parse(payload.toString()) as unknown });
+      plain.client.publish(responseTopic, answer, { qos: 0, properties: { correlationData: packet.properties!.correlationData! } });
+    });
+    const res = await subA.call('request', { topic: 'svc.ping', payload: 'hi', timeout: 5 });
+    expect(res.error).toBeUndefined();
+    expect(res.result).toEqual({ echo: 'hi' });
   });
 
   it('credentials: a user and password in the URL connect (and stay out of status); a wrong password leaves it down, warned once with the reason, retrying', async () => {
