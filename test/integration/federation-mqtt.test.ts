@@ -108,6 +108,25 @@ describe.skipIf(NO_MOSQUITTO)('federation through MQTT (Mosquitto)', () => {
     expect((await fedStatus(a.c)).exported).toBe(1);
   });
 
+  it('a retained publish on A is retained by the MQTT server: a broker that subscribes later gets it, and retains it itself', async () => {
+    const m = await mosquittos.start();
+    const a = await federated(m, 'status-a');
+    await waitUp(a.c);
+    const pubA = await bed.connected(a.port, 'pub-a');
+    const res = await pubA.call('publish', { topic: 'jobs.last', payload: { job: 42 }, qos: 1, retain: true });
+    expect(res.error).toBeUndefined();
+    // B starts afterwards: only the MQTT server can have kept it.
+    const b = await federated(m, 'status-b');
+    const subB = await bed.connected(b.port, 'sub-b');
+    await subscribe(subB, 'jobs.last');
+    const d = await subB.waitDelivery('jobs.last');
+    expect(d).toMatchObject({ payload: { job: 42 }, sender: 'pub-a' });
+    // Now B keeps it too: a second local subscriber gets it from B's own retained store.
+    const late = await bed.connected(b.port, 'late-b');
+    await subscribe(late, 'jobs.last');
+    expect(await late.waitDelivery('jobs.last')).toMatchObject({ payload: { job: 42 }, retained: true });
+  });
+
   it('export and import filters: only topics A exports and B imports cross', async () => {
     const m = await mosquittos.start();
     const watcher = await plainMqtt(m, 'watcher');

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { mqttFilterOf, mqttTopicOf, REPLY_PREFIX, topicOfMqtt } from '../../src/broker/federation/mqtt-topics.js';
-import { RecentIds } from '../../src/broker/federation/recent-ids.js';
 import { topicMatches } from '../../src/protocol/topics.js';
 
 describe('mqttTopicOf', () => {
@@ -77,17 +76,5 @@ describe('topicOfMqtt', () => {
 
   it('round-trips every topic that can cross', () => {
     for (const t of ['a', 'a.b.c', 'jobs.line3.activated', 'x y.z']) expect(topicOfMqtt(mqttTopicOf(t)!)).toBe(t);
-  });
-});
-
-describe('RecentIds', () => {
-  it('says new once per id, and forgets the oldest past its capacity', () => {
-    const ids = new RecentIds(3);
-    expect(['a', 'b', 'a', 'c', 'b'].map((id) => ids.add(id))).toEqual([true, true, false, true, false]);
-    expect(ids.add('d')).toBe(true); // remembers b c d: a is forgotten
-    expect(ids.add('a')).toBe(true); // c d a
-    expect(ids.add('c')).toBe(false);
-    expect(ids.add('b')).toBe(true); // d a b
-    expect(ids.add('a')).toBe(false);
   });
 });

@@ -21,7 +21,6 @@ import { ConfigError } from '../config-error.js';
 import { nowTimestamp } from '../message.js';
 import { redactedUrl, type FederationSetting } from './federation-setting.js';
 import { mqttFilterOf, mqttTopicOf, REPLY_PREFIX, topicOfMqtt } from './mqtt-topics.js';
-import { RecentIds } from './recent-ids.js';
 import { LinkRequestError, type LinkHandlers, type LinkMessage, type LinkReply, type UpstreamLink } from './upstream-link.js';
 
 const P = { origin: 'ahk-origin', sender: 'ahk-sender', id: 'ahk-id', time: 'ahk-time', timeout: 'ahk-timeout', error: 'ahk-error' } as const;
@@ -31,11 +30,6 @@ const DEFAULT_REQUEST_MS = 5000;
 const SESSION_EXPIRY_S = 3600;
 /** How long close() waits for unacknowledged publishes before it cuts the connection. */
 const CLOSE_FLUSH_MS = 2000;
-/**
- * Message ids remembered to drop repeats. A redelivery follows its original within the
- * upstream's in-flight window (Mosquitto: 20) plus what was published during an outage.
- */
-const RECENT_IDS = 4096;
 /** Topics and patterns warned about as not crossing, at most (each is warned once). */
 const MAX_WARNED = 1000;
 
@@ -112,7 +106,6 @@ export class MqttLink implements UpstreamLink {
   private onFlushed: (() => void) | null = null;
   private readonly requests = new Map<string, PendingRequest>();
   private readonly warned = new Set<string>();
-  private readonly seen = new RecentIds(RECENT_IDS);
   private isUp = false;
   /** Down was reported for the current outage (the client emits close on every failed retry). */
   private downReported = false;
@@ -291,11 +284,8 @@ export class MqttLink implements UpstreamLink {
       this.log.debug('federation: MQTT topic has no form here (an empty level, a wildcard character, a reserved space); dropped', { topic: mqttTopic });
       return;
     }
+    // A redelivery (a resumed session resends what was in flight) is dropped by id in federation.ts.
     const id = prop(packet, P.id);
-    if (id && !this.seen.add(id)) {
-      this.log.debug('federation: MQTT redelivery of a message already imported; dropped', { topic, id, dup: packet.dup });
-      return;
-    }
     const msg: LinkMessage = {
       topic,
       payload: decodePayload(payload),
@@ -304,6 +294,7 @@ export class MqttLink implements UpstreamLink {
       qos: packet.qos >= 1 ? 1 : 0,
       timestamp: prop(packet, P.time) || nowTimestamp(Date.now()),
       origin: prop(packet, P.origin) || null,
+      ...(packet.retain ? { retain: true } : {}),
     };
     if (msg.origin === this.id) {
       // Subscribed with "no local": an upstream that ignores it (or a bridge that sends
@@ -386,6 +377,8 @@ export class MqttLink implements UpstreamLink {
       this.publishes.add(pending);
       const options: IClientPublishOptions = {
         qos: msg.qos,
+        // The engine's own retain: the MQTT server keeps it for later subscribers too.
+        retain: msg.retain === true,
         properties: { userProperties: this.userProperties(msg), contentType: 'application/json', payloadFormatIndicator: true },
       };
       // QoS 1: called on the PUBACK (after a reconnect, if the connection drops first);
