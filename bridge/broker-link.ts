@@ -92,6 +92,12 @@ export class BrokerLink extends EventEmitter<BrokerLinkEvents> {
       }
       if (!this.client.isConnected) await this.client.connect();
     }
+    if (!this.broker && this.opts.brokerConfig?.federation) {
+      this.opts.log.warning('federation is set up by the process hosting the broker; this bridge joined one, so --upstream is not used here (it will be if this bridge takes the broker over)', {
+        host: this.opts.host,
+        port: this.opts.port,
+      });
+    }
     if (this.broker) {
       try {
         await this.openStatusPage(this.broker);

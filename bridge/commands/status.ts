@@ -1,4 +1,5 @@
 /** `bridge status`: the broker's counters and clients. */
+import type { FederationStatus } from '../../src/broker/index.js';
 import { Command } from 'commander';
 import { connectClient, withConnectFlags, type ConnectFlags } from '../connect-options.js';
 import { CliError } from '../cli-error.js';
@@ -51,6 +52,15 @@ function persistenceLine(p: PersistenceStatus | undefined): string | null {
   return line;
 }
 
+/** One line on the federation upstream, or null when the broker does not federate. */
+export function federationLine(f: Partial<FederationStatus> | undefined): string | null {
+  if (!f?.engine) return null;
+  const since = f.since ? ` since ${f.since}` : '';
+  let line = `federation ${f.engine} ${String(f.upstream)}: ${String(f.state)}${since}; exported ${String(f.exported)}, imported ${String(f.imported)}, queued ${String(f.queued)}, dropped ${String(f.dropped)}`;
+  line += `; upstream interest ${f.interest && f.interest.length > 0 ? f.interest.join(' ') : 'none'}`;
+  return line;
+}
+
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
@@ -66,6 +76,7 @@ export function statusCommand(): Command {
         security?: { warning?: string };
         auth_failures?: number;
         persistence?: PersistenceStatus;
+        federation?: Partial<FederationStatus>;
       };
       if (flags.json) {
         process.stdout.write(JSON.stringify(s, null, 2) + '\n');
@@ -81,6 +92,8 @@ export function statusCommand(): Command {
       ];
       const stored = persistenceLine(s.persistence);
       if (stored) lines.push(stored);
+      const federated = federationLine(s.federation);
+      if (federated) lines.push(federated);
       if (s.security?.warning) lines.push(`WARNING: ${s.security.warning}`);
       if (others.length > 0) {
         const rows = [['CLIENT', 'TYPE', 'IDENTITY', 'STATE', 'SUBS', 'QUEUED', 'UNACKED', 'DROPPED']];

@@ -25,6 +25,8 @@ export interface BrokerMessage {
    * broker where they entered (`upstream` for a foreign publisher). Never exported again.
    */
   readonly origin?: string;
+  /** Published with `retain` (federation carries the flag across). */
+  readonly retain?: boolean;
   /** Lazily built frames, one per flag combination actually needed. */
   frame?: Buffer;
   retainedFrame?: Buffer;
@@ -84,6 +86,7 @@ export interface NewMessage {
   /** Seconds; 0 or absent = never expires. */
   ttl?: number;
   replyTo?: string;
+  retain?: boolean;
 }
 
 /** Stamp a new message with an id, a timestamp and its expiry time. */
@@ -99,5 +102,6 @@ export function createMessage(m: NewMessage, now: number = Date.now()): BrokerMe
     expiresAt: ttl > 0 ? now + ttl * 1000 : 0,
   };
   if (m.replyTo !== undefined) (msg as { replyTo?: string }).replyTo = m.replyTo;
+  if (m.retain === true) (msg as { retain?: boolean }).retain = true;
   return msg;
 }

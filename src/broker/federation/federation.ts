@@ -15,10 +15,15 @@ import type { BrokerContext } from '../context.js';
 import { nowTimestamp, type BrokerMessage } from '../message.js';
 import type { MessageObserver } from '../monitor/message-observer.js';
 import { ExportOutbox } from './export-outbox.js';
+import { OutboxStore } from './outbox-store.js';
+import { SeenIds } from './seen-ids.js';
 import { createLink } from './link-factory.js';
 import { redactedUrl, type FederationSetting } from './federation-setting.js';
 import { matchesAny, upstreamInterest } from './patterns.js';
 import { LinkRequestError, type LinkMessage, type LinkReply, type UpstreamLink } from './upstream-link.js';
+
+/** How long the first connection may take before the operator is told the upstream does not answer. */
+const FIRST_CONNECT_WARN_MS = 5000;
 
 export type FederationState = 'connecting' | 'up' | 'down' | 'closed';
 
@@ -35,6 +40,8 @@ export interface FederationStatus {
   imported: number;
   queued: number;
   dropped: number;
+  /** QoS 1 messages that arrived again and were delivered only once. */
+  duplicates: number;
 }
 
 export class Federation implements MessageObserver {
@@ -43,8 +50,10 @@ export class Federation implements MessageObserver {
    * @param id this broker's id on the link: the origin of what it exports
    */
   static async create(broker: BrokerContext, setting: FederationSetting, id = `ahk-${randomUUID()}`): Promise<Federation> {
-    const link = await createLink(setting, id, broker.log.child('federation'));
-    return new Federation(broker, setting, link, id);
+    const log = broker.log.child('federation');
+    const link = await createLink(setting, id, log);
+    const dir = broker.config.persistence_enabled ? broker.config.persistence_path : null;
+    return new Federation(broker, setting, link, id, dir === null ? null : OutboxStore.open(dir, log));
   }
 
   private state: FederationState = 'connecting';
@@ -52,10 +61,13 @@ export class Federation implements MessageObserver {
   private readonly outbox: ExportOutbox;
   private interest: string[] = [];
   private interestTimer: NodeJS.Immediate | null = null;
+  private firstConnectTimer: NodeJS.Timeout | null = null;
   private exported = 0;
   private imported = 0;
   private droppedQos0 = 0;
   private warnedFull = false;
+  private duplicates = 0;
+  private readonly seenIds = new SeenIds();
 
   constructor(
     private readonly broker: BrokerContext,
@@ -63,6 +75,7 @@ export class Federation implements MessageObserver {
     private readonly link: UpstreamLink,
     /** This broker's id on the link: the origin of what it exports. */
     readonly id: string,
+    stored: { store: OutboxStore; waiting: readonly LinkMessage[] } | null = null,
   ) {
     this.outbox = new ExportOutbox(
       setting.queue_size,
@@ -78,6 +91,7 @@ export class Federation implements MessageObserver {
         });
       },
       (err) => broker.log.debug('federation: export send failed; it stays queued', { error: err as Error }),
+      stored,
     );
   }
 
@@ -89,11 +103,18 @@ export class Federation implements MessageObserver {
       request: (msg, timeoutMs, respond) => this.importRequest(msg, timeoutMs, respond),
     });
     this.updateInterest();
+    // The adapter retries quietly: say so when the upstream is not there at start.
+    this.firstConnectTimer = setTimeout(() => {
+      if (this.state === 'connecting') this.onDown(`no answer from the upstream within ${FIRST_CONNECT_WARN_MS / 1000} s; still trying`);
+    }, FIRST_CONNECT_WARN_MS);
+    this.firstConnectTimer.unref();
   }
 
   async stop(): Promise<void> {
     this.state = 'closed';
     if (this.interestTimer) clearImmediate(this.interestTimer);
+    if (this.firstConnectTimer) clearTimeout(this.firstConnectTimer);
+    this.outbox.close();
     await this.link.close();
   }
 
@@ -169,6 +190,7 @@ export class Federation implements MessageObserver {
       imported: this.imported,
       queued: this.outbox.length,
       dropped: this.outbox.dropped + this.droppedQos0,
+      duplicates: this.duplicates,
     };
   }
 
@@ -202,13 +224,27 @@ export class Federation implements MessageObserver {
   }
 
   private toLink(msg: BrokerMessage): LinkMessage {
-    return { topic: msg.topic, payload: msg.payload, sender: msg.sender, id: msg.id, qos: msg.qos, timestamp: msg.timestamp, origin: this.id };
+    return {
+      topic: msg.topic,
+      payload: msg.payload,
+      sender: msg.sender,
+      id: msg.id,
+      qos: msg.qos,
+      timestamp: msg.timestamp,
+      origin: this.id,
+      ...(msg.retain ? { retain: true } : {}),
+    };
   }
 
   /** A message from upstream: ours coming back is dropped; an import goes to local subscribers. */
   private importMessage(m: LinkMessage): void {
     if (m.origin === this.id) return;
     if (isReservedTopic(m.topic) || !matchesAny(this.setting.import, m.topic)) return;
+    // A QoS 1 message sent again (its ack was lost) is delivered once.
+    if (m.qos === 1 && this.seenIds.check(m.id)) {
+      this.duplicates++;
+      return;
+    }
     this.imported++;
     const msg: BrokerMessage = {
       id: m.id,
@@ -219,7 +255,9 @@ export class Federation implements MessageObserver {
       qos: m.qos,
       expiresAt: 0,
       origin: m.origin ?? 'upstream',
+      ...(m.retain ? { retain: true } : {}),
     };
+    if (m.retain) this.broker.retained.set(msg);
     this.broker.router.route(msg);
     this.broker.stats.messages++;
   }

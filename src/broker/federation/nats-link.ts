@@ -24,7 +24,26 @@ import { nowTimestamp } from '../message.js';
 import { redactedUrl, type FederationSetting } from './federation-setting.js';
 import { LinkRequestError, type LinkHandlers, type LinkMessage, type LinkReply, type UpstreamLink } from './upstream-link.js';
 
-const H = { origin: 'Ahk-Origin', sender: 'Ahk-Sender', id: 'Ahk-Id', qos: 'Ahk-Qos', time: 'Ahk-Time', timeout: 'Ahk-Timeout', error: 'Ahk-Error' } as const;
+const H = {
+  origin: 'Ahk-Origin',
+  sender: 'Ahk-Sender',
+  id: 'Ahk-Id',
+  qos: 'Ahk-Qos',
+  time: 'Ahk-Time',
+  timeout: 'Ahk-Timeout',
+  error: 'Ahk-Error',
+  /** A QoS 1 publish: the importing broker answers once it has delivered it locally. */
+  ack: 'Ahk-Ack',
+  /** Published with retain (core NATS keeps nothing: the importing broker retains it). */
+  retain: 'Ahk-Retain',
+} as const;
+/** How long a QoS 1 export waits for an importer's ack before it is sent again. */
+const ACK_TIMEOUT_MS = 2000;
+/**
+ * After a (re)connect, importers may still be re-subscribing: a QoS 1 export that finds
+ * no importer then is retried for this long; later, "no importer" means nobody wants it.
+ */
+const RESUBSCRIBE_GRACE_MS = 5000;
 /** How long a request from a foreign NATS client may be worked on, when it does not say. */
 const DEFAULT_REQUEST_MS = 5000;
 
@@ -66,6 +85,9 @@ export class NatsLink implements UpstreamLink {
   private wanted: string[] = [];
   private isUp = false;
   private closing = false;
+  private upAt = 0;
+  /** QoS 1 exports no importer wanted (nobody upstream subscribed): like a local publish to no one. */
+  unrouted = 0;
 
   constructor(
     private readonly setting: FederationSetting,
@@ -106,7 +128,7 @@ export class NatsLink implements UpstreamLink {
     }).then(
       (nc) => this.onConnected(nc),
       (err: unknown) => {
-        this.log.error('federation: cannot connect to the NATS upstream; local traffic goes on without it', { upstream: this.address, error: err as Error });
+        this.log.error('cannot connect to the NATS upstream; local traffic goes on without it', { upstream: this.address, error: err as Error });
         handlers.down((err as Error).message);
       },
     );
@@ -115,20 +137,21 @@ export class NatsLink implements UpstreamLink {
 
   private onConnected(nc: NatsConnection): void {
     if (this.closing) {
-      nc.close().catch((err: unknown) => this.log.debug('federation: close after stop failed', { error: err as Error }));
+      nc.close().catch((err: unknown) => this.log.debug('close after stop failed', { error: err as Error }));
       return;
     }
     this.nc = nc;
     this.isUp = true;
+    this.upAt = Date.now();
     this.applyInterest();
     this.handlers!.up(nc.getServer());
-    this.watchStatus(nc).catch((err: unknown) => this.log.error('federation: NATS status watch failed', { error: err as Error }));
+    this.watchStatus(nc).catch((err: unknown) => this.log.error('NATS status watch failed', { error: err as Error }));
     nc.closed().then(
       (err) => {
         this.isUp = false;
         if (!this.closing) this.handlers!.down(err ? err.message : 'closed');
       },
-      (err: unknown) => this.log.error('federation: NATS close failed', { error: err as Error }),
+      (err: unknown) => this.log.error('NATS close failed', { error: err as Error }),
     );
   }
 
@@ -139,6 +162,7 @@ export class NatsLink implements UpstreamLink {
         this.handlers!.down(`disconnected from ${s.server}`);
       } else if (s.type === 'reconnect') {
         this.isUp = true;
+        this.upAt = Date.now();
         this.handlers!.up(s.server);
       }
     }
@@ -161,7 +185,7 @@ export class NatsLink implements UpstreamLink {
     }
     for (const subject of want) {
       if (this.subs.has(subject)) continue;
-      this.subs.set(subject, nc.subscribe(subject, { callback: (err, msg) => (err ? this.log.warning('federation: NATS subscription error', { subject, error: err }) : this.onMsg(msg)) }));
+      this.subs.set(subject, nc.subscribe(subject, { callback: (err, msg) => (err ? this.log.warning('NATS subscription error', { subject, error: err }) : this.onMsg(msg)) }));
     }
   }
 
@@ -175,7 +199,13 @@ export class NatsLink implements UpstreamLink {
       qos: h?.get(H.qos) === '1' ? 1 : 0,
       timestamp: h?.get(H.time) || nowTimestamp(Date.now()),
       origin: h?.get(H.origin) || null,
+      ...(h?.get(H.retain) === '1' ? { retain: true } : {}),
     };
+    if (m.reply && h?.get(H.ack) === '1') {
+      this.handlers!.message(msg);
+      m.respond(); // delivered here (or a duplicate, dropped): either way, the exporter may forget it
+      return;
+    }
     if (m.reply) {
       const timeout = Number(h?.get(H.timeout)) || DEFAULT_REQUEST_MS;
       let answered = false;
@@ -206,6 +236,7 @@ export class NatsLink implements UpstreamLink {
     h.set(H.id, msg.id);
     h.set(H.qos, String(msg.qos));
     h.set(H.time, msg.timestamp);
+    if (msg.retain) h.set(H.retain, '1');
     return h;
   }
 
@@ -214,12 +245,28 @@ export class NatsLink implements UpstreamLink {
     if (nc === null || !this.isUp) throw new LinkRequestError('not_connected', `not connected to ${this.address}`);
     const subject = subjectOf(msg.topic);
     if (subject === null) {
-      this.log.warning('federation: topic cannot be a NATS subject (whitespace or a ">" level); not exported', { topic: msg.topic });
+      this.log.warning('topic cannot be a NATS subject (whitespace or a ">" level); not exported', { topic: msg.topic });
       return;
     }
-    nc.publish(subject, encoder.encode(JSON.stringify(msg.payload)), { headers: this.headersOf(msg) });
-    // QoS 1: the server has it once a ping after it is answered.
-    if (msg.qos === 1) await nc.flush();
+    const data = encoder.encode(JSON.stringify(msg.payload));
+    const h = this.headersOf(msg);
+    if (msg.qos === 0) {
+      nc.publish(subject, data, { headers: h });
+      return;
+    }
+    // QoS 1: core NATS keeps nothing for a subscriber that is away, so the exporter keeps
+    // the message until an importing broker acks it (sent as a request).
+    h.set(H.ack, '1');
+    try {
+      await nc.request(subject, data, { timeout: ACK_TIMEOUT_MS, headers: h });
+    } catch (err) {
+      const noImporter = err instanceof NoRespondersError || (err instanceof RequestError && err.isNoResponders());
+      if (noImporter && Date.now() - this.upAt > RESUBSCRIBE_GRACE_MS) {
+        this.unrouted++;
+        return;
+      }
+      throw new LinkRequestError(noImporter ? 'no_responders' : 'timeout', noImporter ? `no importer of "${msg.topic}" yet` : `no ack for "${msg.topic}" within ${ACK_TIMEOUT_MS} ms`);
+    }
   }
 
   async request(msg: LinkMessage, timeoutMs: number): Promise<LinkReply> {
@@ -251,6 +298,6 @@ export class NatsLink implements UpstreamLink {
     this.isUp = false;
     const nc = this.nc;
     this.nc = null;
-    if (nc) await nc.drain().catch((err: unknown) => this.log.debug('federation: drain failed', { error: err as Error }));
+    if (nc) await nc.drain().catch((err: unknown) => this.log.debug('drain failed', { error: err as Error }));
   }
 }

@@ -20,6 +20,8 @@ export interface LinkMessage {
    * a publisher that is not one of ours (a PLC speaking MQTT, a `nats pub`).
    */
   origin: string | null;
+  /** Published with `retain`: the receiving broker keeps it as its topic's retained message (MQTT: the engine's retain flag). */
+  retain?: boolean;
 }
 
 /** How a request that crossed the link was answered. */

@@ -25,7 +25,7 @@ export const publish: MethodSpec = {
     const retain = optionalBoolean(params, 'retain', false);
     const session = conn.session!;
     requireSendPermission(session, 'publish', topic);
-    const msg = createMessage({ topic, payload: params.payload ?? null, sender: session.clientId, qos, ttl });
+    const msg = createMessage({ topic, payload: params.payload ?? null, sender: session.clientId, qos, ttl, retain });
     const durability = broker.durability;
     if (needsJournal(durability, session, qos, retain)) return publishDurably(broker, durability, session, msg, retain, ttl);
     return finishPublish(broker, session, msg, retain, ttl, null);

@@ -6,6 +6,7 @@
  */
 import { isoTimestamp } from '../../protocol/timestamp.js';
 import type { BrokerContext } from '../context.js';
+import type { FederationStatus } from '../federation/federation.js';
 import { securityStatus } from '../handlers/status.js';
 import type { BrokerMessage } from '../message.js';
 import type { MessageObserver } from './message-observer.js';
@@ -44,6 +45,8 @@ export interface BrokerOverview {
   counters: BrokerCounters;
   gauges: BrokerGauges;
   persistence: Record<string, unknown>;
+  /** The federation upstream's row, when the broker federates. */
+  federation?: FederationStatus;
   security: { credentials: boolean; anonymous_allowed: boolean; warning?: string };
 }
 
@@ -127,6 +130,7 @@ export class BrokerMonitor implements MessageObserver {
         pending_requests: b.requests.size,
       },
       persistence: b.durability?.status() ?? { enabled: false },
+      ...(b.federation ? { federation: b.federation.status() } : {}),
       security: securityStatus(b),
     };
   }
