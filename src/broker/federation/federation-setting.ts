@@ -38,19 +38,18 @@ function shownUrl(url: string): string {
 }
 
 function engineOf(url: string, source: string): 'nats' | 'mqtt' {
-  let parsed: URL | null = null;
+  let parsed: URL;
   try {
-    // Without `scheme://`, "localhost:4222" would parse as scheme "localhost".
-    if (SCHEME.test(url)) parsed = new URL(url);
+    parsed = new URL(url);
   } catch {
-    parsed = null;
+    throw new ConfigError(`${source}: federation upstream "${shownUrl(url)}" is not a URL; use nats://host:4222 or mqtt://host:1883`);
   }
-  if (parsed === null) throw new ConfigError(`${source}: federation upstream "${shownUrl(url)}" is not a URL; use nats://host:4222 or mqtt://host:1883`);
   const scheme = parsed.protocol.replace(/:$/, '');
   const engine = scheme === 'nats' || scheme === 'tls' ? 'nats' : scheme === 'mqtt' || scheme === 'mqtts' ? 'mqtt' : null;
   if (engine === null) {
     throw new ConfigError(`${source}: federation upstream "${shownUrl(url)}" has scheme "${scheme}"; use nats:// (or tls://) or mqtt:// (or mqtts://)`);
   }
+  // `nats:host:4222` parses, as a URL without a host (the client would try some default).
   if (parsed.hostname === '') throw new ConfigError(`${source}: federation upstream "${shownUrl(url)}" has no host; use ${scheme}://host:port`);
   return engine;
 }
