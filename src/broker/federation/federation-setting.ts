@@ -27,16 +27,31 @@ export interface FederationSetting {
 const KEYS = ['upstream', 'export', 'import', 'queue_size', 'user', 'pass', 'token', 'tls'];
 const DEFAULT_QUEUE = 10_000;
 
+const SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
+
+/** `url` as an error may show it: nothing before its last `@` (user, password, token). */
+function shownUrl(url: string): string {
+  const at = url.lastIndexOf('@');
+  if (at < 0) return url;
+  const scheme = SCHEME.exec(url)?.[0] ?? '';
+  return scheme.length <= at ? scheme + url.slice(at + 1) : url.slice(at + 1);
+}
+
 function engineOf(url: string, source: string): 'nats' | 'mqtt' {
-  let scheme: string;
+  let parsed: URL;
   try {
-    scheme = new URL(url).protocol.replace(/:$/, '');
+    parsed = new URL(url);
   } catch {
-    throw new ConfigError(`${source}: federation upstream "${url}" is not a URL; use nats://host:4222 or mqtt://host:1883`);
+    throw new ConfigError(`${source}: federation upstream "${shownUrl(url)}" is not a URL; use nats://host:4222 or mqtt://host:1883`);
   }
-  if (scheme === 'nats' || scheme === 'tls') return 'nats';
-  if (scheme === 'mqtt' || scheme === 'mqtts') return 'mqtt';
-  throw new ConfigError(`${source}: federation upstream "${url}" has scheme "${scheme}"; use nats:// (or tls://) or mqtt:// (or mqtts://)`);
+  const scheme = parsed.protocol.replace(/:$/, '');
+  const engine = scheme === 'nats' || scheme === 'tls' ? 'nats' : scheme === 'mqtt' || scheme === 'mqtts' ? 'mqtt' : null;
+  if (engine === null) {
+    throw new ConfigError(`${source}: federation upstream "${shownUrl(url)}" has scheme "${scheme}"; use nats:// (or tls://) or mqtt:// (or mqtts://)`);
+  }
+  // `nats:host:4222` parses, as a URL without a host (the client would try some default).
+  if (parsed.hostname === '') throw new ConfigError(`${source}: federation upstream "${shownUrl(url)}" has no host; use ${scheme}://host:port`);
+  return engine;
 }
 
 function patterns(value: unknown, name: string, source: string): string[] {
@@ -56,6 +71,14 @@ function optionalString(o: Record<string, unknown>, key: string, source: string)
   return v;
 }
 
+const TLS_KEYS = ['ca', 'cert', 'key'];
+
+/** `{"ca", "cert", "key"}`, each a file path (a number would be read as a file descriptor). */
+function isTlsFiles(v: unknown): boolean {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  return Object.entries(v).every(([k, path]) => TLS_KEYS.includes(k) && typeof path === 'string' && path !== '');
+}
+
 /** Check and convert a `federation` value (a URL, or an object); `null` means none. */
 export function parseFederationSetting(value: unknown, source: string): FederationSetting | null {
   if (value === null || value === undefined || value === false || value === '') return null;
@@ -67,7 +90,7 @@ export function parseFederationSetting(value: unknown, source: string): Federati
   const queue = o.queue_size ?? DEFAULT_QUEUE;
   if (typeof queue !== 'number' || !Number.isInteger(queue) || queue < 1) throw new ConfigError(`${source}: federation queue_size must be a positive integer`);
   const tls = o.tls ?? null;
-  if (tls !== null && (typeof tls !== 'object' || Array.isArray(tls))) throw new ConfigError(`${source}: federation tls must be {"ca", "cert", "key"} file paths`);
+  if (tls !== null && !isTlsFiles(tls)) throw new ConfigError(`${source}: federation tls must be {"ca", "cert", "key"} file paths`);
   return {
     upstream: o.upstream,
     engine: engineOf(o.upstream, source),
@@ -83,6 +106,8 @@ export function parseFederationSetting(value: unknown, source: string): Federati
 
 /** The upstream URL without credentials, for logs and status. */
 export function redactedUrl(url: string): string {
+  // `saw:secret@h` parses as scheme "saw" with the rest as its path: shown whole.
+  if (!SCHEME.test(url)) return '(invalid URL)';
   try {
     const u = new URL(url);
     u.username = '';
