@@ -530,6 +530,33 @@ describe('federation through NATS: local autonomy and upstream restarts', () => 
     expect({ ...tally(ns, COUNT), dropped: f.dropped }).toEqual({ ...perfect(COUNT), dropped: 0 });
   });
 
+  it('with persistence on, QoS 1 exports queued while the upstream is down survive a restart of their broker and flow in order', async () => {
+    const server = await nats.start();
+    const b = await federated(server);
+    const { inbox } = await receiver(b.port, 'saw-pc', ['jobs.#']);
+    const bWatch = await bed.connected(b.port, 'b-watch');
+    await waitUp(bWatch);
+    await expectUpstream(server, bWatch, ['jobs', 'jobs.>']);
+    await server.kill();
+    const dir = bed.tempDir('fed-outbox-');
+    const persisted = { persistence_enabled: true, persistence_path: dir };
+    const a1 = await bed.broker({ ...persisted, federation: parseFederationSetting({ upstream: server.url }, 'test') });
+    const pub1 = await bed.connected(a1.port, 'office-pc');
+    const COUNT = 5;
+    for (let n = 1; n <= COUNT; n++) await pub1.call('publish', { topic: 'jobs.seq', payload: { n }, qos: 1 });
+    expect((await federationOf(pub1)).queued).toBe(COUNT);
+    pub1.close();
+    await a1.stop();
+    // The same directory, a new broker (a restarted PC); then the upstream comes back.
+    const a2 = await bed.broker({ ...persisted, federation: parseFederationSetting({ upstream: server.url }, 'test') });
+    const watch = await bed.connected(a2.port, 'a-watch');
+    expect((await federationOf(watch)).queued).toBe(COUNT);
+    await server.run();
+    await inbox.waitCount(COUNT, (m) => m.topic === 'jobs.seq', 'jobs.seq on B');
+    expect(tally(inbox.of('jobs.seq').map((m) => (m.payload as { n: number }).n), COUNT)).toEqual(perfect(COUNT));
+    await expect.poll(async () => (await federationOf(watch)).queued, WAIT).toBe(0);
+  });
+
   it('B restarted (a new broker on the same port, same config) rejoins and receives again', async () => {
     const server = await nats.start();
     const a = await federated(server);
