@@ -40,7 +40,7 @@ export interface FederationStatus {
   imported: number;
   queued: number;
   dropped: number;
-  /** QoS 1 messages that arrived again and were delivered only once. */
+  /** Messages that arrived again and were delivered only once. */
   duplicates: number;
 }
 
@@ -240,8 +240,10 @@ export class Federation implements MessageObserver {
   private importMessage(m: LinkMessage): void {
     if (m.origin === this.id) return;
     if (isReservedTopic(m.topic) || !matchesAny(this.setting.import, m.topic)) return;
-    // A QoS 1 message sent again (its ack was lost) is delivered once.
-    if (m.qos === 1 && this.seenIds.check(m.id)) {
+    // A message that crosses twice (a resend after a lost ack, an MQTT session resumed with
+    // messages in flight, overlapping upstream subscriptions) is delivered once. Only ours
+    // carry their id across; a foreign publisher's messages have none to compare.
+    if (m.origin !== null && this.seenIds.check(m.id)) {
       this.duplicates++;
       return;
     }

@@ -1,30 +1,492 @@
-/** The MQTT adapter: not written yet (see docs/federation.md). */
+/**
+ * The MQTT adapter (MQTT.js 5, speaking MQTT 5). Topics map dots to slashes (see
+ * mqtt-topics.ts); metadata travels in user properties; the payload is the JSON text, and
+ * a foreign publisher's bytes that are not JSON arrive as a string. Interest is
+ * subscribed at QoS 1 with "no local", so our own publishes never come back and QoS 1
+ * stays QoS 1 end to end; the origin property guards the rest.
+ *
+ * The session is persistent (client id from the federation id, `clean: false`, one hour
+ * of session expiry): while this broker is briefly away, or the upstream restarts with
+ * persistence, its subscriptions and the QoS 1 messages for them wait upstream.
+ *
+ * Requests use MQTT 5 request/response: a response topic of this link's own and
+ * correlation data. MQTT has no "no responders": a request nobody upstream answers ends
+ * as a timeout.
+ */
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { connect, ReasonCodes, type IClientOptions, type IClientPublishOptions, type IConnackPacket, type IPublishPacket, type MqttClient } from 'mqtt';
 import type { Logger } from '../../log/logger.js';
 import { ConfigError } from '../config-error.js';
-import type { FederationSetting } from './federation-setting.js';
-import type { LinkHandlers, LinkMessage, LinkReply, UpstreamLink } from './upstream-link.js';
+import { nowTimestamp } from '../message.js';
+import { redactedUrl, type FederationSetting } from './federation-setting.js';
+import { mqttFilterOf, mqttTopicOf, REPLY_PREFIX, topicOfMqtt } from './mqtt-topics.js';
+import { LinkRequestError, type LinkHandlers, type LinkMessage, type LinkReply, type UpstreamLink } from './upstream-link.js';
+
+const P = { origin: 'ahk-origin', sender: 'ahk-sender', id: 'ahk-id', time: 'ahk-time', timeout: 'ahk-timeout', error: 'ahk-error' } as const;
+/** How long a request from a foreign MQTT client may be worked on, when it does not say. */
+const DEFAULT_REQUEST_MS = 5000;
+/** Seconds the upstream keeps our session (subscriptions, queued QoS 1) while we are away. */
+const SESSION_EXPIRY_S = 3600;
+/** How long close() waits for unacknowledged publishes before it cuts the connection. */
+const CLOSE_FLUSH_MS = 2000;
+/** Topics and patterns warned about as not crossing, at most (each is warned once). */
+const MAX_WARNED = 1000;
+
+const decoder = new TextDecoder();
+
+/** A TLS file's content; a file that cannot be read is a configuration error. */
+function readTlsFile(kind: string, file: string | undefined): string | undefined {
+  if (!file) return undefined;
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new ConfigError(`federation tls ${kind} "${file}" cannot be read (${code ?? (err as Error).message}); give the path of a PEM file`, code);
+  }
+}
+
+function decodePayload(data: Buffer): unknown {
+  const text = decoder.decode(data);
+  if (text === '') return null;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text; // a foreign publisher's plain text
+  }
+}
+
+function encodePayload(value: unknown): string {
+  // JSON.stringify(undefined) is undefined: no payload, which reads back as null.
+  return JSON.stringify(value) ?? '';
+}
+
+/** One value of a user property (MQTT allows a name more than once: the first counts). */
+function prop(packet: IPublishPacket, name: string): string | undefined {
+  const v = packet.properties?.userProperties?.[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** An MQTT.js error carrying an MQTT reason code (a refusal), as opposed to a lost connection. */
+function reasonCodeOf(err: unknown): number | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'number' ? code : undefined;
+}
+
+interface PendingPublish {
+  qos: 0 | 1;
+  reject(err: Error): void;
+}
+
+interface PendingRequest {
+  resolve(reply: LinkReply): void;
+  reject(err: Error): void;
+  timer: NodeJS.Timeout;
+}
 
 export class MqttLink implements UpstreamLink {
   readonly engine = 'mqtt';
   readonly address: string;
-  readonly connected = false;
+  private client: MqttClient | null = null;
+  private handlers: LinkHandlers | null = null;
+  private readonly host: string;
+  private readonly port: number;
+  /** `host:port`, for the up event. */
+  private readonly server: string;
+  private readonly clientId: string;
+  private readonly tlsFiles: { ca?: string; cert?: string; key?: string };
+  private readonly replyTopic: string;
+  /** The filters wanted upstream now. */
+  private wanted = new Set<string>();
+  /** The filters subscribed upstream (or on their way): what the session holds. */
+  private readonly subscribed = new Set<string>();
+  private replySubscribed = false;
+  private readonly publishes = new Set<PendingPublish>();
+  /** Called once {@link publishes} is empty (close() waits for it). */
+  private onFlushed: (() => void) | null = null;
+  private readonly requests = new Map<string, PendingRequest>();
+  private readonly warned = new Set<string>();
+  private isUp = false;
+  /** Down was reported for the current outage (the client emits close on every failed retry). */
+  private downReported = false;
+  private lastError: string | null = null;
+  private closing = false;
 
-  constructor(setting: FederationSetting, _id: string, _log: Logger) {
-    this.address = setting.upstream;
-    throw new ConfigError('federation through MQTT is not available yet: use a nats:// upstream');
+  /**
+   * @param id the federation id: the origin of what this broker exports, and (prefixed
+   *   `ahk-` unless it already is) the MQTT client id that names its session upstream
+   */
+  constructor(
+    private readonly setting: FederationSetting,
+    private readonly id: string,
+    private readonly log: Logger,
+  ) {
+    this.address = redactedUrl(setting.upstream);
+    const url = new URL(setting.upstream);
+    const tls = setting.tls !== null || url.protocol === 'mqtts:';
+    this.host = url.hostname;
+    this.port = Number(url.port || (tls ? 8883 : 1883));
+    this.server = `${this.host}:${this.port}`;
+    this.clientId = id.startsWith('ahk-') ? id : `ahk-${id}`;
+    this.replyTopic = `${REPLY_PREFIX}${id}`;
+    const ca = readTlsFile('ca', setting.tls?.ca);
+    const cert = readTlsFile('cert', setting.tls?.cert);
+    const key = readTlsFile('key', setting.tls?.key);
+    this.tlsFiles = { ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}) };
   }
 
-  start(_handlers: LinkHandlers): Promise<void> {
+  get connected(): boolean {
+    return this.isUp;
+  }
+
+  start(handlers: LinkHandlers): Promise<void> {
+    this.handlers = handlers;
+    const client = connect(this.options());
+    this.client = client;
+    client.on('connect', (connack) => this.onConnect(connack));
+    client.on('close', () => this.onLost());
+    client.on('offline', () => this.onLost());
+    client.on('error', (err) => {
+      // Each failed retry says it again: the first of an outage reaches the operator as
+      // the "federation down" warning's reason.
+      this.lastError = err.message;
+      this.log.debug('federation: MQTT client error', { upstream: this.address, error: err });
+    });
+    client.on('disconnect', (packet) => {
+      // MQTT 5: the upstream says why (shutting down, session taken over by another
+      // broker with our id, ...); the "federation down" warning carries it.
+      const code = packet.reasonCode ?? 0;
+      this.lastError = `the upstream disconnected this broker: ${ReasonCodes[code as keyof typeof ReasonCodes] ?? `reason code ${code}`}`;
+      this.log.debug('federation: MQTT upstream sent DISCONNECT', { upstream: this.address, reason_code: code });
+    });
+    client.on('message', (topic, payload, packet) => this.onMessage(topic, payload, packet));
     return Promise.resolve();
   }
-  publish(_msg: LinkMessage): Promise<void> {
-    return Promise.resolve();
+
+  private options(): IClientOptions {
+    const url = new URL(this.setting.upstream);
+    const secure = this.setting.tls !== null || url.protocol === 'mqtts:';
+    const username = this.setting.user ?? (url.username ? decodeURIComponent(url.username) : undefined);
+    // MQTT has no token: a token is the password (MQTT 5 allows one without a user name).
+    const password = this.setting.pass ?? this.setting.token ?? (url.password ? decodeURIComponent(url.password) : undefined);
+    return {
+      protocol: secure ? 'mqtts' : 'mqtt',
+      host: this.host,
+      port: this.port,
+      protocolVersion: 5,
+      clientId: this.clientId,
+      clean: false,
+      properties: { sessionExpiryInterval: SESSION_EXPIRY_S },
+      reconnectPeriod: 500,
+      // A refused CONNECT (bad credentials, not authorized) is retried too: the operator
+      // may fix the upstream while this broker runs.
+      reconnectOnConnackError: true,
+      connectTimeout: 10_000,
+      keepalive: 30,
+      // Subscriptions are ours to restore (after a reconnect without a session).
+      resubscribe: false,
+      // publish() refuses while down; nothing is queued inside the client.
+      queueQoSZero: false,
+      ...(username !== undefined ? { username } : {}),
+      ...(password !== undefined ? { password } : {}),
+      ...this.tlsFiles,
+    };
   }
-  setInterest(_patterns: readonly string[]): void {}
-  request(_msg: LinkMessage, _timeoutMs: number): Promise<LinkReply> {
-    return Promise.resolve({ ok: false, code: 0, message: '' });
+
+  private onConnect(connack: IConnackPacket): void {
+    if (this.closing) return;
+    if (!connack.sessionPresent) {
+      // A new session upstream (first connect, expired, or an upstream that lost it): it
+      // holds no subscriptions.
+      this.subscribed.clear();
+      this.replySubscribed = false;
+    }
+    this.isUp = true;
+    this.downReported = false;
+    this.lastError = null;
+    if (!this.replySubscribed) {
+      this.replySubscribed = true;
+      this.client!.subscribe(this.replyTopic, { qos: 0, nl: true }, (err) => {
+        if (!err) return;
+        this.replySubscribed = false;
+        this.log.warning('federation: cannot subscribe to the reply topic upstream; requests through it will time out', {
+          upstream: this.address,
+          topic: this.replyTopic,
+          error: err,
+        });
+      });
+    }
+    this.applyInterest();
+    this.handlers!.up(this.server);
   }
-  close(): Promise<void> {
-    return Promise.resolve();
+
+  private onLost(): void {
+    this.isUp = false;
+    // QoS 0 publishes written to a dead socket never complete; QoS 1 ones stay in the
+    // client's store and go again on reconnect.
+    for (const p of this.publishes) {
+      if (p.qos !== 0) continue;
+      this.publishes.delete(p);
+      p.reject(new LinkRequestError('not_connected', `lost ${this.address}`));
+    }
+    if (this.closing || this.downReported) return;
+    this.downReported = true;
+    this.handlers!.down(this.lastError ?? 'connection closed');
+  }
+
+  setInterest(patterns: readonly string[]): void {
+    const want = new Set<string>();
+    for (const p of patterns) {
+      const filter = mqttFilterOf(p);
+      if (filter === null) this.warnOnce(p, 'federation: pattern has no MQTT form (a level with "/", or a "$" start); not subscribed upstream', { pattern: p });
+      else want.add(filter);
+    }
+    this.wanted = want;
+    this.applyInterest();
+  }
+
+  /** Bring the upstream subscriptions to what is wanted; once connected. */
+  private applyInterest(): void {
+    const client = this.client;
+    if (client === null || !this.isUp) return;
+    const drop = [...this.subscribed].filter((f) => !this.wanted.has(f));
+    const add = [...this.wanted].filter((f) => !this.subscribed.has(f));
+    if (drop.length > 0) {
+      for (const f of drop) this.subscribed.delete(f);
+      client.unsubscribe(drop, (err) => {
+        if (!err) return;
+        // Lost mid-call: the session may still hold them; the next connect drops them again.
+        for (const f of drop) if (!this.wanted.has(f)) this.subscribed.add(f);
+        this.log.debug('federation: MQTT unsubscribe failed', { filters: drop.join(','), error: err });
+      });
+    }
+    if (add.length > 0) {
+      for (const f of add) this.subscribed.add(f);
+      client.subscribe(add, { qos: 1, nl: true }, (err) => {
+        if (!err) return;
+        for (const f of add) this.subscribed.delete(f);
+        if (reasonCodeOf(err) !== undefined) {
+          this.log.warning('federation: the MQTT upstream refused a subscription; those imports do not arrive', { upstream: this.address, filters: add.join(','), error: err });
+        } else {
+          this.log.debug('federation: MQTT subscribe lost with the connection; made again on reconnect', { filters: add.join(','), error: err });
+        }
+      });
+    }
+  }
+
+  private onMessage(mqttTopic: string, payload: Buffer, packet: IPublishPacket): void {
+    if (mqttTopic === this.replyTopic) {
+      this.onReply(payload, packet);
+      return;
+    }
+    const topic = topicOfMqtt(mqttTopic);
+    if (topic === null) {
+      this.log.debug('federation: MQTT topic has no form here (an empty level, a wildcard character, a reserved space); dropped', { topic: mqttTopic });
+      return;
+    }
+    // A redelivery (a resumed session resends what was in flight) is dropped by id in federation.ts.
+    const id = prop(packet, P.id);
+    const msg: LinkMessage = {
+      topic,
+      payload: decodePayload(payload),
+      sender: prop(packet, P.sender) || 'mqtt',
+      id: id || randomUUID(),
+      qos: packet.qos >= 1 ? 1 : 0,
+      timestamp: prop(packet, P.time) || nowTimestamp(Date.now()),
+      origin: prop(packet, P.origin) || null,
+      ...(packet.retain ? { retain: true } : {}),
+    };
+    if (msg.origin === this.id) {
+      // Subscribed with "no local": an upstream that ignores it (or a bridge that sends
+      // our messages back) doubles the traffic; the federation would drop them anyway.
+      this.warnOnce('\0own', 'federation: the MQTT upstream sends this broker its own messages back ("no local" not honoured); dropped', { upstream: this.address });
+      return;
+    }
+    const responseTopic = packet.properties?.responseTopic;
+    if (responseTopic) {
+      const expiry = packet.properties?.messageExpiryInterval;
+      const timeout = Number(prop(packet, P.timeout)) || (expiry ? expiry * 1000 : DEFAULT_REQUEST_MS);
+      const correlation = packet.properties?.correlationData;
+      let answered = false;
+      this.handlers!.request(msg, timeout, (reply) => {
+        if (answered) return;
+        answered = true;
+        this.respond(responseTopic, correlation, reply);
+      });
+      return;
+    }
+    this.handlers!.message(msg);
+  }
+
+  private respond(responseTopic: string, correlationData: Buffer | undefined, reply: LinkReply): void {
+    const client = this.client;
+    if (client === null || !this.isUp) {
+      this.log.debug('federation: reply not sent, the upstream is gone', { topic: responseTopic });
+      return;
+    }
+    const properties: IClientPublishOptions['properties'] = { ...(correlationData ? { correlationData } : {}) };
+    const payload = reply.ok ? encodePayload(reply.result) : encodePayload(reply.message);
+    if (!reply.ok) properties.userProperties = { [P.error]: String(reply.code) };
+    client.publish(responseTopic, payload, { qos: 0, properties }, (err) => {
+      if (err) this.log.debug('federation: reply not sent', { topic: responseTopic, error: err });
+    });
+  }
+
+  private onReply(payload: Buffer, packet: IPublishPacket): void {
+    const key = packet.properties?.correlationData?.toString('hex');
+    const pending = key === undefined ? undefined : this.requests.get(key);
+    // A second answer (two responders upstream), or one after the timeout: the first won.
+    if (pending === undefined) return;
+    this.requests.delete(key!);
+    clearTimeout(pending.timer);
+    const code = prop(packet, P.error);
+    if (code) pending.resolve({ ok: false, code: Number(code), message: String(decodePayload(payload)) });
+    else pending.resolve({ ok: true, result: decodePayload(payload) });
+  }
+
+  private userProperties(msg: LinkMessage): Record<string, string> {
+    const props: Record<string, string> = { [P.sender]: msg.sender, [P.id]: msg.id, [P.time]: msg.timestamp };
+    if (msg.origin !== null) props[P.origin] = msg.origin;
+    return props;
+  }
+
+  /** The MQTT name of `topic`, or null (warned once) when it cannot cross. */
+  private nameOf(topic: string): string | null {
+    const name = mqttTopicOf(topic);
+    if (name === null) this.warnOnce(topic, 'federation: topic has no MQTT form (a level with "/", a "$" start, or the link\'s reply space); not exported', { topic });
+    return name;
+  }
+
+  private warnOnce(key: string, text: string, fields: Record<string, unknown>): void {
+    if (this.warned.has(key)) return;
+    if (this.warned.size >= MAX_WARNED) {
+      this.log.debug(text, fields);
+      return;
+    }
+    this.warned.add(key);
+    this.log.warning(text, fields);
+  }
+
+  publish(msg: LinkMessage): Promise<void> {
+    const client = this.client;
+    if (client === null || !this.isUp) return Promise.reject(new LinkRequestError('not_connected', `not connected to ${this.address}`));
+    const name = this.nameOf(msg.topic);
+    if (name === null) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const pending: PendingPublish = { qos: msg.qos, reject };
+      this.publishes.add(pending);
+      const options: IClientPublishOptions = {
+        qos: msg.qos,
+        // The engine's own retain: the MQTT server keeps it for later subscribers too.
+        retain: msg.retain === true,
+        properties: { userProperties: this.userProperties(msg), contentType: 'application/json', payloadFormatIndicator: true },
+      };
+      // QoS 1: called on the PUBACK (after a reconnect, if the connection drops first);
+      // QoS 0: once written.
+      client.publish(name, encodePayload(msg.payload), options, (err) => {
+        if (!this.publishes.delete(pending)) return; // already settled by close() or a lost connection
+        if (this.publishes.size === 0) this.onFlushed?.();
+        if (!err) {
+          resolve();
+          return;
+        }
+        if (reasonCodeOf(err) !== undefined) {
+          // The upstream refused this message (not authorized, quota, ...): sending it
+          // again gets the same answer and would hold back every later export.
+          this.log.warning('federation: the MQTT upstream refused an export; dropped', { upstream: this.address, topic: msg.topic, error: err });
+          resolve();
+          return;
+        }
+        reject(err);
+      });
+    });
+  }
+
+  request(msg: LinkMessage, timeoutMs: number): Promise<LinkReply> {
+    const client = this.client;
+    if (client === null || !this.isUp) return Promise.reject(new LinkRequestError('not_connected', `not connected to ${this.address}`));
+    const name = mqttTopicOf(msg.topic);
+    if (name === null) return Promise.reject(new LinkRequestError('no_responders', `"${msg.topic}" cannot be an MQTT topic`));
+    const correlation = randomUUID().replace(/-/g, '');
+    const correlationData = Buffer.from(correlation, 'hex');
+    return new Promise<LinkReply>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.requests.delete(correlation);
+        // MQTT cannot tell "nobody listens" from "nobody answered in time".
+        reject(new LinkRequestError('timeout', `no reply upstream within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.requests.set(correlation, { resolve, reject, timer });
+      const properties: IClientPublishOptions['properties'] = {
+        responseTopic: this.replyTopic,
+        correlationData,
+        messageExpiryInterval: Math.max(1, Math.ceil(timeoutMs / 1000)),
+        userProperties: { ...this.userProperties(msg), [P.timeout]: String(timeoutMs) },
+        contentType: 'application/json',
+        payloadFormatIndicator: true,
+      };
+      client.publish(name, encodePayload(msg.payload), { qos: 0, properties }, (err) => {
+        if (!err || !this.requests.has(correlation)) return;
+        this.requests.delete(correlation);
+        clearTimeout(timer);
+        reject(err);
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    this.isUp = false;
+    const client = this.client;
+    this.client = null;
+    for (const [key, r] of this.requests) {
+      this.requests.delete(key);
+      clearTimeout(r.timer);
+      r.reject(new LinkRequestError('not_connected', 'the federation is stopping'));
+    }
+    if (client === null) return;
+    try {
+      if (client.connected) await this.flushPublishes();
+      await this.end(client);
+    } catch (err) {
+      this.log.debug('federation: MQTT close failed', { error: err as Error });
+    }
+    for (const p of this.publishes) p.reject(new LinkRequestError('not_connected', 'the federation stopped'));
+    this.publishes.clear();
+  }
+
+  /** Wait (at most CLOSE_FLUSH_MS) for the publishes the upstream has not acknowledged yet. */
+  private flushPublishes(): Promise<void> {
+    if (this.publishes.size === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => this.onFlushed?.(), CLOSE_FLUSH_MS);
+      this.onFlushed = () => {
+        this.onFlushed = null;
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  /**
+   * Disconnect. Cleanly (DISCONNECT with session expiry 0) when connected: this broker's
+   * federation id is new on every start, so nothing would ever resume the session and
+   * the upstream need not keep it.
+   */
+  private end(client: MqttClient): Promise<void> {
+    const graceful = client.connected && this.publishes.size === 0;
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.log.debug('federation: MQTT disconnect took too long; cut', { upstream: this.address });
+        client.stream.destroy();
+        resolve();
+      }, CLOSE_FLUSH_MS);
+      timer.unref();
+      const done = (): void => {
+        clearTimeout(timer);
+        resolve();
+      };
+      if (graceful) client.end(false, { properties: { sessionExpiryInterval: 0 } }, done);
+      else client.end(true, done);
+    });
   }
 }

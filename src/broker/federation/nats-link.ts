@@ -86,8 +86,12 @@ export class NatsLink implements UpstreamLink {
   private isUp = false;
   private closing = false;
   private upAt = 0;
+  /** Disconnects so far: a QoS 1 export whose ack wait spans one is sent again. */
+  private outages = 0;
   /** QoS 1 exports no importer wanted (nobody upstream subscribed): like a local publish to no one. */
   unrouted = 0;
+  /** QoS 1 exports only subscribers that do not ack received (NATS clients that are not our brokers). */
+  unacked = 0;
 
   constructor(
     private readonly setting: FederationSetting,
@@ -159,6 +163,7 @@ export class NatsLink implements UpstreamLink {
     for await (const s of nc.status()) {
       if (s.type === 'disconnect') {
         this.isUp = false;
+        this.outages++;
         this.handlers!.down(`disconnected from ${s.server}`);
       } else if (s.type === 'reconnect') {
         this.isUp = true;
@@ -257,15 +262,27 @@ export class NatsLink implements UpstreamLink {
     // QoS 1: core NATS keeps nothing for a subscriber that is away, so the exporter keeps
     // the message until an importing broker acks it (sent as a request).
     h.set(H.ack, '1');
+    const outagesBefore = this.outages;
     try {
       await nc.request(subject, data, { timeout: ACK_TIMEOUT_MS, headers: h });
     } catch (err) {
       const noImporter = err instanceof NoRespondersError || (err instanceof RequestError && err.isNoResponders());
-      if (noImporter && Date.now() - this.upAt > RESUBSCRIBE_GRACE_MS) {
+      if (!noImporter && (this.outages !== outagesBefore || !this.isUp)) {
+        // The connection dropped meanwhile: the ack (or the message) may be lost; send again.
+        throw new LinkRequestError('timeout', `no ack for "${msg.topic}": the connection dropped`);
+      }
+      if (!noImporter) {
+        // Someone was subscribed (NATS would have said "no responders") and none acked: a
+        // NATS client that is not one of our brokers. It has the message, as with a plain
+        // publish; retrying would hold every later QoS 1 export behind it for good.
+        this.unacked++;
+        return;
+      }
+      if (Date.now() - this.upAt > RESUBSCRIBE_GRACE_MS) {
         this.unrouted++;
         return;
       }
-      throw new LinkRequestError(noImporter ? 'no_responders' : 'timeout', noImporter ? `no importer of "${msg.topic}" yet` : `no ack for "${msg.topic}" within ${ACK_TIMEOUT_MS} ms`);
+      throw new LinkRequestError('no_responders', `no importer of "${msg.topic}" yet`);
     }
   }
 
