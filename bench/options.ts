@@ -33,7 +33,8 @@ export const USAGE = `usage: npm run bench -- [options]
                     bridge and queue scenarios count starts, requests and lines instead
   --repeat N        runs of each throughput scenario; the table shows the median (default 3)
   --scenarios a,b   subset of: ${scenarioNames().join(', ')}
-                    (default: all but federation-*, which need Debian's nats-server)
+                    (default: all but federation-*, which need Debian's nats-server
+                    and mosquitto)
   --json FILE       also write all results as JSON
   --peers           afterwards run ../shared/peer-bench/compare.sh (Mosquitto, NATS, Redis,
                     Aedes, a Node ceiling relay) against our broker, when that folder exists;

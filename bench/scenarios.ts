@@ -35,12 +35,12 @@ export interface LatencyScenario {
 /**
  * Two brokers joined through an upstream engine (`--upstream`): paced publishes on broker
  * A, one subscriber on broker B, publish -> delivery latency. Opt-in: it needs the
- * engine's Debian package (nats-server), so `npm run bench` runs it only when named.
+ * engine's Debian package (nats-server, mosquitto), so `npm run bench` runs it only when named.
  */
 export interface FederationLatencyScenario {
   kind: 'federation-latency';
   name: string;
-  engine: 'nats';
+  engine: 'nats' | 'mqtt';
   ratePerSec: number;
   qos: 0 | 1;
   optIn: true;
@@ -133,6 +133,24 @@ export const SCENARIOS: readonly Scenario[] = [
     qos: 1,
     optIn: true,
     description: 'as federation-nats, QoS 1 publishes (each acked across by broker B) and an acking subscriber',
+  },
+  {
+    kind: 'federation-latency',
+    name: 'federation-mqtt',
+    engine: 'mqtt',
+    ratePerSec: 1000,
+    qos: 0,
+    optIn: true,
+    description: 'broker A -> mosquitto -> broker B (both `--upstream mqtt://...`), 1,000 msg/s QoS 0, publish -> delivery',
+  },
+  {
+    kind: 'federation-latency',
+    name: 'federation-mqtt-qos1',
+    engine: 'mqtt',
+    ratePerSec: 1000,
+    qos: 1,
+    optIn: true,
+    description: 'as federation-mqtt, QoS 1 publishes (MQTT QoS 1 both hops) and an acking subscriber',
   },
 ];
 
