@@ -48,6 +48,13 @@ export interface LatencyInit extends CommonInit {
   ratePerSec: number;
   warmupMs: number;
   measureMs: number;
+  /**
+   * The subscriber's broker, when not `port` (federation: publish on broker A, receive on
+   * broker B; one process still, so one clock stamps and reads).
+   */
+  subPort?: number;
+  /** Publish QoS 1 requests (answers counted, not timed) and ack every delivery. */
+  qos1?: boolean;
 }
 
 /** Command round trips: one connection sending `request`s on `topic`, one at a time. */
@@ -133,6 +140,8 @@ export interface Snapshot {
 
 export interface LatencyReport {
   ev: 'latency';
+  /** QoS 1: publish requests the broker answered with an error (must stay 0). */
+  errors?: number;
   /** Messages published during the measured window. */
   sent: number;
   /** Of those, how many came back. */

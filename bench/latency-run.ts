@@ -1,13 +1,15 @@
 /**
  * One run of the latency scenario: fresh broker, one worker holding both connections.
  * The worker announces the start and end of its measured window so broker CPU is sampled
- * over exactly that span.
+ * over exactly that span. The federation scenarios use it too: publisher on broker A,
+ * subscriber on broker B, the two joined through an upstream engine.
  */
 import { performance } from 'node:perf_hooks';
 import type { BrokerProcess } from './broker-process.js';
 import { peakRssMB, cpuSeconds, cpuUsPerEvent } from './proc-stats.js';
 import type { RunResult } from './results.js';
-import type { LatencyScenario, RunContext } from './scenarios.js';
+import type { FederationLatencyScenario, LatencyScenario, RunContext } from './scenarios.js';
+import type { UpstreamProcess } from './upstream-process.js';
 import { WorkerHandle } from './worker-handle.js';
 
 const READY_TIMEOUT_MS = 20_000;
@@ -20,7 +22,23 @@ function later<T>(p: Promise<T>): Promise<T> {
   return p;
 }
 
-export async function runLatency(sc: LatencyScenario, ctx: RunContext, broker: BrokerProcess, run: number, workers: WorkerHandle[]): Promise<RunResult> {
+/** The federation scenarios' other processes: the subscriber's broker and the engine between. */
+export interface FederationPath {
+  scenario: FederationLatencyScenario;
+  subBroker: BrokerProcess;
+  upstream: UpstreamProcess;
+}
+
+const pct = (a: number | null, b: number | null, seconds: number): number | null => (a !== null && b !== null ? (100 * (b - a)) / seconds : null);
+
+export async function runLatency(
+  sc: LatencyScenario | FederationLatencyScenario,
+  ctx: RunContext,
+  broker: BrokerProcess,
+  run: number,
+  workers: WorkerHandle[],
+  federation: FederationPath | null = null,
+): Promise<RunResult> {
   const totalMs = ctx.warmupMs + ctx.measureMs;
   const w = new WorkerHandle(`${sc.name}/pubsub`, ctx.workerPath, {
     role: 'latency',
@@ -32,6 +50,7 @@ export async function runLatency(sc: LatencyScenario, ctx: RunContext, broker: B
     ratePerSec: sc.ratePerSec,
     warmupMs: ctx.warmupMs,
     measureMs: ctx.measureMs,
+    ...(federation ? { subPort: federation.subBroker.port, qos1: federation.scenario.qos === 1 } : {}),
   });
   workers.push(w);
   await w.next('ready', READY_TIMEOUT_MS);
@@ -42,9 +61,11 @@ export async function runLatency(sc: LatencyScenario, ctx: RunContext, broker: B
   w.send({ cmd: 'start', allowed: 0 });
   await measuring;
   const cpu0 = cpuSeconds(broker.pid);
+  const others0 = federation ? [cpuSeconds(federation.subBroker.pid), federation.upstream.cpuSeconds()] : [];
   const t0 = performance.now();
   await measured;
   const cpu1 = cpuSeconds(broker.pid);
+  const others1 = federation ? [cpuSeconds(federation.subBroker.pid), federation.upstream.cpuSeconds()] : [];
   const t1 = performance.now();
   const r = await report;
 
@@ -52,6 +73,8 @@ export async function runLatency(sc: LatencyScenario, ctx: RunContext, broker: B
   const brokerCpuPct = cpu0 !== null && cpu1 !== null ? (100 * (cpu1 - cpu0)) / ((t1 - t0) / 1000) : null;
   const anomalies: string[] = [];
   if (!broker.alive()) anomalies.push('broker exited during the run');
+  if (federation && !federation.subBroker.alive()) anomalies.push('broker B exited during the run');
+  if (r.errors) anomalies.push(`${r.errors} publishes answered with an error`);
   return {
     scenario: sc.name,
     run,
@@ -66,6 +89,18 @@ export async function runLatency(sc: LatencyScenario, ctx: RunContext, broker: B
     pubCpuPct: null,
     subCpuPct: [(100 * r.cpuMs) / r.windowMs],
     latency: { p50Us: r.p50Us, p99Us: r.p99Us, maxUs: r.maxUs },
+    ...(federation
+      ? {
+          federation: {
+            engine: federation.upstream.engine,
+            qos: federation.scenario.qos,
+            ratePerSec: federation.scenario.ratePerSec,
+            subBrokerCpuPct: pct(others0[0] ?? null, others1[0] ?? null, (t1 - t0) / 1000),
+            upstreamCpuPct: pct(others0[1] ?? null, others1[1] ?? null, (t1 - t0) / 1000),
+            subBrokerPeakRssMB: peakRssMB(federation.subBroker.pid),
+          },
+        }
+      : {}),
     anomalies,
   };
 }

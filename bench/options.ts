@@ -1,7 +1,7 @@
 /** Command-line options of `npm run bench -- ...`. */
 import { tmpdir } from 'node:os';
 import { parseArgs } from 'node:util';
-import { scenarioNames } from './scenarios.js';
+import { defaultScenarioNames, scenarioNames } from './scenarios.js';
 import { MIN_PAYLOAD_BYTES } from './wire.js';
 
 export interface BenchOptions {
@@ -33,6 +33,8 @@ export const USAGE = `usage: npm run bench -- [options]
                     bridge and queue scenarios count starts, requests and lines instead
   --repeat N        runs of each throughput scenario; the table shows the median (default 3)
   --scenarios a,b   subset of: ${scenarioNames().join(', ')}
+                    (default: all but federation-*, which need Debian's nats-server
+                    and mosquitto)
   --json FILE       also write all results as JSON
   --peers           afterwards run ../shared/peer-bench/compare.sh (Mosquitto, NATS, Redis,
                     Aedes, a Node ceiling relay) against our broker, when that folder exists;
@@ -85,7 +87,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     throw new UsageError((err as Error).message);
   }
   const known = scenarioNames();
-  const scenarios = values.scenarios === undefined ? known : values.scenarios.split(',').map((s) => s.trim()).filter(Boolean);
+  const scenarios = values.scenarios === undefined ? defaultScenarioNames() : values.scenarios.split(',').map((s) => s.trim()).filter(Boolean);
   const unknown = scenarios.filter((s) => !known.includes(s));
   if (unknown.length > 0 || scenarios.length === 0) {
     throw new UsageError(`--scenarios: unknown ${JSON.stringify(unknown.join(','))}; known: ${known.join(', ')}`);

@@ -86,6 +86,17 @@ export interface Qos1Figures {
   } | null;
 }
 
+/** federation-*: the path A -> upstream -> B, and what the other two processes cost. */
+export interface FederationFigures {
+  engine: string;
+  qos: 0 | 1;
+  ratePerSec: number;
+  /** Over the window, % of one core; the broker columns are broker A's. */
+  subBrokerCpuPct: number | null;
+  upstreamCpuPct: number | null;
+  subBrokerPeakRssMB: number | null;
+}
+
 export interface RunResult {
   scenario: string;
   run: number;
@@ -112,6 +123,7 @@ export interface RunResult {
   queueLatency?: QueueLatencyFigures;
   queueBacklog?: QueueBacklogFigures;
   qos1?: Qos1Figures;
+  federation?: FederationFigures;
   /** Deliveries out of publish order plus connections the broker closed: anything but 0 is a bug. */
   anomalies: string[];
 }
@@ -146,6 +158,7 @@ export interface ScenarioSummary {
   queueBacklog: QueueBacklogFigures | null;
   /** QoS 1 scenarios: the figures of the run with the median answers/s. */
   qos1: Qos1Figures | null;
+  federation: FederationFigures | null;
   anomalies: string[];
 }
 
@@ -172,6 +185,7 @@ export function summarize(scenario: string, outcomes: RunOutcome[]): ScenarioSum
     queueLatency: runs[0]?.queueLatency ?? null,
     queueBacklog: runs[0]?.queueBacklog ?? null,
     qos1: medianRun(runs)?.qos1 ?? null,
+    federation: runs[0]?.federation ?? null,
     anomalies: [...new Set(runs.flatMap((r) => r.anomalies))],
   };
 }

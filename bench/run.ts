@@ -51,6 +51,10 @@ function describe(r: RunOutcome): string {
   if (r.commandRtt && r.latency) {
     return `${fmtRate(r.deliveriesPerSec)} round trips/s, ${r.commandRtt.verified}/${r.commandRtt.requests} replies verified, p50 ${r.latency.p50Us.toFixed(0)} µs, p99 ${r.latency.p99Us.toFixed(0)} µs, max ${r.latency.maxUs.toFixed(0)} µs${extra}`;
   }
+  if (r.federation && r.latency) {
+    const f = r.federation;
+    return `A -> ${f.engine} -> B, QoS ${f.qos} at ${f.ratePerSec}/s: ${r.received}/${r.sent} delivered, publish -> delivery p50 ${r.latency.p50Us.toFixed(0)} µs, p99 ${r.latency.p99Us.toFixed(0)} µs, max ${r.latency.maxUs.toFixed(0)} µs${extra}`;
+  }
   const lat = r.latency ? `, p50 ${r.latency.p50Us.toFixed(0)} µs, p99 ${r.latency.p99Us.toFixed(0)} µs, max ${r.latency.maxUs.toFixed(0)} µs` : '';
   const cpu = r.brokerCpuPct === null ? '' : `, broker ${r.brokerCpuPct.toFixed(0)}% CPU`;
   return `${fmtRate(r.deliveriesPerSec)} deliveries/s, delivered ${r.deliveredPct.toFixed(2)}%${cpu}${lat}${r.anomalies.length ? `; ${r.anomalies.join('; ')}` : ''}`;

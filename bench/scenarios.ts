@@ -32,6 +32,21 @@ export interface LatencyScenario {
   description: string;
 }
 
+/**
+ * Two brokers joined through an upstream engine (`--upstream`): paced publishes on broker
+ * A, one subscriber on broker B, publish -> delivery latency. Opt-in: it needs the
+ * engine's Debian package (nats-server, mosquitto), so `npm run bench` runs it only when named.
+ */
+export interface FederationLatencyScenario {
+  kind: 'federation-latency';
+  name: string;
+  engine: 'nats' | 'mqtt';
+  ratePerSec: number;
+  qos: 0 | 1;
+  optIn: true;
+  description: string;
+}
+
 /** Spawn `bridge run echo.ahk` again and again: time to its `started` and `ready` events. */
 export interface BridgeStartScenario {
   kind: 'bridge-start';
@@ -74,7 +89,15 @@ export interface QueueBacklogScenario {
   description: string;
 }
 
-export type Scenario = StreamScenario | Qos1Scenario | LatencyScenario | BridgeStartScenario | CommandRttScenario | QueueLatencyScenario | QueueBacklogScenario;
+export type Scenario =
+  | StreamScenario
+  | Qos1Scenario
+  | LatencyScenario
+  | BridgeStartScenario
+  | CommandRttScenario
+  | QueueLatencyScenario
+  | QueueBacklogScenario
+  | FederationLatencyScenario;
 
 /** The script and interpreter of the bridge scenarios, relative to the project root. */
 export const BRIDGE_SCRIPT = 'fixtures/scripts/echo.ahk';
@@ -93,12 +116,51 @@ export const SCENARIOS: readonly Scenario[] = [
   { kind: 'command-rtt', name: 'command-rtt', requests: 2000, warmup: 100, description: 'sequential requests client -> broker -> bridge -> script -> back' },
   { kind: 'queue-latency', name: 'queue-latency', ratePerSec: 50, warmupMs: 2000, lines: 500, targetP99Ms: 100, description: 'FileAppend-style appends at 50 lines/s -> `bridge tail` -> subscriber, append -> delivery' },
   { kind: 'queue-backlog', name: 'queue-backlog', lines: 200_000, description: 'spawn `bridge tail` on a pre-filled queue file -> every line delivered' },
+  {
+    kind: 'federation-latency',
+    name: 'federation-nats',
+    engine: 'nats',
+    ratePerSec: 1000,
+    qos: 0,
+    optIn: true,
+    description: 'broker A -> nats-server -> broker B (both `--upstream nats://...`), 1,000 msg/s QoS 0, publish -> delivery',
+  },
+  {
+    kind: 'federation-latency',
+    name: 'federation-nats-qos1',
+    engine: 'nats',
+    ratePerSec: 1000,
+    qos: 1,
+    optIn: true,
+    description: 'as federation-nats, QoS 1 publishes (each acked across by broker B) and an acking subscriber',
+  },
+  {
+    kind: 'federation-latency',
+    name: 'federation-mqtt',
+    engine: 'mqtt',
+    ratePerSec: 1000,
+    qos: 0,
+    optIn: true,
+    description: 'broker A -> mosquitto -> broker B (both `--upstream mqtt://...`), 1,000 msg/s QoS 0, publish -> delivery',
+  },
+  {
+    kind: 'federation-latency',
+    name: 'federation-mqtt-qos1',
+    engine: 'mqtt',
+    ratePerSec: 1000,
+    qos: 1,
+    optIn: true,
+    description: 'as federation-mqtt, QoS 1 publishes (MQTT QoS 1 both hops) and an acking subscriber',
+  },
 ];
 
 /** The legacy name queue lines are written with; the tail maps it (`--map`) to the run's topic. */
 export const QUEUE_LEGACY_NAME = 'BENCH_EVENT';
 
 export const scenarioNames = (): string[] => SCENARIOS.map((s) => s.name);
+
+/** What `npm run bench` runs without `--scenarios`: all but the opt-in ones. */
+export const defaultScenarioNames = (): string[] => SCENARIOS.filter((s) => !('optIn' in s)).map((s) => s.name);
 
 /** Settings shared by every run. */
 export interface RunContext {

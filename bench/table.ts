@@ -76,8 +76,18 @@ function qos1Notes(s: ScenarioSummary): string[] {
   return parts;
 }
 
+/** What a federation row's columns mean, and what broker B and the engine cost. */
+function federationNotes(s: ScenarioSummary): string[] {
+  const f = s.federation;
+  if (!f) return [];
+  return [
+    `publisher on broker A, subscriber on broker B, both \`bridge broker --upstream\` to one ${f.engine} server; QoS ${f.qos} at ${f.ratePerSec.toLocaleString('en-US')}/s; p50/p99/max = publish -> delivery at B`,
+    `broker columns = A; B ${fixed(f.subBrokerCpuPct, 0)}% CPU, ${fixed(f.subBrokerPeakRssMB, 1)} MB; ${f.engine} ${fixed(f.upstreamCpuPct, 0)}% CPU`,
+  ];
+}
+
 function notes(s: ScenarioSummary): string {
-  const parts: string[] = [...qos1Notes(s)];
+  const parts: string[] = [...qos1Notes(s), ...federationNotes(s)];
   if (s.bridgeStart || s.commandRtt || s.queueLatency || s.queueBacklog) {
     parts.push(...bridgeNotes(s), ...s.anomalies);
     for (const f of s.failures) parts.push(`run ${f.run + 1} FAILED: ${f.error.split('\n')[0]!.slice(0, 160)}`);

@@ -5,11 +5,14 @@
  * late ticks catch up) so a slow delivery cannot postpone the next sends and hide its own
  * delay. Node timers fire at most every ~1 ms, so at 2,000 msg/s messages leave in pairs,
  * each pair in one write and stamped with the moment it was written.
+ *
+ * For federation the two connections go to two brokers (`subPort`) joined through an
+ * upstream engine; with `qos1` the publishes are QoS 1 requests and every delivery is acked.
  */
 import { BenchConnection } from '../client.js';
 import type { LatencyInit } from '../ipc.js';
 import { summarizeLatencyNs } from '../stats.js';
-import { PublishTemplate, payloadField } from '../wire.js';
+import { PublishTemplate, callFrame, payloadField } from '../wire.js';
 import { cpuMs, emit, reportFailure, type Role } from './common.js';
 
 /** After the window, how long to wait for the last deliveries before reporting. */
@@ -29,7 +32,8 @@ export async function startLatency(init: LatencyInit): Promise<Role> {
   const samples = new Float64Array(capacity);
   let stored = 0;
   let received = 0;
-  const sub = await BenchConnection.open(init.port, `${init.idPrefix}-sub`, (params) => {
+  const sub = await BenchConnection.open(init.subPort ?? init.port, `${init.idPrefix}-sub`, (params) => {
+    if (params.qos === 1) sub.write(callFrame(null, 'ack', { message_id: params.message_id }));
     const t = payloadField(params.payload, 't');
     const latency = nowNs() - t;
     if (t < windowStartNs || t >= windowEndNs) return; // warm-up, or not ours
@@ -38,7 +42,11 @@ export async function startLatency(init: LatencyInit): Promise<Role> {
   });
   await sub.subscribe([init.topic]);
   const pub = await BenchConnection.open(init.port, `${init.idPrefix}-pub`);
-  const template = new PublishTemplate(init.topic, init.payloadBytes);
+  const template = new PublishTemplate(init.topic, init.payloadBytes, { qos1: init.qos1 === true });
+  let errors = 0;
+  pub.onAnswer = (_id, _result, error) => {
+    if (error) errors++;
+  };
 
   let sent = 0;
   let sentInWindow = 0;
@@ -53,7 +61,7 @@ export async function startLatency(init: LatencyInit): Promise<Role> {
       await new Promise((r) => setTimeout(r, SETTLE_POLL_MS));
     }
     const s = summarizeLatencyNs(samples, stored);
-    emit({ ev: 'latency', sent: sentInWindow, received, p50Us: s.p50Us, p99Us: s.p99Us, maxUs: s.maxUs, cpuMs: cpuUsed, windowMs: init.measureMs });
+    emit({ ev: 'latency', sent: sentInWindow, received, p50Us: s.p50Us, p99Us: s.p99Us, maxUs: s.maxUs, cpuMs: cpuUsed, windowMs: init.measureMs, errors });
   };
 
   const tick = (): void => {
