@@ -30,11 +30,13 @@ export class NatsServer {
   private constructor(
     readonly port: number,
     readonly monitorPort: number,
+    /** More nats-server arguments: TLS, credentials. */
+    private readonly args: readonly string[] = [],
   ) {}
 
   /** Start one on free ports (or the given ones) and wait until it accepts clients. */
-  static async start(ports: { port?: number; monitorPort?: number } = {}): Promise<NatsServer> {
-    const server = new NatsServer(ports.port ?? (await freePort()), ports.monitorPort ?? (await freePort()));
+  static async start(ports: { port?: number; monitorPort?: number; args?: readonly string[] } = {}): Promise<NatsServer> {
+    const server = new NatsServer(ports.port ?? (await freePort()), ports.monitorPort ?? (await freePort()), ports.args);
     await server.run();
     return server;
   }
@@ -54,7 +56,7 @@ export class NatsServer {
   /** Start (again) on the same ports; resolves once the server says it is ready. */
   async run(): Promise<void> {
     if (this.child) throw new Error('nats-server already running');
-    const child = spawn(NATS_SERVER, ['-a', '127.0.0.1', '-p', String(this.port), '-m', String(this.monitorPort)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(NATS_SERVER, ['-a', '127.0.0.1', '-p', String(this.port), '-m', String(this.monitorPort), ...this.args], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     this.exited = new Promise((resolve) =>
       child.on('exit', () => {
@@ -130,7 +132,7 @@ export class NatsServer {
 }
 
 /** Call at the top of a test file: `start()` gives a server killed after each test. */
-export function useNatsServers(): { start: (ports?: { port?: number; monitorPort?: number }) => Promise<NatsServer> } {
+export function useNatsServers(): { start: (ports?: { port?: number; monitorPort?: number; args?: readonly string[] }) => Promise<NatsServer> } {
   const servers: NatsServer[] = [];
   afterEach(async () => {
     await Promise.all(servers.splice(0).map((s) => s.kill('SIGTERM')));
