@@ -20,6 +20,8 @@ export interface MosquittoOptions {
   persistence?: boolean;
   /** Refuse anonymous clients; these user names and passwords connect. */
   users?: Record<string, string>;
+  /** TLS on the listener (then `url` is mqtts://). */
+  tls?: { cert: string; key: string };
 }
 
 /**
@@ -40,13 +42,14 @@ export class Mosquitto {
     readonly port: number,
     private readonly conf: string,
     readonly dir: string,
+    private readonly tls = false,
   ) {}
 
   /** Write the config and start it on a free port. */
   static async start(opts: MosquittoOptions = {}): Promise<Mosquitto> {
     const dir = mkdtempSync(path.join(tmpdir(), 'ahk-mosquitto-'));
     const port = await freePort();
-    const lines = [`listener ${port} 127.0.0.1`, 'log_dest stderr', 'log_type error', 'log_type warning', 'log_type notice', 'log_type information'];
+    const lines = [`listener ${port} 127.0.0.1`, ...(opts.tls ? [`certfile ${opts.tls.cert}`, `keyfile ${opts.tls.key}`] : []), 'log_dest stderr', 'log_type error', 'log_type warning', 'log_type notice', 'log_type information'];
     // Started as root, mosquitto switches to user "mosquitto", who cannot write the
     // persistence folder made here: stay the user who runs the tests.
     lines.push(`user ${userInfo().username}`);
@@ -61,13 +64,13 @@ export class Mosquitto {
     }
     const conf = path.join(dir, 'mosquitto.conf');
     writeFileSync(conf, lines.join('\n') + '\n');
-    const m = new Mosquitto(port, conf, dir);
+    const m = new Mosquitto(port, conf, dir, opts.tls !== undefined);
     await m.restart();
     return m;
   }
 
   get url(): string {
-    return `mqtt://127.0.0.1:${this.port}`;
+    return `${this.tls ? 'mqtts' : 'mqtt'}://127.0.0.1:${this.port}`;
   }
 
   get running(): boolean {

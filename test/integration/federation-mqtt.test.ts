@@ -15,6 +15,7 @@ import { pace } from '../helpers/processes.js';
 import type { RawClient } from '../helpers/raw-client.js';
 import { TcpRelay } from '../helpers/tcp-relay.js';
 import { loggedBroker, subscribe, useTestBed } from '../helpers/test-bed.js';
+import { makeCerts } from '../helpers/test-certs.js';
 
 const mosquittos = useMosquitto();
 const bed = useTestBed();
@@ -31,7 +32,7 @@ afterEach(async () => {
 /** expect.poll with room for a 2-core machine (its default gives up after 1 s). */
 const poll = <T>(read: () => Promise<T> | T): ReturnType<typeof expect.poll<T>> => expect.poll(read, { timeout: 10_000, interval: 20 });
 
-type Fed = { export?: string[]; import?: string[] };
+type Fed = { export?: string[]; import?: string[]; tls?: { ca?: string } };
 
 function federation(m: Mosquitto, fed: Fed = {}): Partial<BrokerConfig> {
   return { federation: parseFederationSetting({ upstream: m.url, ...fed }, 'test') };
@@ -332,6 +333,24 @@ describe.skipIf(NO_MOSQUITTO)('federation through MQTT (Mosquitto)', () => {
     const res = await subA.call('request', { topic: 'svc.ping', payload: 'hi', timeout: 5 });
     expect(res.error).toBeUndefined();
     expect(res.result).toEqual({ echo: 'hi' });
+  });
+
+  it('TLS (mqtts://): the server certificate is checked against the CA the setting names; another CA stays down', async () => {
+    const dir = bed.tempDir('mqtt-tls-');
+    const good = makeCerts(dir, 'good');
+    const other = makeCerts(dir, 'other');
+    const m = await mosquittos.start({ tls: { cert: good.cert, key: good.key } });
+    expect(m.url).toMatch(/^mqtts:/);
+    const a = await federated(m, 'status-a', { tls: { ca: good.ca } });
+    const b = await federated(m, 'status-b', { tls: { ca: good.ca } });
+    const untrusting = await federated(m, 'status-other', { tls: { ca: other.ca } });
+    const subB = await bed.connected(b.port, 'sub-b');
+    await subscribe(subB, 'jobs.#');
+    await waitInterest(b.c, 'jobs.#');
+    await waitUp(a.c);
+    await publish(a.c, 'jobs.secure', { ok: true });
+    expect(await subB.waitDelivery('jobs.secure')).toMatchObject({ payload: { ok: true }, sender: 'status-a' });
+    await poll(async () => (await fedStatus(untrusting.c)).state).toBe('down');
   });
 
   it('credentials: a user and password in the URL connect (and stay out of status); a wrong password leaves it down, warned once with the reason, retrying', async () => {

@@ -4,12 +4,11 @@
  * the setting names. Wrong ones leave the broker working locally, its federation down,
  * and never show a secret.
  */
-import { execFileSync } from 'node:child_process';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseFederationSetting, type FederationStatus } from '../../src/broker/index.js';
 import { useNatsServers } from '../helpers/nats-server.js';
 import type { RawClient } from '../helpers/raw-client.js';
+import { makeCerts } from '../helpers/test-certs.js';
 import { useTestBed } from '../helpers/test-bed.js';
 
 const nats = useNatsServers();
@@ -26,21 +25,6 @@ async function broker(name: string, fed: Record<string, unknown>): Promise<RawCl
   const c = await bed.connected(b.port, name);
   await c.call('subscribe', { patterns: ['jobs.#'] });
   return c;
-}
-
-/**
- * A CA and a server certificate signed by it, made with openssl. The certificate names
- * localhost too: nats.js checks a loopback address's certificate against that name.
- */
-function makeCerts(dir: string, name: string): { ca: string; cert: string; key: string } {
-  const f = (n: string): string => path.join(dir, `${name}-${n}`);
-  const run = (...args: string[]): void => void execFileSync('openssl', args, { stdio: 'ignore' });
-  run('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', `/CN=${name} test CA`, '-keyout', f('ca.key'), '-out', f('ca.pem'));
-  run('req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-keyout', f('server.key'), '-out', f('server.csr'));
-  const ext = f('ext.cnf');
-  execFileSync('sh', ['-c', `printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\n' > '${ext}'`]);
-  run('x509', '-req', '-in', f('server.csr'), '-CA', f('ca.pem'), '-CAkey', f('ca.key'), '-CAcreateserial', '-days', '1', '-extfile', ext, '-out', f('server.pem'));
-  return { ca: f('ca.pem'), cert: f('server.pem'), key: f('server.key') };
 }
 
 describe('federation through NATS: credentials and TLS', () => {
