@@ -248,17 +248,7 @@ export class Federation implements MessageObserver {
       return;
     }
     this.imported++;
-    const msg: BrokerMessage = {
-      id: m.id,
-      topic: m.topic,
-      payload: m.payload,
-      sender: m.sender,
-      timestamp: m.timestamp,
-      qos: m.qos,
-      expiresAt: 0,
-      origin: m.origin ?? 'upstream',
-      ...(m.retain ? { retain: true } : {}),
-    };
+    const msg = fromLink(m, { qos: m.qos, expiresAt: 0, ...(m.retain ? { retain: true } : {}) });
     if (m.retain) this.broker.retained.set(msg);
     this.broker.router.route(msg);
     this.broker.stats.messages++;
@@ -268,17 +258,7 @@ export class Federation implements MessageObserver {
   private importRequest(m: LinkMessage, timeoutMs: number, respond: (reply: LinkReply) => void): void {
     if (m.origin === this.id || isReservedTopic(m.topic) || !matchesAny(this.setting.import, m.topic)) return;
     const { token, result } = this.broker.requests.open(null, m.topic, timeoutMs);
-    const msg: BrokerMessage = {
-      id: m.id,
-      topic: m.topic,
-      payload: m.payload,
-      sender: m.sender,
-      timestamp: m.timestamp,
-      qos: 0,
-      expiresAt: Date.now() + timeoutMs,
-      replyTo: token,
-      origin: m.origin ?? 'upstream',
-    };
+    const msg = fromLink(m, { qos: 0, expiresAt: Date.now() + timeoutMs, replyTo: token });
     const delivered = this.broker.router.route(msg, { onlineOnly: true });
     this.broker.stats.messages++;
     this.broker.requests.noteDelivered(token, delivered);
@@ -298,4 +278,9 @@ export class Federation implements MessageObserver {
       },
     );
   }
+}
+
+/** A message from the link as the local router takes it: never exported again (it has an origin). */
+function fromLink(m: LinkMessage, extra: Pick<BrokerMessage, 'qos' | 'expiresAt'> & Partial<Pick<BrokerMessage, 'replyTo' | 'retain'>>): BrokerMessage {
+  return { id: m.id, topic: m.topic, payload: m.payload, sender: m.sender, timestamp: m.timestamp, origin: m.origin ?? 'upstream', ...extra };
 }

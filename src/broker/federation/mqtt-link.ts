@@ -21,6 +21,7 @@ import { ConfigError } from '../config-error.js';
 import { nowTimestamp } from '../message.js';
 import { redactedUrl, type FederationSetting } from './federation-setting.js';
 import { mqttFilterOf, mqttTopicOf, REPLY_PREFIX, topicOfMqtt } from './mqtt-topics.js';
+import { decodePayload, encodePayload } from './payload-codec.js';
 import { LinkRequestError, type LinkHandlers, type LinkMessage, type LinkReply, type UpstreamLink } from './upstream-link.js';
 
 const P = { origin: 'ahk-origin', sender: 'ahk-sender', id: 'ahk-id', time: 'ahk-time', timeout: 'ahk-timeout', error: 'ahk-error' } as const;
@@ -33,8 +34,6 @@ const CLOSE_FLUSH_MS = 2000;
 /** Topics and patterns warned about as not crossing, at most (each is warned once). */
 const MAX_WARNED = 1000;
 
-const decoder = new TextDecoder();
-
 /** A TLS file's content; a file that cannot be read is a configuration error. */
 function readTlsFile(kind: string, file: string | undefined): string | undefined {
   if (!file) return undefined;
@@ -44,21 +43,6 @@ function readTlsFile(kind: string, file: string | undefined): string | undefined
     const code = (err as NodeJS.ErrnoException).code;
     throw new ConfigError(`federation tls ${kind} "${file}" cannot be read (${code ?? (err as Error).message}); give the path of a PEM file`, code);
   }
-}
-
-function decodePayload(data: Buffer): unknown {
-  const text = decoder.decode(data);
-  if (text === '') return null;
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return text; // a foreign publisher's plain text
-  }
-}
-
-function encodePayload(value: unknown): string {
-  // JSON.stringify(undefined) is undefined: no payload, which reads back as null.
-  return JSON.stringify(value) ?? '';
 }
 
 /** One value of a user property (MQTT allows a name more than once: the first counts). */

@@ -22,6 +22,7 @@ import {
 import type { Logger } from '../../log/logger.js';
 import { nowTimestamp } from '../message.js';
 import { redactedUrl, type FederationSetting } from './federation-setting.js';
+import { decodePayload, encodePayload } from './payload-codec.js';
 import { LinkRequestError, type LinkHandlers, type LinkMessage, type LinkReply, type UpstreamLink } from './upstream-link.js';
 
 const H = {
@@ -64,17 +65,6 @@ export function subjectsOfPattern(pattern: string): string[] {
 }
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-
-function decodePayload(data: Uint8Array): unknown {
-  const text = decoder.decode(data);
-  if (text === '') return null;
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return text; // a foreign publisher's plain text
-  }
-}
 
 export class NatsLink implements UpstreamLink {
   readonly engine = 'nats';
@@ -226,12 +216,12 @@ export class NatsLink implements UpstreamLink {
 
   private respond(m: Msg, reply: LinkReply): void {
     if (reply.ok) {
-      m.respond(encoder.encode(JSON.stringify(reply.result)));
+      m.respond(encoder.encode(encodePayload(reply.result)));
       return;
     }
     const h = headers();
     h.set(H.error, String(reply.code));
-    m.respond(encoder.encode(JSON.stringify(reply.message)), { headers: h });
+    m.respond(encoder.encode(encodePayload(reply.message)), { headers: h });
   }
 
   private headersOf(msg: LinkMessage): MsgHdrs {
@@ -253,7 +243,7 @@ export class NatsLink implements UpstreamLink {
       this.log.warning('topic cannot be a NATS subject (whitespace or a ">" level); not exported', { topic: msg.topic });
       return;
     }
-    const data = encoder.encode(JSON.stringify(msg.payload));
+    const data = encoder.encode(encodePayload(msg.payload));
     const h = this.headersOf(msg);
     if (msg.qos === 0) {
       nc.publish(subject, data, { headers: h });
@@ -295,7 +285,7 @@ export class NatsLink implements UpstreamLink {
     h.set(H.timeout, String(timeoutMs));
     let res: Msg;
     try {
-      res = await nc.request(subject, encoder.encode(JSON.stringify(msg.payload)), { timeout: timeoutMs, headers: h });
+      res = await nc.request(subject, encoder.encode(encodePayload(msg.payload)), { timeout: timeoutMs, headers: h });
     } catch (err) {
       if (err instanceof NoRespondersError || (err instanceof RequestError && err.isNoResponders())) {
         throw new LinkRequestError('no_responders', `nobody upstream answers "${msg.topic}"`);
