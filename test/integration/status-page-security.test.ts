@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/broker/index.js';
 import { Logger } from '../../src/log/logger.js';
 import { StatusPage } from '../../bridge/status-page/status-page.js';
+import { UNDER_WINE } from '../helpers/platform.js';
 import { useStatusPage } from '../helpers/status-page-bed.js';
 import { useTestBed } from '../helpers/test-bed.js';
 
@@ -139,9 +140,12 @@ describe('where it listens', () => {
   it('stays on loopback when the broker listens on every interface but no http host is given', async () => {
     const p = await startPage({ host: '0.0.0.0', token: TOKEN });
     expect(p.page.url).toBe(`http://127.0.0.1:${p.page.port}/`);
-    const lan = Object.values(os.networkInterfaces())
-      .flat()
-      .find((i) => i && i.family === 'IPv4' && !i.internal);
+    // Wine's uv_interface_addresses fails (os.networkInterfaces throws there): no LAN address to try.
+    const lan = UNDER_WINE
+      ? undefined
+      : Object.values(os.networkInterfaces())
+          .flat()
+          .find((i) => i && i.family === 'IPv4' && !i.internal);
     if (lan) {
       const refused = await new Promise<string>((resolve) => {
         const sock = net.connect(p.page.port, lan.address);
