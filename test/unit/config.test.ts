@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   CONFIG_KEYS,
-  ConfigError,
   DEFAULT_CONFIG,
   coerceOption,
   configFromEnv,
@@ -12,17 +11,8 @@ import {
   parseConfigObject,
   resolveConfig,
 } from '../../src/broker/config.js';
+import { configErrorOf } from '../helpers/config-error.js';
 
-/** Run `fn`, expecting a ConfigError; returns its message. */
-function configErrorOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as Error).message;
-  }
-  throw new Error('expected a ConfigError, nothing was thrown');
-}
 
 describe('resolveConfig', () => {
   it('gives the documented defaults with no layers', () => {

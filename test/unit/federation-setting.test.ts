@@ -4,19 +4,10 @@
  * as logs and `status` show it (never with credentials).
  */
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfigObject } from '../../src/broker/config.js';
+import { parseConfigObject } from '../../src/broker/config.js';
 import { parseFederationSetting, redactedUrl, type FederationSetting } from '../../src/broker/federation/federation-setting.js';
+import { configErrorOf } from '../helpers/config-error.js';
 
-/** Run `fn`, expecting a ConfigError; returns its message. */
-function configErrorOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as Error).message;
-  }
-  throw new Error('expected a ConfigError, nothing was thrown');
-}
 
 /** What a bare URL gives: every topic both ways, the default queue, no credentials. */
 function bare(upstream: string, engine: 'nats' | 'mqtt'): FederationSetting {

@@ -9,19 +9,10 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadBridgeConfig } from '../../bridge/bridge-config.js';
 import { CliError } from '../../bridge/cli-error.js';
-import { ConfigError, loadConfigFile, parseConfigObject } from '../../src/broker/config.js';
+import { loadConfigFile, parseConfigObject } from '../../src/broker/config.js';
 import { DEFAULT_HTTP_PORT, parseHttpSetting } from '../../src/broker/http-setting.js';
+import { configErrorOf } from '../helpers/config-error.js';
 
-/** Run `fn`, expecting a ConfigError; returns its message. */
-function configErrorOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as Error).message;
-  }
-  throw new Error('expected a ConfigError, nothing was thrown');
-}
 
 const PORT_RULE = 'http port must be a number from 1 to 65535 (0: any free port)';
 const EXPECTED = 'http must be true, a port, "HOST:PORT", or {"host": "...", "port": N}';
