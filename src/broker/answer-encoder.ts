@@ -8,7 +8,8 @@
  * could never be sent, and building it first would cost the memory the limit protects.
  */
 import { HEADER_BYTES } from '../protocol/framing.js';
-import type { RpcResponseObject } from '../protocol/jsonrpc.js';
+import type { RpcId, RpcResponseObject } from '../protocol/jsonrpc.js';
+import { RawJson } from '../protocol/raw-json.js';
 
 /** Serialise one response; must not throw (it answers -32603 instead). */
 export type ResponseSerialiser = (response: RpcResponseObject) => string;
@@ -27,7 +28,10 @@ export function encodeAnswerFrame(
   serialise: ResponseSerialiser,
 ): Buffer | { tooLarge: number } {
   if (!Array.isArray(answer)) {
-    const text = serialise(answer as RpcResponseObject);
+    const single = answer as RpcResponseObject;
+    // A reply's result that is still the responder's JSON text goes out as those bytes.
+    if (single.result instanceof RawJson) return encodeRawResult(single.id, single.result, maxBytes);
+    const text = serialise(single);
     const bytes = Buffer.byteLength(text, 'utf8');
     if (bytes > maxBytes) return { tooLarge: bytes };
     const frame = Buffer.allocUnsafe(HEADER_BYTES + bytes);
@@ -52,5 +56,19 @@ export function encodeAnswerFrame(
     off += part.copy(frame, off);
   });
   frame[off] = CLOSE;
+  return frame;
+}
+
+/** `{"jsonrpc":"2.0","result":<raw>,"id":<id>}` as a frame, like `JSON.stringify` would write it. */
+function encodeRawResult(id: RpcId, result: RawJson, maxBytes: number): Buffer | { tooLarge: number } {
+  const head = '{"jsonrpc":"2.0","result":';
+  const tail = `,"id":${JSON.stringify(id)}}`;
+  const bytes = head.length + result.length + Buffer.byteLength(tail, 'utf8');
+  if (bytes > maxBytes) return { tooLarge: bytes };
+  const frame = Buffer.allocUnsafe(HEADER_BYTES + bytes);
+  frame.writeUInt32BE(bytes, 0);
+  let off = HEADER_BYTES + frame.write(head, HEADER_BYTES, 'latin1');
+  off += result.copyTo(frame, off);
+  frame.write(tail, off, 'utf8');
   return frame;
 }

@@ -137,7 +137,7 @@ export class MessageBroker {
     this.dispatcher = new Dispatcher(this.context);
     this.memory = new MemoryReleaser(this.log);
     this.hooks = {
-      frame: (conn, body) => this.onFrame(conn, body),
+      frame: (conn, buf, start, end) => this.onFrame(conn, buf, start, end),
       oversize: (conn, declared, limit) => this.onOversize(conn, declared, limit),
       dropped: (conn, _msg) => {
         if (conn.session) slow.recordDrop(conn.session);
@@ -378,9 +378,9 @@ export class MessageBroker {
     setTimeout(() => socket.destroy(), STOP_GRACE_MS).unref();
   }
 
-  private onFrame(conn: Connection, body: Buffer): void {
+  private onFrame(conn: Connection, buf: Buffer, start: number, end: number): void {
     try {
-      this.dispatcher.handleFrame(conn, body);
+      this.dispatcher.handleFrame(conn, buf, start, end);
     } catch (err) {
       // The dispatcher answers every handler failure itself; reaching here is a bug in it.
       this.log.critical('frame handling crashed', { conn: conn.id, client_id: conn.clientId, error: err as Error, stack: (err as Error).stack });

@@ -18,7 +18,8 @@ const CLOSE_GRACE_MS = 2000;
 let nextConnectionId = 1;
 
 export interface ConnectionHooks {
-  frame(conn: Connection, body: Buffer): void;
+  /** A whole frame arrived: its body is `buf[start..end)`, valid until the call returns. */
+  frame(conn: Connection, buf: Buffer, start: number, end: number): void;
   /** A delivery was dropped by the `max_queue_size` policy. */
   dropped(conn: Connection, msg: BrokerMessage): void;
   /** A delivery's TTL ran out while it waited in the outbound queue. */
@@ -96,13 +97,16 @@ export class Connection {
     return this.closeReason !== null;
   }
 
+  private readonly onFrame = (buf: Buffer, start: number, end: number): void => {
+    this.sawFrame = true;
+    if (!this.closeReason) this.hooks.frame(this, buf, start, end);
+  };
+
   private onData(chunk: Buffer): void {
     this.lastActivity = Date.now();
     if (this.closeReason) return;
-    const oversize = this.decoder.push(chunk, (body) => {
-      this.sawFrame = true;
-      if (!this.closeReason) this.hooks.frame(this, body);
-    });
+    const oversize = this.decoder.pushRanges(chunk, this.onFrame);
+
     if (!oversize) return;
     if (!this.sawFrame && this.refuseMisdirected(oversize.declared, chunk)) return;
     this.hooks.oversize(this, oversize.declared, oversize.limit);

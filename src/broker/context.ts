@@ -65,5 +65,11 @@ export interface MethodSpec {
    * looked at, since -32600 takes precedence over -32602.
    */
   readonly onlyBeforeConnect?: boolean;
+  /**
+   * Params the broker only passes on (a payload, a reply's result): the handler gets them
+   * as `RawJson` when the frame took the fast path (call-scan.ts), or as values otherwise,
+   * so it must accept both (`jsonValue()` reads either). `null` is always a plain `null`.
+   */
+  readonly rawParams?: readonly string[];
   handle(ctx: CallContext): unknown;
 }

@@ -17,9 +17,11 @@ import {
   parseError,
   resultObject,
   type RpcCall,
+  type RpcClassified,
   type RpcId,
   type RpcResponseObject,
 } from '../protocol/jsonrpc.js';
+import { scanCall } from '../protocol/call-scan.js';
 import { decodeFrameText } from '../protocol/text.js';
 import { encodeAnswerFrame } from './answer-encoder.js';
 import { BadFrameLog } from './bad-frames.js';
@@ -33,6 +35,8 @@ type Outcome = RpcResponseObject | undefined | Promise<RpcResponseObject | undef
 /** Notifications that fail are logged at warning this many times per connection, then at debug. */
 const LOUD_NOTIFICATION_FAILURES = 5;
 
+const rawParamsOf = (method: string): readonly string[] | undefined => METHODS.get(method)?.rawParams;
+
 const internalError = (what: string): RpcError => new RpcError(ErrorCode.INTERNAL_ERROR, `Internal error: ${what}`);
 
 export class Dispatcher {
@@ -43,8 +47,15 @@ export class Dispatcher {
     this.badFrames = new BadFrameLog(broker.log);
   }
 
-  /** Handle one frame body from `conn`. */
-  handleFrame(conn: Connection, body: Buffer): void {
+  /** Handle one frame from `conn`: its body is `buf[start..end)`. */
+  handleFrame(conn: Connection, buf: Buffer, start: number, end: number): void {
+    // Most frames are one plain call: read in one pass over the bytes (call-scan.ts).
+    const scanned = scanCall(buf, start, end, rawParamsOf);
+    if (scanned !== null) {
+      this.answer(conn, scanned);
+      return;
+    }
+    const body = buf.subarray(start, end);
     if (body.length === 0) {
       this.badFrames.report(conn, 0, '', 'empty frame (length 0)');
       this.reply(conn, errorObject(null, parseError('empty frame (length 0)')));
@@ -66,12 +77,17 @@ export class Dispatcher {
       this.reply(conn, errorObject(null, parseError((err as Error).message)));
       return;
     }
-    const after: (() => void)[] = [];
     if (Array.isArray(value)) {
-      this.handleBatch(conn, value, after);
+      this.handleBatch(conn, value, []);
       return;
     }
-    const outcome = this.handleOne(conn, value, after);
+    this.answer(conn, classify(value));
+  }
+
+  /** Handle one call (or answer what is wrong with it) and send its response. */
+  private answer(conn: Connection, msg: RpcClassified): void {
+    const after: (() => void)[] = [];
+    const outcome = this.handleOne(conn, msg, after);
     if (outcome instanceof Promise) {
       outcome.then((response) => this.finish(conn, response, after)).catch((err: unknown) => this.lastResort(conn, err));
     } else {
@@ -84,7 +100,7 @@ export class Dispatcher {
       this.reply(conn, errorObject(null, invalidRequest('empty batch')));
       return;
     }
-    const outcomes = items.map((item) => this.handleOne(conn, item, after));
+    const outcomes = items.map((item) => this.handleOne(conn, classify(item), after));
     const send = (responses: (RpcResponseObject | undefined)[]): void => {
       const present = responses.filter((r): r is RpcResponseObject => r !== undefined);
       this.finish(conn, present.length > 0 ? present : undefined, after);
@@ -133,8 +149,7 @@ export class Dispatcher {
     this.reply(conn, errorObject(null, internalError('the answer could not be built')));
   }
 
-  private handleOne(conn: Connection, value: unknown, after: (() => void)[]): Outcome {
-    const msg = classify(value);
+  private handleOne(conn: Connection, msg: RpcClassified, after: (() => void)[]): Outcome {
     if (msg.kind === 'invalid') return errorObject(msg.id, invalidRequest(msg.reason));
     if (msg.kind === 'response') {
       return errorObject(msg.id, invalidRequest('the broker sends no requests, so it accepts no responses'));

@@ -31,7 +31,7 @@ import type { Logger } from '../log/logger.js';
 import type { AckTracker } from './ack-tracker.js';
 import type { Identity } from './auth/authenticator.js';
 import type { BrokerConfig } from './config.js';
-import { isExpired, type BrokerMessage } from './message.js';
+import { isExpired, keepMessage, type BrokerMessage } from './message.js';
 import { Journal, PersistenceError, type JournalFs, type JournalRecord, type RecoveredState } from './persistence/index.js';
 import { clearsRetained, type RetainedStore } from './retained-store.js';
 import { Session } from './session.js';
@@ -139,6 +139,7 @@ export class Durability implements SessionJournal {
    * rejection. Null (nothing to wait for) when nothing needs journaling.
    */
   storePublish(msg: BrokerMessage, targets: readonly Session[] | null, retain: boolean): Promise<RpcError | null> | null {
+    keepMessage(msg); // records hold the message until they are applied
     let enqueued: Promise<void> | null = null;
     let clientIds: string[] = [];
     if (targets !== null && targets.length > 0) {

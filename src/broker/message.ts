@@ -3,15 +3,18 @@
  * built once and shared by every subscriber (re-serialising per subscriber would cost
  * more than the socket writes; see docs/performance.md).
  */
-import { randomUUID } from 'node:crypto';
-import { encodeFrame } from '../protocol/framing.js';
+import { RawJson } from '../protocol/raw-json.js';
 import { isoTimestamp } from '../protocol/timestamp.js';
-import { notification } from '../protocol/jsonrpc.js';
-import { DELIVERY_METHOD, type DeliveryParams } from '../protocol/messages.js';
+import { buildDeliveryFrame } from './delivery-frame.js';
+import { newMessageId } from './message-id.js';
 
 export interface BrokerMessage {
   readonly id: string;
   readonly topic: string;
+  /**
+   * The payload: a value, or a {@link RawJson} (the bytes the publisher sent, still
+   * unparsed; `jsonValue()` gives the value, and `JSON.stringify` serialises either).
+   */
   readonly payload: unknown;
   readonly sender: string;
   readonly timestamp: string;
@@ -44,26 +47,11 @@ export function isExpired(msg: BrokerMessage, now?: number): boolean {
   return msg.expiresAt !== 0 && (now ?? Date.now()) >= msg.expiresAt;
 }
 
-function buildFrame(msg: BrokerMessage, flags: DeliveryFlags): Buffer {
-  const params: DeliveryParams = {
-    topic: msg.topic,
-    payload: msg.payload,
-    timestamp: msg.timestamp,
-    sender: msg.sender,
-    message_id: msg.id,
-    qos: msg.qos,
-  };
-  if (flags.retained) params.retained = true;
-  if (flags.redelivered) params.redelivered = true;
-  if (msg.replyTo !== undefined) params.reply_to = msg.replyTo;
-  return encodeFrame(notification(DELIVERY_METHOD, params));
-}
-
 /** The delivery frame for `msg` with `flags`, cached for the common combinations. */
 export function deliveryFrame(msg: BrokerMessage, flags: DeliveryFlags = {}): Buffer {
-  if (flags.redelivered) return buildFrame(msg, flags); // rare: not worth caching
-  if (flags.retained) return (msg.retainedFrame ??= buildFrame(msg, flags));
-  return (msg.frame ??= buildFrame(msg, flags));
+  if (flags.redelivered) return buildDeliveryFrame(msg, flags); // rare: not worth caching
+  if (flags.retained) return (msg.retainedFrame ??= buildDeliveryFrame(msg, flags));
+  return (msg.frame ??= buildDeliveryFrame(msg, flags));
 }
 
 let lastStampMs = -1;
@@ -93,7 +81,7 @@ export interface NewMessage {
 export function createMessage(m: NewMessage, now: number = Date.now()): BrokerMessage {
   const ttl = m.ttl ?? 0;
   const msg: BrokerMessage = {
-    id: randomUUID(),
+    id: newMessageId(),
     topic: m.topic,
     payload: m.payload,
     sender: m.sender,
@@ -103,5 +91,17 @@ export function createMessage(m: NewMessage, now: number = Date.now()): BrokerMe
   };
   if (m.replyTo !== undefined) (msg as { replyTo?: string }).replyTo = m.replyTo;
   if (m.retain === true) (msg as { retain?: boolean }).retain = true;
+  return msg;
+}
+
+/**
+ * Call before keeping `msg` past the handling of the frame it came in (a retained
+ * message, an offline queue, a journal record): a raw payload that still borrows the
+ * received bytes gets its own copy. Routing needs none: it copies the bytes into the
+ * outgoing frames while they are valid.
+ */
+export function keepMessage(msg: BrokerMessage): BrokerMessage {
+  const payload = msg.payload;
+  if (payload instanceof RawJson && payload.isBorrowed) payload.own();
   return msg;
 }

@@ -10,7 +10,8 @@
 import type { Socket } from 'node:net';
 import { Deque } from './deque.js';
 import type { FlushScheduler, Flushable } from './flush-scheduler.js';
-import { isExpired, type BrokerMessage } from './message.js';
+import { deliveryFrameSize, writeDeliveryFrame } from './delivery-frame.js';
+import { deliveryFrame, isExpired, type BrokerMessage, type DeliveryFlags } from './message.js';
 
 interface Entry {
   frame: Buffer;
@@ -45,6 +46,22 @@ const MAX_WRITE_BYTES = 1024 * 1024;
 const MIN_CHUNK_BYTES = 64 * 1024;
 const MAX_CHUNK_BYTES = 1024 * 1024;
 
+/**
+ * While the socket takes everything, frames are written straight into a chunk that goes
+ * out at the end of the turn: no entry and no buffer per frame (creating a Buffer costs
+ * more than writing a small frame into one). A message routed to several connections is
+ * serialised once, into the first, and copied from there.
+ */
+const DIRECT_CHUNK_BYTES = 64 * 1024;
+const NO_FLAGS: DeliveryFlags = {};
+
+// Where the last plain delivery frame was written: later recipients of the same message
+// copy these bytes (never overwritten: chunks are only appended to, and not reused).
+let copyMsg: BrokerMessage | null = null;
+let copyFrom: Buffer = Buffer.alloc(0);
+let copyStart = 0;
+let copyEnd = 0;
+
 export class OutboundQueue implements Flushable {
   flushPending = false;
   private readonly entries = new Deque<Entry>();
@@ -57,6 +74,11 @@ export class OutboundQueue implements Flushable {
   private controlTail: Entry | null = null;
   private waitingForDrain = false;
   private ended = false;
+  /** The direct chunk: bytes `directStart..directUsed` are frames not yet written. */
+  private direct: Buffer | null = null;
+  private directStart = 0;
+  private directUsed = 0;
+  private directDeliveries = 0;
 
   constructor(
     private readonly socket: Socket,
@@ -91,6 +113,12 @@ export class OutboundQueue implements Flushable {
     if (this.ended) return;
     this.bytes += frame.length;
     if (this.overLimit()) return;
+    const chunk = this.isDirect() ? this.reserve(frame.length) : null;
+    if (chunk !== null) {
+      this.directUsed += frame.copy(chunk, this.directUsed);
+      this.scheduler.mark(this);
+      return;
+    }
     if (this.waitingForDrain && frame.length < MIN_CHUNK_BYTES) {
       this.appendToChunk(frame);
       return;
@@ -124,12 +152,51 @@ export class OutboundQueue implements Flushable {
     return true;
   }
 
+  /** True while frames can go straight into the direct chunk: nothing waits for the socket. */
+  private isDirect(): boolean {
+    return this.entries.length === 0 && !this.waitingForDrain;
+  }
+
   /**
-   * Queue a delivery. Returns false when the policy refused this message (the queue is
-   * full of QoS 1 deliveries); a QoS 0 delivery already queued may be dropped instead.
+   * The direct chunk, with room for `n` more bytes at `directUsed`; `null` when the full
+   * chunk was handed to the socket and the socket wants no more (then frames queue).
    */
-  sendDelivery(frame: Buffer, msg: BrokerMessage): boolean {
+  private reserve(n: number): Buffer | null {
+    const chunk = this.direct;
+    if (chunk !== null && this.directUsed + n <= chunk.length) return chunk;
+    this.writeDirect();
+    if (this.waitingForDrain) return null;
+    const fresh = Buffer.allocUnsafe(Math.max(DIRECT_CHUNK_BYTES, n));
+    this.direct = fresh;
+    this.directStart = 0;
+    this.directUsed = 0;
+    return fresh;
+  }
+
+  /** Hand the direct chunk's unwritten frames to the socket. */
+  private writeDirect(): void {
+    const n = this.directUsed - this.directStart;
+    if (n === 0) return;
+    const data = this.direct!.subarray(this.directStart, this.directUsed);
+    this.directStart = this.directUsed;
+    this.bytes -= n;
+    this.deliveries -= this.directDeliveries;
+    this.directDeliveries = 0;
+    if (!this.socket.write(data)) this.waitingForDrain = true;
+  }
+
+  /**
+   * Queue the delivery of `msg` (with `flags`). Returns false when the policy refused it
+   * (the queue is full of QoS 1 deliveries); a QoS 0 delivery already queued may be
+   * dropped instead.
+   */
+  sendDelivery(msg: BrokerMessage, flags: DeliveryFlags = NO_FLAGS): boolean {
     if (this.ended) return false;
+    // A turn that routes more than max_queue_size frames here hands them to the socket
+    // early rather than dropping: nothing waited for the peer yet.
+    if (this.directDeliveries >= this.maxQueued) this.writeDirect();
+    if (this.isDirect() && this.writeDeliveryDirect(msg, flags)) return true;
+    const frame = deliveryFrame(msg, flags);
     if (this.deliveries >= this.maxQueued && !this.dropOldestQos0()) {
       this.events.dropped(msg);
       return false;
@@ -142,6 +209,33 @@ export class OutboundQueue implements Flushable {
     this.entries.push(entry);
     this.controlTail = null;
     if (msg.qos === 0) this.qos0.push(entry);
+    this.deliveries++;
+    this.scheduler.mark(this);
+    return true;
+  }
+
+  /** Write the delivery into the direct chunk; false when it must queue instead. */
+  private writeDeliveryDirect(msg: BrokerMessage, flags: DeliveryFlags): boolean {
+    const plain = flags === NO_FLAGS;
+    const size = plain && copyMsg === msg ? copyEnd - copyStart : deliveryFrameSize(msg, flags);
+    const chunk = this.reserve(size);
+    if (chunk === null) return false;
+    this.bytes += size;
+    if (this.overLimit()) return true; // as in the queued case: accepted, lost with the connection
+    const at = this.directUsed;
+    if (plain && copyMsg === msg) {
+      copyFrom.copy(chunk, at, copyStart, copyEnd);
+    } else {
+      writeDeliveryFrame(msg, flags, chunk, at);
+      if (plain) {
+        copyMsg = msg;
+        copyFrom = chunk;
+        copyStart = at;
+        copyEnd = at + size;
+      }
+    }
+    this.directUsed = at + size;
+    this.directDeliveries++;
     this.deliveries++;
     this.scheduler.mark(this);
     return true;
@@ -164,6 +258,12 @@ export class OutboundQueue implements Flushable {
     if (this.waitingForDrain && !this.ended) return;
     if (this.socket.destroyed) {
       this.discard();
+      return;
+    }
+    // Direct frames are older than any entry: an entry is only queued while they wait.
+    this.writeDirect();
+    if (this.entries.length === 0) {
+      this.qos0.clear();
       return;
     }
     const now = Date.now();
@@ -229,6 +329,10 @@ export class OutboundQueue implements Flushable {
     this.deliveries = 0;
     this.bytes = 0;
     this.controlTail = null;
+    this.direct = null;
+    this.directStart = 0;
+    this.directUsed = 0;
+    this.directDeliveries = 0;
     return forgotten;
   }
 }

@@ -41,14 +41,24 @@ export function requireStringArray(params: Record<string, unknown>, name: string
   return v as string[];
 }
 
+/** Topics that passed {@link requirePublishTopic}, so a repeated topic is checked once. */
+const sendableTopics = new Set<string>();
+const SENDABLE_CACHE_LIMIT = 1024;
+const MAX_CACHED_TOPIC_LENGTH = 256;
+
 /** A topic a client may send to: valid, and not reserved for the broker. */
 export function requirePublishTopic(params: Record<string, unknown>): string {
   const topic = params.topic;
+  if (typeof topic === 'string' && sendableTopics.has(topic)) return topic;
   if (topic === undefined || topic === null) throw invalidParams('topic is required');
   const reason = topicError(topic);
   if (reason) throw invalidParams(reason, { topic });
   if (isReservedTopic(topic as string)) {
     throw new RpcError(ErrorCode.PUBLISH_ERROR, `Topic "${topic as string}" is reserved for the broker (system.* and _internal.*)`, { topic });
+  }
+  if ((topic as string).length <= MAX_CACHED_TOPIC_LENGTH) {
+    if (sendableTopics.size >= SENDABLE_CACHE_LIMIT) sendableTopics.clear();
+    sendableTopics.add(topic as string);
   }
   return topic as string;
 }

@@ -4,10 +4,12 @@
  * journal at start (durability.ts).
  */
 import { topicMatches } from '../protocol/topics.js';
-import { deliveryFrame, isExpired, type BrokerMessage } from './message.js';
+import { RawJson } from '../protocol/raw-json.js';
+import { deliveryFrame, isExpired, keepMessage, type BrokerMessage } from './message.js';
 
 /** True for the payloads that clear a retained topic instead of setting it. */
 export function clearsRetained(payload: unknown): boolean {
+  if (payload instanceof RawJson) return payload.length === 2 && payload.toString() === '""';
   return payload === null || payload === undefined || payload === '';
 }
 
@@ -29,7 +31,7 @@ export class RetainedStore {
       return;
     }
     deliveryFrame(msg, { retained: true });
-    this.byTopic.set(msg.topic, msg);
+    this.byTopic.set(msg.topic, keepMessage(msg));
   }
 
   get(topic: string): BrokerMessage | undefined {

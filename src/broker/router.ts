@@ -6,13 +6,15 @@
  */
 import type { AckTracker } from './ack-tracker.js';
 import { mayReceive } from './auth/enforce.js';
-import { deliveryFrame, isExpired, type BrokerMessage, type DeliveryFlags } from './message.js';
+import { isExpired, type BrokerMessage, type DeliveryFlags } from './message.js';
 import type { Session } from './session.js';
 import type { MessageObserver } from './monitor/message-observer.js';
 import type { SessionJournal } from './session-journal.js';
 import type { SessionStore } from './session-store.js';
 import type { SlowConsumerMonitor } from './slow-consumer.js';
 import type { BrokerStats } from './stats.js';
+
+const REDELIVERED: DeliveryFlags = { redelivered: true };
 
 export interface RouteOptions {
   /** Do not deliver to this session (a requester does not answer itself). */
@@ -116,7 +118,7 @@ export class Router {
   send(session: Session, msg: BrokerMessage, flags?: DeliveryFlags): boolean {
     const conn = session.connection;
     if (!conn || isExpired(msg)) return false;
-    if (!conn.outbound.sendDelivery(deliveryFrame(msg, flags), msg)) return false;
+    if (!conn.outbound.sendDelivery(msg, flags)) return false;
     if (msg.qos === 1) {
       const forgotten = session.trackInflight(msg, this.maxQueueSize);
       if (forgotten !== undefined) this.journal?.dropped(session, forgotten);
@@ -139,7 +141,7 @@ export class Router {
         this.countExpired(msg, session);
         continue;
       }
-      if (conn.outbound.sendDelivery(deliveryFrame(msg, { redelivered: true }), msg)) this.stats.deliveries++;
+      if (conn.outbound.sendDelivery(msg, REDELIVERED)) this.stats.deliveries++;
     }
     for (let msg = session.offline.shift(); msg; msg = session.offline.shift()) {
       if (isExpired(msg, now)) this.countExpired(msg, session);

@@ -5,7 +5,7 @@
 import type { Identity } from './auth/authenticator.js';
 import type { Connection } from './connection.js';
 import { Deque } from './deque.js';
-import { isExpired, type BrokerMessage } from './message.js';
+import { isExpired, keepMessage, type BrokerMessage } from './message.js';
 
 /** Until a connect says otherwise: the broker's own sessions and tests. */
 const UNRESTRICTED: Identity = { name: 'anonymous', kind: 'anonymous', permissions: null };
@@ -59,7 +59,7 @@ export class Session {
    * @returns the message forgotten, if one was (the journal must forget it too)
    */
   trackInflight(msg: BrokerMessage, limit: number): BrokerMessage | undefined {
-    this.inflight.set(msg.id, msg);
+    this.inflight.set(msg.id, keepMessage(msg));
     if (this.inflight.size <= limit) return undefined;
     const oldest = this.inflight.values().next().value;
     if (oldest !== undefined) this.inflight.delete(oldest.id);
@@ -74,7 +74,7 @@ export class Session {
   queueOffline(msg: BrokerMessage, limit: number, onExpired: (msg: BrokerMessage, session: Session) => void, now: number = Date.now()): boolean {
     while (this.offline.length > 0 && isExpired(this.offline.peek()!, now)) onExpired(this.offline.shift()!, this);
     if (this.offline.length + this.inflight.size >= limit) return false;
-    this.offline.push(msg);
+    this.offline.push(keepMessage(msg));
     return true;
   }
 

@@ -40,6 +40,14 @@ export class FrameDecoder {
    * that the decoder refuses further input because the stream can no longer be re-synced.
    */
   push(chunk: Buffer, onFrame: (body: Buffer) => void): OversizeFrame | null {
+    return this.pushRanges(chunk, (buf, start, end) => onFrame(buf.subarray(start, end)));
+  }
+
+  /**
+   * {@link push}, reporting each frame body as `buf[start..end)` instead of a view: a
+   * Buffer view costs more to create than a small frame costs to handle.
+   */
+  pushRanges(chunk: Buffer, onFrame: (buf: Buffer, start: number, end: number) => void): OversizeFrame | null {
     if (this.failed) return null;
     let buf: Buffer;
     if (this.buffered === 0) {
@@ -65,7 +73,7 @@ export class FrameDecoder {
       if (len - off - HEADER_BYTES < n) break;
       const start = off + HEADER_BYTES;
       off = start + n;
-      onFrame(buf.subarray(start, off));
+      onFrame(buf, start, off);
     }
     if (off < len) {
       // Copy the tail: the caller's chunk may be a pooled buffer reused after we return.

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { FlushScheduler } from '../../src/broker/flush-scheduler.js';
+import { deliveryFrameSize } from '../../src/broker/delivery-frame.js';
 import { createMessage, type BrokerMessage } from '../../src/broker/message.js';
 import { OutboundQueue } from '../../src/broker/outbound-queue.js';
 
@@ -30,11 +31,18 @@ class FakeSocket extends EventEmitter {
     const out: string[] = [];
     for (let off = 0; off < all.length; ) {
       const n = all.readUInt32BE(off);
-      out.push(all.subarray(off + 4, off + 4 + n).toString());
+      out.push(bodyText(all.subarray(off + 4, off + 4 + n).toString()));
       off += 4 + n;
     }
     return out;
   }
+}
+
+/** A delivery frame as its payload (the tests' deliveries carry strings), anything else as its text. */
+function bodyText(text: string): string {
+  if (!text.startsWith('{')) return text;
+  const parsed = JSON.parse(text) as { method?: string; params?: { payload?: unknown } };
+  return parsed.method === 'message' ? String(parsed.params?.payload) : text;
 }
 
 const tick = (): Promise<void> => new Promise((r) => process.nextTick(r));
@@ -57,7 +65,7 @@ function setup(max: number, maxBytes = 64 * 1024 * 1024) {
   });
   const deliver = (payload: string, qos: 0 | 1 = 0, ttl = 0): { msg: BrokerMessage; ok: boolean } => {
     const msg = createMessage({ topic: 't', payload, sender: 's', qos, ttl });
-    return { msg, ok: q.sendDelivery(frame(payload), msg) };
+    return { msg, ok: q.sendDelivery(msg) };
   };
   return { socket, q, dropped, expired, overflows, deliver };
 }
@@ -191,14 +199,14 @@ describe('OutboundQueue', () => {
   it('past max_output_bytes reports an overflow, discards what waits and accepts nothing more', async () => {
     const { socket, q, overflows, deliver } = setup(1000, 10_000);
     socket.accept = false;
-    deliver('first');
+    const first = deliver('first').msg;
     await tick();
     for (let i = 0; i < 9; i++) q.sendControl(frame('z'.repeat(996))); // 9,000 bytes queued
     expect(overflows).toEqual([]);
     q.sendControl(frame('z'.repeat(996)));
     expect(overflows).toHaveLength(1);
     // Counted: the 1,000-byte frames queued here plus the socket's own unsent 'first'.
-    expect(overflows[0]).toBe(10_000 + frame('first').length);
+    expect(overflows[0]).toBe(10_000 + deliveryFrameSize(first, {}));
     expect(q.unsentBytes).toBe(socket.writableLength);
     expect(deliver('after').ok).toBe(false);
     q.sendControl(frame('after'));
@@ -209,13 +217,15 @@ describe('OutboundQueue', () => {
   });
 
   it('counts queued deliveries toward max_output_bytes too', async () => {
-    const { socket, q, overflows, deliver } = setup(1000, 5_000);
+    const sample = createMessage({ topic: 't', payload: 'p'.repeat(996), sender: 's', qos: 1 });
+    const size = deliveryFrameSize(sample, {});
+    const { socket, q, overflows, deliver } = setup(1000, 4 * size + size / 2);
     socket.accept = false;
     deliver('first');
     await tick();
     for (let i = 0; i < 4; i++) expect(deliver('p'.repeat(996), 1).ok).toBe(true);
     expect(overflows).toEqual([]);
-    expect(q.unsentBytes).toBe(4_000 + socket.writableLength);
+    expect(q.unsentBytes).toBe(4 * size + socket.writableLength);
     deliver('p'.repeat(996), 1);
     expect(overflows).toHaveLength(1);
     expect(q.queuedDeliveries).toBe(0);

@@ -12,7 +12,7 @@ import { ErrorCode, RpcError } from '../../protocol/errors.js';
 import { isReservedTopic } from '../../protocol/topics.js';
 import { isoTimestamp } from '../../protocol/timestamp.js';
 import type { BrokerContext } from '../context.js';
-import { nowTimestamp, type BrokerMessage } from '../message.js';
+import { keepMessage, nowTimestamp, type BrokerMessage } from '../message.js';
 import type { MessageObserver } from '../monitor/message-observer.js';
 import { ExportOutbox } from './export-outbox.js';
 import { OutboxStore } from './outbox-store.js';
@@ -224,6 +224,7 @@ export class Federation implements MessageObserver {
   }
 
   private toLink(msg: BrokerMessage): LinkMessage {
+    keepMessage(msg);
     return {
       topic: msg.topic,
       payload: msg.payload,

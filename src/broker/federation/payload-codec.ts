@@ -3,10 +3,13 @@
  * bytes that are not JSON (a PLC's or a `nats pub`'s plain text) arrive as a string, and
  * an empty body as null.
  */
+import { RawJson } from '../../protocol/raw-json.js';
+
 const decoder = new TextDecoder();
 
 /** The JSON text of `value` (`undefined`, which JSON cannot say, becomes an empty body). */
 export function encodePayload(value: unknown): string {
+  if (value instanceof RawJson) return value.toString();
   return JSON.stringify(value) ?? '';
 }
 

@@ -16,6 +16,7 @@ export const publish: MethodSpec = {
   name: 'publish',
   params: ['topic', 'payload', 'qos', 'ttl', 'retain'],
   requiresConnect: true,
+  rawParams: ['payload'],
   handle({ broker, conn, params }): PublishResult | Promise<PublishResult> {
     const topic = requirePublishTopic(params);
     const qos = optionalNumber(params, 'qos', 0);

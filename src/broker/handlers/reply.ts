@@ -1,5 +1,6 @@
 import { isRpcErrorObject } from '../../protocol/errors.js';
 import { invalidParams } from '../../protocol/jsonrpc.js';
+import { RawJson } from '../../protocol/raw-json.js';
 import type { MethodSpec } from '../context.js';
 import { requireString } from '../params.js';
 
@@ -11,13 +12,16 @@ export const reply: MethodSpec = {
   name: 'reply',
   params: ['reply_to', 'result', 'error'],
   requiresConnect: true,
+  rawParams: ['result'],
   handle({ broker, params }) {
     const token = requireString(params, 'reply_to');
     const error = params.error;
     if (error !== undefined && error !== null && !(isRpcErrorObject(error) && Number.isInteger(error.code))) {
       throw invalidParams('error must be an object with an integer code and a string message');
     }
-    const accepted = broker.requests.reply(token, params.result, error ?? undefined);
+    // The result is answered after this frame's handling returns: keep its own bytes.
+    const result = params.result instanceof RawJson ? params.result.own() : params.result;
+    const accepted = broker.requests.reply(token, result, error ?? undefined);
     return { accepted };
   },
 };

@@ -1,5 +1,6 @@
 import { ErrorCode, RpcError } from '../../protocol/errors.js';
 import { invalidParams } from '../../protocol/jsonrpc.js';
+import { jsonValue, RawJson } from '../../protocol/raw-json.js';
 import { requireSendPermission } from '../auth/enforce.js';
 import type { BrokerContext, MethodSpec } from '../context.js';
 import { createMessage } from '../message.js';
@@ -33,6 +34,7 @@ export const request: MethodSpec = {
   name: 'request',
   params: ['topic', 'payload', 'timeout'],
   requiresConnect: true,
+  rawParams: ['payload'],
   handle({ broker, conn, params }) {
     const timeout = optionalNumber(params, 'timeout', DEFAULT_TIMEOUT_S);
     if (timeout <= 0 || timeout > MAX_TIMEOUT_S) {
@@ -43,7 +45,7 @@ export const request: MethodSpec = {
     const answer = typeof topic === 'string' ? BROKER_TOPICS.get(topic) : undefined;
     if (answer) {
       requireSendPermission(session, 'request', topic as string);
-      return answer(broker, asParams(params.payload), session.clientId);
+      return answer(broker, asParams(jsonValue(params.payload)), session.clientId);
     }
     if (typeof topic === 'string' && topic.startsWith('_internal.')) {
       throw new RpcError(ErrorCode.NO_RESPONDERS, `No responders: "${topic}" is not a topic the broker answers`, { topic });
@@ -58,7 +60,8 @@ export const request: MethodSpec = {
     broker.requests.noteDelivered(token, delivered);
     if (delivered === 0) {
       // Nobody here: someone upstream may answer, when the topic is exported.
-      const upstream = broker.federation?.forwardRequest(topic as string, params.payload ?? null, session.clientId, timeout * 1000) ?? null;
+      const payload = params.payload instanceof RawJson ? params.payload.own() : (params.payload ?? null);
+      const upstream = broker.federation?.forwardRequest(topic as string, payload, session.clientId, timeout * 1000) ?? null;
       if (upstream) {
         upstream.then(
           (value) => broker.requests.reply(token, value, undefined),

@@ -6,7 +6,7 @@
  * previous generation; when the current one is full it becomes the previous one. The
  * `limit` most recently used topics are always in one of the two.
  */
-import type { BrokerMessage } from '../message.js';
+import { keepMessage, type BrokerMessage } from '../message.js';
 
 /** One topic's activity. The payload is the message's own value, never copied. */
 export interface TopicEntry {
@@ -43,7 +43,7 @@ export class TopicActivity {
     entry.lastAt = msg.timestamp;
     entry.lastSeq = seq;
     entry.lastSender = msg.sender;
-    entry.lastPayload = msg.payload;
+    entry.lastPayload = keepMessage(msg).payload;
   }
 
   /** The newest `limit` topics, most recent first. */

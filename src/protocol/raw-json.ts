@@ -1,0 +1,84 @@
+/**
+ * A JSON value kept as the bytes it arrived in. Payloads pass through the broker
+ * unchanged, so parsing them into objects only to serialise them again for every
+ * delivery is wasted work: the broker copies these bytes into the delivery frame instead
+ * and parses them only when something looks inside (a retained clear, a preview, a
+ * broker-answered request).
+ */
+
+/** Valid JSON text (checked when it was scanned), UTF-8, at `start..end` of some buffer. */
+export class RawJson {
+  private parsed: unknown = undefined;
+  private isParsed = false;
+
+  /**
+   * @param buffer holds the JSON text at `start..end`
+   * @param borrowed true while `buffer` belongs to someone else (a socket chunk that a
+   *   kept view would pin, or reuse): call {@link own} before keeping the value past the
+   *   synchronous handling of the frame it came in
+   */
+  constructor(
+    private buffer: Buffer,
+    private start: number,
+    private end: number,
+    private borrowed: boolean,
+  ) {}
+
+  /** Bytes of JSON text. */
+  get length(): number {
+    return this.end - this.start;
+  }
+
+  /** The JSON text as bytes (a view; copy it to keep it past the value). */
+  get bytes(): Buffer {
+    return this.buffer.subarray(this.start, this.end);
+  }
+
+  /** True while the bytes are a view of a buffer this value does not own. */
+  get isBorrowed(): boolean {
+    return this.borrowed;
+  }
+
+  /** Copy the JSON text into `target` at `offset`; returns the bytes copied. */
+  copyTo(target: Buffer, offset: number): number {
+    return this.buffer.copy(target, offset, this.start, this.end);
+  }
+
+  /** Make the bytes this value's own (a copy, once), so it can be kept. */
+  own(): this {
+    if (this.borrowed) this.rebase(Buffer.from(this.bytes), 0);
+    return this;
+  }
+
+  /** Point at an equal copy of the text at `start` in `buffer`, which the caller keeps anyway (a delivery frame). */
+  rebase(buffer: Buffer, start: number): void {
+    this.end = start + this.end - this.start;
+    this.start = start;
+    this.buffer = buffer;
+    this.borrowed = false;
+  }
+
+  /** The JSON text. */
+  toString(): string {
+    return this.buffer.toString('utf8', this.start, this.end);
+  }
+
+  /** The parsed value (parsed once, on first use). */
+  get value(): unknown {
+    if (!this.isParsed) {
+      this.parsed = JSON.parse(this.toString());
+      this.isParsed = true;
+    }
+    return this.parsed;
+  }
+
+  /** `JSON.stringify` of anything that holds a RawJson serialises its value. */
+  toJSON(): unknown {
+    return this.value;
+  }
+}
+
+/** The value of a payload that may be kept raw. */
+export function jsonValue(value: unknown): unknown {
+  return value instanceof RawJson ? value.value : value;
+}
