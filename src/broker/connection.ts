@@ -10,6 +10,7 @@ import type { FlushScheduler } from './flush-scheduler.js';
 import type { BrokerMessage } from './message.js';
 import { httpRefusal, NOT_HTTP, NOT_TLS, recogniseMisdirected, requestLineExcerpt } from './misdirected.js';
 import { OutboundQueue } from './outbound-queue.js';
+import type { PublishTemplate } from './publish-template.js';
 import type { Session } from './session.js';
 
 /** How long a closing socket may take to flush before it is destroyed. */
@@ -40,6 +41,8 @@ export class Connection {
   readonly decoder: FrameDecoder;
   readonly outbound: OutboundQueue;
   session: Session | null = null;
+  /** The envelope of this connection's plain publishes, once seen (publish-template.ts). */
+  publishTemplate: PublishTemplate | null = null;
   /** True once the client sent `ping`: only then does the heartbeat timeout apply. */
   pinged = false;
   lastActivity = Date.now();

@@ -2,11 +2,16 @@
  * Builds a delivery frame as bytes: the same text `JSON.stringify` gives for
  * `{"jsonrpc":"2.0","method":"message","params":{topic, payload, timestamp, sender,
  * message_id, qos, ...flags}}`, without building that object or serialising the payload
- * again when it is still the raw JSON the publisher sent. The part up to the payload is
- * the same for every message on a topic, so it is kept per topic.
+ * again when it is still the raw JSON the publisher sent.
+ *
+ * A frame is five segments: the head up to the payload (the same for every message on a
+ * topic), the payload, the middle (timestamp and sender: the same for a sender's
+ * messages within a millisecond), the message id, and the end (qos and flags). The
+ * repeating segments are kept as bytes, so a frame costs a few copies.
  */
 import { HEADER_BYTES } from '../protocol/framing.js';
 import { RawJson } from '../protocol/raw-json.js';
+import { isPlainMessageId, MESSAGE_ID_LENGTH, writeMessageId, type IdSpace } from './message-id.js';
 
 /** What a delivery frame says besides the message itself. */
 export interface FrameFlags {
@@ -23,70 +28,101 @@ export interface FrameSource {
   readonly timestamp: string;
   readonly qos: 0 | 1;
   readonly replyTo?: string;
+  /** Set when the id is a number in an id space, written as bytes (message-id.ts). */
+  readonly idSeq?: number;
+  readonly idSpace?: IdSpace;
 }
 
-/** Topics whose frame head is kept; past this the cache starts over. */
-const HEAD_CACHE_LIMIT = 1024;
-/** Longer topics are not kept: the entry count alone would not bound the memory. */
-const MAX_CACHED_TOPIC_LENGTH = 256;
+/** Entries kept per cache; past this a cache starts over. */
+const CACHE_LIMIT = 1024;
+/** Longer topics and senders are not kept: the entry count alone would not bound the memory. */
+const MAX_CACHED_LENGTH = 256;
 
 const heads = new Map<string, Buffer>();
-/** Senders as JSON strings: a few clients send nearly every message. */
-const senders = new Map<string, string>();
-
-function senderJson(sender: string): string {
-  let json = senders.get(sender);
-  if (json === undefined) {
-    json = JSON.stringify(sender);
-    if (sender.length <= MAX_CACHED_TOPIC_LENGTH) {
-      if (senders.size >= HEAD_CACHE_LIMIT) senders.clear();
-      senders.set(sender, json);
-    }
-  }
-  return json;
-}
 
 function topicHead(topic: string): Buffer {
   let head = heads.get(topic);
   if (head === undefined) {
     head = Buffer.from(`{"jsonrpc":"2.0","method":"message","params":{"topic":${JSON.stringify(topic)},"payload":`, 'utf8');
-    if (topic.length <= MAX_CACHED_TOPIC_LENGTH) {
-      if (heads.size >= HEAD_CACHE_LIMIT) heads.clear();
+    if (topic.length <= MAX_CACHED_LENGTH) {
+      if (heads.size >= CACHE_LIMIT) heads.clear();
       heads.set(topic, head);
     }
   }
   return head;
 }
 
-// The parts of the last frame sized, so that writing it right after does not redo them.
+interface Middle {
+  timestamp: string;
+  bytes: Buffer;
+}
+
+const middles = new Map<string, Middle>();
+
+function middle(sender: string, timestamp: string): Buffer {
+  let m = middles.get(sender);
+  if (m === undefined || m.timestamp !== timestamp) {
+    const bytes = Buffer.from(`,"timestamp":${JSON.stringify(timestamp)},"sender":${JSON.stringify(sender)},"message_id":`, 'utf8');
+    if (m !== undefined) {
+      m.timestamp = timestamp;
+      m.bytes = bytes;
+    } else {
+      m = { timestamp, bytes };
+      if (sender.length <= MAX_CACHED_LENGTH) {
+        if (middles.size >= CACHE_LIMIT) middles.clear();
+        middles.set(sender, m);
+      }
+    }
+  }
+  return m.bytes;
+}
+
+/** The end segments without `reply_to`, by qos and flags (bit 0 qos, 1 retained, 2 redelivered). */
+const ENDS: readonly Buffer[] = Array.from({ length: 8 }, (_, k) =>
+  Buffer.from(`,"qos":${k & 1}${k & 2 ? ',"retained":true' : ''}${k & 4 ? ',"redelivered":true' : ''}}}`, 'latin1'),
+);
+
+// The segments of the last frame sized, so that writing it right after does not redo them.
 let partsOf: FrameSource | null = null;
-let partsRetained = false;
-let partsRedelivered = false;
-let head: Buffer = Buffer.alloc(0);
+let partsFlags = -1;
+let head: Buffer = ENDS[0]!;
 let raw: RawJson | null = null;
 let text = '';
-let tail = '';
 let payloadBytes = 0;
+let mid: Buffer = ENDS[0]!;
+/** The id as written: its JSON text, or the id itself when it needs no escaping (quotes added). */
+let idText = '';
+let idQuoted = false;
+/** Or, for an id kept as a number: its space (null otherwise) and number. */
+let idSpace: IdSpace | null = null;
+let idSeq = 0;
+let end: Buffer = ENDS[0]!;
 let size = 0;
 
 function prepare(msg: FrameSource, flags: FrameFlags): void {
-  const retained = flags.retained === true;
-  const redelivered = flags.redelivered === true;
-  if (partsOf === msg && partsRetained === retained && partsRedelivered === redelivered) return;
+  const flagBits = msg.qos | (flags.retained === true ? 2 : 0) | (flags.redelivered === true ? 4 : 0);
+  if (partsOf === msg && partsFlags === flagBits) return;
   head = topicHead(msg.topic);
   const payload = msg.payload;
   raw = payload instanceof RawJson ? payload : null;
   text = raw === null ? (JSON.stringify(payload) ?? 'null') : '';
-  tail = `,"timestamp":"${msg.timestamp}","sender":${senderJson(msg.sender)},"message_id":${JSON.stringify(msg.id)},"qos":${msg.qos}`;
-  if (retained) tail += ',"retained":true';
-  if (redelivered) tail += ',"redelivered":true';
-  if (msg.replyTo !== undefined) tail += `,"reply_to":${JSON.stringify(msg.replyTo)}`;
-  tail += '}}';
   payloadBytes = raw === null ? Buffer.byteLength(text, 'utf8') : raw.length;
-  size = HEADER_BYTES + head.length + payloadBytes + Buffer.byteLength(tail, 'utf8');
+  mid = middle(msg.sender, msg.timestamp);
+  let idBytes: number;
+  if (msg.idSpace !== undefined) {
+    idSpace = msg.idSpace;
+    idSeq = msg.idSeq!;
+    idBytes = MESSAGE_ID_LENGTH + 2;
+  } else {
+    idSpace = null;
+    idQuoted = isPlainMessageId(msg.id);
+    idText = idQuoted ? msg.id : JSON.stringify(msg.id);
+    idBytes = idQuoted ? idText.length + 2 : Buffer.byteLength(idText, 'utf8');
+  }
+  end = msg.replyTo === undefined ? ENDS[flagBits]! : Buffer.from(`${ENDS[flagBits]!.toString('latin1', 0, ENDS[flagBits]!.length - 2)},"reply_to":${JSON.stringify(msg.replyTo)}}}`, 'utf8');
+  size = HEADER_BYTES + head.length + payloadBytes + mid.length + idBytes + end.length;
   partsOf = msg;
-  partsRetained = retained;
-  partsRedelivered = redelivered;
+  partsFlags = flagBits;
 }
 
 /** Bytes of `msg`'s delivery frame with `flags`, header included. */
@@ -94,6 +130,8 @@ export function deliveryFrameSize(msg: FrameSource, flags: FrameFlags): number {
   prepare(msg, flags);
   return size;
 }
+
+const QUOTE = 0x22;
 
 /**
  * Write `msg`'s delivery frame into `target` at `offset` (which must have room for
@@ -103,8 +141,20 @@ export function writeDeliveryFrame(msg: FrameSource, flags: FrameFlags, target: 
   prepare(msg, flags);
   target.writeUInt32BE(size - HEADER_BYTES, offset);
   const payloadAt = offset + HEADER_BYTES + head.copy(target, offset + HEADER_BYTES);
-  const tailAt = payloadAt + (raw === null ? target.write(text, payloadAt, 'utf8') : raw.copyTo(target, payloadAt));
-  target.write(tail, tailAt, 'utf8');
+  let at = payloadAt + (raw === null ? target.write(text, payloadAt, 'utf8') : raw.copyTo(target, payloadAt));
+  at += mid.copy(target, at);
+  if (idSpace !== null) {
+    target[at++] = QUOTE;
+    at += writeMessageId(idSpace, idSeq, target, at);
+    target[at++] = QUOTE;
+  } else if (idQuoted) {
+    target[at++] = QUOTE;
+    at += target.write(idText, at, 'latin1');
+    target[at++] = QUOTE;
+  } else {
+    at += target.write(idText, at, 'utf8');
+  }
+  end.copy(target, at);
   return payloadAt;
 }
 

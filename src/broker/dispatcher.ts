@@ -22,12 +22,16 @@ import {
   type RpcResponseObject,
 } from '../protocol/jsonrpc.js';
 import { scanCall } from '../protocol/call-scan.js';
+import type { RawJson } from '../protocol/raw-json.js';
 import { decodeFrameText } from '../protocol/text.js';
 import { encodeAnswerFrame } from './answer-encoder.js';
 import { BadFrameLog } from './bad-frames.js';
 import type { Connection } from './connection.js';
 import type { BrokerContext, CallContext } from './context.js';
+import { NO_FAULTS } from './faults.js';
 import { METHODS } from './handlers/index.js';
+import { publishChecked } from './handlers/publish.js';
+import { PublishTemplate } from './publish-template.js';
 
 type Answer = RpcResponseObject | RpcResponseObject[];
 type Outcome = RpcResponseObject | undefined | Promise<RpcResponseObject | undefined>;
@@ -43,15 +47,32 @@ export class Dispatcher {
   private readonly failedNotifications = new WeakMap<Connection, number>();
   private readonly badFrames: BadFrameLog;
 
+  /**
+   * False while a test injects faults: those seams sit on the general path, which every
+   * frame then takes.
+   */
+  private readonly templated: boolean;
+
   constructor(private readonly broker: BrokerContext) {
     this.badFrames = new BadFrameLog(broker.log);
+    this.templated = broker.fault === NO_FAULTS;
   }
 
   /** Handle one frame from `conn`: its body is `buf[start..end)`. */
   handleFrame(conn: Connection, buf: Buffer, start: number, end: number): void {
-    // Most frames are one plain call: read in one pass over the bytes (call-scan.ts).
+    // A publisher repeats its envelope: only the payload of such a frame is read.
+    const template = conn.publishTemplate;
+    if (template !== null && this.templated) {
+      const payload = template.payloadOf(buf, start, end);
+      if (payload !== null) {
+        this.publishTemplated(conn, template.topic, payload);
+        return;
+      }
+    }
+    // Most other frames are one plain call: read in one pass over the bytes (call-scan.ts).
     const scanned = scanCall(buf, start, end, rawParamsOf);
     if (scanned !== null) {
+      if (conn.session !== null && this.templated) conn.publishTemplate = PublishTemplate.learn(scanned, buf, start, end) ?? conn.publishTemplate;
       this.answer(conn, scanned);
       return;
     }
@@ -92,6 +113,20 @@ export class Dispatcher {
       outcome.then((response) => this.finish(conn, response, after)).catch((err: unknown) => this.lastResort(conn, err));
     } else {
       this.finish(conn, outcome, after);
+    }
+  }
+
+  /** A publish notification read through the connection's template. */
+  private publishTemplated(conn: Connection, topic: string, payload: RawJson): void {
+    const session = conn.session;
+    if (session === null) return; // closing: frames after the session was released are ignored
+    const call: RpcCall = { kind: 'call', method: 'publish', params: undefined, id: undefined };
+    try {
+      const done = publishChecked(this.broker, session, topic, payload, 0, 0, false);
+      // Behind a journaled publish of the same client it waits its turn, and may be refused.
+      if (done instanceof Promise) done.catch((err: unknown) => this.fail(conn, call, err));
+    } catch (err) {
+      this.fail(conn, call, err);
     }
   }
 

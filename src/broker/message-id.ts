@@ -1,27 +1,86 @@
 /**
  * Message ids: unique, shaped like a version 4 UUID (what the first broker sent, so a
  * client that checks the shape keeps working), and cheap. Each broker process draws 74
- * random bits once and counts in the last 48: a fresh random UUID per message cost a
- * visible share of the broker's time per message. Nothing relies on message ids being
- * unguessable (an `ack` only settles the acking client's own deliveries); `reply_to`
- * tokens, which must be, stay random (request-tracker.ts).
+ * random bits once (an {@link IdSpace}) and counts in the last 48. A fresh random UUID per
+ * message cost a visible share of the broker's time per message, and so did formatting
+ * a counter as a string: most messages never need their id as a string, only as bytes
+ * in their delivery frames, so a message keeps its sequence number and the string is made
+ * when something asks (message.ts).
+ *
+ * Nothing relies on message ids being unguessable (an `ack` only settles the acking
+ * client's own deliveries); `reply_to` tokens, which must be, stay random
+ * (request-tracker.ts).
  */
 import { randomBytes } from 'node:crypto';
 
-const COUNTER_LIMIT = 2 ** 48;
+/** The counter runs from 16^11 so that its hex form always has 12 digits. */
+const COUNTER_START = 16 ** 11;
+const COUNTER_LIMIT = 16 ** 12;
+/** Bytes of an id, and of its 24-character prefix. */
+export const MESSAGE_ID_LENGTH = 36;
+const PREFIX_LENGTH = 24;
 
-let prefix = '';
-let counter = COUNTER_LIMIT;
+/** The random first 24 characters of a run of ids. */
+export class IdSpace {
+  readonly bytes: Buffer;
+  constructor(readonly prefix: string) {
+    this.bytes = Buffer.from(prefix, 'latin1');
+  }
 
-function newPrefix(): void {
-  const r = randomBytes(10).toString('hex');
-  const variant = '89ab'[parseInt(r[19]!, 16) & 3]!;
-  prefix = `${r.slice(0, 8)}-${r.slice(8, 12)}-4${r.slice(12, 15)}-${variant}${r.slice(15, 18)}-`;
-  counter = 0;
+  /** The id string of sequence number `seq` in this space. */
+  format(seq: number): string {
+    return this.prefix + seq.toString(16);
+  }
 }
 
-/** A new message id. */
+let space: IdSpace | null = null;
+let counter = COUNTER_LIMIT;
+
+function newSpace(): IdSpace {
+  const r = randomBytes(10).toString('hex');
+  const variant = '89ab'[parseInt(r[19]!, 16) & 3]!;
+  counter = COUNTER_START;
+  return (space = new IdSpace(`${r.slice(0, 8)}-${r.slice(8, 12)}-4${r.slice(12, 15)}-${variant}${r.slice(15, 18)}-`));
+}
+
+/** The space the next {@link nextMessageSeq} belongs to. */
+export function currentIdSpace(): IdSpace {
+  return counter >= COUNTER_LIMIT || space === null ? newSpace() : space;
+}
+
+/** A new sequence number in {@link currentIdSpace} (call that first). */
+export function nextMessageSeq(): number {
+  return counter++;
+}
+
+/** A new message id as a string. */
 export function newMessageId(): string {
-  if (counter >= COUNTER_LIMIT) newPrefix();
-  return prefix + (counter++).toString(16).padStart(12, '0');
+  const s = currentIdSpace();
+  return s.format(nextMessageSeq());
+}
+
+const HEX = Buffer.from('0123456789abcdef', 'latin1');
+
+/** Write the id `seq` of `idSpace` as 36 ASCII bytes at `at`; returns the bytes written. */
+export function writeMessageId(idSpace: IdSpace, seq: number, target: Buffer, at: number): number {
+  idSpace.bytes.copy(target, at);
+  // Two 24-bit halves keep the arithmetic on small integers.
+  let lo = seq % 0x1000000;
+  let hi = (seq - lo) / 0x1000000;
+  for (let k = at + MESSAGE_ID_LENGTH - 1; k >= at + PREFIX_LENGTH + 6; k--, lo >>>= 4) target[k] = HEX[lo & 15]!;
+  for (let k = at + PREFIX_LENGTH + 5; k >= at + PREFIX_LENGTH; k--, hi >>>= 4) target[k] = HEX[hi & 15]!;
+  return MESSAGE_ID_LENGTH;
+}
+
+const isHexDigit = (c: number): boolean => (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66);
+
+/**
+ * True when `id` is shaped like this process's ids, which JSON needs no escapes for: the
+ * current prefix, then hex digits (checked: an id arriving from elsewhere could begin
+ * with the same prefix).
+ */
+export function isPlainMessageId(id: string): boolean {
+  if (id.length !== MESSAGE_ID_LENGTH || space === null || !id.startsWith(space.prefix)) return false;
+  for (let i = PREFIX_LENGTH; i < MESSAGE_ID_LENGTH; i++) if (!isHexDigit(id.charCodeAt(i))) return false;
+  return true;
 }

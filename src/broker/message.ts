@@ -6,7 +6,7 @@
 import { RawJson } from '../protocol/raw-json.js';
 import { isoTimestamp } from '../protocol/timestamp.js';
 import { buildDeliveryFrame } from './delivery-frame.js';
-import { newMessageId } from './message-id.js';
+import { currentIdSpace, nextMessageSeq, type IdSpace } from './message-id.js';
 
 export interface BrokerMessage {
   readonly id: string;
@@ -28,6 +28,12 @@ export interface BrokerMessage {
    * broker where they entered (`upstream` for a foreign publisher). Never exported again.
    */
   readonly origin?: string;
+  /**
+   * Set on messages this broker created: their id as a number in an id space, which
+   * delivery frames write as bytes without making the id string (message-id.ts).
+   */
+  readonly idSeq?: number;
+  readonly idSpace?: IdSpace;
   /** Published with `retain` (federation carries the flag across). */
   readonly retain?: boolean;
   /** Lazily built frames, one per flag combination actually needed. */
@@ -77,21 +83,46 @@ export interface NewMessage {
   retain?: boolean;
 }
 
+/** A message published here: its id string is made on first use (most never need it). */
+class LocalMessage implements BrokerMessage {
+  private idText: string | undefined = undefined;
+  readonly idSpace: IdSpace;
+  readonly idSeq: number;
+  frame?: Buffer = undefined;
+  retainedFrame?: Buffer = undefined;
+
+  constructor(
+    readonly topic: string,
+    readonly payload: unknown,
+    readonly sender: string,
+    readonly timestamp: string,
+    readonly qos: 0 | 1,
+    readonly expiresAt: number,
+    readonly replyTo: string | undefined,
+    readonly retain: boolean | undefined,
+  ) {
+    this.idSpace = currentIdSpace();
+    this.idSeq = nextMessageSeq();
+  }
+
+  get id(): string {
+    return (this.idText ??= this.idSpace.format(this.idSeq));
+  }
+}
+
 /** Stamp a new message with an id, a timestamp and its expiry time. */
 export function createMessage(m: NewMessage, now: number = Date.now()): BrokerMessage {
   const ttl = m.ttl ?? 0;
-  const msg: BrokerMessage = {
-    id: newMessageId(),
-    topic: m.topic,
-    payload: m.payload,
-    sender: m.sender,
-    timestamp: nowTimestamp(now),
-    qos: m.qos ?? 0,
-    expiresAt: ttl > 0 ? now + ttl * 1000 : 0,
-  };
-  if (m.replyTo !== undefined) (msg as { replyTo?: string }).replyTo = m.replyTo;
-  if (m.retain === true) (msg as { retain?: boolean }).retain = true;
-  return msg;
+  return new LocalMessage(
+    m.topic,
+    m.payload,
+    m.sender,
+    nowTimestamp(now),
+    m.qos ?? 0,
+    ttl > 0 ? now + ttl * 1000 : 0,
+    m.replyTo,
+    m.retain === true ? true : undefined,
+  );
 }
 
 /**

@@ -53,7 +53,20 @@ const MAX_CHUNK_BYTES = 1024 * 1024;
  * serialised once, into the first, and copied from there.
  */
 const DIRECT_CHUNK_BYTES = 64 * 1024;
+/**
+ * A connection's first chunk in a turn is small and grows by doubling: a broadcast to a
+ * thousand connections must not take a thousand 64 KiB chunks at once.
+ */
+const FIRST_CHUNK_BYTES = 2 * 1024;
 const NO_FLAGS: DeliveryFlags = {};
+
+/**
+ * Full-size chunks whose bytes the kernel took synchronously, for any connection's next
+ * turn: with them, a steady flow allocates no chunks at all, and the memory allocator is
+ * not left holding a trail of freed 64 KiB blocks (which kept the broker's RSS high).
+ */
+const spareChunks: Buffer[] = [];
+const MAX_SPARE_CHUNKS = 8;
 
 // Where the last plain delivery frame was written: later recipients of the same message
 // copy these bytes (never overwritten: chunks are only appended to, and not reused).
@@ -164,13 +177,26 @@ export class OutboundQueue implements Flushable {
   private reserve(n: number): Buffer | null {
     const chunk = this.direct;
     if (chunk !== null && this.directUsed + n <= chunk.length) return chunk;
+    const unwritten = this.directUsed - this.directStart;
+    if (chunk !== null && chunk.length < DIRECT_CHUNK_BYTES && unwritten + n <= DIRECT_CHUNK_BYTES) {
+      // Grow: move the unwritten frames into a chunk twice the size (or a spare one). The
+      // old chunk is dropped, never reused, so a copy source inside it stays valid.
+      const bigger = takeChunk(Math.max(chunk.length * 2, unwritten + n));
+      chunk.copy(bigger, 0, this.directStart, this.directUsed);
+      this.setDirect(bigger, unwritten);
+      return bigger;
+    }
     this.writeDirect();
     if (this.waitingForDrain) return null;
-    const fresh = Buffer.allocUnsafe(Math.max(DIRECT_CHUNK_BYTES, n));
-    this.direct = fresh;
-    this.directStart = 0;
-    this.directUsed = 0;
+    const fresh = this.direct !== null && n <= this.direct.length ? this.direct : takeChunk(Math.max(FIRST_CHUNK_BYTES, n));
+    this.setDirect(fresh, 0);
     return fresh;
+  }
+
+  private setDirect(chunk: Buffer | null, used: number): void {
+    this.direct = chunk;
+    this.directStart = 0;
+    this.directUsed = used;
   }
 
   /** Hand the direct chunk's unwritten frames to the socket. */
@@ -183,6 +209,19 @@ export class OutboundQueue implements Flushable {
     this.deliveries -= this.directDeliveries;
     this.directDeliveries = 0;
     if (!this.socket.write(data)) this.waitingForDrain = true;
+    // Nothing left in the socket: the kernel has the bytes, so the chunk can be reused.
+    if (this.socket.writableLength === 0) {
+      const chunk = this.direct!;
+      if (copyFrom === chunk) copyMsg = null;
+      if (chunk.length === DIRECT_CHUNK_BYTES && spareChunks.length < MAX_SPARE_CHUNKS) {
+        spareChunks.push(chunk);
+        this.setDirect(null, 0);
+      } else {
+        this.setDirect(chunk, 0);
+      }
+    } else {
+      this.setDirect(null, 0);
+    }
   }
 
   /**
@@ -338,3 +377,10 @@ export class OutboundQueue implements Flushable {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/** A chunk of at least `n` bytes: a spare one when one is left, else a new one sized in powers of two. */
+function takeChunk(n: number): Buffer {
+  if (n <= DIRECT_CHUNK_BYTES && spareChunks.length > 0) return spareChunks.pop()!;
+  if (n <= FIRST_CHUNK_BYTES) return Buffer.allocUnsafe(FIRST_CHUNK_BYTES);
+  return Buffer.allocUnsafe(n <= DIRECT_CHUNK_BYTES ? Math.min(DIRECT_CHUNK_BYTES, 2 ** Math.ceil(Math.log2(n))) : n);
+}

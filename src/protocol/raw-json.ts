@@ -24,6 +24,16 @@ export class RawJson {
     private borrowed: boolean,
   ) {}
 
+  /** Where the text starts in the buffer it was read from (while {@link isBorrowed}). */
+  get sourceStart(): number {
+    return this.start;
+  }
+
+  /** Where the text ends in the buffer it was read from (while {@link isBorrowed}). */
+  get sourceEnd(): number {
+    return this.end;
+  }
+
   /** Bytes of JSON text. */
   get length(): number {
     return this.end - this.start;
