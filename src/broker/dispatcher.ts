@@ -31,6 +31,7 @@ import type { BrokerContext, CallContext } from './context.js';
 import { NO_FAULTS } from './faults.js';
 import { METHODS } from './handlers/index.js';
 import { publishChecked } from './handlers/publish.js';
+import { requireSendableTopic } from './params.js';
 import { PublishTemplate } from './publish-template.js';
 
 type Answer = RpcResponseObject | RpcResponseObject[];
@@ -122,7 +123,7 @@ export class Dispatcher {
     if (session === null) return; // closing: frames after the session was released are ignored
     const call: RpcCall = { kind: 'call', method: 'publish', params: undefined, id: undefined };
     try {
-      const done = publishChecked(this.broker, session, topic, payload, 0, 0, false);
+      const done = publishChecked(this.broker, session, requireSendableTopic(topic), payload, 0, 0, false);
       // Behind a journaled publish of the same client it waits its turn, and may be refused.
       if (done instanceof Promise) done.catch((err: unknown) => this.fail(conn, call, err));
     } catch (err) {

@@ -41,7 +41,26 @@ export function finishPublish(
   if (broker.config.log_messages) {
     broker.log.info('publish', { sender: session.clientId, topic: msg.topic, qos: msg.qos, ttl, retain, delivered, message_id: msg.id, payload: msg.payload });
   }
-  return { message_id: msg.id, delivered };
+  return new PublishAnswer(msg, delivered);
+}
+
+/**
+ * The answer to a publish. Its id string is made only when the answer is sent: a
+ * notification's never is, and making it cost a visible share of each publish.
+ */
+class PublishAnswer implements PublishResult {
+  constructor(
+    private readonly msg: BrokerMessage,
+    readonly delivered: number,
+  ) {}
+
+  get message_id(): string {
+    return this.msg.id;
+  }
+
+  toJSON(): PublishResult {
+    return { message_id: this.msg.id, delivered: this.delivered };
+  }
 }
 
 /** True when a publish needs {@link publishDurably}: it is journaled, or must wait behind one that is. */

@@ -49,8 +49,8 @@ const MAX_CHUNK_BYTES = 1024 * 1024;
 /**
  * While the socket takes everything, frames are written straight into a chunk that goes
  * out at the end of the turn: no entry and no buffer per frame (creating a Buffer costs
- * more than writing a small frame into one). A message routed to several connections is
- * serialised once, into the first, and copied from there.
+ * more than writing a small frame into one). A message routed to one connection is
+ * written there in parts; routed to more, it gets one frame of its own, copied to each.
  */
 const DIRECT_CHUNK_BYTES = 64 * 1024;
 /**
@@ -68,12 +68,12 @@ const NO_FLAGS: DeliveryFlags = {};
 const spareChunks: Buffer[] = [];
 const MAX_SPARE_CHUNKS = 8;
 
-// Where the last plain delivery frame was written: later recipients of the same message
-// copy these bytes (never overwritten: chunks are only appended to, and not reused).
-let copyMsg: BrokerMessage | null = null;
-let copyFrom: Buffer = Buffer.alloc(0);
-let copyStart = 0;
-let copyEnd = 0;
+/**
+ * The message whose plain frame was last written in parts. A second recipient of it has
+ * the message's own frame built (deliveryFrame) and every further one copies that whole:
+ * copying part of a buffer creates a view, which costs more than the copy.
+ */
+let writtenInParts: BrokerMessage | null = null;
 
 export class OutboundQueue implements Flushable {
   flushPending = false;
@@ -212,7 +212,6 @@ export class OutboundQueue implements Flushable {
     // Nothing left in the socket: the kernel has the bytes, so the chunk can be reused.
     if (this.socket.writableLength === 0) {
       const chunk = this.direct!;
-      if (copyFrom === chunk) copyMsg = null;
       if (chunk.length === DIRECT_CHUNK_BYTES && spareChunks.length < MAX_SPARE_CHUNKS) {
         spareChunks.push(chunk);
         this.setDirect(null, 0);
@@ -256,22 +255,18 @@ export class OutboundQueue implements Flushable {
   /** Write the delivery into the direct chunk; false when it must queue instead. */
   private writeDeliveryDirect(msg: BrokerMessage, flags: DeliveryFlags): boolean {
     const plain = flags === NO_FLAGS;
-    const size = plain && copyMsg === msg ? copyEnd - copyStart : deliveryFrameSize(msg, flags);
+    const whole = plain ? (msg.frame ?? (writtenInParts === msg ? deliveryFrame(msg) : undefined)) : undefined;
+    const size = whole !== undefined ? whole.length : deliveryFrameSize(msg, flags);
     const chunk = this.reserve(size);
     if (chunk === null) return false;
     this.bytes += size;
     if (this.overLimit()) return true; // as in the queued case: accepted, lost with the connection
     const at = this.directUsed;
-    if (plain && copyMsg === msg) {
-      copyFrom.copy(chunk, at, copyStart, copyEnd);
+    if (whole !== undefined) {
+      whole.copy(chunk, at);
     } else {
       writeDeliveryFrame(msg, flags, chunk, at);
-      if (plain) {
-        copyMsg = msg;
-        copyFrom = chunk;
-        copyStart = at;
-        copyEnd = at + size;
-      }
+      if (plain) writtenInParts = msg;
     }
     this.directUsed = at + size;
     this.directDeliveries++;

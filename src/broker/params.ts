@@ -48,7 +48,11 @@ const MAX_CACHED_TOPIC_LENGTH = 256;
 
 /** A topic a client may send to: valid, and not reserved for the broker. */
 export function requirePublishTopic(params: Record<string, unknown>): string {
-  const topic = params.topic;
+  return requireSendableTopic(params.topic);
+}
+
+/** {@link requirePublishTopic} for a topic already taken out of its params. */
+export function requireSendableTopic(topic: unknown): string {
   if (typeof topic === 'string' && sendableTopics.has(topic)) return topic;
   if (topic === undefined || topic === null) throw invalidParams('topic is required');
   const reason = topicError(topic);
