@@ -34,7 +34,8 @@ export const USAGE = `usage: npm run bench -- [options]
   --repeat N        runs of each throughput scenario; the table shows the median (default 3)
   --scenarios a,b   subset of: ${scenarioNames().join(', ')}
                     (default: all but federation-*, which need Debian's nats-server
-                    and mosquitto)
+                    and mosquitto, and idle-connections, which needs ulimit -n of
+                    about 1,100 or more)
   --json FILE       also write all results as JSON
   --peers           afterwards run ../shared/peer-bench/compare.sh (Mosquitto, NATS, Redis,
                     Aedes, a Node ceiling relay) against our broker, when that folder exists;

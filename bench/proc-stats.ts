@@ -55,6 +55,20 @@ export const peakRssMB = (pid: number): number | null => statusMB(pid, 'VmHWM');
 /** Current resident set size (VmRSS) of `pid` in MiB, or null. */
 export const rssMB = (pid: number): number | null => statusMB(pid, 'VmRSS');
 
+/**
+ * The soft limit on open files (`ulimit -n`) of `pid` ('self' for this process), or null
+ * where /proc cannot say; null also for "unlimited".
+ */
+export function openFilesLimit(pid: number | 'self'): number | null {
+  if (!IS_LINUX) return null;
+  try {
+    const m = /^Max open files\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/limits`, 'utf8'));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
 /** True when the /proc figures can be read here; the table says n/a otherwise. */
 export const procStatsAvailable = (): boolean => IS_LINUX;
 

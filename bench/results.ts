@@ -97,6 +97,21 @@ export interface FederationFigures {
   subBrokerPeakRssMB: number | null;
 }
 
+/** idle, idle-connections: the broker's resident memory at rest. */
+export interface IdleFigures {
+  /** Idle client connections (0: the broker alone), over `workerProcesses` processes. */
+  connections: number;
+  workerProcesses: number;
+  settleMs: number;
+  /** VmRSS `settleMs` after the broker listens, no clients. */
+  idleRssMB: number | null;
+  /** VmRSS `settleMs` after every connection was connected and subscribed; null without connections. */
+  connectedRssMB: number | null;
+  /** (connected - idle) / connections, KiB. */
+  perConnectionKB: number | null;
+  targetIdleRssMB: number;
+}
+
 export interface RunResult {
   scenario: string;
   run: number;
@@ -124,6 +139,7 @@ export interface RunResult {
   queueBacklog?: QueueBacklogFigures;
   qos1?: Qos1Figures;
   federation?: FederationFigures;
+  idle?: IdleFigures;
   /** Deliveries out of publish order plus connections the broker closed: anything but 0 is a bug. */
   anomalies: string[];
 }
@@ -159,6 +175,7 @@ export interface ScenarioSummary {
   /** QoS 1 scenarios: the figures of the run with the median answers/s. */
   qos1: Qos1Figures | null;
   federation: FederationFigures | null;
+  idle: IdleFigures | null;
   anomalies: string[];
 }
 
@@ -186,6 +203,7 @@ export function summarize(scenario: string, outcomes: RunOutcome[]): ScenarioSum
     queueBacklog: runs[0]?.queueBacklog ?? null,
     qos1: medianRun(runs)?.qos1 ?? null,
     federation: runs[0]?.federation ?? null,
+    idle: runs[0]?.idle ?? null,
     anomalies: [...new Set(runs.flatMap((r) => r.anomalies))],
   };
 }

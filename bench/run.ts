@@ -19,7 +19,7 @@ import { killAllStarted } from './processes.js';
 import { isFailed, summarize, type RunOutcome } from './results.js';
 import { runScenario } from './runner.js';
 import { SCENARIOS, type RunContext } from './scenarios.js';
-import { fmtRate, machineLine, qos1Line, queueTargetLine, renderTable, settingsLine, targetLine } from './table.js';
+import { fmtRate, idleTargetLine, machineLine, qos1Line, queueTargetLine, renderTable, settingsLine, targetLine } from './table.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url)); // dist/bench
 const projectRoot = path.resolve(here, '../..');
@@ -41,6 +41,12 @@ function describe(r: RunOutcome): string {
   if (r.queueBacklog) {
     const b = r.queueBacklog;
     return `${b.lines} lines in ${b.totalMs.toFixed(0)} ms from spawn = ${fmtRate(r.deliveriesPerSec)} lines/s (first line after ${b.firstLineMs.toFixed(0)} ms)${extra}`;
+  }
+  if (r.idle) {
+    const i = r.idle;
+    const mb = (x: number | null): string => (x === null ? 'n/a' : `${x.toFixed(1)} MB`);
+    const conns = i.connections === 0 ? '' : `, with ${i.connections} idle connections ${mb(i.connectedRssMB)} (${i.perConnectionKB === null ? 'n/a' : i.perConnectionKB.toFixed(1)} KB each)`;
+    return `idle RSS ${mb(i.idleRssMB)}${conns}${extra}`;
   }
   if (r.qos1) {
     const q = r.qos1;
@@ -115,6 +121,7 @@ async function main(argv: string[]): Promise<number> {
   console.log('');
   console.log(targetLine(summaries));
   console.log(queueTargetLine(summaries));
+  console.log(idleTargetLine(summaries));
   console.log(machineLine());
   console.log(settingsLine({ seconds: opts.seconds, warmupMs: WARMUP_MS, repeat: opts.repeat, window: opts.window, payloadBytes: opts.payloadBytes, http: opts.http }));
   if (summaries.some((s) => s.qos1)) console.log(qos1Line(opts.qos1Window, opts.persistDir));

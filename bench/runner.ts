@@ -11,6 +11,7 @@ import { startBroker, type BrokerProcess } from './broker-process.js';
 import { startUpstream, type UpstreamProcess } from './upstream-process.js';
 import { runBridgeStart } from './bridge-start-run.js';
 import { runCommandRtt } from './command-rtt-run.js';
+import { idleMaxConnections, runIdle } from './idle-run.js';
 import { runLatency } from './latency-run.js';
 import { runQos1 } from './qos1-run.js';
 import { runQueueBacklog, runQueueLatency } from './queue-run.js';
@@ -32,6 +33,8 @@ export async function runScenario(sc: Scenario, ctx: RunContext, run: number): P
     // all keeps the broker's drop policy out of a figure that is about the tail.
     const maxQueueSize = sc.kind === 'queue-backlog' ? Math.max(ctx.maxQueueSize, 2 * sc.lines) : ctx.maxQueueSize;
     let extraArgs = sc.kind === 'qos1' && sc.fsync !== null && persistDir !== null ? ['--persist', persistDir, '--persistence-fsync', sc.fsync] : [];
+    // The default (100) would refuse most of idle-connections' clients.
+    if (sc.kind === 'idle') extraArgs = ['--max-connections', String(idleMaxConnections(sc))];
     if (sc.kind === 'federation-latency') {
       upstream = await startUpstream(sc.engine);
       extraArgs = ['--upstream', upstream.url];
@@ -55,6 +58,8 @@ export async function runScenario(sc: Scenario, ctx: RunContext, run: number): P
         return await runQueueBacklog(sc, ctx, broker, run, workers);
       case 'federation-latency':
         return await runLatency(sc, ctx, broker, run, workers, { scenario: sc, subBroker: subBroker!, upstream: upstream! });
+      case 'idle':
+        return await runIdle(sc, ctx, broker, run, workers);
       default: {
         const unknown: never = sc;
         throw new Error(`unknown scenario kind in ${JSON.stringify(unknown)}`);

@@ -89,6 +89,29 @@ export interface QueueBacklogScenario {
   description: string;
 }
 
+/**
+ * A fresh broker left idle: its RSS once listening, then (with `connections`) with that
+ * many TCP connections from worker processes, each `connect`ed under its own client id and
+ * subscribed to one topic, doing nothing. RSS is read `settleMs` after each step.
+ */
+export interface IdleScenario {
+  kind: 'idle';
+  name: string;
+  /** Idle client connections; 0 = the broker alone. */
+  connections: number;
+  /** Worker processes the connections are spread over. */
+  processes: number;
+  settleMs: number;
+  /** The issue's bound on the broker's idle RSS, MB (the broker alone). */
+  targetIdleRssMB: number;
+  /**
+   * Opt-in with connections: the broker then needs more open files than the usual default
+   * `ulimit -n` of 1,024 allows, so `npm run bench` runs it only when named.
+   */
+  optIn?: true;
+  description: string;
+}
+
 export type Scenario =
   | StreamScenario
   | Qos1Scenario
@@ -97,7 +120,8 @@ export type Scenario =
   | CommandRttScenario
   | QueueLatencyScenario
   | QueueBacklogScenario
-  | FederationLatencyScenario;
+  | FederationLatencyScenario
+  | IdleScenario;
 
 /** The script and interpreter of the bridge scenarios, relative to the project root. */
 export const BRIDGE_SCRIPT = 'fixtures/scripts/echo.ahk';
@@ -116,6 +140,17 @@ export const SCENARIOS: readonly Scenario[] = [
   { kind: 'command-rtt', name: 'command-rtt', requests: 2000, warmup: 100, description: 'sequential requests client -> broker -> bridge -> script -> back' },
   { kind: 'queue-latency', name: 'queue-latency', ratePerSec: 50, warmupMs: 2000, lines: 500, targetP99Ms: 100, description: 'FileAppend-style appends at 50 lines/s -> `bridge tail` -> subscriber, append -> delivery' },
   { kind: 'queue-backlog', name: 'queue-backlog', lines: 200_000, description: 'spawn `bridge tail` on a pre-filled queue file -> every line delivered' },
+  { kind: 'idle', name: 'idle', connections: 0, processes: 0, settleMs: 2000, targetIdleRssMB: 48, description: 'a fresh broker, no clients: RSS 2 s after it listens' },
+  {
+    kind: 'idle',
+    name: 'idle-connections',
+    connections: 1000,
+    processes: 2,
+    settleMs: 2000,
+    targetIdleRssMB: 48,
+    optIn: true,
+    description: 'a fresh broker, then 1,000 connections (connect + 1 subscription each) from 2 worker processes, idle: RSS before and with them, KB per connection',
+  },
   {
     kind: 'federation-latency',
     name: 'federation-nats',
@@ -159,7 +194,7 @@ export const QUEUE_LEGACY_NAME = 'BENCH_EVENT';
 
 export const scenarioNames = (): string[] => SCENARIOS.map((s) => s.name);
 
-/** What `npm run bench` runs without `--scenarios`: all but the opt-in ones. */
+/** What `npm run bench` runs without `--scenarios`: all but the opt-in ones (federation-*, idle-connections). */
 export const defaultScenarioNames = (): string[] => SCENARIOS.filter((s) => !('optIn' in s)).map((s) => s.name);
 
 /** Settings shared by every run. */

@@ -86,10 +86,25 @@ function federationNotes(s: ScenarioSummary): string[] {
   ];
 }
 
+/** What an idle row measured: RSS at rest, and what each idle connection adds. */
+function idleNotes(s: ScenarioSummary): string[] {
+  const i = s.idle;
+  if (!i) return [];
+  const settle = `${i.settleMs / 1000} s`;
+  const idle = `idle RSS ${fixed(i.idleRssMB, 1)} MB (VmRSS ${settle} after listening, no clients)`;
+  if (i.connections === 0) return [idle, 'RSS column = peak (VmHWM)'];
+  return [
+    idle,
+    `with ${i.connections.toLocaleString('en-US')} idle connections ${fixed(i.connectedRssMB, 1)} MB (${settle} after the last subscribe) = ${fixed(i.perConnectionKB, 1)} KB per connection`,
+    `each connection: connect + 1 subscription, from ${i.workerProcesses} worker processes; CPU % = broker over the idle ${settle}`,
+    `CPU workers ${s.subCpuPct.map((x) => fixed(x, 0)).join('/')}%`,
+  ];
+}
+
 function notes(s: ScenarioSummary): string {
   const parts: string[] = [...qos1Notes(s), ...federationNotes(s)];
-  if (s.bridgeStart || s.commandRtt || s.queueLatency || s.queueBacklog) {
-    parts.push(...bridgeNotes(s), ...s.anomalies);
+  if (s.bridgeStart || s.commandRtt || s.queueLatency || s.queueBacklog || s.idle) {
+    parts.push(...bridgeNotes(s), ...idleNotes(s), ...s.anomalies);
     for (const f of s.failures) parts.push(`run ${f.run + 1} FAILED: ${f.error.split('\n')[0]!.slice(0, 160)}`);
     return parts.join('; ');
   }
@@ -133,6 +148,15 @@ export function queueTargetLine(summaries: ScenarioSummary[]): string {
   const goal = `Target (issue): queue file append -> delivery p99 below ${target} ms through \`bridge tail\``;
   if (!q) return `${goal}: not measured in this run.`;
   return `${goal}: ${q.latencyMs.p99 < target ? 'MET' : 'NOT MET'} (p99 ${fixed(q.latencyMs.p99, 1)} ms, ${q.received} lines at ${q.ratePerSec}/s).`;
+}
+
+/** The issue's goal for memory: the broker alone, at rest. */
+export function idleTargetLine(summaries: ScenarioSummary[]): string {
+  const i = summaries.find((s) => s.idle)?.idle;
+  const target = i?.targetIdleRssMB ?? 48;
+  const goal = `Target (issue): an idle broker (\`bridge broker\`, no clients) at most ${target} MB RSS`;
+  if (!i || i.idleRssMB === null) return `${goal}: not measured in this run.`;
+  return `${goal}: ${i.idleRssMB <= target ? 'MET' : 'NOT MET'} (${i.idleRssMB.toFixed(1)} MB ${i.settleMs / 1000} s after listening).`;
 }
 
 export interface RunSettings {

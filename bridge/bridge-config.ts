@@ -5,7 +5,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { parseConfigObject, type BrokerConfig } from '../src/broker/index.js';
+import { parseConfigObject, type BrokerConfig } from '../src/broker/config.js';
 import { isKnownEncoding } from '../src/protocol/text.js';
 import { CliError } from './cli-error.js';
 import { excerpt, locateJsonError } from '../src/protocol/json-break.js';

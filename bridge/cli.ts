@@ -1,25 +1,28 @@
 #!/usr/bin/env node
 /**
- * The `bridge` command. Each subcommand lives in bridge/commands/<name>.ts; this file only
- * assembles them and turns errors into a message and an exit code.
+ * The `bridge` command. Each subcommand's arguments, flags and help are in
+ * bridge/commands/<name>-command.ts, its work in bridge/commands/<name>.ts, which is
+ * imported only when that subcommand runs: `bridge broker` must not carry the supervisor,
+ * file IPC or the status page (issue 15: idle memory). This file only assembles the
+ * definitions and turns errors into a message and an exit code.
  */
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../src/version.js';
 import { CliError } from './cli-error.js';
-import { brokerCommand } from './commands/broker.js';
-import { demoCommand } from './commands/demo.js';
-import { initCommand } from './commands/init.js';
-import { logsCommand } from './commands/logs.js';
-import { psCommand } from './commands/ps.js';
-import { replyCommand } from './commands/reply.js';
-import { scriptControlCommands } from './commands/script-control.js';
-import { pubCommand } from './commands/pub.js';
-import { requestCommand } from './commands/request.js';
-import { runCommand } from './commands/run.js';
-import { statusCommand } from './commands/status.js';
-import { subCommand } from './commands/sub.js';
-import { tailCommand } from './commands/tail.js';
-import { upCommand } from './commands/up.js';
+import { brokerCommand } from './commands/broker-command.js';
+import { demoCommand } from './commands/demo-command.js';
+import { initCommand } from './commands/init-command.js';
+import { logsCommand } from './commands/logs-command.js';
+import { psCommand } from './commands/ps-command.js';
+import { replyCommand } from './commands/reply-command.js';
+import { scriptControlCommands } from './commands/script-control-command.js';
+import { pubCommand } from './commands/pub-command.js';
+import { requestCommand } from './commands/request-command.js';
+import { runCommand } from './commands/run-command.js';
+import { statusCommand } from './commands/status-command.js';
+import { subCommand } from './commands/sub-command.js';
+import { tailCommand } from './commands/tail-command.js';
+import { upCommand } from './commands/up-command.js';
 
 export function buildProgram(): Command {
   const program = new Command('bridge')

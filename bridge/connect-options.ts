@@ -1,23 +1,16 @@
 /**
- * The connection flags every client command shares (`--host`, `--port`, ...) and the one
- * place that turns a failed connection into an error message that says what to do.
+ * Connecting a CLI command to a broker (or hosting one), from the shared flags, and the one
+ * place that turns a failed connection into an error message that says what to do. The
+ * flags themselves are added in connect-flags.ts.
  */
-import { Option, type Command } from 'commander';
-import {
-  ConfigError,
-  DEFAULT_HTTP_PORT,
-  parseFederationSetting,
-  parseHttpSetting,
-  type BrokerConfig,
-  type FederationSetting,
-  type HttpSetting,
-} from '../src/broker/index.js';
+import { ConfigError, type BrokerConfig } from '../src/broker/index.js';
 import { BrokerClient, BrokerConnectionError } from '../src/client/index.js';
 import { BrokerLink, type LinkRole } from './broker-link.js';
 import { checkPageExposure } from './status-page/status-page.js';
 import { DEFAULT_HOST, DEFAULT_PORT } from '../src/protocol/messages.js';
 import { Logger, parseLogLevel } from '../src/log/logger.js';
 import { CliError } from './cli-error.js';
+import { httpFlag, upstreamFlag } from './connect-flags.js';
 
 export interface ConnectFlags {
   host?: string;
@@ -34,23 +27,6 @@ export type LogFormat = 'text' | 'json';
 export interface LogFlags {
   logLevel?: string;
   logFormat?: LogFormat;
-}
-
-/** Add `--log-level` and `--log-format` (`defaultLevel` is only shown in the help). */
-export function withLogFlags(cmd: Command, defaultLevel: string): Command {
-  return cmd
-    .option('--log-level <level>', `debug, info, warning, error or silent (env BROKER_LOG_LEVEL, default ${defaultLevel})`)
-    .addOption(new Option('--log-format <format>', 'log lines as text or one JSON object per line').choices(['text', 'json']).default('text'));
-}
-
-/** Add the shared connection flags (and the log flags) to a command. */
-export function withConnectFlags(cmd: Command, defaultLogLevel = 'warning'): Command {
-  cmd
-    .option('-H, --host <host>', `broker host (env BROKER_HOST, default ${DEFAULT_HOST})`)
-    .option('-p, --port <port>', `broker port (env BROKER_PORT, default ${DEFAULT_PORT})`)
-    .option('-i, --client-id <id>', 'client id to connect as (default: bridge-cli-<pid>)')
-    .option('--token <token>', 'shared token, when the broker requires one (env BROKER_TOKEN)');
-  return withLogFlags(cmd, defaultLogLevel);
 }
 
 /** Host and port from flags, then `BROKER_HOST` / `BROKER_PORT`, then defaults. */
@@ -127,47 +103,6 @@ export async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString('utf8').replace(/^\uFEFF/, '').replace(/\r?\n$/, '');
-}
-
-/** `--http script.ahk`: commander hands the next word to an optional value. */
-function refuseSwallowedFile(value: unknown): void {
-  if (typeof value === 'string' && /\.(ahk|ah2|ahk2|json)$/i.test(value)) {
-    throw new CliError(`--http took "${value}" as its address; write --http=PORT, or put --http after "${value}"`);
-  }
-}
-
-/** The flag text, after commander's `--http [ADDR]`: `true` when given without a value. */
-export function httpFlag(value: string | boolean): HttpSetting | null {
-  refuseSwallowedFile(value);
-  try {
-    return parseHttpSetting(value, '--http');
-  } catch (err) {
-    if (err instanceof ConfigError) throw new CliError(err.message);
-    throw err;
-  }
-}
-
-/** `--upstream URL`: federate every topic outside system. and _internal. both ways. */
-export function upstreamFlag(url: string): FederationSetting {
-  try {
-    return parseFederationSetting(url, '--upstream')!;
-  } catch (err) {
-    if (err instanceof ConfigError) throw new CliError(err.message);
-    throw err;
-  }
-}
-
-/** `--http [ADDR]` and `--upstream URL` for the commands that can host a broker. */
-export function withHttpFlag(cmd: Command): Command {
-  cmd.option('--upstream <url>', 'federate with a NATS or MQTT server (nats://host:4222, mqtt://host:1883): every topic outside system. and _internal. crosses both ways; "federation" in the config chooses topics');
-  cmd.option(
-    '--http [addr]',
-    `serve the status page and monitoring API while this process hosts the broker: [HOST:]PORT, loopback only unless a host is given (default ${DEFAULT_HTTP_PORT})`,
-  );
-  // As the flag is read: `bridge run --http x.ahk` would otherwise stop at commander's
-  // "missing required argument 'script'", which hides that --http took the script.
-  cmd.on('option:http', refuseSwallowedFile);
-  return cmd;
 }
 
 /**

@@ -13,6 +13,7 @@ import { DEFAULT_STOP_GRACE, SCRIPT_KEY, scriptFileProblem, type ScriptEntry } f
 import { DEFAULT_RESTART } from './supervisor/restart-policy.js';
 import { findInterpreter, interpreterCommand, type GivenInterpreters, type InterpreterChoice } from './supervisor/interpreter.js';
 import { ScriptSupervisor, type ScriptSpec, type ScriptStatus } from './supervisor/script-supervisor.js';
+import { DEFAULT_LOG_LINES } from './supervisor/output-ring.js';
 import { invalidParams } from '../src/protocol/jsonrpc.js';
 import { ErrorCode, RpcError } from '../src/protocol/errors.js';
 import { isReservedTopic, topicError } from '../src/protocol/topics.js';
@@ -39,9 +40,6 @@ export const RUN_HOST_TOPIC = 'bridge.run_host';
 export function logsTopic(key: string): string {
   return `scripts.${key}.logs`;
 }
-
-/** Lines `scripts.<key>.logs` returns when the request does not say. */
-export const DEFAULT_LOG_LINES = 100;
 
 /** A logs reply stays well under the broker's default 1 MiB message limit. */
 const MAX_LOGS_REPLY_BYTES = 512 * 1024;

@@ -2,21 +2,21 @@
  * `bridge demo`: the whole flow in one command, for a newcomer. An embedded broker, the
  * example script scripts/cad_hotkeys.ahk under AutoHotkey (or, where there is none, the
  * fake interpreter our tests use), a subscriber printing every event, two requests to the
- * script, then a clean stop.
+ * script, then a clean stop. Its flags are in demo-command.ts; this module loads when the
+ * command runs.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { Command } from 'commander';
 import { BrokerClient, type Message } from '../../src/client/index.js';
 import { CliError } from '../cli-error.js';
 import { packageRoot } from '../package-root.js';
-import { cliLogger, openLink, withLogFlags, type LogFlags } from '../connect-options.js';
+import { cliLogger, openLink, type LogFlags } from '../connect-options.js';
 import { ScriptRegistry } from '../script-registry.js';
 import { onShutdownSignal } from '../signals.js';
 import { findInterpreter } from '../supervisor/interpreter.js';
 import { DEFAULT_RESTART } from '../supervisor/restart-policy.js';
 
-interface DemoFlags extends LogFlags {
+export interface DemoFlags extends LogFlags {
   host?: string;
   port?: string;
   ahk?: string;
@@ -45,78 +45,68 @@ async function pickInterpreter(explicit: string | undefined, script: string): Pr
 
 const line = (text: string): void => void process.stdout.write(text + '\n');
 
-export function demoCommand(): Command {
-  const cmd = new Command('demo')
-    .description('see the whole flow: broker, an AutoHotkey script under the bridge, events and requests')
-    .option('-H, --host <host>', 'broker host (default localhost)')
-    .option('-p, --port <port>', 'broker port (default 15234; joins a broker already running there)')
-    .option('--ahk <path>', 'AutoHotkey interpreter (default: found automatically, else a stand-in)')
-    .option('-n, --events <count>', 'stop after this many hotkey events', '2')
-    .option('--keep', 'keep running until Ctrl+C');
-  withLogFlags(cmd, 'warning');
-  cmd.action(async (flags: DemoFlags) => {
-    const log = cliLogger(flags, 'demo');
-    const script = path.join(root(), 'scripts', 'cad_hotkeys.ahk');
-    const interpreter = await pickInterpreter(flags.ahk, script);
-    const wanted = Number(flags.events);
-    if (!(wanted > 0)) throw new CliError(`invalid --events "${flags.events}"`);
+/** Run `bridge demo` with its parsed flags. */
+export async function runDemo(flags: DemoFlags): Promise<void> {
+  const log = cliLogger(flags, 'demo');
+  const script = path.join(root(), 'scripts', 'cad_hotkeys.ahk');
+  const interpreter = await pickInterpreter(flags.ahk, script);
+  const wanted = Number(flags.events);
+  if (!(wanted > 0)) throw new CliError(`invalid --events "${flags.events}"`);
 
-    const { link, role, host, port } = await openLink(flags, 'bridge.demo', log);
-    line(`ahk-bridge demo`);
-    line(`  broker:      ${role === 'hosting' ? 'hosting' : 'joined'} on ${host}:${port}`);
-    line(`  script:      ${path.relative(process.cwd(), script) || script} as key "cad"`);
-    line(`  interpreter: ${interpreter.fake ? 'the stand-in used by our tests (no AutoHotkey on this machine)' : interpreter.path}`);
-    line('');
+  const { link, role, host, port } = await openLink(flags, 'bridge.demo', log);
+  line(`ahk-bridge demo`);
+  line(`  broker:      ${role === 'hosting' ? 'hosting' : 'joined'} on ${host}:${port}`);
+  line(`  script:      ${path.relative(process.cwd(), script) || script} as key "cad"`);
+  line(`  interpreter: ${interpreter.fake ? 'the stand-in used by our tests (no AutoHotkey on this machine)' : interpreter.path}`);
+  line('');
 
-    const app = new BrokerClient('demo-app', { host, port, clientType: 'demo', cleanSession: true });
-    await app.connect();
-    let hotkeys = 0;
-    let finish: (() => void) | undefined;
-    const finished = new Promise<void>((r) => (finish = r));
-    const ready = new Promise<void>((resolve, reject) => {
-      app.subscribe(['scripts.cad.#', 'jobs.#'], (m: Message) => {
-        line(`  event    ${m.topic} ${JSON.stringify(m.payload)}`);
-        if (m.topic === 'scripts.cad.ready') resolve();
-        if (m.topic === 'scripts.cad.hotkey.pressed' && ++hotkeys >= wanted && !flags.keep) finish?.();
-        return undefined;
-      }).catch(reject);
-    });
-
-    const registry = new ScriptRegistry({ link, log, interpreter: { explicit: interpreter.path }, scriptFolders: [] });
-    const supervisor = await registry.add({ key: 'cad', path: script, args: [], restart: { ...DEFAULT_RESTART }, encoding: 'utf-8', stopGrace: 3 });
-    await registry.serveControl();
-    const stop = async (): Promise<void> => {
-      line('');
-      line('  stopping the script (the exit command first, then its whole process tree if needed)');
-      await supervisor.stop();
-      await app.disconnect();
-      await link.stop();
-    };
-    onShutdownSignal(async () => {
-      await stop();
-      process.exit(0);
-    }, log);
-    supervisor.on('settled', (exit) => {
-      if (exit.reason !== 'stopped') finish?.();
-    });
-
-    await supervisor.start();
-    await ready;
-    for (const [topic, payload] of [
-      ['scripts.cad.command.ping', null],
-      ['scripts.cad.command.job.load', { job: 'A-100' }],
-    ] as const) {
-      line(`  request  ${topic} ${JSON.stringify(payload)}`);
-      const reply = await app.request(topic, payload, { timeout: 5 }).catch((err: unknown) => `error: ${(err as Error).message}`);
-      line(`  reply    ${JSON.stringify(reply)}`);
-    }
-    line(flags.keep ? '  waiting for events; Ctrl+C stops' : `  waiting for ${wanted} hotkey event${wanted === 1 ? '' : 's'} (F1 in AutoHotkey; simulated by the stand-in)`);
-    await finished;
-    await stop();
-    line('');
-    line('Next: run a broker with `npx bridge broker`, your own script with `npx bridge run <file.ahk> --key <name>`,');
-    line('and watch with `npx bridge sub "scripts.#"`. See README.md and scripts/README.md.');
-    process.exit(0);
+  const app = new BrokerClient('demo-app', { host, port, clientType: 'demo', cleanSession: true });
+  await app.connect();
+  let hotkeys = 0;
+  let finish: (() => void) | undefined;
+  const finished = new Promise<void>((r) => (finish = r));
+  const ready = new Promise<void>((resolve, reject) => {
+    app.subscribe(['scripts.cad.#', 'jobs.#'], (m: Message) => {
+      line(`  event    ${m.topic} ${JSON.stringify(m.payload)}`);
+      if (m.topic === 'scripts.cad.ready') resolve();
+      if (m.topic === 'scripts.cad.hotkey.pressed' && ++hotkeys >= wanted && !flags.keep) finish?.();
+      return undefined;
+    }).catch(reject);
   });
-  return cmd;
+
+  const registry = new ScriptRegistry({ link, log, interpreter: { explicit: interpreter.path }, scriptFolders: [] });
+  const supervisor = await registry.add({ key: 'cad', path: script, args: [], restart: { ...DEFAULT_RESTART }, encoding: 'utf-8', stopGrace: 3 });
+  await registry.serveControl();
+  const stop = async (): Promise<void> => {
+    line('');
+    line('  stopping the script (the exit command first, then its whole process tree if needed)');
+    await supervisor.stop();
+    await app.disconnect();
+    await link.stop();
+  };
+  onShutdownSignal(async () => {
+    await stop();
+    process.exit(0);
+  }, log);
+  supervisor.on('settled', (exit) => {
+    if (exit.reason !== 'stopped') finish?.();
+  });
+
+  await supervisor.start();
+  await ready;
+  for (const [topic, payload] of [
+    ['scripts.cad.command.ping', null],
+    ['scripts.cad.command.job.load', { job: 'A-100' }],
+  ] as const) {
+    line(`  request  ${topic} ${JSON.stringify(payload)}`);
+    const reply = await app.request(topic, payload, { timeout: 5 }).catch((err: unknown) => `error: ${(err as Error).message}`);
+    line(`  reply    ${JSON.stringify(reply)}`);
+  }
+  line(flags.keep ? '  waiting for events; Ctrl+C stops' : `  waiting for ${wanted} hotkey event${wanted === 1 ? '' : 's'} (F1 in AutoHotkey; simulated by the stand-in)`);
+  await finished;
+  await stop();
+  line('');
+  line('Next: run a broker with `npx bridge broker`, your own script with `npx bridge run <file.ahk> --key <name>`,');
+  line('and watch with `npx bridge sub "scripts.#"`. See README.md and scripts/README.md.');
+  process.exit(0);
 }

@@ -1,16 +1,16 @@
 /**
  * `bridge init [FOLDER]`: write a bridge.config.json for the .ahk scripts in a folder,
- * ready for `bridge up` (like `pm2 init`, but filled in).
+ * ready for `bridge up` (like `pm2 init`, but filled in). Its arguments and flags are in
+ * init-command.ts; this module loads when the command runs.
  */
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync, type Dirent } from 'node:fs';
 import path from 'node:path';
-import { Command } from 'commander';
 import { SCRIPT_KEY } from '../bridge-config.js';
 import { CliError } from '../cli-error.js';
 import { findInterpreter, InterpreterNotFoundError, requiredMajor, type AhkMajor } from '../supervisor/interpreter.js';
 import { DEFAULT_RESTART } from '../supervisor/restart-policy.js';
 
-interface InitFlags {
+export interface InitFlags {
   output: string;
   force?: boolean;
   recursive?: boolean;
@@ -105,73 +105,64 @@ function mostCommon(values: string[]): string | undefined {
   return best;
 }
 
-export function initCommand(): Command {
-  const cmd = new Command('init')
-    .description('write a bridge.config.json for the .ahk scripts in a folder, ready for bridge up')
-    .argument('[folder]', 'the folder of scripts', '.')
-    .option('-o, --output <file>', 'where to write the config', 'bridge.config.json')
-    .option('-f, --force', 'overwrite the file if it exists')
-    .option('-r, --recursive', 'also take scripts in subfolders (not Lib/, hidden folders or node_modules)')
-    .option('--ahk <path>', 'AutoHotkey interpreter to write into the config (default: the one bridge run would find)')
-    .action(async (folder: string, flags: InitFlags) => {
-      const dir = path.resolve(folder);
-      let isDir = false;
-      try {
-        isDir = statSync(dir).isDirectory();
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new CliError(`cannot read ${folder}: ${(err as Error).message}`);
-      }
-      if (!isDir) throw new CliError(`${folder} is not a folder: give the folder that holds your .ahk scripts`);
-      const files = findScripts(dir, flags.recursive === true);
-      if (files.length === 0) throw new CliError(`no .ahk scripts in ${folder}${flags.recursive ? '' : ' (--recursive looks in subfolders too)'}`);
-      const output = path.resolve(flags.output);
-      const configDir = path.dirname(output);
-      const keys = scriptKeys(files);
-      const found = await interpreters(files, flags.ahk);
-      // A path the user typed must exist; discovery finding nothing is only a note.
-      const refused = flags.ahk === undefined ? undefined : found.find((f): f is Error => f instanceof Error);
-      if (refused) throw new CliError(refused.message);
-      const paths = found.filter((f): f is string => typeof f === 'string');
-      const shared = mostCommon(paths);
-      const missing = found.flatMap((f, i) => (f instanceof Error ? [{ key: keys[i]!, reason: f.message }] : []));
-      const note =
-        missing.length === 0
-          ? undefined
-          : `no AutoHotkey interpreter found${missing.length === files.length ? '' : ` for ${missing.map((m) => m.key).join(', ')}`}: ${missing[0]!.reason}`;
-      const config: Record<string, unknown> = {};
-      if (note) config._comment = note;
-      if (shared) config.interpreter = configPath(shared, configDir);
-      config.restart = {
-        mode: DEFAULT_RESTART.mode,
-        initial_delay: DEFAULT_RESTART.initialDelayMs / 1000,
-        max_delay: DEFAULT_RESTART.maxDelayMs / 1000,
-        max_restarts: DEFAULT_RESTART.maxRestarts,
-        window: DEFAULT_RESTART.windowMs / 1000,
-      };
-      config.script_folders = [configPath(dir, configDir)];
-      config.scripts = files.map((file, i) => {
-        const entry: Record<string, unknown> = { key: keys[i], path: configPath(file, configDir) };
-        // A script whose #Requires picks another AutoHotkey than most.
-        const own = found[i];
-        if (typeof own === 'string' && own !== shared) entry.interpreter = configPath(own, configDir);
-        return entry;
-      });
+/** Run `bridge init` with its parsed arguments. */
+export async function runInit(folder: string, flags: InitFlags): Promise<void> {
+  const dir = path.resolve(folder);
+  let isDir = false;
+  try {
+    isDir = statSync(dir).isDirectory();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new CliError(`cannot read ${folder}: ${(err as Error).message}`);
+  }
+  if (!isDir) throw new CliError(`${folder} is not a folder: give the folder that holds your .ahk scripts`);
+  const files = findScripts(dir, flags.recursive === true);
+  if (files.length === 0) throw new CliError(`no .ahk scripts in ${folder}${flags.recursive ? '' : ' (--recursive looks in subfolders too)'}`);
+  const output = path.resolve(flags.output);
+  const configDir = path.dirname(output);
+  const keys = scriptKeys(files);
+  const found = await interpreters(files, flags.ahk);
+  // A path the user typed must exist; discovery finding nothing is only a note.
+  const refused = flags.ahk === undefined ? undefined : found.find((f): f is Error => f instanceof Error);
+  if (refused) throw new CliError(refused.message);
+  const paths = found.filter((f): f is string => typeof f === 'string');
+  const shared = mostCommon(paths);
+  const missing = found.flatMap((f, i) => (f instanceof Error ? [{ key: keys[i]!, reason: f.message }] : []));
+  const note =
+    missing.length === 0
+      ? undefined
+      : `no AutoHotkey interpreter found${missing.length === files.length ? '' : ` for ${missing.map((m) => m.key).join(', ')}`}: ${missing[0]!.reason}`;
+  const config: Record<string, unknown> = {};
+  if (note) config._comment = note;
+  if (shared) config.interpreter = configPath(shared, configDir);
+  config.restart = {
+    mode: DEFAULT_RESTART.mode,
+    initial_delay: DEFAULT_RESTART.initialDelayMs / 1000,
+    max_delay: DEFAULT_RESTART.maxDelayMs / 1000,
+    max_restarts: DEFAULT_RESTART.maxRestarts,
+    window: DEFAULT_RESTART.windowMs / 1000,
+  };
+  config.script_folders = [configPath(dir, configDir)];
+  config.scripts = files.map((file, i) => {
+    const entry: Record<string, unknown> = { key: keys[i], path: configPath(file, configDir) };
+    // A script whose #Requires picks another AutoHotkey than most.
+    const own = found[i];
+    if (typeof own === 'string' && own !== shared) entry.interpreter = configPath(own, configDir);
+    return entry;
+  });
 
-      try {
-        mkdirSync(configDir, { recursive: true });
-        writeFileSync(output, JSON.stringify(config, null, 2) + '\n', { flag: flags.force ? 'w' : 'wx' });
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new CliError(`${flags.output} already exists: use --force to overwrite it`);
-        throw new CliError(`cannot write ${flags.output}: ${(err as Error).message}`);
-      }
-      if (note) process.stderr.write(`bridge init: ${note}\n`);
-      const width = Math.max(...keys.map((k) => k.length));
-      const lines = [
-        `wrote ${flags.output}: ${files.length} script${files.length === 1 ? '' : 's'} from ${folder}${shared ? `, interpreter ${shared}` : ''}`,
-        ...keys.map((k, i) => `  ${k.padEnd(width)}  ${configPath(files[i]!, configDir)}`),
-        `start them with: bridge up${output === path.resolve('bridge.config.json') ? '' : ` --config ${flags.output}`}`,
-      ];
-      process.stdout.write(lines.join('\n') + '\n');
-    });
-  return cmd;
+  try {
+    mkdirSync(configDir, { recursive: true });
+    writeFileSync(output, JSON.stringify(config, null, 2) + '\n', { flag: flags.force ? 'w' : 'wx' });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new CliError(`${flags.output} already exists: use --force to overwrite it`);
+    throw new CliError(`cannot write ${flags.output}: ${(err as Error).message}`);
+  }
+  if (note) process.stderr.write(`bridge init: ${note}\n`);
+  const width = Math.max(...keys.map((k) => k.length));
+  const lines = [
+    `wrote ${flags.output}: ${files.length} script${files.length === 1 ? '' : 's'} from ${folder}${shared ? `, interpreter ${shared}` : ''}`,
+    ...keys.map((k, i) => `  ${k.padEnd(width)}  ${configPath(files[i]!, configDir)}`),
+    `start them with: bridge up${output === path.resolve('bridge.config.json') ? '' : ` --config ${flags.output}`}`,
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
 }

@@ -1,19 +1,19 @@
 /**
  * `bridge logs KEY`: what a script printed (its plain output and stderr) and when it
  * started and stopped, from the output ring of the bridge that supervises it, like
- * `pm2 logs`. `--follow` goes on with the live lines.
+ * `pm2 logs`. `--follow` goes on with the live lines. Its arguments and flags are in
+ * logs-command.ts; this module loads when the command runs.
  */
-import { Command } from 'commander';
 import { ErrorCode, RpcError, type BrokerClient, type Message } from '../../src/client/index.js';
 import { CliError } from '../cli-error.js';
-import { connectClient, leaveBroker, withConnectFlags, type ConnectFlags } from '../connect-options.js';
+import { connectClient, leaveBroker, type ConnectFlags } from '../connect-options.js';
 import { requireOwner, unknownKeyError } from '../script-query.js';
-import { DEFAULT_LOG_LINES, logsTopic } from '../script-registry.js';
+import { logsTopic } from '../script-registry.js';
 import { onShutdownSignal } from '../signals.js';
 import { useColour } from '../summary-table.js';
 import { eventText, LOGGED_EVENTS, type OutputEntry, type OutputStream, type OutputTail } from '../supervisor/output-ring.js';
 
-interface LogsFlags extends ConnectFlags {
+export interface LogsFlags extends ConnectFlags {
   lines: string;
   follow?: boolean;
   timestamps?: boolean;
@@ -68,70 +68,61 @@ async function fetchRing(client: BrokerClient, key: string, lines: number): Prom
   }
 }
 
-export function logsCommand(): Command {
-  const cmd = new Command('logs')
-    .description("print a script's recent output and stderr, with its starts and stops (--follow for live lines)")
-    .argument('<key>', 'the script key (bridge ps lists them)')
-    .option('-n, --lines <n>', `how many of the newest lines (the bridge keeps up to 1000)`, String(DEFAULT_LOG_LINES))
-    .option('-f, --follow', 'go on printing new lines until Ctrl+C')
-    .option('-t, --timestamps', 'put the time of each line in front of it')
-    .option('--json', 'one JSON object per line: {seq, stream, text, timestamp} (seq null for a line the bridge did not number)');
-  withConnectFlags(cmd).action(async (key: string, flags: LogsFlags) => {
-    const lines = parseLines(flags.lines);
-    const opts = { colour: useColour(process.stdout), timestamps: flags.timestamps === true };
-    type Printable = Omit<OutputEntry, 'seq'> & { seq: number | null };
-    const print = (entry: Printable): void => {
-      const line = flags.json ? JSON.stringify({ seq: entry.seq, stream: entry.stream, text: entry.text, timestamp: entry.timestamp }) : formatEntry(entry, opts);
-      process.stdout.write(line + '\n');
-    };
-    const client = await connectClient(flags, { autoReconnect: flags.follow === true });
-    if (!flags.follow) {
-      try {
-        (await fetchRing(client, key, lines)).lines.forEach(print);
-      } finally {
-        await leaveBroker(client);
-      }
-      return;
-    }
-
-    // Subscribe before reading the ring, so no line falls between the two. Lines that
-    // arrive meanwhile wait; those the ring already holds (seq below its next_seq) are
-    // dropped. Only that seam is filtered: a bridge restarted later numbers from 1 again.
-    let pending: ReturnType<typeof liveEntry>[] | null = [];
-    const onLive = (msg: Message): undefined => {
-      const entry = liveEntry(key, msg);
-      if (!entry) return undefined;
-      if (pending) pending.push(entry);
-      else print(entry);
-      return undefined;
-    };
-    const topics = ['output', 'stderr', ...LOGGED_EVENTS].map((e) => `scripts.${key}.${e}`);
-    let finishing = false;
-    // Ctrl+C is a normal way to stop following, from the start.
-    const removeHandlers = onShutdownSignal(async () => {
-      finishing = true;
-      await leaveBroker(client);
-      process.exit(0);
-    });
+/** Run `bridge logs` with its parsed arguments. */
+export async function runLogs(key: string, flags: LogsFlags): Promise<void> {
+  const lines = parseLines(flags.lines);
+  const opts = { colour: useColour(process.stdout), timestamps: flags.timestamps === true };
+  type Printable = Omit<OutputEntry, 'seq'> & { seq: number | null };
+  const print = (entry: Printable): void => {
+    const line = flags.json ? JSON.stringify({ seq: entry.seq, stream: entry.stream, text: entry.text, timestamp: entry.timestamp }) : formatEntry(entry, opts);
+    process.stdout.write(line + '\n');
+  };
+  const client = await connectClient(flags, { autoReconnect: flags.follow === true });
+  if (!flags.follow) {
     try {
-      await client.subscribe(topics, onLive);
-      const ring = await fetchRing(client, key, lines);
-      // Deliveries that came in with the ring but are still queued in the client run
-      // before the next turn of the event loop: let them join the waiting ones.
-      await new Promise((resolve) => setImmediate(resolve));
-      ring.lines.forEach(print);
-      const waiting = pending;
-      pending = null;
-      for (const entry of waiting) if (entry && (entry.seq === null || entry.seq >= ring.next_seq)) print(entry);
-    } catch (err) {
-      removeHandlers();
+      (await fetchRing(client, key, lines)).lines.forEach(print);
+    } finally {
       await leaveBroker(client);
-      throw err;
     }
-    client.on('disconnected', (reason) => {
-      if (!finishing) process.stderr.write(`bridge logs: connection lost (${reason}); reconnecting...\n`);
-    });
-    client.on('connected', () => process.stderr.write('bridge logs: reconnected (lines printed meanwhile are not shown)\n'));
+    return;
+  }
+
+  // Subscribe before reading the ring, so no line falls between the two. Lines that
+  // arrive meanwhile wait; those the ring already holds (seq below its next_seq) are
+  // dropped. Only that seam is filtered: a bridge restarted later numbers from 1 again.
+  let pending: ReturnType<typeof liveEntry>[] | null = [];
+  const onLive = (msg: Message): undefined => {
+    const entry = liveEntry(key, msg);
+    if (!entry) return undefined;
+    if (pending) pending.push(entry);
+    else print(entry);
+    return undefined;
+  };
+  const topics = ['output', 'stderr', ...LOGGED_EVENTS].map((e) => `scripts.${key}.${e}`);
+  let finishing = false;
+  // Ctrl+C is a normal way to stop following, from the start.
+  const removeHandlers = onShutdownSignal(async () => {
+    finishing = true;
+    await leaveBroker(client);
+    process.exit(0);
   });
-  return cmd;
+  try {
+    await client.subscribe(topics, onLive);
+    const ring = await fetchRing(client, key, lines);
+    // Deliveries that came in with the ring but are still queued in the client run
+    // before the next turn of the event loop: let them join the waiting ones.
+    await new Promise((resolve) => setImmediate(resolve));
+    ring.lines.forEach(print);
+    const waiting = pending;
+    pending = null;
+    for (const entry of waiting) if (entry && (entry.seq === null || entry.seq >= ring.next_seq)) print(entry);
+  } catch (err) {
+    removeHandlers();
+    await leaveBroker(client);
+    throw err;
+  }
+  client.on('disconnected', (reason) => {
+    if (!finishing) process.stderr.write(`bridge logs: connection lost (${reason}); reconnecting...\n`);
+  });
+  client.on('connected', () => process.stderr.write('bridge logs: reconnected (lines printed meanwhile are not shown)\n'));
 }

@@ -1,16 +1,16 @@
 /**
  * `bridge ps` (alias `ls`): every script on the broker, whichever bridge supervises it,
- * like `pm2 ls`. `--watch` keeps the table up to date.
+ * like `pm2 ls`. `--watch` keeps the table up to date. Its flags are in ps-command.ts;
+ * this module loads when the command runs.
  */
-import { Command } from 'commander';
 import type { BrokerClient } from '../../src/client/index.js';
-import { connectClient, leaveBroker, withConnectFlags, type ConnectFlags } from '../connect-options.js';
+import { connectClient, leaveBroker, type ConnectFlags } from '../connect-options.js';
 import { NO_BRIDGE, rowsOf, ScriptsQuery, silentNote, type ScriptsSnapshot } from '../script-query.js';
 import { formatScriptTable } from '../script-table.js';
 import { onShutdownSignal } from '../signals.js';
 import { useColour } from '../summary-table.js';
 
-interface PsFlags extends ConnectFlags {
+export interface PsFlags extends ConnectFlags {
   json?: boolean;
   watch?: boolean;
 }
@@ -118,31 +118,17 @@ async function watch(client: BrokerClient, query: ScriptsQuery, json: boolean): 
   });
 }
 
-export function psCommand(): Command {
-  const cmd = new Command('ps')
-    .alias('ls')
-    .description('list the scripts of every bridge on the broker: state, pid, uptime, restarts, last exit')
-    .option('--json', 'print a JSON array: each script\'s status with the "bridge" that supervises it')
-    .option('-w, --watch', 'keep the table up to date until Ctrl+C (piped: a new table on each change)');
-  withConnectFlags(cmd).action(async (flags: PsFlags) => {
-    const client = await connectClient(flags, { autoReconnect: flags.watch === true });
-    const query = new ScriptsQuery(client);
-    if (flags.watch) {
-      await watch(client, query, flags.json === true);
-      return;
-    }
-    try {
-      printOnce(await query.ask(), flags.json === true);
-    } finally {
-      await leaveBroker(client);
-    }
-  });
-  cmd.addHelpText(
-    'after',
-    `
-Columns: KEY, STATE, PID, UPTIME, RESTARTS, LAST EXIT (reason and exit code), SCRIPT,
-BRIDGE (the client id of the bridge that supervises it: "bridge" for bridge up,
-"bridge.<key>" for bridge run).`,
-  );
-  return cmd;
+/** Run `bridge ps` with its parsed flags. */
+export async function runPs(flags: PsFlags): Promise<void> {
+  const client = await connectClient(flags, { autoReconnect: flags.watch === true });
+  const query = new ScriptsQuery(client);
+  if (flags.watch) {
+    await watch(client, query, flags.json === true);
+    return;
+  }
+  try {
+    printOnce(await query.ask(), flags.json === true);
+  } finally {
+    await leaveBroker(client);
+  }
 }

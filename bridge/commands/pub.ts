@@ -1,16 +1,16 @@
 /**
  * `bridge pub TOPIC [PAYLOAD]`: publish one message, or with `-l` one per line of stdin
- * (like `mosquitto_pub -l`). The payload is JSON; `--string` sends the text itself.
+ * (like `mosquitto_pub -l`). The payload is JSON; `--string` sends the text itself. Its
+ * arguments and flags are in pub-command.ts; this module loads when the command runs.
  */
 import readline from 'node:readline';
-import { Command, Option } from 'commander';
 import type { BrokerClient } from '../../src/client/index.js';
-import { connectClient, readStdin, withConnectFlags, type ConnectFlags } from '../connect-options.js';
+import { connectClient, readStdin, type ConnectFlags } from '../connect-options.js';
 import { CliError } from '../cli-error.js';
 import { jsonErrorMessage, parsePayloadArg } from '../payload.js';
 import { checkTopicArg } from '../topic-args.js';
 
-interface PubFlags extends ConnectFlags {
+export interface PubFlags extends ConnectFlags {
   qos: string;
   ttl?: string;
   retain?: boolean;
@@ -38,51 +38,30 @@ async function publishOne(client: BrokerClient, topic: string, payload: unknown,
   return client.call<PublishResult>('publish', { topic, payload, ...opts });
 }
 
-export function pubCommand(): Command {
-  const cmd = new Command('pub')
-    .description('publish a message (payload: JSON; --string sends text; "-" reads stdin; -l publishes each stdin line)')
-    .argument('<topic>', 'topic, e.g. jobs.activated')
-    .argument('[payload]', 'JSON, e.g. \'{"job_id":"12345"}\', 42 or \'"text"\'; "-" reads stdin; none sends null')
-    .option('-s, --string', 'send the payload as a JSON string, verbatim (bridge pub notes.x -s "hello world")')
-    .option('-l, --lines', 'read stdin and publish each line as its own message (blank lines skipped)')
-    .addOption(new Option('-q, --qos <qos>', 'quality of service').choices(['0', '1']).default('0'))
-    .option('--ttl <seconds>', 'drop the message if not delivered within this time')
-    .option('-r, --retain', 'keep as the topic\'s retained message')
-    .option('--json', 'print the broker\'s result as JSON (one line per message)');
-  withConnectFlags(cmd).addHelpText(
-    'after',
-    `
-Text that is not JSON is refused with where it breaks; add --string (-s) to send it as text.
-Examples:
-  bridge pub jobs.activated '{"job_id":"12345"}'
-  bridge pub notes.todo -s 'call Bob'           same as '"call Bob"'
-  tail -f app.log | bridge pub logs.app -l -s   one message per line`,
-  );
-  cmd.action(async (topic: string, payloadArg: string | undefined, flags: PubFlags) => {
-    const ttl = flags.ttl === undefined ? 0 : Number(flags.ttl);
-    if (!Number.isFinite(ttl) || ttl < 0) throw new CliError(`invalid --ttl "${flags.ttl}": use a number of seconds`);
-    checkTopicArg(topic);
-    const opts: PublishOptions = { qos: Number(flags.qos), ttl, retain: flags.retain ?? false };
-    if (flags.lines) {
-      if (payloadArg !== undefined && payloadArg !== '-') throw new CliError('-l/--lines publishes the lines of stdin: leave out the PAYLOAD argument');
-      await publishLines(topic, flags, opts);
-      return;
-    }
-    if (flags.string && payloadArg === undefined) throw new CliError('--string needs a PAYLOAD argument ("-" reads it from stdin)');
-    const fromStdin = payloadArg === '-';
-    const payload = parsePayloadArg(fromStdin ? await readStdin() : payloadArg, { asString: flags.string, what: fromStdin ? 'stdin' : 'the payload' });
-    const client = await connectClient(flags);
-    try {
-      const raw = await publishOne(client, topic, payload, opts);
-      if (flags.json) process.stdout.write(JSON.stringify(raw) + '\n');
-      else process.stdout.write(`published ${topic} to ${plural(raw.delivered, 'subscriber')} (message_id ${raw.message_id})\n`);
-    } catch (err) {
-      throw new CliError(`publish failed: ${(err as Error).message}`);
-    } finally {
-      await client.disconnect();
-    }
-  });
-  return cmd;
+/** Run `bridge pub` with its parsed arguments. */
+export async function runPub(topic: string, payloadArg: string | undefined, flags: PubFlags): Promise<void> {
+  const ttl = flags.ttl === undefined ? 0 : Number(flags.ttl);
+  if (!Number.isFinite(ttl) || ttl < 0) throw new CliError(`invalid --ttl "${flags.ttl}": use a number of seconds`);
+  checkTopicArg(topic);
+  const opts: PublishOptions = { qos: Number(flags.qos), ttl, retain: flags.retain ?? false };
+  if (flags.lines) {
+    if (payloadArg !== undefined && payloadArg !== '-') throw new CliError('-l/--lines publishes the lines of stdin: leave out the PAYLOAD argument');
+    await publishLines(topic, flags, opts);
+    return;
+  }
+  if (flags.string && payloadArg === undefined) throw new CliError('--string needs a PAYLOAD argument ("-" reads it from stdin)');
+  const fromStdin = payloadArg === '-';
+  const payload = parsePayloadArg(fromStdin ? await readStdin() : payloadArg, { asString: flags.string, what: fromStdin ? 'stdin' : 'the payload' });
+  const client = await connectClient(flags);
+  try {
+    const raw = await publishOne(client, topic, payload, opts);
+    if (flags.json) process.stdout.write(JSON.stringify(raw) + '\n');
+    else process.stdout.write(`published ${topic} to ${plural(raw.delivered, 'subscriber')} (message_id ${raw.message_id})\n`);
+  } catch (err) {
+    throw new CliError(`publish failed: ${(err as Error).message}`);
+  } finally {
+    await client.disconnect();
+  }
 }
 
 /**

@@ -1,61 +1,44 @@
 /**
  * `bridge start|stop|restart KEY`: the `scripts.<key>.start|stop|restart` requests, with
- * a one-line result, like `pm2 stop`.
+ * a one-line result, like `pm2 stop`. Their arguments and flags are in
+ * script-control-command.ts; this module loads when one of them runs.
  */
-import { Command } from 'commander';
 import { ErrorCode, RpcError } from '../../src/client/index.js';
 import { CliError } from '../cli-error.js';
-import { connectClient, withConnectFlags, type ConnectFlags } from '../connect-options.js';
+import { connectClient, type ConnectFlags } from '../connect-options.js';
 import { requireOwner, unknownKeyError } from '../script-query.js';
 import { hasUnknownReason, resultLine, statusBefore, type ScriptOp as Op } from '../script-ops.js';
 import type { ScriptStatus } from '../supervisor/script-supervisor.js';
 
-interface ControlFlags extends ConnectFlags {
+export interface ControlFlags extends ConnectFlags {
   timeout: string;
 }
-
-const DESCRIPTIONS: Record<Op, string> = {
-  start: 'start a stopped script (on whichever bridge supervises it)',
-  stop: 'stop a script: it gets the exit command, then its process tree is killed after its stop grace',
-  restart: 'stop a script and start it again',
-};
 
 /** Longest --timeout accepted: the broker holds a request at most this long. */
 const MAX_TIMEOUT_S = 300;
 
-function controlCommand(op: Op): Command {
-  const cmd = new Command(op)
-    .description(DESCRIPTIONS[op])
-    .argument('<key>', 'the script key (bridge ps lists them)')
-    .option('-t, --timeout <seconds>', 'how long to wait for the bridge to answer (a stop waits for the stop grace)', '30');
-  withConnectFlags(cmd).action(async (key: string, flags: ControlFlags) => {
-    const timeout = Number(flags.timeout);
-    if (!(timeout > 0 && timeout <= MAX_TIMEOUT_S)) throw new CliError(`invalid --timeout "${flags.timeout}": use seconds, more than 0 and at most ${MAX_TIMEOUT_S}`);
-    const client = await connectClient(flags);
+/** Run `bridge start|stop|restart KEY` with its parsed arguments. */
+export async function runControl(op: Op, key: string, flags: ControlFlags): Promise<void> {
+  const timeout = Number(flags.timeout);
+  if (!(timeout > 0 && timeout <= MAX_TIMEOUT_S)) throw new CliError(`invalid --timeout "${flags.timeout}": use seconds, more than 0 and at most ${MAX_TIMEOUT_S}`);
+  const client = await connectClient(flags);
+  try {
+    await requireOwner(client, key);
+    const before = await statusBefore(client, key);
+    let after: ScriptStatus;
     try {
-      await requireOwner(client, key);
-      const before = await statusBefore(client, key);
-      let after: ScriptStatus;
-      try {
-        after = (await client.request(`scripts.${key}.${op}`, null, { timeout })) as ScriptStatus;
-      } catch (err) {
-        if (err instanceof RpcError && (err.code === ErrorCode.NO_RESPONDERS || hasUnknownReason(err))) throw await unknownKeyError(client, key);
-        if (err instanceof RpcError && err.code === ErrorCode.TIMEOUT) {
-          throw new CliError(`${op} ${key}: no answer within ${timeout} s; the script may still be ${op === 'start' ? 'starting' : 'stopping'} (bridge ps shows its state; --timeout waits longer)`);
-        }
-        throw new CliError(`${op} ${key} failed${err instanceof RpcError ? ` (${err.code})` : ''}: ${(err as Error).message}`);
+      after = (await client.request(`scripts.${key}.${op}`, null, { timeout })) as ScriptStatus;
+    } catch (err) {
+      if (err instanceof RpcError && (err.code === ErrorCode.NO_RESPONDERS || hasUnknownReason(err))) throw await unknownKeyError(client, key);
+      if (err instanceof RpcError && err.code === ErrorCode.TIMEOUT) {
+        throw new CliError(`${op} ${key}: no answer within ${timeout} s; the script may still be ${op === 'start' ? 'starting' : 'stopping'} (bridge ps shows its state; --timeout waits longer)`);
       }
-      const { text, ok } = resultLine(op, key, before, after);
-      if (!ok) throw new CliError(text);
-      process.stdout.write(text + '\n');
-    } finally {
-      await client.disconnect();
+      throw new CliError(`${op} ${key} failed${err instanceof RpcError ? ` (${err.code})` : ''}: ${(err as Error).message}`);
     }
-  });
-  return cmd;
-}
-
-/** `bridge start`, `bridge stop` and `bridge restart`. */
-export function scriptControlCommands(): Command[] {
-  return (['start', 'stop', 'restart'] as const).map(controlCommand);
+    const { text, ok } = resultLine(op, key, before, after);
+    if (!ok) throw new CliError(text);
+    process.stdout.write(text + '\n');
+  } finally {
+    await client.disconnect();
+  }
 }

@@ -1,10 +1,12 @@
-/** `bridge status`: the broker's counters and clients. */
+/**
+ * `bridge status`: the broker's counters and clients. Its flags are in status-command.ts;
+ * this module loads when the command runs.
+ */
 import type { FederationStatus } from '../../src/broker/index.js';
-import { Command } from 'commander';
-import { connectClient, withConnectFlags, type ConnectFlags } from '../connect-options.js';
+import { connectClient, type ConnectFlags } from '../connect-options.js';
 import { CliError } from '../cli-error.js';
 
-interface StatusFlags extends ConnectFlags {
+export interface StatusFlags extends ConnectFlags {
   json?: boolean;
 }
 
@@ -66,57 +68,54 @@ function table(rows: string[][]): string {
   return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
 }
 
-export function statusCommand(): Command {
-  const cmd = new Command('status').description("show the broker's status and connected clients").option('--json', 'print the raw status as JSON');
-  withConnectFlags(cmd).action(async (flags: StatusFlags) => {
-    const client = await connectClient(flags);
-    try {
-      const s = (await client.status()) as unknown as Record<string, unknown> & {
-        clients?: ClientRow[];
-        security?: { warning?: string };
-        auth_failures?: number;
-        persistence?: PersistenceStatus;
-        federation?: Partial<FederationStatus>;
-      };
-      if (flags.json) {
-        process.stdout.write(JSON.stringify(s, null, 2) + '\n');
-        return;
-      }
-      const self = client.clientId;
-      const others = (s.clients ?? []).filter((c) => c.client_id !== self);
-      const lines = [
-        `broker ${String(s.version)} on ${String(s.host)}:${String(s.port)}, up ${String(s.uptime)} s since ${String(s.started_at)}`,
-        `clients ${others.filter((c) => c.connected).length} connected, ${others.filter((c) => !c.connected).length} offline sessions; ` +
-          `messages ${String(s.message_count)}, delivered ${String(s.delivered_count)}, dropped ${String(s.dropped_count)}, retained ${String(s.retained_count)}` +
-          (s.auth_failures ? `; failed logins ${String(s.auth_failures)}` : ''),
-      ];
-      const stored = persistenceLine(s.persistence);
-      if (stored) lines.push(stored);
-      const federated = federationLine(s.federation);
-      if (federated) lines.push(federated);
-      if (s.security?.warning) lines.push(`WARNING: ${s.security.warning}`);
-      if (others.length > 0) {
-        const rows = [['CLIENT', 'TYPE', 'IDENTITY', 'STATE', 'SUBS', 'QUEUED', 'UNACKED', 'DROPPED']];
-        for (const c of others) {
-          rows.push([
-            c.client_id,
-            c.client_type,
-            c.identity ?? '-',
-            c.connected ? 'online' : 'offline',
-            String(c.subscriptions),
-            String(c.queued),
-            String(c.unacked),
-            String(c.dropped),
-          ]);
-        }
-        lines.push('', table(rows));
-      }
-      process.stdout.write(lines.join('\n') + '\n');
-    } catch (err) {
-      throw new CliError(`status failed: ${(err as Error).message}`);
-    } finally {
-      await client.disconnect();
+/** Run `bridge status` with its parsed flags. */
+export async function runStatus(flags: StatusFlags): Promise<void> {
+  const client = await connectClient(flags);
+  try {
+    const s = (await client.status()) as unknown as Record<string, unknown> & {
+      clients?: ClientRow[];
+      security?: { warning?: string };
+      auth_failures?: number;
+      persistence?: PersistenceStatus;
+      federation?: Partial<FederationStatus>;
+    };
+    if (flags.json) {
+      process.stdout.write(JSON.stringify(s, null, 2) + '\n');
+      return;
     }
-  });
-  return cmd;
+    const self = client.clientId;
+    const others = (s.clients ?? []).filter((c) => c.client_id !== self);
+    const lines = [
+      `broker ${String(s.version)} on ${String(s.host)}:${String(s.port)}, up ${String(s.uptime)} s since ${String(s.started_at)}`,
+      `clients ${others.filter((c) => c.connected).length} connected, ${others.filter((c) => !c.connected).length} offline sessions; ` +
+        `messages ${String(s.message_count)}, delivered ${String(s.delivered_count)}, dropped ${String(s.dropped_count)}, retained ${String(s.retained_count)}` +
+        (s.auth_failures ? `; failed logins ${String(s.auth_failures)}` : ''),
+    ];
+    const stored = persistenceLine(s.persistence);
+    if (stored) lines.push(stored);
+    const federated = federationLine(s.federation);
+    if (federated) lines.push(federated);
+    if (s.security?.warning) lines.push(`WARNING: ${s.security.warning}`);
+    if (others.length > 0) {
+      const rows = [['CLIENT', 'TYPE', 'IDENTITY', 'STATE', 'SUBS', 'QUEUED', 'UNACKED', 'DROPPED']];
+      for (const c of others) {
+        rows.push([
+          c.client_id,
+          c.client_type,
+          c.identity ?? '-',
+          c.connected ? 'online' : 'offline',
+          String(c.subscriptions),
+          String(c.queued),
+          String(c.unacked),
+          String(c.dropped),
+        ]);
+      }
+      lines.push('', table(rows));
+    }
+    process.stdout.write(lines.join('\n') + '\n');
+  } catch (err) {
+    throw new CliError(`status failed: ${(err as Error).message}`);
+  } finally {
+    await client.disconnect();
+  }
 }

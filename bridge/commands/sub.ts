@@ -2,22 +2,20 @@
  * `bridge sub PATTERN...`: print every matching message, one line each, like
  * `mosquitto_sub -v` (`topic payload`), one JSON object per line with `--json`, or a
  * `--format` of your own. `-C` stops after a count, `-W` after a time (exit 27, as
- * mosquitto_sub does).
+ * mosquitto_sub does). Its arguments and flags are in sub-command.ts; this module loads
+ * when the command runs.
  */
-import { Command, Option } from 'commander';
 import type { Message } from '../../src/client/index.js';
-import { withConnectFlags, type ConnectFlags } from '../connect-options.js';
+import type { ConnectFlags } from '../connect-options.js';
 import { CliError } from '../cli-error.js';
 import { Listener } from '../listener.js';
-import { FORMAT_HELP, FormatError, compileFormat, formatMessage } from '../message-format.js';
+import { FormatError, compileFormat, formatMessage } from '../message-format.js';
 import { checkPatternArgs } from '../topic-args.js';
+import { TIMEOUT_EXIT_CODE } from './sub-command.js';
 
 export { formatMessage } from '../message-format.js';
 
-/** The exit code of `bridge sub -W` when the time runs out (mosquitto_sub's). */
-export const TIMEOUT_EXIT_CODE = 27;
-
-interface SubFlags extends ConnectFlags {
+export interface SubFlags extends ConnectFlags {
   json?: boolean;
   count?: string;
   n?: string;
@@ -38,62 +36,43 @@ function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
-export function subCommand(): Command {
-  const cmd = new Command('sub')
-    .description('print messages matching the patterns until Ctrl+C (e.g. bridge sub "scripts.#" "jobs.*")')
-    .argument('<patterns...>', 'topic patterns: exact, * or + for one level, # for any depth (one pattern per argument)')
-    .option('--json', 'one JSON object per line with sender, timestamp, message_id, qos')
-    .option('-F, --format <format>', 'print each message with this pattern (placeholders below)')
-    .option('-C, --count <n>', 'exit 0 after receiving this many messages')
-    .addOption(new Option('-n <n>', 'same as --count').hideHelp())
-    .option('-W, --timeout <seconds>', `exit ${TIMEOUT_EXIT_CODE} if still running after this long (with --count: the time for all of them)`)
-    .option('-v, --verbose', 'accepted for mosquitto_sub habits; the topic is always printed');
-  withConnectFlags(cmd).addHelpText(
-    'after',
-    `
-Each message is printed as "topic payload" (the payload as JSON), or as --json or --format says.
-Exits 0 after --count messages or on Ctrl+C, ${TIMEOUT_EXIT_CODE} when --timeout runs out, 1 on an error.
+/** Run `bridge sub` with its parsed arguments. */
+export async function runSub(patterns: string[], flags: SubFlags): Promise<void> {
+  if (flags.count !== undefined && flags.n !== undefined) throw new CliError('give the count once: -C/--count or -n');
+  const limit = parseCount(flags.count ?? flags.n, flags.count !== undefined ? '--count' : '-n') ?? Infinity;
+  const timeout = flags.timeout === undefined ? undefined : Number(flags.timeout);
+  // setTimeout's limit (about 24 days) is far beyond any wait a command line means.
+  if (timeout !== undefined && !(timeout > 0 && timeout * 1000 <= 2 ** 31 - 1)) {
+    throw new CliError(`invalid --timeout "${flags.timeout}": use a number of seconds, more than 0 and at most 2000000`);
+  }
+  if (flags.json && flags.format !== undefined) throw new CliError('use either --json or --format, not both');
+  let line = (m: Message): string => formatMessage(m, flags.json ?? false);
+  if (flags.format !== undefined) {
+    try {
+      line = compileFormat(flags.format);
+    } catch (err) {
+      if (err instanceof FormatError) throw new CliError(`invalid --format ${JSON.stringify(flags.format)}: ${err.message}`);
+      throw err;
+    }
+  }
+  checkPatternArgs(patterns);
 
-${FORMAT_HELP}`,
-  );
-  cmd.action(async (patterns: string[], flags: SubFlags) => {
-    if (flags.count !== undefined && flags.n !== undefined) throw new CliError('give the count once: -C/--count or -n');
-    const limit = parseCount(flags.count ?? flags.n, flags.count !== undefined ? '--count' : '-n') ?? Infinity;
-    const timeout = flags.timeout === undefined ? undefined : Number(flags.timeout);
-    // setTimeout's limit (about 24 days) is far beyond any wait a command line means.
-    if (timeout !== undefined && !(timeout > 0 && timeout * 1000 <= 2 ** 31 - 1)) {
-      throw new CliError(`invalid --timeout "${flags.timeout}": use a number of seconds, more than 0 and at most 2000000`);
-    }
-    if (flags.json && flags.format !== undefined) throw new CliError('use either --json or --format, not both');
-    let line = (m: Message): string => formatMessage(m, flags.json ?? false);
-    if (flags.format !== undefined) {
-      try {
-        line = compileFormat(flags.format);
-      } catch (err) {
-        if (err instanceof FormatError) throw new CliError(`invalid --format ${JSON.stringify(flags.format)}: ${err.message}`);
-        throw err;
-      }
-    }
-    checkPatternArgs(patterns);
-
-    const listener = new Listener('sub');
-    let received = 0;
-    if (timeout !== undefined) {
-      // Unref'd: the connection keeps the process alive; a failed start must not wait for this.
-      setTimeout(() => {
-        const got = limit === Infinity ? plural(received, 'message') : `${received} of ${plural(limit, 'message')}`;
-        listener.finishSoon(TIMEOUT_EXIT_CODE, `timed out after ${timeout} s with ${got}`);
-      }, timeout * 1000).unref();
-    }
-    await listener.start(flags, patterns, (message) => {
-      if (received >= limit) return undefined;
-      received++;
-      process.stdout.write(line(message) + '\n');
-      if (received >= limit) listener.finishSoon(0);
-      return undefined;
-    });
-    // On stderr, so piped output stays messages only; also tells scripts when it listens.
-    if (!listener.stopping) listener.note(`listening on ${patterns.join(', ')} (Ctrl+C to stop)`);
+  const listener = new Listener('sub');
+  let received = 0;
+  if (timeout !== undefined) {
+    // Unref'd: the connection keeps the process alive; a failed start must not wait for this.
+    setTimeout(() => {
+      const got = limit === Infinity ? plural(received, 'message') : `${received} of ${plural(limit, 'message')}`;
+      listener.finishSoon(TIMEOUT_EXIT_CODE, `timed out after ${timeout} s with ${got}`);
+    }, timeout * 1000).unref();
+  }
+  await listener.start(flags, patterns, (message) => {
+    if (received >= limit) return undefined;
+    received++;
+    process.stdout.write(line(message) + '\n');
+    if (received >= limit) listener.finishSoon(0);
+    return undefined;
   });
-  return cmd;
+  // On stderr, so piped output stays messages only; also tells scripts when it listens.
+  if (!listener.stopping) listener.note(`listening on ${patterns.join(', ')} (Ctrl+C to stop)`);
 }

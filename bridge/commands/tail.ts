@@ -1,19 +1,19 @@
 /**
  * `bridge tail <file>`: publish the lines a legacy script FileAppends to a queue file,
- * through any running broker, until Ctrl+C. Lines are `TOPIC|payload`.
+ * through any running broker, until Ctrl+C. Lines are `TOPIC|payload`. Its arguments and
+ * flags are in tail-command.ts; this module loads when the command runs.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Command, Option } from 'commander';
 import { mapNameProblem, mapTargetProblem, normalisePrefix, prefixProblem, type QueueTailer } from '../../file-ipc/index.js';
 import { isKnownEncoding } from '../../src/protocol/text.js';
 import { CliError } from '../cli-error.js';
-import { cliLogger, connectClient, withConnectFlags, type ConnectFlags } from '../connect-options.js';
+import { cliLogger, connectClient, type ConnectFlags } from '../connect-options.js';
 import { excerpt, jsonErrorPosition, locateJsonError } from '../../src/protocol/json-break.js';
 import { directoryProblem, isDirectoryPath, startQueues, stopQueues, type QueueEntry } from '../queues.js';
 import { onShutdownSignal } from '../signals.js';
 
-interface TailFlags extends ConnectFlags {
+export interface TailFlags extends ConnectFlags {
   encoding?: string;
   prefix?: string;
   map: string[];
@@ -23,8 +23,6 @@ interface TailFlags extends ConnectFlags {
   flushTimeout?: string;
   qos: string;
 }
-
-const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 const MAP_EXAMPLE = 'JOB_ACTIVATED=jobs.activated';
 
@@ -104,58 +102,45 @@ export function checkPrefix(prefix: string | undefined): void {
   if (bad) throw new CliError(`invalid --prefix "${prefix}": ${bad}; use plain dot-separated words, e.g. --prefix legacy`);
 }
 
-export function tailCommand(): Command {
-  const cmd = new Command('tail')
-    .description('publish every line a legacy script appends to a queue file (TOPIC|payload), none lost')
-    .argument('<file>', 'the queue file, e.g. C:\\temp\\broker_queue.txt (may not exist yet)')
-    .option('-e, --encoding <name>', 'code page when the file has no BOM (default windows-1252)')
-    .option('--prefix <prefix>', 'put in front of every topic, after --map (e.g. legacy.)')
-    .option('-m, --map <LEGACY=topic>', 'map a legacy name to a topic (repeatable)', collect, [])
-    .option('--map-file <file>', 'JSON file of {"LEGACY_NAME": "topic"}')
-    .option('--position-file <file>', 'where the read position is kept (default <file>.pos)')
-    .option('--dead-letter-file <file>', 'where unpublishable lines go (default <file>.dead)')
-    .option('--flush-timeout <seconds>', 'take a last line without newline after this long (default 2)')
-    .addOption(new Option('-q, --qos <qos>', 'QoS of the publishes').choices(['0', '1']).default('1'));
-  withConnectFlags(cmd, 'info').action(async (file: string, flags: TailFlags) => {
-    if (flags.encoding && !isKnownEncoding(flags.encoding)) throw new CliError(`unknown --encoding "${flags.encoding}" (examples: windows-1252, cp1251, utf-8)`);
-    const flush = flags.flushTimeout === undefined ? undefined : Number(flags.flushTimeout);
-    if (flush !== undefined && !(flush > 0)) throw new CliError(`invalid --flush-timeout "${flags.flushTimeout}"`);
-    // Everything is checked before connecting: a mistake is one message and exit 1, not a
-    // stack trace from a client that then keeps the process alive.
-    const notFile = directoryProblem(file);
-    if (notFile) throw new CliError(notFile);
-    for (const [flag, value] of [['--position-file', flags.positionFile], ['--dead-letter-file', flags.deadLetterFile]] as const) {
-      if (value !== undefined && isDirectoryPath(value)) throw new CliError(`${flag} ${value} is a directory; name a file, e.g. ${path.join(value, `${path.basename(file)}${flag === '--position-file' ? '.pos' : '.dead'}`)}`);
-    }
-    checkPrefix(flags.prefix);
-    const entry: QueueEntry = {
-      file: path.resolve(file),
-      encoding: flags.encoding,
-      prefix: flags.prefix,
-      topicMap: parseTopicMap(flags.map, flags.mapFile, flags.prefix),
-      positionFile: flags.positionFile,
-      deadLetterFile: flags.deadLetterFile,
-      flushTimeoutMs: flush === undefined ? undefined : flush * 1000,
-      qos: flags.qos === '0' ? 0 : 1,
-    };
-    const log = cliLogger(flags, 'tail', 'info');
-    const base = path.basename(file).replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 100);
-    // A stable client id: after a restart the session (and QoS 1 state) is the same one.
-    const client = await connectClient({ ...flags, clientId: flags.clientId ?? `bridge.tail.${base}` }, { autoReconnect: true, cleanSession: false });
-    client.on('disconnected', (reason) => log.warning('lost the broker; lines wait in the file until it is back', { reason }));
-    let tailers: QueueTailer[];
-    try {
-      tailers = await startQueues([entry], client, log);
-    } catch (err) {
-      // The client reconnects forever: without this the error would never end the process.
-      await client.disconnect().catch((e: unknown) => log.debug('could not disconnect after a failed start', { error: e }));
-      throw err;
-    }
-    onShutdownSignal(async () => {
-      await stopQueues(tailers);
-      await client.disconnect();
-      process.exit(0);
-    }, log);
-  });
-  return cmd;
+/** Run `bridge tail` with its parsed arguments. */
+export async function runTail(file: string, flags: TailFlags): Promise<void> {
+  if (flags.encoding && !isKnownEncoding(flags.encoding)) throw new CliError(`unknown --encoding "${flags.encoding}" (examples: windows-1252, cp1251, utf-8)`);
+  const flush = flags.flushTimeout === undefined ? undefined : Number(flags.flushTimeout);
+  if (flush !== undefined && !(flush > 0)) throw new CliError(`invalid --flush-timeout "${flags.flushTimeout}"`);
+  // Everything is checked before connecting: a mistake is one message and exit 1, not a
+  // stack trace from a client that then keeps the process alive.
+  const notFile = directoryProblem(file);
+  if (notFile) throw new CliError(notFile);
+  for (const [flag, value] of [['--position-file', flags.positionFile], ['--dead-letter-file', flags.deadLetterFile]] as const) {
+    if (value !== undefined && isDirectoryPath(value)) throw new CliError(`${flag} ${value} is a directory; name a file, e.g. ${path.join(value, `${path.basename(file)}${flag === '--position-file' ? '.pos' : '.dead'}`)}`);
+  }
+  checkPrefix(flags.prefix);
+  const entry: QueueEntry = {
+    file: path.resolve(file),
+    encoding: flags.encoding,
+    prefix: flags.prefix,
+    topicMap: parseTopicMap(flags.map, flags.mapFile, flags.prefix),
+    positionFile: flags.positionFile,
+    deadLetterFile: flags.deadLetterFile,
+    flushTimeoutMs: flush === undefined ? undefined : flush * 1000,
+    qos: flags.qos === '0' ? 0 : 1,
+  };
+  const log = cliLogger(flags, 'tail', 'info');
+  const base = path.basename(file).replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 100);
+  // A stable client id: after a restart the session (and QoS 1 state) is the same one.
+  const client = await connectClient({ ...flags, clientId: flags.clientId ?? `bridge.tail.${base}` }, { autoReconnect: true, cleanSession: false });
+  client.on('disconnected', (reason) => log.warning('lost the broker; lines wait in the file until it is back', { reason }));
+  let tailers: QueueTailer[];
+  try {
+    tailers = await startQueues([entry], client, log);
+  } catch (err) {
+    // The client reconnects forever: without this the error would never end the process.
+    await client.disconnect().catch((e: unknown) => log.debug('could not disconnect after a failed start', { error: e }));
+    throw err;
+  }
+  onShutdownSignal(async () => {
+    await stopQueues(tailers);
+    await client.disconnect();
+    process.exit(0);
+  }, log);
 }

@@ -1,9 +1,12 @@
-/** `bridge up`: supervise every script in bridge.config.json under one broker. */
-import { Command } from 'commander';
+/**
+ * `bridge up`: supervise every script in bridge.config.json under one broker. Its flags
+ * are in up-command.ts; this module loads when the command runs.
+ */
+import type { Command } from 'commander';
 import { VERSION } from '../../src/version.js';
 import { ConfigNotFoundError, loadBridgeConfig, scriptFileProblem, type BridgeConfig } from '../bridge-config.js';
 import { CliError } from '../cli-error.js';
-import { cliLogger, openLink, withHttpFlag, withLogFlags, type LogFlags } from '../connect-options.js';
+import { cliLogger, openLink, type LogFlags } from '../connect-options.js';
 import { ClientIdTakenError, keyTakenCliError, refuseTakenKeys } from '../owner-probe.js';
 import { checkQueues, startQueues, stopQueues } from '../queues.js';
 import { interpreterFor, KeyTakenError, ScriptRegistry } from '../script-registry.js';
@@ -13,7 +16,10 @@ import { watchScripts, type WatchSet } from '../supervisor/script-watcher.js';
 import { formatSummary, useColour } from '../summary-table.js';
 import { InterpreterNotFoundError, type GivenInterpreters } from '../supervisor/interpreter.js';
 
-interface UpFlags extends LogFlags {
+/** The definition, importable from here too: a unit test builds it to read its help. */
+export { upCommand } from './up-command.js';
+
+export interface UpFlags extends LogFlags {
   config: string;
   clientId: string;
   ahk?: string;
@@ -64,92 +70,61 @@ async function checkScripts(config: BridgeConfig, interpreter: GivenInterpreters
   }
 }
 
-export function upCommand(): Command {
-  const cmd = new Command('up')
-    .description('supervise every script in a config file under one broker (Ctrl+C stops them all)')
-    .option('-c, --config <file>', 'the bridge config file', 'bridge.config.json')
-    .option('-i, --client-id <id>', 'the id this bridge connects as (per-client credentials name it; two bridges on one broker need two ids)', 'bridge')
-    .option('--ahk <path>', 'AutoHotkey interpreter (overrides the config; env AHK_PATH)')
-    .option('-H, --host <host>', 'broker host (default: the config, then localhost)')
-    .option('-p, --port <port>', 'broker port (default: the config, then 15234)')
-    .option('--token <token>', 'broker token (env BROKER_TOKEN)')
-    .option('--watch', 'restart a script when it or a file it #Includes is saved')
-    .option('--stop-on-stdin-close', 'stop every script and exit when stdin closes (for a parent process that runs the bridge)');
-  withHttpFlag(cmd);
-  withLogFlags(cmd, 'info');
-  cmd.addHelpText(
-    'after',
-    `
-bridge.config.json:
-  {
-    "broker": { "port": 15234 },
-    "interpreter": "C:/Program Files/AutoHotkey/v2/AutoHotkey64.exe",
-    "script_folders": ["scripts"],
-    "scripts": [
-      { "key": "cad", "path": "scripts/cad_hotkeys.ahk", "restart": "on-failure" },
-      { "key": "saw1", "path": "scripts/saw.ahk", "args": ["--saw", "1"], "encoding": "cp1252" }
-    ],
-    "queues": [
-      { "file": "C:/temp/broker_queue.txt", "topic_map": { "JOB_ACTIVATED": "jobs.activated" } }
-    ]
-  }`,
-  );
-  cmd.action(async (flags: UpFlags) => {
-    const log = cliLogger(flags, 'bridge', 'info');
-    const config = loadConfig(flags.config, cmd.getOptionValueSource('config') === 'default');
-    // Script folders alone make a host for scripts.run (Python's AHKBridge starts one).
-    if (config.scripts.length === 0 && config.queues.length === 0 && config.scriptFolders.length === 0) {
-      throw new CliError(`${flags.config} lists no scripts, no queues and no script_folders: add entries under "scripts", "queues" or "script_folders"`);
+/** Run `bridge up` with its parsed flags; `cmd` tells a given --config from the default. */
+export async function runUp(flags: UpFlags, cmd: Command): Promise<void> {
+  const log = cliLogger(flags, 'bridge', 'info');
+  const config = loadConfig(flags.config, cmd.getOptionValueSource('config') === 'default');
+  // Script folders alone make a host for scripts.run (Python's AHKBridge starts one).
+  if (config.scripts.length === 0 && config.queues.length === 0 && config.scriptFolders.length === 0) {
+    throw new CliError(`${flags.config} lists no scripts, no queues and no script_folders: add entries under "scripts", "queues" or "script_folders"`);
+  }
+  const interpreter: GivenInterpreters = { explicit: flags.ahk, configured: config.interpreter, configFile: config.source };
+  await checkScripts(config, interpreter);
+  checkQueues(config.queues);
+  try {
+    await refuseTakenKeys(flags, flags.clientId, config.scripts.map((s) => s.key), log, config.broker);
+  } catch (err) {
+    if (err instanceof KeyTakenError) throw keyTakenCliError(err, `choose another key in ${flags.config}`);
+    if (err instanceof ClientIdTakenError) {
+      throw new CliError(`${err.message} (another \`bridge up\`?): stop it first (\`bridge ps\` shows what it runs), or give this one its own id with --client-id`);
     }
-    const interpreter: GivenInterpreters = { explicit: flags.ahk, configured: config.interpreter, configFile: config.source };
-    await checkScripts(config, interpreter);
-    checkQueues(config.queues);
-    try {
-      await refuseTakenKeys(flags, flags.clientId, config.scripts.map((s) => s.key), log, config.broker);
-    } catch (err) {
-      if (err instanceof KeyTakenError) throw keyTakenCliError(err, `choose another key in ${flags.config}`);
-      if (err instanceof ClientIdTakenError) {
-        throw new CliError(`${err.message} (another \`bridge up\`?): stop it first (\`bridge ps\` shows what it runs), or give this one its own id with --client-id`);
-      }
-      throw err;
-    }
-    const { link, role: linkRole, host, port } = await openLink(flags, flags.clientId, log, config.broker);
-    const registry = new ScriptRegistry({ link, log, interpreter, scriptFolders: config.scriptFolders });
-    let tailers: Awaited<ReturnType<typeof startQueues>> = [];
-    let watching: WatchSet | undefined;
-    // Handlers before anything starts: a stop request during start-up still stops what
-    // has started instead of leaving Node's default (an exit with the scripts running).
-    const removeHandlers = onShutdownSignal(async () => {
-      await watching?.close();
-      await stopQueues(tailers);
-      await registry.stopAll();
-      await link.stop();
-      process.exit(0);
-    }, log, { stdin: flags.stopOnStdinClose === true ? process.stdin : undefined });
-    let supervisors;
-    try {
-      supervisors = await registry.addAll(config.scripts);
-    } catch (err) {
-      // Taken since the question above (two bridges starting at once).
-      removeHandlers();
-      await link.stop();
-      if (err instanceof KeyTakenError) throw keyTakenCliError(err, `choose another key in ${flags.config}`);
-      throw err;
-    }
-    await registry.serveControl();
-    tailers = await startQueues(config.queues, link.client, log);
-    // Listening before the starts, so no @ready is missed.
-    const settled = startupSettled(supervisors);
-    await Promise.all(supervisors.map((s) => s.start()));
-    if (flags.watch) watching = await watchScripts(supervisors.map((s, i) => ({ supervisor: s, interpreter: { ...interpreter, own: config.scripts[i]?.interpreter } })), log);
-    const role = linkRole === 'hosting' ? 'hosting the broker' : 'joined the broker';
-    const queues = config.queues.length > 0 ? `, ${config.queues.length} queue file${config.queues.length === 1 ? '' : 's'}` : '';
-    process.stdout.write(`ahk-bridge ${VERSION}: ${role} on ${host}:${port}, ${supervisors.length} script${supervisors.length === 1 ? '' : 's'}${queues}\n`);
-    // The table once states have settled: "running" right after the spawn says nothing
-    // about a script that fails to load a moment later.
-    await settled;
-    const rows = supervisors.map((s) => ({ status: s.status(), restart: s.spec.restart.mode }));
-    if (rows.length > 0) process.stdout.write(formatSummary(rows, useColour(process.stdout)) + '\n');
-  });
-  return cmd;
+    throw err;
+  }
+  const { link, role: linkRole, host, port } = await openLink(flags, flags.clientId, log, config.broker);
+  const registry = new ScriptRegistry({ link, log, interpreter, scriptFolders: config.scriptFolders });
+  let tailers: Awaited<ReturnType<typeof startQueues>> = [];
+  let watching: WatchSet | undefined;
+  // Handlers before anything starts: a stop request during start-up still stops what
+  // has started instead of leaving Node's default (an exit with the scripts running).
+  const removeHandlers = onShutdownSignal(async () => {
+    await watching?.close();
+    await stopQueues(tailers);
+    await registry.stopAll();
+    await link.stop();
+    process.exit(0);
+  }, log, { stdin: flags.stopOnStdinClose === true ? process.stdin : undefined });
+  let supervisors;
+  try {
+    supervisors = await registry.addAll(config.scripts);
+  } catch (err) {
+    // Taken since the question above (two bridges starting at once).
+    removeHandlers();
+    await link.stop();
+    if (err instanceof KeyTakenError) throw keyTakenCliError(err, `choose another key in ${flags.config}`);
+    throw err;
+  }
+  await registry.serveControl();
+  tailers = await startQueues(config.queues, link.client, log);
+  // Listening before the starts, so no @ready is missed.
+  const settled = startupSettled(supervisors);
+  await Promise.all(supervisors.map((s) => s.start()));
+  if (flags.watch) watching = await watchScripts(supervisors.map((s, i) => ({ supervisor: s, interpreter: { ...interpreter, own: config.scripts[i]?.interpreter } })), log);
+  const role = linkRole === 'hosting' ? 'hosting the broker' : 'joined the broker';
+  const queues = config.queues.length > 0 ? `, ${config.queues.length} queue file${config.queues.length === 1 ? '' : 's'}` : '';
+  process.stdout.write(`ahk-bridge ${VERSION}: ${role} on ${host}:${port}, ${supervisors.length} script${supervisors.length === 1 ? '' : 's'}${queues}\n`);
+  // The table once states have settled: "running" right after the spawn says nothing
+  // about a script that fails to load a moment later.
+  await settled;
+  const rows = supervisors.map((s) => ({ status: s.status(), restart: s.spec.restart.mode }));
+  if (rows.length > 0) process.stdout.write(formatSummary(rows, useColour(process.stdout)) + '\n');
 }

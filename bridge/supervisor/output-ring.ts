@@ -21,6 +21,11 @@ export interface OutputEntry {
 export const OUTPUT_RING_LINES = 1000;
 /** Bytes of text (UTF-8) a ring keeps by default; whichever limit is reached first wins. */
 export const OUTPUT_RING_BYTES = 256 * 1024;
+/**
+ * Lines `scripts.<key>.logs` returns when the request does not say. Here rather than in
+ * script-registry.ts so that `bridge logs --help` can show it without loading the supervisor.
+ */
+export const DEFAULT_LOG_LINES = 100;
 
 export interface OutputRingLimits {
   lines: number;

@@ -10,6 +10,12 @@
 import type { Logger } from '../../src/log/logger.js';
 import { systemClock, type Clock, type ClockTimer } from '../../src/protocol/clock.js';
 
+/**
+ * How long commands wait for `@ready` by default, seconds. Here rather than in
+ * script-supervisor.ts so that `bridge run --help` can show it without loading the supervisor.
+ */
+export const DEFAULT_READY_TIMEOUT = 10;
+
 /** Commands held at most while the script is not ready; more are refused. */
 export const MAX_HELD = 1000;
 

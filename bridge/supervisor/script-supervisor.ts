@@ -13,7 +13,7 @@ import { isoTimestamp } from '../../src/protocol/timestamp.js';
 import type { Logger } from '../../src/log/logger.js';
 import { classifyExit, type StopReason } from './exit-reason.js';
 import { encodeCommand, parseLoadError, parseScriptLine, RESERVED_COMMAND_NAMES, RUNTIME_ERROR_PREFIX, type LoadError } from './line-protocol.js';
-import { CommandNotSentError, ReadyGate } from './ready-gate.js';
+import { CommandNotSentError, DEFAULT_READY_TIMEOUT, ReadyGate } from './ready-gate.js';
 import type { DecodedLine } from './line-decoder.js';
 import { eventText, OutputRing } from './output-ring.js';
 import { RestartPolicy, type RestartOptions } from './restart-policy.js';
@@ -76,8 +76,6 @@ export interface SupervisorEvents {
 
 /** A command request not answered within this time is failed locally. */
 const MAX_REPLY_WAIT_MS = 300_000;
-/** How long commands wait for `@ready` by default. */
-export const DEFAULT_READY_TIMEOUT = 10;
 
 export class ScriptSupervisor extends EventEmitter<SupervisorEvents> {
   private readonly queue = new PQueue({ concurrency: 1 });

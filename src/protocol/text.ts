@@ -1,12 +1,26 @@
 import { isUtf8 } from 'node:buffer';
-import iconv from 'iconv-lite';
+import { createRequire } from 'node:module';
+
+type Iconv = typeof import('iconv-lite');
+
+let iconvModule: Iconv | undefined;
+
+/**
+ * iconv-lite, loaded on first use: its code-page tables cost a broker about 5 MB of memory,
+ * and most brokers only ever see UTF-8 (a frame that is not, or a named encoding, loads it).
+ * Synchronous, so decoding stays synchronous.
+ */
+function iconv(): Iconv {
+  iconvModule ??= createRequire(import.meta.url)('iconv-lite') as Iconv;
+  return iconvModule;
+}
 
 /** Default code page for text that is not valid UTF-8: what AutoHotkey v1 sends as "ANSI". */
 export const DEFAULT_LEGACY_ENCODING = 'windows-1252';
 
 /** True when iconv-lite knows the encoding name (e.g. `windows-1252`, `cp1251`, `latin1`). */
 export function isKnownEncoding(name: string): boolean {
-  return iconv.encodingExists(name);
+  return iconv().encodingExists(name);
 }
 
 /**
@@ -15,7 +29,7 @@ export function isKnownEncoding(name: string): boolean {
  * rather than turned into U+FFFD replacement characters.
  */
 export function decodeFrameText(body: Buffer, legacyEncoding: string = DEFAULT_LEGACY_ENCODING): string {
-  const text = isUtf8(body) ? body.toString('utf8') : iconv.decode(body, legacyEncoding);
+  const text = isUtf8(body) ? body.toString('utf8') : iconv().decode(body, legacyEncoding);
   // A BOM is not JSON whitespace; tolerate one from clients that add it.
   return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }

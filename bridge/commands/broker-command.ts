@@ -1,0 +1,46 @@
+/**
+ * `bridge broker`: its flags and help. The work is in broker.ts, loaded when the command
+ * runs, so that `bridge --help` and every other command do not load the broker's action.
+ */
+import { Command, Option } from 'commander';
+import { CONFIG_KEYS, DEFAULT_CONFIG, FILE_ONLY_KEYS, FSYNC_POLICIES, type BrokerConfig } from '../../src/broker/config.js';
+import { withHttpFlag } from '../connect-flags.js';
+
+const BOOLEAN_KEYS = new Set<keyof BrokerConfig>(['log_messages', 'persistence_enabled', 'allow_anonymous']);
+/** Options given as flags; lists and objects (per-client credentials) live in the config file. */
+export const FLAG_KEYS = CONFIG_KEYS.filter((key) => !FILE_ONLY_KEYS.has(key));
+const HELP: Partial<Record<keyof BrokerConfig, string>> = {
+  host: 'interface to listen on; "localhost" = 127.0.0.1 and ::1 (env BROKER_HOST)',
+  port: 'TCP port (env BROKER_PORT)',
+  log_level: 'debug, info, warning, error, critical (env BROKER_LOG_LEVEL)',
+  token: 'shared secret clients must send in connect',
+  allow_anonymous: 'accept clients without credentials even when listening beyond loopback (not recommended)',
+  legacy_encoding: 'code page for frames that are not UTF-8 (older AHK clients send ANSI)',
+  log_messages: 'log every publish',
+  persistence_enabled: 'keep retained messages, sessions and unacked QoS 1 messages in persistence_path across restarts',
+  persistence_path: 'the persistence directory (created when missing; one broker at a time)',
+  persistence_fsync: `when a stored change counts as durable: ${FSYNC_POLICIES.join(', ')}`,
+};
+
+const flagName = (key: string): string => key.replace(/_/g, '-');
+
+export function brokerCommand(): Command {
+  const cmd = new Command('broker')
+    .description('run the message broker in the foreground (Ctrl+C stops it cleanly)')
+    .option('-c, --config <file>', 'JSON config file with broker options (seed names: port, max_connections, ...)')
+    .addOption(new Option('--log-format <format>', 'log line format').choices(['text', 'json']).default('text'))
+    .option('--stop-on-stdin-close', 'stop cleanly when stdin closes (for a parent process that runs the broker)')
+    .option('--persist <dir>', 'keep retained messages, sessions and unacked QoS 1 messages in <dir> across restarts (sets persistence_enabled and persistence_path)');
+  withHttpFlag(cmd);
+  for (const key of FLAG_KEYS) {
+    const desc = `${HELP[key] ?? key.replace(/_/g, ' ')} (default ${JSON.stringify(DEFAULT_CONFIG[key])})`;
+    cmd.addOption(BOOLEAN_KEYS.has(key) ? new Option(`--${flagName(key)}`, desc) : new Option(`--${flagName(key)} <value>`, desc));
+  }
+  cmd.addHelpText(
+    'after',
+    '\nPrecedence: defaults < --config file < BROKER_HOST/BROKER_PORT/BROKER_LOG_LEVEL < flags.\n' +
+      'Per-client credentials and permissions ("clients", "anonymous_permissions") are set in the config file.',
+  );
+  cmd.action(async (flags: Record<string, unknown>) => (await import('./broker.js')).runBroker(flags));
+  return cmd;
+}

@@ -1,0 +1,21 @@
+/**
+ * Preload (`node --import <this file's URL>`) that records every module the process loads,
+ * one URL a line, into the file named by the LOAD_RECORD environment variable: ES modules as
+ * they load (through a loader hook, which runs on Node's hooks thread), and CommonJS ones
+ * (commander, iconv-lite through createRequire, ...) from the require cache when the process
+ * exits. The exit must be a clean one (process.exit or the event loop ending); a process
+ * killed by a signal records only its ES modules. Used by cli-lazy-loading.test.ts.
+ */
+import { appendFileSync } from 'node:fs';
+import { createRequire, register } from 'node:module';
+import { pathToFileURL } from 'node:url';
+
+const file = process.env.LOAD_RECORD;
+if (!file) throw new Error('load-recorder.mjs: set LOAD_RECORD to the file to record into');
+
+register('./load-recorder-hooks.mjs', import.meta.url, { data: { file } });
+
+process.on('exit', () => {
+  const cached = Object.keys(createRequire(import.meta.url).cache).map((p) => pathToFileURL(p).href);
+  appendFileSync(file, cached.map((u) => `${u}\n`).join(''));
+});

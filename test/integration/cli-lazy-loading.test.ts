@@ -1,0 +1,73 @@
+/**
+ * `bridge broker` loads only what a broker needs (issue 15: idle memory). Each command's
+ * work is imported when that command runs, iconv-lite on the first frame that is not
+ * UTF-8, the status page only with --http, a federation engine only with --upstream. The
+ * broker runs with a preload that records every module it loads (test/helpers/
+ * load-recorder.mjs) and stops cleanly when its stdin closes, so the record is complete.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { useCliProcesses, waitOutput } from '../helpers/cli.js';
+import { freePort } from '../helpers/ports.js';
+
+const RECORDER = new URL('../helpers/load-recorder.mjs', import.meta.url).href;
+
+/**
+ * What an idle broker must not load, and why it would. Matched against file URLs (the
+ * recorder turns require-cache paths into URLs too), so `/` holds on Windows as well.
+ */
+const NOT_FOR_A_BROKER: [pattern: RegExp, what: string][] = [
+  [/\/node_modules\/chokidar\//, 'chokidar (file IPC: bridge tail, queues)'],
+  [/\/node_modules\/execa\//, 'execa (the script supervisor)'],
+  [/\/node_modules\/p-queue\//, 'p-queue (the script supervisor)'],
+  [/\/node_modules\/@nats-io\//, 'the NATS client (federation, only with --upstream nats://)'],
+  [/\/node_modules\/mqtt\//, 'the MQTT client (federation, only with --upstream mqtt://)'],
+  [/\/node_modules\/iconv-lite\//, 'iconv-lite (only for a frame that is not UTF-8)'],
+  [/\/dist\/bridge\/status-page\//, 'the status page (only with --http)'],
+  [/\/dist\/file-ipc\//, 'file IPC'],
+  [/\/dist\/bridge\/supervisor\/script-(supervisor|process)\.js$/, 'the script supervisor'],
+  [/\/dist\/bridge\/commands\/(?!broker(-command)?\.js$)[\w-]+(?<!-command)\.js$/, "another command's implementation"],
+];
+
+describe('what bridge broker loads', () => {
+  const dirs: string[] = [];
+  afterEach(() => {
+    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  });
+  const { start } = useCliProcesses();
+
+  /** Run a broker with `extra` flags until it listens, stop it by closing stdin, and return the URLs it loaded. */
+  async function modulesLoadedBy(extra: string[]): Promise<string[]> {
+    const dir = mkdtempSync(path.join(tmpdir(), 'bridge-loads-'));
+    dirs.push(dir);
+    const record = path.join(dir, 'loaded.txt');
+    const port = await freePort();
+    const proc = start(['broker', '--host', '127.0.0.1', '--port', String(port), '--stop-on-stdin-close', '--log-level', 'info', ...extra], {
+      NODE_OPTIONS: `--import=${RECORDER}`,
+      LOAD_RECORD: record,
+    });
+    await waitOutput(proc.child, proc.stderr, (s) => s.includes('broker listening'));
+    proc.child.stdin.end();
+    const res = await proc.done;
+    expect(res.code, res.stderr).toBe(0);
+    const urls = readFileSync(record, 'utf8').split('\n').filter((u) => u !== '');
+    // The recorder sees both kinds of module, or the absences below would prove nothing.
+    expect(urls.some((u) => u.endsWith('/dist/src/broker/broker.js')), 'an ES module of the broker is recorded').toBe(true);
+    expect(urls.some((u) => u.includes('/node_modules/commander/')), 'a CommonJS module (commander) is recorded').toBe(true);
+    return urls;
+  }
+
+  it('an idle broker loads no other command, no supervisor, file IPC, status page, federation engine or iconv-lite', async () => {
+    const urls = await modulesLoadedBy([]);
+    const wrong = NOT_FOR_A_BROKER.flatMap(([pattern, what]) => urls.filter((u) => pattern.test(u)).map((u) => `${what}: ${u}`));
+    expect(wrong).toEqual([]);
+  });
+
+  it('loads iconv-lite for a legacy encoding it must check, and the status page with --http', async () => {
+    const urls = await modulesLoadedBy(['--legacy-encoding', 'cp1251', '--http', String(await freePort())]);
+    expect(urls.some((u) => u.includes('/node_modules/iconv-lite/'))).toBe(true);
+    expect(urls.some((u) => u.endsWith('/dist/bridge/status-page/status-page.js'))).toBe(true);
+  });
+});
