@@ -21,7 +21,7 @@ import type { FederationSetting } from './federation/federation-setting.js';
 import { Connection, type ConnectionHooks } from './connection.js';
 import type { BrokerContext } from './context.js';
 import { Dispatcher } from './dispatcher.js';
-import { Durability } from './durability.js';
+import type { Durability } from './durability.js';
 import { NO_FAULTS, type FaultInjector } from './faults.js';
 import { FlushScheduler } from './flush-scheduler.js';
 import { brokerStatus } from './handlers/status.js';
@@ -29,7 +29,7 @@ import { watchConnectTimeout } from './liveness.js';
 import { listen } from './listener.js';
 import { MemoryReleaser } from './memory-release.js';
 import { BrokerMonitor } from './monitor/broker-monitor.js';
-import { Federation } from './federation/federation.js';
+import type { Federation } from './federation/federation.js';
 import type { JournalFs } from './persistence/index.js';
 import { RequestTracker } from './request-tracker.js';
 import { RetainedStore } from './retained-store.js';
@@ -283,6 +283,8 @@ export class MessageBroker {
 
   /** Join the upstream engine (in the background: an unreachable one is not an error). */
   private async openFederation(setting: FederationSetting): Promise<void> {
+    // Loaded only when configured: a broker without federation does not carry its code.
+    const { Federation } = await import('./federation/federation.js');
     const federation = await Federation.create(this.context, setting);
     this.federation = federation;
     this.router.observers.push(federation);
@@ -301,6 +303,8 @@ export class MessageBroker {
 
   /** Open the journal and rebuild retained messages and sessions from it. */
   private async openPersistence(): Promise<void> {
+    // Loaded only when persistence is on, like the federation.
+    const { Durability } = await import('./durability.js');
     const { durability, state } = await Durability.open(this.config, this.retained, this.log, this.persistenceFs);
     try {
       const restored = durability.restore(state, {
