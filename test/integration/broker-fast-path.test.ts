@@ -223,6 +223,7 @@ describe('frames the fast path leaves to the general path are answered as JSON.p
     await subscribe(sub, 'esc.#');
     const c = await connected(port, 'c');
     expect(await exchange(c, body('{"jsonrpc":"2.0","m\\u0065thod":"p\\u0069ng","id":101}', false), 101)).toMatchObject({ result: { pong: true } });
+    expect(await exchange(c, body('{"jsonrpc":"2.0","method":"p\\u0069ng","id":103}', false), 103)).toMatchObject({ result: { pong: true } });
     const res = await exchange(c, body(publishFrame('{"\\u0074opic":"esc.a","pay\\u006coad":{"v":"\\u00e9"}}', 102), false), 102);
     expect(res.result.delivered).toBe(1);
     expect((await sub.waitDelivery('esc.a')).payload).toEqual({ v: 'é' });
@@ -244,15 +245,19 @@ describe('frames the fast path leaves to the general path are answered as JSON.p
     expect(late.deliveries()).toEqual([]);
   });
 
-  it('more than 16 params: every one is read', async () => {
+  it('more than 16 params: every one is read, the 17th and later too', async () => {
     const { port } = await broker();
     const sub = await connected(port, 'sub');
     await subscribe(sub, 'many.#');
     const c = await connected(port, 'c');
-    const extra = Array.from({ length: 16 }, (_, k) => `"x${k}":${k}`).join(',');
-    const res = await exchange(c, body(publishFrame(`{${extra},"topic":"many.a","payload":"p","qos":1}`, 101), false), 101);
-    expect(res.result.delivered).toBe(1);
-    expect(await sub.waitDelivery('many.a')).toMatchObject({ payload: 'p', qos: 1 });
+    // Exactly 17, the last one the topic; then 18 with payload and qos last as well.
+    const extra = (n: number): string => Array.from({ length: n }, (_, k) => `"x${k}":${k}`).join(',');
+    const res = await exchange(c, body(publishFrame(`{${extra(16)},"topic":"many.a"}`, 101), false), 101);
+    expect(res.result).toMatchObject({ delivered: 1 });
+    expect(await sub.waitDelivery('many.a')).toMatchObject({ payload: null, qos: 0 });
+    const res2 = await exchange(c, body(publishFrame(`{${extra(15)},"topic":"many.b","payload":"p","qos":1}`, 102), false), 102);
+    expect(res2.result).toMatchObject({ delivered: 1 });
+    expect(await sub.waitDelivery('many.b')).toMatchObject({ payload: 'p', qos: 1 });
   });
 
   it('ids the contract refuses, a BOM, trailing bytes, an empty object, a batch, a bad jsonrpc', async () => {

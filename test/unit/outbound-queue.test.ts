@@ -368,6 +368,16 @@ describe('OutboundQueue', () => {
       expect(socket.bodies()).toEqual(expected);
     });
 
+    it('end() writes the frames already in the chunk before its final frame', () => {
+      const { socket, q, deliver } = setup(100);
+      deliver('a');
+      q.sendControl(frame('answer'));
+      deliver('b');
+      q.end(frame('bye'));
+      expect(socket.bodies()).toEqual(['a', 'answer', 'b', 'bye']);
+      expect(socket.ended).toBe(true);
+    });
+
     it('writes nothing more after abort, even frames already in the chunk', async () => {
       const { socket, q, deliver } = setup(100);
       deliver('before-abort');
