@@ -3,8 +3,10 @@ import type { Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { FlushScheduler } from '../../src/broker/flush-scheduler.js';
 import { deliveryFrameSize } from '../../src/broker/delivery-frame.js';
-import { createMessage, type BrokerMessage } from '../../src/broker/message.js';
+import { createMessage, deliveryFrame, type BrokerMessage } from '../../src/broker/message.js';
 import { OutboundQueue } from '../../src/broker/outbound-queue.js';
+import { encodeFrame } from '../../src/protocol/framing.js';
+import { RawJson } from '../../src/protocol/raw-json.js';
 
 /** A socket stand-in that records writes and reports backpressure when told to. */
 class FakeSocket extends EventEmitter {
@@ -229,5 +231,178 @@ describe('OutboundQueue', () => {
     deliver('p'.repeat(996), 1);
     expect(overflows).toHaveLength(1);
     expect(q.queuedDeliveries).toBe(0);
+  });
+
+  describe('writing straight into a chunk while the socket takes everything', () => {
+    /** The frame JSON.stringify gives for `msg`, for comparing bytes. */
+    const plainFrame = (msg: BrokerMessage, flags: { retained?: boolean; redelivered?: boolean } = {}): Buffer => {
+      const params: Record<string, unknown> = {
+        topic: msg.topic,
+        payload: msg.payload instanceof RawJson ? msg.payload.value : msg.payload,
+        timestamp: msg.timestamp,
+        sender: msg.sender,
+        message_id: msg.id,
+        qos: msg.qos,
+      };
+      if (flags.retained) params.retained = true;
+      if (flags.redelivered) params.redelivered = true;
+      if (msg.replyTo !== undefined) params.reply_to = msg.replyTo;
+      return encodeFrame(JSON.stringify({ jsonrpc: '2.0', method: 'message', params }));
+    };
+    const raw = (text: string): RawJson => {
+      const bytes = Buffer.from(`xx${text}yy`);
+      return new RawJson(bytes, 2, bytes.length - 2, true);
+    };
+
+    it('gives every queue the same message byte for byte, and the bytes JSON.stringify gives', async () => {
+      const queues = [setup(100), setup(100), setup(100)];
+      const msgs = [
+        createMessage({ topic: 'fan.a', payload: raw('{"k":"日本","n":[1,2]}'), sender: 'p', qos: 1 }),
+        createMessage({ topic: 'fan.b', payload: { v: 'é' }, sender: 'p' }),
+        createMessage({ topic: 'fan.a', payload: raw('"😀"'), sender: 'p', replyTo: 'tok' }),
+      ];
+      // Each message to every queue in turn, as the router fans one out; one queue gets the
+      // retained variant in between, which must not disturb the copies of the plain one.
+      for (const msg of msgs) {
+        queues[0]!.q.sendDelivery(msg);
+        queues[1]!.q.sendDelivery(msg, { retained: true });
+        queues[2]!.q.sendDelivery(msg);
+        queues[1]!.q.sendDelivery(msg);
+      }
+      await tick();
+      const bytes = queues.map(({ socket }) => Buffer.concat(socket.writes));
+      const plain = Buffer.concat(msgs.map((m) => plainFrame(m)));
+      expect(bytes[0]!.toString('hex')).toBe(plain.toString('hex'));
+      expect(bytes[2]!.toString('hex')).toBe(plain.toString('hex'));
+      expect(bytes[1]!.toString('hex')).toBe(Buffer.concat(msgs.flatMap((m) => [plainFrame(m, { retained: true }), plainFrame(m)])).toString('hex'));
+      // The same as the frame a queued delivery would use.
+      for (const m of msgs) expect(deliveryFrame(m).toString('hex')).toBe(plainFrame(m).toString('hex'));
+    });
+
+    it('writes more than max_queue_size deliveries of one turn, all of them, in order', async () => {
+      const { socket, q, dropped, deliver } = setup(10);
+      const expected: string[] = [];
+      for (let i = 0; i < 250; i++) {
+        expect(deliver(`m${i}`, i % 3 === 0 ? 1 : 0).ok).toBe(true);
+        expected.push(`m${i}`);
+      }
+      await tick();
+      expect(socket.bodies()).toEqual(expected);
+      expect(dropped).toEqual([]);
+      expect(q.queuedDeliveries).toBe(0);
+    });
+
+    it('writes frames totalling more than one chunk complete and in order, large frames and answers included', async () => {
+      const { socket, q, deliver } = setup(100_000);
+      const expected: string[] = [];
+      for (let i = 0; i < 400; i++) {
+        // ~1 KiB deliveries, a few frames larger than a whole chunk, answers in between.
+        const body = i % 97 === 5 ? `big${i}-${'B'.repeat(100 * 1024)}` : `d${i}-${'x'.repeat(1000 + (i % 13))}`;
+        deliver(body);
+        expected.push(body);
+        if (i % 7 === 0) {
+          const answer = `{"jsonrpc":"2.0","result":${i},"id":${i}}`;
+          q.sendControl(frame(answer));
+          expected.push(answer);
+        }
+      }
+      await tick();
+      expect(socket.bodies()).toEqual(expected);
+      // Nothing handed to the socket was written over afterwards (it may keep the buffers).
+      expect(socket.bodies(true)).toEqual(expected);
+      expect(q.queuedDeliveries).toBe(0);
+      expect(q.unsentBytes).toBe(0);
+    });
+
+    it('keeps order from direct frames through backpressure, queued entries and the drain', async () => {
+      const { socket, q, deliver, dropped } = setup(5);
+      const expected: string[] = [];
+      const send = (body: string): void => {
+        deliver(body);
+        expected.push(body);
+      };
+      const answer = (body: string): void => {
+        q.sendControl(frame(body));
+        expected.push(body);
+      };
+      for (let i = 0; i < 5; i++) send(`direct${i}`);
+      answer('answer-direct');
+      socket.accept = false;
+      // The sixth delivery of the turn hands the chunk to the socket, which now refuses more.
+      send('queued0');
+      answer('answer-queued');
+      send('queued1');
+      await tick();
+      expect(socket.bodies()).toEqual(expected.slice(0, 6));
+      send('queued2');
+      answer('answer-queued2');
+      socket.accept = true;
+      socket.emit('drain');
+      expect(socket.bodies()).toEqual(expected);
+      // Back to writing directly.
+      send('after0');
+      answer('answer-after');
+      send('after1');
+      await tick();
+      expect(socket.bodies()).toEqual(expected);
+      expect(socket.bodies(true)).toEqual(expected);
+      expect(dropped).toEqual([]);
+    });
+
+    it('keeps order when a full chunk meets backpressure', async () => {
+      const { socket, deliver } = setup(1000);
+      const expected: string[] = [];
+      socket.accept = false;
+      // 1 KiB frames: the 64 KiB chunk fills after about 60, is handed over, and the rest queue.
+      for (let i = 0; i < 150; i++) {
+        deliver(`${i}-${'z'.repeat(1024)}`);
+        expected.push(`${i}-${'z'.repeat(1024)}`);
+      }
+      await tick();
+      const written = socket.bodies().length;
+      expect(written).toBeGreaterThan(0);
+      expect(written).toBeLessThan(150);
+      expect(socket.bodies()).toEqual(expected.slice(0, written));
+      socket.accept = true;
+      socket.emit('drain');
+      expect(socket.bodies()).toEqual(expected);
+    });
+
+    it('end() writes the frames already in the chunk before its final frame', () => {
+      const { socket, q, deliver } = setup(100);
+      deliver('a');
+      q.sendControl(frame('answer'));
+      deliver('b');
+      q.end(frame('bye'));
+      expect(socket.bodies()).toEqual(['a', 'answer', 'b', 'bye']);
+      expect(socket.ended).toBe(true);
+    });
+
+    it('writes nothing more after abort, even frames already in the chunk', async () => {
+      const { socket, q, deliver } = setup(100);
+      deliver('before-abort');
+      q.sendControl(frame('answer-before-abort'));
+      q.abort();
+      expect(deliver('after-abort').ok).toBe(false);
+      q.sendControl(frame('answer-after-abort'));
+      await tick();
+      socket.emit('drain');
+      q.flush();
+      expect(socket.writes).toEqual([]);
+      expect(q.queuedDeliveries).toBe(0);
+      expect(q.unsentBytes).toBe(0);
+    });
+
+    it('writes nothing to a destroyed socket: what waits is discarded', async () => {
+      const { socket, q, deliver } = setup(100);
+      deliver('one');
+      socket.destroyed = true;
+      deliver('two');
+      q.sendControl(frame('answer'));
+      await tick();
+      expect(socket.writes).toEqual([]);
+      expect(q.queuedDeliveries).toBe(0);
+      expect(q.unsentBytes).toBe(0);
+    });
   });
 });

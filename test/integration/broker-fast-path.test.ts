@@ -1,0 +1,293 @@
+/**
+ * The broker's fast path (call-scan.ts, RawJson payloads, delivery frames written into a
+ * chunk) over real TCP against a real broker: payload bytes are forwarded as the
+ * publisher wrote them and still read as the same JSON value, frames the scan leaves to
+ * the general path are answered exactly as JSON.parse reads them (duplicate keys: the
+ * last wins; escaped keys; `__proto__`; more than 16 params; legacy code pages), retained
+ * clears and QoS 1 redelivery work with raw payloads, and a raw reply result reaches the
+ * requester intact.
+ */
+import { describe, expect, it } from 'vitest';
+import { METHODS } from '../../src/broker/handlers/index.js';
+import { scanCall } from '../../src/protocol/call-scan.js';
+import { FrameDecoder } from '../../src/protocol/index.js';
+import { roundTrip, subscribe, useTestBed } from '../helpers/test-bed.js';
+import type { Frame, RawClient } from '../helpers/raw-client.js';
+
+const { broker, open, connected } = useTestBed();
+
+const rawOf = (method: string): readonly string[] | undefined => METHODS.get(method)?.rawParams;
+
+/** `text` as the fast path sees it: assert that it takes it (or not), so each case tests the path it names. */
+function body(text: string | Buffer, fast: boolean): Buffer {
+  const b = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
+  expect(scanCall(b, 0, b.length, rawOf) !== null, `fast path for ${b.toString('latin1')}`).toBe(fast);
+  return b;
+}
+
+/** Every frame body the broker sends to `c`, as bytes (RawClient only keeps them parsed). */
+function captureBodies(c: RawClient): Buffer[] {
+  const bodies: Buffer[] = [];
+  const decoder = new FrameDecoder(64 * 1024 * 1024);
+  c.socket.on('data', (chunk: Buffer) => decoder.push(chunk, (b) => bodies.push(Buffer.from(b))));
+  return bodies;
+}
+
+/** Open, start capturing raw frames (before any arrive, so frame boundaries line up), then connect. */
+async function connectedWithBytes(port: number, clientId: string, params: Record<string, unknown> = {}): Promise<{ c: RawClient; bodies: Buffer[] }> {
+  const c = await open(port);
+  const bodies = captureBodies(c);
+  const res = await c.call('connect', { client_id: clientId, client_type: 'test', version: '1', ...params });
+  expect(res.error).toBeUndefined();
+  return { c, bodies };
+}
+
+/**
+ * Send `bytes` as one frame and wait for the answer with `id`. Ids from 100 up: RawClient's
+ * own calls (connect, subscribe) count from 1.
+ */
+async function exchange(c: RawClient, bytes: Buffer, id: unknown): Promise<Frame> {
+  if (typeof id === 'number') expect(id >= 100 || id === 0).toBe(true);
+  const answer = c.waitFor((f) => !Array.isArray(f) && !f.method && f.id === id, 5000, `answer ${JSON.stringify(id)}`);
+  c.writeRaw(frameOf(bytes));
+  return answer;
+}
+
+function frameOf(bytes: Buffer): Buffer {
+  const header = Buffer.allocUnsafe(4);
+  header.writeUInt32BE(bytes.length, 0);
+  return Buffer.concat([header, bytes]);
+}
+
+/** The bytes of the payload in a delivery frame body, located by the frame's fixed layout. */
+function payloadBytes(frame: Buffer, topic: string, length: number): Buffer {
+  const head = Buffer.from(`{"jsonrpc":"2.0","method":"message","params":{"topic":${JSON.stringify(topic)},"payload":`);
+  expect(frame.subarray(0, head.length).toString()).toBe(head.toString());
+  expect(frame.subarray(head.length + length, head.length + length + 13).toString()).toBe(',"timestamp":');
+  return frame.subarray(head.length, head.length + length);
+}
+
+const publishFrame = (params: string, id: number | string): string => `{"jsonrpc":"2.0","method":"publish","params":${params},"id":${JSON.stringify(id)}}`;
+
+describe('payloads on the fast path', () => {
+  it('are delivered as the same JSON value, and as the very bytes the publisher sent', async () => {
+    const { port } = await broker();
+    const { c: sub, bodies } = await connectedWithBytes(port, 'sub');
+    await subscribe(sub, 'fast.#');
+    const pub = await connected(port, 'pub');
+    const payloads = [
+      '{ "n" : 1.0e5 ,\n\t"s":"caf\\u00e9 \\ud83d\\ude00" , "a" : [ true , null , -0 , 0.50 ] ,"e":{ } }',
+      '"\\u00e9\\n\\/"',
+      '1E+5',
+      '[ ]',
+      '"日本 😀"',
+      '-0.0',
+    ];
+    for (const [i, text] of payloads.entries()) {
+      const res = await exchange(pub, body(publishFrame(`{ "topic" : "fast.fmt${i}" , "payload" :  ${text}  }`, 100 + i), true), 100 + i);
+      expect(res.result.delivered).toBe(1);
+    }
+    await sub.waitDeliveries(payloads.length);
+    for (const [i, text] of payloads.entries()) {
+      const topic = `fast.fmt${i}`;
+      const delivered = sub.deliveries(topic)[0];
+      expect(delivered.payload, topic).toEqual(JSON.parse(text));
+      const frame = bodies.find((b) => b.includes(`"topic":"${topic}"`))!;
+      expect(payloadBytes(frame, topic, Buffer.byteLength(text)).toString(), topic).toBe(text);
+    }
+  });
+
+  it('a windows-1252 frame from a legacy client still works (the general path decodes it)', async () => {
+    const { port } = await broker();
+    const sub = await connected(port, 'sub');
+    await subscribe(sub, 'legacy.#');
+    const pub = await connected(port, 'pub');
+    const text = publishFrame('{"topic":"legacy.caf\u00e9","payload":{"name":"Ren\u00e9e","price":"5 \u20ac"}}', 'l1');
+    const bytes = Buffer.from(text.replace('\u20ac', '\u0080'), 'latin1'); // 0x80 is "€" in windows-1252
+    const res = await exchange(pub, body(bytes, false), 'l1');
+    expect(res.result.delivered).toBe(1);
+    const d = await sub.waitDelivery('legacy.caf\u00e9');
+    expect(d.payload).toEqual({ name: 'Ren\u00e9e', price: '5 \u20ac' });
+  });
+
+  it('a retained publish with payload "" clears the retained topic', async () => {
+    const { port } = await broker();
+    const pub = await connected(port, 'pub');
+    for (const [id, params] of [
+      [101, '{"topic":"ret.a","payload":{"v":1},"retain":true}'],
+      [102, '{"topic":"ret.b","payload":[2],"retain":true}'],
+      [103, '{"topic":"ret.a","payload": "" ,"retain":true}'],
+    ] as const) {
+      const res = await exchange(pub, body(publishFrame(params, id), true), id);
+      expect(res.error).toBeUndefined();
+    }
+    const late = await connected(port, 'late');
+    await subscribe(late, 'ret.#');
+    // Retained messages follow the subscribe answer at once: a round trip has them all.
+    await roundTrip(late);
+    expect(late.deliveries().map((d) => [d.topic, d.payload, d.retained])).toEqual([['ret.b', [2], true]]);
+    await exchange(pub, body(publishFrame('{"topic":"ret.b","payload":"","retain":true}', 105), true), 105);
+    const later = await connected(port, 'later');
+    await subscribe(later, 'ret.#');
+    await roundTrip(later);
+    expect(later.deliveries()).toEqual([]);
+  });
+
+  it('a QoS 1 message for an offline session is redelivered intact after the publisher sent many more', async () => {
+    const { port } = await broker({ max_queue_size: 1000 });
+    const off = await connected(port, 'offline');
+    await subscribe(off, 'keep.#');
+    const online = await connected(port, 'online');
+    await subscribe(online, 'keep.#');
+    const watcher = await connected(port, 'watcher');
+    await subscribe(watcher, 'system.client.disconnected');
+    off.close();
+    await watcher.waitDelivery('system.client.disconnected', (p) => p.payload.client_id === 'offline');
+
+    const pub = await connected(port, 'pub');
+    const kept = '{"k":"the kept one \\u00e9 \u00e9","n":[1,2,3],"pad":"' + 'k'.repeat(3000) + '"}';
+    const first = await exchange(pub, body(publishFrame(`{"topic":"keep.one","payload":${kept},"qos":1}`, 'kept'), true), 'kept');
+    expect(first.result.delivered).toBe(2);
+    // Many more frames through the same socket, so that its receive buffers have been
+    // replaced many times over before the offline subscriber comes back.
+    const filler = '{"f":"' + 'f'.repeat(2000) + '"}';
+    const notification = frameOf(body(`{"jsonrpc":"2.0","method":"publish","params":{"topic":"other.t","payload":${filler}}}`, true));
+    for (let i = 0; i < 400; i++) pub.writeRaw(notification);
+    await roundTrip(pub);
+
+    const back = await open(port);
+    const bytes = captureBodies(back);
+    const res = await back.call('connect', { client_id: 'offline', client_type: 'test', version: '1' });
+    expect(res.result.session_present).toBe(true);
+    const d = await back.waitDelivery('keep.one');
+    expect(d.payload).toEqual(JSON.parse(kept));
+    expect(d.message_id).toBe(first.result.message_id);
+    const frame = bytes.find((b) => b.includes('"topic":"keep.one"'))!;
+    expect(payloadBytes(frame, 'keep.one', Buffer.byteLength(kept)).toString()).toBe(kept);
+    const onlineGot = await online.waitDelivery('keep.one');
+    expect(onlineGot.payload).toEqual(JSON.parse(kept));
+  });
+
+  it('a reply result in raw JSON reaches the requester as the same value; a null result is not accepted', async () => {
+    const { port } = await broker();
+    const responder = await connected(port, 'responder');
+    await subscribe(responder, 'svc.#');
+    const requester = await open(port);
+    const answers = captureBodies(requester);
+    expect((await requester.call('connect', { client_id: 'requester', client_type: 'test', version: '1' })).error).toBeUndefined();
+    const answer = requester.waitFor((f) => f.id === 'req-1', 10_000, 'request answer');
+    requester.writeRaw(frameOf(body('{"jsonrpc":"2.0","method":"request","params":{"topic":"svc.echo","payload":{ "q" : 1.5e1 },"timeout":10},"id":"req-1"}', true)));
+    const req = await responder.waitDelivery('svc.echo');
+    expect(req.payload).toEqual({ q: 15 });
+    const token: string = req.reply_to;
+
+    const nullReply = await exchange(responder, body(`{"jsonrpc":"2.0","method":"reply","params":{"reply_to":${JSON.stringify(token)},"result": null },"id":"r0"}`, true), 'r0');
+    expect(nullReply.result).toEqual({ accepted: false });
+
+    const result = '{ "ok" : true, "v" : 1.0e2, "s" : "\\u00e9\u00e9", "list" : [ 1 , [ ] , { } ] }';
+    const accepted = await exchange(responder, body(`{"jsonrpc":"2.0","method":"reply","params":{"reply_to":${JSON.stringify(token)},"result":${result}},"id":"r1"}`, true), 'r1');
+    expect(accepted.result).toEqual({ accepted: true });
+    const got = await answer;
+    expect(got).toEqual({ jsonrpc: '2.0', result: JSON.parse(result), id: 'req-1' });
+    // The result went out as the responder's bytes.
+    const frame = answers.find((b) => b.includes('"id":"req-1"'))!;
+    expect(frame.toString()).toBe(`{"jsonrpc":"2.0","result":${result},"id":"req-1"}`);
+    // A later reply is not accepted either.
+    const late = await exchange(responder, body(`{"jsonrpc":"2.0","method":"reply","params":{"reply_to":${JSON.stringify(token)},"result":1},"id":"r2"}`, true), 'r2');
+    expect(late.result).toEqual({ accepted: false });
+  });
+});
+
+describe('frames the fast path leaves to the general path are answered as JSON.parse reads them', () => {
+  it('duplicate keys: the last one wins, at the top level and in params', async () => {
+    const { port } = await broker();
+    const sub = await connected(port, 'sub');
+    await subscribe(sub, 'dup.#');
+    const c = await connected(port, 'c');
+    expect(await exchange(c, body('{"jsonrpc":"2.0","method":"ping","method":"nope","id":101}', false), 101)).toMatchObject({ error: { code: -32601, message: 'Method not found: nope' } });
+    expect(await exchange(c, body('{"jsonrpc":"2.0","method":"nope","method":"ping","id":102}', false), 102)).toMatchObject({ result: { pong: true } });
+    const twoIds = c.waitFor((f) => f.id === 104);
+    c.writeRaw(frameOf(body('{"jsonrpc":"2.0","method":"ping","id":103,"id":104}', false)));
+    expect(await twoIds).toMatchObject({ result: { pong: true } });
+    const res = await exchange(c, body(publishFrame('{"topic":"dup.first","payload":1,"topic":"dup.last","payload":2}', 105), false), 105);
+    expect(res.result.delivered).toBe(1);
+    const d = await sub.waitDelivery('dup.last');
+    expect(d.payload).toBe(2);
+    await roundTrip(sub);
+    expect(sub.deliveries('dup.first')).toEqual([]);
+  });
+
+  it('escaped keys and method names are read by their value', async () => {
+    const { port } = await broker();
+    const sub = await connected(port, 'sub');
+    await subscribe(sub, 'esc.#');
+    const c = await connected(port, 'c');
+    expect(await exchange(c, body('{"jsonrpc":"2.0","m\\u0065thod":"p\\u0069ng","id":101}', false), 101)).toMatchObject({ result: { pong: true } });
+    expect(await exchange(c, body('{"jsonrpc":"2.0","method":"p\\u0069ng","id":103}', false), 103)).toMatchObject({ result: { pong: true } });
+    const res = await exchange(c, body(publishFrame('{"\\u0074opic":"esc.a","pay\\u006coad":{"v":"\\u00e9"}}', 102), false), 102);
+    expect(res.result.delivered).toBe(1);
+    expect((await sub.waitDelivery('esc.a')).payload).toEqual({ v: 'é' });
+  });
+
+  it('a "__proto__" param is an ordinary (ignored) member, not the params\' prototype', async () => {
+    const { port } = await broker();
+    const sub = await connected(port, 'sub');
+    await subscribe(sub, 'proto.#');
+    const c = await connected(port, 'c');
+    const res = await exchange(c, body(publishFrame('{"topic":"proto.a","payload":1,"__proto__":{"qos":1,"retain":true}}', 101), false), 101);
+    expect(res.result.delivered).toBe(1);
+    const d = await sub.waitDelivery('proto.a');
+    expect(d.qos).toBe(0);
+    // Not retained either: a late subscriber gets nothing.
+    const late = await connected(port, 'late');
+    await subscribe(late, 'proto.#');
+    await roundTrip(late);
+    expect(late.deliveries()).toEqual([]);
+  });
+
+  it('more than 16 params: every one is read, the 17th and later too', async () => {
+    const { port } = await broker();
+    const sub = await connected(port, 'sub');
+    await subscribe(sub, 'many.#');
+    const c = await connected(port, 'c');
+    // Exactly 17, the last one the topic; then 18 with payload and qos last as well.
+    const extra = (n: number): string => Array.from({ length: n }, (_, k) => `"x${k}":${k}`).join(',');
+    const res = await exchange(c, body(publishFrame(`{${extra(16)},"topic":"many.a"}`, 101), false), 101);
+    expect(res.result).toMatchObject({ delivered: 1 });
+    expect(await sub.waitDelivery('many.a')).toMatchObject({ payload: null, qos: 0 });
+    const res2 = await exchange(c, body(publishFrame(`{${extra(15)},"topic":"many.b","payload":"p","qos":1}`, 102), false), 102);
+    expect(res2.result).toMatchObject({ delivered: 1 });
+    expect(await sub.waitDelivery('many.b')).toMatchObject({ payload: 'p', qos: 1 });
+  });
+
+  it('ids the contract refuses, a BOM, trailing bytes, an empty object, a batch, a bad jsonrpc', async () => {
+    const { port } = await broker();
+    const c = await connected(port, 'c');
+    const next = async (bytes: Buffer): Promise<Frame> => {
+      const before = c.frames.length;
+      c.writeRaw(frameOf(bytes));
+      await c.waitFor(() => c.frames.length > before);
+      return c.frames[before];
+    };
+    for (const id of ['1.5', 'true', '9007199254740992', '{"a":1}', '[1]']) {
+      expect(await next(body(`{"jsonrpc":"2.0","method":"ping","id":${id}}`, false)), id).toMatchObject({ id: null, error: { code: -32600 } });
+    }
+    expect(await next(body(`\ufeff{"jsonrpc":"2.0","method":"ping","id":7}`, false))).toMatchObject({ id: 7, result: { pong: true } });
+    expect(await next(body('{"jsonrpc":"2.0","method":"ping","id":8}x', false))).toMatchObject({ id: null, error: { code: -32700 } });
+    expect(await next(body('{"jsonrpc":"2.0","method":"ping","id":8}{}', false))).toMatchObject({ id: null, error: { code: -32700 } });
+    expect(await next(body('{}', false))).toMatchObject({ id: null, error: { code: -32600 } });
+    expect(await next(body('[{"jsonrpc":"2.0","method":"ping","id":9}]', false))).toMatchObject([{ id: 9, result: { pong: true } }]);
+    expect(await next(body('{"jsonrpc":"2.00","method":"ping","id":10}', false))).toMatchObject({ id: 10, error: { code: -32600 } });
+    expect(await next(body('{"jsonrpc":"2.0","method":"ping","params":["x"],"id":11}', false))).toMatchObject({ id: 11, error: { code: -32602 } });
+    expect(await next(body('{"jsonrpc":"2.0","method":"ping","extra":1,"id":12}', false))).toMatchObject({ id: 12, result: { pong: true } });
+  });
+
+  it('the same calls on the fast path get the same answers', async () => {
+    const { port } = await broker();
+    const c = await connected(port, 'c');
+    expect(await exchange(c, body('{"jsonrpc":"2.0","method":"nope","id":101}', true), 101)).toMatchObject({ error: { code: -32601, message: 'Method not found: nope' } });
+    expect(await exchange(c, body('{ "id" : -0 , "method" : "ping" , "jsonrpc" : "2.0" }', true), 0)).toMatchObject({ result: { pong: true } });
+    expect(await exchange(c, body('{"jsonrpc":"2.0","method":"ping","id":102.0}', true), 102)).toMatchObject({ result: { pong: true } });
+    expect(await exchange(c, body('{"jsonrpc":"2.0","method":"ping","id":"\\u00e9"}', true), 'é')).toMatchObject({ result: { pong: true } });
+  });
+});

@@ -1,0 +1,222 @@
+/**
+ * The delivery frame writer (src/broker/delivery-frame.ts) must produce exactly the bytes
+ * of `encodeFrame(JSON.stringify(...))` for the delivery notification, whichever way the
+ * frame is built (a buffer of its own, or written at an offset into a larger one), for
+ * every kind of payload, raw or not, with every flag, in any order of calls.
+ */
+import { describe, expect, it } from 'vitest';
+import { buildDeliveryFrame, deliveryFrameSize, writeDeliveryFrame, type FrameFlags, type FrameSource } from '../../src/broker/delivery-frame.js';
+import { createMessage, deliveryFrame } from '../../src/broker/message.js';
+import { encodeFrame } from '../../src/protocol/framing.js';
+import { RawJson } from '../../src/protocol/raw-json.js';
+
+const TS = '2026-12-01T22:48:50.123Z';
+
+/** What the frame must say, built the plain way. */
+function expected(msg: FrameSource, flags: FrameFlags, payload: unknown = msg.payload instanceof RawJson ? msg.payload.value : msg.payload): Buffer {
+  return encodeFrame(expectedText(msg, flags, payload));
+}
+
+function expectedText(msg: FrameSource, flags: FrameFlags, payload: unknown): string {
+  const params: Record<string, unknown> = {
+    topic: msg.topic,
+    payload,
+    timestamp: msg.timestamp,
+    sender: msg.sender,
+    message_id: msg.id,
+    qos: msg.qos,
+  };
+  if (flags.retained) params.retained = true;
+  if (flags.redelivered) params.redelivered = true;
+  if (msg.replyTo !== undefined) params.reply_to = msg.replyTo;
+  return JSON.stringify({ jsonrpc: '2.0', method: 'message', params });
+}
+
+/** A RawJson borrowing `text` from the middle of a larger buffer, as the frame scanner makes them. */
+function borrowed(text: string): { raw: RawJson; source: Buffer } {
+  const bytes = Buffer.from(text, 'utf8');
+  const source = Buffer.concat([Buffer.from('{"x":'), bytes, Buffer.from('}junk')]);
+  return { raw: new RawJson(source, 5, 5 + bytes.length, true), source };
+}
+
+let seq = 0;
+function source(payload: unknown, over: Partial<FrameSource> = {}): FrameSource {
+  return { id: `id-${++seq}`, topic: 'a.b', payload, sender: 'pub', timestamp: TS, qos: 0, ...over };
+}
+
+/** Check both ways of writing `msg` against the plain serialisation. */
+function expectFrame(msg: FrameSource, flags: FrameFlags, want: Buffer = expected(msg, flags)): void {
+  const label = `${JSON.stringify(msg.payload)} ${JSON.stringify(flags)} ${msg.topic}`;
+  expect(deliveryFrameSize(msg, flags), label).toBe(want.length);
+  // At an offset in a larger buffer, between sentinels that must stay untouched.
+  const target = Buffer.alloc(want.length + 40, 0xaa);
+  const payloadAt = writeDeliveryFrame(msg, flags, target, 17);
+  expect(target.subarray(17, 17 + want.length).toString('hex'), label).toBe(want.toString('hex'));
+  expect(target.subarray(0, 17).every((b) => b === 0xaa)).toBe(true);
+  expect(target.subarray(17 + want.length).every((b) => b === 0xaa)).toBe(true);
+  const payloadText = msg.payload instanceof RawJson ? msg.payload.toString() : (JSON.stringify(msg.payload) ?? 'null');
+  expect(target.toString('utf8', payloadAt, payloadAt + Buffer.byteLength(payloadText)), label).toBe(payloadText);
+  // And as a buffer of its own.
+  expect(buildDeliveryFrame(msg, flags).toString('hex'), label).toBe(want.toString('hex'));
+}
+
+const FLAG_SETS: FrameFlags[] = [{}, { retained: true }, { redelivered: true }, { retained: true, redelivered: true }, { retained: false, redelivered: false }];
+
+const VALUES: unknown[] = [
+  null,
+  true,
+  false,
+  0,
+  -0,
+  1,
+  -1,
+  1.5,
+  -2.5e-7,
+  1e21,
+  123456789012345680000,
+  Number.MAX_SAFE_INTEGER,
+  Number.MIN_VALUE,
+  '',
+  'plain',
+  'a"b\\c/d',
+  'line\nbreak\ttab\r\b\f',
+  '\u0000\u0001\u001f\u007f',
+  'é ü ß',
+  '日本語のテキスト',
+  '😀👍🏽 emoji',
+  '\u2028\u2029',
+  '\ud800 lone \udfff',
+  '\ufeff',
+  [],
+  {},
+  [1, 'two', null, true, [[]], {}],
+  { a: 1, b: { c: [1, 2, { d: 'é' }] }, '': 0, 'k"ey': '日本' },
+  { nested: { deeper: { deepest: [{}] } } },
+];
+
+describe('delivery frames are the bytes JSON.stringify gives', () => {
+  it('for value payloads of every JSON type, with every flag combination', () => {
+    for (const v of VALUES) for (const flags of FLAG_SETS) expectFrame(source(v), flags);
+  });
+
+  it('for RawJson payloads (compact text, as a publisher that uses JSON.stringify sends it)', () => {
+    for (const v of VALUES) {
+      for (const flags of FLAG_SETS) {
+        const { raw } = borrowed(JSON.stringify(v));
+        expectFrame(source(raw), flags);
+      }
+    }
+  });
+
+  it('for a RawJson with unusual formatting: its bytes go out exactly as they came', () => {
+    const text = '{ "a" : [ 1.0e5 , "\\u00e9" ] ,\n"b":-0 }';
+    const { raw } = borrowed(text);
+    const msg = source(raw);
+    const want = expectedText(msg, {}, 'PAYLOAD-HERE').replace('"PAYLOAD-HERE"', text);
+    const frame = buildDeliveryFrame(msg, {});
+    expect(frame.toString('hex')).toBe(encodeFrame(want).toString('hex'));
+    expect(deliveryFrameSize(msg, {})).toBe(frame.length);
+  });
+
+  it('for a value payload that holds a RawJson (JSON.stringify uses its toJSON)', () => {
+    const { raw } = borrowed('{"k":[1,2]}');
+    const msg = source({ inner: raw, n: 1 });
+    expectFrame(msg, {}, expected(msg, {}, { inner: { k: [1, 2] }, n: 1 }));
+  });
+
+  it('for non-ASCII topics and senders, and senders, ids and reply_to tokens that need escapes', () => {
+    const cases: Partial<FrameSource>[] = [
+      { topic: '日本.語' },
+      { topic: 'emoji.😀.x' },
+      { topic: 'é.ü.ß', sender: 'Müller 😀' },
+      { sender: 'a"b' },
+      { sender: 'back\\slash\nnewline' },
+      { id: 'a"b' },
+      { id: '\u0001' },
+      { replyTo: 'tok-123' },
+      { replyTo: 'a"b\\' },
+      { replyTo: '' },
+      { qos: 1 },
+      { qos: 1, replyTo: 'r', sender: '日本' },
+    ];
+    for (const over of cases) {
+      for (const flags of FLAG_SETS) {
+        expectFrame(source('p', over), flags);
+        expectFrame(source(borrowed('"é"').raw, over), flags);
+      }
+    }
+  });
+
+  it('for messages made by createMessage, as the broker makes them', () => {
+    const msg = createMessage({ topic: 'jobs.created', payload: { id: 7, name: 'é' }, sender: 'client-1', qos: 1, replyTo: 'token' });
+    for (const flags of FLAG_SETS) expectFrame(msg, flags);
+    expect(deliveryFrame(msg, {}).toString('hex')).toBe(expected(msg, {}).toString('hex'));
+    expect(deliveryFrame(msg, { retained: true }).toString('hex')).toBe(expected(msg, { retained: true }).toString('hex'));
+  });
+});
+
+describe('the writer keeps nothing of one frame in another', () => {
+  it('two topics alternating, each with its own sender, payload and flags', () => {
+    const msgs = [
+      source('one', { topic: 't.one', sender: 's1' }),
+      source(borrowed('[2]').raw, { topic: 't.two', sender: 's2', qos: 1 }),
+      source({ three: 3 }, { topic: 't.one', sender: 's2', replyTo: 'r3' }),
+      source(borrowed('"four"').raw, { topic: 't.two', sender: 's1' }),
+    ];
+    for (let round = 0; round < 3; round++) {
+      for (const [i, msg] of msgs.entries()) expectFrame(msg, FLAG_SETS[(i + round) % FLAG_SETS.length]!);
+    }
+  });
+
+  it('a size asked for one message or flag set, then a frame written for another', () => {
+    const a = source('aaaa', { topic: 't.a' });
+    const b = source('bb', { topic: 't.b', replyTo: 'x' });
+    const target = Buffer.alloc(1000);
+    deliveryFrameSize(a, {});
+    let n = expected(b, {}).length;
+    writeDeliveryFrame(b, {}, target, 0);
+    expect(target.subarray(0, n).toString('hex')).toBe(expected(b, {}).toString('hex'));
+    deliveryFrameSize(b, {});
+    n = expected(b, { retained: true }).length;
+    writeDeliveryFrame(b, { retained: true }, target, 0);
+    expect(target.subarray(0, n).toString('hex')).toBe(expected(b, { retained: true }).toString('hex'));
+    deliveryFrameSize(a, { redelivered: true });
+    expect(buildDeliveryFrame(a, {}).toString('hex')).toBe(expected(a, {}).toString('hex'));
+  });
+
+  it('past the topic cache limit, and for topics too long to cache', () => {
+    for (let i = 0; i < 1100; i++) {
+      const topic = i % 100 === 0 ? `long.${'x'.repeat(300)}.${i}` : `t.${i}`;
+      const msg = source(i, { topic });
+      expect(buildDeliveryFrame(msg, {}).toString('hex')).toBe(expected(msg, {}).toString('hex'));
+    }
+    // The first topics again, after the cache started over.
+    for (let i = 0; i < 5; i++) expectFrame(source(i, { topic: `t.${i}` }), {});
+  });
+});
+
+describe('a borrowed RawJson payload', () => {
+  it('is rebased onto its copy in the frame buildDeliveryFrame makes, so the source buffer may be reused', () => {
+    const text = '{"k":"日本","n":[1,2,3]}';
+    const { raw, source: src } = borrowed(text);
+    const msg = source(raw, { topic: 'rebase.t' });
+    const frame = buildDeliveryFrame(msg, {});
+    expect(raw.isBorrowed).toBe(false);
+    const before = frame.toString('hex');
+    src.fill(0x7b); // the socket's buffer, reused for other bytes
+    expect(raw.toString()).toBe(text);
+    expect(raw.value).toEqual({ k: '日本', n: [1, 2, 3] });
+    expect(frame.toString('hex')).toBe(before);
+    // Frames built later (other flags) still carry the payload intact.
+    expect(buildDeliveryFrame(msg, { redelivered: true }).toString('hex')).toBe(expected(msg, { redelivered: true }).toString('hex'));
+  });
+
+  it('is copied, not rebased, by writeDeliveryFrame into a caller buffer, and then still reads from its source', () => {
+    const { raw } = borrowed('[1]');
+    const msg = source(raw);
+    const target = Buffer.alloc(deliveryFrameSize(msg, {}));
+    writeDeliveryFrame(msg, {}, target, 0);
+    expect(target.toString('hex')).toBe(expected(msg, {}).toString('hex'));
+    expect(raw.isBorrowed).toBe(true);
+  });
+});

@@ -1,0 +1,40 @@
+/** Message ids (src/broker/message-id.ts): unique and shaped like a version 4 UUID. */
+import { describe, expect, it, vi } from 'vitest';
+import { newMessageId } from '../../src/broker/message-id.js';
+import { createMessage } from '../../src/broker/message.js';
+
+const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+describe('message ids', () => {
+  it('100,000 ids are unique and all UUID-v4-shaped', () => {
+    const seen = new Set<string>();
+    for (let i = 0; i < 100_000; i++) {
+      const id = newMessageId();
+      if (!UUID_V4.test(id)) expect.fail(`id #${i} ${JSON.stringify(id)} is not UUID-v4-shaped`);
+      seen.add(id);
+    }
+    expect(seen.size).toBe(100_000);
+  });
+
+  it('keep the shape with every random prefix a broker process may draw', async () => {
+    // Each fresh module instance draws its prefix once, as a new broker process does.
+    const prefixes = new Set<string>();
+    for (let n = 0; n < 200; n++) {
+      vi.resetModules();
+      const fresh = await import('../../src/broker/message-id.js');
+      const id = fresh.newMessageId();
+      expect(id).toMatch(UUID_V4);
+      expect(id.endsWith('-000000000000')).toBe(true);
+      prefixes.add(id.slice(0, 24));
+    }
+    expect(prefixes.size).toBe(200);
+  });
+
+  it('are what createMessage gives each message', () => {
+    const a = createMessage({ topic: 't', payload: 1, sender: 's' });
+    const b = createMessage({ topic: 't', payload: 1, sender: 's' });
+    expect(a.id).toMatch(UUID_V4);
+    expect(b.id).toMatch(UUID_V4);
+    expect(a.id).not.toBe(b.id);
+  });
+});

@@ -1,0 +1,107 @@
+/**
+ * RawJson (src/protocol/raw-json.ts) and the places that keep a message past the frame
+ * it came in (keepMessage): a raw payload borrows the bytes of the socket chunk it was
+ * read from, so everything that keeps it must give it its own copy first. The tests
+ * overwrite the source buffer, as a reused receive buffer would be, and read the payload
+ * again. (Node does not reuse a socket's receive buffers today, so over TCP a payload
+ * that was wrongly kept borrowed still reads right; only these tests can see the copy
+ * missing.)
+ */
+import { describe, expect, it } from 'vitest';
+import { createMessage, keepMessage, type BrokerMessage } from '../../src/broker/message.js';
+import { TopicActivity } from '../../src/broker/monitor/topic-activity.js';
+import { RetainedStore } from '../../src/broker/retained-store.js';
+import { Session } from '../../src/broker/session.js';
+import { scanCall } from '../../src/protocol/call-scan.js';
+import { jsonValue, RawJson } from '../../src/protocol/raw-json.js';
+
+const PAYLOAD = '{"k":"kept é 😀","n":[1,2.5,-0],"deep":{"a":[{}]}}';
+
+/** A publish read by the fast path from `chunk`, as the broker reads one from a socket chunk. */
+function publishFrom(chunk: Buffer, topic = 'keep.t', qos: 0 | 1 = 1): BrokerMessage {
+  const text = `{"jsonrpc":"2.0","method":"publish","params":{"topic":"${topic}","payload":${PAYLOAD},"qos":${qos}}}`;
+  const n = chunk.write(text, 7, 'utf8');
+  const call = scanCall(chunk, 7, 7 + n, (m) => (m === 'publish' ? ['payload'] : undefined))!;
+  const params = call.params as Record<string, unknown>;
+  expect(params.payload).toBeInstanceOf(RawJson);
+  expect((params.payload as RawJson).isBorrowed).toBe(true);
+  return createMessage({ topic, payload: params.payload, sender: 'pub', qos });
+}
+
+/** The socket chunk is reused for other bytes. */
+const reuse = (chunk: Buffer): Buffer => chunk.fill(0x5d);
+
+function expectIntact(payload: unknown): void {
+  expect(payload).toBeInstanceOf(RawJson);
+  const raw = payload as RawJson;
+  expect(raw.isBorrowed).toBe(false);
+  expect(raw.toString()).toBe(PAYLOAD);
+  expect(raw.value).toEqual(JSON.parse(PAYLOAD));
+}
+
+describe('RawJson', () => {
+  it('reads its text and value lazily, serialises as its value, and own() copies once', () => {
+    const src = Buffer.from(`xx${PAYLOAD}yy`);
+    const raw = new RawJson(src, 2, 2 + Buffer.byteLength(PAYLOAD), true);
+    expect(raw.length).toBe(Buffer.byteLength(PAYLOAD));
+    expect(raw.bytes.toString()).toBe(PAYLOAD);
+    expect(JSON.stringify({ p: raw })).toBe(JSON.stringify({ p: JSON.parse(PAYLOAD) }));
+    expect(jsonValue(raw)).toEqual(JSON.parse(PAYLOAD));
+    expect(jsonValue(5)).toBe(5);
+    expect(raw.own()).toBe(raw);
+    const copy = raw.bytes;
+    reuse(src);
+    expectIntact(raw);
+    raw.own(); // already its own: no new copy
+    expect(raw.bytes.buffer).toBe(copy.buffer);
+    const target = Buffer.alloc(raw.length + 4);
+    expect(raw.copyTo(target, 2)).toBe(raw.length);
+    expect(target.subarray(2, 2 + raw.length).toString()).toBe(PAYLOAD);
+  });
+});
+
+describe('a message kept past its frame owns its payload bytes', () => {
+  it('keepMessage', () => {
+    const chunk = Buffer.alloc(4096);
+    const msg = publishFrom(chunk);
+    expect(keepMessage(msg)).toBe(msg);
+    reuse(chunk);
+    expectIntact(msg.payload);
+  });
+
+  it('in a session offline queue', () => {
+    const chunk = Buffer.alloc(4096);
+    const msg = publishFrom(chunk);
+    const session = new Session('offline');
+    expect(session.queueOffline(msg, 100, () => {})).toBe(true);
+    reuse(chunk);
+    expectIntact(session.offline.shift()!.payload);
+  });
+
+  it('in a session in-flight set (QoS 1 awaiting ack)', () => {
+    const chunk = Buffer.alloc(4096);
+    const msg = publishFrom(chunk);
+    const session = new Session('online');
+    session.trackInflight(msg, 100);
+    reuse(chunk);
+    expectIntact(session.inflight.get(msg.id)!.payload);
+  });
+
+  it('in the retained store', () => {
+    const chunk = Buffer.alloc(4096);
+    const msg = publishFrom(chunk, 'keep.retained', 0);
+    const store = new RetainedStore();
+    store.set(msg);
+    reuse(chunk);
+    expectIntact(store.get('keep.retained')!.payload);
+  });
+
+  it('in the monitor\'s topic activity', () => {
+    const chunk = Buffer.alloc(4096);
+    const msg = publishFrom(chunk, 'keep.monitored', 0);
+    const activity = new TopicActivity(10);
+    activity.record(msg);
+    reuse(chunk);
+    expectIntact(activity.recent()[0]!.lastPayload);
+  });
+});
