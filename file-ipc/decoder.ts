@@ -64,6 +64,25 @@ const ALIASES: Record<string, string> = { utf16: 'utf-16le', utf32: 'utf-32le', 
 
 const infoCache = new Map<string, EncodingInfo>();
 
+const ASCII = String.fromCharCode(...Array.from({ length: 128 }, (_, i) => i));
+const NON_ASCII = /[^\x00-\x7f]/;
+
+/**
+ * `slow`, preceded by a fast path for lines of ASCII bytes only when `name` decodes those
+ * as ASCII (the Windows ANSI code pages; not, say, ISO 646-JP, where 0x5C is ¥): Node
+ * decodes them natively, and iconv-lite's per-call set-up is paid only by lines with
+ * other bytes. Most queue lines are ASCII, and on a large backlog iconv was most of the
+ * decoding time.
+ */
+function asciiFastPath(name: string, slow: EncodingInfo['decode']): EncodingInfo['decode'] {
+  const bytes = Buffer.from(ASCII, 'latin1');
+  if (iconv.decode(bytes, name, { stripBOM: false }) !== ASCII) return slow;
+  return (b, s, e) => {
+    const text = b.toString('latin1', s, e);
+    return NON_ASCII.test(text) ? slow(b, s, e) : text;
+  };
+}
+
 function encodingInfo(requested: string): EncodingInfo {
   const cached = infoCache.get(requested);
   if (cached) return cached;
@@ -80,7 +99,7 @@ function encodingInfo(requested: string): EncodingInfo {
   if (key === 'utf8') decode = (b, s, e) => b.toString('utf8', s, e);
   else if (key === 'utf16le' || key === 'utf16' || key === 'ucs2') decode = (b, s, e) => b.toString('utf16le', s, e);
   else if (key === 'latin1' || key === 'iso88591' || key === 'binary') decode = (b, s, e) => b.toString('latin1', s, e);
-  else decode = (b, s, e) => iconv.decode(b.subarray(s, e), name, { stripBOM: false });
+  else decode = asciiFastPath(name, (b, s, e) => iconv.decode(b.subarray(s, e), name, { stripBOM: false }));
   const info: EncodingInfo = { name, unit: nl.length, nl, cr, decode };
   infoCache.set(requested, info);
   return info;

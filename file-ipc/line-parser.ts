@@ -69,10 +69,21 @@ export function mapNameProblem(name: string): string | null {
   return null;
 }
 
+/** What a legacy name becomes: its topic, or why it cannot be published. */
+type TopicOutcome = { topic: string; reason?: undefined } | { topic?: undefined; reason: string };
+
+/**
+ * Legacy names whose outcome is remembered. A queue uses a handful of names, so checking
+ * each line's topic against the topic rules again was wasted work on a large backlog;
+ * the bound keeps lines with ever new (garbage) names from growing the memory.
+ */
+const MAX_REMEMBERED_NAMES = 1024;
+
 /** Parses queue lines with a fixed map and prefix (validated once, at construction). */
 export class LineParser {
   private readonly map: ReadonlyMap<string, string>;
   private readonly prefix: string;
+  private readonly outcomes = new Map<string, TopicOutcome>();
 
   /** @throws RangeError when the prefix or a map target can never give a valid topic. */
   constructor(options: LineParserOptions = {}) {
@@ -100,11 +111,24 @@ export class LineParser {
     if (bar < 0) return { kind: 'invalid', reason: 'no "|" between topic and payload' };
     const name = line.slice(0, bar).trim();
     if (name === '') return { kind: 'invalid', reason: 'empty topic' };
+    const outcome = this.outcomeOf(name);
+    if (outcome.reason !== undefined) return { kind: 'invalid', reason: outcome.reason };
+    return { kind: 'publish', topic: outcome.topic, payload: parsePayload(line.slice(bar + 1)) };
+  }
+
+  private outcomeOf(name: string): TopicOutcome {
+    const known = this.outcomes.get(name);
+    if (known) return known;
     const topic = this.topicFor(name);
     const err = topicError(topic);
-    if (err) return { kind: 'invalid', reason: `invalid topic "${topic}": ${err}` };
-    if (isReservedTopic(topic)) return { kind: 'invalid', reason: `reserved topic "${topic}"` };
-    return { kind: 'publish', topic, payload: parsePayload(line.slice(bar + 1)) };
+    const outcome: TopicOutcome = err
+      ? { reason: `invalid topic "${topic}": ${err}` }
+      : isReservedTopic(topic)
+        ? { reason: `reserved topic "${topic}"` }
+        : { topic };
+    if (this.outcomes.size >= MAX_REMEMBERED_NAMES) this.outcomes.clear();
+    this.outcomes.set(name, outcome);
+    return outcome;
   }
 }
 

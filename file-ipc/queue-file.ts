@@ -67,6 +67,14 @@ export interface SliceRequest {
   headBytes?: number;
   /** Also read `length` bytes at `position` (to check the bytes just before a saved offset). */
   probe?: { position: number; length: number };
+  /**
+   * Read the data into this buffer when it is large enough (`maxBytes`, plus the probe's
+   * length when the probe ends at `offset`: both are then read at once); the slice's
+   * `data` is then a view of it, valid until the next read into it. A reader that reads chunk after chunk
+   * reuses one buffer instead of leaving each chunk to the garbage collector (memory that
+   * piled up outside the JS heap until a full collection).
+   */
+  into?: Buffer;
 }
 
 /** What one {@link readSlice} call found, all from the same open handle. */
@@ -75,6 +83,8 @@ export interface Slice {
   identity: string;
   /** Size at the moment of the read (from fstat on the open handle). */
   size: number;
+  /** Last modification time in ns (from the same fstat). */
+  mtimeNs: bigint;
   /** Bytes read from `offset` (empty when the file is not longer than `offset`). */
   data: Buffer;
   /** The first `headBytes` bytes, or fewer when the file is shorter. */
@@ -83,8 +93,10 @@ export interface Slice {
   probe: Buffer | null;
 }
 
-async function readFully(handle: QueueFileHandle, position: number, length: number): Promise<Buffer> {
-  const buf = Buffer.allocUnsafe(length);
+const EMPTY: Buffer = Buffer.alloc(0);
+
+async function readFully(handle: QueueFileHandle, position: number, length: number, into?: Buffer): Promise<Buffer> {
+  const buf = into && into.length >= length ? into.subarray(0, length) : Buffer.allocUnsafe(length);
   let filled = 0;
   while (filled < length) {
     const { bytesRead } = await handle.read(buf, filled, length - filled, position + filled);
@@ -150,22 +162,41 @@ export async function readSlice(
     const size = Number(st.size);
     const head = request.headBytes ? await readFully(handle, 0, Math.min(request.headBytes, size)) : Buffer.alloc(0);
     let probe: Buffer | null = null;
+    let data: Buffer = EMPTY;
     const p = request.probe;
-    if (p && p.position >= 0 && p.position + p.length <= size) probe = await readFully(handle, p.position, p.length);
     const wanted = Math.max(0, Math.min(request.maxBytes, size - request.offset));
-    const data = wanted > 0 ? await readFully(handle, request.offset, wanted) : Buffer.alloc(0);
-    return { identity: identityKey(st), size, data, head, probe };
+    if (p && p.position >= 0 && p.position + p.length === request.offset && wanted > 0) {
+      // The probe ends where the data starts: one read for both, one trip to the disk
+      // thread less for every new line that arrives.
+      const both = await readFully(handle, p.position, p.length + wanted, request.into);
+      if (both.length >= p.length) {
+        probe = Buffer.from(both.subarray(0, p.length));
+        data = both.subarray(p.length);
+      }
+    } else {
+      if (p && p.position >= 0 && p.position + p.length <= size) probe = await readFully(handle, p.position, p.length);
+      if (wanted > 0) data = await readFully(handle, request.offset, wanted, request.into);
+    }
+    return { identity: identityKey(st), size, mtimeNs: st.mtimeNs, data, head, probe };
   } finally {
     // Close before anything else happens: AutoHotkey's next append fails while we hold it.
     await handle.close().catch(() => undefined);
   }
 }
 
-/** Identity key and size of `path`, or `null` when it does not exist. */
-export async function statQueue(path: string, fs: QueueFs = nodeQueueFs, retry: RetryOptions = {}): Promise<{ identity: string; size: number } | null> {
+/**
+ * Identity key, size and modification time (ns) of `path`, or `null` when it does not
+ * exist. A stat opens no handle that takes part in file sharing (on Windows it asks for
+ * attributes only), so it never makes an exclusive FileAppend fail.
+ */
+export async function statQueue(
+  path: string,
+  fs: QueueFs = nodeQueueFs,
+  retry: RetryOptions = {},
+): Promise<{ identity: string; size: number; mtimeNs: bigint } | null> {
   try {
     const st = await retryBusy(() => fs.stat(path, { bigint: true }), retry);
-    return { identity: identityKey(st), size: Number(st.size) };
+    return { identity: identityKey(st), size: Number(st.size), mtimeNs: st.mtimeNs };
   } catch (err) {
     if (isMissing(err)) return null;
     throw err;

@@ -20,15 +20,21 @@ export interface QueueTailerOptions {
   flushTimeoutMs?: number;
   /** Safety poll interval (default 1000 ms). */
   pollIntervalMs?: number;
-  /** Re-read this long after the last watcher event (default 60 ms). */
+  /** Look again this long after the last watcher event of a burst (default 20 ms). */
   trailingReadMs?: number;
   /** Most lines per publish batch (default 500). */
   batchLines?: number;
+  /**
+   * Most batches sent to the broker and not yet answered (default 2). More keeps both
+   * sides busy on a backlog; after a rejected batch the lines sent behind it are sent
+   * again (see the README), so this also bounds what a rejection can repeat.
+   */
+  maxBatchesInFlight?: number;
   /** A line longer than this many bytes is dead-lettered in pieces (default 1 MiB). */
   maxLineBytes?: number;
   /** Bytes read per open of the file (default 256 KiB); bounds memory on a backlog. */
   readChunkBytes?: number;
-  /** Watch with chokidar (default true); false leaves the safety poll alone (tests, odd file systems). */
+  /** Watch the folder with `fs.watch` (default true); false leaves the safety poll alone (tests, odd file systems). */
   watch?: boolean;
   /** Where the tailer logs (as component `queue`). */
   log: Logger;

@@ -4,15 +4,18 @@
  *
  * When to read is read-triggers.ts's job (watcher events, a trailing re-read, a safety
  * poll, timed wakes); every trigger only marks the tailer dirty, and one serialised loop
- * here does the reading, so two reads never overlap. The options, counters and events
- * are in tailer-types.ts.
+ * here does the reading, so two reads never overlap. A read asked for by a watcher event
+ * or the poll first stats the file and opens it only when it changed since it was last
+ * read to its end: every open is a moment in which AutoHotkey's exclusive FileAppend
+ * would fail. The options, counters and events are in tailer-types.ts.
  *
  * Each read starts at the confirmed offset (everything before it was accepted by the
  * broker), opens the file, reads, closes at once, and first decides whether the file is
  * still the one the offset belongs to (continuity.ts). A file rotated away has its unread
  * rest read (rotation.ts) before the new one. Complete lines are decoded and handed to
- * publish-batch.ts, which publishes them in batches of at most `batchLines` and saves the
- * position after each accepted batch. A rejected batch is retried later from the same
+ * publish-batch.ts, which publishes them in batches of at most `batchLines`, several in
+ * flight, and saves the position as batches are accepted; every read waits for all its
+ * batches' answers before it ends. A rejected batch is retried later from the confirmed
  * offset, so nothing is lost or reordered.
  */
 import { EventEmitter } from 'node:events';
@@ -25,8 +28,8 @@ import { DEFAULT_MAX_LINE_BYTES, DEFAULT_QUEUE_ENCODING, QueueDecoder, assertQue
 import { LineParser } from './line-parser.js';
 import { PositionStore } from './position-store.js';
 import { BatchPublisher } from './publish-batch.js';
-import { isDirectoryError, readSlice, type QueueFs, type Slice, nodeQueueFs } from './queue-file.js';
-import { ReadTriggers } from './read-triggers.js';
+import { isDirectoryError, readSlice, statQueue, type QueueFs, type Slice, nodeQueueFs } from './queue-file.js';
+import { ReadTriggers, type ReadReason } from './read-triggers.js';
 import { RotationDrain, type ConsumeResult } from './rotation.js';
 import type { PublishBatch, QueueTailerEvents, QueueTailerOptions, QueueTailerStats } from './tailer-types.js';
 import { isBusyError } from './retry.js';
@@ -38,6 +41,16 @@ type StepResult = 'done' | 'again';
 
 /** Most reads in one loop pass before yielding to the event loop (a file that keeps changing). */
 const MAX_STEPS_PER_CYCLE = 16;
+/** The longest encoded newline (UTF-32). */
+const MAX_NEWLINE_BYTES = 4;
+/** Bytes of a chunk decoded at a time (see `consumeFrom`). */
+const DECODE_PIECE_BYTES = 32 * 1024;
+/** Default `trailingReadMs`. */
+const DEFAULT_TRAILING_READ_MS = 20;
+/** Default `batchLines`. */
+const DEFAULT_BATCH_LINES = 500;
+/** Default `maxBatchesInFlight`. */
+const DEFAULT_BATCHES_IN_FLIGHT = 2;
 
 /** Publishes the lines of one AutoHotkey FileAppend queue file. */
 export class QueueTailer extends EventEmitter<QueueTailerEvents> {
@@ -65,13 +78,22 @@ export class QueueTailer extends EventEmitter<QueueTailerEvents> {
   private gone = false;
   private lastSize = -1;
   private lastIdentity = '';
+  private lastMtimeNs = -1n;
   private lastGrowthAt = 0;
+  /**
+   * The last read went to the end of the file at the queue path without a problem: until
+   * the file's identity, size or modification time change, an event needs no read.
+   */
+  private upToDate = false;
 
   private started = false;
   private stopped = false;
   private dirty = false;
+  /** A read was asked for that must open the file even if a stat says it is unchanged. */
+  private mustRead = false;
   private loop: Promise<void> | null = null;
   private readonly triggers: ReadTriggers;
+  private buffer: Buffer | null = null;
   private lastProblem = '';
   private lastProblemAt = 0;
 
@@ -100,14 +122,17 @@ export class QueueTailer extends EventEmitter<QueueTailerEvents> {
       file: this.file,
       useWatcher: opts.watch ?? true,
       pollIntervalMs,
-      trailingReadMs: Math.max(0, opts.trailingReadMs ?? 60),
-      kick: () => this.kick(),
+      trailingReadMs: Math.max(0, opts.trailingReadMs ?? DEFAULT_TRAILING_READ_MS),
+      kick: (reason) => this.request(reason),
       onNoFolder: (folder) =>
-        this.log.warning('queue folder does not exist; only the safety poll will notice the queue file', { folder, poll_ms: pollIntervalMs }),
+        this.log.warning('queue folder does not exist; until it does, only the safety poll notices the queue file', { folder, poll_ms: pollIntervalMs }),
       onWatchError: (err) => this.problem('watch', 'file watcher error; the safety poll continues', { error: err }),
     });
     this.publisher = new BatchPublisher({
-      file: this.file, batchLines: Math.max(1, Math.floor(opts.batchLines ?? 500)), maxLineBytes: this.maxLineBytes, parser, publish,
+      file: this.file,
+      batchLines: Math.max(1, Math.floor(opts.batchLines ?? DEFAULT_BATCH_LINES)),
+      maxInFlight: Math.max(1, Math.floor(opts.maxBatchesInFlight ?? DEFAULT_BATCHES_IN_FLIGHT)),
+      maxLineBytes: this.maxLineBytes, parser, publish,
       deadLetters: this.deadLetters, positions: this.positions, stats: this.stats, events: this,
       wakeIn: (ms) => this.triggers.wakeIn(ms),
       problem: (key, msg, fields) => this.problem(key, msg, fields),
@@ -170,24 +195,32 @@ export class QueueTailer extends EventEmitter<QueueTailerEvents> {
     while (this.loop) await this.loop;
   }
 
-  /** Ask for a read now (also what every watcher event and the poll do). */
+  /** Ask for a read now, whether or not the file looks changed. */
   kick(): void {
+    this.request('wake');
+  }
+
+  private request(reason: ReadReason): void {
     if (this.stopped || !this.started) return;
     this.dirty = true;
+    if (reason === 'wake') this.mustRead = true;
     if (this.loop) return;
     this.loop = this.runLoop().finally(() => {
       this.loop = null;
-      // A kick that arrived while the loop was finishing its last await.
-      if (this.dirty && !this.stopped) this.kick();
+      // A request that arrived while the loop was finishing its last await.
+      if (this.dirty && !this.stopped) this.request(this.mustRead ? 'wake' : 'poll');
     });
   }
 
   private async runLoop(): Promise<void> {
     while (this.dirty && !this.stopped) {
       this.dirty = false;
+      const mustRead = this.mustRead;
+      this.mustRead = false;
       try {
-        await this.cycle();
+        await this.cycle(mustRead);
       } catch (err) {
+        this.upToDate = false;
         this.stats.readErrors++;
         if (isDirectoryError(err)) {
           // Not a file to read: the safety poll looks again, nothing sooner.
@@ -202,23 +235,45 @@ export class QueueTailer extends EventEmitter<QueueTailerEvents> {
     if (!this.stopped) this.emit('idle');
   }
 
-  private async cycle(): Promise<void> {
+  private async cycle(mustRead: boolean): Promise<void> {
     const backoff = this.publisher.backoffLeft();
     if (backoff > 0) {
       // Publish backoff: come back when it ends (an earlier wake-up may have used the timer).
       this.triggers.wakeIn(backoff);
       return;
     }
+    if (!mustRead && this.upToDate && (await this.unchanged())) return;
+    this.upToDate = false;
     await this.publisher.savePositionIfFailed(this.cur);
     for (let i = 0; i < MAX_STEPS_PER_CYCLE && !this.stopped; i++) {
       if ((await this.step()) === 'done') return;
     }
-    this.dirty = true; // kept changing under us: yield to the event loop, then go on
+    // Kept changing under us: yield to the event loop, then go on.
+    this.dirty = true;
+    this.mustRead = true;
+  }
+
+  /**
+   * True when the queue file is, by a stat (which opens no handle that could clash with
+   * an exclusive FileAppend), still what the last read saw to its end. A second event
+   * for the same append, the trailing look after a burst and a poll of a quiet file then
+   * cost no open. A rewrite to the same size within the same mtime tick is left to the
+   * poll's periodic full read.
+   */
+  private async unchanged(): Promise<boolean> {
+    let st: Awaited<ReturnType<typeof statQueue>>;
+    try {
+      st = await statQueue(this.file, this.fs, { retries: 0 });
+    } catch {
+      return false; // the read says what is wrong
+    }
+    return st !== null && st.identity === this.lastIdentity && st.size === this.lastSize && st.mtimeNs === this.lastMtimeNs;
   }
 
   // ---- reading --------------------------------------------------------------------------
 
   private noteSize(slice: Slice): void {
+    this.lastMtimeNs = slice.mtimeNs;
     if (slice.identity !== this.lastIdentity || slice.size !== this.lastSize) {
       this.lastIdentity = slice.identity;
       this.lastSize = slice.size;
@@ -229,7 +284,7 @@ export class QueueTailer extends EventEmitter<QueueTailerEvents> {
   /** One decision on the queue path: read, or handle a missing / replaced / rewritten file. */
   private async step(): Promise<StepResult> {
     const track = this.cur;
-    const slice = await readSlice(this.file, sliceRequest(track, track?.offset ?? 0, this.chunkBytes, this.encoding), this.fs);
+    const slice = await readSlice(this.file, { ...sliceRequest(track, track?.offset ?? 0, this.chunkBytes, this.encoding), into: this.readBuffer() }, this.fs);
     // The size seen by the previous read of this same file: tells how much a truncation lost.
     const prevSize = slice && slice.identity === this.lastIdentity ? this.lastSize : -1;
     if (slice) this.noteSize(slice);
@@ -264,8 +319,20 @@ export class QueueTailer extends EventEmitter<QueueTailerEvents> {
     }
   }
 
+  /**
+   * The one buffer reads of the queue go into (allocated on first use). Reads never
+   * overlap, and a read's bytes are decoded before the next read.
+   */
+  private readBuffer(): Buffer {
+    // Room for a chunk and the newline probed just before it (see readSlice).
+    this.buffer ??= Buffer.allocUnsafe(this.chunkBytes + MAX_NEWLINE_BYTES);
+    return this.buffer;
+  }
+
   private async readOn(track: Track, slice: Slice): Promise<StepResult> {
-    return (await this.consume(this.file, track, slice, false)) === 'changed' ? 'again' : 'done';
+    const r = await this.consume(this.file, track, slice, false);
+    if (r === 'eof') this.upToDate = true;
+    return r === 'changed' ? 'again' : 'done';
   }
 
   private async resetTo(track: Track, reason: string, level: 'info' | 'warning'): Promise<void> {
@@ -283,16 +350,41 @@ export class QueueTailer extends EventEmitter<QueueTailerEvents> {
    */
   private async consume(path: string, track: Track, first: Slice, final: boolean): Promise<ConsumeResult> {
     const decoder = new QueueDecoder({ defaultEncoding: this.encoding, maxLineBytes: this.maxLineBytes, offset: track.offset, state: track.state });
-    const head = first.head;
     const progress = BacklogProgress.start(this.log, this.file, first.size - track.offset, track.offset);
+    // Batches may still be out at the broker when a read below ends or fails: whatever
+    // happens next (a reset, a rotation, a retry) starts from the confirmed offset.
+    let r: ConsumeResult;
+    try {
+      r = await this.consumeFrom(path, track, first, final, decoder, progress);
+    } catch (err) {
+      await this.publisher.settle();
+      throw err;
+    }
+    if (!(await this.publisher.settle())) return 'failed';
+    if (r === 'eof') progress?.end();
+    return r;
+  }
+
+  private async consumeFrom(
+    path: string,
+    track: Track,
+    first: Slice,
+    final: boolean,
+    decoder: QueueDecoder,
+    progress: BacklogProgress | null,
+  ): Promise<ConsumeResult> {
+    const head = first.head;
     let slice = first;
     for (;;) {
-      if (slice.data.length > 0) {
-        const ok = await this.publisher.deliver(decoder.push(slice.data), track, head, progress);
-        if (!ok) return 'failed';
+      // Decoded a piece at a time: the lines of a whole chunk, alive until its last batch
+      // was sent, outlived young-generation collections on a backlog and grew the heap.
+      for (let at = 0; at < slice.data.length; at += DECODE_PIECE_BYTES) {
+        const lines = decoder.push(slice.data.subarray(at, at + DECODE_PIECE_BYTES));
+        if (!(await this.publisher.deliver(lines, track, head, progress))) return 'failed';
       }
       if (decoder.offset >= slice.size) break; // at the end (as of this read)
-      const next = await readSlice(path, { offset: decoder.offset, maxBytes: this.chunkBytes }, this.fs);
+      // `slice` is decoded: its bytes (perhaps in the same buffer) are not needed any more.
+      const next = await readSlice(path, { offset: decoder.offset, maxBytes: this.chunkBytes, into: this.readBuffer() }, this.fs);
       if (!next || next.identity !== track.identity || next.size < decoder.offset) return 'changed';
       if (path === this.file) this.noteSize(next);
       slice = next;
@@ -309,7 +401,6 @@ export class QueueTailer extends EventEmitter<QueueTailerEvents> {
         this.triggers.wakeIn(this.flushTimeoutMs - quietFor + 5);
       }
     }
-    progress?.end();
     return 'eof';
   }
 

@@ -153,6 +153,20 @@ describe('QueueDecoder splits', () => {
   });
 });
 
+describe('QueueDecoder code pages', () => {
+  it('decodes ASCII-only lines and lines with code-page bytes alike, in one chunk (Windows-1252, cp1251)', () => {
+    const ansi = Buffer.concat([Buffer.from('a|plain\r\n'), iconv.encode('a|5 € “quoted” Café\r\n', 'windows-1252'), Buffer.from('a|plain again\n')]);
+    expect(new QueueDecoder().push(ansi).map((l) => l.text)).toEqual(['a|plain', 'a|5 € “quoted” Café', 'a|plain again']);
+    const cyr = Buffer.concat([Buffer.from('b|ok\n'), iconv.encode('b|Привет\n', 'cp1251')]);
+    expect(new QueueDecoder({ defaultEncoding: 'cp1251' }).push(cyr).map((l) => l.text)).toEqual(['b|ok', 'b|Привет']);
+  });
+
+  it('decodes ASCII bytes by the code page where it does not keep ASCII (ISO 646-JP: 0x5C is ¥, 0x7E is ‾)', () => {
+    const [line] = new QueueDecoder({ defaultEncoding: 'iso646jp' }).push(Buffer.from('c|C:\\jobs~1\n', 'latin1'));
+    expect(line!.text).toBe('c|C:¥jobs‾1');
+  });
+});
+
 describe('QueueDecoder resume', () => {
   it('resumes mid-file from a saved state chosen by a BOM', () => {
     const bytes = readFileSync(join(FIXTURES, 'v2-utf16-bom-lf.txt'));

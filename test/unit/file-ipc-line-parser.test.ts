@@ -57,6 +57,16 @@ describe('LineParser', () => {
     expect(new LineParser({ prefix: 'legacy.' }).parse('system.x|1')).toMatchObject({ kind: 'publish', topic: 'legacy.system.x' });
   });
 
+  it('gives every line of a legacy name the same outcome, however many lines and names come by', () => {
+    const p = new LineParser({ topicMap: { JOB: 'jobs.activated' }, prefix: 'legacy' });
+    for (let round = 0; round < 3; round++) {
+      expect(p.parse(`JOB|${round}`)).toEqual({ kind: 'publish', topic: 'legacy.jobs.activated', payload: round });
+      expect(p.parse(`bad..name|${round}`)).toEqual({ kind: 'invalid', reason: 'invalid topic "legacy.bad..name": topic has an empty level' });
+      // Thousands of other names in between (more than are remembered) change nothing.
+      for (let i = 0; i < 3000; i++) expect(p.parse(`N${i}|x`)).toMatchObject({ kind: 'publish', topic: `legacy.N${i}` });
+    }
+  });
+
   it('skips empty and whitespace-only lines', () => {
     expect(new LineParser().parse('')).toEqual({ kind: 'empty' });
     expect(new LineParser().parse(' \t ')).toEqual({ kind: 'empty' });

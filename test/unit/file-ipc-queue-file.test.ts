@@ -3,7 +3,7 @@ import { mkdtempSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { currentIdentityKey, findByIdentity, identityKey, readSlice, statQueue, type QueueFileHandle, type QueueFs } from '../../file-ipc/queue-file.js';
+import { currentIdentityKey, findByIdentity, identityKey, nodeQueueFs, readSlice, statQueue, type QueueFileHandle, type QueueFs } from '../../file-ipc/queue-file.js';
 import { retryBusy } from '../../file-ipc/retry.js';
 
 const busy = (code = 'EBUSY'): Error => Object.assign(new Error(`${code}: resource busy or locked`), { code });
@@ -137,6 +137,33 @@ describe('readSlice on a real file', () => {
   let dir: string;
   beforeEach(() => void (dir = mkdtempSync(join(tmpdir(), 'qf-'))));
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('reads the newline probed before the offset and the data after it in one read, into the buffer given', async () => {
+    const f = join(dir, 'q.txt');
+    writeFileSync(f, 'A|1\nB|2\nC|3\n');
+    const reads: Array<[number, number]> = [];
+    const fs: QueueFs = {
+      ...nodeQueueFs,
+      open: async (path, flags) => {
+        const h = await nodeQueueFs.open(path, flags);
+        return { stat: (o) => h.stat(o), close: () => h.close(), read: (buf, off, len, pos) => (reads.push([pos, len]), h.read(buf, off, len, pos)) };
+      },
+    };
+    const into = Buffer.alloc(16, 0x2a);
+    const s = await readSlice(f, { offset: 4, maxBytes: 8, headBytes: 2, probe: { position: 3, length: 1 }, into }, fs);
+    expect(reads).toEqual([[0, 2], [3, 9]]); // the head, then probe and data together
+    expect(s!.probe!.toString()).toBe('\n');
+    expect(s!.data.toString()).toBe('B|2\nC|3\n');
+    expect(s!.data.buffer).toBe(into.buffer); // a view of the buffer given, no new one
+    // The probe is the slice's own: the next read into the same buffer leaves it alone.
+    into.fill(0);
+    expect(s!.probe!.toString()).toBe('\n');
+    // A buffer too small for what is read is left alone.
+    const small = Buffer.alloc(4, 0x2a);
+    const t = await readSlice(f, { offset: 4, maxBytes: 8, probe: { position: 3, length: 1 }, into: small }, fs);
+    expect(t!.data.toString()).toBe('B|2\nC|3\n');
+    expect(small.toString()).toBe('****');
+  });
 
   it('reads data from an offset, the head and a probe in one open', async () => {
     const f = join(dir, 'q.txt');
