@@ -122,7 +122,9 @@ function restartConfig(): string {
 describe('bridge run: output and input', () => {
   it('turns @pub lines into publishes (relative and absolute) and decodes ANSI output', async () => {
     run('ansi', 'saw', ['--encoding', 'cp1252']);
-    const lines = await watcher.waitDeliveries(2, 'scripts.saw.output');
+    // The first event of a fresh bridge and script, like every other first wait here: under
+    // Wine the two processes' start-up alone can take most of 5 s.
+    const lines = await watcher.waitDeliveries(2, 'scripts.saw.output', 10_000);
     expect(lines.map((m: Frame) => m.payload.line)).toEqual(['Café Müller', 'Preis: 5 € – „geprüft“']);
     expect((await event('scripts.saw.saw.status')).payload).toEqual({ operator: 'Zoë' });
   });
