@@ -11,6 +11,7 @@
  */
 import { HEADER_BYTES } from '../protocol/framing.js';
 import { RawJson } from '../protocol/raw-json.js';
+import type { BrokerMessage } from './message.js';
 import { isPlainMessageId, MESSAGE_ID_LENGTH, writeMessageId, type IdSpace } from './message-id.js';
 
 /** What a delivery frame says besides the message itself. */
@@ -20,18 +21,7 @@ export interface FrameFlags {
 }
 
 /** The fields of a message that its delivery frame carries. */
-export interface FrameSource {
-  readonly id: string;
-  readonly topic: string;
-  readonly payload: unknown;
-  readonly sender: string;
-  readonly timestamp: string;
-  readonly qos: 0 | 1;
-  readonly replyTo?: string;
-  /** Set when the id is a number in an id space, written as bytes (message-id.ts). */
-  readonly idSeq?: number;
-  readonly idSpace?: IdSpace;
-}
+export type FrameSource = Pick<BrokerMessage, 'id' | 'topic' | 'payload' | 'sender' | 'timestamp' | 'qos' | 'replyTo' | 'idSeq' | 'idSpace'>;
 
 /** Entries kept per cache; past this a cache starts over. */
 const CACHE_LIMIT = 1024;

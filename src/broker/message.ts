@@ -5,7 +5,7 @@
  */
 import { RawJson } from '../protocol/raw-json.js';
 import { isoTimestamp } from '../protocol/timestamp.js';
-import { buildDeliveryFrame } from './delivery-frame.js';
+import { buildDeliveryFrame, type FrameFlags } from './delivery-frame.js';
 import { currentIdSpace, nextMessageSeq, type IdSpace } from './message-id.js';
 
 export interface BrokerMessage {
@@ -42,10 +42,7 @@ export interface BrokerMessage {
 }
 
 /** Delivery flags that vary per recipient. */
-export interface DeliveryFlags {
-  retained?: boolean;
-  redelivered?: boolean;
-}
+export type DeliveryFlags = FrameFlags;
 
 /** True when the message's TTL has run out at `now`. */
 export function isExpired(msg: BrokerMessage, now?: number): boolean {
