@@ -8,28 +8,14 @@ import { describe, expect, it } from 'vitest';
 import { buildDeliveryFrame, deliveryFrameSize, writeDeliveryFrame, type FrameFlags, type FrameSource } from '../../src/broker/delivery-frame.js';
 import { createMessage, deliveryFrame } from '../../src/broker/message.js';
 import { encodeFrame } from '../../src/protocol/framing.js';
-import { RawJson } from '../../src/protocol/raw-json.js';
+import { jsonValue, RawJson } from '../../src/protocol/raw-json.js';
+import { expectedDeliveryText } from '../helpers/delivery-text.js';
 
 const TS = '2026-12-01T22:48:50.123Z';
 
 /** What the frame must say, built the plain way. */
-function expected(msg: FrameSource, flags: FrameFlags, payload: unknown = msg.payload instanceof RawJson ? msg.payload.value : msg.payload): Buffer {
-  return encodeFrame(expectedText(msg, flags, payload));
-}
-
-function expectedText(msg: FrameSource, flags: FrameFlags, payload: unknown): string {
-  const params: Record<string, unknown> = {
-    topic: msg.topic,
-    payload,
-    timestamp: msg.timestamp,
-    sender: msg.sender,
-    message_id: msg.id,
-    qos: msg.qos,
-  };
-  if (flags.retained) params.retained = true;
-  if (flags.redelivered) params.redelivered = true;
-  if (msg.replyTo !== undefined) params.reply_to = msg.replyTo;
-  return JSON.stringify({ jsonrpc: '2.0', method: 'message', params });
+function expected(msg: FrameSource, flags: FrameFlags, payload: unknown = jsonValue(msg.payload)): Buffer {
+  return encodeFrame(expectedDeliveryText(msg, flags, payload));
 }
 
 /** A RawJson borrowing `text` from the middle of a larger buffer, as the frame scanner makes them. */
@@ -112,7 +98,7 @@ describe('delivery frames are the bytes JSON.stringify gives', () => {
     const text = '{ "a" : [ 1.0e5 , "\\u00e9" ] ,\n"b":-0 }';
     const { raw } = borrowed(text);
     const msg = source(raw);
-    const want = expectedText(msg, {}, 'PAYLOAD-HERE').replace('"PAYLOAD-HERE"', text);
+    const want = expectedDeliveryText(msg, {}, 'PAYLOAD-HERE').replace('"PAYLOAD-HERE"', text);
     const frame = buildDeliveryFrame(msg, {});
     expect(frame.toString('hex')).toBe(encodeFrame(want).toString('hex'));
     expect(deliveryFrameSize(msg, {})).toBe(frame.length);

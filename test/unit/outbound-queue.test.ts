@@ -6,7 +6,8 @@ import { deliveryFrameSize } from '../../src/broker/delivery-frame.js';
 import { createMessage, deliveryFrame, type BrokerMessage } from '../../src/broker/message.js';
 import { OutboundQueue } from '../../src/broker/outbound-queue.js';
 import { encodeFrame } from '../../src/protocol/framing.js';
-import { RawJson } from '../../src/protocol/raw-json.js';
+import { jsonValue, RawJson } from '../../src/protocol/raw-json.js';
+import { expectedDeliveryText } from '../helpers/delivery-text.js';
 
 /** A socket stand-in that records writes and reports backpressure when told to. */
 class FakeSocket extends EventEmitter {
@@ -242,20 +243,8 @@ describe('OutboundQueue', () => {
 
   describe('writing straight into a chunk while the socket takes everything', () => {
     /** The frame JSON.stringify gives for `msg`, for comparing bytes. */
-    const plainFrame = (msg: BrokerMessage, flags: { retained?: boolean; redelivered?: boolean } = {}): Buffer => {
-      const params: Record<string, unknown> = {
-        topic: msg.topic,
-        payload: msg.payload instanceof RawJson ? msg.payload.value : msg.payload,
-        timestamp: msg.timestamp,
-        sender: msg.sender,
-        message_id: msg.id,
-        qos: msg.qos,
-      };
-      if (flags.retained) params.retained = true;
-      if (flags.redelivered) params.redelivered = true;
-      if (msg.replyTo !== undefined) params.reply_to = msg.replyTo;
-      return encodeFrame(JSON.stringify({ jsonrpc: '2.0', method: 'message', params }));
-    };
+    const plainFrame = (msg: BrokerMessage, flags: { retained?: boolean; redelivered?: boolean } = {}): Buffer =>
+      encodeFrame(expectedDeliveryText(msg, flags, jsonValue(msg.payload)));
     const raw = (text: string): RawJson => {
       const bytes = Buffer.from(`xx${text}yy`);
       return new RawJson(bytes, 2, bytes.length - 2, true);
