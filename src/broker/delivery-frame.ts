@@ -67,10 +67,10 @@ function middle(sender: string, timestamp: string): Buffer {
   return m.bytes;
 }
 
-/** The end segments without `reply_to`, by qos and flags (bit 0 qos, 1 retained, 2 redelivered). */
-const ENDS: readonly Buffer[] = Array.from({ length: 8 }, (_, k) =>
-  Buffer.from(`,"qos":${k & 1}${k & 2 ? ',"retained":true' : ''}${k & 4 ? ',"redelivered":true' : ''}}}`, 'latin1'),
-);
+/** The end of a frame's params, by qos and flags (bit 0 qos, 1 retained, 2 redelivered), before `reply_to`. */
+const END_FIELDS: readonly string[] = Array.from({ length: 8 }, (_, k) => `,"qos":${k & 1}${k & 2 ? ',"retained":true' : ''}${k & 4 ? ',"redelivered":true' : ''}`);
+/** The end segments of frames without `reply_to`. */
+const ENDS: readonly Buffer[] = END_FIELDS.map((fields) => Buffer.from(`${fields}}}`, 'latin1'));
 
 // The segments of the last frame sized, so that writing it right after does not redo them.
 let partsOf: FrameSource | null = null;
@@ -109,7 +109,7 @@ function prepare(msg: FrameSource, flags: FrameFlags): void {
     idText = idQuoted ? msg.id : JSON.stringify(msg.id);
     idBytes = idQuoted ? idText.length + 2 : Buffer.byteLength(idText, 'utf8');
   }
-  end = msg.replyTo === undefined ? ENDS[flagBits]! : Buffer.from(`${ENDS[flagBits]!.toString('latin1', 0, ENDS[flagBits]!.length - 2)},"reply_to":${JSON.stringify(msg.replyTo)}}}`, 'utf8');
+  end = msg.replyTo === undefined ? ENDS[flagBits]! : Buffer.from(`${END_FIELDS[flagBits]!},"reply_to":${JSON.stringify(msg.replyTo)}}}`, 'utf8');
   size = HEADER_BYTES + head.length + payloadBytes + mid.length + idBytes + end.length;
   partsOf = msg;
   partsFlags = flagBits;

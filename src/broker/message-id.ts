@@ -53,12 +53,6 @@ export function nextMessageSeq(): number {
   return counter++;
 }
 
-/** A new message id as a string. */
-export function newMessageId(): string {
-  const s = currentIdSpace();
-  return s.format(nextMessageSeq());
-}
-
 const HEX = Buffer.from('0123456789abcdef', 'latin1');
 
 /** Write the id `seq` of `idSpace` as 36 ASCII bytes at `at`; returns the bytes written. */

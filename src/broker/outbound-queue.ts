@@ -188,7 +188,7 @@ export class OutboundQueue implements Flushable {
     }
     this.writeDirect();
     if (this.waitingForDrain) return null;
-    const fresh = this.direct !== null && n <= this.direct.length ? this.direct : takeChunk(Math.max(FIRST_CHUNK_BYTES, n));
+    const fresh = this.direct !== null && n <= this.direct.length ? this.direct : takeChunk(n);
     this.setDirect(fresh, 0);
     return fresh;
   }
@@ -363,9 +363,7 @@ export class OutboundQueue implements Flushable {
     this.deliveries = 0;
     this.bytes = 0;
     this.controlTail = null;
-    this.direct = null;
-    this.directStart = 0;
-    this.directUsed = 0;
+    this.setDirect(null, 0);
     this.directDeliveries = 0;
     return forgotten;
   }
@@ -373,9 +371,12 @@ export class OutboundQueue implements Flushable {
 
 const EMPTY = Buffer.alloc(0);
 
-/** A chunk of at least `n` bytes: a spare one when one is left, else a new one sized in powers of two. */
+/**
+ * A chunk of at least `n` bytes: a spare one when one is left, else a new one of the next
+ * power of two from FIRST_CHUNK_BYTES up to DIRECT_CHUNK_BYTES (a larger frame gets its size).
+ */
 function takeChunk(n: number): Buffer {
   if (n <= DIRECT_CHUNK_BYTES && spareChunks.length > 0) return spareChunks.pop()!;
-  if (n <= FIRST_CHUNK_BYTES) return Buffer.allocUnsafe(FIRST_CHUNK_BYTES);
-  return Buffer.allocUnsafe(n <= DIRECT_CHUNK_BYTES ? Math.min(DIRECT_CHUNK_BYTES, 2 ** Math.ceil(Math.log2(n))) : n);
+  if (n > DIRECT_CHUNK_BYTES) return Buffer.allocUnsafe(n);
+  return Buffer.allocUnsafe(Math.max(FIRST_CHUNK_BYTES, 2 ** Math.ceil(Math.log2(n))));
 }

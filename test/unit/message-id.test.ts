@@ -1,7 +1,13 @@
 /** Message ids (src/broker/message-id.ts): unique and shaped like a version 4 UUID. */
 import { describe, expect, it, vi } from 'vitest';
-import { newMessageId } from '../../src/broker/message-id.js';
+import * as messageIds from '../../src/broker/message-id.js';
 import { createMessage } from '../../src/broker/message.js';
+
+/** The next id of `ids` (the module, or a fresh instance of it) as a string, the way a message makes it. */
+function nextId(ids: typeof messageIds): string {
+  const space = ids.currentIdSpace();
+  return space.format(ids.nextMessageSeq());
+}
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -9,7 +15,7 @@ describe('message ids', () => {
   it('100,000 ids are unique and all UUID-v4-shaped', () => {
     const seen = new Set<string>();
     for (let i = 0; i < 100_000; i++) {
-      const id = newMessageId();
+      const id = nextId(messageIds);
       if (!UUID_V4.test(id)) expect.fail(`id #${i} ${JSON.stringify(id)} is not UUID-v4-shaped`);
       seen.add(id);
     }
@@ -22,7 +28,7 @@ describe('message ids', () => {
     for (let n = 0; n < 200; n++) {
       vi.resetModules();
       const fresh = await import('../../src/broker/message-id.js');
-      const id = fresh.newMessageId();
+      const id = nextId(fresh);
       expect(id).toMatch(UUID_V4);
       // The counter starts at 16^11, so its hex form always has 12 digits.
       expect(id.endsWith('-100000000000')).toBe(true);
