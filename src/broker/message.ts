@@ -3,7 +3,7 @@
  * built once and shared by every subscriber (re-serialising per subscriber would cost
  * more than the socket writes; see docs/performance.md).
  */
-import { RawJson } from '../protocol/raw-json.js';
+import { keepJson } from '../protocol/raw-json.js';
 import { isoTimestamp } from '../protocol/timestamp.js';
 import { buildDeliveryFrame, type FrameFlags } from './delivery-frame.js';
 import { currentIdSpace, nextMessageSeq, type IdSpace } from './message-id.js';
@@ -129,7 +129,6 @@ export function createMessage(m: NewMessage, now: number = Date.now()): BrokerMe
  * outgoing frames while they are valid.
  */
 export function keepMessage(msg: BrokerMessage): BrokerMessage {
-  const payload = msg.payload;
-  if (payload instanceof RawJson && payload.isBorrowed) payload.own();
+  keepJson(msg.payload);
   return msg;
 }

@@ -88,6 +88,16 @@ export class RawJson {
   }
 }
 
+/**
+ * `value` made safe to keep past the handling of the frame it came in: a RawJson that
+ * borrows the frame's bytes gets its own copy ({@link RawJson.own}); anything else is
+ * returned as it is.
+ */
+export function keepJson<T>(value: T): T {
+  if (value instanceof RawJson) value.own();
+  return value;
+}
+
 /** The value of a payload that may be kept raw. */
 export function jsonValue(value: unknown): unknown {
   return value instanceof RawJson ? value.value : value;

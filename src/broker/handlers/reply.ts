@@ -1,6 +1,6 @@
 import { isRpcErrorObject } from '../../protocol/errors.js';
 import { invalidParams } from '../../protocol/jsonrpc.js';
-import { RawJson } from '../../protocol/raw-json.js';
+import { keepJson } from '../../protocol/raw-json.js';
 import type { MethodSpec } from '../context.js';
 import { requireString } from '../params.js';
 
@@ -20,8 +20,7 @@ export const reply: MethodSpec = {
       throw invalidParams('error must be an object with an integer code and a string message');
     }
     // The result is answered after this frame's handling returns: keep its own bytes.
-    const result = params.result instanceof RawJson ? params.result.own() : params.result;
-    const accepted = broker.requests.reply(token, result, error ?? undefined);
+    const accepted = broker.requests.reply(token, keepJson(params.result), error ?? undefined);
     return { accepted };
   },
 };

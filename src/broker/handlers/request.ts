@@ -1,6 +1,6 @@
 import { ErrorCode, RpcError } from '../../protocol/errors.js';
 import { invalidParams } from '../../protocol/jsonrpc.js';
-import { jsonValue, RawJson } from '../../protocol/raw-json.js';
+import { jsonValue, keepJson } from '../../protocol/raw-json.js';
 import { requireSendPermission } from '../auth/enforce.js';
 import type { BrokerContext, MethodSpec } from '../context.js';
 import { createMessage } from '../message.js';
@@ -60,8 +60,8 @@ export const request: MethodSpec = {
     broker.requests.noteDelivered(token, delivered);
     if (delivered === 0) {
       // Nobody here: someone upstream may answer, when the topic is exported.
-      const payload = params.payload instanceof RawJson ? params.payload.own() : (params.payload ?? null);
-      const upstream = broker.federation?.forwardRequest(topic as string, payload, session.clientId, timeout * 1000) ?? null;
+      // Forwarded after this frame's handling returns: keep its own bytes.
+      const upstream = broker.federation?.forwardRequest(topic as string, keepJson(params.payload ?? null), session.clientId, timeout * 1000) ?? null;
       if (upstream) {
         upstream.then(
           (value) => broker.requests.reply(token, value, undefined),
