@@ -170,18 +170,27 @@ function tally(ns: number[], count: number): { received: number; distinct: numbe
 
 const perfect = (count: number): ReturnType<typeof tally> => ({ received: count, distinct: count, missing: [], duplicates: [], inOrder: true });
 
+/**
+ * nats-server, brokers A and B federated through it, a receiver of `jobs.#` and a watcher
+ * on B, a publisher on A; returned once A's link is up and B's interest is upstream.
+ */
+async function jobsFromAToB() {
+  const server = await nats.start();
+  const a = await federated(server);
+  const b = await federated(server);
+  const { inbox } = await receiver(b.port, 'saw-pc', ['jobs.#']);
+  const bWatch = await bed.connected(b.port, 'b-watch');
+  const pub = await bed.connected(a.port, 'office-pc');
+  await waitUp(pub);
+  await expectUpstream(server, bWatch, ['jobs', 'jobs.>']);
+  return { server, a, b, inbox, bWatch, pub };
+}
+
 // ------------------------------------------------------------------ tests
 
 describe('federation through NATS: pub/sub across', () => {
   it('a publish on A reaches a subscriber on B with its topic, payload, sender, id and time, at QoS 0 and QoS 1', async () => {
-    const server = await nats.start();
-    const a = await federated(server);
-    const b = await federated(server);
-    const { inbox } = await receiver(b.port, 'saw-pc', ['jobs.#']);
-    const bWatch = await bed.connected(b.port, 'b-watch');
-    const pub = await bed.connected(a.port, 'office-pc');
-    await waitUp(pub);
-    await expectUpstream(server, bWatch, ['jobs', 'jobs.>']);
+    const { inbox, bWatch, pub } = await jobsFromAToB();
 
     const sent = [
       { topic: 'jobs.activated', payload: { job: 'J-1', qty: 3, note: 'Größe ½"' }, qos: 0 },
@@ -503,14 +512,7 @@ describe('federation through NATS: local autonomy and upstream restarts', () => 
   });
 
   it('nats-server killed and restarted while A publishes 200 QoS 1 messages at a steady pace: B gets each once, in order', async () => {
-    const server = await nats.start();
-    const a = await federated(server);
-    const b = await federated(server);
-    const { inbox } = await receiver(b.port, 'saw-pc', ['jobs.#']);
-    const bWatch = await bed.connected(b.port, 'b-watch');
-    const pub = await bed.connected(a.port, 'office-pc');
-    await waitUp(pub);
-    await expectUpstream(server, bWatch, ['jobs', 'jobs.>']);
+    const { server, inbox, bWatch, pub } = await jobsFromAToB();
 
     const COUNT = 200;
     for (let n = 1; n <= COUNT; n++) {
@@ -591,14 +593,7 @@ describe('federation through NATS: local autonomy and upstream restarts', () => 
 
 describe('federation through NATS: retained messages', () => {
   it('a retained publish on A is retained on B too: a subscriber that comes later gets it, flagged retained', async () => {
-    const server = await nats.start();
-    const a = await federated(server);
-    const b = await federated(server);
-    const { inbox } = await receiver(b.port, 'saw-pc', ['jobs.#']);
-    const bWatch = await bed.connected(b.port, 'b-watch');
-    const pub = await bed.connected(a.port, 'office-pc');
-    await waitUp(pub);
-    await expectUpstream(server, bWatch, ['jobs', 'jobs.>']);
+    const { b, inbox, pub } = await jobsFromAToB();
     await pub.call('publish', { topic: 'jobs.current', payload: { job: 'J-9' }, retain: true, qos: 1 });
     await inbox.waitFor((m) => m.topic === 'jobs.current', 'jobs.current on B');
     const late = await bed.connected(b.port, 'late-pc');
