@@ -32,10 +32,12 @@ import { NO_FAULTS } from './faults.js';
 import { METHODS } from './handlers/index.js';
 import { publishChecked } from './handlers/publish.js';
 import { requireSendableTopic } from './params.js';
+import { PendingAnswer } from './pending-answer.js';
 import { PublishTemplate } from './publish-template.js';
 
 type Answer = RpcResponseObject | RpcResponseObject[];
-type Outcome = RpcResponseObject | undefined | Promise<RpcResponseObject | undefined>;
+/** A response now, one a promise brings, or one a `PendingAnswer` brings in the turn it comes. */
+type Outcome = RpcResponseObject | undefined | Promise<RpcResponseObject | undefined> | PendingAnswer;
 
 /** Notifications that fail are logged at warning this many times per connection, then at debug. */
 const LOUD_NOTIFICATION_FAILURES = 5;
@@ -112,6 +114,14 @@ export class Dispatcher {
     const outcome = this.handleOne(conn, msg, after);
     if (outcome instanceof Promise) {
       outcome.then((response) => this.finish(conn, response, after)).catch((err: unknown) => this.lastResort(conn, err));
+    } else if (outcome instanceof PendingAnswer) {
+      outcome.onSettled((_failed, response) => {
+        try {
+          this.finish(conn, response as RpcResponseObject | undefined, after);
+        } catch (err) {
+          this.lastResort(conn, err);
+        }
+      });
     } else {
       this.finish(conn, outcome, after);
     }
@@ -136,7 +146,11 @@ export class Dispatcher {
       this.reply(conn, errorObject(null, invalidRequest('empty batch')));
       return;
     }
-    const outcomes = items.map((item) => this.handleOne(conn, classify(item), after));
+    const outcomes = items.map((item) => {
+      const outcome = this.handleOne(conn, classify(item), after);
+      // The batch's one response waits for all its calls anyway.
+      return outcome instanceof PendingAnswer ? (outcome.toPromise() as Promise<RpcResponseObject | undefined>) : outcome;
+    });
     const send = (responses: (RpcResponseObject | undefined)[]): void => {
       const present = responses.filter((r): r is RpcResponseObject => r !== undefined);
       this.finish(conn, present.length > 0 ? present : undefined, after);
@@ -226,15 +240,29 @@ export class Dispatcher {
     } catch (err) {
       return this.fail(conn, msg, err);
     }
+    if (result instanceof PendingAnswer) {
+      const response = new PendingAnswer();
+      result.onSettled((failed, value) => response.resolve(this.later(conn, msg, failed, value)));
+      return response;
+    }
     if (result instanceof Promise) {
-      return result
-        .then((r: unknown) => {
-          this.broker.fault('request-follow-up');
-          return isNotification ? undefined : resultObject(id, r);
-        })
-        .catch((err: unknown) => this.fail(conn, msg, err));
+      return result.then(
+        (r: unknown) => this.later(conn, msg, false, r),
+        (err: unknown) => this.later(conn, msg, true, err),
+      );
     }
     return isNotification ? undefined : resultObject(id, result);
+  }
+
+  /** The response to a call whose handler answered later: with `value`, or failing with it. */
+  private later(conn: Connection, call: RpcCall, failed: boolean, value: unknown): RpcResponseObject | undefined {
+    if (failed) return this.fail(conn, call, value);
+    try {
+      this.broker.fault('request-follow-up');
+    } catch (err) {
+      return this.fail(conn, call, err);
+    }
+    return call.id === undefined ? undefined : resultObject(call.id, value);
   }
 
   /** The error response for `call`, or a log line when it was a notification. */

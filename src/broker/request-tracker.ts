@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../protocol/clock.js';
 import { ErrorCode, RpcError, type RpcErrorObject } from '../protocol/errors.js';
-import { PendingReplies } from '../protocol/pending-replies.js';
+import { PendingReplies, type Settle } from '../protocol/pending-replies.js';
 import type { Connection } from './connection.js';
 
 interface RequestMeta {
@@ -39,6 +39,16 @@ export class RequestTracker {
   open(requester: Connection | null, topic: string, timeoutMs: number): { token: string; result: Promise<unknown> } {
     const token = randomUUID();
     return { token, result: this.pending.open(token, { requester, topic, delivered: 0 }, timeoutMs) };
+  }
+
+  /**
+   * A new pending request whose first reply or timeout is handed to `settle` in the turn
+   * it happens (a `PendingAnswer`): the requester hears before the responder's ack.
+   */
+  openSettling(requester: Connection, topic: string, timeoutMs: number, settle: Settle): string {
+    const token = randomUUID();
+    this.pending.openSettling(token, { requester, topic, delivered: 0 }, timeoutMs, settle);
+    return token;
   }
 
   /** Note how many subscribers the request `token` was routed to (for its timeout error). */

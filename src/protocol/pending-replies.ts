@@ -7,10 +7,15 @@
  */
 import { systemClock, type Clock, type ClockTimer } from './clock.js';
 
-interface Entry<M> {
-  readonly meta: M;
+/** How an entry is settled: a promise's functions, or a caller's own (see `openSettling`). */
+export interface Settle {
   resolve(value: unknown): void;
   reject(error: Error): void;
+}
+
+interface Entry<M> {
+  readonly meta: M;
+  readonly settle: Settle;
   timer: ClockTimer | undefined;
 }
 
@@ -47,32 +52,41 @@ export class PendingReplies<K, M> {
    * @throws RangeError when `key` is already waiting (a caller bug: keys are never reused)
    */
   open(key: K, meta: M, timeoutMs: number): Promise<unknown> {
-    if (this.entries.has(key)) throw new RangeError(`a reply for ${String(key)} is already awaited`);
-    return new Promise<unknown>((resolve, reject) => {
-      const entry: Entry<M> = { meta, resolve, reject, timer: undefined };
-      if (timeoutMs > 0) {
-        entry.timer = this.clock.setTimeout(() => {
-          if (this.entries.get(key) !== entry) return;
-          this.entries.delete(key);
-          reject(this.opts.timeoutError(meta, timeoutMs));
-        }, timeoutMs);
-        if (this.opts.refTimers === false) entry.timer.unref();
-      }
-      this.entries.set(key, entry);
-    });
+    this.refuseTaken(key);
+    return new Promise<unknown>((resolve, reject) => this.openSettling(key, meta, timeoutMs, { resolve, reject }));
+  }
+
+  /**
+   * Like `open`, but `settle` is called in the same turn as `resolve`/`reject`/the timeout,
+   * with no promise in between: a broker answers a requester in the turn the reply
+   * arrives, ahead of what else that turn writes.
+   * @throws RangeError when `key` is already waiting
+   */
+  openSettling(key: K, meta: M, timeoutMs: number, settle: Settle): void {
+    this.refuseTaken(key);
+    const entry: Entry<M> = { meta, settle, timer: undefined };
+    if (timeoutMs > 0) {
+      entry.timer = this.clock.setTimeout(() => {
+        if (this.entries.get(key) !== entry) return;
+        this.entries.delete(key);
+        entry.settle.reject(this.opts.timeoutError(meta, timeoutMs));
+      }, timeoutMs);
+      if (this.opts.refTimers === false) entry.timer.unref();
+    }
+    this.entries.set(key, entry);
   }
 
   /** Settle `key` with a value. False when nothing waits for it (timed out, or not ours). */
   resolve(key: K, value: unknown): boolean {
     const entry = this.take(key);
-    entry?.resolve(value);
+    entry?.settle.resolve(value);
     return entry !== undefined;
   }
 
   /** Settle `key` with an error. False when nothing waits for it. */
   reject(key: K, error: Error): boolean {
     const entry = this.take(key);
-    entry?.reject(error);
+    entry?.settle.reject(error);
     return entry !== undefined;
   }
 
@@ -82,10 +96,14 @@ export class PendingReplies<K, M> {
     for (const [key, entry] of [...this.entries]) {
       if (!matches(entry.meta)) continue;
       this.take(key);
-      entry.reject(makeError(entry.meta));
+      entry.settle.reject(makeError(entry.meta));
       count++;
     }
     return count;
+  }
+
+  private refuseTaken(key: K): void {
+    if (this.entries.has(key)) throw new RangeError(`a reply for ${String(key)} is already awaited`);
   }
 
   private take(key: K): Entry<M> | undefined {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { encodeJsonFrame } from '../../src/protocol/index.js';
 import { useBrokerPerTest } from '../helpers/test-bed.js';
 import type { RawClient } from '../helpers/raw-client.js';
 
@@ -138,5 +139,24 @@ describe('request / reply', () => {
     const s = (await a.call('status')).result;
     expect(s).toMatchObject({ client_count: 2, message_count: 2, connection_count: 2, dropped_count: 0 });
     expect(s.clients.map((c: { client_id: string }) => c.client_id).sort()).toEqual(['a', 'b']);
+  });
+  it("a reply reaches the requester ahead of what the responder publishes after it (one TCP write holding both)", async () => {
+    const svc = await responder('svc', 'svc.order');
+    const app = await connected('app');
+    await app.call('subscribe', { patterns: ['svc.done'] });
+    const pending = app.call('request', { topic: 'svc.order', payload: 1 });
+    const req = await svc.waitDelivery('svc.order');
+    // The reply and a publish after it arrive in one chunk, so the broker handles both in
+    // one turn: the answer must not wait behind that turn's other writes.
+    svc.writeRaw(
+      Buffer.concat([
+        encodeJsonFrame({ jsonrpc: '2.0', method: 'reply', id: 90, params: { reply_to: req.reply_to, result: 'answer' } }),
+        encodeJsonFrame({ jsonrpc: '2.0', method: 'publish', params: { topic: 'svc.done', payload: 'after the answer' } }),
+      ]),
+    );
+    expect((await pending).result).toBe('answer');
+    await app.waitDelivery('svc.done');
+    const order = app.frames.filter((f) => f.result === 'answer' || f.method === 'message').map((f) => (f.method === 'message' ? f.params.topic : 'the answer'));
+    expect(order).toEqual(['the answer', 'svc.done']);
   });
 });

@@ -4,6 +4,7 @@ import { jsonValue, keepJson } from '../../protocol/raw-json.js';
 import { requireSendPermission } from '../auth/enforce.js';
 import type { BrokerContext, MethodSpec } from '../context.js';
 import { createMessage } from '../message.js';
+import { PendingAnswer } from '../pending-answer.js';
 import { optionalNumber, requirePublishTopic } from '../params.js';
 import { messageAcks } from './message-acks.js';
 import { brokerStatus } from './status.js';
@@ -53,7 +54,8 @@ export const request: MethodSpec = {
     requirePublishTopic(params);
     requireSendPermission(session, 'request', topic as string);
 
-    const { token, result } = broker.requests.open(conn, topic as string, timeout * 1000);
+    const result = new PendingAnswer();
+    const token = broker.requests.openSettling(conn, topic as string, timeout * 1000, result);
     const msg = createMessage({ topic: topic as string, payload: params.payload ?? null, sender: session.clientId, ttl: timeout, replyTo: token });
     const delivered = broker.router.route(msg, { exclude: session, onlineOnly: true });
     broker.stats.messages++;
