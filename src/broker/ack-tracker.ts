@@ -2,13 +2,15 @@
  * Who acknowledged which QoS 1 message, for `_internal.message_acks`. Bounded: the oldest
  * records are forgotten first, and a forgotten id answers like an unknown one.
  */
+import { FifoMap } from './fifo-map.js';
+
 export interface AckRecord {
   readonly clients: Set<string>;
   readonly pending: Set<string>;
 }
 
 export class AckTracker {
-  private readonly records = new Map<string, AckRecord>();
+  private readonly records = new FifoMap<string, AckRecord>();
 
   constructor(private readonly limit: number = 10_000) {}
 
@@ -19,10 +21,7 @@ export class AckTracker {
   /** Start tracking `messageId`, routed to the sessions in `clientIds`. */
   track(messageId: string, clientIds: Iterable<string>): void {
     this.records.set(messageId, { clients: new Set(), pending: new Set(clientIds) });
-    if (this.records.size > this.limit) {
-      const oldest = this.records.keys().next().value;
-      if (oldest !== undefined) this.records.delete(oldest);
-    }
+    if (this.records.size > this.limit) this.records.shift();
   }
 
   /** Record `clientId`'s ack. Returns false when the message or the routing is unknown. */

@@ -9,6 +9,7 @@
  * Publishers tend to reuse a handful of topics, so results are cached per topic; the
  * cache is dropped on every change, which is rare compared to publishes.
  */
+import { FifoMap } from './fifo-map.js';
 
 /** Entries kept in the match cache. */
 const CACHE_LIMIT = 1024;
@@ -53,7 +54,7 @@ class TrieNode<S> {
 export class SubscriptionIndex<S> {
   private root = new TrieNode<S>();
   private pairs = 0;
-  private readonly cache = new Map<string, readonly S[]>();
+  private readonly cache = new FifoMap<string, readonly S[]>();
   // Scratch state reused by every cache miss, so a miss allocates only the level array
   // and its result.
   private readonly found = new Set<S>();
@@ -190,11 +191,7 @@ export class SubscriptionIndex<S> {
       found.clear();
     }
     if (topic.length <= MAX_CACHED_TOPIC_LENGTH) {
-      if (this.cache.size >= CACHE_LIMIT) {
-        // Evict the oldest entry: Map iterates in insertion order.
-        const oldest = this.cache.keys().next();
-        if (!oldest.done) this.cache.delete(oldest.value);
-      }
+      if (this.cache.size >= CACHE_LIMIT) this.cache.shift();
       this.cache.set(topic, result);
     }
     return result;
