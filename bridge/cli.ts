@@ -12,6 +12,7 @@ import { CliError } from './cli-error.js';
 import { brokerCommand } from './commands/broker-command.js';
 import { demoCommand } from './commands/demo-command.js';
 import { initCommand } from './commands/init-command.js';
+import { libCommand } from './commands/lib-command.js';
 import { logsCommand } from './commands/logs-command.js';
 import { psCommand } from './commands/ps-command.js';
 import { replyCommand } from './commands/reply-command.js';
@@ -46,6 +47,7 @@ export function buildProgram(): Command {
     logsCommand(),
     ...scriptControlCommands(),
     initCommand(),
+    libCommand(),
     tailCommand(),
     demoCommand(),
   ];

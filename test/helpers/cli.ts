@@ -22,10 +22,10 @@ export interface StartedCli {
 }
 
 /** Start `bridge <args>`; the caller reads streams and waits on `done`. */
-export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): StartedCli {
+export function startCli(args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string): StartedCli {
   // The developer's own BROKER_* settings must not leak into what a test asserts.
   const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('BROKER_')));
-  const child = spawn(process.execPath, [CLI, ...args], { env: { ...base, ...env } });
+  const child = spawn(process.execPath, [CLI, ...args], { env: { ...base, ...env }, cwd });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -74,8 +74,8 @@ export function useCliProcesses(): { start: (args: string[], env?: NodeJS.Proces
 }
 
 /** Run `bridge <args>` to completion. */
-export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
-  const { child, done } = startCli(args, env);
+export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string): Promise<CliResult> {
+  const { child, done } = startCli(args, env, cwd);
   child.stdin.end();
   return done;
 }
