@@ -102,4 +102,9 @@ function surviveClosedOutput(stream: NodeJS.WriteStream): void {
 
 surviveClosedOutput(process.stdout);
 surviveClosedOutput(process.stderr);
-await main(process.argv);
+// Not awaited at the top level: bridge.exe runs this as CommonJS (tools/package-win.mjs),
+// which has no top-level await. main() reports its own errors; this catch is the last resort.
+main(process.argv).catch((err: unknown) => {
+  process.stderr.write(`bridge: unexpected error: ${(err as Error).stack ?? String(err)}\n`);
+  process.exitCode = 1;
+});

@@ -19,4 +19,13 @@ wait "$pid"
 rc=$?
 echo "windows-lane: vitest under Windows node exited $rc after $(( $(date +%s) - start )) s"
 rm -f "$log"
+# bridge.exe: built here, then driven from Linux through the same Wine (test/package/).
+# Only for the whole lane, not when the lane is given one file.
+if [ $# -eq 0 ]; then
+  start=$(date +%s)
+  npm run --silent package:win && npx vitest run --config vitest.package.config.ts
+  exe_rc=$?
+  echo "windows-lane: bridge.exe tests exited $exe_rc after $(( $(date +%s) - start )) s"
+  [ "$rc" -eq 0 ] && rc=$exe_rc
+fi
 exit "$rc"
