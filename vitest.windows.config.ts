@@ -25,6 +25,8 @@ export default defineConfig({
     //   and cli.test.ts, which stay;
     // - cli-status-page: about 20 CLI process starts (12 s on Linux; each is 1-5 s under Wine)
     //   for an HTTP server that is platform-neutral Node code; the Linux lane covers it;
+    // - cli-lib-export: writing files through the CLI; after this lane, bridge.exe's own
+    //   `lib export` runs under Wine (test/package/bridge-exe.test.ts);
     // Never in this lane, not even the full one: the federation tests run Mosquitto and
     // nats-server, which are Linux binaries here; the federation code is platform-neutral
     // Node, covered by the Linux lane.
@@ -39,6 +41,7 @@ export default defineConfig({
             'test/integration/cli-supervise-missteps.test.ts',
             'test/integration/cli-tail-missteps.test.ts',
             'test/integration/cli-status-page.test.ts',
+            'test/integration/cli-lib-export.test.ts',
           ],
     globalSetup: ['test/global-setup.ts'],
     testTimeout: 120_000,
