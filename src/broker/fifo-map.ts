@@ -12,7 +12,8 @@ import { Deque } from './deque.js';
 
 interface Entry<K, V> {
   readonly key: K;
-  value: V;
+  /** Cleared when the entry dies: a dead entry may wait in the queue, its value must not. */
+  value: V | undefined;
   alive: boolean;
 }
 
@@ -52,6 +53,7 @@ export class FifoMap<K, V> {
     const entry = this.map.get(key);
     if (entry === undefined) return false;
     entry.alive = false;
+    entry.value = undefined;
     this.map.delete(key);
     this.dropDead();
     return true;
@@ -61,21 +63,27 @@ export class FifoMap<K, V> {
   shift(): V | undefined {
     for (let entry = this.order.shift(); entry !== undefined; entry = this.order.shift()) {
       if (!entry.alive) continue;
+      const value = entry.value;
       entry.alive = false;
+      entry.value = undefined;
       this.map.delete(entry.key);
-      return entry.value;
+      return value;
     }
     return undefined;
   }
 
   clear(): void {
+    for (const entry of this.map.values()) {
+      entry.alive = false;
+      entry.value = undefined;
+    }
     this.map.clear();
     this.order = new Deque();
   }
 
-  /** Values, oldest first. */
+  /** Values, oldest first. Like every iteration here: do not change the map meanwhile (copy first). */
   *values(): IterableIterator<V> {
-    for (const entry of this.order) if (entry.alive) yield entry.value;
+    for (const entry of this.order) if (entry.alive) yield entry.value as V;
   }
 
   /** Keys, oldest first. */

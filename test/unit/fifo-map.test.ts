@@ -2,6 +2,8 @@
  * FifoMap against a plain Map as the model: the same contents in the same order after
  * any mix of set, delete, shift and clear, including keys deleted and set again.
  */
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { FifoMap } from '../../src/broker/fifo-map.js';
 
@@ -82,5 +84,27 @@ describe('FifoMap', () => {
     const keys = [...m.keys()];
     expect(keys[keys.length - 1]).toBe(99_999);
     expect(keys.every((k, j) => j === 0 || k > keys[j - 1]!)).toBe(true);
+  });
+  it('lets go of a deleted value at once, though its entry may wait in the queue behind a live one', async () => {
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    const m = new FifoMap<string, object>();
+    m.set('oldest', {}); // stays: the dead entries behind it cannot leave the queue yet
+    // Made in a function of its own: a suspended async function keeps its locals.
+    const refs = ((): WeakRef<object>[] => {
+      const made: WeakRef<object>[] = [];
+      for (let i = 0; i < 10; i++) {
+        const payload = { bytes: new Uint8Array(64 * 1024) };
+        made.push(new WeakRef(payload));
+        m.set(`acked-${i}`, payload);
+      }
+      for (let i = 0; i < 10; i++) m.delete(`acked-${i}`);
+      return made;
+    })();
+    // A WeakRef keeps its target until the current job ends.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    gc();
+    expect(refs.filter((r) => r.deref() !== undefined)).toHaveLength(0);
+    expect(m.size).toBe(1);
   });
 });
