@@ -56,8 +56,15 @@ export const request: MethodSpec = {
 
     const result = new PendingAnswer();
     const token = broker.requests.openSettling(conn, topic as string, timeout * 1000, result);
-    const msg = createMessage({ topic: topic as string, payload: params.payload ?? null, sender: session.clientId, ttl: timeout, replyTo: token });
-    const delivered = broker.router.route(msg, { exclude: session, onlineOnly: true });
+    let delivered: number;
+    try {
+      const msg = createMessage({ topic: topic as string, payload: params.payload ?? null, sender: session.clientId, ttl: timeout, replyTo: token });
+      delivered = broker.router.route(msg, { exclude: session, onlineOnly: true });
+    } catch (err) {
+      // Nobody must be able to answer a request that failed: settle it, then report.
+      broker.requests.fail(token, err instanceof RpcError ? err : new RpcError(ErrorCode.INTERNAL_ERROR, (err as Error).message));
+      throw err;
+    }
     broker.stats.messages++;
     broker.requests.noteDelivered(token, delivered);
     if (delivered === 0) {
