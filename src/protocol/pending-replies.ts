@@ -52,8 +52,11 @@ export class PendingReplies<K, M> {
    * @throws RangeError when `key` is already waiting (a caller bug: keys are never reused)
    */
   open(key: K, meta: M, timeoutMs: number): Promise<unknown> {
-    this.refuseTaken(key);
-    return new Promise<unknown>((resolve, reject) => this.openSettling(key, meta, timeoutMs, { resolve, reject }));
+    let settle!: Settle; // the executor runs at once
+    const reply = new Promise<unknown>((resolve, reject) => (settle = { resolve, reject }));
+    // Outside the executor, so a taken key throws here rather than rejecting the promise.
+    this.openSettling(key, meta, timeoutMs, settle);
+    return reply;
   }
 
   /**
@@ -63,7 +66,7 @@ export class PendingReplies<K, M> {
    * @throws RangeError when `key` is already waiting
    */
   openSettling(key: K, meta: M, timeoutMs: number, settle: Settle): void {
-    this.refuseTaken(key);
+    if (this.entries.has(key)) throw new RangeError(`a reply for ${String(key)} is already awaited`);
     const entry: Entry<M> = { meta, settle, timer: undefined };
     if (timeoutMs > 0) {
       entry.timer = this.clock.setTimeout(() => {
@@ -100,10 +103,6 @@ export class PendingReplies<K, M> {
       count++;
     }
     return count;
-  }
-
-  private refuseTaken(key: K): void {
-    if (this.entries.has(key)) throw new RangeError(`a reply for ${String(key)} is already awaited`);
   }
 
   private take(key: K): Entry<M> | undefined {
