@@ -6,12 +6,11 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { getAsset, isSea } from 'node:sea';
 import { packageRoot } from './package-root.js';
 
 /** The asset of bridge.exe that lists its other assets, one name per entry. */
 export const ASSET_INDEX = 'assets.json';
-
-type Sea = typeof import('node:sea');
 
 /** What ships, from where: the package folder on disk, or bridge.exe's assets. */
 interface Shipped {
@@ -19,13 +18,13 @@ interface Shipped {
   read(name: string): Promise<Buffer | null>;
 }
 
-let shipped: Promise<Shipped> | undefined;
+let shipped: Shipped | undefined;
 
-function fromAssets(sea: Sea): Shipped {
-  const names = new Set<string>(JSON.parse(sea.getAsset(ASSET_INDEX, 'utf8')) as string[]);
+function fromAssets(): Shipped {
+  const names = new Set<string>(JSON.parse(getAsset(ASSET_INDEX, 'utf8')) as string[]);
   return {
     list: async (folder) => [...names].filter((n) => n.startsWith(`${folder}/`)).map((n) => n.slice(folder.length + 1)).sort(),
-    read: async (name) => (names.has(name) ? Buffer.from(sea.getAsset(name)) : null),
+    read: async (name) => (names.has(name) ? Buffer.from(getAsset(name)) : null),
   };
 }
 
@@ -52,17 +51,17 @@ function fromPackage(root: string | null): Shipped {
   };
 }
 
-function source(): Promise<Shipped> {
-  shipped ??= import('node:sea').then((sea) => (sea.isSea() ? fromAssets(sea) : fromPackage(packageRoot())));
+function source(): Shipped {
+  shipped ??= isSea() ? fromAssets() : fromPackage(packageRoot());
   return shipped;
 }
 
 /** Names of the files shipped in `folder` (`'scripts/lib'`), sorted; none when it is not shipped. */
 export async function listPackaged(folder: string): Promise<string[]> {
-  return (await source()).list(folder);
+  return source().list(folder);
 }
 
 /** The bytes of the shipped file `name` (`'scripts/lib/Bridge.ahk'`), or null when it is not shipped. */
 export async function readPackaged(name: string): Promise<Buffer | null> {
-  return (await source()).read(name);
+  return source().read(name);
 }
