@@ -9,6 +9,7 @@
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../src/version.js';
 import { CliError } from './cli-error.js';
+import { logFatal } from './log-file.js';
 import { brokerCommand } from './commands/broker-command.js';
 import { demoCommand } from './commands/demo-command.js';
 import { initCommand } from './commands/init-command.js';
@@ -80,10 +81,12 @@ async function main(argv: string[]): Promise<void> {
     }
     if (err instanceof CliError) {
       process.stderr.write(`bridge: ${err.message}\n`);
+      logFatal(err.message);
       process.exitCode = err.exitCode;
       return;
     }
     process.stderr.write(`bridge: unexpected error: ${(err as Error).stack ?? String(err)}\n`);
+    logFatal(`unexpected error: ${(err as Error).stack ?? String(err)}`);
     process.exitCode = 1;
   }
 }

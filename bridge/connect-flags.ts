@@ -10,12 +10,21 @@ import { parseFederationSetting, type FederationSetting } from '../src/broker/fe
 import { DEFAULT_HTTP_PORT, parseHttpSetting, type HttpSetting } from '../src/broker/http-setting.js';
 import { DEFAULT_HOST, DEFAULT_PORT } from '../src/protocol/messages.js';
 import { CliError } from './cli-error.js';
+import { LOG_FILE_ROTATION } from './log-file.js';
 
 /** Add `--log-level` and `--log-format` (`defaultLevel` is only shown in the help). */
 export function withLogFlags(cmd: Command, defaultLevel: string): Command {
   return cmd
     .option('--log-level <level>', `debug, info, warning, error or silent (env BROKER_LOG_LEVEL, default ${defaultLevel})`)
     .addOption(new Option('--log-format <format>', 'log lines as text or one JSON object per line').choices(['text', 'json']).default('text'));
+}
+
+/**
+ * Add `--log-file` to a long-running command: its logs go to a rotating file instead of
+ * stderr (what a bridge started hidden at logon needs).
+ */
+export function withLogFileFlag(cmd: Command): Command {
+  return cmd.option('--log-file <file>', `write the logs to this file instead of stderr (${LOG_FILE_ROTATION})`);
 }
 
 /** Add the shared connection flags (and the log flags) to a command. */

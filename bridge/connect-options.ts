@@ -10,6 +10,7 @@ import { checkPageExposure } from './status-page/status-page.js';
 import { DEFAULT_HOST, DEFAULT_PORT } from '../src/protocol/messages.js';
 import { Logger, parseLogLevel } from '../src/log/logger.js';
 import { CliError } from './cli-error.js';
+import { logFileSink } from './log-file.js';
 import { httpFlag, upstreamFlag } from './connect-flags.js';
 
 export interface ConnectFlags {
@@ -27,6 +28,8 @@ export type LogFormat = 'text' | 'json';
 export interface LogFlags {
   logLevel?: string;
   logFormat?: LogFormat;
+  /** `--log-file`, on the long-running commands. */
+  logFile?: string;
 }
 
 /** Host and port from flags, then `BROKER_HOST` / `BROKER_PORT`, then defaults. */
@@ -49,14 +52,15 @@ export function cliLogger(flags: LogFlags, component: string, defaultLevel = 'wa
   const name = flags.logLevel ?? (process.env.BROKER_LOG_LEVEL || defaultLevel);
   const level = parseLogLevel(name);
   if (!level) throw new CliError(`invalid log level "${name}": use debug, info, warning, error or silent`);
-  return new Logger({ level, format: flags.logFormat ?? 'text', component });
+  const format = flags.logFormat ?? 'text';
+  return new Logger({ level, format, component, sink: flags.logFile ? logFileSink(flags.logFile, format) : undefined });
 }
 
 /**
  * Connect a client for one CLI command. A refused or timed-out connection becomes a
  * `CliError` that tells the user how to start a broker.
  */
-export async function connectClient(flags: ConnectFlags, opts: { autoReconnect?: boolean; cleanSession?: boolean } = {}): Promise<BrokerClient> {
+export async function connectClient(flags: ConnectFlags, opts: { autoReconnect?: boolean; cleanSession?: boolean; logger?: Logger } = {}): Promise<BrokerClient> {
   const { host, port } = resolveAddress(flags);
   const client = new BrokerClient(flags.clientId ?? `bridge-cli-${process.pid}`, {
     host,
@@ -66,7 +70,7 @@ export async function connectClient(flags: ConnectFlags, opts: { autoReconnect?:
     autoReconnect: opts.autoReconnect ?? false,
     cleanSession: opts.cleanSession ?? true,
     connectTimeout: 5,
-    logger: cliLogger(flags, 'cli'),
+    logger: opts.logger ?? cliLogger(flags, 'cli'),
   });
   try {
     await client.connect();

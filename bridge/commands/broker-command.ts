@@ -4,7 +4,7 @@
  */
 import { Command, Option } from 'commander';
 import { CONFIG_KEYS, DEFAULT_CONFIG, FILE_ONLY_KEYS, FSYNC_POLICIES, type BrokerConfig } from '../../src/broker/config.js';
-import { withHttpFlag } from '../connect-flags.js';
+import { withHttpFlag, withLogFileFlag } from '../connect-flags.js';
 
 const BOOLEAN_KEYS = new Set<keyof BrokerConfig>(['log_messages', 'persistence_enabled', 'allow_anonymous']);
 /** Options given as flags; lists and objects (per-client credentials) live in the config file. */
@@ -32,6 +32,7 @@ export function brokerCommand(): Command {
     .option('--stop-on-stdin-close', 'stop cleanly when stdin closes (for a parent process that runs the broker)')
     .option('--persist <dir>', 'keep retained messages, sessions and unacked QoS 1 messages in <dir> across restarts (sets persistence_enabled and persistence_path)');
   withHttpFlag(cmd);
+  withLogFileFlag(cmd);
   for (const key of FLAG_KEYS) {
     const desc = `${HELP[key] ?? key.replace(/_/g, ' ')} (default ${JSON.stringify(DEFAULT_CONFIG[key])})`;
     cmd.addOption(BOOLEAN_KEYS.has(key) ? new Option(`--${flagName(key)}`, desc) : new Option(`--${flagName(key)} <value>`, desc));

@@ -14,6 +14,7 @@ import {
 import { Logger } from '../../src/log/logger.js';
 import { CliError } from '../cli-error.js';
 import { httpFlag, upstreamFlag } from '../connect-flags.js';
+import { logFileSink } from '../log-file.js';
 import type { StatusPage } from '../status-page/status-page.js';
 import { onShutdownSignal } from '../signals.js';
 import { FLAG_KEYS } from './broker-command.js';
@@ -56,7 +57,9 @@ export async function runBroker(flags: Record<string, unknown>): Promise<void> {
     if (err instanceof ConfigError) throw new CliError(err.message);
     throw err;
   }
-  const log = new Logger({ level: config.log_level, format: flags.logFormat as 'text' | 'json', component: 'broker' });
+  const format = flags.logFormat as 'text' | 'json';
+  const sink = typeof flags.logFile === 'string' ? logFileSink(flags.logFile, format) : undefined;
+  const log = new Logger({ level: config.log_level, format, component: 'broker', sink });
   const broker = new MessageBroker(config, { logger: log });
   // Handlers first: a supervisor (Python's MessageBroker) may signal the moment it reads
   // the "listening" line, which start() logs before it returns.

@@ -1,7 +1,7 @@
 /** `bridge run <script.ahk>`: its arguments, flags and help; the work is in run.ts, loaded when it runs. */
 import { Command, Option } from 'commander';
 import { DEFAULT_STOP_GRACE } from '../bridge-config.js';
-import { withHttpFlag, withLogFlags } from '../connect-flags.js';
+import { withHttpFlag, withLogFileFlag, withLogFlags } from '../connect-flags.js';
 import { DEFAULT_READY_TIMEOUT } from '../supervisor/ready-gate.js';
 import { RESTART_MODES } from '../supervisor/restart-policy.js';
 import type { RunFlags } from './run.js';
@@ -25,6 +25,7 @@ export function runCommand(): Command {
     .option('--token <token>', 'broker token (env BROKER_TOKEN)');
   withHttpFlag(cmd);
   withLogFlags(cmd, 'info');
+  withLogFileFlag(cmd);
   cmd.addHelpText('after', '\nExample:\n  bridge run scripts/cad_hotkeys.ahk --key cad -- --job 12345');
   cmd.action(async (script: string, args: string[], flags: RunFlags) => (await import('./run.js')).runRun(script, args, flags));
   return cmd;

@@ -1,6 +1,6 @@
 /** `bridge tail <file>`: its arguments, flags and help; the work is in tail.ts, loaded when it runs. */
 import { Command, Option } from 'commander';
-import { withConnectFlags } from '../connect-flags.js';
+import { withConnectFlags, withLogFileFlag } from '../connect-flags.js';
 import type { TailFlags } from './tail.js';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -17,5 +17,5 @@ export function tailCommand(): Command {
     .option('--dead-letter-file <file>', 'where unpublishable lines go (default <file>.dead)')
     .option('--flush-timeout <seconds>', 'take a last line without newline after this long (default 2)')
     .addOption(new Option('-q, --qos <qos>', 'QoS of the publishes').choices(['0', '1']).default('1'));
-  return withConnectFlags(cmd, 'info').action(async (file: string, flags: TailFlags) => (await import('./tail.js')).runTail(file, flags));
+  return withLogFileFlag(withConnectFlags(cmd, 'info')).action(async (file: string, flags: TailFlags) => (await import('./tail.js')).runTail(file, flags));
 }

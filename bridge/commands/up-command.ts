@@ -1,6 +1,6 @@
 /** `bridge up`: its flags and help; the work is in up.ts, loaded when it runs. */
 import { Command } from 'commander';
-import { withHttpFlag, withLogFlags } from '../connect-flags.js';
+import { withHttpFlag, withLogFileFlag, withLogFlags } from '../connect-flags.js';
 import type { UpFlags } from './up.js';
 
 export function upCommand(): Command {
@@ -16,6 +16,7 @@ export function upCommand(): Command {
     .option('--stop-on-stdin-close', 'stop every script and exit when stdin closes (for a parent process that runs the bridge)');
   withHttpFlag(cmd);
   withLogFlags(cmd, 'info');
+  withLogFileFlag(cmd);
   cmd.addHelpText(
     'after',
     `

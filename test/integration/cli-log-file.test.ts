@@ -1,0 +1,68 @@
+/**
+ * `--log-file` on the long-running commands: the logs go to the file (created with its
+ * folder), stderr stays quiet, and a command that fails says why in the file as well,
+ * which is the only place anyone reads for a bridge started hidden at logon.
+ */
+import { mkdtempSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCli, useCliProcesses, waitOutput } from '../helpers/cli.js';
+import { POSIX_SIGNALS } from '../helpers/platform.js';
+import { freePort } from '../helpers/ports.js';
+import { writeBridgeConfig } from '../helpers/script-fixtures.js';
+
+const procs = useCliProcesses();
+
+function tempDir(): string {
+  return realpathSync(mkdtempSync(path.join(tmpdir(), 'bridge-log-file-')));
+}
+
+/** `<time> LEVEL component: msg` -> `LEVEL component: msg`. */
+const withoutTimes = (text: string): string[] => text.split('\n').filter(Boolean).map((l) => l.replace(/^\d{4}-\d\d-\d\dT[\d:.]+Z (\S+)\s+/, '$1 '));
+
+describe('--log-file', () => {
+  it.skipIf(!POSIX_SIGNALS)('bridge broker logs to the file, in the chosen format, and nothing to stderr', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'new', 'folder', 'broker.log');
+    const port = await freePort();
+    const broker = procs.start(['broker', '--port', String(port), '--log-file', file, '--log-format', 'json']);
+    // The CLI can connect once it listens; the file then holds the listening line.
+    const ps = await runCli(['request', 'status', '--port', String(port)]);
+    expect(ps.code).toBe(0);
+    broker.child.kill('SIGTERM');
+    const res = await broker.done;
+    expect(res.code).toBe(0);
+    expect(res.stderr).toBe('');
+    const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { level: string; component: string; msg: string });
+    expect(lines[0]).toMatchObject({ level: 'info', component: 'broker', msg: 'broker listening', port });
+    expect(lines.at(-1)).toMatchObject({ level: 'info', msg: 'broker stopped' });
+  });
+
+  it('bridge up with a broken config: the error is on stderr and in the log file', async () => {
+    const dir = tempDir();
+    const config = writeBridgeConfig(dir, '{ "scripts": [ }');
+    const file = path.join(dir, 'bridge.log');
+    writeFileSync(file, 'an earlier line\n');
+    const res = await runCli(['up', '--config', config, '--log-file', file]);
+    expect(res.code).toBe(1);
+    const message = res.stderr.replace(/^bridge: /, '').trimEnd();
+    expect(message).toMatch(new RegExp(`^${config.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&')}`));
+    const lines = withoutTimes(readFileSync(file, 'utf8'));
+    expect(lines[0]).toBe('an earlier line');
+    expect(lines.slice(1).join('\n')).toBe(`ERROR bridge: ${message}`);
+  });
+
+  it('a log file that cannot be opened: exit 1 naming it, before anything starts', async () => {
+    const dir = tempDir();
+    const blocker = path.join(dir, 'a-file');
+    writeFileSync(blocker, '');
+    const port = await freePort();
+    const res = await runCli(['broker', '--port', String(port), '--log-file', path.join(blocker, 'broker.log')]);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toMatch(new RegExp(`^bridge: cannot open --log-file ${path.join(blocker, 'broker.log').replace(/\\/g, '\\\\')}: E[A-Z]+`));
+    // Nothing listens: a second broker on that port starts.
+    const next = procs.start(['broker', '--port', String(port)]);
+    await waitOutput(next.child, next.stderr, (s) => s.includes('broker listening'));
+  });
+});
