@@ -12,6 +12,7 @@ import { CliError } from './cli-error.js';
 import { logFatal } from './log-file.js';
 import { brokerCommand } from './commands/broker-command.js';
 import { demoCommand } from './commands/demo-command.js';
+import { downCommand } from './commands/down-command.js';
 import { initCommand } from './commands/init-command.js';
 import { libCommand } from './commands/lib-command.js';
 import { logsCommand } from './commands/logs-command.js';
@@ -44,6 +45,7 @@ export function buildProgram(): Command {
     statusCommand(),
     runCommand(),
     upCommand(),
+    downCommand(),
     psCommand(),
     logsCommand(),
     ...scriptControlCommands(),

@@ -14,8 +14,17 @@ export function shutdownSignals(platform: NodeJS.Platform = process.platform): N
   return platform === 'win32' ? ['SIGINT', 'SIGTERM', 'SIGBREAK', 'SIGHUP'] : ['SIGINT', 'SIGTERM', 'SIGHUP'];
 }
 
-/** What asked the process to stop: a signal, or (with `stdin`) the parent closing our stdin. */
-export type ShutdownCause = NodeJS.Signals | 'stdin_closed';
+/**
+ * What asked the process to stop: a signal, (with `stdin`) the parent closing our stdin,
+ * or a stop request over the broker (`bridge down`).
+ */
+export type ShutdownCause = NodeJS.Signals | 'stdin_closed' | 'request';
+
+/**
+ * Calling it removes the handlers; `now(cause)` stops as a signal would (once, and a
+ * second call exits at once): a stop request takes the same path as Ctrl+C.
+ */
+export type ShutdownHandle = (() => void) & { now(cause: ShutdownCause): void };
 
 export interface ShutdownOptions {
   platform?: NodeJS.Platform;
@@ -28,12 +37,12 @@ export interface ShutdownOptions {
   stdin?: NodeJS.ReadableStream;
 }
 
-/** Call `stop` once on the first signal; returns a function that removes the handlers. */
+/** Call `stop` once on the first signal; returns the handle that removes the handlers. */
 export function onShutdownSignal(
   stop: (signal: ShutdownCause) => Promise<void> | void,
   log?: Logger,
   { platform = process.platform, exit = (code: number): never => process.exit(code), stdin }: ShutdownOptions = {},
-): () => void {
+): ShutdownHandle {
   const signals = shutdownSignals(platform);
   let stopping = false;
   const handler = (signal: ShutdownCause): void => {
@@ -57,7 +66,7 @@ export function onShutdownSignal(
     stdin.once('end', onStdinClosed);
     stdin.once('error', onStdinClosed);
   }
-  return () => {
+  const remove = (): void => {
     signals.forEach((s) => process.off(s, handler));
     if (stdin) {
       stdin.off('end', onStdinClosed);
@@ -67,4 +76,5 @@ export function onShutdownSignal(
       stdin.removeAllListeners('data');
     }
   };
+  return Object.assign(remove, { now: handler });
 }

@@ -10,7 +10,10 @@ import { cliLogger, openLink, type LogFlags } from '../connect-options.js';
 import { ClientIdTakenError, keyTakenCliError, refuseTakenKeys } from '../owner-probe.js';
 import { checkQueues, startQueues, stopQueues } from '../queues.js';
 import { interpreterFor, KeyTakenError, ScriptRegistry } from '../script-registry.js';
-import { onShutdownSignal } from '../signals.js';
+import { onShutdownSignal, type ShutdownHandle } from '../signals.js';
+import { SHUTDOWN_TOPIC, type ShutdownAnswer } from '../shutdown-request.js';
+import type { BrokerLink } from '../broker-link.js';
+import type { Logger } from '../../src/log/logger.js';
 import { startupSettled } from '../startup-settle.js';
 import { watchScripts, type WatchSet } from '../supervisor/script-watcher.js';
 import { formatSummary, useColour } from '../summary-table.js';
@@ -70,24 +73,46 @@ async function checkScripts(config: BridgeConfig, interpreter: GivenInterpreters
   }
 }
 
+/**
+ * The config `bridge up` would run, refused with every reason before anything starts: no
+ * file, nothing in it, a script or interpreter missing, a queue map that cannot work.
+ * `bridge install-startup` asks the same before it registers a logon entry.
+ */
+export async function loadRunnableConfig(file: string, isDefault: boolean, ahk: string | undefined): Promise<{ config: BridgeConfig; interpreter: GivenInterpreters }> {
+  const config = loadConfig(file, isDefault);
+  // Script folders alone make a host for scripts.run (Python's AHKBridge starts one).
+  if (config.scripts.length === 0 && config.queues.length === 0 && config.scriptFolders.length === 0) {
+    throw new CliError(`${file} lists no scripts, no queues and no script_folders: add entries under "scripts", "queues" or "script_folders"`);
+  }
+  const interpreter: GivenInterpreters = { explicit: ahk, configured: config.interpreter, configFile: config.source };
+  await checkScripts(config, interpreter);
+  checkQueues(config.queues);
+  return { config, interpreter };
+}
+
+/**
+ * A second `bridge up` for a bridge already connected: it exits, changing nothing, and
+ * says so (in its log file too, where a copy started at logon is read).
+ */
+function secondCopyError(err: ClientIdTakenError, pid?: number): CliError {
+  const down = `bridge down${err.clientId === 'bridge' ? '' : ` ${err.clientId}`}`;
+  return new CliError(
+    `${err.message}${pid === undefined ? '' : ` (pid ${pid})`}: this \`bridge up\` exits and changes nothing; the running one keeps the broker and its scripts. To restart it, \`${down}\` first; to run a second bridge beside it, give this one its own --client-id`,
+  );
+}
+
 /** Run `bridge up` with its parsed flags; `cmd` tells a given --config from the default. */
 export async function runUp(flags: UpFlags, cmd: Command): Promise<void> {
   const log = cliLogger(flags, 'bridge', 'info');
-  const config = loadConfig(flags.config, cmd.getOptionValueSource('config') === 'default');
-  // Script folders alone make a host for scripts.run (Python's AHKBridge starts one).
-  if (config.scripts.length === 0 && config.queues.length === 0 && config.scriptFolders.length === 0) {
-    throw new CliError(`${flags.config} lists no scripts, no queues and no script_folders: add entries under "scripts", "queues" or "script_folders"`);
-  }
-  const interpreter: GivenInterpreters = { explicit: flags.ahk, configured: config.interpreter, configFile: config.source };
-  await checkScripts(config, interpreter);
-  checkQueues(config.queues);
+  const { config, interpreter } = await loadRunnableConfig(flags.config, cmd.getOptionValueSource('config') === 'default', flags.ahk);
   try {
     await refuseTakenKeys(flags, flags.clientId, config.scripts.map((s) => s.key), log, config.broker);
   } catch (err) {
+    // A bridge with our own id holding our key is this same `bridge up` running already
+    // (a second copy started at logon, a double-click): that, not the key, is the news.
+    if (err instanceof KeyTakenError && err.holder.bridge === flags.clientId) throw secondCopyError(new ClientIdTakenError(flags.clientId), err.holder.pid);
     if (err instanceof KeyTakenError) throw keyTakenCliError(err, `choose another key in ${flags.config}`);
-    if (err instanceof ClientIdTakenError) {
-      throw new CliError(`${err.message} (another \`bridge up\`?): stop it first (\`bridge ps\` shows what it runs), or give this one its own id with --client-id`);
-    }
+    if (err instanceof ClientIdTakenError) throw secondCopyError(err);
     throw err;
   }
   const { link, role: linkRole, host, port } = await openLink(flags, flags.clientId, log, config.broker);
@@ -96,7 +121,7 @@ export async function runUp(flags: UpFlags, cmd: Command): Promise<void> {
   let watching: WatchSet | undefined;
   // Handlers before anything starts: a stop request during start-up still stops what
   // has started instead of leaving Node's default (an exit with the scripts running).
-  const removeHandlers = onShutdownSignal(async () => {
+  const shutdown = onShutdownSignal(async () => {
     await watching?.close();
     await stopQueues(tailers);
     await registry.stopAll();
@@ -108,12 +133,13 @@ export async function runUp(flags: UpFlags, cmd: Command): Promise<void> {
     supervisors = await registry.addAll(config.scripts);
   } catch (err) {
     // Taken since the question above (two bridges starting at once).
-    removeHandlers();
+    shutdown();
     await link.stop();
     if (err instanceof KeyTakenError) throw keyTakenCliError(err, `choose another key in ${flags.config}`);
     throw err;
   }
   await registry.serveControl();
+  await serveShutdownRequests(link, flags.clientId, supervisors.length, log, shutdown);
   tailers = await startQueues(config.queues, link.client, log);
   // Listening before the starts, so no @ready is missed.
   const settled = startupSettled(supervisors);
@@ -127,4 +153,19 @@ export async function runUp(flags: UpFlags, cmd: Command): Promise<void> {
   await settled;
   const rows = supervisors.map((s) => ({ status: s.status(), restart: s.spec.restart.mode }));
   if (rows.length > 0) process.stdout.write(formatSummary(rows, useColour(process.stdout)) + '\n');
+}
+
+/** Answer `bridge down`: reply first, then stop as Ctrl+C would. */
+async function serveShutdownRequests(link: BrokerLink, clientId: string, scripts: number, log: Logger, shutdown: ShutdownHandle): Promise<void> {
+  let requested = false;
+  await link.subscribe([SHUTDOWN_TOPIC], (msg): ShutdownAnswer | undefined => {
+    // Another bridge's request: no answer, so that bridge's own is the one the asker gets.
+    if ((msg.payload as { client_id?: unknown } | null)?.client_id !== clientId) return undefined;
+    log.info('stop requested', { sender: msg.sender });
+    // After this handler's reply is written; a repeated request changes nothing (a second
+    // Ctrl+C would exit at once, leaving scripts behind).
+    if (!requested) setImmediate(() => shutdown.now('request'));
+    requested = true;
+    return { stopping: true, pid: process.pid, scripts };
+  });
 }

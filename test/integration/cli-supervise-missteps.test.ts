@@ -291,9 +291,10 @@ describe('a key supervised by another bridge on the broker is refused', () => {
     const other = writeConfig({ broker: { host: '127.0.0.1', port }, interpreter: FAKE_AHK, scripts: [{ key: 'echo', path: scriptFixture('echo') }, { key: 'cad', path: scriptFixture('echo') }] });
     const up2 = await runCli(['up', '--config', other]);
     expect(up2.code).toBe(1);
+    // The holder is a bridge with this one's own id: the same `bridge up` running already.
     expect(up2.stderr).toBe(
-      `bridge: key cad is already supervised by bridge bridge (pid ${up.child.pid}, ${scriptFixture('ticker')}) on this broker; ` +
-        `choose another key in ${other} or stop it with \`bridge stop cad\`\n`,
+      `bridge: another bridge is connected to this broker as "bridge" (pid ${up.child.pid}): this \`bridge up\` exits and changes nothing; ` +
+        'the running one keeps the broker and its scripts. To restart it, `bridge down` first; to run a second bridge beside it, give this one its own --client-id\n',
     );
     up.child.stdin.end();
     expect((await up.done).code).toBe(0);
@@ -322,8 +323,8 @@ describe('a key supervised by another bridge on the broker is refused', () => {
     const up2 = await runCli(['up', '--config', second]);
     expect(up2.code).toBe(1);
     expect(up2.stderr).toBe(
-      'bridge: another bridge is connected to this broker as "bridge" (another `bridge up`?): stop it first (`bridge ps` shows what it runs), ' +
-        'or give this one its own id with --client-id\n',
+      'bridge: another bridge is connected to this broker as "bridge": this `bridge up` exits and changes nothing; ' +
+        'the running one keeps the broker and its scripts. To restart it, `bridge down` first; to run a second bridge beside it, give this one its own --client-id\n',
     );
     expect(watcher.deliveries('scripts.echo.started')).toEqual([]);
     // With its own id it joins beside the first, which keeps its connection.

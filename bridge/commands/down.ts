@@ -1,0 +1,73 @@
+/**
+ * `bridge down [ID]`: ask the `bridge up` connected as ID to stop, then wait until it has
+ * left the broker (its scripts stopped). Its flags are in down-command.ts.
+ */
+import { ErrorCode, RpcError, type BrokerClient } from '../../src/client/index.js';
+import { Logger } from '../../src/log/logger.js';
+import { CliError } from '../cli-error.js';
+import { cliLogger, connectClient, leaveBroker, resolveAddress, type ConnectFlags } from '../connect-options.js';
+import { SHUTDOWN_TOPIC, type ShutdownAnswer } from '../shutdown-request.js';
+
+export interface DownFlags extends ConnectFlags {
+  timeout: string;
+}
+
+const MAX_TIMEOUT_S = 600;
+/** How long a connected bridge has to answer the request (not to finish stopping). */
+const ANSWER_TIMEOUT_S = 10;
+
+/** The bridges connected now, to name them when `id` is not one of them. */
+async function connectedBridges(client: BrokerClient): Promise<{ ids: string[]; has: (id: string) => boolean }> {
+  const clients = (await client.status()).clients ?? [];
+  const connected = clients.filter((c) => c.connected);
+  return {
+    ids: connected.filter((c) => c.client_type === 'bridge').map((c) => c.client_id),
+    has: (id) => connected.some((c) => c.client_id === id),
+  };
+}
+
+export async function runDown(id: string, flags: DownFlags): Promise<void> {
+  const timeout = Number(flags.timeout);
+  if (!(timeout > 0 && timeout <= MAX_TIMEOUT_S)) throw new CliError(`invalid --timeout "${flags.timeout}": use seconds, more than 0 and at most ${MAX_TIMEOUT_S}`);
+  const { host, port } = resolveAddress(flags);
+  // Its own logger: once the bridge has answered, losing a broker it hosted is the news
+  // we wait for, not a warning.
+  const log: Logger = cliLogger(flags, 'cli');
+  const client = await connectClient(flags, { logger: log });
+  try {
+    const bridges = await connectedBridges(client);
+    if (!bridges.has(id)) {
+      const others = bridges.ids.length > 0 ? `; connected bridges: ${bridges.ids.join(', ')}` : '; no bridge is connected';
+      throw new CliError(`no bridge is connected to ${host}:${port} as "${id}"${others}`);
+    }
+    // Listening before asking: the bridge may leave the moment it has answered. A bridge
+    // that hosts the broker takes our connection with it; one that joined is seen leaving.
+    let left!: () => void;
+    const gone = new Promise<void>((resolve) => (left = resolve));
+    client.on('disconnected', () => left());
+    await client.subscribe(['system.client.disconnected'], (msg) => {
+      if ((msg.payload as { client_id?: unknown } | null)?.client_id === id) left();
+    });
+    let answer: ShutdownAnswer;
+    try {
+      answer = (await client.request(SHUTDOWN_TOPIC, { client_id: id }, { timeout: ANSWER_TIMEOUT_S })) as ShutdownAnswer;
+    } catch (err) {
+      if (err instanceof RpcError && (err.code === ErrorCode.NO_RESPONDERS || err.code === ErrorCode.TIMEOUT)) {
+        throw new CliError(`"${id}" is connected but did not answer within ${ANSWER_TIMEOUT_S} s: it is not a \`bridge up\` of this version (a \`bridge run\` stops with Ctrl+C in its console; \`bridge stop KEY\` stops one script)`);
+      }
+      throw new CliError(`could not ask bridge "${id}" to stop${err instanceof RpcError ? ` (${err.code})` : ''}: ${(err as Error).message}`);
+    }
+    log.level = 'error';
+    let timer: NodeJS.Timeout | undefined;
+    const finished = await Promise.race([
+      gone.then(() => true),
+      new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeout * 1000))),
+    ]);
+    clearTimeout(timer);
+    const what = `bridge "${id}" (pid ${answer.pid}, ${answer.scripts} script${answer.scripts === 1 ? '' : 's'})`;
+    if (!finished) throw new CliError(`${what} is stopping but had not finished after ${timeout} s; bridge ps shows what still runs (--timeout waits longer)`);
+    process.stdout.write(`stopped ${what}\n`);
+  } finally {
+    if (client.isConnected) await leaveBroker(client);
+  }
+}
