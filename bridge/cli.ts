@@ -19,6 +19,7 @@ import { logsCommand } from './commands/logs-command.js';
 import { psCommand } from './commands/ps-command.js';
 import { replyCommand } from './commands/reply-command.js';
 import { scriptControlCommands } from './commands/script-control-command.js';
+import { startupCommands } from './commands/startup-command.js';
 import { pubCommand } from './commands/pub-command.js';
 import { requestCommand } from './commands/request-command.js';
 import { runCommand } from './commands/run-command.js';
@@ -51,6 +52,7 @@ export function buildProgram(): Command {
     ...scriptControlCommands(),
     initCommand(),
     libCommand(),
+    ...startupCommands(),
     tailCommand(),
     demoCommand(),
   ];

@@ -1,14 +1,15 @@
 /**
  * `--log-file` on the long-running commands: the logs go to the file (created with its
  * folder), stderr stays quiet, and a command that fails says why in the file as well,
- * which is the only place anyone reads for a bridge started hidden at logon.
+ * which is the only place anyone reads for a bridge started hidden at logon. And the
+ * logon commands refuse, with directions, off Windows.
  */
 import { mkdtempSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli, useCliProcesses, waitOutput } from '../helpers/cli.js';
-import { POSIX_SIGNALS } from '../helpers/platform.js';
+import { ON_WINDOWS, POSIX_SIGNALS } from '../helpers/platform.js';
 import { freePort } from '../helpers/ports.js';
 import { writeBridgeConfig } from '../helpers/script-fixtures.js';
 
@@ -64,5 +65,15 @@ describe('--log-file', () => {
     // Nothing listens: a second broker on that port starts.
     const next = procs.start(['broker', '--port', String(port)]);
     await waitOutput(next.child, next.stderr, (s) => s.includes('broker listening'));
+  });
+});
+
+describe.skipIf(ON_WINDOWS)('install-startup off Windows', () => {
+  it.each([['install-startup'], ['uninstall-startup']])('%s: exit 1 with where to look instead', async (command) => {
+    const res = await runCli([command]);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toBe(
+      "bridge: install-startup and uninstall-startup set up a Windows logon: run them on the Windows PC (bridge.exe install-startup). Elsewhere, start `bridge up` from a systemd user unit or your desktop's autostart.\n",
+    );
   });
 });

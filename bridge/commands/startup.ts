@@ -1,0 +1,112 @@
+/**
+ * `bridge install-startup` / `bridge uninstall-startup`: a logon entry that runs
+ * `bridge up` hidden, and its removal. Their flags are in startup-command.ts.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { isSea } from 'node:sea';
+import type { Command } from 'commander';
+import { CliError } from '../cli-error.js';
+import { runSchtasks, schtasksProgram } from '../startup/schtasks.js';
+import { DELETE_ARGS, installStartup, planStartup, TaskRefusedError, uninstallStartup, type StartupPlan, type StartupVia } from '../startup/startup-entry.js';
+import { STARTUP_NAME, startupPaths } from '../startup/startup-paths.js';
+import { windowsCommandLine } from '../startup/windows-command-line.js';
+import { loadRunnableConfig } from './up.js';
+
+export interface InstallStartupFlags {
+  config: string;
+  ahk?: string;
+  logFile?: string;
+  via?: StartupVia;
+  dryRun?: boolean;
+}
+
+export interface UninstallStartupFlags {
+  dryRun?: boolean;
+}
+
+function refuseOffWindows(): void {
+  if (process.platform === 'win32') return;
+  throw new CliError('install-startup and uninstall-startup set up a Windows logon: run them on the Windows PC (bridge.exe install-startup). Elsewhere, start `bridge up` from a systemd user unit or your desktop\'s autostart.');
+}
+
+/** This program as a command: bridge.exe alone, or node and the CLI script. */
+function selfArgv(): string[] {
+  return isSea() ? [process.execPath] : [process.execPath, path.resolve(process.argv[1] ?? '')];
+}
+
+function describePlan(plan: StartupPlan): string {
+  const { paths, launcher } = plan;
+  return [
+    `  runs:      ${windowsCommandLine(launcher.argv)}`,
+    `  in:        ${launcher.cwd}`,
+    `  hidden by: ${windowsCommandLine([paths.wscript, paths.launcher])}`,
+    `  logs:      ${launcher.argv[launcher.argv.indexOf('--log-file') + 1]}`,
+  ].join('\n');
+}
+
+export async function runInstallStartup(flags: InstallStartupFlags, cmd: Command): Promise<void> {
+  refuseOffWindows();
+  const config = path.resolve(flags.config);
+  // A config that cannot run would fail, unseen, at every logon: refuse it now.
+  await loadRunnableConfig(flags.config, cmd.getOptionValueSource('config') === 'default', flags.ahk);
+  const paths = startupPaths();
+  const logFile = path.resolve(flags.logFile ?? paths.logFile);
+  const argv = [...selfArgv(), 'up', '--config', config, '--log-file', logFile, ...(flags.ahk ? ['--ahk', path.resolve(flags.ahk)] : [])];
+  const plan = planStartup(paths, { argv, cwd: path.dirname(config), config });
+  const out = process.stdout;
+  if (flags.dryRun) {
+    out.write(`dry run: nothing is written or registered. \`bridge install-startup\` would:\n\n`);
+    out.write(`1. write the launcher ${paths.launcher} (UTF-16):\n\n${indent(plan.launcherText)}\n`);
+    if (flags.via !== 'startup-folder') {
+      out.write(`2. write the task definition ${plan.taskXmlFile} (UTF-16):\n\n${indent(plan.taskXml)}\n`);
+      out.write(`3. register it: ${windowsCommandLine([schtasksProgram(), ...plan.createArgs])}\n`);
+      if (flags.via !== 'task') out.write(`   and if that is refused, copy the launcher to ${paths.startupEntry}\n`);
+    } else {
+      out.write(`2. copy the launcher to ${paths.startupEntry}\n`);
+    }
+    out.write(`\nAt logon of ${paths.user} it\n${describePlan(plan)}\n`);
+    return;
+  }
+  let result;
+  try {
+    result = await installStartup(plan, runSchtasks(), flags.via);
+  } catch (err) {
+    if (err instanceof TaskRefusedError) throw new CliError(`${err.message}\n--via startup-folder uses your Startup folder instead, which needs no Task Scheduler rights.`);
+    throw err;
+  }
+  if (result.taskRefused) {
+    process.stderr.write(`bridge: the Task Scheduler refused the logon task (schtasks exit ${result.taskRefused.code ?? 'none'}: ${result.taskRefused.output || 'no output'}); using your Startup folder instead\n`);
+  }
+  const how =
+    result.via === 'task'
+      ? `Task Scheduler task "${STARTUP_NAME}" (at your logon, your own rights, no time limit; definition in ${plan.taskXmlFile})`
+      : `Startup folder entry ${paths.startupEntry}`;
+  out.write(`installed: \`bridge up\` starts hidden at logon of ${paths.user}\n  how:       ${how}\n${describePlan(plan)}\n`);
+  for (const r of result.replaced) out.write(`  replaced:  ${r} (from an earlier install)\n`);
+  const startNow = result.via === 'task' ? `schtasks /Run /TN ${STARTUP_NAME}` : windowsCommandLine([paths.wscript, paths.startupEntry]);
+  out.write(`Start it now: ${startNow}   Stop it: bridge down   Remove it: bridge uninstall-startup\n`);
+}
+
+export async function runUninstallStartup(flags: UninstallStartupFlags): Promise<void> {
+  refuseOffWindows();
+  const paths = startupPaths();
+  if (flags.dryRun) {
+    process.stdout.write(
+      `dry run: nothing is removed. \`bridge uninstall-startup\` would:\n` +
+        `1. run ${windowsCommandLine([schtasksProgram(), ...DELETE_ARGS])}\n` +
+        `2. remove ${paths.startupEntry}${existsSync(paths.startupEntry) ? '' : ' (not there now)'}\n` +
+        `3. remove ${paths.launcher}${existsSync(paths.launcher) ? '' : ' (not there now)'}\n` +
+        `Logs in ${path.dirname(paths.logFile)} are kept.\n`,
+    );
+    return;
+  }
+  const { removed, taskDelete } = await uninstallStartup(paths, runSchtasks());
+  if (removed.length === 0) {
+    process.stdout.write(`nothing to remove: no logon entry of ahk-bridge was found (schtasks /Delete said: ${taskDelete.output || `exit ${taskDelete.code ?? 'none'}`})\n`);
+    return;
+  }
+  process.stdout.write(`removed: ${removed.join('; ')}\nA bridge running now keeps running until \`bridge down\` or logoff. Logs in ${path.dirname(paths.logFile)} are kept.\n`);
+}
+
+const indent = (text: string): string => text.replace(/\r\n/g, '\n').replace(/^(?=.)/gm, '    ');

@@ -1,0 +1,39 @@
+/**
+ * Running `schtasks.exe`. `BRIDGE_SCHTASKS` names another program to run in its place: the
+ * tests point it at a stub that records its arguments, so what would be registered is
+ * checked exactly without touching the machine's Task Scheduler.
+ */
+import { spawn } from 'node:child_process';
+
+export interface SchtasksResult {
+  /** The exit code; null when it could not start or was killed. */
+  code: number | null;
+  /** What it printed (stdout, then stderr), trimmed. */
+  output: string;
+}
+
+/** Runs schtasks with these arguments; never rejects: a failure to start is a result. */
+export type SchtasksRunner = (args: string[]) => Promise<SchtasksResult>;
+
+/** The program that plays schtasks. */
+export function schtasksProgram(env: Record<string, string | undefined> = process.env): string {
+  return env.BRIDGE_SCHTASKS || 'schtasks.exe';
+}
+
+export function runSchtasks(program: string = schtasksProgram()): SchtasksRunner {
+  return (args) =>
+    new Promise((resolve) => {
+      const chunks: Buffer[] = [];
+      let child;
+      try {
+        child = spawn(program, args, { windowsHide: true, stdio: ['ignore', 'pipe', 'pipe'] });
+      } catch (err) {
+        resolve({ code: null, output: `cannot run ${program}: ${(err as Error).message}` });
+        return;
+      }
+      child.stdout.on('data', (c: Buffer) => chunks.push(c));
+      child.stderr.on('data', (c: Buffer) => chunks.push(c));
+      child.on('error', (err) => resolve({ code: null, output: `cannot run ${program}: ${err.message}` }));
+      child.on('close', (code) => resolve({ code, output: Buffer.concat(chunks).toString('utf8').trim() }));
+    });
+}

@@ -1,0 +1,118 @@
+/**
+ * Installing and removing the logon entry: the launcher file, then a Task Scheduler task
+ * or, when that is refused or asked for, the launcher's copy in the Startup folder. Only
+ * one of the two is left registered, so one logon starts one bridge.
+ */
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { launcherScript, utf16Bytes, type LauncherSpec } from './launcher-script.js';
+import { logonTaskXml } from './logon-task.js';
+import type { SchtasksResult, SchtasksRunner } from './schtasks.js';
+import { STARTUP_NAME, type StartupPaths } from './startup-paths.js';
+import { quoteWindowsArg } from './windows-command-line.js';
+
+export type StartupVia = 'task' | 'startup-folder';
+
+/** Everything an install writes and registers, computed before anything is touched. */
+export interface StartupPlan {
+  paths: StartupPaths;
+  launcher: LauncherSpec;
+  launcherText: string;
+  /** Where the task definition is kept (the record of what was registered). */
+  taskXmlFile: string;
+  taskXml: string;
+  /** schtasks' arguments that register it. */
+  createArgs: string[];
+}
+
+/** The kept task definition: beside the launcher. */
+const taskXmlFileOf = (paths: StartupPaths): string => path.join(path.dirname(paths.launcher), `${STARTUP_NAME}-task.xml`);
+
+export function planStartup(paths: StartupPaths, launcher: LauncherSpec): StartupPlan {
+  const taskXmlFile = taskXmlFileOf(paths);
+  return {
+    paths,
+    launcher,
+    launcherText: launcherScript(launcher),
+    taskXmlFile,
+    taskXml: logonTaskXml({
+      user: paths.user,
+      command: paths.wscript,
+      arguments: quoteWindowsArg(paths.launcher),
+      workingDirectory: launcher.cwd,
+      description: `ahk-bridge: runs bridge up for ${launcher.config} at logon, with no console window. Installed by bridge install-startup; bridge uninstall-startup removes it.`,
+    }),
+    createArgs: ['/Create', '/TN', STARTUP_NAME, '/XML', taskXmlFile, '/F'],
+  };
+}
+
+export const DELETE_ARGS = ['/Delete', '/TN', STARTUP_NAME, '/F'];
+
+export interface InstallResult {
+  via: StartupVia;
+  /** The task's refusal, when the install fell back to the Startup folder. */
+  taskRefused?: SchtasksResult;
+  /** What an earlier install left that this one removed. */
+  replaced: string[];
+}
+
+/** Thrown when the task was asked for explicitly and schtasks refused it. */
+export class TaskRefusedError extends Error {
+  constructor(readonly result: SchtasksResult) {
+    super(`schtasks refused the task (exit ${result.code ?? 'none'}): ${result.output || 'no output'}`);
+    this.name = 'TaskRefusedError';
+  }
+}
+
+/**
+ * Write the launcher and register it. `via` undefined: the task, else the Startup folder.
+ * Throws TaskRefusedError when `via` is 'task' and schtasks refuses.
+ */
+export async function installStartup(plan: StartupPlan, schtasks: SchtasksRunner, via?: StartupVia): Promise<InstallResult> {
+  const { paths } = plan;
+  mkdirSync(path.dirname(paths.launcher), { recursive: true });
+  writeFileSync(paths.launcher, utf16Bytes(plan.launcherText));
+  const replaced: string[] = [];
+  let taskRefused: SchtasksResult | undefined;
+  if (via !== 'startup-folder') {
+    writeFileSync(plan.taskXmlFile, utf16Bytes(plan.taskXml));
+    const created = await schtasks(plan.createArgs);
+    if (created.code === 0) {
+      if (removeFile(paths.startupEntry)) replaced.push(`the Startup folder entry ${paths.startupEntry}`);
+      return { via: 'task', replaced };
+    }
+    rmSync(plan.taskXmlFile, { force: true });
+    if (via === 'task') throw new TaskRefusedError(created);
+    taskRefused = created;
+  } else if ((await schtasks(DELETE_ARGS)).code === 0) {
+    replaced.push(`the Task Scheduler task ${STARTUP_NAME}`);
+  }
+  mkdirSync(paths.startupFolder, { recursive: true });
+  writeFileSync(paths.startupEntry, utf16Bytes(plan.launcherText));
+  return { via: 'startup-folder', taskRefused, replaced };
+}
+
+export interface UninstallResult {
+  /** What was removed, in words. */
+  removed: string[];
+  /** schtasks' answer to the delete, when no task was removed. */
+  taskDelete: SchtasksResult;
+}
+
+/** Remove the task, the Startup folder entry and the launcher; logs are left. */
+export async function uninstallStartup(paths: StartupPaths, schtasks: SchtasksRunner): Promise<UninstallResult> {
+  const removed: string[] = [];
+  const taskDelete = await schtasks(DELETE_ARGS);
+  if (taskDelete.code === 0) removed.push(`the Task Scheduler task ${STARTUP_NAME}`);
+  if (removeFile(paths.startupEntry)) removed.push(`the Startup folder entry ${paths.startupEntry}`);
+  if (removeFile(paths.launcher)) removed.push(`the launcher ${paths.launcher}`);
+  removeFile(taskXmlFileOf(paths));
+  return { removed, taskDelete };
+}
+
+/** Remove a file; whether it was there. */
+function removeFile(file: string): boolean {
+  if (!existsSync(file)) return false;
+  rmSync(file, { force: true });
+  return true;
+}
