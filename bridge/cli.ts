@@ -97,18 +97,23 @@ async function main(argv: string[]): Promise<void> {
 
 /**
  * A parent that reads our output (Python's AHKBridge and MessageBroker) may be gone before
- * we are: writes to its closed pipe fail with EPIPE. Losing those lines is expected then;
- * dying of an unhandled 'error' event before the scripts are stopped is not.
+ * we are: writes to its closed pipe fail with EPIPE. A bridge started with no console at
+ * all (hidden at logon, where Windows gives it none) has no valid stdout: EBADF. Losing
+ * those lines is expected then; dying of an unhandled 'error' event before the scripts
+ * are stopped is not.
  */
 function surviveClosedOutput(stream: NodeJS.WriteStream): void {
   stream.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED') return;
+    if (err.code === 'EPIPE' || err.code === 'EBADF' || err.code === 'ERR_STREAM_DESTROYED') return;
     throw err;
   });
 }
 
 surviveClosedOutput(process.stdout);
 surviveClosedOutput(process.stderr);
+// A crash of a bridge nobody watches must still say why where someone will look: the
+// monitor only observes, Node's own report and exit follow unchanged.
+process.on('uncaughtExceptionMonitor', (err) => logFatal(`crashed: ${err.stack ?? String(err)}`));
 // Not awaited at the top level: bridge.exe runs this as CommonJS (tools/package-win.mjs),
 // which has no top-level await. main() reports its own errors; this catch is the last resort.
 main(process.argv).catch((err: unknown) => {

@@ -57,7 +57,7 @@ export async function runInstallStartup(flags: InstallStartupFlags, cmd: Command
   const out = process.stdout;
   if (flags.dryRun) {
     out.write(`dry run: nothing is written or registered. \`bridge install-startup\` would:\n\n`);
-    out.write(`1. write the launcher ${paths.launcher} (UTF-16):\n\n${indent(plan.launcherText)}\n`);
+    out.write(`1. write the launcher ${paths.launcher}:\n\n${indent(plan.launcherText)}\n`);
     if (flags.via !== 'startup-folder') {
       out.write(`2. write the task definition ${plan.taskXmlFile} (UTF-16):\n\n${indent(plan.taskXml)}\n`);
       out.write(`3. register it: ${windowsCommandLine([schtasksProgram(), ...plan.createArgs])}\n`);

@@ -15,13 +15,34 @@ export interface LauncherSpec {
   config: string;
 }
 
-/** VBScript's string literal: quotes doubled. */
-const vbsString = (text: string): string => `"${text.replace(/"/g, '""')}"`;
+/**
+ * A VBScript string expression for `text`: a literal with quotes doubled, and every
+ * character outside ASCII as `ChrW(n)`, so the launcher file is plain ASCII. Script hosts
+ * read such a file the same whatever the system's code page (a user folder named José
+ * stays José), and no host needs to understand a Unicode script file.
+ */
+export function vbsString(text: string): string {
+  const parts: string[] = [];
+  let literal = '';
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit >= 0x20 && unit < 0x7f) {
+      literal += text[i] === '"' ? '""' : text[i];
+      continue;
+    }
+    if (literal) parts.push(`"${literal}"`);
+    literal = '';
+    // UTF-16 code units: a character beyond U+FFFF is its two surrogates, as VBScript holds it.
+    parts.push(`ChrW(${unit})`);
+  }
+  if (literal || parts.length === 0) parts.push(`"${literal}"`);
+  return parts.join(' & ');
+}
 
 /** The launcher's text, CRLF line ends as Windows tools expect. */
 export function launcherScript(spec: LauncherSpec): string {
   return [
-    `' ahk-bridge: starts \`bridge up\` for ${spec.config} with no console window.`,
+    `' ahk-bridge: starts \`bridge up\` for ${spec.config.replace(/[^\x20-\x7e]/g, '?')} with no console window.`,
     "' Written by `bridge install-startup`; `bridge uninstall-startup` removes it.",
     "' Stop the running bridge with `bridge down`; its logs are in the --log-file below.",
     'Option Explicit',
@@ -34,10 +55,7 @@ export function launcherScript(spec: LauncherSpec): string {
   ].join('\r\n');
 }
 
-/**
- * The bytes of a launcher file: UTF-16LE with a byte order mark, which Windows Script Host
- * reads whatever the system's ANSI code page (a user folder named José stays José).
- */
-export function utf16Bytes(text: string): Buffer {
-  return Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]);
+/** The bytes of a launcher file: ASCII (see vbsString). */
+export function launcherBytes(text: string): Buffer {
+  return Buffer.from(text, 'latin1');
 }

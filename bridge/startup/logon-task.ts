@@ -71,3 +71,8 @@ export function logonTaskXml(spec: LogonTaskSpec): string {
     '',
   ].join('\r\n');
 }
+
+/** The bytes of a task definition: UTF-16LE with a byte order mark, as its XML declares. */
+export function utf16Bytes(text: string): Buffer {
+  return Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]);
+}

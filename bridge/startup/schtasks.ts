@@ -34,6 +34,15 @@ export function runSchtasks(program: string = schtasksProgram()): SchtasksRunner
       child.stdout.on('data', (c: Buffer) => chunks.push(c));
       child.stderr.on('data', (c: Buffer) => chunks.push(c));
       child.on('error', (err) => resolve({ code: null, output: `cannot run ${program}: ${err.message}` }));
-      child.on('close', (code) => resolve({ code, output: Buffer.concat(chunks).toString('utf8').trim() }));
+      child.on('close', (code) => resolve({ code, output: outputText(Buffer.concat(chunks)) }));
     });
+}
+
+/**
+ * schtasks writes narrow text to a pipe; some builds and stand-ins write UTF-16LE, which
+ * shows as a NUL after every ASCII letter. Either way, one readable line.
+ */
+export function outputText(bytes: Buffer): string {
+  const utf16 = bytes.length >= 2 && ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[1] === 0 && bytes[0] !== 0));
+  return (utf16 ? bytes.toString('utf16le') : bytes.toString('utf8')).replace(/^\uFEFF/, '').trim();
 }

@@ -5,8 +5,8 @@
  */
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { launcherScript, utf16Bytes, type LauncherSpec } from './launcher-script.js';
-import { logonTaskXml } from './logon-task.js';
+import { launcherBytes, launcherScript, type LauncherSpec } from './launcher-script.js';
+import { logonTaskXml, utf16Bytes } from './logon-task.js';
 import type { SchtasksResult, SchtasksRunner } from './schtasks.js';
 import { STARTUP_NAME, type StartupPaths } from './startup-paths.js';
 import { quoteWindowsArg } from './windows-command-line.js';
@@ -71,7 +71,7 @@ export class TaskRefusedError extends Error {
 export async function installStartup(plan: StartupPlan, schtasks: SchtasksRunner, via?: StartupVia): Promise<InstallResult> {
   const { paths } = plan;
   mkdirSync(path.dirname(paths.launcher), { recursive: true });
-  writeFileSync(paths.launcher, utf16Bytes(plan.launcherText));
+  writeFileSync(paths.launcher, launcherBytes(plan.launcherText));
   const replaced: string[] = [];
   let taskRefused: SchtasksResult | undefined;
   if (via !== 'startup-folder') {
@@ -88,7 +88,7 @@ export async function installStartup(plan: StartupPlan, schtasks: SchtasksRunner
     replaced.push(`the Task Scheduler task ${STARTUP_NAME}`);
   }
   mkdirSync(paths.startupFolder, { recursive: true });
-  writeFileSync(paths.startupEntry, utf16Bytes(plan.launcherText));
+  writeFileSync(paths.startupEntry, launcherBytes(plan.launcherText));
   return { via: 'startup-folder', taskRefused, replaced };
 }
 

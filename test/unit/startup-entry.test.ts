@@ -8,9 +8,9 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { launcherScript } from '../../bridge/startup/launcher-script.js';
+import { launcherScript, vbsString } from '../../bridge/startup/launcher-script.js';
 import { logonTaskXml } from '../../bridge/startup/logon-task.js';
-import type { SchtasksResult } from '../../bridge/startup/schtasks.js';
+import { outputText, type SchtasksResult } from '../../bridge/startup/schtasks.js';
 import { installStartup, planStartup, TaskRefusedError, uninstallStartup, type StartupPlan } from '../../bridge/startup/startup-entry.js';
 import { startupPaths, type StartupPaths } from '../../bridge/startup/startup-paths.js';
 import { quoteWindowsArg, windowsCommandLine } from '../../bridge/startup/windows-command-line.js';
@@ -97,10 +97,23 @@ describe('the launcher', () => {
       'Dim shell',
       'Set shell = CreateObject("WScript.Shell")',
       'shell.CurrentDirectory = "C:\\Shop ""A"""',
-      'shell.Run """C:\\Program Files\\ahk-bridge\\bridge.exe"" up --config ""C:\\Shop \\""A\\""\\bridge.config.json"" --log-file C:\\Users\\José\\AppData\\Local\\ahk-bridge\\logs\\bridge.log", 0, False',
+      'shell.Run """C:\\Program Files\\ahk-bridge\\bridge.exe"" up --config ""C:\\Shop \\""A\\""\\bridge.config.json"" --log-file C:\\Users\\Jos" & ChrW(233) & "\\AppData\\Local\\ahk-bridge\\logs\\bridge.log", 0, False',
       '',
     ]);
     expect(lines[0]).toBe('\' ahk-bridge: starts `bridge up` for C:\\Shop "A"\\bridge.config.json with no console window.');
+    // Plain ASCII, for any script host and code page.
+    expect(/^[\x20-\x7e\r\n]*$/.test(text)).toBe(true);
+  });
+
+  it.each([
+    ['', '""'],
+    ['say "hi"', '"say ""hi"""'],
+    ['José', '"Jos" & ChrW(233)'],
+    ['Ωmega', 'ChrW(937) & "mega"'],
+    ['a😀b', '"a" & ChrW(55357) & ChrW(56832) & "b"'],
+    ['tab\there', '"tab" & ChrW(9) & "here"'],
+  ])('vbsString(%j) is %s', (text, expr) => {
+    expect(vbsString(text)).toBe(expr);
   });
 });
 
@@ -185,7 +198,7 @@ describe('installing and removing', () => {
     expect(result).toEqual({ via: 'task', replaced: [`the Startup folder entry ${paths.startupEntry}`] });
     expect(calls).toEqual([['/Create', '/TN', 'ahk-bridge', '/XML', path.join(path.dirname(paths.launcher), 'ahk-bridge-task.xml'), '/F']]);
     expect(utf16(plan.taskXmlFile)).toBe(plan.taskXml);
-    expect(utf16(paths.launcher)).toBe(plan.launcherText);
+    expect(readFileSync(paths.launcher, 'latin1')).toBe(plan.launcherText);
     expect(existsSync(paths.startupEntry)).toBe(false);
   });
 
@@ -193,7 +206,7 @@ describe('installing and removing', () => {
     answers = [{ code: 1, output: 'ERROR: Access is denied.' }];
     const result = await installStartup(plan, schtasks);
     expect(result).toEqual({ via: 'startup-folder', taskRefused: { code: 1, output: 'ERROR: Access is denied.' }, replaced: [] });
-    expect(utf16(paths.startupEntry)).toBe(plan.launcherText);
+    expect(readFileSync(paths.startupEntry, 'latin1')).toBe(plan.launcherText);
     expect(existsSync(plan.taskXmlFile)).toBe(false);
   });
 
@@ -207,7 +220,7 @@ describe('installing and removing', () => {
     const result = await installStartup(plan, schtasks, 'startup-folder');
     expect(calls).toEqual([['/Delete', '/TN', 'ahk-bridge', '/F']]);
     expect(result).toEqual({ via: 'startup-folder', taskRefused: undefined, replaced: ['the Task Scheduler task ahk-bridge'] });
-    expect(utf16(paths.startupEntry)).toBe(plan.launcherText);
+    expect(readFileSync(paths.startupEntry, 'latin1')).toBe(plan.launcherText);
   });
 
   it('uninstall removes the task, the entry and the launcher, and keeps the logs; a second one finds nothing', async () => {
@@ -223,5 +236,14 @@ describe('installing and removing', () => {
     const second = await uninstallStartup(paths, schtasks);
     expect(second).toEqual({ removed: [], taskDelete: { code: 1, output: 'ERROR: The system cannot find the file specified.' } });
     expect(readFileSync(paths.logFile, 'utf8')).toBe('kept\n');
+  });
+});
+
+describe("schtasks' output", () => {
+  it('reads narrow and UTF-16LE output alike', () => {
+    expect(outputText(Buffer.from('ERROR: Access is denied.\r\n'))).toBe('ERROR: Access is denied.');
+    expect(outputText(Buffer.from('ERROR: Zugriff verweigert.\r\n', 'utf16le'))).toBe('ERROR: Zugriff verweigert.');
+    expect(outputText(Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('SUCCESS', 'utf16le')]))).toBe('SUCCESS');
+    expect(outputText(Buffer.alloc(0))).toBe('');
   });
 });

@@ -49,6 +49,7 @@ if [ ! -f "$sys32/bcryptprimitives.dll" ] || [ "$here/native/bcryptprimitives.c"
 fi
 build "$lane/bin/fileappend.exe" "$here/native/fileappend.c"
 build "$lane/bin/interp-stub.exe" "$here/native/interp-stub.c"
+build "$lane/bin/schtasks-stub.exe" "$here/native/schtasks-stub.c"
 
 # The win32 builds of native packages npm skipped on Linux, at the locked versions,
 # unpacked beside the Linux ones (npm ci removes them again; the tarballs stay cached).
