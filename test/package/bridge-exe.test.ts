@@ -125,6 +125,20 @@ describe('bridge.exe under Wine', () => {
     expect(res.output).toContain('#Include lib\\Bridge.ahk');
   });
 
+  it('install-startup --dry-run: the logon runs bridge.exe itself, with no Node and no script beside it', async () => {
+    const dir = mkdtempSync(path.join(work, 'shop-'));
+    writeFileSync(path.join(dir, 'saw.ahk'), '; a script\n');
+    writeFileSync(path.join(dir, 'bridge.config.json'), JSON.stringify({ interpreter: `Z:${STUB.replace(/\//g, '\\')}`, scripts: [{ key: 'saw', path: 'saw.ahk' }] }));
+    const res = await runExe(['install-startup', '--dry-run'], dir);
+    expect(res.code, res.output).toBe(0);
+    const win = (p: string): string => `Z:${p.replace(/\//g, '\\')}`;
+    const runLine = res.output.split(/\r?\n/).find((l) => l.trimStart().startsWith('shell.Run '));
+    expect(runLine?.trim()).toMatch(
+      new RegExp(`^shell\\.Run "${escapeRe(win(EXE))} up --config ${escapeRe(win(path.join(dir, 'bridge.config.json')))} --log-file \\S+\\\\ahk-bridge\\\\logs\\\\bridge\\.log", 0, False$`),
+    );
+    expect(res.output).toContain(`  in:        ${win(dir)}\n`);
+  });
+
   it('broker: a Linux client publishes and subscribes through it; the status page comes from its assets', async () => {
     const [port, http] = [await freePort(), await freePort()];
     const broker = startExe(['broker', '--host', '127.0.0.1', '--port', String(port), '--http', String(http)]);
@@ -175,3 +189,7 @@ describe('bridge.exe under Wine', () => {
     await c.disconnect();
   });
 });
+
+function escapeRe(text: string): string {
+  return text.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&');
+}
