@@ -8,6 +8,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { BrokerClient, type Message } from '../../src/client/index.js';
+import { isSea } from 'node:sea';
 import { CliError } from '../cli-error.js';
 import { packageRoot } from '../package-root.js';
 import { cliLogger, openLink, type LogFlags } from '../connect-options.js';
@@ -26,8 +27,13 @@ export interface DemoFlags extends LogFlags {
 
 const root = (): string => {
   const dir = packageRoot();
-  if (!dir) throw new CliError('cannot find the ahk-bridge package folder (scripts/ and fixtures/)');
-  return dir;
+  if (dir) return dir;
+  // The demo's scripts and stand-in interpreter are files of the npm package, which
+  // bridge.exe does not carry (it ships the libraries and the status page only).
+  if (isSea()) {
+    throw new CliError('bridge demo runs from the npm package, whose demo scripts bridge.exe does not carry: try it with `npx bridge demo` where Node is installed, or run your own script here: bridge.exe run script.ahk --key NAME');
+  }
+  throw new CliError('cannot find the ahk-bridge package folder (scripts/ and fixtures/)');
 };
 
 /** Real AutoHotkey when one is found, else the fixture interpreter. */

@@ -12,6 +12,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { isSea } from 'node:sea';
 import { execa } from 'execa';
 import { packageRoot } from '../package-root.js';
 
@@ -40,6 +41,11 @@ export interface DiscoveryProbe {
   exists(path: string): boolean;
   /** A registry string value, or undefined when the key or value is missing. Never throws. */
   readRegistryValue(key: string, value: string): Promise<string | undefined>;
+  /**
+   * Whether a Node script can be run as the interpreter (the tests' stand-in): not inside
+   * bridge.exe, whose own executable is the bridge, not Node. Absent means it can.
+   */
+  runsNodeScripts?: boolean;
 }
 
 /**
@@ -105,6 +111,7 @@ export function parseRegQuery(stdout: string, value: string, env: NodeJS.Process
 export const realProbe: DiscoveryProbe = {
   platform: process.platform,
   env: process.env,
+  runsNodeScripts: !isSea(),
   exists(p: string): boolean {
     try {
       return fs.statSync(p).isFile();
@@ -260,6 +267,11 @@ export async function findInterpreter(
     const p = pm.isAbsolute(raw) ? raw : pm.resolve(raw);
     // A path the user gave is never second-guessed: missing means an error, not a search.
     if (!probe.exists(p)) throw new InterpreterNotFoundError(`AutoHotkey interpreter from ${label} not found: ${p}`);
+    if (FIXTURE.test(p) && probe.runsNodeScripts === false) {
+      throw new InterpreterNotFoundError(
+        `the interpreter from ${label} is a Node script (${p}), the tests' stand-in for AutoHotkey; bridge.exe has no Node to run it: give AutoHotkey itself, e.g. --ahk "C:\\Program Files\\AutoHotkey\\v2\\AutoHotkey64.exe"`,
+      );
+    }
     return choice(p, source);
   }
 

@@ -139,6 +139,18 @@ describe('bridge.exe under Wine', () => {
     expect(res.output).toContain(`  in:        ${win(dir)}\n`);
   });
 
+  it('what needs Node or the npm package says so: the stand-in interpreter, and demo', async () => {
+    const dir = mkdtempSync(path.join(work, 'misuse-'));
+    writeFileSync(path.join(dir, 'saw.ahk'), '; a script\n');
+    writeFileSync(path.join(dir, 'AutoHotkey.mjs'), '// a Node script\n');
+    const run = await runExe(['run', 'saw.ahk', '--key', 'saw', '--ahk', 'AutoHotkey.mjs'], dir);
+    expect(run.code).toBe(1);
+    expect(run.output).toContain(`is a Node script (Z:${path.join(dir, 'AutoHotkey.mjs').replace(/\//g, '\\')}), the tests' stand-in for AutoHotkey; bridge.exe has no Node to run it`);
+    const demo = await runExe(['demo'], dir);
+    expect(demo.code).toBe(1);
+    expect(demo.output).toContain('bridge: bridge demo runs from the npm package, whose demo scripts bridge.exe does not carry');
+  });
+
   it('broker: a Linux client publishes and subscribes through it; the status page comes from its assets', async () => {
     const [port, http] = [await freePort(), await freePort()];
     const broker = startExe(['broker', '--host', '127.0.0.1', '--port', String(port), '--http', String(http)]);

@@ -195,6 +195,19 @@ describe('findInterpreter: given paths', () => {
     const c = await findInterpreter({ explicit: FAKE, scriptPath: 'x.ahk', scriptText: V2 }, { ...realProbe, env: {} });
     expect(c).toEqual({ path: FAKE, major: undefined, source: 'flag', isFixture: true });
   });
+
+  it('inside bridge.exe (no Node to run it) the stand-in is refused, naming where it came from', async () => {
+    const standIn = 'C:\\ahk-bridge\\fixtures\\fake-ahk\\AutoHotkey.mjs';
+    const probe = { ...machine({ files: [standIn] }), runsNodeScripts: false };
+    await expect(findInterpreter({ configured: standIn, configFile: 'C:\\shop\\bridge.config.json', scriptPath: SCRIPT, scriptText: V2 }, probe)).rejects.toThrow(
+      new InterpreterNotFoundError(
+        `the interpreter from "interpreter" in C:\\shop\\bridge.config.json is a Node script (${standIn}), the tests' stand-in for AutoHotkey; ` +
+          'bridge.exe has no Node to run it: give AutoHotkey itself, e.g. --ahk "C:\\Program Files\\AutoHotkey\\v2\\AutoHotkey64.exe"',
+      ),
+    );
+    // A real interpreter is taken as ever.
+    expect(await findInterpreter({ explicit: 'C:\\tools\\AutoHotkey64.exe', scriptPath: SCRIPT }, { ...machine({ files: ['C:\\tools\\AutoHotkey64.exe'] }), runsNodeScripts: false })).toMatchObject({ isFixture: false });
+  });
 });
 
 describe('findInterpreter: outside Windows', () => {
