@@ -27,6 +27,9 @@ export default defineConfig({
     //   for an HTTP server that is platform-neutral Node code; the Linux lane covers it;
     // - cli-lib-export: writing files through the CLI; after this lane, bridge.exe's own
     //   `lib export` runs under Wine (test/package/bridge-exe.test.ts);
+    // - cli-down, cli-log-file: `bridge down`, the second-copy message and `--log-file`
+    //   are platform-neutral Node; under Windows they are driven end to end by
+    //   test/windows/install-startup.test.ts (the logon launcher, run by wscript);
     // Never in this lane, not even the full one: the federation tests run Mosquitto and
     // nats-server, which are Linux binaries here; the federation code is platform-neutral
     // Node, covered by the Linux lane.
@@ -42,6 +45,8 @@ export default defineConfig({
             'test/integration/cli-tail-missteps.test.ts',
             'test/integration/cli-status-page.test.ts',
             'test/integration/cli-lib-export.test.ts',
+            'test/integration/cli-down.test.ts',
+            'test/integration/cli-log-file.test.ts',
           ],
     globalSetup: ['test/global-setup.ts'],
     testTimeout: 120_000,
