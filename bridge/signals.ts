@@ -21,8 +21,9 @@ export function shutdownSignals(platform: NodeJS.Platform = process.platform): N
 export type ShutdownCause = NodeJS.Signals | 'stdin_closed' | 'request';
 
 /**
- * Calling it removes the handlers; `now(cause)` stops as a signal would (once, and a
- * second call exits at once): a stop request takes the same path as Ctrl+C.
+ * Calling it removes the handlers; `now(cause)` stops as a first signal would, and does
+ * nothing while a stop is under way: a stop request takes the same path as Ctrl+C, but a
+ * request after Ctrl+C must not cut the stop short as a second Ctrl+C does.
  */
 export type ShutdownHandle = (() => void) & { now(cause: ShutdownCause): void };
 
@@ -76,5 +77,6 @@ export function onShutdownSignal(
       stdin.removeAllListeners('data');
     }
   };
-  return Object.assign(remove, { now: handler });
+  // A request while a stop is under way changes nothing: only a second signal means "now".
+  return Object.assign(remove, { now: (cause: ShutdownCause) => void (stopping || handler(cause)) });
 }

@@ -26,6 +26,15 @@ async function connectedBridges(client: BrokerClient): Promise<{ ids: string[]; 
   };
 }
 
+/** The bridge's answer, checked: it comes from another process. */
+function shutdownAnswer(value: unknown, id: string): ShutdownAnswer {
+  const a = value as Partial<ShutdownAnswer> | null;
+  if (a?.stopping !== true || !Number.isSafeInteger(a.pid) || !Number.isSafeInteger(a.scripts)) {
+    throw new CliError(`bridge "${id}" answered the stop request with ${JSON.stringify(value)}, not {stopping, pid, scripts}: is it a \`bridge up\` of another version?`);
+  }
+  return a as ShutdownAnswer;
+}
+
 export async function runDown(id: string, flags: DownFlags): Promise<void> {
   const timeout = Number(flags.timeout);
   if (!(timeout > 0 && timeout <= MAX_TIMEOUT_S)) throw new CliError(`invalid --timeout "${flags.timeout}": use seconds, more than 0 and at most ${MAX_TIMEOUT_S}`);
@@ -50,11 +59,12 @@ export async function runDown(id: string, flags: DownFlags): Promise<void> {
     });
     let answer: ShutdownAnswer;
     try {
-      answer = (await client.request(SHUTDOWN_TOPIC, { client_id: id }, { timeout: ANSWER_TIMEOUT_S })) as ShutdownAnswer;
+      answer = shutdownAnswer(await client.request(SHUTDOWN_TOPIC, { client_id: id }, { timeout: ANSWER_TIMEOUT_S }), id);
     } catch (err) {
-      if (err instanceof RpcError && (err.code === ErrorCode.NO_RESPONDERS || err.code === ErrorCode.TIMEOUT)) {
-        throw new CliError(`"${id}" is connected but did not answer within ${ANSWER_TIMEOUT_S} s: it is not a \`bridge up\` of this version (a \`bridge run\` stops with Ctrl+C in its console; \`bridge stop KEY\` stops one script)`);
-      }
+      const notUp = 'it is not a `bridge up` of this version (a `bridge run` stops with Ctrl+C in its console; `bridge stop KEY` stops one script)';
+      if (err instanceof RpcError && err.code === ErrorCode.NO_RESPONDERS) throw new CliError(`"${id}" is connected but does not take stop requests: ${notUp}`);
+      if (err instanceof RpcError && err.code === ErrorCode.TIMEOUT) throw new CliError(`"${id}" is connected but did not answer within ${ANSWER_TIMEOUT_S} s: ${notUp}`);
+      if (err instanceof CliError) throw err;
       throw new CliError(`could not ask bridge "${id}" to stop${err instanceof RpcError ? ` (${err.code})` : ''}: ${(err as Error).message}`);
     }
     log.level = 'error';

@@ -2,13 +2,13 @@
  * `bridge install-startup` / `bridge uninstall-startup`: a logon entry that runs
  * `bridge up` hidden, and its removal. Their flags are in startup-command.ts.
  */
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import { isSea } from 'node:sea';
 import type { Command } from 'commander';
 import { CliError } from '../cli-error.js';
 import { runSchtasks, schtasksProgram } from '../startup/schtasks.js';
-import { DELETE_ARGS, installStartup, planStartup, TaskRefusedError, uninstallStartup, type StartupPlan, type StartupVia } from '../startup/startup-entry.js';
+import { DELETE_ARGS, installStartup, planStartup, TaskRefusedError, uninstallStartup, type InstallResult, type StartupPlan, type StartupVia } from '../startup/startup-entry.js';
 import { STARTUP_NAME, startupPaths } from '../startup/startup-paths.js';
 import { windowsCommandLine } from '../startup/windows-command-line.js';
 import { loadRunnableConfig } from './up.js';
@@ -49,10 +49,12 @@ export async function runInstallStartup(flags: InstallStartupFlags, cmd: Command
   refuseOffWindows();
   const config = path.resolve(flags.config);
   // A config that cannot run would fail, unseen, at every logon: refuse it now.
-  await loadRunnableConfig(flags.config, cmd.getOptionValueSource('config') === 'default', flags.ahk);
+  const { config: loaded } = await loadRunnableConfig(flags.config, cmd.getOptionValueSource('config') === 'default', flags.ahk);
   const paths = startupPaths();
   const logFile = path.resolve(flags.logFile ?? paths.logFile);
-  const argv = [...selfArgv(), 'up', '--config', config, '--log-file', logFile, ...(flags.ahk ? ['--ahk', path.resolve(flags.ahk)] : [])];
+  // The interpreter as found now: an AHK_PATH set only in this shell is gone at logon.
+  const ahk = flags.ahk ?? (loaded.interpreter === undefined ? process.env.AHK_PATH || undefined : undefined);
+  const argv = [...selfArgv(), 'up', '--config', config, '--log-file', logFile, ...(ahk ? ['--ahk', path.resolve(ahk)] : [])];
   const plan = planStartup(paths, { argv, cwd: path.dirname(config), config });
   const out = process.stdout;
   if (flags.dryRun) {
@@ -68,7 +70,8 @@ export async function runInstallStartup(flags: InstallStartupFlags, cmd: Command
     out.write(`\nAt logon of ${paths.user} it\n${describePlan(plan)}\n`);
     return;
   }
-  let result;
+  if (!flags.dryRun) checkLogFile(logFile);
+  let result: InstallResult;
   try {
     result = await installStartup(plan, runSchtasks(), flags.via);
   } catch (err) {
@@ -85,7 +88,9 @@ export async function runInstallStartup(flags: InstallStartupFlags, cmd: Command
   out.write(`installed: \`bridge up\` starts hidden at logon of ${paths.user}\n  how:       ${how}\n${describePlan(plan)}\n`);
   for (const r of result.replaced) out.write(`  replaced:  ${r} (from an earlier install)\n`);
   const startNow = result.via === 'task' ? `schtasks /Run /TN ${STARTUP_NAME}` : windowsCommandLine([paths.wscript, paths.startupEntry]);
-  out.write(`Start it now: ${startNow}   Stop it: bridge down   Remove it: bridge uninstall-startup\n`);
+  // `bridge down` must reach the broker the config names.
+  const where = [loaded.broker.host ? `--host ${loaded.broker.host}` : '', loaded.broker.port ? `--port ${loaded.broker.port}` : ''].filter(Boolean).join(' ');
+  out.write(`Start it now: ${startNow}   Stop it: bridge down${where ? ` ${where}` : ''}   Remove it: bridge uninstall-startup\n`);
 }
 
 export async function runUninstallStartup(flags: UninstallStartupFlags): Promise<void> {
@@ -102,11 +107,26 @@ export async function runUninstallStartup(flags: UninstallStartupFlags): Promise
     return;
   }
   const { removed, taskDelete } = await uninstallStartup(paths, runSchtasks());
+  // schtasks says "not found" and "access denied" with the same exit code: its own words
+  // tell the user which, whenever no task was removed.
+  const taskSaid = `schtasks /Delete said: ${taskDelete.output || `exit ${taskDelete.code ?? 'none'}`}`;
   if (removed.length === 0) {
-    process.stdout.write(`nothing to remove: no logon entry of ahk-bridge was found (schtasks /Delete said: ${taskDelete.output || `exit ${taskDelete.code ?? 'none'}`})\n`);
+    process.stdout.write(`nothing to remove: no logon entry of ahk-bridge was found (${taskSaid})\n`);
     return;
   }
-  process.stdout.write(`removed: ${removed.join('; ')}\nA bridge running now keeps running until \`bridge down\` or logoff. Logs in ${path.dirname(paths.logFile)} are kept.\n`);
+  process.stdout.write(`removed: ${removed.join('; ')}\n`);
+  if (taskDelete.code !== 0) process.stdout.write(`no Task Scheduler task was removed (${taskSaid})\n`);
+  process.stdout.write(`A bridge running now keeps running until \`bridge down\` or logoff. Logs in ${path.dirname(paths.logFile)} are kept.\n`);
+}
+
+/** The log file must be writable now: at logon, nobody would see why it is not. */
+function checkLogFile(file: string): void {
+  try {
+    mkdirSync(path.dirname(file), { recursive: true });
+    closeSync(openSync(file, 'a'));
+  } catch (err) {
+    throw new CliError(`cannot write the log file ${file}: ${(err as Error).message}; give another with --log-file`);
+  }
 }
 
 const indent = (text: string): string => text.replace(/\r\n/g, '\n').replace(/^(?=.)/gm, '    ');

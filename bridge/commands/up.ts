@@ -6,8 +6,10 @@ import type { Command } from 'commander';
 import { VERSION } from '../../src/version.js';
 import { ConfigNotFoundError, loadBridgeConfig, scriptFileProblem, type BridgeConfig } from '../bridge-config.js';
 import { CliError } from '../cli-error.js';
-import { cliLogger, openLink, type LogFlags } from '../connect-options.js';
+import { cliLogger, openLink, resolveAddress, type LogFlags } from '../connect-options.js';
 import { ClientIdTakenError, keyTakenCliError, refuseTakenKeys } from '../owner-probe.js';
+import { InstanceRunningError, lockInstance } from '../instance-lock.js';
+import type { DirLock } from '../../src/broker/persistence/dir-lock.js';
 import { checkQueues, startQueues, stopQueues } from '../queues.js';
 import { interpreterFor, KeyTakenError, ScriptRegistry } from '../script-registry.js';
 import { onShutdownSignal, type ShutdownHandle } from '../signals.js';
@@ -91,30 +93,62 @@ export async function loadRunnableConfig(file: string, isDefault: boolean, ahk: 
 }
 
 /**
- * A second `bridge up` for a bridge already connected: it exits, changing nothing, and
- * says so (in its log file too, where a copy started at logon is read).
+ * A second `bridge up` for a bridge already running: it exits, changing nothing, and says
+ * so (in its log file too, where a copy started at logon is read).
  */
-function secondCopyError(err: ClientIdTakenError, pid?: number): CliError {
-  const down = `bridge down${err.clientId === 'bridge' ? '' : ` ${err.clientId}`}`;
+function secondCopyError(running: string, clientId: string): CliError {
+  const down = `bridge down${clientId === 'bridge' ? '' : ` ${clientId}`}`;
   return new CliError(
-    `${err.message}${pid === undefined ? '' : ` (pid ${pid})`}: this \`bridge up\` exits and changes nothing; the running one keeps the broker and its scripts. To restart it, \`${down}\` first; to run a second bridge beside it, give this one its own --client-id`,
+    `${running}: this \`bridge up\` exits and changes nothing; the running one keeps the broker and its scripts. To restart it, \`${down}\` first; to run a second bridge beside it, give this one its own --client-id`,
   );
+}
+
+/**
+ * Make sure this is the only `bridge up` for its client id: first on this computer (a
+ * lock file, which two copies started at the same moment cannot both take), then on the
+ * broker (a bridge elsewhere with this id, or one holding one of our keys). Returns the
+ * lock, held until the bridge stops.
+ */
+async function claimInstance(flags: UpFlags, config: BridgeConfig, log: Logger): Promise<DirLock> {
+  const { host, port } = resolveAddress({ host: flags.host ?? config.broker.host, port: flags.port ?? (config.broker.port === undefined ? undefined : String(config.broker.port)) });
+  let lock: DirLock;
+  try {
+    lock = await lockInstance(flags.clientId, host, port, log);
+  } catch (err) {
+    if (err instanceof InstanceRunningError) throw secondCopyError(err.message, flags.clientId);
+    throw err;
+  }
+  try {
+    await refuseTakenKeys(flags, flags.clientId, config.scripts.map((s) => s.key), log, config.broker);
+    return lock;
+  } catch (err) {
+    await lock.release();
+    // A bridge with our own id holding our key is this same `bridge up` running already
+    // (on another computer sharing the broker, or started before the lock existed).
+    if (err instanceof KeyTakenError && err.holder.bridge === flags.clientId) {
+      throw secondCopyError(`${new ClientIdTakenError(flags.clientId).message}${err.holder.pid === undefined ? '' : ` (pid ${err.holder.pid})`}`, flags.clientId);
+    }
+    if (err instanceof KeyTakenError) throw keyTakenCliError(err, `choose another key in ${flags.config}`);
+    if (err instanceof ClientIdTakenError) throw secondCopyError(err.message, flags.clientId);
+    throw err;
+  }
 }
 
 /** Run `bridge up` with its parsed flags; `cmd` tells a given --config from the default. */
 export async function runUp(flags: UpFlags, cmd: Command): Promise<void> {
   const log = cliLogger(flags, 'bridge', 'info');
   const { config, interpreter } = await loadRunnableConfig(flags.config, cmd.getOptionValueSource('config') === 'default', flags.ahk);
+  const lock = await claimInstance(flags, config, log);
   try {
-    await refuseTakenKeys(flags, flags.clientId, config.scripts.map((s) => s.key), log, config.broker);
+    await superviseAll(flags, config, interpreter, log, lock);
   } catch (err) {
-    // A bridge with our own id holding our key is this same `bridge up` running already
-    // (a second copy started at logon, a double-click): that, not the key, is the news.
-    if (err instanceof KeyTakenError && err.holder.bridge === flags.clientId) throw secondCopyError(new ClientIdTakenError(flags.clientId), err.holder.pid);
-    if (err instanceof KeyTakenError) throw keyTakenCliError(err, `choose another key in ${flags.config}`);
-    if (err instanceof ClientIdTakenError) throw secondCopyError(err);
+    await lock.release();
     throw err;
   }
+}
+
+/** Join or host the broker and supervise the config's scripts and queues until stopped. */
+async function superviseAll(flags: UpFlags, config: BridgeConfig, interpreter: GivenInterpreters, log: Logger, lock: DirLock): Promise<void> {
   const { link, role: linkRole, host, port } = await openLink(flags, flags.clientId, log, config.broker);
   const registry = new ScriptRegistry({ link, log, interpreter, scriptFolders: config.scriptFolders });
   let tailers: Awaited<ReturnType<typeof startQueues>> = [];
@@ -126,6 +160,8 @@ export async function runUp(flags: UpFlags, cmd: Command): Promise<void> {
     await stopQueues(tailers);
     await registry.stopAll();
     await link.stop();
+    // A lock left behind is taken over by the next start (its pid is gone): say so, go on.
+    await lock.release().catch((err: unknown) => log.warning('could not remove the instance lock file; the next start takes it over', { error: err as Error }));
     process.exit(0);
   }, log, { stdin: flags.stopOnStdinClose === true ? process.stdin : undefined });
   let supervisors;

@@ -4,6 +4,7 @@
  * checked exactly without touching the machine's Task Scheduler.
  */
 import { spawn } from 'node:child_process';
+import path from 'node:path';
 
 export interface SchtasksResult {
   /** The exit code; null when it could not start or was killed. */
@@ -15,9 +16,14 @@ export interface SchtasksResult {
 /** Runs schtasks with these arguments; never rejects: a failure to start is a result. */
 export type SchtasksRunner = (args: string[]) => Promise<SchtasksResult>;
 
-/** The program that plays schtasks. */
+/**
+ * The program that plays schtasks: by its full path, since Windows looks in the current
+ * folder first for a bare name.
+ */
 export function schtasksProgram(env: Record<string, string | undefined> = process.env): string {
-  return env.BRIDGE_SCHTASKS || 'schtasks.exe';
+  if (env.BRIDGE_SCHTASKS) return env.BRIDGE_SCHTASKS;
+  const systemRoot = env.SystemRoot || env.SYSTEMROOT || env.windir;
+  return systemRoot ? path.win32.join(systemRoot, 'System32', 'schtasks.exe') : 'schtasks.exe';
 }
 
 export function runSchtasks(program: string = schtasksProgram()): SchtasksRunner {

@@ -84,9 +84,9 @@ export async function installStartup(plan: StartupPlan, schtasks: SchtasksRunner
     rmSync(plan.taskXmlFile, { force: true });
     if (via === 'task') throw new TaskRefusedError(created);
     taskRefused = created;
-  } else if ((await schtasks(DELETE_ARGS)).code === 0) {
-    replaced.push(`the Task Scheduler task ${STARTUP_NAME}`);
   }
+  // A task of an earlier install would start a second bridge beside the Startup entry.
+  if ((await schtasks(DELETE_ARGS)).code === 0) replaced.push(`the Task Scheduler task ${STARTUP_NAME}`);
   mkdirSync(paths.startupFolder, { recursive: true });
   writeFileSync(paths.startupEntry, launcherBytes(plan.launcherText));
   return { via: 'startup-folder', taskRefused, replaced };

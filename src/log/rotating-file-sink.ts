@@ -43,6 +43,10 @@ export class RotatingFileSink implements LogSink {
   private limit: number;
   /** Whether a failure was already reported: one report, not one per line. */
   private troubled = false;
+  /** Set by close(): later lines are dropped on purpose, not for want of a file. */
+  private closed = false;
+  /** When the file may next be opened again after it could not be (ms since the epoch). */
+  private reopenAt = 0;
 
   /** Opens (or creates, with its folder) `file` for appending; throws when it cannot. */
   constructor(file: string, opts: RotatingFileOptions = {}) {
@@ -58,6 +62,7 @@ export class RotatingFileSink implements LogSink {
 
   write(line: string): void {
     const bytes = Buffer.from(line, 'utf8');
+    if (this.fd === null) this.reopen();
     if (this.size > 0 && this.size + bytes.length > this.limit) this.rotate();
     if (this.fd === null) return;
     try {
@@ -70,6 +75,7 @@ export class RotatingFileSink implements LogSink {
 
   /** Close the file; later writes are dropped. */
   close(): void {
+    this.closed = true;
     if (this.fd === null) return;
     try {
       closeSync(this.fd);
@@ -80,7 +86,11 @@ export class RotatingFileSink implements LogSink {
 
   private rotate(): void {
     if (this.fd === null) return;
-    closeSync(this.fd);
+    try {
+      closeSync(this.fd);
+    } catch (err) {
+      this.report(`cannot close the log file ${this.file} to rotate it`, err as Error);
+    }
     this.fd = null;
     try {
       if (this.keep === 0) {
@@ -97,11 +107,24 @@ export class RotatingFileSink implements LogSink {
       this.limit = this.size + this.maxBytes;
       this.report(`cannot rotate the log file ${this.file}; it grows past its limit until rotation succeeds`, err as Error);
     }
+    this.reopen();
+  }
+
+  /**
+   * Open the file again after rotating, or after it could not be opened (a folder removed,
+   * a full disk): tried at most once a second, so a bridge that runs for months picks its
+   * log up again once the cause is gone.
+   */
+  private reopen(): void {
+    if (this.closed || Date.now() < this.reopenAt) return;
     try {
+      mkdirSync(path.dirname(this.file), { recursive: true });
       this.fd = openSync(this.file, 'a');
       this.size = fstatSync(this.fd).size;
     } catch (err) {
-      this.report(`cannot reopen the log file ${this.file}; log lines are being dropped`, err as Error);
+      this.fd = null;
+      this.reopenAt = Date.now() + 1000;
+      this.report(`cannot reopen the log file ${this.file}; log lines are dropped until it can be`, err as Error);
     }
   }
 

@@ -39,7 +39,7 @@ describe('bridge down', () => {
     // A second copy (as a second logon start would be): one message, in its log file too.
     const second = await runCli(['up', '--config', config, '--log-file', logFile]);
     const secondMessage =
-      `another bridge is connected to this broker as "bridge" (pid ${up.child.pid}): this \`bridge up\` exits and changes nothing; ` +
+      `another bridge up runs on this computer as "bridge" (pid ${up.child.pid}): this \`bridge up\` exits and changes nothing; ` +
       'the running one keeps the broker and its scripts. To restart it, `bridge down` first; to run a second bridge beside it, give this one its own --client-id';
     expect(second.code).toBe(1);
     expect(second.stderr).toBe(`bridge: ${secondMessage}\n`);
@@ -61,6 +61,25 @@ describe('bridge down', () => {
     expect(at(/^INFO bridge: stop requested sender=bridge-cli-/)).toBeGreaterThan(at(/^ERROR bridge: another bridge/));
     expect(at(/^INFO script:tick: script stopped key=tick reason=stopped/)).toBeGreaterThan(at(/stop requested/));
     expect(at(/^INFO broker: broker stopped/)).toBeGreaterThan(at(/script stopped key=tick/));
+  });
+
+  it('two copies started at the same moment: one runs the scripts, the other exits naming it', async () => {
+    const { broker, watcher } = await brokerWithWatcher(bed, { patterns: ['scripts.tick.started', 'system.client.#'] });
+    const config = tickerConfig(broker.port);
+    const [a, b] = [procs.start(['up', '--config', config]), procs.start(['up', '--config', config])];
+    const loser = await Promise.race([a.done.then(() => a), b.done.then(() => b)]);
+    const winner = loser === a ? b : a;
+    const res = await loser.done;
+    expect(res.code).toBe(1);
+    expect(res.stderr).toBe(
+      `bridge: another bridge up runs on this computer as "bridge" (pid ${winner.child.pid}): this \`bridge up\` exits and changes nothing; ` +
+        'the running one keeps the broker and its scripts. To restart it, `bridge down` first; to run a second bridge beside it, give this one its own --client-id\n',
+    );
+    await waitOutput(winner.child, winner.stdout, (s) => /^tick +running/m.test(s));
+    expect(watcher.deliveries('scripts.tick.started')).toHaveLength(1);
+    // The winner connected once and was never taken over.
+    const bridgeEvents = watcher.deliveries().filter((p) => (p.payload as { client_id?: string }).client_id === 'bridge');
+    expect(bridgeEvents.map((p) => p.topic)).toEqual(['system.client.connected']);
   });
 
   it('stops a bridge up that joined a broker: the broker stays, and sees the script stop before the bridge leaves', async () => {
@@ -101,7 +120,7 @@ describe('bridge down', () => {
     const res = await runCli(['down', 'bridge.tick', '--host', '127.0.0.1', '--port', String(broker.port)]);
     expect(res.code).toBe(1);
     expect(res.stderr).toBe(
-      'bridge: "bridge.tick" is connected but did not answer within 10 s: it is not a `bridge up` of this version ' +
+      'bridge: "bridge.tick" is connected but does not take stop requests: it is not a `bridge up` of this version ' +
         '(a `bridge run` stops with Ctrl+C in its console; `bridge stop KEY` stops one script)\n',
     );
     expect(run.child.exitCode).toBeNull();

@@ -289,9 +289,11 @@ describe('a key supervised by another bridge on the broker is refused', () => {
     );
 
     const other = writeConfig({ broker: { host: '127.0.0.1', port }, interpreter: FAKE_AHK, scripts: [{ key: 'echo', path: scriptFixture('echo') }, { key: 'cad', path: scriptFixture('echo') }] });
-    const up2 = await runCli(['up', '--config', other]);
+    // Another temporary folder stands for another computer on the same broker: no shared
+    // lock file, so the broker's answer is what refuses it. The holder is a bridge with
+    // this one's own id: the same `bridge up` running already.
+    const up2 = await runCli(['up', '--config', other], { TMPDIR: tempDir(), TEMP: tempDir(), TMP: tempDir() });
     expect(up2.code).toBe(1);
-    // The holder is a bridge with this one's own id: the same `bridge up` running already.
     expect(up2.stderr).toBe(
       `bridge: another bridge is connected to this broker as "bridge" (pid ${up.child.pid}): this \`bridge up\` exits and changes nothing; ` +
         'the running one keeps the broker and its scripts. To restart it, `bridge down` first; to run a second bridge beside it, give this one its own --client-id\n',
@@ -323,7 +325,7 @@ describe('a key supervised by another bridge on the broker is refused', () => {
     const up2 = await runCli(['up', '--config', second]);
     expect(up2.code).toBe(1);
     expect(up2.stderr).toBe(
-      'bridge: another bridge is connected to this broker as "bridge": this `bridge up` exits and changes nothing; ' +
+      `bridge: another bridge up runs on this computer as "bridge" (pid ${up.child.pid}): this \`bridge up\` exits and changes nothing; ` +
         'the running one keeps the broker and its scripts. To restart it, `bridge down` first; to run a second bridge beside it, give this one its own --client-id\n',
     );
     expect(watcher.deliveries('scripts.echo.started')).toEqual([]);

@@ -6,7 +6,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { RotatingFileSink, rotatedName } from '../../src/log/rotating-file-sink.js';
 
 let dir: string;
@@ -79,6 +79,33 @@ describe('RotatingFileSink', () => {
     sink.close();
     expect(read('bridge.1.log')).toBe([1, 2, 3, 4, 5, 6].map(line).join(''));
     expect(read('bridge.log')).toBe(line(7) + line(8));
+  });
+
+  it('a log that cannot be reopened drops lines, and picks up again once it can (one try a second)', () => {
+    vi.useFakeTimers({ now: 0, toFake: ['Date'] });
+    try {
+      const logs = path.join(dir, 'logs');
+      const file = path.join(logs, 'bridge.log');
+      const troubles: string[] = [];
+      const sink = new RotatingFileSink(file, { maxBytes: 62, keep: 1, onTrouble: (msg) => troubles.push(msg) });
+      sink.write(line(1));
+      sink.write(line(2));
+      // The folder is gone and a file stands in its way: neither rotation nor reopening works.
+      rmSync(logs, { recursive: true });
+      writeFileSync(logs, 'in the way');
+      sink.write(line(3));
+      sink.write(line(4));
+      rmSync(logs);
+      sink.write(line(5)); // within the second: not tried again yet
+      vi.setSystemTime(1500);
+      sink.write(line(6));
+      sink.close();
+      sink.write(line(7)); // closed on purpose: dropped, nothing reopened
+      expect(troubles).toHaveLength(1);
+      expect(read(path.join('logs', 'bridge.log'))).toBe(line(6));
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('a file that cannot be opened throws with the path', () => {

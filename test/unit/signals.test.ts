@@ -35,6 +35,29 @@ describe('shutdown signals', () => {
     expect(exits).toEqual([130]);
   });
 
+  it('now() stops like a first signal, and does nothing while a stop is under way (bridge down after Ctrl+C)', () => {
+    const stops: string[] = [];
+    const exits: number[] = [];
+    const handle = onShutdownSignal((cause) => void stops.push(cause), undefined, { platform: 'linux', exit: (c) => void exits.push(c) });
+    removers.push(handle);
+    handle.now('request');
+    handle.now('request');
+    expect(stops).toEqual(['request']);
+    expect(exits).toEqual([]);
+    // A signal after a request is a second signal: the user insists.
+    process.emit('SIGINT', 'SIGINT');
+    expect(exits).toEqual([130]);
+
+    const after: string[] = [];
+    const signalFirst = onShutdownSignal((cause) => void after.push(cause), undefined, { platform: 'linux', exit: (c) => void exits.push(c) });
+    removers.push(signalFirst);
+    handle();
+    process.emit('SIGTERM', 'SIGTERM');
+    signalFirst.now('request');
+    expect(after).toEqual(['SIGTERM']);
+    expect(exits).toEqual([130]);
+  });
+
   it('with a stdin stream, its end stops once, like a signal, and a later signal exits', async () => {
     const stdin = new PassThrough();
     const stops: string[] = [];

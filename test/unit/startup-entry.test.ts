@@ -210,6 +210,14 @@ describe('installing and removing', () => {
     expect(existsSync(plan.taskXmlFile)).toBe(false);
   });
 
+  it('the fallback removes a task an earlier install left, so one logon starts one bridge', async () => {
+    answers = [{ code: 1, output: 'ERROR: Access is denied.' }, { code: 0, output: 'SUCCESS' }];
+    const result = await installStartup(plan, schtasks);
+    expect(calls.map((c) => c[0])).toEqual(['/Create', '/Delete']);
+    expect(result.replaced).toEqual(['the Task Scheduler task ahk-bridge']);
+    expect(result.via).toBe('startup-folder');
+  });
+
   it('--via task does not fall back', async () => {
     answers = [{ code: 1, output: 'ERROR: Access is denied.' }];
     await expect(installStartup(plan, schtasks, 'task')).rejects.toThrow(new TaskRefusedError({ code: 1, output: 'ERROR: Access is denied.' }));

@@ -16,6 +16,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CLI, runCli, type CliResult } from '../helpers/cli.js';
 import { FAKE_AHK, scriptFixture, writeBridgeConfig } from '../helpers/script-fixtures.js';
+import type { RawClient } from '../helpers/raw-client.js';
 import { brokerWithWatcher, useTestBed } from '../helpers/test-bed.js';
 
 const BIN = process.env.WINDOWS_LANE_BIN;
@@ -171,32 +172,46 @@ describe.runIf(ON_LANE)('the launcher, run as the logon runs it', () => {
     expect(installed.code, installed.stderr).toBe(0);
     const cli = (...args: string[]): Promise<CliResult> => runCli([...args, '--host', '127.0.0.1', '--port', String(broker.port)], env);
 
-    const wscript = (): Promise<number | null> => new Promise((resolve) => spawn(WSCRIPT, [startupEntry()], { stdio: 'ignore' }).on('close', resolve));
-    expect(await wscript()).toBe(0);
-    await watcher.waitDelivery('scripts.chatty.ready', undefined, 60_000);
-    const ps = await cli('ps', '--json');
-    expect((JSON.parse(ps.stdout) as { key: string; bridge: string; state: string }[]).map((r) => [r.key, r.bridge, r.state])).toEqual([['chatty', 'bridge', 'running']]);
-    const logs = await cli('logs', 'chatty');
-    expect(logs.code, logs.stderr).toBe(0);
-    expect(logs.stdout.split('\n').filter((l) => !l.startsWith('[stderr]') && !l.startsWith('--'))).toEqual(['first line', 'second line', '']);
-
-    // The same launcher again, as a second logon start would be: it exits and says why.
-    expect(await wscript()).toBe(0);
-    const ERROR_LINE = /ERROR +bridge: another bridge is connected to this broker as "bridge" \(pid \d+\): this `bridge up` exits and changes nothing/;
-    await waitForFile(logFile(), (text) => ERROR_LINE.test(text));
-    expect(watcher.deliveries('scripts.chatty.started')).toHaveLength(1);
-
-    const down = await cli('down');
-    expect(down.stderr).toBe('');
-    expect(down.stdout).toMatch(/^stopped bridge "bridge" \(pid \d+, 1 script\)\n$/);
-    expect(watcher.deliveries('scripts.chatty.stopped')).toHaveLength(1);
-    const log = readFileSync(logFile(), 'utf8');
-    expect(log).toMatch(/INFO +bridge: joined the broker already running/);
-    expect(log).toMatch(/INFO +script:chatty: output key=chatty line="first line"/);
-    expect(log).toMatch(/INFO +bridge: stop requested/);
-    expect(readdirSync(path.dirname(logFile()))).toEqual(['bridge.log']);
+    expect(await runLauncher()).toBe(0);
+    try {
+      await launchedBridgeWorks(cli, watcher);
+    } finally {
+      // The bridge runs detached under wscript: a failed assertion must not leave it behind.
+      if (watcher.deliveries('scripts.chatty.stopped').length === 0) await cli('down');
+    }
   });
 });
+
+/** The Startup folder entry, run as Explorer runs it at logon: by wscript. */
+function runLauncher(): Promise<number | null> {
+  return new Promise((resolve) => spawn(WSCRIPT, [startupEntry()], { stdio: 'ignore' }).on('close', resolve));
+}
+
+/** What a user does with the bridge the launcher started; it ends with `bridge down`. */
+async function launchedBridgeWorks(cli: (...args: string[]) => Promise<CliResult>, watcher: RawClient): Promise<void> {
+  await watcher.waitDelivery('scripts.chatty.ready', undefined, 60_000);
+  const ps = await cli('ps', '--json');
+  expect((JSON.parse(ps.stdout) as { key: string; bridge: string; state: string }[]).map((r) => [r.key, r.bridge, r.state])).toEqual([['chatty', 'bridge', 'running']]);
+  const logs = await cli('logs', 'chatty');
+  expect(logs.code, logs.stderr).toBe(0);
+  expect(logs.stdout.split('\n').filter((l) => !l.startsWith('[stderr]') && !l.startsWith('--'))).toEqual(['first line', 'second line', '']);
+
+  // The same launcher again, as a second logon start would be: it exits and says why.
+  expect(await runLauncher()).toBe(0);
+  const ERROR_LINE = /ERROR +bridge: another bridge up runs on this computer as "bridge" \(pid \d+\): this `bridge up` exits and changes nothing/;
+  await waitForFile(logFile(), (text) => ERROR_LINE.test(text));
+  expect(watcher.deliveries('scripts.chatty.started')).toHaveLength(1);
+
+  const down = await cli('down');
+  expect(down.stderr).toBe('');
+  expect(down.stdout).toMatch(/^stopped bridge "bridge" \(pid \d+, 1 script\)\n$/);
+  await watcher.waitDelivery('scripts.chatty.stopped');
+  const log = readFileSync(logFile(), 'utf8');
+  expect(log).toMatch(/INFO +bridge: joined the broker already running/);
+  expect(log).toMatch(/INFO +script:chatty: output key=chatty line="first line"/);
+  expect(log).toMatch(/INFO +bridge: stop requested/);
+  expect(readdirSync(path.dirname(logFile()))).toEqual(['bridge.log']);
+}
 
 /**
  * Wait until `file` satisfies `pred`, with a deadline. The second copy runs detached under
