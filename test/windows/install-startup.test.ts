@@ -87,7 +87,8 @@ describe.runIf(ON_LANE)('install-startup with a recording schtasks', () => {
     const user = `${process.env.USERDOMAIN}\\${process.env.USERNAME}`;
     expect(res.stdout.split('\n')[0]).toBe(`installed: \`bridge up\` starts hidden at logon of ${user}`);
     expect(res.stdout).toContain(`  how:       Task Scheduler task "ahk-bridge" (at your logon, your own rights, no time limit; definition in ${taskXmlPath()})\n`);
-    expect(res.stdout).toContain('Start it now: schtasks /Run /TN ahk-bridge   Stop it: bridge down   Remove it: bridge uninstall-startup\n');
+    // The config names its broker: the hint reaches that one.
+    expect(res.stdout).toContain('Start it now: schtasks /Run /TN ahk-bridge   Stop it: bridge down --host 127.0.0.1 --port 15999   Remove it: bridge uninstall-startup\n');
     expect(stubCalls()).toEqual([['/Create', '/TN', 'ahk-bridge', '/XML', taskXmlPath(), '/F']]);
     // What schtasks was given is the kept definition, byte for byte.
     expect(readFileSync(`${env.SCHTASKS_STUB_LOG}.xml`)).toEqual(readFileSync(taskXmlPath()));
