@@ -7,8 +7,10 @@ import path from 'node:path';
 import { isSea } from 'node:sea';
 import type { Command } from 'commander';
 import { CliError } from '../cli-error.js';
-import { runSchtasks, schtasksProgram } from '../startup/schtasks.js';
-import { DELETE_ARGS, installStartup, planStartup, TaskRefusedError, uninstallStartup, type InstallResult, type StartupPlan, type StartupVia } from '../startup/startup-entry.js';
+import { runTool } from '../startup/run-tool.js';
+import { scriptRunner, ScriptHostError } from '../startup/script-host.js';
+import { schtasksProgram } from '../startup/schtasks.js';
+import { DELETE_ARGS, installStartup, planStartup, ShortcutFailedError, TaskRefusedError, uninstallStartup, type InstallResult, type StartupPlan, type StartupVia } from '../startup/startup-entry.js';
 import { STARTUP_NAME, startupPaths } from '../startup/startup-paths.js';
 import { windowsCommandLine } from '../startup/windows-command-line.js';
 import { loadRunnableConfig } from './up.js';
@@ -35,6 +37,12 @@ function selfArgv(): string[] {
   return isSea() ? [process.execPath] : [process.execPath, path.resolve(process.argv[1] ?? '')];
 }
 
+/** The Startup folder shortcut, in words. */
+function shortcutLine(plan: StartupPlan): string {
+  const { shortcut } = plan;
+  return `write the shortcut ${shortcut.file} to ${windowsCommandLine([shortcut.target])} ${shortcut.arguments} (in ${shortcut.workingDirectory})`;
+}
+
 function describePlan(plan: StartupPlan): string {
   const { paths, launcher } = plan;
   return [
@@ -59,13 +67,14 @@ export async function runInstallStartup(flags: InstallStartupFlags, cmd: Command
   const out = process.stdout;
   if (flags.dryRun) {
     out.write(`dry run: nothing is written or registered. \`bridge install-startup\` would:\n\n`);
-    out.write(`1. write the launcher ${paths.launcher}:\n\n${indent(plan.launcherText)}\n`);
+    out.write(`1. check that Windows Script Host runs scripts (${windowsCommandLine([paths.cscript, '//nologo'])} on a one-line probe)\n`);
+    out.write(`2. write the launcher ${paths.launcher}:\n\n${indent(plan.launcherText)}\n`);
     if (flags.via !== 'startup-folder') {
-      out.write(`2. write the task definition ${plan.taskXmlFile} (UTF-16):\n\n${indent(plan.taskXml)}\n`);
-      out.write(`3. register it: ${windowsCommandLine([schtasksProgram(), ...plan.createArgs])}\n`);
-      if (flags.via !== 'task') out.write(`   and if that is refused, copy the launcher to ${paths.startupEntry}\n`);
+      out.write(`3. write the task definition ${plan.taskXmlFile} (UTF-16):\n\n${indent(plan.taskXml)}\n`);
+      out.write(`4. register it: ${windowsCommandLine([schtasksProgram(), ...plan.createArgs])}\n`);
+      if (flags.via !== 'task') out.write(`   and if that is refused, ${shortcutLine(plan)}\n`);
     } else {
-      out.write(`2. copy the launcher to ${paths.startupEntry}\n`);
+      out.write(`3. ${shortcutLine(plan)}\n`);
     }
     out.write(`\nAt logon of ${paths.user} it\n${describePlan(plan)}\n`);
     return;
@@ -73,9 +82,10 @@ export async function runInstallStartup(flags: InstallStartupFlags, cmd: Command
   if (!flags.dryRun) checkLogFile(logFile);
   let result: InstallResult;
   try {
-    result = await installStartup(plan, runSchtasks(), flags.via);
+    result = await installStartup(plan, { schtasks: runTool(schtasksProgram()), scripts: scriptRunner(runTool(paths.cscript)) }, flags.via);
   } catch (err) {
     if (err instanceof TaskRefusedError) throw new CliError(`${err.message}\n--via startup-folder uses your Startup folder instead, which needs no Task Scheduler rights.`);
+    if (err instanceof ScriptHostError || err instanceof ShortcutFailedError) throw new CliError(err.message);
     throw err;
   }
   if (result.taskRefused) {
@@ -84,7 +94,7 @@ export async function runInstallStartup(flags: InstallStartupFlags, cmd: Command
   const how =
     result.via === 'task'
       ? `Task Scheduler task "${STARTUP_NAME}" (at your logon, your own rights, no time limit; definition in ${plan.taskXmlFile})`
-      : `Startup folder entry ${paths.startupEntry}`;
+      : `Startup folder shortcut ${paths.startupEntry}`;
   out.write(`installed: \`bridge up\` starts hidden at logon of ${paths.user}\n  how:       ${how}\n${describePlan(plan)}\n`);
   for (const r of result.replaced) out.write(`  replaced:  ${r} (from an earlier install)\n`);
   const startNow = result.via === 'task' ? `schtasks /Run /TN ${STARTUP_NAME}` : windowsCommandLine([paths.wscript, paths.startupEntry]);
@@ -106,7 +116,7 @@ export async function runUninstallStartup(flags: UninstallStartupFlags): Promise
     );
     return;
   }
-  const { removed, taskDelete } = await uninstallStartup(paths, runSchtasks());
+  const { removed, taskDelete } = await uninstallStartup(paths, runTool(schtasksProgram()));
   // schtasks says "not found" and "access denied" with the same exit code: its own words
   // tell the user which, whenever no task was removed.
   const taskSaid = `schtasks /Delete said: ${taskDelete.output || `exit ${taskDelete.code ?? 'none'}`}`;

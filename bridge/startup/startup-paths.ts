@@ -21,10 +21,12 @@ export interface StartupPaths {
   logFile: string;
   /** The user's Startup folder (run at logon by Explorer). */
   startupFolder: string;
-  /** The launcher's copy in the Startup folder, when that is the way it starts. */
+  /** The shortcut in the Startup folder to the launcher, when that is the way it starts. */
   startupEntry: string;
   /** The Windows Script Host that runs the launcher without a console window. */
   wscript: string;
+  /** Its console twin, which runs the install's own scripts (the probe, the shortcut). */
+  cscript: string;
 }
 
 type Env = Record<string, string | undefined>;
@@ -50,7 +52,8 @@ export function startupPaths(env: Env = process.env): StartupPaths {
     launcher: win.join(appDir, 'startup', 'bridge-up.vbs'),
     logFile: win.join(appDir, 'logs', 'bridge.log'),
     startupFolder,
-    startupEntry: win.join(startupFolder, `${STARTUP_NAME}.vbs`),
+    startupEntry: win.join(startupFolder, `${STARTUP_NAME}.lnk`),
     wscript: win.join(systemRoot, 'System32', 'wscript.exe'),
+    cscript: win.join(systemRoot, 'System32', 'cscript.exe'),
   };
 }

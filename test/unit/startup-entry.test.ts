@@ -10,8 +10,9 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { launcherScript, vbsString } from '../../bridge/startup/launcher-script.js';
 import { logonTaskXml } from '../../bridge/startup/logon-task.js';
-import { outputText, type SchtasksResult } from '../../bridge/startup/schtasks.js';
-import { installStartup, planStartup, TaskRefusedError, uninstallStartup, type StartupPlan } from '../../bridge/startup/startup-entry.js';
+import { outputText, type ToolResult } from '../../bridge/startup/run-tool.js';
+import { shortcutScript } from '../../bridge/startup/script-host.js';
+import { installStartup, planStartup, ShortcutFailedError, TaskRefusedError, uninstallStartup, type StartupPlan, type StartupTools } from '../../bridge/startup/startup-entry.js';
 import { startupPaths, type StartupPaths } from '../../bridge/startup/startup-paths.js';
 import { quoteWindowsArg, windowsCommandLine } from '../../bridge/startup/windows-command-line.js';
 
@@ -147,8 +148,9 @@ describe('startupPaths', () => {
       launcher: 'C:\\Users\\u\\AppData\\Local\\ahk-bridge\\startup\\bridge-up.vbs',
       logFile: 'C:\\Users\\u\\AppData\\Local\\ahk-bridge\\logs\\bridge.log',
       startupFolder: 'C:\\Users\\u\\AppData\\Roaming\\Microsoft\\Windows\\Start Menu\\Programs\\Startup',
-      startupEntry: 'C:\\Users\\u\\AppData\\Roaming\\Microsoft\\Windows\\Start Menu\\Programs\\Startup\\ahk-bridge.vbs',
+      startupEntry: 'C:\\Users\\u\\AppData\\Roaming\\Microsoft\\Windows\\Start Menu\\Programs\\Startup\\ahk-bridge.lnk',
       wscript: 'C:\\Windows\\System32\\wscript.exe',
+      cscript: 'C:\\Windows\\System32\\cscript.exe',
     });
   });
 
@@ -163,11 +165,27 @@ describe('installing and removing', () => {
   let plan: StartupPlan;
   let calls: string[][];
   /** schtasks' answers, in order; the last one repeats. */
-  let answers: SchtasksResult[];
-  const schtasks = async (args: string[]): Promise<SchtasksResult> => {
+  let answers: ToolResult[];
+  /** The scripts cscript was given, and whether it may run them. */
+  let scripts: string[];
+  let scriptHostWorks: boolean;
+  const schtasks = async (args: string[]): Promise<ToolResult> => {
     calls.push(args);
     return answers.length > 1 ? answers.shift()! : answers[0]!;
   };
+  /** cscript, played: the probe quits with its code; the shortcut script makes the file. */
+  const tools = (): StartupTools => ({
+    schtasks,
+    scripts: async (file) => {
+      const text = readFileSync(file, 'latin1');
+      scripts.push(text);
+      if (!scriptHostWorks) return { code: 1, output: 'Windows Script Host access is disabled on this machine.' };
+      const quit = /^WScript\.Quit (\d+)/.exec(text);
+      if (quit) return { code: Number(quit[1]), output: '' };
+      writeFileSync(paths.startupEntry, 'a shortcut');
+      return { code: 0, output: '' };
+    },
+  });
   const utf16 = (file: string): string => {
     const bytes = readFileSync(file);
     expect([...bytes.subarray(0, 2)]).toEqual([0xff, 0xfe]);
@@ -182,20 +200,23 @@ describe('installing and removing', () => {
       launcher: path.join(dir, 'local', 'ahk-bridge', 'startup', 'bridge-up.vbs'),
       logFile: path.join(dir, 'local', 'ahk-bridge', 'logs', 'bridge.log'),
       startupFolder: path.join(dir, 'roaming', 'Startup'),
-      startupEntry: path.join(dir, 'roaming', 'Startup', 'ahk-bridge.vbs'),
+      startupEntry: path.join(dir, 'roaming', 'Startup', 'ahk-bridge.lnk'),
       wscript: 'C:\\Windows\\System32\\wscript.exe',
+      cscript: 'C:\\Windows\\System32\\cscript.exe',
     };
     plan = planStartup(paths, spec);
     calls = [];
     answers = [{ code: 0, output: 'SUCCESS' }];
+    scripts = [];
+    scriptHostWorks = true;
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   it('registers the task from the kept definition, and removes an earlier Startup folder entry', async () => {
     mkdirSync(paths.startupFolder, { recursive: true });
     writeFileSync(paths.startupEntry, 'old');
-    const result = await installStartup(plan, schtasks);
-    expect(result).toEqual({ via: 'task', replaced: [`the Startup folder entry ${paths.startupEntry}`] });
+    const result = await installStartup(plan, tools());
+    expect(result).toEqual({ via: 'task', replaced: [`the Startup folder shortcut ${paths.startupEntry}`] });
     expect(calls).toEqual([['/Create', '/TN', 'ahk-bridge', '/XML', path.join(path.dirname(paths.launcher), 'ahk-bridge-task.xml'), '/F']]);
     expect(utf16(plan.taskXmlFile)).toBe(plan.taskXml);
     expect(readFileSync(paths.launcher, 'latin1')).toBe(plan.launcherText);
@@ -204,42 +225,57 @@ describe('installing and removing', () => {
 
   it('falls back to the Startup folder when the task is refused, and says why', async () => {
     answers = [{ code: 1, output: 'ERROR: Access is denied.' }];
-    const result = await installStartup(plan, schtasks);
+    const result = await installStartup(plan, tools());
     expect(result).toEqual({ via: 'startup-folder', taskRefused: { code: 1, output: 'ERROR: Access is denied.' }, replaced: [] });
-    expect(readFileSync(paths.startupEntry, 'latin1')).toBe(plan.launcherText);
+    expect(scripts.at(-1)).toBe(shortcutScript(plan.shortcut));
     expect(existsSync(plan.taskXmlFile)).toBe(false);
   });
 
   it('the fallback removes a task an earlier install left, so one logon starts one bridge', async () => {
     answers = [{ code: 1, output: 'ERROR: Access is denied.' }, { code: 0, output: 'SUCCESS' }];
-    const result = await installStartup(plan, schtasks);
+    const result = await installStartup(plan, tools());
     expect(calls.map((c) => c[0])).toEqual(['/Create', '/Delete']);
     expect(result.replaced).toEqual(['the Task Scheduler task ahk-bridge']);
     expect(result.via).toBe('startup-folder');
   });
 
+  it('refuses before writing anything when Windows Script Host cannot run scripts', async () => {
+    scriptHostWorks = false;
+    await expect(installStartup(plan, tools())).rejects.toThrow(
+      'Windows Script Host cannot run scripts on this PC (cscript exit 1: Windows Script Host access is disabled on this machine.); the hidden launcher needs it',
+    );
+    expect(calls).toEqual([]);
+    expect(existsSync(paths.launcher)).toBe(false);
+  });
+
+  it('a shortcut that does not appear is an error naming it', async () => {
+    const quitting = (file: string): boolean => /^WScript\.Quit (\d+)/.test(readFileSync(file, 'latin1'));
+    const failing: StartupTools = { schtasks, scripts: async (file) => (quitting(file) ? { code: 23, output: '' } : { code: 0, output: '' }) };
+    await expect(installStartup(plan, failing, 'startup-folder')).rejects.toThrow(new ShortcutFailedError(paths.startupEntry, { code: 0, output: '' }));
+  });
+
   it('--via task does not fall back', async () => {
     answers = [{ code: 1, output: 'ERROR: Access is denied.' }];
-    await expect(installStartup(plan, schtasks, 'task')).rejects.toThrow(new TaskRefusedError({ code: 1, output: 'ERROR: Access is denied.' }));
+    await expect(installStartup(plan, tools(), 'task')).rejects.toThrow(new TaskRefusedError({ code: 1, output: 'ERROR: Access is denied.' }));
     expect(existsSync(paths.startupEntry)).toBe(false);
   });
 
   it('--via startup-folder removes a task from an earlier install, so one logon starts one bridge', async () => {
-    const result = await installStartup(plan, schtasks, 'startup-folder');
+    const result = await installStartup(plan, tools(), 'startup-folder');
     expect(calls).toEqual([['/Delete', '/TN', 'ahk-bridge', '/F']]);
     expect(result).toEqual({ via: 'startup-folder', taskRefused: undefined, replaced: ['the Task Scheduler task ahk-bridge'] });
-    expect(readFileSync(paths.startupEntry, 'latin1')).toBe(plan.launcherText);
+    expect(scripts.at(-1)).toBe(shortcutScript(plan.shortcut));
   });
 
   it('uninstall removes the task, the entry and the launcher, and keeps the logs; a second one finds nothing', async () => {
     answers = [{ code: 1, output: 'ERROR: Access is denied.' }];
-    await installStartup(plan, schtasks);
+    await installStartup(plan, tools());
     mkdirSync(path.dirname(paths.logFile), { recursive: true });
     writeFileSync(paths.logFile, 'kept\n');
     answers = [{ code: 0, output: 'SUCCESS' }, { code: 1, output: 'ERROR: The system cannot find the file specified.' }];
     calls = [];
     const first = await uninstallStartup(paths, schtasks);
-    expect(first.removed).toEqual([`the Task Scheduler task ahk-bridge`, `the Startup folder entry ${paths.startupEntry}`, `the launcher ${paths.launcher}`]);
+    expect(first.removed).toEqual([`the Task Scheduler task ahk-bridge`, `the Startup folder shortcut ${paths.startupEntry}`, `the launcher ${paths.launcher}`]);
     expect(calls).toEqual([['/Delete', '/TN', 'ahk-bridge', '/F']]);
     const second = await uninstallStartup(paths, schtasks);
     expect(second).toEqual({ removed: [], taskDelete: { code: 1, output: 'ERROR: The system cannot find the file specified.' } });
@@ -247,7 +283,30 @@ describe('installing and removing', () => {
   });
 });
 
-describe("schtasks' output", () => {
+describe('the Startup folder shortcut', () => {
+  it('runs wscript by its full path with the launcher, in the config folder', () => {
+    const text = shortcutScript({
+      file: 'C:\\Users\\Zoë\\Startup\\ahk-bridge.lnk',
+      target: 'C:\\Windows\\System32\\wscript.exe',
+      arguments: '"C:\\a b\\bridge-up.vbs"',
+      workingDirectory: 'C:\\Shop',
+      description: 'd',
+    });
+    expect(text.split('\r\n')).toEqual([
+      'Option Explicit',
+      'Dim link',
+      'Set link = CreateObject("WScript.Shell").CreateShortcut("C:\\Users\\Zo" & ChrW(235) & "\\Startup\\ahk-bridge.lnk")',
+      'link.TargetPath = "C:\\Windows\\System32\\wscript.exe"',
+      'link.Arguments = """C:\\a b\\bridge-up.vbs"""',
+      'link.WorkingDirectory = "C:\\Shop"',
+      'link.Description = "d"',
+      'link.Save',
+      '',
+    ]);
+  });
+});
+
+describe("tools' output", () => {
   it('reads narrow and UTF-16LE output alike', () => {
     expect(outputText(Buffer.from('ERROR: Access is denied.\r\n'))).toBe('ERROR: Access is denied.');
     expect(outputText(Buffer.from('ERROR: Zugriff verweigert.\r\n', 'utf16le'))).toBe('ERROR: Zugriff verweigert.');

@@ -41,7 +41,7 @@ afterEach(() => rmSync(dir, { recursive: true, force: true, maxRetries: 5 }));
 
 const launcherPath = (): string => path.join(local, 'ahk-bridge', 'startup', 'bridge-up.vbs');
 const taskXmlPath = (): string => path.join(local, 'ahk-bridge', 'startup', 'ahk-bridge-task.xml');
-const startupEntry = (): string => path.join(roaming, 'Microsoft', 'Windows', 'Start Menu', 'Programs', 'Startup', 'ahk-bridge.vbs');
+const startupEntry = (): string => path.join(roaming, 'Microsoft', 'Windows', 'Start Menu', 'Programs', 'Startup', 'ahk-bridge.lnk');
 const logFile = (): string => path.join(local, 'ahk-bridge', 'logs', 'bridge.log');
 const stubCalls = (): string[][] =>
   existsSync(env.SCHTASKS_STUB_LOG!) ? readFileSync(env.SCHTASKS_STUB_LOG!, 'utf8').trimEnd().split('\n').map((l) => l.split('\t')) : [];
@@ -69,11 +69,11 @@ describe.runIf(ON_LANE)('install-startup with a recording schtasks', () => {
     const res = await runCli(['install-startup', '--config', config, '--dry-run'], env);
     expect(res.stderr).toBe('');
     expect(res.code).toBe(0);
-    expect(res.stdout).toContain(`1. write the launcher ${launcherPath()}:\n`);
+    expect(res.stdout).toContain(`2. write the launcher ${launcherPath()}:\n`);
     expect(res.stdout).toContain(`    ${expectedRunLine(config)}\n`);
     expect(res.stdout).toContain(`      <Command>${WSCRIPT}</Command>\n`);
-    expect(res.stdout).toContain(`3. register it: ${STUB.includes(' ') ? `"${STUB}"` : STUB} /Create /TN ahk-bridge /XML ${taskXmlPath()} /F\n`);
-    expect(res.stdout).toContain(`   and if that is refused, copy the launcher to ${startupEntry()}\n`);
+    expect(res.stdout).toContain(`4. register it: ${STUB.includes(' ') ? `"${STUB}"` : STUB} /Create /TN ahk-bridge /XML ${taskXmlPath()} /F\n`);
+    expect(res.stdout).toContain(`   and if that is refused, write the shortcut ${startupEntry()} to ${WSCRIPT} ${launcherPath()} (in ${dir})\n`);
     expect(stubCalls()).toEqual([]);
     expect(existsSync(local)).toBe(false);
     expect(existsSync(roaming)).toBe(false);
@@ -114,14 +114,15 @@ describe.runIf(ON_LANE)('install-startup with a recording schtasks', () => {
     const res = await runCli(['install-startup', '--config', config], refusing);
     expect(res.code).toBe(0);
     expect(res.stderr).toBe('bridge: the Task Scheduler refused the logon task (schtasks exit 1: ERROR: Access is denied.); using your Startup folder instead\n');
-    expect(res.stdout).toContain(`  how:       Startup folder entry ${startupEntry()}\n`);
-    expect(readFileSync(startupEntry())).toEqual(readFileSync(launcherPath()));
+    expect(res.stdout).toContain(`  how:       Startup folder shortcut ${startupEntry()}\n`);
+    // A shell link (MS-SHLLINK: header size 0x4C), written by Windows Script Host itself.
+    expect([...readFileSync(startupEntry()).subarray(0, 4)]).toEqual([0x4c, 0, 0, 0]);
     expect(existsSync(taskXmlPath())).toBe(false);
 
     // Uninstall removes both kinds; the logs folder would be kept.
     const un = await runCli(['uninstall-startup'], env);
     expect(un.code).toBe(0);
-    expect(un.stdout.split('\n')[0]).toBe(`removed: the Task Scheduler task ahk-bridge; the Startup folder entry ${startupEntry()}; the launcher ${launcherPath()}`);
+    expect(un.stdout.split('\n')[0]).toBe(`removed: the Task Scheduler task ahk-bridge; the Startup folder shortcut ${startupEntry()}; the launcher ${launcherPath()}`);
     expect(stubCalls().at(-1)).toEqual(['/Delete', '/TN', 'ahk-bridge', '/F']);
     expect(existsSync(startupEntry()) || existsSync(launcherPath())).toBe(false);
   });
@@ -183,9 +184,9 @@ describe.runIf(ON_LANE)('the launcher, run as the logon runs it', () => {
   });
 });
 
-/** The Startup folder entry, run as Explorer runs it at logon: by wscript. */
+/** The Startup folder shortcut, opened as Explorer opens it at logon (`start` resolves it). */
 function runLauncher(): Promise<number | null> {
-  return new Promise((resolve) => spawn(WSCRIPT, [startupEntry()], { stdio: 'ignore' }).on('close', resolve));
+  return new Promise((resolve) => spawn('cmd.exe', ['/c', 'start', '', '/wait', startupEntry()], { stdio: 'ignore' }).on('close', resolve));
 }
 
 /** What a user does with the bridge the launcher started; it ends with `bridge down`. */
