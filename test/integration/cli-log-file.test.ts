@@ -1,8 +1,9 @@
 /**
  * `--log-file` on the long-running commands: the logs go to the file (created with its
  * folder), stderr stays quiet, and a command that fails says why in the file as well,
- * which is the only place anyone reads for a bridge started hidden at logon. And the
- * logon commands refuse, with directions, off Windows.
+ * which is the only place anyone reads for a bridge started hidden at logon; the status
+ * page and `bridge logs` answer as ever. And the logon commands refuse, with directions,
+ * off Windows.
  */
 import { mkdtempSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { runCli, useCliProcesses, waitOutput } from '../helpers/cli.js';
 import { ON_WINDOWS, POSIX_SIGNALS } from '../helpers/platform.js';
 import { freePort } from '../helpers/ports.js';
-import { writeBridgeConfig } from '../helpers/script-fixtures.js';
+import { FAKE_AHK, scriptFixture, writeBridgeConfig } from '../helpers/script-fixtures.js';
 
 const procs = useCliProcesses();
 
@@ -75,5 +76,33 @@ describe.skipIf(ON_WINDOWS)('install-startup off Windows', () => {
     expect(res.stderr).toBe(
       "bridge: install-startup and uninstall-startup set up a Windows logon: run them on the Windows PC (bridge.exe install-startup). Elsewhere, start `bridge up` from a systemd user unit or your desktop's autostart.\n",
     );
+  });
+});
+
+describe('--log-file on a bridge that hosts the broker and its status page', () => {
+  it('the page and bridge logs answer as ever, and what the bridge logs is in the file', async () => {
+    const dir = tempDir();
+    const [port, http] = [await freePort(), await freePort()];
+    const config = writeBridgeConfig(dir, { broker: { host: '127.0.0.1', port }, interpreter: FAKE_AHK, scripts: [{ key: 'chatty', path: scriptFixture('chatty') }] });
+    const file = path.join(dir, 'logs', 'bridge.log');
+    const up = procs.start(['up', '--config', config, '--log-file', file, '--http', String(http)]);
+    await waitOutput(up.child, up.stdout, (s) => /^chatty +running/m.test(s));
+
+    const res = await fetch(`http://127.0.0.1:${http}/api/scripts`);
+    expect(res.status).toBe(200);
+    const { scripts } = (await res.json()) as { scripts: { key: string; state: string; bridge: string }[] };
+    expect(scripts.map((s) => [s.key, s.state, s.bridge])).toEqual([['chatty', 'running', 'bridge']]);
+    const logs = await runCli(['logs', 'chatty', '--host', '127.0.0.1', '--port', String(port)]);
+    expect(logs.code, logs.stderr).toBe(0);
+    expect(logs.stdout.split('\n').filter((l) => !l.startsWith('[stderr]') && !l.startsWith('--'))).toEqual(['first line', 'second line', '']);
+
+    const down = await runCli(['down', '--host', '127.0.0.1', '--port', String(port)]);
+    expect(down.code, down.stderr).toBe(0);
+    const done = await up.done;
+    expect(done.code).toBe(0);
+    expect(done.stderr).toBe('');
+    const lines = withoutTimes(readFileSync(file, 'utf8'));
+    expect(lines).toContain(`INFO http: status page listening url=http://127.0.0.1:${http}/ sign_in=none`);
+    expect(lines.some((l) => l.startsWith('INFO script:chatty: output key=chatty line="first line"'))).toBe(true);
   });
 });
