@@ -97,7 +97,7 @@ export async function runInstallStartup(flags: InstallStartupFlags, cmd: Command
       : `Startup folder shortcut ${paths.startupEntry}`;
   out.write(`installed: \`bridge up\` starts hidden at logon of ${paths.user}\n  how:       ${how}\n${describePlan(plan)}\n`);
   for (const r of result.replaced) out.write(`  replaced:  ${r} (from an earlier install)\n`);
-  const startNow = result.via === 'task' ? `schtasks /Run /TN ${STARTUP_NAME}` : windowsCommandLine([paths.wscript, paths.startupEntry]);
+  const startNow = result.via === 'task' ? `schtasks /Run /TN ${STARTUP_NAME}` : windowsCommandLine([paths.wscript, paths.launcher]);
   // `bridge down` must reach the broker the config names.
   const where = [loaded.broker.host ? `--host ${loaded.broker.host}` : '', loaded.broker.port ? `--port ${loaded.broker.port}` : ''].filter(Boolean).join(' ');
   out.write(`Start it now: ${startNow}   Stop it: bridge down${where ? ` ${where}` : ''}   Remove it: bridge uninstall-startup\n`);

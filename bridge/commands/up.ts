@@ -8,8 +8,7 @@ import { ConfigNotFoundError, loadBridgeConfig, scriptFileProblem, type BridgeCo
 import { CliError } from '../cli-error.js';
 import { cliLogger, openLink, resolveAddress, type LogFlags } from '../connect-options.js';
 import { ClientIdTakenError, keyTakenCliError, refuseTakenKeys } from '../owner-probe.js';
-import { InstanceRunningError, lockInstance } from '../instance-lock.js';
-import type { DirLock } from '../../src/broker/persistence/dir-lock.js';
+import { InstanceRunningError, lockInstance, type InstanceLock } from '../instance-lock.js';
 import { checkQueues, startQueues, stopQueues } from '../queues.js';
 import { interpreterFor, KeyTakenError, ScriptRegistry } from '../script-registry.js';
 import { onShutdownSignal, type ShutdownHandle } from '../signals.js';
@@ -109,11 +108,11 @@ function secondCopyError(running: string, clientId: string): CliError {
  * broker (a bridge elsewhere with this id, or one holding one of our keys). Returns the
  * lock, held until the bridge stops.
  */
-async function claimInstance(flags: UpFlags, config: BridgeConfig, log: Logger): Promise<DirLock> {
+async function claimInstance(flags: UpFlags, config: BridgeConfig, log: Logger): Promise<InstanceLock> {
   const { host, port } = resolveAddress({ host: flags.host ?? config.broker.host, port: flags.port ?? (config.broker.port === undefined ? undefined : String(config.broker.port)) });
-  let lock: DirLock;
+  let lock: InstanceLock;
   try {
-    lock = await lockInstance(flags.clientId, host, port, log);
+    lock = await lockInstance(flags.clientId, host, port);
   } catch (err) {
     if (err instanceof InstanceRunningError) throw secondCopyError(err.message, flags.clientId);
     throw err;
@@ -139,44 +138,52 @@ export async function runUp(flags: UpFlags, cmd: Command): Promise<void> {
   const log = cliLogger(flags, 'bridge', 'info');
   const { config, interpreter } = await loadRunnableConfig(flags.config, cmd.getOptionValueSource('config') === 'default', flags.ahk);
   const lock = await claimInstance(flags, config, log);
+  await superviseAll(flags, config, interpreter, log, lock);
+}
+
+/**
+ * Join or host the broker and supervise the config's scripts and queues until stopped.
+ * Whatever fails on the way stops what had started, and frees the lock, before the error
+ * goes up: a half-started bridge must not stay connected with its scripts and no lock.
+ */
+async function superviseAll(flags: UpFlags, config: BridgeConfig, interpreter: GivenInterpreters, log: Logger, lock: InstanceLock): Promise<void> {
+  let opened;
   try {
-    await superviseAll(flags, config, interpreter, log, lock);
+    opened = await openLink(flags, flags.clientId, log, config.broker);
   } catch (err) {
     await lock.release();
     throw err;
   }
-}
-
-/** Join or host the broker and supervise the config's scripts and queues until stopped. */
-async function superviseAll(flags: UpFlags, config: BridgeConfig, interpreter: GivenInterpreters, log: Logger, lock: DirLock): Promise<void> {
-  const { link, role: linkRole, host, port } = await openLink(flags, flags.clientId, log, config.broker);
+  const { link, role: linkRole, host, port } = opened;
   const registry = new ScriptRegistry({ link, log, interpreter, scriptFolders: config.scriptFolders });
   let tailers: Awaited<ReturnType<typeof startQueues>> = [];
   let watching: WatchSet | undefined;
-  // Handlers before anything starts: a stop request during start-up still stops what
-  // has started instead of leaving Node's default (an exit with the scripts running).
-  const shutdown = onShutdownSignal(async () => {
+  const stopEverything = async (): Promise<void> => {
     await watching?.close();
     await stopQueues(tailers);
     await registry.stopAll();
     await link.stop();
-    // A lock left behind is taken over by the next start (its pid is gone): say so, go on.
-    await lock.release().catch((err: unknown) => log.warning('could not remove the instance lock file; the next start takes it over', { error: err as Error }));
+    await lock.release();
+  };
+  // Handlers before anything starts: a stop request during start-up still stops what
+  // has started instead of leaving Node's default (an exit with the scripts running).
+  const shutdown = onShutdownSignal(async () => {
+    await stopEverything();
     process.exit(0);
   }, log, { stdin: flags.stopOnStdinClose === true ? process.stdin : undefined });
   let supervisors;
   try {
     supervisors = await registry.addAll(config.scripts);
+    await registry.serveControl();
+    await serveShutdownRequests(link, flags.clientId, supervisors.length, log, shutdown);
+    tailers = await startQueues(config.queues, link.client, log);
   } catch (err) {
-    // Taken since the question above (two bridges starting at once).
     shutdown();
-    await link.stop();
+    await stopEverything();
+    // Taken since the question above (two bridges starting at once).
     if (err instanceof KeyTakenError) throw keyTakenCliError(err, `choose another key in ${flags.config}`);
     throw err;
   }
-  await registry.serveControl();
-  await serveShutdownRequests(link, flags.clientId, supervisors.length, log, shutdown);
-  tailers = await startQueues(config.queues, link.client, log);
   // Listening before the starts, so no @ready is missed.
   const settled = startupSettled(supervisors);
   await Promise.all(supervisors.map((s) => s.start()));

@@ -14,7 +14,14 @@ export interface ToolResult {
 /** Runs one tool with these arguments. */
 export type ToolRunner = (args: string[]) => Promise<ToolResult>;
 
-export function runTool(program: string): ToolRunner {
+/**
+ * How long a tool may take. schtasks and cscript answer in well under a second; one that
+ * waits on a prompt nobody sees (a script debugger, a policy dialog) must not hang the
+ * install.
+ */
+export const TOOL_TIMEOUT_MS = 60_000;
+
+export function runTool(program: string, timeoutMs = TOOL_TIMEOUT_MS): ToolRunner {
   return (args) =>
     new Promise((resolve) => {
       const chunks: Buffer[] = [];
@@ -25,10 +32,22 @@ export function runTool(program: string): ToolRunner {
         resolve({ code: null, output: `cannot run ${program}: ${(err as Error).message}` });
         return;
       }
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        child.kill();
+      }, timeoutMs);
       child.stdout.on('data', (c: Buffer) => chunks.push(c));
       child.stderr.on('data', (c: Buffer) => chunks.push(c));
-      child.on('error', (err) => resolve({ code: null, output: `cannot run ${program}: ${err.message}` }));
-      child.on('close', (code) => resolve({ code, output: outputText(Buffer.concat(chunks)) }));
+      child.on('error', (err) => {
+        clearTimeout(timer);
+        resolve({ code: null, output: `cannot run ${program}: ${err.message}` });
+      });
+      child.on('close', (code) => {
+        clearTimeout(timer);
+        const output = outputText(Buffer.concat(chunks));
+        resolve(timedOut ? { code: null, output: `${program} did not finish within ${timeoutMs / 1000} s and was stopped${output ? `: ${output}` : ''}` } : { code, output });
+      });
     });
 }
 

@@ -61,6 +61,21 @@ describe('bridge down', () => {
     expect(at(/^INFO bridge: stop requested sender=bridge-cli-/)).toBeGreaterThan(at(/^ERROR bridge: another bridge/));
     expect(at(/^INFO script:tick: script stopped key=tick reason=stopped/)).toBeGreaterThan(at(/stop requested/));
     expect(at(/^INFO broker: broker stopped/)).toBeGreaterThan(at(/script stopped key=tick/));
+
+    // The lock went with it: the next start runs.
+    const next = procs.start(['up', '--config', config]);
+    await waitOutput(next.child, next.stdout, (s) => /^tick +running/m.test(s));
+  });
+
+  it('a bridge killed outright leaves no lock behind: the next start runs', async () => {
+    const port = await freePort();
+    const config = tickerConfig(port);
+    const first = procs.start(['up', '--config', config]);
+    await waitOutput(first.child, first.stdout, (s) => /^tick +running/m.test(s));
+    first.child.kill('SIGKILL');
+    await first.done;
+    const next = procs.start(['up', '--config', config]);
+    await waitOutput(next.child, next.stdout, (s) => /^tick +running/m.test(s));
   });
 
   it('two copies started at the same moment: one runs the scripts, the other exits naming it', async () => {

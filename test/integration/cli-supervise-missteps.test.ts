@@ -289,10 +289,10 @@ describe('a key supervised by another bridge on the broker is refused', () => {
     );
 
     const other = writeConfig({ broker: { host: '127.0.0.1', port }, interpreter: FAKE_AHK, scripts: [{ key: 'echo', path: scriptFixture('echo') }, { key: 'cad', path: scriptFixture('echo') }] });
-    // Another temporary folder stands for another computer on the same broker: no shared
-    // lock file, so the broker's answer is what refuses it. The holder is a bridge with
-    // this one's own id: the same `bridge up` running already.
-    const up2 = await runCli(['up', '--config', other], { TMPDIR: tempDir(), TEMP: tempDir(), TMP: tempDir() });
+    // Another lock scope stands for another computer on the same broker: no shared lock,
+    // so the broker's answer is what refuses it. The holder is a bridge with this one's
+    // own id: the same `bridge up` running already.
+    const up2 = await runCli(['up', '--config', other], { BRIDGE_LOCK_SCOPE: 'another-computer' });
     expect(up2.code).toBe(1);
     expect(up2.stderr).toBe(
       `bridge: another bridge is connected to this broker as "bridge" (pid ${up.child.pid}): this \`bridge up\` exits and changes nothing; ` +

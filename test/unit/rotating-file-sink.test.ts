@@ -81,7 +81,8 @@ describe('RotatingFileSink', () => {
     expect(read('bridge.log')).toBe(line(7) + line(8));
   });
 
-  it('a log that cannot be reopened drops lines, and picks up again once it can (one try a second)', () => {
+  // Windows cannot remove the folder of a file still open; the reopen path is the same code.
+  it.skipIf(process.platform === 'win32')('a log that cannot be reopened drops lines, and picks up again once it can (one try a second)', () => {
     vi.useFakeTimers({ now: 0, toFake: ['Date'] });
     try {
       const logs = path.join(dir, 'logs');
