@@ -55,6 +55,11 @@ export function instanceLockName(clientId: string, host: string, port: number, p
 /** Take the lock, or throw InstanceRunningError naming the holder's pid. */
 export async function lockInstance(clientId: string, host: string, port: number): Promise<InstanceLock> {
   const name = instanceLockName(clientId, host, port);
+  // Ask first: a holder that answers is running. Listening alone would do on Windows and
+  // Linux (a second listener gets EADDRINUSE), but not under Wine, whose named pipes
+  // accept a second server on the same name.
+  const answering = await holderPid(name);
+  if (answering !== null) throw new InstanceRunningError(clientId, answering);
   for (let attempt = 0; ; attempt++) {
     const server = net.createServer((socket) => socket.end(JSON.stringify({ pid: process.pid })));
     // A socket file left by a crash (only where there are socket files) is stale when

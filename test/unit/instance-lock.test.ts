@@ -61,8 +61,8 @@ describe('runTool', () => {
   });
 
   it('a tool that hangs is stopped after its time, and says so', async () => {
-    const res = await runTool(process.execPath, 300)(['-e', "process.stdout.write('waiting'); setTimeout(() => {}, 30000)"]);
-    expect(res).toEqual({ code: null, output: `${process.execPath} did not finish within 0.3 s and was stopped: waiting` });
+    const res = await runTool(process.execPath, 300)(['-e', 'setTimeout(() => {}, 30000)']);
+    expect(res).toEqual({ code: null, output: `${process.execPath} did not finish within 0.3 s and was stopped` });
   });
 
   it('a tool that is not there is a result, not a throw', async () => {
