@@ -110,8 +110,19 @@ export async function readStdin(): Promise<string> {
 }
 
 /**
- * Join or host the broker for a supervising command (`run`, `up`, `demo`): the address
- * comes from the flags, then the config file's `broker` section, then the environment.
+ * The broker a supervising command joins or hosts: the flags, then the config file's
+ * `broker` section, then the environment and the defaults.
+ */
+export function linkAddress(flags: { host?: string; port?: string }, brokerConfig?: Partial<BrokerConfig>): { host: string; port: number } {
+  return resolveAddress({
+    host: flags.host ?? brokerConfig?.host,
+    port: flags.port ?? (brokerConfig?.port === undefined ? undefined : String(brokerConfig.port)),
+  });
+}
+
+/**
+ * Join or host the broker for a supervising command (`run`, `up`, `demo`), at
+ * {@link linkAddress}.
  */
 export async function openLink(
   flags: { host?: string; port?: string; token?: string; http?: string | boolean; upstream?: string },
@@ -119,10 +130,7 @@ export async function openLink(
   log: Logger,
   brokerConfig?: Partial<BrokerConfig>,
 ): Promise<{ link: BrokerLink; role: LinkRole; host: string; port: number }> {
-  const { host, port } = resolveAddress({
-    host: flags.host ?? brokerConfig?.host,
-    port: flags.port ?? (brokerConfig?.port === undefined ? undefined : String(brokerConfig.port)),
-  });
+  const { host, port } = linkAddress(flags, brokerConfig);
   // The config file's shared token is also the bridge's own, so a bridge hosting a broker
   // that requires one can connect to it without repeating the secret on the command line.
   const token = flags.token ?? (process.env.BROKER_TOKEN || undefined) ?? brokerConfig?.token ?? undefined;

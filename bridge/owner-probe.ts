@@ -9,7 +9,7 @@ import { BrokerClient, BrokerConnectionError } from '../src/client/index.js';
 import type { Logger } from '../src/log/logger.js';
 import { silentLogger } from '../src/log/logger.js';
 import { CliError } from './cli-error.js';
-import { resolveAddress } from './connect-options.js';
+import { linkAddress } from './connect-options.js';
 import { askOwner, KeyTakenError } from './script-registry.js';
 
 /**
@@ -53,10 +53,7 @@ export async function refuseTakenKeys(
   brokerConfig?: Partial<BrokerConfig>,
 ): Promise<void> {
   // Same address and token as openLink(), so the probe asks the broker the link will join.
-  const { host, port } = resolveAddress({
-    host: flags.host ?? brokerConfig?.host,
-    port: flags.port ?? (brokerConfig?.port === undefined ? undefined : String(brokerConfig.port)),
-  });
+  const { host, port } = linkAddress(flags, brokerConfig);
   const token = flags.token ?? (process.env.BROKER_TOKEN || undefined) ?? brokerConfig?.token ?? undefined;
   const client = new BrokerClient(`${clientId}.probe-${process.pid}`, {
     host,

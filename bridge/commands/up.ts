@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { VERSION } from '../../src/version.js';
 import { ConfigNotFoundError, loadBridgeConfig, scriptFileProblem, type BridgeConfig } from '../bridge-config.js';
 import { CliError } from '../cli-error.js';
-import { cliLogger, openLink, resolveAddress, type LogFlags } from '../connect-options.js';
+import { cliLogger, linkAddress, openLink, type LogFlags } from '../connect-options.js';
 import { ClientIdTakenError, keyTakenCliError, refuseTakenKeys } from '../owner-probe.js';
 import { InstanceRunningError, lockInstance, type InstanceLock } from '../instance-lock.js';
 import { checkQueues, startQueues, stopQueues } from '../queues.js';
@@ -109,7 +109,7 @@ function secondCopyError(running: string, clientId: string): CliError {
  * lock, held until the bridge stops.
  */
 async function claimInstance(flags: UpFlags, config: BridgeConfig, log: Logger): Promise<InstanceLock> {
-  const { host, port } = resolveAddress({ host: flags.host ?? config.broker.host, port: flags.port ?? (config.broker.port === undefined ? undefined : String(config.broker.port)) });
+  const { host, port } = linkAddress(flags, config.broker);
   let lock: InstanceLock;
   try {
     lock = await lockInstance(flags.clientId, host, port);
