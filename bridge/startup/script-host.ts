@@ -32,15 +32,20 @@ export class ScriptHostError extends Error {
 /** The answer the probe script gives: an exit code nothing else would produce. */
 const PROBE_EXIT = 23;
 
-/** Throw ScriptHostError unless a script runs: a file that quits with a known code. */
-export async function probeScriptHost(run: ScriptRunner, scratch: string): Promise<void> {
-  writeFileSync(scratch, launcherBytes(`WScript.Quit ${PROBE_EXIT}\r\n`));
+/** Run `text` as a script from the file `scratch`, which is gone again afterwards. */
+async function runScratch(run: ScriptRunner, scratch: string, text: string): Promise<ToolResult> {
+  writeFileSync(scratch, launcherBytes(text));
   try {
-    const result = await run(scratch);
-    if (result.code !== PROBE_EXIT) throw new ScriptHostError(result);
+    return await run(scratch);
   } finally {
     rmSync(scratch, { force: true });
   }
+}
+
+/** Throw ScriptHostError unless a script runs: a file that quits with a known code. */
+export async function probeScriptHost(run: ScriptRunner, scratch: string): Promise<void> {
+  const result = await runScratch(run, scratch, `WScript.Quit ${PROBE_EXIT}\r\n`);
+  if (result.code !== PROBE_EXIT) throw new ScriptHostError(result);
 }
 
 export interface ShortcutSpec {
@@ -69,11 +74,6 @@ export function shortcutScript(spec: ShortcutSpec): string {
 }
 
 /** Write the shortcut by running `shortcutScript` (from `scratch`) with cscript. */
-export async function createShortcut(spec: ShortcutSpec, run: ScriptRunner, scratch: string): Promise<ToolResult> {
-  writeFileSync(scratch, launcherBytes(shortcutScript(spec)));
-  try {
-    return await run(scratch);
-  } finally {
-    rmSync(scratch, { force: true });
-  }
+export function createShortcut(spec: ShortcutSpec, run: ScriptRunner, scratch: string): Promise<ToolResult> {
+  return runScratch(run, scratch, shortcutScript(spec));
 }

@@ -28,16 +28,14 @@ export interface StartupPlan {
   shortcut: ShortcutSpec;
 }
 
-/** The kept task definition: beside the launcher. */
-const taskXmlFileOf = (paths: StartupPaths): string => path.join(path.dirname(paths.launcher), `${STARTUP_NAME}-task.xml`);
-
-/** A scratch script beside the launcher (removed once run). */
-const scratchOf = (paths: StartupPaths, name: string): string => path.join(path.dirname(paths.launcher), name);
+/** A file beside the launcher: the kept task definition, the scratch scripts. */
+const besideLauncher = (paths: StartupPaths, name: string): string => path.join(path.dirname(paths.launcher), name);
+const TASK_XML = `${STARTUP_NAME}-task.xml`;
 
 export function planStartup(paths: StartupPaths, launcher: LauncherSpec): StartupPlan {
   const description = `ahk-bridge: runs bridge up for ${launcher.config} at logon, with no console window. Installed by bridge install-startup; bridge uninstall-startup removes it.`;
   const launcherArg = quoteWindowsArg(paths.launcher);
-  const taskXmlFile = taskXmlFileOf(paths);
+  const taskXmlFile = besideLauncher(paths, TASK_XML);
   return {
     paths,
     launcher,
@@ -97,7 +95,7 @@ export class ShortcutFailedError extends Error {
 export async function installStartup(plan: StartupPlan, tools: StartupTools, via?: StartupVia): Promise<InstallResult> {
   const { paths } = plan;
   mkdirSync(path.dirname(paths.launcher), { recursive: true });
-  await probeScriptHost(tools.scripts, scratchOf(paths, 'probe.vbs'));
+  await probeScriptHost(tools.scripts, besideLauncher(paths, 'probe.vbs'));
   writeFileSync(paths.launcher, launcherBytes(plan.launcherText));
   const replaced: string[] = [];
   let taskRefused: ToolResult | undefined;
@@ -116,7 +114,7 @@ export async function installStartup(plan: StartupPlan, tools: StartupTools, via
   if ((await tools.schtasks(DELETE_ARGS)).code === 0) replaced.push(`the Task Scheduler task ${STARTUP_NAME}`);
   mkdirSync(paths.startupFolder, { recursive: true });
   rmSync(paths.startupEntry, { force: true });
-  const made = await createShortcut(plan.shortcut, tools.scripts, scratchOf(paths, 'shortcut.vbs'));
+  const made = await createShortcut(plan.shortcut, tools.scripts, besideLauncher(paths, 'shortcut.vbs'));
   if (made.code !== 0 || !existsSync(paths.startupEntry)) throw new ShortcutFailedError(paths.startupEntry, made);
   return { via: 'startup-folder', taskRefused, replaced };
 }
@@ -135,7 +133,7 @@ export async function uninstallStartup(paths: StartupPaths, schtasks: ToolRunner
   if (taskDelete.code === 0) removed.push(`the Task Scheduler task ${STARTUP_NAME}`);
   if (removeFile(paths.startupEntry)) removed.push(`the Startup folder shortcut ${paths.startupEntry}`);
   if (removeFile(paths.launcher)) removed.push(`the launcher ${paths.launcher}`);
-  removeFile(taskXmlFileOf(paths));
+  removeFile(besideLauncher(paths, TASK_XML));
   return { removed, taskDelete };
 }
 
