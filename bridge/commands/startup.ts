@@ -43,13 +43,13 @@ function shortcutLine(plan: StartupPlan): string {
   return `write the shortcut ${shortcut.file} to ${windowsCommandLine([shortcut.target])} ${shortcut.arguments} (in ${shortcut.workingDirectory})`;
 }
 
-function describePlan(plan: StartupPlan): string {
+function describePlan(plan: StartupPlan, logFile: string): string {
   const { paths, launcher } = plan;
   return [
     `  runs:      ${windowsCommandLine(launcher.argv)}`,
     `  in:        ${launcher.cwd}`,
     `  hidden by: ${windowsCommandLine([paths.wscript, paths.launcher])}`,
-    `  logs:      ${launcher.argv[launcher.argv.indexOf('--log-file') + 1]}`,
+    `  logs:      ${logFile}`,
   ].join('\n');
 }
 
@@ -76,10 +76,10 @@ export async function runInstallStartup(flags: InstallStartupFlags, cmd: Command
     } else {
       out.write(`3. ${shortcutLine(plan)}\n`);
     }
-    out.write(`\nAt logon of ${paths.user} it\n${describePlan(plan)}\n`);
+    out.write(`\nAt logon of ${paths.user} it\n${describePlan(plan, logFile)}\n`);
     return;
   }
-  if (!flags.dryRun) checkLogFile(logFile);
+  checkLogFile(logFile);
   let result: InstallResult;
   try {
     result = await installStartup(plan, { schtasks: runTool(schtasksProgram()), scripts: scriptRunner(runTool(paths.cscript)) }, flags.via);
@@ -95,7 +95,7 @@ export async function runInstallStartup(flags: InstallStartupFlags, cmd: Command
     result.via === 'task'
       ? `Task Scheduler task "${STARTUP_NAME}" (at your logon, your own rights, no time limit; definition in ${plan.taskXmlFile})`
       : `Startup folder shortcut ${paths.startupEntry}`;
-  out.write(`installed: \`bridge up\` starts hidden at logon of ${paths.user}\n  how:       ${how}\n${describePlan(plan)}\n`);
+  out.write(`installed: \`bridge up\` starts hidden at logon of ${paths.user}\n  how:       ${how}\n${describePlan(plan, logFile)}\n`);
   for (const r of result.replaced) out.write(`  replaced:  ${r} (from an earlier install)\n`);
   const startNow = result.via === 'task' ? `schtasks /Run /TN ${STARTUP_NAME}` : windowsCommandLine([paths.wscript, paths.launcher]);
   // `bridge down` must reach the broker the config names.
