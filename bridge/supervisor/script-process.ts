@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events';
 import { execa } from 'execa';
 import type { Logger } from '../../src/log/logger.js';
 import { systemClock, type Clock, type ClockTimer } from '../../src/protocol/clock.js';
-import { killTree, spawnOptionsForTree } from './kill-tree.js';
+import { killTree, spawnOptionsForTree, TreeKillError } from './kill-tree.js';
 import { LineDecoder, type DecodedLine } from './line-decoder.js';
 import { EXIT_COMMAND } from './line-protocol.js';
 import { descendantsOf, survivors, type ProcessLister, type ProcessRow } from './windows-descendants.js';
@@ -33,6 +33,12 @@ export interface ScriptProcessOptions {
   log: Logger;
   /** Windows process listing (tests substitute it). */
   listProcesses?: ProcessLister;
+  /**
+   * Windows: the processes listed just before the spawn (spawn-baseline.ts), which cannot
+   * be the script's children. Needed where the listing has no creation times; `null` when
+   * that listing failed, and then processes left behind are not stopped.
+   */
+  existedBefore?: readonly ProcessRow[] | null;
   /** Time source for the stop grace, kill escalation and run duration (tests pass a manual one). */
   clock?: Clock;
 }
@@ -203,7 +209,16 @@ export class ScriptProcess extends EventEmitter<ScriptProcessEvents> {
   private async windowsDescendants(): Promise<ProcessRow[]> {
     if (process.platform !== 'win32' || this.pid === undefined) return [];
     try {
-      return descendantsOf(this.pid, await this.listProcesses());
+      const rows = await this.listProcesses();
+      const dated = rows.find((r) => r.pid === this.pid)?.created !== undefined;
+      if (!dated && !this.opts.existedBefore) {
+        // Without creation times or an earlier listing, an older process that names a
+        // previous owner of this pid as its parent cannot be told from a child: stopping it
+        // could take down Explorer, so nothing is stopped.
+        this.opts.log.debug('no creation times and no listing from before the script started: processes it leaves behind will not be stopped', { pid: this.pid });
+        return [];
+      }
+      return descendantsOf(this.pid, rows, this.opts.existedBefore ?? []);
     } catch (err) {
       // Once per bridge: the cause (no wmic, cscript or PowerShell) does not change.
       const log = listingWarned ? this.opts.log.debug.bind(this.opts.log) : this.opts.log.warning.bind(this.opts.log);
@@ -217,13 +232,23 @@ export class ScriptProcess extends EventEmitter<ScriptProcessEvents> {
   }
 
   private async killSurvivors(snapshot: ProcessRow[]): Promise<void> {
+    let left: ProcessRow[];
     try {
-      for (const row of survivors(snapshot, await this.listProcesses())) {
-        this.opts.log.info('stopping a process the script left behind', { pid: row.pid, parent: row.ppid });
-        await killTree(row.pid, 'SIGKILL');
-      }
+      left = survivors(snapshot, await this.listProcesses());
     } catch (err) {
       this.opts.log.warning('could not stop processes the script left behind', { pid: this.pid, error: err as Error });
+      return;
+    }
+    // Each one on its own: the snapshot lists every descendant, so one that cannot be
+    // stopped (or a refused `/T`, as under Wine) must not keep the others running.
+    for (const row of left) {
+      this.opts.log.info('stopping a process the script left behind', { pid: row.pid, parent: row.ppid });
+      try {
+        await killTree(row.pid, 'SIGKILL');
+      } catch (err) {
+        if (err instanceof TreeKillError && err.rootKilled) this.opts.log.debug('stopped it, but not through its own tree', { pid: row.pid, error: err });
+        else this.opts.log.warning('could not stop a process the script left behind', { pid: row.pid, script_pid: this.pid, error: err as Error });
+      }
     }
   }
 

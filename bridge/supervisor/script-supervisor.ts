@@ -18,6 +18,7 @@ import type { DecodedLine } from './line-decoder.js';
 import { eventText, OutputRing } from './output-ring.js';
 import { RestartPolicy, type RestartOptions } from './restart-policy.js';
 import { ScriptProcess, type ExitInfo } from './script-process.js';
+import { processesBeforeSpawn } from './spawn-baseline.js';
 
 /** What to run for one key. */
 export interface ScriptSpec {
@@ -218,7 +219,11 @@ export class ScriptSupervisor extends EventEmitter<SupervisorEvents> {
       this.finish({ exitCode: null, signal: null, durationMs: 0, forced: false, spawnError: err as Error }, null, false);
       return;
     }
-    const proc = new ScriptProcess({ file: cmd.file, args: cmd.args, cwd: this.spec.cwd, encoding: this.spec.encoding, log: this.deps.log, clock: this.clock });
+    const existedBefore = await processesBeforeSpawn().catch((err: unknown) => {
+      this.deps.log.debug('cannot list the processes running before the script starts', { key: this.spec.key, error: err as Error });
+      return null;
+    });
+    const proc = new ScriptProcess({ file: cmd.file, args: cmd.args, cwd: this.spec.cwd, encoding: this.spec.encoding, log: this.deps.log, clock: this.clock, existedBefore });
     this.proc = proc;
     const gate = new ReadyGate(this.spec.key, (this.spec.readyTimeout ?? DEFAULT_READY_TIMEOUT) * 1000, (line) => proc.write(line), this.deps.log, this.clock);
     this.gate = gate;
