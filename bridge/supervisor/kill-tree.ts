@@ -54,6 +54,21 @@ export const realKillDeps: KillDeps = {
   },
 };
 
+/**
+ * End `pid` alone (TerminateProcess on Windows), not what it started; a process already
+ * gone counts as success. For processes a listing already found: `taskkill /T` walks
+ * parent ids itself, and a stale one would take an unrelated process along.
+ * @throws the kill's error (access denied) other than ESRCH
+ */
+export function terminateOnly(pid: number, deps: KillDeps = realKillDeps): void {
+  if (!Number.isInteger(pid) || pid <= 1) throw new RangeError(`terminateOnly: refusing to kill pid ${pid}`);
+  try {
+    deps.killProcess(pid, 'SIGKILL');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+  }
+}
+
 /** taskkill's exit code for "process not found": already gone, which is what we wanted. */
 const TASKKILL_NOT_FOUND = 128;
 

@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events';
 import { execa } from 'execa';
 import type { Logger } from '../../src/log/logger.js';
 import { systemClock, type Clock, type ClockTimer } from '../../src/protocol/clock.js';
-import { killTree, spawnOptionsForTree, TreeKillError } from './kill-tree.js';
+import { killTree, spawnOptionsForTree, terminateOnly } from './kill-tree.js';
 import { LineDecoder, type DecodedLine } from './line-decoder.js';
 import { EXIT_COMMAND } from './line-protocol.js';
 import { descendantsOf, survivors, type ProcessLister, type ProcessRow } from './windows-descendants.js';
@@ -61,7 +61,7 @@ const KILL_ESCALATION_MS = 2000;
  */
 const STDIO_DRAIN_MS = 1000;
 
-/** Whether the bridge already warned that it cannot list processes (Windows). */
+/** Whether the bridge already warned that it cannot list processes, or tell children by them (Windows). */
 let listingWarned = false;
 
 function spawnInterpreter(file: string, args: string[], cwd: string | undefined) {
@@ -185,50 +185,53 @@ export class ScriptProcess extends EventEmitter<ScriptProcessEvents> {
    */
   async stop(graceMs: number): Promise<ExitInfo> {
     if (this.done) return this.exited;
-    const snapshot = await this.windowsDescendants();
+    let snapshot = await this.windowsDescendants();
     this.write(EXIT_COMMAND);
     this.child.stdin?.end();
     const graceful = await this.waitExit(graceMs);
     if (!graceful) {
       this.forced = true;
       this.opts.log.warning('script ignored exit; killing its process tree', { pid: this.pid, grace_ms: graceMs });
-      await this.kill('SIGTERM');
-      if (!(await this.waitExit(KILL_ESCALATION_MS))) await this.kill('SIGKILL');
+      // What it started during the grace period counts too.
+      if (snapshot !== null) snapshot = (await this.windowsDescendants()) ?? snapshot;
+      await this.kill('SIGTERM', snapshot !== null);
+      if (!(await this.waitExit(KILL_ESCALATION_MS))) await this.kill('SIGKILL', snapshot !== null);
     }
     const info = await this.exited;
     // Grandchildren may outlive a script that exited on its own. On POSIX the process
     // group still names them after the leader is gone. On Windows the PID may already be
-    // reused by an unrelated process, so no kill by PID after exit; there, children of a
-    // script that ignored `exit` went with `taskkill /T` above.
-    if (process.platform !== 'win32') await this.kill('SIGKILL');
-    else if (snapshot.length > 0) await this.killSurvivors(snapshot);
+    // reused by an unrelated process, so no kill by PID after exit: the snapshot's
+    // processes that are still there with the same parent are stopped instead.
+    if (process.platform !== 'win32') await this.kill('SIGKILL', false);
+    else if (snapshot && snapshot.length > 0) await this.killSurvivors(snapshot);
     return info;
   }
 
-  /** Windows: the script's descendants, listed while it still runs (see windows-descendants.ts). */
-  private async windowsDescendants(): Promise<ProcessRow[]> {
+  /**
+   * Windows: the script's descendants, listed while it still runs (see
+   * windows-descendants.ts); null when they cannot be told (no listing, or neither
+   * creation times nor a listing from before the start). Elsewhere: empty.
+   */
+  private async windowsDescendants(): Promise<ProcessRow[] | null> {
     if (process.platform !== 'win32' || this.pid === undefined) return [];
     try {
       const rows = await this.listProcesses();
       const dated = rows.find((r) => r.pid === this.pid)?.created !== undefined;
-      if (!dated && !this.opts.existedBefore) {
-        // Without creation times or an earlier listing, an older process that names a
-        // previous owner of this pid as its parent cannot be told from a child: stopping it
-        // could take down Explorer, so nothing is stopped.
-        this.opts.log.debug('no creation times and no listing from before the script started: processes it leaves behind will not be stopped', { pid: this.pid });
-        return [];
-      }
-      return descendantsOf(this.pid, rows, this.opts.existedBefore ?? []);
+      if (dated || this.opts.existedBefore) return descendantsOf(this.pid, rows, this.opts.existedBefore ?? []);
+      // Without either, an older process that names a previous owner of this pid as its
+      // parent cannot be told from a child: stopping it could take down Explorer.
+      this.warnOnce('cannot tell the processes a script started from older ones (no creation times, and no listing from before it started): children it leaves behind after a graceful exit will not be stopped', {});
     } catch (err) {
-      // Once per bridge: the cause (no wmic, cscript or PowerShell) does not change.
-      const log = listingWarned ? this.opts.log.debug.bind(this.opts.log) : this.opts.log.warning.bind(this.opts.log);
-      listingWarned = true;
-      log('cannot list the processes a script started: children it leaves behind after a graceful exit will not be stopped', {
-        pid: this.pid,
-        error: err as Error,
-      });
-      return [];
+      this.warnOnce('cannot list the processes a script started: children it leaves behind after a graceful exit will not be stopped', { error: err as Error });
     }
+    return null;
+  }
+
+  /** Once per bridge at WARNING: the cause (no wmic, cscript or PowerShell; no creation times) does not change. */
+  private warnOnce(msg: string, fields: Record<string, unknown>): void {
+    const log = listingWarned ? this.opts.log.debug.bind(this.opts.log) : this.opts.log.warning.bind(this.opts.log);
+    listingWarned = true;
+    log(msg, { pid: this.pid, ...fields });
   }
 
   private async killSurvivors(snapshot: ProcessRow[]): Promise<void> {
@@ -239,23 +242,27 @@ export class ScriptProcess extends EventEmitter<ScriptProcessEvents> {
       this.opts.log.warning('could not stop processes the script left behind', { pid: this.pid, error: err as Error });
       return;
     }
-    // Each one on its own: the snapshot lists every descendant, so one that cannot be
-    // stopped (or a refused `/T`, as under Wine) must not keep the others running.
+    // Each by its pid alone: the snapshot already holds every descendant that passed the
+    // checks, and `taskkill /T` would walk parent ids again, stale ones included.
     for (const row of left) {
       this.opts.log.info('stopping a process the script left behind', { pid: row.pid, parent: row.ppid });
       try {
-        await killTree(row.pid, 'SIGKILL');
+        terminateOnly(row.pid);
       } catch (err) {
-        if (err instanceof TreeKillError && err.rootKilled) this.opts.log.debug('stopped it, but not through its own tree', { pid: row.pid, error: err });
-        else this.opts.log.warning('could not stop a process the script left behind', { pid: row.pid, script_pid: this.pid, error: err as Error });
+        this.opts.log.warning('could not stop a process the script left behind', { pid: row.pid, script_pid: this.pid, error: err as Error });
       }
     }
   }
 
-  private async kill(signal: NodeJS.Signals): Promise<void> {
+  /**
+   * Kill the script: its whole tree, or on Windows, when its descendants were listed
+   * (`listed`), the script alone, since they are stopped from the listing afterwards.
+   */
+  private async kill(signal: NodeJS.Signals, listed: boolean): Promise<void> {
     if (this.pid === undefined) return;
     try {
-      await killTree(this.pid, signal);
+      if (process.platform === 'win32' && listed) terminateOnly(this.pid);
+      else await killTree(this.pid, signal);
     } catch (err) {
       this.opts.log.warning('could not kill script process tree', { pid: this.pid, signal, error: err as Error });
     }

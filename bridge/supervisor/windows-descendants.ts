@@ -56,7 +56,9 @@ export function parseProcessTable(stdout: string): ProcessRow[] {
 /**
  * Every descendant of `root` in `table` (children, grandchildren, ...). A row older than
  * the parent it names is not its child, nor is a row listed in `existedBefore` (a listing
- * taken before `root` started): both merely carry a reused pid as their parent's.
+ * taken before `root` started): both merely carry a reused pid as their parent's. Under a
+ * parent with a creation time, a row without one is followed only when `existedBefore`
+ * vouches for it.
  */
 export function descendantsOf(root: number, table: readonly ProcessRow[], existedBefore: readonly ProcessRow[] = []): ProcessRow[] {
   const older = new Set(existedBefore.map(identity));
@@ -75,7 +77,7 @@ export function descendantsOf(root: number, table: readonly ProcessRow[], existe
     const parent = queue.shift()!;
     for (const child of byParent.get(parent.pid) ?? []) {
       if (seen.has(child.pid)) continue;
-      if (child.created !== undefined && parent.created !== undefined && child.created < parent.created) continue;
+      if (parent.created !== undefined && !(child.created !== undefined ? child.created >= parent.created : older.size > 0)) continue;
       seen.add(child.pid);
       out.push(child);
       queue.push(child);

@@ -11,8 +11,8 @@
  *    hundreds of milliseconds to start, and may be blocked by policy.
  *
  * Each is asked for creation times first, which tell a child from an older process that
- * carries a reused pid as its parent's (windows-descendants.ts); only where no tool can
- * give them (Wine's WMI refuses the column) are the same tools asked without.
+ * carries a reused pid as its parent's (windows-descendants.ts), then without them (Wine's
+ * WMI refuses the column).
  *
  * An answer is plausible when it lists this very process: a stub or a blocked tool that
  * prints nothing (Wine's powershell.exe does exactly that) is not taken for "no children".
@@ -89,9 +89,10 @@ function jscriptFile(dated: boolean): string {
   return file;
 }
 
-// Get-CimInstance gives CreationDate as a DateTime; written in WMI's own form, in UTC.
+// Get-CimInstance gives CreationDate as a DateTime; written in WMI's own form, in UTC, with
+// the invariant culture's calendar (a Thai or Hijri year would not compare with wmic's).
 const POWERSHELL_DATED =
-  "Get-CimInstance Win32_Process | ForEach-Object { $c = if ($_.CreationDate) { $_.CreationDate.ToUniversalTime().ToString('yyyyMMddHHmmss.ffffff') + '+000' } else { '' }; \"$($_.ProcessId) $($_.ParentProcessId) $c\" }";
+  "Get-CimInstance Win32_Process | ForEach-Object { $c = if ($_.CreationDate) { $_.CreationDate.ToUniversalTime().ToString('yyyyMMddHHmmss.ffffff', [Globalization.CultureInfo]::InvariantCulture) + '+000' } else { '' }; \"$($_.ProcessId) $($_.ParentProcessId) $c\" }";
 const POWERSHELL_PLAIN = 'Get-CimInstance Win32_Process | ForEach-Object { "$($_.ProcessId) $($_.ParentProcessId)" }';
 
 function methodsOf(dated: boolean): ListingMethod[] {
@@ -116,8 +117,13 @@ function methodsOf(dated: boolean): ListingMethod[] {
   ];
 }
 
-/** The real methods, in the order they are tried: every tool with creation times, then every tool without. */
-export const WINDOWS_LISTING_METHODS: readonly ListingMethod[] = [...methodsOf(true), ...methodsOf(false)];
+/**
+ * The real methods, in the order they are tried: each tool with creation times, then the
+ * same tool without. A tool that runs but is refused the column (Wine's WMI answers
+ * "Invalid query") is asked again at once, rather than after two more tools that would be
+ * refused the same way: each try starts a process, which under Wine takes up to seconds.
+ */
+export const WINDOWS_LISTING_METHODS: readonly ListingMethod[] = methodsOf(true).flatMap((dated, i) => [dated, methodsOf(false)[i]!]);
 
 /** No method could list processes; `attempts` says what each one did. */
 export class ProcessListingError extends Error {
@@ -144,7 +150,9 @@ export function fallbackLister(methods: readonly ListingMethod[] = WINDOWS_LISTI
   const attempt = async (m: ListingMethod): Promise<ProcessRow[] | string> => {
     try {
       const rows = await m.list();
-      return rows.some((r) => r.pid === selfPid) ? rows : `${m.name} answered ${rows.length} rows without this process`;
+      const self = rows.find((r) => r.pid === selfPid);
+      if (!self) return `${m.name} answered ${rows.length} rows without this process`;
+      return !m.dated || self.created !== undefined ? rows : `${m.name} answered without creation times`;
     } catch (err) {
       return `${m.name} failed: ${(err as Error).message.split('\n')[0]}`;
     }

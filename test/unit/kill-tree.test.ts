@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { killTree, realKillDeps, spawnOptionsForTree, TreeKillError, type KillDeps } from '../../bridge/supervisor/kill-tree.js';
+import { killTree, realKillDeps, spawnOptionsForTree, terminateOnly, TreeKillError, type KillDeps } from '../../bridge/supervisor/kill-tree.js';
 import { assertGone, isGone } from '../helpers/processes.js';
 
 /** Deps that record calls; `groupError`/`treeError` make the stubs fail. */
@@ -94,6 +94,18 @@ describe('killTree with stubbed deps', () => {
       await expect(killTree(pid, 'SIGKILL', deps)).rejects.toBeInstanceOf(RangeError);
       expect(deps.calls).toEqual([]);
     }
+  });
+});
+
+describe('terminateOnly', () => {
+  it('kills the pid alone, never through taskkill /T; gone already is success, access denied throws', () => {
+    const deps = stubDeps('win32');
+    terminateOnly(4242, deps);
+    expect(deps.calls).toEqual([['process', 4242, 'SIGKILL']]);
+    expect(() => terminateOnly(4242, stubDeps('win32', { killError: errno('ESRCH') }))).not.toThrow();
+    expect(() => terminateOnly(4242, stubDeps('win32', { killError: errno('EPERM') }))).toThrow(expect.objectContaining({ code: 'EPERM' }));
+    for (const pid of [0, 1, -4242, 1.5]) expect(() => terminateOnly(pid, deps)).toThrow(RangeError);
+    expect(deps.calls).toHaveLength(1);
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { baselineTaker } from '../../bridge/supervisor/spawn-baseline.js';
+import { BASELINE_RETRY_MS, baselineTaker } from '../../bridge/supervisor/spawn-baseline.js';
 import { descendantsOf, parseProcessTable, parseWmiDate, survivors, type ProcessRow } from '../../bridge/supervisor/windows-descendants.js';
 import {
   decodeToolOutput,
@@ -50,8 +50,11 @@ describe('Windows descendants', () => {
   it('with creation times, a process older than the script is not its child, nor is what that process started', () => {
     const rows = parseProcessTable(STALE);
     expect(rows[0]).toEqual({ pid: 3000, ppid: 5000, created: Date.UTC(2026, 11, 2, 6, 0, 0) });
-    // 5300 started in the same microsecond as the script: a child. 5400 has no time: kept.
-    expect(descendantsOf(5000, rows).map((r) => r.pid)).toEqual([5100, 5300, 5400, 5200]);
+    // 5300 started in the same microsecond as the script: a child. 5400 has no time, so
+    // nothing shows it is younger than the script, unless a listing from before does.
+    expect(descendantsOf(5000, rows).map((r) => r.pid)).toEqual([5100, 5300, 5200]);
+    const before = rows.filter((r) => r.pid < 5000);
+    expect(descendantsOf(5000, rows, before).map((r) => r.pid)).toEqual([5100, 5300, 5400, 5200]);
   });
 
   it('without creation times, what was running before the script started is not its child, nor is what that started', () => {
@@ -138,7 +141,7 @@ describe('Windows process listing', () => {
     expect([wmic.calls, cscript.calls, ps.calls]).toEqual([1, 1, 2]);
   });
 
-  it('asks every tool for creation times before any without, and says which it settled on', async () => {
+  it('asks each tool for creation times, then the same tool without, and says which it settled on', async () => {
     const invalid = (): ProcessRow[] => {
       throw new Error('Command failed: wmic.exe\nError: Invalid query');
     };
@@ -152,12 +155,16 @@ describe('Windows process listing', () => {
     const windows = fallbackLister([method('wmic', () => [{ pid: 5000, ppid: 4321, created: 7 }], true), plainWmic], 5000);
     await windows();
     expect([windows.method(), windows.dated()]).toEqual(['wmic', true]);
+    // A tool asked for times that gives none is not taken for one that did.
+    const undated = fallbackLister([method('cscript', () => [{ pid: 5000, ppid: 4321 }], true), plainWmic], 5000);
+    await undated();
+    expect([undated.method(), undated.dated()]).toEqual(['wmic (no creation times)', false]);
     expect(WINDOWS_LISTING_METHODS.map((m) => [m.name, m.dated])).toEqual([
       ['wmic', true],
-      ['cscript', true],
-      ['powershell', true],
       ['wmic (no creation times)', false],
+      ['cscript', true],
       ['cscript (no creation times)', false],
+      ['powershell', true],
       ['powershell (no creation times)', false],
     ]);
   });
@@ -217,16 +224,24 @@ describe('the listing taken before a script starts', () => {
     expect(windows.calls + linux.calls).toBe(0);
   });
 
-  it('passes a failed listing on, and the next start tries again', async () => {
+  it('passes a failed listing on, and lists again only a while later: each try may cost seconds', async () => {
     let fail = true;
+    let calls = 0;
+    let clock = 1_000;
     const flaky = Object.assign(async () => {
+      calls++;
       if (fail) throw new Error('wmic failed');
       return [{ pid: 1, ppid: 0 }];
     }, { method: () => null, dated: () => false });
-    const take = baselineTaker(flaky, 'win32');
+    const take = baselineTaker(flaky, 'win32', () => clock);
     await expect(take()).rejects.toThrow('wmic failed');
     fail = false;
+    clock += BASELINE_RETRY_MS - 1;
+    await expect(take()).rejects.toThrow('wmic failed');
+    expect(calls).toBe(1);
+    clock += 1;
     expect(await take()).toEqual([{ pid: 1, ppid: 0 }]);
+    expect(calls).toBe(2);
   });
 });
 
@@ -238,11 +253,14 @@ describe.runIf(process.platform === 'win32')('Windows process listing on this ma
 
   it('has processes that name a parent no longer running, which a listing from before keeps from being taken for children', async () => {
     // Under Wine: services.exe and explorer.exe, whose starters exited. On Windows: Explorer.
+    const earlier = await listWindowsProcesses();
     const rows = await listWindowsProcesses();
     const alive = new Set(rows.map((r) => r.pid));
     const orphan = rows.find((r) => r.ppid !== 0 && r.pid !== r.ppid && !alive.has(r.ppid));
     expect(orphan, JSON.stringify(rows)).toBeDefined();
-    expect(descendantsOf(orphan!.ppid, rows)).toContainEqual(orphan);
-    expect(descendantsOf(orphan!.ppid, rows, rows)).toEqual([]);
+    // A script given the dead parent's pid: without creation times (Wine), the bare table
+    // hands it the orphan; the listing taken before it started does not.
+    if (!listWindowsProcesses.dated()) expect(descendantsOf(orphan!.ppid, rows)).toContainEqual(orphan);
+    expect(descendantsOf(orphan!.ppid, rows, earlier)).not.toContainEqual(orphan);
   });
 });
