@@ -53,8 +53,11 @@ function waitFor(child: Child, ready: () => boolean, what: string, ms: number): 
   });
 }
 
-// Starting a process takes seconds under Wine: the same rounds, a wider budget.
+// Starting a process takes seconds under Wine: a wider budget, and half the rounds there
+// (the Windows lane's share of CI's time; what Windows changes, file locking and renames
+// of open files, is met in the first rounds: every round kills mid-append).
 const START_MS = ON_WINDOWS ? 60_000 : 15_000;
+const ROUNDS = ON_WINDOWS ? 12 : 24;
 
 describe('persistence across processes', () => {
   it('refuses a directory another live broker holds, naming its pid, and takes it over once that one is killed', async () => {
@@ -81,14 +84,14 @@ describe('persistence across processes', () => {
     await o.journal.close();
   }, 2 * START_MS);
 
-  it('never loses an append that resolved, SIGKILLed at 24 random moments (fsync always, compactions racing)', async () => {
+  it(`never loses an append that resolved, SIGKILLed at ${ROUNDS} random moments (fsync always, compactions racing)`, async () => {
     const SEED = 20_260_111;
     const rng = new Rng(SEED); // seeded, so a failing round can be replayed
     const dir = tempDir();
     const enqueued = new Set<number>();
     const lastRetained = new Map<number, number>(); // topic r/<k> -> last n reported
     let totalKilledAfter = 0;
-    for (let round = 0; round < 24; round++) {
+    for (let round = 0; round < ROUNDS; round++) {
       const killAfter = 1 + rng.int(0, 149);
       let oks = 0;
       let start = -1;
@@ -121,7 +124,7 @@ describe('persistence across processes', () => {
       }
       await o.journal.close();
     }
-    expect(enqueued.size).toBeGreaterThan(24);
-    expect(totalKilledAfter).toBeGreaterThanOrEqual(24);
-  }, 24 * START_MS);
+    expect(enqueued.size).toBeGreaterThan(ROUNDS);
+    expect(totalKilledAfter).toBeGreaterThanOrEqual(ROUNDS);
+  }, ROUNDS * START_MS);
 });
