@@ -2,7 +2,8 @@
  * Who acknowledged which QoS 1 message, for `_internal.message_acks`. Bounded: the oldest
  * records are forgotten first, and a forgotten id answers like an unknown one.
  */
-import { FifoMap } from './fifo-map.js';
+import type { BrokerMessage } from './message.js';
+import { MessageRecords } from './message-records.js';
 
 export interface AckRecord {
   readonly clients: Set<string>;
@@ -10,7 +11,7 @@ export interface AckRecord {
 }
 
 export class AckTracker {
-  private readonly records = new FifoMap<string, AckRecord>();
+  private readonly records = new MessageRecords<AckRecord>();
 
   constructor(private readonly limit: number = 10_000) {}
 
@@ -18,9 +19,15 @@ export class AckTracker {
     return this.records.size;
   }
 
-  /** Start tracking `messageId`, routed to the sessions in `clientIds`. */
-  track(messageId: string, clientIds: Iterable<string>): void {
-    this.records.set(messageId, { clients: new Set(), pending: new Set(clientIds) });
+  /** Start tracking `msg`, routed to the sessions in `clientIds`. */
+  track(msg: BrokerMessage, clientIds: Iterable<string>): void {
+    this.records.set(msg, { clients: new Set(), pending: new Set(clientIds) });
+    if (this.records.size > this.limit) this.records.shift();
+  }
+
+  /** Start tracking a message known by its id alone (restored from the journal). */
+  trackById(messageId: string, clientIds: Iterable<string>): void {
+    this.records.setById(messageId, { clients: new Set(), pending: new Set(clientIds) });
     if (this.records.size > this.limit) this.records.shift();
   }
 

@@ -145,7 +145,7 @@ export class MessageBroker {
       expired: (conn, msg) => {
         this.stats.expired++;
         const session = conn.session;
-        if (session?.inflight.delete(msg.id)) this.durability?.dropped(session, msg);
+        if (session?.inflight.deleteMessage(msg)) this.durability?.dropped(session, msg);
       },
       outputDiscarded: (_conn, bytes) => this.memory.discarded(bytes),
       closed: (conn) => this.onClosed(conn),

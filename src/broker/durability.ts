@@ -113,7 +113,7 @@ export class Durability implements SessionJournal {
       session.identity = into.identityOf(r.clientId);
       for (const p of r.patterns) session.patterns.add(p);
       for (const msg of r.pending) {
-        if (r.expiresAt === null) session.inflight.set(msg.id, msg);
+        if (r.expiresAt === null) session.inflight.setById(msg.id, msg);
         else session.offline.push(msg);
         const ids = routedTo.get(msg.id);
         if (ids) ids.push(r.clientId);
@@ -128,7 +128,7 @@ export class Durability implements SessionJournal {
       into.sessions.adopt(session, Math.max(0, expiresAt - now));
       sessions++;
     }
-    for (const [id, clientIds] of routedTo) into.acks.track(id, clientIds);
+    for (const [id, clientIds] of routedTo) into.acks.trackById(id, clientIds);
     return { retained, sessions, messages };
   }
 

@@ -68,6 +68,18 @@ export function writeMessageId(idSpace: IdSpace, seq: number, target: Buffer, at
 
 const isHexDigit = (c: number): boolean => (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66);
 
+/** The sequence number of `id` in `idSpace`, or null when `id` is not one of that space's ids. */
+export function parseMessageSeq(idSpace: IdSpace, id: string): number | null {
+  if (id.length !== MESSAGE_ID_LENGTH || !id.startsWith(idSpace.prefix)) return null;
+  let seq = 0;
+  for (let i = PREFIX_LENGTH; i < MESSAGE_ID_LENGTH; i++) {
+    const c = id.charCodeAt(i);
+    if (!isHexDigit(c)) return null;
+    seq = seq * 16 + (c <= 0x39 ? c - 0x30 : c - 0x57);
+  }
+  return seq;
+}
+
 /**
  * True when `id` is shaped like this process's ids, which JSON needs no escapes for: the
  * current prefix, then hex digits (checked: an id arriving from elsewhere could begin

@@ -64,7 +64,7 @@ export class Router {
         routedTo?.push(session.clientId);
       }
     }
-    if (routedTo) this.acks.track(msg.id, routedTo);
+    if (routedTo) this.acks.track(msg, routedTo);
     return delivered;
   }
 
@@ -110,7 +110,7 @@ export class Router {
         this.journal?.dropped(session, msg);
       }
     }
-    this.acks.track(msg.id, routedTo);
+    this.acks.track(msg, routedTo);
     return delivered;
   }
 
@@ -137,7 +137,7 @@ export class Router {
     const now = Date.now();
     for (const msg of [...session.inflight.values()]) {
       if (isExpired(msg, now)) {
-        session.inflight.delete(msg.id);
+        session.inflight.deleteMessage(msg);
         this.countExpired(msg, session);
         continue;
       }

@@ -5,7 +5,7 @@
 import type { Identity } from './auth/authenticator.js';
 import type { Connection } from './connection.js';
 import { Deque } from './deque.js';
-import { FifoMap } from './fifo-map.js';
+import { MessageRecords } from './message-records.js';
 import { isExpired, keepMessage, type BrokerMessage } from './message.js';
 
 /** Until a connect says otherwise: the broker's own sessions and tests. */
@@ -14,7 +14,7 @@ const UNRESTRICTED: Identity = { name: 'anonymous', kind: 'anonymous', permissio
 export class Session {
   readonly patterns = new Set<string>();
   /** QoS 1 messages handed to the connection and not yet acked, by message id. */
-  readonly inflight = new FifoMap<string, BrokerMessage>();
+  readonly inflight = new MessageRecords<BrokerMessage>();
   /** QoS 1 messages that arrived while no connection was attached. */
   readonly offline = new Deque<BrokerMessage>();
   connection: Connection | null = null;
@@ -60,7 +60,7 @@ export class Session {
    * @returns the message forgotten, if one was (the journal must forget it too)
    */
   trackInflight(msg: BrokerMessage, limit: number): BrokerMessage | undefined {
-    this.inflight.set(msg.id, keepMessage(msg));
+    this.inflight.set(msg, keepMessage(msg));
     if (this.inflight.size <= limit) return undefined;
     return this.inflight.shift();
   }

@@ -1,0 +1,110 @@
+/**
+ * MessageRecords against a plain Map keyed by message id as the model: the same contents
+ * in the same order after any mix of set (this broker's messages in order, out of order
+ * and again; messages restored from the journal, by id alone), delete by message and by
+ * id, shift and clear.
+ */
+import { describe, expect, it } from 'vitest';
+import { createMessage, type BrokerMessage } from '../../src/broker/message.js';
+import { MessageRecords } from '../../src/broker/message-records.js';
+
+const own = (): BrokerMessage => createMessage({ topic: 't', payload: null, sender: 's', qos: 1 });
+/** A message as the journal restores it: an id from another broker process, no sequence number. */
+const restored = (n: number): BrokerMessage => ({ ...own(), id: `0000000${n % 10}-0000-4000-8000-${String(n).padStart(12, '0')}`, idSpace: undefined, idSeq: undefined });
+
+function shiftModel(model: Map<string, number>): number | undefined {
+  const first = model.entries().next();
+  if (first.done) return undefined;
+  model.delete(first.value[0]);
+  return first.value[1];
+}
+
+describe('MessageRecords', () => {
+  it("finds this broker's messages by their id string, and forgets the oldest first across both kinds", () => {
+    const r = new MessageRecords<number>();
+    const [a, b] = [own(), own()];
+    const old = restored(1);
+    r.set(a, 1);
+    r.setById(old.id, 2);
+    r.set(b, 3);
+    expect([r.get(a.id), r.get(old.id), r.get(b.id), r.get(own().id)]).toEqual([1, 2, 3, undefined]);
+    expect([...r.keys()]).toEqual([a.id, old.id, b.id]);
+    expect(r.shift()).toBe(1);
+    expect(r.shift()).toBe(2);
+    expect(r.delete(b.id)).toBe(true);
+    expect(r.delete(b.id)).toBe(false);
+    expect([r.size, r.shift()]).toEqual([0, undefined]);
+  });
+
+  it('a message set again keeps its place; one that arrives out of order is kept in order of arrival', () => {
+    const r = new MessageRecords<number>();
+    const [a, b, c] = [own(), own(), own()];
+    r.set(a, 1);
+    r.set(c, 3);
+    r.set(b, 2); // older sequence number, later arrival
+    r.set(a, 10);
+    expect([...r.values()]).toEqual([10, 3, 2]);
+    expect(r.deleteMessage(b)).toBe(true);
+    r.set(b, 20);
+    expect([...r.keys()]).toEqual([a.id, c.id, b.id]);
+    expect([r.get(b.id), r.get(c.id)]).toEqual([20, 3]);
+  });
+
+  it('matches a Map through 50,000 random operations', () => {
+    let seed = 4242;
+    const rand = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    const pool: BrokerMessage[] = [];
+    for (let i = 0; i < 400; i++) pool.push(i % 5 === 4 ? restored(i) : own());
+    const r = new MessageRecords<number>();
+    const model = new Map<string, number>();
+    let fresh = 0;
+    for (let i = 0; i < 50_000; i++) {
+      const op = rand(100);
+      // Mostly new messages in order, as routing makes them; sometimes an older one again.
+      const msg = op < 30 && fresh < pool.length ? pool[fresh++]! : pool[rand(Math.max(1, fresh))]!;
+      if (op < 45) {
+        if (msg.idSeq === undefined) r.setById(msg.id, i);
+        else r.set(msg, i);
+        model.set(msg.id, i);
+      } else if (op < 60) {
+        expect(r.deleteMessage(msg)).toBe(model.delete(msg.id));
+      } else if (op < 75) {
+        expect(r.delete(msg.id)).toBe(model.delete(msg.id));
+      } else if (op < 99) {
+        expect(r.shift()).toBe(shiftModel(model));
+      } else {
+        r.clear();
+        model.clear();
+      }
+      if (fresh === pool.length && rand(50) === 0) {
+        fresh = 0;
+        for (let k = 0; k < pool.length; k++) pool[k] = k % 5 === 4 ? restored(i * 1000 + k) : own();
+      }
+      expect(r.size).toBe(model.size);
+      if (i % 499 === 0) expect([...r.keys()]).toEqual([...model.keys()]);
+      expect(r.get(msg.id)).toBe(model.get(msg.id));
+    }
+    expect([...r.values()]).toEqual([...model.values()]);
+  });
+
+  it('as a bounded record it keeps the newest entries and its memory stays proportional to them', () => {
+    const r = new MessageRecords<number>();
+    const kept: BrokerMessage[] = [];
+    for (let i = 0; i < 100_000; i++) {
+      const msg = own();
+      r.set(msg, i);
+      kept.push(msg);
+      if (r.size > 1000) r.shift();
+      // Acked in the middle now and then, like in-flight QoS 1 messages.
+      if (i % 7 === 0) r.deleteMessage(kept[kept.length - 1 - (i % 500)]!);
+    }
+    expect(r.size).toBeLessThanOrEqual(1000);
+    expect(r.get(kept.at(-1)!.id)).toBe(99_999);
+    expect(r.get(kept[90_000]!.id)).toBeUndefined();
+    // The ring holds live entries and at most twice as many dead ones (plus slack).
+    expect((r as unknown as { lane: unknown[]; head: number }).lane.length - (r as unknown as { head: number }).head).toBeLessThanOrEqual(3 * 1000 + 64);
+  });
+});
