@@ -59,6 +59,12 @@ export class FifoMap<K, V> {
     return true;
   }
 
+  /** The oldest entry's value, left in place. */
+  peek(): V | undefined {
+    while (this.order.peek()?.alive === false) this.order.shift();
+    return this.order.peek()?.value;
+  }
+
   /** Remove and return the oldest entry's value. */
   shift(): V | undefined {
     for (let entry = this.order.shift(); entry !== undefined; entry = this.order.shift()) {

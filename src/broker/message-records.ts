@@ -6,11 +6,12 @@
  * the socket (17 % of its busy time during a file-IPC backlog): a string-keyed Map needs the
  * message's id as a string, made and hashed for the record alone, and a Map churning at
  * its bound rehashes into large tables the garbage collector then collects. Messages this
- * broker created carry a sequence number, and reach a record in that order, so they go in
- * a ring sorted by number: appended at one end, forgotten at the other, found by binary
- * search, with no string and no hashing. Anything else (messages restored from the journal,
- * or one that arrives out of order) goes in a {@link FifoMap} beside it, and the two are
- * kept in one insertion order.
+ * broker created carry a sequence number, and mostly reach a record in that order (not
+ * always: with persistence, a publish waits for its journal write, one with no target
+ * does not), so those in order go in a ring sorted by number: appended at one end,
+ * forgotten at the other, found by binary search, with no string and no hashing. Anything
+ * else (restored from the journal, from a federation link, or out of order) goes in a
+ * {@link FifoMap} beside it, and the two are kept in one insertion order.
  */
 import { FifoMap } from './fifo-map.js';
 import type { BrokerMessage } from './message.js';
@@ -39,6 +40,12 @@ export class MessageRecords<V> {
   private laneLive = 0;
   private readonly other = new FifoMap<string, OtherEntry<V>>();
   private nextOrder = 0;
+  /**
+   * The highest sequence number of this broker's messages put in `other` (out of order),
+   * and of which id space: a newer message of that space cannot be there, so it is not
+   * looked up by id string. `mixed` once two spaces were (only after an id space rolls over).
+   */
+  private otherOwn: { space: IdSpace; maxSeq: number; mixed: boolean } | null = null;
 
   get size(): number {
     return this.laneLive + this.other.size;
@@ -49,9 +56,12 @@ export class MessageRecords<V> {
     const space = msg.idSpace;
     const seq = msg.idSeq;
     // A message already in the map (out of order once, or before the ring emptied) stays there.
-    if (this.other.size > 0 && this.other.has(msg.id)) {
-      this.other.set(msg.id, { order: this.other.get(msg.id)!.order, value });
-      return;
+    if (this.mayBeInOther(msg)) {
+      const old = this.other.get(msg.id);
+      if (old !== undefined) {
+        this.other.set(msg.id, { order: old.order, value });
+        return;
+      }
     }
     if (space !== undefined && seq !== undefined && (this.laneSpace === null || this.laneSpace === space)) {
       const last = this.lane.length > this.head ? this.lane[this.lane.length - 1]!.seq : -1;
@@ -67,11 +77,31 @@ export class MessageRecords<V> {
         return;
       }
     }
+    if (this.other.size === 0) this.otherOwn = null;
+    if (space !== undefined && seq !== undefined) {
+      if (this.otherOwn === null) this.otherOwn = { space, maxSeq: seq, mixed: false };
+      else if (this.otherOwn.space !== space) this.otherOwn.mixed = true;
+      else this.otherOwn.maxSeq = Math.max(this.otherOwn.maxSeq, seq);
+    }
     this.other.set(msg.id, { order: this.nextOrder++, value });
+  }
+
+  /** Whether `msg` may be in `other`: always for a message with no sequence number. */
+  private mayBeInOther(msg: BrokerMessage): boolean {
+    if (this.other.size === 0) return false;
+    if (msg.idSpace === undefined || msg.idSeq === undefined) return true;
+    const own = this.otherOwn;
+    return own !== null && (own.mixed || (own.space === msg.idSpace && msg.idSeq <= own.maxSeq));
   }
 
   /** Record `value` under a message id alone (a message restored from the journal). */
   setById(id: string, value: V): void {
+    const seq = this.laneSeq(id);
+    const entry = seq === null ? undefined : this.find(seq);
+    if (entry) {
+      entry.value = value;
+      return;
+    }
     const old = this.other.get(id);
     this.other.set(id, { order: old?.order ?? this.nextOrder++, value });
   }
@@ -91,7 +121,7 @@ export class MessageRecords<V> {
       const entry = this.find(msg.idSeq);
       if (entry) return this.kill(entry);
     }
-    return this.other.delete(msg.id);
+    return this.mayBeInOther(msg) && this.other.delete(msg.id);
   }
 
   /** Forget the message with id `id`; false when it was not recorded. */
@@ -108,7 +138,7 @@ export class MessageRecords<V> {
   shift(): V | undefined {
     this.dropDeadFront();
     const laneFront = this.head < this.lane.length ? this.lane[this.head]! : undefined;
-    const otherFront = this.other.size > 0 ? this.other.values().next().value : undefined;
+    const otherFront = this.other.size > 0 ? this.other.peek() : undefined;
     if (laneFront !== undefined && (otherFront === undefined || laneFront.order < otherFront.order)) {
       const value = laneFront.value;
       this.kill(laneFront);
@@ -118,11 +148,12 @@ export class MessageRecords<V> {
   }
 
   clear(): void {
-    this.lane = [];
+    this.lane.length = 0;
     this.head = 0;
     this.laneSpace = null;
     this.laneLive = 0;
     this.other.clear();
+    this.otherOwn = null;
   }
 
   /** Values, oldest first. Do not change the record meanwhile (copy first). */
@@ -181,9 +212,10 @@ export class MessageRecords<V> {
 
   /** Skip dead entries at the front; give the slots back once they dominate the array. */
   private dropDeadFront(): void {
-    while (this.head < this.lane.length && !this.lane[this.head]!.alive) this.head++;
-    if (this.head === this.lane.length) {
-      this.lane = [];
+    const lane = this.lane as (LaneEntry<V> | undefined)[];
+    while (this.head < lane.length && !lane[this.head]!.alive) lane[this.head++] = undefined;
+    if (this.head === lane.length) {
+      lane.length = 0;
       this.head = 0;
       // Empty: the next message may open the ring in a new id space.
       if (this.laneLive === 0) this.laneSpace = null;

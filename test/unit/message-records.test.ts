@@ -6,11 +6,16 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createMessage, type BrokerMessage } from '../../src/broker/message.js';
+import { IdSpace } from '../../src/broker/message-id.js';
 import { MessageRecords } from '../../src/broker/message-records.js';
 
 const own = (): BrokerMessage => createMessage({ topic: 't', payload: null, sender: 's', qos: 1 });
 /** A message as the journal restores it: an id from another broker process, no sequence number. */
 const restored = (n: number): BrokerMessage => ({ ...own(), id: `0000000${n % 10}-0000-4000-8000-${String(n).padStart(12, '0')}`, idSpace: undefined, idSeq: undefined });
+
+/** A message of another id space (as after a rollover), with sequence number `seq`. */
+const ofSpace = (space: IdSpace, seq: number): BrokerMessage => ({ ...own(), idSpace: space, idSeq: seq, id: space.format(seq) });
+const OTHER_SPACE = new IdSpace('ffffffff-ffff-4fff-8fff-');
 
 function shiftModel(model: Map<string, number>): number | undefined {
   const first = model.entries().next();
@@ -88,6 +93,63 @@ describe('MessageRecords', () => {
       expect(r.get(msg.id)).toBe(model.get(msg.id));
     }
     expect([...r.values()]).toEqual([...model.values()]);
+  });
+
+  it('matches a Map as a bounded record at 2,000 entries: acks, evictions, late arrivals and compactions', () => {
+    let seed = 777;
+    const rand = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    const r = new MessageRecords<number>();
+    const model = new Map<string, number>();
+    const made: BrokerMessage[] = [];
+    for (let i = 0; i < 60_000; i++) {
+      const op = rand(100);
+      if (op < 70) {
+        // Mostly a new message; now and then one made earlier arrives late (a journal write).
+        const msg = op < 65 || made.length === 0 ? own() : made[made.length - 1 - rand(Math.min(made.length, 3000))]!;
+        if (op < 65) made.push(msg);
+        r.set(msg, i);
+        model.set(msg.id, i);
+        if (r.size > 2000) expect(r.shift()).toBe(shiftModel(model));
+      } else if (made.length > 0) {
+        const msg = made[made.length - 1 - rand(Math.min(made.length, 2500))]!;
+        if (op < 85) expect(r.deleteMessage(msg)).toBe(model.delete(msg.id));
+        else expect(r.delete(msg.id)).toBe(model.delete(msg.id));
+      }
+      expect(r.size).toBe(model.size);
+      if (i % 997 === 0) expect([...r.keys()]).toEqual([...model.keys()]);
+    }
+    expect([...r.values()]).toEqual([...model.values()]);
+    for (const [id, v] of model) expect(r.get(id)).toBe(v);
+  });
+
+  it('keeps messages of another id space (after a rollover) apart until the ring empties', () => {
+    const r = new MessageRecords<number>();
+    const [a, b] = [own(), own()];
+    const [x, y] = [ofSpace(OTHER_SPACE, 16 ** 11 + 5), ofSpace(OTHER_SPACE, 16 ** 11 + 6)];
+    r.set(a, 1);
+    r.set(x, 2);
+    r.set(b, 3);
+    r.set(y, 4);
+    expect([...r.keys()]).toEqual([a.id, x.id, b.id, y.id]);
+    expect([r.get(x.id), r.get(y.id), r.get(b.id)]).toEqual([2, 4, 3]);
+    r.set(x, 20);
+    expect(r.deleteMessage(a) && r.deleteMessage(b)).toBe(true);
+    // The ring is empty: the next message of the other space opens it in that space.
+    const z = ofSpace(OTHER_SPACE, 16 ** 11 + 9);
+    r.set(z, 5);
+    expect([...r.values()]).toEqual([20, 4, 5]);
+    expect([r.delete(x.id), r.delete(z.id), r.get(y.id)]).toEqual([true, true, 4]);
+  });
+
+  it("a restored id of this broker's own space that is in the ring is updated there, not recorded twice", () => {
+    const r = new MessageRecords<number>();
+    const a = own();
+    r.set(a, 1);
+    r.setById(a.id, 2);
+    expect([r.size, r.get(a.id), [...r.keys()]]).toEqual([1, 2, [a.id]]);
   });
 
   it('as a bounded record it keeps the newest entries and its memory stays proportional to them', () => {
