@@ -7,6 +7,12 @@ import { RawClient } from '../helpers/raw-client.js';
 import { useBrokerPerTest } from '../helpers/test-bed.js';
 
 
+// Under Wine each CLI start costs 1-5 s, and the Windows lane shares CI's 25 minutes: the
+// tests marked PLATFORM_NEUTRAL check help and error wording that is the same JavaScript on
+// every platform, and run on Linux only. Those about processes, signals, stdin, ports and
+// what a client prints run on both.
+const PLATFORM_NEUTRAL = ON_WINDOWS;
+
 describe('bridge CLI without a broker', () => {
   it('--help lists every command and exits 0', async () => {
     const res = await runCli(['--help']);
@@ -14,7 +20,7 @@ describe('bridge CLI without a broker', () => {
     for (const cmd of ['broker', 'pub', 'sub', 'request', 'status']) expect(res.stdout).toContain(cmd);
   });
 
-  it('--help works on every command', async () => {
+  it.skipIf(PLATFORM_NEUTRAL)('--help works on every command', async () => {
     for (const cmd of ['broker', 'pub', 'sub', 'request', 'status']) {
       const res = await runCli([cmd, '--help']);
       expect(res.code, cmd).toBe(0);
@@ -24,7 +30,8 @@ describe('bridge CLI without a broker', () => {
 
   it('exits 1 with how to start a broker when none is reachable', async () => {
     const port = await deadPort();
-    for (const args of [['status'], ['pub', 'a.b', '1'], ['request', 'status'], ['sub', '#']]) {
+    const commands = [['status'], ['pub', 'a.b', '1'], ['request', 'status'], ['sub', '#']];
+    for (const args of PLATFORM_NEUTRAL ? commands.slice(0, 1) : commands) {
       const res = await runCli([...args, '--port', String(port), '--host', '127.0.0.1']);
       expect(res.code, args.join(' ')).toBe(1);
       expect(res.stderr).toContain(`127.0.0.1:${port}`);
@@ -32,7 +39,7 @@ describe('bridge CLI without a broker', () => {
     }
   });
 
-  it('exits 1 on a usage error', async () => {
+  it.skipIf(PLATFORM_NEUTRAL)('exits 1 on a usage error', async () => {
     const res = await runCli(['pub']);
     expect(res.code).toBe(1);
     expect(res.stderr).toMatch(/missing required argument/);
@@ -40,7 +47,7 @@ describe('bridge CLI without a broker', () => {
     expect((await runCli(['frobnicate'])).code).toBe(1);
   });
 
-  it('broker: an invalid option or config file exits 1 naming the problem', async () => {
+  it.skipIf(PLATFORM_NEUTRAL)('broker: an invalid option or config file exits 1 naming the problem', async () => {
     const bad = await runCli(['broker', '--max-connections', 'many']);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/max_connections must be a number, got "many"/);
@@ -194,7 +201,7 @@ describe('bridge client commands', () => {
     c.close();
   });
 
-  it('honours BROKER_HOST and BROKER_PORT', async () => {
+  it.skipIf(PLATFORM_NEUTRAL)('honours BROKER_HOST and BROKER_PORT', async () => {
     const res = await runCli(['status', '--json'], { BROKER_HOST: '127.0.0.1', BROKER_PORT: String(broker.current.port) });
     expect(res.code).toBe(0);
     expect(JSON.parse(res.stdout).port).toBe(broker.current.port);
