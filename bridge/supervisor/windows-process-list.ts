@@ -123,7 +123,8 @@ function methodsOf(dated: boolean): ListingMethod[] {
  * "Invalid query") is asked again at once, rather than after two more tools that would be
  * refused the same way: each try starts a process, which under Wine takes up to seconds.
  */
-export const WINDOWS_LISTING_METHODS: readonly ListingMethod[] = methodsOf(true).flatMap((dated, i) => [dated, methodsOf(false)[i]!]);
+const PLAIN_METHODS = methodsOf(false);
+export const WINDOWS_LISTING_METHODS: readonly ListingMethod[] = methodsOf(true).flatMap((dated, i) => [dated, PLAIN_METHODS[i]!]);
 
 /** No method could list processes; `attempts` says what each one did. */
 export class ProcessListingError extends Error {

@@ -25,6 +25,7 @@ interface LaneEntry<V> {
 }
 
 interface OtherEntry<V> {
+  readonly id: string;
   readonly order: number;
   readonly value: V;
 }
@@ -59,7 +60,7 @@ export class MessageRecords<V> {
     if (this.mayBeInOther(msg)) {
       const old = this.other.get(msg.id);
       if (old !== undefined) {
-        this.other.set(msg.id, { order: old.order, value });
+        this.other.set(msg.id, { id: msg.id, order: old.order, value });
         return;
       }
     }
@@ -83,7 +84,7 @@ export class MessageRecords<V> {
       else if (this.otherOwn.space !== space) this.otherOwn.mixed = true;
       else this.otherOwn.maxSeq = Math.max(this.otherOwn.maxSeq, seq);
     }
-    this.other.set(msg.id, { order: this.nextOrder++, value });
+    this.other.set(msg.id, { id: msg.id, order: this.nextOrder++, value });
   }
 
   /** Whether `msg` may be in `other`: always for a message with no sequence number. */
@@ -96,23 +97,18 @@ export class MessageRecords<V> {
 
   /** Record `value` under a message id alone (a message restored from the journal). */
   setById(id: string, value: V): void {
-    const seq = this.laneSeq(id);
-    const entry = seq === null ? undefined : this.find(seq);
+    const entry = this.findId(id);
     if (entry) {
       entry.value = value;
       return;
     }
     const old = this.other.get(id);
-    this.other.set(id, { order: old?.order ?? this.nextOrder++, value });
+    this.other.set(id, { id, order: old?.order ?? this.nextOrder++, value });
   }
 
   get(id: string): V | undefined {
-    const seq = this.laneSeq(id);
-    if (seq !== null) {
-      const entry = this.find(seq);
-      if (entry) return entry.value;
-    }
-    return this.other.get(id)?.value;
+    const entry = this.findId(id);
+    return entry ? entry.value : this.other.get(id)?.value;
   }
 
   /** Forget `msg`; false when it was not recorded. */
@@ -126,12 +122,8 @@ export class MessageRecords<V> {
 
   /** Forget the message with id `id`; false when it was not recorded. */
   delete(id: string): boolean {
-    const seq = this.laneSeq(id);
-    if (seq !== null) {
-      const entry = this.find(seq);
-      if (entry) return this.kill(entry);
-    }
-    return this.other.delete(id);
+    const entry = this.findId(id);
+    return entry ? this.kill(entry) : this.other.delete(id);
   }
 
   /** Remove and return the oldest entry's value. */
@@ -168,20 +160,21 @@ export class MessageRecords<V> {
 
   /** [id, value] pairs in insertion order: the ring and the map merged by their order numbers. */
   private *entries(): IterableIterator<[string, V]> {
-    const others = [...this.other.keys()].map((id) => [id, this.other.get(id)!] as const);
+    const others = [...this.other.values()];
     let o = 0;
     for (let i = this.head; i < this.lane.length; i++) {
       const entry = this.lane[i]!;
       if (!entry.alive) continue;
-      for (; o < others.length && others[o]![1].order < entry.order; o++) yield [others[o]![0], others[o]![1].value];
+      for (; o < others.length && others[o]!.order < entry.order; o++) yield [others[o]!.id, others[o]!.value];
       yield [this.laneSpace!.format(entry.seq), entry.value as V];
     }
-    for (; o < others.length; o++) yield [others[o]![0], others[o]![1].value];
+    for (; o < others.length; o++) yield [others[o]!.id, others[o]!.value];
   }
 
-  /** The sequence number of `id` when it is of the ring's id space, else null. */
-  private laneSeq(id: string): number | null {
-    return this.laneSpace === null ? null : parseMessageSeq(this.laneSpace, id);
+  /** The live ring entry of the message with id `id`, when it is of the ring's id space. */
+  private findId(id: string): LaneEntry<V> | undefined {
+    const seq = this.laneSpace === null ? null : parseMessageSeq(this.laneSpace, id);
+    return seq === null ? undefined : this.find(seq);
   }
 
   /** The live ring entry of `seq`, by binary search. */

@@ -6,14 +6,7 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { FifoMap } from '../../src/broker/fifo-map.js';
-
-/** The Map way of forgetting the oldest entry (correct, but slow on a Map with holes). */
-function shiftModel(model: Map<string, number>): number | undefined {
-  const first = model.entries().next();
-  if (first.done) return undefined;
-  model.delete(first.value[0]);
-  return first.value[1];
-}
+import { shiftModel } from '../helpers/map-model.js';
 
 describe('FifoMap', () => {
   it('shift takes the oldest live entry; deleted ones are skipped', () => {

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { createMessage, type BrokerMessage } from '../../src/broker/message.js';
 import { IdSpace } from '../../src/broker/message-id.js';
 import { MessageRecords } from '../../src/broker/message-records.js';
+import { shiftModel } from '../helpers/map-model.js';
 
 const own = (): BrokerMessage => createMessage({ topic: 't', payload: null, sender: 's', qos: 1 });
 /** A message as the journal restores it: an id from another broker process, no sequence number. */
@@ -16,13 +17,6 @@ const restored = (n: number): BrokerMessage => ({ ...own(), id: `0000000${n % 10
 /** A message of another id space (as after a rollover), with sequence number `seq`. */
 const ofSpace = (space: IdSpace, seq: number): BrokerMessage => ({ ...own(), idSpace: space, idSeq: seq, id: space.format(seq) });
 const OTHER_SPACE = new IdSpace('ffffffff-ffff-4fff-8fff-');
-
-function shiftModel(model: Map<string, number>): number | undefined {
-  const first = model.entries().next();
-  if (first.done) return undefined;
-  model.delete(first.value[0]);
-  return first.value[1];
-}
 
 describe('MessageRecords', () => {
   it("finds this broker's messages by their id string, and forgets the oldest first across both kinds", () => {
