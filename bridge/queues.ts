@@ -44,18 +44,18 @@ export function permanentRefusal(err: unknown): string | null {
 }
 
 /**
- * A PublishBatch that resolves once the broker answered every publish: with the ones it
- * refused for good (dead-lettered by the tailer), or rejects when any failed in a way a
- * retry may fix.
+ * A PublishBatch that sends the lines as one batch frame and resolves once the broker
+ * answered every publish: with the ones it refused for good (dead-lettered by the
+ * tailer), or rejects when any failed in a way a retry may fix.
  */
 export function publishThrough(client: BrokerClient, qos: 0 | 1): PublishBatch {
   return async (items) => {
-    const outcomes = await Promise.allSettled(items.map((item) => client.publish(item.topic, item.payload, { qos })));
+    const outcomes = await client.publishBatch(items.map((item) => ({ topic: item.topic, payload: item.payload, qos })));
     const refused: PublishRefusal[] = [];
     for (const [index, outcome] of outcomes.entries()) {
-      if (outcome.status === 'fulfilled') continue;
-      const reason = permanentRefusal(outcome.reason);
-      if (reason === null) throw outcome.reason;
+      if (outcome.ok) continue;
+      const reason = permanentRefusal(outcome.error);
+      if (reason === null) throw outcome.error;
       refused.push({ index, reason });
     }
     return refused;

@@ -21,7 +21,7 @@ import {
   type RpcId,
   type RpcResponseObject,
 } from '../protocol/jsonrpc.js';
-import { scanCall } from '../protocol/call-scan.js';
+import { scanBatch, scanCall } from '../protocol/call-scan.js';
 import type { RawJson } from '../protocol/raw-json.js';
 import { decodeFrameText } from '../protocol/text.js';
 import { encodeAnswerFrame } from './answer-encoder.js';
@@ -79,6 +79,12 @@ export class Dispatcher {
       this.answer(conn, scanned);
       return;
     }
+    // A client publishing many messages at once sends them as one batch.
+    const batch = scanBatch(buf, start, end, rawParamsOf);
+    if (batch !== null) {
+      this.handleBatch(conn, batch, []);
+      return;
+    }
     const body = buf.subarray(start, end);
     if (body.length === 0) {
       this.badFrames.report(conn, 0, '', 'empty frame (length 0)');
@@ -102,7 +108,7 @@ export class Dispatcher {
       return;
     }
     if (Array.isArray(value)) {
-      this.handleBatch(conn, value, []);
+      this.handleBatch(conn, value.map(classify), []);
       return;
     }
     this.answer(conn, classify(value));
@@ -141,13 +147,13 @@ export class Dispatcher {
     }
   }
 
-  private handleBatch(conn: Connection, items: unknown[], after: (() => void)[]): void {
+  private handleBatch(conn: Connection, items: readonly RpcClassified[], after: (() => void)[]): void {
     if (items.length === 0) {
       this.reply(conn, errorObject(null, invalidRequest('empty batch')));
       return;
     }
     const outcomes = items.map((item) => {
-      const outcome = this.handleOne(conn, classify(item), after);
+      const outcome = this.handleOne(conn, item, after);
       // The batch's one response waits for all its calls anyway.
       return outcome instanceof PendingAnswer ? (outcome.toPromise() as Promise<RpcResponseObject | undefined>) : outcome;
     });

@@ -1,4 +1,5 @@
 /** The shapes of the client's calls: their options, and the results the broker sends back. */
+import type { RpcError } from '../protocol/errors.js';
 
 /** Where the client is in its lifecycle. */
 export type ClientState = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'closing' | 'closed';
@@ -12,6 +13,16 @@ export interface PublishOptions {
   /** Keep it as the topic's retained message for future subscribers. */
   retain?: boolean;
 }
+
+/** One message of {@link BrokerClient.publishBatch}: its topic and payload, and the options of `publish`. */
+export interface BatchPublish extends PublishOptions {
+  topic: string;
+  /** Any JSON value; `undefined` is sent as `null`. */
+  payload?: unknown;
+}
+
+/** What became of one message of {@link BrokerClient.publishBatch}. */
+export type BatchPublishOutcome = { ok: true; messageId: string } | { ok: false; error: RpcError };
 
 /** Options of {@link BrokerClient.subscribe}. */
 export interface SubscribeOptions {

@@ -3,6 +3,8 @@
  */
 export { BrokerClient, REQUEST_TIMEOUT_MARGIN } from './client.js';
 export type {
+  BatchPublish,
+  BatchPublishOutcome,
   ClientState,
   PingResult,
   PublishOptions,

@@ -8,7 +8,14 @@ import { HEADER_BYTES, encodeFrame } from '../protocol/framing.js';
 import { notification, request as requestText } from '../protocol/jsonrpc.js';
 import type { Connection } from './connection.js';
 import { connectionLostError, errorText } from './errors.js';
+import type { BatchAnswer } from './pending-batches.js';
 import type { PendingCalls } from './pending-calls.js';
+
+/**
+ * Largest batch frame when the broker advertised no `max_message_size`: the contract's
+ * default limit, which every broker speaking it accepts.
+ */
+export const DEFAULT_BATCH_FRAME_BYTES = 1024 * 1024;
 
 /** Sends requests and notifications on whichever connection it is given. */
 export class Outbound {
@@ -40,21 +47,68 @@ export class Outbound {
     if (typeof limit === 'number' && frame.length - HEADER_BYTES > limit) {
       // The broker would answer an oversize frame by closing the connection, failing
       // every other call in flight too; refuse this one alone.
-      this.pending.fail(
-        id,
-        new RpcError(ErrorCode.INVALID_REQUEST, `"${method}" is ${frame.length - HEADER_BYTES} bytes, over the broker's max_message_size of ${limit}`, {
-          max_message_size: limit,
-        }),
-      );
+      this.pending.fail(id, this.tooLarge(method, frame.length - HEADER_BYTES, limit));
       return promise;
     }
     if (!conn.send(frame)) this.pending.fail(id, this.sendFailure(conn, method));
     return promise;
   }
 
+  /**
+   * Send one call of `method` per entry of `paramsList` on `conn` as JSON-RPC batch
+   * frames, as few as the broker's `max_message_size` allows, and resolve with every
+   * call's answer in order. A call that cannot be sent (params that are not JSON, larger
+   * than the broker takes, a connection that refuses the frame) is answered with its
+   * error locally and the others go ahead. Rejects only as a whole: on the timeout, or
+   * when the connection is lost before every answer is in.
+   */
+  requestBatch(conn: Connection, method: string, paramsList: readonly unknown[], timeoutMs: number): Promise<BatchAnswer[]> {
+    if (paramsList.length === 0) return Promise.resolve([]);
+    const { first, promise } = this.pending.createBatch(method, paramsList.length, timeoutMs);
+    const limit = this.maxMessageSize() ?? DEFAULT_BATCH_FRAME_BYTES;
+    let parts: string[] = [];
+    let ids: number[] = [];
+    let bytes = 1; // the brackets and the commas between calls
+    const send = (): void => {
+      if (parts.length === 0) return;
+      if (!conn.send(encodeFrame(`[${parts.join(',')}]`))) {
+        const failure = this.sendFailure(conn, method);
+        for (const id of ids) this.pending.failInBatch(id, failure);
+      }
+      parts = [];
+      ids = [];
+      bytes = 1;
+    };
+    for (let i = 0; i < paramsList.length; i++) {
+      const id = first + i;
+      let text: string;
+      try {
+        text = requestText(id, method, paramsList[i]);
+      } catch (err) {
+        this.pending.failInBatch(id, new RpcError(ErrorCode.INVALID_PARAMS, `params of "${method}" are not JSON-serialisable: ${errorText(err)}`));
+        continue;
+      }
+      const size = Buffer.byteLength(text, 'utf8') + 1;
+      if (size + 1 > limit) {
+        this.pending.failInBatch(id, this.tooLarge(method, size + 1, limit));
+        continue;
+      }
+      if (bytes + size > limit) send();
+      parts.push(text);
+      ids.push(id);
+      bytes += size;
+    }
+    send();
+    return promise;
+  }
+
   /** Send a notification on `conn`; returns false when it could not be queued. */
   notify(conn: Connection, method: string, params: unknown): boolean {
     return conn.send(encodeFrame(notification(method, params)));
+  }
+
+  private tooLarge(method: string, bytes: number, limit: number): RpcError {
+    return new RpcError(ErrorCode.INVALID_REQUEST, `"${method}" is ${bytes} bytes, over the broker's max_message_size of ${limit}`, { max_message_size: limit });
   }
 
   private sendFailure(conn: Connection, method: string): RpcError {

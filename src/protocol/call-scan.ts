@@ -5,11 +5,12 @@
  * (a publish's payload, a reply's result) stay {@link RawJson}, the bytes they came in.
  *
  * The scan accepts only what it can answer exactly as `JSON.parse` followed by
- * `classify` would: a single object with `"jsonrpc":"2.0"`, a string `method`, an
- * optional echoable `id` and optional `params` by name. Anything else (batches,
- * positional params, escapes in keys, duplicate keys, invalid JSON, other top-level
- * members) returns `null`, and the caller takes the general path, which also produces
- * every error answer.
+ * `classify` would: an object with `"jsonrpc":"2.0"`, a string `method`, an optional
+ * echoable `id` and optional `params` by name, alone or as every element of a batch (a
+ * client that publishes many messages at once sends them as one batch frame). Anything
+ * else (an empty batch, positional params, escapes in keys, duplicate keys, invalid
+ * JSON, other top-level members) returns `null`, and the caller takes the general path,
+ * which also produces every error answer.
  */
 import { INVALID, lastStringHadEscape, skipString, skipValue, skipWhitespace } from './json-scan.js';
 import { MAX_JSON_DEPTH } from './json-depth.js';
@@ -22,6 +23,8 @@ const OPEN_OBJECT = 0x7b;
 const CLOSE_OBJECT = 0x7d;
 const COMMA = 0x2c;
 const COLON = 0x3a;
+const OPEN_ARRAY = 0x5b;
+const CLOSE_ARRAY = 0x5d;
 
 /** Params with more members than this take the general path (and no scratch grows). */
 const MAX_PARAMS = 16;
@@ -44,6 +47,41 @@ const keyEscaped = new Uint8Array(MAX_PARAMS);
  * params borrow `body`'s bytes ({@link RawJson.own} before keeping them).
  */
 export function scanCall(body: Buffer, start: number, end: number, rawParamsOf: RawParamsOf): RpcCall | null {
+  const call = scanCallObject(body, start, end, rawParamsOf, 0);
+  return call !== null && skipWhitespace(body, callEnd, end) === end ? call : null;
+}
+
+/**
+ * The calls of the batch in `body[start..end)`, in order, or `null` when any element (or
+ * the batch itself) needs the general path. Nothing is handled before every element is
+ * read, so a batch is never half taken by this path and half by the other.
+ */
+export function scanBatch(body: Buffer, start: number, end: number, rawParamsOf: RawParamsOf): RpcCall[] | null {
+  if (end === start || body[start] !== OPEN_ARRAY) return null;
+  let i = skipWhitespace(body, start + 1, end);
+  if (i >= end || body[i] === CLOSE_ARRAY) return null; // empty: the general path answers it
+  const calls: RpcCall[] = [];
+  for (;;) {
+    const call = scanCallObject(body, i, end, rawParamsOf, 1);
+    if (call === null) return null;
+    calls.push(call);
+    i = skipWhitespace(body, callEnd, end);
+    if (i >= end) return null;
+    if (body[i] === CLOSE_ARRAY) break;
+    if (body[i] !== COMMA) return null;
+    i = skipWhitespace(body, i + 1, end);
+  }
+  return skipWhitespace(body, i + 1, end) === end ? calls : null;
+}
+
+/** Set by {@link scanCallObject}: the offset past the call object it read. */
+let callEnd = 0;
+
+/**
+ * The call object at `body[start]`, its end left in {@link callEnd}; `outer` is how many
+ * arrays enclose it (1 in a batch), which the depth limit counts.
+ */
+function scanCallObject(body: Buffer, start: number, end: number, rawParamsOf: RawParamsOf, outer: number): RpcCall | null {
   if (end === start || body[start] !== OPEN_OBJECT) return null;
   let method: string | undefined;
   let id: RpcId | undefined;
@@ -71,7 +109,7 @@ export function scanCall(body: Buffer, start: number, end: number, rawParamsOf: 
     } else if (keyLength === 6 && isKey(body, k0, 'params')) {
       if (sawParams || body[i] !== OPEN_OBJECT) return null;
       sawParams = true;
-      paramCount = scanParams(body, i, end);
+      paramCount = scanParams(body, i, end, outer);
       if (paramCount < 0) return null;
       i = paramsEnd;
     } else if (keyLength === 7 && isKey(body, k0, 'jsonrpc')) {
@@ -94,7 +132,8 @@ export function scanCall(body: Buffer, start: number, end: number, rawParamsOf: 
     if (body[i] !== COMMA) return null;
     i = skipWhitespace(body, i + 1, end);
   }
-  if (skipWhitespace(body, i + 1, end) !== end || !sawVersion || method === undefined) return null;
+  if (!sawVersion || method === undefined) return null;
+  callEnd = i + 1;
   if (!sawParams) return { kind: 'call', method, id, params: undefined };
   const params = materialise(body, paramCount, rawParamsOf(method));
   return params === undefined ? null : { kind: 'call', method, id, params };
@@ -103,8 +142,8 @@ export function scanCall(body: Buffer, start: number, end: number, rawParamsOf: 
 /** Set by {@link scanParams}: the offset past the params object. */
 let paramsEnd = 0;
 
-/** Record the members of the params object at `i`; returns their count, or -1. */
-function scanParams(b: Buffer, i: number, end: number): number {
+/** Record the members of the params object at `i` (inside `outer` arrays); returns their count, or -1. */
+function scanParams(b: Buffer, i: number, end: number, outer: number): number {
   let n = 0;
   i = skipWhitespace(b, i + 1, end);
   if (i < end && b[i] === CLOSE_OBJECT) {
@@ -122,8 +161,9 @@ function scanParams(b: Buffer, i: number, end: number): number {
     if (i >= end || b[i] !== COLON) return -1;
     i = skipWhitespace(b, i + 1, end);
     valueStart[n] = i;
-    // The frame is level 1 and params level 2, so a value may open MAX - 2 more levels.
-    i = skipValue(b, i, end, MAX_JSON_DEPTH - 2);
+    // The call is level 1 (2 in a batch) and params one more, so a value may open
+    // MAX - 2 (MAX - 3) more levels.
+    i = skipValue(b, i, end, MAX_JSON_DEPTH - 2 - outer);
     if (i === INVALID) return -1;
     valueEnd[n] = i;
     n++;

@@ -4,12 +4,12 @@
  * publisher wrote them and still read as the same JSON value, frames the scan leaves to
  * the general path are answered exactly as JSON.parse reads them (duplicate keys: the
  * last wins; escaped keys; `__proto__`; more than 16 params; legacy code pages), retained
- * clears and QoS 1 redelivery work with raw payloads, and a raw reply result reaches the
- * requester intact.
+ * clears and QoS 1 redelivery work with raw payloads, a raw reply result reaches the
+ * requester intact, and a batch read by the scan is answered as the general path answers it.
  */
 import { describe, expect, it } from 'vitest';
 import { METHODS } from '../../src/broker/handlers/index.js';
-import { scanCall } from '../../src/protocol/call-scan.js';
+import { scanBatch, scanCall } from '../../src/protocol/call-scan.js';
 import { FrameDecoder } from '../../src/protocol/index.js';
 import { roundTrip, subscribe, useTestBed } from '../helpers/test-bed.js';
 import type { Frame, RawClient } from '../helpers/raw-client.js';
@@ -289,5 +289,62 @@ describe('frames the fast path leaves to the general path are answered as JSON.p
     expect(await exchange(c, body('{ "id" : -0 , "method" : "ping" , "jsonrpc" : "2.0" }', true), 0)).toMatchObject({ result: { pong: true } });
     expect(await exchange(c, body('{"jsonrpc":"2.0","method":"ping","id":102.0}', true), 102)).toMatchObject({ result: { pong: true } });
     expect(await exchange(c, body('{"jsonrpc":"2.0","method":"ping","id":"\\u00e9"}', true), 'é')).toMatchObject({ result: { pong: true } });
+  });
+});
+
+describe('batches on the fast path', () => {
+  const calls = (tag: string, payloads: string[]): string[] => [
+    publishFrame(`{ "topic" : "batch.${tag}.a" , "payload" : ${payloads[0]} }`, 100),
+    `{"jsonrpc":"2.0","method":"publish","params":{"topic":"batch.${tag}.n","payload":${payloads[1]}}}`,
+    publishFrame('{"topic":"bad..topic","payload":1}', 101),
+    publishFrame(`{"topic":"batch.${tag}.c","payload":${payloads[2]},"qos":1}`, 102),
+    '{"jsonrpc":"2.0","method":"nope","id":103}',
+    '{"jsonrpc":"2.0","method":"ping","id":104}',
+  ];
+  const payloads = ['{ "n" : 1.0e5 , "s" : "caf\\u00e9" }', '"日本 😀"', '[ 1 , -0.50 ]'];
+
+  it('are taken in order with the payload bytes as sent, and answered as one array, requests only', async () => {
+    const { port } = await broker();
+    const { c: sub, bodies } = await connectedWithBytes(port, 'sub');
+    await subscribe(sub, 'batch.#');
+    const pub = await connected(port, 'pub');
+    const b = Buffer.from(`[ ${calls('fast', payloads).join(' ,\n\t')} ]`);
+    expect(scanBatch(b, 0, b.length, rawOf)).toHaveLength(6);
+    const answer = pub.waitFor((f) => Array.isArray(f), 5000, 'the batch answer');
+    pub.writeRaw(frameOf(b));
+    const answers = (await answer) as unknown as Frame[];
+    expect(answers.map((a) => a.id)).toEqual([100, 101, 102, 103, 104]);
+    expect(answers[0]).toMatchObject({ result: { message_id: expect.any(String), delivered: 1 } });
+    expect(answers[1]).toMatchObject({ error: { code: -32602 } });
+    expect(answers[2]).toMatchObject({ result: { message_id: expect.any(String), delivered: 1 } });
+    expect(answers[3]).toMatchObject({ error: { code: -32601, message: 'Method not found: nope' } });
+    expect(answers[4]).toMatchObject({ result: { pong: true } });
+    const delivered = await sub.waitDeliveries(3);
+    expect(delivered.map((f) => f.topic)).toEqual(['batch.fast.a', 'batch.fast.n', 'batch.fast.c']);
+    expect(delivered.map((f) => f.message_id)).toEqual([answers[0]!.result.message_id, expect.any(String), answers[2]!.result.message_id]);
+    for (const [i, topic] of ['batch.fast.a', 'batch.fast.n', 'batch.fast.c'].entries()) {
+      expect(delivered[i]!.payload, topic).toEqual(JSON.parse(payloads[i]!));
+      const frame = bodies.find((f) => f.includes(`"topic":"${topic}"`))!;
+      expect(payloadBytes(frame, topic, Buffer.byteLength(payloads[i]!)).toString(), topic).toBe(payloads[i]);
+    }
+  });
+
+  it('one element the scan cannot read sends the whole batch down the general path, with the same answers', async () => {
+    const { port } = await broker();
+    const sub = await connected(port, 'sub');
+    await subscribe(sub, 'batch.#');
+    const pub = await connected(port, 'pub');
+    const general = calls('slow', payloads);
+    // A duplicate key in the last element: JSON.parse keeps the last, the scan declines.
+    general[5] = '{"jsonrpc":"2.0","method":"ping","id":0,"id":104}';
+    const b = Buffer.from(`[${general.join(',')}]`);
+    expect(scanBatch(b, 0, b.length, rawOf)).toBeNull();
+    const answer = pub.waitFor((f) => Array.isArray(f), 5000, 'the batch answer');
+    pub.writeRaw(frameOf(b));
+    const answers = (await answer) as unknown as Frame[];
+    expect(answers.map((a) => [a.id, a.error?.code ?? 'ok'])).toEqual([[100, 'ok'], [101, -32602], [102, 'ok'], [103, -32601], [104, 'ok']]);
+    const delivered = await sub.waitDeliveries(3);
+    expect(delivered.map((f) => f.topic)).toEqual(['batch.slow.a', 'batch.slow.n', 'batch.slow.c']);
+    expect(delivered.map((f) => f.payload)).toEqual(payloads.map((p) => JSON.parse(p)));
   });
 });

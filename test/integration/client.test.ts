@@ -334,6 +334,82 @@ describe('publish / subscribe', () => {
     expect((await sub.messageAcks(ids[n - 1]!)).clients).toEqual(['sub']);
   });
 
+  it('publishBatch: frames within max_message_size, all delivered in order, a refused or unsendable message fails alone', async () => {
+    const b = await broker({ max_message_size: 16 * 1024 });
+    const sub = await connected('sub', b.port);
+    const pub = await connected('pub', b.port);
+    const inbox = new Inbox();
+    await sub.subscribe('many.*', inbox.handler);
+    const n = 1200;
+    const items: { topic: string; payload?: unknown; qos?: 0 | 1 }[] = Array.from({ length: n }, (_, i) => ({ topic: 'many.item', payload: { i, pad: 'x'.repeat(50) }, qos: 1 }));
+    items[10] = { topic: 'bad..topic', payload: 1 };
+    items[20] = { topic: 'many.item', payload: 'y'.repeat(20 * 1024) };
+    items[30] = { topic: 'many.item', payload: { big: 10n } };
+    items[40] = { topic: 'many.item' };
+    const published: string[] = [];
+    pub.on('published', (id) => published.push(id));
+    const outcomes = await pub.publishBatch(items);
+    expect(outcomes).toHaveLength(n);
+    expect(outcomes[10]).toMatchObject({ ok: false, error: { code: ErrorCode.INVALID_PARAMS } });
+    expect(outcomes[20]).toMatchObject({ ok: false, error: { code: ErrorCode.INVALID_REQUEST, data: { max_message_size: 16 * 1024 } } });
+    expect(outcomes[30]).toMatchObject({ ok: false, error: { code: ErrorCode.INVALID_PARAMS, message: expect.stringMatching(/not JSON-serialisable/) } });
+    for (const e of [10, 20, 30]) expect((outcomes[e] as { error: unknown }).error).toBeInstanceOf(RpcError);
+    const sent = outcomes.flatMap((o, i) => (o.ok ? [{ i, id: o.messageId }] : []));
+    expect(sent).toHaveLength(n - 3);
+    expect(published).toEqual(sent.map((s) => s.id));
+    await pub.publish('many.sentinel', null);
+    await inbox.topic('many.sentinel');
+    const got = inbox.messages.filter((m) => m.topic === 'many.item');
+    expect(got.map((m) => m.messageId)).toEqual(sent.map((s) => s.id));
+    expect(got.map((m) => (m.payload as { i?: number } | null)?.i ?? null)).toEqual(sent.map((s) => (s.i === 40 ? null : s.i)));
+    // 1,200 publishes of ~130 bytes need about ten frames: the broker refuses one over 16 KiB.
+    expect(await pub.publishBatch([])).toEqual([]);
+  });
+
+  it('publishBatch rejects as a whole when not connected, and on the timeout when a peer never answers', async () => {
+    const idle = client('idle', 1);
+    expect((await rejection(idle.publishBatch([{ topic: 'a.b' }]))).code).toBe(ErrorCode.NOT_CONNECTED);
+    let batches = 0;
+    const port = await rawPeer((msg, reply) => {
+      if (Array.isArray(msg)) batches++;
+      else if (msg.method === 'connect') reply({ jsonrpc: '2.0', result: connectResult({ heartbeat_interval: 60, heartbeat_timeout: 120 }), id: msg.id });
+    });
+    const c = await connected('raw', port, { autoReconnect: false });
+    const err = await rejection(c.publishBatch([{ topic: 'a.b' }, { topic: 'a.c' }], 0.2));
+    expect(err.code).toBe(ErrorCode.TIMEOUT);
+    expect(err.message).toMatch(/no reply to "publish" within 0.2s/);
+    expect(batches).toBe(1);
+  });
+
+  it('publishBatch takes answers out of order and split across frames, and rejects what is left when the connection drops', async () => {
+    const port = await rawPeer((msg, reply, sock) => {
+      if (!Array.isArray(msg)) {
+        if (msg.method === 'connect') reply({ jsonrpc: '2.0', result: connectResult({ heartbeat_interval: 60, heartbeat_timeout: 120 }), id: msg.id });
+        return;
+      }
+      const calls = msg as { id: number; params: { topic: string } }[];
+      const answers = calls.map((m) => ({ jsonrpc: '2.0', result: { message_id: `m-${m.params.topic}` }, id: m.id }));
+      if (calls[0]!.params.topic === 'drop.me') {
+        reply(answers.slice(0, 1));
+        sock.destroy();
+        return;
+      }
+      reply(answers.slice(2).reverse());
+      reply(answers[1]);
+      reply([{ jsonrpc: '2.0', error: { code: ErrorCode.INVALID_PARAMS, message: 'bad' }, id: calls[0]!.id }]);
+    });
+    const c = await connected('raw', port, { autoReconnect: false });
+    const outcomes = await c.publishBatch(['a', 'b', 'c', 'd'].map((t) => ({ topic: t })));
+    expect(outcomes).toEqual([
+      { ok: false, error: expect.objectContaining({ code: ErrorCode.INVALID_PARAMS, message: 'bad' }) },
+      { ok: true, messageId: 'm-b' },
+      { ok: true, messageId: 'm-c' },
+      { ok: true, messageId: 'm-d' },
+    ]);
+    const err = await rejection(c.publishBatch([{ topic: 'drop.me' }, { topic: 'never.answered' }]));
+    expect(err.code).toBe(ErrorCode.NOT_CONNECTED);
+  });
+
   it('dispatches deliveries one at a time: a slow async callback holds back later ones', async () => {
     const b = await broker();
     const sub = await connected('sub', b.port);

@@ -1,14 +1,14 @@
 /**
  * The one-pass call reader (src/protocol/call-scan.ts) against the general path it
- * short-cuts: whenever `scanCall` answers, its call must equal what the dispatcher's
- * general path makes of the same bytes (decodeFrameText, JSON.parse, the depth limit,
+ * short-cuts: whenever `scanCall` (or `scanBatch`) answers, its call (each call) must
+ * equal what the dispatcher's general path makes of the same bytes (decodeFrameText, JSON.parse, the depth limit,
  * classify), with the raw params unwrapped; and what the general path answers differently
  * (or could, for a frame the scan would read wrongly) must make it return null.
  */
 import { isUtf8 } from 'node:buffer';
 import { describe, expect, it } from 'vitest';
 import { METHODS } from '../../src/broker/handlers/index.js';
-import { scanCall, type RawParamsOf } from '../../src/protocol/call-scan.js';
+import { scanBatch, scanCall, type RawParamsOf } from '../../src/protocol/call-scan.js';
 import { MAX_JSON_DEPTH } from '../../src/protocol/json-depth.js';
 import { classify, type RpcCall } from '../../src/protocol/jsonrpc.js';
 import { RawJson } from '../../src/protocol/raw-json.js';
@@ -386,6 +386,127 @@ describe('scanCall leaves to the general path', () => {
   it('while the general path still reads the windows-1252 frames as calls (they are not refused, only not short-cut)', () => {
     const body = cp1252('{"jsonrpc":"2.0","method":"publish","params":{"topic":"t.a","payload":"caf\u00e9"},"id":1}');
     expect(generalPath(body)).toEqual({ kind: 'call', method: 'publish', id: 1, params: { topic: 't.a', payload: 'caf\u00e9' } });
+  });
+});
+
+/** What the general path makes of a batch: its calls when every element is one, else null. */
+function generalBatch(body: Buffer): RpcCall[] | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(decodeFrameText(body));
+  } catch {
+    return null;
+  }
+  if (!Array.isArray(value) || value.length === 0 || depthOf(value) > MAX_JSON_DEPTH) return null;
+  const calls = value.map((v) => classify(v));
+  return calls.every((c) => c.kind === 'call') ? (calls as RpcCall[]) : null;
+}
+
+/** Scan `body` as a batch inside a larger buffer; a non-null answer equals the general path's, call by call. */
+function checkBatch(body: Buffer, rng: Rng): { scanned: RpcCall[] | null; reference: RpcCall[] | null } {
+  const prefix = Buffer.from(rng.pick(PREFIXES), 'utf8');
+  const suffix = Buffer.from(rng.pick([...SUFFIXES, ']', ',{}]', '}]']), 'utf8');
+  const buf = Buffer.concat([prefix, body, suffix]);
+  const scanned = scanBatch(buf, prefix.length, prefix.length + body.length, rawOf);
+  const reference = generalBatch(body);
+  const what = show(body);
+  if (scanned !== null) {
+    expect(reference, `general path refuses the batch the scan took: ${what}`).not.toBeNull();
+    expect(scanned.length, what).toBe(reference!.length);
+    scanned.forEach((call, i) => expect(unwrap(call, what), `element ${i} of ${what}`).toEqual(reference![i]));
+  }
+  return { scanned, reference };
+}
+
+describe('scanBatch equals the general path call by call whenever it answers', () => {
+  it('reads 1,000 batches of 1-20 plain calls, whitespace anywhere JSON allows it (seeded)', () => {
+    const rng = new Rng(15_201);
+    const w = new FrameWriter(rng);
+    let elements = 0;
+    for (let n = 0; n < 1000; n++) {
+      const calls = Array.from({ length: rng.int(1, 20) }, () => `${w.ws()}${w.plain().text}`);
+      const body = Buffer.from(`${w.ws()}[${calls.join(',')}${w.ws()}]${w.ws()}`.trimStart(), 'utf8');
+      const { scanned, reference } = checkBatch(body, rng);
+      expect(reference, `generated an invalid batch: ${show(body)}`).not.toBeNull();
+      expect(scanned, `plain batch left to the general path: ${show(body)}`).not.toBeNull();
+      elements += scanned?.length ?? 0;
+    }
+    expect(elements).toBeGreaterThan(7500);
+  });
+
+  it('never answers differently when one element is unusual, or the batch is damaged byte by byte (seeded)', () => {
+    const rng = new Rng(15_202);
+    const w = new FrameWriter(rng);
+    let refused = 0;
+    let damagedTaken = 0;
+    for (let n = 0; n < 3000; n++) {
+      const calls = Array.from({ length: rng.int(1, 6) }, () => w.plain().text);
+      calls.splice(rng.int(0, calls.length), 0, w.unusual());
+      if (checkBatch(Buffer.from(`[${calls.join(',')}]`, 'utf8'), rng).scanned === null) refused++;
+    }
+    for (let n = 0; n < 6000; n++) {
+      const calls = Array.from({ length: rng.int(1, 4) }, () => w.plain().text);
+      if (checkBatch(mutate(rng, Buffer.from(`[${calls.join(',')}]`, 'utf8')), rng).scanned !== null) damagedTaken++;
+    }
+    expect(refused).toBeGreaterThan(2000);
+    expect(damagedTaken).toBeGreaterThan(100);
+  });
+
+  it('counts the array of a batch toward the depth limit', () => {
+    // Array level 1, call 2, params 3: a param may nest 61 levels itself.
+    const batch = (levels: number): Buffer =>
+      Buffer.from(`[{"jsonrpc":"2.0","method":"publish","params":{"topic":"t","payload":${'['.repeat(levels)}1${']'.repeat(levels)}}}]`);
+    const rng = new Rng(15_203);
+    const atLimit = checkBatch(batch(MAX_JSON_DEPTH - 3), rng);
+    expect(atLimit.reference).not.toBeNull();
+    expect(atLimit.scanned).not.toBeNull();
+    const past = checkBatch(batch(MAX_JSON_DEPTH - 2), rng);
+    expect(past.reference).toBeNull();
+    expect(past.scanned).toBeNull();
+  });
+
+  const P = '{"jsonrpc":"2.0","method":"publish","params":{"topic":"t.a","payload":1},"id":1}';
+  const N = '{"jsonrpc":"2.0","method":"publish","params":{"topic":"t.b","payload":{"k":[2]}}}';
+  it('reads a batch of requests and notifications in order, payloads raw', () => {
+    const body = Buffer.from(` [ ${P} ,\n${N}\t] `.trimStart());
+    const calls = scanBatch(body, 0, body.length, rawOf)!;
+    expect(calls.map((c) => [c.method, c.id])).toEqual([['publish', 1], ['publish', undefined]]);
+    const payload = (calls[1]!.params as Record<string, unknown>).payload as RawJson;
+    expect(payload).toBeInstanceOf(RawJson);
+    expect(payload.toString()).toBe('{"k":[2]}');
+  });
+
+  const cases: [string, string][] = [
+    ['an empty batch', '[]'],
+    ['an empty batch with whitespace', '[ \n ]'],
+    ['a single call', P],
+    ['a trailing comma', `[${P},]`],
+    ['a leading comma', `[,${P}]`],
+    ['two calls without a comma', `[${P} ${P}]`],
+    ['an unclosed batch', `[${P},${N}`],
+    ['garbage after the batch', `[${P}]x`],
+    ['a second batch', `[${P}][${P}]`],
+    ['a nested batch', `[[${P}]]`],
+    ['a scalar element', `[${P},1]`],
+    ['an empty object element', `[${P},{}]`],
+    ['a response element', `[${P},{"jsonrpc":"2.0","result":1,"id":2}]`],
+    ['positional params in one element', `[${P},{"jsonrpc":"2.0","method":"publish","params":["t.a",1],"id":2}]`],
+    ['a BOM', `\ufeff[${P}]`],
+  ];
+  for (const [what, text] of cases) {
+    it(`leaves to the general path: ${what}`, () => {
+      const body = Buffer.from(text, 'utf8');
+      for (const suffix of ['', ']', '}]', `,${P}]`]) {
+        const buf = Buffer.concat([Buffer.from('{"a":'), body, Buffer.from(suffix)]);
+        expect(scanBatch(buf, 5, 5 + body.length, rawOf), text).toBeNull();
+      }
+    });
+  }
+
+  it('a batch cut anywhere', () => {
+    const body = Buffer.from(`[${P},${N}]`);
+    expect(scanBatch(body, 0, body.length, rawOf)).not.toBeNull();
+    for (let end = 0; end < body.length; end++) expect(scanBatch(body, 0, end, rawOf), body.subarray(0, end).toString()).toBeNull();
   });
 });
 
