@@ -17,9 +17,11 @@
  * journaled and not chained.
  */
 import type { PublishResult } from '../protocol/messages.js';
+import type { SelfEncodingResult } from './answer-encoder.js';
 import type { BrokerContext } from './context.js';
 import type { Durability } from './durability.js';
 import { deliveryFrame, type BrokerMessage } from './message.js';
+import { MESSAGE_ID_LENGTH, writeMessageId } from './message-id.js';
 import type { Session } from './session.js';
 
 /**
@@ -45,10 +47,12 @@ export function finishPublish(
 }
 
 /**
- * The answer to a publish. Its id string is made only when the answer is sent: a
- * notification's never is, and making it cost a visible share of each publish.
+ * The answer to a publish. Its id string is made only when something asks: a
+ * notification's never is, and a response writes the id from its sequence number
+ * straight into the frame (answer-encoder.ts); making the string cost a visible share of
+ * each publish.
  */
-class PublishAnswer implements PublishResult {
+export class PublishAnswer implements PublishResult, SelfEncodingResult {
   constructor(
     private readonly msg: BrokerMessage,
     readonly delivered: number,
@@ -61,7 +65,26 @@ class PublishAnswer implements PublishResult {
   toJSON(): PublishResult {
     return { message_id: this.msg.id, delivered: this.delivered };
   }
+
+  jsonBytes(): number {
+    if (this.msg.idSpace === undefined || this.msg.idSeq === undefined) return -1;
+    return ANSWER_HEAD.length + MESSAGE_ID_LENGTH + ANSWER_MIDDLE.length + String(this.delivered).length + 1;
+  }
+
+  writeJson(target: Buffer, at: number): number {
+    let off = at + target.write(ANSWER_HEAD, at, 'latin1');
+    off += writeMessageId(this.msg.idSpace!, this.msg.idSeq!, target, off);
+    off += target.write(ANSWER_MIDDLE, off, 'latin1');
+    off += target.write(String(this.delivered), off, 'latin1');
+    target[off++] = 0x7d; // }
+    return off - at;
+  }
 }
+
+// JSON.stringify's order of toJSON's keys.
+const ANSWER_HEAD = '{"message_id":"';
+const ANSWER_MIDDLE = '","delivered":';
+
 
 /** True when a publish needs {@link publishDurably}: it is journaled, or must wait behind one that is. */
 export function needsJournal(durability: Durability | null, session: Session, qos: 0 | 1, retain: boolean): durability is Durability {
