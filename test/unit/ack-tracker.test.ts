@@ -1,0 +1,72 @@
+/**
+ * AckTracker against the plain model it replaced (a Set of pending and a Set of acked
+ * client ids per message): the same answers to `ack` and `_internal.message_acks` after
+ * any mix of routing (one subscriber, a few, a large fan-out, none), acks (again, from
+ * strangers), expired sessions, and records forgotten at the bound.
+ */
+import { describe, expect, it } from 'vitest';
+import { AckTracker } from '../../src/broker/ack-tracker.js';
+import { createMessage, type BrokerMessage } from '../../src/broker/message.js';
+import { Rng } from '../helpers/fuzz/prng.js';
+
+interface ModelRecord {
+  clients: Set<string>;
+  pending: Set<string>;
+}
+
+const LIMIT = 50;
+const CLIENTS = Array.from({ length: 30 }, (_, i) => `c${i}`);
+
+describe('AckTracker', () => {
+  it('answers as the Set-per-message model over 20,000 random operations (seeded)', () => {
+    const rng = new Rng(15_301);
+    const tracker = new AckTracker(LIMIT);
+    const model = new Map<string, ModelRecord>();
+    const messages: BrokerMessage[] = [];
+    for (let step = 0; step < 20_000; step++) {
+      const op = rng.int(0, 9);
+      if (op <= 2 || messages.length === 0) {
+        const msg = createMessage({ topic: 't', payload: null, sender: 's', qos: 1 });
+        const fanout = rng.pick([0, 1, 1, 2, 3, 8, 9, 20, 30]);
+        const targets = rng.shuffle([...CLIENTS]).slice(0, fanout);
+        tracker.track(msg, targets);
+        model.set(msg.id, { clients: new Set(), pending: new Set(targets) });
+        if (model.size > LIMIT) model.delete(model.keys().next().value!);
+        messages.push(msg);
+      } else if (op <= 7) {
+        const id = rng.pick(messages).id;
+        const client = rng.pick(CLIENTS);
+        const rec = model.get(id);
+        let expected = false;
+        if (rec && rec.pending.delete(client)) {
+          rec.clients.add(client);
+          expected = true;
+        } else {
+          expected = rec?.clients.has(client) ?? false;
+        }
+        expect(tracker.ack(id, client), `ack ${id} ${client}`).toBe(expected);
+      } else if (op === 8) {
+        const client = rng.pick(CLIENTS);
+        const ids = Array.from({ length: rng.int(1, 10) }, () => rng.pick(messages).id);
+        tracker.forgetClient(ids, client);
+        for (const id of ids) model.get(id)?.pending.delete(client);
+      } else {
+        const id = rng.pick(messages).id;
+        const rec = model.get(id);
+        expect(tracker.get(id), id).toEqual(rec && { clients: [...rec.clients], pending: [...rec.pending] });
+      }
+    }
+    expect(tracker.size).toBe(model.size);
+    for (const [id, rec] of model) expect(tracker.get(id)).toEqual({ clients: [...rec.clients], pending: [...rec.pending] });
+  });
+
+  it('tracks a restored message by id, its client ids taken once', () => {
+    const tracker = new AckTracker();
+    tracker.trackById('m-1', new Set(['a', 'b']));
+    tracker.trackById('m-2', ['a', 'a']);
+    expect(tracker.ack('m-1', 'b')).toBe(true);
+    expect(tracker.get('m-1')).toEqual({ clients: ['b'], pending: ['a'] });
+    expect(tracker.get('m-2')).toEqual({ clients: [], pending: ['a'] });
+    expect(tracker.ack('m-3', 'a')).toBe(false);
+  });
+});
