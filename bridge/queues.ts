@@ -50,7 +50,7 @@ export function permanentRefusal(err: unknown): string | null {
  */
 export function publishThrough(client: BrokerClient, qos: 0 | 1): PublishBatch {
   return async (items) => {
-    const outcomes = await client.publishBatch(items.map((item) => ({ topic: item.topic, payload: item.payload, qos })));
+    const outcomes = await client.publishBatch(items.map((item) => ({ topic: item.topic, payload: item.payload, payloadJson: item.payloadJson, qos })));
     const refused: PublishRefusal[] = [];
     for (const [index, outcome] of outcomes.entries()) {
       if (outcome.ok) continue;

@@ -27,7 +27,13 @@ export interface LineParserOptions {
 
 /** The outcome of parsing one line. */
 export type ParsedLine =
-  | { kind: 'publish'; topic: string; payload: unknown }
+  | {
+      kind: 'publish';
+      topic: string;
+      payload: unknown;
+      /** The payload's JSON text, trimmed, when `payload` is that text parsed (not `{data}`). */
+      payloadText?: string;
+    }
   | { kind: 'invalid'; reason: string }
   | { kind: 'empty' };
 
@@ -113,7 +119,9 @@ export class LineParser {
     if (name === '') return { kind: 'invalid', reason: 'empty topic' };
     const outcome = this.outcomeOf(name);
     if (outcome.reason !== undefined) return { kind: 'invalid', reason: outcome.reason };
-    return { kind: 'publish', topic: outcome.topic, payload: parsePayload(line.slice(bar + 1)) };
+    const text = line.slice(bar + 1);
+    const json = jsonPayload(text);
+    return json === NOT_JSON ? { kind: 'publish', topic: outcome.topic, payload: { data: text } } : { kind: 'publish', topic: outcome.topic, payload: json, payloadText: text.trim() };
   }
 
   private outcomeOf(name: string): TopicOutcome {
@@ -134,14 +142,22 @@ export class LineParser {
 
 /** JSON when the text parses as JSON (and no integer would be rounded), else `{data: text}`. */
 export function parsePayload(text: string): unknown {
+  const json = jsonPayload(text);
+  return json === NOT_JSON ? { data: text } : json;
+}
+
+const NOT_JSON: unique symbol = Symbol('not JSON');
+
+/** The JSON value of `text`, or {@link NOT_JSON} (also for an integer JSON.parse would round). */
+function jsonPayload(text: string): unknown {
   // Fast exit for the common `JOB|some text`: JSON can only start with these.
-  if (!/^\s*[[{"\-0-9tfn]/.test(text)) return { data: text };
+  if (!/^\s*[[{"\-0-9tfn]/.test(text)) return NOT_JSON;
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch {
-    return { data: text };
+    return NOT_JSON;
   }
-  if (typeof value === 'number' && Number.isInteger(value) && !Number.isSafeInteger(value)) return { data: text };
+  if (typeof value === 'number' && Number.isInteger(value) && !Number.isSafeInteger(value)) return NOT_JSON;
   return value;
 }

@@ -47,6 +47,12 @@ export interface QueuePublish {
   topic: string;
   /** Object payloads carry `queue_id` too (unless they had their own). */
   payload: unknown;
+  /**
+   * The same payload as the JSON text the line had (with `queue_id` added the same way),
+   * when the line's payload was JSON: what is sent, so the script's text is not
+   * serialised again.
+   */
+  payloadJson?: string;
   /** Stable id of the line: `<dev>-<ino>-<birthtime>.<generation>:<byte offset of the line start>`. */
   queueId: string;
 }

@@ -19,6 +19,12 @@ export interface BatchPublish extends PublishOptions {
   topic: string;
   /** Any JSON value; `undefined` is sent as `null`. */
   payload?: unknown;
+  /**
+   * The payload as JSON text, sent as it is instead of `payload`, for a caller that holds
+   * the text already. It must be one valid JSON value: it is not checked here, and text
+   * that is not JSON makes the broker refuse the whole frame it is in.
+   */
+  payloadJson?: string;
 }
 
 /** What became of one message of {@link BrokerClient.publishBatch}. */

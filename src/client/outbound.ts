@@ -55,16 +55,17 @@ export class Outbound {
   }
 
   /**
-   * Send one call of `method` per entry of `paramsList` on `conn` as JSON-RPC batch
-   * frames, as few as the broker's `max_message_size` allows, and resolve with every
-   * call's answer in order. A call that cannot be sent (params that are not JSON, larger
-   * than the broker takes, a connection that refuses the frame) is answered with its
-   * error locally and the others go ahead. Rejects only as a whole: on the timeout, or
-   * when the connection is lost before every answer is in.
+   * Send `count` calls of `method` on `conn` as JSON-RPC batch frames, as few as the
+   * broker's `max_message_size` allows, and resolve with every call's answer in order.
+   * `callText(i, id)` writes call `i` with the id it must carry (a plain `request` of its
+   * params, or text the caller builds faster itself). A call that cannot be sent (params
+   * that are not JSON, larger than the broker takes, a connection that refuses the frame)
+   * is answered with its error locally and the others go ahead. Rejects only as a whole:
+   * on the timeout, or when the connection is lost before every answer is in.
    */
-  requestBatch(conn: Connection, method: string, paramsList: readonly unknown[], timeoutMs: number): Promise<BatchAnswer[]> {
-    if (paramsList.length === 0) return Promise.resolve([]);
-    const { first, promise } = this.pending.createBatch(method, paramsList.length, timeoutMs);
+  requestBatch(conn: Connection, method: string, count: number, callText: (i: number, id: number) => string, timeoutMs: number): Promise<BatchAnswer[]> {
+    if (count === 0) return Promise.resolve([]);
+    const { first, promise } = this.pending.createBatch(method, count, timeoutMs);
     const limit = this.maxMessageSize() ?? DEFAULT_BATCH_FRAME_BYTES;
     let parts: string[] = [];
     let ids: number[] = [];
@@ -79,11 +80,11 @@ export class Outbound {
       ids = [];
       bytes = 1;
     };
-    for (let i = 0; i < paramsList.length; i++) {
+    for (let i = 0; i < count; i++) {
       const id = first + i;
       let text: string;
       try {
-        text = requestText(id, method, paramsList[i]);
+        text = callText(i, id);
       } catch (err) {
         this.pending.failInBatch(id, new RpcError(ErrorCode.INVALID_PARAMS, `params of "${method}" are not JSON-serialisable: ${errorText(err)}`));
         continue;

@@ -11,6 +11,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { runCli, useCliProcesses, waitOutput, type StartedCli } from '../helpers/cli.js';
 import type { StartedBroker } from '../helpers/broker-fixture.js';
 import { freePort } from '../helpers/ports.js';
+import { FrameDecoder } from '../../src/protocol/framing.js';
 import type { Frame, RawClient } from '../helpers/raw-client.js';
 import { brokerWithWatcher, subscribe, useTestBed } from '../helpers/test-bed.js';
 import { stopCli } from '../helpers/platform.js';
@@ -92,6 +93,50 @@ describe('bridge tail', () => {
     expect(dead[0]).toMatch(new RegExp(`^\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z\\t${id}:105\\tno "\\|" between topic and payload\\tNO_SEPARATOR_HERE$`));
     expect(dead[1]).toMatch(new RegExp(`\\t${id}:124\\treserved topic "system\\.broker\\.ready"\\tsystem\\.broker\\.ready\\|spoofed$`));
     expect(dead[2]).toBe('');
+  });
+
+  it("sends a JSON payload as the script wrote it, with queue_id added before an object's closing brace", async () => {
+    // A second subscriber that keeps the delivery frames as bytes: a parsed payload would hide 1.0 and rounded digits.
+    const raw = await bed.open(b.port);
+    const bodies: string[] = [];
+    const decoder = new FrameDecoder(1 << 20);
+    raw.socket.on('data', (chunk: Buffer) => decoder.push(chunk, (body) => bodies.push(body.toString('utf8'))));
+    await raw.call('connect', { client_id: 'bytes', client_type: 'test', version: '1' });
+    await subscribe(raw, 'raw.#');
+    const lines = [
+      'raw.a|{"n":1.0, "job":12345678901234567890 }',
+      'raw.b| { }',
+      'raw.c|{"queue_id":"mine","v":[1,2.50]}',
+      'raw.d|[1, 2.0]',
+      'raw.e|  "caf\\u00e9"',
+      'raw.f|12345678901234567890',
+    ];
+    writeFileSync(queue, `${lines.join('\r\n')}\r\n`);
+    tail(queue);
+    const frames = await raw.waitDeliveries(6, undefined, 10_000);
+    const pos = await waitPosition(queue, (p) => p.offset > 0);
+    const id = `${pos.identity}.${pos.generation}`;
+    const payloadText = (topic: string): string => {
+      const body = bodies.find((x) => x.includes(`"topic":"${topic}"`))!;
+      const start = body.indexOf('"payload":') + 10;
+      return body.slice(start, body.indexOf(',"timestamp":', start));
+    };
+    const offsets = [0];
+    for (const line of lines) offsets.push(offsets[offsets.length - 1]! + line.length + 2);
+    expect(payloadText('raw.a')).toBe(`{"n":1.0, "job":12345678901234567890 ,"queue_id":"${id}:0"}`);
+    expect(payloadText('raw.b')).toBe(`{ "queue_id":"${id}:${offsets[1]}"}`);
+    expect(payloadText('raw.c')).toBe('{"queue_id":"mine","v":[1,2.50]}');
+    expect(payloadText('raw.d')).toBe('[1, 2.0]');
+    expect(payloadText('raw.e')).toBe('"caf\\u00e9"');
+    // A bare integer that JSON.parse would round is text, as always.
+    expect(frames.map((f: Frame) => f.payload)).toEqual([
+      { n: 1, job: 12345678901234567890, queue_id: `${id}:0` },
+      { queue_id: `${id}:${offsets[1]}` },
+      { queue_id: 'mine', v: [1, 2.5] },
+      [1, 2],
+      'café',
+      { data: '12345678901234567890', queue_id: `${id}:${offsets[5]}` },
+    ]);
   });
 
   it('--map renames legacy topics and --prefix goes in front of mapped and unmapped topics', async () => {

@@ -7,8 +7,8 @@ describe('LineParser', () => {
   });
 
   it('parses a JSON payload, splitting at the first | only', () => {
-    expect(new LineParser().parse('jobs.created|{"id":"A|1","n":2}')).toEqual({ kind: 'publish', topic: 'jobs.created', payload: { id: 'A|1', n: 2 } });
-    expect(new LineParser().parse('a.b|[1,2]')).toEqual({ kind: 'publish', topic: 'a.b', payload: [1, 2] });
+    expect(new LineParser().parse('jobs.created|{"id":"A|1","n":2}')).toEqual({ kind: 'publish', topic: 'jobs.created', payload: { id: 'A|1', n: 2 }, payloadText: '{"id":"A|1","n":2}' });
+    expect(new LineParser().parse('a.b| [1, 2.0]\t')).toEqual({ kind: 'publish', topic: 'a.b', payload: [1, 2], payloadText: '[1, 2.0]' });
   });
 
   it('takes JSON scalars as JSON, but keeps text that only looks like JSON, or would lose digits, as text', () => {
@@ -24,7 +24,7 @@ describe('LineParser', () => {
 
   it('maps legacy names, then applies the prefix to mapped and unmapped topics', () => {
     const p = new LineParser({ topicMap: { JOB_ACTIVATED: 'jobs.activated' }, prefix: 'legacy.' });
-    expect(p.parse('JOB_ACTIVATED|12345')).toEqual({ kind: 'publish', topic: 'legacy.jobs.activated', payload: 12345 });
+    expect(p.parse('JOB_ACTIVATED|12345')).toEqual({ kind: 'publish', topic: 'legacy.jobs.activated', payload: 12345, payloadText: '12345' });
     expect(p.parse('JOB_DONE|x')).toEqual({ kind: 'publish', topic: 'legacy.JOB_DONE', payload: { data: 'x' } });
     // Exact, case-sensitive lookup.
     expect(p.parse('job_activated|1')).toMatchObject({ topic: 'legacy.job_activated' });
@@ -60,7 +60,7 @@ describe('LineParser', () => {
   it('gives every line of a legacy name the same outcome, however many lines and names come by', () => {
     const p = new LineParser({ topicMap: { JOB: 'jobs.activated' }, prefix: 'legacy' });
     for (let round = 0; round < 3; round++) {
-      expect(p.parse(`JOB|${round}`)).toEqual({ kind: 'publish', topic: 'legacy.jobs.activated', payload: round });
+      expect(p.parse(`JOB|${round}`)).toEqual({ kind: 'publish', topic: 'legacy.jobs.activated', payload: round, payloadText: String(round) });
       expect(p.parse(`bad..name|${round}`)).toEqual({ kind: 'invalid', reason: 'invalid topic "legacy.bad..name": topic has an empty level' });
       // Thousands of other names in between (more than are remembered) change nothing.
       for (let i = 0; i < 3000; i++) expect(p.parse(`N${i}|x`)).toMatchObject({ kind: 'publish', topic: `legacy.N${i}` });
