@@ -122,7 +122,9 @@ export class SessionStore {
     for (const p of session.patterns) this.index.remove(p, session);
     if (session.patterns.size > 0) this.onInterestChange?.();
     session.patterns.clear();
-    this.acks.forgetClient([...session.inflight.keys(), ...[...session.offline].map((m) => m.id)], session.clientId);
+    // At shutdown the session is not ending and the tracker goes with the broker: telling it
+    // made an id string for each of up to max_queue_size unacked messages, for nothing.
+    if (journaled) this.acks.forgetClient([...session.inflight.keys(), ...[...session.offline].map((m) => m.id)], session.clientId);
     session.inflight.clear();
     session.offline.clear();
     if (this.sessions.get(session.clientId) === session) this.sessions.delete(session.clientId);
