@@ -246,9 +246,11 @@ export class BrokerClient extends EventEmitter<BrokerClientEvents> {
    * `max_message_size` allows) and one wait for all their answers: far cheaper per
    * message than as many `publish` calls. Resolves with one outcome per item, in order:
    * its `message_id`, or the broker's refusal of that message alone (a bad topic, a
-   * payload over the size limit), which does not stop the others. Rejects as a whole,
-   * like a single call, when not connected, on the timeout, or when the connection is
-   * lost before every answer is in: then any of them may or may not have been published.
+   * payload over the size limit), which does not stop the others. A message that could
+   * not be sent at all (the socket closed while the frames were queued) fails the same
+   * way, with NOT_CONNECTED. Rejects as a whole, like a single call, when not connected,
+   * on the timeout, or when the connection is lost before every answer is in: then any
+   * of them may or may not have been published.
    * @param timeout seconds to wait for all the answers (default `requestTimeout`)
    */
   publishBatch(items: readonly BatchPublish[], timeout?: number): Promise<BatchPublishOutcome[]> {
@@ -335,12 +337,22 @@ export class BrokerClient extends EventEmitter<BrokerClientEvents> {
  * A `payloadJson` goes in as it is.
  */
 function publishCallText(item: BatchPublish, id: number): string {
-  const payload = item.payloadJson ?? (item.payload === undefined ? 'null' : JSON.stringify(item.payload));
-  // JSON.stringify gives undefined for a function or a symbol: not a payload.
-  if (payload === undefined) throw new TypeError(`a ${typeof item.payload} is not a JSON value`);
+  const payload = item.payloadJson ?? (item.payload === undefined ? 'null' : json(item.payload, 'payload'));
   let options = '';
-  if (item.qos !== undefined) options += `,"qos":${JSON.stringify(item.qos)}`;
-  if (item.ttl !== undefined) options += `,"ttl":${JSON.stringify(item.ttl)}`;
-  if (item.retain !== undefined) options += `,"retain":${JSON.stringify(item.retain)}`;
+  if (item.qos !== undefined) options += `,"qos":${json(item.qos, 'qos')}`;
+  if (item.ttl !== undefined) options += `,"ttl":${json(item.ttl, 'ttl')}`;
+  if (item.retain !== undefined) options += `,"retain":${json(item.retain, 'retain')}`;
+  if (typeof item.topic !== 'string') throw new TypeError(`the topic is a ${typeof item.topic}, not a string`);
   return `{"jsonrpc":"2.0","method":"publish","params":{"topic":${JSON.stringify(item.topic)},"payload":${payload}${options}},"id":${id}}`;
+}
+
+/**
+ * `value` as JSON text. JSON.stringify gives undefined for a function or a symbol, which
+ * spliced into a frame would make the broker refuse all of it: thrown instead, for this
+ * message alone.
+ */
+function json(value: unknown, what: string): string {
+  const text = JSON.stringify(value) as string | undefined;
+  if (text === undefined) throw new TypeError(`the ${what} is a ${typeof value}, not a JSON value`);
+  return text;
 }

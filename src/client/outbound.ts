@@ -5,6 +5,7 @@
  */
 import { ErrorCode, RpcError } from '../protocol/errors.js';
 import { HEADER_BYTES, encodeFrame } from '../protocol/framing.js';
+import { exceedsJsonDepthText, MAX_JSON_DEPTH } from '../protocol/json-depth.js';
 import { notification, request as requestText } from '../protocol/jsonrpc.js';
 import type { Connection } from './connection.js';
 import { connectionLostError, errorText } from './errors.js';
@@ -58,24 +59,32 @@ export class Outbound {
    * Send `count` calls of `method` on `conn` as JSON-RPC batch frames, as few as the
    * broker's `max_message_size` allows, and resolve with every call's answer in order.
    * `callText(i, id)` writes call `i` with the id it must carry (a plain `request` of its
-   * params, or text the caller builds faster itself). A call that cannot be sent (params
-   * that are not JSON, larger than the broker takes, a connection that refuses the frame)
-   * is answered with its error locally and the others go ahead. Rejects only as a whole:
-   * on the timeout, or when the connection is lost before every answer is in.
+   * params, or text the caller builds faster itself). A call the batch cannot carry is
+   * answered with its own error and the others go ahead: params that are not JSON, a call
+   * larger than the broker takes or nested deeper than it reads (a call that is one level
+   * too deep for a batch, whose array counts as a level, goes out alone). When a frame
+   * cannot be queued (the socket closed, or its send buffer is full), it and every call
+   * after it are answered with that error, so what is sent stays in order. Rejects as a
+   * whole on the timeout, or when the connection is lost before every answer is in.
    */
   requestBatch(conn: Connection, method: string, count: number, callText: (i: number, id: number) => string, timeoutMs: number): Promise<BatchAnswer[]> {
     if (count === 0) return Promise.resolve([]);
     const { first, promise } = this.pending.createBatch(method, count, timeoutMs);
-    const limit = this.maxMessageSize() ?? DEFAULT_BATCH_FRAME_BYTES;
+    const advertised = this.maxMessageSize();
+    // Anything but a positive size is not a limit a broker could mean: the contract's default.
+    const limit = typeof advertised === 'number' && advertised > 0 ? advertised : DEFAULT_BATCH_FRAME_BYTES;
     let parts: string[] = [];
     let ids: number[] = [];
     let bytes = 1; // the brackets and the commas between calls
-    const send = (): void => {
+    let refused: RpcError | null = null;
+    const sendFrame = (text: string, frameIds: readonly number[]): void => {
+      if (refused === null && conn.send(encodeFrame(text))) return;
+      refused ??= this.sendFailure(conn, method);
+      for (const id of frameIds) this.pending.failInBatch(id, refused);
+    };
+    const sendBatch = (): void => {
       if (parts.length === 0) return;
-      if (!conn.send(encodeFrame(`[${parts.join(',')}]`))) {
-        const failure = this.sendFailure(conn, method);
-        for (const id of ids) this.pending.failInBatch(id, failure);
-      }
+      sendFrame(`[${parts.join(',')}]`, ids);
       parts = [];
       ids = [];
       bytes = 1;
@@ -94,18 +103,33 @@ export class Outbound {
         this.pending.failInBatch(id, this.tooLarge(method, size + 1, limit));
         continue;
       }
-      if (bytes + size > limit) send();
+      if (exceedsJsonDepthText(text, MAX_JSON_DEPTH - 1)) {
+        if (exceedsJsonDepthText(text, MAX_JSON_DEPTH)) {
+          this.pending.failInBatch(id, this.tooDeep(method));
+        } else {
+          sendBatch();
+          sendFrame(text, [id]);
+        }
+        continue;
+      }
+      if (bytes + size > limit) sendBatch();
       parts.push(text);
       ids.push(id);
       bytes += size;
     }
-    send();
+    sendBatch();
     return promise;
   }
 
   /** Send a notification on `conn`; returns false when it could not be queued. */
   notify(conn: Connection, method: string, params: unknown): boolean {
     return conn.send(encodeFrame(notification(method, params)));
+  }
+
+  private tooDeep(method: string): RpcError {
+    return new RpcError(ErrorCode.INVALID_REQUEST, `"${method}" nests JSON deeper than the broker reads (${MAX_JSON_DEPTH} levels, the call's own included)`, {
+      max_depth: MAX_JSON_DEPTH,
+    });
   }
 
   private tooLarge(method: string, bytes: number, limit: number): RpcError {

@@ -56,3 +56,35 @@ function hasMoreOpenersThan(text: Uint8Array, max: number): boolean {
   }
   return false;
 }
+
+/** {@link exceedsJsonDepth} for JSON a client is about to send, still a string. */
+export function exceedsJsonDepthText(text: string, max: number = MAX_JSON_DEPTH): boolean {
+  if (!hasMoreOpenersThanText(text, max)) return false;
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === BACKSLASH) i++;
+      else if (c === QUOTE) inString = false;
+    } else if (c === QUOTE) {
+      inString = true;
+    } else if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
+      if (++depth > max) return true;
+    } else if (c === CLOSE_OBJECT || c === CLOSE_ARRAY) {
+      depth--;
+    }
+  }
+  return false;
+}
+
+function hasMoreOpenersThanText(text: string, max: number): boolean {
+  let n = 0;
+  for (let i = text.indexOf('{'); i !== -1; i = text.indexOf('{', i + 1)) {
+    if (++n > max) return true;
+  }
+  for (let i = text.indexOf('['); i !== -1; i = text.indexOf('[', i + 1)) {
+    if (++n > max) return true;
+  }
+  return false;
+}

@@ -381,6 +381,82 @@ describe('publish / subscribe', () => {
     expect(batches).toBe(1);
   });
 
+  it('publishBatch: a payload too deep for a batch goes out alone, one too deep for the broker fails alone; bad types fail alone', async () => {
+    const b = await broker();
+    const sub = await connected('sub', b.port);
+    const pub = await connected('pub', b.port);
+    const inbox = new Inbox();
+    await sub.subscribe('deep.*', inbox.handler);
+    // The call is level 1, params 2: a payload may nest 62 levels alone, 61 in a batch (its array is a level).
+    const nested = (levels: number): unknown => JSON.parse(`${'['.repeat(levels)}1${']'.repeat(levels)}`);
+    const items = [
+      { topic: 'deep.a', payload: 1 },
+      { topic: 'deep.b', payload: nested(61) },
+      { topic: 'deep.c', payload: nested(62) },
+      { topic: 'deep.d', payload: nested(63) },
+      { topic: undefined as unknown as string, payload: 2 },
+      { topic: 'deep.f', payload: 3, qos: (() => 1) as unknown as 1 },
+      { topic: 'deep.g', payloadJson: `${'['.repeat(63)}1${']'.repeat(63)}` },
+      { topic: 'deep.h', payload: 4 },
+    ];
+    const outcomes = await pub.publishBatch(items);
+    expect(outcomes.map((o) => (o.ok ? 'ok' : o.error.code))).toEqual([
+      'ok',
+      'ok',
+      'ok',
+      ErrorCode.INVALID_REQUEST,
+      ErrorCode.INVALID_PARAMS,
+      ErrorCode.INVALID_PARAMS,
+      ErrorCode.INVALID_REQUEST,
+      'ok',
+    ]);
+    expect(outcomes[3]).toMatchObject({ error: { data: { max_depth: 64 } } });
+    expect((outcomes[4] as { error: Error }).error.message).toMatch(/topic is a undefined, not a string/);
+    expect((outcomes[5] as { error: Error }).error.message).toMatch(/qos is a function, not a JSON value/);
+    await inbox.topic('deep.h');
+    expect(inbox.messages.map((m) => m.topic)).toEqual(['deep.a', 'deep.b', 'deep.c', 'deep.h']);
+    expect(inbox.messages[2]!.payload).toEqual(nested(62));
+    expect(pub.isConnected).toBe(true);
+  });
+
+  it('publishBatch: once a frame cannot be queued, every later message fails too, so nothing overtakes it', async () => {
+    let peer: net.Socket | undefined;
+    const received: number[] = [];
+    const port = await rawPeer((msg, reply, sock) => {
+      if (!Array.isArray(msg)) {
+        if (msg.method === 'connect') {
+          peer = sock;
+          reply({ jsonrpc: '2.0', result: connectResult({ heartbeat_interval: 60, heartbeat_timeout: 120, max_message_size: 256 * 1024 }), id: msg.id });
+        }
+        return;
+      }
+      const calls = msg as { id: number }[];
+      for (const c of calls) received.push(c.id);
+      reply(calls.map((c) => ({ jsonrpc: '2.0', result: { message_id: `m${c.id}` }, id: c.id })));
+    });
+    const c = await connected('raw', port, { autoReconnect: false });
+    // Frames of 200 KB fill the client's 32 MiB send buffer after 167, leaving about
+    // 140 KB. A near-limit message closes the last big frame, so the small ones after it
+    // make a frame of their own, which would still fit, and must not go.
+    const items = [
+      ...Array.from({ length: 180 }, () => ({ topic: 'big.x', payload: 'x'.repeat(200_000) })),
+      { topic: 'big.y', payload: 'y'.repeat(262_000) }, // within 256 KiB alone, not with one more call
+      ...Array.from({ length: 20 }, () => ({ topic: 'small.x', payload: 1 })),
+    ];
+    peer!.pause();
+    const batch = c.publishBatch(items);
+    peer!.resume();
+    const outcomes = await batch;
+    const firstRefused = outcomes.findIndex((o) => !o.ok);
+    expect(firstRefused).toBeGreaterThan(100);
+    expect(firstRefused).toBeLessThan(180);
+    expect(outcomes).toHaveLength(201);
+    for (const o of outcomes.slice(firstRefused)) expect(o).toMatchObject({ ok: false, error: { code: ErrorCode.LIMIT_EXCEEDED } });
+    expect(outcomes.slice(0, firstRefused).every((o) => o.ok)).toBe(true);
+    const ids = outcomes.slice(0, firstRefused).map((o) => Number((o as { messageId: string }).messageId.slice(1)));
+    expect(received).toEqual(ids);
+  });
+
   it('publishBatch takes answers out of order and split across frames, and rejects what is left when the connection drops', async () => {
     const port = await rawPeer((msg, reply, sock) => {
       if (!Array.isArray(msg)) {
