@@ -9,7 +9,7 @@ import { BrokerClient, BrokerConnectionError } from '../src/client/index.js';
 import type { Logger } from '../src/log/logger.js';
 import { silentLogger } from '../src/log/logger.js';
 import { CliError } from './cli-error.js';
-import { linkAddress } from './connect-options.js';
+import { linkAddress } from './open-link.js';
 import { askOwner, KeyTakenError } from './script-registry.js';
 
 /**

@@ -1,5 +1,6 @@
 /**
- * `bridge broker` loads only what a broker needs (issue 15: idle memory). Each command's
+ * `bridge broker` loads only what a broker needs (issue 15: idle memory), and `bridge
+ * tail` only what a client of one needs (its memory during a backlog). Each command's
  * work is imported when that command runs, iconv-lite on the first frame that is not
  * UTF-8, the status page only with --http, a federation engine only with --upstream. The
  * broker runs with a preload that records every module it loads (test/helpers/
@@ -8,8 +9,11 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
+import { BrokerClient, type Message } from '../../src/client/index.js';
+import { writeFileSync } from 'node:fs';
 import { useCliProcesses, waitOutput } from '../helpers/cli.js';
+import { stopCli } from '../helpers/platform.js';
 import { freePort } from '../helpers/ports.js';
 
 const RECORDER = new URL('../helpers/load-recorder.mjs', import.meta.url).href;
@@ -69,5 +73,56 @@ describe('what bridge broker loads', () => {
     const urls = await modulesLoadedBy(['--legacy-encoding', 'cp1251', '--http', String(await freePort())]);
     expect(urls.some((u) => u.includes('/node_modules/iconv-lite/'))).toBe(true);
     expect(urls.some((u) => u.endsWith('/dist/bridge/status-page/status-page.js'))).toBe(true);
+  });
+});
+
+/** What `bridge tail`, a client of the broker, must not load. */
+const NOT_FOR_A_TAIL: [pattern: RegExp, what: string][] = [
+  [/\/dist\/src\/broker\/broker\.js$/, 'the broker (hosting is for run, up and demo)'],
+  [/\/dist\/src\/broker\/(dispatcher|router|session-store)\.js$/, "the broker's internals"],
+  [/\/dist\/bridge\/broker-link\.js$/, 'BrokerLink (join or host)'],
+  [/\/dist\/bridge\/status-page\//, 'the status page'],
+  [/\/node_modules\/execa\//, 'execa (the script supervisor)'],
+  [/\/dist\/bridge\/supervisor\/script-(supervisor|process)\.js$/, 'the script supervisor'],
+  [/\/node_modules\/@nats-io\//, 'the NATS client'],
+  [/\/node_modules\/mqtt\//, 'the MQTT client'],
+  [/\/dist\/bridge\/commands\/(?!tail(-command)?\.js$)[\w-]+(?<!-command)\.js$/, "another command's implementation"],
+];
+
+describe('what bridge tail loads', () => {
+  const dirs: string[] = [];
+  afterEach(() => {
+    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  });
+  const { start } = useCliProcesses();
+
+  it('a tail publishing a line loads file IPC and the client, not the broker, the status page or the supervisor', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'bridge-loads-'));
+    dirs.push(dir);
+    const port = await freePort();
+    const broker = start(['broker', '--host', '127.0.0.1', '--port', String(port), '--log-level', 'info']);
+    await waitOutput(broker.child, broker.stderr, (s) => s.includes('broker listening'));
+    const watcher = new BrokerClient('loads-watcher', { host: '127.0.0.1', port, autoReconnect: false });
+    await watcher.connect();
+    let onDelivery!: (m: Message) => void;
+    const delivered = new Promise<Message>((resolve) => (onDelivery = resolve));
+    await watcher.subscribe('JOB', (m) => onDelivery(m));
+    onTestFinished(() => watcher.disconnect());
+    const queue = path.join(dir, 'queue.txt');
+    writeFileSync(queue, 'JOB|{"n":1}\r\n');
+    const record = path.join(dir, 'loaded.txt');
+    const tail = start(['tail', queue, '--host', '127.0.0.1', '--port', String(port), '--log-level', 'info'], {
+      NODE_OPTIONS: `--import=${RECORDER}`,
+      LOAD_RECORD: record,
+    });
+    // Once the line arrives, the whole publishing path has been loaded.
+    expect((await delivered).payload).toMatchObject({ n: 1 });
+    await stopCli(tail);
+    const urls = readFileSync(record, 'utf8').split('\n').filter((u) => u !== '');
+    expect(urls.some((u) => u.endsWith('/dist/file-ipc/tailer.js')), 'the tailer is recorded').toBe(true);
+    expect(urls.some((u) => u.endsWith('/dist/src/client/client.js')), 'the client is recorded').toBe(true);
+    expect(urls.some((u) => u.includes('/node_modules/commander/')), 'a CommonJS module (commander) is recorded').toBe(true);
+    const wrong = NOT_FOR_A_TAIL.flatMap(([pattern, what]) => urls.filter((u) => pattern.test(u)).map((u) => `${what}: ${u}`));
+    expect(wrong).toEqual([]);
   });
 });
