@@ -15,6 +15,7 @@ import { FrameDecoder } from '../../src/protocol/framing.js';
 import type { Frame, RawClient } from '../helpers/raw-client.js';
 import { brokerWithWatcher, subscribe, useTestBed } from '../helpers/test-bed.js';
 import { stopCli } from '../helpers/platform.js';
+import { pollFile } from '../helpers/poll-file.js';
 import { pace } from '../helpers/processes.js';
 import { FAKE_AHK, ROOT, scriptFixture, writeBridgeConfig } from '../helpers/script-fixtures.js';
 
@@ -52,19 +53,20 @@ interface Pos {
 }
 
 /** The saved position; polled (bounded): the position file announces nothing. */
-async function waitPosition(file: string, pred: (p: Pos) => boolean, timeoutMs = 5000): Promise<Pos> {
-  const until = Date.now() + timeoutMs;
-  let last: Pos | null = null;
-  for (;;) {
-    try {
-      last = JSON.parse(readFileSync(`${file}.pos`, 'utf8')) as Pos;
-      if (pred(last)) return last;
-    } catch {
-      // not written yet (or replaced between read and parse): look again
-    }
-    if (Date.now() > until) throw new Error(`position file never satisfied the condition; last: ${JSON.stringify(last)}`);
-    await pace(20);
-  }
+function waitPosition(file: string, pred: (p: Pos) => boolean, timeoutMs = 5000): Promise<Pos> {
+  return pollFile(
+    `${file}.pos`,
+    (text) => {
+      try {
+        const pos = JSON.parse(text) as Pos;
+        return pred(pos) ? pos : undefined;
+      } catch {
+        return undefined; // not written yet (or replaced between read and parse)
+      }
+    },
+    'a position satisfying the condition',
+    timeoutMs,
+  );
 }
 
 /** Deliveries on the queue's topics, in arrival order, as [topic, payload]. */

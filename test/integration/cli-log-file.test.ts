@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { runCli, useCliProcesses, waitOutput } from '../helpers/cli.js';
 import { ON_WINDOWS, POSIX_SIGNALS } from '../helpers/platform.js';
 import { freePort } from '../helpers/ports.js';
-import { pace } from '../helpers/processes.js';
+import { pollFile } from '../helpers/poll-file.js';
 import { FAKE_AHK, scriptFixture, writeBridgeConfig } from '../helpers/script-fixtures.js';
 
 const procs = useCliProcesses();
@@ -24,22 +24,6 @@ function tempDir(): string {
 /** `<time> LEVEL component: msg` -> `LEVEL component: msg`. */
 const withoutTimes = (text: string): string[] => text.split('\n').filter(Boolean).map((l) => l.replace(/^\d{4}-\d\d-\d\dT[\d:.]+Z (\S+)\s+/, '$1 '));
 
-/** Resolves once `file` has a line matching `pred`; polled every 20 ms, for at most `timeoutMs`. */
-async function fileLine(file: string, pred: (line: string) => boolean, timeoutMs = 10_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    let text = '';
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch {
-      // not created yet
-    }
-    if (text.split('\n').some(pred)) return;
-    if (Date.now() > until) throw new Error(`no line of ${file} matched within ${timeoutMs} ms; it holds: ${JSON.stringify(text)}`);
-    await pace(20);
-  }
-}
-
 describe('--log-file', () => {
   it.skipIf(!POSIX_SIGNALS)('bridge broker logs to the file, in the chosen format, and nothing to stderr', async () => {
     const dir = tempDir();
@@ -48,7 +32,7 @@ describe('--log-file', () => {
     const broker = procs.start(['broker', '--port', String(port), '--log-file', file, '--log-format', 'json']);
     // Its stderr stays quiet, so the listening line is awaited in the file (which announces
     // nothing: polled, bounded). A client started sooner could find nothing listening yet.
-    await fileLine(file, (l) => l.includes('"broker listening"'));
+    await pollFile(file, (text) => (text.includes('"broker listening"') ? true : undefined), 'the listening line', 10_000);
     const ps = await runCli(['request', 'status', '--port', String(port)]);
     expect(ps.code).toBe(0);
     broker.child.kill('SIGTERM');

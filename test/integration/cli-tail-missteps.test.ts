@@ -5,7 +5,7 @@
  * of, a line the broker refuses, the queue path turning into a folder) is logged and
  * dead-lettered without holding up the lines behind it.
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { runCli, useCliProcesses, waitOutput, type CliResult, type StartedCli } from '../helpers/cli.js';
@@ -13,6 +13,7 @@ import type { StartedBroker } from '../helpers/broker-fixture.js';
 import { ON_WINDOWS } from '../helpers/platform.js';
 import { freePort } from '../helpers/ports.js';
 import { pace } from '../helpers/processes.js';
+import { pollFile } from '../helpers/poll-file.js';
 import type { RawClient } from '../helpers/raw-client.js';
 import { brokerWithWatcher, subscribe, useTestBed } from '../helpers/test-bed.js';
 
@@ -65,25 +66,20 @@ async function createWhereDeleted(create: () => void, timeoutMs = 10_000): Promi
 }
 
 /** Dead-letter file entries as [queue_id offset, reason, raw]; polled (bounded): the file announces nothing. */
-async function waitDead(file: string, n: number, timeoutMs = 5000): Promise<Array<[number, string, string]>> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    let text = '';
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch {
-      // not written yet
-    }
-    const rows = text.split('\n').filter((l) => l !== '');
-    if (rows.length >= n) {
-      return rows.map((r) => {
+function waitDead(file: string, n: number, timeoutMs = 5000): Promise<Array<[number, string, string]>> {
+  return pollFile(
+    file,
+    (text) => {
+      const rows = text.split('\n').filter((l) => l !== '');
+      if (rows.length < n) return undefined;
+      return rows.map((r): [number, string, string] => {
         const [, id, reason, raw] = r.split('\t');
         return [Number(id!.split(':').pop()), reason!, raw!];
       });
-    }
-    if (Date.now() > until) throw new Error(`dead-letter file has ${rows.length} of ${n} entries: ${text}`);
-    await pace(20);
-  }
+    },
+    `${n} dead-letter entries`,
+    timeoutMs,
+  );
 }
 
 describe('bridge tail: mistakes at start-up are exit 1 with one message, before connecting', () => {
