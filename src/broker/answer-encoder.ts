@@ -11,7 +11,7 @@
  * of 500 publishes is answered with one allocation.
  */
 import { HEADER_BYTES } from '../protocol/framing.js';
-import type { RpcId, RpcResponseObject } from '../protocol/jsonrpc.js';
+import type { RpcResponseObject } from '../protocol/jsonrpc.js';
 import { RawJson } from '../protocol/raw-json.js';
 
 /**
@@ -47,15 +47,14 @@ export function encodeAnswerFrame(
   if (!Array.isArray(answer)) {
     const single = answer as RpcResponseObject;
     // A reply's result that is still the responder's JSON text goes out as those bytes.
-    if (single.result instanceof RawJson) return encodeRawResult(single.id, single.result, maxBytes);
-    const selfBytes = selfEncodedBytes(single);
-    if (selfBytes >= 0) {
+    const resultLength = bytesOfResult(single, true);
+    if (resultLength >= 0) {
       const idJson = JSON.stringify(single.id);
-      const bytes = selfBytes + Buffer.byteLength(idJson, 'utf8');
+      const bytes = RESPONSE_OVERHEAD + resultLength + Buffer.byteLength(idJson, 'utf8');
       if (bytes > maxBytes) return { tooLarge: bytes };
       const frame = Buffer.allocUnsafe(HEADER_BYTES + bytes);
       frame.writeUInt32BE(bytes, 0);
-      writeSelfEncoded(frame, HEADER_BYTES, single.result as SelfEncodingResult, idJson);
+      writeResponse(frame, HEADER_BYTES, single.result as WrittenResult, idJson);
       return frame;
     }
     const text = serialise(single);
@@ -66,18 +65,17 @@ export function encodeAnswerFrame(
     frame.write(text, HEADER_BYTES, 'utf8');
     return frame;
   }
+  // Per response: its serialised text, or the JSON of its id when its result is written as bytes.
   const texts: string[] = [];
-  const sizes: number[] = [];
+  const written: boolean[] = [];
   let bytes = 1 + answer.length; // brackets and commas
   for (const response of answer) {
-    const selfBytes = selfEncodedBytes(response);
-    // A self-encoding response keeps its id's JSON as its text.
-    const text = selfBytes >= 0 ? JSON.stringify(response.id) : serialise(response);
-    const size = selfBytes >= 0 ? selfBytes + Buffer.byteLength(text, 'utf8') : Buffer.byteLength(text, 'utf8');
-    bytes += size;
+    const resultLength = bytesOfResult(response, false);
+    const text = resultLength >= 0 ? JSON.stringify(response.id) : serialise(response);
+    bytes += (resultLength >= 0 ? RESPONSE_OVERHEAD + resultLength : 0) + Buffer.byteLength(text, 'utf8');
     if (bytes > maxBytes) return { tooLarge: bytes };
     texts.push(text);
-    sizes.push(selfBytes);
+    written.push(resultLength >= 0);
   }
   const frame = Buffer.allocUnsafe(HEADER_BYTES + bytes);
   frame.writeUInt32BE(bytes, 0);
@@ -85,42 +83,38 @@ export function encodeAnswerFrame(
   frame[off++] = OPEN;
   for (let i = 0; i < answer.length; i++) {
     if (i > 0) frame[off++] = COMMA;
-    off = sizes[i]! >= 0 ? writeSelfEncoded(frame, off, answer[i]!.result as SelfEncodingResult, texts[i]!) : off + frame.write(texts[i]!, off, 'utf8');
+    off = written[i] ? writeResponse(frame, off, answer[i]!.result as WrittenResult, texts[i]!) : off + frame.write(texts[i]!, off, 'utf8');
   }
   frame[off] = CLOSE;
   return frame;
 }
 
+/** A result written into the frame as bytes: a responder's raw JSON, or one that writes itself. */
+type WrittenResult = RawJson | SelfEncodingResult;
+
 const RESULT_HEAD = '{"jsonrpc":"2.0","result":';
 const ID_HEAD = ',"id":';
+/** The bytes of a response around its result and its id's JSON. */
+const RESPONSE_OVERHEAD = RESULT_HEAD.length + ID_HEAD.length + 1;
 
-/** Bytes of `response` without its id's JSON when its result writes itself, else -1. */
-function selfEncodedBytes(response: RpcResponseObject): number {
-  if (response.error !== undefined || !isSelfEncoding(response.result)) return -1;
-  const n = response.result.jsonBytes();
-  return n < 0 ? -1 : RESULT_HEAD.length + n + ID_HEAD.length + 1;
+/**
+ * Bytes of `response`'s result when it is written as bytes, else -1 (it is serialised):
+ * one that writes itself, and a responder's raw JSON when `raw` (in a single answer; a
+ * batch serialises raw results as values, as it always has).
+ */
+function bytesOfResult(response: RpcResponseObject, raw: boolean): number {
+  if (response.error !== undefined) return -1;
+  const result = response.result;
+  if (result instanceof RawJson) return raw ? result.length : -1;
+  return isSelfEncoding(result) ? result.jsonBytes() : -1;
 }
 
-/** `{"jsonrpc":"2.0","result":<result>,"id":<idJson>}` at `off`; returns the offset past it. */
-function writeSelfEncoded(frame: Buffer, off: number, result: SelfEncodingResult, idJson: string): number {
+/** `{"jsonrpc":"2.0","result":<result>,"id":<idJson>}` at `off`, like `JSON.stringify`; returns the offset past it. */
+function writeResponse(frame: Buffer, off: number, result: WrittenResult, idJson: string): number {
   off += frame.write(RESULT_HEAD, off, 'latin1');
-  off += result.writeJson(frame, off);
+  off += result instanceof RawJson ? result.copyTo(frame, off) : result.writeJson(frame, off);
   off += frame.write(ID_HEAD, off, 'latin1');
   off += frame.write(idJson, off, 'utf8');
   frame[off++] = 0x7d; // }
   return off;
-}
-
-/** `{"jsonrpc":"2.0","result":<raw>,"id":<id>}` as a frame, like `JSON.stringify` would write it. */
-function encodeRawResult(id: RpcId, result: RawJson, maxBytes: number): Buffer | { tooLarge: number } {
-  const head = '{"jsonrpc":"2.0","result":';
-  const tail = `,"id":${JSON.stringify(id)}}`;
-  const bytes = head.length + result.length + Buffer.byteLength(tail, 'utf8');
-  if (bytes > maxBytes) return { tooLarge: bytes };
-  const frame = Buffer.allocUnsafe(HEADER_BYTES + bytes);
-  frame.writeUInt32BE(bytes, 0);
-  let off = HEADER_BYTES + frame.write(head, HEADER_BYTES, 'latin1');
-  off += result.copyTo(frame, off);
-  frame.write(tail, off, 'utf8');
-  return frame;
 }

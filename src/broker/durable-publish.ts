@@ -85,7 +85,6 @@ export class PublishAnswer implements PublishResult, SelfEncodingResult {
 const ANSWER_HEAD = '{"message_id":"';
 const ANSWER_MIDDLE = '","delivered":';
 
-
 /** True when a publish needs {@link publishDurably}: it is journaled, or must wait behind one that is. */
 export function needsJournal(durability: Durability | null, session: Session, qos: 0 | 1, retain: boolean): durability is Durability {
   return durability !== null && (qos === 1 || retain || session.publishChain !== null);

@@ -86,7 +86,5 @@ export function parseMessageSeq(idSpace: IdSpace, id: string): number | null {
  * with the same prefix).
  */
 export function isPlainMessageId(id: string): boolean {
-  if (id.length !== MESSAGE_ID_LENGTH || space === null || !id.startsWith(space.prefix)) return false;
-  for (let i = PREFIX_LENGTH; i < MESSAGE_ID_LENGTH; i++) if (!isHexDigit(id.charCodeAt(i))) return false;
-  return true;
+  return space !== null && parseMessageSeq(space, id) !== null;
 }

@@ -24,6 +24,7 @@ import type {
   SubscribeOptions,
   SubscriptionsResult,
 } from './call-types.js';
+import type { Connection } from './connection.js';
 import { DeliveryDispatcher } from './delivery-dispatcher.js';
 import { errorText, notConnectedError } from './errors.js';
 import type { BrokerClientEvents } from './events.js';
@@ -176,16 +177,20 @@ export class BrokerClient extends EventEmitter<BrokerClientEvents> {
 
   // ---------------------------------------------------------------- calls
 
+  /** The socket calls go out on, or null unless the client is connected. */
+  private connectedConnection(): Connection | null {
+    const conn = this.lifecycle.connection;
+    return this.lifecycle.state === 'connected' && conn ? conn : null;
+  }
+
   /**
    * Send any method and resolve with its `result`: the escape hatch for methods this
    * class does not wrap. Broker errors reject as `RpcError` with the broker's code.
    * @param timeout seconds to wait for the reply (default `requestTimeout`)
    */
   call<T = unknown>(method: string, params?: RpcParams, timeout?: number): Promise<T> {
-    const conn = this.lifecycle.connection;
-    if (this.lifecycle.state !== 'connected' || !conn) {
-      return Promise.reject(notConnectedError(method, this.lifecycle.notConnectedState(), this.where));
-    }
+    const conn = this.connectedConnection();
+    if (!conn) return Promise.reject(notConnectedError(method, this.lifecycle.notConnectedState(), this.where));
     // The result's shape is the broker's promise, not something checked here.
     return this.outbound.request(conn, method, params, (timeout ?? this.opts.requestTimeout) * 1000) as Promise<T>;
   }
@@ -254,10 +259,8 @@ export class BrokerClient extends EventEmitter<BrokerClientEvents> {
    * @param timeout seconds to wait for all the answers (default `requestTimeout`)
    */
   publishBatch(items: readonly BatchPublish[], timeout?: number): Promise<BatchPublishOutcome[]> {
-    const conn = this.lifecycle.connection;
-    if (this.lifecycle.state !== 'connected' || !conn) {
-      return Promise.reject(notConnectedError('publish', this.lifecycle.notConnectedState(), this.where));
-    }
+    const conn = this.connectedConnection();
+    if (!conn) return Promise.reject(notConnectedError('publish', this.lifecycle.notConnectedState(), this.where));
     return this.outbound.requestBatch(conn, 'publish', items.length, (i, id) => publishCallText(items[i]!, id), (timeout ?? this.opts.requestTimeout) * 1000).then((answers) =>
       answers.map((a): BatchPublishOutcome => {
         if (!a.ok) return a;

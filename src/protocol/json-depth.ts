@@ -57,25 +57,13 @@ function hasMoreOpenersThan(text: Uint8Array, max: number): boolean {
   return false;
 }
 
-/** {@link exceedsJsonDepth} for JSON a client is about to send, still a string. */
+/**
+ * {@link exceedsJsonDepth} for JSON a client is about to send, still a string. The
+ * brackets, quote and backslash are the same single bytes in its UTF-8, so the bytes are
+ * measured, made only when the text has enough brackets to be too deep.
+ */
 export function exceedsJsonDepthText(text: string, max: number = MAX_JSON_DEPTH): boolean {
-  if (!hasMoreOpenersThanText(text, max)) return false;
-  let depth = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === BACKSLASH) i++;
-      else if (c === QUOTE) inString = false;
-    } else if (c === QUOTE) {
-      inString = true;
-    } else if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
-      if (++depth > max) return true;
-    } else if (c === CLOSE_OBJECT || c === CLOSE_ARRAY) {
-      depth--;
-    }
-  }
-  return false;
+  return hasMoreOpenersThanText(text, max) && exceedsJsonDepth(Buffer.from(text, 'utf8'), max);
 }
 
 function hasMoreOpenersThanText(text: string, max: number): boolean {

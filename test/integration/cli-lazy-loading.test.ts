@@ -18,6 +18,24 @@ import { freePort } from '../helpers/ports.js';
 
 const RECORDER = new URL('../helpers/load-recorder.mjs', import.meta.url).href;
 
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+// Registered after the folders' hook, so the processes stop before their folders go.
+const { start } = useCliProcesses();
+
+/** A new temporary folder, removed after the test. */
+function tempDir(): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'bridge-loads-'));
+  dirs.push(dir);
+  return dir;
+}
+
+/** Each loaded URL a rule forbids, as `<why>: <url>`. */
+const forbidden = (urls: string[], rules: [pattern: RegExp, what: string][]): string[] =>
+  rules.flatMap(([pattern, what]) => urls.filter((u) => pattern.test(u)).map((u) => `${what}: ${u}`));
+
 /**
  * What an idle broker must not load, and why it would. Matched against file URLs (the
  * recorder turns require-cache paths into URLs too), so `/` holds on Windows as well.
@@ -36,16 +54,10 @@ const NOT_FOR_A_BROKER: [pattern: RegExp, what: string][] = [
 ];
 
 describe('what bridge broker loads', () => {
-  const dirs: string[] = [];
-  afterEach(() => {
-    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-  });
-  const { start } = useCliProcesses();
 
   /** Run a broker with `extra` flags until it listens, stop it by closing stdin, and return the URLs it loaded. */
   async function modulesLoadedBy(extra: string[]): Promise<string[]> {
-    const dir = mkdtempSync(path.join(tmpdir(), 'bridge-loads-'));
-    dirs.push(dir);
+    const dir = tempDir();
     const record = path.join(dir, 'loaded.txt');
     const port = await freePort();
     const proc = start(['broker', '--host', '127.0.0.1', '--port', String(port), '--stop-on-stdin-close', '--log-level', 'info', ...extra], {
@@ -65,8 +77,7 @@ describe('what bridge broker loads', () => {
 
   it('an idle broker loads no other command, no supervisor, file IPC, status page, federation engine or iconv-lite', async () => {
     const urls = await modulesLoadedBy([]);
-    const wrong = NOT_FOR_A_BROKER.flatMap(([pattern, what]) => urls.filter((u) => pattern.test(u)).map((u) => `${what}: ${u}`));
-    expect(wrong).toEqual([]);
+    expect(forbidden(urls, NOT_FOR_A_BROKER)).toEqual([]);
   });
 
   it('loads iconv-lite for a legacy encoding it must check, and the status page with --http', async () => {
@@ -90,15 +101,9 @@ const NOT_FOR_A_TAIL: [pattern: RegExp, what: string][] = [
 ];
 
 describe('what bridge tail loads', () => {
-  const dirs: string[] = [];
-  afterEach(() => {
-    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-  });
-  const { start } = useCliProcesses();
 
   it('a tail publishing a line loads file IPC and the client, not the broker, the status page or the supervisor', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'bridge-loads-'));
-    dirs.push(dir);
+    const dir = tempDir();
     const port = await freePort();
     const broker = start(['broker', '--host', '127.0.0.1', '--port', String(port), '--log-level', 'info']);
     await waitOutput(broker.child, broker.stderr, (s) => s.includes('broker listening'));
@@ -124,7 +129,6 @@ describe('what bridge tail loads', () => {
     // CommonJS modules are recorded at a clean exit, which Ctrl+C is not on Windows (the
     // child is terminated); everything the list below names is an ES module, recorded as it loads.
     if (POSIX_SIGNALS) expect(urls.some((u) => u.includes('/node_modules/commander/')), 'a CommonJS module (commander) is recorded').toBe(true);
-    const wrong = NOT_FOR_A_TAIL.flatMap(([pattern, what]) => urls.filter((u) => pattern.test(u)).map((u) => `${what}: ${u}`));
-    expect(wrong).toEqual([]);
+    expect(forbidden(urls, NOT_FOR_A_TAIL)).toEqual([]);
   });
 });

@@ -44,4 +44,15 @@ describe('message ids', () => {
     expect(b.id).toMatch(UUID_V4);
     expect(a.id).not.toBe(b.id);
   });
+
+  it("tell this process's ids from one that only starts like them (a foreign id must be escaped in frames)", () => {
+    const own = nextId(messageIds);
+    const prefix = messageIds.currentIdSpace().prefix;
+    expect(messageIds.isPlainMessageId(own)).toBe(true);
+    expect(messageIds.parseMessageSeq(messageIds.currentIdSpace(), own)).toBe(parseInt(own.slice(24), 16));
+    for (const foreign of [`${prefix}00000000000"`, `${prefix}0000000000\\n`, `${prefix}ABCDEF012345`, `${prefix}0123456789a`, `${prefix}0123456789abc`, own.replace(/^./, (c) => (c === 'a' ? 'b' : 'a'))]) {
+      expect(messageIds.isPlainMessageId(foreign), foreign).toBe(false);
+      expect(messageIds.parseMessageSeq(messageIds.currentIdSpace(), foreign), foreign).toBeNull();
+    }
+  });
 });
