@@ -30,6 +30,8 @@ export default defineConfig({
     // - cli-down, cli-log-file: `bridge down`, the second-copy message and `--log-file`
     //   are platform-neutral Node; under Windows they are driven end to end by
     //   test/windows/install-startup.test.ts (the logon launcher, run by wscript);
+    // - cli-young-generation: how V8 sizes its heap, the same engine on every platform
+    //   (it passed in this lane when it was written);
     // Never in this lane, not even the full one: the federation tests run Mosquitto and
     // nats-server, which are Linux binaries here; the federation code is platform-neutral
     // Node, covered by the Linux lane.
@@ -47,6 +49,7 @@ export default defineConfig({
             'test/integration/cli-lib-export.test.ts',
             'test/integration/cli-down.test.ts',
             'test/integration/cli-log-file.test.ts',
+            'test/integration/cli-young-generation.test.ts',
           ],
     globalSetup: ['test/global-setup.ts'],
     testTimeout: 120_000,
