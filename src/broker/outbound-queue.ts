@@ -17,7 +17,7 @@ interface Entry {
   frame: Buffer;
   /** Bytes of `frame` in use: less than its length for a chunk of coalesced responses. */
   used: number;
-  /** `null` for responses and other control frames. */
+  /** `null` for responses and other control frames, and once dropped. */
   msg: BrokerMessage | null;
   dropped: boolean;
 }
@@ -58,6 +58,13 @@ const DIRECT_CHUNK_BYTES = 64 * 1024;
  * thousand connections must not take a thousand 64 KiB chunks at once.
  */
 const FIRST_CHUNK_BYTES = 2 * 1024;
+/**
+ * Dropped entries stay in the queue until a flush reaches them; past this many, and more
+ * than the live ones, the queue is rebuilt without them. Under a steady overload (a
+ * subscriber that reads slower than its publishers write, for seconds) the socket seldom
+ * drains, and each new delivery drops one: the dropped ones would pile up without bound.
+ */
+const COMPACT_AFTER_DROPPED = 1024;
 const NO_FLAGS: DeliveryFlags = {};
 
 /**
@@ -77,7 +84,9 @@ let writtenInParts: BrokerMessage | null = null;
 
 export class OutboundQueue implements Flushable {
   flushPending = false;
-  private readonly entries = new Deque<Entry>();
+  private entries = new Deque<Entry>();
+  /** Entries in `entries` that were dropped (see COMPACT_AFTER_DROPPED). */
+  private droppedEntries = 0;
   /** QoS 0 deliveries still queued, oldest first: the drop candidates. */
   private readonly qos0 = new Deque<Entry>();
   private deliveries = 0;
@@ -109,6 +118,11 @@ export class OutboundQueue implements Flushable {
   /** QoS 0 entries the drop index still references (for tests: must stay bounded). */
   get indexedQos0(): number {
     return this.qos0.length;
+  }
+
+  /** Entries the queue holds, dropped ones included (for tests: must stay bounded). */
+  get heldEntries(): number {
+    return this.entries.length;
   }
 
   /** Deliveries waiting to be written. */
@@ -282,9 +296,21 @@ export class OutboundQueue implements Flushable {
       this.deliveries--;
       this.bytes -= e.used;
       this.events.dropped(e.msg!);
+      // Its bytes and message go now; the entry itself when flushed or compacted.
+      e.frame = EMPTY;
+      e.msg = null;
+      if (++this.droppedEntries > COMPACT_AFTER_DROPPED && this.droppedEntries * 2 > this.entries.length) this.compact();
       return true;
     }
     return false;
+  }
+
+  /** Rebuild `entries` without the dropped ones, keeping the order of the rest. */
+  private compact(): void {
+    const live = new Deque<Entry>();
+    for (let e = this.entries.shift(); e; e = this.entries.shift()) if (!e.dropped) live.push(e);
+    this.entries = live;
+    this.droppedEntries = 0;
   }
 
   /** Write what is queued, as far as the socket accepts it without buffering. */
@@ -307,7 +333,10 @@ export class OutboundQueue implements Flushable {
       while (bytes < MAX_WRITE_BYTES) {
         const e = this.entries.shift();
         if (!e) break;
-        if (e.dropped) continue;
+        if (e.dropped) {
+          this.droppedEntries--;
+          continue;
+        }
         this.bytes -= e.used;
         if (e.msg) {
           this.deliveries--;
@@ -359,6 +388,7 @@ export class OutboundQueue implements Flushable {
   discard(): number {
     const forgotten = this.bytes;
     this.entries.clear();
+    this.droppedEntries = 0;
     this.qos0.clear();
     this.deliveries = 0;
     this.bytes = 0;

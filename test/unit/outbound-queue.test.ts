@@ -163,6 +163,31 @@ describe('OutboundQueue', () => {
     expect(q.indexedQos0).toBe(q.queuedDeliveries);
   });
 
+  it('under a steady overload holds a bounded number of entries, and writes the survivors in order on drain', async () => {
+    const { socket, q, dropped, deliver } = setup(100);
+    socket.accept = false;
+    deliver('first');
+    await tick(); // written; now backpressured, and it never drains until the end
+    deliver('q1', 1);
+    q.sendControl(frame('resp'));
+    const sent: string[] = [];
+    let most = 0;
+    for (let i = 0; i < 20_000; i++) {
+      deliver(`m${i}`);
+      sent.push(`m${i}`);
+      most = Math.max(most, q.heldEntries);
+    }
+    // 100 deliveries kept, the QoS 1 one and the response among them; the dropped ones
+    // are let go in bulk, never more than about a thousand at a time.
+    expect(q.queuedDeliveries).toBe(100);
+    expect(dropped).toHaveLength(20_000 - 99);
+    expect(most).toBeLessThanOrEqual(100 + 1 + 1024 + 1);
+    socket.accept = true;
+    socket.emit('drain');
+    expect(socket.bodies()).toEqual(['first', 'q1', 'resp', ...sent.slice(-99)]);
+    expect(q.heldEntries).toBe(0);
+  });
+
   it('end() flushes everything regardless of backpressure, then ends the socket', async () => {
     const { socket, q, deliver } = setup(10);
     socket.accept = false;
