@@ -24,6 +24,7 @@ import { Dispatcher } from './dispatcher.js';
 import type { Durability } from './durability.js';
 import { NO_FAULTS, type FaultInjector } from './faults.js';
 import { FlushScheduler } from './flush-scheduler.js';
+import { ReadTurns } from './read-turns.js';
 import { brokerStatus } from './handlers/status.js';
 import { watchConnectTimeout } from './liveness.js';
 import { listen } from './listener.js';
@@ -74,6 +75,7 @@ export class MessageBroker {
   private readonly system: SystemEvents;
   private readonly dispatcher: Dispatcher;
   private readonly scheduler = new FlushScheduler();
+  private readonly readTurns = new ReadTurns();
   private readonly connections = new Set<Connection>();
   private readonly memory: MemoryReleaser;
   private readonly auth: Authenticator;
@@ -356,6 +358,7 @@ export class MessageBroker {
       this.config.max_queue_size,
       this.config.max_output_bytes,
       this.scheduler,
+      this.readTurns,
       this.hooks,
       this.log,
     );

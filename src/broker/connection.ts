@@ -7,6 +7,7 @@ import { FrameDecoder } from '../protocol/framing.js';
 import type { DisconnectReason } from '../protocol/messages.js';
 import type { Logger } from '../log/logger.js';
 import type { FlushScheduler } from './flush-scheduler.js';
+import type { ReadTurns } from './read-turns.js';
 import type { BrokerMessage } from './message.js';
 import { httpRefusal, NOT_HTTP, NOT_TLS, recogniseMisdirected, requestLineExcerpt } from './misdirected.js';
 import { OutboundQueue } from './outbound-queue.js';
@@ -62,6 +63,7 @@ export class Connection {
     maxQueueSize: number,
     private readonly maxOutputBytes: number,
     scheduler: FlushScheduler,
+    private readonly readTurns: ReadTurns,
     private readonly hooks: ConnectionHooks,
     private readonly log: Logger,
   ) {
@@ -108,6 +110,7 @@ export class Connection {
   private onData(chunk: Buffer): void {
     this.lastActivity = Date.now();
     if (this.closeReason) return;
+    this.readTurns.read(this.socket, chunk.length);
     const oversize = this.decoder.pushRanges(chunk, this.onFrame);
 
     if (!oversize) return;

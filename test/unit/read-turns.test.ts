@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { ReadTurns, type PausableSocket } from '../../src/broker/read-turns.js';
+
+/** A socket stand-in that records pause and resume. */
+class Pausable implements PausableSocket {
+  paused = false;
+  destroyed = false;
+  resumes = 0;
+  pause(): void {
+    this.paused = true;
+  }
+  resume(): void {
+    this.paused = false;
+    this.resumes++;
+  }
+}
+
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+describe('ReadTurns', () => {
+  it('pauses whoever reads past the turn share, and resumes them all when the turn ends', async () => {
+    const turns = new ReadTurns(100);
+    const a = new Pausable();
+    const b = new Pausable();
+    turns.read(a, 60);
+    turns.read(b, 40);
+    expect([a.paused, b.paused]).toEqual([false, false]); // exactly the share: nobody waits
+    turns.read(a, 1);
+    turns.read(b, 1);
+    expect([a.paused, b.paused]).toEqual([true, true]);
+    expect(turns.pausedCount).toBe(2);
+    await nextTurn();
+    expect([a.paused, b.paused]).toEqual([false, false]);
+    expect(turns.pausedCount).toBe(0);
+  });
+
+  it('starts each turn with a full share', async () => {
+    const turns = new ReadTurns(100);
+    const a = new Pausable();
+    turns.read(a, 90);
+    await nextTurn();
+    turns.read(a, 90);
+    expect(a.paused).toBe(false);
+    turns.read(a, 20);
+    expect(a.paused).toBe(true);
+    await nextTurn();
+    expect(a.paused).toBe(false);
+  });
+
+  it('does not resume a socket destroyed while it waited', async () => {
+    const turns = new ReadTurns(10);
+    const a = new Pausable();
+    turns.read(a, 50);
+    a.destroyed = true;
+    await nextTurn();
+    expect(a.resumes).toBe(0);
+    expect(turns.pausedCount).toBe(0);
+  });
+});
