@@ -24,7 +24,10 @@
  */
 import v8 from 'node:v8';
 
-/** V8 flags that size the young generation, with either separator. */
+/**
+ * V8 flags that size the young generation, with either separator. NODE_OPTIONS admits
+ * only `--max-semi-space-size` of them; the others can come on the command line.
+ */
 const YOUNG_GENERATION_FLAG = /--(?:max|min)[-_]semi[-_]space[-_]size|--semi[-_]space[-_]growth[-_]factor/;
 
 /** Commands that keep V8's own sizing (see above). */
@@ -35,6 +38,8 @@ const UNHELD_COMMANDS: ReadonlySet<string> = new Set(['tail']);
  * not for the commands above, nor when the user sized it (on the command line or in
  * NODE_OPTIONS).
  * @param argv the process's arguments after the script (`process.argv.slice(2)`)
+ * @param execArgv Node's own flags for this process (`process.execArgv`)
+ * @param nodeOptions the NODE_OPTIONS environment variable
  */
 export function holdsYoungGeneration(argv: readonly string[], execArgv: readonly string[], nodeOptions: string | undefined): boolean {
   const command = argv[0];

@@ -308,7 +308,7 @@ export class OutboundQueue implements Flushable {
   /** Rebuild `entries` without the dropped ones, keeping the order of the rest. */
   private compact(): void {
     const live = new Deque<Entry>();
-    for (let e = this.entries.shift(); e; e = this.entries.shift()) if (!e.dropped) live.push(e);
+    for (const e of this.entries) if (!e.dropped) live.push(e);
     this.entries = live;
     this.droppedEntries = 0;
   }

@@ -12,7 +12,9 @@
  * Once a turn has read `turnBytes`, every connection that delivers more is paused until
  * the turn ends (a `setImmediate`, which runs after the loop's poll phase); then all
  * resume. Each connection still gets at least one chunk handled per turn, and what a
- * paused socket receives waits, in order, in its own buffer and the kernel's.
+ * paused socket receives waits, in order, in its own buffer and the kernel's. A turn can
+ * read more than its share: the chunk that crossed it, one chunk from each other
+ * connection, and what resumed sockets had buffered, which counts toward the next turn.
  */
 
 /** What is paused: a socket, or a stand-in in tests. */
@@ -29,6 +31,7 @@ export interface PausableSocket {
  */
 export const TURN_READ_BYTES = 256 * 1024;
 
+/** The read shares of one broker's connections (one per broker, shared by its connections). */
 export class ReadTurns {
   private bytes = 0;
   private readonly paused: PausableSocket[] = [];
@@ -37,6 +40,7 @@ export class ReadTurns {
     for (const socket of this.paused.splice(0)) if (!socket.destroyed) socket.resume();
   };
 
+  /** @param turnBytes bytes a turn reads before connections wait (tests pass small ones) */
   constructor(private readonly turnBytes = TURN_READ_BYTES) {}
 
   /** Sockets paused until the turn ends. */

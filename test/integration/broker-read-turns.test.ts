@@ -80,7 +80,8 @@ describe('a client flooding the broker', () => {
     await done;
 
     // The median step, so that a watcher late now and then (the machine is shared) does
-    // not decide it: a turn reads TURN_READ_BYTES and the chunk that crossed it (64 KiB).
+    // not decide it: a turn reads TURN_READ_BYTES and the chunk that crossed it (64 KiB),
+    // about 3,700 publishes; four turns' worth allows for a watcher a few turns late.
     // Without the turns the median was 25,000-47,000 publishes (2.2-4 MB).
     const steps = counts
       .slice(1)
@@ -89,7 +90,7 @@ describe('a client flooding the broker', () => {
       .sort((a, b) => a - b);
     expect(steps.length, 'the watcher was answered during the flood').toBeGreaterThanOrEqual(5);
     const perTurn = (TURN_READ_BYTES + 64 * 1024) / frameBytes;
-    expect(steps[steps.length >> 1], `median step of ${steps.join(',')}`).toBeLessThanOrEqual(3 * perTurn);
+    expect(steps[steps.length >> 1], `median step of ${steps.join(',')}`).toBeLessThanOrEqual(4 * perTurn);
   }, 60_000);
 
   it('keeps every publish of the flood, in order, across the pauses', async () => {
