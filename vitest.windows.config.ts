@@ -32,6 +32,9 @@ export default defineConfig({
     //   test/windows/install-startup.test.ts (the logon launcher, run by wscript);
     // - cli-young-generation: how V8 sizes its heap, the same engine on every platform
     //   (it passed in this lane when it was written);
+    // - broker-read-turns: a 200,000-publish flood, 10 s here; it passed in this lane when
+    //   it was written (libuv's Windows reads pause and resume the same way), and
+    //   test/unit/read-turns.test.ts, which stays, covers the shares themselves;
     // Never in this lane, not even the full one: the federation tests run Mosquitto and
     // nats-server, which are Linux binaries here; the federation code is platform-neutral
     // Node, covered by the Linux lane.
@@ -50,6 +53,7 @@ export default defineConfig({
             'test/integration/cli-down.test.ts',
             'test/integration/cli-log-file.test.ts',
             'test/integration/cli-young-generation.test.ts',
+            'test/integration/broker-read-turns.test.ts',
           ],
     globalSetup: ['test/global-setup.ts'],
     testTimeout: 120_000,
