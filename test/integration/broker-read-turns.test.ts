@@ -7,10 +7,9 @@
  * the broker's message count when it read that request, so the steps between answers
  * are how much of the flood it read between two looks at the watcher.
  */
-import net from 'node:net';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { TURN_READ_BYTES } from '../../src/broker/read-turns.js';
-import { encodeJsonFrame, FrameDecoder } from '../../src/protocol/index.js';
+import { encodeJsonFrame } from '../../src/protocol/index.js';
 import { useCliProcesses, waitOutput } from '../helpers/cli.js';
 import { freePort } from '../helpers/ports.js';
 import { RawClient } from '../helpers/raw-client.js';
@@ -18,37 +17,11 @@ import { RawClient } from '../helpers/raw-client.js';
 const FLOOD = 200_000;
 const { start } = useCliProcesses();
 
-/** A client that sends one request at a time and hands each answer's result to `onResult`. */
-async function statusWatcher(port: number): Promise<{ ask(onCount: (messageCount: number) => void): void; close(): void }> {
-  const socket = net.connect({ port, host: '127.0.0.1' });
-  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
-  socket.setNoDelay(true);
-  let nextId = 1;
-  let waiting: ((result: { message_count?: number }) => void) | null = null;
-  const decoder = new FrameDecoder(1024 * 1024);
-  socket.on('data', (chunk: Buffer) =>
-    decoder.push(chunk, (body) => {
-      const frame = JSON.parse(body.toString('utf8')) as { result?: { message_count?: number }; error?: unknown };
-      if (frame.error !== undefined) throw new Error(`the broker refused: ${JSON.stringify(frame.error)}`);
-      const w = waiting;
-      waiting = null;
-      w?.(frame.result ?? {});
-    }),
-  );
-  const call = (method: string, params: unknown): Promise<{ message_count?: number }> =>
-    new Promise((resolve) => {
-      waiting = resolve;
-      socket.write(encodeJsonFrame({ jsonrpc: '2.0', id: nextId++, method, params }));
-    });
-  await call('connect', { client_id: 'watcher', client_type: 'test', version: '1' });
-  return {
-    // Asked again from inside the answer's handler: the next request waits for nothing.
-    ask(onCount) {
-      waiting = (result) => onCount(result.message_count ?? -1);
-      socket.write(encodeJsonFrame({ jsonrpc: '2.0', id: nextId++, method: 'request', params: { topic: 'status' } }));
-    },
-    close: () => socket.destroy(),
-  };
+/** `count` publishes to `flood`, payload `{i}`, as one buffer of frames. */
+function floodOfPublishes(count: number): Buffer {
+  const frames: Buffer[] = [];
+  for (let i = 0; i < count; i++) frames.push(encodeJsonFrame({ jsonrpc: '2.0', method: 'publish', params: { topic: 'flood', payload: { i } } }));
+  return Buffer.concat(frames);
 }
 
 describe('a client flooding the broker', () => {
@@ -58,26 +31,20 @@ describe('a client flooding the broker', () => {
     await waitOutput(broker.child, broker.stderr, (s) => s.includes('broker listening'));
     const flooder = await RawClient.connected(port, 'flooder');
     onTestFinished(() => flooder.close());
-    const watcher = await statusWatcher(port);
+    const watcher = await RawClient.connected(port, 'watcher');
     onTestFinished(() => watcher.close());
-
-    const frames: Buffer[] = [];
-    for (let i = 0; i < FLOOD; i++) frames.push(encodeJsonFrame({ jsonrpc: '2.0', method: 'publish', params: { topic: 'flood', payload: { i } } }));
-    const flood = Buffer.concat(frames);
+    const flood = floodOfPublishes(FLOOD);
     const frameBytes = flood.length / FLOOD;
 
+    // One request at a time, the next as soon as the answer is in.
     const counts: number[] = [];
-    const done = new Promise<void>((resolve) => {
-      const look = (): void =>
-        watcher.ask((count) => {
-          counts.push(count);
-          if (count >= FLOOD) resolve();
-          else look();
-        });
-      look();
-    });
     flooder.writeRaw(flood);
-    await done;
+    for (let count = -1; count < FLOOD; ) {
+      const answer = await watcher.call('request', { topic: 'status' }, 30_000);
+      expect(answer.error, 'the broker answers its status').toBeUndefined();
+      count = answer.result.message_count as number;
+      counts.push(count);
+    }
 
     // The median step, so that a watcher late now and then (the machine is shared) does
     // not decide it: a turn reads TURN_READ_BYTES and the chunk that crossed it (64 KiB),
@@ -102,9 +69,7 @@ describe('a client flooding the broker', () => {
     await subscriber.call('subscribe', { patterns: ['flood'] });
     const flooder = await RawClient.connected(port, 'flooder');
     onTestFinished(() => flooder.close());
-    const frames: Buffer[] = [];
-    for (let i = 0; i < FLOOD; i++) frames.push(encodeJsonFrame({ jsonrpc: '2.0', method: 'publish', params: { topic: 'flood', payload: { i } } }));
-    flooder.writeRaw(Buffer.concat(frames));
+    flooder.writeRaw(floodOfPublishes(FLOOD));
     const got = await subscriber.waitDeliveries(FLOOD, 'flood', 30_000);
     const outOfOrder = got.findIndex((d, k) => (d.payload as { i: number }).i !== k);
     expect(got).toHaveLength(FLOOD);
