@@ -13,6 +13,7 @@ import {
 } from '../../src/broker/index.js';
 import { Logger } from '../../src/log/logger.js';
 import { CliError } from '../cli-error.js';
+import { resumeOptimization } from '../deferred-optimization.js';
 import { httpFlag, upstreamFlag } from '../connect-flags.js';
 import { logFileSink } from '../log-file.js';
 import type { StatusPage } from '../status-page/status-page.js';
@@ -82,5 +83,8 @@ export async function runBroker(flags: Record<string, unknown>): Promise<void> {
     // A status page that cannot listen leaves no broker behind it.
     if (broker.running) await broker.stop('status page failed');
     throw new CliError((err as Error).message);
+  } finally {
+    // Loaded and listening (or failed): from here on what runs hot is the traffic's work.
+    resumeOptimization();
   }
 }
