@@ -3,31 +3,20 @@
  * bridge/commands/<name>-command.ts, its work in bridge/commands/<name>.ts, which is
  * imported only when that subcommand runs: `bridge broker` must not carry the supervisor,
  * file IPC or the status page (issue 15: idle memory). This file only assembles the
- * definitions and turns errors into a message and an exit code.
+ * definitions (only the running command's: command-definitions.ts) and turns errors into
+ * a message and an exit code.
  */
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../src/version.js';
 import { CliError } from './cli-error.js';
 import { logFatal } from './log-file.js';
-import { brokerCommand } from './commands/broker-command.js';
-import { demoCommand } from './commands/demo-command.js';
-import { downCommand } from './commands/down-command.js';
-import { initCommand } from './commands/init-command.js';
-import { libCommand } from './commands/lib-command.js';
-import { logsCommand } from './commands/logs-command.js';
-import { psCommand } from './commands/ps-command.js';
-import { replyCommand } from './commands/reply-command.js';
-import { scriptControlCommands } from './commands/script-control-command.js';
-import { startupCommands } from './commands/startup-command.js';
-import { pubCommand } from './commands/pub-command.js';
-import { requestCommand } from './commands/request-command.js';
-import { runCommand } from './commands/run-command.js';
-import { statusCommand } from './commands/status-command.js';
-import { subCommand } from './commands/sub-command.js';
-import { tailCommand } from './commands/tail-command.js';
-import { upCommand } from './commands/up-command.js';
+import { commandsFor } from './command-definitions.js';
 
-export function buildProgram(): Command {
+/**
+ * The program for a process started with `argv` (the arguments after the script): every
+ * command's options and help, or only the named command's (command-definitions.ts).
+ */
+export async function buildProgram(argv: readonly string[]): Promise<Command> {
   const program = new Command('bridge')
     .description('Local message broker and AutoHotkey bridge for Windows desktop automation')
     .version(VERSION, '-v, --version')
@@ -36,25 +25,7 @@ export function buildProgram(): Command {
     .enablePositionalOptions()
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  const commands = [
-    brokerCommand(),
-    pubCommand(),
-    subCommand(),
-    requestCommand(),
-    replyCommand(),
-    statusCommand(),
-    runCommand(),
-    upCommand(),
-    downCommand(),
-    psCommand(),
-    logsCommand(),
-    ...scriptControlCommands(),
-    initCommand(),
-    libCommand(),
-    ...startupCommands(),
-    tailCommand(),
-    demoCommand(),
-  ];
+  const commands = await commandsFor(argv);
   for (const cmd of commands) {
     program.addCommand(cmd.showHelpAfterError('(run with --help for usage)').exitOverride());
   }
@@ -75,7 +46,7 @@ Examples:
 
 async function main(argv: string[]): Promise<void> {
   try {
-    await buildProgram().parseAsync(argv);
+    await (await buildProgram(argv.slice(2))).parseAsync(argv);
   } catch (err) {
     if (err instanceof CommanderError) {
       // --help and --version exit 0; usage errors were already printed by commander.
