@@ -17,4 +17,16 @@ export default tseslint.config(
       '@typescript-eslint/no-explicit-any': 'error',
     },
   },
+  {
+    // The broker loads node:crypto when it first needs it (crypto-on-demand.ts): a static
+    // import would load it at start again. The federation is itself loaded on demand.
+    files: ['src/broker/**/*.ts'],
+    ignores: ['src/broker/federation/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { paths: [{ name: 'node:crypto', allowTypeImports: true, message: 'use nodeCrypto() from crypto-on-demand.ts' }] },
+      ],
+    },
+  },
 );

@@ -4,7 +4,6 @@
  * file per method), `router.ts` (delivery), `session-store.ts` (sessions), and the
  * trackers for requests, acks and retained messages.
  */
-import { randomBytes } from 'node:crypto';
 import type net from 'node:net';
 import { ErrorCode, RpcError } from '../protocol/errors.js';
 import { encodeFrame } from '../protocol/framing.js';
@@ -17,6 +16,7 @@ import { Authenticator } from './auth/authenticator.js';
 import { checkExposure } from './auth/exposure.js';
 import { AuthFailureLog } from './auth/failure-log.js';
 import { ConfigError, resolveConfig, type BrokerConfig } from './config.js';
+import { nodeCrypto } from './crypto-on-demand.js';
 import type { FederationSetting } from './federation/federation-setting.js';
 import { Connection, type ConnectionHooks } from './connection.js';
 import type { BrokerContext } from './context.js';
@@ -79,8 +79,11 @@ export class MessageBroker {
   private readonly connections = new Set<Connection>();
   private readonly memory: MemoryReleaser;
   private readonly auth: Authenticator;
-  /** The token of this process's own clients; never logged, never sent elsewhere. */
-  private readonly internalSecret = randomBytes(24).toString('base64url');
+  /**
+   * The token of this process's own clients, made when first asked for (most brokers
+   * have none); never logged, never sent elsewhere.
+   */
+  private internalSecret: string | null = null;
   private monitorView: BrokerMonitor | null = null;
   private federation: Federation | null = null;
   private exposureWarning: string | null = null;
@@ -104,7 +107,7 @@ export class MessageBroker {
     const slow = new SlowConsumerMonitor(this.stats, this.log, (payload) => this.system.publish('system.client.slow', payload));
     this.router = new Router(this.sessions, this.acks, slow, this.stats, this.config.max_queue_size);
     this.system = new SystemEvents(this.router, this.retained, this.log);
-    this.auth = new Authenticator(this.config, this.internalSecret);
+    this.auth = new Authenticator(this.config);
     const authFailures = new AuthFailureLog(this.log);
     const self = this;
     this.context = {
@@ -181,6 +184,10 @@ export class MessageBroker {
    * configured credentials. Hand it only to code in this process.
    */
   get internalToken(): string {
+    if (this.internalSecret === null) {
+      this.internalSecret = nodeCrypto().randomBytes(24).toString('base64url');
+      this.auth.trustInternalSecret(this.internalSecret);
+    }
     return this.internalSecret;
   }
 

@@ -17,4 +17,6 @@ export {
   resolveConfig,
   type BrokerConfig,
 } from './config.js';
-export { PersistenceError, type FsyncPolicy, type JournalFs, type PersistenceErrorCode } from './persistence/index.js';
+// From the error's own module: the journal's modules load only when persistence is on.
+export { PersistenceError, type PersistenceErrorCode } from './persistence/errors.js';
+export type { FsyncPolicy, JournalFs } from './persistence/index.js';

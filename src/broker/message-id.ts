@@ -9,9 +9,11 @@
  *
  * Nothing relies on message ids being unguessable (an `ack` only settles the acking
  * client's own deliveries); `reply_to` tokens, which must be, stay random
- * (request-tracker.ts).
+ * (request-tracker.ts). So the random bits come from `Math.random`, whose generator V8
+ * seeds in each process from Node's own entropy source: two brokers, or one broker
+ * before and after a restart with persistence, draw different spaces, and the broker
+ * need not load `node:crypto` to relay its first message (crypto-on-demand.ts).
  */
-import { randomBytes } from 'node:crypto';
 
 /** The counter runs from 16^11 so that its hex form always has 12 digits. */
 const COUNTER_START = 16 ** 11;
@@ -37,7 +39,8 @@ let space: IdSpace | null = null;
 let counter = COUNTER_LIMIT;
 
 function newSpace(): IdSpace {
-  const r = randomBytes(10).toString('hex');
+  let r = '';
+  for (let i = 0; i < 5; i++) r += Math.floor(Math.random() * 0x10000).toString(16).padStart(4, '0');
   const variant = '89ab'[parseInt(r[19]!, 16) & 3]!;
   counter = COUNTER_START;
   return (space = new IdSpace(`${r.slice(0, 8)}-${r.slice(8, 12)}-4${r.slice(12, 15)}-${variant}${r.slice(15, 18)}-`));

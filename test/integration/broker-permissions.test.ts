@@ -212,6 +212,20 @@ describe('credentials', () => {
     expect(failures[0]).toMatch(/WARNING .*remote=127\.0\.0\.1 client_id=job_manager reason=wrong_secret/);
   });
 
+  it("lets the broker process's own clients in with its internal token, made when first asked for", async () => {
+    const { logger } = capture();
+    const started = await broker({ ...SHOP, token: SECRETS.shared }, { logger });
+    const token = started.broker.internalToken;
+    expect(token).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    expect(started.broker.internalToken, 'one token per broker').toBe(token);
+    // Whatever `clients` says: job_manager may not publish on cad.#, its own process may.
+    const own = await connected(started.port, 'job_manager', { token });
+    expect((await own.call('publish', { topic: 'cad.status', payload: 1 })).result).toMatchObject({ delivered: 0 });
+    await connected(started.port, 'status-page', { token });
+    const c = await open(started.port);
+    expect((await c.call('connect', { client_id: 'status-page', token: token.slice(1) })).error).toMatchObject({ code: -32602 });
+  });
+
   it('matches id patterns and hashed secrets; an unlisted id needs the shared token or is refused', async () => {
     const { port } = await shop({ token: SECRETS.shared });
     expect((await connected(port, 'cad_saw_2', { token: SECRETS.cad })).isClosed).toBe(false);

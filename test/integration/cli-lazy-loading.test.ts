@@ -2,7 +2,8 @@
  * `bridge broker` loads only what a broker needs (issue 15: idle memory), and `bridge
  * tail` only what a client of one needs (its memory during a backlog). Each command's
  * work is imported when that command runs, iconv-lite on the first frame that is not
- * UTF-8, the status page only with --http, a federation engine only with --upstream. The
+ * UTF-8, the status page only with --http, a federation engine only with --upstream, the
+ * journal only with persistence on, node:crypto when a request or a credential needs it. The
  * broker runs with a preload that records every module it loads (test/helpers/
  * load-recorder.mjs) and stops cleanly when its stdin closes, so the record is complete.
  */
@@ -51,6 +52,9 @@ const NOT_FOR_A_BROKER: [pattern: RegExp, what: string][] = [
   [/\/dist\/file-ipc\//, 'file IPC'],
   [/\/dist\/bridge\/supervisor\/script-(supervisor|process)\.js$/, 'the script supervisor'],
   [/\/dist\/bridge\/commands\/(?!broker(-command)?\.js$)[\w-]+(?<!-command)\.js$/, "another command's implementation"],
+  [/\/dist\/bridge\/commands\/(?!broker-command\.js$)[\w-]+-command\.js$/, "another command's definition (command-definitions.ts)"],
+  [/\/dist\/src\/broker\/persistence\/(?!errors\.js$)/, 'the journal (only with persistence on)'],
+  [/^node:crypto$/, 'node:crypto (on first need: crypto-on-demand.ts)'],
 ];
 
 describe('what bridge broker loads', () => {

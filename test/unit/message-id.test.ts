@@ -1,4 +1,6 @@
 /** Message ids (src/broker/message-id.ts): unique and shaped like a version 4 UUID. */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { describe, expect, it, vi } from 'vitest';
 import * as messageIds from '../../src/broker/message-id.js';
 import { createMessage } from '../../src/broker/message.js';
@@ -35,6 +37,15 @@ describe('message ids', () => {
       prefixes.add(id.slice(0, 24));
     }
     expect(prefixes.size).toBe(200);
+  });
+
+  it('differ between broker processes (each seeds its own generator)', async () => {
+    const built = new URL('../../dist/src/broker/message-id.js', import.meta.url).href;
+    const script = `import(${JSON.stringify(built)}).then((m) => console.log(m.currentIdSpace().prefix))`;
+    const runs = await Promise.all([1, 2, 3].map(() => promisify(execFile)(process.execPath, ['-e', script])));
+    const prefixes = runs.map((run) => run.stdout.trim());
+    for (const prefix of prefixes) expect(`${prefix}100000000000`).toMatch(UUID_V4);
+    expect(new Set(prefixes).size).toBe(3);
   });
 
   it('are what createMessage gives each message', () => {

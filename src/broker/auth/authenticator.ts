@@ -11,7 +11,7 @@
  * Secrets are compared as SHA-256 digests with `timingSafeEqual`, so neither the content
  * nor the length of a secret leaks through response times.
  */
-import { timingSafeEqual } from 'node:crypto';
+import { nodeCrypto } from '../crypto-on-demand.js';
 import type { BrokerConfig } from '../config.js';
 import { digestSecret, parseAnonymousPermissions, parseClientCredentials, type ClientCredential } from './credentials.js';
 import type { Permissions } from './permissions.js';
@@ -37,7 +37,7 @@ const TOKEN_IDENTITY: Identity = { name: 'token', kind: 'token', permissions: nu
 const INTERNAL_IDENTITY: Identity = { name: 'internal', kind: 'token', permissions: null };
 
 function secretMatches(given: unknown, digest: Buffer): boolean {
-  return typeof given === 'string' && timingSafeEqual(digestSecret(given), digest);
+  return typeof given === 'string' && nodeCrypto().timingSafeEqual(digestSecret(given), digest);
 }
 
 export class Authenticator {
@@ -50,15 +50,9 @@ export class Authenticator {
   /** Whether any credentials are configured at all. */
   readonly hasCredentials: boolean;
 
-  private readonly internalDigest: Buffer | null;
+  private internalDigest: Buffer | null = null;
 
-  /**
-   * @param internalSecret a secret that never leaves this process: a client presenting it
-   *   as its token is one of the broker process's own and may do everything, whatever
-   *   `clients` says (the status page asks the bridges for their scripts this way)
-   */
-  constructor(config: BrokerConfig, internalSecret?: string) {
-    this.internalDigest = internalSecret === undefined ? null : digestSecret(internalSecret);
+  constructor(config: BrokerConfig) {
     for (const c of parseClientCredentials(config.clients, 'config')) {
       if (c.isPattern) this.patterns.push(c);
       else this.exact.set(c.id, c);
@@ -68,6 +62,15 @@ export class Authenticator {
     this.anonymousAllowed = config.allow_anonymous ?? !this.hasCredentials;
     const permissions = config.anonymous_permissions === null ? null : parseAnonymousPermissions(config.anonymous_permissions, 'config');
     this.anonymous = { name: 'anonymous', kind: 'anonymous', permissions };
+  }
+
+  /**
+   * Trust `secret` from now on: it never leaves this process, and a client presenting it
+   * as its token is one of the broker process's own and may do everything, whatever
+   * `clients` says (the status page asks the bridges for their scripts this way).
+   */
+  trustInternalSecret(secret: string): void {
+    this.internalDigest = digestSecret(secret);
   }
 
   /** The `clients` entry that governs `clientId`, if any. */

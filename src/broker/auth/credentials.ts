@@ -11,7 +11,7 @@
  * (`sha256:` + hex) so the file need not hold it in the clear. Error messages name the
  * entry by index and id, never its secret.
  */
-import { createHash } from 'node:crypto';
+import { nodeCrypto } from '../crypto-on-demand.js';
 import { parsePermissions, type Permissions } from './permissions.js';
 
 export interface ClientCredential {
@@ -28,7 +28,7 @@ const ENTRY_KEYS = new Set(['id', 'secret', 'publish', 'subscribe', 'request']);
 const HASHED = /^sha256:([0-9a-f]{64})$/i;
 
 /** SHA-256 of a presented secret, for comparison with a stored digest. */
-export const digestSecret = (secret: string): Buffer => createHash('sha256').update(secret, 'utf8').digest();
+export const digestSecret = (secret: string): Buffer => nodeCrypto().createHash('sha256').update(secret, 'utf8').digest();
 
 function globMatcher(pattern: string): (id: string) => boolean {
   if (!pattern.includes('*')) return (id) => id === pattern;

@@ -14,11 +14,11 @@
  * find the same stale lock, only one rename succeeds, and one that moved a fresh lock by
  * mistake (the other won meanwhile) sees a content it did not judge and puts it back.
  */
-import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Logger } from '../../log/logger.js';
+import { nodeCrypto } from '../crypto-on-demand.js';
 import { PersistenceError, persistenceError } from './errors.js';
 import { LOCK_FILE } from './file-names.js';
 import type { JournalFileHandle, JournalFs } from './journal-fs.js';
@@ -99,7 +99,7 @@ export class DirLock {
     if (held.has(key)) {
       throw new PersistenceError('LOCKED', `persistence directory ${dir} is already open in this process (pid ${process.pid})`, { path });
     }
-    const owner: LockOwner = { pid: process.pid, hostname: hostname(), startedAt: new Date().toISOString(), token: randomUUID() };
+    const owner: LockOwner = { pid: process.pid, hostname: hostname(), startedAt: new Date().toISOString(), token: nodeCrypto().randomUUID() };
     // Each round either creates the lock, refuses, or removes one stale lock; a few rounds
     // cover a competitor taking over at the same moment.
     for (let round = 0; round < 8; round++) {
@@ -195,7 +195,7 @@ async function readOrNull(fs: JournalFs, path: string): Promise<string | null> {
 
 /** Move the stale lock (content `judged`) out of the way, restoring it if it changed meanwhile. */
 async function removeStale(fs: JournalFs, path: string, judged: string): Promise<void> {
-  const aside = `${path}.stale-${process.pid}-${randomUUID().slice(0, 8)}`;
+  const aside = `${path}.stale-${process.pid}-${nodeCrypto().randomUUID().slice(0, 8)}`;
   try {
     await fs.rename(path, aside);
   } catch (err) {
