@@ -1,15 +1,13 @@
 /**
- * The flags several commands share (`--host`, `--port`, `--log-level`, `--http`, ...) and
- * the parsing of `--http` and `--upstream`. Kept apart from connect-options.ts, which
+ * The flags several commands share (`--host`, `--port`, `--log-level`, `--http`, ...); their
+ * values are read by hosting-flags.ts. Kept apart from connect-options.ts, which
  * connects and hosts brokers: every command's definition needs these flags for `--help`,
  * and loading them must not load the client, the broker link or the status page.
  */
 import { Option, type Command } from 'commander';
-import { ConfigError } from '../src/broker/config-error.js';
-import { parseFederationSetting, type FederationSetting } from '../src/broker/federation/federation-setting.js';
-import { DEFAULT_HTTP_PORT, parseHttpSetting, type HttpSetting } from '../src/broker/http-setting.js';
+import { DEFAULT_HTTP_PORT } from '../src/broker/http-setting.js';
 import { DEFAULT_HOST, DEFAULT_PORT } from '../src/protocol/messages.js';
-import { CliError } from './cli-error.js';
+import { refuseSwallowedFile } from './hosting-flags.js';
 import { LOG_FILE_ROTATION } from './log-file.js';
 
 /** Add `--log-level` and `--log-format` (`defaultLevel` is only shown in the help). */
@@ -35,34 +33,6 @@ export function withConnectFlags(cmd: Command, defaultLogLevel = 'warning'): Com
     .option('-i, --client-id <id>', 'client id to connect as (default: bridge-cli-<pid>)')
     .option('--token <token>', 'shared token, when the broker requires one (env BROKER_TOKEN)');
   return withLogFlags(cmd, defaultLogLevel);
-}
-
-/** `--http script.ahk`: commander hands the next word to an optional value. */
-function refuseSwallowedFile(value: unknown): void {
-  if (typeof value === 'string' && /\.(ahk|ah2|ahk2|json)$/i.test(value)) {
-    throw new CliError(`--http took "${value}" as its address; write --http=PORT, or put --http after "${value}"`);
-  }
-}
-
-/** The flag text, after commander's `--http [ADDR]`: `true` when given without a value. */
-export function httpFlag(value: string | boolean): HttpSetting | null {
-  refuseSwallowedFile(value);
-  try {
-    return parseHttpSetting(value, '--http');
-  } catch (err) {
-    if (err instanceof ConfigError) throw new CliError(err.message);
-    throw err;
-  }
-}
-
-/** `--upstream URL`: federate every topic outside system. and _internal. both ways. */
-export function upstreamFlag(url: string): FederationSetting {
-  try {
-    return parseFederationSetting(url, '--upstream')!;
-  } catch (err) {
-    if (err instanceof ConfigError) throw new CliError(err.message);
-    throw err;
-  }
 }
 
 /** `--http [ADDR]` and `--upstream URL` for the commands that can host a broker. */

@@ -2,7 +2,7 @@
  * `--log-file FILE`: the logs of a long-running command in a rotating file instead of on
  * stderr. A bridge started hidden at logon (`bridge install-startup`) has no console, so
  * the file is the only place its story is told: the command's own error message, the one
- * `program.ts` prints when the command fails, goes there too.
+ * `cli-process.ts` prints when the command fails, goes there too.
  */
 import path from 'node:path';
 import { Logger } from '../src/log/logger.js';

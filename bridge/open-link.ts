@@ -6,7 +6,7 @@ import { ConfigError, type BrokerConfig } from '../src/broker/index.js';
 import type { Logger } from '../src/log/logger.js';
 import { BrokerLink, type LinkRole } from './broker-link.js';
 import { CliError } from './cli-error.js';
-import { httpFlag, upstreamFlag } from './connect-flags.js';
+import { httpFlag, upstreamFlag } from './hosting-flags.js';
 import { resolveAddress } from './connect-options.js';
 import { checkPageExposure } from './status-page/status-page.js';
 

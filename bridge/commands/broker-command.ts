@@ -1,14 +1,13 @@
 /**
  * `bridge broker`: its flags and help. The work is in broker.ts, loaded when the command
  * runs, so that `bridge --help` and every other command do not load the broker's action.
+ * Its everyday command lines are read without commander (broker-flags.ts), from the same
+ * flag table.
  */
 import { Command, Option } from 'commander';
-import { CONFIG_KEYS, DEFAULT_CONFIG, FILE_ONLY_KEYS, FSYNC_POLICIES, type BrokerConfig } from '../../src/broker/config.js';
+import { DEFAULT_CONFIG, FSYNC_POLICIES, type BrokerConfig } from '../../src/broker/config.js';
 import { withHttpFlag, withLogFileFlag } from '../connect-flags.js';
-
-const BOOLEAN_KEYS = new Set<keyof BrokerConfig>(['log_messages', 'persistence_enabled', 'allow_anonymous']);
-/** Options given as flags; lists and objects (per-client credentials) live in the config file. */
-export const FLAG_KEYS = CONFIG_KEYS.filter((key) => !FILE_ONLY_KEYS.has(key));
+import { BOOLEAN_KEYS, FLAG_KEYS, LOG_FORMATS, flagName } from './broker-flags.js';
 const HELP: Partial<Record<keyof BrokerConfig, string>> = {
   host: 'interface to listen on; "localhost" = 127.0.0.1 and ::1 (env BROKER_HOST)',
   port: 'TCP port (env BROKER_PORT)',
@@ -22,13 +21,11 @@ const HELP: Partial<Record<keyof BrokerConfig, string>> = {
   persistence_fsync: `when a stored change counts as durable: ${FSYNC_POLICIES.join(', ')}`,
 };
 
-const flagName = (key: string): string => key.replace(/_/g, '-');
-
 export function brokerCommand(): Command {
   const cmd = new Command('broker')
     .description('run the message broker in the foreground (Ctrl+C stops it cleanly)')
     .option('-c, --config <file>', 'JSON config file with broker options (seed names: port, max_connections, ...)')
-    .addOption(new Option('--log-format <format>', 'log line format').choices(['text', 'json']).default('text'))
+    .addOption(new Option('--log-format <format>', 'log line format').choices(LOG_FORMATS).default(LOG_FORMATS[0]))
     .option('--stop-on-stdin-close', 'stop cleanly when stdin closes (for a parent process that runs the broker)')
     .option('--persist <dir>', 'keep retained messages, sessions and unacked QoS 1 messages in <dir> across restarts (sets persistence_enabled and persistence_path)');
   withHttpFlag(cmd);

@@ -14,11 +14,11 @@ import {
 import { Logger } from '../../src/log/logger.js';
 import { CliError } from '../cli-error.js';
 import { resumeOptimization } from '../deferred-optimization.js';
-import { httpFlag, upstreamFlag } from '../connect-flags.js';
+import { httpFlag, upstreamFlag } from '../hosting-flags.js';
 import { logFileSink } from '../log-file.js';
 import type { StatusPage } from '../status-page/status-page.js';
 import { onShutdownSignal } from '../signals.js';
-import { FLAG_KEYS } from './broker-command.js';
+import { FLAG_KEYS } from './broker-flags.js';
 
 const camel = (key: string): string => key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
 

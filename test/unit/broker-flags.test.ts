@@ -1,0 +1,87 @@
+/**
+ * `bridge broker`'s everyday command lines are read without commander
+ * (bridge/commands/broker-flags.ts); every one of them must give the broker exactly the
+ * flags commander gives it (bridge/commands/broker-command.ts), and every other line must
+ * be left to commander.
+ */
+import { describe, expect, it } from 'vitest';
+import { brokerCommand } from '../../bridge/commands/broker-command.js';
+import { BOOLEAN_KEYS, FLAG_KEYS, flagName, parseBrokerFlags } from '../../bridge/commands/broker-flags.js';
+
+/** What commander hands the broker's action for `args`. */
+function viaCommander(args: string[]): Record<string, unknown> {
+  const cmd = brokerCommand().exitOverride().configureOutput({ writeOut: () => undefined, writeErr: () => undefined });
+  let flags: Record<string, unknown> | undefined;
+  cmd.action((given: Record<string, unknown>) => {
+    flags = given;
+  });
+  cmd.parse(args, { from: 'user' });
+  if (!flags) throw new Error(`commander ran no action for ${JSON.stringify(args)}`);
+  return flags;
+}
+
+const valueOf = (key: string): string => (key === 'port' ? '15999' : key === 'log_level' ? 'debug' : `v-${key}`);
+
+/** Every flag, in each form, and lines people write. */
+const EVERYDAY: string[][] = [
+  [],
+  ...FLAG_KEYS.flatMap((key) =>
+    BOOLEAN_KEYS.has(key) ? [[`--${flagName(key)}`]] : [[`--${flagName(key)}`, valueOf(key)], [`--${flagName(key)}=${valueOf(key)}`]],
+  ),
+  ['-c', 'broker.json'],
+  ['--config', 'C:\\shop\\broker.json'],
+  ['--config=broker.json'],
+  ['--log-format', 'json'],
+  ['--log-format=text'],
+  ['--stop-on-stdin-close'],
+  ['--persist', 'C:\\ProgramData\\bridge'],
+  ['--upstream', 'nats://10.0.0.5:4222'],
+  ['--log-file', 'C:\\logs\\broker.log'],
+  ['--port', '15234', '--log-level', 'info', '--stop-on-stdin-close', '--log-format', 'json'],
+  ['--port', '1', '--port', '2'],
+  ['--token='],
+  ['--token=a=b'],
+  ['--token', 'with spaces'],
+  ['--token=-starts-with-a-dash'],
+];
+
+/** Lines commander must read: help, --http's optional value, short flags, mistakes. */
+const COMMANDERS: string[][] = [
+  ['--help'],
+  ['-h'],
+  ['--http'],
+  ['--http', '8080'],
+  ['--http=8080'],
+  ['--bogus'],
+  ['extra'],
+  ['--port'],
+  ['--port', '--log-level', 'info'],
+  ['--token', '-starts-with-a-dash'],
+  ['--log-messages=true'],
+  ['--log-format', 'xml'],
+  ['-cbroker.json'],
+  ['-c=broker.json'],
+  ['-c'],
+  ['--', '--port', '1'],
+  ['-p', '1'],
+  ['--Port', '1'],
+  ['--no-log-messages'],
+];
+
+describe('bridge broker flags without commander', () => {
+  it('every everyday line gives exactly what commander gives', () => {
+    for (const args of EVERYDAY) {
+      expect(parseBrokerFlags(args), JSON.stringify(args)).toEqual(viaCommander(args));
+    }
+  });
+
+  it('every other line is left to commander', () => {
+    for (const args of COMMANDERS) expect(parseBrokerFlags(args), JSON.stringify(args)).toBeNull();
+  });
+
+  it('reads every flag of the command but --http', () => {
+    const flags = brokerCommand().options.map((option) => option.long!);
+    const read = flags.filter((flag) => parseBrokerFlags(flag.startsWith('--log-format') ? [flag, 'json'] : [flag, 'x']) !== null || parseBrokerFlags([flag]) !== null);
+    expect(flags.filter((flag) => !read.includes(flag))).toEqual(['--http']);
+  });
+});
