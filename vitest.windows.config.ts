@@ -4,16 +4,22 @@ import { defineConfig } from 'vitest/config';
  * The Windows lane: the same tests under Node for Windows (test/windows/run.sh runs this
  * under Wine). Processes start about 7x slower there, so the budgets are wider and the
  * integration files are the ones that exercise Windows code paths (see README).
+ *
+ * Not test/browser: the status page's browser tests drive Debian's chromium, which the
+ * Wine lane does not have, and the page is the same HTML and JavaScript served by the
+ * same Node code on every platform.
  */
+const PROCESS_FILES = ['test/windows/**/*.test.ts', 'test/integration/**/*.test.ts'];
+
 export default defineConfig({
   test: {
-    include: [
-      'test/unit/**/*.test.ts',
-      'test/windows/**/*.test.ts',
-      'test/integration/**/*.test.ts',
-      // Not test/browser: the status page's browser tests drive Debian's chromium, which
-      // the Wine lane does not have, and the page is the same HTML and JavaScript served by
-      // the same Node code on every platform.
+    // The unit files share one worker process here (isolate: false): a new Windows node
+    // per file cost 2-3 s under Wine, 69 files took 285 s instead of 99 s. The Linux lane
+    // runs each of them isolated, so a test that leaks state into the next file is caught
+    // there; the files that start processes, servers and signals stay isolated here too.
+    projects: [
+      { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'], isolate: false } },
+      { extends: true, test: { name: 'processes', include: PROCESS_FILES } },
     ],
     // Left out unless WINDOWS_LANE_FULL=1, for the CI time budget (each Windows process
     // start costs 1-5 s under Wine, and these files start hundreds):
@@ -35,6 +41,8 @@ export default defineConfig({
     // - broker-read-turns: a 200,000-publish flood, 10 s here; it passed in this lane when
     //   it was written (libuv's Windows reads pause and resume the same way), and
     //   test/unit/read-turns.test.ts, which stays, covers the shares themselves;
+    // - cli-deferred-optimization: when V8 optimizes, the same engine on every platform
+    //   (it passed in this lane when it was written);
     // Never in this lane, not even the full one: the federation tests run Mosquitto and
     // nats-server, which are Linux binaries here; the federation code is platform-neutral
     // Node, covered by the Linux lane.
@@ -54,6 +62,7 @@ export default defineConfig({
             'test/integration/cli-log-file.test.ts',
             'test/integration/cli-young-generation.test.ts',
             'test/integration/broker-read-turns.test.ts',
+            'test/integration/cli-deferred-optimization.test.ts',
           ],
     globalSetup: ['test/global-setup.ts'],
     testTimeout: 120_000,
