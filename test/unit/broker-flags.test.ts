@@ -59,6 +59,7 @@ const COMMANDERS: string[][] = [
   ['--token', '-starts-with-a-dash'],
   ['--log-messages=true'],
   ['--log-format', 'xml'],
+  ['--log-format', 'xml', '--log-format', 'json'],
   ['-cbroker.json'],
   ['-c=broker.json'],
   ['-c'],
