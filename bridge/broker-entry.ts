@@ -1,6 +1,6 @@
 /**
  * `bridge broker ...`: started without commander when commands/broker-flags.ts can read
- * the command line (the broker then holds about 2 MB less for as long as it runs), by the
+ * the command line (the broker then holds about 1 MB less for as long as it runs), by the
  * program (program.ts) otherwise: help, `--http`, mistakes.
  */
 import { guardCliProcess, reportCliFailure } from './cli-process.js';

@@ -4,7 +4,7 @@
  *
  * A process runs one subcommand, so it loads that one's definition only: the others
  * import their own helpers (the supervisor's restart policy, the tail's options, ...),
- * and loading all nineteen cost every process about 1 MB of memory, a long-running
+ * and loading all nineteen cost every process about 0.4 MB of memory, a long-running
  * `bridge broker` or `bridge run` included. Anything else on the command line (no
  * subcommand, `help`, a misspelt name, an option first) loads them all, so that help
  * and "did you mean" see every command.

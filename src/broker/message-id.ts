@@ -10,9 +10,11 @@
  * Nothing relies on message ids being unguessable (an `ack` only settles the acking
  * client's own deliveries); `reply_to` tokens, which must be, stay random
  * (request-tracker.ts). So the random bits come from `Math.random`, whose generator V8
- * seeds in each process from Node's own entropy source: two brokers, or one broker
- * before and after a restart with persistence, draw different spaces, and the broker
- * need not load `node:crypto` to relay its first message (crypto-on-demand.ts).
+ * seeds in each process with 64 bits from Node's own entropy source: two brokers, or one
+ * broker before and after a restart with persistence, draw different spaces, and the
+ * broker need not load `node:crypto` to relay its first message (crypto-on-demand.ts).
+ * The exception is a broker started with V8's `--random-seed` or `--predictable`: every
+ * such start draws the same space, so ids repeat across its restarts.
  */
 
 /** The counter runs from 16^11 so that its hex form always has 12 digits. */
