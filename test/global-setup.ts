@@ -1,5 +1,6 @@
 /**
- * Vitest global setup: bring dist/ up to date before any test runs. The CLI tests start
+ * Vitest global setup: bring dist/'s JavaScript up to date before any test runs (the
+ * declarations, which no test runs, come with `npm run build`). The CLI tests start
  * `node dist/bridge/cli.js` as real processes; without this, `npx vitest run FILE` after an
  * edit would test the previous build. The build is incremental, so an unchanged tree
  * costs about two seconds.
