@@ -18,14 +18,21 @@ export default tseslint.config(
     },
   },
   {
-    // The broker loads node:crypto when it first needs it (crypto-on-demand.ts): a static
-    // import would load it at start again. The federation is itself loaded on demand.
-    files: ['src/broker/**/*.ts'],
+    // The broker loads node:crypto, node:vm and node:module when it first needs them
+    // (crypto-on-demand.ts, process.getBuiltinModule): a static import would load them at
+    // start again. The federation is itself loaded on demand.
+    files: ['src/broker/**/*.ts', 'src/protocol/**/*.ts'],
     ignores: ['src/broker/federation/**'],
     rules: {
       'no-restricted-imports': [
         'error',
-        { paths: [{ name: 'node:crypto', allowTypeImports: true, message: 'use nodeCrypto() from crypto-on-demand.ts' }] },
+        {
+          paths: [
+            { name: 'node:crypto', allowTypeImports: true, message: 'use nodeCrypto() from crypto-on-demand.ts' },
+            { name: 'node:vm', allowTypeImports: true, message: "use process.getBuiltinModule('node:vm') where it is needed" },
+            { name: 'node:module', allowTypeImports: true, message: "use process.getBuiltinModule('node:module') where it is needed" },
+          ],
+        },
       ],
     },
   },

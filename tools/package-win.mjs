@@ -47,7 +47,7 @@ const esmToCjs = {
   setup(build) {
     build.onLoad({ filter: /[\\/]src[\\/]protocol[\\/]text\.ts$/ }, (args) => {
       const text = readFileSync(args.path, 'utf8');
-      const lazy = "createRequire(import.meta.url)('iconv-lite')";
+      const lazy = "process.getBuiltinModule('node:module').createRequire(import.meta.url)('iconv-lite')";
       if (!text.includes(lazy)) throw new Error(`${args.path}: expected ${lazy}; update tools/package-win.mjs`);
       return { contents: text.replace(lazy, "require('iconv-lite')"), loader: 'ts' };
     });

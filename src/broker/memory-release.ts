@@ -10,7 +10,6 @@
  * them at a cost of a few milliseconds.
  */
 import v8 from 'node:v8';
-import vm from 'node:vm';
 import type { Logger } from '../log/logger.js';
 
 /** Discarded bytes that make a collection worth its pause. */
@@ -23,12 +22,16 @@ export type FullCollection = (() => void) | null;
 
 let runtimeCollection: FullCollection | undefined;
 
-/** V8's `gc()`, exposed at run time (the same flag `node --expose-gc` sets). */
+/**
+ * V8's `gc()`, exposed at run time (the same flag `node --expose-gc` sets). `node:vm` is
+ * fetched on this first need rather than imported: most brokers never drop megabytes of
+ * output, and every module an idle broker loads costs it memory.
+ */
 export function runtimeFullCollection(): FullCollection {
   if (runtimeCollection === undefined) {
     try {
       v8.setFlagsFromString('--expose-gc');
-      const gc: unknown = vm.runInNewContext('gc');
+      const gc: unknown = process.getBuiltinModule('node:vm').runInNewContext('gc');
       runtimeCollection = typeof gc === 'function' ? (gc as () => void) : null;
     } catch {
       runtimeCollection = null;

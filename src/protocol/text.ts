@@ -1,5 +1,4 @@
 import { isUtf8 } from 'node:buffer';
-import { createRequire } from 'node:module';
 
 type Iconv = typeof import('iconv-lite');
 
@@ -8,10 +7,11 @@ let iconvModule: Iconv | undefined;
 /**
  * iconv-lite, loaded on first use: its code-page tables cost a broker about 5 MB of memory,
  * and most brokers only ever see UTF-8 (a frame that is not, or a named encoding, loads it).
- * Synchronous, so decoding stays synchronous.
+ * Synchronous, so decoding stays synchronous; `node:module`, which only this needs, is
+ * fetched here too rather than imported (its ES-module facade costs a process memory).
  */
 function iconv(): Iconv {
-  iconvModule ??= createRequire(import.meta.url)('iconv-lite') as Iconv;
+  iconvModule ??= process.getBuiltinModule('node:module').createRequire(import.meta.url)('iconv-lite') as Iconv;
   return iconvModule;
 }
 

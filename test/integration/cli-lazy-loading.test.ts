@@ -55,6 +55,8 @@ const NOT_FOR_A_BROKER: [pattern: RegExp, what: string][] = [
   [/\/dist\/bridge\/commands\/(?!broker-command\.js$)[\w-]+-command\.js$/, "another command's definition (command-definitions.ts)"],
   [/\/dist\/src\/broker\/persistence\/(?!errors\.js$)/, 'the journal (only with persistence on)'],
   [/^node:crypto$/, 'node:crypto (on first need: crypto-on-demand.ts)'],
+  [/^node:vm$/, 'node:vm (on first need: memory-release.ts)'],
+  [/^node:module$/, 'node:module (on first need: iconv-lite in protocol/text.ts)'],
   [/\/node_modules\/commander\//, 'commander (an everyday broker command line is read without it: broker-flags.ts)'],
 ];
 
