@@ -1,35 +1,38 @@
 /**
- * Keeps V8's optimizing compiler (TurboFan) idle while `bridge broker` loads, and lets it
- * work once the broker listens.
+ * Keeps V8's compilers (TurboFan, the optimizing one, and Sparkplug, the baseline one)
+ * idle while `bridge broker` loads, and lets them work once the broker listens.
  *
  * Starting the broker loads a hundred-odd modules (about 140 when this was written, 90
  * after the savings beside it). Node's loader runs the same URL and path functions for
- * each, and at about a hundred loads V8 judges those functions hot and optimizes them:
- * the compiler's own machine code is paged in from the node binary, and its working
- * memory grows. Measured on Node 20: an idle broker at 55.6 MB of RSS, 50.8 MB when the
- * loader's functions are left to the interpreter, which runs them for the few
- * milliseconds they are needed; 110 trivial modules against 90 show the same 4.5 MB step.
- * Nothing of the broker's own runs hot before it listens, so nothing is lost: from then
- * on V8 optimizes what the traffic makes hot, as it always would. (On Node 22 and later
- * V8 also has Maglev, a middle tier this flag leaves running; the figures are Node 20's.)
+ * each, and V8 judges those functions hot and compiles them: the compilers' own machine
+ * code is paged in from the node binary, and their working memory grows. Measured on
+ * Node 20, an idle broker's RSS: 55.6 MB, 50.8 MB with TurboFan held off while it loads
+ * (110 trivial modules against 90 show the same 4.5 MB step: TurboFan's first compile),
+ * and 0.3 MB less again with Sparkplug held off too (186 baseline compiles by the time
+ * it listened, 50 with it held; the others are Node's own start-up, before this module
+ * runs, and a bare listener pays for them too). The loader's functions run in the
+ * interpreter for the few milliseconds they are needed. Nothing of the broker's own runs
+ * hot before it listens, so nothing is lost: from then on V8 compiles what the traffic
+ * makes hot, as it always would. (On Node 22 and later V8 also has Maglev, a middle tier
+ * this leaves running; the figures are Node 20's.)
  *
- * The flag can be flipped in a running process (V8 reads it at each decision to
- * optimize); a function that turned hot meanwhile is optimized at its next hot spell.
+ * The flags can be flipped in a running process (V8 reads them at each decision to
+ * compile); a function that turned hot meanwhile is compiled at its next hot spell.
  * Someone who chose their own compiler flags (`--no-opt`, `--jitless`, `--max-opt`,
- * `--always-turbofan`, `--maglev`..., on the command line or in NODE_OPTIONS) keeps
- * them: nothing here turns TurboFan on.
+ * `--always-turbofan`, `--no-sparkplug`, `--maglev`..., on the command line or in
+ * NODE_OPTIONS) keeps them: nothing here turns a compiler on.
  */
 import v8 from 'node:v8';
 
 /** V8 flags that choose the compilers, with either separator. */
-const COMPILER_FLAG = /--(?:no[-_])?(?:(?:always[-_])?(?:opt|turbofan)|maglev|jitless|max[-_]opt)\b/;
+const COMPILER_FLAG = /--(?:no[-_])?(?:(?:always[-_])?(?:opt|turbofan|sparkplug)|maglev|jitless|max[-_]opt)\b/;
 
 /** Commands that load a broker and then sit idle for long spells. */
 const DEFERRING_COMMANDS: ReadonlySet<string> = new Set(['broker']);
 
 /**
  * If the broker never reports that it listens (a start that hangs on a locked
- * persistence directory, say), the compiler is let back in after this long anyway.
+ * persistence directory, say), the compilers are let back in after this long anyway.
  */
 const LONGEST_DEFERRAL_MS = 30_000;
 
@@ -48,18 +51,20 @@ export function defersOptimization(argv: readonly string[], execArgv: readonly s
   return !execArgv.some((arg) => COMPILER_FLAG.test(arg)) && !COMPILER_FLAG.test(nodeOptions ?? '');
 }
 
-/** Keep TurboFan idle from now on, where `defersOptimization` says so, until {@link resumeOptimization}. */
+/** Keep TurboFan and Sparkplug idle from now on, where `defersOptimization` says so, until {@link resumeOptimization}. */
 export function deferOptimization(): void {
   if (fallback || !defersOptimization(process.argv.slice(2), process.execArgv, process.env.NODE_OPTIONS)) return;
   v8.setFlagsFromString('--no-turbofan');
+  v8.setFlagsFromString('--no-sparkplug');
   fallback = setTimeout(resumeOptimization, LONGEST_DEFERRAL_MS);
   fallback.unref();
 }
 
-/** The process has loaded what it needs (or failed to): let V8 optimize again. Idempotent. */
+/** The process has loaded what it needs (or failed to): let V8 compile again. Idempotent. */
 export function resumeOptimization(): void {
   if (!fallback) return;
   clearTimeout(fallback);
   fallback = null;
   v8.setFlagsFromString('--turbofan');
+  v8.setFlagsFromString('--sparkplug');
 }
