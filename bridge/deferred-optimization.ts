@@ -2,15 +2,15 @@
  * Keeps V8's compilers (TurboFan, the optimizing one, and Sparkplug, the baseline one)
  * idle while `bridge broker` loads, and lets them work once the broker listens.
  *
- * Starting the broker loads a hundred-odd modules (about 140 when this was written, 90
- * after the savings beside it). Node's loader runs the same URL and path functions for
- * each, and V8 judges those functions hot and compiles them: the compilers' own machine
- * code is paged in from the node binary, and their working memory grows. Measured on
- * Node 20, an idle broker's RSS: 55.6 MB, 50.8 MB with TurboFan held off while it loads
- * (110 trivial modules against 90 show the same 4.5 MB step: TurboFan's first compile),
- * and 0.3 MB less again with Sparkplug held off too (186 baseline compiles by the time
- * it listened, 50 with it held; the others are Node's own start-up, before this module
- * runs, and a bare listener pays for them too). The loader's functions run in the
+ * Starting the broker takes on the order of a hundred module loads (its own files and
+ * Node's built-ins). Node's loader runs the same URL and path functions for each, and V8
+ * judges those functions hot and compiles them: the compilers' own machine code is paged
+ * in from the node binary, and their working memory grows. Measured on Node 20, an idle
+ * broker's RSS: 55.6 MB, 50.9 MB with TurboFan held off while it loads (110 trivial
+ * modules against 90 show the same 4.5 MB step: TurboFan's first compile), and 0.3-0.4
+ * MB less again with Sparkplug held off too (186-201 baseline compiles by the first
+ * answer, 31 with it held: those are Node's own start-up, before this module runs, and a
+ * bare listener pays for them too). The loader's functions run in the
  * interpreter for the few milliseconds they are needed. Nothing of the broker's own runs
  * hot before it listens, so nothing is lost: from then on V8 compiles what the traffic
  * makes hot, as it always would. (On Node 22 and later V8 also has Maglev, a middle tier
@@ -18,14 +18,17 @@
  *
  * The flags can be flipped in a running process (V8 reads them at each decision to
  * compile); a function that turned hot meanwhile is compiled at its next hot spell.
- * Someone who chose their own compiler flags (`--no-opt`, `--jitless`, `--max-opt`,
- * `--always-turbofan`, `--no-sparkplug`, `--maglev`..., on the command line or in
- * NODE_OPTIONS) keeps them: nothing here turns a compiler on.
+ * Someone who chose their own compiler flags (`--no-opt` or `--noopt`, `--jitless`,
+ * `--max-opt`, `--always-turbofan`, `--no-sparkplug`, `--maglev`..., on the command line,
+ * or `--jitless` in NODE_OPTIONS, the only one of them Node admits there) keeps them.
  */
 import v8 from 'node:v8';
 
-/** V8 flags that choose the compilers, with either separator. */
-const COMPILER_FLAG = /--(?:no[-_])?(?:(?:always[-_])?(?:opt|turbofan|sparkplug)|maglev|jitless|max[-_]opt)\b/;
+/**
+ * One of V8's flags that choose the compilers, as one argument: with either separator,
+ * V8's `--noopt` spelling, and a value (`--max-opt=2`); not `--sparkplug-filter=...`.
+ */
+const COMPILER_FLAG = /^--(?:no[-_]?)?(?:(?:always[-_])?(?:opt|turbofan|sparkplug)|maglev|jitless|max[-_]opt)(?:=|$)/;
 
 /** Commands that load a broker and then sit idle for long spells. */
 const DEFERRING_COMMANDS: ReadonlySet<string> = new Set(['broker']);
@@ -48,7 +51,8 @@ let fallback: NodeJS.Timeout | null = null;
 export function defersOptimization(argv: readonly string[], execArgv: readonly string[], nodeOptions: string | undefined): boolean {
   const command = argv[0];
   if (command === undefined || !DEFERRING_COMMANDS.has(command)) return false;
-  return !execArgv.some((arg) => COMPILER_FLAG.test(arg)) && !COMPILER_FLAG.test(nodeOptions ?? '');
+  const nodeOptionArgs = (nodeOptions ?? '').split(/\s+/);
+  return !execArgv.some((arg) => COMPILER_FLAG.test(arg)) && !nodeOptionArgs.some((arg) => COMPILER_FLAG.test(arg));
 }
 
 /** Keep TurboFan and Sparkplug idle from now on, where `defersOptimization` says so, until {@link resumeOptimization}. */
@@ -60,7 +64,12 @@ export function deferOptimization(): void {
   fallback.unref();
 }
 
-/** The process has loaded what it needs (or failed to): let V8 compile again. Idempotent. */
+/**
+ * The process has loaded what it needs (or failed to): let V8 compile again. Idempotent.
+ * Both flags are V8's defaults on the platforms Node ships for (x64 and arm64), and
+ * `deferOptimization` only ran when the user had set neither, so turning them on restores
+ * what was.
+ */
 export function resumeOptimization(): void {
   if (!fallback) return;
   clearTimeout(fallback);

@@ -6,9 +6,12 @@
  * exits. The exit must be a clean one (process.exit or the event loop ending); a process
  * killed by a signal records only its ES modules. Used by cli-lazy-loading.test.ts.
  */
-import { appendFileSync } from 'node:fs';
-import { createRequire, register } from 'node:module';
-import { pathToFileURL } from 'node:url';
+// Built-ins by process.getBuiltinModule, not import: Node's loader hook sees a built-in
+// the first time it is imported, so a built-in imported here would never be recorded
+// when the process under test imports it too.
+const { appendFileSync } = process.getBuiltinModule('node:fs');
+const { createRequire, register } = process.getBuiltinModule('node:module');
+const { pathToFileURL } = process.getBuiltinModule('node:url');
 
 const file = process.env.LOAD_RECORD;
 if (!file) throw new Error('load-recorder.mjs: set LOAD_RECORD to the file to record into');
