@@ -23,6 +23,7 @@
  * or `--jitless` in NODE_OPTIONS, the only one of them Node admits there) keeps them.
  */
 import v8 from 'node:v8';
+import { userChoseV8Flag } from './young-generation.js';
 
 /**
  * One of V8's flags that choose the compilers, as one argument: with either separator,
@@ -51,8 +52,7 @@ let fallback: NodeJS.Timeout | null = null;
 export function defersOptimization(argv: readonly string[], execArgv: readonly string[], nodeOptions: string | undefined): boolean {
   const command = argv[0];
   if (command === undefined || !DEFERRING_COMMANDS.has(command)) return false;
-  const nodeOptionArgs = (nodeOptions ?? '').split(/\s+/);
-  return !execArgv.some((arg) => COMPILER_FLAG.test(arg)) && !nodeOptionArgs.some((arg) => COMPILER_FLAG.test(arg));
+  return !userChoseV8Flag(COMPILER_FLAG, execArgv, nodeOptions);
 }
 
 /** Keep TurboFan and Sparkplug idle from now on, where `defersOptimization` says so, until {@link resumeOptimization}. */

@@ -30,6 +30,22 @@ import v8 from 'node:v8';
  */
 const YOUNG_GENERATION_FLAG = /--(?:max|min)[-_]semi[-_]space[-_]size|--semi[-_]space[-_]growth[-_]factor/;
 
+/**
+ * True when the user already chose a V8 setting that a `bridge` process would otherwise
+ * choose for itself at start (here, and the compilers in deferred-optimization.ts; kept
+ * in this module because each module the CLI loads before those settings run makes V8
+ * compile more of the loader): one of Node's own flags for this process, or a word of
+ * NODE_OPTIONS, matches `flag` (each tested as one argument, so an anchored pattern sees
+ * a whole flag).
+ * @param flag the V8 flags in question
+ * @param execArgv Node's own flags for this process (`process.execArgv`)
+ * @param nodeOptions the NODE_OPTIONS environment variable
+ */
+export function userChoseV8Flag(flag: RegExp, execArgv: readonly string[], nodeOptions: string | undefined): boolean {
+  const matches = (arg: string): boolean => flag.test(arg);
+  return execArgv.some(matches) || (nodeOptions !== undefined && nodeOptions.split(/\s+/).some(matches));
+}
+
 /** Commands that keep V8's own sizing (see above). */
 const UNHELD_COMMANDS: ReadonlySet<string> = new Set(['tail']);
 
@@ -44,7 +60,7 @@ const UNHELD_COMMANDS: ReadonlySet<string> = new Set(['tail']);
 export function holdsYoungGeneration(argv: readonly string[], execArgv: readonly string[], nodeOptions: string | undefined): boolean {
   const command = argv[0];
   if (command !== undefined && UNHELD_COMMANDS.has(command)) return false;
-  return !execArgv.some((arg) => YOUNG_GENERATION_FLAG.test(arg)) && !YOUNG_GENERATION_FLAG.test(nodeOptions ?? '');
+  return !userChoseV8Flag(YOUNG_GENERATION_FLAG, execArgv, nodeOptions);
 }
 
 /** Hold this process's young generation at its size now, where `holdsYoungGeneration` says so. */
