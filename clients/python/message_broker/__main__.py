@@ -8,6 +8,7 @@ import signal
 import sys
 from typing import List, Optional
 
+from ._deadline import within
 from .broker import BrokerStartError, MessageBroker
 from .config import BrokerConfig
 from .errors import BridgeNotFoundError
@@ -37,7 +38,7 @@ async def _serve(config: BrokerConfig) -> int:
     try:
         while broker.is_running and not stop.is_set():
             try:
-                await asyncio.wait_for(stop.wait(), 0.5)
+                await within(stop.wait(), 0.5)
             except asyncio.TimeoutError:
                 pass
     finally:

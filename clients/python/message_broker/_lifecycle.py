@@ -12,6 +12,7 @@ import logging
 from typing import Any, Dict, Iterator, Optional
 
 from ._connection import Connection
+from ._deadline import within
 from ._delivery import DeliveryDispatcher
 from ._events import Listeners
 from ._handshake import open_socket, restore_subscriptions, send_connect
@@ -179,7 +180,7 @@ class ConnectionLifecycle:
             return BrokerNotConnectedError("connecting to the broker at %s was cancelled by disconnect()" % self.where)
 
         try:
-            reader, writer = await asyncio.wait_for(open_socket(self.config.host, self.config.port, self.where), timeout)
+            reader, writer = await within(open_socket(self.config.host, self.config.port, self.where), timeout)
         except asyncio.TimeoutError:
             raise asyncio.TimeoutError("timed out after %gs connecting to the broker at %s" % (timeout, self.where)) from None
         if epoch != self._epoch:

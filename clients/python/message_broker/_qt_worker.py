@@ -14,6 +14,7 @@ import threading
 from collections import deque
 from typing import Any, Callable, Deque, Iterable, Optional, Set, Tuple
 
+from ._deadline import within
 from .client import BrokerClient
 from .config import ClientConfig
 from .errors import BrokerNotConnectedError
@@ -216,7 +217,7 @@ class Worker:
 
     async def _goodbye(self, client: BrokerClient) -> None:
         try:
-            await asyncio.wait_for(client.disconnect(), STOP_TIMEOUT)
+            await within(client.disconnect(), STOP_TIMEOUT)
         except Exception as exc:  # the thread ends either way; the loop's close reaps the rest
             log.debug("QtBrokerClient %r: disconnect: %s", self.client_id, describe_error(exc))
 

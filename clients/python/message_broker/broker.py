@@ -19,6 +19,7 @@ from collections import deque
 from typing import Any, Deque, Dict, List, Optional
 
 from ._bridge_command import bridge_command
+from ._deadline import within
 from .config import BrokerConfig
 
 log = logging.getLogger("message_broker.broker")
@@ -101,7 +102,7 @@ class MessageBroker:
             **kwargs,
         )
         try:
-            await asyncio.wait_for(self._wait_listening(), START_TIMEOUT)
+            await within(self._wait_listening(), START_TIMEOUT)
         except BaseException:
             await self._kill()
             self._cleanup()
@@ -168,7 +169,7 @@ class MessageBroker:
             if process.stdin is not None:
                 process.stdin.close()
             try:
-                await asyncio.wait_for(process.wait(), STOP_TIMEOUT)
+                await within(process.wait(), STOP_TIMEOUT)
             except asyncio.TimeoutError:
                 log.warning("the broker did not stop within %ss; killing it", STOP_TIMEOUT)
                 await self._kill()
