@@ -2,12 +2,16 @@
  * `bridge broker` keeps V8's compilers idle while it loads and lets them work once it
  * listens (bridge/deferred-optimization.ts): the loader's own functions turn hot over
  * about a hundred module loads, and compiling them cost an idle broker 4.5-4.8 MB for
- * TurboFan and 0.3 MB for Sparkplug (issue 15). V8 says what it compiles with
+ * TurboFan and 0.3 MB for Sparkplug (issue 15). `bridge tail` does the same until it
+ * follows its file. V8 says what it compiles with
  * `--trace-opt` and `--trace-baseline` (on stdout, flushed as it goes): for TurboFan it
  * marks a function on the main thread, then compiles it and reports it completed; for
  * Sparkplug it reports each compile. These tests read those lines.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { BrokerClient } from '../../src/client/index.js';
 import { defersOptimization } from '../../bridge/deferred-optimization.js';
@@ -35,13 +39,16 @@ interface TracedBroker {
 /** A broker started as `node --trace-opt --trace-baseline <nodeFlags> cli.js broker`, stopped when the test ends. */
 async function startTracedBroker(nodeFlags: string[] = []): Promise<TracedBroker> {
   const port = await freePort();
+  const { child, stdout, stderr } = startTraced(nodeFlags, ['broker', '--host', '127.0.0.1', '--port', String(port), '--stop-on-stdin-close']);
+  await waitOutput(child, stderr, (s) => s.includes('broker listening'));
+  return { child, port, stdout, stderr };
+}
+
+/** `node --trace-opt --trace-baseline <nodeFlags> cli.js <args>`, stopped when the test ends. */
+function startTraced(nodeFlags: string[], args: string[]): Omit<TracedBroker, 'port'> {
   const env: NodeJS.ProcessEnv = { ...process.env };
   delete env.NODE_OPTIONS;
-  const child = spawn(
-    process.execPath,
-    ['--trace-opt', '--trace-baseline', ...nodeFlags, CLI, 'broker', '--host', '127.0.0.1', '--port', String(port), '--stop-on-stdin-close'],
-    { env },
-  );
+  const child = spawn(process.execPath, ['--trace-opt', '--trace-baseline', ...nodeFlags, CLI, ...args], { env });
   let out = '';
   let err = '';
   child.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
@@ -49,12 +56,29 @@ async function startTracedBroker(nodeFlags: string[] = []): Promise<TracedBroker
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   onTestFinished(async () => {
     if (child.exitCode === null && child.signalCode === null) {
+      // A broker stops when its stdin closes, a tail on SIGTERM.
       child.stdin.end();
+      child.kill('SIGTERM');
       await exited;
     }
   });
-  await waitOutput(child, () => err, (s) => s.includes('broker listening'));
-  return { child, port, stdout: () => out, stderr: () => err };
+  return { child, stdout: () => out, stderr: () => err };
+}
+
+/**
+ * A traced `bridge tail` of a fresh queue file, against a broker of its own; resolves
+ * once the tail follows the file. `backlog` appends lines to that file.
+ */
+async function startTracedTail(nodeFlags: string[] = []): Promise<Omit<TracedBroker, 'port'> & { backlog: (lines: number) => void }> {
+  const broker = await startTracedBroker();
+  const dir = mkdtempSync(path.join(tmpdir(), 'bridge-trace-'));
+  onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+  const queue = path.join(dir, 'queue.txt');
+  writeFileSync(queue, '');
+  const tail = startTraced(nodeFlags, ['tail', queue, '--host', '127.0.0.1', '--port', String(broker.port), '--log-level', 'info']);
+  await waitOutput(tail.child, tail.stderr, (s) => s.includes('tailing queue file'));
+  const backlog = (lines: number): void => appendFileSync(queue, Array.from({ length: lines }, (_, i) => `TRACE_LINE|{"i":${i}}\r\n`).join(''));
+  return { ...tail, backlog };
 }
 
 /** One status request: the broker has answered, so what it printed before is in `stdout`. */
@@ -127,11 +151,29 @@ describe('bridge broker and the optimizing compiler', () => {
   });
 });
 
+describe('bridge tail and the optimizing compiler', () => {
+  it('optimizes nothing while it loads, and what a backlog makes hot once it follows its file', async () => {
+    const tail = await startTracedTail();
+    expect(firstLine(tail.stdout(), TURBOFAN_STEP), 'optimizing before the tail followed its file').toBe('(none)');
+    tail.backlog(50_000);
+    // Well inside the deferral's 30 s fallback: the tail itself must have let the compilers back in.
+    await waitOutput(tail.child, tail.stdout, (s) => s.includes(OPTIMIZED), 10_000);
+  });
+
+  it("optimizes the loader's functions as it loads when the user chose the compiler flags", async () => {
+    const tail = await startTracedTail(['--turbofan']);
+    expect(firstLine(tail.stdout(), OPTIMIZATION_STEP)).toMatch(/^\[marking .*JSFunction/);
+  });
+});
+
 describe('defersOptimization', () => {
-  it('defers for bridge broker only', () => {
+  it('defers for bridge broker and bridge tail only', () => {
     expect(defersOptimization(['broker'], [], undefined)).toBe(true);
     expect(defersOptimization(['broker', '--port', '0'], ['--trace-opt'], '--max-semi-space-size=16')).toBe(true);
-    for (const command of ['run', 'up', 'tail', 'sub', 'demo']) expect(defersOptimization([command], [], undefined), command).toBe(false);
+    expect(defersOptimization(['tail', 'queue.txt'], [], undefined)).toBe(true);
+    for (const command of ['run', 'up', 'sub', 'demo']) expect(defersOptimization([command], [], undefined), command).toBe(false);
+    // Only the command's own position names it: a script called "tail" is not the command.
+    expect(defersOptimization(['run', 'tail'], [], undefined)).toBe(false);
     expect(defersOptimization([], [], undefined)).toBe(false);
   });
 

@@ -1,11 +1,12 @@
 /**
  * A `bridge broker` holds V8's young generation at its starting size
  * (bridge/young-generation.ts), which is what keeps a loaded broker's peak memory down
- * (issue 15), unless whoever started it sized that space themselves. A broker relays a
- * burst of messages with a preload recording the young generation's largest size
- * (test/helpers/heap-recorder.mjs).
+ * (issue 15), unless whoever started it sized that space themselves; `bridge tail` holds
+ * it while it starts and then lets it grow to its budget of 4 MB per semi-space, no more.
+ * A broker relays a burst of messages, or a tail reads a backlog, with a preload
+ * recording the young generation's largest size (test/helpers/heap-recorder.mjs).
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
@@ -17,6 +18,8 @@ import { freePort } from '../helpers/ports.js';
 const RECORDER = new URL('../helpers/heap-recorder.mjs', import.meta.url).href;
 /** Enough messages in flight that an unheld young generation grows (it does by start-up alone). */
 const MESSAGES = 20_000;
+/** A backlog long enough that a tail's young generation grows as far as it may (V8's 16 MB per semi-space unheld). */
+const BACKLOG_LINES = 100_000;
 const MB = 1024 * 1024;
 
 const dirs: string[] = [];
@@ -61,9 +64,50 @@ async function youngGenerationUnderLoad(nodeOptions: string): Promise<number> {
   proc.child.stdin.end();
   const res = await proc.done;
   expect(res.code, res.stderr).toBe(0);
+  return recorded(record);
+}
+
+function recorded(record: string): number {
   const { newSpaceBytes } = JSON.parse(readFileSync(record, 'utf8')) as { newSpaceBytes: number };
   expect(newSpaceBytes, 'the recorder saw the young generation').toBeGreaterThan(0);
   return newSpaceBytes;
+}
+
+/**
+ * The young generation's largest size in a `bridge tail` started with `nodeOptions` that
+ * reads a backlog of `lines` lines (all of them delivered) and is then stopped.
+ */
+async function youngGenerationOfTail(nodeOptions: string, lines: number): Promise<number> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'bridge-heap-'));
+  dirs.push(dir);
+  const record = path.join(dir, 'heap.json');
+  const queue = path.join(dir, 'queue.txt');
+  const line = (i: number): string => `HEAP_LINE|{"i":${i},"window":"Untitled - Notepad"}\r\n`;
+  writeFileSync(queue, Array.from({ length: lines }, (_, i) => line(i)).join(''), 'latin1');
+  const port = await freePort();
+  const broker = start(['broker', '--host', '127.0.0.1', '--port', String(port), '--stop-on-stdin-close', '--log-level', 'info', '--max-queue-size', String(Math.max(lines, 10_000))]);
+  await waitOutput(broker.child, broker.stderr, (s) => s.includes('broker listening'));
+  const sub = new BrokerClient('heap-tail-sub', { host: '127.0.0.1', port, autoReconnect: false });
+  onTestFinished(() => sub.disconnect());
+  await sub.connect();
+  let received = 0;
+  let allReceived!: () => void;
+  const done = new Promise<void>((resolve) => (allReceived = resolve));
+  await sub.subscribe('heap.tail', () => {
+    if (++received === lines) allReceived();
+  });
+
+  const tail = start(['tail', queue, '--map', 'HEAP_LINE=heap.tail', '--host', '127.0.0.1', '--port', String(port), '--log-level', 'info'], {
+    NODE_OPTIONS: `--import=${RECORDER} ${nodeOptions}`.trim(),
+    HEAP_RECORD: record,
+  });
+  await waitOutput(tail.child, tail.stderr, (s) => s.includes('tailing queue file'));
+  // Delivered lines also show that the tail took its shutdown handler (set once it started).
+  await done;
+  tail.child.kill('SIGTERM');
+  const res = await tail.done;
+  expect(res.code, res.stderr).toBe(0);
+  return recorded(record);
 }
 
 describe("a bridge process's young generation", () => {
@@ -76,20 +120,29 @@ describe("a bridge process's young generation", () => {
   });
 });
 
-describe('holdsYoungGeneration', () => {
-  it('holds for a broker and the other commands, not for bridge tail', () => {
-    expect(holdsYoungGeneration([], [], undefined)).toBe(true);
-    expect(holdsYoungGeneration(['broker', '--port', '0'], [], undefined)).toBe(true);
-    expect(holdsYoungGeneration(['up'], [], undefined)).toBe(true);
-    expect(holdsYoungGeneration(['tail', 'queue.txt'], [], undefined)).toBe(false);
-    // Only the command's own position names it: a file called "tail" is not the command.
-    expect(holdsYoungGeneration(['run', 'tail'], [], undefined)).toBe(true);
+describe("a bridge tail's young generation", () => {
+  it('stays at its starting size while the tail starts and publishes a line', async () => {
+    expect(await youngGenerationOfTail('', 1)).toBeLessThanOrEqual(2 * MB);
   });
 
-  it('leaves it to a young-generation flag on the command line or in NODE_OPTIONS, with - or _', () => {
-    expect(holdsYoungGeneration(['broker'], ['--max-old-space-size=100', '--enable-source-maps'], '--no-warnings')).toBe(true);
-    expect(holdsYoungGeneration(['broker'], ['--max-semi-space-size=8'], undefined)).toBe(false);
-    expect(holdsYoungGeneration(['broker'], ['--min_semi_space_size=2'], undefined)).toBe(false);
-    expect(holdsYoungGeneration(['broker'], [], '--import=x.mjs --max-semi-space-size=4')).toBe(false);
+  it('grows to its budget of 4 MB per semi-space reading a backlog, and no further', async () => {
+    const bytes = await youngGenerationOfTail('', BACKLOG_LINES);
+    expect(bytes).toBeGreaterThan(2 * MB);
+    expect(bytes).toBeLessThanOrEqual(8 * MB);
+  });
+
+  it('grows past the budget when the user sized it (so the budget is what stopped it)', async () => {
+    expect(await youngGenerationOfTail('--max-semi-space-size=16', BACKLOG_LINES)).toBeGreaterThan(8 * MB);
+  });
+});
+
+describe('holdsYoungGeneration', () => {
+  it('holds unless a young-generation flag is on the command line or in NODE_OPTIONS, with - or _', () => {
+    expect(holdsYoungGeneration([], undefined)).toBe(true);
+    expect(holdsYoungGeneration(['--max-old-space-size=100', '--enable-source-maps'], '--no-warnings')).toBe(true);
+    expect(holdsYoungGeneration(['--max-semi-space-size=8'], undefined)).toBe(false);
+    expect(holdsYoungGeneration(['--min_semi_space_size=2'], undefined)).toBe(false);
+    expect(holdsYoungGeneration(['--semi-space-growth-factor=4'], undefined)).toBe(false);
+    expect(holdsYoungGeneration([], '--import=x.mjs --max-semi-space-size=4')).toBe(false);
   });
 });
