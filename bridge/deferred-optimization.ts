@@ -1,7 +1,7 @@
 /**
  * Keeps V8's compilers (TurboFan, the optimizing one, and Sparkplug, the baseline one)
  * idle while `bridge broker` loads, and lets them work once the broker listens; the same
- * for `bridge tail` until it follows its file (idle RSS 56.3 -> 51.5 MB).
+ * for `bridge tail` until it follows its file (idle RSS 56.3 -> 51.0 MB).
  *
  * Starting the broker takes on the order of a hundred module loads (its own files and
  * Node's built-ins). Node's loader runs the same URL and path functions for each, and V8

@@ -30,8 +30,8 @@ const MAP_EXAMPLE = 'JOB_ACTIVATED=jobs.activated';
 /**
  * The young generation a tail may grow to, per semi-space: its batches in flight (two at
  * the broker, one being parsed) outlive a scavenge of 1 MB but not of 4. Reading a
- * 200,000-line backlog it peaked at 71-72 MB with this, 90 MB at V8's 16 MB, 79-80 MB at 2
- * or 8 (see growYoungGenerationUpTo).
+ * 200,000-line backlog it peaked at 71-72 MB with this, 90 MB at V8's 16 MB, 79-80 MB at 2,
+ * 78-79 MB at 8 (see growYoungGenerationUpTo).
  */
 const TAIL_SEMI_SPACE_MB = 4;
 
@@ -147,13 +147,13 @@ export async function runTail(file: string, flags: TailFlags): Promise<void> {
     await client.disconnect().catch((e: unknown) => log.debug('could not disconnect after a failed start', { error: e }));
     throw err;
   }
-  // Loaded and following the file: let V8 compile again and size the young generation
-  // for a backlog (deferred-optimization.ts, young-generation.ts).
-  resumeOptimization();
-  growYoungGenerationUpTo(TAIL_SEMI_SPACE_MB);
   onShutdownSignal(async () => {
     await stopQueues(tailers);
     await client.disconnect();
     process.exit(0);
   }, log);
+  // Loaded and following the file: let V8 compile again and size the young generation
+  // for a backlog (deferred-optimization.ts, young-generation.ts).
+  resumeOptimization();
+  growYoungGenerationUpTo(TAIL_SEMI_SPACE_MB);
 }
