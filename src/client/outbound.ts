@@ -5,8 +5,9 @@
  */
 import { ErrorCode, RpcError } from '../protocol/errors.js';
 import { HEADER_BYTES, encodeFrame } from '../protocol/framing.js';
-import { exceedsJsonDepthText, MAX_JSON_DEPTH } from '../protocol/json-depth.js';
+import { MAX_JSON_DEPTH } from '../protocol/json-depth.js';
 import { notification, request as requestText } from '../protocol/jsonrpc.js';
+import { BatchFrameWriter, type CallWriter } from './batch-frame.js';
 import type { Connection } from './connection.js';
 import { connectionLostError, errorText } from './errors.js';
 import type { BatchAnswer } from './pending-batches.js';
@@ -58,66 +59,49 @@ export class Outbound {
   /**
    * Send `count` calls of `method` on `conn` as JSON-RPC batch frames, as few as the
    * broker's `max_message_size` allows, and resolve with every call's answer in order.
-   * `callText(i, id)` writes call `i` with the id it must carry (a plain `request` of its
-   * params, or text the caller builds faster itself). A call the batch cannot carry is
-   * answered with its own error and the others go ahead: params that are not JSON, a call
-   * larger than the broker takes or nested deeper than it reads (a call that is one level
-   * too deep for a batch, whose array counts as a level, goes out alone). When a frame
-   * cannot be queued (the socket closed, or its send buffer is full), it and every call
-   * after it are answered with that error, so what is sent stays in order. Rejects as a
-   * whole on the timeout, or when the connection is lost before every answer is in.
+   * `writeCall(i, id, out)` writes call `i` with the id it must carry into `out` (see
+   * batch-frame.ts: each call goes straight into the frame's bytes). A call the batch
+   * cannot carry is answered with its own error and the others go ahead: a `writeCall`
+   * that throws (params that are not JSON), a call larger than the broker takes or nested
+   * deeper than it reads (a call that is one level too deep for a batch, whose array
+   * counts as a level, goes out alone). When a frame cannot be queued (the socket closed,
+   * or its send buffer is full), it and every call after it are answered with that error,
+   * so what is sent stays in order. Rejects as a whole on the timeout, or when the
+   * connection is lost before every answer is in.
    */
-  requestBatch(conn: Connection, method: string, count: number, callText: (i: number, id: number) => string, timeoutMs: number): Promise<BatchAnswer[]> {
+  requestBatch(conn: Connection, method: string, count: number, writeCall: (i: number, id: number, out: CallWriter) => void, timeoutMs: number): Promise<BatchAnswer[]> {
     if (count === 0) return Promise.resolve([]);
     const { first, promise } = this.pending.createBatch(method, count, timeoutMs);
     const advertised = this.maxMessageSize();
     // Anything but a positive size is not a limit a broker could mean: the contract's default.
     const limit = typeof advertised === 'number' && advertised > 0 ? advertised : DEFAULT_BATCH_FRAME_BYTES;
-    let parts: string[] = [];
-    let ids: number[] = [];
-    let bytes = 1; // the brackets and the commas between calls
+    /** Ids written and not yet handed over in a frame, in order. */
+    const unsent: number[] = [];
     let refused: RpcError | null = null;
-    const sendFrame = (text: string, frameIds: readonly number[]): void => {
-      if (refused === null && conn.send(encodeFrame(text))) return;
+    const frames = new BatchFrameWriter(limit, MAX_JSON_DEPTH, (frame, calls) => {
+      const ids = unsent.splice(0, calls);
+      if (refused === null && conn.send(frame)) return;
       refused ??= this.sendFailure(conn, method);
-      for (const id of frameIds) this.pending.failInBatch(id, refused);
-    };
-    const sendBatch = (): void => {
-      if (parts.length === 0) return;
-      sendFrame(`[${parts.join(',')}]`, ids);
-      parts = [];
-      ids = [];
-      bytes = 1;
-    };
+      for (const id of ids) this.pending.failInBatch(id, refused);
+    });
     for (let i = 0; i < count; i++) {
       const id = first + i;
-      let text: string;
+      frames.beginCall();
       try {
-        text = callText(i, id);
+        writeCall(i, id, frames);
       } catch (err) {
+        frames.abortCall();
         this.pending.failInBatch(id, new RpcError(ErrorCode.INVALID_PARAMS, `params of "${method}" are not JSON-serialisable: ${errorText(err)}`));
         continue;
       }
-      const size = Buffer.byteLength(text, 'utf8') + 1;
-      if (size + 1 > limit) {
-        this.pending.failInBatch(id, this.tooLarge(method, size + 1, limit));
-        continue;
+      unsent.push(id);
+      const fit = frames.endCall();
+      if (fit.kind === 'too-large' || fit.kind === 'too-deep') {
+        unsent.pop();
+        this.pending.failInBatch(id, fit.kind === 'too-large' ? this.tooLarge(method, fit.bytes, limit) : this.tooDeep(method));
       }
-      if (exceedsJsonDepthText(text, MAX_JSON_DEPTH - 1)) {
-        if (exceedsJsonDepthText(text, MAX_JSON_DEPTH)) {
-          this.pending.failInBatch(id, this.tooDeep(method));
-        } else {
-          sendBatch();
-          sendFrame(text, [id]);
-        }
-        continue;
-      }
-      if (bytes + size > limit) sendBatch();
-      parts.push(text);
-      ids.push(id);
-      bytes += size;
     }
-    sendBatch();
+    frames.flush();
     return promise;
   }
 

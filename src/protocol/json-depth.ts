@@ -56,23 +56,3 @@ function hasMoreOpenersThan(text: Uint8Array, max: number): boolean {
   }
   return false;
 }
-
-/**
- * {@link exceedsJsonDepth} for JSON a client is about to send, still a string. The
- * brackets, quote and backslash are the same single bytes in its UTF-8, so the bytes are
- * measured, made only when the text has enough brackets to be too deep.
- */
-export function exceedsJsonDepthText(text: string, max: number = MAX_JSON_DEPTH): boolean {
-  return hasMoreOpenersThanText(text, max) && exceedsJsonDepth(Buffer.from(text, 'utf8'), max);
-}
-
-function hasMoreOpenersThanText(text: string, max: number): boolean {
-  let n = 0;
-  for (let i = text.indexOf('{'); i !== -1; i = text.indexOf('{', i + 1)) {
-    if (++n > max) return true;
-  }
-  for (let i = text.indexOf('['); i !== -1; i = text.indexOf('[', i + 1)) {
-    if (++n > max) return true;
-  }
-  return false;
-}
