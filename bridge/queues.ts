@@ -52,7 +52,9 @@ export function publishThrough(client: BrokerClient, qos: 0 | 1): PublishBatch {
   return async (items) => {
     const outcomes = await client.publishBatch(items.map((item) => ({ topic: item.topic, payload: item.payload, payloadJson: item.payloadJson, qos })));
     const refused: PublishRefusal[] = [];
-    for (const [index, outcome] of outcomes.entries()) {
+    // Indexed: an entries() iterator made a pair per line of a backlog.
+    for (let index = 0; index < outcomes.length; index++) {
+      const outcome = outcomes[index]!;
       if (outcome.ok) continue;
       const reason = permanentRefusal(outcome.error);
       if (reason === null) throw outcome.error;

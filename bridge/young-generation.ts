@@ -98,8 +98,9 @@ let budget = 0;
  * per semi-space (V8's own limit is 16 MB): for a process whose objects in flight outlive
  * a scavenge of the starting 1 MB, but not one of a few MB. Measured with `bridge tail`
  * reading a 200,000-line backlog (the queue-backlog bench): V8's default peaked at 90 MB,
- * held at the start 76 MB at a third more CPU per line, a budget of 2 MB 79.6, of 4 MB
- * 71-72 MB at 7-8 µs per line (as fast as the default), of 8 MB 78.5.
+ * held at the start 76 MB at a third more CPU per line; with 2.6 KB allocated per line a
+ * budget of 4 MB did best (71-72 MB at 7-8 µs per line, as fast as the default), and
+ * with 1.8 KB one of 2 MB (63-65 MB at the same CPU; see `TAIL_SEMI_SPACE_MB`).
  *
  * V8 has no run-time setting for the limit, only for the growth factor, which it reads
  * at each growth; so after each garbage collection the factor is set to what takes the

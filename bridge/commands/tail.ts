@@ -29,11 +29,12 @@ export interface TailFlags extends ConnectFlags {
 const MAP_EXAMPLE = 'JOB_ACTIVATED=jobs.activated';
 /**
  * The young generation a tail may grow to, per semi-space: its batches in flight (two at
- * the broker, one being parsed) outlive a scavenge of 1 MB but not of 4. Reading a
- * 200,000-line backlog it peaked at 71-72 MB with this, 90 MB at V8's 16 MB, 79-80 MB at 2,
- * 78-79 MB at 8 (see growYoungGenerationUpTo).
+ * the broker, one being parsed) outlive a scavenge of the starting 1 MB but mostly not one
+ * of 2. Reading a 200,000-line backlog, now that a line allocates about 1.8 KB, it peaked
+ * at 63.1-65.2 MB with this, 66-67 MB at 3, 69-70 MB at 4 and 90 MB at V8's 16 MB, at
+ * the same CPU per line (see growYoungGenerationUpTo).
  */
-const TAIL_SEMI_SPACE_MB = 4;
+const TAIL_SEMI_SPACE_MB = 2;
 
 /** What a failed read of a file the user named says, by error code. */
 function readFailure(err: unknown): string {

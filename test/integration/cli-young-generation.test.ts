@@ -2,7 +2,7 @@
  * A `bridge broker` holds V8's young generation at its starting size
  * (bridge/young-generation.ts), which is what keeps a loaded broker's peak memory down
  * (issue 15), unless whoever started it sized that space themselves; `bridge tail` holds
- * it while it starts and then lets it grow to its budget of 4 MB per semi-space, no more.
+ * it while it starts and then lets it grow to its budget of 2 MB per semi-space, no more.
  * A broker relays a burst of messages, or a tail reads a backlog, with a preload
  * recording the young generation's largest size (test/helpers/heap-recorder.mjs).
  */
@@ -125,14 +125,14 @@ describe("a bridge tail's young generation", () => {
     expect(await youngGenerationOfTail('', 1)).toBeLessThanOrEqual(2 * MB);
   });
 
-  it('grows to its budget of 4 MB per semi-space reading a backlog, and no further', async () => {
+  it('grows to its budget of 2 MB per semi-space reading a backlog, and no further', async () => {
     const bytes = await youngGenerationOfTail('', BACKLOG_LINES);
     expect(bytes).toBeGreaterThan(2 * MB);
-    expect(bytes).toBeLessThanOrEqual(8 * MB);
+    expect(bytes).toBeLessThanOrEqual(4 * MB);
   });
 
   it('grows past the budget when the user sized it (so the budget is what stopped it)', async () => {
-    expect(await youngGenerationOfTail('--max-semi-space-size=16', BACKLOG_LINES)).toBeGreaterThan(8 * MB);
+    expect(await youngGenerationOfTail('--max-semi-space-size=16', BACKLOG_LINES)).toBeGreaterThan(4 * MB);
   });
 });
 
