@@ -50,7 +50,10 @@ export function permanentRefusal(err: unknown): string | null {
  */
 export function publishThrough(client: BrokerClient, qos: 0 | 1): PublishBatch {
   return async (items) => {
-    const outcomes = await client.publishBatch(items.map((item) => ({ topic: item.topic, payload: item.payload, payloadJson: item.payloadJson, qos })));
+    // A payload given as JSON text is only read as text: its parsed value is made on demand.
+    const outcomes = await client.publishBatch(
+      items.map((item) => (item.payloadJson === undefined ? { topic: item.topic, payload: item.payload, qos } : { topic: item.topic, payloadJson: item.payloadJson, qos })),
+    );
     const refused: PublishRefusal[] = [];
     // Indexed: an entries() iterator made a pair per line of a backlog.
     for (let index = 0; index < outcomes.length; index++) {

@@ -24,6 +24,7 @@ import type { DeadLetterFile } from './dead-letter.js';
 import type { DecodedLine } from './decoder.js';
 import type { BacklogProgress } from './backlog-progress.js';
 import type { LineParser } from './line-parser.js';
+import { LineIds, linePublish } from './line-publish.js';
 import type { PositionStore } from './position-store.js';
 import type { PublishBatch, PublishRefusal, QueuePublish, QueueTailerEvents, QueueTailerStats } from './tailer-types.js';
 
@@ -51,8 +52,10 @@ type InvalidInfo = QueueTailerEvents['invalid'][0];
 /** One batch built from consecutive lines. */
 interface Batch {
   items: QueuePublish[];
-  /** Per item: the line it publishes, and whether it is the report of an unpublishable one. */
-  sources: { line: DecodedLine; report: boolean }[];
+  /** Per item: the line it publishes (or reports). */
+  lines: DecodedLine[];
+  /** Indexes of the items that are reports of unpublishable lines. */
+  reports: number[];
   /** Unpublishable lines (dead-lettered once the batch is accepted). */
   invalid: InvalidInfo[];
   published: number;
@@ -100,33 +103,6 @@ export interface BatchPublisherOptions {
   isStopped(): boolean;
 }
 
-/**
- * Object payloads carry the line's id so subscribers can drop repeats; their own
- * `queue_id` wins. The payload was parsed from this line alone and nothing else holds it,
- * so the id is added in place rather than by copying the object.
- */
-function withQueueId(payload: unknown, queueId: string): unknown {
-  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) return payload;
-  if (!Object.hasOwn(payload, 'queue_id')) (payload as Record<string, unknown>).queue_id = queueId;
-  return payload;
-}
-
-/**
- * The JSON text `text` of `payload` with the line's id added as {@link withQueueId} adds
- * it: before the object's closing brace, so its own members keep their bytes and order.
- * Sending the script's text rather than serialising the parsed value again was most of
- * the tail's CPU per line (a 17-digit job id inside an object also keeps its digits).
- */
-function textWithQueueId(payload: unknown, text: string, queueId: string): string {
-  if (typeof payload !== 'object' || payload === null || Array.isArray(payload) || Object.hasOwn(payload, 'queue_id')) return text;
-  let i = text.length - 2; // text ends with the object's `}`
-  while (i > 0 && isJsonSpace(text.charCodeAt(i))) i--;
-  const empty = text.charCodeAt(i) === 0x7b; // `{`: no member yet
-  return `${text.slice(0, text.length - 1)}${empty ? '' : ','}"queue_id":${JSON.stringify(queueId)}}`;
-}
-
-const isJsonSpace = (c: number): boolean => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
-
 /** Publishes decoded lines batch by batch and acknowledges each accepted batch, in order. */
 export class BatchPublisher {
   private retryAt = 0;
@@ -163,10 +139,10 @@ export class BatchPublisher {
    * @param head the file's first bytes, read with the lines
    */
   async deliver(lines: DecodedLine[], track: Track, head: Buffer, progress: BacklogProgress | null): Promise<boolean> {
-    const fileId = `${track.identity}.${track.generation}`;
+    const ids = new LineIds(`${track.identity}.${track.generation}`);
     for (let i = 0; i < lines.length; ) {
       if (this.broken || this.opts.isStopped()) return false;
-      const batch = this.build(lines, i, fileId);
+      const batch = this.build(lines, i, ids);
       if (!batch) break;
       i = batch.end;
       this.sent.push({ batch, track, head, progress, answer: batch.items.length > 0 ? this.send(batch.items) : NOTHING_TO_SEND });
@@ -251,29 +227,28 @@ export class BatchPublisher {
   }
 
   /** The batch starting at `lines[from]`, or null when there is no line left. */
-  private build(lines: DecodedLine[], from: number, fileId: string): Batch | null {
+  private build(lines: DecodedLine[], from: number, ids: LineIds): Batch | null {
     const { batchLines, maxLineBytes, parser } = this.opts;
-    const batch: Omit<Batch, 'last' | 'end'> = { items: [], sources: [], invalid: [], published: 0, empty: 0 };
+    const batch: Omit<Batch, 'last' | 'end'> = { items: [], lines: [], reports: [], invalid: [], published: 0, empty: 0 };
     let last: DecodedLine | undefined;
     let i = from;
     for (; i < lines.length && batch.items.length < batchLines; i++) {
       const line = lines[i]!;
       last = line;
-      const queueId = `${fileId}:${line.start}`;
       const parsed = line.cut === 'overflow' || line.cut === 'continuation'
         ? { kind: 'invalid' as const, reason: `line longer than ${maxLineBytes} bytes (this is one piece of it)` }
         : parser.parse(line.text);
       if (parsed.kind === 'empty') {
         batch.empty++;
       } else if (parsed.kind === 'publish') {
-        // The text first: withQueueId adds the id to the parsed object.
-        const payloadJson = parsed.payloadText === undefined ? undefined : textWithQueueId(parsed.payload, parsed.payloadText, queueId);
-        batch.items.push({ topic: parsed.topic, payload: withQueueId(parsed.payload, queueId), payloadJson, queueId });
-        batch.sources.push({ line, report: false });
+        batch.items.push(linePublish(parsed, ids, line.start));
+        batch.lines.push(line);
         batch.published++;
       } else {
+        const queueId = ids.of(line.start);
+        batch.reports.push(batch.items.length);
         batch.items.push(this.report(line, parsed.reason, queueId));
-        batch.sources.push({ line, report: true });
+        batch.lines.push(line);
         batch.invalid.push({ reason: parsed.reason, line: line.text, queueId, offset: line.start });
       }
     }
@@ -304,19 +279,20 @@ export class BatchPublisher {
     const reports: QueuePublish[] = [];
     for (const { index, reason } of refusals) {
       const item = batch.items[index];
-      const source = batch.sources[index];
-      if (!item || !source) continue; // not an item of this batch: nothing to take back
-      if (source.report) {
+      const line = batch.lines[index];
+      if (!item || !line) continue; // not an item of this batch: nothing to take back
+      if (batch.reports.includes(index)) {
         // The line is already being dead-lettered for its own reason.
         this.opts.problem('report-refused', 'broker refused the report of an unpublishable queue line; the line is in the dead-letter file', {
-          file: this.opts.file, offset: source.line.start, reason,
+          file: this.opts.file, offset: line.start, reason,
         });
         continue;
       }
       const why = `the broker refused it: ${reason}`;
       batch.published--;
-      batch.invalid.push({ reason: why, line: source.line.text, queueId: item.queueId, offset: source.line.start });
-      reports.push(this.report(source.line, why, item.queueId));
+      const queueId = item.queueId;
+      batch.invalid.push({ reason: why, line: line.text, queueId, offset: line.start });
+      reports.push(this.report(line, why, queueId));
     }
     // Dead letters in file order, the refused ones among the others.
     batch.invalid.sort((a, b) => a.offset - b.offset);

@@ -45,7 +45,10 @@ export interface QueueTailerOptions {
 /** One line to publish. */
 export interface QueuePublish {
   topic: string;
-  /** Object payloads carry `queue_id` too (unless they had their own). */
+  /**
+   * Object payloads carry `queue_id` too (unless they had their own). Where `payloadJson`
+   * is given, this is that text parsed on each read: a publisher sends the text.
+   */
   payload: unknown;
   /**
    * The same payload as the JSON text the line had (with `queue_id` added the same way),
