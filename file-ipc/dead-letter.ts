@@ -10,6 +10,7 @@
  * open it in between.
  */
 import * as fsp from 'node:fs/promises';
+import { isoUtc } from '../src/protocol/timestamp.js';
 import { retryBusy, type RetryOptions } from './retry.js';
 
 /** One line that could not be published. */
@@ -34,7 +35,7 @@ const nodeAppend: AppendFn = (path, data) => fsp.appendFile(path, data, { encodi
 export function formatDeadLetter(entry: DeadLetter): string {
   const raw = entry.raw.replace(/[\\\r\n]/g, (c) => (c === '\\' ? '\\\\' : c === '\r' ? '\\r' : '\\n'));
   const reason = entry.reason.replace(/[\t\r\n]/g, ' ');
-  return `${(entry.time ?? new Date()).toISOString()}\t${entry.queueId}\t${reason}\t${raw}\n`;
+  return `${isoUtc(entry.time?.getTime() ?? Date.now())}\t${entry.queueId}\t${reason}\t${raw}\n`;
 }
 
 /** Appends dead letters to one file and counts them. */

@@ -13,6 +13,7 @@
 import * as fsp from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Logger } from '../src/log/logger.js';
+import { isoUtc } from '../src/protocol/timestamp.js';
 import type { DecoderState } from './decoder.js';
 import { retryBusy, type RetryOptions } from './retry.js';
 
@@ -122,7 +123,7 @@ export class PositionStore {
 
   /** Save atomically (temp file + rename); rejects when it cannot be saved. */
   async save(position: QueuePosition): Promise<void> {
-    const doc = { version: FORMAT_VERSION, queue: this.queue, ...position, saved: new Date().toISOString() };
+    const doc = { version: FORMAT_VERSION, queue: this.queue, ...position, saved: isoUtc(Date.now()) };
     const tmp = `${this.path}.tmp`;
     await retryBusy(() => this.fs.writeFile(tmp, JSON.stringify(doc) + '\n'), this.retry);
     await retryBusy(() => this.fs.rename(tmp, this.path), this.retry);

@@ -3,6 +3,7 @@
  * component, a message and `key=value` fields (or one JSON object per line with
  * `format: 'json'`). Written to stderr so stdout stays free for command output.
  */
+import { isoUtc } from '../protocol/timestamp.js';
 
 export const LOG_LEVELS = ['debug', 'info', 'warning', 'error', 'critical', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -110,7 +111,7 @@ export class Logger {
   }
 
   private emit(level: LogLevel, msg: string, fields: LogFields | undefined): void {
-    const time = new Date().toISOString();
+    const time = isoUtc(Date.now());
     let line: string;
     if (this.state.format === 'json') {
       const obj: LogFields = { time, level, component: this.component, msg };

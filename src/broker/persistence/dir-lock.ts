@@ -18,6 +18,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Logger } from '../../log/logger.js';
+import { isoUtc } from '../../protocol/timestamp.js';
 import { nodeCrypto } from '../crypto-on-demand.js';
 import { PersistenceError, persistenceError } from './errors.js';
 import { LOCK_FILE } from './file-names.js';
@@ -99,7 +100,7 @@ export class DirLock {
     if (held.has(key)) {
       throw new PersistenceError('LOCKED', `persistence directory ${dir} is already open in this process (pid ${process.pid})`, { path });
     }
-    const owner: LockOwner = { pid: process.pid, hostname: hostname(), startedAt: new Date().toISOString(), token: nodeCrypto().randomUUID() };
+    const owner: LockOwner = { pid: process.pid, hostname: hostname(), startedAt: isoUtc(Date.now()), token: nodeCrypto().randomUUID() };
     // Each round either creates the lock, refuses, or removes one stale lock; a few rounds
     // cover a competitor taking over at the same moment.
     for (let round = 0; round < 8; round++) {

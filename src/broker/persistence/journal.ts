@@ -9,6 +9,7 @@
  */
 import type { Logger } from '../../log/logger.js';
 import { systemClock, type Clock } from '../../protocol/clock.js';
+import { isoUtc } from '../../protocol/timestamp.js';
 import { CommitQueue, type FsyncPolicy, type QueuedAppend } from './commit-queue.js';
 import { removeObsolete, writeSnapshot } from './compaction.js';
 import { DirLock } from './dir-lock.js';
@@ -198,7 +199,7 @@ export class Journal {
   private noteFailure(e: PersistenceError, appends: number): void {
     this.failedAppends += appends;
     const repeat = this.failing && this.lastError?.code === e.code;
-    this.lastError = { code: e.code, reason: e.reason, at: new Date(this.clock.now()).toISOString() };
+    this.lastError = { code: e.code, reason: e.reason, at: isoUtc(this.clock.now()) };
     this.failing = true;
     // One warning per streak: a full disk fails every append until space comes back.
     if (repeat) this.log.debug('journal write failed again', { code: e.code, reason: e.reason });
@@ -235,7 +236,7 @@ export class Journal {
         diskBytesBefore: before, diskBytesAfter: this.diskBytes(), durationMs: Date.now() - started,
       };
       this.lastCompaction = {
-        at: new Date(this.clock.now()).toISOString(), durationMs: result.durationMs,
+        at: isoUtc(this.clock.now()), durationMs: result.durationMs,
         diskBytesBefore: result.diskBytesBefore, diskBytesAfter: result.diskBytesAfter,
       };
       this.log.info('compacted', {
@@ -244,7 +245,7 @@ export class Journal {
       return result;
     } catch (err) {
       const e = persistenceError(err, 'compacting', this.dir);
-      this.lastError = { code: e.code, reason: e.reason, at: new Date(this.clock.now()).toISOString() };
+      this.lastError = { code: e.code, reason: e.reason, at: isoUtc(this.clock.now()) };
       if (this.auto) this.autoFloor = this.diskBytes() + this.auto.minBytes;
       throw e;
     }
