@@ -9,6 +9,7 @@ import { mapNameProblem, mapTargetProblem, normalisePrefix, prefixProblem, type 
 import { isKnownEncoding } from '../../src/protocol/text.js';
 import { CliError } from '../cli-error.js';
 import { resumeOptimization } from '../deferred-optimization.js';
+import { limitInlining } from '../inlining.js';
 import { growYoungGenerationUpTo } from '../young-generation.js';
 import { cliLogger, connectClient, type ConnectFlags } from '../connect-options.js';
 import { excerpt, jsonErrorPosition, locateJsonError } from '../../src/protocol/json-break.js';
@@ -153,8 +154,10 @@ export async function runTail(file: string, flags: TailFlags): Promise<void> {
     await client.disconnect();
     process.exit(0);
   }, log);
-  // Loaded and following the file: let V8 compile again and size the young generation
-  // for a backlog (deferred-optimization.ts, young-generation.ts).
+  // Loaded and following the file: let V8 compile again, inlining small functions only,
+  // and size the young generation for a backlog (deferred-optimization.ts, inlining.ts,
+  // young-generation.ts).
+  limitInlining();
   resumeOptimization();
   growYoungGenerationUpTo(TAIL_SEMI_SPACE_MB);
 }

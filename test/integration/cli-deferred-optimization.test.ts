@@ -6,16 +6,20 @@
  * follows its file. V8 says what it compiles with
  * `--trace-opt` and `--trace-baseline` (on stdout, flushed as it goes): for TurboFan it
  * marks a function on the main thread, then compiles it and reports it completed; for
- * Sparkplug it reports each compile. These tests read those lines.
+ * Sparkplug it reports each compile. These tests read those lines. Once it follows its
+ * file, a tail also inlines only small functions (bridge/inlining.ts), which
+ * `--trace-turbo-inlining` shows: each candidate with its bytecode size.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { BrokerClient } from '../../src/client/index.js';
 import { defersOptimization } from '../../bridge/deferred-optimization.js';
+import { limitsInlining, TAIL_MAX_INLINED_BYTECODE } from '../../bridge/inlining.js';
 import { CLI, waitOutput } from '../helpers/cli.js';
+import { pollFile } from '../helpers/poll-file.js';
 import { freePort } from '../helpers/ports.js';
 
 const OPTIMIZED = 'completed optimizing';
@@ -71,7 +75,7 @@ function startTraced(nodeFlags: string[], args: string[]): Omit<TracedBroker, 'p
  * A traced `bridge tail` of a fresh queue file, against a broker of its own; resolves
  * once the tail follows the file. `backlog` appends lines to that file.
  */
-async function startTracedTail(nodeFlags: string[] = []): Promise<Omit<TracedBroker, 'port'> & { backlog: (lines: number) => void }> {
+async function startTracedTail(nodeFlags: string[] = []): Promise<Omit<TracedBroker, 'port'> & { queue: string; backlog: (lines: number) => void }> {
   const broker = await startTracedBroker();
   const dir = mkdtempSync(path.join(tmpdir(), 'bridge-trace-'));
   onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
@@ -80,7 +84,7 @@ async function startTracedTail(nodeFlags: string[] = []): Promise<Omit<TracedBro
   const tail = startTraced(nodeFlags, ['tail', queue, '--host', '127.0.0.1', '--port', String(broker.port), '--log-level', 'info']);
   await waitOutput(tail.child, tail.stderr, (s) => s.includes('tailing queue file'));
   const backlog = (lines: number): void => appendFileSync(queue, Array.from({ length: lines }, (_, i) => `TRACE_LINE|{"i":${i}}\r\n`).join(''));
-  return { ...tail, backlog };
+  return { ...tail, queue, backlog };
 }
 
 /** One status request: the broker has answered, so what it printed before is in `stdout`. */
@@ -171,6 +175,30 @@ describe('bridge tail and the optimizing compiler', () => {
     await waitOutput(tail.child, tail.stdout, (s) => TURBOFAN_DONE.test(s), 10_000);
   });
 
+  /** The bytecode sizes of the functions TurboFan considered inlining while the tail read a 50,000-line backlog, and how many it inlined. */
+  async function inliningOverBacklog(nodeFlags: string[]): Promise<{ sizes: number[]; inlined: number }> {
+    const tail = await startTracedTail(['--trace-turbo-inlining', ...nodeFlags]);
+    tail.backlog(50_000);
+    const end = statSync(tail.queue).size;
+    await pollFile(`${tail.queue}.pos`, (text) => (/"offset":(\d+)/.exec(text)?.[1] === String(end) ? true : undefined), 'the position after the backlog', 30_000);
+    // Read once it has exited: V8's trace is flushed as it goes, but through a pipe.
+    const exited = new Promise<void>((resolve) => tail.child.once('exit', () => resolve()));
+    tail.child.kill('SIGTERM');
+    await exited;
+    const trace = tail.stdout();
+    const sizes = [...trace.matchAll(/^\s*- target: .*, bytecode size: (\d+)$/gm)].map((m) => Number(m[1]));
+    return { sizes, inlined: [...trace.matchAll(/^Inlining /gm)].length };
+  }
+
+  it('inlines only functions of up to 100 bytes of bytecode once it follows its file; V8 would inline larger ones', async () => {
+    const limited = await inliningOverBacklog([]);
+    expect(limited.inlined, 'small functions are still inlined').toBeGreaterThan(0);
+    expect(Math.max(...limited.sizes)).toBeLessThanOrEqual(TAIL_MAX_INLINED_BYTECODE);
+    // The user's own inlining flag is kept, and with V8's limit the same backlog inlines larger functions.
+    const chosen = await inliningOverBacklog(['--max-inlined-bytecode-size=460']);
+    expect(chosen.sizes.filter((size) => size > TAIL_MAX_INLINED_BYTECODE).length).toBeGreaterThan(0);
+  });
+
   it("optimizes the loader's functions as it loads when the user chose the compiler flags", async () => {
     const tail = await startTracedTail(['--turbofan']);
     await waitOutput(tail.child, tail.stdout, (s) => s.split('\n').some((line) => OPTIMIZATION_STEP.test(line)));
@@ -201,5 +229,18 @@ describe('defersOptimization', () => {
       expect(defersOptimization(['broker'], [flag], undefined), flag).toBe(true);
     }
     expect(defersOptimization(['broker'], [], '--require ./a--opt.js')).toBe(true);
+  });
+});
+
+describe('limitsInlining', () => {
+  it("limits a tail's inlining unless the user chose an inlining flag, on the command line or in NODE_OPTIONS", () => {
+    expect(limitsInlining([], undefined)).toBe(true);
+    expect(limitsInlining(['--trace-opt', '--max-semi-space-size=4'], '--max-old-space-size=64')).toBe(true);
+    for (const flag of ['--turbo-inlining', '--no-turbo-inlining', '--no_turbo_inlining', '--noturbo-inlining', '--max-inlined-bytecode-size=460', '--max_inlined_bytecode_size_cumulative=920', '--max-inlined-bytecode-size-small=27', '--min-inlining-frequency=0.2']) {
+      expect(limitsInlining([flag], undefined), flag).toBe(false);
+      expect(limitsInlining([], `--trace-opt ${flag}`), `NODE_OPTIONS ${flag}`).toBe(false);
+    }
+    // Tracing inlining chooses nothing, nor does a flag that names it inside a value.
+    for (const flag of ['--trace-turbo-inlining', '--title=--turbo-inlining', '--turbo-inlining-filter=x']) expect(limitsInlining([flag], undefined), flag).toBe(true);
   });
 });
