@@ -10,6 +10,7 @@ import { isKnownEncoding } from '../../src/protocol/text.js';
 import { CliError } from '../cli-error.js';
 import { resumeOptimization } from '../deferred-optimization.js';
 import { limitInlining } from '../inlining.js';
+import { PromotedGarbageCollector } from '../old-generation.js';
 import { growYoungGenerationUpTo } from '../young-generation.js';
 import { cliLogger, connectClient, type ConnectFlags } from '../connect-options.js';
 import { excerpt, jsonErrorPosition, locateJsonError } from '../../src/protocol/json-break.js';
@@ -160,4 +161,12 @@ export async function runTail(file: string, flags: TailFlags): Promise<void> {
   limitInlining();
   resumeOptimization();
   growYoungGenerationUpTo(TAIL_SEMI_SPACE_MB);
+  // A backlog promotes garbage to the old generation; collect it a megabyte at a time (old-generation.ts).
+  const promoted = new PromotedGarbageCollector();
+  for (const tailer of tailers) {
+    tailer.on('batch', () => {
+      const collected = promoted.afterBatch();
+      if (collected) log.debug('collected garbage promoted during a backlog', { old_space_before: collected.before, old_space_after: collected.after });
+    });
+  }
 }

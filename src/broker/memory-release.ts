@@ -9,36 +9,13 @@
  * collection, at most every few seconds and only after megabytes were dropped, releases
  * them at a cost of a few milliseconds.
  */
-import v8 from 'node:v8';
 import type { Logger } from '../log/logger.js';
+import { runtimeFullCollection, type FullCollection } from '../runtime/full-collection.js';
 
 /** Discarded bytes that make a collection worth its pause. */
 const MIN_BYTES = 4 * 1024 * 1024;
 /** Collections are at least this far apart, whatever an attacker does. */
 const MIN_INTERVAL_MS = 5000;
-
-/** A full garbage collection, or null where the runtime does not offer one. */
-export type FullCollection = (() => void) | null;
-
-let runtimeCollection: FullCollection | undefined;
-
-/**
- * V8's `gc()`, exposed at run time (the same flag `node --expose-gc` sets). `node:vm` is
- * fetched on this first need rather than imported: most brokers never drop megabytes of
- * output, and every module an idle broker loads costs it memory.
- */
-export function runtimeFullCollection(): FullCollection {
-  if (runtimeCollection === undefined) {
-    try {
-      v8.setFlagsFromString('--expose-gc');
-      const gc: unknown = process.getBuiltinModule('node:vm').runInNewContext('gc');
-      runtimeCollection = typeof gc === 'function' ? (gc as () => void) : null;
-    } catch {
-      runtimeCollection = null;
-    }
-  }
-  return runtimeCollection;
-}
 
 export class MemoryReleaser {
   private pendingBytes = 0;

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { encodeJsonFrame } from '../../src/protocol/index.js';
 import { roundTrip, subscribe, useTestBed } from '../helpers/test-bed.js';
 import { RawClient, type Frame } from '../helpers/raw-client.js';
-import { runtimeFullCollection } from '../../src/broker/memory-release.js';
+import { runtimeFullCollection } from '../../src/runtime/full-collection.js';
 
 const { broker, open, connect, connected } = useTestBed();
 

@@ -4,7 +4,9 @@
  * (issue 15), unless whoever started it sized that space themselves; `bridge tail` holds
  * it while it starts and then lets it grow to its budget of 2 MB per semi-space, no more.
  * A broker relays a burst of messages, or a tail reads a backlog, with a preload
- * recording the young generation's largest size (test/helpers/heap-recorder.mjs).
+ * recording the young generation's largest size (test/helpers/heap-recorder.mjs). A tail
+ * also collects the garbage a backlog promotes to the old generation, a megabyte at a
+ * time (bridge/old-generation.ts), and says so at debug level.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -75,9 +77,10 @@ function recorded(record: string): number {
 
 /**
  * The young generation's largest size in a `bridge tail` started with `nodeOptions` that
- * reads a backlog of `lines` lines (all of them delivered) and is then stopped.
+ * reads a backlog of `lines` lines (all of them delivered) and is then stopped, and what
+ * the tail logged at `logLevel`.
  */
-async function youngGenerationOfTail(nodeOptions: string, lines: number): Promise<number> {
+async function tailOverBacklog(nodeOptions: string, lines: number, logLevel = 'info'): Promise<{ newSpaceBytes: number; stderr: string }> {
   const dir = mkdtempSync(path.join(tmpdir(), 'bridge-heap-'));
   dirs.push(dir);
   const record = path.join(dir, 'heap.json');
@@ -97,7 +100,7 @@ async function youngGenerationOfTail(nodeOptions: string, lines: number): Promis
     if (++received === lines) allReceived();
   });
 
-  const tail = start(['tail', queue, '--map', 'HEAP_LINE=heap.tail', '--host', '127.0.0.1', '--port', String(port), '--log-level', 'info'], {
+  const tail = start(['tail', queue, '--map', 'HEAP_LINE=heap.tail', '--host', '127.0.0.1', '--port', String(port), '--log-level', logLevel], {
     NODE_OPTIONS: `--import=${RECORDER} ${nodeOptions}`.trim(),
     HEAP_RECORD: record,
   });
@@ -107,7 +110,12 @@ async function youngGenerationOfTail(nodeOptions: string, lines: number): Promis
   tail.child.kill('SIGTERM');
   const res = await tail.done;
   expect(res.code, res.stderr).toBe(0);
-  return recorded(record);
+  return { newSpaceBytes: recorded(record), stderr: res.stderr };
+}
+
+/** The young generation's largest size in a tail that read `lines` lines (see tailOverBacklog). */
+async function youngGenerationOfTail(nodeOptions: string, lines: number): Promise<number> {
+  return (await tailOverBacklog(nodeOptions, lines)).newSpaceBytes;
 }
 
 describe("a bridge process's young generation", () => {
@@ -133,6 +141,28 @@ describe("a bridge tail's young generation", () => {
 
   it('grows past the budget when the user sized it (so the budget is what stopped it)', async () => {
     expect(await youngGenerationOfTail('--max-semi-space-size=16', BACKLOG_LINES)).toBeGreaterThan(4 * MB);
+  });
+});
+
+describe("a bridge tail's old generation", () => {
+  /** Each debug line saying the tail collected promoted garbage: the old space's bytes in use before and after. */
+  const collections = (stderr: string): { before: number; after: number }[] =>
+    [...stderr.matchAll(/collected garbage promoted during a backlog old_space_before=(\d+) old_space_after=(\d+)/g)].map((m) => ({ before: Number(m[1]), after: Number(m[2]) }));
+
+  it('is collected once a backlog has promoted a megabyte, and the collection frees some', async () => {
+    // 200,000 lines promote 2-2.5 MB (100,000 barely more than the megabyte).
+    const { stderr } = await tailOverBacklog('', 2 * BACKLOG_LINES, 'debug');
+    const seen = collections(stderr);
+    expect(seen.length, stderr.slice(-2000)).toBeGreaterThan(0);
+    for (const { before, after } of seen) {
+      expect(before).toBeGreaterThan(after);
+    }
+  });
+
+  it('is not collected by a tail that publishes a line', async () => {
+    const { stderr } = await tailOverBacklog('', 1, 'debug');
+    expect(stderr).toContain('tailing queue file');
+    expect(collections(stderr)).toEqual([]);
   });
 });
 

@@ -16,7 +16,7 @@ import { SAVE_EVERY_BATCHES } from '../../file-ipc/publish-batch.js';
 import { INVALID_LINE_TOPIC, QueueTailer, type PublishRefusal, type QueuePublish, type QueueTailerOptions } from '../../file-ipc/tailer.js';
 import { SHARED_APPEND_IS_ATOMIC } from '../helpers/platform.js';
 import { pace } from '../helpers/processes.js';
-import { runtimeFullCollection } from '../../src/broker/memory-release.js';
+import { runtimeFullCollection } from '../../src/runtime/full-collection.js';
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'fixtures', 'queues');
 

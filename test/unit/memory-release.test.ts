@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { MemoryReleaser, runtimeFullCollection } from '../../src/broker/memory-release.js';
+import { MemoryReleaser } from '../../src/broker/memory-release.js';
+import { runtimeFullCollection } from '../../src/runtime/full-collection.js';
 import { silentLogger } from '../../src/log/logger.js';
 
 const MiB = 1024 * 1024;
