@@ -6,6 +6,7 @@ import path from 'node:path';
 import { COLOURS } from './summary-table.js';
 import { exitText } from './supervisor/output-ring.js';
 import type { LastExit, ScriptStatus } from './supervisor/script-supervisor.js';
+import { compareNames } from '../src/protocol/name-order.js';
 
 /** A script and the bridge that supervises it (its client id). */
 export interface ScriptRow {
@@ -44,7 +45,7 @@ export interface TableOptions {
 
 /** The table, header first, rows sorted by key then bridge; no trailing newline. */
 export function formatScriptTable(rows: ScriptRow[], opts: TableOptions): string {
-  const sorted = [...rows].sort((a, b) => a.status.key.localeCompare(b.status.key) || a.bridge.localeCompare(b.bridge));
+  const sorted = [...rows].sort((a, b) => compareNames(a.status.key, b.status.key) || compareNames(a.bridge, b.bridge));
   const cells = [
     ['KEY', 'STATE', 'PID', 'UPTIME', 'RESTARTS', 'LAST EXIT', 'SCRIPT', 'BRIDGE'],
     ...sorted.map(({ status: s, bridge }) => [

@@ -9,6 +9,7 @@ import { NO_BRIDGE, rowsOf, ScriptsQuery, silentNote, type ScriptsSnapshot } fro
 import { formatScriptTable } from '../script-table.js';
 import { onShutdownSignal } from '../signals.js';
 import { useColour } from '../summary-table.js';
+import { compareNames } from '../../src/protocol/name-order.js';
 
 export interface PsFlags extends ConnectFlags {
   json?: boolean;
@@ -21,7 +22,7 @@ const STATE_EVENTS = ['started', 'stopped', 'restarting', 'ready', 'restart_limi
 /** `--json`: one object per script, its status plus the bridge that supervises it. */
 function jsonRows(snapshot: ScriptsSnapshot): unknown[] {
   return rowsOf(snapshot)
-    .sort((a, b) => a.status.key.localeCompare(b.status.key) || a.bridge.localeCompare(b.bridge))
+    .sort((a, b) => compareNames(a.status.key, b.status.key) || compareNames(a.bridge, b.bridge))
     .map(({ status, bridge }) => ({ ...status, bridge }));
 }
 

@@ -14,6 +14,7 @@ import { SCRIPT_KEY } from '../bridge-config.js';
 import type { OutputTail } from '../supervisor/output-ring.js';
 import type { ScriptStatus } from '../supervisor/script-supervisor.js';
 import { HttpError } from './http-replies.js';
+import { compareNames } from '../../src/protocol/name-order.js';
 
 /** The page's own client: what it asks the bridges with. */
 export const PAGE_CLIENT_ID = 'status-page';
@@ -66,7 +67,7 @@ export class ScriptsSource {
     const snapshot = await this.query.ask().catch(rethrowAsBadGateway);
     const scripts = rowsOf(snapshot)
       .map((r) => ({ ...r.status, bridge: r.bridge }))
-      .sort((a, b) => a.key.localeCompare(b.key) || a.bridge.localeCompare(b.bridge));
+      .sort((a, b) => compareNames(a.key, b.key) || compareNames(a.bridge, b.bridge));
     return { scripts, silent_bridges: snapshot.silent };
   }
 

@@ -12,15 +12,26 @@ const FIRST_4_DIGIT_MS = -62_167_219_200_000;
 const LAST_4_DIGIT_MS = 253_402_300_799_999;
 const DAY_MS = 86_400_000;
 
+/** A time's UTC calendar fields; `weekday` 0 is Sunday. */
+interface UtcFields {
+  year: number;
+  month: number;
+  day: number;
+  weekday: number;
+  hours: number;
+  minutes: number;
+  seconds: number;
+  millis: number;
+}
+
 /**
- * What `new Date(ms).toISOString()` returns (`2026-12-04T01:45:12.345Z`), computed without
- * it: V8 formats a date through its date cache, whose first use loads ICU's time-zone data
- * even for UTC, about 640 KB of resident memory in a process that otherwise never needs
- * it (every broker and tail logs and stamps messages). Years outside 0-9999 and invalid
- * times are left to `Date` (six-digit years; a RangeError).
+ * The UTC fields of a time in years 0-9999 (`ms` between FIRST_4_DIGIT_MS and
+ * LAST_4_DIGIT_MS), computed without a Date: V8 formats a date through its date cache,
+ * whose first use loads ICU's time-zone data even for UTC, about 640 KB of resident
+ * memory in a process that otherwise never needs it (every broker and tail logs and
+ * stamps messages).
  */
-export function isoUtc(ms: number): string {
-  if (!(ms >= FIRST_4_DIGIT_MS && ms <= LAST_4_DIGIT_MS)) return new Date(ms).toISOString();
+function utcFields(ms: number): UtcFields {
   const t = Math.trunc(ms); // as Date's TimeClip does
   const days = Math.floor(t / DAY_MS);
   const inDay = t - days * DAY_MS;
@@ -32,14 +43,43 @@ export function isoUtc(ms: number): string {
   const yearOfEra = Math.floor((dayOfEra - Math.floor(dayOfEra / 1460) + Math.floor(dayOfEra / 36_524) - Math.floor(dayOfEra / 146_096)) / 365);
   const dayOfYear = dayOfEra - (365 * yearOfEra + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100));
   const monthFromMarch = Math.floor((5 * dayOfYear + 2) / 153);
-  const day = dayOfYear - Math.floor((153 * monthFromMarch + 2) / 5) + 1;
   const month = monthFromMarch < 10 ? monthFromMarch + 3 : monthFromMarch - 9;
-  const year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0);
-  const hours = Math.floor(inDay / 3_600_000);
-  const minutes = Math.floor(inDay / 60_000) % 60;
-  const seconds = Math.floor(inDay / 1000) % 60;
-  const millis = inDay % 1000;
-  return `${pad(year, 4)}-${pad(month, 2)}-${pad(day, 2)}T${pad(hours, 2)}:${pad(minutes, 2)}:${pad(seconds, 2)}.${pad(millis, 3)}Z`;
+  return {
+    year: yearOfEra + era * 400 + (month <= 2 ? 1 : 0),
+    month,
+    day: dayOfYear - Math.floor((153 * monthFromMarch + 2) / 5) + 1,
+    // 1970-01-01 was a Thursday.
+    weekday: (((days + 4) % 7) + 7) % 7,
+    hours: Math.floor(inDay / 3_600_000),
+    minutes: Math.floor(inDay / 60_000) % 60,
+    seconds: Math.floor(inDay / 1000) % 60,
+    millis: inDay % 1000,
+  };
+}
+
+/**
+ * What `new Date(ms).toISOString()` returns (`2026-12-04T01:45:12.345Z`), without a Date
+ * (see utcFields). Years outside 0-9999 and invalid times are left to `Date` (six-digit
+ * years; a RangeError).
+ */
+export function isoUtc(ms: number): string {
+  if (!(ms >= FIRST_4_DIGIT_MS && ms <= LAST_4_DIGIT_MS)) return new Date(ms).toISOString();
+  const f = utcFields(ms);
+  return `${pad(f.year, 4)}-${pad(f.month, 2)}-${pad(f.day, 2)}T${pad(f.hours, 2)}:${pad(f.minutes, 2)}:${pad(f.seconds, 2)}.${pad(f.millis, 3)}Z`;
+}
+
+const WEEKDAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'] as const;
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'] as const;
+
+/**
+ * An HTTP date (`Fri, 04 Dec 2026 01:45:12 GMT`, what `new Date(ms).toUTCString()`
+ * returns), without a Date (see utcFields): Node's HTTP server writes its Date header
+ * through `toUTCString`. Years outside 0-9999 and invalid times are left to `Date`.
+ */
+export function httpDate(ms: number): string {
+  if (!(ms >= FIRST_4_DIGIT_MS && ms <= LAST_4_DIGIT_MS)) return new Date(ms).toUTCString();
+  const f = utcFields(ms);
+  return `${WEEKDAYS[f.weekday]!}, ${pad(f.day, 2)} ${MONTHS[f.month - 1]!} ${pad(f.year, 4)} ${pad(f.hours, 2)}:${pad(f.minutes, 2)}:${pad(f.seconds, 2)} GMT`;
 }
 
 function pad(value: number, width: number): string {

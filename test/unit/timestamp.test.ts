@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isoTimestamp, isoUtc } from '../../src/protocol/timestamp.js';
+import { httpDate, isoTimestamp, isoUtc } from '../../src/protocol/timestamp.js';
 import { Rng } from '../helpers/fuzz/prng.js';
 
 const FIRST_4_DIGIT_MS = -62_167_219_200_000; // 0000-01-01T00:00:00.000Z
@@ -51,6 +51,31 @@ describe('isoUtc: toISOString without a Date', () => {
 
   it('drops a fraction of a millisecond as Date does', () => {
     for (const ms of [1.9, -1.9, -0.5, 1_733_276_712_345.75]) expect(isoUtc(ms)).toBe(new Date(ms).toISOString());
+  });
+});
+
+describe('httpDate: toUTCString without a Date', () => {
+  it('writes what toUTCString writes for 200,000 random times over years 0-9999 (seeded), and every day 1599-2101', () => {
+    const rng = new Rng(4122026);
+    const wrong: string[] = [];
+    for (let i = 0; i < 200_000; i++) {
+      const ms = FIRST_4_DIGIT_MS + Math.floor(rng.next() * (LAST_4_DIGIT_MS - FIRST_4_DIGIT_MS));
+      if (httpDate(ms) !== new Date(ms).toUTCString()) wrong.push(`${ms}: ${httpDate(ms)} instead of ${new Date(ms).toUTCString()}`);
+    }
+    for (let day = Date.UTC(1599, 11, 1); day <= Date.UTC(2101, 2, 31); day += DAY_MS) {
+      if (httpDate(day) !== new Date(day).toUTCString()) wrong.push(new Date(day).toUTCString());
+    }
+    expect(wrong.slice(0, 5)).toEqual([]);
+  });
+
+  it('names the weekday and month as HTTP does, and leaves other years to Date', () => {
+    expect(httpDate(Date.UTC(2026, 11, 4, 1, 45, 12, 999))).toBe('Fri, 04 Dec 2026 01:45:12 GMT');
+    expect(httpDate(0)).toBe('Thu, 01 Jan 1970 00:00:00 GMT');
+    expect(httpDate(-1)).toBe('Wed, 31 Dec 1969 23:59:59 GMT');
+    expect(httpDate(FIRST_4_DIGIT_MS)).toBe(new Date(FIRST_4_DIGIT_MS).toUTCString());
+    expect(httpDate(LAST_4_DIGIT_MS + 1)).toBe(new Date(LAST_4_DIGIT_MS + 1).toUTCString());
+    expect(() => httpDate(Number.NaN)).not.toThrow();
+    expect(httpDate(Number.NaN)).toBe('Invalid Date');
   });
 });
 

@@ -12,6 +12,7 @@ import type { BrokerMessage } from '../message.js';
 import type { MessageObserver } from './message-observer.js';
 import { MessageTaps, type TapListener } from './message-taps.js';
 import { TopicActivity, type TopicEntry } from './topic-activity.js';
+import { compareNames } from '../../protocol/name-order.js';
 
 /** The broker's running totals (they only grow). */
 export interface BrokerCounters {
@@ -156,7 +157,7 @@ export class BrokerMonitor implements MessageObserver {
         dropped: s.totalDropped,
       });
     }
-    return rows.sort((a, b) => Number(b.online) - Number(a.online) || a.client_id.localeCompare(b.client_id));
+    return rows.sort((a, b) => Number(b.online) - Number(a.online) || compareNames(a.client_id, b.client_id));
   }
 
   /** The most recently used topics, newest first. */

@@ -1,10 +1,12 @@
 /**
- * `bridge broker` and `bridge tail` write every time they show (log lines, message
- * timestamps, `started_at`, a saved queue position, a dead letter, the journal's lock)
- * without V8's date formatting: its first use loads ICU's time-zone data, about 640 KB
- * of resident memory for a UTC string (issue 15: idle and backlog RSS). Each runs with a
- * preload that records every Date formatting, local-time read, date parse and Intl
- * object (test/helpers/date-recorder.mjs), through a day's work of its kind.
+ * `bridge broker` and `bridge tail` never reach ICU's data (issue 15: idle and backlog
+ * RSS). They write every time they show (log lines, message timestamps, `started_at`, a
+ * saved queue position, a dead letter, the journal's lock) without V8's date formatting,
+ * whose first use loads ICU's time-zone data (640 KB resident for a UTC string), and sort
+ * names without `localeCompare`, whose first use loads its collation data (about 3 MB;
+ * the status page lists clients). Each runs with a preload that records every Date
+ * formatting, local-time read, date parse, locale comparison or formatting and Intl object
+ * (test/helpers/icu-recorder.mjs), through a day's work of its kind.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,7 +18,7 @@ import { stopCli } from '../helpers/platform.js';
 import { pollFile } from '../helpers/poll-file.js';
 import { freePort } from '../helpers/ports.js';
 
-const RECORDER = new URL('../helpers/date-recorder.mjs', import.meta.url).href;
+const RECORDER = new URL('../helpers/icu-recorder.mjs', import.meta.url).href;
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -26,7 +28,7 @@ afterEach(() => {
 const { start } = useCliProcesses();
 
 function tempDir(): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'bridge-no-tz-'));
+  const dir = mkdtempSync(path.join(tmpdir(), 'bridge-no-icu-'));
   dirs.push(dir);
   return dir;
 }
@@ -49,17 +51,18 @@ async function client(id: string, port: number): Promise<BrokerClient> {
   return c;
 }
 
-describe('no date formatting through V8 in the broker and the tail', () => {
-  it('bridge broker: logs at debug, stamps QoS 0 and 1 messages, answers ping and status, keeps a journal', async () => {
+describe('ICU data is never loaded by the broker or the tail', () => {
+  it('bridge broker: logs at debug, stamps QoS 0 and 1 messages, answers ping and status, keeps a journal, serves its status page', async () => {
     const dir = tempDir();
-    const record = path.join(dir, 'dates.txt');
+    const record = path.join(dir, 'icu.txt');
     const port = await freePort();
+    const http = await freePort();
     const broker = start(
-      ['broker', '--host', '127.0.0.1', '--port', String(port), '--log-level', 'debug', '--persist', path.join(dir, 'data'), '--stop-on-stdin-close'],
-      { NODE_OPTIONS: `--import=${RECORDER}`, DATE_RECORD: record },
+      ['broker', '--host', '127.0.0.1', '--port', String(port), '--log-level', 'debug', '--persist', path.join(dir, 'data'), '--http', String(http), '--stop-on-stdin-close'],
+      { NODE_OPTIONS: `--import=${RECORDER}`, ICU_RECORD: record },
     );
     await waitOutput(broker.child, broker.stderr, (s) => s.includes('broker listening'));
-    const subscriber = await client('no-tz-sub', port);
+    const subscriber = await client('no-icu-sub', port);
     const got: Message[] = [];
     let onTwo!: () => void;
     const two = new Promise<void>((resolve) => (onTwo = resolve));
@@ -67,12 +70,21 @@ describe('no date formatting through V8 in the broker and the tail', () => {
       got.push(m);
       if (got.length === 2) onTwo();
     });
-    const publisher = await client('no-tz-pub', port);
+    const publisher = await client('no-icu-pub', port);
     await publisher.publish('jobs.cut', { n: 1 });
     await publisher.publish('jobs.cut', { n: 2 }, { qos: 1 });
     await two;
     const pong = await publisher.ping();
     const status = await publisher.status();
+    // The status page's views: the clients are listed in order (two of them, so sorted).
+    const page = `http://127.0.0.1:${http}`;
+    const clients = (await (await fetch(`${page}/api/clients`)).json()) as { clients: { client_id: string }[] };
+    expect(clients.clients.map((c) => c.client_id)).toEqual(['no-icu-pub', 'no-icu-sub']);
+    for (const view of ['/api/broker', '/api/topics', '/metrics', '/']) expect((await fetch(page + view)).status, view).toBe(200);
+    // HTTP's Date header is still there, written without toUTCString.
+    const date = (await fetch(`${page}/api/broker`)).headers.get('date') ?? '';
+    expect(date).toMatch(/^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d\d:\d\d:\d\d GMT$/);
+    expect(Math.abs(Date.parse(date) - Date.now())).toBeLessThan(60_000);
     broker.child.stdin.end();
     const res = await broker.done;
     expect(res.code, res.stderr).toBe(0);
@@ -89,7 +101,7 @@ describe('no date formatting through V8 in the broker and the tail', () => {
     const port = await freePort();
     const broker = start(['broker', '--host', '127.0.0.1', '--port', String(port), '--log-level', 'info']);
     await waitOutput(broker.child, broker.stderr, (s) => s.includes('broker listening'));
-    const watcher = await client('no-tz-watch', port);
+    const watcher = await client('no-icu-watch', port);
     let onLast!: (m: Message) => void;
     const last = new Promise<Message>((resolve) => (onLast = resolve));
     await watcher.subscribe('JOB', (m) => {
@@ -98,10 +110,10 @@ describe('no date formatting through V8 in the broker and the tail', () => {
     const queue = path.join(dir, 'queue.txt');
     const content = 'JOB|{"n":1}\r\nNO_SEPARATOR_HERE\r\nJOB|{"n":2}\r\nJOB|{"n":3}\r\n';
     writeFileSync(queue, content);
-    const record = path.join(dir, 'dates.txt');
+    const record = path.join(dir, 'icu.txt');
     const tail = start(['tail', queue, '--host', '127.0.0.1', '--port', String(port), '--log-level', 'debug'], {
       NODE_OPTIONS: `--import=${RECORDER}`,
-      DATE_RECORD: record,
+      ICU_RECORD: record,
     });
     expect((await last).payload).toMatchObject({ n: 3 });
     // The position is saved (with its time) after the broken line's dead letter is written.
