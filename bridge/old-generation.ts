@@ -6,10 +6,10 @@
  * collects that generation when it reaches a limit sized for heaps of hundreds of
  * megabytes, so a tail's old space only grew over a backlog: about 2.5 MB over 200,000
  * lines, most of it dead. One full collection each time the old space has grown by a
- * megabyte since the lowest reading after the last one takes that back: two over such a
- * backlog, a few milliseconds each; the tail then peaked at about 59 MB instead of 60-61
- * (docs/performance.md, "Tail RSS"). An idle tail reads nothing and collects nothing; a
- * live set that really grows costs one collection per megabyte of growth.
+ * megabyte since the lowest reading after the last one takes that back: two or three
+ * over such a backlog, 6-8 ms each; the tail then peaked at 59.0-60.0 MB instead of
+ * 60.1-60.7 (docs/performance.md, "Tail RSS"). An idle tail reads nothing and collects
+ * nothing; a live set that really grows costs one collection per megabyte of growth.
  */
 import v8 from 'node:v8';
 import { runtimeFullCollection, type FullCollection } from '../src/runtime/full-collection.js';
