@@ -9,6 +9,7 @@
  * (test/helpers/icu-recorder.mjs), through a day's work of its kind.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
@@ -43,6 +44,20 @@ const recorded = (file: string): string => {
   }
 };
 
+/** GET `path` from the status page on `port` through node:http (Node's fetch cannot connect under Wine). */
+function get(port: number, path: string): Promise<{ status: number; date: string | undefined; body: string }> {
+  return new Promise((resolve, reject) => {
+    http
+      .get({ host: '127.0.0.1', port, path }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, date: res.headers.date, body }));
+      })
+      .on('error', reject);
+  });
+}
+
 /** A client of the broker on `port`, disconnected after the test. */
 async function client(id: string, port: number): Promise<BrokerClient> {
   const c = new BrokerClient(id, { host: '127.0.0.1', port, autoReconnect: false });
@@ -56,12 +71,13 @@ describe('ICU data is never loaded by the broker or the tail', () => {
     const dir = tempDir();
     const record = path.join(dir, 'icu.txt');
     const port = await freePort();
-    const http = await freePort();
+    const httpPort = await freePort();
     const broker = start(
-      ['broker', '--host', '127.0.0.1', '--port', String(port), '--log-level', 'debug', '--persist', path.join(dir, 'data'), '--http', String(http), '--stop-on-stdin-close'],
+      ['broker', '--host', '127.0.0.1', '--port', String(port), '--log-level', 'debug', '--persist', path.join(dir, 'data'), '--http', String(httpPort), '--stop-on-stdin-close'],
       { NODE_OPTIONS: `--import=${RECORDER}`, ICU_RECORD: record },
     );
-    await waitOutput(broker.child, broker.stderr, (s) => s.includes('broker listening'));
+    // The status page listens after the broker does (seconds later under Wine).
+    await waitOutput(broker.child, broker.stderr, (s) => s.includes('broker listening') && s.includes('status page listening'), 20_000);
     const subscriber = await client('no-icu-sub', port);
     const got: Message[] = [];
     let onTwo!: () => void;
@@ -77,12 +93,11 @@ describe('ICU data is never loaded by the broker or the tail', () => {
     const pong = await publisher.ping();
     const status = await publisher.status();
     // The status page's views: the clients are listed in order (two of them, so sorted).
-    const page = `http://127.0.0.1:${http}`;
-    const clients = (await (await fetch(`${page}/api/clients`)).json()) as { clients: { client_id: string }[] };
+    const clients = JSON.parse((await get(httpPort, '/api/clients')).body) as { clients: { client_id: string }[] };
     expect(clients.clients.map((c) => c.client_id)).toEqual(['no-icu-pub', 'no-icu-sub']);
-    for (const view of ['/api/broker', '/api/topics', '/metrics', '/']) expect((await fetch(page + view)).status, view).toBe(200);
+    for (const view of ['/api/broker', '/api/topics', '/metrics', '/']) expect((await get(httpPort, view)).status, view).toBe(200);
     // HTTP's Date header is still there, written without toUTCString.
-    const date = (await fetch(`${page}/api/broker`)).headers.get('date') ?? '';
+    const date = (await get(httpPort, '/api/broker')).date ?? '';
     expect(date).toMatch(/^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d\d:\d\d:\d\d GMT$/);
     expect(Math.abs(Date.parse(date) - Date.now())).toBeLessThan(60_000);
     broker.child.stdin.end();
