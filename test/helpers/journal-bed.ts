@@ -3,28 +3,15 @@
  * be searched, messages, and the model a journal's recovered state is compared with
  * (the records folded by the same reducer, without any file in between).
  */
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach } from 'vitest';
 import { Logger } from '../../src/log/logger.js';
 import type { BrokerMessage } from '../../src/broker/message.js';
 import { Journal, type JournalOptions, type JournalRecord, type OpenedJournal, type RecoveredState } from '../../src/broker/persistence/index.js';
 import { DurableState } from '../../src/broker/persistence/durable-state.js';
 import { encodeRecord } from '../../src/broker/persistence/record-codec.js';
 
-/** A new temp directory, removed after the test (register with {@link useTempDirs}). */
-export function useTempDirs(): (prefix?: string) => string {
-  const dirs: string[] = [];
-  afterEach(() => {
-    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-  });
-  return (prefix = 'journal-') => {
-    const d = mkdtempSync(join(tmpdir(), prefix));
-    dirs.push(d);
-    return d;
-  };
-}
+export { useTempDirs } from './temp-dirs.js';
 
 /** One parsed JSON log line. */
 export type LogLine = { level: string; msg: string } & Record<string, unknown>;

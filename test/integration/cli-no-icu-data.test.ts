@@ -8,31 +8,23 @@
  * formatting, local-time read, date parse, locale comparison or formatting and Intl object
  * (test/helpers/icu-recorder.mjs), through a day's work of its kind.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { BrokerClient, type Message } from '../../src/client/index.js';
 import { useCliProcesses, waitOutput } from '../helpers/cli.js';
+import { useTempDirs } from '../helpers/temp-dirs.js';
 import { stopCli } from '../helpers/platform.js';
 import { pollFile } from '../helpers/poll-file.js';
 import { freePort } from '../helpers/ports.js';
 
 const RECORDER = new URL('../helpers/icu-recorder.mjs', import.meta.url).href;
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
+const tempDirs = useTempDirs();
 // Registered after the folders' hook, so the processes stop before their folders go.
 const { start } = useCliProcesses();
-
-function tempDir(): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'bridge-no-icu-'));
-  dirs.push(dir);
-  return dir;
-}
+const tempDir = (): string => tempDirs('bridge-no-icu-');
 
 /** What the recorder wrote: each method's name with the stack of its first call. */
 const recorded = (file: string): string => {
