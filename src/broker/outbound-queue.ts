@@ -8,19 +8,18 @@
  * therefore costs the broker bounded memory and never delays anyone else.
  */
 import type { Socket } from 'node:net';
-import { Deque } from './deque.js';
 import type { FlushScheduler, Flushable } from './flush-scheduler.js';
 import { deliveryFrameSize, writeDeliveryFrame } from './delivery-frame.js';
+import { FrameRing } from './frame-ring.js';
+import {
+  DIRECT_CHUNK_BYTES,
+  giveBackWriteChunk,
+  keepDirectChunk,
+  takeDirectChunk,
+  takeWriteChunk,
+  WRITE_CHUNK_BYTES,
+} from './chunk-pool.js';
 import { deliveryFrame, isExpired, type BrokerMessage, type DeliveryFlags } from './message.js';
-
-interface Entry {
-  frame: Buffer;
-  /** Bytes of `frame` in use: less than its length for a chunk of coalesced responses. */
-  used: number;
-  /** `null` for responses and other control frames, and once dropped. */
-  msg: BrokerMessage | null;
-  dropped: boolean;
-}
 
 /** What the queue reports to its owner. */
 export interface OutboundEvents {
@@ -32,8 +31,13 @@ export interface OutboundEvents {
   overflow(unsentBytes: number): void;
 }
 
-/** Bytes joined into one `socket.write` at most. */
-const MAX_WRITE_BYTES = 1024 * 1024;
+/**
+ * Under backpressure a flush hands the socket this much, then waits for its drain: enough
+ * that the socket seldom wakes the broker to take more, and a bound on what Node holds.
+ */
+const MAX_FLUSH_BYTES = 1024 * 1024;
+/** Queued frames larger than this are written as they are rather than copied into a write chunk. */
+const OWN_WRITE_BYTES = WRITE_CHUNK_BYTES / 16;
 
 /**
  * Responses queued behind backpressure are copied into chunks. A client that pipelines
@@ -47,18 +51,6 @@ const MIN_CHUNK_BYTES = 64 * 1024;
 const MAX_CHUNK_BYTES = 1024 * 1024;
 
 /**
- * While the socket takes everything, frames are written straight into a chunk that goes
- * out at the end of the turn: no entry and no buffer per frame (creating a Buffer costs
- * more than writing a small frame into one). A message routed to one connection is
- * written there in parts; routed to more, it gets one frame of its own, copied to each.
- */
-const DIRECT_CHUNK_BYTES = 64 * 1024;
-/**
- * A connection's first chunk in a turn is small and grows by doubling: a broadcast to a
- * thousand connections must not take a thousand 64 KiB chunks at once.
- */
-const FIRST_CHUNK_BYTES = 2 * 1024;
-/**
  * Dropped entries stay in the queue until a flush reaches them; past this many, and more
  * than the live ones, the queue is rebuilt without them. Under a steady overload (a
  * subscriber that reads slower than its publishers write, for seconds) the socket seldom
@@ -67,13 +59,6 @@ const FIRST_CHUNK_BYTES = 2 * 1024;
 const COMPACT_AFTER_DROPPED = 1024;
 const NO_FLAGS: DeliveryFlags = {};
 
-/**
- * Full-size chunks whose bytes the kernel took synchronously, for any connection's next
- * turn: with them, a steady flow allocates no chunks at all, and the memory allocator is
- * not left holding a trail of freed 64 KiB blocks (which kept the broker's RSS high).
- */
-const spareChunks: Buffer[] = [];
-const MAX_SPARE_CHUNKS = 8;
 
 /**
  * The message whose plain frame was last written in parts. A second recipient of it has
@@ -84,16 +69,23 @@ let writtenInParts: BrokerMessage | null = null;
 
 export class OutboundQueue implements Flushable {
   flushPending = false;
-  private entries = new Deque<Entry>();
+  private readonly entries = new FrameRing();
   /** Entries in `entries` that were dropped (see COMPACT_AFTER_DROPPED). */
   private droppedEntries = 0;
-  /** QoS 0 deliveries still queued, oldest first: the drop candidates. */
-  private readonly qos0 = new Deque<Entry>();
+  /**
+   * The first this many entries hold no QoS 0 delivery that could still be dropped: the
+   * search for the oldest one starts here. Each entry is passed once, so the drop policy
+   * costs O(1) per delivery without an index of its own.
+   */
+  private qos0Searched = 0;
   private deliveries = 0;
   /** Bytes queued here, not yet handed to the socket. */
   private bytes = 0;
-  /** The last entry, while it is a chunk that further responses can be copied into. */
-  private controlTail: Entry | null = null;
+  /**
+   * Bytes in use of the last entry while it is a chunk that further responses can be
+   * copied into; -1 when it is not.
+   */
+  private controlTailUsed = -1;
   private waitingForDrain = false;
   private ended = false;
   /** The direct chunk: bytes `directStart..directUsed` are frames not yet written. */
@@ -115,14 +107,14 @@ export class OutboundQueue implements Flushable {
     });
   }
 
-  /** QoS 0 entries the drop index still references (for tests: must stay bounded). */
-  get indexedQos0(): number {
-    return this.qos0.length;
-  }
-
   /** Entries the queue holds, dropped ones included (for tests: must stay bounded). */
   get heldEntries(): number {
     return this.entries.length;
+  }
+
+  /** Slots the queue's arrays have room for (for tests: a drained backlog gives them back). */
+  get heldSlots(): number {
+    return this.entries.capacity;
   }
 
   /** Deliveries waiting to be written. */
@@ -150,22 +142,36 @@ export class OutboundQueue implements Flushable {
       this.appendToChunk(frame);
       return;
     }
-    this.entries.push({ frame, used: frame.length, msg: null, dropped: false });
-    this.controlTail = null;
+    this.push(frame, null);
     this.scheduler.mark(this);
   }
 
   private appendToChunk(frame: Buffer): void {
-    const tail = this.controlTail;
-    if (tail && tail.used + frame.length <= tail.frame.length) {
-      tail.used += frame.copy(tail.frame, tail.used);
-      return;
+    if (this.controlTailUsed >= 0) {
+      const tail = this.entries.frameAt(this.entries.length - 1);
+      if (this.controlTailUsed + frame.length <= tail.length) {
+        this.controlTailUsed += frame.copy(tail, this.controlTailUsed);
+        return;
+      }
     }
     const chunk = Buffer.allocUnsafe(Math.min(MAX_CHUNK_BYTES, Math.max(MIN_CHUNK_BYTES, this.bytes)));
-    const entry: Entry = { frame: chunk, used: frame.copy(chunk, 0), msg: null, dropped: false };
-    this.entries.push(entry);
-    this.controlTail = entry;
+    const used = frame.copy(chunk, 0);
+    this.push(chunk, null);
+    this.controlTailUsed = used;
     // No flush to schedule: the drain event flushes.
+  }
+
+  /** Queue an entry behind the others; a chunk of responses before it is cut to its bytes. */
+  private push(frame: Buffer, msg: BrokerMessage | null): void {
+    if (this.controlTailUsed >= 0) this.closeControlTail();
+    this.entries.push(frame, msg);
+  }
+
+  /** The last entry stops taking responses: its chunk is cut to the bytes it holds. */
+  private closeControlTail(): void {
+    const last = this.entries.length - 1;
+    this.entries.setFrameAt(last, this.entries.frameAt(last).subarray(0, this.controlTailUsed));
+    this.controlTailUsed = -1;
   }
 
   /** True (and the owner told, everything discarded) once unsent bytes pass the limit. */
@@ -195,14 +201,14 @@ export class OutboundQueue implements Flushable {
     if (chunk !== null && chunk.length < DIRECT_CHUNK_BYTES && unwritten + n <= DIRECT_CHUNK_BYTES) {
       // Grow: move the unwritten frames into a chunk twice the size (or a spare one). The
       // old chunk is dropped, never reused, so a copy source inside it stays valid.
-      const bigger = takeChunk(Math.max(chunk.length * 2, unwritten + n));
+      const bigger = takeDirectChunk(Math.max(chunk.length * 2, unwritten + n));
       chunk.copy(bigger, 0, this.directStart, this.directUsed);
       this.setDirect(bigger, unwritten);
       return bigger;
     }
     this.writeDirect();
     if (this.waitingForDrain) return null;
-    const fresh = this.direct !== null && n <= this.direct.length ? this.direct : takeChunk(n);
+    const fresh = this.direct !== null && n <= this.direct.length ? this.direct : takeDirectChunk(n);
     this.setDirect(fresh, 0);
     return fresh;
   }
@@ -226,8 +232,7 @@ export class OutboundQueue implements Flushable {
     // Nothing left in the socket: the kernel has the bytes, so the chunk can be reused.
     if (this.socket.writableLength === 0) {
       const chunk = this.direct!;
-      if (chunk.length === DIRECT_CHUNK_BYTES && spareChunks.length < MAX_SPARE_CHUNKS) {
-        spareChunks.push(chunk);
+      if (keepDirectChunk(chunk)) {
         this.setDirect(null, 0);
       } else {
         this.setDirect(chunk, 0);
@@ -257,10 +262,7 @@ export class OutboundQueue implements Flushable {
     // Accepted, then lost with the connection: a QoS 1 message stays in the session's
     // in-flight set and is redelivered when the client reconnects.
     if (this.overLimit()) return true;
-    const entry: Entry = { frame, used: frame.length, msg, dropped: false };
-    this.entries.push(entry);
-    this.controlTail = null;
-    if (msg.qos === 0) this.qos0.push(entry);
+    this.push(frame, msg);
     this.deliveries++;
     this.scheduler.mark(this);
     return true;
@@ -290,27 +292,30 @@ export class OutboundQueue implements Flushable {
   }
 
   private dropOldestQos0(): boolean {
-    for (let e = this.qos0.shift(); e; e = this.qos0.shift()) {
-      if (e.dropped || e.frame.length === 0) continue; // already written or dropped
-      e.dropped = true;
+    const entries = this.entries;
+    for (let i = this.qos0Searched; i < entries.length; i++) {
+      const msg = entries.msgAt(i);
+      // A control frame, a dropped entry (no message) or a QoS 1 delivery: never a candidate.
+      if (msg === null || msg.qos !== 0) continue;
+      this.qos0Searched = i + 1;
       this.deliveries--;
-      this.bytes -= e.used;
-      this.events.dropped(e.msg!);
-      // Its bytes and message go now; the entry itself when flushed or compacted.
-      e.frame = EMPTY;
-      e.msg = null;
-      if (++this.droppedEntries > COMPACT_AFTER_DROPPED && this.droppedEntries * 2 > this.entries.length) this.compact();
+      this.bytes -= entries.frameAt(i).length;
+      // Its bytes and message go now; the slot when flushed or compacted.
+      entries.dropAt(i);
+      this.events.dropped(msg);
+      if (++this.droppedEntries > COMPACT_AFTER_DROPPED && this.droppedEntries * 2 > entries.length) this.compact();
       return true;
     }
+    this.qos0Searched = entries.length;
     return false;
   }
 
-  /** Rebuild `entries` without the dropped ones, keeping the order of the rest. */
+  /** Remove the dropped entries, keeping the order of the rest. */
   private compact(): void {
-    const live = new Deque<Entry>();
-    for (const e of this.entries) if (!e.dropped) live.push(e);
-    this.entries = live;
+    // A chunk of responses is never dropped, so the last entry stays the last.
+    this.entries.compact();
     this.droppedEntries = 0;
+    this.qos0Searched = 0;
   }
 
   /** Write what is queued, as far as the socket accepts it without buffering. */
@@ -322,54 +327,63 @@ export class OutboundQueue implements Flushable {
     }
     // Direct frames are older than any entry: an entry is only queued while they wait.
     this.writeDirect();
-    if (this.entries.length === 0) {
-      this.qos0.clear();
-      return;
-    }
+    const entries = this.entries;
+    if (entries.length === 0) return;
     const now = Date.now();
-    while (this.entries.length > 0 && (!this.waitingForDrain || this.ended)) {
-      const frames: Buffer[] = [];
-      let bytes = 0;
-      while (bytes < MAX_WRITE_BYTES) {
-        const e = this.entries.shift();
-        if (!e) break;
-        if (e.dropped) {
-          this.droppedEntries--;
+    let chunk: Buffer | null = null;
+    let used = 0;
+    let handed = 0;
+    while (entries.length > 0 && (!this.waitingForDrain || this.ended || handed < MAX_FLUSH_BYTES)) {
+      // The chunk still taking responses leaves now: cut to its bytes, and closed.
+      if (entries.length === 1 && this.controlTailUsed >= 0) this.closeControlTail();
+      const frame = entries.frameAt(0);
+      const msg = entries.msgAt(0);
+      entries.shift();
+      if (this.qos0Searched > 0) this.qos0Searched--;
+      if (frame.length === 0) {
+        this.droppedEntries--;
+        continue;
+      }
+      this.bytes -= frame.length;
+      if (msg !== null) {
+        this.deliveries--;
+        if (isExpired(msg, now)) {
+          this.events.expired(msg);
           continue;
         }
-        this.bytes -= e.used;
-        if (e.msg) {
-          this.deliveries--;
-          if (isExpired(e.msg, now)) {
-            this.events.expired(e.msg);
-            e.frame = EMPTY;
-            continue;
-          }
-        }
-        frames.push(e.used === e.frame.length ? e.frame : e.frame.subarray(0, e.used));
-        bytes += e.used;
-        // Marks "written" for the QoS 0 index and for appendToChunk (an empty chunk has no
-        // room), and frees the reference.
-        e.frame = EMPTY;
       }
-      if (frames.length === 0) break;
-      const ok = this.socket.write(frames.length === 1 ? frames[0]! : Buffer.concat(frames, bytes));
-      if (!ok) this.waitingForDrain = true;
+      handed += frame.length;
+      if (frame.length > OWN_WRITE_BYTES || (used === 0 && entries.length === 0)) {
+        // Large (a chunk of responses, a big message), or the only frame: as it is.
+        if (used > 0) this.writeChunk(chunk!, used);
+        chunk = null;
+        used = 0;
+        if (!this.socket.write(frame)) this.waitingForDrain = true;
+        continue;
+      }
+      if (chunk === null) {
+        chunk = takeWriteChunk();
+      } else if (used + frame.length > WRITE_CHUNK_BYTES) {
+        this.writeChunk(chunk, used);
+        chunk = takeWriteChunk();
+        used = 0;
+      }
+      used += frame.copy(chunk, used);
     }
-    // Entries leave in FIFO order, so written ones sit at the front of the QoS 0 index.
-    // Trim them now: while a backlog persists the index is never empty, and without this
-    // it would keep every delivered QoS 0 entry reachable.
-    if (this.entries.length === 0) {
-      this.qos0.clear();
-    } else {
-      for (let e = this.qos0.peek(); e && (e.dropped || e.frame.length === 0); e = this.qos0.peek()) this.qos0.shift();
-    }
+    if (used > 0) this.writeChunk(chunk!, used);
+    else if (chunk !== null) giveBackWriteChunk(chunk);
+  }
+
+  /** Write `used` bytes of a write chunk, which returns to the spares once the socket is done with it. */
+  private writeChunk(chunk: Buffer, used: number): void {
+    const data = used === chunk.length ? chunk : chunk.subarray(0, used);
+    if (!this.socket.write(data, () => giveBackWriteChunk(chunk))) this.waitingForDrain = true;
   }
 
   /** Flush everything regardless of backpressure, then half-close the socket. */
   end(finalFrame?: Buffer): void {
     if (this.ended) return;
-    if (finalFrame) this.entries.push({ frame: finalFrame, used: finalFrame.length, msg: null, dropped: false });
+    if (finalFrame) this.push(finalFrame, null);
     this.ended = true;
     this.flush();
     this.socket.end();
@@ -389,24 +403,12 @@ export class OutboundQueue implements Flushable {
     const forgotten = this.bytes;
     this.entries.clear();
     this.droppedEntries = 0;
-    this.qos0.clear();
+    this.qos0Searched = 0;
     this.deliveries = 0;
     this.bytes = 0;
-    this.controlTail = null;
+    this.controlTailUsed = -1;
     this.setDirect(null, 0);
     this.directDeliveries = 0;
     return forgotten;
   }
-}
-
-const EMPTY = Buffer.alloc(0);
-
-/**
- * A chunk of at least `n` bytes: a spare one when one is left, else a new one of the next
- * power of two from FIRST_CHUNK_BYTES up to DIRECT_CHUNK_BYTES (a larger frame gets its size).
- */
-function takeChunk(n: number): Buffer {
-  if (n <= DIRECT_CHUNK_BYTES && spareChunks.length > 0) return spareChunks.pop()!;
-  if (n > DIRECT_CHUNK_BYTES) return Buffer.allocUnsafe(n);
-  return Buffer.allocUnsafe(Math.max(FIRST_CHUNK_BYTES, 2 ** Math.ceil(Math.log2(n))));
 }

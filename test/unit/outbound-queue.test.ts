@@ -8,6 +8,7 @@ import { OutboundQueue } from '../../src/broker/outbound-queue.js';
 import { encodeFrame } from '../../src/protocol/framing.js';
 import { jsonValue, RawJson } from '../../src/protocol/raw-json.js';
 import { expectedDeliveryText } from '../helpers/delivery-text.js';
+import { Rng } from '../helpers/fuzz/prng.js';
 
 /** A socket stand-in that records writes and reports backpressure when told to. */
 class FakeSocket extends EventEmitter {
@@ -26,11 +27,32 @@ class FakeSocket extends EventEmitter {
   holds = false;
   /** Bytes the socket holds unsent: what was written while it refused more, or held. */
   writableLength = 0;
-  write(data: Buffer): boolean {
-    this.writes.push(Buffer.from(data));
+  /** Writes not yet complete: their callbacks, their buffers and the bytes they had. */
+  private incomplete: { view: Buffer; bytes: Buffer; done?: () => void }[] = [];
+  /** Writes whose buffer the writer changed before the write completed: must stay 0. */
+  overwritten = 0;
+  write(data: Buffer, done?: () => void): boolean {
+    const bytes = Buffer.from(data);
+    this.writes.push(bytes);
     this.written.push(data);
-    if (!this.accept || this.holds) this.writableLength += data.length;
+    if (!this.accept || this.holds) {
+      this.writableLength += data.length;
+      this.incomplete.push({ view: data, bytes, done });
+    } else if (done) {
+      // Sent whole at once; as in Node, the callback comes later, never inside write().
+      process.nextTick(done);
+    }
     return this.accept;
+  }
+  /** A real socket emits 'drain' once everything it held is written. */
+  override emit(event: string | symbol, ...args: unknown[]): boolean {
+    if (event === 'drain' && this.accept && !this.holds) {
+      for (const { view, bytes, done } of this.incomplete.splice(0)) {
+        if (!view.equals(bytes)) this.overwritten++;
+        done?.();
+      }
+    }
+    return super.emit(event, ...args);
   }
   end(): void {
     this.ended = true;
@@ -150,7 +172,7 @@ describe('OutboundQueue', () => {
     expect(expired).toEqual([short]);
   });
 
-  it('does not keep written QoS 0 entries referenced while a backlog persists', async () => {
+  it('holds only what waits while a backlog persists, and gives back the room a backlog took once drained', async () => {
     const { socket, q, deliver } = setup(1_000_000);
     // Each flush writes up to 1 MiB, so with 64 KiB frames a backlog always remains.
     const big = 'x'.repeat(64 * 1024);
@@ -158,9 +180,15 @@ describe('OutboundQueue', () => {
     for (let round = 0; round < 20; round++) {
       for (let i = 0; i < 20; i++) deliver(big);
       socket.emit('drain');
+      expect(q.heldEntries).toBe(q.queuedDeliveries);
     }
     expect(q.queuedDeliveries).toBeGreaterThan(0);
-    expect(q.indexedQos0).toBe(q.queuedDeliveries);
+    for (let i = 0; i < 5000; i++) deliver('small');
+    expect(q.heldSlots).toBeGreaterThanOrEqual(5000);
+    socket.accept = true;
+    socket.emit('drain');
+    expect(q.queuedDeliveries).toBe(0);
+    expect(q.heldSlots).toBeLessThanOrEqual(1024);
   });
 
   it('under a steady overload holds a bounded number of entries, and writes the survivors in order on drain', async () => {
@@ -186,6 +214,110 @@ describe('OutboundQueue', () => {
     socket.emit('drain');
     expect(socket.bodies()).toEqual(['first', 'q1', 'resp', ...sent.slice(-99)]);
     expect(q.heldEntries).toBe(0);
+  });
+
+  it('drops and writes as a plain list would, over random mixes of QoS 0, QoS 1, answers and drains', async () => {
+    // The reference: what waits, oldest first; past the limit the oldest QoS 0 delivery
+    // goes, or, with none waiting, the new one is refused. Answers are never dropped.
+    // Every fourth run is a long overload that never drains, so that more than a thousand
+    // dropped entries pile up and the queue is rebuilt without them, more than once.
+    for (let seed = 1; seed <= 200; seed++) {
+      const rng = new Rng(seed);
+      const overload = seed % 4 === 0;
+      const max = overload ? rng.int(20, 40) : rng.int(1, 40);
+      const { socket, q, dropped, deliver } = setup(max);
+      const waiting: { body: string; qos: 0 | 1 | null }[] = [];
+      const written: string[] = [];
+      const droppedBodies: string[] = [];
+      let queued = 0;
+      let mostHeld = 0;
+      let rebuilt = 0;
+      const backpressure = (n: number): void => {
+        // One delivery the socket takes while starting to refuse more: everything after it waits.
+        socket.accept = false;
+        deliver(`sync${n}`);
+        q.flush();
+        written.push(`sync${n}`);
+      };
+      backpressure(0);
+      const ops = overload ? rng.int(5000, 7000) : rng.int(50, 600);
+      for (let i = 0; i < ops; i++) {
+        const op = rng.weighted([[70, 'deliver'], [overload ? 1 : 10, 'answer'], [overload ? 0 : 2, 'drain']] as const);
+        if (op === 'deliver') {
+          const qos = rng.chance(overload ? 0.002 : 0.3) ? 1 : 0;
+          const body = `m${i}`;
+          const full = queued >= max;
+          const victim = full ? waiting.findIndex((w) => w.qos === 0) : -1;
+          const { ok } = deliver(body, qos);
+          if (full && victim < 0) {
+            expect(ok).toBe(false);
+            droppedBodies.push(body);
+            continue;
+          }
+          expect(ok).toBe(true);
+          if (victim >= 0) droppedBodies.push(waiting.splice(victim, 1)[0]!.body);
+          else queued++;
+          waiting.push({ body, qos });
+          const held = q.heldEntries;
+          if (held < mostHeld) rebuilt++;
+          mostHeld = held;
+        } else if (op === 'answer') {
+          const body = `{"answer":${i}}`;
+          q.sendControl(frame(body));
+          waiting.push({ body, qos: null });
+        } else {
+          socket.accept = true;
+          socket.emit('drain');
+          written.push(...waiting.splice(0).map((w) => w.body));
+          queued = 0;
+          expect(q.heldEntries).toBe(0);
+          backpressure(i);
+          mostHeld = 0;
+        }
+        expect(q.queuedDeliveries).toBe(queued);
+      }
+      if (overload) expect(rebuilt, `seed ${seed}`).toBeGreaterThanOrEqual(2);
+      socket.accept = true;
+      socket.emit('drain');
+      written.push(...waiting.splice(0).map((w) => w.body));
+      expect(socket.bodies(), `seed ${seed}`).toEqual(written);
+      expect(dropped.map((m) => String(m.payload)), `seed ${seed}`).toEqual(droppedBodies);
+    }
+  });
+
+  it('writes a backlog through reused chunks, never changing one before the socket is done with it', async () => {
+    const { socket, q, deliver } = setup(1_000_000);
+    socket.accept = false;
+    deliver('first');
+    await tick();
+    const expected = ['first'];
+    for (let round = 0; round < 6; round++) {
+      // About 900 KB a round: several write chunks, handed over while the socket refuses more.
+      for (let i = 0; i < 3000; i++) {
+        const body = `r${round}-${i}-${'w'.repeat(280)}`;
+        deliver(body);
+        expected.push(body);
+      }
+      socket.emit('drain');
+    }
+    socket.accept = true;
+    socket.emit('drain');
+    await tick();
+    for (let i = 0; i < 9000; i++) {
+      const body = `late-${i}-${'v'.repeat(280)}`;
+      deliver(body);
+      expected.push(body);
+      if (i === 4000) socket.emit('drain');
+    }
+    socket.emit('drain');
+    await tick();
+    expect(q.queuedDeliveries).toBe(0);
+    expect(socket.bodies()).toEqual(expected);
+    expect(socket.overwritten).toBe(0);
+    // Chunks came back and were written again: fewer buffers than chunk-sized writes.
+    const chunkWrites = socket.written.filter((w) => w.length > 64 * 1024);
+    expect(chunkWrites.length).toBeGreaterThan(10);
+    expect(new Set(chunkWrites.map((w) => w.buffer)).size).toBeLessThan(chunkWrites.length);
   });
 
   it('end() flushes everything regardless of backpressure, then ends the socket', async () => {

@@ -1,0 +1,137 @@
+/**
+ * The frames a connection has queued, oldest first, each with the message it delivers
+ * (`null` for a response or other control frame), in two parallel circular arrays.
+ *
+ * A subscriber that reads slower than its publishers write keeps up to `max_queue_size`
+ * deliveries here for as long as it lags: long enough for V8 to move them to the old
+ * generation, where they stay, dead, until a major collection. An object per delivery
+ * (and a second index of them for the drop policy) was most of what a backlogged broker
+ * promoted: for a fan-out to ten subscribers, ten entries per message against one message.
+ * Two array slots per delivery allocate nothing, and the arrays are reused as the ring
+ * turns instead of being copied as a shifted array's dead prefix grows.
+ */
+import type { BrokerMessage } from './message.js';
+
+/** A slot that holds nothing: never written, shifted out, or dropped. */
+export const NO_FRAME = Buffer.alloc(0);
+
+const MIN_CAPACITY = 16;
+/**
+ * An emptied ring larger than this goes back to MIN_CAPACITY, so a connection that once
+ * had a long backlog does not keep arrays sized for it; smaller rings stay, so a queue
+ * that keeps filling and draining does not reallocate each time.
+ */
+const KEEP_CAPACITY = 1024;
+
+export class FrameRing {
+  private frames: Buffer[] = new Array<Buffer>(MIN_CAPACITY).fill(NO_FRAME);
+  private msgs: (BrokerMessage | null)[] = new Array<BrokerMessage | null>(MIN_CAPACITY).fill(null);
+  /** Slot of the oldest entry. */
+  private head = 0;
+  private count = 0;
+
+  /** Entries held, dropped ones included. */
+  get length(): number {
+    return this.count;
+  }
+
+  /** Slots allocated (for tests: the ring must give back what a backlog made it grow to). */
+  get capacity(): number {
+    return this.frames.length;
+  }
+
+  push(frame: Buffer, msg: BrokerMessage | null): void {
+    if (this.count === this.frames.length) this.grow();
+    const slot = (this.head + this.count) & (this.frames.length - 1);
+    this.frames[slot] = frame;
+    this.msgs[slot] = msg;
+    this.count++;
+  }
+
+  /** The frame of the entry `i` places from the oldest; NO_FRAME once dropped. */
+  frameAt(i: number): Buffer {
+    return this.frames[(this.head + i) & (this.frames.length - 1)]!;
+  }
+
+  /** The message the entry `i` places from the oldest delivers; `null` for a control frame or once dropped. */
+  msgAt(i: number): BrokerMessage | null {
+    return this.msgs[(this.head + i) & (this.frames.length - 1)]!;
+  }
+
+  /** Replace the frame of entry `i` (a chunk cut to the bytes it holds). */
+  setFrameAt(i: number, frame: Buffer): void {
+    this.frames[(this.head + i) & (this.frames.length - 1)] = frame;
+  }
+
+  /** Let go of entry `i`'s frame and message; the slot stays until shifted or compacted. */
+  dropAt(i: number): void {
+    const slot = (this.head + i) & (this.frames.length - 1);
+    this.frames[slot] = NO_FRAME;
+    this.msgs[slot] = null;
+  }
+
+  /** True when entry `i` was dropped (a kept entry always has a frame: at least its header). */
+  isDroppedAt(i: number): boolean {
+    return this.frames[(this.head + i) & (this.frames.length - 1)]!.length === 0;
+  }
+
+  /** Remove the oldest entry. */
+  shift(): void {
+    if (this.count === 0) return;
+    this.frames[this.head] = NO_FRAME;
+    this.msgs[this.head] = null;
+    this.head = (this.head + 1) & (this.frames.length - 1);
+    if (--this.count === 0) this.emptied();
+  }
+
+  /** Remove the dropped entries, keeping the order of the rest. */
+  compact(): void {
+    const frames = this.frames;
+    const msgs = this.msgs;
+    const mask = frames.length - 1;
+    let kept = 0;
+    for (let i = 0; i < this.count; i++) {
+      const from = (this.head + i) & mask;
+      const frame = frames[from]!;
+      if (frame.length === 0) continue;
+      const to = (this.head + kept++) & mask;
+      frames[to] = frame;
+      msgs[to] = msgs[from]!;
+    }
+    for (let i = kept; i < this.count; i++) {
+      const slot = (this.head + i) & mask;
+      frames[slot] = NO_FRAME;
+      msgs[slot] = null;
+    }
+    this.count = kept;
+    if (kept === 0) this.emptied();
+  }
+
+  clear(): void {
+    this.frames = new Array<Buffer>(MIN_CAPACITY).fill(NO_FRAME);
+    this.msgs = new Array<BrokerMessage | null>(MIN_CAPACITY).fill(null);
+    this.head = 0;
+    this.count = 0;
+  }
+
+  private emptied(): void {
+    if (this.frames.length > KEEP_CAPACITY) this.clear();
+    else this.head = 0;
+  }
+
+  /** Double the arrays, unrolling the ring so its oldest entry is at slot 0. */
+  private grow(): void {
+    const size = this.frames.length * 2;
+    const frames = new Array<Buffer>(size).fill(NO_FRAME);
+    const msgs = new Array<BrokerMessage | null>(size).fill(null);
+    const mask = this.frames.length - 1;
+    for (let i = 0; i < this.count; i++) {
+      const from = (this.head + i) & mask;
+      frames[i] = this.frames[from]!;
+      msgs[i] = this.msgs[from]!;
+    }
+    this.frames = frames;
+    this.msgs = msgs;
+    this.head = 0;
+  }
+}
