@@ -24,7 +24,7 @@ const MIN_CAPACITY = 16;
 const KEEP_CAPACITY = 1024;
 
 export class FrameRing {
-  private frames: Buffer[] = new Array<Buffer>(MIN_CAPACITY).fill(NO_FRAME);
+  private frames: (Buffer | null)[] = new Array<Buffer | null>(MIN_CAPACITY).fill(NO_FRAME);
   private msgs: (BrokerMessage | null)[] = new Array<BrokerMessage | null>(MIN_CAPACITY).fill(null);
   /** Slot of the oldest entry. */
   private head = 0;
@@ -40,7 +40,11 @@ export class FrameRing {
     return this.frames.length;
   }
 
-  push(frame: Buffer, msg: BrokerMessage | null): void {
+  /**
+   * Queue `frame`, or, with `frame` null, the message's own plain frame (`msg.frame`, which
+   * must be built): a slot written with null is one pointer less for a scavenge to follow.
+   */
+  push(frame: Buffer | null, msg: BrokerMessage | null): void {
     if (this.count === this.frames.length) this.grow();
     const slot = (this.head + this.count) & (this.frames.length - 1);
     this.frames[slot] = frame;
@@ -50,7 +54,8 @@ export class FrameRing {
 
   /** The frame of the entry `i` places from the oldest; NO_FRAME once dropped. */
   frameAt(i: number): Buffer {
-    return this.frames[(this.head + i) & (this.frames.length - 1)]!;
+    const slot = (this.head + i) & (this.frames.length - 1);
+    return this.frames[slot] ?? this.msgs[slot]!.frame!;
   }
 
   /** The message the entry `i` places from the oldest delivers; `null` for a control frame or once dropped. */
@@ -72,7 +77,7 @@ export class FrameRing {
 
   /** True when entry `i` was dropped (a kept entry always has a frame: at least its header). */
   isDroppedAt(i: number): boolean {
-    return this.frames[(this.head + i) & (this.frames.length - 1)]!.length === 0;
+    return this.frames[(this.head + i) & (this.frames.length - 1)]?.length === 0;
   }
 
   /** Remove the oldest entry. */
@@ -92,8 +97,8 @@ export class FrameRing {
     let kept = 0;
     for (let i = 0; i < this.count; i++) {
       const from = (this.head + i) & mask;
-      const frame = frames[from]!;
-      if (frame.length === 0) continue;
+      const frame = frames[from] as Buffer | null;
+      if (frame?.length === 0) continue;
       const to = (this.head + kept++) & mask;
       frames[to] = frame;
       msgs[to] = msgs[from]!;
@@ -108,7 +113,7 @@ export class FrameRing {
   }
 
   clear(): void {
-    this.frames = new Array<Buffer>(MIN_CAPACITY).fill(NO_FRAME);
+    this.frames = new Array<Buffer | null>(MIN_CAPACITY).fill(NO_FRAME);
     this.msgs = new Array<BrokerMessage | null>(MIN_CAPACITY).fill(null);
     this.head = 0;
     this.count = 0;
@@ -122,12 +127,12 @@ export class FrameRing {
   /** Double the arrays, unrolling the ring so its oldest entry is at slot 0. */
   private grow(): void {
     const size = this.frames.length * 2;
-    const frames = new Array<Buffer>(size).fill(NO_FRAME);
+    const frames = new Array<Buffer | null>(size).fill(NO_FRAME);
     const msgs = new Array<BrokerMessage | null>(size).fill(null);
     const mask = this.frames.length - 1;
     for (let i = 0; i < this.count; i++) {
       const from = (this.head + i) & mask;
-      frames[i] = this.frames[from]!;
+      frames[i] = this.frames[from] as Buffer | null;
       msgs[i] = this.msgs[from]!;
     }
     this.frames = frames;

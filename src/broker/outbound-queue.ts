@@ -162,7 +162,7 @@ export class OutboundQueue implements Flushable {
   }
 
   /** Queue an entry behind the others; a chunk of responses before it is cut to its bytes. */
-  private push(frame: Buffer, msg: BrokerMessage | null): void {
+  private push(frame: Buffer | null, msg: BrokerMessage | null): void {
     if (this.controlTailUsed >= 0) this.closeControlTail();
     this.entries.push(frame, msg);
   }
@@ -262,7 +262,7 @@ export class OutboundQueue implements Flushable {
     // Accepted, then lost with the connection: a QoS 1 message stays in the session's
     // in-flight set and is redelivered when the client reconnects.
     if (this.overLimit()) return true;
-    this.push(frame, msg);
+    this.push(frame === msg.frame ? null : frame, msg);
     this.deliveries++;
     this.scheduler.mark(this);
     return true;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FrameRing, NO_FRAME } from '../../src/broker/frame-ring.js';
-import { createMessage, type BrokerMessage } from '../../src/broker/message.js';
+import { createMessage, deliveryFrame, type BrokerMessage } from '../../src/broker/message.js';
 import { Rng } from '../helpers/fuzz/prng.js';
 
 interface Item {
@@ -18,6 +18,7 @@ function contents(ring: FrameRing): Item[] {
 describe('FrameRing', () => {
   it('keeps the order of a plain list through pushes, shifts, drops and compactions as it wraps and grows', () => {
     const msgs = Array.from({ length: 8 }, (_, i) => createMessage({ topic: 't', payload: i, sender: 's' }));
+    for (const msg of msgs) deliveryFrame(msg); // built: an entry may stand for it with null
     for (let seed = 1; seed <= 100; seed++) {
       const rng = new Rng(seed);
       const ring = new FrameRing();
@@ -25,10 +26,15 @@ describe('FrameRing', () => {
       for (let op = 0; op < 3000; op++) {
         const r = rng.next();
         if (r < 0.55) {
-          const frame = Buffer.from(`f${op}`);
           const msg = rng.chance(0.8) ? rng.pick(msgs) : null;
-          ring.push(frame, msg);
-          model.push({ frame, msg });
+          if (msg !== null && rng.chance(0.5)) {
+            ring.push(null, msg);
+            model.push({ frame: msg.frame!, msg });
+          } else {
+            const frame = Buffer.from(`f${op}`);
+            ring.push(frame, msg);
+            model.push({ frame, msg });
+          }
         } else if (r < 0.85) {
           ring.shift();
           model.shift();
