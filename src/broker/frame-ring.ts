@@ -75,11 +75,6 @@ export class FrameRing {
     this.msgs[slot] = null;
   }
 
-  /** True when entry `i` was dropped (a kept entry always has a frame: at least its header). */
-  isDroppedAt(i: number): boolean {
-    return this.frames[(this.head + i) & (this.frames.length - 1)]?.length === 0;
-  }
-
   /** Remove the oldest entry. */
   shift(): void {
     if (this.count === 0) return;

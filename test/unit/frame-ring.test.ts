@@ -43,7 +43,7 @@ describe('FrameRing', () => {
           const i = rng.int(0, model.length - 1);
           ring.dropAt(i);
           model[i] = { frame: NO_FRAME, msg: null };
-          if (!ring.isDroppedAt(i)) throw new Error(`seed ${seed}, op ${op}: entry ${i} not dropped`);
+          if (ring.frameAt(i) !== NO_FRAME || ring.msgAt(i) !== null) throw new Error(`seed ${seed}, op ${op}: entry ${i} not dropped`);
         } else {
           ring.compact();
           for (let i = model.length - 1; i >= 0; i--) if (model[i]!.frame.length === 0) model.splice(i, 1);
