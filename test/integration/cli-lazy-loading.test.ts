@@ -7,31 +7,24 @@
  * broker runs with a preload that records every module it loads (test/helpers/
  * load-recorder.mjs) and stops cleanly when its stdin closes, so the record is complete.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { BrokerClient, type Message } from '../../src/client/index.js';
 import { writeFileSync } from 'node:fs';
 import { useCliProcesses, waitOutput } from '../helpers/cli.js';
 import { POSIX_SIGNALS, stopCli } from '../helpers/platform.js';
 import { freePort } from '../helpers/ports.js';
+import { useTempDirs } from '../helpers/temp-dirs.js';
 
 const RECORDER = new URL('../helpers/load-recorder.mjs', import.meta.url).href;
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
+const newTempDir = useTempDirs();
 // Registered after the folders' hook, so the processes stop before their folders go.
 const { start } = useCliProcesses();
 
 /** A new temporary folder, removed after the test. */
-function tempDir(): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'bridge-loads-'));
-  dirs.push(dir);
-  return dir;
-}
+const tempDir = (): string => newTempDir('bridge-loads-');
 
 /** Each loaded URL a rule forbids, as `<why>: <url>`. */
 const forbidden = (urls: string[], rules: [pattern: RegExp, what: string][]): string[] =>

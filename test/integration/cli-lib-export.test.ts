@@ -3,26 +3,19 @@
  * byte for byte, an unchanged run that changes nothing, an edited copy kept (and nothing
  * written) unless --force, and the mistakes people make: a file as DIR, no subcommand.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
+import { useTempDirs } from '../helpers/temp-dirs.js';
 
 const LIB = fileURLToPath(new URL('../../scripts/lib/', import.meta.url));
 const SHIPPED = readdirSync(LIB).filter((n) => n.endsWith('.ahk')).sort();
 
 describe('bridge lib export', () => {
-  const dirs: string[] = [];
-  afterEach(() => {
-    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-  });
-  const tempDir = (): string => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'lib-export-'));
-    dirs.push(dir);
-    return dir;
-  };
+  const newTempDir = useTempDirs();
+  const tempDir = (): string => newTempDir('lib-export-');
 
   it('writes every shipped library into a new folder, byte for byte, and says how to include them', async () => {
     expect(SHIPPED).toEqual(['Bridge.ahk', 'BridgeJson.ahk', 'BrokerClient.ahk']);

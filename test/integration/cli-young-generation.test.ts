@@ -8,14 +8,14 @@
  * also collects the garbage a backlog promotes to the old generation, a megabyte at a
  * time (bridge/old-generation.ts), and says so at debug level.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { BrokerClient } from '../../src/client/index.js';
 import { holdsYoungGeneration } from '../../bridge/young-generation.js';
 import { useCliProcesses, waitOutput } from '../helpers/cli.js';
 import { freePort } from '../helpers/ports.js';
+import { useTempDirs } from '../helpers/temp-dirs.js';
 
 const RECORDER = new URL('../helpers/heap-recorder.mjs', import.meta.url).href;
 /** Enough messages in flight that an unheld young generation grows (it does by start-up alone). */
@@ -24,17 +24,13 @@ const MESSAGES = 20_000;
 const BACKLOG_LINES = 100_000;
 const MB = 1024 * 1024;
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
+const tempDir = useTempDirs();
 // Registered after the folders' hook, so the processes stop before their folders go.
 const { start } = useCliProcesses();
 
 /** The young generation's largest size in a broker that relayed MESSAGES, started with `nodeOptions`. */
 async function youngGenerationUnderLoad(nodeOptions: string): Promise<number> {
-  const dir = mkdtempSync(path.join(tmpdir(), 'bridge-heap-'));
-  dirs.push(dir);
+  const dir = tempDir('bridge-heap-');
   const record = path.join(dir, 'heap.json');
   const port = await freePort();
   const proc = start(['broker', '--host', '127.0.0.1', '--port', String(port), '--stop-on-stdin-close', '--log-level', 'info'], {
@@ -81,8 +77,7 @@ function recorded(record: string): number {
  * the tail logged at `logLevel`.
  */
 async function tailOverBacklog(nodeOptions: string, lines: number, logLevel = 'info'): Promise<{ newSpaceBytes: number; stderr: string }> {
-  const dir = mkdtempSync(path.join(tmpdir(), 'bridge-heap-'));
-  dirs.push(dir);
+  const dir = tempDir('bridge-heap-');
   const record = path.join(dir, 'heap.json');
   const queue = path.join(dir, 'queue.txt');
   const line = (i: number): string => `HEAP_LINE|{"i":${i},"window":"Untitled - Notepad"}\r\n`;

@@ -2,26 +2,21 @@
  * Which files an AutoHotkey script is made of, as `--watch` sees them: real files in
  * temporary folders, resolved by the rules of AutoHotkey's own loader.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import iconv from 'iconv-lite';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Logger } from '../../src/log/logger.js';
 import { decodeScriptText, includeDirectives, scanIncludes, type IncludeScanOptions } from '../../bridge/supervisor/ahk-includes.js';
+import { useTempDirs } from '../helpers/temp-dirs.js';
 
 const FIXTURE = fileURLToPath(new URL('../../fixtures/includes/', import.meta.url));
-const dirs: string[] = [];
-
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+const tempDir = useTempDirs();
 
 /** A temporary folder holding `files` (relative path -> text, or bytes as they are). */
 function tree(files: Record<string, string | Buffer>): string {
-  const root = mkdtempSync(path.join(tmpdir(), 'ahk-includes-'));
-  dirs.push(root);
+  const root = tempDir('ahk-includes-');
   for (const [rel, content] of Object.entries(files)) {
     const file = path.join(root, rel);
     mkdirSync(path.dirname(file), { recursive: true });

@@ -1,25 +1,18 @@
 /** The QoS 1 export queue: order, bounds, retries, its file across restarts, and duplicate ids. */
-import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ExportOutbox } from '../../src/broker/federation/export-outbox.js';
 import { OUTBOX_FILE, OutboxStore } from '../../src/broker/federation/outbox-store.js';
 import { SeenIds } from '../../src/broker/federation/seen-ids.js';
 import type { LinkMessage } from '../../src/broker/federation/upstream-link.js';
 import { Logger } from '../../src/log/logger.js';
+import { useTempDirs } from '../helpers/temp-dirs.js';
 
 const log = new Logger({ level: 'silent' });
 const msg = (i: number): LinkMessage => ({ topic: 'jobs.x', payload: { i }, sender: 's', id: `id-${i}`, qos: 1, timestamp: 't', origin: 'me' });
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-function tempDir(): string {
-  const d = mkdtempSync(path.join(tmpdir(), 'outbox-'));
-  dirs.push(d);
-  return d;
-}
+const newTempDir = useTempDirs();
+const tempDir = (): string => newTempDir('outbox-');
 
 describe('ExportOutbox', () => {
   it('sends one at a time, in order, and keeps a message whose send failed at the head', async () => {
