@@ -57,6 +57,19 @@ async function waitInterest(c: RawClient, pattern?: string): Promise<void> {
   }).toBe(true);
 }
 
+/**
+ * Publish `topic` from `pub` until `arrived()` says one got through. A broker lists a
+ * pattern in its federation status once it has asked the MQTT server for it, before the
+ * server acknowledged it; a message published in between is not delivered, and the status
+ * cannot tell the two apart. What one publisher sends after this arrives behind the probes.
+ */
+async function waitFlowing(pub: RawClient, topic: string, arrived: () => boolean): Promise<void> {
+  await poll(async () => {
+    if (!arrived()) await publish(pub, topic, null);
+    return arrived();
+  }).toBe(true);
+}
+
 async function waitUp(c: RawClient): Promise<void> {
   await poll(async () => (await fedStatus(c)).state).toBe('up');
 }
@@ -222,13 +235,18 @@ describe.skipIf(NO_MOSQUITTO)('federation through MQTT (Mosquitto)', () => {
     const got: number[] = [];
     const sub = await brokerClient('sub-b', b.port);
     let ended = false;
+    let probed = false;
     await sub.subscribe('jobs.#', (msg) => {
       if (msg.topic === 'jobs.end') ended = true;
+      else if (msg.topic === 'jobs.probe') probed = true;
       else got.push(msg.payload as number);
     });
     await waitInterest(b.c, 'jobs.#');
     await waitUp(a.c);
     const pubA = await bed.connected(a.port, 'pub-a');
+    // Number 1 must not go out before the upstream holds B's subscription (it once did, on
+    // a loaded machine, and was lost as any MQTT message published before a subscription).
+    await waitFlowing(pubA, 'jobs.probe', () => probed);
     let stopped: Promise<void> = Promise.resolve();
     let restarted: Promise<void> = Promise.resolve();
     let queuedWhileDown = 0;
