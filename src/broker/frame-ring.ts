@@ -24,8 +24,8 @@ const MIN_CAPACITY = 16;
 const KEEP_CAPACITY = 1024;
 
 export class FrameRing {
-  private frames: (Buffer | null)[] = new Array<Buffer | null>(MIN_CAPACITY).fill(NO_FRAME);
-  private msgs: (BrokerMessage | null)[] = new Array<BrokerMessage | null>(MIN_CAPACITY).fill(null);
+  private frames = framesOf(MIN_CAPACITY);
+  private msgs = messagesOf(MIN_CAPACITY);
   /** Slot of the oldest entry. */
   private head = 0;
   private count = 0;
@@ -46,7 +46,7 @@ export class FrameRing {
    */
   push(frame: Buffer | null, msg: BrokerMessage | null): void {
     if (this.count === this.frames.length) this.grow();
-    const slot = (this.head + this.count) & (this.frames.length - 1);
+    const slot = this.slot(this.count);
     this.frames[slot] = frame;
     this.msgs[slot] = msg;
     this.count++;
@@ -54,64 +54,64 @@ export class FrameRing {
 
   /** The frame of the entry `i` places from the oldest; NO_FRAME once dropped. */
   frameAt(i: number): Buffer {
-    const slot = (this.head + i) & (this.frames.length - 1);
+    const slot = this.slot(i);
     return this.frames[slot] ?? this.msgs[slot]!.frame!;
   }
 
   /** The message the entry `i` places from the oldest delivers; `null` for a control frame or once dropped. */
   msgAt(i: number): BrokerMessage | null {
-    return this.msgs[(this.head + i) & (this.frames.length - 1)]!;
+    return this.msgs[this.slot(i)] as BrokerMessage | null;
   }
 
   /** Replace the frame of entry `i` (a chunk cut to the bytes it holds). */
   setFrameAt(i: number, frame: Buffer): void {
-    this.frames[(this.head + i) & (this.frames.length - 1)] = frame;
+    this.frames[this.slot(i)] = frame;
   }
 
   /** Let go of entry `i`'s frame and message; the slot stays until shifted or compacted. */
   dropAt(i: number): void {
-    const slot = (this.head + i) & (this.frames.length - 1);
-    this.frames[slot] = NO_FRAME;
-    this.msgs[slot] = null;
+    this.empty(this.slot(i));
   }
 
   /** Remove the oldest entry. */
   shift(): void {
     if (this.count === 0) return;
-    this.frames[this.head] = NO_FRAME;
-    this.msgs[this.head] = null;
-    this.head = (this.head + 1) & (this.frames.length - 1);
+    this.empty(this.head);
+    this.head = this.slot(1);
     if (--this.count === 0) this.emptied();
   }
 
   /** Remove the dropped entries, keeping the order of the rest. */
   compact(): void {
-    const frames = this.frames;
-    const msgs = this.msgs;
-    const mask = frames.length - 1;
     let kept = 0;
     for (let i = 0; i < this.count; i++) {
-      const from = (this.head + i) & mask;
-      const frame = frames[from] as Buffer | null;
+      const from = this.slot(i);
+      const frame = this.frames[from] as Buffer | null;
       if (frame?.length === 0) continue;
-      const to = (this.head + kept++) & mask;
-      frames[to] = frame;
-      msgs[to] = msgs[from]!;
+      const to = this.slot(kept++);
+      this.frames[to] = frame;
+      this.msgs[to] = this.msgs[from] as BrokerMessage | null;
     }
-    for (let i = kept; i < this.count; i++) {
-      const slot = (this.head + i) & mask;
-      frames[slot] = NO_FRAME;
-      msgs[slot] = null;
-    }
+    for (let i = kept; i < this.count; i++) this.empty(this.slot(i));
     this.count = kept;
     if (kept === 0) this.emptied();
   }
 
   clear(): void {
-    this.frames = new Array<Buffer | null>(MIN_CAPACITY).fill(NO_FRAME);
-    this.msgs = new Array<BrokerMessage | null>(MIN_CAPACITY).fill(null);
+    this.frames = framesOf(MIN_CAPACITY);
+    this.msgs = messagesOf(MIN_CAPACITY);
     this.head = 0;
     this.count = 0;
+  }
+
+  /** The array slot of the entry `i` places from the oldest. */
+  private slot(i: number): number {
+    return (this.head + i) & (this.frames.length - 1);
+  }
+
+  private empty(slot: number): void {
+    this.frames[slot] = NO_FRAME;
+    this.msgs[slot] = null;
   }
 
   private emptied(): void {
@@ -121,17 +121,23 @@ export class FrameRing {
 
   /** Double the arrays, unrolling the ring so its oldest entry is at slot 0. */
   private grow(): void {
-    const size = this.frames.length * 2;
-    const frames = new Array<Buffer | null>(size).fill(NO_FRAME);
-    const msgs = new Array<BrokerMessage | null>(size).fill(null);
-    const mask = this.frames.length - 1;
+    const frames = framesOf(this.frames.length * 2);
+    const msgs = messagesOf(this.frames.length * 2);
     for (let i = 0; i < this.count; i++) {
-      const from = (this.head + i) & mask;
+      const from = this.slot(i);
       frames[i] = this.frames[from] as Buffer | null;
-      msgs[i] = this.msgs[from]!;
+      msgs[i] = this.msgs[from] as BrokerMessage | null;
     }
     this.frames = frames;
     this.msgs = msgs;
     this.head = 0;
   }
+}
+
+function framesOf(size: number): (Buffer | null)[] {
+  return new Array<Buffer | null>(size).fill(NO_FRAME);
+}
+
+function messagesOf(size: number): (BrokerMessage | null)[] {
+  return new Array<BrokerMessage | null>(size).fill(null);
 }

@@ -59,7 +59,6 @@ const MAX_CHUNK_BYTES = 1024 * 1024;
 const COMPACT_AFTER_DROPPED = 1024;
 const NO_FLAGS: DeliveryFlags = {};
 
-
 /**
  * The message whose plain frame was last written in parts. A second recipient of it has
  * the message's own frame built (deliveryFrame) and every further one copies that whole:
