@@ -1,7 +1,6 @@
 /**
  * `bridge up` and `bridge demo` as real processes with the fake interpreter.
  */
-import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -10,13 +9,16 @@ import { freePort } from '../helpers/ports.js';
 import { useTestBed } from '../helpers/test-bed.js';
 import { stopCli } from '../helpers/platform.js';
 import { FAKE_AHK, ROOT, scriptFixture, writeBridgeConfig } from '../helpers/script-fixtures.js';
+import { useTempDirs } from '../helpers/temp-dirs.js';
 
 const bed = useTestBed();
+// Before useCliProcesses: its processes stop before their folders are removed.
+const tempDir = useTempDirs();
 const procs = useCliProcesses();
 
 /** A config in a temp folder, pointing at the fixture scripts. */
 function writeConfig(port: number, extra: Record<string, unknown> = {}): string {
-  return writeBridgeConfig(mkdtempSync(path.join(tmpdir(), 'bridge-up-')), {
+  return writeBridgeConfig(tempDir('bridge-up-'), {
     broker: { host: '127.0.0.1', port },
     interpreter: FAKE_AHK,
     script_folders: [path.join(ROOT, 'fixtures/scripts')],

@@ -5,20 +5,22 @@
  * And `up --log-file`: everything it logs, and the one message of a second copy, is in
  * the file, not on stderr.
  */
-import { mkdtempSync, readFileSync, realpathSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli, useCliProcesses, waitOutput } from '../helpers/cli.js';
 import { freePort } from '../helpers/ports.js';
 import { FAKE_AHK, scriptFixture, writeBridgeConfig } from '../helpers/script-fixtures.js';
+import { useTempDirs } from '../helpers/temp-dirs.js';
 import { brokerWithWatcher, useTestBed } from '../helpers/test-bed.js';
 
 const bed = useTestBed();
+// Before useCliProcesses: its processes stop before their folders are removed.
+const newTempDir = useTempDirs();
 const procs = useCliProcesses();
 
 function tempDir(): string {
-  return realpathSync(mkdtempSync(path.join(tmpdir(), 'bridge-down-')));
+  return realpathSync(newTempDir('bridge-down-'));
 }
 
 const tickerConfig = (port: number, dir = tempDir()): string =>

@@ -5,8 +5,7 @@
  * page and `bridge logs` answer as ever. And the logon commands refuse, with directions,
  * off Windows.
  */
-import { mkdtempSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli, useCliProcesses, waitOutput } from '../helpers/cli.js';
@@ -14,11 +13,14 @@ import { ON_WINDOWS, POSIX_SIGNALS } from '../helpers/platform.js';
 import { freePort } from '../helpers/ports.js';
 import { pollFile } from '../helpers/poll-file.js';
 import { FAKE_AHK, scriptFixture, writeBridgeConfig } from '../helpers/script-fixtures.js';
+import { useTempDirs } from '../helpers/temp-dirs.js';
 
+// Before useCliProcesses: its processes stop before their folders are removed.
+const newTempDir = useTempDirs();
 const procs = useCliProcesses();
 
 function tempDir(): string {
-  return realpathSync(mkdtempSync(path.join(tmpdir(), 'bridge-log-file-')));
+  return realpathSync(newTempDir('bridge-log-file-'));
 }
 
 /** `<time> LEVEL component: msg` -> `LEVEL component: msg`. */

@@ -3,8 +3,7 @@
  * processes: a real broker, real `bridge up` and `bridge run` children with the fake
  * interpreter, and the built CLI. Every wait is on an event or on output.
  */
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { loadBridgeConfig } from '../../bridge/bridge-config.js';
@@ -290,7 +289,7 @@ describe('bridge start|stop|restart', () => {
 describe('bridge init', () => {
   /** A folder of scripts that need no #Include (the fake emulates Bridge.ahk with `;@fake bridge`). */
   function scriptFolder(): string {
-    const dir = mkdtempSync(path.join(tmpdir(), 'cli-init-'));
+    const dir = bed.tempDir('cli-init-');
     const scripts = path.join(dir, 'scripts');
     mkdirSync(path.join(scripts, 'Lib'), { recursive: true });
     writeFileSync(path.join(scripts, 'cad hotkeys.ahk'), ';@fake bridge\n;@fake print cad up\n');
@@ -373,7 +372,7 @@ describe('bridge init', () => {
   });
 
   it('exits 1 for a folder without .ahk scripts, or no folder at all', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'cli-init-'));
+    const dir = bed.tempDir('cli-init-');
     const config = path.join(dir, 'bridge.config.json');
     const empty = await runCli(['init', dir, '--output', config]);
     expect(empty.code).toBe(1);

@@ -5,9 +5,9 @@
  * and every misuse exits 1 with one message and leaves no broker behind. The endpoints
  * themselves are tested in status-page-*.test.ts.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import net from 'node:net';
-import { networkInterfaces, tmpdir } from 'node:os';
+import { networkInterfaces } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -15,6 +15,7 @@ import { VERSION } from '../../src/version.js';
 import { runCli, useCliProcesses, waitOutput, type StartedCli } from '../helpers/cli.js';
 import { stopCli } from '../helpers/platform.js';
 import { freePort } from '../helpers/ports.js';
+import { useTempDirs } from '../helpers/temp-dirs.js';
 import { useTestBed } from '../helpers/test-bed.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -22,6 +23,8 @@ const FAKE_AHK = path.join(ROOT, 'fixtures/fake-ahk/AutoHotkey.mjs');
 const script = (name: string): string => path.join(ROOT, 'fixtures/scripts', `${name}.ahk`);
 
 const bed = useTestBed();
+// Before useCliProcesses: its processes stop before their folders are removed.
+const tempDir = useTempDirs();
 // After useTestBed: the bridges stop (SIGTERM first, so they stop their scripts) before the broker.
 const procs = useCliProcesses();
 
@@ -77,7 +80,7 @@ interface ScriptRow {
 
 /** A bridge.config.json running `ticker` as `tick` under the fake interpreter. */
 function upConfig(broker: Record<string, unknown> = {}): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'cli-status-page-'));
+  const dir = tempDir('cli-status-page-');
   const file = path.join(dir, 'bridge.config.json');
   writeFileSync(file, JSON.stringify({ interpreter: FAKE_AHK, broker, scripts: [{ key: 'tick', path: script('ticker') }] }));
   return file;

@@ -5,8 +5,7 @@
  * another bridge supervises. And `up`'s table shows what became of each script.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, realpathSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CLI, runCli, useCliProcesses, waitOutput, type CliResult, type StartedCli } from '../helpers/cli.js';
@@ -15,15 +14,18 @@ import { freePort } from '../helpers/ports.js';
 import type { Frame } from '../helpers/raw-client.js';
 import { brokerWithWatcher, useTestBed } from '../helpers/test-bed.js';
 import { FAKE_AHK, scriptFixture, writeBridgeConfig } from '../helpers/script-fixtures.js';
+import { useTempDirs } from '../helpers/temp-dirs.js';
 
 /** No interpreter from the environment, whatever the developer has set. */
 const NO_AHK_ENV = { AHK_PATH: '' };
 
 const bed = useTestBed();
+// Before useCliProcesses: its processes stop before their folders are removed.
+const newTempDir = useTempDirs();
 const procs = useCliProcesses();
 
 function tempDir(): string {
-  return realpathSync(mkdtempSync(path.join(tmpdir(), 'bridge-missteps-')));
+  return realpathSync(newTempDir('bridge-missteps-'));
 }
 
 const writeConfig = (obj: unknown, dir = tempDir()): string => writeBridgeConfig(dir, obj);

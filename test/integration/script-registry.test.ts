@@ -6,7 +6,7 @@
 import { tmpdir } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BrokerLink } from '../../bridge/broker-link.js';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { KeyTakenError, ownerTopic, RUN_HOST_TOPIC, ScriptRegistry } from '../../bridge/script-registry.js';
 import { DEFAULT_STOP_GRACE } from '../../bridge/bridge-config.js';
@@ -15,7 +15,10 @@ import { silentLogger } from '../../src/log/logger.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { startBroker } from '../helpers/broker-fixture.js';
 import { RawClient } from '../helpers/raw-client.js';
+import { useTempDirs } from '../helpers/temp-dirs.js';
 
+// Before the hook below: the bridges stop before their folders are removed.
+const tempDir = useTempDirs();
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {
   for (const fn of cleanups.splice(0).reverse()) await fn();
@@ -143,7 +146,7 @@ describe('ScriptRegistry: a key another bridge supervises', () => {
   it('scripts.run for a key another bridge supervises is -32602 with reason key_taken', async () => {
     const { port, asker } = await setup();
     await bridge(port, 'bridge.a', ['cad']);
-    const folder = mkdtempSync(path.join(tmpdir(), 'registry-run-'));
+    const folder = tempDir('registry-run-');
     const file = path.join(folder, 'other.ahk');
     writeFileSync(file, '; nothing\n');
     const link = new BrokerLink({ host: '127.0.0.1', port, clientId: 'bridge.host', log: silentLogger() });

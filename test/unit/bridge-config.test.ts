@@ -1,5 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -10,9 +9,12 @@ import { upCommand } from '../../bridge/commands/up.js';
 import { formatLastExit, formatSummary, useColour } from '../../bridge/summary-table.js';
 import { DEFAULT_RESTART } from '../../bridge/supervisor/restart-policy.js';
 import type { ScriptStatus } from '../../bridge/supervisor/script-supervisor.js';
+import { useTempDirs } from '../helpers/temp-dirs.js';
+
+const tempDir = useTempDirs();
 
 function configFile(obj: unknown): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'bridge-config-'));
+  const dir = tempDir('bridge-config-');
   const file = path.join(dir, 'bridge.config.json');
   writeFileSync(file, typeof obj === 'string' ? obj : JSON.stringify(obj));
   return file;
@@ -89,7 +91,7 @@ describe('bridge.config.json', () => {
   });
 
   it('a missing file is a ConfigNotFoundError naming the absolute path', () => {
-    const missing = path.join(mkdtempSync(path.join(tmpdir(), 'bridge-config-')), 'none.json');
+    const missing = path.join(tempDir('bridge-config-'), 'none.json');
     expect(() => loadBridgeConfig(missing)).toThrow(ConfigNotFoundError);
     expect(() => loadBridgeConfig(missing)).toThrow(`config file not found: ${missing}`);
   });
@@ -153,7 +155,7 @@ describe('the example configs in the docs', () => {
 
 describe('script paths', () => {
   it('a missing file, a folder and a file', () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'bridge-script-'));
+    const dir = tempDir('bridge-script-');
     mkdirSync(path.join(dir, 'sub'));
     writeFileSync(path.join(dir, 'a.ahk'), '');
     expect(scriptFileProblem(path.join(dir, 'none.ahk'))).toBe(`script not found: ${path.join(dir, 'none.ahk')}`);

@@ -3,8 +3,7 @@
  * object and bridge.config.json's `broker` section: every accepted form, and every refused
  * one with the exact message the user reads.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadBridgeConfig } from '../../bridge/bridge-config.js';
@@ -12,6 +11,9 @@ import { CliError } from '../../bridge/cli-error.js';
 import { loadConfigFile, parseConfigObject } from '../../src/broker/config.js';
 import { DEFAULT_HTTP_PORT, parseHttpSetting } from '../../src/broker/http-setting.js';
 import { configErrorOf } from '../helpers/config-error.js';
+import { useTempDirs } from '../helpers/temp-dirs.js';
+
+const tempDir = useTempDirs();
 
 
 const PORT_RULE = 'http port must be a number from 1 to 65535 (0: any free port)';
@@ -100,7 +102,7 @@ describe('http in the broker config', () => {
   });
 
   it('a broker config file takes "http" at the top or under "broker"', () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'http-setting-'));
+    const dir = tempDir('http-setting-');
     const flat = path.join(dir, 'flat.json');
     const nested = path.join(dir, 'nested.json');
     writeFileSync(flat, JSON.stringify({ http: '127.0.0.1:9001' }));
@@ -112,7 +114,7 @@ describe('http in the broker config', () => {
 
 describe('http under "broker" in bridge.config.json', () => {
   function bridgeConfig(broker: unknown): string {
-    const dir = mkdtempSync(path.join(tmpdir(), 'http-setting-'));
+    const dir = tempDir('http-setting-');
     const file = path.join(dir, 'bridge.config.json');
     writeFileSync(file, JSON.stringify({ broker, scripts: [{ path: 'a.ahk' }] }));
     return file;
