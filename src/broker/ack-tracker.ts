@@ -6,10 +6,19 @@ import type { BrokerMessage } from './message.js';
 import { MessageRecords } from './message-records.js';
 
 /**
- * Who a message was routed to and who acked it. Built for the common case, one or a few
- * subscribers that may never ack (AutoHotkey clients rarely do): it keeps the router's
- * own list of targets and makes a Set only when one is needed. Two Sets per message were
- * the tracker's main cost per QoS 1 publish.
+ * The sessions a message was routed to, as the router listed them: one client id alone
+ * (the common case), or an array of them. Until someone acks, or a target's session
+ * expires, this is a message's whole record: every QoS 1 message is tracked, most are
+ * never acked (AutoHotkey clients rarely do), and a record object and a one-element array
+ * per message were most of what a backlog of QoS 1 publishes left the garbage collector
+ * to copy and promote.
+ */
+export type Targets = string | readonly string[];
+
+/**
+ * Who a message was routed to and who acked it, once an ack or an expired session needs
+ * more than the targets. It keeps the router's list and makes a Set only when one is
+ * needed (two Sets per message were the tracker's main cost per QoS 1 publish).
  */
 class AckRecord {
   /** Acked, in ack order. */
@@ -20,7 +29,7 @@ class AckRecord {
   private lookup: Set<string> | null = null;
 
   /** @param targets the sessions' client ids, each once; kept, not copied */
-  constructor(private readonly targets: readonly string[]) {}
+  constructor(private readonly targets: Targets) {}
 
   /** Record `clientId`'s ack; false when it was not routed to it or its session expired. */
   ack(clientId: string): boolean {
@@ -40,17 +49,20 @@ class AckRecord {
   }
 
   pending(): string[] {
-    return this.targets.filter((id) => !this.acked?.has(id) && !this.gone?.has(id));
+    const targets = typeof this.targets === 'string' ? [this.targets] : this.targets;
+    return targets.filter((id) => !this.acked?.has(id) && !this.gone?.has(id));
   }
 
   private isTarget(clientId: string): boolean {
-    if (this.targets.length <= 8) return this.targets.includes(clientId);
-    return (this.lookup ??= new Set(this.targets)).has(clientId);
+    const targets = this.targets;
+    if (typeof targets === 'string') return targets === clientId;
+    if (targets.length <= 8) return targets.includes(clientId);
+    return (this.lookup ??= new Set(targets)).has(clientId);
   }
 }
 
 export class AckTracker {
-  private readonly records = new MessageRecords<AckRecord>();
+  private readonly records = new MessageRecords<Targets | AckRecord>();
 
   constructor(private readonly limit: number = 10_000) {}
 
@@ -59,17 +71,17 @@ export class AckTracker {
   }
 
   /**
-   * Start tracking `msg`, routed to the sessions in `clientIds` (each once). The array is
-   * kept, not copied: the caller must not change it afterwards.
+   * Start tracking `msg`, routed to `targets`: one session's client id, or several (each
+   * once). An array is kept, not copied: the caller must not change it afterwards.
    */
-  track(msg: BrokerMessage, clientIds: readonly string[]): void {
-    this.records.set(msg, new AckRecord(clientIds));
+  track(msg: BrokerMessage, targets: Targets): void {
+    this.records.set(msg, targets);
     if (this.records.size > this.limit) this.records.shift();
   }
 
   /** Start tracking a message known by its id alone (restored from the journal). */
   trackById(messageId: string, clientIds: Iterable<string>): void {
-    this.records.setById(messageId, new AckRecord([...new Set(clientIds)]));
+    this.records.setById(messageId, [...new Set(clientIds)]);
     if (this.records.size > this.limit) this.records.shift();
   }
 
@@ -78,16 +90,28 @@ export class AckTracker {
    * or its routing to `clientId`, is unknown, or that session expired.
    */
   ack(messageId: string, clientId: string): boolean {
-    return this.records.get(messageId)?.ack(clientId) ?? false;
+    return this.record(messageId)?.ack(clientId) ?? false;
   }
 
   /** A session that expired will never ack: stop listing it as pending. */
   forgetClient(messageIds: Iterable<string>, clientId: string): void {
-    for (const id of messageIds) this.records.get(id)?.forget(clientId);
+    for (const id of messageIds) this.record(id)?.forget(clientId);
   }
 
   get(messageId: string): { clients: string[]; pending: string[] } | undefined {
     const rec = this.records.get(messageId);
-    return rec && { clients: rec.clients(), pending: rec.pending() };
+    if (rec === undefined) return undefined;
+    if (rec instanceof AckRecord) return { clients: rec.clients(), pending: rec.pending() };
+    return { clients: [], pending: typeof rec === 'string' ? [rec] : [...rec] };
+  }
+
+  /** The message's full record, made from its targets on first need; undefined when not tracked. */
+  private record(messageId: string): AckRecord | undefined {
+    const rec = this.records.get(messageId);
+    if (rec === undefined || rec instanceof AckRecord) return rec;
+    if (rec.length === 0 && typeof rec !== 'string') return undefined; // routed to no one
+    const full = new AckRecord(rec);
+    this.records.setById(messageId, full);
+    return full;
   }
 }

@@ -15,6 +15,8 @@ import type { SlowConsumerMonitor } from './slow-consumer.js';
 import type { BrokerStats } from './stats.js';
 
 const REDELIVERED: DeliveryFlags = { redelivered: true };
+/** A QoS 1 message routed to no one is tracked too (its acks are refused, and `_internal.message_acks` knows it). */
+const NO_TARGETS: readonly string[] = [];
 
 export interface RouteOptions {
   /** Do not deliver to this session (a requester does not answer itself). */
@@ -46,7 +48,11 @@ export class Router {
     for (let i = 0; i < observers.length; i++) observers[i]!.seen(msg);
     const matched = this.sessions.index.match(msg.topic);
     let delivered = 0;
-    const routedTo: string[] | null = msg.qos === 1 && msg.sender !== 'broker' ? [] : null;
+    const tracked = msg.qos === 1 && msg.sender !== 'broker';
+    // The sessions it reached, for the ack tracker: the first one's id alone, an array
+    // from the second (one subscriber is the common case; see Targets).
+    let first: string | null = null;
+    let routedTo: string[] | null = null;
     for (let i = 0; i < matched.length; i++) {
       const session = matched[i]!;
       if (session === options.exclude) continue;
@@ -61,10 +67,12 @@ export class Router {
       }
       if (ok) {
         delivered++;
-        routedTo?.push(session.clientId);
+        if (!tracked) continue;
+        if (first === null) first = session.clientId;
+        else (routedTo ??= [first]).push(session.clientId);
       }
     }
-    if (routedTo) this.acks.track(msg, routedTo);
+    if (tracked) this.acks.track(msg, routedTo ?? first ?? NO_TARGETS);
     return delivered;
   }
 
