@@ -16,13 +16,7 @@
 import { FifoMap } from './fifo-map.js';
 import type { BrokerMessage } from './message.js';
 import { parseMessageSeq, type IdSpace } from './message-id.js';
-
-interface LaneEntry<V> {
-  readonly seq: number;
-  readonly order: number;
-  value: V | undefined;
-  alive: boolean;
-}
+import { SeqLane } from './seq-lane.js';
 
 interface OtherEntry<V> {
   readonly id: string;
@@ -30,15 +24,10 @@ interface OtherEntry<V> {
   readonly value: V;
 }
 
-/** Dead entries the ring may hold beyond the live ones before it is rebuilt. */
-const SLACK = 64;
-
 export class MessageRecords<V> {
-  /** This broker's messages of one id space, in increasing sequence number, with dead ones among them. */
-  private lane: LaneEntry<V>[] = [];
-  private head = 0;
+  /** This broker's messages of one id space (`laneSpace`), in increasing sequence number. */
+  private readonly lane = new SeqLane<V>();
   private laneSpace: IdSpace | null = null;
-  private laneLive = 0;
   private readonly other = new FifoMap<string, OtherEntry<V>>();
   private nextOrder = 0;
   /**
@@ -49,7 +38,7 @@ export class MessageRecords<V> {
   private otherOwn: { space: IdSpace; maxSeq: number; mixed: boolean } | null = null;
 
   get size(): number {
-    return this.laneLive + this.other.size;
+    return this.lane.live + this.other.size;
   }
 
   /** Record `value` for `msg`; a message already recorded keeps its place, as in a Map. */
@@ -65,16 +54,14 @@ export class MessageRecords<V> {
       }
     }
     if (space !== undefined && seq !== undefined && (this.laneSpace === null || this.laneSpace === space)) {
-      const last = this.lane.length > this.head ? this.lane[this.lane.length - 1]!.seq : -1;
-      if (seq > last) {
+      if (seq > this.lane.lastSeq()) {
         this.laneSpace = space;
-        this.lane.push({ seq, order: this.nextOrder++, value, alive: true });
-        this.laneLive++;
+        this.lane.push(seq, this.nextOrder++, value);
         return;
       }
-      const entry = this.find(seq);
-      if (entry) {
-        entry.value = value;
+      const at = this.lane.find(seq);
+      if (at >= 0) {
+        this.lane.setValueAt(at, value);
         return;
       }
     }
@@ -97,9 +84,9 @@ export class MessageRecords<V> {
 
   /** Record `value` under a message id alone (a message restored from the journal). */
   setById(id: string, value: V): void {
-    const entry = this.findId(id);
-    if (entry) {
-      entry.value = value;
+    const at = this.findId(id);
+    if (at >= 0) {
+      this.lane.setValueAt(at, value);
       return;
     }
     const old = this.other.get(id);
@@ -107,43 +94,41 @@ export class MessageRecords<V> {
   }
 
   get(id: string): V | undefined {
-    const entry = this.findId(id);
-    return entry ? entry.value : this.other.get(id)?.value;
+    const at = this.findId(id);
+    return at >= 0 ? this.lane.valueAt(at) : this.other.get(id)?.value;
   }
 
   /** Forget `msg`; false when it was not recorded. */
   deleteMessage(msg: BrokerMessage): boolean {
     if (msg.idSpace !== undefined && msg.idSpace === this.laneSpace && msg.idSeq !== undefined) {
-      const entry = this.find(msg.idSeq);
-      if (entry) return this.kill(entry);
+      const at = this.lane.find(msg.idSeq);
+      if (at >= 0) return this.kill(at);
     }
     return this.mayBeInOther(msg) && this.other.delete(msg.id);
   }
 
   /** Forget the message with id `id`; false when it was not recorded. */
   delete(id: string): boolean {
-    const entry = this.findId(id);
-    return entry ? this.kill(entry) : this.other.delete(id);
+    const at = this.findId(id);
+    return at >= 0 ? this.kill(at) : this.other.delete(id);
   }
 
   /** Remove and return the oldest entry's value. */
   shift(): V | undefined {
-    this.dropDeadFront();
-    const laneFront = this.head < this.lane.length ? this.lane[this.head]! : undefined;
+    const lane = this.lane;
+    const front = lane.front();
     const otherFront = this.other.size > 0 ? this.other.peek() : undefined;
-    if (laneFront !== undefined && (otherFront === undefined || laneFront.order < otherFront.order)) {
-      const value = laneFront.value;
-      this.kill(laneFront);
+    if (front >= 0 && (otherFront === undefined || lane.orderAt(front) < otherFront.order)) {
+      const value = lane.valueAt(front);
+      this.kill(front);
       return value;
     }
     return this.other.shift()?.value;
   }
 
   clear(): void {
-    this.lane.length = 0;
-    this.head = 0;
+    this.lane.clear();
     this.laneSpace = null;
-    this.laneLive = 0;
     this.other.clear();
     this.otherOwn = null;
   }
@@ -161,60 +146,27 @@ export class MessageRecords<V> {
   /** [id, value] pairs in insertion order: the ring and the map merged by their order numbers. */
   private *entries(): IterableIterator<[string, V]> {
     const others = [...this.other.values()];
+    const lane = this.lane;
     let o = 0;
-    for (let i = this.head; i < this.lane.length; i++) {
-      const entry = this.lane[i]!;
-      if (!entry.alive) continue;
-      for (; o < others.length && others[o]!.order < entry.order; o++) yield [others[o]!.id, others[o]!.value];
-      yield [this.laneSpace!.format(entry.seq), entry.value as V];
+    for (let i = 0; i < lane.length; i++) {
+      if (!lane.isLiveAt(i)) continue;
+      const order = lane.orderAt(i);
+      for (; o < others.length && others[o]!.order < order; o++) yield [others[o]!.id, others[o]!.value];
+      yield [this.laneSpace!.format(lane.seqAt(i)), lane.valueAt(i)];
     }
     for (; o < others.length; o++) yield [others[o]!.id, others[o]!.value];
   }
 
-  /** The live ring entry of the message with id `id`, when it is of the ring's id space. */
-  private findId(id: string): LaneEntry<V> | undefined {
+  /** The position in the lane of the live record of the message with id `id`; -1 when not there. */
+  private findId(id: string): number {
     const seq = this.laneSpace === null ? null : parseMessageSeq(this.laneSpace, id);
-    return seq === null ? undefined : this.find(seq);
+    return seq === null ? -1 : this.lane.find(seq);
   }
 
-  /** The live ring entry of `seq`, by binary search. */
-  private find(seq: number): LaneEntry<V> | undefined {
-    let lo = this.head;
-    let hi = this.lane.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      const entry = this.lane[mid]!;
-      if (entry.seq === seq) return entry.alive ? entry : undefined;
-      if (entry.seq < seq) lo = mid + 1;
-      else hi = mid - 1;
-    }
-    return undefined;
-  }
-
-  private kill(entry: LaneEntry<V>): true {
-    entry.alive = false;
-    entry.value = undefined;
-    this.laneLive--;
-    this.dropDeadFront();
-    if (this.lane.length - this.head > 2 * this.laneLive + SLACK) {
-      this.lane = this.lane.slice(this.head).filter((e) => e.alive);
-      this.head = 0;
-    }
+  private kill(at: number): true {
+    this.lane.kill(at);
+    // Empty: the next message may open the lane in a new id space.
+    if (this.lane.live === 0) this.laneSpace = null;
     return true;
-  }
-
-  /** Skip dead entries at the front; give the slots back once they dominate the array. */
-  private dropDeadFront(): void {
-    const lane = this.lane as (LaneEntry<V> | undefined)[];
-    while (this.head < lane.length && !lane[this.head]!.alive) lane[this.head++] = undefined;
-    if (this.head === lane.length) {
-      lane.length = 0;
-      this.head = 0;
-      // Empty: the next message may open the ring in a new id space.
-      if (this.laneLive === 0) this.laneSpace = null;
-    } else if (this.head > 1024 && this.head * 2 > this.lane.length) {
-      this.lane = this.lane.slice(this.head);
-      this.head = 0;
-    }
   }
 }

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { createMessage, type BrokerMessage } from '../../src/broker/message.js';
 import { IdSpace } from '../../src/broker/message-id.js';
 import { MessageRecords } from '../../src/broker/message-records.js';
+import type { SeqLane } from '../../src/broker/seq-lane.js';
 import { shiftModel } from '../helpers/map-model.js';
 
 const own = (): BrokerMessage => createMessage({ topic: 't', payload: null, sender: 's', qos: 1 });
@@ -161,6 +162,13 @@ describe('MessageRecords', () => {
     expect(r.get(kept.at(-1)!.id)).toBe(99_999);
     expect(r.get(kept[90_000]!.id)).toBeUndefined();
     // The ring holds live entries and at most twice as many dead ones (plus slack).
-    expect((r as unknown as { lane: unknown[]; head: number }).lane.length - (r as unknown as { head: number }).head).toBeLessThanOrEqual(3 * 1000 + 64);
+    const lane = (r as unknown as { lane: SeqLane<number> }).lane;
+    expect(lane.length).toBeLessThanOrEqual(3 * 1000 + 64);
+    expect(lane.capacity).toBeLessThanOrEqual(4096);
+    // A longer backlog grows it; emptied, it gives back the arrays it grew to.
+    for (let i = 0; i < 5000; i++) r.set(own(), i);
+    expect(lane.capacity).toBeGreaterThanOrEqual(5000);
+    while (r.size > 0) r.shift();
+    expect([lane.length, lane.capacity]).toEqual([0, 16]);
   });
 });
