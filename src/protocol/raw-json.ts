@@ -5,6 +5,9 @@
  * and parses them only when something looks inside (a retained clear, a preview, a
  * broker-answered request).
  */
+import { keepBytes, type KeptBytes } from './kept-bytes.js';
+
+const kept: KeptBytes = { buffer: Buffer.alloc(0), start: 0 };
 
 /** Valid JSON text (checked when it was scanned), UTF-8, at `start..end` of some buffer. */
 export class RawJson {
@@ -56,7 +59,10 @@ export class RawJson {
 
   /** Make the bytes this value's own (a copy, once), so it can be kept. */
   own(): this {
-    if (this.borrowed) this.rebase(Buffer.from(this.bytes), 0);
+    if (this.borrowed) {
+      keepBytes(this.buffer, this.start, this.end, kept);
+      this.rebase(kept.buffer, kept.start);
+    }
     return this;
   }
 

@@ -40,6 +40,26 @@ function expectIntact(payload: unknown): void {
 }
 
 describe('RawJson', () => {
+  it('kept copies share 8 KiB chunks without overwriting each other; a large one gets its own buffer', () => {
+    const src = Buffer.alloc(64 * 1024);
+    const kept: { raw: RawJson; text: string }[] = [];
+    // Sizes that straddle chunk ends, and some past a quarter chunk.
+    for (let i = 0; i < 600; i++) {
+      const size = i % 50 === 49 ? 3000 + i : 2 + ((i * 37) % 300);
+      const text = JSON.stringify('x'.repeat(size - 2).replace(/x/g, (_, k: number) => String.fromCharCode(97 + ((i + k) % 26))));
+      const n = src.write(text, 100, 'latin1');
+      kept.push({ raw: new RawJson(src, 100, 100 + n, true).own(), text });
+      reuse(src);
+    }
+    for (const { raw, text } of kept) expect(raw.toString()).toBe(text);
+    const buffers = new Set(kept.map((k) => k.raw.bytes.buffer));
+    // About 100 KB of small copies in 8 KiB chunks, and each large one alone.
+    const large = kept.filter((k) => k.raw.length > 2048);
+    expect(large.length).toBe(12);
+    expect(buffers.size).toBeLessThan(12 + 20);
+    for (const k of large) expect(k.raw.bytes.byteLength).toBe(k.raw.bytes.buffer.byteLength);
+  });
+
   it('reads its text and value lazily, serialises as its value, and own() copies once', () => {
     const src = Buffer.from(`xx${PAYLOAD}yy`);
     const raw = new RawJson(src, 2, 2 + Buffer.byteLength(PAYLOAD), true);
