@@ -17,9 +17,14 @@
  * such start draws the same space, so ids repeat across its restarts.
  */
 
-/** The counter runs from 16^11 so that its hex form always has 12 digits. */
-const COUNTER_START = 16 ** 11;
-const COUNTER_LIMIT = 16 ** 12;
+/**
+ * An id's last 12 hex digits are 16^11 plus its sequence number, so that they always are
+ * 12. Sequence numbers stay below 2^30, a small integer for V8: a message keeps its
+ * number in a field, and a larger one would be a separate heap object per message (a
+ * boxed double) for the garbage collector to copy. A new space is drawn every 2^30 ids.
+ */
+const ID_BASE = 16 ** 11;
+const SEQ_LIMIT = 2 ** 30;
 /** Bytes of an id, and of its 24-character prefix. */
 export const MESSAGE_ID_LENGTH = 36;
 const PREFIX_LENGTH = 24;
@@ -33,24 +38,24 @@ export class IdSpace {
 
   /** The id string of sequence number `seq` in this space. */
   format(seq: number): string {
-    return this.prefix + seq.toString(16);
+    return this.prefix + (ID_BASE + seq).toString(16);
   }
 }
 
 let space: IdSpace | null = null;
-let counter = COUNTER_LIMIT;
+let counter = SEQ_LIMIT;
 
 function newSpace(): IdSpace {
   let r = '';
   for (let i = 0; i < 5; i++) r += Math.floor(Math.random() * 0x10000).toString(16).padStart(4, '0');
   const variant = '89ab'[parseInt(r[19]!, 16) & 3]!;
-  counter = COUNTER_START;
+  counter = 0;
   return (space = new IdSpace(`${r.slice(0, 8)}-${r.slice(8, 12)}-4${r.slice(12, 15)}-${variant}${r.slice(15, 18)}-`));
 }
 
 /** The space the next {@link nextMessageSeq} belongs to. */
 export function currentIdSpace(): IdSpace {
-  return counter >= COUNTER_LIMIT || space === null ? newSpace() : space;
+  return counter >= SEQ_LIMIT || space === null ? newSpace() : space;
 }
 
 /** A new sequence number in {@link currentIdSpace} (call that first). */
@@ -63,9 +68,9 @@ const HEX = Buffer.from('0123456789abcdef', 'latin1');
 /** Write the id `seq` of `idSpace` as 36 ASCII bytes at `at`; returns the bytes written. */
 export function writeMessageId(idSpace: IdSpace, seq: number, target: Buffer, at: number): number {
   idSpace.bytes.copy(target, at);
-  // Two 24-bit halves keep the arithmetic on small integers.
+  // Two 24-bit halves keep the arithmetic on small integers: ID_BASE (2^44) is in the high one.
   let lo = seq % 0x1000000;
-  let hi = (seq - lo) / 0x1000000;
+  let hi = (ID_BASE / 0x1000000) + (seq - lo) / 0x1000000;
   for (let k = at + MESSAGE_ID_LENGTH - 1; k >= at + PREFIX_LENGTH + 6; k--, lo >>>= 4) target[k] = HEX[lo & 15]!;
   for (let k = at + PREFIX_LENGTH + 5; k >= at + PREFIX_LENGTH; k--, hi >>>= 4) target[k] = HEX[hi & 15]!;
   return MESSAGE_ID_LENGTH;
@@ -75,14 +80,21 @@ const isHexDigit = (c: number): boolean => (c >= 0x30 && c <= 0x39) || (c >= 0x6
 
 /** The sequence number of `id` in `idSpace`, or null when `id` is not one of that space's ids. */
 export function parseMessageSeq(idSpace: IdSpace, id: string): number | null {
-  if (id.length !== MESSAGE_ID_LENGTH || !id.startsWith(idSpace.prefix)) return null;
-  let seq = 0;
+  if (!id.startsWith(idSpace.prefix)) return null;
+  const seq = hexTail(id) - ID_BASE;
+  return seq >= 0 && seq < SEQ_LIMIT ? seq : null;
+}
+
+/** The value of an id's last 12 characters when the id has the length of ours and they are lower-case hex digits; -1 otherwise. */
+function hexTail(id: string): number {
+  if (id.length !== MESSAGE_ID_LENGTH) return -1;
+  let value = 0;
   for (let i = PREFIX_LENGTH; i < MESSAGE_ID_LENGTH; i++) {
     const c = id.charCodeAt(i);
-    if (!isHexDigit(c)) return null;
-    seq = seq * 16 + (c <= 0x39 ? c - 0x30 : c - 0x57);
+    if (!isHexDigit(c)) return -1;
+    value = value * 16 + (c <= 0x39 ? c - 0x30 : c - 0x57);
   }
-  return seq;
+  return value;
 }
 
 /**
@@ -91,5 +103,5 @@ export function parseMessageSeq(idSpace: IdSpace, id: string): number | null {
  * with the same prefix).
  */
 export function isPlainMessageId(id: string): boolean {
-  return space !== null && parseMessageSeq(space, id) !== null;
+  return space !== null && id.startsWith(space.prefix) && hexTail(id) >= 0;
 }

@@ -56,11 +56,32 @@ describe('message ids', () => {
     expect(a.id).not.toBe(b.id);
   });
 
+  it('keep their sequence numbers small integers, written as bytes exactly as formatted', () => {
+    const space = messageIds.currentIdSpace();
+    const seq = messageIds.nextMessageSeq();
+    // A small integer for V8 (below 2^30): no heap number per message.
+    expect(Number.isInteger(seq) && seq >= 0 && seq < 2 ** 30).toBe(true);
+    const frame = Buffer.alloc(40);
+    for (const n of [0, 1, 15, 16, 2 ** 24 - 1, 2 ** 24, 2 ** 24 + 1, 123_456_789, 2 ** 30 - 1]) {
+      const id = space.format(n);
+      expect(id, String(n)).toMatch(UUID_V4);
+      expect(id.slice(24)).toBe((16 ** 11 + n).toString(16));
+      expect(messageIds.writeMessageId(space, n, frame, 2)).toBe(36);
+      expect(frame.toString('latin1', 2, 38)).toBe(id);
+      expect(messageIds.parseMessageSeq(space, id)).toBe(n);
+    }
+    // Plain hex ids of the same prefix outside this space's range: not its numbers, still plain.
+    for (const tail of ['000000000000', 'fffffffffff0', (16 ** 11 - 1).toString(16).padStart(12, '0'), (16 ** 11 + 2 ** 30).toString(16)]) {
+      expect(messageIds.parseMessageSeq(space, space.prefix + tail), tail).toBeNull();
+      expect(messageIds.isPlainMessageId(space.prefix + tail), tail).toBe(true);
+    }
+  });
+
   it("tell this process's ids from one that only starts like them (a foreign id must be escaped in frames)", () => {
     const own = nextId(messageIds);
     const prefix = messageIds.currentIdSpace().prefix;
     expect(messageIds.isPlainMessageId(own)).toBe(true);
-    expect(messageIds.parseMessageSeq(messageIds.currentIdSpace(), own)).toBe(parseInt(own.slice(24), 16));
+    expect(messageIds.parseMessageSeq(messageIds.currentIdSpace(), own)).toBe(parseInt(own.slice(24), 16) - 16 ** 11);
     for (const foreign of [`${prefix}00000000000"`, `${prefix}0000000000\\n`, `${prefix}ABCDEF012345`, `${prefix}0123456789a`, `${prefix}0123456789abc`, own.replace(/^./, (c) => (c === 'a' ? 'b' : 'a'))]) {
       expect(messageIds.isPlainMessageId(foreign), foreign).toBe(false);
       expect(messageIds.parseMessageSeq(messageIds.currentIdSpace(), foreign), foreign).toBeNull();
