@@ -60,6 +60,9 @@ export function federationLine(f: Partial<FederationStatus> | undefined): string
   const since = f.since ? ` since ${f.since}` : '';
   let line = `federation ${f.engine} ${String(f.upstream)}: ${String(f.state)}${since}; exported ${String(f.exported)}, imported ${String(f.imported)}, queued ${String(f.queued)}, dropped ${String(f.dropped)}`;
   line += `; upstream interest ${f.interest && f.interest.length > 0 ? f.interest.join(' ') : 'none'}`;
+  // A broker before this field lists none: then nothing is said about acknowledgements.
+  const waiting = f.subscribed ? (f.interest ?? []).filter((p) => !f.subscribed!.includes(p)) : [];
+  if (waiting.length > 0) line += ` (not yet acknowledged upstream: ${waiting.join(' ')})`;
   return line;
 }
 

@@ -3,13 +3,17 @@
  * broker stays up: `cut()` drops every relayed connection, `refuse()` stops accepting
  * until `accept()` listens again on the same port, and `blackhole()` keeps the port but
  * drops every connection at once until `resume()` (the port stays taken, so a bridge
- * cannot host a broker there meanwhile). Real sockets, no mocks.
+ * cannot host a broker there meanwhile); `hold()` keeps what clients send in the relay,
+ * connections open, until `release()`. Real sockets, no mocks.
  */
 import net from 'node:net';
 
 export class TcpRelay {
   private server: net.Server | null = null;
   private readonly pairs = new Set<net.Socket>();
+  /** Each relayed connection's client side and the socket to the target it is piped to. */
+  private readonly toTarget = new Map<net.Socket, net.Socket>();
+  private holding = false;
   private dropping = false;
   port = 0;
 
@@ -39,7 +43,9 @@ export class TcpRelay {
           outbound.destroy();
         });
       }
-      inbound.pipe(outbound);
+      this.toTarget.set(inbound, outbound);
+      inbound.on('close', () => this.toTarget.delete(inbound));
+      if (!this.holding) inbound.pipe(outbound);
       outbound.pipe(inbound);
     });
     await new Promise<void>((resolve, reject) => {
@@ -69,6 +75,18 @@ export class TcpRelay {
   /** Relay new connections again after `blackhole()`. */
   resume(): void {
     this.dropping = false;
+  }
+
+  /** Keep what clients send from now on in the relay (a slow link one way); the target's answers still pass. */
+  hold(): void {
+    this.holding = true;
+    for (const [inbound, outbound] of this.toTarget) inbound.unpipe(outbound);
+  }
+
+  /** Pass on what `hold()` kept, and everything after it. */
+  release(): void {
+    this.holding = false;
+    for (const [inbound, outbound] of this.toTarget) inbound.pipe(outbound);
   }
 
   /** Drop every relayed connection, as a network failure would. */

@@ -306,6 +306,42 @@ describe('federation through NATS: interest propagation', () => {
     await expect.poll(() => server.subjectsOf(up.origin_id), WAIT).toEqual(['jobs.activated', 'saw.*']);
   });
 
+  it('the status lists a pattern as subscribed once the server has its subscriptions, not when B asked for them', async () => {
+    const server = await nats.start();
+    const relay = await TcpRelay.start(server.port);
+    relays.push(relay);
+    const b = await bed.broker({ federation: parseFederationSetting({ upstream: `nats://127.0.0.1:${relay.port}` }, 'test') });
+    const watch = await bed.connected(b.port, 'b-watch');
+    const up = await waitUp(watch);
+    // B's SUBs wait in the relay.
+    relay.hold();
+    const sub = await bed.connected(b.port, 'saw-pc');
+    await sub.call('subscribe', { patterns: ['jobs.#'] });
+    await expect.poll(async () => (await federationOf(watch)).interest, WAIT).toEqual(['jobs.#']);
+    expect(await federationOf(watch)).toMatchObject({ state: 'up', interest: ['jobs.#'], subscribed: [] });
+    expect(await server.subjectsOf(up.origin_id)).toEqual([]);
+    relay.release();
+    await expect.poll(async () => (await federationOf(watch)).subscribed, WAIT).toEqual(['jobs.#']);
+    // Listed only once both of the pattern's subjects are at the server.
+    expect(await server.subjectsOf(up.origin_id)).toEqual(['jobs', 'jobs.>']);
+    // Withdrawn, then wanted again: acknowledged again, not remembered from before.
+    await sub.call('unsubscribe', { patterns: ['jobs.#'] });
+    await expect.poll(async () => (await federationOf(watch)).interest, WAIT).toEqual([]);
+    relay.hold();
+    await sub.call('subscribe', { patterns: ['jobs.#'] });
+    await expect.poll(async () => (await federationOf(watch)).interest, WAIT).toEqual(['jobs.#']);
+    expect((await federationOf(watch)).subscribed).toEqual([]);
+    relay.release();
+    await expect.poll(async () => (await federationOf(watch)).subscribed, WAIT).toEqual(['jobs.#']);
+    // A lost connection: nothing is subscribed until the client has subscribed again on the new one.
+    relay.cut();
+    let seenDown: FederationStatus | undefined;
+    await expect.poll(async () => (seenDown = await federationOf(watch)).state, WAIT).toBe('down');
+    expect(seenDown!.subscribed).toEqual([]);
+    await expect.poll(async () => await federationOf(watch), WAIT).toMatchObject({ state: 'up', subscribed: ['jobs.#'] });
+    expect(await server.subjectsOf(up.origin_id)).toEqual(['jobs', 'jobs.>']);
+  });
+
   it('an offline session keeps its interest (QoS 1 waits for it); a session that ends withdraws it', async () => {
     const server = await nats.start();
     const b = await federated(server);

@@ -35,7 +35,10 @@ export interface FederationStatus {
   origin_id: string;
   export: string[];
   import: string[];
+  /** The patterns this broker subscribes to upstream, for its own subscribers. */
   interest: string[];
+  /** Of `interest`, those the upstream has acknowledged: what is published there for them arrives here. */
+  subscribed: string[];
   exported: number;
   imported: number;
   queued: number;
@@ -186,6 +189,7 @@ export class Federation implements MessageObserver {
       export: this.setting.export,
       import: this.setting.import,
       interest: this.interest,
+      subscribed: this.interest.filter((p) => this.link.isSubscribed(p)),
       exported: this.exported,
       imported: this.imported,
       queued: this.outbox.length,

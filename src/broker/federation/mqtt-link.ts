@@ -84,6 +84,8 @@ export class MqttLink implements UpstreamLink {
   private wanted = new Set<string>();
   /** The filters subscribed upstream (or on their way): what the session holds. */
   private readonly subscribed = new Set<string>();
+  /** Of {@link subscribed}, those the server acknowledged (SUBACK). */
+  private readonly acknowledged = new Set<string>();
   private replySubscribed = false;
   private readonly publishes = new Set<PendingPublish>();
   /** Called once {@link publishes} is empty (close() waits for it). */
@@ -187,6 +189,7 @@ export class MqttLink implements UpstreamLink {
       // A new session upstream (first connect, expired, or an upstream that lost it): it
       // holds no subscriptions.
       this.subscribed.clear();
+      this.acknowledged.clear();
       this.replySubscribed = false;
     }
     this.isUp = true;
@@ -233,6 +236,11 @@ export class MqttLink implements UpstreamLink {
     this.applyInterest();
   }
 
+  isSubscribed(pattern: string): boolean {
+    const filter = mqttFilterOf(pattern);
+    return filter !== null && this.acknowledged.has(filter);
+  }
+
   /** Bring the upstream subscriptions to what is wanted; once connected. */
   private applyInterest(): void {
     const client = this.client;
@@ -240,7 +248,10 @@ export class MqttLink implements UpstreamLink {
     const drop = [...this.subscribed].filter((f) => !this.wanted.has(f));
     const add = [...this.wanted].filter((f) => !this.subscribed.has(f));
     if (drop.length > 0) {
-      for (const f of drop) this.subscribed.delete(f);
+      for (const f of drop) {
+        this.subscribed.delete(f);
+        this.acknowledged.delete(f);
+      }
       client.unsubscribe(drop, (err) => {
         if (!err) return;
         // Lost mid-call: the session may still hold them; the next connect drops them again.
@@ -251,7 +262,11 @@ export class MqttLink implements UpstreamLink {
     if (add.length > 0) {
       for (const f of add) this.subscribed.add(f);
       client.subscribe(add, { qos: 1, nl: true }, (err) => {
-        if (!err) return;
+        if (!err) {
+          // Still wanted: an unsubscribe in the meantime took it out of the session's list.
+          for (const f of add) if (this.subscribed.has(f)) this.acknowledged.add(f);
+          return;
+        }
         for (const f of add) this.subscribed.delete(f);
         if (reasonCodeOf(err) !== undefined) {
           this.log.warning('federation: the MQTT upstream refused a subscription; those imports do not arrive', { upstream: this.address, filters: add.join(','), error: err });

@@ -72,6 +72,8 @@ export class NatsLink implements UpstreamLink {
   private nc: NatsConnection | null = null;
   private handlers: LinkHandlers | null = null;
   private readonly subs = new Map<string, Subscription>();
+  /** Of {@link subs}' subjects, those the server has (a flush after their SUB came back). */
+  private readonly acknowledged = new Set<string>();
   private wanted: string[] = [];
   private isUp = false;
   private closing = false;
@@ -153,11 +155,14 @@ export class NatsLink implements UpstreamLink {
     for await (const s of nc.status()) {
       if (s.type === 'disconnect') {
         this.isUp = false;
+        this.acknowledged.clear();
         this.outages++;
         this.handlers!.down(`disconnected from ${s.server}`);
       } else if (s.type === 'reconnect') {
         this.isUp = true;
         this.upAt = Date.now();
+        // The client subscribed everything again on the new connection.
+        this.confirm(nc, [...this.subs.values()]);
         this.handlers!.up(s.server);
       }
     }
@@ -168,6 +173,10 @@ export class NatsLink implements UpstreamLink {
     this.applyInterest();
   }
 
+  isSubscribed(pattern: string): boolean {
+    return subjectsOfPattern(pattern).every((subject) => this.acknowledged.has(subject));
+  }
+
   private applyInterest(): void {
     const nc = this.nc;
     if (nc === null) return;
@@ -176,12 +185,29 @@ export class NatsLink implements UpstreamLink {
       if (!want.has(subject)) {
         sub.unsubscribe();
         this.subs.delete(subject);
+        this.acknowledged.delete(subject);
       }
     }
+    const added: Subscription[] = [];
     for (const subject of want) {
       if (this.subs.has(subject)) continue;
-      this.subs.set(subject, nc.subscribe(subject, { callback: (err, msg) => (err ? this.log.warning('NATS subscription error', { subject, error: err }) : this.onMsg(msg)) }));
+      const sub = nc.subscribe(subject, { callback: (err, msg) => (err ? this.log.warning('NATS subscription error', { subject, error: err }) : this.onMsg(msg)) });
+      this.subs.set(subject, sub);
+      added.push(sub);
     }
+    this.confirm(nc, added);
+  }
+
+  /** Mark `subs` acknowledged once the server has them: it answers a flush's PING after the SUBs written before it. */
+  private confirm(nc: NatsConnection, subs: Subscription[]): void {
+    if (subs.length === 0) return;
+    nc.flush().then(
+      () => {
+        for (const sub of subs) if (this.subs.get(sub.getSubject()) === sub) this.acknowledged.add(sub.getSubject());
+      },
+      // Lost meanwhile: the reconnect confirms them all again.
+      (err: unknown) => this.log.debug('federation: NATS flush after subscribing failed', { error: err as Error }),
+    );
   }
 
   private onMsg(m: Msg): void {

@@ -61,6 +61,13 @@ export interface UpstreamLink {
   publish(msg: LinkMessage): Promise<void>;
   /** Subscribe upstream to exactly these patterns (broker form), dropping the others. */
   setInterest(patterns: readonly string[]): void;
+  /**
+   * True once the upstream has acknowledged its subscription for `pattern` (one passed to
+   * {@link setInterest}): from then on what is published upstream for it arrives here.
+   * Between asking and the acknowledgement a publish is missed, as any engine's is before
+   * its subscription.
+   */
+  isSubscribed(pattern: string): boolean;
   /** A request answered by someone upstream. */
   request(msg: LinkMessage, timeoutMs: number): Promise<LinkReply>;
   readonly connected: boolean;
