@@ -61,8 +61,9 @@ export function federationLine(f: Partial<FederationStatus> | undefined): string
   let line = `federation ${f.engine} ${String(f.upstream)}: ${String(f.state)}${since}; exported ${String(f.exported)}, imported ${String(f.imported)}, queued ${String(f.queued)}, dropped ${String(f.dropped)}`;
   line += `; upstream interest ${f.interest && f.interest.length > 0 ? f.interest.join(' ') : 'none'}`;
   // A broker before this field lists none: then nothing is said about acknowledgements.
-  const waiting = f.subscribed ? (f.interest ?? []).filter((p) => !f.subscribed!.includes(p)) : [];
-  if (waiting.length > 0) line += ` (not yet acknowledged upstream: ${waiting.join(' ')})`;
+  const subscribed = f.subscribed;
+  const waiting = subscribed ? (f.interest ?? []).filter((p) => !subscribed.includes(p)) : [];
+  if (waiting.length > 0) line += ` (not acknowledged upstream: ${waiting.join(' ')})`;
   return line;
 }
 

@@ -76,14 +76,17 @@ export class SeqLane<V> {
     return -1;
   }
 
+  /** The sequence number of the record at position `i` (from the oldest), live or dead. */
   seqAt(i: number): number {
     return this.seqs[this.slot(i)]!;
   }
 
+  /** The order number the record at position `i` was appended with. */
   orderAt(i: number): number {
     return this.orders[this.slot(i)]!;
   }
 
+  /** False for a record killed but not yet let go of (see {@link kill}). */
   isLiveAt(i: number): boolean {
     return this.alive[this.slot(i)] === 1;
   }
@@ -93,6 +96,7 @@ export class SeqLane<V> {
     return this.values[this.slot(i)] as V;
   }
 
+  /** Replace the value of the live record at position `i`; it keeps its place. */
   setValueAt(i: number, value: V): void {
     this.values[this.slot(i)] = value;
   }

@@ -7,7 +7,8 @@
  */
 import { keepBytes, type KeptBytes } from './kept-bytes.js';
 
-const kept: KeptBytes = { buffer: Buffer.alloc(0), start: 0 };
+const NO_BYTES = Buffer.alloc(0);
+const kept: KeptBytes = { buffer: NO_BYTES, start: 0 };
 
 /** Valid JSON text (checked when it was scanned), UTF-8, at `start..end` of some buffer. */
 export class RawJson {
@@ -62,6 +63,8 @@ export class RawJson {
     if (this.borrowed) {
       keepBytes(this.buffer, this.start, this.end, kept);
       this.rebase(kept.buffer, kept.start);
+      // The scratch record must not keep a large copy alive after its value is gone.
+      kept.buffer = NO_BYTES;
     }
     return this;
   }

@@ -4,6 +4,8 @@
  * the setting names. Wrong ones leave the broker working locally, its federation down,
  * and never show a secret.
  */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseFederationSetting, type FederationStatus } from '../../src/broker/index.js';
 import { useNatsServers } from '../helpers/nats-server.js';
@@ -36,13 +38,29 @@ describe('federation through NATS: credentials and TLS', () => {
     await expect.poll(async () => (await federationOf(inUrl)).state, WAIT).toBe('up');
     await expect.poll(async () => (await federationOf(asSettings)).state, WAIT).toBe('up');
     // Across, with credentials on both sides.
-    await expect.poll(async () => (await federationOf(asSettings)).interest, WAIT).toEqual(['jobs.#']);
+    await expect.poll(async () => (await federationOf(asSettings)).subscribed, WAIT).toEqual(['jobs.#']);
     await inUrl.call('publish', { topic: 'jobs.x', payload: 1, qos: 1 });
     expect(await asSettings.waitDelivery('jobs.x')).toMatchObject({ payload: 1, sender: 'in-url' });
     await expect.poll(async () => (await federationOf(wrong)).state, WAIT).toBe('down');
     const shown = JSON.stringify([await federationOf(inUrl), await federationOf(wrong)]);
     expect(shown).not.toContain('s3cret');
     expect(shown).not.toContain('nope');
+  });
+
+  it('a subscription the server refuses (no permission) is listed in the interest, never as subscribed', async () => {
+    const conf = join(bed.tempDir('nats-perms-'), 'server.conf');
+    writeFileSync(
+      conf,
+      'authorization { users = [ { user: shop, password: s3cret, permissions: { publish: ">", subscribe: { allow: ["jobs", "jobs.>", "_INBOX.>"] } } } ] }\n',
+    );
+    const server = await nats.start({ args: ['-c', conf] });
+    const b = await bed.broker({ federation: parseFederationSetting({ upstream: server.url, user: 'shop', pass: 's3cret' }, 'test') });
+    const c = await bed.connected(b.port, 'saw-pc');
+    await expect.poll(async () => (await federationOf(c)).state, WAIT).toBe('up');
+    // One subscribe: both subjects' SUBs go before one flush, so when jobs.# is in, secret.# was decided.
+    await c.call('subscribe', { patterns: ['jobs.#', 'secret.#'] });
+    await expect.poll(async () => (await federationOf(c)).subscribed, WAIT).toEqual(['jobs.#']);
+    expect((await federationOf(c)).interest).toEqual(['jobs.#', 'secret.#']);
   });
 
   it('TLS: the server certificate is checked against the CA the setting names; another CA stays down', async () => {
@@ -54,7 +72,7 @@ describe('federation through NATS: credentials and TLS', () => {
     const b = await broker('tls-b', { upstream: `nats://127.0.0.1:${server.port}`, tls: { ca: good.ca } });
     const untrusting = await broker('tls-other', { upstream: `tls://127.0.0.1:${server.port}`, tls: { ca: other.ca } });
     await expect.poll(async () => (await federationOf(a)).state, WAIT).toBe('up');
-    await expect.poll(async () => (await federationOf(b)).interest, WAIT).toEqual(['jobs.#']);
+    await expect.poll(async () => (await federationOf(b)).subscribed, WAIT).toEqual(['jobs.#']);
     await expect.poll(async () => (await federationOf(b)).state, WAIT).toBe('up');
     await a.call('publish', { topic: 'jobs.secure', payload: { ok: true }, qos: 1 });
     expect(await b.waitDelivery('jobs.secure')).toMatchObject({ payload: { ok: true } });

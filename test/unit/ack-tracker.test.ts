@@ -23,18 +23,30 @@ describe('AckTracker', () => {
     const rng = new Rng(15_301);
     const tracker = new AckTracker(LIMIT);
     const model = new Map<string, ModelRecord>();
-    const messages: BrokerMessage[] = [];
+    const messages: { id: string }[] = [];
+    /** Made and not yet tracked: tracked later, after newer ones (out of order, as behind a journal write). */
+    const late: BrokerMessage[] = [];
     for (let step = 0; step < 20_000; step++) {
       const op = rng.int(0, 9);
       if (op <= 2 || messages.length === 0) {
-        const msg = createMessage({ topic: 't', payload: null, sender: 's', qos: 1 });
         const fanout = rng.pick([0, 1, 1, 2, 3, 8, 9, 20, 30]);
         const targets = rng.shuffle([...CLIENTS]).slice(0, fanout);
-        // One target goes in as the router passes it: its client id alone (mostly).
-        tracker.track(msg, targets.length === 1 && rng.int(0, 3) > 0 ? targets[0]! : targets);
-        model.set(msg.id, { clients: new Set(), pending: new Set(targets) });
+        const kind = rng.int(0, 9);
+        let id: string;
+        if (kind === 0) {
+          // Restored from a journal: known by its id alone.
+          id = `0000000${step % 10}-0000-4000-8000-${String(step).padStart(12, '0')}`;
+          tracker.trackById(id, targets);
+        } else {
+          if (kind === 3) late.push(createMessage({ topic: 't', payload: null, sender: 's', qos: 1 }));
+          const msg = kind <= 2 && late.length > 0 ? late.splice(rng.int(0, late.length - 1), 1)[0]! : createMessage({ topic: 't', payload: null, sender: 's', qos: 1 });
+          id = msg.id;
+          // One target goes in as the router passes it: its client id alone (mostly).
+          tracker.track(msg, targets.length === 1 && rng.int(0, 3) > 0 ? targets[0]! : targets);
+        }
+        model.set(id, { clients: new Set(), pending: new Set(targets) });
         if (model.size > LIMIT) model.delete(model.keys().next().value!);
-        messages.push(msg);
+        messages.push({ id });
       } else if (op <= 7) {
         const id = rng.pick(messages).id;
         const client = rng.pick(CLIENTS);

@@ -14,7 +14,7 @@ describe('bridge status: the federation row', () => {
     expect(federationLine(up)).toBe(
       'federation mqtt mqtt://plc-host:1883: up since 2026-12-04T09:00:00.000+00:00; exported 3, imported 2, queued 0, dropped 0; upstream interest jobs.# saw.*',
     );
-    expect(federationLine({ ...up, subscribed: ['jobs.#'] })).toMatch(/; upstream interest jobs\.# saw\.\* \(not yet acknowledged upstream: saw\.\*\)$/);
+    expect(federationLine({ ...up, subscribed: ['jobs.#'] })).toMatch(/; upstream interest jobs\.# saw\.\* \(not acknowledged upstream: saw\.\*\)$/);
     expect(federationLine({ ...up, interest: [], subscribed: [] })).toMatch(/; upstream interest none$/);
     // A broker of a version before the field: nothing said about acknowledgements.
     const { subscribed: _omitted, ...older } = up;

@@ -37,7 +37,12 @@ export interface FederationStatus {
   import: string[];
   /** The patterns this broker subscribes to upstream, for its own subscribers. */
   interest: string[];
-  /** Of `interest`, those the upstream has acknowledged: what is published there for them arrives here. */
+  /**
+   * Of `interest`, those the upstream has acknowledged: what is published there for them
+   * arrives here. While the link is down, MQTT keeps listing them (the server's session
+   * holds the subscriptions and queues QoS 1 for them); NATS lists none until it has
+   * subscribed again on the new connection.
+   */
   subscribed: string[];
   exported: number;
   imported: number;

@@ -86,6 +86,12 @@ export class MqttLink implements UpstreamLink {
   private readonly subscribed = new Set<string>();
   /** Of {@link subscribed}, those the server acknowledged (SUBACK). */
   private readonly acknowledged = new Set<string>();
+  /**
+   * Per filter, the number of its latest SUBSCRIBE: the SUBACK of an earlier one (the
+   * filter was dropped and wanted again meanwhile) does not acknowledge the latest.
+   */
+  private readonly subscribeSeq = new Map<string, number>();
+  private nextSubscribeSeq = 0;
   private replySubscribed = false;
   private readonly publishes = new Set<PendingPublish>();
   /** Called once {@link publishes} is empty (close() waits for it). */
@@ -190,6 +196,7 @@ export class MqttLink implements UpstreamLink {
       // holds no subscriptions.
       this.subscribed.clear();
       this.acknowledged.clear();
+      this.subscribeSeq.clear();
       this.replySubscribed = false;
     }
     this.isUp = true;
@@ -251,6 +258,7 @@ export class MqttLink implements UpstreamLink {
       for (const f of drop) {
         this.subscribed.delete(f);
         this.acknowledged.delete(f);
+        this.subscribeSeq.delete(f);
       }
       client.unsubscribe(drop, (err) => {
         if (!err) return;
@@ -259,19 +267,24 @@ export class MqttLink implements UpstreamLink {
         this.log.debug('federation: MQTT unsubscribe failed', { filters: drop.join(','), error: err });
       });
     }
-    if (add.length > 0) {
-      for (const f of add) this.subscribed.add(f);
-      client.subscribe(add, { qos: 1, nl: true }, (err) => {
+    // One SUBSCRIBE per filter: a SUBACK that refuses one filter then says nothing of the
+    // others (MQTT.js reports a refusal as the error of the whole call).
+    for (const f of add) {
+      this.subscribed.add(f);
+      const seq = ++this.nextSubscribeSeq;
+      this.subscribeSeq.set(f, seq);
+      client.subscribe(f, { qos: 1, nl: true }, (err) => {
+        if (this.subscribeSeq.get(f) !== seq) return; // dropped or asked for again since
         if (!err) {
-          // Still wanted: an unsubscribe in the meantime took it out of the session's list.
-          for (const f of add) if (this.subscribed.has(f)) this.acknowledged.add(f);
+          this.acknowledged.add(f);
           return;
         }
-        for (const f of add) this.subscribed.delete(f);
+        this.subscribed.delete(f);
+        this.subscribeSeq.delete(f);
         if (reasonCodeOf(err) !== undefined) {
-          this.log.warning('federation: the MQTT upstream refused a subscription; those imports do not arrive', { upstream: this.address, filters: add.join(','), error: err });
+          this.log.warning('federation: the MQTT upstream refused a subscription; those imports do not arrive', { upstream: this.address, filter: f, error: err });
         } else {
-          this.log.debug('federation: MQTT subscribe lost with the connection; made again on reconnect', { filters: add.join(','), error: err });
+          this.log.debug('federation: MQTT subscribe lost with the connection; made again on reconnect', { filter: f, error: err });
         }
       });
     }

@@ -191,23 +191,32 @@ export class NatsLink implements UpstreamLink {
     const added: Subscription[] = [];
     for (const subject of want) {
       if (this.subs.has(subject)) continue;
-      const sub = nc.subscribe(subject, { callback: (err, msg) => (err ? this.log.warning('NATS subscription error', { subject, error: err }) : this.onMsg(msg)) });
+      const sub = nc.subscribe(subject, { callback: (err, msg) => (err ? this.subscriptionFailed(subject, err) : this.onMsg(msg)) });
       this.subs.set(subject, sub);
       added.push(sub);
     }
     this.confirm(nc, added);
   }
 
-  /** Mark `subs` acknowledged once the server has them: it answers a flush's PING after the SUBs written before it. */
+  /**
+   * Mark `subs` acknowledged once the server has them: it answers a flush's PING after the
+   * SUBs written before it. One it refused (a permission) is closed by then, and is not.
+   */
   private confirm(nc: NatsConnection, subs: Subscription[]): void {
     if (subs.length === 0) return;
     nc.flush().then(
       () => {
-        for (const sub of subs) if (this.subs.get(sub.getSubject()) === sub) this.acknowledged.add(sub.getSubject());
+        for (const sub of subs) if (this.subs.get(sub.getSubject()) === sub && !sub.isClosed()) this.acknowledged.add(sub.getSubject());
       },
       // Lost meanwhile: the reconnect confirms them all again.
       (err: unknown) => this.log.debug('federation: NATS flush after subscribing failed', { error: err as Error }),
     );
+  }
+
+  /** The server refused or ended the subscription (a permission): it is not in place. */
+  private subscriptionFailed(subject: string, err: Error): void {
+    this.acknowledged.delete(subject);
+    this.log.warning('NATS subscription error', { subject, error: err });
   }
 
   private onMsg(m: Msg): void {
