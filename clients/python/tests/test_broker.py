@@ -117,7 +117,7 @@ async def test_no_bridge_installed_says_how_to_install(monkeypatch):
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
-def test_the_broker_does_not_outlive_a_killed_python_process():
+def test_the_broker_does_not_outlive_a_killed_python_process(tmp_path):
     port = free_port()
     code = (
         "import asyncio, os, signal, sys\n"
@@ -129,9 +129,11 @@ def test_the_broker_does_not_outlive_a_killed_python_process():
         "    os.kill(os.getpid(), signal.SIGKILL)\n"
         "asyncio.run(main())\n" % port
     )
-    env = dict(os.environ, PYTHONPATH=PACKAGE_DIR)
+    # A killed process cannot remove its broker's config folder: it goes in pytest's tmp_path.
+    env = dict(os.environ, PYTHONPATH=PACKAGE_DIR, TMPDIR=str(tmp_path))
     proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
     assert proc.returncode == -signal.SIGKILL, proc.stderr
+    assert [p.name.startswith("message_broker-") for p in tmp_path.iterdir()] == [True]
     broker_pid = int(proc.stdout.strip())
     wait_until(lambda: not pid_alive(broker_pid), 15.0, "the orphaned broker exiting")
     assert not is_listening(port)
