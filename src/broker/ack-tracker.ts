@@ -15,6 +15,20 @@ import { MessageRecords } from './message-records.js';
  */
 export type Targets = string | readonly string[];
 
+/** A QoS 1 message routed to no one is tracked too (its acks are refused, and `_internal.message_acks` knows it). */
+export const NO_TARGETS: Targets = [];
+
+/**
+ * `targets` (as being collected by the router: `null` before the first) with `clientId`
+ * added: the id alone for the first, an array from the second.
+ */
+export function withTarget(targets: string | string[] | null, clientId: string): string | string[] {
+  if (targets === null) return clientId;
+  if (typeof targets === 'string') return [targets, clientId];
+  targets.push(clientId);
+  return targets;
+}
+
 /**
  * Who a message was routed to and who acked it, once an ack or an expired session needs
  * more than the targets. It keeps the router's list and makes a Set only when one is
@@ -99,10 +113,11 @@ export class AckTracker {
   }
 
   get(messageId: string): { clients: string[]; pending: string[] } | undefined {
-    const rec = this.records.get(messageId);
-    if (rec === undefined) return undefined;
-    if (rec instanceof AckRecord) return { clients: rec.clients(), pending: rec.pending() };
-    return { clients: [], pending: typeof rec === 'string' ? [rec] : [...rec] };
+    const found = this.records.get(messageId);
+    if (found === undefined) return undefined;
+    // Targets alone read as a record nobody acked (made for the answer, not kept).
+    const rec = found instanceof AckRecord ? found : new AckRecord(found);
+    return { clients: rec.clients(), pending: rec.pending() };
   }
 
   /** The message's full record, made from its targets on first need; undefined when not tracked. */

@@ -4,7 +4,7 @@
  * Each session gets a message once, however many of its patterns match, because the
  * subscription index returns each subscriber once.
  */
-import type { AckTracker } from './ack-tracker.js';
+import { NO_TARGETS, withTarget, type AckTracker } from './ack-tracker.js';
 import { mayReceive } from './auth/enforce.js';
 import { isExpired, type BrokerMessage, type DeliveryFlags } from './message.js';
 import type { Session } from './session.js';
@@ -15,8 +15,6 @@ import type { SlowConsumerMonitor } from './slow-consumer.js';
 import type { BrokerStats } from './stats.js';
 
 const REDELIVERED: DeliveryFlags = { redelivered: true };
-/** A QoS 1 message routed to no one is tracked too (its acks are refused, and `_internal.message_acks` knows it). */
-const NO_TARGETS: readonly string[] = [];
 
 export interface RouteOptions {
   /** Do not deliver to this session (a requester does not answer itself). */
@@ -49,10 +47,8 @@ export class Router {
     const matched = this.sessions.index.match(msg.topic);
     let delivered = 0;
     const tracked = msg.qos === 1 && msg.sender !== 'broker';
-    // The sessions it reached, for the ack tracker: the first one's id alone, an array
-    // from the second (one subscriber is the common case; see Targets).
-    let first: string | null = null;
-    let routedTo: string[] | null = null;
+    // The sessions it reached, for the ack tracker (see Targets).
+    let routedTo: string | string[] | null = null;
     for (let i = 0; i < matched.length; i++) {
       const session = matched[i]!;
       if (session === options.exclude) continue;
@@ -67,12 +63,10 @@ export class Router {
       }
       if (ok) {
         delivered++;
-        if (!tracked) continue;
-        if (first === null) first = session.clientId;
-        else (routedTo ??= [first]).push(session.clientId);
+        if (tracked) routedTo = withTarget(routedTo, session.clientId);
       }
     }
-    if (tracked) this.acks.track(msg, routedTo ?? first ?? NO_TARGETS);
+    if (tracked) this.acks.track(msg, routedTo ?? NO_TARGETS);
     return delivered;
   }
 
@@ -101,7 +95,7 @@ export class Router {
     const observers = this.observers;
     for (let i = 0; i < observers.length; i++) observers[i]!.seen(msg);
     let delivered = 0;
-    const routedTo: string[] = [];
+    let routedTo: string | string[] | null = null;
     for (const session of targets) {
       if (this.sessions.get(session.clientId) !== session) continue;
       let ok: boolean;
@@ -113,12 +107,12 @@ export class Router {
       }
       if (ok) {
         delivered++;
-        routedTo.push(session.clientId);
+        routedTo = withTarget(routedTo, session.clientId);
       } else {
         this.journal?.dropped(session, msg);
       }
     }
-    this.acks.track(msg, routedTo);
+    this.acks.track(msg, routedTo ?? NO_TARGETS);
     return delivered;
   }
 

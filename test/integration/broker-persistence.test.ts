@@ -262,6 +262,22 @@ describe('persistence across a restart', () => {
     expect(stored(b)).toMatchObject({ sessions: 0, messages: 0 });
   });
 
+  it('tracks who a journaled QoS 1 publish reached, for _internal.message_acks: one target, and two with one offline', async () => {
+    const b = await persistent(tempDir('persist-acks-'));
+    const online = await bed.connected(b.port, 'online');
+    await subscribe(online, 'acks.#');
+    const pub = await bed.connected(b.port, 'pub');
+    const one = await publish(pub, 'acks.one', 1, { qos: 1 });
+    await online.waitDelivery('acks.one');
+    expect((await pub.call('_internal.message_acks', { message_id: one.message_id })).result).toEqual({ message_id: one.message_id, clients: [], pending: ['online'] });
+    await offlineSubscriber(b.port, 'away', 'acks.#');
+    const two = await publish(pub, 'acks.two', 2, { qos: 1 });
+    expect((await pub.call('_internal.message_acks', { message_id: two.message_id })).result.pending.sort()).toEqual(['away', 'online']);
+    await online.waitDelivery('acks.two');
+    expect((await online.call('ack', { message_id: two.message_id })).result).toEqual({ acked: true });
+    expect((await pub.call('_internal.message_acks', { message_id: two.message_id })).result).toEqual({ message_id: two.message_id, clients: ['online'], pending: ['away'] });
+  });
+
   it('journals QoS 1 and retained publishes only: a QoS 0 publish appends nothing', async () => {
     const dir = tempDir();
     const b = await persistent(dir);
