@@ -44,6 +44,14 @@ async function federated(m: Mosquitto, name: string, fed: Fed = {}): Promise<{ p
   return { port, c: await bed.connected(port, name) };
 }
 
+/** A broker federated with `m` through a relay (its link can be held or cut), and the relay. */
+async function federatedThroughRelay(m: Mosquitto): Promise<{ relay: TcpRelay; port: number }> {
+  const relay = await TcpRelay.start(m.port);
+  relays.push(relay);
+  const { port } = await bed.broker({ federation: parseFederationSetting(`mqtt://127.0.0.1:${relay.port}`, 'test') });
+  return { relay, port };
+}
+
 async function fedStatus(c: RawClient): Promise<FederationStatus> {
   const res = await c.call('status');
   return res.result.federation as FederationStatus;
@@ -269,10 +277,8 @@ describe.skipIf(NO_MOSQUITTO)('federation through MQTT (Mosquitto)', () => {
 
   it('the status lists a pattern as subscribed once the MQTT server acknowledged it, not when B asked for it; from then on every publish arrives', async () => {
     const m = await mosquittos.start();
-    const relay = await TcpRelay.start(m.port);
-    relays.push(relay);
     const a = await federated(m, 'status-a');
-    const { port: portB } = await bed.broker({ federation: parseFederationSetting(`mqtt://127.0.0.1:${relay.port}`, 'test') });
+    const { relay, port: portB } = await federatedThroughRelay(m);
     const bStatus = await bed.connected(portB, 'status-b');
     await waitUp(bStatus);
     await waitUp(a.c);
@@ -302,10 +308,8 @@ describe.skipIf(NO_MOSQUITTO)('federation through MQTT (Mosquitto)', () => {
 
   it('while B is briefly cut off from the upstream, QoS 1 messages for its interest wait in its session there and arrive, in order, when it is back', async () => {
     const m = await mosquittos.start();
-    const relay = await TcpRelay.start(m.port);
-    relays.push(relay);
     const a = await federated(m, 'status-a');
-    const { port: portB } = await bed.broker({ federation: parseFederationSetting(`mqtt://127.0.0.1:${relay.port}`, 'test') });
+    const { relay, port: portB } = await federatedThroughRelay(m);
     const b = { port: portB, c: await bed.connected(portB, 'status-b') };
     const subB = await bed.connected(b.port, 'sub-b');
     await subscribe(subB, 'jobs.#');
