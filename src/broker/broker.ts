@@ -144,7 +144,7 @@ export class MessageBroker {
     this.hooks = {
       frame: (conn, buf, start, end) => this.onFrame(conn, buf, start, end),
       oversize: (conn, declared, limit) => this.onOversize(conn, declared, limit),
-      dropped: (conn, _msg) => {
+      dropped: (conn) => {
         if (conn.session) slow.recordDrop(conn.session);
       },
       expired: (conn, msg) => {

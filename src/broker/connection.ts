@@ -23,7 +23,7 @@ export interface ConnectionHooks {
   /** A whole frame arrived: its body is `buf[start..end)`, valid until the call returns. */
   frame(conn: Connection, buf: Buffer, start: number, end: number): void;
   /** A delivery was dropped by the `max_queue_size` policy. */
-  dropped(conn: Connection, msg: BrokerMessage): void;
+  dropped(conn: Connection): void;
   /** A delivery's TTL ran out while it waited in the outbound queue. */
   expired(conn: Connection, msg: BrokerMessage): void;
   oversize(conn: Connection, declared: number, limit: number): void;
@@ -71,7 +71,7 @@ export class Connection {
     this.remote = `${this.remoteAddress}:${socket.remotePort ?? '?'}`;
     this.decoder = new FrameDecoder(maxMessageSize);
     this.outbound = new OutboundQueue(socket, maxQueueSize, maxOutputBytes, scheduler, {
-      dropped: (msg) => hooks.dropped(this, msg),
+      dropped: () => hooks.dropped(this),
       expired: (msg) => hooks.expired(this, msg),
       overflow: (unsent) => this.exceedOutputLimit(unsent),
     });

@@ -1,19 +1,33 @@
 /**
- * The frames a connection has queued, oldest first, each with the message it delivers
- * (`null` for a response or other control frame), in two parallel circular arrays.
+ * The frames a connection has queued, oldest first, in parallel circular arrays: where
+ * each frame's bytes are (a buffer and a byte range in it), what kind of entry it is, and
+ * the message it delivers when the queue may still need that message.
  *
  * A subscriber that reads slower than its publishers write keeps up to `max_queue_size`
- * deliveries here for as long as it lags: long enough for V8 to move them to the old
- * generation, where they stay, dead, until a major collection. An object per delivery
- * (and a second index of them for the drop policy) was most of what a backlogged broker
- * promoted: for a fan-out to ten subscribers, ten entries per message against one message.
- * Two array slots per delivery allocate nothing, and the arrays are reused as the ring
- * turns instead of being copied as a shifted array's dead prefix grows.
+ * deliveries here for as long as it lags: long enough for V8's scavenges to copy whatever
+ * they hold, and then to move it to the old generation, where it stays, dead, until a
+ * major collection. So an entry holds as few objects as it can. A plain delivery's frame
+ * is in the frame store (frame-store.ts), shared with the other queues it was routed to:
+ * the entry keeps the chunk's number and the frame's range in it; and it keeps the
+ * message only when a flush needs it: a QoS 1 message (its expiry is reported with it,
+ * to let go of it in the session's in-flight record) or one with a TTL. A QoS 0 message
+ * without a TTL, the bulk of a fan-out, is garbage as soon as it has been routed, however
+ * long its deliveries wait.
  */
+import { frameStore } from './frame-store.js';
 import type { BrokerMessage } from './message.js';
 
 /** A slot that holds nothing: never written, shifted out, or dropped. */
 export const NO_FRAME = Buffer.alloc(0);
+
+/** What an entry is: {@link CONTROL}, {@link QOS0} or {@link QOS1}. */
+export type EntryKind = 0 | 1 | 2;
+/** A response, or a chunk of them: never dropped. */
+export const CONTROL: EntryKind = 0;
+/** A QoS 0 delivery: the first the `max_queue_size` policy drops. */
+export const QOS0: EntryKind = 1;
+/** A QoS 1 delivery. */
+export const QOS1: EntryKind = 2;
 
 const MIN_CAPACITY = 16;
 /**
@@ -23,9 +37,55 @@ const MIN_CAPACITY = 16;
  */
 const KEEP_CAPACITY = 1024;
 
+/** The ring's arrays, one slot per entry. */
+class Slots {
+  /** Each entry's frame buffer: NO_FRAME for one in the frame store. */
+  readonly buffers: Buffer[];
+  /** The frame store's chunk each entry's frame is in; -1 for one in `buffers`. */
+  readonly chunks: Int32Array;
+  readonly starts: Int32Array;
+  /** Bytes of each entry's frame; 0 for an empty slot. */
+  readonly sizes: Int32Array;
+  readonly kinds: Uint8Array;
+  readonly msgs: (BrokerMessage | null)[];
+
+  constructor(readonly capacity: number) {
+    this.buffers = new Array<Buffer>(capacity).fill(NO_FRAME);
+    this.chunks = new Int32Array(capacity).fill(-1);
+    this.starts = new Int32Array(capacity);
+    this.sizes = new Int32Array(capacity);
+    this.kinds = new Uint8Array(capacity);
+    this.msgs = new Array<BrokerMessage | null>(capacity).fill(null);
+  }
+
+  /** Copy the entry in slot `from` to `to`'s slot `slot`. */
+  copy(from: number, to: Slots, slot: number): void {
+    to.buffers[slot] = this.buffers[from]!;
+    to.chunks[slot] = this.chunks[from]!;
+    to.starts[slot] = this.starts[from]!;
+    to.sizes[slot] = this.sizes[from]!;
+    to.kinds[slot] = this.kinds[from]!;
+    to.msgs[slot] = this.msgs[from]!;
+  }
+
+  /** Empty a slot; an entry in it that is still held lets go of its chunk. */
+  empty(slot: number): void {
+    const chunk = this.chunks[slot]!;
+    if (chunk >= 0 && this.sizes[slot] !== 0) frameStore.release(chunk);
+    this.clear(slot);
+  }
+
+  /** Empty a slot without letting go of anything (its entry was copied elsewhere). */
+  clear(slot: number): void {
+    this.buffers[slot] = NO_FRAME;
+    this.chunks[slot] = -1;
+    this.sizes[slot] = 0;
+    this.msgs[slot] = null;
+  }
+}
+
 export class FrameRing {
-  private frames = framesOf(MIN_CAPACITY);
-  private msgs = messagesOf(MIN_CAPACITY);
+  private slots = new Slots(MIN_CAPACITY);
   /** Slot of the oldest entry. */
   private head = 0;
   private count = 0;
@@ -37,107 +97,133 @@ export class FrameRing {
 
   /** Slots allocated (for tests: the ring must give back what a backlog made it grow to). */
   get capacity(): number {
-    return this.frames.length;
+    return this.slots.capacity;
   }
 
   /**
-   * Queue `frame`, or, with `frame` null, the message's own plain frame (`msg.frame`, which
-   * must be built): a slot written with null is one pointer less for a scavenge to follow.
+   * Queue the frame at `buffer[start..start + size)`, which nobody may change while it is
+   * queued, with the message it delivers when a flush will need it (see above).
    */
-  push(frame: Buffer | null, msg: BrokerMessage | null): void {
-    if (this.count === this.frames.length) this.grow();
+  push(buffer: Buffer, start: number, size: number, kind: EntryKind, msg: BrokerMessage | null): void {
+    // Not `this.slots.buffers[this.pushSlot(...)]`: that reads the arrays before a push grows them.
+    const slot = this.pushSlot(start, size, kind, msg);
+    this.slots.buffers[slot] = buffer;
+  }
+
+  /**
+   * Queue the frame at `start` in the frame store's chunk `chunk`, which the entry holds
+   * (retains) until it is shifted out, dropped or cleared.
+   */
+  pushStored(chunk: number, start: number, size: number, kind: EntryKind, msg: BrokerMessage | null): void {
+    frameStore.retain(chunk);
+    const slot = this.pushSlot(start, size, kind, msg);
+    this.slots.chunks[slot] = chunk;
+  }
+
+  /** Fill the next slot but for where its frame is; returns the slot. */
+  private pushSlot(start: number, size: number, kind: EntryKind, msg: BrokerMessage | null): number {
+    if (this.count === this.slots.capacity) this.grow();
+    const slots = this.slots;
     const slot = this.slot(this.count);
-    this.frames[slot] = frame;
-    this.msgs[slot] = msg;
+    slots.starts[slot] = start;
+    slots.sizes[slot] = size;
+    slots.kinds[slot] = kind;
+    slots.msgs[slot] = msg;
     this.count++;
+    return slot;
   }
 
-  /** The frame of the entry `i` places from the oldest; NO_FRAME once dropped. */
-  frameAt(i: number): Buffer {
+  /**
+   * The buffer holding the frame of the entry `i` places from the oldest; NO_FRAME once
+   * dropped. One in the frame store stays as it is after the entry is shifted out, until
+   * the store's next `reserve`.
+   */
+  bufferAt(i: number): Buffer {
     const slot = this.slot(i);
-    return this.frames[slot] ?? this.msgs[slot]!.frame!;
+    const chunk = this.slots.chunks[slot]!;
+    return chunk >= 0 ? frameStore.chunk(chunk) : this.slots.buffers[slot]!;
   }
 
-  /** The message the entry `i` places from the oldest delivers; `null` for a control frame or once dropped. */
+  /** The frame store's chunk entry `i` is in; -1 for a frame of its own. */
+  chunkAt(i: number): number {
+    return this.slots.chunks[this.slot(i)]!;
+  }
+
+  /** Where in {@link bufferAt} the frame of entry `i` starts. */
+  startAt(i: number): number {
+    return this.slots.starts[this.slot(i)]!;
+  }
+
+  /** Bytes of entry `i`'s frame; 0 once dropped. */
+  sizeAt(i: number): number {
+    return this.slots.sizes[this.slot(i)]!;
+  }
+
+  kindAt(i: number): EntryKind {
+    return this.slots.kinds[this.slot(i)] as EntryKind;
+  }
+
+  /** The message entry `i` delivers, if it was queued with it; `null` otherwise and once dropped. */
   msgAt(i: number): BrokerMessage | null {
-    return this.msgs[this.slot(i)] as BrokerMessage | null;
+    return this.slots.msgs[this.slot(i)]!;
   }
 
-  /** Replace the frame of entry `i` (a chunk cut to the bytes it holds). */
-  setFrameAt(i: number, frame: Buffer): void {
-    this.frames[this.slot(i)] = frame;
+  /** Change the size of entry `i` (a chunk of responses that grew). */
+  setSizeAt(i: number, size: number): void {
+    this.slots.sizes[this.slot(i)] = size;
   }
 
   /** Let go of entry `i`'s frame and message; the slot stays until shifted or compacted. */
   dropAt(i: number): void {
-    this.empty(this.slot(i));
+    this.slots.empty(this.slot(i));
   }
 
   /** Remove the oldest entry. */
   shift(): void {
     if (this.count === 0) return;
-    this.empty(this.head);
+    this.slots.empty(this.head);
     this.head = this.slot(1);
     if (--this.count === 0) this.emptied();
   }
 
   /** Remove the dropped entries, keeping the order of the rest. */
   compact(): void {
+    const slots = this.slots;
     let kept = 0;
     for (let i = 0; i < this.count; i++) {
       const from = this.slot(i);
-      const frame = this.frames[from] as Buffer | null;
-      if (frame?.length === 0) continue;
-      const to = this.slot(kept++);
-      this.frames[to] = frame;
-      this.msgs[to] = this.msgs[from] as BrokerMessage | null;
+      if (slots.sizes[from] === 0) continue;
+      slots.copy(from, slots, this.slot(kept++));
     }
-    for (let i = kept; i < this.count; i++) this.empty(this.slot(i));
+    // What is left past the kept entries was copied to them, or dropped.
+    for (let i = kept; i < this.count; i++) slots.clear(this.slot(i));
     this.count = kept;
     if (kept === 0) this.emptied();
   }
 
+  /** Remove every entry. */
   clear(): void {
-    this.frames = framesOf(MIN_CAPACITY);
-    this.msgs = messagesOf(MIN_CAPACITY);
+    for (let i = 0; i < this.count; i++) this.slots.empty(this.slot(i));
+    this.slots = new Slots(MIN_CAPACITY);
     this.head = 0;
     this.count = 0;
   }
 
   /** The array slot of the entry `i` places from the oldest. */
   private slot(i: number): number {
-    return (this.head + i) & (this.frames.length - 1);
-  }
-
-  private empty(slot: number): void {
-    this.frames[slot] = NO_FRAME;
-    this.msgs[slot] = null;
+    return (this.head + i) & (this.slots.capacity - 1);
   }
 
   private emptied(): void {
-    if (this.frames.length > KEEP_CAPACITY) this.clear();
+    if (this.slots.capacity > KEEP_CAPACITY) this.clear();
     else this.head = 0;
   }
 
   /** Double the arrays, unrolling the ring so its oldest entry is at slot 0. */
   private grow(): void {
-    const frames = framesOf(this.frames.length * 2);
-    const msgs = messagesOf(this.frames.length * 2);
-    for (let i = 0; i < this.count; i++) {
-      const from = this.slot(i);
-      frames[i] = this.frames[from] as Buffer | null;
-      msgs[i] = this.msgs[from] as BrokerMessage | null;
-    }
-    this.frames = frames;
-    this.msgs = msgs;
+    const bigger = new Slots(this.slots.capacity * 2);
+    for (let i = 0; i < this.count; i++) this.slots.copy(this.slot(i), bigger, i);
+    this.slots = bigger;
     this.head = 0;
   }
-}
-
-function framesOf(size: number): (Buffer | null)[] {
-  return new Array<Buffer | null>(size).fill(NO_FRAME);
-}
-
-function messagesOf(size: number): (BrokerMessage | null)[] {
-  return new Array<BrokerMessage | null>(size).fill(null);
 }

@@ -10,7 +10,8 @@
 import type { Socket } from 'node:net';
 import type { FlushScheduler, Flushable } from './flush-scheduler.js';
 import { deliveryFrameSize, writeDeliveryFrame } from './delivery-frame.js';
-import { FrameRing } from './frame-ring.js';
+import { frameStore, MAX_STORED_FRAME } from './frame-store.js';
+import { CONTROL, FrameRing, NO_FRAME, QOS0, QOS1, type EntryKind } from './frame-ring.js';
 import {
   DIRECT_CHUNK_BYTES,
   giveBackWriteChunk,
@@ -23,8 +24,11 @@ import { deliveryFrame, isExpired, type BrokerMessage, type DeliveryFlags } from
 
 /** What the queue reports to its owner. */
 export interface OutboundEvents {
-  /** A delivery was dropped by the `max_queue_size` policy. */
-  dropped(msg: BrokerMessage): void;
+  /**
+   * A delivery was dropped by the `max_queue_size` policy. Which one is not said: a
+   * queued QoS 0 delivery no longer holds its message (see frame-ring.ts).
+   */
+  dropped(): void;
   /** A delivery's TTL ran out while it waited. */
   expired(msg: BrokerMessage): void;
   /** Unsent bytes passed the limit; the queue has discarded everything and stopped. */
@@ -65,6 +69,39 @@ const NO_FLAGS: DeliveryFlags = {};
  * copying part of a buffer creates a view, which costs more than the copy.
  */
 let writtenInParts: BrokerMessage | null = null;
+
+/**
+ * The message whose plain frame was last queued, and where that frame is: in the frame
+ * store's chunk `queuedChunk`, or for a large frame its own buffer (`queuedChunk` -1).
+ * Every further queue the message is routed to shares it. The record stays valid while
+ * it names that message: a chunk is only reused by the store's next reservation, which
+ * is made here for another message and replaces the record.
+ */
+let queuedMsg: BrokerMessage | null = null;
+let queuedChunk = -1;
+let queuedBuffer: Buffer = NO_FRAME;
+let queuedStart = 0;
+let queuedSize = 0;
+
+/** Place `msg`'s plain frame for queues, once per message (see queuedMsg). */
+function placeQueuedFrame(msg: BrokerMessage): void {
+  if (queuedMsg === msg) return;
+  const built = msg.frame;
+  const size = built !== undefined ? built.length : deliveryFrameSize(msg, NO_FLAGS);
+  if (size > MAX_STORED_FRAME) {
+    queuedChunk = -1;
+    queuedBuffer = deliveryFrame(msg);
+    queuedStart = 0;
+  } else {
+    queuedStart = frameStore.reserve(size);
+    queuedChunk = frameStore.currentChunk;
+    queuedBuffer = frameStore.chunk(queuedChunk);
+    if (built !== undefined) built.copy(queuedBuffer, queuedStart);
+    else writeDeliveryFrame(msg, NO_FLAGS, queuedBuffer, queuedStart);
+  }
+  queuedSize = size;
+  queuedMsg = msg;
+}
 
 export class OutboundQueue implements Flushable {
   flushPending = false;
@@ -141,36 +178,31 @@ export class OutboundQueue implements Flushable {
       this.appendToChunk(frame);
       return;
     }
-    this.push(frame, null);
+    this.push(frame, 0, frame.length, CONTROL, null);
     this.scheduler.mark(this);
   }
 
   private appendToChunk(frame: Buffer): void {
     if (this.controlTailUsed >= 0) {
-      const tail = this.entries.frameAt(this.entries.length - 1);
+      const last = this.entries.length - 1;
+      const tail = this.entries.bufferAt(last);
       if (this.controlTailUsed + frame.length <= tail.length) {
         this.controlTailUsed += frame.copy(tail, this.controlTailUsed);
+        this.entries.setSizeAt(last, this.controlTailUsed);
         return;
       }
     }
     const chunk = Buffer.allocUnsafe(Math.min(MAX_CHUNK_BYTES, Math.max(MIN_CHUNK_BYTES, this.bytes)));
     const used = frame.copy(chunk, 0);
-    this.push(chunk, null);
+    this.push(chunk, 0, used, CONTROL, null);
     this.controlTailUsed = used;
     // No flush to schedule: the drain event flushes.
   }
 
-  /** Queue an entry behind the others; a chunk of responses before it is cut to its bytes. */
-  private push(frame: Buffer | null, msg: BrokerMessage | null): void {
-    if (this.controlTailUsed >= 0) this.closeControlTail();
-    this.entries.push(frame, msg);
-  }
-
-  /** The last entry stops taking responses: its chunk is cut to the bytes it holds. */
-  private closeControlTail(): void {
-    const last = this.entries.length - 1;
-    this.entries.setFrameAt(last, this.entries.frameAt(last).subarray(0, this.controlTailUsed));
+  /** Queue an entry behind the others; a chunk of responses before it takes no more. */
+  private push(buffer: Buffer, start: number, size: number, kind: EntryKind, msg: BrokerMessage | null): void {
     this.controlTailUsed = -1;
+    this.entries.push(buffer, start, size, kind, msg);
   }
 
   /** True (and the owner told, everything discarded) once unsent bytes pass the limit. */
@@ -252,16 +284,25 @@ export class OutboundQueue implements Flushable {
     // early rather than dropping: nothing waited for the peer yet.
     if (this.directDeliveries >= this.maxQueued) this.writeDirect();
     if (this.isDirect() && this.writeDeliveryDirect(msg, flags)) return true;
-    const frame = deliveryFrame(msg, flags);
     if (this.deliveries >= this.maxQueued && !this.dropOldestQos0()) {
-      this.events.dropped(msg);
+      this.events.dropped();
       return false;
     }
-    this.bytes += frame.length;
+    const plain = flags === NO_FLAGS;
+    const flagged = plain ? NO_FRAME : deliveryFrame(msg, flags);
+    if (plain) placeQueuedFrame(msg);
+    const size = plain ? queuedSize : flagged.length;
+    this.bytes += size;
     // Accepted, then lost with the connection: a QoS 1 message stays in the session's
     // in-flight set and is redelivered when the client reconnects.
     if (this.overLimit()) return true;
-    this.push(frame === msg.frame ? null : frame, msg);
+    this.controlTailUsed = -1; // a chunk of responses before this entry takes no more
+    const kind = msg.qos === 1 ? QOS1 : QOS0;
+    // Only a flush that finds it expired needs the message (see frame-ring.ts).
+    const keep = msg.qos === 1 || msg.expiresAt !== 0 ? msg : null;
+    if (!plain) this.entries.push(flagged, 0, size, kind, keep);
+    else if (queuedChunk >= 0) this.entries.pushStored(queuedChunk, queuedStart, size, kind, keep);
+    else this.entries.push(queuedBuffer, 0, size, kind, keep);
     this.deliveries++;
     this.scheduler.mark(this);
     return true;
@@ -293,15 +334,14 @@ export class OutboundQueue implements Flushable {
   private dropOldestQos0(): boolean {
     const entries = this.entries;
     for (let i = this.qos0Searched; i < entries.length; i++) {
-      const msg = entries.msgAt(i);
-      // A control frame, a dropped entry (no message) or a QoS 1 delivery: never a candidate.
-      if (msg === null || msg.qos !== 0) continue;
+      // A control frame, a QoS 1 delivery or a dropped entry: never a candidate.
+      if (entries.kindAt(i) !== QOS0 || entries.sizeAt(i) === 0) continue;
       this.qos0Searched = i + 1;
       this.deliveries--;
-      this.bytes -= entries.frameAt(i).length;
+      this.bytes -= entries.sizeAt(i);
       // Its bytes and message go now; the slot when flushed or compacted.
       entries.dropAt(i);
-      this.events.dropped(msg);
+      this.events.dropped();
       if (++this.droppedEntries > COMPACT_AFTER_DROPPED && this.droppedEntries * 2 > entries.length) this.compact();
       return true;
     }
@@ -328,46 +368,72 @@ export class OutboundQueue implements Flushable {
     this.writeDirect();
     const entries = this.entries;
     if (entries.length === 0) return;
-    const now = Date.now();
     let chunk: Buffer | null = null;
     let used = 0;
+    // The frames to copy next: entries whose bytes lie back to back in one buffer (as a
+    // fan-out's queued frames do in their shared chunks) are copied at once.
+    let run: Buffer = NO_FRAME;
+    let runStart = 0;
+    let runEnd = 0;
     let handed = 0;
     while (entries.length > 0 && (!this.waitingForDrain || this.ended || handed < MAX_FLUSH_BYTES)) {
-      // The chunk still taking responses leaves now: cut to its bytes, and closed.
-      if (entries.length === 1 && this.controlTailUsed >= 0) this.closeControlTail();
-      const frame = entries.frameAt(0);
+      // The chunk still taking responses leaves now, and takes no more.
+      if (entries.length === 1) this.controlTailUsed = -1;
+      // A shifted entry's bytes in the frame store stay as they are until its next
+      // reserve, which a flush never makes: they are copied below or with the run.
+      const buffer = entries.bufferAt(0);
+      const stored = entries.chunkAt(0);
+      const start = entries.startAt(0);
+      const size = entries.sizeAt(0);
+      const kind = entries.kindAt(0);
       const msg = entries.msgAt(0);
       entries.shift();
       if (this.qos0Searched > 0) this.qos0Searched--;
-      if (frame.length === 0) {
+      if (size === 0) {
         this.droppedEntries--;
         continue;
       }
-      this.bytes -= frame.length;
-      if (msg !== null) {
+      this.bytes -= size;
+      if (kind !== CONTROL) {
         this.deliveries--;
-        if (isExpired(msg, now)) {
+        if (msg !== null && isExpired(msg)) {
           this.events.expired(msg);
           continue;
         }
       }
-      handed += frame.length;
-      if (frame.length > OWN_WRITE_BYTES || (used === 0 && entries.length === 0)) {
+      handed += size;
+      if (buffer === run && start === runEnd && used + (runEnd - runStart) + size <= WRITE_CHUNK_BYTES) {
+        runEnd += size;
+        continue;
+      }
+      if (runEnd > runStart) {
+        chunk ??= takeWriteChunk();
+        used += run.copy(chunk, used, runStart, runEnd);
+      }
+      run = NO_FRAME;
+      runStart = runEnd = 0;
+      // A frame in the frame store is always copied: its chunk is reused once released.
+      if (size > OWN_WRITE_BYTES || (used === 0 && entries.length === 0 && stored < 0)) {
         // Large (a chunk of responses, a big message), or the only frame: as it is.
         if (used > 0) this.writeChunk(chunk!, used);
         chunk = null;
         used = 0;
+        const frame = start === 0 && size === buffer.length ? buffer : buffer.subarray(start, start + size);
         if (!this.socket.write(frame)) this.waitingForDrain = true;
         continue;
       }
-      if (chunk === null) {
-        chunk = takeWriteChunk();
-      } else if (used + frame.length > WRITE_CHUNK_BYTES) {
-        this.writeChunk(chunk, used);
+      if (used + size > WRITE_CHUNK_BYTES) {
+        this.writeChunk(chunk!, used);
         chunk = takeWriteChunk();
         used = 0;
       }
-      used += frame.copy(chunk, used);
+      run = buffer;
+      runStart = start;
+      runEnd = start + size;
+    }
+    if (runEnd > runStart) {
+      chunk ??= takeWriteChunk();
+      used += run.copy(chunk, used, runStart, runEnd);
     }
     if (used > 0) this.writeChunk(chunk!, used);
     else if (chunk !== null) giveBackWriteChunk(chunk);
@@ -382,7 +448,7 @@ export class OutboundQueue implements Flushable {
   /** Flush everything regardless of backpressure, then half-close the socket. */
   end(finalFrame?: Buffer): void {
     if (this.ended) return;
-    if (finalFrame) this.push(finalFrame, null);
+    if (finalFrame) this.push(finalFrame, 0, finalFrame.length, CONTROL, null);
     this.ended = true;
     this.flush();
     this.socket.end();
