@@ -9,10 +9,10 @@
  * major collection. So an entry holds as few objects as it can. A plain delivery's frame
  * is in the frame store (frame-store.ts), shared with the other queues it was routed to:
  * the entry keeps the chunk's number and the frame's range in it; and it keeps the
- * message only when a flush needs it: a QoS 1 message (its expiry is reported with it,
- * to let go of it in the session's in-flight record) or one with a TTL. A QoS 0 message
- * without a TTL, the bulk of a fan-out, is garbage as soon as it has been routed, however
- * long its deliveries wait.
+ * message only when a flush needs it: one with a TTL, whose expiry is reported with it
+ * (to take a QoS 1 message out of its session's in-flight record). A QoS 0 message without
+ * a TTL, the bulk of a fan-out, is not kept by its queues however long its deliveries
+ * wait (a QoS 1 one is kept by its session's records anyway).
  */
 import { frameStore } from './frame-store.js';
 import type { BrokerMessage } from './message.js';
@@ -101,8 +101,9 @@ export class FrameRing {
   }
 
   /**
-   * Queue the frame at `buffer[start..start + size)`, which nobody may change while it is
-   * queued, with the message it delivers when a flush will need it (see above).
+   * Queue the frame at `buffer[start..start + size)`, with the message it delivers when a
+   * flush will need it (see above). Nothing may change those bytes while they are queued;
+   * a chunk of responses may grow past them (see {@link setSizeAt}).
    */
   push(buffer: Buffer, start: number, size: number, kind: EntryKind, msg: BrokerMessage | null): void {
     // Not `this.slots.buffers[this.pushSlot(...)]`: that reads the arrays before a push grows them.

@@ -7,9 +7,10 @@
  * that lived as long as the slowest subscriber took to read it: long enough for V8's
  * scavenges to copy it and promote it, and then to wait, dead, for a major collection
  * with the chunk under it. Here a queued frame costs the JavaScript heap nothing: its
- * queue entry holds a chunk number and a byte range, the chunks themselves live for the
- * broker's life, and their memory goes back to work as the queues drain instead of
- * waiting for the garbage collector.
+ * queue entry holds a chunk number and a byte range, and a chunk that no entry points
+ * into any more is filled again (up to 256 of them are kept spare), so the memory of
+ * queued frames goes back to work as the queues drain instead of waiting for the
+ * garbage collector.
  *
  * What one entry can pin is its chunk, as a view into Node's 8 KiB pool did before.
  */

@@ -71,36 +71,35 @@ const NO_FLAGS: DeliveryFlags = {};
 let writtenInParts: BrokerMessage | null = null;
 
 /**
- * The message whose plain frame was last queued, and where that frame is: in the frame
- * store's chunk `queuedChunk`, or for a large frame its own buffer (`queuedChunk` -1).
- * Every further queue the message is routed to shares it. The record stays valid while
- * it names that message: a chunk is only reused by the store's next reservation, which
- * is made here for another message and replaces the record.
+ * The message whose plain frame was last placed in the frame store for queues, and where:
+ * chunk `queuedChunk` at `queuedStart`. Every further queue the message is routed to
+ * shares it. The record stays valid while it names that message: a chunk is only reused
+ * by the store's next reservation, which is made here for another message and replaces
+ * the record.
  */
 let queuedMsg: BrokerMessage | null = null;
 let queuedChunk = -1;
-let queuedBuffer: Buffer = NO_FRAME;
 let queuedStart = 0;
 let queuedSize = 0;
 
-/** Place `msg`'s plain frame for queues, once per message (see queuedMsg). */
-function placeQueuedFrame(msg: BrokerMessage): void {
-  if (queuedMsg === msg) return;
+/**
+ * Place `msg`'s plain frame for queues, once per message (see queuedMsg); false when it
+ * is too large for the store, and is queued as the message's own frame instead (built
+ * once, `deliveryFrame`; not remembered here, so it does not outlive its queues).
+ */
+function placeQueuedFrame(msg: BrokerMessage): boolean {
+  if (queuedMsg === msg) return true;
   const built = msg.frame;
   const size = built !== undefined ? built.length : deliveryFrameSize(msg, NO_FLAGS);
-  if (size > MAX_STORED_FRAME) {
-    queuedChunk = -1;
-    queuedBuffer = deliveryFrame(msg);
-    queuedStart = 0;
-  } else {
-    queuedStart = frameStore.reserve(size);
-    queuedChunk = frameStore.currentChunk;
-    queuedBuffer = frameStore.chunk(queuedChunk);
-    if (built !== undefined) built.copy(queuedBuffer, queuedStart);
-    else writeDeliveryFrame(msg, NO_FLAGS, queuedBuffer, queuedStart);
-  }
+  if (size > MAX_STORED_FRAME) return false;
+  queuedStart = frameStore.reserve(size);
+  queuedChunk = frameStore.currentChunk;
+  const chunk = frameStore.chunk(queuedChunk);
+  if (built !== undefined) built.copy(chunk, queuedStart);
+  else writeDeliveryFrame(msg, NO_FLAGS, chunk, queuedStart);
   queuedSize = size;
   queuedMsg = msg;
+  return true;
 }
 
 export class OutboundQueue implements Flushable {
@@ -288,10 +287,9 @@ export class OutboundQueue implements Flushable {
       this.events.dropped();
       return false;
     }
-    const plain = flags === NO_FLAGS;
-    const flagged = plain ? NO_FRAME : deliveryFrame(msg, flags);
-    if (plain) placeQueuedFrame(msg);
-    const size = plain ? queuedSize : flagged.length;
+    const stored = flags === NO_FLAGS && placeQueuedFrame(msg);
+    const own = stored ? NO_FRAME : deliveryFrame(msg, flags);
+    const size = stored ? queuedSize : own.length;
     this.bytes += size;
     // Accepted, then lost with the connection: a QoS 1 message stays in the session's
     // in-flight set and is redelivered when the client reconnects.
@@ -299,10 +297,9 @@ export class OutboundQueue implements Flushable {
     this.controlTailUsed = -1; // a chunk of responses before this entry takes no more
     const kind = msg.qos === 1 ? QOS1 : QOS0;
     // Only a flush that finds it expired needs the message (see frame-ring.ts).
-    const keep = msg.qos === 1 || msg.expiresAt !== 0 ? msg : null;
-    if (!plain) this.entries.push(flagged, 0, size, kind, keep);
-    else if (queuedChunk >= 0) this.entries.pushStored(queuedChunk, queuedStart, size, kind, keep);
-    else this.entries.push(queuedBuffer, 0, size, kind, keep);
+    const keep = msg.expiresAt !== 0 ? msg : null;
+    if (stored) this.entries.pushStored(queuedChunk, queuedStart, size, kind, keep);
+    else this.entries.push(own, 0, size, kind, keep);
     this.deliveries++;
     this.scheduler.mark(this);
     return true;
@@ -376,13 +373,17 @@ export class OutboundQueue implements Flushable {
     let runStart = 0;
     let runEnd = 0;
     let handed = 0;
+    // Reported once the loop is done: the owner's hook could otherwise queue a frame whose
+    // reservation refills a chunk that a frame in the run below is still to be copied from.
+    let expired: BrokerMessage[] | null = null;
+    let now = 0;
     while (entries.length > 0 && (!this.waitingForDrain || this.ended || handed < MAX_FLUSH_BYTES)) {
       // The chunk still taking responses leaves now, and takes no more.
       if (entries.length === 1) this.controlTailUsed = -1;
-      // A shifted entry's bytes in the frame store stay as they are until its next
-      // reserve, which a flush never makes: they are copied below or with the run.
+      // A shifted entry's bytes in the frame store stay as they are until the store's next
+      // reservation, which nothing in this loop makes: they are copied below or with the run.
       const buffer = entries.bufferAt(0);
-      const stored = entries.chunkAt(0);
+      const storedIn = entries.chunkAt(0);
       const start = entries.startAt(0);
       const size = entries.sizeAt(0);
       const kind = entries.kindAt(0);
@@ -396,9 +397,12 @@ export class OutboundQueue implements Flushable {
       this.bytes -= size;
       if (kind !== CONTROL) {
         this.deliveries--;
-        if (msg !== null && isExpired(msg)) {
-          this.events.expired(msg);
-          continue;
+        if (msg !== null) {
+          if (now === 0) now = Date.now();
+          if (isExpired(msg, now)) {
+            (expired ??= []).push(msg);
+            continue;
+          }
         }
       }
       handed += size;
@@ -412,8 +416,9 @@ export class OutboundQueue implements Flushable {
       }
       run = NO_FRAME;
       runStart = runEnd = 0;
-      // A frame in the frame store is always copied: its chunk is reused once released.
-      if (size > OWN_WRITE_BYTES || (used === 0 && entries.length === 0 && stored < 0)) {
+      // A frame in the frame store is always copied, whatever its size: its chunk is
+      // refilled once released, maybe while the socket still holds what it was handed.
+      if (storedIn < 0 && (size > OWN_WRITE_BYTES || (used === 0 && entries.length === 0))) {
         // Large (a chunk of responses, a big message), or the only frame: as it is.
         if (used > 0) this.writeChunk(chunk!, used);
         chunk = null;
@@ -437,6 +442,7 @@ export class OutboundQueue implements Flushable {
     }
     if (used > 0) this.writeChunk(chunk!, used);
     else if (chunk !== null) giveBackWriteChunk(chunk);
+    if (expired !== null) for (const msg of expired) this.events.expired(msg);
   }
 
   /** Write `used` bytes of a write chunk, which returns to the spares once the socket is done with it. */

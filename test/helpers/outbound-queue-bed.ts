@@ -83,7 +83,11 @@ export const frame = (text: string): Buffer => {
   return b;
 };
 
-export function setup(max: number, maxBytes = 64 * 1024 * 1024) {
+/**
+ * A queue of `max` deliveries and `maxBytes` unsent bytes on a FakeSocket, recording what
+ * it reports; `onExpired` is called after an expiry is recorded (a hook that acts).
+ */
+export function setup(max: number, maxBytes = 64 * 1024 * 1024, onExpired?: (msg: BrokerMessage) => void) {
   const socket = new FakeSocket();
   // Drops are counted: a queued QoS 0 delivery no longer holds its message (which one
   // went shows in what is written).
@@ -92,7 +96,10 @@ export function setup(max: number, maxBytes = 64 * 1024 * 1024) {
   const overflows: number[] = [];
   const q = new OutboundQueue(socket as unknown as Socket, max, maxBytes, new FlushScheduler(), {
     dropped: () => dropped.count++,
-    expired: (m) => expired.push(m),
+    expired: (m) => {
+      expired.push(m);
+      onExpired?.(m);
+    },
     overflow: (unsent) => overflows.push(unsent),
   });
   const deliver = (payload: string, qos: 0 | 1 = 0, ttl = 0): { msg: BrokerMessage; ok: boolean } => {

@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { deliveryFrameSize } from '../../src/broker/delivery-frame.js';
 import { frameStore } from '../../src/broker/frame-store.js';
-import { createMessage, type DeliveryFlags } from '../../src/broker/message.js';
+import { createMessage, type BrokerMessage, type DeliveryFlags } from '../../src/broker/message.js';
+import { encodeFrame } from '../../src/protocol/framing.js';
+import { jsonValue, RawJson } from '../../src/protocol/raw-json.js';
+import { expectedDeliveryText } from '../helpers/delivery-text.js';
 import { Rng } from '../helpers/fuzz/prng.js';
 import { setup } from '../helpers/outbound-queue-bed.js';
 
@@ -14,6 +18,30 @@ interface Subscriber {
 }
 
 const RETAINED: DeliveryFlags = { retained: true };
+const REDELIVERED: DeliveryFlags = { redelivered: true };
+
+/** A queue whose socket has taken one delivery and refuses more: what follows queues. */
+function backpressured(max = 100_000, onExpired?: (msg: BrokerMessage) => void): ReturnType<typeof setup> {
+  const bed = setup(max, undefined, onExpired);
+  bed.socket.accept = false;
+  bed.deliver('sync');
+  bed.q.flush();
+  return bed;
+}
+
+/** Let `bed`'s socket take everything queued. */
+function drain(bed: ReturnType<typeof setup>): void {
+  bed.socket.accept = true;
+  bed.socket.emit('drain');
+}
+
+/** Drain `bed`, then have its socket take one more delivery and refuse the rest again. */
+function drainThenRefuse(bed: ReturnType<typeof setup>): void {
+  drain(bed);
+  bed.socket.accept = false;
+  bed.deliver('sync');
+  bed.q.flush();
+}
 
 describe('OutboundQueue, frames queued in the shared frame store', () => {
   it('gives every queue its own deliveries byte for byte while queues fill, drop, drain and close at different times', () => {
@@ -91,62 +119,52 @@ describe('OutboundQueue, frames queued in the shared frame store', () => {
     expect(frameStore.liveChunks).toBeLessThanOrEqual(liveBefore + 1);
   });
 
-  it('never hands a socket its frame inside a shared chunk, which is reused once released', () => {
-    const a = setup(100);
-    const b = setup(100_000);
-    for (const { socket, deliver, q } of [a, b]) {
-      socket.accept = false;
-      deliver('sync');
-      q.flush();
+  it('queues the bytes JSON.stringify gives, flags included, and shares a plain frame among the queues', () => {
+    const queues = [backpressured(), backpressured(), backpressured()];
+    const raw = (text: string): RawJson => {
+      const bytes = Buffer.from(`xx${text}yy`);
+      return new RawJson(bytes, 2, bytes.length - 2, true);
+    };
+    const msgs = [
+      createMessage({ topic: 'fan.a', payload: raw('{"k":"日本","n":[1,2]}'), sender: 'p', qos: 1 }),
+      createMessage({ topic: 'fan.b', payload: { v: 'é' }, sender: 'p', ttl: 60 }),
+      createMessage({ topic: 'fan.a', payload: raw('"😀"'), sender: 'p', replyTo: 'tok' }),
+      createMessage({ topic: 'fan.big', payload: 'L'.repeat(5000), sender: 'p' }),
+    ];
+    const expected: Buffer[][] = [[], [], []];
+    for (const msg of msgs) {
+      const size = deliveryFrameSize(msg, {});
+      const before = frameStore.reserve(0);
+      const chunkBefore = frameStore.currentChunk;
+      for (const [i, flags] of [[0, undefined], [1, RETAINED], [2, undefined], [1, undefined], [2, REDELIVERED]] as const) {
+        expect(queues[i]!.q.sendDelivery(msg, flags)).toBe(true);
+        expected[i]!.push(encodeFrame(expectedDeliveryText(msg, flags ?? {}, jsonValue(msg.payload))));
+      }
+      // The plain frame was placed once for the three queues (a large one not at all).
+      const placed = frameStore.currentChunk === chunkBefore ? frameStore.reserve(0) - before : frameStore.reserve(0);
+      expect(placed).toBe(size > 2048 ? 0 : size);
     }
-    a.deliver('only-frame');
-    // A's socket takes the frame but keeps it unsent, as a real one does when the kernel
-    // takes part of a write; the queue is now empty and lets go of the frame's chunk.
-    a.socket.holds = true;
-    a.socket.accept = true;
-    a.socket.emit('drain');
-    expect(a.q.queuedDeliveries).toBe(0);
-    // Another subscriber's frames fill that chunk and more; once it has read them the store
-    // reuses their chunks, that one among them, for the frames queued next.
-    for (let round = 0; round < 3; round++) {
-      for (let i = 0; i < 300; i++) b.deliver(`${round}-${i}-${'b'.repeat(300)}`);
-      b.socket.accept = true;
-      b.socket.emit('drain');
-      b.socket.accept = false;
-      b.deliver(`sync${round}`);
-      b.q.flush();
+    for (const [i, bed] of queues.entries()) {
+      drain(bed);
+      const written = Buffer.concat(bed.socket.writes);
+      const sync = bed.socket.writes[0]!;
+      expect(written.subarray(sync.length).toString('hex'), `queue ${i}`).toBe(Buffer.concat(expected[i]!).toString('hex'));
     }
-    a.socket.holds = false;
-    a.socket.emit('drain');
-    expect(a.socket.overwritten).toBe(0);
-    expect(a.socket.bodies(true)).toEqual(['sync', 'only-frame']);
   });
 
   it('writes a message queued again after its frame\'s chunk was reused (a redelivery after a reconnect) anew', () => {
-    const a = setup(100_000);
-    const b = setup(100_000);
+    const a = backpressured();
+    const b = backpressured();
     const msg = createMessage({ topic: 't', payload: 'again', sender: 's', qos: 1 });
-    const drain = (bed: ReturnType<typeof setup>): void => {
-      bed.socket.accept = true;
-      bed.socket.emit('drain');
-      bed.socket.accept = false;
-      bed.deliver('sync');
-      bed.q.flush();
-    };
-    for (const bed of [a, b]) {
-      bed.socket.accept = false;
-      bed.deliver('sync');
-      bed.q.flush();
-    }
     expect(a.q.sendDelivery(msg)).toBe(true);
-    drain(a);
+    drainThenRefuse(a);
     // Other frames come and go until the chunk that held it has been reused.
     for (let round = 0; round < 3; round++) {
       for (let i = 0; i < 300; i++) b.deliver(`${round}-${i}-${'b'.repeat(300)}`);
-      drain(b);
+      drainThenRefuse(b);
     }
     expect(a.q.sendDelivery(msg)).toBe(true);
-    drain(a);
+    drainThenRefuse(a);
     expect(a.socket.bodies()).toEqual(['sync', 'again', 'sync', 'again', 'sync']);
   });
 

@@ -65,19 +65,23 @@ describe('OutboundQueue', () => {
     expect(socket.bodies()).toEqual(['x', 'q1', 'q2']);
   });
 
-  it('does not write a delivery whose TTL ran out while it waited', async () => {
-    const { socket, expired, deliver } = setup(10);
+  it('does not write a delivery whose TTL ran out while it waited, QoS 0 or 1, and reports it', async () => {
+    const { socket, q, expired, deliver } = setup(10);
     socket.accept = false;
     deliver('x');
     await tick();
     const short = deliver('short', 0, 0.001).msg;
     deliver('long', 0, 60);
-    const until = short.expiresAt;
+    const short1 = deliver('short1', 1, 0.001).msg;
+    deliver('plain1', 1);
+    const until = Math.max(short.expiresAt, short1.expiresAt);
     while (Date.now() < until + 1) await new Promise((r) => setTimeout(r, 1));
     socket.accept = true;
     socket.emit('drain');
-    expect(socket.bodies()).toEqual(['x', 'long']);
-    expect(expired).toEqual([short]);
+    expect(socket.bodies()).toEqual(['x', 'long', 'plain1']);
+    expect(expired).toEqual([short, short1]);
+    // Nothing of the queue's own is left counted (the stand-in socket keeps its count).
+    expect(q.unsentBytes).toBe(socket.writableLength);
   });
 
   it('holds only what waits while a backlog persists, and gives back the room a backlog took once drained', async () => {
@@ -122,6 +126,9 @@ describe('OutboundQueue', () => {
     socket.emit('drain');
     expect(socket.bodies()).toEqual(['first', 'q1', 'resp', ...sent.slice(-99)]);
     expect(q.heldEntries).toBe(0);
+    // Every dropped delivery's bytes were taken off the count as it went (the stand-in
+    // socket keeps its own count).
+    expect(q.unsentBytes).toBe(socket.writableLength);
   });
 
   it('drops and writes as a plain list would, over random mixes of QoS 0, QoS 1, answers and drains', async () => {
@@ -190,6 +197,7 @@ describe('OutboundQueue', () => {
       written.push(...waiting.splice(0).map((w) => w.body));
       expect(socket.bodies(), `seed ${seed}`).toEqual(written);
       expect(dropped.count, `seed ${seed}`).toBe(droppedBodies.length);
+      expect(q.unsentBytes, `seed ${seed}`).toBe(socket.writableLength);
     }
   });
 
