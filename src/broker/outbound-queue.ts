@@ -198,10 +198,14 @@ export class OutboundQueue implements Flushable {
     // No flush to schedule: the drain event flushes.
   }
 
-  /** Queue an entry behind the others; a chunk of responses before it takes no more. */
-  private push(buffer: Buffer, start: number, size: number, kind: EntryKind, msg: BrokerMessage | null): void {
+  /**
+   * Queue an entry behind the others: its frame in `buffer`, or with `chunk` 0 or more in
+   * that chunk of the frame store. A chunk of responses before it takes no more.
+   */
+  private push(buffer: Buffer, start: number, size: number, kind: EntryKind, msg: BrokerMessage | null, chunk = -1): void {
     this.controlTailUsed = -1;
-    this.entries.push(buffer, start, size, kind, msg);
+    if (chunk >= 0) this.entries.pushStored(chunk, start, size, kind, msg);
+    else this.entries.push(buffer, start, size, kind, msg);
   }
 
   /** True (and the owner told, everything discarded) once unsent bytes pass the limit. */
@@ -294,12 +298,9 @@ export class OutboundQueue implements Flushable {
     // Accepted, then lost with the connection: a QoS 1 message stays in the session's
     // in-flight set and is redelivered when the client reconnects.
     if (this.overLimit()) return true;
-    this.controlTailUsed = -1; // a chunk of responses before this entry takes no more
-    const kind = msg.qos === 1 ? QOS1 : QOS0;
     // Only a flush that finds it expired needs the message (see frame-ring.ts).
     const keep = msg.expiresAt !== 0 ? msg : null;
-    if (stored) this.entries.pushStored(queuedChunk, queuedStart, size, kind, keep);
-    else this.entries.push(own, 0, size, kind, keep);
+    this.push(own, stored ? queuedStart : 0, size, msg.qos === 1 ? QOS1 : QOS0, keep, stored ? queuedChunk : -1);
     this.deliveries++;
     this.scheduler.mark(this);
     return true;
