@@ -108,3 +108,26 @@ export function setup(max: number, maxBytes = 64 * 1024 * 1024, onExpired?: (msg
   };
   return { socket, q, dropped, expired, overflows, deliver };
 }
+
+/** A queue whose socket has taken one delivery ('sync') and refuses more: what follows queues. */
+export function backpressured(max = 100_000, onExpired?: (msg: BrokerMessage) => void): ReturnType<typeof setup> {
+  const bed = setup(max, undefined, onExpired);
+  bed.socket.accept = false;
+  bed.deliver('sync');
+  bed.q.flush();
+  return bed;
+}
+
+/** Let `bed`'s socket take everything queued. */
+export function drain(bed: ReturnType<typeof setup>): void {
+  bed.socket.accept = true;
+  bed.socket.emit('drain');
+}
+
+/** Drain `bed`, then have its socket take one more delivery ('sync') and refuse the rest again. */
+export function drainThenRefuse(bed: ReturnType<typeof setup>): void {
+  drain(bed);
+  bed.socket.accept = false;
+  bed.deliver('sync');
+  bed.q.flush();
+}

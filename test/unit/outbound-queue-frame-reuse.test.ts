@@ -1,34 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { frameStore } from '../../src/broker/frame-store.js';
-import type { BrokerMessage } from '../../src/broker/message.js';
-import { setup } from '../helpers/outbound-queue-bed.js';
+import { backpressured, drain, drainThenRefuse } from '../helpers/outbound-queue-bed.js';
 
 // Alone in its file, so that the frame store starts empty (test files do not share
 // modules): an emptied chunk then goes to the spares and is reused, where a store already
 // holding its 256 spares would let the chunk go instead and hide the overwrite.
-
-/** A queue whose socket has taken one delivery and refuses more: what follows queues. */
-function backpressured(max = 100_000, onExpired?: (msg: BrokerMessage) => void): ReturnType<typeof setup> {
-  const bed = setup(max, undefined, onExpired);
-  bed.socket.accept = false;
-  bed.deliver('sync');
-  bed.q.flush();
-  return bed;
-}
-
-/** Let `bed`'s socket take everything queued. */
-function drain(bed: ReturnType<typeof setup>): void {
-  bed.socket.accept = true;
-  bed.socket.emit('drain');
-}
-
-/** Drain `bed`, then have its socket take one more delivery and refuse the rest again. */
-function drainThenRefuse(bed: ReturnType<typeof setup>): void {
-  drain(bed);
-  bed.socket.accept = false;
-  bed.deliver('sync');
-  bed.q.flush();
-}
 
 describe('OutboundQueue, a frame store chunk reused', () => {
   it('never hands a socket its frame inside a shared chunk, which is reused once released', () => {

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { deliveryFrameSize } from '../../src/broker/delivery-frame.js';
 import { frameStore } from '../../src/broker/frame-store.js';
-import { createMessage, type BrokerMessage, type DeliveryFlags } from '../../src/broker/message.js';
+import { createMessage, type DeliveryFlags } from '../../src/broker/message.js';
 import { encodeFrame } from '../../src/protocol/framing.js';
 import { jsonValue, RawJson } from '../../src/protocol/raw-json.js';
 import { expectedDeliveryText } from '../helpers/delivery-text.js';
 import { Rng } from '../helpers/fuzz/prng.js';
-import { setup } from '../helpers/outbound-queue-bed.js';
+import { backpressured, drain, drainThenRefuse, setup } from '../helpers/outbound-queue-bed.js';
 
 /** One subscriber's queue and what a plain list says it must have written. */
 interface Subscriber {
@@ -19,29 +19,6 @@ interface Subscriber {
 
 const RETAINED: DeliveryFlags = { retained: true };
 const REDELIVERED: DeliveryFlags = { redelivered: true };
-
-/** A queue whose socket has taken one delivery and refuses more: what follows queues. */
-function backpressured(max = 100_000, onExpired?: (msg: BrokerMessage) => void): ReturnType<typeof setup> {
-  const bed = setup(max, undefined, onExpired);
-  bed.socket.accept = false;
-  bed.deliver('sync');
-  bed.q.flush();
-  return bed;
-}
-
-/** Let `bed`'s socket take everything queued. */
-function drain(bed: ReturnType<typeof setup>): void {
-  bed.socket.accept = true;
-  bed.socket.emit('drain');
-}
-
-/** Drain `bed`, then have its socket take one more delivery and refuse the rest again. */
-function drainThenRefuse(bed: ReturnType<typeof setup>): void {
-  drain(bed);
-  bed.socket.accept = false;
-  bed.deliver('sync');
-  bed.q.flush();
-}
 
 describe('OutboundQueue, frames queued in the shared frame store', () => {
   it('gives every queue its own deliveries byte for byte while queues fill, drop, drain and close at different times', () => {
@@ -170,10 +147,7 @@ describe('OutboundQueue, frames queued in the shared frame store', () => {
 
   it('lets go of the chunks of a connection cut with deliveries queued', () => {
     const liveBefore = frameStore.liveChunks;
-    const bed = setup(100_000);
-    bed.socket.accept = false;
-    bed.deliver('first');
-    bed.q.flush();
+    const bed = backpressured();
     // About 3 MB queued: hundreds of chunks.
     for (let i = 0; i < 10_000; i++) bed.deliver(`${i}-${'c'.repeat(300)}`);
     expect(frameStore.liveChunks).toBeGreaterThan(liveBefore + 300);
