@@ -11,6 +11,9 @@ export const HEADER_BYTES = 4;
 /** Largest length a 32-bit header can carry. */
 export const MAX_FRAME_LENGTH = 0xffff_ffff;
 
+/** Where a header split across chunks is put together. */
+const HEADER_SCRATCH = Buffer.alloc(HEADER_BYTES);
+
 /** What {@link FrameDecoder.push} reports when a header announces too large a frame. */
 export interface OversizeFrame {
   declared: number;
@@ -49,58 +52,63 @@ export class FrameDecoder {
    */
   pushRanges(chunk: Buffer, onFrame: (buf: Buffer, start: number, end: number) => void): OversizeFrame | null {
     if (this.failed) return null;
-    let buf: Buffer;
-    if (this.buffered === 0) {
-      buf = chunk;
-    } else {
-      this.chunks.push(chunk);
-      this.buffered += chunk.length;
-      // Join only when a whole frame (or at least its header) can be taken out.
-      if (this.buffered < HEADER_BYTES) return this.keepLastChunk();
-      const head = this.chunks.length === 1 ? this.chunks[0]! : this.peekHeader();
-      const n = head.readUInt32BE(0);
+    let off = 0;
+    if (this.buffered > 0) {
+      // A frame is pending: join its bytes with only as much of the chunk as completes it,
+      // then read the rest of the chunk in place. Joining the whole chunk copied and
+      // allocated a socket read (up to 64 KiB) per read, since a sender's stream seldom
+      // ends a read on a frame boundary.
+      const have = this.buffered + chunk.length;
+      if (have < HEADER_BYTES) return this.keep(chunk);
+      const n = this.pendingDeclared(chunk);
       if (n > this.maxFrameSize) return this.fail(n);
-      if (this.buffered < HEADER_BYTES + n) return this.keepLastChunk();
-      buf = Buffer.concat(this.chunks, this.buffered);
+      const total = HEADER_BYTES + n;
+      if (have < total) return this.keep(chunk);
+      const frame = Buffer.allocUnsafe(total);
+      let at = 0;
+      for (const piece of this.chunks) at += piece.copy(frame, at);
+      off = total - at;
+      chunk.copy(frame, at, 0, off);
       this.chunks = [];
       this.buffered = 0;
+      onFrame(frame, HEADER_BYTES, total);
     }
-    let off = 0;
-    const len = buf.length;
+    const len = chunk.length;
     while (len - off >= HEADER_BYTES) {
-      const n = buf.readUInt32BE(off);
+      const n = chunk.readUInt32BE(off);
       if (n > this.maxFrameSize) return this.fail(n);
       if (len - off - HEADER_BYTES < n) break;
       const start = off + HEADER_BYTES;
       off = start + n;
-      onFrame(buf, start, off);
+      onFrame(chunk, start, off);
     }
     if (off < len) {
       // Copy the tail: the caller's chunk may be a pooled buffer reused after we return.
-      const rest = Buffer.from(buf.subarray(off));
+      const rest = Buffer.from(chunk.subarray(off));
       this.chunks = [rest];
       this.buffered = rest.length;
     }
     return null;
   }
 
-  /** Copy the chunk just stored, for the same pooled-buffer reason as the tail copy. */
-  private keepLastChunk(): null {
-    const last = this.chunks.length - 1;
-    this.chunks[last] = Buffer.from(this.chunks[last]!);
+  /** Keep a copy of `chunk` behind the pending bytes, for the same pooled-buffer reason as the tail copy. */
+  private keep(chunk: Buffer): null {
+    this.chunks.push(Buffer.from(chunk));
+    this.buffered += chunk.length;
     return null;
   }
 
-  private peekHeader(): Buffer {
-    const head = Buffer.allocUnsafe(HEADER_BYTES);
+  /** The pending frame's declared length; its header may end in `next` (there are 4 bytes in all). */
+  private pendingDeclared(next: Buffer): number {
+    const first = this.chunks[0]!;
+    if (first.length >= HEADER_BYTES) return first.readUInt32BE(0);
     let got = 0;
-    for (const c of this.chunks) {
-      const take = Math.min(HEADER_BYTES - got, c.length);
-      c.copy(head, got, 0, take);
-      got += take;
+    for (const piece of this.chunks) {
+      got += piece.copy(HEADER_SCRATCH, got, 0, Math.min(HEADER_BYTES - got, piece.length));
       if (got === HEADER_BYTES) break;
     }
-    return head;
+    if (got < HEADER_BYTES) next.copy(HEADER_SCRATCH, got, 0, HEADER_BYTES - got);
+    return HEADER_SCRATCH.readUInt32BE(0);
   }
 
   private fail(declared: number): OversizeFrame {

@@ -157,6 +157,51 @@ describe('FrameDecoder', () => {
     d.push(frame.subarray(pos), (b) => frames.push(b.toString()));
     expect(frames).toEqual(['{"x":"abcdefgh"}']);
   });
+
+  it('reads the frames after a completed pending one in place, without copying the rest of the chunk', () => {
+    // A socket read seldom ends on a frame boundary: joining the whole next read with the
+    // pending bytes copied (and allocated) every read once more.
+    const texts = ['{"a":"first, split"}', '{"b":2}', '{"c":3}'];
+    const all = Buffer.concat(texts.map(encodeFrame));
+    const cut = 7;
+    const d = new FrameDecoder(LIMIT);
+    d.pushRanges(all.subarray(0, cut), () => expect.unreachable('no whole frame yet'));
+    const second = all.subarray(cut);
+    const seen: { text: string; inChunk: boolean }[] = [];
+    expect(d.pushRanges(second, (buf, start, end) => seen.push({ text: buf.toString('utf8', start, end), inChunk: buf === second }))).toBeNull();
+    expect(seen).toEqual([
+      { text: texts[0], inChunk: false },
+      { text: texts[1], inChunk: true },
+      { text: texts[2], inChunk: true },
+    ]);
+    expect(d.pendingBytes).toBe(0);
+  });
+
+  it('decodes random streams split at random points into a reused read buffer', () => {
+    // Like a socket read into one buffer: every chunk is overwritten after its push, and
+    // header, body and frame boundaries fall anywhere, several per chunk or none.
+    for (let seed = 1; seed <= 40; seed++) {
+      let state = seed;
+      const random = (n: number): number => {
+        state = (state * 1103515245 + 12345) % 2147483648;
+        return state % n;
+      };
+      const texts = Array.from({ length: 60 }, (_, i) => JSON.stringify({ i, s: 'é'.repeat(random(40)) }));
+      const all = Buffer.concat(texts.map(encodeFrame));
+      const scratch = Buffer.alloc(all.length);
+      const d = new FrameDecoder(LIMIT);
+      const frames: string[] = [];
+      for (let pos = 0; pos < all.length; ) {
+        const size = Math.min(all.length - pos, 1 + random(random(4) === 0 ? 3 : 120));
+        all.copy(scratch, 0, pos, pos + size);
+        expect(d.push(scratch.subarray(0, size), (b) => frames.push(b.toString('utf8')))).toBeNull();
+        scratch.fill(0x7a);
+        pos += size;
+      }
+      expect(frames, `seed ${seed}`).toEqual(texts);
+      expect(d.pendingBytes).toBe(0);
+    }
+  });
 });
 
 describe('encodeFrame', () => {
