@@ -30,7 +30,7 @@ import type { Connection } from './connection.js';
 import type { BrokerContext, CallContext } from './context.js';
 import { NO_FAULTS } from './faults.js';
 import { METHODS } from './handlers/index.js';
-import { publishChecked } from './handlers/publish.js';
+import { publishUnanswered } from './handlers/publish.js';
 import { requireSendableTopic } from './params.js';
 import { PendingAnswer } from './pending-answer.js';
 import { PublishTemplate } from './publish-template.js';
@@ -44,6 +44,8 @@ const LOUD_NOTIFICATION_FAILURES = 5;
 
 const rawParamsOf = (method: string): readonly string[] | undefined => METHODS.get(method)?.rawParams;
 
+/** What a failed templated publish reports as its call (made once: the call itself is never built). */
+const TEMPLATED_CALL: RpcCall = { kind: 'call', method: 'publish', params: undefined, id: undefined };
 const internalError = (what: string): RpcError => new RpcError(ErrorCode.INTERNAL_ERROR, `Internal error: ${what}`);
 
 export class Dispatcher {
@@ -137,13 +139,12 @@ export class Dispatcher {
   private publishTemplated(conn: Connection, topic: string, payload: RawJson): void {
     const session = conn.session;
     if (session === null) return; // closing: frames after the session was released are ignored
-    const call: RpcCall = { kind: 'call', method: 'publish', params: undefined, id: undefined };
     try {
-      const done = publishChecked(this.broker, session, requireSendableTopic(topic), payload, 0, 0, false);
+      const done = publishUnanswered(this.broker, session, requireSendableTopic(topic), payload);
       // Behind a journaled publish of the same client it waits its turn, and may be refused.
-      if (done instanceof Promise) done.catch((err: unknown) => this.fail(conn, call, err));
+      if (done !== undefined) done.catch((err: unknown) => this.fail(conn, TEMPLATED_CALL, err));
     } catch (err) {
-      this.fail(conn, call, err);
+      this.fail(conn, TEMPLATED_CALL, err);
     }
   }
 

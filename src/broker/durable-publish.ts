@@ -37,13 +37,25 @@ export function finishPublish(
   ttl: number,
   targets: readonly Session[] | null,
 ): PublishResult {
+  return new PublishAnswer(msg, routePublished(broker, session, msg, retain, ttl, targets));
+}
+
+/** {@link finishPublish} without the answer; returns the number of sessions `msg` was routed to. */
+export function routePublished(
+  broker: BrokerContext,
+  session: Session,
+  msg: BrokerMessage,
+  retain: boolean,
+  ttl: number,
+  targets: readonly Session[] | null,
+): number {
   if (retain) broker.retained.set(msg);
   const delivered = targets === null ? broker.router.route(msg) : broker.router.routeTo(msg, targets);
   broker.stats.messages++;
   if (broker.config.log_messages) {
     broker.log.info('publish', { sender: session.clientId, topic: msg.topic, qos: msg.qos, ttl, retain, delivered, message_id: msg.id, payload: msg.payload });
   }
-  return new PublishAnswer(msg, delivered);
+  return delivered;
 }
 
 /**

@@ -15,6 +15,8 @@ import type { SlowConsumerMonitor } from './slow-consumer.js';
 import type { BrokerStats } from './stats.js';
 
 const REDELIVERED: DeliveryFlags = { redelivered: true };
+/** A publish's options: none (a literal per call was an object per message). */
+const NO_OPTIONS: RouteOptions = Object.freeze({});
 
 export interface RouteOptions {
   /** Do not deliver to this session (a requester does not answer itself). */
@@ -41,7 +43,7 @@ export class Router {
    * Route `msg` to every matching session. Returns the number of sessions it was routed
    * to: connected ones, plus (QoS 1) offline ones that queued it.
    */
-  route(msg: BrokerMessage, options: RouteOptions = {}): number {
+  route(msg: BrokerMessage, options: RouteOptions = NO_OPTIONS): number {
     const observers = this.observers;
     for (let i = 0; i < observers.length; i++) observers[i]!.seen(msg);
     const matched = this.sessions.index.match(msg.topic);

@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ConfigError, MessageBroker, PersistenceError, type BrokerConfig, type MessageBrokerOptions } from '../../src/broker/index.js';
+import { encodeFrame } from '../../src/protocol/framing.js';
 import { runCli, startCli, waitOutput } from '../helpers/cli.js';
 import { captureLog, useTempDirs } from '../helpers/journal-bed.js';
 import { TestJournalFs } from '../helpers/journal-fs.js';
@@ -99,6 +100,44 @@ describe('publish order while the journal writes', () => {
     expect((await q0).result.delivered).toBe(1);
     await sub.waitDeliveries(4);
     expect(sub.deliveries().map((d) => d.topic)).toEqual(['o.warmup', 'o.other', 'o.one', 'o.two']);
+  });
+
+  it('a publish notification read through its template waits behind its QoS 1 publish too', async () => {
+    const dir = tempDir();
+    const fs = new TestJournalFs();
+    const b = await persistent(dir, {}, { persistenceFs: fs });
+    const sub = await bed.connected(b.port, 'sub');
+    await subscribe(sub, 'o.#');
+    const pub = await bed.connected(b.port, 'pub');
+    await publish(pub, 'o.warmup', 0, { qos: 1 });
+    // The first notification teaches the connection its envelope; the later ones take the shortcut.
+    const notification = (payload: number): Buffer => encodeFrame(`{"jsonrpc":"2.0","method":"publish","params":{"topic":"o.n","payload":${payload}}}`);
+    pub.writeRaw(notification(0));
+    await sub.waitDelivery('o.n');
+
+    const gate = fs.hold('write');
+    const q1 = pub.call('publish', { topic: 'o.one', payload: 1, qos: 1 });
+    await gate.reached;
+    pub.writeRaw(Buffer.concat([notification(1), notification(2)]));
+    // Handled (frames are read in order, and the ping is answered at once), and not delivered.
+    await roundTrip(pub);
+    await roundTrip(sub);
+    expect(sub.deliveries().map((d) => [d.topic, d.payload])).toEqual([
+      ['o.warmup', 0],
+      ['o.n', 0],
+    ]);
+
+    gate.release();
+    expect((await q1).result.delivered).toBe(1);
+    await sub.waitDeliveries(5);
+    expect(sub.deliveries().map((d) => [d.topic, d.payload])).toEqual([
+      ['o.warmup', 0],
+      ['o.n', 0],
+      ['o.one', 1],
+      ['o.n', 1],
+      ['o.n', 2],
+    ]);
+    expect(pub.frames.filter((f) => f.error !== undefined)).toEqual([]);
   });
 });
 

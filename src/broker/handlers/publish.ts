@@ -2,7 +2,7 @@ import { invalidParams } from '../../protocol/jsonrpc.js';
 import type { PublishResult } from '../../protocol/messages.js';
 import { requireSendPermission } from '../auth/enforce.js';
 import type { BrokerContext, MethodSpec } from '../context.js';
-import { finishPublish, needsJournal, publishDurably } from '../durable-publish.js';
+import { finishPublish, needsJournal, publishDurably, routePublished } from '../durable-publish.js';
 import { createMessage } from '../message.js';
 import { optionalBoolean, optionalNumber, requirePublishTopic } from '../params.js';
 import type { Session } from '../session.js';
@@ -48,4 +48,21 @@ export function publishChecked(
   const durability = broker.durability;
   if (needsJournal(durability, session, qos, retain)) return publishDurably(broker, durability, session, msg, retain, ttl);
   return finishPublish(broker, session, msg, retain, ttl, null);
+}
+
+/**
+ * {@link publishChecked} for a plain notification (QoS 0, no TTL, not retained), whose
+ * answer nobody reads: the answer is not built. Returns a promise only when the publish
+ * waits behind a journaled one of the same client (it may then be refused).
+ */
+export function publishUnanswered(broker: BrokerContext, session: Session, topic: string, payload: unknown): Promise<unknown> | undefined {
+  requireSendPermission(session, 'publish', topic);
+  const msg = createMessage({ topic, payload, sender: session.clientId });
+  const durability = broker.durability;
+  if (needsJournal(durability, session, 0, false)) {
+    const done = publishDurably(broker, durability, session, msg, false, 0);
+    return done instanceof Promise ? done : undefined;
+  }
+  routePublished(broker, session, msg, false, 0, null);
+  return undefined;
 }
