@@ -123,6 +123,15 @@ export function createMessage(m: NewMessage, now: number = Date.now()): BrokerMe
 }
 
 /**
+ * {@link createMessage} for a plain message (QoS 0, no TTL, no reply address, not
+ * retained), without the description object: one publish notification after another
+ * takes this path.
+ */
+export function createPlainMessage(topic: string, payload: unknown, sender: string): BrokerMessage {
+  return new LocalMessage(topic, payload, sender, nowTimestamp(Date.now()), 0, 0, undefined, undefined);
+}
+
+/**
  * Call before keeping `msg` past the handling of the frame it came in (a retained
  * message, an offline queue, a journal record): a raw payload that still borrows the
  * received bytes gets its own copy. Routing needs none: it copies the bytes into the

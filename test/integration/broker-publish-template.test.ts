@@ -36,6 +36,12 @@ describe('publish template (repeated envelopes)', () => {
     pub.writeRaw(Buffer.concat(texts.map((t) => publishFrame('tpl.t', t))));
     const got = await sub.waitDeliveries(texts.length, 'tpl.t');
     expect(got.map((d) => d.payload)).toEqual(texts.map((t) => JSON.parse(t)));
+    // Stamped like any publish: now, by this sender, each with an id of its own.
+    for (const d of got) {
+      expect(d).toMatchObject({ sender: 'pub', qos: 0 });
+      expect(Math.abs(Date.parse(d.timestamp as string) - Date.now())).toBeLessThan(60_000);
+    }
+    expect(new Set(got.map((d) => d.message_id)).size).toBe(texts.length);
     // Forwarded, not re-serialised: the publisher's spelling survives (1.0e5, spaces).
     const raw = await rawDeliveries(sub, pub, 'tpl.raw', ['1.0e5', '{ "a" : 1 }']);
     expect(raw).toEqual(['1.0e5', '{ "a" : 1 }']);

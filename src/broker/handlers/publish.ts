@@ -3,7 +3,7 @@ import type { PublishResult } from '../../protocol/messages.js';
 import { requireSendPermission } from '../auth/enforce.js';
 import type { BrokerContext, MethodSpec } from '../context.js';
 import { finishPublish, needsJournal, publishDurably, routePublished } from '../durable-publish.js';
-import { createMessage } from '../message.js';
+import { createMessage, createPlainMessage } from '../message.js';
 import { optionalBoolean, optionalNumber, requirePublishTopic } from '../params.js';
 import type { Session } from '../session.js';
 
@@ -57,7 +57,7 @@ export function publishChecked(
  */
 export function publishUnanswered(broker: BrokerContext, session: Session, topic: string, payload: unknown): Promise<unknown> | undefined {
   requireSendPermission(session, 'publish', topic);
-  const msg = createMessage({ topic, payload, sender: session.clientId });
+  const msg = createPlainMessage(topic, payload, session.clientId);
   const durability = broker.durability;
   if (needsJournal(durability, session, 0, false)) {
     const done = publishDurably(broker, durability, session, msg, false, 0);
