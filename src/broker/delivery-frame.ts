@@ -130,9 +130,13 @@ const QUOTE = 0x22;
 export function writeDeliveryFrame(msg: FrameSource, flags: FrameFlags, target: Buffer, offset: number): number {
   prepare(msg, flags);
   target.writeUInt32BE(size - HEADER_BYTES, offset);
-  const payloadAt = offset + HEADER_BYTES + head.copy(target, offset + HEADER_BYTES);
+  // Whole segments go in with TypedArray's set: Buffer's copy checks and converts its
+  // arguments first, on each of a fan-out's many copies (its share showed in profiles).
+  target.set(head, offset + HEADER_BYTES);
+  const payloadAt = offset + HEADER_BYTES + head.length;
   let at = payloadAt + (raw === null ? target.write(text, payloadAt, 'utf8') : raw.copyTo(target, payloadAt));
-  at += mid.copy(target, at);
+  target.set(mid, at);
+  at += mid.length;
   if (idSpace !== null) {
     target[at++] = QUOTE;
     at += writeMessageId(idSpace, idSeq, target, at);
@@ -144,7 +148,7 @@ export function writeDeliveryFrame(msg: FrameSource, flags: FrameFlags, target: 
   } else {
     at += target.write(idText, at, 'utf8');
   }
-  end.copy(target, at);
+  target.set(end, at);
   return payloadAt;
 }
 

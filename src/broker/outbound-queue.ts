@@ -95,7 +95,7 @@ function placeQueuedFrame(msg: BrokerMessage): boolean {
   queuedStart = frameStore.reserve(size);
   queuedChunk = frameStore.currentChunk;
   const chunk = frameStore.chunk(queuedChunk);
-  if (built !== undefined) built.copy(chunk, queuedStart);
+  if (built !== undefined) chunk.set(built, queuedStart);
   else writeDeliveryFrame(msg, NO_FLAGS, chunk, queuedStart);
   queuedSize = size;
   queuedMsg = msg;
@@ -317,7 +317,7 @@ export class OutboundQueue implements Flushable {
     if (this.overLimit()) return true; // as in the queued case: accepted, lost with the connection
     const at = this.directUsed;
     if (whole !== undefined) {
-      whole.copy(chunk, at);
+      chunk.set(whole, at); // a fan-out's copy per recipient: see writeDeliveryFrame
     } else {
       writeDeliveryFrame(msg, flags, chunk, at);
       if (plain) writtenInParts = msg;
