@@ -113,7 +113,9 @@ export class Connection {
     this.readTurns.read(this.socket, chunk.length);
     const oversize = this.decoder.pushRanges(chunk, this.onFrame);
 
-    if (!oversize) return;
+    // A frame before the header may have closed the connection (a disconnect, a refusal):
+    // what follows it is not read, so it is not reported either.
+    if (!oversize || this.closeReason) return;
     if (!this.sawFrame && this.refuseMisdirected(oversize.declared, chunk)) return;
     this.hooks.oversize(this, oversize.declared, oversize.limit);
   }

@@ -177,3 +177,20 @@ describe('frames that are not JSON, in the log', () => {
     expect(logs.filter((l) => l.msg === NOT_JSON && l.client_id === 'other')).toEqual([expect.objectContaining({ level: 'warning', excerpt: '{' })]);
   });
 });
+
+describe('an oversize header behind a frame that closed the connection', () => {
+  const bed = useTestBed();
+
+  it('is not reported: the disconnect is answered, and no WARNING says a frame was too large', async () => {
+    const { port, logs } = await loggedBroker(bed, { max_message_size: 64 * 1024 });
+    const c = await bed.connected(port, 'leaving');
+    // One write: a disconnect, then garbage whose first bytes read as a 2 GiB header.
+    c.writeRaw(Buffer.concat([encodeJsonFrame({ jsonrpc: '2.0', id: 9, method: 'disconnect' }), Buffer.from([0x7f, 0, 0, 0, 1, 2])]));
+    const bye = await c.waitFor((f) => f.id === 9);
+    expect(bye.result).toMatchObject({ disconnected: true });
+    await c.waitClosed();
+    expect(c.frames.filter((f) => f.error !== undefined)).toEqual([]);
+    expect(logs.filter((l) => l.msg === 'frame too large; closing connection')).toEqual([]);
+    expect(logs.some((l) => l.msg === 'client disconnected' && l.client_id === 'leaving')).toBe(true);
+  });
+});
