@@ -45,7 +45,7 @@ const LOUD_NOTIFICATION_FAILURES = 5;
 const rawParamsOf = (method: string): readonly string[] | undefined => METHODS.get(method)?.rawParams;
 
 /** What a failed templated publish reports as its call (made once: the call itself is never built). */
-const TEMPLATED_CALL: RpcCall = { kind: 'call', method: 'publish', params: undefined, id: undefined };
+const TEMPLATED_CALL: Readonly<RpcCall> = Object.freeze({ kind: 'call', method: 'publish', params: undefined, id: undefined });
 const internalError = (what: string): RpcError => new RpcError(ErrorCode.INTERNAL_ERROR, `Internal error: ${what}`);
 
 export class Dispatcher {
@@ -141,7 +141,8 @@ export class Dispatcher {
     if (session === null) return; // closing: frames after the session was released are ignored
     try {
       const done = publishUnanswered(this.broker, session, requireSendableTopic(topic), payload);
-      // Behind a journaled publish of the same client it waits its turn, and may be refused.
+      // Behind a journaled publish of the same client it waits its turn (a QoS 0 publish is
+      // not journaled itself, so only its routing can fail).
       if (done !== undefined) done.catch((err: unknown) => this.fail(conn, TEMPLATED_CALL, err));
     } catch (err) {
       this.fail(conn, TEMPLATED_CALL, err);

@@ -55,9 +55,9 @@ export class FrameDecoder {
     let off = 0;
     if (this.buffered > 0) {
       // A frame is pending: join its bytes with only as much of the chunk as completes it,
-      // then read the rest of the chunk in place. Joining the whole chunk copied and
-      // allocated a socket read (up to 64 KiB) per read, since a sender's stream seldom
-      // ends a read on a frame boundary.
+      // then read the rest of the chunk in place. Joining the whole chunk would copy and
+      // allocate up to 64 KiB per socket read, since a sender's stream seldom ends a read
+      // on a frame boundary.
       const have = this.buffered + chunk.length;
       if (have < HEADER_BYTES) return this.keep(chunk);
       const n = this.pendingDeclared(chunk);

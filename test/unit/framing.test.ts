@@ -177,6 +177,20 @@ describe('FrameDecoder', () => {
     expect(d.pendingBytes).toBe(0);
   });
 
+  it('reports an oversize header in the read that completes a pending frame, after that frame and those between', () => {
+    const d = new FrameDecoder(LIMIT);
+    const first = encodeFrame('{"a":"pending"}');
+    const frames: string[] = [];
+    const on = (b: Buffer): void => void frames.push(b.toString());
+    expect(d.push(first.subarray(0, 6), on)).toBeNull();
+    const rest = Buffer.concat([first.subarray(6), encodeFrame('{"b":2}'), header(LIMIT + 1), Buffer.alloc(10, 0x61)]);
+    expect(d.push(rest, on)).toEqual({ declared: LIMIT + 1, limit: LIMIT });
+    expect(frames).toEqual(['{"a":"pending"}', '{"b":2}']);
+    expect(d.pendingBytes).toBe(0);
+    expect(d.push(encodeFrame('{}'), on)).toBeNull();
+    expect(frames).toHaveLength(2);
+  });
+
   it('decodes random streams split at random points into a reused read buffer', () => {
     // Like a socket read into one buffer: every chunk is overwritten after its push, and
     // header, body and frame boundaries fall anywhere, several per chunk or none.
@@ -186,13 +200,14 @@ describe('FrameDecoder', () => {
         state = (state * 1103515245 + 12345) % 2147483648;
         return state % n;
       };
-      const texts = Array.from({ length: 60 }, (_, i) => JSON.stringify({ i, s: 'é'.repeat(random(40)) }));
+      // Some frames are empty (length 0), and some reads bring nothing.
+      const texts = Array.from({ length: 60 }, (_, i) => (random(8) === 0 ? '' : JSON.stringify({ i, s: 'é'.repeat(random(40)) })));
       const all = Buffer.concat(texts.map(encodeFrame));
       const scratch = Buffer.alloc(all.length);
       const d = new FrameDecoder(LIMIT);
       const frames: string[] = [];
       for (let pos = 0; pos < all.length; ) {
-        const size = Math.min(all.length - pos, 1 + random(random(4) === 0 ? 3 : 120));
+        const size = random(10) === 0 ? 0 : Math.min(all.length - pos, 1 + random(random(4) === 0 ? 3 : 120));
         all.copy(scratch, 0, pos, pos + size);
         expect(d.push(scratch.subarray(0, size), (b) => frames.push(b.toString('utf8')))).toBeNull();
         scratch.fill(0x7a);

@@ -53,9 +53,9 @@ export function publishChecked(
 /**
  * {@link publishChecked} for a plain notification (QoS 0, no TTL, not retained), whose
  * answer nobody reads: the answer is not built. Returns a promise only when the publish
- * waits behind a journaled one of the same client (it may then be refused).
+ * waits behind a journaled one of the same client; it rejects only if routing throws.
  */
-export function publishUnanswered(broker: BrokerContext, session: Session, topic: string, payload: unknown): Promise<unknown> | undefined {
+export function publishUnanswered(broker: BrokerContext, session: Session, topic: string, payload: unknown): Promise<PublishResult> | undefined {
   requireSendPermission(session, 'publish', topic);
   const msg = createPlainMessage(topic, payload, session.clientId);
   const durability = broker.durability;
