@@ -42,29 +42,39 @@ function topicHead(topic: string): Buffer {
   return head;
 }
 
+/**
+ * A sender's middle segment for one timestamp: its text, and its bytes once a second
+ * frame needs them. A sender seldom sends twice in a millisecond (a requester, a script),
+ * and then the text is written straight into its one frame; a flooding publisher's
+ * frames copy the bytes made for its second message.
+ */
 interface Middle {
   timestamp: string;
-  bytes: Buffer;
+  text: string;
+  bytes: Buffer | null;
 }
 
 const middles = new Map<string, Middle>();
 
-function middle(sender: string, timestamp: string): Buffer {
+function middle(sender: string, timestamp: string): Middle {
   let m = middles.get(sender);
   if (m === undefined || m.timestamp !== timestamp) {
-    const bytes = Buffer.from(`,"timestamp":${JSON.stringify(timestamp)},"sender":${JSON.stringify(sender)},"message_id":`, 'utf8');
+    const text = `,"timestamp":${JSON.stringify(timestamp)},"sender":${JSON.stringify(sender)},"message_id":`;
     if (m !== undefined) {
       m.timestamp = timestamp;
-      m.bytes = bytes;
+      m.text = text;
+      m.bytes = null;
     } else {
-      m = { timestamp, bytes };
+      m = { timestamp, text, bytes: null };
       if (sender.length <= MAX_CACHED_LENGTH) {
         if (middles.size >= CACHE_LIMIT) middles.clear();
         middles.set(sender, m);
       }
     }
+  } else {
+    m.bytes ??= Buffer.from(m.text, 'utf8');
   }
-  return m.bytes;
+  return m;
 }
 
 /** The end of a frame's params, by qos and flags (bit 0 qos, 1 retained, 2 redelivered), before `reply_to`. */
@@ -79,14 +89,20 @@ let head: Buffer = ENDS[0]!;
 let raw: RawJson | null = null;
 let text = '';
 let payloadBytes = 0;
-let mid: Buffer = ENDS[0]!;
+/** The middle segment as bytes, or (null) as text of `midLength` bytes. */
+let mid: Buffer | null = null;
+let midText = '';
+let midLength = 0;
 /** The id as written: its JSON text, or the id itself when it needs no escaping (quotes added). */
 let idText = '';
 let idQuoted = false;
 /** Or, for an id kept as a number: its space (null otherwise) and number. */
 let idSpace: IdSpace | null = null;
 let idSeq = 0;
-let end: Buffer = ENDS[0]!;
+/** The end segment as bytes, or (null, with a reply address) as text of `endLength` bytes. */
+let end: Buffer | null = ENDS[0]!;
+let endText = '';
+let endLength = 0;
 let size = 0;
 
 function prepare(msg: FrameSource, flags: FrameFlags): void {
@@ -97,7 +113,10 @@ function prepare(msg: FrameSource, flags: FrameFlags): void {
   raw = payload instanceof RawJson ? payload : null;
   text = raw === null ? (JSON.stringify(payload) ?? 'null') : '';
   payloadBytes = raw === null ? Buffer.byteLength(text, 'utf8') : raw.length;
-  mid = middle(msg.sender, msg.timestamp);
+  const m = middle(msg.sender, msg.timestamp);
+  mid = m.bytes;
+  midText = m.text;
+  midLength = mid !== null ? mid.length : Buffer.byteLength(midText, 'utf8');
   let idBytes: number;
   if (msg.idSpace !== undefined) {
     idSpace = msg.idSpace;
@@ -109,8 +128,16 @@ function prepare(msg: FrameSource, flags: FrameFlags): void {
     idText = idQuoted ? msg.id : JSON.stringify(msg.id);
     idBytes = idQuoted ? idText.length + 2 : Buffer.byteLength(idText, 'utf8');
   }
-  end = msg.replyTo === undefined ? ENDS[flagBits]! : Buffer.from(`${END_FIELDS[flagBits]!},"reply_to":${JSON.stringify(msg.replyTo)}}}`, 'utf8');
-  size = HEADER_BYTES + head.length + payloadBytes + mid.length + idBytes + end.length;
+  // A request's reply address is its own: written as text, not made into bytes first.
+  if (msg.replyTo === undefined) {
+    end = ENDS[flagBits]!;
+    endLength = end.length;
+  } else {
+    end = null;
+    endText = `${END_FIELDS[flagBits]!},"reply_to":${JSON.stringify(msg.replyTo)}}}`;
+    endLength = Buffer.byteLength(endText, 'utf8');
+  }
+  size = HEADER_BYTES + head.length + payloadBytes + midLength + idBytes + endLength;
   partsOf = msg;
   partsFlags = flagBits;
 }
@@ -135,8 +162,9 @@ export function writeDeliveryFrame(msg: FrameSource, flags: FrameFlags, target: 
   target.set(head, offset + HEADER_BYTES);
   const payloadAt = offset + HEADER_BYTES + head.length;
   let at = payloadAt + (raw === null ? target.write(text, payloadAt, 'utf8') : raw.copyTo(target, payloadAt));
-  target.set(mid, at);
-  at += mid.length;
+  if (mid !== null) target.set(mid, at);
+  else target.write(midText, at, 'utf8');
+  at += midLength;
   if (idSpace !== null) {
     target[at++] = QUOTE;
     at += writeMessageId(idSpace, idSeq, target, at);
@@ -148,7 +176,8 @@ export function writeDeliveryFrame(msg: FrameSource, flags: FrameFlags, target: 
   } else {
     at += target.write(idText, at, 'utf8');
   }
-  target.set(end, at);
+  if (end !== null) target.set(end, at);
+  else target.write(endText, at, 'utf8');
   return payloadAt;
 }
 

@@ -122,6 +122,7 @@ describe('delivery frames are the bytes JSON.stringify gives', () => {
       { replyTo: 'tok-123' },
       { replyTo: 'a"b\\' },
       { replyTo: '' },
+      { replyTo: 'jeton-é-日本-😀' },
       { qos: 1 },
       { qos: 1, replyTo: 'r', sender: '日本' },
     ];
@@ -151,6 +152,15 @@ describe('the writer keeps nothing of one frame in another', () => {
     ];
     for (let round = 0; round < 3; round++) {
       for (const [i, msg] of msgs.entries()) expectFrame(msg, FLAG_SETS[(i + round) % FLAG_SETS.length]!);
+    }
+  });
+
+  it('one sender across timestamps: the first frame of each, the next ones, and back to an earlier one', () => {
+    // The middle segment is written as text for a timestamp's first frame and copied as
+    // bytes for the next ones; a new timestamp must not reuse the old bytes.
+    const stamps = ['2026-01-01T00:00:00.001+00:00', '2026-01-01T00:00:00.001+00:00', '2026-01-01T00:00:00.002+00:00', '2026-01-01T00:00:00.002+00:00', '2026-01-01T00:00:00.001+00:00', '2026-01-01T00:00:00.003+00:00'];
+    for (const [i, timestamp] of stamps.entries()) {
+      expectFrame(source(`m${i}`, { sender: 'séquence', timestamp, replyTo: i % 2 === 0 ? `r${i}` : undefined }), FLAG_SETS[i % FLAG_SETS.length]!);
     }
   });
 
