@@ -77,15 +77,20 @@ describe('a full disk', () => {
 });
 
 describe('publish order while the journal writes', () => {
-  it("keeps one publisher's order: a QoS 0 publish waits behind its QoS 1 publish; other publishers do not", async () => {
-    const dir = tempDir();
+  /** A broker whose journal writes can be held, `sub` on `o.#`, and `pub` past a first QoS 1 publish (the subscription's record is on disk). */
+  async function journalWithPublisher(): Promise<{ fs: TestJournalFs; port: number; sub: RawClient; pub: RawClient }> {
     const fs = new TestJournalFs();
-    const b = await persistent(dir, {}, { persistenceFs: fs });
+    const b = await persistent(tempDir(), {}, { persistenceFs: fs });
     const sub = await bed.connected(b.port, 'sub');
     await subscribe(sub, 'o.#');
     const pub = await bed.connected(b.port, 'pub');
-    const other = await bed.connected(b.port, 'other');
-    await publish(pub, 'o.warmup', 0, { qos: 1 }); // the subscription's record is on disk
+    await publish(pub, 'o.warmup', 0, { qos: 1 });
+    return { fs, port: b.port, sub, pub };
+  }
+
+  it("keeps one publisher's order: a QoS 0 publish waits behind its QoS 1 publish; other publishers do not", async () => {
+    const { fs, port, sub, pub } = await journalWithPublisher();
+    const other = await bed.connected(port, 'other');
 
     const gate = fs.hold('write');
     const q1 = pub.call('publish', { topic: 'o.one', payload: 1, qos: 1 });
@@ -103,13 +108,7 @@ describe('publish order while the journal writes', () => {
   });
 
   it('a publish notification read through its template waits behind its QoS 1 publish too', async () => {
-    const dir = tempDir();
-    const fs = new TestJournalFs();
-    const b = await persistent(dir, {}, { persistenceFs: fs });
-    const sub = await bed.connected(b.port, 'sub');
-    await subscribe(sub, 'o.#');
-    const pub = await bed.connected(b.port, 'pub');
-    await publish(pub, 'o.warmup', 0, { qos: 1 });
+    const { fs, sub, pub } = await journalWithPublisher();
     // The first notification teaches the connection its envelope; the later ones take the shortcut.
     const notification = (payload: number): Buffer => encodeFrame(`{"jsonrpc":"2.0","method":"publish","params":{"topic":"o.n","payload":${payload}}}`);
     pub.writeRaw(notification(0));
