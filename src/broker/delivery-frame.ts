@@ -89,9 +89,8 @@ let head: Buffer = ENDS[0]!;
 let raw: RawJson | null = null;
 let text = '';
 let payloadBytes = 0;
-/** The middle segment as bytes, or (null) as text of `midLength` bytes. */
-let mid: Buffer | null = null;
-let midText = '';
+/** The middle segment, as bytes or as text (see Middle), and its length in bytes. */
+let mid: Buffer | string = '';
 let midLength = 0;
 /** The id as written: its JSON text, or the id itself when it needs no escaping (quotes added). */
 let idText = '';
@@ -99,9 +98,8 @@ let idQuoted = false;
 /** Or, for an id kept as a number: its space (null otherwise) and number. */
 let idSpace: IdSpace | null = null;
 let idSeq = 0;
-/** The end segment as bytes, or (null, with a reply address) as text of `endLength` bytes. */
-let end: Buffer | null = ENDS[0]!;
-let endText = '';
+/** The end segment, as bytes or (with a reply address) as text, and its length in bytes. */
+let end: Buffer | string = ENDS[0]!;
 let endLength = 0;
 let size = 0;
 
@@ -114,9 +112,8 @@ function prepare(msg: FrameSource, flags: FrameFlags): void {
   text = raw === null ? (JSON.stringify(payload) ?? 'null') : '';
   payloadBytes = raw === null ? Buffer.byteLength(text, 'utf8') : raw.length;
   const m = middle(msg.sender, msg.timestamp);
-  mid = m.bytes;
-  midText = m.text;
-  midLength = mid !== null ? mid.length : Buffer.byteLength(midText, 'utf8');
+  mid = m.bytes ?? m.text;
+  midLength = segmentLength(mid);
   let idBytes: number;
   if (msg.idSpace !== undefined) {
     idSpace = msg.idSpace;
@@ -129,14 +126,8 @@ function prepare(msg: FrameSource, flags: FrameFlags): void {
     idBytes = idQuoted ? idText.length + 2 : Buffer.byteLength(idText, 'utf8');
   }
   // A request's reply address is its own: written as text, not made into bytes first.
-  if (msg.replyTo === undefined) {
-    end = ENDS[flagBits]!;
-    endLength = end.length;
-  } else {
-    end = null;
-    endText = `${END_FIELDS[flagBits]!},"reply_to":${JSON.stringify(msg.replyTo)}}}`;
-    endLength = Buffer.byteLength(endText, 'utf8');
-  }
+  end = msg.replyTo === undefined ? ENDS[flagBits]! : `${END_FIELDS[flagBits]!},"reply_to":${JSON.stringify(msg.replyTo)}}}`;
+  endLength = segmentLength(end);
   size = HEADER_BYTES + head.length + payloadBytes + midLength + idBytes + endLength;
   partsOf = msg;
   partsFlags = flagBits;
@@ -162,8 +153,7 @@ export function writeDeliveryFrame(msg: FrameSource, flags: FrameFlags, target: 
   target.set(head, offset + HEADER_BYTES);
   const payloadAt = offset + HEADER_BYTES + head.length;
   let at = payloadAt + (raw === null ? target.write(text, payloadAt, 'utf8') : raw.copyTo(target, payloadAt));
-  if (mid !== null) target.set(mid, at);
-  else target.write(midText, at, 'utf8');
+  writeSegment(mid, target, at);
   at += midLength;
   if (idSpace !== null) {
     target[at++] = QUOTE;
@@ -176,9 +166,18 @@ export function writeDeliveryFrame(msg: FrameSource, flags: FrameFlags, target: 
   } else {
     at += target.write(idText, at, 'utf8');
   }
-  if (end !== null) target.set(end, at);
-  else target.write(endText, at, 'utf8');
+  writeSegment(end, target, at);
   return payloadAt;
+}
+
+function segmentLength(segment: Buffer | string): number {
+  return typeof segment === 'string' ? Buffer.byteLength(segment, 'utf8') : segment.length;
+}
+
+/** Write a segment kept as bytes (with TypedArray's set, as above) or as text. */
+function writeSegment(segment: Buffer | string, target: Buffer, at: number): void {
+  if (typeof segment === 'string') target.write(segment, at, 'utf8');
+  else target.set(segment, at);
 }
 
 /**
