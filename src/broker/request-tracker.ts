@@ -2,11 +2,11 @@
  * Requests waiting for their first reply. Each gets an unguessable `reply_to` token so a
  * client can only answer requests that were delivered to it.
  */
-import { nodeCrypto } from './crypto-on-demand.js';
 import type { Clock } from '../protocol/clock.js';
 import { ErrorCode, RpcError, type RpcErrorObject } from '../protocol/errors.js';
 import { PendingReplies, type Settle } from '../protocol/pending-replies.js';
 import type { Connection } from './connection.js';
+import { newReplyToken } from './reply-token.js';
 
 interface RequestMeta {
   /** `null` for a request that came through the federation upstream. */
@@ -37,7 +37,7 @@ export class RequestTracker {
 
   /** A new pending request; the promise settles with the first reply or a timeout. */
   open(requester: Connection | null, topic: string, timeoutMs: number): { token: string; result: Promise<unknown> } {
-    const token = nodeCrypto().randomUUID();
+    const token = newReplyToken();
     return { token, result: this.pending.open(token, { requester, topic, delivered: 0 }, timeoutMs) };
   }
 
@@ -46,7 +46,7 @@ export class RequestTracker {
    * it happens (a `PendingAnswer`): the requester hears before the responder's ack.
    */
   openSettling(requester: Connection, topic: string, timeoutMs: number, settle: Settle): string {
-    const token = nodeCrypto().randomUUID();
+    const token = newReplyToken();
     this.pending.openSettling(token, { requester, topic, delivered: 0 }, timeoutMs, settle);
     return token;
   }
