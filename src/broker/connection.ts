@@ -62,7 +62,7 @@ export class Connection {
     maxMessageSize: number,
     maxQueueSize: number,
     private readonly maxOutputBytes: number,
-    scheduler: FlushScheduler,
+    private readonly scheduler: FlushScheduler,
     private readonly readTurns: ReadTurns,
     private readonly hooks: ConnectionHooks,
     private readonly log: Logger,
@@ -111,6 +111,15 @@ export class Connection {
     this.lastActivity = Date.now();
     if (this.closeReason) return;
     this.readTurns.read(this.socket, chunk.length);
+    this.scheduler.hold();
+    try {
+      this.handleRead(chunk);
+    } finally {
+      this.scheduler.release();
+    }
+  }
+
+  private handleRead(chunk: Buffer): void {
     const oversize = this.decoder.pushRanges(chunk, this.onFrame);
 
     // A frame before the header may have closed the connection (a disconnect, a refusal):

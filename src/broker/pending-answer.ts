@@ -1,8 +1,8 @@
 /**
  * An answer a method handler gives later, delivered in the very turn it arrives.
  *
- * A promise would answer one microtask later, after the flush scheduler's `nextTick` has
- * already written that turn's other frames: a request's reply would reach the requester
+ * A promise would answer one microtask later, after the flush scheduler has already
+ * written that read's other frames: a request's reply would reach the requester
  * after the responder's `{accepted}`, in a second write, and on a busy machine after the
  * responder has woken up to read it. Handlers that wait (a request for its reply) return
  * one of these instead of a promise; the dispatcher listens to it.
