@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ReadTurns, type PausableSocket } from '../../src/broker/read-turns.js';
 
 /** A socket stand-in that records pause and resume. */
@@ -18,6 +18,8 @@ class Pausable implements PausableSocket {
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 describe('ReadTurns', () => {
+  afterEach(() => vi.restoreAllMocks());
+
   it('pauses whoever reads past the turn share, and resumes them all when the turn ends', async () => {
     const turns = new ReadTurns(100);
     const a = new Pausable();
@@ -44,6 +46,26 @@ describe('ReadTurns', () => {
     turns.read(a, 20);
     expect(a.paused).toBe(true);
     await nextTurn();
+    expect(a.paused).toBe(false);
+  });
+
+  it('watches for the end of a turn only past a sixteenth of the share; what is read below it counts later', async () => {
+    const immediates = vi.spyOn(globalThis, 'setImmediate');
+    const turns = new ReadTurns(160);
+    const a = new Pausable();
+    turns.read(a, 6);
+    turns.read(a, 4); // 10 bytes: exactly a sixteenth
+    expect(immediates).not.toHaveBeenCalled();
+    await nextTurn();
+    immediates.mockClear();
+    turns.read(a, 150); // 160 with the 10 read before: at the share, not past it
+    expect(a.paused).toBe(false);
+    expect(immediates).toHaveBeenCalledTimes(1);
+    turns.read(a, 1);
+    expect(a.paused).toBe(true);
+    await nextTurn();
+    expect(a.paused).toBe(false);
+    turns.read(a, 160); // the count started again
     expect(a.paused).toBe(false);
   });
 
