@@ -83,4 +83,24 @@ describe('isoTimestamp', () => {
   it('is the ISO time with +00:00 in place of Z', () => {
     expect(isoTimestamp(Date.UTC(2026, 11, 4, 1, 45, 12, 345))).toBe('2026-12-04T01:45:12.345+00:00');
   });
+
+  it('is right for times in any order: within a second, across seconds, back and forth (seeded)', () => {
+    const rng = new Rng(20261205);
+    const iso = (ms: number): string => `${new Date(ms).toISOString().slice(0, -1)}+00:00`;
+    let ms = Date.UTC(2026, 11, 31, 23, 59, 58, 990);
+    for (let i = 0; i < 20_000; i++) {
+      // Mostly small steps forward (messages as they arrive), now and then a jump either way.
+      ms += rng.chance(0.1) ? rng.int(-100_000_000, 100_000_000) : rng.int(0, 2);
+      expect(isoTimestamp(ms)).toBe(iso(ms));
+      expect(isoTimestamp(ms + 0.75)).toBe(iso(ms)); // a fraction of a millisecond is dropped
+    }
+    for (const edge of [FIRST_4_DIGIT_MS, FIRST_4_DIGIT_MS + 999, -1, 0, 999, 1000, LAST_4_DIGIT_MS]) expect(isoTimestamp(edge), String(edge)).toBe(iso(edge));
+    expect(isoTimestamp(LAST_4_DIGIT_MS + 1)).toBe('+010000-01-01T00:00:00.000+00:00');
+  });
+
+  it('returns a string that later stamps do not change', () => {
+    const first = isoTimestamp(Date.UTC(2026, 0, 1, 0, 0, 0, 1));
+    isoTimestamp(Date.UTC(2027, 5, 6, 7, 8, 9, 999));
+    expect(first).toBe('2026-01-01T00:00:00.001+00:00');
+  });
 });
