@@ -13,6 +13,7 @@
 import { HEADER_BYTES } from '../protocol/framing.js';
 import type { RpcResponseObject } from '../protocol/jsonrpc.js';
 import { RawJson } from '../protocol/raw-json.js';
+import { decimalLength, isDecimalInteger, writeDecimal } from '../protocol/decimal.js';
 
 /**
  * A result that writes its JSON itself, byte for byte what `JSON.stringify` would make
@@ -49,12 +50,12 @@ export function encodeAnswerFrame(
     // A reply's result that is still the responder's JSON text goes out as those bytes.
     const resultLength = bytesOfResult(single, true);
     if (resultLength >= 0) {
-      const idJson = JSON.stringify(single.id);
-      const bytes = RESPONSE_OVERHEAD + resultLength + Buffer.byteLength(idJson, 'utf8');
+      const id = idOf(single);
+      const bytes = RESPONSE_OVERHEAD + resultLength + idLength(id);
       if (bytes > maxBytes) return { tooLarge: bytes };
       const frame = Buffer.allocUnsafe(HEADER_BYTES + bytes);
       frame.writeUInt32BE(bytes, 0);
-      writeResponse(frame, HEADER_BYTES, single.result as WrittenResult, idJson);
+      writeResponse(frame, HEADER_BYTES, single.result as WrittenResult, id);
       return frame;
     }
     const text = serialise(single);
@@ -65,14 +66,14 @@ export function encodeAnswerFrame(
     frame.write(text, HEADER_BYTES, 'utf8');
     return frame;
   }
-  // Per response: its serialised text, or the JSON of its id when its result is written as bytes.
-  const texts: string[] = [];
+  // Per response: its serialised text, or its id (see idOf) when its result is written as bytes.
+  const texts: Array<string | number> = [];
   const written: boolean[] = [];
   let bytes = 1 + answer.length; // brackets and commas
   for (const response of answer) {
     const resultLength = bytesOfResult(response, false);
-    const text = resultLength >= 0 ? JSON.stringify(response.id) : serialise(response);
-    bytes += (resultLength >= 0 ? RESPONSE_OVERHEAD + resultLength : 0) + Buffer.byteLength(text, 'utf8');
+    const text = resultLength >= 0 ? idOf(response) : serialise(response);
+    bytes += (resultLength >= 0 ? RESPONSE_OVERHEAD + resultLength : 0) + idLength(text);
     if (bytes > maxBytes) return { tooLarge: bytes };
     texts.push(text);
     written.push(resultLength >= 0);
@@ -83,7 +84,8 @@ export function encodeAnswerFrame(
   frame[off++] = OPEN;
   for (let i = 0; i < answer.length; i++) {
     if (i > 0) frame[off++] = COMMA;
-    off = written[i] ? writeResponse(frame, off, answer[i]!.result as WrittenResult, texts[i]!) : off + frame.write(texts[i]!, off, 'utf8');
+    const text = texts[i]!;
+    off = written[i] ? writeResponse(frame, off, answer[i]!.result as WrittenResult, text) : off + frame.write(text as string, off, 'utf8');
   }
   frame[off] = CLOSE;
   return frame;
@@ -92,8 +94,8 @@ export function encodeAnswerFrame(
 /** A result written into the frame as bytes: a responder's raw JSON, or one that writes itself. */
 type WrittenResult = RawJson | SelfEncodingResult;
 
-const RESULT_HEAD = '{"jsonrpc":"2.0","result":';
-const ID_HEAD = ',"id":';
+const RESULT_HEAD = Buffer.from('{"jsonrpc":"2.0","result":', 'latin1');
+const ID_HEAD = Buffer.from(',"id":', 'latin1');
 /** The bytes of a response around its result and its id's JSON. */
 const RESPONSE_OVERHEAD = RESULT_HEAD.length + ID_HEAD.length + 1;
 
@@ -109,12 +111,24 @@ function bytesOfResult(response: RpcResponseObject, raw: boolean): number {
   return isSelfEncoding(result) ? result.jsonBytes() : -1;
 }
 
-/** `{"jsonrpc":"2.0","result":<result>,"id":<idJson>}` at `off`, like `JSON.stringify`; returns the offset past it. */
-function writeResponse(frame: Buffer, off: number, result: WrittenResult, idJson: string): number {
-  off += frame.write(RESULT_HEAD, off, 'latin1');
+/** A response's id as {@link writeResponse} takes it: a plain integer as it is, else its JSON text. */
+const idOf = (response: RpcResponseObject): string | number => (isDecimalInteger(response.id) ? response.id : JSON.stringify(response.id));
+
+/** Bytes of an id from {@link idOf}, or of a serialised response. */
+const idLength = (id: string | number): number => (typeof id === 'number' ? decimalLength(id) : Buffer.byteLength(id, 'utf8'));
+
+/**
+ * `{"jsonrpc":"2.0","result":<result>,"id":<id>}` at `off`, like `JSON.stringify`; `id` is
+ * its JSON text or a {@link isDecimalInteger} number. Returns the offset past it.
+ */
+function writeResponse(frame: Buffer, off: number, result: WrittenResult, id: string | number): number {
+  // `set` for the fixed pieces: a native `write` per piece cost more than the rest.
+  frame.set(RESULT_HEAD, off);
+  off += RESULT_HEAD.length;
   off += result instanceof RawJson ? result.copyTo(frame, off) : result.writeJson(frame, off);
-  off += frame.write(ID_HEAD, off, 'latin1');
-  off += frame.write(idJson, off, 'utf8');
+  frame.set(ID_HEAD, off);
+  off += ID_HEAD.length;
+  off = typeof id === 'number' ? writeDecimal(frame, off, id) : off + frame.write(id, off, 'utf8');
   frame[off++] = 0x7d; // }
   return off;
 }

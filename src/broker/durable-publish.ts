@@ -16,6 +16,7 @@
  * QoS 0 costs one field read more than without persistence. `request`s are not
  * journaled and not chained.
  */
+import { decimalLength, writeDecimal } from '../protocol/decimal.js';
 import type { PublishResult } from '../protocol/messages.js';
 import type { SelfEncodingResult } from './answer-encoder.js';
 import type { BrokerContext } from './context.js';
@@ -80,22 +81,23 @@ export class PublishAnswer implements PublishResult, SelfEncodingResult {
 
   jsonBytes(): number {
     if (this.msg.idSpace === undefined || this.msg.idSeq === undefined) return -1;
-    return ANSWER_HEAD.length + MESSAGE_ID_LENGTH + ANSWER_MIDDLE.length + String(this.delivered).length + 1;
+    return ANSWER_HEAD.length + MESSAGE_ID_LENGTH + ANSWER_MIDDLE.length + decimalLength(this.delivered) + 1;
   }
 
   writeJson(target: Buffer, at: number): number {
-    let off = at + target.write(ANSWER_HEAD, at, 'latin1');
+    target.set(ANSWER_HEAD, at);
+    let off = at + ANSWER_HEAD.length;
     off += writeMessageId(this.msg.idSpace!, this.msg.idSeq!, target, off);
-    off += target.write(ANSWER_MIDDLE, off, 'latin1');
-    off += target.write(String(this.delivered), off, 'latin1');
+    target.set(ANSWER_MIDDLE, off);
+    off = writeDecimal(target, off + ANSWER_MIDDLE.length, this.delivered);
     target[off++] = 0x7d; // }
     return off - at;
   }
 }
 
 // JSON.stringify's order of toJSON's keys.
-const ANSWER_HEAD = '{"message_id":"';
-const ANSWER_MIDDLE = '","delivered":';
+const ANSWER_HEAD = Buffer.from('{"message_id":"', 'latin1');
+const ANSWER_MIDDLE = Buffer.from('","delivered":', 'latin1');
 
 /** True when a publish needs {@link publishDurably}: it is journaled, or must wait behind one that is. */
 export function needsJournal(durability: Durability | null, session: Session, qos: 0 | 1, retain: boolean): durability is Durability {

@@ -67,7 +67,7 @@ const HEX = Buffer.from('0123456789abcdef', 'latin1');
 
 /** Write the id `seq` of `idSpace` as 36 ASCII bytes at `at`; returns the bytes written. */
 export function writeMessageId(idSpace: IdSpace, seq: number, target: Buffer, at: number): number {
-  idSpace.bytes.copy(target, at);
+  target.set(idSpace.bytes, at);
   // Two 24-bit halves keep the arithmetic on small integers: ID_BASE (2^44) is in the high one.
   let lo = seq % 0x1000000;
   let hi = (ID_BASE / 0x1000000) + (seq - lo) / 0x1000000;

@@ -8,13 +8,13 @@
  * Here each piece goes into the frame's buffer once; what a call cannot be (too large,
  * too deep, not JSON) is found out after it is written, and undone.
  */
+import { decimalLength, writeDecimal } from '../protocol/decimal.js';
 import { HEADER_BYTES } from '../protocol/framing.js';
 import { exceedsJsonDepth } from '../protocol/json-depth.js';
 
 const OPEN_BRACKET = 0x5b; // [
 const CLOSE_BRACKET = 0x5d; // ]
 const COMMA = 0x2c;
-const DIGIT_ZERO = 0x30;
 /** UTF-8 takes at most 3 bytes per UTF-16 code unit (a surrogate pair: 4 for 2). */
 const MAX_UTF8_PER_UNIT = 3;
 const MIN_CAPACITY = 4096;
@@ -116,14 +116,12 @@ export class BatchFrameWriter implements CallWriter {
   }
 
   uint(n: number): void {
-    let digits = 1;
-    for (let x = n; x >= 10; x = Math.floor(x / 10)) digits++;
+    const digits = decimalLength(n);
     if (this.skipped > 0 || !this.room(digits)) {
       this.skipped += digits;
       return;
     }
-    for (let i = this.end + digits - 1, x = n; i >= this.end; i--, x = Math.floor(x / 10)) this.buf[i] = DIGIT_ZERO + (x % 10);
-    this.end += digits;
+    this.end = writeDecimal(this.buf, this.end, n);
   }
 
   /** Undo the call being written (it could not be written at all). */

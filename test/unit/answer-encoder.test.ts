@@ -12,7 +12,8 @@ import { HEADER_BYTES } from '../../src/protocol/framing.js';
 import { errorObject, resultObject, type RpcId, type RpcResponseObject } from '../../src/protocol/jsonrpc.js';
 import { ErrorCode, RpcError } from '../../src/protocol/errors.js';
 
-const IDS: RpcId[] = [1, 0, -5, 9007199254740991, 'a', 'é"\\\n😀\u2028', '', null];
+// Integers are written as digits, everything else as JSON.stringify's text: the edges of that split.
+const IDS: RpcId[] = [1, 0, -0, 7, 10, -5, 1.5, 1e21, 2 ** 53 - 1, 2 ** 53, 'a', 'é"\\\n😀\u2028', '', '12', null];
 const COUNTS = [0, 1, 9, 10, 99, 100, 12_345, 1_000_000];
 
 const serialise = (r: RpcResponseObject): string => JSON.stringify(r);
