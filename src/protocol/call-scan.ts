@@ -204,7 +204,7 @@ function memberValue(b: Buffer, start: number, end: number, keepRaw: boolean, in
   } else if (c === 0x66) {
     return false;
   } else if (c !== OPEN_OBJECT && c !== 0x5b) {
-    return Number(b.toString('latin1', start, end));
+    return numberValue(b, start, end);
   }
   return JSON.parse(b.toString('utf8', start, end));
 }
@@ -218,10 +218,33 @@ function idValue(b: Buffer, start: number, end: number): RpcId | undefined {
     return lastStringHadEscape ? (JSON.parse(b.toString('utf8', start, end)) as string) : b.toString('utf8', start + 1, end - 1);
   }
   if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
-    const n = Number(b.toString('latin1', start, end));
+    const n = numberValue(b, start, end);
     return Number.isSafeInteger(n) ? n : undefined;
   }
   return undefined;
+}
+
+/** Integers of up to 15 digits are exact in a double, so their digits can be summed. */
+const EXACT_DIGITS = 15;
+
+/**
+ * The value of the JSON number `b[start..end)` (validated already). Integers, which are
+ * what ids, QoS and counts are, are read from their digits: `Number` of the text cost a
+ * string per value.
+ */
+function numberValue(b: Buffer, start: number, end: number): number {
+  const negative = b[start] === 0x2d;
+  let i = negative ? start + 1 : start;
+  if (end - i <= EXACT_DIGITS) {
+    let value = 0;
+    for (; i < end; i++) {
+      const c = b[i]!;
+      if (c < 0x30 || c > 0x39) break;
+      value = value * 10 + (c - 0x30);
+    }
+    if (i === end) return negative ? -value : value;
+  }
+  return Number(b.toString('latin1', start, end));
 }
 
 function isKey(b: Buffer, at: number, word: string): boolean {

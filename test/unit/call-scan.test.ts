@@ -104,6 +104,8 @@ const PARAM_KEYS = ['topic', 'payload', 'qos', 'ttl', 'retain', 'patterns', 'res
 const TOPICS = ['a', 'a.b', 'jobs.created', 'é.ü', '日本.語', 'x'.repeat(65), 'x'.repeat(64)];
 /** Ids the fast path reads, written as they may arrive; the general path reads them alike. */
 const PLAIN_IDS = ['1', '0', '-0', '-7', '9007199254740991', '-9007199254740991', '1.0', '1e2', '1E+2', '2.50e1', 'null', '"abc"', '""', '"é😀"', '"\\u0041\\n"'];
+/** Numbers around the 15 digits a double holds exactly; those of 17 and more digits round differently when summed digit by digit. */
+const EDGE_NUMBERS = ['123456789012345', '-999999999999999', '1234567890123456', '9007199254740993', '38745820895822188', '-1528204278260763042', '0', '-0', '1e2', '12.5', '-1.0e-3'];
 const BAD_IDS = ['1.5', '9007199254740992', '-9007199254740992', '1e400', 'true', 'false', '{}', '[1]', '{"a":1}', '[]', '0.1e1x'];
 
 interface Member {
@@ -130,6 +132,7 @@ class FrameWriter {
     const r = this.rng;
     if (key === 'topic' && r.chance(0.7)) return JSON.stringify(r.pick(TOPICS));
     if (r.chance(0.15)) return 'null';
+    if (r.chance(0.1)) return r.pick(EDGE_NUMBERS);
     return this.json.value(r.int(0, 4));
   }
 
