@@ -119,7 +119,7 @@ export class Dispatcher {
   /** Handle one call (or answer what is wrong with it) and send its response. */
   private answer(conn: Connection, msg: RpcClassified): void {
     const after: (() => void)[] = [];
-    const outcome = this.handleOne(conn, msg, after);
+    const outcome = this.handleOne(conn, msg, (fn) => void after.push(fn));
     if (outcome instanceof Promise) {
       outcome.then((response) => this.finish(conn, response, after)).catch((err: unknown) => this.lastResort(conn, err));
     } else if (outcome instanceof PendingAnswer) {
@@ -154,8 +154,10 @@ export class Dispatcher {
       this.reply(conn, errorObject(null, invalidRequest('empty batch')));
       return;
     }
+    // One for the batch, not one per call: a queue file's batches are hundreds of calls.
+    const schedule = (fn: () => void): void => void after.push(fn);
     const outcomes = items.map((item) => {
-      const outcome = this.handleOne(conn, item, after);
+      const outcome = this.handleOne(conn, item, schedule);
       // The batch's one response waits for all its calls anyway.
       return outcome instanceof PendingAnswer ? (outcome.toPromise() as Promise<RpcResponseObject | undefined>) : outcome;
     });
@@ -207,7 +209,8 @@ export class Dispatcher {
     this.reply(conn, errorObject(null, internalError('the answer could not be built')));
   }
 
-  private handleOne(conn: Connection, msg: RpcClassified, after: (() => void)[]): Outcome {
+  /** `after` queues a follow-up of the call's frame (CallContext.after). */
+  private handleOne(conn: Connection, msg: RpcClassified, after: (fn: () => void) => void): Outcome {
     if (msg.kind === 'invalid') return errorObject(msg.id, invalidRequest(msg.reason));
     if (msg.kind === 'response') {
       return errorObject(msg.id, invalidRequest('the broker sends no requests, so it accepts no responses'));
@@ -239,7 +242,7 @@ export class Dispatcher {
       conn,
       params,
       isNotification,
-      after: (fn) => after.push(fn),
+      after,
     };
     let result: unknown;
     try {
