@@ -20,11 +20,21 @@ const CLOSE_OBJECT = 0x7d;
 const MAX_PREFIX_BYTES = 512;
 
 export class PublishTemplate {
+  /**
+   * The prefix as little-endian 32-bit words, then its last `length % 4` bytes: compared
+   * a word at a time, which is a third of comparing byte by byte (an envelope is 70-90
+   * bytes, and is compared for every frame).
+   */
+  private readonly words: Int32Array;
+
   private constructor(
     private readonly prefix: Buffer,
     /** The topic every frame matching this template publishes to. */
     readonly topic: string,
-  ) {}
+  ) {
+    this.words = new Int32Array(prefix.length >> 2);
+    for (let k = 0; k < this.words.length; k++) this.words[k] = prefix.readInt32LE(k * 4);
+  }
 
   /**
    * The template of `call`, found in `buf` by the full scan, or `null` when it is not a
@@ -53,7 +63,10 @@ export class PublishTemplate {
     const n = prefix.length;
     const payloadEnd = end - 2;
     if (payloadEnd - start <= n || buf[payloadEnd] !== CLOSE_OBJECT || buf[end - 1] !== CLOSE_OBJECT) return null;
-    for (let k = n - 1; k >= 0; k--) if (buf[start + k] !== prefix[k]) return null;
+    const view = viewOf(buf);
+    const words = this.words;
+    for (let k = words.length - 1; k >= 0; k--) if (view.getInt32(start + k * 4, true) !== words[k]) return null;
+    for (let k = words.length * 4; k < n; k++) if (buf[start + k] !== prefix[k]) return null;
     const payloadStart = start + n;
     // The frame is level 1 and params level 2, so the payload may open MAX - 2 levels.
     const after = skipValue(buf, payloadStart, payloadEnd, MAX_JSON_DEPTH - 2);
@@ -61,3 +74,19 @@ export class PublishTemplate {
     return new RawJson(buf, payloadStart, after, true);
   }
 }
+
+/**
+ * A DataView of `buf`, made once per buffer: a read's frames are compared one after
+ * another in the same buffer. The last buffer stays referenced until a frame of another
+ * arrives, as a socket's last read does.
+ */
+function viewOf(buf: Buffer): DataView<ArrayBufferLike> {
+  if (buf !== viewedBuffer) {
+    viewedBuffer = buf;
+    view = new DataView(buf.buffer, buf.byteOffset, buf.length);
+  }
+  return view;
+}
+
+let viewedBuffer: Buffer | null = null;
+let view: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
