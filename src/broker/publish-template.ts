@@ -75,17 +75,23 @@ export class PublishTemplate {
   }
 }
 
+/** Buffers up to this size keep their view for the next frame; a larger one is not pinned by it. */
+const MAX_VIEWED_BYTES = 256 * 1024;
+
 /**
  * A DataView of `buf`, made once per buffer: a read's frames are compared one after
  * another in the same buffer. The last buffer stays referenced until a frame of another
- * arrives, as a socket's last read does.
+ * arrives, so only read-sized buffers are kept: a frame assembled from many reads (up to
+ * `max_message_size`) would otherwise stay in memory on an idle broker.
  */
 function viewOf(buf: Buffer): DataView<ArrayBufferLike> {
-  if (buf !== viewedBuffer) {
+  if (buf === viewedBuffer) return view;
+  const fresh = new DataView(buf.buffer, buf.byteOffset, buf.length);
+  if (buf.length <= MAX_VIEWED_BYTES) {
     viewedBuffer = buf;
-    view = new DataView(buf.buffer, buf.byteOffset, buf.length);
+    view = fresh;
   }
-  return view;
+  return fresh;
 }
 
 let viewedBuffer: Buffer | null = null;

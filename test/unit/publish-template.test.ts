@@ -39,12 +39,22 @@ describe('PublishTemplate', () => {
         expect(template.payloadOf(same.buf, same.start, same.end)?.toString()).toBe(`{"n":${at}}`);
         for (let k = 0; k < head.length; k++) {
           const changed = placed(`${head}{"n":1}}}`, at);
-          changed.buf[changed.start + k] ^= 0x01;
+          changed.buf[changed.start + k] = changed.buf[changed.start + k]! ^ 0x01;
           expect(template.payloadOf(changed.buf, changed.start, changed.end), `byte ${k} at offset ${at}`).toBeNull();
         }
       }
     });
   }
+
+  it('reads a frame in a buffer larger than a read (assembled from many) as any other', () => {
+    const template = learned('t.big');
+    const big = placed(`${envelope('t.big')}"${'x'.repeat(300 * 1024)}"}}`, 2);
+    expect(template.payloadOf(big.buf, big.start, big.end)?.length).toBe(300 * 1024 + 2);
+    big.buf[big.start + 5] = big.buf[big.start + 5]! ^ 0x01;
+    expect(template.payloadOf(big.buf, big.start, big.end)).toBeNull();
+    const small = placed(`${envelope('t.big')}1}}`, 1);
+    expect(template.payloadOf(small.buf, small.start, small.end)?.toString()).toBe('1');
+  });
 
   it('reads frames of different buffers in turn against the right bytes', () => {
     const template = learned('t.x');
