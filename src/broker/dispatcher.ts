@@ -36,7 +36,11 @@ import { PendingAnswer } from './pending-answer.js';
 import { PublishTemplate } from './publish-template.js';
 
 type Answer = RpcResponseObject | RpcResponseObject[];
-/** A response now, one a promise brings, or one a `PendingAnswer` brings in the turn it comes. */
+/**
+ * A response now, one a promise brings, or a handler's result still to come in a
+ * `PendingAnswer` (its caller makes the response with `later()` in the turn it comes: no
+ * second pending answer and listener per request).
+ */
 type Outcome = RpcResponseObject | undefined | Promise<RpcResponseObject | undefined> | PendingAnswer;
 
 /** Notifications that fail are logged at warning this many times per connection, then at debug. */
@@ -123,9 +127,10 @@ export class Dispatcher {
     if (outcome instanceof Promise) {
       outcome.then((response) => this.finish(conn, response, after)).catch((err: unknown) => this.lastResort(conn, err));
     } else if (outcome instanceof PendingAnswer) {
-      outcome.onSettled((_failed, response) => {
+      const call = msg as RpcCall; // only a call's handler answers later
+      outcome.onSettled((failed, value) => {
         try {
-          this.finish(conn, response as RpcResponseObject | undefined, after);
+          this.finish(conn, this.later(conn, call, failed, value), after);
         } catch (err) {
           this.lastResort(conn, err);
         }
@@ -159,7 +164,12 @@ export class Dispatcher {
     const outcomes = items.map((item) => {
       const outcome = this.handleOne(conn, item, schedule);
       // The batch's one response waits for all its calls anyway.
-      return outcome instanceof PendingAnswer ? (outcome.toPromise() as Promise<RpcResponseObject | undefined>) : outcome;
+      if (!(outcome instanceof PendingAnswer)) return outcome;
+      const call = item as RpcCall; // only a call's handler answers later
+      return outcome.toPromise().then(
+        (value) => this.later(conn, call, false, value),
+        (err: unknown) => this.later(conn, call, true, err),
+      );
     });
     const send = (responses: (RpcResponseObject | undefined)[]): void => {
       const present = responses.filter((r): r is RpcResponseObject => r !== undefined);
@@ -251,11 +261,8 @@ export class Dispatcher {
     } catch (err) {
       return this.fail(conn, msg, err);
     }
-    if (result instanceof PendingAnswer) {
-      const response = new PendingAnswer();
-      result.onSettled((failed, value) => response.resolve(this.later(conn, msg, failed, value)));
-      return response;
-    }
+    // The caller listens to the handler's own answer and makes its response (later()).
+    if (result instanceof PendingAnswer) return result;
     if (result instanceof Promise) {
       return result.then(
         (r: unknown) => this.later(conn, msg, false, r),
