@@ -5,7 +5,7 @@
  * what `request` says when nobody answers.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
-import { runCli, startCli, waitOutput, type CliResult } from '../helpers/cli.js';
+import { runCli, useCliProcesses, waitOutput, type CliResult, type StartedCli } from '../helpers/cli.js';
 import { freePort } from '../helpers/ports.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { useBrokerPerTest } from '../helpers/test-bed.js';
@@ -15,21 +15,32 @@ const NO_BROKER_HINT = 'npx bridge broker';
 /** Occurrences of `needle` in `text`. */
 const count = (text: string, needle: string): number => text.split(needle).length - 1;
 
+/**
+ * Starts CLI processes for the tests of the current describe block, each stopped after
+ * its test if still running: a test that fails before it stops a `sub` or `reply` itself
+ * must not leave one behind.
+ */
+let cli: ReturnType<typeof useCliProcesses>;
+
 /** Run `bridge <args>` with `input` on its stdin. */
 function runWithStdin(args: string[], input: string): Promise<CliResult> {
-  const proc = startCli(args);
+  const proc = cli.start(args);
   proc.child.stdin.end(input);
   return proc.done;
 }
 
 /** Start `bridge sub|reply ...` and wait until it says it listens. */
-async function listening(args: string[]): Promise<ReturnType<typeof startCli>> {
-  const proc = startCli(args);
+async function listening(args: string[]): Promise<StartedCli> {
+  const proc = cli.start(args);
   await waitOutput(proc.child, proc.stderr, (s) => /listening on|answering requests on/.test(s));
   return proc;
 }
 
 describe('checked before connecting (no broker running)', () => {
+  const processes = useCliProcesses();
+  beforeEach(() => {
+    cli = processes;
+  });
   let args: string[];
   beforeEach(async () => {
     args = ['--host', '127.0.0.1', '--port', String(await freePort())];
@@ -133,6 +144,10 @@ describe('checked before connecting (no broker running)', () => {
 
 describe('with a broker', () => {
   const broker = useBrokerPerTest();
+  const processes = useCliProcesses();
+  beforeEach(() => {
+    cli = processes;
+  });
 
   /** Publish as a raw client (faster than starting the CLI each time). */
   async function publish(...messages: [topic: string, payload: unknown][]): Promise<void> {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { startBroker } from '../helpers/broker-fixture.js';
-import { runCli, startCli, waitOutput } from '../helpers/cli.js';
+import { runCli, useCliProcesses, waitOutput } from '../helpers/cli.js';
 import { ON_WINDOWS, POSIX_SIGNALS, stopCli } from '../helpers/platform.js';
 import { freePort as deadPort } from '../helpers/ports.js';
 import { RawClient } from '../helpers/raw-client.js';
@@ -61,12 +61,14 @@ describe('bridge CLI without a broker', () => {
 });
 
 describe('bridge broker', () => {
+  // Stopped after each test if still running, also when the test fails first.
+  const cli = useCliProcesses();
   it.runIf(POSIX_SIGNALS).each([
     ['SIGTERM', 'terminated'],
     ['SIGINT', 'interrupted'],
   ] as const)('serves clients, publishes shutdown on %s and exits 0', async (signal, reason) => {
     const port = await deadPort();
-    const proc = startCli(['broker', '--host', '127.0.0.1', '--log-level', 'info'], { BROKER_PORT: String(port) });
+    const proc = cli.start(['broker', '--host', '127.0.0.1', '--log-level', 'info'], { BROKER_PORT: String(port) });
     await waitOutput(proc.child, proc.stderr, (s) => s.includes('broker listening'));
     expect(proc.stderr()).toContain(`port=${port}`);
     const c = await RawClient.connected(port, 'watcher');
@@ -82,7 +84,7 @@ describe('bridge broker', () => {
 
   it.runIf(ON_WINDOWS)('Windows: terminating the broker process (what a signal does there) closes every client at once', async () => {
     const port = await deadPort();
-    const proc = startCli(['broker', '--host', '127.0.0.1', '--log-level', 'info'], { BROKER_PORT: String(port) });
+    const proc = cli.start(['broker', '--host', '127.0.0.1', '--log-level', 'info'], { BROKER_PORT: String(port) });
     await waitOutput(proc.child, proc.stderr, (s) => s.includes('broker listening'));
     const c = await RawClient.connected(port, 'watcher');
     await c.call('subscribe', { patterns: ['system.broker.*'] });
@@ -95,7 +97,7 @@ describe('bridge broker', () => {
 
   it('--stop-on-stdin-close: stops cleanly when its parent closes stdin (on every platform)', async () => {
     const port = await deadPort();
-    const proc = startCli(['broker', '--host', '127.0.0.1', '--port', String(port), '--stop-on-stdin-close']);
+    const proc = cli.start(['broker', '--host', '127.0.0.1', '--port', String(port), '--stop-on-stdin-close']);
     await waitOutput(proc.child, proc.stderr, (s) => s.includes('broker listening'));
     const c = await RawClient.connected(port, 'watcher');
     await c.call('subscribe', { patterns: ['system.broker.*'] });
@@ -109,7 +111,7 @@ describe('bridge broker', () => {
 
   it('without --stop-on-stdin-close, a closed stdin does not stop the broker', async () => {
     const port = await deadPort();
-    const proc = startCli(['broker', '--host', '127.0.0.1', '--port', String(port)]);
+    const proc = cli.start(['broker', '--host', '127.0.0.1', '--port', String(port)]);
     await waitOutput(proc.child, proc.stderr, (s) => s.includes('broker listening'));
     proc.child.stdin.end();
     const c = await RawClient.connected(port, 'watcher');
@@ -125,7 +127,7 @@ describe('bridge broker', () => {
       expect(res.code).toBe(1);
       expect(res.stderr).toMatch(/port \d+ is in use/);
       // With --stop-on-stdin-close and stdin left open (a parent waiting on it), it still exits.
-      const held = startCli(['broker', '--host', '127.0.0.1', '--port', String(b.port), '--stop-on-stdin-close']);
+      const held = cli.start(['broker', '--host', '127.0.0.1', '--port', String(b.port), '--stop-on-stdin-close']);
       const heldRes = await held.done;
       expect(heldRes.code).toBe(1);
       expect(heldRes.stderr).toMatch(/port \d+ is in use/);
@@ -137,9 +139,10 @@ describe('bridge broker', () => {
 
 describe('bridge client commands', () => {
   const broker = useBrokerPerTest();
+  const cli = useCliProcesses();
 
   it('sub prints "topic payload" lines; pub sends JSON, and text with --string', async () => {
-    const sub = startCli(['sub', 'jobs.*', 'notes.#', '--count', '3', ...broker.cliArgs]);
+    const sub = cli.start(['sub', 'jobs.*', 'notes.#', '--count', '3', ...broker.cliArgs]);
     // It says on stderr once its subscription exists.
     await waitOutput(sub.child, sub.stderr, (s) => s.includes('bridge sub: listening on jobs.*, notes.#'));
     const watcher = await RawClient.connected(broker.current.port, 'w');
