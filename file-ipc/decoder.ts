@@ -14,7 +14,8 @@
  * Western systems). A BOM at the start of any later line also switches: that is what a
  * truncated-and-rewritten or concatenated file looks like in the byte stream.
  */
-import iconv from 'iconv-lite';
+import { iconvLite } from '../src/protocol/text.js';
+import { decodeWindows1252, isWindows1252 } from '../src/protocol/windows-1252.js';
 
 /** AutoHotkey's default (CP0) on Western Windows; override for other ANSI code pages. */
 export const DEFAULT_QUEUE_ENCODING = 'windows-1252';
@@ -67,20 +68,46 @@ const infoCache = new Map<string, EncodingInfo>();
 const ASCII = String.fromCharCode(...Array.from({ length: 128 }, (_, i) => i));
 const NON_ASCII = /[^\x00-\x7f]/;
 
+const BYTE_NL = Buffer.from([0x0a]);
+const BYTE_CR = Buffer.from([0x0d]);
+
+/**
+ * The encodings decoded without iconv-lite, by their names lowercased without
+ * punctuation: Node's own decoders, and Windows-1252 (the default) by its table. A queue
+ * in one of these never loads iconv-lite's tables (about 6.5 MB of the tail's memory);
+ * on a large backlog iconv-lite's per-call set-up was also most of the decoding time.
+ */
+const BUILT_IN: ReadonlyMap<string, Omit<EncodingInfo, 'name'>> = new Map([
+  ['utf8', { unit: 1, nl: BYTE_NL, cr: BYTE_CR, decode: (b: Buffer, s: number, e: number) => b.toString('utf8', s, e) }],
+  ...['utf16le', 'utf16', 'ucs2'].map((k) => [k, { unit: 2, nl: Buffer.from([0x0a, 0]), cr: Buffer.from([0x0d, 0]), decode: (b: Buffer, s: number, e: number) => b.toString('utf16le', s, e) }] as const),
+  ...['latin1', 'iso88591', 'binary'].map((k) => [k, { unit: 1, nl: BYTE_NL, cr: BYTE_CR, decode: (b: Buffer, s: number, e: number) => b.toString('latin1', s, e) }] as const),
+]);
+
 /**
  * `slow`, preceded by a fast path for lines of ASCII bytes only when `name` decodes those
  * as ASCII (the Windows ANSI code pages; not, say, ISO 646-JP, where 0x5C is ¥): Node
  * decodes them natively, and iconv-lite's per-call set-up is paid only by lines with
- * other bytes. Most queue lines are ASCII, and on a large backlog iconv was most of the
- * decoding time.
+ * other bytes.
  */
 function asciiFastPath(name: string, slow: EncodingInfo['decode']): EncodingInfo['decode'] {
   const bytes = Buffer.from(ASCII, 'latin1');
-  if (iconv.decode(bytes, name, { stripBOM: false }) !== ASCII) return slow;
+  if (iconvLite().decode(bytes, name, { stripBOM: false }) !== ASCII) return slow;
   return (b, s, e) => {
     const text = b.toString('latin1', s, e);
     return NON_ASCII.test(text) ? slow(b, s, e) : text;
   };
+}
+
+/** An encoding only iconv-lite decodes; loads iconv-lite. */
+function iconvInfo(requested: string, name: string): EncodingInfo {
+  const iconv = iconvLite();
+  if (!iconv.encodingExists(name)) throw new RangeError(`unknown encoding "${requested}"`);
+  const nl = iconv.encode('\n', name);
+  const cr = iconv.encode('\r', name);
+  if (![1, 2, 4].includes(nl.length) || cr.length !== nl.length) {
+    throw new RangeError(`encoding "${requested}" has no fixed-width newline; it cannot be split into lines`);
+  }
+  return { name, unit: nl.length, nl, cr, decode: asciiFastPath(name, (b, s, e) => iconv.decode(b.subarray(s, e), name, { stripBOM: false })) };
 }
 
 function encodingInfo(requested: string): EncodingInfo {
@@ -88,19 +115,12 @@ function encodingInfo(requested: string): EncodingInfo {
   if (cached) return cached;
   const key = requested.toLowerCase().replace(/[^a-z0-9]/g, '');
   const name = ALIASES[key] ?? requested;
-  if (!iconv.encodingExists(name)) throw new RangeError(`unknown encoding "${requested}"`);
-  const nl = iconv.encode('\n', name);
-  const cr = iconv.encode('\r', name);
-  if (![1, 2, 4].includes(nl.length) || cr.length !== nl.length) {
-    throw new RangeError(`encoding "${requested}" has no fixed-width newline; it cannot be split into lines`);
-  }
-  let decode: EncodingInfo['decode'];
-  // Node's own decoders for the common cases: no per-line iconv overhead on big backlogs.
-  if (key === 'utf8') decode = (b, s, e) => b.toString('utf8', s, e);
-  else if (key === 'utf16le' || key === 'utf16' || key === 'ucs2') decode = (b, s, e) => b.toString('utf16le', s, e);
-  else if (key === 'latin1' || key === 'iso88591' || key === 'binary') decode = (b, s, e) => b.toString('latin1', s, e);
-  else decode = asciiFastPath(name, (b, s, e) => iconv.decode(b.subarray(s, e), name, { stripBOM: false }));
-  const info: EncodingInfo = { name, unit: nl.length, nl, cr, decode };
+  const builtIn = BUILT_IN.get(key);
+  const info: EncodingInfo = builtIn
+    ? { name, ...builtIn }
+    : isWindows1252(key)
+      ? { name, unit: 1, nl: BYTE_NL, cr: BYTE_CR, decode: decodeWindows1252 }
+      : iconvInfo(requested, name);
   infoCache.set(requested, info);
   return info;
 }
@@ -149,7 +169,7 @@ function findNewline(buf: Buffer, from: number, info: EncodingInfo): number {
 
 /** Options of a {@link QueueDecoder}. */
 export interface QueueDecoderOptions {
-  /** Encoding when the file has no BOM (any iconv-lite name; default Windows-1252). */
+  /** Encoding when the file has no BOM (any name iconv-lite knows; default Windows-1252). */
   defaultEncoding?: string;
   /** Longest line in bytes before it is cut (default 1 MiB). */
   maxLineBytes?: number;

@@ -1,9 +1,11 @@
 /**
  * Turns a child's output bytes into lines in the script's encoding. Decoding happens
- * before splitting, through iconv-lite's streaming decoder, so a multi-byte character
- * (or a UTF-16 code unit) split across two pipe reads is never garbled.
+ * before splitting, through a streaming decoder, so a multi-byte character (or a UTF-16
+ * code unit) split across two pipe reads is never garbled.
  */
-import iconv from 'iconv-lite';
+import { StringDecoder } from 'node:string_decoder';
+import { iconvLite } from '../../src/protocol/text.js';
+import { decodeWindows1252, isWindows1252 } from '../../src/protocol/windows-1252.js';
 
 /** Longest line kept; the rest of a longer line is dropped (and reported). */
 export const MAX_LINE_CHARS = 1024 * 1024;
@@ -14,15 +16,63 @@ export interface DecodedLine {
   truncated: boolean;
 }
 
+/** Bytes in, text out, holding a character split between two writes for the next. */
+interface StreamDecoder {
+  write(chunk: Buffer): string;
+  end(): string | undefined;
+}
+
+/** Node's own streaming decoders, by name lowercased without punctuation. */
+const NATIVE: ReadonlyMap<string, 'utf8' | 'utf16le' | 'latin1'> = new Map([
+  ['utf8', 'utf8'],
+  ['utf16le', 'utf16le'],
+  ['ucs2', 'utf16le'],
+  ['latin1', 'latin1'],
+  ['iso88591', 'latin1'],
+  ['binary', 'latin1'],
+]);
+
+/**
+ * Node's decoder, which drops a BOM at the start of the output as iconv-lite's decoders
+ * do (only the first text decoded is looked at).
+ */
+function nativeDecoder(encoding: 'utf8' | 'utf16le' | 'latin1'): StreamDecoder {
+  const decoder = new StringDecoder(encoding);
+  let started = false;
+  const stripBom = (text: string): string => {
+    if (started || text === '') return text;
+    started = true;
+    return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  };
+  return {
+    write: (chunk) => stripBom(decoder.write(chunk)),
+    end: () => stripBom(decoder.end()),
+  };
+}
+
+/**
+ * The decoder for `encoding`. UTF-8, UTF-16LE, Latin-1 and Windows-1252 (a code page of
+ * one byte per character: nothing to hold between writes) are decoded without
+ * iconv-lite, whose tables cost a supervisor about 6.5 MB of memory.
+ */
+function streamDecoder(encoding: string): StreamDecoder {
+  const key = encoding.toLowerCase().replace(/[^a-z0-9]/g, '');
+  const native = NATIVE.get(key);
+  if (native) return nativeDecoder(native);
+  if (isWindows1252(key)) return { write: (chunk) => decodeWindows1252(chunk), end: () => '' };
+  const iconv = iconvLite();
+  if (!iconv.encodingExists(encoding)) throw new RangeError(`unknown encoding "${encoding}"`);
+  return iconv.getDecoder(encoding);
+}
+
 export class LineDecoder {
-  private readonly decoder: ReturnType<typeof iconv.getDecoder>;
+  private readonly decoder: StreamDecoder;
   private partial = '';
   private overflow = false;
 
   /** @param encoding any encoding iconv-lite knows: utf-8, cp1252, utf-16le, ... */
   constructor(encoding: string) {
-    if (!iconv.encodingExists(encoding)) throw new RangeError(`unknown encoding "${encoding}"`);
-    this.decoder = iconv.getDecoder(encoding);
+    this.decoder = streamDecoder(encoding);
   }
 
   /** Feed bytes; returns the lines they completed. */

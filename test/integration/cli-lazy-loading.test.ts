@@ -40,7 +40,7 @@ const NOT_FOR_A_BROKER: [pattern: RegExp, what: string][] = [
   [/\/node_modules\/p-queue\//, 'p-queue (the script supervisor)'],
   [/\/node_modules\/@nats-io\//, 'the NATS client (federation, only with --upstream nats://)'],
   [/\/node_modules\/mqtt\//, 'the MQTT client (federation, only with --upstream mqtt://)'],
-  [/\/node_modules\/iconv-lite\//, 'iconv-lite (only for a frame that is not UTF-8)'],
+  [/\/node_modules\/iconv-lite\//, 'iconv-lite (only for a legacy encoding other than Windows-1252)'],
   [/\/dist\/bridge\/status-page\//, 'the status page (only with --http)'],
   [/\/dist\/file-ipc\//, 'file IPC'],
   [/\/dist\/bridge\/supervisor\/script-(supervisor|process)\.js$/, 'the script supervisor'],
@@ -100,11 +100,12 @@ const NOT_FOR_A_TAIL: [pattern: RegExp, what: string][] = [
   [/\/node_modules\/@nats-io\//, 'the NATS client'],
   [/\/node_modules\/mqtt\//, 'the MQTT client'],
   [/\/dist\/bridge\/commands\/(?!tail(-command)?\.js$)[\w-]+(?<!-command)\.js$/, "another command's implementation"],
+  [/\/node_modules\/iconv-lite\//, 'iconv-lite (Windows-1252, the default code page, is decoded by its own table)'],
 ];
 
 describe('what bridge tail loads', () => {
 
-  it('a tail publishing a line loads file IPC and the client, not the broker, the status page or the supervisor', async () => {
+  it('a tail publishing a Windows-1252 line loads file IPC and the client, not the broker, the status page, the supervisor or iconv-lite', async () => {
     const dir = tempDir();
     const port = await freePort();
     const broker = start(['broker', '--host', '127.0.0.1', '--port', String(port), '--log-level', 'info']);
@@ -116,14 +117,15 @@ describe('what bridge tail loads', () => {
     await watcher.subscribe('JOB', (m) => onDelivery(m));
     onTestFinished(() => watcher.disconnect());
     const queue = path.join(dir, 'queue.txt');
-    writeFileSync(queue, 'JOB|{"n":1}\r\n');
+    // Windows-1252, as AutoHotkey's FileAppend writes by default: 0x80 is the euro sign.
+    writeFileSync(queue, Buffer.concat([Buffer.from('JOB|{"n":1,"price":"5'), Buffer.from([0x80]), Buffer.from('"}\r\n')]));
     const record = path.join(dir, 'loaded.txt');
     const tail = start(['tail', queue, '--host', '127.0.0.1', '--port', String(port), '--log-level', 'info'], {
       NODE_OPTIONS: `--import=${RECORDER}`,
       LOAD_RECORD: record,
     });
     // Once the line arrives, the whole publishing path has been loaded.
-    expect((await delivered).payload).toMatchObject({ n: 1 });
+    expect((await delivered).payload).toMatchObject({ n: 1, price: '5€' });
     await stopCli(tail);
     const urls = readFileSync(record, 'utf8').split('\n').filter((u) => u !== '');
     expect(urls.some((u) => u.endsWith('/dist/file-ipc/tailer.js')), 'the tailer is recorded').toBe(true);

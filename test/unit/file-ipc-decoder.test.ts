@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import iconv from 'iconv-lite';
 import { describe, expect, it } from 'vitest';
 import { QueueDecoder, type DecodedLine } from '../../file-ipc/decoder.js';
+import { Rng } from '../helpers/fuzz/prng.js';
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'fixtures', 'queues');
 
@@ -165,6 +166,28 @@ describe('QueueDecoder code pages', () => {
     const [line] = new QueueDecoder({ defaultEncoding: 'iso646jp' }).push(Buffer.from('c|C:\\jobs~1\n', 'latin1'));
     expect(line!.text).toBe('c|C:¥jobs‾1');
   });
+});
+
+describe('QueueDecoder without iconv-lite', () => {
+  // Windows-1252 (the default) is decoded by its own table and UTF-8, UTF-16LE and
+  // Latin-1 by Node: each line's text is what iconv-lite makes of the line's bytes.
+  for (const encoding of ['windows-1252', 'CP1252', 'utf-8', 'utf-16le', 'latin1']) {
+    it(`decodes seeded ${encoding} lines as iconv-lite does`, () => {
+      const rng = new Rng(encoding.length * 7 + encoding.charCodeAt(1));
+      const unit = encoding === 'utf-16le' ? 2 : 1;
+      const lines: Buffer[] = [];
+      for (let i = 0; i < 400; i++) {
+        // Any bytes but the newline (and, in UTF-16, whole code units).
+        const raw = Buffer.from(Array.from({ length: rng.int(0, 24) * unit }, () => (rng.chance(0.7) ? rng.int(0x20, 0x7e) : rng.int(0x80, 0xff))));
+        lines.push(Buffer.concat([raw, iconv.encode(rng.chance(0.5) ? '\r\n' : '\n', encoding)]));
+      }
+      const decoder = new QueueDecoder({ defaultEncoding: encoding });
+      const bytes = Buffer.concat(lines);
+      const got: DecodedLine[] = [];
+      for (let at = 0; at < bytes.length; at += 97) got.push(...decoder.push(bytes.subarray(at, at + 97)));
+      expect(got.map((l) => l.text)).toEqual(lines.map((l) => iconv.decode(l, encoding, { stripBOM: false }).replace(/\r?\n$/, '')));
+    });
+  }
 });
 
 describe('QueueDecoder resume', () => {

@@ -1,6 +1,7 @@
 import iconv from 'iconv-lite';
 import { describe, expect, it } from 'vitest';
 import { LineDecoder, MAX_LINE_CHARS } from '../../bridge/supervisor/line-decoder.js';
+import { Rng } from '../helpers/fuzz/prng.js';
 
 const texts = (lines: { text: string }[]): string[] => lines.map((l) => l.text);
 
@@ -53,4 +54,40 @@ describe('LineDecoder', () => {
   it('rejects an unknown encoding', () => {
     expect(() => new LineDecoder('klingon')).toThrow(/unknown encoding/);
   });
+
+  /** The lines iconv-lite's streaming decoder (as LineDecoder used for every encoding) made of these reads. */
+  function iconvLines(encoding: string, reads: Buffer[]): string[] {
+    const decoder = iconv.getDecoder(encoding);
+    const text = reads.map((r) => decoder.write(r)).join('') + (decoder.end() ?? '');
+    const lines = text.split('\n').map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l));
+    if (lines[lines.length - 1] === '') lines.pop();
+    return lines;
+  }
+
+  // UTF-8, UTF-16LE and Latin-1 by Node's decoders, Windows-1252 by its table: the same
+  // lines as iconv-lite's, for seeded output cut into reads at random places (a BOM, a
+  // character or a code unit split between two reads included).
+  for (const encoding of ['utf-8', 'utf8', 'utf-16le', 'ucs2', 'latin1', 'cp1252', 'windows-1252']) {
+    it(`gives the lines iconv-lite gave for ${encoding} output in random reads`, () => {
+      const rng = new Rng(encoding.length * 31 + encoding.charCodeAt(0));
+      const sample = 'plain ascii, Café Müller – 5€ “q” Привет ✓ 𝄞 \r\n@pub ok 1\n';
+      for (let run = 0; run < 300; run++) {
+        const parts: Buffer[] = [];
+        if (rng.chance(0.3)) parts.push(iconv.encode('\ufeff', encoding));
+        for (let i = rng.int(0, 6); i > 0; i--) {
+          parts.push(rng.chance(0.7) ? iconv.encode(sample.slice(rng.int(0, sample.length)), encoding) : rng.bytes(rng.int(0, 12)));
+        }
+        const bytes = Buffer.concat(parts);
+        const reads: Buffer[] = [];
+        for (let at = 0; at < bytes.length; ) {
+          const n = rng.int(1, 9);
+          reads.push(bytes.subarray(at, at + n));
+          at += n;
+        }
+        const d = new LineDecoder(encoding);
+        const got = [...reads.flatMap((r) => d.push(r)), ...d.end()].map((l) => l.text);
+        expect(got).toEqual(iconvLines(encoding, reads));
+      }
+    });
+  }
 });
