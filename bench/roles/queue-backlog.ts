@@ -2,7 +2,8 @@
  * Queue backlog role: one subscriber connection on the topic `bridge tail` publishes a
  * pre-filled queue file on. Every delivery is checked: its seq (each line once, in file
  * order) and its queue_id, which must end with the line's own byte offset (lines are
- * fixed-width, so line `seq` starts at `seq * lineBytes`). When every line has arrived it
+ * fixed-width, so line `seq` starts at `seq * lineBytes`). Each delivery is acked, as the
+ * apps' clients ack every QoS 1 delivery. When every line has arrived it
  * reports the first and last receipt on the system-wide monotonic clock, which the
  * orchestrator compares with its own reading taken just before it spawned the tail.
  */
@@ -10,6 +11,7 @@ import { BenchConnection } from '../client.js';
 import type { QueueBacklogInit } from '../ipc.js';
 import { monotonicMs } from '../stats.js';
 import { payloadField } from '../wire.js';
+import { Acker } from './acker.js';
 import { cpuMs, emit, type Role } from './common.js';
 
 /** Missing-line ranges reported after a timeout. */
@@ -26,9 +28,12 @@ export async function startQueueBacklog(init: QueueBacklogInit): Promise<Role> {
   let done = false;
   const cpu0 = cpuMs();
 
-  const conn = await BenchConnection.open(init.port, `${init.idPrefix}-sub`, (params) => {
+  // The tail publishes at QoS 1: the subscriber acks each line, as an app's client does.
+  const acker = new Acker(() => conn);
+  const conn: BenchConnection = await BenchConnection.open(init.port, `${init.idPrefix}-sub`, (params) => {
     const at = monotonicMs();
     if (params.topic !== init.topic) return;
+    if (params.qos === 1) acker.ack(params.message_id);
     const seq = payloadField(params.payload, 'seq');
     if (seq < 0 || seq >= init.lines) return;
     if (firstAtMs < 0) firstAtMs = at;

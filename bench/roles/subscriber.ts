@@ -7,30 +7,9 @@
 import { performance } from 'node:perf_hooks';
 import { BenchConnection } from '../client.js';
 import type { SubscriberInit } from '../ipc.js';
-import { callFrame, payloadField } from '../wire.js';
+import { payloadField } from '../wire.js';
+import { Acker } from './acker.js';
 import { cpuMs, emit, type Role } from './common.js';
-
-/**
- * `ack` frames for one connection, sent as notifications (no answer to read) in one write
- * per event-loop turn: the deliveries of one socket read are acked together.
- */
-class Acker {
-  private frames: Buffer[] = [];
-
-  constructor(private readonly conn: () => BenchConnection | undefined) {}
-
-  ack(messageId: unknown): void {
-    if (typeof messageId !== 'string') return;
-    if (this.frames.length === 0) setImmediate(() => this.flush());
-    this.frames.push(callFrame(null, 'ack', { message_id: messageId }));
-  }
-
-  private flush(): void {
-    const c = this.conn();
-    if (c && !c.closed) c.write(Buffer.concat(this.frames));
-    this.frames = [];
-  }
-}
 
 export async function startSubscriber(init: SubscriberInit): Promise<Role> {
   const counts = new Array<number>(init.conns).fill(0);
