@@ -30,15 +30,32 @@ export function withTarget(targets: string | string[] | null, clientId: string):
 }
 
 /**
+ * Client ids, held as one string until a second comes: most messages have one
+ * subscriber, and a Set per acked message was most of what an ack cost.
+ */
+type IdSet = string | Set<string> | null;
+
+const hasId = (ids: IdSet, id: string): boolean => (typeof ids === 'string' ? ids === id : ids !== null && ids.has(id));
+
+/** `ids` with `id` added, in insertion order (the caller checked it is not there yet). */
+function addId(ids: IdSet, id: string): string | Set<string> {
+  if (ids === null) return id;
+  if (typeof ids === 'string') return new Set([ids, id]);
+  return ids.add(id);
+}
+
+const idsOf = (ids: IdSet): string[] => (ids === null ? [] : typeof ids === 'string' ? [ids] : [...ids]);
+
+/**
  * Who a message was routed to and who acked it, once an ack or an expired session needs
  * more than the targets. It keeps the router's list and makes a Set only when one is
  * needed (two Sets per message were the tracker's main cost per QoS 1 publish).
  */
 class AckRecord {
   /** Acked, in ack order. */
-  private acked: Set<string> | null = null;
+  private acked: IdSet = null;
   /** Targets whose session expired unacked: neither acked nor pending any more. */
-  private gone: Set<string> | null = null;
+  private gone: IdSet = null;
   /** The targets as a Set, for a large fan-out only. */
   private lookup: Set<string> | null = null;
 
@@ -47,24 +64,24 @@ class AckRecord {
 
   /** Record `clientId`'s ack; false when it was not routed to it or its session expired. */
   ack(clientId: string): boolean {
-    if (this.acked?.has(clientId)) return true;
-    if (!this.isTarget(clientId) || this.gone?.has(clientId)) return false;
-    (this.acked ??= new Set()).add(clientId);
+    if (hasId(this.acked, clientId)) return true;
+    if (!this.isTarget(clientId) || hasId(this.gone, clientId)) return false;
+    this.acked = addId(this.acked, clientId);
     return true;
   }
 
   /** `clientId`'s session expired: it will never ack. */
   forget(clientId: string): void {
-    if (!this.acked?.has(clientId) && this.isTarget(clientId)) (this.gone ??= new Set()).add(clientId);
+    if (!hasId(this.acked, clientId) && !hasId(this.gone, clientId) && this.isTarget(clientId)) this.gone = addId(this.gone, clientId);
   }
 
   clients(): string[] {
-    return this.acked ? [...this.acked] : [];
+    return idsOf(this.acked);
   }
 
   pending(): string[] {
     const targets = typeof this.targets === 'string' ? [this.targets] : this.targets;
-    return targets.filter((id) => !this.acked?.has(id) && !this.gone?.has(id));
+    return targets.filter((id) => !hasId(this.acked, id) && !hasId(this.gone, id));
   }
 
   private isTarget(clientId: string): boolean {
@@ -74,6 +91,10 @@ class AckRecord {
     return (this.lookup ??= new Set(targets)).has(clientId);
   }
 }
+
+/** The full record of a message with targets; targets alone when it was routed to no one. */
+const fullRecord = (rec: Targets | AckRecord): Targets | AckRecord =>
+  rec instanceof AckRecord || (typeof rec !== 'string' && rec.length === 0) ? rec : new AckRecord(rec);
 
 export class AckTracker {
   private readonly records = new MessageRecords<Targets | AckRecord>();
@@ -122,11 +143,7 @@ export class AckTracker {
 
   /** The message's full record, made from its targets on first need; undefined when not tracked. */
   private record(messageId: string): AckRecord | undefined {
-    const rec = this.records.get(messageId);
-    if (rec === undefined || rec instanceof AckRecord) return rec;
-    if (rec.length === 0 && typeof rec !== 'string') return undefined; // routed to no one
-    const full = new AckRecord(rec);
-    this.records.setById(messageId, full);
-    return full;
+    const rec = this.records.upgrade(messageId, fullRecord);
+    return rec instanceof AckRecord ? rec : undefined; // a message routed to no one has none
   }
 }

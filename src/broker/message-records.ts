@@ -9,7 +9,8 @@
  * broker created carry a sequence number, and mostly reach a record in that order (not
  * always: with persistence, a publish waits for its journal write, one with no target
  * does not), so those in order go in a ring sorted by number: appended at one end,
- * forgotten at the other, found by binary search, with no string and no hashing. Anything
+ * forgotten at the other, found where their sequence number puts them (by binary search when
+some are missing), with no string and no hashing. Anything
  * else (restored from the journal, from a federation link, or out of order) goes in a
  * {@link FifoMap} beside it, and the two are kept in one insertion order.
  */
@@ -96,6 +97,25 @@ export class MessageRecords<V> {
   get(id: string): V | undefined {
     const at = this.findId(id);
     return at >= 0 ? this.lane.valueAt(at) : this.other.get(id)?.value;
+  }
+
+  /**
+   * The value recorded under `id` (undefined when none), replaced by `upgrade(value)` first
+   * when that returns another: one lookup where {@link get} and {@link setById} make two.
+   */
+  upgrade(id: string, upgrade: (value: V) => V): V | undefined {
+    const at = this.findId(id);
+    if (at >= 0) {
+      const value = this.lane.valueAt(at);
+      const next = upgrade(value);
+      if (next !== value) this.lane.setValueAt(at, next);
+      return next;
+    }
+    const entry = this.other.get(id);
+    if (entry === undefined) return undefined;
+    const next = upgrade(entry.value);
+    if (next !== entry.value) this.other.set(id, { id, order: entry.order, value: next });
+    return next;
   }
 
   /** Forget `msg`; false when it was not recorded. */

@@ -61,8 +61,16 @@ export class SeqLane<V> {
     this.liveCount++;
   }
 
-  /** The position (from the oldest) of the live record of `seq`, by binary search; -1 when none. */
+  /** The position (from the oldest) of the live record of `seq` (looked for where it would be with none missing, then by binary search); -1 when none. */
   find(seq: number): number {
+    // Looked at first: where `seq` is when no sequence number is missing since the oldest
+    // record. A lane of one subscriber's messages, or of every QoS 1 message, usually has
+    // none missing, and an ack then costs one look instead of a search over thousands.
+    const guess = seq - this.seqs[this.head]!;
+    if (guess >= 0 && guess < this.count) {
+      const slot = this.slot(guess);
+      if (this.seqs[slot] === seq) return this.alive[slot] === 1 ? guess : -1;
+    }
     let lo = 0;
     let hi = this.count - 1;
     while (lo <= hi) {

@@ -73,4 +73,37 @@ describe('SeqLane', () => {
     expect(lane.length).toBeLessThanOrEqual(2 * 100 + 64 + 1);
     expect(liveOf(lane)).toEqual(Array.from({ length: 100 }, (_, k) => ({ seq: 100 + 10 * k, order: 10 * k, value: `v${10 * k}` })));
   });
+
+  it('finds by the guessed place and by search alike: every number, held or not, live or dead, in a turned ring', () => {
+    const wrong: string[] = [];
+    for (let seed = 1; seed <= 20; seed++) {
+      const rng = new Rng(seed * 977);
+      const lane = new SeqLane<string>();
+      const live: number[] = []; // oldest first
+      const dead = new Set<number>();
+      let seq = rng.int(0, 50);
+      let order = 0;
+      // Mostly consecutive numbers (the guess's case), with gaps; about as many killed as
+      // pushed, the oldest half the time (as at a bound), so the ring's head turns and wraps.
+      for (let step = 0; step < 1500; step++) {
+        seq += rng.chance(0.8) ? 1 : rng.int(2, 5);
+        lane.push(seq, order++, `v${seq}`);
+        live.push(seq);
+        if (live.length > 1 && rng.chance(live.length > 300 ? 0.9 : 0.5)) {
+          const [victim] = live.splice(rng.chance(0.5) ? 0 : rng.int(0, live.length - 1), 1);
+          lane.kill(lane.find(victim!));
+          dead.add(victim!);
+        }
+        if (step % 50 !== 0) continue;
+        const liveSet = new Set(live);
+        for (let s = live[0]! - 8; s <= seq + 3; s++) {
+          const at = lane.find(s);
+          const got = at < 0 ? 'none' : `${lane.seqAt(at)} ${lane.valueAt(at)}`;
+          const expected = liveSet.has(s) ? `${s} v${s}` : 'none';
+          if (got !== expected) wrong.push(`seed ${seed} step ${step}: find(${s}) gave ${got}, not ${expected}${dead.has(s) ? ' (killed)' : ''}`);
+        }
+      }
+    }
+    expect(wrong.slice(0, 5)).toEqual([]);
+  });
 });
