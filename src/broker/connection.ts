@@ -11,6 +11,7 @@ import type { ReadTurns } from './read-turns.js';
 import type { BrokerMessage } from './message.js';
 import { httpRefusal, NOT_HTTP, NOT_TLS, recogniseMisdirected, requestLineExcerpt } from './misdirected.js';
 import { OutboundQueue } from './outbound-queue.js';
+import type { AckTemplate } from './ack-template.js';
 import type { PublishTemplate } from './publish-template.js';
 import type { Session } from './session.js';
 
@@ -44,6 +45,8 @@ export class Connection {
   session: Session | null = null;
   /** The envelope of this connection's plain publishes, once seen (publish-template.ts). */
   publishTemplate: PublishTemplate | null = null;
+  /** The envelope of this connection's acks, once seen (ack-template.ts). */
+  ackTemplate: AckTemplate | null = null;
   /** True once the client sent `ping`: only then does the heartbeat timeout apply. */
   pinged = false;
   lastActivity = Date.now();

@@ -24,12 +24,14 @@ import {
 import { scanBatch, scanCall } from '../protocol/call-scan.js';
 import type { RawJson } from '../protocol/raw-json.js';
 import { decodeFrameText } from '../protocol/text.js';
+import { AckTemplate } from './ack-template.js';
 import { encodeAnswerFrame } from './answer-encoder.js';
 import { BadFrameLog } from './bad-frames.js';
 import type { Connection } from './connection.js';
 import type { BrokerContext, CallContext } from './context.js';
 import { NO_FAULTS } from './faults.js';
 import { METHODS } from './handlers/index.js';
+import { acknowledge } from './handlers/ack.js';
 import { publishUnanswered } from './handlers/publish.js';
 import { requireSendableTopic } from './params.js';
 import { PendingAnswer } from './pending-answer.js';
@@ -50,6 +52,7 @@ const rawParamsOf = (method: string): readonly string[] | undefined => METHODS.g
 
 /** What a failed templated publish reports as its call (made once: the call itself is never built). */
 const TEMPLATED_CALL: Readonly<RpcCall> = Object.freeze({ kind: 'call', method: 'publish', params: undefined, id: undefined });
+const TEMPLATED_ACK: Readonly<RpcCall> = Object.freeze({ kind: 'call', method: 'ack', params: undefined, id: undefined });
 const internalError = (what: string): RpcError => new RpcError(ErrorCode.INTERNAL_ERROR, `Internal error: ${what}`);
 
 export class Dispatcher {
@@ -78,10 +81,19 @@ export class Dispatcher {
         return;
       }
     }
+    // A subscriber acks every QoS 1 delivery in the same envelope: only the id is read.
+    const ackTemplate = conn.ackTemplate;
+    if (ackTemplate !== null && this.templated) {
+      const messageId = ackTemplate.idOf(buf, start, end);
+      if (messageId !== null) {
+        this.ackTemplated(conn, messageId);
+        return;
+      }
+    }
     // Most other frames are one plain call: read in one pass over the bytes (call-scan.ts).
     const scanned = scanCall(buf, start, end, rawParamsOf);
     if (scanned !== null) {
-      if (conn.session !== null && this.templated) conn.publishTemplate = PublishTemplate.learn(scanned, buf, start, end) ?? conn.publishTemplate;
+      if (conn.session !== null && this.templated) this.learnTemplate(conn, scanned, buf, start, end);
       this.answer(conn, scanned);
       return;
     }
@@ -137,6 +149,23 @@ export class Dispatcher {
       });
     } else {
       this.finish(conn, outcome, after);
+    }
+  }
+
+  /** Keep `call`'s envelope as the connection's template of its kind, when it makes one. */
+  private learnTemplate(conn: Connection, call: RpcCall, buf: Buffer, start: number, end: number): void {
+    if (call.method === 'publish') conn.publishTemplate = PublishTemplate.learn(call, buf, start, end) ?? conn.publishTemplate;
+    else if (call.method === 'ack') conn.ackTemplate = AckTemplate.learn(call, buf, start, end) ?? conn.ackTemplate;
+  }
+
+  /** An ack notification read through the connection's template. */
+  private ackTemplated(conn: Connection, messageId: string): void {
+    const session = conn.session;
+    if (session === null) return; // closing: frames after the session was released are ignored
+    try {
+      acknowledge(this.broker, session, messageId);
+    } catch (err) {
+      this.fail(conn, TEMPLATED_ACK, err);
     }
   }
 

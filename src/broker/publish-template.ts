@@ -14,27 +14,18 @@ import { INVALID, skipValue, skipWhitespace } from '../protocol/json-scan.js';
 import { MAX_JSON_DEPTH } from '../protocol/json-depth.js';
 import type { RpcCall } from '../protocol/jsonrpc.js';
 import { RawJson } from '../protocol/raw-json.js';
+import { FramePrefix } from './frame-prefix.js';
 
 const CLOSE_OBJECT = 0x7d;
 /** Longer envelopes (a very long topic) are not kept. */
 const MAX_PREFIX_BYTES = 512;
 
 export class PublishTemplate {
-  /**
-   * The prefix as little-endian 32-bit words, then its last `length % 4` bytes: compared
-   * a word at a time, which is a third of comparing byte by byte (an envelope is 70-90
-   * bytes, and is compared for every frame).
-   */
-  private readonly words: Int32Array;
-
   private constructor(
-    private readonly prefix: Buffer,
+    private readonly prefix: FramePrefix,
     /** The topic every frame matching this template publishes to. */
     readonly topic: string,
-  ) {
-    this.words = new Int32Array(prefix.length >> 2);
-    for (let k = 0; k < this.words.length; k++) this.words[k] = prefix.readInt32LE(k * 4);
-  }
+  ) {}
 
   /**
    * The template of `call`, found in `buf` by the full scan, or `null` when it is not a
@@ -51,7 +42,7 @@ export class PublishTemplate {
     const at = payload.sourceStart;
     if (payload.sourceEnd !== end - 2 || buf[end - 2] !== CLOSE_OBJECT || buf[end - 1] !== CLOSE_OBJECT) return null;
     if (at - start > MAX_PREFIX_BYTES) return null;
-    return new PublishTemplate(Buffer.from(buf.subarray(start, at)), topic);
+    return new PublishTemplate(new FramePrefix(Buffer.from(buf.subarray(start, at))), topic);
   }
 
   /**
@@ -63,10 +54,7 @@ export class PublishTemplate {
     const n = prefix.length;
     const payloadEnd = end - 2;
     if (payloadEnd - start <= n || buf[payloadEnd] !== CLOSE_OBJECT || buf[end - 1] !== CLOSE_OBJECT) return null;
-    const view = viewOf(buf);
-    const words = this.words;
-    for (let k = words.length - 1; k >= 0; k--) if (view.getInt32(start + k * 4, true) !== words[k]) return null;
-    for (let k = words.length * 4; k < n; k++) if (buf[start + k] !== prefix[k]) return null;
+    if (!prefix.matches(buf, start)) return null;
     const payloadStart = start + n;
     // The frame is level 1 and params level 2, so the payload may open MAX - 2 levels.
     const after = skipValue(buf, payloadStart, payloadEnd, MAX_JSON_DEPTH - 2);
@@ -74,25 +62,3 @@ export class PublishTemplate {
     return new RawJson(buf, payloadStart, after, true);
   }
 }
-
-/** Buffers up to this size keep their view for the next frame; a larger one is not pinned by it. */
-const MAX_VIEWED_BYTES = 256 * 1024;
-
-/**
- * A DataView of `buf`, made once per buffer: a read's frames are compared one after
- * another in the same buffer. The last buffer stays referenced until a frame of another
- * arrives, so only read-sized buffers are kept: a frame assembled from many reads (up to
- * `max_message_size`) would otherwise stay in memory on an idle broker.
- */
-function viewOf(buf: Buffer): DataView<ArrayBufferLike> {
-  if (buf === viewedBuffer) return view;
-  const fresh = new DataView(buf.buffer, buf.byteOffset, buf.length);
-  if (buf.length <= MAX_VIEWED_BYTES) {
-    viewedBuffer = buf;
-    view = fresh;
-  }
-  return fresh;
-}
-
-let viewedBuffer: Buffer | null = null;
-let view: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));

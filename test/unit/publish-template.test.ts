@@ -7,18 +7,11 @@
 import { describe, expect, it } from 'vitest';
 import { PublishTemplate } from '../../src/broker/publish-template.js';
 import { scanCall } from '../../src/protocol/call-scan.js';
+import { placed } from '../helpers/placed-text.js';
 
 const RAW_PAYLOAD = (method: string): readonly string[] | undefined => (method === 'publish' ? ['payload'] : undefined);
 const envelope = (topic: string): string => `{"jsonrpc":"2.0","method":"publish","params":{"topic":${JSON.stringify(topic)},"payload":`;
 const PAYLOAD = '{"seq":1,"pad":"xyz"}';
-
-/** `text` at offset `at` of a larger buffer, with bytes on both sides. */
-function placed(text: string, at: number): { buf: Buffer; start: number; end: number } {
-  const body = Buffer.from(text, 'utf8');
-  const buf = Buffer.alloc(at + body.length + 5, 0x7d);
-  body.copy(buf, at);
-  return { buf, start: at, end: at + body.length };
-}
 
 function learned(topic: string): PublishTemplate {
   const { buf, start, end } = placed(`${envelope(topic)}${PAYLOAD}}}`, 3);
