@@ -15,6 +15,7 @@ import { writeFileSync } from 'node:fs';
 import { useCliProcesses, waitOutput } from '../helpers/cli.js';
 import { POSIX_SIGNALS, stopCli } from '../helpers/platform.js';
 import { freePort } from '../helpers/ports.js';
+import { FAKE_AHK, scriptFixture } from '../helpers/script-fixtures.js';
 import { useTempDirs } from '../helpers/temp-dirs.js';
 
 const RECORDER = new URL('../helpers/load-recorder.mjs', import.meta.url).href;
@@ -136,3 +137,36 @@ describe('what bridge tail loads', () => {
     expect(forbidden(urls, NOT_FOR_A_TAIL)).toEqual([]);
   });
 });
+
+describe('what bridge run loads', () => {
+  it('a script whose ANSI output is read as cp1252 runs without iconv-lite', async () => {
+    const dir = tempDir();
+    const port = await freePort();
+    const broker = start(['broker', '--host', '127.0.0.1', '--port', String(port), '--log-level', 'info']);
+    await waitOutput(broker.child, broker.stderr, (s) => s.includes('broker listening'));
+    const watcher = new BrokerClient('loads-run-watcher', { host: '127.0.0.1', port, autoReconnect: false });
+    await watcher.connect();
+    onTestFinished(() => watcher.disconnect());
+    const lines: string[] = [];
+    let onLines!: () => void;
+    const twoLines = new Promise<void>((resolve) => (onLines = resolve));
+    await watcher.subscribe('scripts.ansi.output', (m) => {
+      lines.push((m.payload as { line: string }).line);
+      if (lines.length === 2) onLines();
+    });
+    const record = path.join(dir, 'loaded.txt');
+    const run = start(['run', scriptFixture('ansi'), '--key', 'ansi', '--ahk', FAKE_AHK, '--encoding', 'cp1252', '--host', '127.0.0.1', '--port', String(port)], {
+      NODE_OPTIONS: `--import=${RECORDER}`,
+      LOAD_RECORD: record,
+    });
+    await twoLines;
+    expect(lines).toEqual(['Café Müller', 'Preis: 5 € – „geprüft“']);
+    // The script ends by itself, and so does bridge run: a clean exit, which records the CommonJS modules too.
+    expect((await run.done).code).toBe(0);
+    const urls = readFileSync(record, 'utf8').split('\n').filter((u) => u !== '');
+    expect(urls.some((u) => u.endsWith('/dist/bridge/supervisor/line-decoder.js')), 'the line decoder is recorded').toBe(true);
+    expect(urls.some((u) => u.includes('/node_modules/commander/')), 'a CommonJS module (commander) is recorded').toBe(true);
+    expect(urls.filter((u) => u.includes('/node_modules/iconv-lite/'))).toEqual([]);
+  });
+});
+
