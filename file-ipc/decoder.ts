@@ -14,6 +14,7 @@
  * Western systems). A BOM at the start of any later line also switches: that is what a
  * truncated-and-rewritten or concatenated file looks like in the byte stream.
  */
+import { encodingKey, nodeEncodingOf, type NodeEncoding } from '../src/protocol/encoding-names.js';
 import { iconvLite } from '../src/protocol/text.js';
 import { decodeWindows1252, isWindows1252 } from '../src/protocol/windows-1252.js';
 
@@ -72,16 +73,16 @@ const BYTE_NL = Buffer.from([0x0a]);
 const BYTE_CR = Buffer.from([0x0d]);
 
 /**
- * The encodings decoded without iconv-lite, by their names lowercased without
- * punctuation: Node's own decoders, and Windows-1252 (the default) by its table. A queue
- * in one of these never loads iconv-lite's tables (about 6.5 MB of the tail's memory);
- * on a large backlog iconv-lite's per-call set-up was also most of the decoding time.
+ * The encodings decoded without iconv-lite: Node's own decoders, and Windows-1252 (the
+ * default) by its table. A queue in one of these never loads iconv-lite's tables (about
+ * 6.5 MB of the tail's memory); on a large backlog iconv-lite's per-call set-up was also
+ * most of the decoding time.
  */
-const BUILT_IN: ReadonlyMap<string, Omit<EncodingInfo, 'name'>> = new Map([
-  ['utf8', { unit: 1, nl: BYTE_NL, cr: BYTE_CR, decode: (b: Buffer, s: number, e: number) => b.toString('utf8', s, e) }],
-  ...['utf16le', 'utf16', 'ucs2'].map((k) => [k, { unit: 2, nl: Buffer.from([0x0a, 0]), cr: Buffer.from([0x0d, 0]), decode: (b: Buffer, s: number, e: number) => b.toString('utf16le', s, e) }] as const),
-  ...['latin1', 'iso88591', 'binary'].map((k) => [k, { unit: 1, nl: BYTE_NL, cr: BYTE_CR, decode: (b: Buffer, s: number, e: number) => b.toString('latin1', s, e) }] as const),
-]);
+const NODE_DECODING: Readonly<Record<NodeEncoding, Omit<EncodingInfo, 'name'>>> = {
+  utf8: { unit: 1, nl: BYTE_NL, cr: BYTE_CR, decode: (b, s, e) => b.toString('utf8', s, e) },
+  utf16le: { unit: 2, nl: Buffer.from([0x0a, 0]), cr: Buffer.from([0x0d, 0]), decode: (b, s, e) => b.toString('utf16le', s, e) },
+  latin1: { unit: 1, nl: BYTE_NL, cr: BYTE_CR, decode: (b, s, e) => b.toString('latin1', s, e) },
+};
 
 /**
  * `slow`, preceded by a fast path for lines of ASCII bytes only when `name` decodes those
@@ -113,11 +114,12 @@ function iconvInfo(requested: string, name: string): EncodingInfo {
 function encodingInfo(requested: string): EncodingInfo {
   const cached = infoCache.get(requested);
   if (cached) return cached;
-  const key = requested.toLowerCase().replace(/[^a-z0-9]/g, '');
+  const key = encodingKey(requested);
   const name = ALIASES[key] ?? requested;
-  const builtIn = BUILT_IN.get(key);
-  const info: EncodingInfo = builtIn
-    ? { name, ...builtIn }
+  // "UTF-16" is little endian in AutoHotkey (see ALIASES).
+  const native = key === 'utf16' ? 'utf16le' : nodeEncodingOf(key);
+  const info: EncodingInfo = native
+    ? { name, ...NODE_DECODING[native] }
     : isWindows1252(key)
       ? { name, unit: 1, nl: BYTE_NL, cr: BYTE_CR, decode: decodeWindows1252 }
       : iconvInfo(requested, name);

@@ -4,6 +4,7 @@
  * code unit) split across two pipe reads is never garbled.
  */
 import { StringDecoder } from 'node:string_decoder';
+import { nodeEncodingOf, type NodeEncoding } from '../../src/protocol/encoding-names.js';
 import { iconvLite } from '../../src/protocol/text.js';
 import { decodeWindows1252, isWindows1252 } from '../../src/protocol/windows-1252.js';
 
@@ -22,21 +23,11 @@ interface StreamDecoder {
   end(): string | undefined;
 }
 
-/** Node's own streaming decoders, by name lowercased without punctuation. */
-const NATIVE: ReadonlyMap<string, 'utf8' | 'utf16le' | 'latin1'> = new Map([
-  ['utf8', 'utf8'],
-  ['utf16le', 'utf16le'],
-  ['ucs2', 'utf16le'],
-  ['latin1', 'latin1'],
-  ['iso88591', 'latin1'],
-  ['binary', 'latin1'],
-]);
-
 /**
  * Node's decoder, which drops a BOM at the start of the output as iconv-lite's decoders
  * do (only the first text decoded is looked at).
  */
-function nativeDecoder(encoding: 'utf8' | 'utf16le' | 'latin1'): StreamDecoder {
+function nativeDecoder(encoding: NodeEncoding): StreamDecoder {
   const decoder = new StringDecoder(encoding);
   let started = false;
   const stripBom = (text: string): string => {
@@ -56,10 +47,9 @@ function nativeDecoder(encoding: 'utf8' | 'utf16le' | 'latin1'): StreamDecoder {
  * iconv-lite, whose tables cost a supervisor about 6.5 MB of memory.
  */
 function streamDecoder(encoding: string): StreamDecoder {
-  const key = encoding.toLowerCase().replace(/[^a-z0-9]/g, '');
-  const native = NATIVE.get(key);
+  const native = nodeEncodingOf(encoding);
   if (native) return nativeDecoder(native);
-  if (isWindows1252(key)) return { write: (chunk) => decodeWindows1252(chunk), end: () => '' };
+  if (isWindows1252(encoding)) return { write: (chunk) => decodeWindows1252(chunk), end: () => '' };
   const iconv = iconvLite();
   if (!iconv.encodingExists(encoding)) throw new RangeError(`unknown encoding "${encoding}"`);
   return iconv.getDecoder(encoding);

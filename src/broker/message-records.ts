@@ -9,9 +9,8 @@
  * broker created carry a sequence number, and mostly reach a record in that order (not
  * always: with persistence, a publish waits for its journal write, one with no target
  * does not), so those in order go in a ring sorted by number: appended at one end,
- * forgotten at the other, found where their sequence number puts them (by binary search when
-some are missing), with no string and no hashing. Anything
- * else (restored from the journal, from a federation link, or out of order) goes in a
+ * forgotten at the other, found where their sequence number puts them (by binary search
+ * when some are missing), with no string and no hashing. Anything else (restored from the journal, from a federation link, or out of order) goes in a
  * {@link FifoMap} beside it, and the two are kept in one insertion order.
  */
 import { FifoMap } from './fifo-map.js';

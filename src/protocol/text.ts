@@ -1,4 +1,5 @@
 import { isUtf8 } from 'node:buffer';
+import { nodeEncodingOf } from './encoding-names.js';
 import { decodeWindows1252, isWindows1252 } from './windows-1252.js';
 
 /** iconv-lite's API, for modules that decode with it through {@link iconvLite}. */
@@ -19,15 +20,12 @@ export function iconvLite(): Iconv {
   return iconvModule;
 }
 
-/** Names Node decodes itself (and iconv-lite knows too), lowercased without punctuation. */
-const NATIVE_NAMES: ReadonlySet<string> = new Set(['utf8', 'utf16le', 'ucs2', 'latin1', 'iso88591', 'binary']);
-
 /** Default code page for text that is not valid UTF-8: what AutoHotkey v1 sends as "ANSI". */
 export const DEFAULT_LEGACY_ENCODING = 'windows-1252';
 
 /** True when iconv-lite knows the encoding name (e.g. `windows-1252`, `cp1251`, `latin1`). */
 export function isKnownEncoding(name: string): boolean {
-  if (isWindows1252(name) || NATIVE_NAMES.has(name.toLowerCase().replace(/[^a-z0-9]/g, ''))) return true;
+  if (isWindows1252(name) || nodeEncodingOf(name) !== undefined) return true;
   return iconvLite().encodingExists(name);
 }
 

@@ -1,3 +1,5 @@
+import { encodingKey } from './encoding-names.js';
+
 /**
  * Windows-1252, AutoHotkey's "ANSI" on Western Windows and the default code page of
  * queue files and legacy frames, decoded without iconv-lite: loading iconv-lite's tables
@@ -25,7 +27,7 @@ const NAMES: ReadonlySet<string> = new Set(['windows1252', 'cp1252', 'win1252'])
 
 /** True when `name` (any case or punctuation: `Windows-1252`, `CP1252`) is Windows-1252. */
 export function isWindows1252(name: string): boolean {
-  return NAMES.has(name.toLowerCase().replace(/[^a-z0-9]/g, ''));
+  return NAMES.has(encodingKey(name));
 }
 
 /** The text of `buf[start, end)` read as Windows-1252. */
