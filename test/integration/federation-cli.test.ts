@@ -4,6 +4,8 @@
  * the broker working locally, with the federation row in `bridge status` saying so.
  * Federation itself is tested against real servers in federation-nats/-mqtt.test.ts.
  */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli, useCliProcesses, waitOutput } from '../helpers/cli.js';
 import { freePort } from '../helpers/ports.js';
@@ -26,6 +28,27 @@ describe('bridge broker --upstream', () => {
       const res = await runCli(['broker', '--port', String(p), '--upstream', url]);
       expect(res.code, url).toBe(1);
       expect(res.stderr, url).toMatch(message);
+    }
+  });
+
+  it('a TLS file that cannot be read stops the start, naming the file, for either engine', async () => {
+    const dir = bed.tempDir('fed-tls-');
+    const missing = join(dir, 'no-such-ca.pem');
+    const cases: [string, string, string][] = [
+      // [upstream, which file, its path]: a typo'd path, and a folder given for a file
+      [`tls://127.0.0.1:${await freePort()}`, 'ca', missing],
+      [`mqtts://127.0.0.1:${await freePort()}`, 'ca', missing],
+      [`nats://127.0.0.1:${await freePort()}`, 'cert', dir],
+      [`mqtt://127.0.0.1:${await freePort()}`, 'key', dir],
+    ];
+    for (const [upstream, kind, file] of cases) {
+      const config = join(dir, 'broker.json');
+      writeFileSync(config, JSON.stringify({ federation: { upstream, tls: { [kind]: file } } }));
+      const port = await freePort();
+      const res = await runCli(['broker', '--port', String(port), '--config', config]);
+      const code = file === dir ? 'EISDIR' : 'ENOENT';
+      expect(res.code, upstream).toBe(1);
+      expect(res.stderr, upstream).toBe(`bridge: federation tls ${kind} "${file}" cannot be read (${code}); give the path of a PEM file\n`);
     }
   });
 

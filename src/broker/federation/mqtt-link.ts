@@ -14,14 +14,13 @@
  * as a timeout.
  */
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { connect, ReasonCodes, type IClientOptions, type IClientPublishOptions, type IConnackPacket, type IPublishPacket, type MqttClient } from 'mqtt';
 import type { Logger } from '../../log/logger.js';
-import { ConfigError } from '../config-error.js';
 import { nowTimestamp } from '../message.js';
 import { redactedUrl, type FederationSetting } from './federation-setting.js';
 import { mqttFilterOf, mqttTopicOf, REPLY_PREFIX, topicOfMqtt } from './mqtt-topics.js';
 import { decodePayload, encodePayload } from './payload-codec.js';
+import { readTlsFiles, type TlsPems } from './tls-files.js';
 import { LinkRequestError, type LinkHandlers, type LinkMessage, type LinkReply, type UpstreamLink } from './upstream-link.js';
 
 const P = { origin: 'ahk-origin', sender: 'ahk-sender', id: 'ahk-id', time: 'ahk-time', timeout: 'ahk-timeout', error: 'ahk-error' } as const;
@@ -33,17 +32,6 @@ const SESSION_EXPIRY_S = 3600;
 const CLOSE_FLUSH_MS = 2000;
 /** Topics and patterns warned about as not crossing, at most (each is warned once). */
 const MAX_WARNED = 1000;
-
-/** A TLS file's content; a file that cannot be read is a configuration error. */
-function readTlsFile(kind: string, file: string | undefined): string | undefined {
-  if (!file) return undefined;
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new ConfigError(`federation tls ${kind} "${file}" cannot be read (${code ?? (err as Error).message}); give the path of a PEM file`, code);
-  }
-}
 
 /** One value of a user property (MQTT allows a name more than once: the first counts). */
 function prop(packet: IPublishPacket, name: string): string | undefined {
@@ -78,7 +66,7 @@ export class MqttLink implements UpstreamLink {
   /** `host:port`, for the up event. */
   private readonly server: string;
   private readonly clientId: string;
-  private readonly tlsFiles: { ca?: string; cert?: string; key?: string };
+  private readonly tlsFiles: TlsPems;
   private readonly replyTopic: string;
   /** The filters wanted upstream now. */
   private wanted = new Set<string>();
@@ -121,10 +109,7 @@ export class MqttLink implements UpstreamLink {
     this.server = `${this.host}:${this.port}`;
     this.clientId = id.startsWith('ahk-') ? id : `ahk-${id}`;
     this.replyTopic = `${REPLY_PREFIX}${id}`;
-    const ca = readTlsFile('ca', setting.tls?.ca);
-    const cert = readTlsFile('cert', setting.tls?.cert);
-    const key = readTlsFile('key', setting.tls?.key);
-    this.tlsFiles = { ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}) };
+    this.tlsFiles = readTlsFiles(setting.tls);
   }
 
   get connected(): boolean {

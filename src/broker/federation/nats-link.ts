@@ -7,7 +7,6 @@
  * the origin header guards the rest (another broker re-publishing, a loop through a
  * second link).
  */
-import { readFileSync } from 'node:fs';
 import {
   connect,
   headers,
@@ -23,6 +22,7 @@ import type { Logger } from '../../log/logger.js';
 import { nowTimestamp } from '../message.js';
 import { redactedUrl, type FederationSetting } from './federation-setting.js';
 import { decodePayload, encodePayload } from './payload-codec.js';
+import { readTlsFiles, type TlsPems } from './tls-files.js';
 import { LinkRequestError, type LinkHandlers, type LinkMessage, type LinkReply, type UpstreamLink } from './upstream-link.js';
 
 const H = {
@@ -84,6 +84,7 @@ export class NatsLink implements UpstreamLink {
   unrouted = 0;
   /** QoS 1 exports only subscribers that do not ack received (NATS clients that are not our brokers). */
   unacked = 0;
+  private readonly tlsFiles: TlsPems;
 
   constructor(
     private readonly setting: FederationSetting,
@@ -91,6 +92,7 @@ export class NatsLink implements UpstreamLink {
     private readonly log: Logger,
   ) {
     this.address = redactedUrl(setting.upstream);
+    this.tlsFiles = readTlsFiles(setting.tls);
   }
 
   get connected(): boolean {
@@ -102,7 +104,6 @@ export class NatsLink implements UpstreamLink {
     const url = new URL(this.setting.upstream);
     const user = this.setting.user ?? (url.username ? decodeURIComponent(url.username) : undefined);
     const pass = this.setting.pass ?? (url.password ? decodeURIComponent(url.password) : undefined);
-    const tls = this.setting.tls;
     connect({
       servers: `${url.hostname}:${url.port || '4222'}`,
       name: `ahk-bridge ${this.id}`,
@@ -112,15 +113,7 @@ export class NatsLink implements UpstreamLink {
       reconnectTimeWait: 500,
       ...(user !== undefined ? { user, pass } : {}),
       ...(this.setting.token !== null ? { token: this.setting.token } : {}),
-      ...(tls !== null || url.protocol === 'tls:'
-        ? {
-            tls: {
-              ...(tls?.ca ? { ca: readFileSync(tls.ca, 'utf8') } : {}),
-              ...(tls?.cert ? { cert: readFileSync(tls.cert, 'utf8') } : {}),
-              ...(tls?.key ? { key: readFileSync(tls.key, 'utf8') } : {}),
-            },
-          }
-        : {}),
+      ...(this.setting.tls !== null || url.protocol === 'tls:' ? { tls: { ...this.tlsFiles } } : {}),
     }).then(
       (nc) => this.onConnected(nc),
       (err: unknown) => {
