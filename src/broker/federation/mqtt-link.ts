@@ -18,6 +18,7 @@ import { connect, ReasonCodes, type IClientOptions, type IClientPublishOptions, 
 import type { Logger } from '../../log/logger.js';
 import { nowTimestamp } from '../message.js';
 import { redactedUrl, type FederationSetting } from './federation-setting.js';
+import { MqttInterest, reasonCodeOf } from './mqtt-interest.js';
 import { mqttFilterOf, mqttTopicOf, REPLY_PREFIX, topicOfMqtt } from './mqtt-topics.js';
 import { decodePayload, encodePayload } from './payload-codec.js';
 import { readTlsFiles, type TlsPems } from './tls-files.js';
@@ -37,12 +38,6 @@ const MAX_WARNED = 1000;
 function prop(packet: IPublishPacket, name: string): string | undefined {
   const v = packet.properties?.userProperties?.[name];
   return Array.isArray(v) ? v[0] : v;
-}
-
-/** An MQTT.js error carrying an MQTT reason code (a refusal), as opposed to a lost connection. */
-function reasonCodeOf(err: unknown): number | undefined {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'number' ? code : undefined;
 }
 
 interface PendingPublish {
@@ -68,18 +63,7 @@ export class MqttLink implements UpstreamLink {
   private readonly clientId: string;
   private readonly tlsFiles: TlsPems;
   private readonly replyTopic: string;
-  /** The filters wanted upstream now. */
-  private wanted = new Set<string>();
-  /** The filters subscribed upstream (or on their way): what the session holds. */
-  private readonly subscribed = new Set<string>();
-  /** Of {@link subscribed}, those the server acknowledged (SUBACK). */
-  private readonly acknowledged = new Set<string>();
-  /**
-   * Per filter, the number of its latest SUBSCRIBE: the SUBACK of an earlier one (the
-   * filter was dropped and wanted again meanwhile) does not acknowledge the latest.
-   */
-  private readonly subscribeSeq = new Map<string, number>();
-  private nextSubscribeSeq = 0;
+  private readonly interest: MqttInterest;
   private replySubscribed = false;
   private readonly publishes = new Set<PendingPublish>();
   /** Called once {@link publishes} is empty (close() waits for it). */
@@ -109,6 +93,7 @@ export class MqttLink implements UpstreamLink {
     this.server = `${this.host}:${this.port}`;
     this.clientId = id.startsWith('ahk-') ? id : `ahk-${id}`;
     this.replyTopic = `${REPLY_PREFIX}${id}`;
+    this.interest = new MqttInterest(log, this.address);
     this.tlsFiles = readTlsFiles(setting.tls);
   }
 
@@ -179,9 +164,7 @@ export class MqttLink implements UpstreamLink {
     if (!connack.sessionPresent) {
       // A new session upstream (first connect, expired, or an upstream that lost it): it
       // holds no subscriptions.
-      this.subscribed.clear();
-      this.acknowledged.clear();
-      this.subscribeSeq.clear();
+      this.interest.sessionLost();
       this.replySubscribed = false;
     }
     this.isUp = true;
@@ -224,55 +207,18 @@ export class MqttLink implements UpstreamLink {
       if (filter === null) this.warnOnce(p, 'federation: pattern has no MQTT form (a level with "/", or a "$" start); not subscribed upstream', { pattern: p });
       else want.add(filter);
     }
-    this.wanted = want;
+    this.interest.want(want);
     this.applyInterest();
   }
 
   isSubscribed(pattern: string): boolean {
     const filter = mqttFilterOf(pattern);
-    return filter !== null && this.acknowledged.has(filter);
+    return filter !== null && this.interest.isAcknowledged(filter);
   }
 
   /** Bring the upstream subscriptions to what is wanted; once connected. */
   private applyInterest(): void {
-    const client = this.client;
-    if (client === null || !this.isUp) return;
-    const drop = [...this.subscribed].filter((f) => !this.wanted.has(f));
-    const add = [...this.wanted].filter((f) => !this.subscribed.has(f));
-    if (drop.length > 0) {
-      for (const f of drop) {
-        this.subscribed.delete(f);
-        this.acknowledged.delete(f);
-        this.subscribeSeq.delete(f);
-      }
-      client.unsubscribe(drop, (err) => {
-        if (!err) return;
-        // Lost mid-call: the session may still hold them; the next connect drops them again.
-        for (const f of drop) if (!this.wanted.has(f)) this.subscribed.add(f);
-        this.log.debug('federation: MQTT unsubscribe failed', { filters: drop.join(','), error: err });
-      });
-    }
-    // One SUBSCRIBE per filter: a SUBACK that refuses one filter then says nothing of the
-    // others (MQTT.js reports a refusal as the error of the whole call).
-    for (const f of add) {
-      this.subscribed.add(f);
-      const seq = ++this.nextSubscribeSeq;
-      this.subscribeSeq.set(f, seq);
-      client.subscribe(f, { qos: 1, nl: true }, (err) => {
-        if (this.subscribeSeq.get(f) !== seq) return; // dropped or asked for again since
-        if (!err) {
-          this.acknowledged.add(f);
-          return;
-        }
-        this.subscribed.delete(f);
-        this.subscribeSeq.delete(f);
-        if (reasonCodeOf(err) !== undefined) {
-          this.log.warning('federation: the MQTT upstream refused a subscription; those imports do not arrive', { upstream: this.address, filter: f, error: err });
-        } else {
-          this.log.debug('federation: MQTT subscribe lost with the connection; made again on reconnect', { filter: f, error: err });
-        }
-      });
-    }
+    if (this.client !== null && this.isUp) this.interest.apply(this.client);
   }
 
   private onMessage(mqttTopic: string, payload: Buffer, packet: IPublishPacket): void {

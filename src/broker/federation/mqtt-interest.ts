@@ -1,0 +1,92 @@
+/**
+ * The MQTT link's upstream subscriptions: the filters wanted, and what the session holds
+ * of them. A persistent session keeps its subscriptions across reconnects, so on each
+ * connect only the difference is sent; a filter counts as subscribed (for `bridge status`
+ * and the `status` method) once the server's SUBACK accepted it.
+ */
+import type { MqttClient } from 'mqtt';
+import type { Logger } from '../../log/logger.js';
+
+/** An MQTT.js error carrying an MQTT reason code (a refusal), as opposed to a lost connection. */
+export function reasonCodeOf(err: unknown): number | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'number' ? code : undefined;
+}
+
+export class MqttInterest {
+  /** The filters wanted upstream now. */
+  private wanted = new Set<string>();
+  /** The filters subscribed upstream (or on their way): what the session holds. */
+  private readonly subscribed = new Set<string>();
+  /** Of {@link subscribed}, those the server acknowledged (SUBACK). */
+  private readonly acknowledged = new Set<string>();
+  /**
+   * Per filter, the number of its latest SUBSCRIBE: the SUBACK of an earlier one (the
+   * filter was dropped and wanted again meanwhile) does not acknowledge the latest.
+   */
+  private readonly subscribeSeq = new Map<string, number>();
+  private nextSubscribeSeq = 0;
+
+  /** @param address the upstream as logged (without credentials) */
+  constructor(
+    private readonly log: Logger,
+    private readonly address: string,
+  ) {}
+
+  /** Replace the filters wanted; {@link apply} sends the difference. */
+  want(filters: Set<string>): void {
+    this.wanted = filters;
+  }
+
+  /** Whether the server acknowledged a subscription to `filter`. */
+  isAcknowledged(filter: string): boolean {
+    return this.acknowledged.has(filter);
+  }
+
+  /** The upstream has a new session (first connect, expired, or lost): it holds no subscriptions. */
+  sessionLost(): void {
+    this.subscribed.clear();
+    this.acknowledged.clear();
+    this.subscribeSeq.clear();
+  }
+
+  /** Bring the session's subscriptions to what is wanted, through a connected client. */
+  apply(client: MqttClient): void {
+    const drop = [...this.subscribed].filter((f) => !this.wanted.has(f));
+    const add = [...this.wanted].filter((f) => !this.subscribed.has(f));
+    if (drop.length > 0) {
+      for (const f of drop) {
+        this.subscribed.delete(f);
+        this.acknowledged.delete(f);
+        this.subscribeSeq.delete(f);
+      }
+      client.unsubscribe(drop, (err) => {
+        if (!err) return;
+        // Lost mid-call: the session may still hold them; the next connect drops them again.
+        for (const f of drop) if (!this.wanted.has(f)) this.subscribed.add(f);
+        this.log.debug('federation: MQTT unsubscribe failed', { filters: drop.join(','), error: err });
+      });
+    }
+    // One SUBSCRIBE per filter: a SUBACK that refuses one filter then says nothing of the
+    // others (MQTT.js reports a refusal as the error of the whole call).
+    for (const f of add) {
+      this.subscribed.add(f);
+      const seq = ++this.nextSubscribeSeq;
+      this.subscribeSeq.set(f, seq);
+      client.subscribe(f, { qos: 1, nl: true }, (err) => {
+        if (this.subscribeSeq.get(f) !== seq) return; // dropped or asked for again since
+        if (!err) {
+          this.acknowledged.add(f);
+          return;
+        }
+        this.subscribed.delete(f);
+        this.subscribeSeq.delete(f);
+        if (reasonCodeOf(err) !== undefined) {
+          this.log.warning('federation: the MQTT upstream refused a subscription; those imports do not arrive', { upstream: this.address, filter: f, error: err });
+        } else {
+          this.log.debug('federation: MQTT subscribe lost with the connection; made again on reconnect', { filter: f, error: err });
+        }
+      });
+    }
+  }
+}
