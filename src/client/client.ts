@@ -3,10 +3,10 @@
  * client's signals as events. This file is the public face: the calls and the events.
  * The parts behind it each live in a file of their own: the connection lifecycle with
  * its reconnect loop (lifecycle.ts) and handshake (handshake.ts), the subscription
- * registry (subscriptions.ts), sending (outbound.ts) and routing what arrives
- * (inbound.ts), the running of delivery callbacks with their acks and replies
- * (delivery-dispatcher.ts), the pending calls (pending-calls.ts) and the heartbeat
- * (heartbeat.ts).
+ * registry (subscriptions.ts), sending (outbound.ts; a batch's publish calls in
+ * publish-call.ts) and routing what arrives (inbound.ts), the running of delivery
+ * callbacks with their acks and replies (delivery-dispatcher.ts), the pending calls
+ * (pending-calls.ts) and the heartbeat (heartbeat.ts).
  */
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../log/logger.js';
@@ -24,7 +24,7 @@ import type {
   SubscribeOptions,
   SubscriptionsResult,
 } from './call-types.js';
-import { JsonPiece, type CallWriter } from './batch-frame.js';
+import type { CallWriter } from './batch-frame.js';
 import type { Connection } from './connection.js';
 import { DeliveryDispatcher } from './delivery-dispatcher.js';
 import { errorText, notConnectedError } from './errors.js';
@@ -35,6 +35,7 @@ import type { MessageHandler } from './message.js';
 import { resolveClientOptions, validateClientId, type BrokerClientOptions, type ResolvedClientOptions } from './options.js';
 import { Outbound } from './outbound.js';
 import { PendingCalls } from './pending-calls.js';
+import { TopicJson, writePublishCall } from './publish-call.js';
 import { SubscriptionRegistry, confirmedPatterns } from './subscriptions.js';
 
 /**
@@ -335,69 +336,4 @@ export class BrokerClient extends EventEmitter<BrokerClientEvents> {
       }
     }
   }
-}
-
-const PUBLISH_TOPIC = new JsonPiece('{"jsonrpc":"2.0","method":"publish","params":{"topic":');
-const PAYLOAD = new JsonPiece(',"payload":');
-const NULL = new JsonPiece('null');
-const QOS = new JsonPiece(',"qos":');
-const TTL = new JsonPiece(',"ttl":');
-const RETAIN = new JsonPiece(',"retain":');
-const ID = new JsonPiece('},"id":');
-const CALL_END = new JsonPiece('}');
-
-/** The JSON text of the last topic asked for: a batch's publishes mostly share one. */
-class TopicJson {
-  private topic: string | undefined;
-  private text = '';
-  of(topic: string): string {
-    if (topic !== this.topic) {
-      this.topic = topic;
-      this.text = JSON.stringify(topic);
-    }
-    return this.text;
-  }
-}
-
-/**
- * Write the `publish` call of `item` with `id` piece by piece: a batch makes hundreds,
- * and serialising each through an object was the largest cost of a queue backlog's
- * client. A `payloadJson` goes in as it is.
- * @throws TypeError when the topic is not a string or an option or the payload is not JSON
- */
-function writePublishCall(item: BatchPublish, id: number, out: CallWriter, topics: TopicJson): void {
-  if (typeof item.topic !== 'string') throw new TypeError(`the topic is a ${typeof item.topic}, not a string`);
-  out.piece(PUBLISH_TOPIC);
-  out.json(topics.of(item.topic));
-  out.piece(PAYLOAD);
-  if (item.payloadJson !== undefined) out.json(item.payloadJson);
-  else if (item.payload === undefined) out.piece(NULL);
-  else out.json(json(item.payload, 'payload'));
-  if (item.qos !== undefined) {
-    out.piece(QOS);
-    if (item.qos === 0 || item.qos === 1) out.uint(item.qos);
-    else out.json(json(item.qos, 'qos'));
-  }
-  if (item.ttl !== undefined) {
-    out.piece(TTL);
-    out.json(json(item.ttl, 'ttl'));
-  }
-  if (item.retain !== undefined) {
-    out.piece(RETAIN);
-    out.json(json(item.retain, 'retain'));
-  }
-  out.piece(ID);
-  out.uint(id);
-  out.piece(CALL_END);
-}
-
-/**
- * `value` as JSON text. JSON.stringify gives undefined for a function or a symbol, which
- * spliced into a frame would make the broker refuse all of it: thrown instead, for this
- * message alone.
- */
-function json(value: unknown, what: string): string {
-  const text = JSON.stringify(value) as string | undefined;
-  if (text === undefined) throw new TypeError(`the ${what} is a ${typeof value}, not a JSON value`);
-  return text;
 }
