@@ -10,7 +10,6 @@
 import type { Socket } from 'node:net';
 import type { FlushScheduler, Flushable } from './flush-scheduler.js';
 import { deliveryFrameSize, writeDeliveryFrame } from './delivery-frame.js';
-import { frameStore, MAX_STORED_FRAME } from './frame-store.js';
 import { CONTROL, FrameRing, NO_FRAME, QOS0, QOS1, type EntryKind } from './frame-ring.js';
 import {
   DIRECT_CHUNK_BYTES,
@@ -21,6 +20,7 @@ import {
   WRITE_CHUNK_BYTES,
 } from './chunk-pool.js';
 import { deliveryFrame, isExpired, type BrokerMessage, type DeliveryFlags } from './message.js';
+import { placeQueuedFrame, queuedFrame } from './queued-frame.js';
 
 /** What the queue reports to its owner. */
 export interface OutboundEvents {
@@ -69,38 +69,6 @@ const NO_FLAGS: DeliveryFlags = {};
  * copying part of a buffer creates a view, which costs more than the copy.
  */
 let writtenInParts: BrokerMessage | null = null;
-
-/**
- * The message whose plain frame was last placed in the frame store for queues, and where:
- * chunk `queuedChunk` at `queuedStart`. Every further queue the message is routed to
- * shares it. The record stays valid while it names that message: a chunk is only reused
- * by the store's next reservation, which is made here for another message and replaces
- * the record.
- */
-let queuedMsg: BrokerMessage | null = null;
-let queuedChunk = -1;
-let queuedStart = 0;
-let queuedSize = 0;
-
-/**
- * Place `msg`'s plain frame for queues, once per message (see queuedMsg); false when it
- * is too large for the store, and is queued as the message's own frame instead (built
- * once, `deliveryFrame`; not remembered here, so it does not outlive its queues).
- */
-function placeQueuedFrame(msg: BrokerMessage): boolean {
-  if (queuedMsg === msg) return true;
-  const built = msg.frame;
-  const size = built !== undefined ? built.length : deliveryFrameSize(msg, NO_FLAGS);
-  if (size > MAX_STORED_FRAME) return false;
-  queuedStart = frameStore.reserve(size);
-  queuedChunk = frameStore.currentChunk;
-  const chunk = frameStore.chunk(queuedChunk);
-  if (built !== undefined) chunk.set(built, queuedStart);
-  else writeDeliveryFrame(msg, NO_FLAGS, chunk, queuedStart);
-  queuedSize = size;
-  queuedMsg = msg;
-  return true;
-}
 
 export class OutboundQueue implements Flushable {
   flushPending = false;
@@ -293,14 +261,14 @@ export class OutboundQueue implements Flushable {
     }
     const stored = flags === NO_FLAGS && placeQueuedFrame(msg);
     const own = stored ? NO_FRAME : deliveryFrame(msg, flags);
-    const size = stored ? queuedSize : own.length;
+    const size = stored ? queuedFrame.size : own.length;
     this.bytes += size;
     // Accepted, then lost with the connection: a QoS 1 message stays in the session's
     // in-flight set and is redelivered when the client reconnects.
     if (this.overLimit()) return true;
     // Only a flush that finds it expired needs the message (see frame-ring.ts).
     const keep = msg.expiresAt !== 0 ? msg : null;
-    this.push(own, stored ? queuedStart : 0, size, msg.qos === 1 ? QOS1 : QOS0, keep, stored ? queuedChunk : -1);
+    this.push(own, stored ? queuedFrame.start : 0, size, msg.qos === 1 ? QOS1 : QOS0, keep, stored ? queuedFrame.chunk : -1);
     this.deliveries++;
     this.scheduler.mark(this);
     return true;
