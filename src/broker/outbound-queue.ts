@@ -299,6 +299,18 @@ export class OutboundQueue implements Flushable {
 
   private dropOldestQos0(): boolean {
     const entries = this.entries;
+    // Entries dropped earlier that now lead the queue go for good.
+    while (entries.length > 0 && entries.sizeAt(0) === 0) this.shiftEntry();
+    // Under a steady overload of QoS 0 deliveries, the one to drop is the oldest entry:
+    // shifted out, it leaves no dropped slot behind for a flush or a compaction to pass,
+    // and the ring stays the size of the queue.
+    if (entries.length > 0 && entries.kindAt(0) === QOS0) {
+      this.deliveries--;
+      this.bytes -= entries.sizeAt(0);
+      this.shiftEntry();
+      this.events.dropped();
+      return true;
+    }
     for (let i = this.qos0Searched; i < entries.length; i++) {
       // A control frame, a QoS 1 delivery or a dropped entry: never a candidate.
       if (entries.kindAt(i) !== QOS0 || entries.sizeAt(i) === 0) continue;
@@ -313,6 +325,13 @@ export class OutboundQueue implements Flushable {
     }
     this.qos0Searched = entries.length;
     return false;
+  }
+
+  /** Remove the oldest entry (a dropped one, or one being dropped), keeping the counts in step. */
+  private shiftEntry(): void {
+    if (this.entries.sizeAt(0) === 0) this.droppedEntries--;
+    this.entries.shift();
+    if (this.qos0Searched > 0) this.qos0Searched--;
   }
 
   /** Remove the dropped entries, keeping the order of the rest. */

@@ -131,6 +131,27 @@ describe('OutboundQueue', () => {
     expect(q.unsentBytes).toBe(socket.writableLength);
   });
 
+  it('under a steady overload of QoS 0 deliveries alone holds no dropped entries: the oldest leaves the ring as it is dropped', async () => {
+    const { socket, q, dropped, deliver } = setup(100);
+    socket.accept = false;
+    deliver('first');
+    await tick(); // written; now backpressured, and it never drains until the end
+    const sent: string[] = [];
+    let most = 0;
+    for (let i = 0; i < 20_000; i++) {
+      deliver(`m${i}`);
+      sent.push(`m${i}`);
+      most = Math.max(most, q.heldEntries);
+    }
+    expect(dropped.count).toBe(20_000 - 100);
+    expect(most).toBe(100);
+    expect(q.heldSlots).toBeLessThanOrEqual(128);
+    socket.accept = true;
+    socket.emit('drain');
+    expect(socket.bodies()).toEqual(['first', ...sent.slice(-100)]);
+    expect(q.unsentBytes).toBe(socket.writableLength);
+  });
+
   it('drops and writes as a plain list would, over random mixes of QoS 0, QoS 1, answers and drains', async () => {
     // The reference: what waits, oldest first; past the limit the oldest QoS 0 delivery
     // goes, or, with none waiting, the new one is refused. Answers are never dropped.
