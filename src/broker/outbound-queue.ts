@@ -55,10 +55,11 @@ const MIN_CHUNK_BYTES = 64 * 1024;
 const MAX_CHUNK_BYTES = 1024 * 1024;
 
 /**
- * Dropped entries stay in the queue until a flush reaches them; past this many, and more
- * than the live ones, the queue is rebuilt without them. Under a steady overload (a
- * subscriber that reads slower than its publishers write, for seconds) the socket seldom
- * drains, and each new delivery drops one: the dropped ones would pile up without bound.
+ * A dropped delivery that is the queue's oldest entry leaves it at once; one behind a
+ * response or a QoS 1 delivery stays, emptied, until a flush reaches it, and past this
+ * many, and more than the live ones, the queue is rebuilt without them. Under a steady
+ * overload (a subscriber that reads slower than its publishers write, for seconds) the
+ * socket seldom drains, and each new delivery drops one: they would pile up without bound.
  */
 const COMPACT_AFTER_DROPPED = 1024;
 const NO_FLAGS: DeliveryFlags = {};
