@@ -11,14 +11,8 @@ import type { Socket } from 'node:net';
 import type { FlushScheduler, Flushable } from './flush-scheduler.js';
 import { deliveryFrameSize, writeDeliveryFrame } from './delivery-frame.js';
 import { CONTROL, FrameRing, NO_FRAME, QOS0, QOS1, type EntryKind } from './frame-ring.js';
-import {
-  DIRECT_CHUNK_BYTES,
-  giveBackWriteChunk,
-  keepDirectChunk,
-  takeDirectChunk,
-  takeWriteChunk,
-  WRITE_CHUNK_BYTES,
-} from './chunk-pool.js';
+import { giveBackWriteChunk, takeWriteChunk, WRITE_CHUNK_BYTES } from './chunk-pool.js';
+import { DirectChunk } from './direct-chunk.js';
 import { deliveryFrame, isExpired, type BrokerMessage, type DeliveryFlags } from './message.js';
 import { placeQueuedFrame, queuedFrame } from './queued-frame.js';
 
@@ -92,11 +86,7 @@ export class OutboundQueue implements Flushable {
   private controlTailUsed = -1;
   private waitingForDrain = false;
   private ended = false;
-  /** The direct chunk: bytes `directStart..directUsed` are frames not yet written. */
-  private direct: Buffer | null = null;
-  private directStart = 0;
-  private directUsed = 0;
-  private directDeliveries = 0;
+  private readonly direct = new DirectChunk();
 
   constructor(
     private readonly socket: Socket,
@@ -138,7 +128,7 @@ export class OutboundQueue implements Flushable {
     if (this.overLimit()) return;
     const chunk = this.isDirect() ? this.reserve(frame.length) : null;
     if (chunk !== null) {
-      this.directUsed += frame.copy(chunk, this.directUsed);
+      this.direct.used += frame.copy(chunk, this.direct.used);
       this.scheduler.mark(this);
       return;
     }
@@ -194,55 +184,26 @@ export class OutboundQueue implements Flushable {
   }
 
   /**
-   * The direct chunk, with room for `n` more bytes at `directUsed`; `null` when the full
+   * The direct chunk, with room for `n` more bytes at its `used`; `null` when the full
    * chunk was handed to the socket and the socket wants no more (then frames queue).
    */
   private reserve(n: number): Buffer | null {
-    const chunk = this.direct;
-    if (chunk !== null && this.directUsed + n <= chunk.length) return chunk;
-    const unwritten = this.directUsed - this.directStart;
-    if (chunk !== null && chunk.length < DIRECT_CHUNK_BYTES && unwritten + n <= DIRECT_CHUNK_BYTES) {
-      // Grow: move the unwritten frames into a chunk twice the size (or a spare one). The
-      // old chunk is dropped, never reused, so a copy source inside it stays valid.
-      const bigger = takeDirectChunk(Math.max(chunk.length * 2, unwritten + n));
-      chunk.copy(bigger, 0, this.directStart, this.directUsed);
-      this.setDirect(bigger, unwritten);
-      return bigger;
-    }
+    const room = this.direct.room(n);
+    if (room !== null) return room;
     this.writeDirect();
     if (this.waitingForDrain) return null;
-    const fresh = this.direct !== null && n <= this.direct.length ? this.direct : takeDirectChunk(n);
-    this.setDirect(fresh, 0);
-    return fresh;
-  }
-
-  private setDirect(chunk: Buffer | null, used: number): void {
-    this.direct = chunk;
-    this.directStart = 0;
-    this.directUsed = used;
+    return this.direct.fresh(n);
   }
 
   /** Hand the direct chunk's unwritten frames to the socket. */
   private writeDirect(): void {
-    const n = this.directUsed - this.directStart;
+    const direct = this.direct;
+    const n = direct.unwritten;
     if (n === 0) return;
-    const data = this.direct!.subarray(this.directStart, this.directUsed);
-    this.directStart = this.directUsed;
     this.bytes -= n;
-    this.deliveries -= this.directDeliveries;
-    this.directDeliveries = 0;
-    if (!this.socket.write(data)) this.waitingForDrain = true;
-    // Nothing left in the socket: the kernel has the bytes, so the chunk can be reused.
-    if (this.socket.writableLength === 0) {
-      const chunk = this.direct!;
-      if (keepDirectChunk(chunk)) {
-        this.setDirect(null, 0);
-      } else {
-        this.setDirect(chunk, 0);
-      }
-    } else {
-      this.setDirect(null, 0);
-    }
+    this.deliveries -= direct.deliveries;
+    if (!this.socket.write(direct.take())) this.waitingForDrain = true;
+    direct.written(this.socket.writableLength === 0);
   }
 
   /**
@@ -254,7 +215,7 @@ export class OutboundQueue implements Flushable {
     if (this.ended) return false;
     // A turn that routes more than max_queue_size frames here hands them to the socket
     // early rather than dropping: nothing waited for the peer yet.
-    if (this.directDeliveries >= this.maxQueued) this.writeDirect();
+    if (this.direct.deliveries >= this.maxQueued) this.writeDirect();
     if (this.isDirect() && this.writeDeliveryDirect(msg, flags)) return true;
     if (this.deliveries >= this.maxQueued && !this.dropOldestQos0()) {
       this.events.dropped();
@@ -284,15 +245,16 @@ export class OutboundQueue implements Flushable {
     if (chunk === null) return false;
     this.bytes += size;
     if (this.overLimit()) return true; // as in the queued case: accepted, lost with the connection
-    const at = this.directUsed;
+    const direct = this.direct;
+    const at = direct.used;
     if (whole !== undefined) {
       chunk.set(whole, at); // a fan-out's copy per recipient: see writeDeliveryFrame
     } else {
       writeDeliveryFrame(msg, flags, chunk, at);
       if (plain) writtenInParts = msg;
     }
-    this.directUsed = at + size;
-    this.directDeliveries++;
+    direct.used = at + size;
+    direct.deliveries++;
     this.deliveries++;
     this.scheduler.mark(this);
     return true;
@@ -467,8 +429,7 @@ export class OutboundQueue implements Flushable {
     this.deliveries = 0;
     this.bytes = 0;
     this.controlTailUsed = -1;
-    this.setDirect(null, 0);
-    this.directDeliveries = 0;
+    this.direct.clear();
     return forgotten;
   }
 }
