@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { deliveryFrameSize } from '../../src/broker/delivery-frame.js';
 import { createMessage, deliveryFrame, type BrokerMessage } from '../../src/broker/message.js';
+import type { OutboundQueue } from '../../src/broker/outbound-queue.js';
 import { encodeFrame } from '../../src/protocol/framing.js';
 import { jsonValue, RawJson } from '../../src/protocol/raw-json.js';
 import { expectedDeliveryText } from '../helpers/delivery-text.js';
@@ -103,6 +104,18 @@ describe('OutboundQueue', () => {
     expect(q.heldSlots).toBeLessThanOrEqual(1024);
   });
 
+  /** Deliver `n` QoS 0 messages without a drain: their bodies, and the most entries the queue held meanwhile. */
+  const flood = (q: OutboundQueue, deliver: (body: string) => unknown, n: number): { sent: string[]; most: number } => {
+    const sent: string[] = [];
+    let most = 0;
+    for (let i = 0; i < n; i++) {
+      deliver(`m${i}`);
+      sent.push(`m${i}`);
+      most = Math.max(most, q.heldEntries);
+    }
+    return { sent, most };
+  };
+
   it('under a steady overload holds a bounded number of entries, and writes the survivors in order on drain', async () => {
     const { socket, q, dropped, deliver } = setup(100);
     socket.accept = false;
@@ -110,13 +123,7 @@ describe('OutboundQueue', () => {
     await tick(); // written; now backpressured, and it never drains until the end
     deliver('q1', 1);
     q.sendControl(frame('resp'));
-    const sent: string[] = [];
-    let most = 0;
-    for (let i = 0; i < 20_000; i++) {
-      deliver(`m${i}`);
-      sent.push(`m${i}`);
-      most = Math.max(most, q.heldEntries);
-    }
+    const { sent, most } = flood(q, deliver, 20_000);
     // 100 deliveries kept, the QoS 1 one and the response among them; the dropped ones
     // are let go in bulk, never more than about a thousand at a time.
     expect(q.queuedDeliveries).toBe(100);
@@ -136,13 +143,7 @@ describe('OutboundQueue', () => {
     socket.accept = false;
     deliver('first');
     await tick(); // written; now backpressured, and it never drains until the end
-    const sent: string[] = [];
-    let most = 0;
-    for (let i = 0; i < 20_000; i++) {
-      deliver(`m${i}`);
-      sent.push(`m${i}`);
-      most = Math.max(most, q.heldEntries);
-    }
+    const { sent, most } = flood(q, deliver, 20_000);
     expect(dropped.count).toBe(20_000 - 100);
     expect(most).toBe(100);
     expect(q.heldSlots).toBeLessThanOrEqual(128);
