@@ -116,8 +116,7 @@ function encodingInfo(requested: string): EncodingInfo {
   if (cached) return cached;
   const key = encodingKey(requested);
   const name = ALIASES[key] ?? requested;
-  // "UTF-16" is little endian in AutoHotkey (see ALIASES).
-  const native = key === 'utf16' ? 'utf16le' : nodeEncodingOf(key);
+  const native = nodeEncodingOf(key);
   const info: EncodingInfo = native
     ? { name, ...NODE_DECODING[native] }
     : isWindows1252(key)

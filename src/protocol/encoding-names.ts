@@ -14,6 +14,9 @@ export const encodingKey = (name: string): string => name.toLowerCase().replace(
 const NODE_ENCODINGS: ReadonlyMap<string, NodeEncoding> = new Map([
   ['utf8', 'utf8'],
   ['utf16le', 'utf16le'],
+  // AutoHotkey's "UTF-16" is little endian. iconv-lite's `utf16` guesses the byte order
+  // and holds back the first 16 bytes to do so: a script's short line would wait for more.
+  ['utf16', 'utf16le'],
   ['ucs2', 'utf16le'],
   ['latin1', 'latin1'],
   ['iso88591', 'latin1'],

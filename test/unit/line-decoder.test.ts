@@ -30,6 +30,15 @@ describe('LineDecoder', () => {
     expect(texts([...d.push(bytes.subarray(0, 3)), ...d.push(bytes.subarray(3))])).toEqual(['a€', 'b']);
   });
 
+  it('reads "UTF-16" as little endian, as AutoHotkey does, and hands over a short line at once', () => {
+    for (const name of ['UTF-16', 'utf16', 'Utf-16']) {
+      const d = new LineDecoder(name);
+      expect(d.push(Buffer.from('ok\n', 'utf16le')), name).toEqual([{ text: 'ok', truncated: false }]);
+      expect(d.push(Buffer.from('\ufeffé\r\n', 'utf16le')), name).toEqual([{ text: '\ufeffé', truncated: false }]);
+    }
+    expect(new LineDecoder('UTF-16').push(Buffer.from('\ufeffhi\n', 'utf16le'))).toEqual([{ text: 'hi', truncated: false }]);
+  });
+
   it('returns an unterminated last line at end()', () => {
     const d = new LineDecoder('utf-8');
     expect(d.push(Buffer.from('no newline'))).toEqual([]);
