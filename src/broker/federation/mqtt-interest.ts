@@ -26,6 +26,13 @@ export class MqttInterest {
    */
   private readonly subscribeSeq = new Map<string, number>();
   private nextSubscribeSeq = 0;
+  /**
+   * Of {@link subscribed}, those whose SUBSCRIBE was lost with the connection: the server
+   * may have taken it before the connection went. The next {@link apply} subscribes them
+   * again if still wanted, and unsubscribes them if not, so a kept session does not go on
+   * importing what nobody wants.
+   */
+  private readonly uncertain = new Set<string>();
 
   /** @param address the upstream as logged (without credentials) */
   constructor(
@@ -48,12 +55,14 @@ export class MqttInterest {
     this.subscribed.clear();
     this.acknowledged.clear();
     this.subscribeSeq.clear();
+    this.uncertain.clear();
   }
 
   /** Bring the session's subscriptions to what is wanted, through a connected client. */
   apply(client: MqttClient): void {
     const drop = [...this.subscribed].filter((f) => !this.wanted.has(f));
-    const add = [...this.wanted].filter((f) => !this.subscribed.has(f));
+    const add = [...this.wanted].filter((f) => !this.subscribed.has(f) || this.uncertain.has(f));
+    this.uncertain.clear();
     if (drop.length > 0) {
       for (const f of drop) {
         this.subscribed.delete(f);
@@ -79,12 +88,13 @@ export class MqttInterest {
           this.acknowledged.add(f);
           return;
         }
-        this.subscribed.delete(f);
         this.subscribeSeq.delete(f);
         if (reasonCodeOf(err) !== undefined) {
+          this.subscribed.delete(f);
           this.log.warning('federation: the MQTT upstream refused a subscription; those imports do not arrive', { upstream: this.address, filter: f, error: err });
         } else {
-          this.log.debug('federation: MQTT subscribe lost with the connection; made again on reconnect', { filter: f, error: err });
+          this.uncertain.add(f);
+          this.log.debug('federation: MQTT subscribe lost with the connection; made again, or undone, on reconnect', { filter: f, error: err });
         }
       });
     }
