@@ -44,6 +44,12 @@ export interface BrokerMessage {
 /** Delivery flags that vary per recipient. */
 export type DeliveryFlags = FrameFlags;
 
+/**
+ * No flags: a plain delivery. Queues tell a plain delivery by this very object, so callers
+ * without flags pass it (or nothing) rather than a fresh `{}`.
+ */
+export const NO_FLAGS: Readonly<DeliveryFlags> = {};
+
 /** True when the message's TTL has run out at `now`. */
 export function isExpired(msg: BrokerMessage, now?: number): boolean {
   // Most messages have no TTL: skip the clock read for them (it showed in profiles).
@@ -51,7 +57,7 @@ export function isExpired(msg: BrokerMessage, now?: number): boolean {
 }
 
 /** The delivery frame for `msg` with `flags`, cached for the common combinations. */
-export function deliveryFrame(msg: BrokerMessage, flags: DeliveryFlags = {}): Buffer {
+export function deliveryFrame(msg: BrokerMessage, flags: DeliveryFlags = NO_FLAGS): Buffer {
   if (flags.redelivered) return buildDeliveryFrame(msg, flags); // rare: not worth caching
   if (flags.retained) return (msg.retainedFrame ??= buildDeliveryFrame(msg, flags));
   return (msg.frame ??= buildDeliveryFrame(msg, flags));

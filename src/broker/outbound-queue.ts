@@ -13,7 +13,7 @@ import { deliveryFrameSize, writeDeliveryFrame } from './delivery-frame.js';
 import { CONTROL, FrameRing, NO_FRAME, QOS0, QOS1, type EntryKind } from './frame-ring.js';
 import { giveBackWriteChunk, takeWriteChunk, WRITE_CHUNK_BYTES } from './chunk-pool.js';
 import { DirectChunk } from './direct-chunk.js';
-import { deliveryFrame, isExpired, type BrokerMessage, type DeliveryFlags } from './message.js';
+import { deliveryFrame, isExpired, NO_FLAGS, type BrokerMessage, type DeliveryFlags } from './message.js';
 import { placeQueuedFrame, queuedFrame } from './queued-frame.js';
 
 /** What the queue reports to its owner. */
@@ -56,7 +56,6 @@ const MAX_CHUNK_BYTES = 1024 * 1024;
  * socket seldom drains, and each new delivery drops one: they would pile up without bound.
  */
 const COMPACT_AFTER_DROPPED = 1024;
-const NO_FLAGS: DeliveryFlags = {};
 
 /**
  * The message whose plain frame was last written in parts. A second recipient of it has
@@ -264,33 +263,29 @@ export class OutboundQueue implements Flushable {
     const entries = this.entries;
     // Entries dropped earlier that now lead the queue go for good.
     while (entries.length > 0 && entries.sizeAt(0) === 0) this.shiftEntry();
-    // Under a steady overload of QoS 0 deliveries, the one to drop is the oldest entry:
-    // shifted out, it leaves no dropped slot behind for a flush or a compaction to pass,
-    // and the ring stays the size of the queue.
-    if (entries.length > 0 && entries.kindAt(0) === QOS0) {
-      this.deliveries--;
-      this.bytes -= entries.sizeAt(0);
-      this.shiftEntry();
-      this.events.dropped();
-      return true;
-    }
     for (let i = this.qos0Searched; i < entries.length; i++) {
       // A control frame, a QoS 1 delivery or a dropped entry: never a candidate.
       if (entries.kindAt(i) !== QOS0 || entries.sizeAt(i) === 0) continue;
-      this.qos0Searched = i + 1;
       this.deliveries--;
       this.bytes -= entries.sizeAt(i);
-      // Its bytes and message go now; the slot when flushed or compacted.
-      entries.dropAt(i);
+      if (i === 0) {
+        // The common case under a steady overload of QoS 0 deliveries: shifted out, the
+        // oldest entry leaves no dropped slot behind, and the ring stays the queue's size.
+        this.shiftEntry();
+      } else {
+        // Its bytes and message go now; the slot when flushed or compacted.
+        this.qos0Searched = i + 1;
+        entries.dropAt(i);
+        if (++this.droppedEntries > COMPACT_AFTER_DROPPED && this.droppedEntries * 2 > entries.length) this.compact();
+      }
       this.events.dropped();
-      if (++this.droppedEntries > COMPACT_AFTER_DROPPED && this.droppedEntries * 2 > entries.length) this.compact();
       return true;
     }
     this.qos0Searched = entries.length;
     return false;
   }
 
-  /** Remove the oldest entry (a dropped one, or one being dropped), keeping the counts in step. */
+  /** Remove the oldest entry (dropped, being dropped or being written), keeping the counts in step. */
   private shiftEntry(): void {
     if (this.entries.sizeAt(0) === 0) this.droppedEntries--;
     this.entries.shift();
@@ -339,12 +334,8 @@ export class OutboundQueue implements Flushable {
       const size = entries.sizeAt(0);
       const kind = entries.kindAt(0);
       const msg = entries.msgAt(0);
-      entries.shift();
-      if (this.qos0Searched > 0) this.qos0Searched--;
-      if (size === 0) {
-        this.droppedEntries--;
-        continue;
-      }
+      this.shiftEntry();
+      if (size === 0) continue;
       this.bytes -= size;
       if (kind !== CONTROL) {
         this.deliveries--;

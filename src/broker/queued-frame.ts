@@ -5,9 +5,7 @@
  */
 import { deliveryFrameSize, writeDeliveryFrame } from './delivery-frame.js';
 import { frameStore, MAX_STORED_FRAME } from './frame-store.js';
-import type { BrokerMessage, DeliveryFlags } from './message.js';
-
-const NO_FLAGS: DeliveryFlags = {};
+import { NO_FLAGS, type BrokerMessage } from './message.js';
 
 /**
  * The message whose plain frame was last placed, and where: `size` bytes in chunk `chunk`
