@@ -161,7 +161,7 @@ export class Dispatcher {
   /** An ack notification read through the connection's template. */
   private ackTemplated(conn: Connection, messageId: string): void {
     const session = conn.session;
-    if (session === null) return; // closing: frames after the session was released are ignored
+    if (session === null) return; // never: templates are learned once connected, and a connection keeps its session
     try {
       acknowledge(this.broker, session, messageId);
     } catch (err) {
@@ -172,7 +172,7 @@ export class Dispatcher {
   /** A publish notification read through the connection's template. */
   private publishTemplated(conn: Connection, topic: string, payload: RawJson): void {
     const session = conn.session;
-    if (session === null) return; // closing: frames after the session was released are ignored
+    if (session === null) return; // never: templates are learned once connected, and a connection keeps its session
     try {
       const done = publishUnanswered(this.broker, session, requireSendableTopic(topic), payload);
       // Behind a journaled publish of the same client it waits its turn (a QoS 0 publish is

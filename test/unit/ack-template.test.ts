@@ -58,6 +58,14 @@ describe('AckTemplate', () => {
     }
   });
 
+  it('keeps no envelope longer than 256 bytes (a client that pads its frames takes the full path)', () => {
+    const padded = (length: number): string => COMPACT.replace('{', `{${' '.repeat(length - COMPACT.length)}`);
+    const longest = learn(`${padded(256)}${ID}"}}`);
+    expect(longest).not.toBeNull();
+    expect(idOf(longest!, `${padded(256)}other"}}`)).toBe('other');
+    expect(learn(`${padded(257)}${ID}"}}`)).toBeNull();
+  });
+
   it('is taught only by a plain ack notification of message_id alone, spelled without escapes', () => {
     expect(learn(`${COMPACT}${ID}"}}`)).not.toBeNull();
     const teachesNothing = [
