@@ -60,10 +60,13 @@ describe('AckTemplate', () => {
 
   it('keeps no envelope longer than 256 bytes (a client that pads its frames takes the full path)', () => {
     const padded = (length: number): string => COMPACT.replace('{', `{${' '.repeat(length - COMPACT.length)}`);
-    const longest = learn(`${padded(256)}${ID}"}}`);
-    expect(longest).not.toBeNull();
-    expect(idOf(longest!, `${padded(256)}other"}}`)).toBe('other');
-    expect(learn(`${padded(257)}${ID}"}}`)).toBeNull();
+    // At an offset too: the limit is on the envelope, not on where it lies in the read.
+    for (const at of [0, 300]) {
+      const longest = learn(`${padded(256)}${ID}"}}`, at);
+      expect(longest).not.toBeNull();
+      expect(idOf(longest!, `${padded(256)}other"}}`, at)).toBe('other');
+      expect(learn(`${padded(257)}${ID}"}}`, at)).toBeNull();
+    }
   });
 
   it('is taught only by a plain ack notification of message_id alone, spelled without escapes', () => {
