@@ -53,12 +53,12 @@ describe('MessageRecords', () => {
   it('upgrade replaces a value in place, in the ring and beside it, and leaves an unknown id unrecorded', () => {
     const r = new MessageRecords<{ n: number }>();
     const [a, b] = [own(), own()];
-    const [old, older] = [restored(1), restored(2)];
-    const [va, vOld, vb, vOlder] = [{ n: 1 }, { n: 2 }, { n: 3 }, { n: 4 }];
+    const [old, later] = [restored(1), restored(2)];
+    const [va, vOld, vb, vLater] = [{ n: 1 }, { n: 2 }, { n: 3 }, { n: 4 }];
     r.set(a, va);
     r.setById(old.id, vOld);
     r.set(b, vb);
-    r.setById(older.id, vOlder);
+    r.setById(later.id, vLater);
     const bump = (v: { n: number }): { n: number } => ({ n: v.n * 10 });
     expect(r.upgrade(a.id, bump)).toEqual({ n: 10 });
     expect(r.upgrade(old.id, bump)).toEqual({ n: 20 });
@@ -66,11 +66,11 @@ describe('MessageRecords', () => {
     expect(r.upgrade(b.id, (v) => v)).toBe(vb);
     expect(r.upgrade(own().id, bump)).toBeUndefined();
     expect(r.upgrade(restored(3).id, bump)).toBeUndefined();
-    expect([r.size, [...r.keys()]]).toEqual([4, [a.id, old.id, b.id, older.id]]);
+    expect([r.size, [...r.keys()]]).toEqual([4, [a.id, old.id, b.id, later.id]]);
     expect([...r.values()].map((v) => v.n)).toEqual([10, 20, 3, 4]);
     expect([r.get(a.id)!.n, r.get(old.id)!.n]).toEqual([10, 20]);
     // The upgraded values are found and shifted like any other, in their places.
-    expect([r.shift()!.n, r.shift()!.n, r.shift(), r.shift(), r.shift()]).toEqual([10, 20, vb, vOlder, undefined]);
+    expect([r.shift()!.n, r.shift()!.n, r.shift(), r.shift(), r.shift()]).toEqual([10, 20, vb, vLater, undefined]);
   });
 
   it('matches a Map through 50,000 random operations', () => {
