@@ -53,12 +53,19 @@ export class AckTemplate {
     return new AckTemplate(new FramePrefix(Buffer.from(buf.subarray(start, idStart))));
   }
 
-  /** The message id the frame `buf[start..end)` acks when it matches this template; `null` otherwise. */
-  idOf(buf: Buffer, start: number, end: number): string | null {
+  /**
+   * Where the message id that the frame `buf[start..end)` acks starts when the frame
+   * matches this template, -1 otherwise. The id runs to {@link ackedIdEnd}; its bytes are
+   * plain (1-128 of `[0-9A-Za-z._:-]`), so read as Latin-1 they are the id.
+   */
+  idStart(buf: Buffer, start: number, end: number): number {
     const prefix = this.prefix;
     const idStart = start + prefix.length;
-    const idEnd = end - 3;
-    if (idEnd <= idStart || !endsLikeAck(buf, end) || !prefix.matches(buf, start) || !isPlainId(buf, idStart, idEnd)) return null;
-    return buf.toString('latin1', idStart, idEnd);
+    const idEnd = ackedIdEnd(end);
+    if (idEnd <= idStart || !endsLikeAck(buf, end) || !prefix.matches(buf, start) || !isPlainId(buf, idStart, idEnd)) return -1;
+    return idStart;
   }
 }
+
+/** Where the id ends in a templated ack frame that ends at `end`: before its `"}}`. */
+export const ackedIdEnd = (end: number): number => end - 3;

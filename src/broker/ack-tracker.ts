@@ -3,6 +3,7 @@
  * records are forgotten first, and a forgotten id answers like an unknown one.
  */
 import type { BrokerMessage } from './message.js';
+import type { IdSpace } from './message-id.js';
 import { MessageRecords } from './message-records.js';
 
 /**
@@ -96,8 +97,23 @@ class AckRecord {
 const fullRecord = (rec: Targets | AckRecord): Targets | AckRecord =>
   rec instanceof AckRecord || (typeof rec !== 'string' && rec.length === 0) ? rec : new AckRecord(rec);
 
+/** Client ids whose acked-alone record is kept for sharing; past this the cache starts over. */
+const SHARED_RECORDS_LIMIT = 1024;
+
 export class AckTracker {
   private readonly records = new MessageRecords<Targets | AckRecord>();
+  /**
+   * Per client id, the record of a message routed to that client alone and acked by it.
+   * Such records are all alike and no call changes them (an ack by their client is
+   * already recorded, anybody else's is refused, and a client that acked is never
+   * forgotten as gone), so acked messages share one. A record per ack, kept until
+   * 10,000 later messages pushed it out, was copied by the garbage collector and promoted
+   * on a backlog whose subscriber acks.
+   */
+  private readonly ackedAlone = new Map<string, AckRecord>();
+  /** The upgrade for an ack by `ackingClient`, or (null) for the full record alone. */
+  private readonly upgradeFor = (rec: Targets | AckRecord, ackingClient: string | null): Targets | AckRecord =>
+    ackingClient !== null && rec === ackingClient ? this.recordAckedAlone(ackingClient) : fullRecord(rec);
 
   constructor(private readonly limit: number = 10_000) {}
 
@@ -125,7 +141,12 @@ export class AckTracker {
    * or its routing to `clientId`, is unknown, or that session expired.
    */
   ack(messageId: string, clientId: string): boolean {
-    return this.record(messageId)?.ack(clientId) ?? false;
+    return ackIn(this.records.upgrade(messageId, this.upgradeFor, clientId), clientId);
+  }
+
+  /** {@link ack} for this broker's message number `seq` of `space` (message-id.ts), with no id string. */
+  ackOwn(space: IdSpace, seq: number, clientId: string): boolean {
+    return ackIn(this.records.upgradeOwn(space, seq, this.upgradeFor, clientId), clientId);
   }
 
   /** A session that expired will never ack: stop listing it as pending. */
@@ -143,7 +164,21 @@ export class AckTracker {
 
   /** The message's full record, made from its targets on first need; undefined when not tracked. */
   private record(messageId: string): AckRecord | undefined {
-    const rec = this.records.upgrade(messageId, fullRecord);
+    const rec = this.records.upgrade(messageId, this.upgradeFor, null);
     return rec instanceof AckRecord ? rec : undefined; // a message routed to no one has none
   }
+
+  private recordAckedAlone(clientId: string): AckRecord {
+    let rec = this.ackedAlone.get(clientId);
+    if (rec === undefined) {
+      rec = new AckRecord(clientId);
+      rec.ack(clientId);
+      if (this.ackedAlone.size >= SHARED_RECORDS_LIMIT) this.ackedAlone.clear();
+      this.ackedAlone.set(clientId, rec);
+    }
+    return rec;
+  }
 }
+
+/** Record `clientId`'s ack in what an upgrade found; a message routed to no one (or unknown) has no record to take it. */
+const ackIn = (rec: Targets | AckRecord | undefined, clientId: string): boolean => rec instanceof AckRecord && rec.ack(clientId);

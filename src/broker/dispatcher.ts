@@ -24,14 +24,15 @@ import {
 import { scanBatch, scanCall } from '../protocol/call-scan.js';
 import type { RawJson } from '../protocol/raw-json.js';
 import { decodeFrameText } from '../protocol/text.js';
-import { AckTemplate } from './ack-template.js';
+import { AckTemplate, ackedIdEnd } from './ack-template.js';
 import { encodeAnswerFrame } from './answer-encoder.js';
 import { BadFrameLog } from './bad-frames.js';
 import type { Connection } from './connection.js';
 import type { BrokerContext, CallContext } from './context.js';
 import { NO_FAULTS } from './faults.js';
+import { idSpaceInUse, seqOfIdBytes } from './message-id.js';
 import { METHODS } from './handlers/index.js';
-import { acknowledge } from './handlers/ack.js';
+import { acknowledge, acknowledgeOwn } from './handlers/ack.js';
 import { publishUnanswered } from './handlers/publish.js';
 import { requireSendableTopic } from './params.js';
 import { PendingAnswer } from './pending-answer.js';
@@ -84,9 +85,9 @@ export class Dispatcher {
     // A subscriber acks every QoS 1 delivery in the same envelope: only the id is read.
     const ackTemplate = conn.ackTemplate;
     if (ackTemplate !== null && this.templated) {
-      const messageId = ackTemplate.idOf(buf, start, end);
-      if (messageId !== null) {
-        this.ackTemplated(conn, messageId);
+      const idStart = ackTemplate.idStart(buf, start, end);
+      if (idStart >= 0) {
+        this.ackTemplated(conn, buf, idStart, ackedIdEnd(end));
         return;
       }
     }
@@ -159,11 +160,15 @@ export class Dispatcher {
   }
 
   /** An ack notification read through the connection's template. */
-  private ackTemplated(conn: Connection, messageId: string): void {
+  private ackTemplated(conn: Connection, buf: Buffer, idStart: number, idEnd: number): void {
     const session = conn.session;
     if (session === null) return; // never: templates are learned once connected, and a connection keeps its session
     try {
-      acknowledge(this.broker, session, messageId);
+      // An id of this broker's is found by its number, read from the bytes: no string.
+      const space = idSpaceInUse();
+      const seq = space === null ? -1 : seqOfIdBytes(space, buf, idStart, idEnd);
+      if (space !== null && seq >= 0) acknowledgeOwn(this.broker, session, space, seq);
+      else acknowledge(this.broker, session, buf.toString('latin1', idStart, idEnd));
     } catch (err) {
       this.fail(conn, TEMPLATED_ACK, err);
     }

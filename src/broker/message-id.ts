@@ -53,6 +53,11 @@ function newSpace(): IdSpace {
   return (space = new IdSpace(`${r.slice(0, 8)}-${r.slice(8, 12)}-4${r.slice(12, 15)}-${variant}${r.slice(15, 18)}-`));
 }
 
+/** The space ids are being drawn from now, without drawing one: null before the first message. */
+export function idSpaceInUse(): IdSpace | null {
+  return space;
+}
+
 /** The space the next {@link nextMessageSeq} belongs to. */
 export function currentIdSpace(): IdSpace {
   return counter >= SEQ_LIMIT || space === null ? newSpace() : space;
@@ -83,6 +88,25 @@ export function parseMessageSeq(idSpace: IdSpace, id: string): number | null {
   if (!id.startsWith(idSpace.prefix)) return null;
   const seq = hexTail(id) - ID_BASE;
   return seq >= 0 && seq < SEQ_LIMIT ? seq : null;
+}
+
+/**
+ * The sequence number of the id written as the bytes `buf[start..end)` when it is one of
+ * `idSpace`'s ids, -1 otherwise: what {@link parseMessageSeq} gives for the same text,
+ * read from the bytes so that an ack needs no id string (ack-template.ts).
+ */
+export function seqOfIdBytes(idSpace: IdSpace, buf: Uint8Array, start: number, end: number): number {
+  if (end - start !== MESSAGE_ID_LENGTH) return -1;
+  const prefix = idSpace.bytes;
+  for (let k = 0; k < PREFIX_LENGTH; k++) if (buf[start + k] !== prefix[k]) return -1;
+  let value = 0;
+  for (let i = start + PREFIX_LENGTH; i < end; i++) {
+    const c = buf[i]!;
+    if (!isHexDigit(c)) return -1;
+    value = value * 16 + (c <= 0x39 ? c - 0x30 : c - 0x57);
+  }
+  const seq = value - ID_BASE;
+  return seq >= 0 && seq < SEQ_LIMIT ? seq : -1;
 }
 
 /** The value of an id's last 12 characters when the id has the length of ours and they are lower-case hex digits; -1 otherwise. */

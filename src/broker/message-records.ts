@@ -99,20 +99,35 @@ export class MessageRecords<V> {
   }
 
   /**
-   * The value recorded under `id` (undefined when none), replaced by `upgrade(value)` first
-   * when that returns another: one lookup where {@link get} and {@link setById} make two.
+   * The value recorded under `id` (undefined when none), replaced by `upgrade(value, arg)`
+   * first when that returns another: one lookup where {@link get} and {@link setById} make two.
    */
-  upgrade(id: string, upgrade: (value: V) => V): V | undefined {
+  upgrade<A>(id: string, upgrade: (value: V, arg: A) => V, arg: A): V | undefined {
     const at = this.findId(id);
-    if (at >= 0) {
-      const value = this.lane.valueAt(at);
-      const next = upgrade(value);
-      if (next !== value) this.lane.setValueAt(at, next);
-      return next;
-    }
+    return at >= 0 ? this.upgradeInLane(at, upgrade, arg) : this.upgradeOther(id, upgrade, arg);
+  }
+
+  /**
+   * {@link upgrade} for this broker's message number `seq` of `space`: the id string is
+   * made only when the message is not in the ring.
+   */
+  upgradeOwn<A>(space: IdSpace, seq: number, upgrade: (value: V, arg: A) => V, arg: A): V | undefined {
+    const at = this.findOwn(space, seq);
+    if (at >= 0) return this.upgradeInLane(at, upgrade, arg);
+    return this.other.size === 0 ? undefined : this.upgradeOther(space.format(seq), upgrade, arg);
+  }
+
+  private upgradeInLane<A>(at: number, upgrade: (value: V, arg: A) => V, arg: A): V {
+    const value = this.lane.valueAt(at);
+    const next = upgrade(value, arg);
+    if (next !== value) this.lane.setValueAt(at, next);
+    return next;
+  }
+
+  private upgradeOther<A>(id: string, upgrade: (value: V, arg: A) => V, arg: A): V | undefined {
     const entry = this.other.get(id);
     if (entry === undefined) return undefined;
-    const next = upgrade(entry.value);
+    const next = upgrade(entry.value, arg);
     if (next !== entry.value) this.other.set(id, { id, order: entry.order, value: next });
     return next;
   }
@@ -130,6 +145,12 @@ export class MessageRecords<V> {
   delete(id: string): boolean {
     const at = this.findId(id);
     return at >= 0 ? this.kill(at) : this.other.delete(id);
+  }
+
+  /** {@link delete} for this broker's message number `seq` of `space`, with no id string unless it is not in the ring. */
+  deleteOwn(space: IdSpace, seq: number): boolean {
+    const at = this.findOwn(space, seq);
+    return at >= 0 ? this.kill(at) : this.other.size > 0 && this.other.delete(space.format(seq));
   }
 
   /** Remove and return the oldest entry's value. */
@@ -180,6 +201,12 @@ export class MessageRecords<V> {
   private findId(id: string): number {
     const seq = this.laneSpace === null ? null : parseMessageSeq(this.laneSpace, id);
     return seq === null ? -1 : this.lane.find(seq);
+  }
+
+  /** {@link findId} for the id of message number `seq` of `space`, which it would parse to that. */
+  private findOwn(space: IdSpace, seq: number): number {
+    const laneSpace = this.laneSpace;
+    return laneSpace !== null && (laneSpace === space || laneSpace.prefix === space.prefix) ? this.lane.find(seq) : -1;
   }
 
   private kill(at: number): true {

@@ -8,6 +8,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { BrokerConfig } from '../../src/broker/index.js';
+import { encodeFrame } from '../../src/protocol/framing.js';
 import { useTempDirs } from '../helpers/journal-bed.js';
 import type { RawClient } from '../helpers/raw-client.js';
 import { roundTrip, subscribe, useTestBed } from '../helpers/test-bed.js';
@@ -135,6 +136,43 @@ describe('persistence across a restart', () => {
     await roundTrip(sub3);
     expect(sub3.deliveries()).toEqual([]);
     expect(stored(b3)).toMatchObject({ messages: 0 });
+  });
+
+  it('forgets on disk what was acked through a repeated ack envelope, before a restart and after it', async () => {
+    const dir = tempDir();
+    const b1 = await persistent(dir);
+    const sub1 = await bed.connected(b1.port, 'worker');
+    await subscribe(sub1, 'jobs.#');
+    const pub = await bed.connected(b1.port, 'pub');
+    const sent: string[] = [];
+    for (let i = 0; i < 6; i++) sent.push((await publish(pub, `jobs.${i}`, i, { qos: 1 })).message_id);
+    await sub1.waitDeliveries(6);
+    // Plain ack notifications in one envelope: the first teaches it, the next two are read by it.
+    const ackFrame = (id: string): Buffer => encodeFrame(`{"jsonrpc":"2.0","method":"ack","params":{"message_id":"${id}"}}`);
+    sub1.writeRaw(Buffer.concat([sent[0]!, sent[2]!, sent[4]!].map(ackFrame)));
+    await roundTrip(sub1);
+    await journalBarrier(pub);
+    expect(stored(b1)).toMatchObject({ messages: 3, pending_deliveries: 3 });
+    await b1.stop();
+
+    // Restored messages carry ids of the broker before, which the envelope's reader takes by string.
+    const b2 = await persistent(dir);
+    const sub2 = await bed.connected(b2.port, 'worker');
+    const again = await sub2.waitDeliveries(3);
+    expect(again.map((d) => d.message_id)).toEqual([sent[1], sent[3], sent[5]]);
+    sub2.writeRaw(Buffer.concat(again.slice(0, 2).map((d) => ackFrame(d.message_id as string))));
+    await roundTrip(sub2);
+    const pub2 = await bed.connected(b2.port, 'pub');
+    await journalBarrier(pub2);
+    expect(stored(b2)).toMatchObject({ messages: 1, pending_deliveries: 1 });
+    await b2.stop();
+
+    const b3 = await persistent(dir);
+    const sub3 = await bed.connected(b3.port, 'worker');
+    const last = await sub3.waitDeliveries(1);
+    await roundTrip(sub3);
+    expect(sub3.deliveries().map((d) => d.message_id)).toEqual([sent[5]]);
+    expect(last[0]).toMatchObject({ redelivered: true });
   });
 
   it('an offline session keeps receiving after a restart: its subscriptions route new QoS 1 publishes', async () => {

@@ -6,7 +6,7 @@
  * ack notification teaches an envelope.
  */
 import { describe, expect, it } from 'vitest';
-import { AckTemplate } from '../../src/broker/ack-template.js';
+import { AckTemplate, ackedIdEnd } from '../../src/broker/ack-template.js';
 import { scanCall } from '../../src/protocol/call-scan.js';
 import { placed } from '../helpers/placed-text.js';
 
@@ -23,9 +23,11 @@ function learn(text: string, at = 0): AckTemplate | null {
   return call && AckTemplate.learn(call, buf, start, end);
 }
 
+/** The id the template reads from `text` placed at `at` (null when the frame does not match). */
 function idOf(template: AckTemplate, text: string, at = 0): string | null {
   const { buf, start, end } = placed(text, at);
-  return template.idOf(buf, start, end);
+  const idStart = template.idStart(buf, start, end);
+  return idStart < 0 ? null : buf.toString('latin1', idStart, ackedIdEnd(end));
 }
 
 describe('AckTemplate', () => {

@@ -23,7 +23,8 @@ describe('AckTracker', () => {
     const rng = new Rng(15_301);
     const tracker = new AckTracker(LIMIT);
     const model = new Map<string, ModelRecord>();
-    const messages: { id: string }[] = [];
+    /** Each tracked message's id, and the message when this broker made it (acked by number, too). */
+    const messages: { id: string; msg?: BrokerMessage }[] = [];
     /** Made and not yet tracked: tracked later, after newer ones (out of order, as behind a journal write). */
     const late: BrokerMessage[] = [];
     for (let step = 0; step < 20_000; step++) {
@@ -33,6 +34,7 @@ describe('AckTracker', () => {
         const targets = rng.shuffle([...CLIENTS]).slice(0, fanout);
         const kind = rng.int(0, 9);
         let id: string;
+        let made: BrokerMessage | undefined;
         if (kind === 0) {
           // Restored from a journal: known by its id alone.
           id = `0000000${step % 10}-0000-4000-8000-${String(step).padStart(12, '0')}`;
@@ -41,14 +43,15 @@ describe('AckTracker', () => {
           if (kind === 3) late.push(createMessage({ topic: 't', payload: null, sender: 's', qos: 1 }));
           const msg = kind <= 2 && late.length > 0 ? late.splice(rng.int(0, late.length - 1), 1)[0]! : createMessage({ topic: 't', payload: null, sender: 's', qos: 1 });
           id = msg.id;
+          made = msg;
           // One target goes in as the router passes it: its client id alone (mostly).
           tracker.track(msg, targets.length === 1 && rng.int(0, 3) > 0 ? targets[0]! : targets);
         }
         model.set(id, { clients: new Set(), pending: new Set(targets) });
         if (model.size > LIMIT) model.delete(model.keys().next().value!);
-        messages.push({ id });
+        messages.push({ id, msg: made });
       } else if (op <= 7) {
-        const id = rng.pick(messages).id;
+        const { id, msg } = rng.pick(messages);
         const client = rng.pick(CLIENTS);
         const rec = model.get(id);
         let expected = false;
@@ -58,7 +61,9 @@ describe('AckTracker', () => {
         } else {
           expected = rec?.clients.has(client) ?? false;
         }
-        expect(tracker.ack(id, client), `ack ${id} ${client}`).toBe(expected);
+        // As a templated ack reads it (by number) or any other (by id string).
+        const acked = msg !== undefined && rng.int(0, 1) === 0 ? tracker.ackOwn(msg.idSpace!, msg.idSeq!, client) : tracker.ack(id, client);
+        expect(acked, `ack ${id} ${client}`).toBe(expected);
       } else if (op === 8) {
         const client = rng.pick(CLIENTS);
         const ids = Array.from({ length: rng.int(1, 10) }, () => rng.pick(messages).id);
@@ -72,6 +77,27 @@ describe('AckTracker', () => {
     }
     expect(tracker.size).toBe(model.size);
     for (const [id, rec] of model) expect(tracker.get(id)).toEqual({ clients: [...rec.clients], pending: [...rec.pending] });
+  });
+
+  it('keeps each message acked by its one target apart from the others, though they share a record', () => {
+    const tracker = new AckTracker();
+    const [m1, m2, m3] = [1, 2, 3].map(() => createMessage({ topic: 't', payload: null, sender: 's', qos: 1 }));
+    tracker.track(m1!, 'a');
+    tracker.track(m2!, 'a');
+    tracker.track(m3!, ['a']);
+    expect([tracker.ack(m1!.id, 'a'), tracker.ackOwn(m2!.idSpace!, m2!.idSeq!, 'a'), tracker.ack(m3!.id, 'a')]).toEqual([true, true, true]);
+    // What is said of one (a stranger's ack, an expired session, the same ack again) changes no other.
+    expect(tracker.ack(m1!.id, 'b')).toBe(false);
+    tracker.forgetClient([m1!.id, m2!.id], 'a');
+    tracker.forgetClient([m2!.id], 'b');
+    expect([tracker.ack(m2!.id, 'a'), tracker.ackOwn(m1!.idSpace!, m1!.idSeq!, 'b')]).toEqual([true, false]);
+    for (const m of [m1!, m2!, m3!]) expect(tracker.get(m.id), m.id).toEqual({ clients: ['a'], pending: [] });
+    // A message routed to one client and acked by another is refused, and stays pending.
+    const m4 = createMessage({ topic: 't', payload: null, sender: 's', qos: 1 });
+    tracker.track(m4, 'b');
+    expect(tracker.ackOwn(m4.idSpace!, m4.idSeq!, 'a')).toBe(false);
+    expect(tracker.get(m4.id)).toEqual({ clients: [], pending: ['b'] });
+    expect(tracker.ackOwn(m4.idSpace!, m4.idSeq! + 1000, 'b')).toBe(false);
   });
 
   it('tracks a restored message by id, its client ids taken once', () => {

@@ -69,10 +69,14 @@ describe('message ids', () => {
       expect(messageIds.writeMessageId(space, n, frame, 2)).toBe(36);
       expect(frame.toString('latin1', 2, 38)).toBe(id);
       expect(messageIds.parseMessageSeq(space, id)).toBe(n);
+      // Read from the bytes as a templated ack does: the same number, at any offset.
+      const bytes = Buffer.from(`xx${id}"}}`, 'latin1');
+      expect(messageIds.seqOfIdBytes(space, bytes, 2, 38), id).toBe(n);
     }
     // Plain hex ids of the same prefix outside this space's range: not its numbers, still plain.
     for (const tail of ['000000000000', 'fffffffffff0', (16 ** 11 - 1).toString(16).padStart(12, '0'), (16 ** 11 + 2 ** 30).toString(16)]) {
       expect(messageIds.parseMessageSeq(space, space.prefix + tail), tail).toBeNull();
+      expect(messageIds.seqOfIdBytes(space, Buffer.from(space.prefix + tail, 'latin1'), 0, 36), tail).toBe(-1);
       expect(messageIds.isPlainMessageId(space.prefix + tail), tail).toBe(true);
     }
   });
@@ -85,6 +89,14 @@ describe('message ids', () => {
     for (const foreign of [`${prefix}00000000000"`, `${prefix}0000000000\\n`, `${prefix}ABCDEF012345`, `${prefix}0123456789a`, `${prefix}0123456789abc`, own.replace(/^./, (c) => (c === 'a' ? 'b' : 'a'))]) {
       expect(messageIds.isPlainMessageId(foreign), foreign).toBe(false);
       expect(messageIds.parseMessageSeq(messageIds.currentIdSpace(), foreign), foreign).toBeNull();
+      const bytes = Buffer.from(foreign, 'latin1');
+      expect(messageIds.seqOfIdBytes(messageIds.currentIdSpace(), bytes, 0, bytes.length), foreign).toBe(-1);
     }
+    // Its own id, cut or run on by a byte, is not one of its ids; nor is it in another space.
+    const bytes = Buffer.from(`${own}0`, 'latin1');
+    const space = messageIds.currentIdSpace();
+    expect([messageIds.seqOfIdBytes(space, bytes, 0, 35), messageIds.seqOfIdBytes(space, bytes, 0, 37), messageIds.seqOfIdBytes(space, bytes, 1, 37)]).toEqual([-1, -1, -1]);
+    expect(messageIds.seqOfIdBytes(new messageIds.IdSpace('ffffffff-ffff-4fff-8fff-'), bytes, 0, 36)).toBe(-1);
+    expect(messageIds.idSpaceInUse()).toBe(space);
   });
 });

@@ -1,8 +1,8 @@
 /**
  * MessageRecords against a plain Map keyed by message id as the model: the same contents
  * in the same order after any mix of set (this broker's messages in order, out of order
- * and again; messages restored from the journal, by id alone), delete by message and by
- * id, shift and clear.
+ * and again; messages restored from the journal, by id alone), delete by message, by id
+ * and by sequence number, upgrade by id and by sequence number, shift and clear.
  */
 import { describe, expect, it } from 'vitest';
 import { createMessage, type BrokerMessage } from '../../src/broker/message.js';
@@ -60,12 +60,16 @@ describe('MessageRecords', () => {
     r.set(b, vb);
     r.setById(later.id, vLater);
     const bump = (v: { n: number }): { n: number } => ({ n: v.n * 10 });
-    expect(r.upgrade(a.id, bump)).toEqual({ n: 10 });
-    expect(r.upgrade(old.id, bump)).toEqual({ n: 20 });
+    expect(r.upgrade(a.id, bump, null)).toEqual({ n: 10 });
+    expect(r.upgrade(old.id, bump, null)).toEqual({ n: 20 });
     // Returning the same value changes nothing.
-    expect(r.upgrade(b.id, (v) => v)).toBe(vb);
-    expect(r.upgrade(own().id, bump)).toBeUndefined();
-    expect(r.upgrade(restored(3).id, bump)).toBeUndefined();
+    expect(r.upgrade(b.id, (v) => v, null)).toBe(vb);
+    expect(r.upgradeOwn(b.idSpace!, b.idSeq!, (v) => v, null)).toBe(vb);
+    // The argument reaches the upgrade.
+    expect(r.upgradeOwn(b.idSpace!, b.idSeq!, (v, by: number) => (by === 1 ? v : { n: -1 }), 1)).toBe(vb);
+    const unknown = own();
+    expect([r.upgrade(unknown.id, bump, null), r.upgradeOwn(unknown.idSpace!, unknown.idSeq!, bump, null)]).toEqual([undefined, undefined]);
+    expect(r.upgrade(restored(3).id, bump, null)).toBeUndefined();
     expect([r.size, [...r.keys()]]).toEqual([4, [a.id, old.id, b.id, later.id]]);
     expect([...r.values()].map((v) => v.n)).toEqual([10, 20, 3, 4]);
     expect([r.get(a.id)!.n, r.get(old.id)!.n]).toEqual([10, 20]);
@@ -95,9 +99,17 @@ describe('MessageRecords', () => {
       } else if (op < 60) {
         expect(r.deleteMessage(msg)).toBe(model.delete(msg.id));
       } else if (op < 75) {
-        expect(r.delete(msg.id)).toBe(model.delete(msg.id));
-      } else if (op < 99) {
+        // By number where the dispatcher reads an ack's id from its bytes; by string otherwise.
+        const deleted = msg.idSpace !== undefined && rand(2) === 0 ? r.deleteOwn(msg.idSpace, msg.idSeq!) : r.delete(msg.id);
+        expect(deleted).toBe(model.delete(msg.id));
+      } else if (op < 92) {
         expect(r.shift()).toBe(shiftModel(model));
+      } else if (op < 99) {
+        const now = (_v: number, n: number): number => n;
+        const found = model.has(msg.id);
+        const got = msg.idSpace !== undefined && rand(2) === 0 ? r.upgradeOwn(msg.idSpace, msg.idSeq!, now, i) : r.upgrade(msg.id, now, i);
+        expect(got).toBe(found ? i : undefined);
+        if (found) model.set(msg.id, i);
       } else {
         r.clear();
         model.clear();
@@ -133,7 +145,8 @@ describe('MessageRecords', () => {
         if (r.size > 2000) expect(r.shift()).toBe(shiftModel(model));
       } else if (made.length > 0) {
         const msg = made[made.length - 1 - rand(Math.min(made.length, 2500))]!;
-        if (op < 85) expect(r.deleteMessage(msg)).toBe(model.delete(msg.id));
+        if (op < 80) expect(r.deleteMessage(msg)).toBe(model.delete(msg.id));
+        else if (op < 90) expect(r.deleteOwn(msg.idSpace!, msg.idSeq!)).toBe(model.delete(msg.id));
         else expect(r.delete(msg.id)).toBe(model.delete(msg.id));
       }
       expect(r.size).toBe(model.size);
@@ -159,7 +172,11 @@ describe('MessageRecords', () => {
     const z = ofSpace(OTHER_SPACE, 9);
     r.set(z, 5);
     expect([...r.values()]).toEqual([20, 4, 5]);
-    expect([r.delete(x.id), r.delete(z.id), r.get(y.id)]).toEqual([true, true, 4]);
+    expect([r.delete(x.id), r.deleteOwn(OTHER_SPACE, 9), r.get(y.id)]).toEqual([true, true, 4]);
+    // Beside the ring, by number: found through the id its number makes.
+    r.set(a, 6);
+    expect([r.upgradeOwn(OTHER_SPACE, 6, (v) => v * 10, null), r.deleteOwn(OTHER_SPACE, 6), r.deleteOwn(OTHER_SPACE, 6)]).toEqual([40, true, false]);
+    expect([...r.keys()]).toEqual([a.id]);
   });
 
   it("a restored id of this broker's own space that is in the ring is updated there, not recorded twice", () => {

@@ -1,5 +1,6 @@
 import type { BrokerContext, MethodSpec } from '../context.js';
 import { requireString } from '../params.js';
+import type { IdSpace } from '../message-id.js';
 import type { Session } from '../session.js';
 
 /**
@@ -11,6 +12,18 @@ export function acknowledge(broker: BrokerContext, session: Session, messageId: 
   const wasInflight = session.inflight.delete(messageId);
   if (wasInflight) broker.durability?.acked(session, messageId);
   const recorded = broker.acks.ack(messageId, session.clientId);
+  return wasInflight || recorded;
+}
+
+/**
+ * {@link acknowledge} for the id of this broker's message number `seq` of `space`
+ * (message-id.ts), as a templated ack reads it from the frame's bytes: no id string is
+ * made unless the journal needs one.
+ */
+export function acknowledgeOwn(broker: BrokerContext, session: Session, space: IdSpace, seq: number): boolean {
+  const wasInflight = session.inflight.deleteOwn(space, seq);
+  if (wasInflight && broker.durability) broker.durability.acked(session, space.format(seq));
+  const recorded = broker.acks.ackOwn(space, seq, session.clientId);
   return wasInflight || recorded;
 }
 
