@@ -12,6 +12,7 @@ import type { BrokerMessage } from './message.js';
 import { httpRefusal, NOT_HTTP, NOT_TLS, recogniseMisdirected, requestLineExcerpt } from './misdirected.js';
 import { OutboundQueue } from './outbound-queue.js';
 import type { AckTemplate } from './ack-template.js';
+import type { BatchPublishReader } from './batch-publish-template.js';
 import type { PublishTemplate } from './publish-template.js';
 import type { Session } from './session.js';
 
@@ -47,6 +48,8 @@ export class Connection {
   publishTemplate: PublishTemplate | null = null;
   /** The envelope of this connection's acks, once seen (ack-template.ts). */
   ackTemplate: AckTemplate | null = null;
+  /** How this connection writes the publishes of its batches, once seen (batch-publish-template.ts). */
+  batchPublishReader: BatchPublishReader | null = null;
   /** True once the client sent `ping`: only then does the heartbeat timeout apply. */
   pinged = false;
   lastActivity = Date.now();

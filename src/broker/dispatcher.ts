@@ -27,6 +27,7 @@ import { decodeFrameText } from '../protocol/text.js';
 import { AckTemplate, ackedIdEnd } from './ack-template.js';
 import { encodeAnswerFrame } from './answer-encoder.js';
 import { BadFrameLog } from './bad-frames.js';
+import { BatchPublishReader } from './batch-publish-template.js';
 import type { Connection } from './connection.js';
 import type { BrokerContext, CallContext } from './context.js';
 import { NO_FAULTS } from './faults.js';
@@ -98,8 +99,10 @@ export class Dispatcher {
       this.answer(conn, scanned);
       return;
     }
-    // A client publishing many messages at once sends them as one batch.
-    const batch = scanBatch(buf, start, end, rawParamsOf);
+    // A client publishing many messages at once sends them as one batch, its publishes
+    // read through the connection's batch templates once one taught them.
+    const reader = conn.session !== null && this.templated ? (conn.batchPublishReader ??= new BatchPublishReader()) : null;
+    const batch = scanBatch(buf, start, end, rawParamsOf, reader);
     if (batch !== null) {
       this.handleBatch(conn, batch, []);
       return;

@@ -19,6 +19,11 @@ export class FramePrefix {
     return this.bytes.length;
   }
 
+  /** True when `other` is the same bytes. */
+  equals(other: FramePrefix): boolean {
+    return this.bytes.equals(other.bytes);
+  }
+
   /** True when `buf` holds exactly the prefix at `start` (the caller checked it has room). */
   matches(buf: Buffer, start: number): boolean {
     const view = viewOf(buf);

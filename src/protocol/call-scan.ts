@@ -52,20 +52,42 @@ export function scanCall(body: Buffer, start: number, end: number, rawParamsOf: 
 }
 
 /**
+ * A shorter reading of some of a batch's elements, tried on each before the scan (the
+ * broker's batch publish templates). What it reads must be exactly the call the scan
+ * would make of the same bytes; anything else it leaves to the scan.
+ */
+export interface BatchElementReader {
+  /** The call at `body[i]`, the offset past it in {@link end}; null to leave the element to the scan. */
+  read(body: Buffer, i: number, end: number): RpcCall | null;
+  /** The offset past the call {@link read} returned last. */
+  readonly end: number;
+  /** The scan read `call` from `body[start..end)`: the reader may learn from it. */
+  scanned(call: RpcCall, body: Buffer, start: number, end: number): void;
+}
+
+/**
  * The calls of the batch in `body[start..end)`, in order, or `null` when any element (or
  * the batch itself) needs the general path. Nothing is handled before every element is
  * read, so a batch is never half taken by this path and half by the other.
  */
-export function scanBatch(body: Buffer, start: number, end: number, rawParamsOf: RawParamsOf): RpcCall[] | null {
+export function scanBatch(body: Buffer, start: number, end: number, rawParamsOf: RawParamsOf, reader: BatchElementReader | null = null): RpcCall[] | null {
   if (end === start || body[start] !== OPEN_ARRAY) return null;
   let i = skipWhitespace(body, start + 1, end);
   if (i >= end || body[i] === CLOSE_ARRAY) return null; // empty: the general path answers it
   const calls: RpcCall[] = [];
   for (;;) {
-    const call = scanCallObject(body, i, end, rawParamsOf, 1);
-    if (call === null) return null;
+    let call = reader === null ? null : reader.read(body, i, end);
+    let after: number;
+    if (call !== null) {
+      after = reader!.end;
+    } else {
+      call = scanCallObject(body, i, end, rawParamsOf, 1);
+      if (call === null) return null;
+      after = callEnd;
+      reader?.scanned(call, body, i, after);
+    }
     calls.push(call);
-    i = skipWhitespace(body, callEnd, end);
+    i = skipWhitespace(body, after, end);
     if (i >= end) return null;
     if (body[i] === CLOSE_ARRAY) break;
     if (body[i] !== COMMA) return null;

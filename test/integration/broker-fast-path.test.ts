@@ -348,3 +348,65 @@ describe('batches on the fast path', () => {
     expect(delivered.map((f) => f.payload)).toEqual(payloads.map((p) => JSON.parse(p)));
   });
 });
+
+describe("a client's batches of publishes, read through its envelope after the first", () => {
+  /** A publish request as publishBatch and `bridge tail` write it. */
+  const element = (topic: string, payload: string, id: number): string => `{"jsonrpc":"2.0","method":"publish","params":{"topic":"${topic}","payload":${payload},"qos":1},"id":${id}}`;
+  const PAYLOADS = ['{"seq":1,"window":"Untitled - Notepad"}', 'null', '"caf\\u00e9 日本"', '[1,-0.50e1]', '{"queue_id":"f:0","a":{"b":[true,false]}}', '7'];
+
+  it('are answered in order, and delivered with their payload bytes as sent', async () => {
+    const { port } = await broker();
+    const { c: sub, bodies } = await connectedWithBytes(port, 'sub');
+    await subscribe(sub, 'env.#');
+    const pub = await connected(port, 'pub');
+    let id = 100;
+    const sent: { topic: string; payload: string; id: number }[] = [];
+    for (let batch = 0; batch < 3; batch++) {
+      const items = Array.from({ length: 40 }, (_, k) => ({ topic: `env.t${k % 3}`, payload: PAYLOADS[(k + batch) % PAYLOADS.length]!, id: id++ }));
+      const answer = pub.waitFor((f) => Array.isArray(f) && (f as unknown as Frame[])[0]?.id === items[0]!.id, 5000, `answer of batch ${batch}`);
+      pub.writeRaw(frameOf(Buffer.from(`[${items.map((i) => element(i.topic, i.payload, i.id)).join(',')}]`)));
+      const answers = (await answer) as unknown as Frame[];
+      expect(answers.map((a) => a.id)).toEqual(items.map((i) => i.id));
+      for (const a of answers) expect(a.result).toMatchObject({ message_id: expect.any(String), delivered: 1 });
+      sent.push(...items);
+    }
+    const delivered = await sub.waitDeliveries(sent.length);
+    await roundTrip(sub);
+    expect(delivered.map((d) => [d.topic, d.qos])).toEqual(sent.map((s) => [s.topic, 1]));
+    const deliveries = bodies.filter((b) => b.includes('"method":"message"'));
+    expect(deliveries).toHaveLength(sent.length);
+    sent.forEach((s, k) => {
+      expect(delivered[k]!.payload, `${k}`).toEqual(JSON.parse(s.payload));
+      expect(payloadBytes(deliveries[k]!, s.topic, Buffer.byteLength(s.payload)).toString(), `${k}`).toBe(s.payload);
+    });
+  });
+
+  it('an element its envelope cannot read is scanned, and one the scan refuses sends the batch down the general path', async () => {
+    const { port } = await broker();
+    const sub = await connected(port, 'sub');
+    await subscribe(sub, 'env.#');
+    const pub = await connected(port, 'pub');
+    const send = async (elements: string[]): Promise<Frame[]> => {
+      const first = JSON.parse(elements[0]!).id as number;
+      const answer = pub.waitFor((f) => Array.isArray(f) && (f as unknown as Frame[])[0]?.id === first, 5000, 'the batch answer');
+      pub.writeRaw(frameOf(Buffer.from(`[${elements.join(',')}]`)));
+      return (await answer) as unknown as Frame[];
+    };
+    await send([element('env.a', '1', 100)]);
+    const answers = await send([
+      element('env.a', '2', 101),
+      element('bad..topic', '3', 102),
+      element('env.a', '4', 103).replace('"qos":1', '"qos":2'),
+      element('env.a', '5 ', 104),
+      element('env.a', '6', 105).replace('"payload":6', '"payload":6,"retain":false'),
+    ]);
+    expect(answers.map((a) => [a.id, a.error?.code ?? 'ok'])).toEqual([[101, 'ok'], [102, -32602], [103, -32602], [104, 'ok'], [105, 'ok']]);
+    // A payload that is not JSON fails the whole frame as a parse error; nothing of it is published.
+    const broken = pub.waitFor((f) => !Array.isArray(f) && f.error !== undefined, 5000, 'the parse error');
+    pub.writeRaw(frameOf(Buffer.from(`[${element('env.a', '7', 106)},${element('env.a', '{"x":}', 107)}]`)));
+    expect(await broken).toMatchObject({ id: null, error: { code: -32700 } });
+    await roundTrip(pub);
+    await roundTrip(sub);
+    expect(sub.deliveries().map((d) => d.payload)).toEqual([1, 2, 5, 6]);
+  });
+});

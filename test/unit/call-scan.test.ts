@@ -14,6 +14,7 @@ import { classify, type RpcCall } from '../../src/protocol/jsonrpc.js';
 import { RawJson } from '../../src/protocol/raw-json.js';
 import { decodeFrameText } from '../../src/protocol/text.js';
 import { Rng } from '../helpers/fuzz/prng.js';
+import { mutate } from '../helpers/byte-damage.js';
 import { JsonWriter } from '../helpers/json-corpus.js';
 
 /** The broker's own table (payload, result), plus a made-up method with several raw params. */
@@ -512,33 +513,3 @@ describe('scanBatch equals the general path call by call whenever it answers', (
     for (let end = 0; end < body.length; end++) expect(scanBatch(body, 0, end, rawOf), body.subarray(0, end).toString()).toBeNull();
   });
 });
-
-/** Byte-level damage, as in the fuzz test: flips, cuts, inserts, duplicated spans, bad UTF-8. */
-function mutate(rng: Rng, body: Buffer): Buffer {
-  const at = rng.int(0, body.length);
-  switch (rng.int(0, 6)) {
-    case 0:
-      return body.subarray(0, rng.int(0, body.length - 1));
-    case 1:
-      return Buffer.concat([body.subarray(0, at), Buffer.from([rng.int(0, 255)]), body.subarray(at)]);
-    case 2: {
-      const i = Math.min(at, body.length - 1);
-      const copy = Buffer.from(body);
-      copy[i] = rng.pick([0x22, 0x5c, 0x7b, 0x7d, 0x2c, 0x3a, 0x20, 0x00, 0x80, 0xe9, rng.int(0, 255)]);
-      return copy;
-    }
-    case 3:
-      return Buffer.concat([body.subarray(0, at), body.subarray(at + rng.int(1, 4))]);
-    case 4: {
-      // Duplicate a span: often a whole member, giving duplicate keys.
-      const from = rng.int(0, body.length);
-      const to = Math.min(body.length, from + rng.int(1, 30));
-      return Buffer.concat([body.subarray(0, at), body.subarray(from, to), body.subarray(at)]);
-    }
-    case 5:
-      return Buffer.concat([body.subarray(0, at), Buffer.from(rng.pick([[0x80], [0xc3], [0xe9], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xef, 0xbb, 0xbf]])), body.subarray(at)]);
-    default:
-      // A member that repeats one already there (a duplicate key with another value).
-      return Buffer.from(body.toString('latin1').replace(/"(topic|payload|method|id|qos|a)":/, (m) => `${m}0,${m}`), 'latin1');
-  }
-}
