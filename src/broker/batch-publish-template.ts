@@ -13,8 +13,8 @@
  * before the payload and the bytes between the payload and the id's digits. An element
  * with the same bytes around a valid JSON payload and a plain integer id is that call with
  * another payload and id: it is read without the scan, into the call the scan would make.
- * Anything else (other whitespace, another topic, a string id, a payload that is not
- * JSON) is left to the scan, which also refuses what is invalid.
+ * Anything else (whitespace elsewhere than before the payload, another topic, a string
+ * id, a payload that is not JSON) is left to the scan, which also refuses what is invalid.
  */
 import { INVALID, skipValue, skipWhitespace } from '../protocol/json-scan.js';
 import type { BatchElementReader } from '../protocol/call-scan.js';
@@ -39,6 +39,8 @@ const MAX_ID_DIGITS = 15;
 const MAX_TEMPLATES = 8;
 
 const isDigit = (c: number | undefined): boolean => c !== undefined && c >= ZERO && c <= NINE;
+/** What may come right before a member's value: its colon, or JSON whitespace after it. */
+const mayPrecedeValue = (c: number | undefined): boolean => c === 0x3a || c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
 
 class Template {
   constructor(
@@ -52,6 +54,7 @@ class Template {
 
 export class BatchPublishReader implements BatchElementReader {
   private readonly templates: Template[] = [];
+  /** The offset past the element {@link read} took last (see BatchElementReader). */
   end = 0;
 
   /** Templates held (for tests). */
@@ -117,10 +120,13 @@ function learn(call: RpcCall, body: Buffer, start: number, end: number): Templat
   const { topic, payload, qos } = params;
   if (typeof topic !== 'string' || !(payload instanceof RawJson) || !payload.isBorrowed) return null;
   if (keys.length === 3 && qos !== 0 && qos !== 1) return null;
-  // The id's digits close the call: nothing but them between the middle and the last `}`.
+  // The id's digits close the call: nothing but them between the middle and the last `}`,
+  // and they are the whole number (`-0`, `0.0`, `0e0` or `10e-1` end in their value's
+  // digits too, and their sign, point or exponent must not become part of the middle).
   const digits = String(id);
   const digitsStart = end - 1 - digits.length;
   if (body[end - 1] !== CLOSE_OBJECT || digits.length > MAX_ID_DIGITS || body.toString('latin1', digitsStart, end - 1) !== digits) return null;
+  if (!mayPrecedeValue(body[digitsStart - 1])) return null;
   const payloadStart = payload.sourceStart;
   const payloadEnd = payload.sourceEnd;
   if (payloadStart - start > MAX_PREFIX_BYTES || digitsStart - payloadEnd > MAX_MIDDLE_BYTES || digitsStart <= payloadEnd) return null;

@@ -5,6 +5,9 @@
  * reconnect), and nothing the general path treats differently slips through the shortcut.
  */
 import { describe, expect, it } from 'vitest';
+import type { AckTracker } from '../../src/broker/ack-tracker.js';
+import { createMessage } from '../../src/broker/message.js';
+import type { SessionStore } from '../../src/broker/session-store.js';
 import { encodeFrame } from '../../src/protocol/framing.js';
 import type { RawClient } from '../helpers/raw-client.js';
 import { useBrokerPerTest } from '../helpers/test-bed.js';
@@ -84,6 +87,27 @@ describe('ack template (repeated envelopes)', () => {
     await settled(sub);
     expect(await acksOf(sub, ids[4]!)).toEqual({ clients: ['acker'], pending: [] });
     expect(sub.frames.filter((f) => f.error !== undefined)).toHaveLength(1);
+  });
+
+  it('acks an id of another id space (a journal written by an earlier broker process) by its string', async () => {
+    const sub = await connected('acker');
+    await sub.call('subscribe', { patterns: ['at.t'] });
+    const ids = await published(sub, 'at.t', 1);
+    sub.writeRaw(ackFrame(COMPACT, ids[0]!));
+    await settled(sub);
+    // What a restore from an earlier process's journal records: ids of its id space, in flight to acker.
+    const internals = broker.current.broker as unknown as { sessions: SessionStore; acks: AckTracker };
+    const session = internals.sessions.get('acker')!;
+    const foreign = ['0a0b0c0d-0e0f-4a0b-8c0d-00000000002a', '0a0b0c0d-0e0f-4a0b-8c0d-00000000002b'];
+    for (const id of foreign) {
+      session.inflight.setById(id, { ...createMessage({ topic: 'at.t', payload: null, sender: 'p', qos: 1 }), id, idSpace: undefined, idSeq: undefined });
+      internals.acks.trackById(id, ['acker']);
+    }
+    sub.writeRaw(ackFrame(COMPACT, foreign[0]!));
+    await settled(sub);
+    expect(await acksOf(sub, foreign[0]!)).toEqual({ clients: ['acker'], pending: [] });
+    expect(await acksOf(sub, foreign[1]!)).toEqual({ clients: [], pending: ['acker'] });
+    expect([session.inflight.get(foreign[0]!), session.inflight.get(foreign[1]!)?.id]).toEqual([undefined, foreign[1]]);
   });
 
   it("one client's envelope never acks for another", async () => {

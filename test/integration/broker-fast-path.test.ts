@@ -11,6 +11,8 @@ import { describe, expect, it } from 'vitest';
 import { METHODS } from '../../src/broker/handlers/index.js';
 import { scanBatch, scanCall } from '../../src/protocol/call-scan.js';
 import { FrameDecoder } from '../../src/protocol/index.js';
+import type { Connection } from '../../src/broker/connection.js';
+import type { StartedBroker } from '../helpers/broker-fixture.js';
 import { roundTrip, subscribe, useTestBed } from '../helpers/test-bed.js';
 import type { Frame, RawClient } from '../helpers/raw-client.js';
 
@@ -350,18 +352,40 @@ describe('batches on the fast path', () => {
 });
 
 describe("a client's batches of publishes, read through its envelope after the first", () => {
+  /**
+   * Counts the batch elements `clientId`'s connection reads through its envelopes from now
+   * on (the reader exists once the connection sent its first batch).
+   */
+  function countTaken(b: StartedBroker, clientId: string): { taken: number } {
+    const connections = (b.broker as unknown as { connections: Set<Connection> }).connections;
+    const conn = [...connections].find((c) => c.clientId === clientId);
+    const reader = conn?.batchPublishReader;
+    expect(reader?.size, `the envelopes of ${clientId}`).toBeGreaterThan(0);
+    const counter = { taken: 0 };
+    const read = reader!.read.bind(reader);
+    reader!.read = (body, i, end) => {
+      const call = read(body, i, end);
+      if (call !== null) counter.taken++;
+      return call;
+    };
+    return counter;
+  }
+
   /** A publish request as publishBatch and `bridge tail` write it. */
   const element = (topic: string, payload: string, id: number): string => `{"jsonrpc":"2.0","method":"publish","params":{"topic":"${topic}","payload":${payload},"qos":1},"id":${id}}`;
   const PAYLOADS = ['{"seq":1,"window":"Untitled - Notepad"}', 'null', '"caf\\u00e9 日本"', '[1,-0.50e1]', '{"queue_id":"f:0","a":{"b":[true,false]}}', '7'];
 
   it('are answered in order, and delivered with their payload bytes as sent', async () => {
-    const { port } = await broker();
+    const b = await broker();
+    const { port } = b;
     const { c: sub, bodies } = await connectedWithBytes(port, 'sub');
     await subscribe(sub, 'env.#');
     const pub = await connected(port, 'pub');
     let id = 100;
     const sent: { topic: string; payload: string; id: number }[] = [];
+    let counter = { taken: 0 };
     for (let batch = 0; batch < 3; batch++) {
+      if (batch === 1) counter = countTaken(b, 'pub');
       const items = Array.from({ length: 40 }, (_, k) => ({ topic: `env.t${k % 3}`, payload: PAYLOADS[(k + batch) % PAYLOADS.length]!, id: id++ }));
       const answer = pub.waitFor((f) => Array.isArray(f) && (f as unknown as Frame[])[0]?.id === items[0]!.id, 5000, `answer of batch ${batch}`);
       pub.writeRaw(frameOf(Buffer.from(`[${items.map((i) => element(i.topic, i.payload, i.id)).join(',')}]`)));
@@ -370,6 +394,8 @@ describe("a client's batches of publishes, read through its envelope after the f
       for (const a of answers) expect(a.result).toMatchObject({ message_id: expect.any(String), delivered: 1 });
       sent.push(...items);
     }
+    // The first batch taught the three envelopes; the next two were read through them.
+    expect(counter.taken).toBe(80);
     const delivered = await sub.waitDeliveries(sent.length);
     await roundTrip(sub);
     expect(delivered.map((d) => [d.topic, d.qos])).toEqual(sent.map((s) => [s.topic, 1]));
@@ -382,7 +408,8 @@ describe("a client's batches of publishes, read through its envelope after the f
   });
 
   it('an element its envelope cannot read is scanned, and one the scan refuses sends the batch down the general path', async () => {
-    const { port } = await broker();
+    const b = await broker();
+    const { port } = b;
     const sub = await connected(port, 'sub');
     await subscribe(sub, 'env.#');
     const pub = await connected(port, 'pub');
@@ -393,6 +420,7 @@ describe("a client's batches of publishes, read through its envelope after the f
       return (await answer) as unknown as Frame[];
     };
     await send([element('env.a', '1', 100)]);
+    const counter = countTaken(b, 'pub');
     const answers = await send([
       element('env.a', '2', 101),
       element('bad..topic', '3', 102),
@@ -401,6 +429,8 @@ describe("a client's batches of publishes, read through its envelope after the f
       element('env.a', '6', 105).replace('"payload":6', '"payload":6,"retain":false'),
     ]);
     expect(answers.map((a) => [a.id, a.error?.code ?? 'ok'])).toEqual([[101, 'ok'], [102, -32602], [103, -32602], [104, 'ok'], [105, 'ok']]);
+    // Only the first element is written as the one that taught the envelope.
+    expect(counter.taken).toBe(1);
     // A payload that is not JSON fails the whole frame as a parse error; nothing of it is published.
     const broken = pub.waitFor((f) => !Array.isArray(f) && f.error !== undefined, 5000, 'the parse error');
     pub.writeRaw(frameOf(Buffer.from(`[${element('env.a', '7', 106)},${element('env.a', '{"x":}', 107)}]`)));

@@ -155,7 +155,10 @@ describe('persistence across a restart', () => {
     expect(stored(b1)).toMatchObject({ messages: 3, pending_deliveries: 3 });
     await b1.stop();
 
-    // Restored messages carry ids of the broker before, which the envelope's reader takes by string.
+    // Restored messages are recorded by their id strings (beside the ring of this process's
+    // messages); the envelope's reader finds them through the string its number makes (both
+    // brokers share one process here, so one id space: another space's ids are acked by
+    // string, see broker-ack-template.test.ts).
     const b2 = await persistent(dir);
     const sub2 = await bed.connected(b2.port, 'worker');
     const again = await sub2.waitDeliveries(3);

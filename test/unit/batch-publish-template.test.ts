@@ -20,11 +20,14 @@ import { JsonWriter } from '../helpers/json-corpus.js';
 const rawOf: RawParamsOf = (method) => METHODS.get(method)?.rawParams;
 const TOPICS = ['jobs.activated', 'saw.done', 'cad.k', 'é.ü'];
 
-/** A call with its raw params as tagged text, so that two readings compare with toEqual. */
+/**
+ * A call with its raw params as plain data (their text, whether they still borrow the
+ * frame's bytes, and where in it), so that two readings of one buffer compare with toEqual.
+ */
 function plain(call: RpcCall): unknown {
   if (call.params === undefined || Array.isArray(call.params)) return call;
   const params: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(call.params)) params[k] = v instanceof RawJson ? { raw: v.toString() } : v;
+  for (const [k, v] of Object.entries(call.params)) params[k] = v instanceof RawJson ? { raw: v.toString(), borrowed: v.isBorrowed, at: [v.sourceStart, v.sourceEnd] } : v;
   return { ...call, params, keys: Object.keys(call.params) };
 }
 
@@ -66,7 +69,7 @@ class PublishWriter {
   id(): string {
     const r = this.rng;
     if (r.chance(0.97)) return String(r.int(0, 2_000_000));
-    return r.pick(['0', '7', '123456789012345', '1234567890123456', '9007199254740991', '01', '-3', '1.5', '1e2', '"s-1"', 'null', '00']);
+    return r.pick(['0', '7', '123456789012345', '1234567890123456', '9007199254740991', '01', '-3', '1.5', '1e2', '"s-1"', 'null', '00', '-0', '0.0', '0e0', '10e-1', '0.1e1']);
   }
 
   payload(): string {
@@ -147,6 +150,12 @@ describe('BatchPublishReader', () => {
       '{"jsonrpc":"2.0","method":"publish","params":{"topic":"t","payload":1},"id":-1}',
       '{"jsonrpc":"2.0","method":"publish","params":{"topic":"t","payload":1},"id":1.0}',
       '{"jsonrpc":"2.0","method":"publish","params":{"topic":"t","payload":1},"id":1e2}',
+      // Integer ids whose text ends in their value's digits, after a sign, a point or an exponent.
+      '{"jsonrpc":"2.0","method":"publish","params":{"topic":"t","payload":1},"id":-0}',
+      '{"jsonrpc":"2.0","method":"publish","params":{"topic":"t","payload":1},"id":0.0}',
+      '{"jsonrpc":"2.0","method":"publish","params":{"topic":"t","payload":1},"id":0e0}',
+      '{"jsonrpc":"2.0","method":"publish","params":{"topic":"t","payload":1},"id":10e-1}',
+      '{"jsonrpc":"2.0","method":"publish","params":{"topic":"t","payload":1},"id":0.1e1}',
       '{"jsonrpc":"2.0","method":"publish","params":{"topic":"t","payload":1},"id":1 }',
       '{"jsonrpc":"2.0","method":"publish","params":{"topic":"t","payload":null},"id":1}',
       '{"jsonrpc":"2.0","method":"publish","params":{"topic":"t","payload":1,"ttl":1},"id":1}',
@@ -164,6 +173,20 @@ describe('BatchPublishReader', () => {
     const reader = new BatchPublishReader();
     agree(Buffer.from(`[${COMPACT('t', '{"a":1}', '12')}]`), reader, 0);
     expect(reader.size).toBe(1);
+    // Learned from JSON whitespace before the id, too.
+    const spaced = new BatchPublishReader();
+    agree(Buffer.from(`[${COMPACT('t', '1', ' 12')}]`), spaced, 0);
+    expect(spaced.size).toBe(1);
+  });
+
+  it('after an id spelled with a sign, a point or an exponent, reads the next elements as the scan does', () => {
+    // [first id, next id, elements the reader took]: only a plain integer teaches, the last here.
+    const cases: [string, string, number][] = [['-0', '-7', 0], ['0e0', '0e5', 0], ['0.1e1', '0.1e5', 0], ['0.0', '0.5', 0], ['10e-1', '10e-3', 0], ['-0', '7', 1]];
+    for (const [first, next, taken] of cases) {
+      const reader = new CountingReader();
+      agree(Buffer.from(`[${COMPACT('t', '1', first)},${COMPACT('t', '2', next)},${COMPACT('t', '3', '8')}]`), reader, 1);
+      expect([first, next, reader.taken]).toEqual([first, next, taken]);
+    }
   });
 
   it('takes elements that differ from the learned one in their payload and id alone; leaves the others to the scan', () => {

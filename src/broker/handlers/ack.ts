@@ -1,6 +1,6 @@
 import type { BrokerContext, MethodSpec } from '../context.js';
-import { requireString } from '../params.js';
 import type { IdSpace } from '../message-id.js';
+import { requireString } from '../params.js';
 import type { Session } from '../session.js';
 
 /**
