@@ -66,8 +66,12 @@ class PublishWriter {
     this.qos = rng.pick(['', ',"qos":1', ',"qos":0']);
   }
 
+  /** With `spelled`, a third of the ids are integers written other than as plain digits. */
+  spelled = false;
+
   id(): string {
     const r = this.rng;
+    if (this.spelled && r.chance(0.33)) return r.pick(['-0', '0.0', '0e0', '10e-1', '0.1e1', '-7', '1e2', '2.50e1', '1E+1', '-0.0e5']);
     if (r.chance(0.97)) return String(r.int(0, 2_000_000));
     return r.pick(['0', '7', '123456789012345', '1234567890123456', '9007199254740991', '01', '-3', '1.5', '1e2', '"s-1"', 'null', '00', '-0', '0.0', '0e0', '10e-1', '0.1e1']);
   }
@@ -126,6 +130,19 @@ describe('BatchPublishReader', () => {
     }
     expect(elements).toBeGreaterThan(15_000);
     expect(taken).toBeGreaterThan(elements * 0.6);
+  });
+
+  it('agrees with the scan when ids are integers spelled with signs, points and exponents (seeded)', () => {
+    const rng = new Rng(16_103);
+    let taken = 0;
+    for (let c = 0; c < 10; c++) {
+      const w = new PublishWriter(rng);
+      w.spelled = true;
+      const reader = new CountingReader();
+      for (let n = 0; n < 100; n++) agree(w.batch(), reader, rng.int(0, 7));
+      taken += reader.taken;
+    }
+    expect(taken).toBeGreaterThan(5000);
   });
 
   it('agrees with the scan on batches damaged byte by byte (seeded)', () => {
