@@ -52,6 +52,11 @@ class Template {
   ) {}
 }
 
+/**
+ * One connection's batch publish templates, as `scanBatch` tries them on each element of
+ * the connection's batch frames: learned from what the scan read ({@link scanned}), used
+ * on what follows ({@link read}).
+ */
 export class BatchPublishReader implements BatchElementReader {
   private readonly templates: Template[] = [];
   /** The offset past the element {@link read} took last (see BatchElementReader). */
