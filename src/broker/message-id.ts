@@ -82,12 +82,20 @@ export function writeMessageId(idSpace: IdSpace, seq: number, target: Buffer, at
 }
 
 const isHexDigit = (c: number): boolean => (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66);
+/** The value of a lower-case hex digit ({@link isHexDigit}). */
+const hexValue = (c: number): number => (c <= 0x39 ? c - 0x30 : c - 0x57);
+
+/** The sequence number an id's last 12 characters worth `tail` (-1 for none) stand for; -1 when outside a space's range. */
+function seqOfTail(tail: number): number {
+  const seq = tail - ID_BASE;
+  return seq >= 0 && seq < SEQ_LIMIT ? seq : -1;
+}
 
 /** The sequence number of `id` in `idSpace`, or null when `id` is not one of that space's ids. */
 export function parseMessageSeq(idSpace: IdSpace, id: string): number | null {
   if (!id.startsWith(idSpace.prefix)) return null;
-  const seq = hexTail(id) - ID_BASE;
-  return seq >= 0 && seq < SEQ_LIMIT ? seq : null;
+  const seq = seqOfTail(hexTail(id));
+  return seq >= 0 ? seq : null;
 }
 
 /**
@@ -103,10 +111,9 @@ export function seqOfIdBytes(idSpace: IdSpace, buf: Uint8Array, start: number, e
   for (let i = start + PREFIX_LENGTH; i < end; i++) {
     const c = buf[i]!;
     if (!isHexDigit(c)) return -1;
-    value = value * 16 + (c <= 0x39 ? c - 0x30 : c - 0x57);
+    value = value * 16 + hexValue(c);
   }
-  const seq = value - ID_BASE;
-  return seq >= 0 && seq < SEQ_LIMIT ? seq : -1;
+  return seqOfTail(value);
 }
 
 /** The value of an id's last 12 characters when the id has the length of ours and they are lower-case hex digits; -1 otherwise. */
@@ -116,7 +123,7 @@ function hexTail(id: string): number {
   for (let i = PREFIX_LENGTH; i < MESSAGE_ID_LENGTH; i++) {
     const c = id.charCodeAt(i);
     if (!isHexDigit(c)) return -1;
-    value = value * 16 + (c <= 0x39 ? c - 0x30 : c - 0x57);
+    value = value * 16 + hexValue(c);
   }
   return value;
 }
