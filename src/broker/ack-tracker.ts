@@ -111,9 +111,9 @@ export class AckTracker {
    * on a backlog whose subscriber acks.
    */
   private readonly ackedAlone = new Map<string, AckRecord>();
-  /** The upgrade for an ack by `ackingClient`, or (null) for the full record alone. */
-  private readonly upgradeFor = (rec: Targets | AckRecord, ackingClient: string | null): Targets | AckRecord =>
-    ackingClient !== null && rec === ackingClient ? this.recordAckedAlone(ackingClient) : fullRecord(rec);
+  /** A message's record upgraded for an ack by `ackingClient`: the shared one when it went to that client alone. */
+  private readonly upgradeForAck = (rec: Targets | AckRecord, ackingClient: string): Targets | AckRecord =>
+    rec === ackingClient ? this.recordAckedAlone(ackingClient) : fullRecord(rec);
 
   constructor(private readonly limit: number = 10_000) {}
 
@@ -141,12 +141,12 @@ export class AckTracker {
    * or its routing to `clientId`, is unknown, or that session expired.
    */
   ack(messageId: string, clientId: string): boolean {
-    return ackIn(this.records.upgrade(messageId, this.upgradeFor, clientId), clientId);
+    return ackIn(this.records.upgrade(messageId, this.upgradeForAck, clientId), clientId);
   }
 
   /** {@link ack} for this broker's message number `seq` of `space` (message-id.ts), with no id string. */
   ackOwn(space: IdSpace, seq: number, clientId: string): boolean {
-    return ackIn(this.records.upgradeOwn(space, seq, this.upgradeFor, clientId), clientId);
+    return ackIn(this.records.upgradeOwn(space, seq, this.upgradeForAck, clientId), clientId);
   }
 
   /** A session that expired will never ack: stop listing it as pending. */
@@ -164,7 +164,7 @@ export class AckTracker {
 
   /** The message's full record, made from its targets on first need; undefined when not tracked. */
   private record(messageId: string): AckRecord | undefined {
-    const rec = this.records.upgrade(messageId, this.upgradeFor, null);
+    const rec = this.records.upgrade(messageId, fullRecord, null);
     return rec instanceof AckRecord ? rec : undefined; // a message routed to no one has none
   }
 

@@ -32,9 +32,8 @@ import type { Connection } from './connection.js';
 import type { BrokerContext, CallContext } from './context.js';
 import { NO_FAULTS } from './faults.js';
 import { METHODS } from './handlers/index.js';
-import { acknowledge, acknowledgeOwn } from './handlers/ack.js';
+import { acknowledgeIdBytes } from './handlers/ack.js';
 import { publishUnanswered } from './handlers/publish.js';
-import { idSpaceInUse, seqOfIdBytes } from './message-id.js';
 import { requireSendableTopic } from './params.js';
 import { PendingAnswer } from './pending-answer.js';
 import { PublishTemplate } from './publish-template.js';
@@ -167,11 +166,7 @@ export class Dispatcher {
     const session = conn.session;
     if (session === null) return; // never: templates are learned once connected, and a connection keeps its session
     try {
-      // An id of this broker's is found by its number, read from the bytes: no string.
-      const space = idSpaceInUse();
-      const seq = space === null ? -1 : seqOfIdBytes(space, buf, idStart, idEnd);
-      if (space !== null && seq >= 0) acknowledgeOwn(this.broker, session, space, seq);
-      else acknowledge(this.broker, session, buf.toString('latin1', idStart, idEnd));
+      acknowledgeIdBytes(this.broker, session, buf, idStart, idEnd);
     } catch (err) {
       this.fail(conn, TEMPLATED_ACK, err);
     }

@@ -1,5 +1,5 @@
 import type { BrokerContext, MethodSpec } from '../context.js';
-import type { IdSpace } from '../message-id.js';
+import { idSpaceInUse, seqOfIdBytes, type IdSpace } from '../message-id.js';
 import { requireString } from '../params.js';
 import type { Session } from '../session.js';
 
@@ -16,11 +16,19 @@ export function acknowledge(broker: BrokerContext, session: Session, messageId: 
 }
 
 /**
- * {@link acknowledge} for the id of this broker's message number `seq` of `space`
- * (message-id.ts), as a templated ack reads it from the frame's bytes: no id string is
- * made unless the journal needs one.
+ * {@link acknowledge} for the id written as the plain ASCII bytes `buf[start..end)`, as a
+ * templated ack reads it (ack-template.ts): an id of this broker's current id space is
+ * found by its number, with no id string unless the journal needs one; any other by its
+ * string.
  */
-export function acknowledgeOwn(broker: BrokerContext, session: Session, space: IdSpace, seq: number): boolean {
+export function acknowledgeIdBytes(broker: BrokerContext, session: Session, buf: Buffer, start: number, end: number): boolean {
+  const space = idSpaceInUse();
+  const seq = space === null ? -1 : seqOfIdBytes(space, buf, start, end);
+  return space !== null && seq >= 0 ? acknowledgeOwn(broker, session, space, seq) : acknowledge(broker, session, buf.toString('latin1', start, end));
+}
+
+/** {@link acknowledge} for this broker's message number `seq` of `space` (message-id.ts). */
+function acknowledgeOwn(broker: BrokerContext, session: Session, space: IdSpace, seq: number): boolean {
   const wasInflight = session.inflight.deleteOwn(space, seq);
   if (wasInflight && broker.durability) broker.durability.acked(session, space.format(seq));
   const recorded = broker.acks.ackOwn(space, seq, session.clientId);
