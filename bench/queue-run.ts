@@ -260,6 +260,7 @@ export async function runQueueBacklog(sc: QueueBacklogScenario, ctx: RunContext,
         steadyLinesPerSec: r.lastAtMs > r.firstAtMs ? ((sc.lines - 1) * 1000) / (r.lastAtMs - r.firstAtMs) : Number.NaN,
         tailPeakRssMB: tailRss,
         tailCpuUsPerLine: tailCpu === null ? null : (tailCpu * 1e6) / sc.lines,
+        subCpuUsPerLine: (r.cpuMs * 1e3) / sc.lines,
       },
       anomalies,
     };

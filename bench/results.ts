@@ -58,6 +58,11 @@ export interface QueueBacklogFigures {
   tailPeakRssMB: number | null;
   /** Tail CPU from spawn to the last delivery (start-up included), µs per line. */
   tailCpuUsPerLine: number | null;
+  /**
+   * The subscriber's CPU from its connect to the last delivery, µs per line: the third share
+   * of the two cores' budget, beside the broker's and the tail's.
+   */
+  subCpuUsPerLine: number;
 }
 
 /** qos1-*: what the table's generic columns cannot say. */

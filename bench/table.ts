@@ -52,7 +52,7 @@ function bridgeNotes(s: ScenarioSummary): string[] {
       `lines/s over spawn of \`bridge tail\` -> last of ${b.lines.toLocaleString('en-US')} lines (${b.lineBytes} B each) delivered, so incl. Node start-up`,
       `first line after ${fixed(b.firstLineMs, 0)} ms, all after ${fixed(b.totalMs, 0)} ms, ${fmtRate(b.steadyLinesPerSec)} lines/s from first to last`,
       'every line checked once, in file order, queue_id = its offset',
-      `tail peak RSS ${fixed(b.tailPeakRssMB, 1)} MB, tail CPU ${fixed(b.tailCpuUsPerLine, 1)} µs/line (start-up incl.)`,
+      `tail peak RSS ${fixed(b.tailPeakRssMB, 1)} MB, tail CPU ${fixed(b.tailCpuUsPerLine, 1)} µs/line (start-up incl.), subscriber CPU ${fixed(b.subCpuUsPerLine, 1)} µs/line`,
       'µs/delivery = broker µs per line',
     ];
   }
