@@ -11,10 +11,14 @@ import { performance } from 'node:perf_hooks';
 import { FrameDecoder } from '../protocol/framing.js';
 import { decodeFrameText } from '../protocol/text.js';
 import { BrokerConnectionError, connectionError } from './errors.js';
+import { readPublishAnswers } from './publish-answers.js';
 
 /** What a {@link Connection} reports to its owner. */
 export interface ConnectionHandlers {
-  /** One parsed JSON value per frame, in arrival order. Must not throw. */
+  /**
+   * One parsed JSON value per frame, in arrival order; a batch of publish answers may come
+   * as {@link import('./publish-answers.js').PublishAnswers} instead. Must not throw.
+   */
   onValue(value: unknown): void;
   /** A frame that is not JSON (skipped; the connection stays up). */
   onError(error: Error): void;
@@ -205,6 +209,11 @@ export class Connection {
     this.lastRx = performance.now();
     const oversize = this.decoder.push(chunk, (body) => {
       if (this.closed) return;
+      const publishAnswers = readPublishAnswers(body);
+      if (publishAnswers !== null) {
+        this.handlers.onValue(publishAnswers);
+        return;
+      }
       let value: unknown;
       try {
         value = JSON.parse(decodeFrameText(body));

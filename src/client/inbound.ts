@@ -12,6 +12,7 @@ import type { Connection } from './connection.js';
 import { errorText } from './errors.js';
 import { parseDelivery, type Message } from './message.js';
 import type { PendingCalls } from './pending-calls.js';
+import { PublishAnswers } from './publish-answers.js';
 
 /** What the router needs from its client. */
 export interface InboundDeps {
@@ -33,6 +34,13 @@ export class InboundRouter {
 
   /** Handle one frame's value: a single message or a batch of them. */
   route(conn: Connection, value: unknown): void {
+    if (value instanceof PublishAnswers) {
+      const { ids, results } = value;
+      for (let i = 0; i < ids.length; i++) {
+        if (!this.deps.pending.resolve(ids[i]!, results[i])) this.unexpectedReply(ids[i]!);
+      }
+      return;
+    }
     if (Array.isArray(value)) {
       if (value.length === 0) this.deps.reportError(new Error('broker sent an empty batch; skipped'));
       for (const item of value) this.routeOne(conn, item);
@@ -56,8 +64,7 @@ export class InboundRouter {
           this.deps.log.warning('broker sent an error', { client_id: this.deps.clientId, code: error.code, error: error.message });
           this.deps.reportError(error);
         } else {
-          // A reply to a call that already timed out locally.
-          this.deps.log.debug('reply for no pending call', { client_id: this.deps.clientId, id: c.id });
+          this.unexpectedReply(c.id);
         }
         return;
       }
@@ -76,6 +83,11 @@ export class InboundRouter {
         this.deps.reportError(new Error(`invalid JSON-RPC message from broker skipped: ${c.reason}`));
         return;
     }
+  }
+
+  /** A reply to a call that already timed out locally. */
+  private unexpectedReply(id: unknown): void {
+    this.deps.log.debug('reply for no pending call', { client_id: this.deps.clientId, id });
   }
 
   private onDelivery(conn: Connection, params: unknown): void {

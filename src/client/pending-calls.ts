@@ -62,12 +62,17 @@ export class PendingCalls {
    */
   settle(id: unknown, response: { result?: unknown; error?: RpcErrorObject }): boolean {
     if (typeof id !== 'number') return false;
-    if (response.error === undefined) return this.replies.resolve(id, response.result) || this.batches.answer(id, { ok: true, result: response.result });
+    if (response.error === undefined) return this.resolve(id, response.result);
     const e = response.error;
     const code = typeof e.code === 'number' ? e.code : ErrorCode.INTERNAL_ERROR;
     const message = typeof e.message === 'string' ? e.message : 'error without a message';
     const error = new RpcError(code, message, e.data);
     return this.replies.reject(id, error) || this.batches.answer(id, { ok: false, error });
+  }
+
+  /** Settle the call `id` with its result; false when no call is waiting for it. */
+  resolve(id: number, result: unknown): boolean {
+    return this.replies.resolve(id, result) || this.batches.answer(id, { ok: true, result });
   }
 
   /** Reject the call `id` locally (e.g. its frame could not be sent). */
