@@ -42,6 +42,31 @@ const isDigit = (c: number | undefined): boolean => c !== undefined && c >= ZERO
 /** What may come right before a member's value: its colon, or JSON whitespace after it. */
 const mayPrecedeValue = (c: number | undefined): boolean => c === 0x3a || c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
 
+/**
+ * The params of a publish read through a template: the scan's, member for member. A type,
+ * not an interface, so that it is the params of an `RpcCall` too.
+ */
+export type TemplatedPublishParams = {
+  topic: string;
+  payload: RawJson | null;
+  qos?: 0 | 1;
+};
+
+/**
+ * A batch's publish request read through a template: the very call the scan would make of
+ * its bytes, and known to be a plain publish (a topic, a payload, a qos of 0 or 1 or none,
+ * an integer id), so the dispatcher can publish it without the checks a call of unknown
+ * shape needs.
+ */
+export class TemplatedPublishCall implements RpcCall {
+  readonly kind = 'call';
+  readonly method = 'publish';
+  constructor(
+    readonly id: number,
+    readonly params: TemplatedPublishParams,
+  ) {}
+}
+
 class Template {
   constructor(
     readonly prefix: FramePrefix,
@@ -67,7 +92,7 @@ export class BatchPublishReader implements BatchElementReader {
     return this.templates.length;
   }
 
-  read(body: Buffer, i: number, end: number): RpcCall | null {
+  read(body: Buffer, i: number, end: number): TemplatedPublishCall | null {
     const templates = this.templates;
     for (let t = 0; t < templates.length; t++) {
       const template = templates[t]!;
@@ -79,7 +104,7 @@ export class BatchPublishReader implements BatchElementReader {
   }
 
   /** The rest of an element whose envelope matched `template` up to its payload. */
-  private readAfterPrefix(template: Template, body: Buffer, at: number, end: number): RpcCall | null {
+  private readAfterPrefix(template: Template, body: Buffer, at: number, end: number): TemplatedPublishCall | null {
     // As the scan reads params: whitespace before the value is not part of it.
     const payloadStart = skipWhitespace(body, at, end);
     // A batch is level 1, the call 2 and params 3, so the payload may open MAX - 3 levels.
@@ -99,8 +124,8 @@ export class BatchPublishReader implements BatchElementReader {
     this.end = k + 1;
     // The scan keeps a null payload as a value, not as raw JSON (the contract's "no payload").
     const payload = body[payloadStart] === LOWER_N ? null : new RawJson(body, payloadStart, payloadEnd, true);
-    const params: Record<string, unknown> = template.qos === undefined ? { topic: template.topic, payload } : { topic: template.topic, payload, qos: template.qos };
-    return { kind: 'call', method: 'publish', id, params };
+    const params: TemplatedPublishParams = template.qos === undefined ? { topic: template.topic, payload } : { topic: template.topic, payload, qos: template.qos };
+    return new TemplatedPublishCall(id, params);
   }
 
   scanned(call: RpcCall, body: Buffer, start: number, end: number): void {

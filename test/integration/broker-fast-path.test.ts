@@ -9,6 +9,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { METHODS } from '../../src/broker/handlers/index.js';
+import { ErrorCode } from '../../src/protocol/errors.js';
 import { scanBatch, scanCall } from '../../src/protocol/call-scan.js';
 import { FrameDecoder } from '../../src/protocol/index.js';
 import type { Connection } from '../../src/broker/connection.js';
@@ -16,7 +17,7 @@ import type { StartedBroker } from '../helpers/broker-fixture.js';
 import { roundTrip, subscribe, useTestBed } from '../helpers/test-bed.js';
 import type { Frame, RawClient } from '../helpers/raw-client.js';
 
-const { broker, open, connected } = useTestBed();
+const { broker, open, connected, tempDir } = useTestBed();
 
 const rawOf = (method: string): readonly string[] | undefined => METHODS.get(method)?.rawParams;
 
@@ -438,5 +439,59 @@ describe("a client's batches of publishes, read through its envelope after the f
     await roundTrip(pub);
     await roundTrip(sub);
     expect(sub.deliveries().map((d) => d.payload)).toEqual([1, 2, 5, 6]);
+  });
+
+  it("publishes the handler refuses are refused one by one, with the general path's errors", async () => {
+    const b = await broker({ allow_anonymous: true, anonymous_permissions: { publish: { deny: ['env.denied.#'] } } });
+    const { port } = b;
+    const sub = await connected(port, 'sub');
+    await subscribe(sub, 'env.#');
+    const pub = await connected(port, 'pub');
+    let id = 100;
+    const batchOf = async (topic: string, count: number): Promise<Frame[]> => {
+      const ids = Array.from({ length: count }, () => id++);
+      const answer = pub.waitFor((f) => Array.isArray(f) && (f as unknown as Frame[])[0]?.id === ids[0], 5000, `the answer for ${topic}`);
+      pub.writeRaw(frameOf(Buffer.from(`[${ids.map((i) => element(topic, `{"i":${i}}`, i)).join(',')}]`)));
+      return (await answer) as unknown as Frame[];
+    };
+    // Each topic's first batch teaches its envelope from its first element; the second is read through it.
+    for (const [topic, code] of [['bad..topic', ErrorCode.INVALID_PARAMS], ['system.mine', ErrorCode.PUBLISH_ERROR], ['env.denied.x', ErrorCode.PUBLISH_ERROR]] as const) {
+      const first = await batchOf(topic, 3);
+      const counter = countTaken(b, 'pub');
+      const second = await batchOf(topic, 4);
+      expect(counter.taken, topic).toBe(4);
+      const errors = [...first, ...second].map((a) => [a.error?.code, a.error?.message, a.error?.data]);
+      expect(errors[0]![0], topic).toBe(code);
+      for (const e of errors) expect(e, topic).toEqual(errors[0]);
+    }
+    // Accepted ones around them still go through, in order.
+    const ok = await batchOf('env.ok', 5);
+    expect(ok.every((a) => a.result?.delivered === 1)).toBe(true);
+    await roundTrip(sub);
+    expect(sub.deliveries().map((d) => [d.topic, (d.payload as { i: number }).i])).toEqual(ok.map((a) => ['env.ok', a.id]));
+  });
+
+  it('with persistence on, the publishes read through the envelope are journaled and answered in order', async () => {
+    const b = await broker({ persistence_enabled: true, persistence_path: tempDir('env-journal-') });
+    const { port } = b;
+    const sub = await connected(port, 'sub');
+    await subscribe(sub, 'env.#');
+    const pub = await connected(port, 'pub');
+    let id = 100;
+    const answers: Frame[] = [];
+    let counter = { taken: 0 };
+    for (let batch = 0; batch < 3; batch++) {
+      if (batch === 1) counter = countTaken(b, 'pub');
+      const ids = Array.from({ length: 50 }, () => id++);
+      const answer = pub.waitFor((f) => Array.isArray(f) && (f as unknown as Frame[])[0]?.id === ids[0], 5000, `answer of batch ${batch}`);
+      pub.writeRaw(frameOf(Buffer.from(`[${ids.map((i) => element('env.j', `{"i":${i}}`, i)).join(',')}]`)));
+      answers.push(...((await answer) as unknown as Frame[]));
+    }
+    expect(counter.taken).toBe(100);
+    expect(answers.map((a) => a.id)).toEqual(Array.from({ length: 150 }, (_, k) => 100 + k));
+    for (const a of answers) expect(a.result).toMatchObject({ message_id: expect.any(String), delivered: 1 });
+    const delivered = await sub.waitDeliveries(150);
+    expect(delivered.map((d) => (d.payload as { i: number }).i)).toEqual(answers.map((a) => a.id));
+    expect(delivered.map((d) => d.message_id)).toEqual(answers.map((a) => a.result.message_id));
   });
 });

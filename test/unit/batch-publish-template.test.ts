@@ -7,7 +7,7 @@
  * (`JSON.parse`) by call-scan.test.ts.
  */
 import { describe, expect, it } from 'vitest';
-import { BatchPublishReader } from '../../src/broker/batch-publish-template.js';
+import { BatchPublishReader, type TemplatedPublishCall } from '../../src/broker/batch-publish-template.js';
 import { METHODS } from '../../src/broker/handlers/index.js';
 import { scanBatch, type RawParamsOf } from '../../src/protocol/call-scan.js';
 import { MAX_JSON_DEPTH } from '../../src/protocol/json-depth.js';
@@ -34,7 +34,7 @@ function plain(call: RpcCall): unknown {
 /** Counts the elements the reader took, to show that the comparison is not vacuous. */
 class CountingReader extends BatchPublishReader {
   taken = 0;
-  override read(body: Buffer, i: number, end: number): RpcCall | null {
+  override read(body: Buffer, i: number, end: number): TemplatedPublishCall | null {
     const call = super.read(body, i, end);
     if (call !== null) this.taken++;
     return call;
