@@ -37,6 +37,7 @@ import { publishChecked, publishUnanswered } from './handlers/publish.js';
 import { requireSendableTopic } from './params.js';
 import { PendingAnswer } from './pending-answer.js';
 import { PublishTemplate } from './publish-template.js';
+import type { Session } from './session.js';
 
 type Answer = RpcResponseObject | RpcResponseObject[];
 /**
@@ -192,9 +193,7 @@ export class Dispatcher {
    * spec, the params' types, a call context), which cost a backlog's broker as much per
    * line as the publish.
    */
-  private publishBatchElement(conn: Connection, call: TemplatedPublishCall): Outcome {
-    const session = conn.session;
-    if (session === null) return this.handleOne(conn, call, () => {}); // never: templates are read once connected
+  private publishBatchElement(conn: Connection, session: Session, call: TemplatedPublishCall): Outcome {
     try {
       const { topic, payload, qos } = call.params;
       const result = publishChecked(this.broker, session, requireSendableTopic(topic), payload, qos ?? 0, 0, false);
@@ -218,7 +217,9 @@ export class Dispatcher {
     // One for the batch, not one per call: a queue file's batches are hundreds of calls.
     const schedule = (fn: () => void): void => void after.push(fn);
     const outcomes = items.map((item) => {
-      const outcome = item instanceof TemplatedPublishCall ? this.publishBatchElement(conn, item) : this.handleOne(conn, item, schedule);
+      // A template is only read once connected (and a connection keeps its session).
+      const session = conn.session;
+      const outcome = item instanceof TemplatedPublishCall && session !== null ? this.publishBatchElement(conn, session, item) : this.handleOne(conn, item, schedule);
       // The batch's one response waits for all its calls anyway.
       if (!(outcome instanceof PendingAnswer)) return outcome;
       const call = item as RpcCall; // only a call's handler answers later
