@@ -635,6 +635,7 @@ describe('QueueTailer', () => {
     writeFileSync(queue, 'A|1\nDENIED|2\nno separator\nB|3\nDENIED|4\n');
     const accepted: QueuePublish[] = [];
     const calls: string[][] = [];
+    const deniedIds: string[] = [];
     // The broker stand-in: refuses every DENIED line, and also the report of the unparsable line.
     const publish = async (items: QueuePublish[]): Promise<PublishRefusal[]> => {
       await Promise.resolve();
@@ -642,6 +643,7 @@ describe('QueueTailer', () => {
       const refused: PublishRefusal[] = [];
       items.forEach((item, index) => {
         const line = (item.payload as { line?: string } | null)?.line;
+        if (item.topic === 'DENIED') deniedIds.push(item.queueId);
         if (item.topic === 'DENIED') refused.push({ index, reason: 'Not allowed: DENIED (rule)' });
         else if (item.topic === INVALID_LINE_TOPIC && line === 'no separator') refused.push({ index, reason: 'no reports today' });
         else accepted.push(item);
@@ -651,10 +653,19 @@ describe('QueueTailer', () => {
     const t = new QueueTailer({ file: queue, log }, publish);
     tailers.push(t);
     const invalid: Array<[number, string]> = [];
-    t.on('invalid', (i) => invalid.push([i.offset, i.reason]));
+    const invalidIds: string[] = [];
+    t.on('invalid', (i) => {
+      invalid.push([i.offset, i.reason]);
+      invalidIds.push(i.queueId);
+    });
     await t.start();
     await once(t, 'batch');
     await t.settled();
+    // A refused line keeps the queue_id its publish had, in its report and its event.
+    expect(deniedIds).toHaveLength(2);
+    expect(deniedIds.map((id) => id.slice(id.lastIndexOf(':')))).toEqual([':4', ':30']);
+    expect([invalidIds[0], invalidIds[2]]).toEqual(deniedIds);
+    expect(accepted.filter((i) => i.topic === INVALID_LINE_TOPIC).map((i) => (i.payload as { queue_id: string }).queue_id)).toEqual(deniedIds);
     expect(calls).toEqual([
       ['A', 'DENIED', INVALID_LINE_TOPIC, 'B', 'DENIED'],
       [INVALID_LINE_TOPIC, INVALID_LINE_TOPIC], // one report attempt for the two refused lines
