@@ -18,7 +18,6 @@ import {
   resultObject,
   type RpcCall,
   type RpcClassified,
-  type RpcId,
   type RpcResponseObject,
 } from '../protocol/jsonrpc.js';
 import { scanBatch, scanCall } from '../protocol/call-scan.js';
@@ -196,14 +195,7 @@ export class Dispatcher {
   private publishBatchElement(conn: Connection, session: Session, call: TemplatedPublishCall): Outcome {
     try {
       const { topic, payload, qos } = call.params;
-      const result = publishChecked(this.broker, session, requireSendableTopic(topic), payload, qos ?? 0, 0, false);
-      if (result instanceof Promise) {
-        return result.then(
-          (r: unknown) => this.later(conn, call, false, r),
-          (err: unknown) => this.later(conn, call, true, err),
-        );
-      }
-      return resultObject(call.id, result);
+      return this.outcomeOf(conn, call, publishChecked(this.broker, session, requireSendableTopic(topic), payload, qos ?? 0, 0, false));
     } catch (err) {
       return this.fail(conn, call, err);
     }
@@ -283,7 +275,6 @@ export class Dispatcher {
       return errorObject(msg.id, invalidRequest('the broker sends no requests, so it accepts no responses'));
     }
     const isNotification = msg.id === undefined;
-    const id: RpcId = msg.id ?? null;
     const spec = METHODS.get(msg.method);
     if (!spec) return this.fail(conn, msg, methodNotFound(msg.method));
     if (spec.onlyBeforeConnect && conn.session) {
@@ -320,13 +311,18 @@ export class Dispatcher {
     }
     // The caller listens to the handler's own answer and makes its response (later()).
     if (result instanceof PendingAnswer) return result;
+    return this.outcomeOf(conn, msg, result);
+  }
+
+  /** The response to `call` for its handler's `result`: now, or once a promised result settles. */
+  private outcomeOf(conn: Connection, call: RpcCall, result: unknown): Outcome {
     if (result instanceof Promise) {
       return result.then(
-        (r: unknown) => this.later(conn, msg, false, r),
-        (err: unknown) => this.later(conn, msg, true, err),
+        (r: unknown) => this.later(conn, call, false, r),
+        (err: unknown) => this.later(conn, call, true, err),
       );
     }
-    return isNotification ? undefined : resultObject(id, result);
+    return call.id === undefined ? undefined : resultObject(call.id, result);
   }
 
   /** The response to a call whose handler answered later: with `value`, or failing with it. */
