@@ -4,6 +4,7 @@
  * Buffer costs more than writing a small frame into one, and a trail of freed chunks
  * kept the memory allocator's heap, and the broker's RSS, high.
  */
+import { releaseBuffer } from '../runtime/release-buffer.js';
 
 /**
  * While the socket takes everything, frames are written straight into a direct chunk that
@@ -61,7 +62,12 @@ export function takeWriteChunk(): Buffer {
   return spareWriteChunks.pop() ?? Buffer.allocUnsafe(WRITE_CHUNK_BYTES);
 }
 
-/** A write chunk the socket is done with (its write's callback ran). */
+/**
+ * A write chunk the socket is done with (its write's callback ran): kept, or past the
+ * spares' limit its bytes given back at once (nothing else holds it, and a dead chunk the
+ * socket held long enough to be promoted would otherwise wait for a major collection).
+ */
 export function giveBackWriteChunk(chunk: Buffer): void {
   if (spareWriteChunks.length < MAX_SPARE_WRITE_CHUNKS) spareWriteChunks.push(chunk);
+  else releaseBuffer(chunk);
 }

@@ -14,6 +14,7 @@
  *
  * What one entry can pin is its chunk, as a view into Node's 8 KiB pool did before.
  */
+import { releaseBuffer } from '../runtime/release-buffer.js';
 
 const CHUNK_BYTES = 8 * 1024;
 /** Frames larger than this are not stored here (they get a buffer of their own). */
@@ -34,6 +35,12 @@ export class FrameStore {
   private readonly spare: number[] = [];
   /** Numbers of chunks that were let go, to give the next new chunk. */
   private readonly unused: number[] = [];
+  /**
+   * Chunks let go since the last reservation. Their bytes go back to the allocator at the
+   * next one (until then a caller may still copy from them): a queued chunk lived long
+   * enough to be promoted, and dead it would wait for a major collection.
+   */
+  private letGo: Buffer[] = [];
   /** The chunk being filled (never reused while it is), and its bytes used. */
   private current = -1;
   private used = 0;
@@ -46,6 +53,7 @@ export class FrameStore {
    */
   reserve(n: number): number {
     if (this.current < 0 || this.used + n > CHUNK_BYTES) this.startChunk();
+    if (this.letGo.length > 0) this.giveBack();
     const at = this.used;
     this.used += n;
     return at;
@@ -111,9 +119,15 @@ export class FrameStore {
     if (this.spare.length < MAX_SPARE_CHUNKS) {
       this.spare.push(id);
     } else {
+      this.letGo.push(this.chunks[id]!);
       this.chunks[id] = NO_CHUNK;
       this.unused.push(id);
     }
+  }
+
+  private giveBack(): void {
+    for (const chunk of this.letGo) releaseBuffer(chunk);
+    this.letGo = [];
   }
 }
 

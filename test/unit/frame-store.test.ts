@@ -88,4 +88,29 @@ describe('FrameStore', () => {
     const gone = chunks.find((c) => store.chunk(c).length === 0);
     expect(gone).toBeDefined();
   });
+
+  it('gives the bytes of chunks it let go back at the next reservation, and not before', () => {
+    const store = new FrameStore();
+    const held: { id: number; bytes: Buffer }[] = [];
+    for (let i = 0; i < 300; i++) {
+      const at = store.reserve(8 * 1024);
+      const id = store.currentChunk;
+      store.chunk(id).fill(i % 251, at, at + 8 * 1024);
+      store.retain(id);
+      held.push({ id, bytes: store.chunk(id) });
+    }
+    for (const { id } of held) store.release(id);
+    const letGo = held.filter(({ id }, i) => store.chunk(id) !== held[i]!.bytes);
+    // 300 chunks, one still being filled, 256 kept spare: the rest were let go.
+    expect(letGo.length).toBe(300 - 1 - 256);
+    // Until the next reservation their bytes can still be copied, as a flush does.
+    for (const { bytes } of letGo) expect(bytes.length).toBe(8 * 1024);
+    expect(letGo.every(({ bytes }, i) => bytes[0] === held.indexOf(letGo[i]!) % 251)).toBe(true);
+    store.reserve(10);
+    for (const { bytes } of letGo) expect(bytes.length).toBe(0);
+    // The spare ones keep their memory, to be filled again.
+    const spare = held.filter(({ id }, i) => store.chunk(id) === held[i]!.bytes);
+    expect(spare.length).toBe(257);
+    for (const { bytes } of spare) expect(bytes.length).toBe(8 * 1024);
+  });
 });
