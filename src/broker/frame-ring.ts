@@ -37,35 +37,70 @@ const MIN_CAPACITY = 16;
  */
 const KEEP_CAPACITY = 1024;
 
-/** The ring's arrays, one slot per entry. */
+/**
+ * The ring's arrays, one slot per entry. The frame buffers and the messages are arrays of
+ * references, 8 bytes a slot each, which most queues never need: a plain delivery's frame
+ * is in the frame store and its message is not kept. So those two arrays are made only
+ * when an entry first needs one (a response or a frame of its own; a message with a TTL
+ * or QoS 1): a lagging subscriber of plain messages, up to `max_queue_size` entries, is
+ * held in its typed arrays alone (an open-flow fan-out's ten rings held 1.6-2.6 MB of
+ * such arrays of nothing).
+ */
 class Slots {
-  /** Each entry's frame buffer: NO_FRAME for one in the frame store. */
-  readonly buffers: Buffer[];
+  /** Each entry's frame buffer: NO_FRAME for one in the frame store; null until one is not. */
+  private buffers: Buffer[] | null = null;
   /** The frame store's chunk each entry's frame is in; -1 for one in `buffers`. */
   readonly chunks: Int32Array;
   readonly starts: Int32Array;
   /** Bytes of each entry's frame; 0 for an empty slot. */
   readonly sizes: Int32Array;
   readonly kinds: Uint8Array;
-  readonly msgs: (BrokerMessage | null)[];
+  /** The message of each entry that keeps one; null until one does. */
+  private msgs: (BrokerMessage | null)[] | null = null;
 
   constructor(readonly capacity: number) {
-    this.buffers = new Array<Buffer>(capacity).fill(NO_FRAME);
     this.chunks = new Int32Array(capacity).fill(-1);
     this.starts = new Int32Array(capacity);
     this.sizes = new Int32Array(capacity);
     this.kinds = new Uint8Array(capacity);
-    this.msgs = new Array<BrokerMessage | null>(capacity).fill(null);
+  }
+
+  /** The frame buffer of the entry in `slot`: NO_FRAME for one in the frame store. */
+  bufferOf(slot: number): Buffer {
+    const buffers = this.buffers;
+    return buffers === null ? NO_FRAME : buffers[slot]!;
+  }
+
+  setBuffer(slot: number, buffer: Buffer): void {
+    if (this.buffers === null) {
+      if (buffer === NO_FRAME) return;
+      this.buffers = new Array<Buffer>(this.capacity).fill(NO_FRAME);
+    }
+    this.buffers[slot] = buffer;
+  }
+
+  /** The message the entry in `slot` keeps, if any. */
+  msgOf(slot: number): BrokerMessage | null {
+    const msgs = this.msgs;
+    return msgs === null ? null : msgs[slot]!;
+  }
+
+  setMsg(slot: number, msg: BrokerMessage | null): void {
+    if (this.msgs === null) {
+      if (msg === null) return;
+      this.msgs = new Array<BrokerMessage | null>(this.capacity).fill(null);
+    }
+    this.msgs[slot] = msg;
   }
 
   /** Copy the entry in slot `from` to `to`'s slot `slot`. */
   copy(from: number, to: Slots, slot: number): void {
-    to.buffers[slot] = this.buffers[from]!;
+    to.setBuffer(slot, this.bufferOf(from));
     to.chunks[slot] = this.chunks[from]!;
     to.starts[slot] = this.starts[from]!;
     to.sizes[slot] = this.sizes[from]!;
     to.kinds[slot] = this.kinds[from]!;
-    to.msgs[slot] = this.msgs[from]!;
+    to.setMsg(slot, this.msgOf(from));
   }
 
   /** Empty a slot; an entry in it that is still held lets go of its chunk. */
@@ -77,10 +112,15 @@ class Slots {
 
   /** Empty a slot without letting go of anything (its entry was copied elsewhere). */
   clear(slot: number): void {
-    this.buffers[slot] = NO_FRAME;
+    if (this.buffers !== null) this.buffers[slot] = NO_FRAME;
     this.chunks[slot] = -1;
     this.sizes[slot] = 0;
-    this.msgs[slot] = null;
+    if (this.msgs !== null) this.msgs[slot] = null;
+  }
+
+  /** Whether the reference arrays were made (for tests). */
+  get referenceArrays(): { buffers: boolean; msgs: boolean } {
+    return { buffers: this.buffers !== null, msgs: this.msgs !== null };
   }
 }
 
@@ -100,15 +140,20 @@ export class FrameRing {
     return this.slots.capacity;
   }
 
+  /** Whether the ring's arrays of frame buffers and of messages exist (for tests). */
+  get referenceArrays(): { buffers: boolean; msgs: boolean } {
+    return this.slots.referenceArrays;
+  }
+
   /**
    * Queue the frame at `buffer[start..start + size)`, with the message it delivers when a
    * flush will need it (see above). Nothing may change those bytes while they are queued;
    * a chunk of responses may grow past them (see {@link setSizeAt}).
    */
   push(buffer: Buffer, start: number, size: number, kind: EntryKind, msg: BrokerMessage | null): void {
-    // Not `this.slots.buffers[this.pushSlot(...)]`: that reads the arrays before a push grows them.
+    // Not `this.slots.setBuffer(this.pushSlot(...))`: that reads the arrays before a push grows them.
     const slot = this.pushSlot(start, size, kind, msg);
-    this.slots.buffers[slot] = buffer;
+    this.slots.setBuffer(slot, buffer);
   }
 
   /**
@@ -129,7 +174,7 @@ export class FrameRing {
     slots.starts[slot] = start;
     slots.sizes[slot] = size;
     slots.kinds[slot] = kind;
-    slots.msgs[slot] = msg;
+    slots.setMsg(slot, msg);
     this.count++;
     return slot;
   }
@@ -142,7 +187,7 @@ export class FrameRing {
   bufferAt(i: number): Buffer {
     const slot = this.slot(i);
     const chunk = this.slots.chunks[slot]!;
-    return chunk >= 0 ? frameStore.chunk(chunk) : this.slots.buffers[slot]!;
+    return chunk >= 0 ? frameStore.chunk(chunk) : this.slots.bufferOf(slot);
   }
 
   /** The frame store's chunk entry `i` is in; -1 for a frame of its own. */
@@ -166,7 +211,7 @@ export class FrameRing {
 
   /** The message entry `i` delivers, if it was queued with it; `null` otherwise and once dropped. */
   msgAt(i: number): BrokerMessage | null {
-    return this.slots.msgs[this.slot(i)]!;
+    return this.slots.msgOf(this.slot(i));
   }
 
   /** Change the size of entry `i` (a chunk of responses that grew). */

@@ -99,6 +99,38 @@ describe('FrameRing', () => {
     expect(ring.capacity).toBe(start);
   });
 
+  it('holds a backlog of plain stored deliveries in its typed arrays alone, and makes the reference arrays when an entry needs them', () => {
+    const ring = new FrameRing();
+    const at = frameStore.reserve(4);
+    const chunk = frameStore.currentChunk;
+    frameStore.chunk(chunk).write('abcd', at, 'latin1');
+    for (let i = 0; i < 10_000; i++) ring.pushStored(chunk, at, 4, QOS0, null);
+    expect(ring.capacity).toBeGreaterThanOrEqual(10_000);
+    expect(ring.referenceArrays).toEqual({ buffers: false, msgs: false });
+    expect(ring.bufferAt(9_999).toString('latin1', at, at + 4)).toBe('abcd');
+    expect(ring.msgAt(9_999)).toBeNull();
+
+    // A response: its own buffer, behind the backlog.
+    ring.push(Buffer.from('resp'), 0, 4, CONTROL, null);
+    expect(ring.referenceArrays).toEqual({ buffers: true, msgs: false });
+    // A message with a TTL is kept with its entry.
+    const msg = createMessage({ topic: 't', payload: 1, sender: 's', qos: 0, ttl: 5 });
+    ring.pushStored(chunk, at, 4, QOS0, msg);
+    expect(ring.referenceArrays).toEqual({ buffers: true, msgs: true });
+    expect(ring.bufferAt(10_000).toString()).toBe('resp');
+    expect(ring.msgAt(10_000)).toBeNull();
+    expect(ring.msgAt(10_001)).toBe(msg);
+    expect(ring.bufferAt(10_001)).toBe(frameStore.chunk(chunk));
+    for (let i = 0; i < 10_002; i++) ring.shift();
+    expect(ring.length).toBe(0);
+
+    // Emptied, the ring goes back to small arrays, made again only when needed.
+    expect(ring.referenceArrays).toEqual({ buffers: false, msgs: false });
+    for (let i = 0; i < 40; i++) ring.pushStored(chunk, at, 4, QOS0, null);
+    expect(ring.referenceArrays).toEqual({ buffers: false, msgs: false });
+    for (let i = 0; i < 40; i++) ring.shift();
+  });
+
   it('lets go of what it held: shifted and dropped slots keep no frame, chunk or message', () => {
     const ring = new FrameRing();
     const msg = createMessage({ topic: 't', payload: 1, sender: 's', qos: 1 });
