@@ -6,9 +6,9 @@
  * socket read a paused connection held until the next turn, a write chunk the kernel took
  * its time over) is promoted, and once dead it waits for a major collection, which V8
  * starts for external memory only when 64 MB more of it is held than after the last one.
- * Under a flood the broker's dead read chunks, write chunks and frame-store chunks were
- * 13-35 MB of its peak RSS that way (docs/performance.md, "Buffers given back when they
- * die").
+ * Under a flood, three quarters of the broker's Buffers at its peak were such dead socket
+ * reads, write chunks and frame-store chunks: up to 40 MB (docs/performance.md, "Buffers
+ * given back when they die").
  *
  * Detaching the buffer's ArrayBuffer (a transfer to a clone nobody keeps) moves its bytes
  * to a young object that the next scavenge frees, a few milliseconds later at most. Every
