@@ -1,14 +1,15 @@
-import vm from 'node:vm';
-import v8 from 'node:v8';
 import { describe, expect, it } from 'vitest';
+import { runtimeFullCollection } from '../../src/runtime/full-collection.js';
 import { releaseBuffer } from '../../src/runtime/release-buffer.js';
 
-/** V8's collector with its options (`{ type: 'minor' }` for a scavenge alone). */
+/** V8's `gc()` with its options (`{ type: 'minor' }` for a scavenge alone). */
 type Collect = (options?: { type: 'minor' | 'major' }) => void;
 
+/** The runtime's own `gc()` (full-collection.ts), which also takes V8's options. */
 function collector(): Collect {
-  v8.setFlagsFromString('--expose-gc');
-  return vm.runInNewContext('gc') as Collect;
+  const gc = runtimeFullCollection();
+  if (gc === null) throw new Error('this runtime offers no gc()');
+  return gc as Collect;
 }
 
 describe('releaseBuffer', () => {
