@@ -127,10 +127,10 @@ export class Connection {
     }
     // Nothing keeps a view of a read past its handling (the decoder copies a partial
     // frame, a payload kept for later is copied by RawJson.own), Node allocates every
-    // read of a socket afresh, and this is the socket's only 'data' listener: its bytes
-    // can go back now. A listener added later would be handed an emptied chunk. A read that a paused
-    // connection held into the next turn was promoted, and under a flood such dead reads
-    // were 10-15 MB of the broker's peak RSS while they waited for a major collection.
+    // read of a socket afresh, and this is the socket's only 'data' listener (one added
+    // later would be handed an emptied chunk): its bytes can go back now. A read that a
+    // paused connection held into the next turn was promoted, and under a flood such dead
+    // reads were 10-15 MB of the broker's peak RSS while they waited for a major collection.
     releaseBuffer(chunk);
   }
 
