@@ -17,6 +17,18 @@
  * makes hot, as it always would. (On Node 22 and later V8 also has Maglev, a middle tier
  * this leaves running; the figures are Node 20's.)
  *
+ * The broker lets Sparkplug in once it listens, and TurboFan only once it is busy (see
+ * {@link resumeOptimizationUnderLoad}): under a desktop's light traffic TurboFan's
+ * compiles cost more than they save. Relaying 2,000 messages a second (the peer bench's
+ * latency run, 10,000 messages), a broker that optimized what the traffic made hot
+ * compiled 122 functions over the first 3 s, about 94 ms of CPU on V8's worker threads,
+ * and peaked at 55.4-55.8 MB; with TurboFan held, 50.0-50.1 MB. On two cores those
+ * compiles took the CPU that the broker's and its clients' main threads were woken for:
+ * system-wide scheduler traces counted 72 wake-ups of the two delayed by more than 0.2
+ * ms in those 3 s, none after, and 3 beside a minimal relay; the run's p99 latency was
+ * 1.0-1.3 ms, 0.57-0.75 held. Baseline code costs more CPU per message, which at that
+ * rate is a few percent of a core; any load that makes it matter makes the process busy.
+ *
  * The flags can be flipped in a running process (V8 reads them at each decision to
  * compile); a function that turned hot meanwhile is compiled at its next hot spell.
  * Someone who chose their own compiler flags (`--no-opt` or `--noopt`, `--jitless`,
@@ -24,6 +36,7 @@
  * or `--jitless` in NODE_OPTIONS, the only one of them Node admits there) keeps them.
  */
 import v8 from 'node:v8';
+import { whenBusy } from './busy-watch.js';
 import { userChoseV8Flag } from './young-generation.js';
 
 /**
@@ -76,9 +89,31 @@ export function deferOptimization(): void {
  * what was.
  */
 export function resumeOptimization(): void {
-  if (!fallback) return;
-  clearTimeout(fallback);
-  fallback = null;
+  if (!endDeferral()) return;
   v8.setFlagsFromString('--turbofan');
   v8.setFlagsFromString('--sparkplug');
+}
+
+/**
+ * The broker has loaded and listens: let Sparkplug compile again now, and TurboFan once
+ * the process is busy ({@link whenBusy}: a quarter of a core over a quarter of a second).
+ * Idempotent, and a no-op where nothing was deferred.
+ * @param onOptimizing called when TurboFan is let back in, with the share of a core that
+ * the process used over the interval that decided it
+ */
+export function resumeOptimizationUnderLoad(onOptimizing: (share: number) => void = () => undefined): void {
+  if (!endDeferral()) return;
+  v8.setFlagsFromString('--sparkplug');
+  whenBusy((share) => {
+    v8.setFlagsFromString('--turbofan');
+    onOptimizing(share);
+  });
+}
+
+/** Ends the start-up deferral: false when there was none (or it already ended). */
+function endDeferral(): boolean {
+  if (!fallback) return false;
+  clearTimeout(fallback);
+  fallback = null;
+  return true;
 }

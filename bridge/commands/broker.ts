@@ -13,7 +13,7 @@ import {
 } from '../../src/broker/index.js';
 import { Logger } from '../../src/log/logger.js';
 import { CliError } from '../cli-error.js';
-import { resumeOptimization } from '../deferred-optimization.js';
+import { resumeOptimizationUnderLoad } from '../deferred-optimization.js';
 import { httpFlag, upstreamFlag } from '../hosting-flags.js';
 import { logFileSink } from '../log-file.js';
 import type { StatusPage } from '../status-page/status-page.js';
@@ -84,7 +84,8 @@ export async function runBroker(flags: Record<string, unknown>): Promise<void> {
     if (broker.running) await broker.stop('status page failed');
     throw new CliError((err as Error).message);
   } finally {
-    // Loaded and listening (or failed): from here on what runs hot is the traffic's work.
-    resumeOptimization();
+    // Loaded and listening (or failed): from here on what runs hot is the traffic's work,
+    // worth optimizing once there is enough of it.
+    resumeOptimizationUnderLoad((share) => log.debug('optimizing compiler on: the broker is busy', { cpu_share: Number(share.toFixed(2)) }));
   }
 }

@@ -2,8 +2,9 @@
  * `bridge broker` keeps V8's compilers idle while it loads and lets them work once it
  * listens (bridge/deferred-optimization.ts): the loader's own functions turn hot over
  * about a hundred module loads, and compiling them cost an idle broker 4.5-4.8 MB for
- * TurboFan and 0.3 MB for Sparkplug (issue 15). `bridge tail` does the same until it
- * follows its file. V8 says what it compiles with
+ * TurboFan and 0.3 MB for Sparkplug (issue 15). Once it listens the broker lets Sparkplug
+ * in, and TurboFan only when it is busy: light traffic runs in baseline code. `bridge
+ * tail` lets both in once it follows its file. V8 says what it compiles with
  * `--trace-opt` and `--trace-baseline` (on stdout, flushed as it goes): for TurboFan it
  * marks a function on the main thread, then compiles it and reports it completed; for
  * Sparkplug it reports each compile. These tests read those lines. Once it follows its
@@ -20,6 +21,7 @@ import { defersOptimization } from '../../bridge/deferred-optimization.js';
 import { limitsInlining, TAIL_MAX_INLINED_BYTECODE } from '../../bridge/inlining.js';
 import { CLI, waitOutput } from '../helpers/cli.js';
 import { pollFile } from '../helpers/poll-file.js';
+import { connectPubSub } from '../helpers/pub-sub-pair.js';
 import { freePort } from '../helpers/ports.js';
 
 const OPTIMIZED = 'completed optimizing';
@@ -42,10 +44,10 @@ interface TracedBroker {
   stderr: () => string;
 }
 
-/** A broker started as `node --trace-opt --trace-baseline <nodeFlags> cli.js broker`, stopped when the test ends. */
-async function startTracedBroker(nodeFlags: string[] = []): Promise<TracedBroker> {
+/** A broker started as `node --trace-opt --trace-baseline <nodeFlags> cli.js broker <brokerFlags>`, stopped when the test ends. */
+async function startTracedBroker(nodeFlags: string[] = [], brokerFlags: string[] = []): Promise<TracedBroker> {
   const port = await freePort();
-  const { child, stdout, stderr } = startTraced(nodeFlags, ['broker', '--host', '127.0.0.1', '--port', String(port), '--stop-on-stdin-close']);
+  const { child, stdout, stderr } = startTraced(nodeFlags, ['broker', '--host', '127.0.0.1', '--port', String(port), '--stop-on-stdin-close', ...brokerFlags]);
   await waitOutput(child, stderr, (s) => s.includes('broker listening'));
   return { child, port, stdout, stderr };
 }
@@ -87,6 +89,30 @@ async function startTracedTail(nodeFlags: string[] = []): Promise<Omit<TracedBro
   return { ...tail, queue, backlog };
 }
 
+/** A TurboFan optimization of a function that the broker runs for every frame it reads. */
+const READ_PATH_OPTIMIZED = /completed optimizing .*<JSFunction (?:skipString|skipWhitespace|handleFrame|onData)\b.*TURBOFAN/;
+
+/**
+ * Publish `count` messages at about `perSecond`, in small paced batches, and resolve once
+ * a subscriber has received them all.
+ */
+async function relayPaced(port: number, count: number, perSecond: number): Promise<void> {
+  const { pub, sub } = await connectPubSub(port, 'paced');
+  let received = 0;
+  let allReceived: () => void = () => undefined;
+  const done = new Promise<void>((resolve) => (allReceived = resolve));
+  await sub.subscribe('paced.load', () => {
+    if (++received === count) allReceived();
+  });
+  const batch = 3;
+  for (let sent = 0; sent < count; sent += batch) {
+    // Pacing is the load under test, not a wait for an event.
+    await new Promise<void>((resolve) => setTimeout(resolve, (1000 * batch) / perSecond));
+    await Promise.all(Array.from({ length: Math.min(batch, count - sent) }, (_, i) => pub.publish('paced.load', { i: sent + i })));
+  }
+  await done;
+}
+
 /** One status request: the broker has answered, so what it printed before is in `stdout`. */
 async function roundTrip(port: number): Promise<void> {
   const client = new BrokerClient('trace-probe', { host: '127.0.0.1', port, autoReconnect: false });
@@ -100,14 +126,7 @@ async function roundTrip(port: number): Promise<void> {
 
 /** Relay bursts of messages until V8 reports an optimization, at most `bursts` of them. */
 async function loadUntilOptimized(broker: TracedBroker, bursts: number): Promise<boolean> {
-  const sub = new BrokerClient('trace-sub', { host: '127.0.0.1', port: broker.port, autoReconnect: false });
-  const pub = new BrokerClient('trace-pub', { host: '127.0.0.1', port: broker.port, autoReconnect: false });
-  onTestFinished(async () => {
-    await sub.disconnect();
-    await pub.disconnect();
-  });
-  await sub.connect();
-  await pub.connect();
+  const { pub, sub } = await connectPubSub(broker.port, 'trace');
   const perBurst = 5000;
   let received = 0;
   let burstDone: () => void = () => undefined;
@@ -128,13 +147,31 @@ const firstLine = (stdout: string, pattern: RegExp): string => stdout.split('\n'
 const baselineCompiles = (stdout: string): number => stdout.split('\n').filter((line) => BASELINE_COMPILE.test(line)).length;
 
 describe('bridge broker and the optimizing compiler', () => {
-  it('optimizes nothing while it loads, and what the traffic makes hot once it listens', async () => {
-    const broker = await startTracedBroker();
+  it('optimizes nothing while it loads, and what a full-speed publisher makes hot once it listens', async () => {
+    const broker = await startTracedBroker([], ['--log-level', 'debug']);
     await roundTrip(broker.port);
     expect(firstLine(broker.stdout(), TURBOFAN_STEP), 'optimizing before the broker answered').toBe('(none)');
     const baselineAtAnswer = baselineCompiles(broker.stdout());
     expect(await loadUntilOptimized(broker, 40), 'nothing was optimized under load: the compiler was never let back in').toBe(true);
+    expect(broker.stderr()).toMatch(/optimizing compiler on: the broker is busy.*cpu_share/);
     expect(baselineCompiles(broker.stdout()), 'no baseline compiles under load: Sparkplug was never let back in').toBeGreaterThan(baselineAtAnswer);
+  });
+
+  it('optimizes nothing under light traffic, which Sparkplug compiles, and what the same traffic makes hot when the user chose the compilers', async () => {
+    // 600 messages at about 300 a second: a few percent of a core, where the broker lets
+    // TurboFan in at a quarter (bridge/busy-watch.ts). V8 would otherwise optimize the
+    // read path's hottest functions within the first hundred or so.
+    const light = await startTracedBroker([], ['--log-level', 'debug']);
+    const baselineBefore = baselineCompiles(light.stdout());
+    await relayPaced(light.port, 600, 300);
+    expect(firstLine(light.stdout(), TURBOFAN_DONE), 'TurboFan optimized under light traffic').toBe('(none)');
+    expect(baselineCompiles(light.stdout()), 'Sparkplug compiled nothing for the traffic').toBeGreaterThan(baselineBefore);
+    expect(light.stderr()).not.toContain('optimizing compiler on');
+
+    const chosen = await startTracedBroker(['--turbofan']);
+    const before = chosen.stdout().length;
+    await relayPaced(chosen.port, 600, 300);
+    expect(chosen.stdout().slice(before), 'the same traffic optimized nothing of the read path with TurboFan on').toMatch(READ_PATH_OPTIMIZED);
   });
 
   it("compiles few functions with Sparkplug before it answers: only Node's own start-up, before the CLI runs", async () => {

@@ -15,6 +15,7 @@ import { BrokerClient } from '../../src/client/index.js';
 import { holdsYoungGeneration } from '../../bridge/young-generation.js';
 import { useCliProcesses, waitOutput } from '../helpers/cli.js';
 import { freePort } from '../helpers/ports.js';
+import { connectPubSub } from '../helpers/pub-sub-pair.js';
 import { useTempDirs } from '../helpers/temp-dirs.js';
 
 const RECORDER = new URL('../helpers/heap-recorder.mjs', import.meta.url).href;
@@ -39,14 +40,7 @@ async function youngGenerationUnderLoad(nodeOptions: string): Promise<number> {
   });
   await waitOutput(proc.child, proc.stderr, (s) => s.includes('broker listening'));
 
-  const sub = new BrokerClient('heap-sub', { host: '127.0.0.1', port, autoReconnect: false });
-  const pub = new BrokerClient('heap-pub', { host: '127.0.0.1', port, autoReconnect: false });
-  onTestFinished(async () => {
-    await sub.disconnect();
-    await pub.disconnect();
-  });
-  await sub.connect();
-  await pub.connect();
+  const { pub, sub } = await connectPubSub(port, 'heap');
   let received = 0;
   let allReceived!: () => void;
   const done = new Promise<void>((resolve) => (allReceived = resolve));

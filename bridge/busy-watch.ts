@@ -1,0 +1,62 @@
+/**
+ * Tells, once, that the process has become busy: that over one sampling interval it used
+ * at least a given share of a core. `bridge broker` lets V8's optimizing compiler in then
+ * (see deferred-optimization.ts).
+ *
+ * The share is the process's CPU time (every thread, user and system) over wall time,
+ * from `process.cpuUsage()`, which costs one system call and loads no module (the event
+ * loop's utilization from `perf_hooks` would load eleven). The sampling timer is unref'd,
+ * and stops once it has told.
+ */
+
+/** How often the share is sampled, in ms; an idle broker wakes this often until it was busy once. */
+export const BUSY_SAMPLE_MS = 250;
+
+/**
+ * The share of one core that counts as busy. Measured on the peer bench's broker (2
+ * cores): 0.04-0.10 relaying 2,000 messages a second, 0.28-0.53 for request/reply, and
+ * 1.0 for a publisher at full speed.
+ */
+export const BUSY_SHARE = 0.25;
+
+/** Options of {@link whenBusy}. */
+export interface BusyWatchOptions {
+  /** Sampling interval in ms (default {@link BUSY_SAMPLE_MS}). */
+  intervalMs?: number;
+  /** Share of one core, 0-1, that counts as busy (default {@link BUSY_SHARE}). */
+  share?: number;
+}
+
+/**
+ * Calls `onBusy` once, with the share measured, at the end of the first sampling interval
+ * in which the process used at least `share` of a core.
+ * @returns a function that stops watching (idempotent; nothing is called after it)
+ */
+export function whenBusy(onBusy: (share: number) => void, options: BusyWatchOptions = {}): () => void {
+  const intervalMs = options.intervalMs ?? BUSY_SAMPLE_MS;
+  const busyShare = options.share ?? BUSY_SHARE;
+  let lastCpu = cpuMicros();
+  let lastWall = wallMicros();
+  const timer = setInterval(() => {
+    const cpu = cpuMicros();
+    const wall = wallMicros();
+    const share = wall > lastWall ? (cpu - lastCpu) / (wall - lastWall) : 0;
+    lastCpu = cpu;
+    lastWall = wall;
+    if (share < busyShare) return;
+    clearInterval(timer);
+    onBusy(share);
+  }, intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
+function cpuMicros(): number {
+  const { user, system } = process.cpuUsage();
+  return user + system;
+}
+
+function wallMicros(): number {
+  const [s, ns] = process.hrtime();
+  return s * 1e6 + ns / 1e3;
+}

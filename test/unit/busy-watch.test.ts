@@ -1,0 +1,65 @@
+/**
+ * whenBusy (bridge/busy-watch.ts) samples this process's CPU time against wall time, so
+ * these tests make the process busy for real, by spinning, or leave it idle, awaiting
+ * timers. Vitest runs each test file in a process of its own.
+ */
+import { describe, expect, it } from 'vitest';
+import { whenBusy } from '../../bridge/busy-watch.js';
+
+/** Spin the CPU for `ms` at a time, one event-loop turn after another, until `done()`. */
+async function spinUntil(done: () => boolean, ms = 10): Promise<void> {
+  while (!done()) {
+    const until = Date.now() + ms;
+    while (Date.now() < until) {
+      // busy: this is the load under test
+    }
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+}
+
+/** Resolves after `n` sampling intervals of `intervalMs` have ended (each a watch of share 0, which tells at its first). */
+async function intervalsElapsed(n: number, intervalMs: number): Promise<void> {
+  for (let i = 0; i < n; i++) await new Promise<void>((resolve) => whenBusy(() => resolve(), { intervalMs, share: 0 }));
+}
+
+describe('whenBusy', () => {
+  it('tells once, with the share measured, when the process used the share of a core over an interval', async () => {
+    const shares: number[] = [];
+    const stop = whenBusy((share) => shares.push(share), { intervalMs: 40, share: 0.5 });
+    await spinUntil(() => shares.length > 0);
+    expect(shares[0]).toBeGreaterThanOrEqual(0.5);
+    // Still busy for three more intervals: it told once and stopped sampling.
+    const until = Date.now() + 120;
+    await spinUntil(() => Date.now() >= until);
+    expect(shares).toHaveLength(1);
+    stop();
+  });
+
+  it('tells nothing while the process idles', async () => {
+    let told = false;
+    const stop = whenBusy(() => (told = true), { intervalMs: 40, share: 0.5 });
+    await intervalsElapsed(5, 40);
+    expect(told).toBe(false);
+    stop();
+  });
+
+  it('tells nothing once stopped, however busy the process is', async () => {
+    let told = false;
+    const stop = whenBusy(() => (told = true), { intervalMs: 40, share: 0.5 });
+    stop();
+    stop(); // idempotent
+    const until = Date.now() + 150;
+    await spinUntil(() => Date.now() >= until);
+    expect(told).toBe(false);
+  });
+
+  it('does not keep the process alive', async () => {
+    // An unref'd timer: a child whose only work is the watch exits at once.
+    const { spawnSync } = await import('node:child_process');
+    const watch = new URL('../../dist/bridge/busy-watch.js', import.meta.url).href;
+    const started = Date.now();
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', `import { whenBusy } from ${JSON.stringify(watch)}; whenBusy(() => {});`], { encoding: 'utf8', timeout: 10_000 });
+    expect(child.status, child.stderr).toBe(0);
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+});
