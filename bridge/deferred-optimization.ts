@@ -17,7 +17,7 @@
  * makes hot, as it always would. (On Node 22 and later V8 also has Maglev, a middle tier
  * this leaves running; the figures are Node 20's.)
  *
- * The broker lets Sparkplug in once it listens, and TurboFan only once it is busy (see
+ * The broker lets Sparkplug in once it listens, and TurboFan only under load (see
  * {@link resumeOptimizationUnderLoad}): under a desktop's light traffic TurboFan's
  * compiles cost more than they save. Relaying 2,000 messages a second (the peer bench's
  * latency run, 10,000 messages), a broker that optimized what the traffic made hot
@@ -94,20 +94,36 @@ export function resumeOptimization(): void {
   v8.setFlagsFromString('--sparkplug');
 }
 
+/** Why TurboFan was let in under load: the CPU share measured, or the broker's first bulk read. */
+export type LoadSign = { kind: 'cpu'; share: number } | { kind: 'bulk_read' };
+
+/** While the broker waits for load to let TurboFan in: stops that wait. */
+let stopWaitingForLoad: (() => void) | null = null;
+let reportOptimizing: (sign: LoadSign) => void = () => undefined;
+
 /**
  * The broker has loaded and listens: let Sparkplug compile again now, and TurboFan once
- * the process is busy ({@link whenBusy}: a quarter of a core over a quarter of a second).
- * Idempotent, and a no-op where nothing was deferred.
- * @param onOptimizing called when TurboFan is let back in, with the share of a core that
- * the process used over the interval that decided it
+ * the process is busy ({@link whenBusy}: a quarter of a core over a quarter of a second) or
+ * {@link optimizeForLoad} says so. Idempotent, and a no-op where nothing was deferred.
+ * @param onOptimizing called when TurboFan is let back in, with what showed the load
  */
-export function resumeOptimizationUnderLoad(onOptimizing: (share: number) => void = () => undefined): void {
+export function resumeOptimizationUnderLoad(onOptimizing: (sign: LoadSign) => void = () => undefined): void {
   if (!endDeferral()) return;
   v8.setFlagsFromString('--sparkplug');
-  whenBusy((share) => {
-    v8.setFlagsFromString('--turbofan');
-    onOptimizing(share);
-  });
+  reportOptimizing = onOptimizing;
+  stopWaitingForLoad = whenBusy((share) => optimizeForLoad({ kind: 'cpu', share }));
+}
+
+/**
+ * The broker is under load (its first bulk read, or the busy watch): let TurboFan in now,
+ * if {@link resumeOptimizationUnderLoad} left it waiting for that. Idempotent.
+ */
+export function optimizeForLoad(sign: LoadSign): void {
+  if (!stopWaitingForLoad) return;
+  stopWaitingForLoad();
+  stopWaitingForLoad = null;
+  v8.setFlagsFromString('--turbofan');
+  reportOptimizing(sign);
 }
 
 /** Ends the start-up deferral: false when there was none (or it already ended). */

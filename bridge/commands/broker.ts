@@ -13,7 +13,7 @@ import {
 } from '../../src/broker/index.js';
 import { Logger } from '../../src/log/logger.js';
 import { CliError } from '../cli-error.js';
-import { resumeOptimizationUnderLoad } from '../deferred-optimization.js';
+import { optimizeForLoad, resumeOptimizationUnderLoad } from '../deferred-optimization.js';
 import { httpFlag, upstreamFlag } from '../hosting-flags.js';
 import { logFileSink } from '../log-file.js';
 import type { StatusPage } from '../status-page/status-page.js';
@@ -61,7 +61,7 @@ export async function runBroker(flags: Record<string, unknown>): Promise<void> {
   const format = flags.logFormat as 'text' | 'json';
   const sink = typeof flags.logFile === 'string' ? logFileSink(flags.logFile, format) : undefined;
   const log = new Logger({ level: config.log_level, format, component: 'broker', sink });
-  const broker = new MessageBroker(config, { logger: log });
+  const broker = new MessageBroker(config, { logger: log, onBulkRead: () => optimizeForLoad({ kind: 'bulk_read' }) });
   // Handlers first: a supervisor (Python's MessageBroker) may signal the moment it reads
   // the "listening" line, which start() logs before it returns.
   let page: StatusPage | null = null;
@@ -86,6 +86,8 @@ export async function runBroker(flags: Record<string, unknown>): Promise<void> {
   } finally {
     // Loaded and listening (or failed): from here on what runs hot is the traffic's work,
     // worth optimizing once there is enough of it.
-    resumeOptimizationUnderLoad((share) => log.debug('optimizing compiler on: the broker is busy', { cpu_share: Number(share.toFixed(2)) }));
+    resumeOptimizationUnderLoad((sign) =>
+      log.debug('optimizing compiler on: the broker is under load', sign.kind === 'cpu' ? { sign: sign.kind, cpu_share: Number(sign.share.toFixed(2)) } : { sign: sign.kind }),
+    );
   }
 }

@@ -24,7 +24,7 @@ import { Dispatcher } from './dispatcher.js';
 import type { Durability } from './durability.js';
 import { NO_FAULTS, type FaultInjector } from './faults.js';
 import { FlushScheduler } from './flush-scheduler.js';
-import { ReadTurns } from './read-turns.js';
+import { ReadTurns, TURN_READ_BYTES } from './read-turns.js';
 import { brokerStatus } from './handlers/status.js';
 import { watchConnectTimeout } from './liveness.js';
 import { listen } from './listener.js';
@@ -50,6 +50,12 @@ export interface MessageBrokerOptions {
    * with ENOSPC through it). The real one by default.
    */
   persistenceFs?: JournalFs;
+  /**
+   * Called once, the first time a connection delivers a read of 32 KiB or more: a peer
+   * writing faster than the broker reads. `bridge broker` lets V8's optimizing compiler
+   * in then.
+   */
+  onBulkRead?: () => void;
 }
 
 /** How long `stop()` waits for peers to finish closing before destroying their sockets. */
@@ -75,7 +81,7 @@ export class MessageBroker {
   private readonly system: SystemEvents;
   private readonly dispatcher: Dispatcher;
   private readonly scheduler = new FlushScheduler();
-  private readonly readTurns = new ReadTurns();
+  private readonly readTurns: ReadTurns;
   private readonly connections = new Set<Connection>();
   private readonly memory: MemoryReleaser;
   private readonly auth: Authenticator;
@@ -103,6 +109,7 @@ export class MessageBroker {
     this.config = resolveConfig(config);
     this.log = options.logger ?? new Logger({ level: this.config.log_level, component: 'broker' });
     this.persistenceFs = options.persistenceFs;
+    this.readTurns = new ReadTurns(TURN_READ_BYTES, options.onBulkRead);
     this.sessions = new SessionStore(this.config.session_expiry, this.acks, this.log);
     const slow = new SlowConsumerMonitor(this.stats, this.log, (payload) => this.system.publish('system.client.slow', payload));
     this.router = new Router(this.sessions, this.acks, slow, this.stats, this.config.max_queue_size);

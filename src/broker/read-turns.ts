@@ -37,6 +37,13 @@ export interface PausableSocket {
  */
 export const TURN_READ_BYTES = 256 * 1024;
 
+/**
+ * A read at least this large means a peer writes faster than the broker reads: a
+ * publisher at full speed, a tail's backlog, a large message. A client at a desktop's
+ * pace (a frame or a few per read, under a kilobyte) never comes near it.
+ */
+export const BULK_READ_BYTES = 32 * 1024;
+
 /** The read shares of one broker's connections (one per broker, shared by its connections). */
 export class ReadTurns {
   private bytes = 0;
@@ -48,10 +55,16 @@ export class ReadTurns {
 
   /** Past this count the turn's end is scheduled. */
   private readonly watchAfter: number;
+  /** Told of the first bulk read, then dropped. */
+  private onBulkRead: (() => void) | null;
 
-  /** @param turnBytes bytes a turn reads before connections wait (tests pass small ones) */
-  constructor(private readonly turnBytes = TURN_READ_BYTES) {
+  /**
+   * @param turnBytes bytes a turn reads before connections wait (tests pass small ones)
+   * @param onBulkRead called once, at the first read of {@link BULK_READ_BYTES} or more
+   */
+  constructor(private readonly turnBytes = TURN_READ_BYTES, onBulkRead?: () => void) {
     this.watchAfter = Math.floor(turnBytes / 16);
+    this.onBulkRead = onBulkRead ?? null;
   }
 
   /** Sockets paused until the turn ends. */
@@ -61,6 +74,11 @@ export class ReadTurns {
 
   /** `socket` delivered a chunk of `bytes`; past the turn's share it waits for the next turn. */
   read(socket: PausableSocket, bytes: number): void {
+    if (bytes >= BULK_READ_BYTES && this.onBulkRead !== null) {
+      const told = this.onBulkRead;
+      this.onBulkRead = null;
+      told();
+    }
     const before = this.bytes;
     this.bytes += bytes;
     if (before <= this.watchAfter && this.bytes > this.watchAfter) setImmediate(this.endTurn);

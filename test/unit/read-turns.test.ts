@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ReadTurns, type PausableSocket } from '../../src/broker/read-turns.js';
+import { BULK_READ_BYTES, ReadTurns, TURN_READ_BYTES, type PausableSocket } from '../../src/broker/read-turns.js';
 
 /** A socket stand-in that records pause and resume. */
 class Pausable implements PausableSocket {
@@ -67,6 +67,24 @@ describe('ReadTurns', () => {
     expect(a.paused).toBe(false);
     turns.read(a, 160); // the count started again
     expect(a.paused).toBe(false);
+  });
+
+  it('reports the first bulk read once: not reads below the size, however many add up', async () => {
+    let bulk = 0;
+    const turns = new ReadTurns(TURN_READ_BYTES, () => bulk++);
+    const socket = new Pausable();
+    // A desktop client's pace: many small reads, more than a bulk read's bytes in all.
+    for (let i = 0; i < 200; i++) turns.read(socket, BULK_READ_BYTES / 64);
+    await nextTurn();
+    expect(bulk).toBe(0);
+    turns.read(socket, BULK_READ_BYTES - 1);
+    expect(bulk).toBe(0);
+    turns.read(socket, BULK_READ_BYTES);
+    expect(bulk).toBe(1);
+    turns.read(socket, 64 * 1024);
+    await nextTurn();
+    turns.read(socket, 64 * 1024);
+    expect(bulk).toBe(1);
   });
 
   it('does not resume a socket destroyed while it waited', async () => {
