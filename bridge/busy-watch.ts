@@ -26,7 +26,10 @@ export const BUSY_SHARE = 0.25;
 export interface BusyWatchOptions {
   /** Sampling interval in ms (default {@link BUSY_SAMPLE_MS}). */
   intervalMs?: number;
-  /** Share of one core, 0-1, that counts as busy (default {@link BUSY_SHARE}). */
+  /**
+   * Share of one core that counts as busy (default {@link BUSY_SHARE}); every thread of
+   * the process counts, so a share can pass 1.
+   */
   share?: number;
 }
 

@@ -1,7 +1,8 @@
 /**
  * Keeps V8's compilers (TurboFan, the optimizing one, and Sparkplug, the baseline one)
- * idle while `bridge broker` loads, and lets them work once the broker listens; the same
- * for `bridge tail` until it follows its file (idle RSS 56.3 -> 51.0 MB).
+ * idle while `bridge broker` loads, and lets Sparkplug work once the broker listens and
+ * TurboFan once it is under load; `bridge tail` holds both until it follows its file
+ * (idle RSS 56.3 -> 51.0 MB).
  *
  * Starting the broker takes on the order of a hundred module loads (its own files and
  * Node's built-ins). Node's loader runs the same URL and path functions for each, and V8
@@ -46,15 +47,15 @@ import { userChoseV8Flag } from './young-generation.js';
 const COMPILER_FLAG = /^--(?:no[-_]?)?(?:(?:always[-_])?(?:opt|turbofan|sparkplug)|maglev|jitless|max[-_]opt)(?:=|$)/;
 
 /**
- * Commands that load a hundred modules and then sit idle for long spells; each calls
- * {@link resumeOptimization} once it has started.
+ * Commands that load a hundred modules and then sit idle for long spells; once started,
+ * the broker calls {@link resumeOptimizationUnderLoad}, the tail {@link resumeOptimization}.
  */
 const DEFERRING_COMMANDS: ReadonlySet<string> = new Set(['broker', 'tail']);
 
 /**
  * If the command never reports that it started (a broker's start that hangs on a locked
- * persistence directory, a tail waiting for its broker), the compilers are let back in
- * after this long anyway.
+ * persistence directory, a tail waiting for its broker), both compilers are let back in
+ * after this long anyway, TurboFan without waiting for load.
  */
 const LONGEST_DEFERRAL_MS = 30_000;
 
@@ -73,7 +74,10 @@ export function defersOptimization(argv: readonly string[], execArgv: readonly s
   return !userChoseV8Flag(COMPILER_FLAG, execArgv, nodeOptions);
 }
 
-/** Keep TurboFan and Sparkplug idle from now on, where `defersOptimization` says so, until {@link resumeOptimization}. */
+/**
+ * Keep TurboFan and Sparkplug idle from now on, where `defersOptimization` says so, until
+ * {@link resumeOptimization} or {@link resumeOptimizationUnderLoad}.
+ */
 export function deferOptimization(): void {
   if (fallback || !defersOptimization(process.argv.slice(2), process.execArgv, process.env.NODE_OPTIONS)) return;
   v8.setFlagsFromString('--no-turbofan');
@@ -99,7 +103,14 @@ export type LoadSign = { kind: 'cpu'; share: number } | { kind: 'bulk_read' };
 
 /** While the broker waits for load to let TurboFan in: stops that wait. */
 let stopWaitingForLoad: (() => void) | null = null;
+/** The broker's report of TurboFan let in (its debug line). */
 let reportOptimizing: (sign: LoadSign) => void = () => undefined;
+/**
+ * A sign of load that came while the start-up deferral was still on: the broker takes
+ * connections before its start has finished (a status page still to listen), and the
+ * bulk read is reported only once.
+ */
+let earlySign: LoadSign | null = null;
 
 /**
  * The broker has loaded and listens: let Sparkplug compile again now, and TurboFan once
@@ -112,6 +123,7 @@ export function resumeOptimizationUnderLoad(onOptimizing: (sign: LoadSign) => vo
   v8.setFlagsFromString('--sparkplug');
   reportOptimizing = onOptimizing;
   stopWaitingForLoad = whenBusy((share) => optimizeForLoad({ kind: 'cpu', share }));
+  if (earlySign !== null) optimizeForLoad(earlySign);
 }
 
 /**
@@ -119,6 +131,7 @@ export function resumeOptimizationUnderLoad(onOptimizing: (sign: LoadSign) => vo
  * if {@link resumeOptimizationUnderLoad} left it waiting for that. Idempotent.
  */
 export function optimizeForLoad(sign: LoadSign): void {
+  if (fallback) earlySign ??= sign;
   if (!stopWaitingForLoad) return;
   stopWaitingForLoad();
   stopWaitingForLoad = null;

@@ -13,7 +13,7 @@ import {
 } from '../../src/broker/index.js';
 import { Logger } from '../../src/log/logger.js';
 import { CliError } from '../cli-error.js';
-import { optimizeForLoad, resumeOptimizationUnderLoad } from '../deferred-optimization.js';
+import { optimizeForLoad, resumeOptimization, resumeOptimizationUnderLoad } from '../deferred-optimization.js';
 import { httpFlag, upstreamFlag } from '../hosting-flags.js';
 import { logFileSink } from '../log-file.js';
 import type { StatusPage } from '../status-page/status-page.js';
@@ -82,12 +82,13 @@ export async function runBroker(flags: Record<string, unknown>): Promise<void> {
     removeHandlers();
     // A status page that cannot listen leaves no broker behind it.
     if (broker.running) await broker.stop('status page failed');
+    // Failed: whatever runs from here on (the exit) is not worth holding the compilers for.
+    resumeOptimization();
     throw new CliError((err as Error).message);
-  } finally {
-    // Loaded and listening (or failed): from here on what runs hot is the traffic's work,
-    // worth optimizing once there is enough of it.
-    resumeOptimizationUnderLoad((sign) =>
-      log.debug('optimizing compiler on: the broker is under load', sign.kind === 'cpu' ? { sign: sign.kind, cpu_share: Number(sign.share.toFixed(2)) } : { sign: sign.kind }),
-    );
   }
+  // Loaded and listening: from here on what runs hot is the traffic's work, worth
+  // optimizing once there is enough of it.
+  resumeOptimizationUnderLoad((sign) =>
+    log.debug('optimizing compiler on: the broker is under load', sign.kind === 'cpu' ? { sign: sign.kind, cpu_share: Number(sign.share.toFixed(2)) } : { sign: sign.kind }),
+  );
 }

@@ -24,7 +24,7 @@ import { Dispatcher } from './dispatcher.js';
 import type { Durability } from './durability.js';
 import { NO_FAULTS, type FaultInjector } from './faults.js';
 import { FlushScheduler } from './flush-scheduler.js';
-import { ReadTurns, TURN_READ_BYTES } from './read-turns.js';
+import { ReadTurns, TURN_READ_BYTES, type BULK_READ_BYTES } from './read-turns.js';
 import { brokerStatus } from './handlers/status.js';
 import { watchConnectTimeout } from './liveness.js';
 import { listen } from './listener.js';
@@ -51,9 +51,10 @@ export interface MessageBrokerOptions {
    */
   persistenceFs?: JournalFs;
   /**
-   * Called once, the first time a connection delivers a read of 32 KiB or more: a peer
-   * writing faster than the broker reads. `bridge broker` lets V8's optimizing compiler
-   * in then.
+   * Called once, the first time a connection delivers a read of {@link BULK_READ_BYTES}
+   * or more: a peer writing faster than the broker reads. It runs synchronously on the
+   * read path; an exception it throws is logged. `bridge broker` lets V8's optimizing
+   * compiler in then.
    */
   onBulkRead?: () => void;
 }
@@ -109,7 +110,19 @@ export class MessageBroker {
     this.config = resolveConfig(config);
     this.log = options.logger ?? new Logger({ level: this.config.log_level, component: 'broker' });
     this.persistenceFs = options.persistenceFs;
-    this.readTurns = new ReadTurns(TURN_READ_BYTES, options.onBulkRead);
+    const onBulkRead = options.onBulkRead;
+    this.readTurns = new ReadTurns(
+      TURN_READ_BYTES,
+      onBulkRead &&
+        (() => {
+          try {
+            onBulkRead();
+          } catch (err) {
+            // The embedder's hook must not break the read it was told of.
+            this.log.error('onBulkRead hook failed', { error: err });
+          }
+        }),
+    );
     this.sessions = new SessionStore(this.config.session_expiry, this.acks, this.log);
     const slow = new SlowConsumerMonitor(this.stats, this.log, (payload) => this.system.publish('system.client.slow', payload));
     this.router = new Router(this.sessions, this.acks, slow, this.stats, this.config.max_queue_size);

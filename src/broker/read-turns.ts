@@ -39,8 +39,9 @@ export const TURN_READ_BYTES = 256 * 1024;
 
 /**
  * A read at least this large means a peer writes faster than the broker reads: a
- * publisher at full speed, a tail's backlog, a large message. A client at a desktop's
- * pace (a frame or a few per read, under a kilobyte) never comes near it.
+ * publisher at full speed, a tail's backlog. One message that large counts too: scanning
+ * it is work that optimized code does several times faster. A client at a desktop's pace
+ * (a frame or a few per read, under a kilobyte) never comes near it.
  */
 export const BULK_READ_BYTES = 32 * 1024;
 
@@ -74,17 +75,18 @@ export class ReadTurns {
 
   /** `socket` delivered a chunk of `bytes`; past the turn's share it waits for the next turn. */
   read(socket: PausableSocket, bytes: number): void {
-    if (bytes >= BULK_READ_BYTES && this.onBulkRead !== null) {
-      const told = this.onBulkRead;
-      this.onBulkRead = null;
-      told();
-    }
     const before = this.bytes;
     this.bytes += bytes;
     if (before <= this.watchAfter && this.bytes > this.watchAfter) setImmediate(this.endTurn);
     if (this.bytes > this.turnBytes) {
       socket.pause();
       this.paused.push(socket);
+    }
+    // Told last, once the read is counted: what it does cannot skip the share's bookkeeping.
+    if (bytes >= BULK_READ_BYTES && this.onBulkRead !== null) {
+      const told = this.onBulkRead;
+      this.onBulkRead = null;
+      told();
     }
   }
 }

@@ -8,8 +8,10 @@
  * are how much of the flood it read between two looks at the watcher.
  */
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { TURN_READ_BYTES } from '../../src/broker/read-turns.js';
+import { BULK_READ_BYTES, TURN_READ_BYTES } from '../../src/broker/read-turns.js';
+import { Logger } from '../../src/log/logger.js';
 import { encodeJsonFrame } from '../../src/protocol/index.js';
+import { startBroker } from '../helpers/broker-fixture.js';
 import { useCliProcesses, waitOutput } from '../helpers/cli.js';
 import { freePort } from '../helpers/ports.js';
 import { RawClient } from '../helpers/raw-client.js';
@@ -75,5 +77,34 @@ describe('a client flooding the broker', () => {
     expect(got).toHaveLength(FLOOD);
     expect(outOfOrder).toBe(-1);
   }, 60_000);
-});
 
+  it("tells its embedder of the first bulk read, once; a hook that throws is logged, and the flood is still read whole", async () => {
+    const logs: string[] = [];
+    const logger = new Logger({ level: 'error', component: 'broker', sink: { write: (line: string) => logs.push(line) } });
+    let told = 0;
+    const { port, stop } = await startBroker({}, {
+      logger,
+      onBulkRead: () => {
+        told++;
+        throw new Error('the hook broke');
+      },
+    });
+    onTestFinished(stop);
+    const flooder = await RawClient.connected(port, 'flooder');
+    onTestFinished(() => flooder.close());
+    const watcher = await RawClient.connected(port, 'watcher');
+    onTestFinished(() => watcher.close());
+    // Two floods, each many bulk reads' worth.
+    const count = 5_000;
+    const flood = floodOfPublishes(count);
+    expect(flood.length).toBeGreaterThan(4 * BULK_READ_BYTES);
+    flooder.writeRaw(flood);
+    flooder.writeRaw(flood);
+    for (let seen = 0; seen < 2 * count; ) {
+      const answer = await watcher.call('request', { topic: 'status' }, 30_000);
+      seen = answer.result.message_count as number;
+    }
+    expect(told).toBe(1);
+    expect(logs.join('')).toMatch(/onBulkRead hook failed.*the hook broke/);
+  });
+});
