@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { encodeAnswerFrame } from '../../src/broker/answer-encoder.js';
 import { PublishAnswer } from '../../src/broker/durable-publish.js';
+import { ReplyAnswer } from '../../src/broker/handlers/reply.js';
 import { createMessage, type BrokerMessage } from '../../src/broker/message.js';
 import { HEADER_BYTES } from '../../src/protocol/framing.js';
 import { errorObject, resultObject, type RpcId, type RpcResponseObject } from '../../src/protocol/jsonrpc.js';
@@ -39,6 +40,19 @@ describe('encodeAnswerFrame', () => {
         expect(body(encodeAnswerFrame(answer, 1 << 20, serialise)), `${JSON.stringify(id)} ${n}`).toBe(JSON.stringify(answer));
       }
     }
+  });
+
+  it("writes a reply's answer, accepted or not, alone or in a batch, exactly as JSON.stringify does", () => {
+    const batch: RpcResponseObject[] = [];
+    for (const id of IDS) {
+      for (const accepted of [true, false]) {
+        const answer = resultObject(id, new ReplyAnswer(accepted));
+        expect(JSON.parse(body(encodeAnswerFrame(answer, 1 << 20, serialise))).result).toEqual({ accepted });
+        expect(body(encodeAnswerFrame(answer, 1 << 20, serialise)), `${JSON.stringify(id)} ${accepted}`).toBe(JSON.stringify(answer));
+        batch.push(answer);
+      }
+    }
+    expect(body(encodeAnswerFrame(batch, 1 << 20, serialise))).toBe(JSON.stringify(batch));
   });
 
   it('joins a batch of publish answers, other results, errors and a foreign message id as JSON.stringify of the array', () => {
