@@ -4,11 +4,10 @@
  * about a hundred module loads, and compiling them cost an idle broker 4.5-4.8 MB for
  * TurboFan and 0.3 MB for Sparkplug (issue 15). Once it listens the broker lets Sparkplug
  * in, and TurboFan only under load (a bulk read, or a busy process): light traffic runs
- * in baseline code. `bridge
- * tail` lets both in once it follows its file. V8 says what it compiles with
- * `--trace-opt` and `--trace-baseline` (on stdout, flushed as it goes): for TurboFan it
- * marks a function on the main thread, then compiles it and reports it completed; for
- * Sparkplug it reports each compile. These tests read those lines. Once it follows its
+ * in baseline code. `bridge tail` lets both in once it follows its file. V8 says what it
+ * compiles with `--trace-opt` and `--trace-baseline` (on stdout, flushed as it goes): for
+ * TurboFan it marks a function on the main thread, then compiles it and reports it
+ * completed; for Sparkplug it reports each compile. These tests read those lines. Once it follows its
  * file, a tail also inlines only small functions (bridge/inlining.ts), which
  * `--trace-turbo-inlining` shows: each candidate with its bytecode size.
  */

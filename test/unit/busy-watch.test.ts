@@ -5,6 +5,7 @@
  * one worker), so an idle interval is long and its mark high: a collection on V8's helper
  * threads must not look like load. Spinning takes a whole core, whatever the mark.
  */
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { whenBusy } from '../../bridge/busy-watch.js';
 
@@ -55,10 +56,9 @@ describe('whenBusy', () => {
     expect(told).toBe(false);
   });
 
-  it('does not keep the process alive', async () => {
+  it('does not keep the process alive', () => {
     // An unref'd timer: a child whose only work is the watch exits at once. The child runs
     // the built module (dist/, which the test run's global setup builds).
-    const { spawnSync } = await import('node:child_process');
     const watch = new URL('../../dist/bridge/busy-watch.js', import.meta.url).href;
     const started = Date.now();
     const child = spawnSync(process.execPath, ['--input-type=module', '-e', `import { whenBusy } from ${JSON.stringify(watch)}; whenBusy(() => {});`], { encoding: 'utf8', timeout: 10_000 });
