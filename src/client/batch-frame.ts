@@ -11,7 +11,9 @@
 import { decimalLength, writeDecimal } from '../protocol/decimal.js';
 import { HEADER_BYTES } from '../protocol/framing.js';
 import { exceedsJsonDepth } from '../protocol/json-depth.js';
+import type { PayloadWriter } from './call-types.js';
 
+const OPEN_BRACE = 0x7b; // {
 const OPEN_BRACKET = 0x5b; // [
 const CLOSE_BRACKET = 0x5d; // ]
 const COMMA = 0x2c;
@@ -30,6 +32,13 @@ export class JsonPiece {
   }
 }
 
+/** `{` and `[` in `src[start, end)` (strings not told apart: an upper bound of its depth). */
+function countOpenerBytes(src: Uint8Array, start: number, end: number): number {
+  let n = 0;
+  for (let i = start; i < end; i++) if (src[i] === OPEN_BRACE || src[i] === OPEN_BRACKET) n++;
+  return n;
+}
+
 /** `{` and `[` in `text`, counted up to just past `stopAbove` (strings not told apart: an upper bound). */
 function countOpeners(text: string, stopAbove: number): number {
   let n = 0;
@@ -38,14 +47,12 @@ function countOpeners(text: string, stopAbove: number): number {
   return n;
 }
 
-/** Where a call's text is written: pieces, JSON texts and integers, in order. */
-export interface CallWriter {
+/** Where a call's text is written: pieces, JSON texts and bytes, and integers, in order. */
+export interface CallWriter extends PayloadWriter {
   /** A fixed piece. */
   piece(p: JsonPiece): void;
   /** JSON text as it is (the caller answers for it being JSON). */
   json(text: string): void;
-  /** A non-negative integer (an id, a QoS). */
-  uint(n: number): void;
 }
 
 /**
@@ -113,6 +120,27 @@ export class BatchFrameWriter implements CallWriter {
     const n = this.skipped === 0 && this.room(text.length * MAX_UTF8_PER_UNIT) ? 0 : Buffer.byteLength(text, 'utf8');
     if (n > 0 && (this.skipped > 0 || !this.room(n))) this.skipped += n;
     else this.end += this.buf.write(text, this.end);
+  }
+
+  bytes(src: Uint8Array, start: number, end: number): void {
+    const n = end - start;
+    if (this.skipped > 0 || !this.room(n)) {
+      this.skipped += n;
+      this.openers += countOpenerBytes(src, start, end);
+      return;
+    }
+    // Copied and counted in one pass: a queue line's payload is some tens of bytes, for
+    // which a view for `set` costs more than the loop.
+    const buf = this.buf;
+    let at = this.end;
+    let openers = 0;
+    for (let i = start; i < end; i++) {
+      const c = src[i]!;
+      if (c === OPEN_BRACE || c === OPEN_BRACKET) openers++;
+      buf[at++] = c;
+    }
+    this.end = at;
+    this.openers += openers;
   }
 
   uint(n: number): void {

@@ -25,6 +25,28 @@ export interface BatchPublish extends PublishOptions {
    * that is not JSON makes the broker refuse the whole frame it is in.
    */
   payloadJson?: string;
+  /**
+   * Writes the payload's JSON into the call, for a caller that holds it as bytes; used
+   * instead of `payloadJson` and `payload`. What it writes must be one valid JSON value,
+   * as for `payloadJson`.
+   */
+  writePayload?(out: PayloadWriter): void;
+}
+
+/** Where {@link BatchPublish.writePayload} writes: bytes of JSON text, in order. */
+export interface PayloadWriter {
+  /** The UTF-8 JSON bytes `src[start, end)`, as they are. */
+  bytes(src: Uint8Array, start: number, end: number): void;
+  /** A non-negative integer's decimal digits (at most 2^53 - 1). */
+  uint(n: number): void;
+}
+
+/** Options of {@link BrokerClient.publishBatch}. */
+export interface PublishBatchOptions {
+  /** Seconds to wait for every answer (default: the client's `requestTimeout`). */
+  timeout?: number;
+  /** QoS of the messages that give none of their own (default 0). */
+  qos?: 0 | 1;
 }
 
 /** What became of one message of {@link BrokerClient.publishBatch}. */

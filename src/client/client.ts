@@ -16,6 +16,7 @@ import type { ConnectResult, MessageAcksResult } from '../protocol/messages.js';
 import type {
   BatchPublish,
   BatchPublishOutcome,
+  PublishBatchOptions,
   ClientState,
   PingResult,
   PublishOptions,
@@ -258,13 +259,15 @@ export class BrokerClient extends EventEmitter<BrokerClientEvents> {
    * way, with NOT_CONNECTED. Rejects as a whole, like a single call, when not connected,
    * on the timeout, or when the connection is lost before every answer is in: then any
    * of them may or may not have been published.
-   * @param timeout seconds to wait for all the answers (default `requestTimeout`)
+   * @param options the timeout and a default QoS; a number is the timeout in seconds
+   *   (default `requestTimeout`)
    */
-  publishBatch(items: readonly BatchPublish[], timeout?: number): Promise<BatchPublishOutcome[]> {
+  publishBatch(items: readonly BatchPublish[], options: number | PublishBatchOptions = {}): Promise<BatchPublishOutcome[]> {
     const conn = this.connectedConnection();
     if (!conn) return Promise.reject(notConnectedError('publish', this.lifecycle.notConnectedState(), this.where));
+    const { timeout, qos } = typeof options === 'number' ? { timeout: options, qos: undefined } : options;
     const topics = new TopicJson();
-    const write = (i: number, id: number, out: CallWriter): void => writePublishCall(items[i]!, id, out, topics);
+    const write = (i: number, id: number, out: CallWriter): void => writePublishCall(items[i]!, id, out, topics, qos);
     return this.outbound.requestBatch(conn, 'publish', items.length, write, (timeout ?? this.opts.requestTimeout) * 1000).then((answers) =>
       answers.map((a): BatchPublishOutcome => {
         if (!a.ok) return a;

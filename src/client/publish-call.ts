@@ -33,18 +33,20 @@ export class TopicJson {
  * client. A `payloadJson` goes in as it is.
  * @throws TypeError when the topic is not a string or an option or the payload is not JSON
  */
-export function writePublishCall(item: BatchPublish, id: number, out: CallWriter, topics: TopicJson): void {
+export function writePublishCall(item: BatchPublish, id: number, out: CallWriter, topics: TopicJson, defaultQos: 0 | 1 | undefined): void {
   if (typeof item.topic !== 'string') throw new TypeError(`the topic is a ${typeof item.topic}, not a string`);
   out.piece(PUBLISH_TOPIC);
   out.json(topics.of(item.topic));
   out.piece(PAYLOAD);
-  if (item.payloadJson !== undefined) out.json(item.payloadJson);
+  if (item.writePayload !== undefined) item.writePayload(out);
+  else if (item.payloadJson !== undefined) out.json(item.payloadJson);
   else if (item.payload === undefined) out.piece(NULL);
   else out.json(json(item.payload, 'payload'));
-  if (item.qos !== undefined) {
+  const qos = item.qos ?? defaultQos;
+  if (qos !== undefined) {
     out.piece(QOS);
-    if (item.qos === 0 || item.qos === 1) out.uint(item.qos);
-    else out.json(json(item.qos, 'qos'));
+    if (qos === 0 || qos === 1) out.uint(qos);
+    else out.json(json(qos, 'qos'));
   }
   if (item.ttl !== undefined) {
     out.piece(TTL);

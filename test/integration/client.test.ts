@@ -14,6 +14,7 @@ import {
   type BrokerClientEvents,
   type BrokerClientOptions,
   type Message,
+  type PayloadWriter,
 } from '../../src/client/index.js';
 import { encodeJsonFrame, FrameDecoder } from '../../src/protocol/framing.js';
 import { startBroker, type StartedBroker } from '../helpers/broker-fixture.js';
@@ -364,6 +365,37 @@ describe('publish / subscribe', () => {
     expect(got.map((m) => (m.payload as { i?: number } | null)?.i ?? null)).toEqual(sent.map((s) => (s.i === 40 ? null : s.i)));
     // 1,200 publishes of ~130 bytes need about ten frames: the broker refuses one over 16 KiB.
     expect(await pub.publishBatch([])).toEqual([]);
+  });
+
+  it('publishBatch: a default QoS for the messages without their own, and payloads written as bytes', async () => {
+    const b = await broker({});
+    const sub = await connected('sub', b.port);
+    const pub = await connected('pub', b.port);
+    const inbox = new Inbox();
+    await sub.subscribe('opts.*', inbox.handler);
+    const json = Buffer.from('..{"k":"Ærø ✓","n":[1,2]}..', 'utf8');
+    const asBytes = {
+      topic: 'opts.bytes',
+      // Two pieces and a number, as a queue line's object and its id's member are written.
+      writePayload(out: PayloadWriter): void {
+        out.bytes(json, 2, json.length - 3);
+        out.bytes(Buffer.from(',"id":'), 0, 6);
+        out.uint(2 ** 40);
+        out.bytes(json, json.length - 3, json.length - 2);
+      },
+    };
+    const outcomes = await pub.publishBatch([{ topic: 'opts.default', payload: 1 }, { topic: 'opts.own', payload: 2, qos: 0 }, asBytes], { qos: 1, timeout: 5 });
+    expect(outcomes.map((o) => o.ok)).toEqual([true, true, true]);
+    await inbox.topic('opts.bytes');
+    expect(inbox.messages.map((m) => [m.topic, m.qos, m.payload])).toEqual([
+      ['opts.default', 1, 1],
+      ['opts.own', 0, 2],
+      ['opts.bytes', 1, { k: 'Ærø ✓', n: [1, 2], id: 2 ** 40 }],
+    ]);
+    // A number is the timeout, as before; the QoS is then the broker's default.
+    await pub.publishBatch([{ topic: 'opts.plain', payload: 3 }], 5);
+    await inbox.topic('opts.plain');
+    expect(inbox.messages.at(-1)!.qos).toBe(0);
   });
 
   it('publishBatch rejects as a whole when not connected, and on the timeout when a peer never answers', async () => {

@@ -147,4 +147,25 @@ describe('BatchFrameWriter', () => {
     // Brackets inside strings are not nesting.
     expect(viaWriter([`"${'['.repeat(100)}"`], 10_000, 3).fits).toEqual(['taken']);
   });
+
+  it('packs calls given as bytes as it packs their text: sizes, frames, depth (1,000 random runs, seeded)', () => {
+    const rng = new Rng(15_403);
+    const pieces = ['1', '"é"', '"😀"', '{"k":"v"}', '[', ']', ',', '"' + 'ü'.repeat(700) + '"'];
+    const asBytes = (w: BatchFrameWriter, text: string): void => {
+      // Inside a larger buffer, and in two pieces, as a line's payload and its id's member are.
+      const bytes = Buffer.from(`xx${text}yy`, 'utf8');
+      const cut = 2 + rng.int(0, bytes.length - 4);
+      w.bytes(bytes, 2, cut);
+      w.bytes(bytes, cut, bytes.length - 2);
+    };
+    for (let run = 0; run < 1000; run++) {
+      const limit = rng.int(2, 6000);
+      const maxDepth = rng.int(2, 8);
+      const calls = Array.from({ length: rng.int(0, 30) }, () => {
+        const body = Array.from({ length: rng.int(0, 10) }, () => rng.pick(pieces)).join('');
+        return rng.chance(0.3) ? nest(rng.int(0, maxDepth + 1), body) : `{"p":${body}}`;
+      });
+      expect(viaWriter(calls, limit, maxDepth, asBytes), `run ${run}: limit ${limit}, depth ${maxDepth}`).toEqual(viaText(calls, limit, maxDepth));
+    }
+  });
 });
