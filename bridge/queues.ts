@@ -50,10 +50,9 @@ export function permanentRefusal(err: unknown): string | null {
  */
 export function publishThrough(client: BrokerClient, qos: 0 | 1): PublishBatch {
   return async (items) => {
-    // A payload given as JSON text is only read as text: its parsed value is made on demand.
-    const outcomes = await client.publishBatch(
-      items.map((item) => (item.payloadJson === undefined ? { topic: item.topic, payload: item.payload, qos } : { topic: item.topic, payloadJson: item.payloadJson, qos })),
-    );
+    // The lines' publishes go as they are: the client writes a payload from its bytes or
+    // its JSON text when it has them, and reads `payload` (made on demand) only otherwise.
+    const outcomes = await client.publishBatch(items, { qos });
     const refused: PublishRefusal[] = [];
     // Indexed: an entries() iterator made a pair per line of a backlog.
     for (let index = 0; index < outcomes.length; index++) {

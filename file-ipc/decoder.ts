@@ -50,10 +50,28 @@ export interface DecodedLine {
   readonly cut?: 'flush' | 'overflow' | 'continuation';
   /** Decoder state after this line: persist it with `end`. */
   readonly state: DecoderState;
+  /** The text's bytes, in the line's encoding: `bytes[textStart, textEnd)`. */
+  readonly bytes?: Buffer;
+  readonly textStart?: number;
+  readonly textEnd?: number;
+  /**
+   * How `bytes` read without decoding: `utf8` when they are UTF-8, `ascii` when their
+   * bytes below 0x80 are ASCII and the others a code page's characters; unset when
+   * neither (UTF-16, or a code page that gives ASCII bytes other characters).
+   */
+  readonly bytesAre?: 'utf8' | 'ascii';
 }
+
+/** A line whose bytes can be read as ASCII, and as UTF-8 where {@link DecodedLine.bytesAre} says so. */
+export type ReadableBytesLine = DecodedLine & Required<Pick<DecodedLine, 'bytes' | 'textStart' | 'textEnd' | 'bytesAre'>>;
+
+/** Whether `line`'s bytes can be read without decoding them (see {@link DecodedLine.bytesAre}). */
+export const hasReadableBytes = (line: DecodedLine): line is ReadableBytesLine => line.bytesAre !== undefined;
 
 interface EncodingInfo {
   name: string;
+  /** What its bytes are without decoding (see {@link DecodedLine.bytesAre}). */
+  bytesAre: DecodedLine['bytesAre'];
   /** Bytes per code unit of the newline (1 for ASCII-compatible encodings). */
   unit: number;
   nl: Buffer;
@@ -79,20 +97,23 @@ const BYTE_CR = Buffer.from([0x0d]);
  * most of the decoding time.
  */
 const NODE_DECODING: Readonly<Record<NodeEncoding, Omit<EncodingInfo, 'name'>>> = {
-  utf8: { unit: 1, nl: BYTE_NL, cr: BYTE_CR, decode: (b, s, e) => b.toString('utf8', s, e) },
-  utf16le: { unit: 2, nl: Buffer.from([0x0a, 0]), cr: Buffer.from([0x0d, 0]), decode: (b, s, e) => b.toString('utf16le', s, e) },
-  latin1: { unit: 1, nl: BYTE_NL, cr: BYTE_CR, decode: (b, s, e) => b.toString('latin1', s, e) },
+  utf8: { bytesAre: 'utf8', unit: 1, nl: BYTE_NL, cr: BYTE_CR, decode: (b, s, e) => b.toString('utf8', s, e) },
+  utf16le: { bytesAre: undefined, unit: 2, nl: Buffer.from([0x0a, 0]), cr: Buffer.from([0x0d, 0]), decode: (b, s, e) => b.toString('utf16le', s, e) },
+  latin1: { bytesAre: 'ascii', unit: 1, nl: BYTE_NL, cr: BYTE_CR, decode: (b, s, e) => b.toString('latin1', s, e) },
 };
 
+/** Whether iconv-lite's `name` decodes the bytes below 0x80 as ASCII. */
+function decodesAsciiAsAscii(name: string): boolean {
+  return iconvLite().decode(Buffer.from(ASCII, 'latin1'), name, { stripBOM: false }) === ASCII;
+}
+
 /**
- * `slow`, preceded by a fast path for lines of ASCII bytes only when `name` decodes those
- * as ASCII (the Windows ANSI code pages; not, say, ISO 646-JP, where 0x5C is ¥): Node
- * decodes them natively, and iconv-lite's per-call set-up is paid only by lines with
+ * `slow`, preceded by a fast path for lines of ASCII bytes, for an encoding that decodes
+ * those as ASCII (the Windows ANSI code pages; not, say, ISO 646-JP, where 0x5C is ¥):
+ * Node decodes them natively, and iconv-lite's per-call set-up is paid only by lines with
  * other bytes.
  */
-function asciiFastPath(name: string, slow: EncodingInfo['decode']): EncodingInfo['decode'] {
-  const bytes = Buffer.from(ASCII, 'latin1');
-  if (iconvLite().decode(bytes, name, { stripBOM: false }) !== ASCII) return slow;
+function asciiFastPath(slow: EncodingInfo['decode']): EncodingInfo['decode'] {
   return (b, s, e) => {
     const text = b.toString('latin1', s, e);
     return NON_ASCII.test(text) ? slow(b, s, e) : text;
@@ -108,7 +129,9 @@ function iconvInfo(requested: string, name: string): EncodingInfo {
   if (![1, 2, 4].includes(nl.length) || cr.length !== nl.length) {
     throw new RangeError(`encoding "${requested}" has no fixed-width newline; it cannot be split into lines`);
   }
-  return { name, unit: nl.length, nl, cr, decode: asciiFastPath(name, (b, s, e) => iconv.decode(b.subarray(s, e), name, { stripBOM: false })) };
+  const slow: EncodingInfo['decode'] = (b, s, e) => iconv.decode(b.subarray(s, e), name, { stripBOM: false });
+  const ascii = nl.length === 1 && decodesAsciiAsAscii(name);
+  return { name, bytesAre: ascii ? 'ascii' : undefined, unit: nl.length, nl, cr, decode: ascii ? asciiFastPath(slow) : slow };
 }
 
 function encodingInfo(requested: string): EncodingInfo {
@@ -120,7 +143,7 @@ function encodingInfo(requested: string): EncodingInfo {
   const info: EncodingInfo = native
     ? { name, ...NODE_DECODING[native] }
     : isWindows1252(key)
-      ? { name, unit: 1, nl: BYTE_NL, cr: BYTE_CR, decode: decodeWindows1252 }
+      ? { name, bytesAre: 'ascii', unit: 1, nl: BYTE_NL, cr: BYTE_CR, decode: decodeWindows1252 }
       : iconvInfo(requested, name);
   infoCache.set(requested, info);
   return info;
@@ -193,6 +216,30 @@ export interface QueueDecoderOptions {
 const EMPTY = Buffer.alloc(0);
 
 /**
+ * A line as the decoder makes it: its bytes kept, its text decoded when first asked for.
+ * A publish read from the bytes (the common `NAME|{...}` line) never needs the text.
+ */
+class Line implements DecodedLine {
+  private decoded: string | undefined;
+
+  constructor(
+    readonly bytes: Buffer,
+    readonly textStart: number,
+    readonly textEnd: number,
+    private readonly decode: EncodingInfo['decode'],
+    readonly bytesAre: DecodedLine['bytesAre'],
+    readonly start: number,
+    readonly end: number,
+    readonly state: DecoderState,
+    readonly cut: DecodedLine['cut'],
+  ) {}
+
+  get text(): string {
+    return (this.decoded ??= this.decode(this.bytes, this.textStart, this.textEnd));
+  }
+}
+
+/**
  * Splits a queue file's bytes, pushed in order in chunks of any size, into lines with
  * exact byte offsets. A partial last line waits in the decoder until its newline arrives
  * or {@link QueueDecoder.flush} takes it.
@@ -238,10 +285,13 @@ export class QueueDecoder {
     return this.state;
   }
 
-  /** Feed the next bytes of the file; returns the lines they complete, in order. */
+  /**
+   * Feed the next bytes of the file; returns the lines they complete, in order. The lines
+   * keep a copy of the bytes: the caller may reuse `chunk` at once.
+   */
   push(chunk: Buffer): DecodedLine[] {
     this.fed += chunk.length;
-    const buf = this.pending.length > 0 ? Buffer.concat([this.pending, chunk]) : chunk;
+    const buf = Buffer.concat([this.pending, chunk]);
     const base = this.pendingStart;
     const lines: DecodedLine[] = [];
     let pos = 0;
@@ -262,7 +312,7 @@ export class QueueDecoder {
         // Overlong: cut on a code-unit boundary so the rest stays aligned.
         const cutEnd = contentStart + Math.floor(this.maxLineBytes / info.unit) * info.unit;
         this.setMidLine(true);
-        lines.push({ text: info.decode(buf, contentStart, cutEnd), start: base + pos, end: base + cutEnd, cut: 'overflow', state: this.state });
+        lines.push(new Line(buf, contentStart, cutEnd, info.decode, info.bytesAre, base + pos, base + cutEnd, this.state, 'overflow'));
         pos = cutEnd;
         continue;
       }
@@ -271,7 +321,8 @@ export class QueueDecoder {
       lines.push(this.line(buf, base, pos, contentStart, nl, nl + info.unit, cut));
       pos = nl + info.unit;
     }
-    // Copy the partial tail: a subarray would pin the whole (possibly large) chunk.
+    // Copy the partial tail: a subarray would pin the whole (possibly large) chunk after
+    // its lines are gone.
     this.pending = pos >= buf.length ? EMPTY : Buffer.from(buf.subarray(pos));
     this.pendingStart = base + pos;
     return lines;
@@ -317,8 +368,7 @@ export class QueueDecoder {
     if (textEnd - contentStart >= info.unit && (textEnd - contentStart) % info.unit === 0 && endsWithUnit(buf, textEnd, info.cr)) {
       textEnd -= info.unit;
     }
-    const text = info.decode(buf, contentStart, textEnd);
-    return cut ? { text, start: base + pos, end: base + end, cut, state: this.state } : { text, start: base + pos, end: base + end, state: this.state };
+    return new Line(buf, contentStart, textEnd, info.decode, info.bytesAre, base + pos, base + end, this.state, cut);
   }
 
   private switchTo(encoding: string): void {

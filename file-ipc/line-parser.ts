@@ -90,6 +90,9 @@ export class LineParser {
   private readonly map: ReadonlyMap<string, string>;
   private readonly prefix: string;
   private readonly outcomes = new Map<string, TopicOutcome>();
+  /** The name {@link topicOfAsciiName} was last asked for, as bytes, and its topic. */
+  private lastName: Uint8Array = new Uint8Array(0);
+  private lastNameTopic: string | null = null;
 
   /** @throws RangeError when the prefix or a map target can never give a valid topic. */
   constructor(options: LineParserOptions = {}) {
@@ -122,6 +125,26 @@ export class LineParser {
     const text = line.slice(bar + 1);
     const json = jsonPayload(text);
     return json === NOT_JSON ? { kind: 'publish', topic: outcome.topic, payload: { data: text } } : { kind: 'publish', topic: outcome.topic, payload: json, payloadText: text.trim() };
+  }
+
+  /**
+   * The topic of the legacy name in `b[start, end)` (ASCII, trimmed), or null when lines
+   * with that name cannot be published: then {@link parse} of the line's text says why.
+   * Compared with the last name asked for first, since a backlog's lines mostly share one.
+   */
+  topicOfAsciiName(b: Buffer, start: number, end: number): string | null {
+    const last = this.lastName;
+    const n = end - start;
+    if (n === last.length) {
+      let k = 0;
+      while (k < n && b[start + k] === last[k]) k++;
+      if (k === n) return this.lastNameTopic;
+    }
+    const outcome = this.outcomeOf(b.toString('latin1', start, end));
+    // A copy: a Buffer's slice() is a view, and `b` may be let go.
+    this.lastName = Uint8Array.from(b.subarray(start, end));
+    this.lastNameTopic = outcome.topic ?? null;
+    return this.lastNameTopic;
   }
 
   private outcomeOf(name: string): TopicOutcome {

@@ -9,16 +9,23 @@
  * kept for each line in flight outlived young-generation collections and were promoted
  * to the old generation, which then grew with them.
  */
-import type { ParsedLine } from './line-parser.js';
+import type { PayloadWriter } from '../src/client/index.js';
+import type { DecodedLine } from './decoder.js';
+import { hasReadableBytes } from './decoder.js';
+import type { LineParser, ParsedLine } from './line-parser.js';
+import { scanObjectLine } from './line-scan.js';
 import type { QueuePublish } from './tailer-types.js';
 
 /** The ids of the lines of one file generation: `<fileId>:<byte offset>`. */
 export class LineIds {
   /** `"<fileId>:` as JSON text, without its closing quote: the offset's digits follow. */
   readonly jsonHead: string;
+  /** `,"queue_id":"<fileId>:` in bytes: what goes before a member's offset digits. */
+  readonly memberHead: Buffer;
 
   constructor(readonly fileId: string) {
     this.jsonHead = JSON.stringify(`${fileId}:`).slice(0, -1);
+    this.memberHead = Buffer.from(`,"queue_id":${this.jsonHead}`, 'utf8');
   }
 
   /** The id of the line starting at byte `offset`. */
@@ -56,6 +63,71 @@ class JsonLinePublish implements QueuePublish {
   get payload(): unknown {
     return JSON.parse(this.payloadJson) as unknown;
   }
+}
+
+/** `"}`: what ends the `queue_id` member and the object after the offset's digits. */
+const MEMBER_TAIL = Buffer.from('"}', 'latin1');
+
+/**
+ * A line's publish read from its bytes (see line-scan.ts): its payload is the object's
+ * bytes in the decoder's copy of the file, with the id's member written after them when
+ * the object has none. Its text and value are made only when asked for.
+ */
+class ObjectLinePublish implements QueuePublish {
+  constructor(
+    readonly topic: string,
+    private readonly bytes: Buffer,
+    private readonly from: number,
+    /** Just past the object's `}`. */
+    private readonly to: number,
+    /** What goes between the object's last member and the id: `,`, nothing (`{}`), or no id at all. */
+    private readonly splice: 'member' | 'first' | 'none',
+    private readonly ids: LineIds,
+    private readonly offset: number,
+  ) {}
+
+  get queueId(): string {
+    return this.ids.of(this.offset);
+  }
+
+  writePayload(out: PayloadWriter): void {
+    if (this.splice === 'none') {
+      out.bytes(this.bytes, this.from, this.to);
+      return;
+    }
+    const head = this.ids.memberHead;
+    out.bytes(this.bytes, this.from, this.to - 1);
+    out.bytes(head, this.splice === 'first' ? 1 : 0, head.length);
+    out.uint(this.offset);
+    out.bytes(MEMBER_TAIL, 0, MEMBER_TAIL.length);
+  }
+
+  /** The text {@link writePayload} writes. */
+  get payloadJson(): string {
+    const object = this.bytes.toString('utf8', this.from, this.to);
+    if (this.splice === 'none') return object;
+    return `${object.slice(0, -1)}${this.splice === 'first' ? '' : ','}"queue_id":${this.ids.jsonHead}${offsetDigits(this.offset)}"}`;
+  }
+
+  get payload(): unknown {
+    return JSON.parse(this.payloadJson) as unknown;
+  }
+}
+
+/**
+ * The publish of `line` read from its bytes, or null when it is not a line read that way
+ * (see line-scan.ts) or its name gives no topic lines may be published to: then
+ * {@link linePublish} of its parsed text makes the same publish, or the parser says why
+ * there is none.
+ */
+export function objectLinePublish(line: DecodedLine, parser: LineParser, ids: LineIds): QueuePublish | null {
+  if (!hasReadableBytes(line)) return null;
+  const scan = scanObjectLine(line.bytes, line.textStart, line.textEnd, line.bytesAre === 'ascii');
+  if (scan === null) return null;
+  const topic = parser.topicOfAsciiName(line.bytes, scan.nameStart, scan.nameEnd);
+  if (topic === null) return null;
+  const splice = scan.hasQueueId ? 'none' : scan.empty ? 'first' : 'member';
+  return new ObjectLinePublish(topic, line.bytes, scan.payloadStart, scan.payloadEnd, splice, ids, line.start);
 }
 
 /**

@@ -24,7 +24,7 @@ import type { DeadLetterFile } from './dead-letter.js';
 import type { DecodedLine } from './decoder.js';
 import type { BacklogProgress } from './backlog-progress.js';
 import type { LineParser } from './line-parser.js';
-import { LineIds, linePublish } from './line-publish.js';
+import { LineIds, linePublish, objectLinePublish } from './line-publish.js';
 import type { PositionStore } from './position-store.js';
 import type { PublishBatch, PublishRefusal, QueuePublish, QueueTailerEvents, QueueTailerStats } from './tailer-types.js';
 
@@ -235,7 +235,16 @@ export class BatchPublisher {
     for (; i < lines.length && batch.items.length < batchLines; i++) {
       const line = lines[i]!;
       last = line;
-      const parsed = line.cut === 'overflow' || line.cut === 'continuation'
+      const pieceOfLong = line.cut === 'overflow' || line.cut === 'continuation';
+      // The common line, read from its bytes without being decoded into text.
+      const read = pieceOfLong ? null : objectLinePublish(line, parser, ids);
+      if (read !== null) {
+        batch.items.push(read);
+        batch.lines.push(line);
+        batch.published++;
+        continue;
+      }
+      const parsed = pieceOfLong
         ? { kind: 'invalid' as const, reason: `line longer than ${maxLineBytes} bytes (this is one piece of it)` }
         : parser.parse(line.text);
       if (parsed.kind === 'empty') {

@@ -1,4 +1,5 @@
 /** The tailer's options, what it publishes, its counters and its events. */
+import type { PayloadWriter } from '../src/client/index.js';
 import type { Logger } from '../src/log/logger.js';
 import type { QueueFs } from './queue-file.js';
 
@@ -56,6 +57,11 @@ export interface QueuePublish {
    * serialised again.
    */
   payloadJson?: string;
+  /**
+   * Writes that same JSON text from the line's bytes, when the line was read from them:
+   * what is sent, so the line is never text at all (see line-scan.ts).
+   */
+  writePayload?(out: PayloadWriter): void;
   /** Stable id of the line: `<dev>-<ino>-<birthtime>.<generation>:<byte offset of the line start>`. */
   queueId: string;
 }

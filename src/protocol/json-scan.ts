@@ -41,6 +41,13 @@ const isHex = (c: number): boolean => (c >= ZERO && c <= NINE) || (c >= 0x41 && 
 /** True after {@link skipString} when the string it skipped had a backslash escape. */
 export let lastStringHadEscape = false;
 
+/**
+ * How many UTF-8 sequences of two bytes or more the skips have passed, ever. A caller
+ * that needs ASCII (a legacy code page's bytes 0x80 and above are not UTF-8) compares
+ * it before and after a skip; counted only where such bytes are, so ASCII costs nothing.
+ */
+export let utf8SequencesSkipped = 0;
+
 /** Offset of the first byte at or after `i` that is not JSON whitespace. */
 export function skipWhitespace(b: Uint8Array, i: number, end: number): number {
   while (i < end) {
@@ -77,6 +84,7 @@ export function skipString(b: Uint8Array, i: number, end: number): number {
     if (c >= 0x80) {
       j = skipUtf8Sequence(b, j, end);
       if (j === INVALID) return INVALID;
+      utf8SequencesSkipped++;
     } else {
       // The backslash: what may follow it.
       escaped = true;

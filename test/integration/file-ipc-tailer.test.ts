@@ -693,6 +693,34 @@ describe('QueueTailer', () => {
     expect(logLines.join('')).toMatch(/WARNING +queue: broker refused the report of an unpublishable queue line; the line is in the dead-letter file .*offset=13 reason="no reports today"/);
   });
 
+  it('dead-letters a refused line read from its bytes with its text, in a UTF-8 file the tail reads from a reused buffer', async () => {
+    // Lines read from their bytes are decoded only if something asks; a refusal does. Reads
+    // of 4 KiB into the tailer's one buffer overwrite it while batches of 3 are out.
+    const lines = Array.from({ length: 300 }, (_, i) => (i % 97 === 5 ? `DENIED|{"i":${i},"s":"Ærø ✓"}` : `OK|{"i":${i},"s":"Ærø ✓"}`));
+    writeFileSync(queue, `\ufeff${lines.join('\n')}\n`, 'utf8');
+    const accepted: QueuePublish[] = [];
+    const publish = async (items: QueuePublish[]): Promise<PublishRefusal[]> => {
+      await new Promise((resolve) => setImmediate(resolve));
+      const refused: PublishRefusal[] = [];
+      items.forEach((item, index) => {
+        if (item.topic === 'DENIED') refused.push({ index, reason: 'Not allowed (rule)' });
+        else accepted.push(item);
+      });
+      return refused;
+    };
+    const t = new QueueTailer({ file: queue, log, batchLines: 3, readChunkBytes: 4096 }, publish);
+    tailers.push(t);
+    await t.start();
+    await t.settled();
+    const okLines = lines.filter((l) => l.startsWith('OK|'));
+    const sent = accepted.filter((i) => i.topic === 'OK');
+    expect(sent.map((i) => (i.payload as { i: number; s: string }).i)).toEqual(okLines.map((l) => (JSON.parse(l.slice(3)) as { i: number }).i));
+    expect(new Set(sent.map((i) => (i.payload as { s: string }).s))).toEqual(new Set(['Ærø ✓']));
+    const dead = readFileSync(`${queue}.dead`, 'utf8').trimEnd().split('\n').map((l) => l.split('\t').slice(2));
+    expect(dead).toEqual(lines.filter((l) => l.startsWith('DENIED|')).map((l) => ['the broker refused it: Not allowed (rule)', l]));
+    expect(accepted.filter((i) => i.topic === INVALID_LINE_TOPIC).map((i) => (i.payload as { line: string }).line)).toEqual(lines.filter((l) => l.startsWith('DENIED|')));
+  });
+
   it('shortens the line in a report to 1000 characters; the dead-letter file keeps all of it', async () => {
     const long = `no separator ${'x'.repeat(3000)}`;
     writeFileSync(queue, `${long}\n`);

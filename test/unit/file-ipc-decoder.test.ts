@@ -209,3 +209,33 @@ describe('QueueDecoder resume', () => {
     expect(() => new QueueDecoder({ defaultEncoding: 'no-such-code-page' })).toThrow(RangeError);
   });
 });
+
+describe("QueueDecoder lines' bytes", () => {
+  it('keeps its own copy: a chunk the caller reuses at once changes no line', () => {
+    const d = new QueueDecoder({ defaultEncoding: 'utf-8' });
+    const chunk = Buffer.from('a|{"v":1}\nb|{"v":2}\nc|par');
+    const lines = d.push(chunk);
+    chunk.fill(0x78);
+    expect(lines.map((l) => [l.text, l.bytes!.toString('utf8', l.textStart, l.textEnd)])).toEqual([
+      ['a|{"v":1}', 'a|{"v":1}'],
+      ['b|{"v":2}', 'b|{"v":2}'],
+    ]);
+    const next = Buffer.from('tial\r\n');
+    const [rest] = d.push(next);
+    next.fill(0x78);
+    expect([rest!.text, rest!.bytes!.toString('utf8', rest!.textStart, rest!.textEnd)]).toEqual(['c|partial', 'c|partial']);
+  });
+
+  it('says how its bytes read without decoding, by encoding (and by BOM)', () => {
+    const bytesAre = (encoding: string, bytes: Buffer): (string | undefined)[] => new QueueDecoder({ defaultEncoding: encoding }).push(bytes).map((l) => l.bytesAre);
+    expect(bytesAre('utf-8', Buffer.from('a|1\n'))).toEqual(['utf8']);
+    expect(bytesAre('windows-1252', Buffer.from('a|1\n'))).toEqual(['ascii']);
+    expect(bytesAre('latin1', Buffer.from('a|1\n'))).toEqual(['ascii']);
+    expect(bytesAre('cp1251', Buffer.from('a|1\n'))).toEqual(['ascii']);
+    expect(bytesAre('shift_jis', Buffer.from('a|1\n'))).toEqual(['ascii']);
+    expect(bytesAre('utf-16le', iconv.encode('a|1\n', 'utf-16le'))).toEqual([undefined]);
+    // A BOM switches: a code-page file rewritten as UTF-8, then as UTF-16.
+    const mixed = Buffer.concat([Buffer.from('a|1\n'), Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('b|2\n'), Buffer.from([0xff, 0xfe]), iconv.encode('c|3\n', 'utf-16le')]);
+    expect(bytesAre('windows-1252', mixed)).toEqual(['ascii', 'utf8', undefined]);
+  });
+});
