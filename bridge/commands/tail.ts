@@ -11,7 +11,6 @@ import { CliError } from '../cli-error.js';
 import { resumeOptimization } from '../deferred-optimization.js';
 import { limitInlining } from '../inlining.js';
 import { PromotedGarbageCollector } from '../old-generation.js';
-import { growYoungGenerationUpTo } from '../young-generation.js';
 import { cliLogger, connectClient, type ConnectFlags } from '../connect-options.js';
 import { excerpt, jsonErrorPosition, locateJsonError } from '../../src/protocol/json-break.js';
 import { directoryProblem, isDirectoryPath, startQueues, stopQueues, type QueueEntry } from '../queues.js';
@@ -29,14 +28,6 @@ export interface TailFlags extends ConnectFlags {
 }
 
 const MAP_EXAMPLE = 'JOB_ACTIVATED=jobs.activated';
-/**
- * The young generation a tail may grow to, per semi-space: its batches in flight (two at
- * the broker, one being parsed) outlive a scavenge of the starting 1 MB but mostly not one
- * of 2. Reading a 200,000-line backlog, now that a line allocates about 1.8 KB, it peaked
- * at 63.1-65.2 MB with this, 66-67 MB at 3, 69-70 MB at 4 and 90 MB at V8's 16 MB, at
- * the same CPU per line (see growYoungGenerationUpTo).
- */
-const TAIL_SEMI_SPACE_MB = 2;
 
 /** What a failed read of a file the user named says, by error code. */
 function readFailure(err: unknown): string {
@@ -155,12 +146,11 @@ export async function runTail(file: string, flags: TailFlags): Promise<void> {
     await client.disconnect();
     process.exit(0);
   }, log);
-  // Loaded and following the file: let V8 compile again, inlining small functions only,
-  // and size the young generation for a backlog (deferred-optimization.ts, inlining.ts,
-  // young-generation.ts).
+  // Loaded and following the file: let V8 compile again, inlining small functions only
+  // (deferred-optimization.ts, inlining.ts). The young generation stays held as at start
+  // (young-generation.ts).
   limitInlining();
   resumeOptimization();
-  growYoungGenerationUpTo(TAIL_SEMI_SPACE_MB);
   // A backlog promotes garbage to the old generation; collect it a megabyte at a time (old-generation.ts).
   const promoted = new PromotedGarbageCollector();
   for (const tailer of tailers) {
