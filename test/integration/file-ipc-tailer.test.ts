@@ -333,6 +333,41 @@ describe('QueueTailer', () => {
     expect(JSON.parse(readFileSync(`${queue}.pos`, 'utf8')).offset).toBe(N * width);
   });
 
+  it(`saves every ${SAVE_EVERY_BATCHES} full batches' worth of lines, however short the batches at read boundaries are`, async () => {
+    // 4 KiB reads of 8-byte lines: 512 lines a read, sent as batches of 100, 100, 100, 100,
+    // 100 and 12. Counted by batches, the short ones made a save every 341 lines or so.
+    const N = 6000;
+    const line = (i: number): string => `S|${String(i).padStart(5, '0')}\n`;
+    writeFileSync(queue, Array.from({ length: N }, (_, i) => line(i)).join(''));
+    const width = line(0).length;
+    expect(width).toBe(8);
+    const broker = new FakeBroker();
+    const saved: number[] = [];
+    let behindLines = 0;
+    const t = tailer(broker, { batchLines: 100, readChunkBytes: 4096, watch: false, pollIntervalMs: 600_000 });
+    t.on('batch', (b) => {
+      let offset = 0;
+      try {
+        offset = JSON.parse(readFileSync(`${queue}.pos`, 'utf8')).offset;
+      } catch {
+        // none saved yet
+      }
+      if (offset !== saved.at(-1)) saved.push(offset);
+      behindLines = Math.max(behindLines, (b.offset - offset) / width);
+    });
+    await t.start();
+    await broker.waitFor(N);
+    await t.settled();
+    expect(Math.min(...broker.batchSizes)).toBeLessThan(100);
+    expect(behindLines).toBeLessThan(SAVE_EVERY_BATCHES * 100);
+    // A save once 400 lines or more are unsaved (412 where a short batch is among them),
+    // then one at the end of the read, after the last batch event.
+    const during = saved.filter((o) => o > 0 && o < N * width).length;
+    expect(during).toBeLessThanOrEqual(N / (SAVE_EVERY_BATCHES * 100));
+    expect(during).toBeGreaterThanOrEqual(Math.floor(N / (SAVE_EVERY_BATCHES * 100 + 12)) - 1);
+    expect(JSON.parse(readFileSync(`${queue}.pos`, 'utf8')).offset).toBe(N * width);
+  });
+
   it('looks at a quiet file with a stat, not an open (AutoHotkey cannot append while it is open), and reads it every tenth poll', async () => {
     writeFileSync(queue, 'Q|1\n');
     let opens = 0;
