@@ -63,6 +63,8 @@ interface Batch {
   invalid: InvalidInfo[];
   published: number;
   empty: number;
+  /** Lines published or reported that were decoded and parsed as text. */
+  readAsText: number;
   /** The last line taken (published, invalid or empty). */
   last: DecodedLine;
   /** Index of the first line after the batch. */
@@ -201,7 +203,7 @@ export class BatchPublisher {
     this.unsavedLines += published + invalid + empty;
     if (this.unsavedLines >= SAVE_EVERY_BATCHES * this.opts.batchLines) await this.savePosition(track);
     for (const info of batch.invalid) events.emit('invalid', info);
-    events.emit('batch', { lines: published + invalid + empty, published, invalid, offset: track.offset });
+    events.emit('batch', { lines: published + invalid + empty, published, invalid, readAsText: batch.readAsText, offset: track.offset });
     progress?.report(published + invalid + empty, track.offset);
     return true;
   }
@@ -234,7 +236,7 @@ export class BatchPublisher {
   /** The batch starting at `lines[from]`, or null when there is no line left. */
   private build(lines: DecodedLine[], from: number, ids: LineIds): Batch | null {
     const { batchLines, maxLineBytes, parser } = this.opts;
-    const batch: Omit<Batch, 'last' | 'end'> = { items: [], lines: [], reports: [], invalid: [], published: 0, empty: 0 };
+    const batch: Omit<Batch, 'last' | 'end'> = { items: [], lines: [], reports: [], invalid: [], published: 0, empty: 0, readAsText: 0 };
     let last: DecodedLine | undefined;
     let i = from;
     for (; i < lines.length && batch.items.length < batchLines; i++) {
@@ -254,7 +256,10 @@ export class BatchPublisher {
         : parser.parse(line.text);
       if (parsed.kind === 'empty') {
         batch.empty++;
-      } else if (parsed.kind === 'publish') {
+        continue;
+      }
+      batch.readAsText++;
+      if (parsed.kind === 'publish') {
         batch.items.push(linePublish(parsed, ids, line.start));
         batch.lines.push(line);
         batch.published++;

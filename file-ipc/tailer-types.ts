@@ -114,8 +114,11 @@ export interface QueueTailerStats {
 
 /** Events: `batch`, `invalid`, `reset`, `rotated`, `idle` (see the README). */
 export interface QueueTailerEvents {
-  /** A batch was accepted and the position advanced to `offset`. */
-  batch: [info: { lines: number; published: number; invalid: number; offset: number }];
+  /**
+   * A batch was accepted and the position advanced to `offset`. `readAsText`: its lines
+   * that were decoded and parsed as text, not read from their bytes (see line-scan.ts).
+   */
+  batch: [info: { lines: number; published: number; invalid: number; readAsText: number; offset: number }];
   /** A line could not be published. */
   invalid: [info: { reason: string; line: string; queueId: string; offset: number }];
   /** Reading restarts at byte 0 of a (new or rewritten) file. */
