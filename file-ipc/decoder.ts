@@ -237,6 +237,11 @@ class Line implements DecodedLine {
   get text(): string {
     return (this.decoded ??= this.decode(this.bytes, this.textStart, this.textEnd));
   }
+
+  /** What a log or a test sees: the line, not the 32 KiB of the file it shares with others. */
+  toJSON(): Omit<DecodedLine, 'bytes'> {
+    return { text: this.text, start: this.start, end: this.end, cut: this.cut, state: this.state };
+  }
 }
 
 /**

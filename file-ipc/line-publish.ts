@@ -112,6 +112,11 @@ class ObjectLinePublish implements QueuePublish {
   get payload(): unknown {
     return JSON.parse(this.payloadJson) as unknown;
   }
+
+  /** What a log sees: the publish, not the 32 KiB of the file its bytes share with other lines. */
+  toJSON(): { topic: string; payloadJson: string; queueId: string } {
+    return { topic: this.topic, payloadJson: this.payloadJson, queueId: this.queueId };
+  }
 }
 
 /**

@@ -83,7 +83,8 @@ export function scanObjectLine(b: Uint8Array, start: number, end: number, asciiO
       if (p - nameAt === QUEUE_ID_NAME.length && sameBytes(b, nameAt, QUEUE_ID_NAME)) hasQueueId = true;
       p = skipWhitespace(b, p, end);
       if (p >= end || b[p] !== COLON) return null;
-      // Deeper than a batch call carries: left to the general path, which reports it.
+      // Deeper than the broker reads at all: left to the text path (the client then
+      // refuses such a call whichever path made it).
       p = skipValue(b, p + 1, end, MAX_JSON_DEPTH);
       if (p === INVALID) return null;
       p = skipWhitespace(b, p, end);

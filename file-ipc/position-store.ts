@@ -52,8 +52,8 @@ export interface PositionFs {
  */
 const nodePositionFs: PositionFs = {
   readFile: (path) => fsp.readFile(path, 'utf8'),
-  writeFile: (path, data) => new Promise((resolve, reject) => fs.writeFile(path, data, 'utf8', (err) => (err ? reject(err) : resolve()))),
-  rename: (from, to) => new Promise((resolve, reject) => fs.rename(from, to, (err) => (err ? reject(err) : resolve()))),
+  writeFile: (path, data) => new Promise((done, fail) => fs.writeFile(path, data, 'utf8', (err) => (err ? fail(err) : done()))),
+  rename: (from, to) => new Promise((done, fail) => fs.rename(from, to, (err) => (err ? fail(err) : done()))),
 };
 
 const FORMAT_VERSION = 1;

@@ -39,13 +39,21 @@ export const INVALID_LINE_TOPIC = 'bridge.queue.invalid';
 export const REPORT_LINE_CHARS = 1000;
 
 /**
- * Full batches' worth of accepted lines between two position saves during a long read; a
- * read that ends saves at once. Together with `maxInFlight` this bounds what a crash can
- * repeat. Counted in lines, not batches: lines are handed over a decoded piece at a time,
- * and each piece's last lines make a short batch, which on a backlog of short lines was
- * every other batch (a save costs the tail some 350 µs of CPU).
+ * Full batches' worth of accepted lines between two position saves during a long read
+ * (or {@link SAVE_EVERY_BYTES}, whichever comes first); a read that ends saves at once.
+ * Together with `maxInFlight` this bounds what a crash can repeat. Counted in lines, not
+ * batches: lines are handed over a decoded piece at a time, and each piece's last lines
+ * make a short batch, which on a backlog of short lines was every other batch (a save
+ * costs the tail some 250 µs of CPU).
  */
 export const SAVE_EVERY_BATCHES = 4;
+
+/**
+ * Accepted bytes after which the position is saved during a long read, however few lines
+ * they are: a batch ends with its decoded piece of 32 KiB, so four batches of long lines
+ * were about this much, and a crash repeats no more than that.
+ */
+export const SAVE_EVERY_BYTES = 128 * 1024;
 
 const PUBLISH_RETRY_MIN_MS = 100;
 const PUBLISH_RETRY_MAX_MS = 5000;
@@ -126,8 +134,9 @@ export class BatchPublisher {
   private probing = false;
   /** The track of the last accepted batch, when its position is not saved yet. */
   private unsavedTrack: Track | null = null;
-  /** Lines accepted since the last save. */
+  /** Lines and bytes accepted since the last save. */
   private unsavedLines = 0;
+  private unsavedBytes = 0;
 
   constructor(private readonly opts: BatchPublisherOptions) {}
 
@@ -196,12 +205,14 @@ export class BatchPublisher {
     stats.published += published;
     stats.invalid += invalid;
     stats.skippedEmpty += empty;
-    stats.bytesRead += last.end - track.offset;
+    const bytes = last.end - track.offset;
+    stats.bytesRead += bytes;
     if (batch.items.length > 0) stats.batches++;
     advanceTrack(track, last, head);
     this.unsavedTrack = track;
     this.unsavedLines += published + invalid + empty;
-    if (this.unsavedLines >= SAVE_EVERY_BATCHES * this.opts.batchLines) await this.savePosition(track);
+    this.unsavedBytes += bytes;
+    if (this.unsavedLines >= SAVE_EVERY_BATCHES * this.opts.batchLines || this.unsavedBytes >= SAVE_EVERY_BYTES) await this.savePosition(track);
     for (const info of batch.invalid) events.emit('invalid', info);
     events.emit('batch', { lines: published + invalid + empty, published, invalid, readAsText: batch.readAsText, offset: track.offset });
     progress?.report(published + invalid + empty, track.offset);
@@ -217,6 +228,7 @@ export class BatchPublisher {
     if (!track) return;
     this.unsavedTrack = null;
     this.unsavedLines = 0;
+    this.unsavedBytes = 0;
     try {
       await this.opts.positions.save(positionOf(track));
       this.positionDirty = false;
@@ -243,7 +255,8 @@ export class BatchPublisher {
       const line = lines[i]!;
       last = line;
       const pieceOfLong = line.cut === 'overflow' || line.cut === 'continuation';
-      // The common line, read from its bytes without being decoded into text.
+      // The common line, read from its bytes: decoding it into text, cutting and parsing
+      // that and writing it back out as bytes was most of the tail's CPU per line.
       const read = pieceOfLong ? null : objectLinePublish(line, parser, ids);
       if (read !== null) {
         batch.items.push(read);

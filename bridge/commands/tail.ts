@@ -38,8 +38,8 @@ const MAP_EXAMPLE = 'JOB_ACTIVATED=jobs.activated';
  * lines took 10-12 µs of CPU per line held and 6-8 with it (young-generation.ts).
  */
 const TAIL_SEMI_SPACE_MB = 2;
-/** Lines in a batch from which on its share read as text may grow the young generation: a backlog's, not a live append's. */
-const TEXT_BACKLOG_BATCH_LINES = 100;
+/** Lines read as text after which a batch mostly of them grows the young generation: a backlog's worth. */
+const TEXT_BACKLOG_LINES = 1000;
 
 /** What a failed read of a file the user named says, by error code. */
 function readFailure(err: unknown): string {
@@ -164,10 +164,14 @@ export async function runTail(file: string, flags: TailFlags): Promise<void> {
   resumeOptimization();
   // A backlog promotes garbage to the old generation; collect it a megabyte at a time (old-generation.ts).
   const promoted = new PromotedGarbageCollector();
+  let readAsText = 0;
   for (const tailer of tailers) {
     tailer.on('batch', (batch) => {
-      // Mostly lines read as text, in batches of some size: a backlog of them needs room.
-      if (batch.lines >= TEXT_BACKLOG_BATCH_LINES && batch.readAsText * 2 >= batch.lines) growYoungGenerationUpTo(TAIL_SEMI_SPACE_MB);
+      // A backlog of lines read as text needs the room; a live line now and then does not.
+      // Counted over batches: a batch ends with its decoded piece, so long lines make
+      // small ones.
+      readAsText += batch.readAsText;
+      if (readAsText >= TEXT_BACKLOG_LINES && batch.readAsText * 2 >= batch.lines) growYoungGenerationUpTo(TAIL_SEMI_SPACE_MB);
       const collected = promoted.afterBatch();
       if (collected) log.debug('collected garbage promoted during a backlog', { old_space_before: collected.before, old_space_after: collected.after });
     });

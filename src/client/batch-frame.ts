@@ -8,7 +8,7 @@
  * Here each piece goes into the frame's buffer once; what a call cannot be (too large,
  * too deep, not JSON) is found out after it is written, and undone.
  */
-import { decimalLength, writeDecimal } from '../protocol/decimal.js';
+import { decimalLength, isDecimalInteger, writeDecimal } from '../protocol/decimal.js';
 import { HEADER_BYTES } from '../protocol/framing.js';
 import { exceedsJsonDepth } from '../protocol/json-depth.js';
 import type { PayloadWriter } from './call-types.js';
@@ -144,6 +144,9 @@ export class BatchFrameWriter implements CallWriter {
   }
 
   uint(n: number): void {
+    // A caller's writePayload may hand anything: NaN or -1 would make the frame unreadable
+    // and the broker refuse every call in it. Thrown here, it fails this call alone.
+    if (!isDecimalInteger(n)) throw new TypeError(`${String(n)} is not a non-negative integer of at most 2^53 - 1`);
     const digits = decimalLength(n);
     if (this.skipped > 0 || !this.room(digits)) {
       this.skipped += digits;

@@ -265,7 +265,7 @@ export class BrokerClient extends EventEmitter<BrokerClientEvents> {
   publishBatch(items: readonly BatchPublish[], options: number | PublishBatchOptions = {}): Promise<BatchPublishOutcome[]> {
     const conn = this.connectedConnection();
     if (!conn) return Promise.reject(notConnectedError('publish', this.lifecycle.notConnectedState(), this.where));
-    const { timeout, qos } = typeof options === 'number' ? { timeout: options, qos: undefined } : options;
+    const { timeout, qos } = typeof options === 'number' ? { timeout: options, qos: undefined } : (options ?? {});
     const topics = new TopicJson();
     const write = (i: number, id: number, out: CallWriter): void => writePublishCall(items[i]!, id, out, topics, qos);
     return this.outbound.requestBatch(conn, 'publish', items.length, write, (timeout ?? this.opts.requestTimeout) * 1000).then((answers) =>

@@ -140,6 +140,13 @@ describe("a bridge tail's young generation", () => {
     expect(bytes).toBeLessThanOrEqual(4 * MB);
   });
 
+  it('grows to its budget reading a backlog of long text lines too (a batch of them is a few dozen lines)', async () => {
+    const longLine = (i: number): string => `HEAP_LINE|window ${i} of ${'Untitled - Notepad '.repeat(20)}\r\n`;
+    const bytes = await youngGenerationOfTail('', 30_000, longLine);
+    expect(bytes).toBeGreaterThan(2 * MB);
+    expect(bytes).toBeLessThanOrEqual(4 * MB);
+  });
+
   it('grows past the budget when the user sized it (so the budget is what stopped it)', async () => {
     expect(await youngGenerationOfTail('--max-semi-space-size=16', BACKLOG_LINES, TEXT_LINE)).toBeGreaterThan(4 * MB);
   });

@@ -392,10 +392,13 @@ describe('publish / subscribe', () => {
       ['opts.own', 0, 2],
       ['opts.bytes', 1, { k: 'Ærø ✓', n: [1, 2], id: 2 ** 40 }],
     ]);
-    // A number is the timeout, as before; the QoS is then the broker's default.
-    await pub.publishBatch([{ topic: 'opts.plain', payload: 3 }], 5);
-    await inbox.topic('opts.plain');
-    expect(inbox.messages.at(-1)!.qos).toBe(0);
+    // A payload writer that hands the writer something other than a count fails its own
+    // message; the others go (a NaN written as a digit would make the broker refuse them all).
+    const bad = { topic: 'opts.bad', writePayload: (out: PayloadWriter): void => out.uint(Number.NaN) };
+    const mixed = await pub.publishBatch([{ topic: 'opts.before', payload: 1 }, bad, { topic: 'opts.after', payload: 2 }]);
+    expect(mixed.map((o) => o.ok)).toEqual([true, false, true]);
+    expect(mixed[1]).toMatchObject({ ok: false, error: { code: ErrorCode.INVALID_PARAMS } });
+    await inbox.topic('opts.after');
   });
 
   it('publishBatch rejects as a whole when not connected, and on the timeout when a peer never answers', async () => {

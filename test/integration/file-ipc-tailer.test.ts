@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Logger } from '../../src/log/logger.js';
 import { nodeQueueFs, type QueueFs } from '../../file-ipc/queue-file.js';
-import { SAVE_EVERY_BATCHES } from '../../file-ipc/publish-batch.js';
+import { SAVE_EVERY_BATCHES, SAVE_EVERY_BYTES } from '../../file-ipc/publish-batch.js';
 import { INVALID_LINE_TOPIC, QueueTailer, type PublishRefusal, type QueuePublish, type QueueTailerOptions } from '../../file-ipc/tailer.js';
 import { SHARED_APPEND_IS_ATOMIC } from '../helpers/platform.js';
 import { pace } from '../helpers/processes.js';
@@ -366,6 +366,34 @@ describe('QueueTailer', () => {
     expect(during).toBeLessThanOrEqual(N / (SAVE_EVERY_BATCHES * 100));
     expect(during).toBeGreaterThanOrEqual(Math.floor(N / (SAVE_EVERY_BATCHES * 100 + 12)) - 1);
     expect(JSON.parse(readFileSync(`${queue}.pos`, 'utf8')).offset).toBe(N * width);
+  });
+
+  it(`saves at least every ${SAVE_EVERY_BYTES / 1024} KiB of a backlog of long lines, before ${SAVE_EVERY_BATCHES} batches' worth of lines`, async () => {
+    const N = 600;
+    const line = (i: number): string => `L|{"i":${String(i).padStart(4, '0')},"pad":"${'x'.repeat(1000)}"}\n`;
+    writeFileSync(queue, Array.from({ length: N }, (_, i) => line(i)).join(''));
+    const broker = new FakeBroker();
+    let saves = 0;
+    let last = 0;
+    let behind = 0;
+    const t = tailer(broker, { watch: false, pollIntervalMs: 600_000 });
+    t.on('batch', (b) => {
+      let offset = 0;
+      try {
+        offset = (JSON.parse(readFileSync(`${queue}.pos`, 'utf8')) as { offset: number }).offset;
+      } catch {
+        // none saved yet
+      }
+      if (offset !== last) saves++;
+      last = offset;
+      behind = Math.max(behind, b.offset - offset);
+    });
+    await t.start();
+    await broker.waitFor(N);
+    await t.settled();
+    // 600 lines of about 1 KB: far from 2,000 lines, but a save every 128 KiB or so.
+    expect(behind).toBeLessThan(SAVE_EVERY_BYTES);
+    expect(saves).toBeGreaterThanOrEqual(Math.floor(statSync(queue).size / (SAVE_EVERY_BYTES + 32 * 1024)));
   });
 
   it('looks at a quiet file with a stat, not an open (AutoHotkey cannot append while it is open), and reads it every tenth poll', async () => {

@@ -234,6 +234,8 @@ describe("QueueDecoder lines' bytes", () => {
     expect(bytesAre('cp1251', Buffer.from('a|1\n'))).toEqual(['ascii']);
     expect(bytesAre('shift_jis', Buffer.from('a|1\n'))).toEqual(['ascii']);
     expect(bytesAre('utf-16le', iconv.encode('a|1\n', 'utf-16le'))).toEqual([undefined]);
+    // Code pages whose ASCII bytes are other characters, or escapes: decoded, never read as bytes.
+    for (const encoding of ['utf7', 'iso646jp', 'cp864']) expect(bytesAre(encoding, Buffer.from('a|1\n')), encoding).toEqual([undefined]);
     // A BOM switches: a code-page file rewritten as UTF-8, then as UTF-16.
     const mixed = Buffer.concat([Buffer.from('a|1\n'), Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('b|2\n'), Buffer.from([0xff, 0xfe]), iconv.encode('c|3\n', 'utf-16le')]);
     expect(bytesAre('windows-1252', mixed)).toEqual(['ascii', 'utf8', undefined]);

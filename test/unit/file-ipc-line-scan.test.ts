@@ -78,7 +78,7 @@ describe('a queue line read from its bytes', () => {
       'a.b|{"v":{"w":[1,2,{"x":null}]},"t":true,"f":false,"n":-0.5e3}',
       'a.b|{"s":"with \\"escapes\\", \\u00e9 and \\\\"}',
       'a.b|{"x":"p|q","y":"{}[]"}',
-      'a.b|{"v":1}\r',
+      'a.b|{"v":1}\r\r',
       `a.b|{"v":${'['.repeat(60)}${']'.repeat(60)}}`,
     ];
     for (const encoding of BOTH) {
@@ -132,6 +132,9 @@ describe('a queue line read from its bytes', () => {
       'a..b|{"v":1}',
       'system.x|{"v":1}',
       '_internal.x|{"v":1}',
+      '\x1cJOB|{"v":1}',
+      'JOB\x1f|{"v":1}',
+      '\x00JOB|{"v":1}',
     ];
     for (const encoding of BOTH) {
       for (const text of others) expect(bothWays(lineOf(text, encoding)).fromBytes, JSON.stringify(text)).toBeNull();
@@ -164,7 +167,7 @@ describe('a queue line read from its bytes', () => {
   it('agrees with the text path on 20,000 edited lines, and reads a fair share of them (seeded)', () => {
     const rng = new Rng(15_404);
     const templates = ['JOB|{"job":123,"name":"x"}', 'a.b|{}', ' a.b | {"v":[1,{"w":"s"}],"queue_id":"q"} ', 'T|{"s":"Ærø ✓"}'];
-    const edits = ['{', '}', '[', ']', '"', ':', ',', ' ', '\t', '\\', '|', 'a', '1', '-', '.', 'e', '"queue_id":1', '\\u0041', 'é', '😀', '\v', '\r', 'null', '0'];
+    const edits = ['{', '}', '[', ']', '"', ':', ',', ' ', '\t', '\\', '|', 'a', '1', '-', '.', 'e', '"queue_id":1', '\\u0041', 'é', '😀', '\v', '\f', '\r', '\x1c', '\x1f', '\x00', '\u00a0', 'null', '0'];
     const rawBytes = [0x80, 0xc3, 0xa9, 0xff, 0xe2];
     let read = 0;
     for (let n = 0; n < 20_000; n++) {
