@@ -11,7 +11,7 @@
  * every line went before (`LineParser.parse` of the decoded text), which produces the
  * same publish for what both take, and the report for what is not publishable.
  */
-import { INVALID, lastStringHadEscape, skipString, skipValue, skipWhitespace, utf8SequencesSkipped } from '../src/protocol/json-scan.js';
+import { INVALID, lastStringHadEscape, skipString, skipValue, skipWhitespace, spells, utf8SequencesSkipped } from '../src/protocol/json-scan.js';
 import { MAX_JSON_DEPTH } from '../src/protocol/json-depth.js';
 
 const BAR = 0x7c;
@@ -21,8 +21,8 @@ const COMMA = 0x2c;
 const OPEN_OBJECT = 0x7b;
 const CLOSE_OBJECT = 0x7d;
 
-/** `"queue_id"`, quotes included, as a member name reads in bytes. */
-const QUEUE_ID_NAME = Buffer.from('"queue_id"', 'latin1');
+/** The member a line's id goes in. */
+const QUEUE_ID = 'queue_id';
 
 /** Where a line's parts are, as {@link scanObjectLine} found them. */
 export interface ObjectLineScan {
@@ -80,7 +80,7 @@ export function scanObjectLine(b: Uint8Array, start: number, end: number, asciiO
       if (p === INVALID) return null;
       // An escaped member name could spell queue_id: left to JSON.parse.
       if (lastStringHadEscape) return null;
-      if (p - nameAt === QUEUE_ID_NAME.length && sameBytes(b, nameAt, QUEUE_ID_NAME)) hasQueueId = true;
+      if (p - nameAt - 2 === QUEUE_ID.length && spells(b, nameAt + 1, QUEUE_ID)) hasQueueId = true;
       p = skipWhitespace(b, p, end);
       if (p >= end || b[p] !== COLON) return null;
       // Deeper than the broker reads at all: left to the text path (the client then
@@ -106,9 +106,4 @@ export function scanObjectLine(b: Uint8Array, start: number, end: number, asciiO
   found.empty = empty;
   found.hasQueueId = hasQueueId;
   return found;
-}
-
-function sameBytes(b: Uint8Array, at: number, want: Uint8Array): boolean {
-  for (let k = 0; k < want.length; k++) if (b[at + k] !== want[k]) return false;
-  return true;
 }

@@ -12,7 +12,7 @@
  * JSON, other top-level members) returns `null`, and the caller takes the general path,
  * which also produces every error answer.
  */
-import { INVALID, lastStringHadEscape, skipString, skipValue, skipWhitespace } from './json-scan.js';
+import { INVALID, lastStringHadEscape, skipString, skipValue, skipWhitespace, spells } from './json-scan.js';
 import { MAX_JSON_DEPTH } from './json-depth.js';
 import type { RpcCall, RpcId } from './jsonrpc.js';
 import { RawJson } from './raw-json.js';
@@ -123,22 +123,22 @@ function scanCallObject(body: Buffer, start: number, end: number, rawParamsOf: R
     i = skipWhitespace(body, i + 1, end);
     const v0 = i;
     const keyLength = k1 - k0;
-    if (keyLength === 6 && isKey(body, k0, 'method')) {
+    if (keyLength === 6 && spells(body, k0, 'method')) {
       if (method !== undefined || body[i] !== QUOTE) return null;
       i = skipString(body, i, end);
       if (i === INVALID || lastStringHadEscape) return null;
       method = names.decode(body, v0 + 1, i - 1);
-    } else if (keyLength === 6 && isKey(body, k0, 'params')) {
+    } else if (keyLength === 6 && spells(body, k0, 'params')) {
       if (sawParams || body[i] !== OPEN_OBJECT) return null;
       sawParams = true;
       paramCount = scanParams(body, i, end, outer);
       if (paramCount < 0) return null;
       i = paramsEnd;
-    } else if (keyLength === 7 && isKey(body, k0, 'jsonrpc')) {
-      if (sawVersion || !isKey(body, i, '"2.0"')) return null;
+    } else if (keyLength === 7 && spells(body, k0, 'jsonrpc')) {
+      if (sawVersion || !spells(body, i, '"2.0"')) return null;
       sawVersion = true;
       i += 5;
-    } else if (keyLength === 2 && isKey(body, k0, 'id')) {
+    } else if (keyLength === 2 && spells(body, k0, 'id')) {
       if (id !== undefined) return null;
       i = skipValue(body, i, end, 0);
       if (i === INVALID) return null;
@@ -269,7 +269,3 @@ function numberValue(b: Buffer, start: number, end: number): number {
   return Number(b.toString('latin1', start, end));
 }
 
-function isKey(b: Buffer, at: number, word: string): boolean {
-  for (let k = 0; k < word.length; k++) if (b[at + k] !== word.charCodeAt(k)) return false;
-  return true;
-}

@@ -157,10 +157,14 @@ export function skipNumber(b: Uint8Array, i: number, end: number): number {
   return i;
 }
 
+/** Whether the bytes at `at` are the ASCII `word`, byte for byte (the caller knows they are in range, or that past the end they differ). */
+export function spells(b: Uint8Array, at: number, word: string): boolean {
+  for (let k = 0; k < word.length; k++) if (b[at + k] !== word.charCodeAt(k)) return false;
+  return true;
+}
+
 function skipLiteral(b: Uint8Array, i: number, end: number, word: string): number {
-  if (i + word.length > end) return INVALID;
-  for (let k = 0; k < word.length; k++) if (b[i + k] !== word.charCodeAt(k)) return INVALID;
-  return i + word.length;
+  return i + word.length <= end && spells(b, i, word) ? i + word.length : INVALID;
 }
 
 /**
