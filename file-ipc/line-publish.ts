@@ -28,6 +28,15 @@ export class LineIds {
     this.memberHead = Buffer.from(`,"queue_id":${this.jsonHead}`, 'utf8');
   }
 
+  /**
+   * `objectText` (a JSON object's text, ending with its `}`) with the id of the line at
+   * `offset` as its last member: the text form of what {@link memberHead} writes as bytes.
+   * @param first the object has no member yet (no comma before the id)
+   */
+  withIdMember(objectText: string, first: boolean, offset: number): string {
+    return `${objectText.slice(0, -1)}${first ? '' : ','}"queue_id":${this.jsonHead}${offsetDigits(offset)}"}`;
+  }
+
   /** The id of the line starting at byte `offset`. */
   of(offset: number): string {
     return `${this.fileId}:${offsetDigits(offset)}`;
@@ -105,8 +114,7 @@ class ObjectLinePublish implements QueuePublish {
   /** The text {@link writePayload} writes. */
   get payloadJson(): string {
     const object = this.bytes.toString('utf8', this.from, this.to);
-    if (this.splice === 'none') return object;
-    return `${object.slice(0, -1)}${this.splice === 'first' ? '' : ','}"queue_id":${this.ids.jsonHead}${offsetDigits(this.offset)}"}`;
+    return this.splice === 'none' ? object : this.ids.withIdMember(object, this.splice === 'first', this.offset);
   }
 
   get payload(): unknown {
@@ -154,7 +162,7 @@ function textWithQueueId(payload: unknown, text: string, ids: LineIds, offset: n
   let i = text.length - 2; // text ends with the object's `}`
   while (i > 0 && isJsonSpace(text.charCodeAt(i))) i--;
   const empty = text.charCodeAt(i) === 0x7b; // `{`: no member yet
-  return `${text.slice(0, text.length - 1)}${empty ? '' : ','}"queue_id":${ids.jsonHead}${offsetDigits(offset)}"}`;
+  return ids.withIdMember(text, empty, offset);
 }
 
 const isJsonSpace = (c: number): boolean => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
