@@ -132,6 +132,8 @@ export class BatchPublisher {
    * is not followed by later lines that the broker might take first.
    */
   private probing = false;
+  /** The ids of the file generation read last: a backlog's pieces share them. */
+  private ids: LineIds | null = null;
   /** The track of the last accepted batch, when its position is not saved yet. */
   private unsavedTrack: Track | null = null;
   /** Lines and bytes accepted since the last save. */
@@ -154,7 +156,7 @@ export class BatchPublisher {
    * @param head the file's first bytes, read with the lines
    */
   async deliver(lines: DecodedLine[], track: Track, head: Buffer, progress: BacklogProgress | null): Promise<boolean> {
-    const ids = new LineIds(`${track.identity}.${track.generation}`);
+    const ids = this.idsOf(track);
     for (let i = 0; i < lines.length; ) {
       if (this.broken || this.opts.isStopped()) return false;
       const batch = this.build(lines, i, ids);
@@ -243,6 +245,13 @@ export class BatchPublisher {
   /** Save `track` again when the last save failed. */
   async savePositionIfFailed(track: Track | null): Promise<void> {
     if (this.positionDirty) await this.savePosition(track);
+  }
+
+  /** The ids of `track`'s file generation (each makes its id texts and bytes once). */
+  private idsOf(track: Track): LineIds {
+    const fileId = `${track.identity}.${track.generation}`;
+    if (this.ids?.fileId !== fileId) this.ids = new LineIds(fileId);
+    return this.ids;
   }
 
   /** The batch starting at `lines[from]`, or null when there is no line left. */
