@@ -9,8 +9,8 @@ import { releaseBuffer } from '../runtime/release-buffer.js';
 /**
  * While the socket takes everything, frames are written straight into a direct chunk that
  * goes out at the end of the turn: no entry and no buffer per frame. A message routed to
- * one connection is written there in parts; routed to more, it gets one frame of its own,
- * copied to each.
+ * one connection is written there in parts; routed to more, its frame is written once and
+ * copied to each (shared-frame.ts).
  */
 export const DIRECT_CHUNK_BYTES = 64 * 1024;
 /**

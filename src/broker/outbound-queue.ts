@@ -15,6 +15,7 @@ import { giveBackWriteChunk, takeWriteChunk, WRITE_CHUNK_BYTES } from './chunk-p
 import { DirectChunk } from './direct-chunk.js';
 import { deliveryFrame, isExpired, NO_FLAGS, type BrokerMessage, type DeliveryFlags } from './message.js';
 import { placeQueuedFrame, queuedFrame } from './queued-frame.js';
+import { wholeFrameFor, wroteInParts } from './shared-frame.js';
 
 /** What the queue reports to its owner. */
 export interface OutboundEvents {
@@ -56,13 +57,6 @@ const MAX_CHUNK_BYTES = 1024 * 1024;
  * socket seldom drains, and each new delivery drops one: they would pile up without bound.
  */
 const COMPACT_AFTER_DROPPED = 1024;
-
-/**
- * The message whose plain frame was last written in parts. A second recipient of it has
- * the message's own frame built (deliveryFrame) and every further one copies that whole:
- * copying part of a buffer creates a view, which costs more than the copy.
- */
-let writtenInParts: BrokerMessage | null = null;
 
 export class OutboundQueue implements Flushable {
   flushPending = false;
@@ -238,7 +232,7 @@ export class OutboundQueue implements Flushable {
   /** Write the delivery into the direct chunk; false when it must queue instead. */
   private writeDeliveryDirect(msg: BrokerMessage, flags: DeliveryFlags): boolean {
     const plain = flags === NO_FLAGS;
-    const whole = plain ? (msg.frame ?? (writtenInParts === msg ? deliveryFrame(msg) : undefined)) : undefined;
+    const whole = plain ? wholeFrameFor(msg) : undefined;
     const size = whole !== undefined ? whole.length : deliveryFrameSize(msg, flags);
     const chunk = this.reserve(size);
     if (chunk === null) return false;
@@ -250,7 +244,7 @@ export class OutboundQueue implements Flushable {
       chunk.set(whole, at); // a fan-out's copy per recipient: see writeDeliveryFrame
     } else {
       writeDeliveryFrame(msg, flags, chunk, at);
-      if (plain) writtenInParts = msg;
+      if (plain) wroteInParts(msg);
     }
     direct.used = at + size;
     direct.deliveries++;

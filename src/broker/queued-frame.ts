@@ -6,6 +6,7 @@
 import { deliveryFrameSize, writeDeliveryFrame } from './delivery-frame.js';
 import { frameStore, MAX_STORED_FRAME } from './frame-store.js';
 import { NO_FLAGS, type BrokerMessage } from './message.js';
+import { writtenFrameOf } from './shared-frame.js';
 
 /**
  * The message whose plain frame was last placed, and where: `size` bytes in chunk `chunk`
@@ -28,7 +29,7 @@ export const queuedFrame = {
 export function placeQueuedFrame(msg: BrokerMessage): boolean {
   const placed = queuedFrame;
   if (placed.msg === msg) return true;
-  const built = msg.frame;
+  const built = writtenFrameOf(msg);
   const size = built !== undefined ? built.length : deliveryFrameSize(msg, NO_FLAGS);
   if (size > MAX_STORED_FRAME) return false;
   const start = frameStore.reserve(size);

@@ -8,6 +8,7 @@ import { NO_TARGETS, withTarget, type AckTracker } from './ack-tracker.js';
 import { mayReceive } from './auth/enforce.js';
 import { isExpired, type BrokerMessage, type DeliveryFlags } from './message.js';
 import type { Session } from './session.js';
+import { expectSeveral } from './shared-frame.js';
 import type { MessageObserver } from './monitor/message-observer.js';
 import type { SessionJournal } from './session-journal.js';
 import type { SessionStore } from './session-store.js';
@@ -47,6 +48,7 @@ export class Router {
     const observers = this.observers;
     for (let i = 0; i < observers.length; i++) observers[i]!.seen(msg);
     const matched = this.sessions.index.match(msg.topic);
+    if (matched.length > 1) expectSeveral(msg);
     let delivered = 0;
     const tracked = msg.qos === 1 && msg.sender !== 'broker';
     // The sessions it reached, for the ack tracker (see Targets).
@@ -96,6 +98,7 @@ export class Router {
   routeTo(msg: BrokerMessage, targets: readonly Session[]): number {
     const observers = this.observers;
     for (let i = 0; i < observers.length; i++) observers[i]!.seen(msg);
+    if (targets.length > 1) expectSeveral(msg);
     let delivered = 0;
     let routedTo: string | string[] | null = null;
     for (const session of targets) {
