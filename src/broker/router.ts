@@ -70,6 +70,7 @@ export class Router {
         if (tracked) routedTo = withTarget(routedTo, session.clientId);
       }
     }
+    if (matched.length > 1) expectSeveral(null);
     if (tracked) this.acks.track(msg, routedTo ?? NO_TARGETS);
     return delivered;
   }
@@ -117,6 +118,7 @@ export class Router {
         this.journal?.dropped(session, msg);
       }
     }
+    if (targets.length > 1) expectSeveral(null);
     this.acks.track(msg, routedTo ?? NO_TARGETS);
     return delivered;
   }

@@ -14,9 +14,13 @@
  * message is sent again (a redelivery from the offline queue, a retained copy).
  */
 import { deliveryFrameSize, writeDeliveryFrame } from './delivery-frame.js';
-import { NO_FLAGS, type BrokerMessage } from './message.js';
+import { deliveryFrame, NO_FLAGS, type BrokerMessage } from './message.js';
 
-/** Frames up to this size are written into the kept buffer; larger ones get their own. */
+/**
+ * Frames up to this size are written into the kept buffer. A larger one is built as the
+ * message's own frame, as before: its copies dwarf the allocation, and a large frame held
+ * here would stay alive until the next fan-out.
+ */
 const SHARED_FRAME_BYTES = 64 * 1024;
 
 let space: Buffer | null = null;
@@ -31,8 +35,9 @@ let writtenInParts: BrokerMessage | null = null;
 /**
  * The router is about to hand `msg` to more than one connection: the first one copies
  * the shared frame too, rather than writing the parts that the others would repeat.
+ * `null` once it has: the message is not held past its routing.
  */
-export function expectSeveral(msg: BrokerMessage): void {
+export function expectSeveral(msg: BrokerMessage | null): void {
   expected = msg;
 }
 
@@ -60,10 +65,11 @@ export function writtenFrameOf(msg: BrokerMessage): Buffer | undefined {
 
 function writeShared(msg: BrokerMessage): Buffer {
   const size = deliveryFrameSize(msg, NO_FLAGS);
-  if (size > SHARED_FRAME_BYTES) {
-    // Rare and large: a buffer of its own (the copies dwarf the allocation).
-    frame = Buffer.allocUnsafe(size);
-  } else if (frame.length !== size || frame.buffer !== space?.buffer) {
+  if (size > SHARED_FRAME_BYTES) return deliveryFrame(msg);
+  // The buffer is about to change: should the write below throw, no message may be left
+  // named as its owner.
+  frameOf = null;
+  if (frame.length !== size) {
     // A view made once per size in a row: a flow of equal frames makes no object at all.
     space ??= Buffer.allocUnsafeSlow(SHARED_FRAME_BYTES);
     frame = space.subarray(0, size);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createMessage, type BrokerMessage, type DeliveryFlags } from '../../src/broker/message.js';
-import { expectSeveral, wholeFrameFor } from '../../src/broker/shared-frame.js';
+import { expectSeveral, wholeFrameFor, writtenFrameOf } from '../../src/broker/shared-frame.js';
+import { releaseBuffer } from '../../src/runtime/release-buffer.js';
 import { encodeFrame } from '../../src/protocol/framing.js';
 import { jsonValue, RawJson } from '../../src/protocol/raw-json.js';
 import { expectedDeliveryText } from '../helpers/delivery-text.js';
@@ -43,10 +44,26 @@ describe('a message routed to several connections (shared-frame.ts)', () => {
     expect(raw.isBorrowed).toBe(true);
   });
 
+  it('writes the shared frame for the first connection when the router announced several, and only then', async () => {
+    const announced = createMessage({ topic: 'fan.said', payload: { n: 0 }, sender: 'p' });
+    expectSeveral(announced);
+    setup(100).q.sendDelivery(announced);
+    expectSeveral(null);
+    expect(writtenFrameOf(announced)?.toString('hex')).toBe(plainHex(announced, { n: 0 }));
+    // Not announced (one connection, as far as the router knows): written there in parts.
+    const alone = createMessage({ topic: 'fan.alone', payload: { n: 1 }, sender: 'p' });
+    setup(100).q.sendDelivery(alone);
+    expect(writtenFrameOf(alone)).toBeUndefined();
+    await tick();
+  });
+
   it('shares the frame from the second connection on when the router said nothing, the first having its parts', async () => {
     const queues = [setup(100), setup(100), setup(100)];
     const msg = createMessage({ topic: 'fan.quiet', payload: { n: 1 }, sender: 'p' });
-    for (const { q } of queues) expect(q.sendDelivery(msg)).toBe(true);
+    for (const [i, { q }] of queues.entries()) {
+      expect(q.sendDelivery(msg)).toBe(true);
+      expect(writtenFrameOf(msg) !== undefined, `after connection ${i}`).toBe(i > 0);
+    }
     expect(msg.frame).toBeUndefined();
     await tick();
     for (const bed of queues) expect(writtenHex(bed)).toBe(plainHex(msg, { n: 1 }));
@@ -81,14 +98,21 @@ describe('a message routed to several connections (shared-frame.ts)', () => {
     expect(writtenHex(later)).toBe(plainHex(msg, 'aaaa') + plainHex(msg, 'aaaa'));
   });
 
-  it('gives a frame larger than the kept buffer a buffer of its own, and the next small frame the kept one again', async () => {
+  it('gives a frame larger than the kept buffer a frame of its own, and the next small frame the kept one again', async () => {
     const queues = [setup(100), setup(100)];
-    const big = createMessage({ topic: 'big', payload: 'B'.repeat(70 * 1024), sender: 's' });
+    const { raw } = borrowed(JSON.stringify('B'.repeat(70 * 1024)));
+    const big = createMessage({ topic: 'big', payload: raw, sender: 's' });
     const small = createMessage({ topic: 'small', payload: 's', sender: 's' });
     for (const msg of [big, small, big]) {
       expectSeveral(msg);
       for (const { q } of queues) q.sendDelivery(msg);
+      expectSeveral(null);
     }
+    // The message's own frame, as before the kept buffer: the payload now reads from it,
+    // so the large read it borrowed from is not held, and nothing here holds the frame.
+    expect(big.frame?.length).toBeGreaterThan(70 * 1024);
+    expect(raw.isBorrowed).toBe(false);
+    expect(writtenFrameOf(small)).toBeDefined();
     await tick();
     const expected = plainHex(big, 'B'.repeat(70 * 1024)) + plainHex(small, 's') + plainHex(big, 'B'.repeat(70 * 1024));
     for (const bed of queues) expect(writtenHex(bed)).toBe(expected);
@@ -97,18 +121,44 @@ describe('a message routed to several connections (shared-frame.ts)', () => {
   it('places the shared frame in the frame store for connections under backpressure, byte for byte', () => {
     const direct = setup(100);
     const waiting = [backpressured(), backpressured()];
-    const msgs = Array.from({ length: 20 }, (_, i) => createMessage({ topic: `mix.${i % 3}`, payload: { i, s: 'é'.repeat(i) }, sender: 'p' }));
-    for (const msg of msgs) {
-      expectSeveral(msg);
-      direct.q.sendDelivery(msg);
-      for (const bed of waiting) bed.q.sendDelivery(msg);
-    }
-    const expected = msgs.map((m) => plainHex(m, jsonValue(m.payload))).join('');
+    const texts = Array.from({ length: 20 }, (_, i) => JSON.stringify({ i, s: 'é'.repeat(i) }));
+    const expected = texts
+      .map((text, i) => {
+        const { raw, source } = borrowed(text);
+        const msg = createMessage({ topic: `mix.${i % 3}`, payload: raw, sender: 'p' });
+        expectSeveral(msg);
+        direct.q.sendDelivery(msg);
+        // The store copies the frame written for the direct connection, not the payload
+        // again: its source may be gone by now (here: overwritten).
+        source.fill(0x20, 2, source.length - 2);
+        for (const bed of waiting) bed.q.sendDelivery(msg);
+        return plainHex(msg, JSON.parse(text) as unknown);
+      })
+      .join('');
     for (const bed of waiting) {
       const sync = bed.socket.writes[0]!.length;
       drain(bed);
       expect(writtenHex(bed, sync)).toBe(expected);
     }
+  });
+
+  it('names no message as the kept frame\'s owner after a write into it failed', () => {
+    const first = createMessage({ topic: 'ok', payload: { fine: true }, sender: 's' });
+    expectSeveral(first);
+    setup(100).q.sendDelivery(first);
+    expect(writtenFrameOf(first)).toBeDefined();
+    // A payload whose source was given back (a bug elsewhere): its copy throws midway.
+    const source = Buffer.alloc(8 * 1024, 0x20);
+    source.write('"x"', 0);
+    const gone = new RawJson(source, 0, 3, true);
+    expect(releaseBuffer(source)).toBe(true);
+    const broken = createMessage({ topic: 'a.much.longer.topic', payload: gone, sender: 's' });
+    expectSeveral(broken);
+    expect(() => setup(100).q.sendDelivery(broken)).toThrow();
+    expectSeveral(null);
+    // The buffer was being rewritten: it holds neither message's frame now.
+    expect(writtenFrameOf(first)).toBeUndefined();
+    expect(writtenFrameOf(broken)).toBeUndefined();
   });
 
   it('matches JSON.stringify over random fan-outs of random messages, announced or not, with flags in between', async () => {
