@@ -47,10 +47,7 @@ export function expectSeveral(msg: BrokerMessage | null): void {
  * when it goes to one: then write it in parts and call {@link wroteInParts}.
  */
 export function wholeFrameFor(msg: BrokerMessage): Buffer | undefined {
-  if (msg.frame !== undefined) return msg.frame;
-  if (frameOf === msg) return frame;
-  if (expected !== msg && writtenInParts !== msg) return undefined;
-  return writeShared(msg);
+  return writtenFrameOf(msg) ?? (expected === msg || writtenInParts === msg ? writeShared(msg) : undefined);
 }
 
 /** `msg`'s plain frame was written in parts: a second connection gets the shared frame. */
