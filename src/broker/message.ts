@@ -1,7 +1,8 @@
 /**
- * A message inside the broker: what was published, plus the serialised delivery frame,
- * built once and shared by every subscriber (re-serialising per subscriber would cost
- * more than the socket writes; see docs/performance.md).
+ * A message inside the broker: what was published, and the delivery frames it needs kept
+ * (a retained copy's, a large fan-out's). A plain frame is written once per message,
+ * never per subscriber: in parts for one connection, once for several (shared-frame.ts),
+ * once into the frame store for queues (queued-frame.ts).
  */
 import { keepJson } from '../protocol/raw-json.js';
 import { isoTimestamp } from '../protocol/timestamp.js';
