@@ -11,6 +11,7 @@ import type { ReadTurns } from './read-turns.js';
 import type { BrokerMessage } from './message.js';
 import { httpRefusal, NOT_HTTP, NOT_TLS, recogniseMisdirected, requestLineExcerpt } from './misdirected.js';
 import { OutboundQueue } from './outbound-queue.js';
+import { beginRead, endRead } from './read-clock.js';
 import { releaseBuffer } from '../runtime/release-buffer.js';
 import type { AckTemplate } from './ack-template.js';
 import type { BatchPublishReader } from './batch-publish-template.js';
@@ -115,13 +116,16 @@ export class Connection {
   };
 
   private onData(chunk: Buffer): void {
-    this.lastActivity = Date.now();
+    const now = Date.now();
+    this.lastActivity = now;
     if (!this.closeReason) {
       this.readTurns.read(this.socket, chunk.length);
+      const outer = beginRead(now);
       this.scheduler.hold();
       try {
         this.handleRead(chunk);
       } finally {
+        endRead(outer);
         this.scheduler.release();
       }
     }

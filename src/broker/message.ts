@@ -8,6 +8,7 @@ import { keepJson } from '../protocol/raw-json.js';
 import { isoTimestamp } from '../protocol/timestamp.js';
 import { buildDeliveryFrame, type FrameFlags } from './delivery-frame.js';
 import { currentIdSpace, nextMessageSeq, type IdSpace } from './message-id.js';
+import { messageClock } from './read-clock.js';
 
 export interface BrokerMessage {
   readonly id: string;
@@ -114,8 +115,8 @@ class LocalMessage implements BrokerMessage {
   }
 }
 
-/** Stamp a new message with an id, a timestamp and its expiry time. */
-export function createMessage(m: NewMessage, now: number = Date.now()): BrokerMessage {
+/** Stamp a new message with an id, a timestamp and its expiry time (from the read it came in: read-clock.ts). */
+export function createMessage(m: NewMessage, now: number = messageClock()): BrokerMessage {
   const ttl = m.ttl ?? 0;
   return new LocalMessage(
     m.topic,
@@ -135,7 +136,7 @@ export function createMessage(m: NewMessage, now: number = Date.now()): BrokerMe
  * takes this path.
  */
 export function createPlainMessage(topic: string, payload: unknown, sender: string): BrokerMessage {
-  return new LocalMessage(topic, payload, sender, nowTimestamp(Date.now()), 0, 0, undefined, undefined);
+  return new LocalMessage(topic, payload, sender, nowTimestamp(messageClock()), 0, 0, undefined, undefined);
 }
 
 /**
