@@ -7,12 +7,15 @@
  * A frame is five segments: the head up to the payload (the same for every message on a
  * topic), the payload, the middle (timestamp and sender: the same for a sender's
  * messages within a millisecond), the message id, and the end (qos and flags). The
- * repeating segments are kept as bytes, so a frame costs a few copies.
+ * repeating segments are kept as bytes, so a frame costs a few copies. An id drawn here
+ * (message-id.ts) starts with its space's prefix, the same for millions of messages: the
+ * middle ends with it and the id's opening quote, and the end begins with its closing
+ * one, so such a frame's id is its last 12 characters written between two copies.
  */
 import { HEADER_BYTES } from '../protocol/framing.js';
 import { RawJson } from '../protocol/raw-json.js';
 import type { BrokerMessage } from './message.js';
-import { isPlainMessageId, MESSAGE_ID_LENGTH, writeMessageId, type IdSpace } from './message-id.js';
+import { isPlainMessageId, MESSAGE_ID_TAIL_LENGTH, writeMessageIdTail, type IdSpace } from './message-id.js';
 
 /** What a delivery frame says besides the message itself. */
 export interface FrameFlags {
@@ -43,29 +46,33 @@ function topicHead(topic: string): Buffer {
 }
 
 /**
- * A sender's middle segment for one timestamp: its text, and its bytes once a second
- * frame needs them. A sender seldom sends twice in a millisecond (a requester, a script),
- * and then the text is written straight into its one frame; a flooding publisher's
- * frames copy the bytes made for its second message.
+ * A sender's middle segment for one timestamp (and one id space, whose prefix it ends
+ * with; or none, for ids from elsewhere): its text, and its bytes once a second frame
+ * needs them. A sender seldom sends twice in a millisecond (a requester, a script), and
+ * then the text is written straight into its one frame; a flooding publisher's frames
+ * copy the bytes made for its second message.
  */
 interface Middle {
   timestamp: string;
+  space: IdSpace | null;
   text: string;
   bytes: Buffer | null;
 }
 
 const middles = new Map<string, Middle>();
 
-function middle(sender: string, timestamp: string): Middle {
+function middle(sender: string, timestamp: string, space: IdSpace | null): Middle {
   let m = middles.get(sender);
-  if (m === undefined || m.timestamp !== timestamp) {
-    const text = `,"timestamp":${JSON.stringify(timestamp)},"sender":${JSON.stringify(sender)},"message_id":`;
+  if (m === undefined || m.timestamp !== timestamp || m.space !== space) {
+    const idOpening = space === null ? '' : `"${space.prefix}`;
+    const text = `,"timestamp":${JSON.stringify(timestamp)},"sender":${JSON.stringify(sender)},"message_id":${idOpening}`;
     if (m !== undefined) {
       m.timestamp = timestamp;
+      m.space = space;
       m.text = text;
       m.bytes = null;
     } else {
-      m = { timestamp, text, bytes: null };
+      m = { timestamp, space, text, bytes: null };
       if (sender.length <= MAX_CACHED_LENGTH) {
         if (middles.size >= CACHE_LIMIT) middles.clear();
         middles.set(sender, m);
@@ -79,8 +86,9 @@ function middle(sender: string, timestamp: string): Middle {
 
 /** The end of a frame's params, by qos and flags (bit 0 qos, 1 retained, 2 redelivered), before `reply_to`. */
 const END_FIELDS: readonly string[] = Array.from({ length: 8 }, (_, k) => `,"qos":${k & 1}${k & 2 ? ',"retained":true' : ''}${k & 4 ? ',"redelivered":true' : ''}`);
-/** The end segments of frames without `reply_to`. */
+/** The end segments of frames without `reply_to`: after an id written whole, and after an id's tail (the closing quote first). */
 const ENDS: readonly Buffer[] = END_FIELDS.map((fields) => Buffer.from(`${fields}}}`, 'latin1'));
+const ENDS_AFTER_TAIL: readonly Buffer[] = END_FIELDS.map((fields) => Buffer.from(`"${fields}}}`, 'latin1'));
 
 // The segments of the last frame sized, so that writing it right after does not redo them.
 let partsOf: FrameSource | null = null;
@@ -92,12 +100,12 @@ let payloadBytes = 0;
 /** The middle segment, as bytes or as text (see Middle), and its length in bytes. */
 let mid: Buffer | string = '';
 let midLength = 0;
-/** The id as written: its JSON text, or the id itself when it needs no escaping (quotes added). */
+/** For an id drawn here: true, and its number (the middle and the end hold the rest). */
+let idTail = false;
+let idSeq = 0;
+/** Otherwise the id as written: its JSON text, or the id itself when it needs no escaping (quotes added). */
 let idText = '';
 let idQuoted = false;
-/** Or, for an id kept as a number: its space (null otherwise) and number. */
-let idSpace: IdSpace | null = null;
-let idSeq = 0;
 /** The end segment, as bytes or (with a reply address) as text, and its length in bytes. */
 let end: Buffer | string = ENDS[0]!;
 let endLength = 0;
@@ -111,22 +119,25 @@ function prepare(msg: FrameSource, flags: FrameFlags): void {
   raw = payload instanceof RawJson ? payload : null;
   text = raw === null ? (JSON.stringify(payload) ?? 'null') : '';
   payloadBytes = raw === null ? Buffer.byteLength(text, 'utf8') : raw.length;
-  const m = middle(msg.sender, msg.timestamp);
+  const space = msg.idSpace ?? null;
+  const m = middle(msg.sender, msg.timestamp, space);
   mid = m.bytes ?? m.text;
   midLength = segmentLength(mid);
   let idBytes: number;
-  if (msg.idSpace !== undefined) {
-    idSpace = msg.idSpace;
+  idTail = space !== null;
+  if (idTail) {
     idSeq = msg.idSeq!;
-    idBytes = MESSAGE_ID_LENGTH + 2;
+    idBytes = MESSAGE_ID_TAIL_LENGTH;
   } else {
-    idSpace = null;
     idQuoted = isPlainMessageId(msg.id);
     idText = idQuoted ? msg.id : JSON.stringify(msg.id);
     idBytes = idQuoted ? idText.length + 2 : Buffer.byteLength(idText, 'utf8');
   }
   // A request's reply address is its own: written as text, not made into bytes first.
-  end = msg.replyTo === undefined ? ENDS[flagBits]! : `${END_FIELDS[flagBits]!},"reply_to":${JSON.stringify(msg.replyTo)}}}`;
+  end =
+    msg.replyTo === undefined
+      ? (idTail ? ENDS_AFTER_TAIL : ENDS)[flagBits]!
+      : `${idTail ? '"' : ''}${END_FIELDS[flagBits]!},"reply_to":${JSON.stringify(msg.replyTo)}}}`;
   endLength = segmentLength(end);
   size = HEADER_BYTES + head.length + payloadBytes + midLength + idBytes + endLength;
   partsOf = msg;
@@ -155,10 +166,8 @@ export function writeDeliveryFrame(msg: FrameSource, flags: FrameFlags, target: 
   let at = payloadAt + (raw === null ? target.write(text, payloadAt, 'utf8') : raw.copyTo(target, payloadAt));
   writeSegment(mid, target, at);
   at += midLength;
-  if (idSpace !== null) {
-    target[at++] = QUOTE;
-    at += writeMessageId(idSpace, idSeq, target, at);
-    target[at++] = QUOTE;
+  if (idTail) {
+    at += writeMessageIdTail(idSeq, target, at);
   } else if (idQuoted) {
     target[at++] = QUOTE;
     at += target.write(idText, at, 'latin1');

@@ -73,12 +73,23 @@ const HEX = Buffer.from('0123456789abcdef', 'latin1');
 /** Write the id `seq` of `idSpace` as 36 ASCII bytes at `at`; returns the bytes written. */
 export function writeMessageId(idSpace: IdSpace, seq: number, target: Buffer, at: number): number {
   target.set(idSpace.bytes, at);
+  return PREFIX_LENGTH + writeMessageIdTail(seq, target, at + PREFIX_LENGTH);
+}
+
+/** Bytes of the part of an id after its space's prefix. */
+export const MESSAGE_ID_TAIL_LENGTH = MESSAGE_ID_LENGTH - PREFIX_LENGTH;
+
+/**
+ * Write the last 12 characters of the id `seq` at `at`, for a writer that put its
+ * space's {@link IdSpace.prefix} right before; returns the bytes written.
+ */
+export function writeMessageIdTail(seq: number, target: Buffer, at: number): number {
   // Two 24-bit halves keep the arithmetic on small integers: ID_BASE (2^44) is in the high one.
   let lo = seq % 0x1000000;
   let hi = (ID_BASE / 0x1000000) + (seq - lo) / 0x1000000;
-  for (let k = at + MESSAGE_ID_LENGTH - 1; k >= at + PREFIX_LENGTH + 6; k--, lo >>>= 4) target[k] = HEX[lo & 15]!;
-  for (let k = at + PREFIX_LENGTH + 5; k >= at + PREFIX_LENGTH; k--, hi >>>= 4) target[k] = HEX[hi & 15]!;
-  return MESSAGE_ID_LENGTH;
+  for (let k = at + MESSAGE_ID_TAIL_LENGTH - 1; k >= at + 6; k--, lo >>>= 4) target[k] = HEX[lo & 15]!;
+  for (let k = at + 5; k >= at; k--, hi >>>= 4) target[k] = HEX[hi & 15]!;
+  return MESSAGE_ID_TAIL_LENGTH;
 }
 
 const isHexDigit = (c: number): boolean => (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66);

@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildDeliveryFrame, deliveryFrameSize, writeDeliveryFrame, type FrameFlags, type FrameSource } from '../../src/broker/delivery-frame.js';
 import { createMessage, deliveryFrame } from '../../src/broker/message.js';
+import { IdSpace } from '../../src/broker/message-id.js';
 import { encodeFrame } from '../../src/protocol/framing.js';
 import { jsonValue, RawJson } from '../../src/protocol/raw-json.js';
 import { expectedDeliveryText } from '../helpers/delivery-text.js';
@@ -161,6 +162,29 @@ describe('the writer keeps nothing of one frame in another', () => {
     const stamps = ['2026-01-01T00:00:00.001+00:00', '2026-01-01T00:00:00.001+00:00', '2026-01-01T00:00:00.002+00:00', '2026-01-01T00:00:00.002+00:00', '2026-01-01T00:00:00.001+00:00', '2026-01-01T00:00:00.003+00:00'];
     for (const [i, timestamp] of stamps.entries()) {
       expectFrame(source(`m${i}`, { sender: 'séquence', timestamp, replyTo: i % 2 === 0 ? `r${i}` : undefined }), FLAG_SETS[i % FLAG_SETS.length]!);
+    }
+  });
+
+  it('one sender and timestamp, its ids drawn from two spaces and written whole, in turns', () => {
+    // For an id drawn here the middle segment ends with its space's prefix and the end
+    // begins with the id's closing quote: an id of another space, or one written whole,
+    // must get neither.
+    const spaces = [new IdSpace('0a1b2c3d-4e5f-4a6b-8c7d-'), new IdSpace('fedcba98-7654-4321-b0fe-')];
+    const drawn = (k: number, seq: number, over: Partial<FrameSource> = {}): FrameSource =>
+      source(`from ${k}`, { id: spaces[k]!.format(seq), idSpace: spaces[k]!, idSeq: seq, sender: 'one', ...over });
+    const msgs = [
+      drawn(0, 5),
+      drawn(0, 6),
+      drawn(1, 7),
+      drawn(1, 2 ** 30 - 1),
+      source('whole', { sender: 'one' }),
+      source('whole, like a drawn one', { id: spaces[0]!.format(8), sender: 'one' }),
+      drawn(0, 0, { replyTo: 'r-1' }),
+      source('whole, answerable', { sender: 'one', replyTo: 'r-2' }),
+      drawn(1, 9, { qos: 1 }),
+    ];
+    for (let round = 0; round < 3; round++) {
+      for (const [i, msg] of msgs.entries()) expectFrame(msg, FLAG_SETS[(i + round) % FLAG_SETS.length]!);
     }
   });
 
