@@ -120,8 +120,8 @@ export class Connection {
     this.lastActivity = now;
     if (!this.closeReason) {
       this.readTurns.read(this.socket, chunk.length);
-      const outer = beginRead(now);
       this.scheduler.hold();
+      const outer = beginRead(now);
       try {
         this.handleRead(chunk);
       } finally {

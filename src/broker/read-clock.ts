@@ -6,8 +6,9 @@
  * (`Date.now()` through kvm-clock), about a twentieth of what relaying a small message
  * costs, and a flooding publisher's read holds hundreds of frames. They arrived together,
  * so they share the read's time, which the connection takes once for its liveness anyway.
- * What is published outside a read (a timer's system event, an upstream's message, a
- * journaled publish that waited its turn) reads the clock as before.
+ * What is published outside a read (a timer's system event, a socket's close, an
+ * upstream's message) reads the clock as before. A TTL counts from the read too, so a
+ * message expires no later than it did: at most the read's handling earlier.
  */
 
 /** The time of the read being handled; 0 outside one. */

@@ -10,6 +10,7 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { encodeJsonFrame } from '../../src/protocol/index.js';
+import { PublishTemplate } from '../../src/broker/publish-template.js';
 import { beginRead, endRead, messageClock } from '../../src/broker/read-clock.js';
 import { subscribe, useTestBed } from '../helpers/test-bed.js';
 import type { Frame } from '../helpers/raw-client.js';
@@ -42,6 +43,7 @@ describe('the time a message is stamped with', () => {
     pub.notify('publish', { topic: 'clock.a', payload: 0 });
     await sub.waitDeliveries(1, 'clock.a');
 
+    const templated = vi.spyOn(PublishTemplate.prototype, 'payloadOf');
     const start = clockMovingASecondPerRead();
     // One write, so one read: a plain publish the template reads, then the full scan's
     // (another topic), an answered one with a TTL, and a batch of two.
@@ -57,7 +59,9 @@ describe('the time a message is stamped with', () => {
       ]),
     );
     const got = await sub.waitDeliveries(6);
+    const readByTemplate = templated.mock.results.filter((r) => r.type === 'return' && r.value !== null).length;
     vi.restoreAllMocks();
+    expect(readByTemplate, 'publishes read through the connection\'s template').toBe(1);
     const stamps = got.slice(1).map((f: Frame) => f.timestamp as string);
     expect(got.slice(1).map((f: Frame) => f.payload)).toEqual([1, 2, 3, 4, 5]);
     expect(new Set(stamps).size, `one time for the read: ${stamps.join(', ')}`).toBe(1);

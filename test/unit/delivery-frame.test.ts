@@ -188,6 +188,19 @@ describe('the writer keeps nothing of one frame in another', () => {
     }
   });
 
+  it('senders and topics by the thousand, past what the caches keep, each one back after the others', () => {
+    // The last topic and sender are looked at before the caches, which start over past
+    // 1,024 entries and keep no key over 256 characters.
+    const senders = Array.from({ length: 1100 }, (_, i) => (i % 100 === 7 ? `long-${'s'.repeat(300)}-${i}` : `sender-${i}`));
+    for (const [i, sender] of senders.entries()) {
+      const topic = i % 3 === 0 ? 't.shared' : `t.${i}`;
+      const msg = source(`m${i}`, { sender, topic });
+      expect(buildDeliveryFrame(msg, {}).toString('hex')).toBe(expected(msg, {}).toString('hex'));
+      expect(buildDeliveryFrame(msg, {}).toString('hex')).toBe(expected(msg, {}).toString('hex')); // a second frame copies the bytes
+    }
+    for (const i of [0, 1, 7, 1099, 107, 2, 0]) expectFrame(source(`again ${i}`, { sender: senders[i]!, topic: `t.${i}` }), {});
+  });
+
   it('a size asked for one message or flag set, then a frame written for another', () => {
     const a = source('aaaa', { topic: 't.a' });
     const b = source('bb', { topic: 't.b', replyTo: 'x' });
