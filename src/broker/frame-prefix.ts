@@ -5,6 +5,8 @@
  * and it is compared for every such frame. Used by the templates that let a repeated
  * call skip the full scan (publish-template.ts, ack-template.ts).
  */
+import { readViews } from '../protocol/buffer-views.js';
+
 export class FramePrefix {
   /** The prefix as little-endian 32-bit words; its last `length % 4` bytes are compared one by one. */
   private readonly words: Int32Array;
@@ -26,7 +28,7 @@ export class FramePrefix {
 
   /** True when `buf` holds exactly the prefix at `start` (the caller checked it has room). */
   matches(buf: Buffer, start: number): boolean {
-    const view = viewOf(buf);
+    const view = readViews.of(buf);
     const words = this.words;
     // From the end: envelopes of different calls share their first bytes (`{"jsonrpc":"2.0",`).
     for (let k = words.length - 1; k >= 0; k--) if (view.getInt32(start + k * 4, true) !== words[k]) return false;
@@ -35,25 +37,3 @@ export class FramePrefix {
     return true;
   }
 }
-
-/** Buffers up to this size keep their view for the next frame; a larger one is not pinned by it. */
-const MAX_VIEWED_BYTES = 256 * 1024;
-
-/**
- * A DataView of `buf`, made once per buffer: a read's frames are compared one after
- * another in the same buffer. The last buffer stays referenced until a frame of another
- * arrives, so only read-sized buffers are kept: a frame assembled from many reads (up to
- * `max_message_size`) would otherwise stay in memory on an idle broker.
- */
-function viewOf(buf: Buffer): DataView<ArrayBufferLike> {
-  if (buf === viewedBuffer) return view;
-  const fresh = new DataView(buf.buffer, buf.byteOffset, buf.length);
-  if (buf.length <= MAX_VIEWED_BYTES) {
-    viewedBuffer = buf;
-    view = fresh;
-  }
-  return fresh;
-}
-
-let viewedBuffer: Buffer | null = null;
-let view: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));

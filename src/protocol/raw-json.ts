@@ -5,6 +5,7 @@
  * and parses them only when something looks inside (a retained clear, a preview, a
  * broker-answered request).
  */
+import { copyBytes } from './buffer-views.js';
 import { keepBytes, type KeptBytes } from './kept-bytes.js';
 
 const NO_BYTES = Buffer.alloc(0);
@@ -55,7 +56,7 @@ export class RawJson {
 
   /** Copy the JSON text into `target` at `offset`; returns the bytes copied. */
   copyTo(target: Buffer, offset: number): number {
-    return this.buffer.copy(target, offset, this.start, this.end);
+    return copyBytes(this.buffer, this.start, this.end, target, offset);
   }
 
   /** Make the bytes this value's own (a copy, once), so it can be kept. */
