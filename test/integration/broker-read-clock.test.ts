@@ -21,13 +21,12 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
-/** From now on each `Date.now()` is a second after the one before; returns the first. */
-function clockMovingASecondPerRead(): number {
-  const real = Date.now;
-  let t = real.call(Date) + 3_600_000;
-  const first = t;
+/** From now on each `Date.now()` call is a second after the one before; returns the time before the first. */
+function clockMovingASecondPerCall(): number {
+  const start = Date.now() + 3_600_000;
+  let t = start;
   vi.spyOn(Date, 'now').mockImplementation(() => (t += 1000));
-  return first;
+  return start;
 }
 
 const publishFrame = (params: Record<string, unknown>, id?: number): Buffer =>
@@ -44,7 +43,7 @@ describe('the time a message is stamped with', () => {
     await sub.waitDeliveries(1, 'clock.a');
 
     const templated = vi.spyOn(PublishTemplate.prototype, 'payloadOf');
-    const start = clockMovingASecondPerRead();
+    const start = clockMovingASecondPerCall();
     // One write, so one read: a plain publish the template reads, then the full scan's
     // (another topic), an answered one with a TTL, and a batch of two.
     pub.writeRaw(
@@ -76,7 +75,7 @@ describe('the time a message is stamped with', () => {
     await subscribe(watcher, 'clock.t', 'system.client.disconnected');
     const pub = await bed.connected(broker.port, 'pub');
 
-    clockMovingASecondPerRead();
+    clockMovingASecondPerCall();
     pub.notify('publish', { topic: 'clock.t', payload: 'last read' });
     const published = await watcher.waitDelivery('clock.t');
     // A socket's close is no read: its system event is stamped with the clock of then.
