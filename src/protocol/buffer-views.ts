@@ -29,7 +29,10 @@ export class BufferViews {
 /** Views of the buffers frames are read from (socket reads). */
 export const readViews = new BufferViews();
 
-/** Views of the buffers frames are written into (write chunks, the frame store's chunks). */
+/**
+ * Views of the buffers frames are written into (write chunks, the frame store's chunks),
+ * the default target of {@link copyBytes}.
+ */
 const writeViews = new BufferViews();
 
 /**
@@ -43,13 +46,15 @@ export const MAX_WORD_COPY = 128;
 /**
  * Copy `source[start..end)` into `target` at `at`, as `source.copy(target, at, start,
  * end)` does; returns the bytes copied. The source is most often the read whose frames
- * the templates just looked at, so its view comes from {@link readViews}.
+ * the templates just looked at, so its view comes from {@link readViews}. A caller that
+ * writes into buffers of its own, between the frames' writes, brings views of them
+ * (`targetViews`), so that neither cache evicts the other's buffer at every copy.
  */
-export function copyBytes(source: Buffer, start: number, end: number, target: Buffer, at: number): number {
+export function copyBytes(source: Buffer, start: number, end: number, target: Buffer, at: number, targetViews: BufferViews = writeViews): number {
   const n = end - start;
   if (n > MAX_WORD_COPY || n < 0 || start < 0 || end > source.length || at < 0 || at + n > target.length) return source.copy(target, at, start, end);
   const from = readViews.of(source);
-  const to = writeViews.of(target);
+  const to = targetViews.of(target);
   let i = 0;
   for (; i + 4 <= n; i += 4) to.setUint32(at + i, from.getUint32(start + i, true), true);
   for (; i < n; i++) target[at + i] = source[start + i]!;

@@ -9,12 +9,16 @@
  * copies made around the same time, until the last of them is let go.
  */
 
+import { BufferViews, copyBytes } from './buffer-views.js';
+
 const CHUNK_BYTES = 8 * 1024;
 /** Copies larger than this get a buffer of their own rather than most of a chunk. */
 const OWN_BUFFER_BYTES = CHUNK_BYTES / 4;
 
 let chunk: Buffer | null = null;
 let used = 0;
+/** The chunk's view, for copies of small payloads (see copyBytes). */
+const chunkViews = new BufferViews();
 
 /** Where {@link keepBytes} put its last copy. */
 export interface KeptBytes {
@@ -39,7 +43,7 @@ export function keepBytes(source: Buffer, start: number, end: number, into: Kept
     chunk = Buffer.allocUnsafeSlow(CHUNK_BYTES);
     used = 0;
   }
-  source.copy(chunk, used, start, end);
+  copyBytes(source, start, end, chunk, used, chunkViews);
   into.buffer = chunk;
   into.start = used;
   used += n;

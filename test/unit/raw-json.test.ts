@@ -43,12 +43,20 @@ describe('RawJson', () => {
   it('kept copies share 8 KiB chunks without overwriting each other; a large one gets its own buffer', () => {
     const src = Buffer.alloc(64 * 1024);
     const kept: { raw: RawJson; text: string }[] = [];
+    // Each kept copy is also written into a frame, as a delivery's is, so that the copies
+    // into the kept chunks and into the frames take turns (they keep views of their own).
+    const frame = Buffer.alloc(4096);
     // Sizes that straddle chunk ends, and some past a quarter chunk.
     for (let i = 0; i < 600; i++) {
       const size = i % 50 === 49 ? 3000 + i : 2 + ((i * 37) % 300);
       const text = JSON.stringify('x'.repeat(size - 2).replace(/x/g, (_, k: number) => String.fromCharCode(97 + ((i + k) % 26))));
       const n = src.write(text, 100, 'latin1');
-      kept.push({ raw: new RawJson(src, 100, 100 + n, true).own(), text });
+      const raw = new RawJson(src, 100, 100 + n, true).own();
+      kept.push({ raw, text });
+      if (n < frame.length - 7) {
+        expect(raw.copyTo(frame, 7)).toBe(n);
+        expect(frame.toString('latin1', 7, 7 + n), `copy ${i}`).toBe(text);
+      }
       reuse(src);
     }
     for (const { raw, text } of kept) expect(raw.toString()).toBe(text);
