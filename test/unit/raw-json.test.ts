@@ -53,10 +53,10 @@ describe('RawJson', () => {
       const n = src.write(text, 100, 'latin1');
       const raw = new RawJson(src, 100, 100 + n, true).own();
       kept.push({ raw, text });
-      if (n < frame.length - 7) {
-        expect(raw.copyTo(frame, 7)).toBe(n);
-        expect(frame.toString('latin1', 7, 7 + n), `copy ${i}`).toBe(text);
-      }
+      frame.fill(0xee, 7 + n, 7 + n + 4);
+      expect(raw.copyTo(frame, 7)).toBe(n);
+      expect(frame.toString('latin1', 7, 7 + n), `copy ${i}`).toBe(text);
+      expect(frame.readUInt32BE(7 + n), `past copy ${i}`).toBe(0xeeeeeeee);
       reuse(src);
     }
     for (const { raw, text } of kept) expect(raw.toString()).toBe(text);
