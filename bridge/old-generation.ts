@@ -8,7 +8,7 @@
  * lines, most of it dead. One full collection each time the old space has grown by a
  * megabyte since the lowest reading after the last one takes that back: two or three
  * over such a backlog, 6-8 ms each; the tail then peaked at 59.0-60.0 MB instead of
- * 60.1-60.7 (docs/performance.md, "Tail RSS"). An idle tail reads nothing and collects
+ * 60.1-60.7 (docs/performance-history.md, "Tail RSS"). An idle tail reads nothing and collects
  * nothing; a live set that really grows costs one collection per megabyte of growth.
  */
 import v8 from 'node:v8';

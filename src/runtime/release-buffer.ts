@@ -7,7 +7,7 @@
  * its time over) is promoted, and once dead it waits for a major collection, which V8
  * starts for external memory only when 64 MB more of it is held than after the last one.
  * Under a flood, three quarters of the broker's Buffers at its peak were such dead socket
- * reads, write chunks and frame-store chunks: up to 40 MB (docs/performance.md, "Buffers
+ * reads, write chunks and frame-store chunks: up to 40 MB (docs/performance-history.md, "Buffers
  * given back when they die").
  *
  * Detaching the buffer's ArrayBuffer (a transfer to a clone nobody keeps) moves its bytes
