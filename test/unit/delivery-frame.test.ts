@@ -165,6 +165,32 @@ describe('the writer keeps nothing of one frame in another', () => {
     }
   });
 
+  it('one sender whose middle segment grows and shrinks: its bytes rewritten in place or in a larger store', () => {
+    // The middle's bytes are kept in the sender's store, reused from one timestamp to the
+    // next: a longer middle (a longer timestamp, an id space's prefix, a longer store
+    // than 128 bytes) must not be cut, a shorter one must not keep the old tail.
+    const space = new IdSpace('0a1b2c3d-4e5f-4a6b-8c7d-');
+    const sender = 'grower';
+    const steps: { timestamp: string; drawn: boolean }[] = [
+      { timestamp: '2026-01-01T00:00:00.001Z', drawn: false },
+      { timestamp: '2026-01-01T00:00:00.001+00:00', drawn: true },
+      { timestamp: '2026-01-01T00:00:00.002+00:00', drawn: false },
+      { timestamp: `2026-01-01T00:00:00.003+00:00-${'long'.repeat(40)}`, drawn: true },
+      { timestamp: '2026-01-01T00:00:00.004Z', drawn: false },
+      { timestamp: `2026-01-01T00:00:00.005+00:00-${'é'.repeat(60)}`, drawn: false },
+      { timestamp: '2026-01-01T00:00:00.006Z', drawn: true },
+    ];
+    let n = 0;
+    for (const { timestamp, drawn } of steps) {
+      // The first frame of a timestamp writes the text, the next ones copy the bytes.
+      for (let k = 0; k < 3; k++) {
+        const seqNo = ++n;
+        const over: Partial<FrameSource> = drawn ? { id: space.format(seqNo), idSpace: space, idSeq: seqNo } : {};
+        expectFrame(source(`m${seqNo}`, { sender, timestamp, ...over }), FLAG_SETS[seqNo % FLAG_SETS.length]!);
+      }
+    }
+  });
+
   it('one sender and timestamp, its ids drawn from two spaces and written whole, in turns', () => {
     // For an id drawn here the middle segment ends with its space's prefix and the end
     // begins with the id's closing quote: an id of another space, or one written whole,
