@@ -57,6 +57,15 @@ export function keepDirectChunk(chunk: Buffer): boolean {
   return true;
 }
 
+/**
+ * A direct chunk the socket held and has now written whole: kept as a spare, or its bytes
+ * given back at once (held by the socket across scavenges, it was promoted, and dead it
+ * would wait for a major collection).
+ */
+export function giveBackDirectChunk(chunk: Buffer): void {
+  if (!keepDirectChunk(chunk)) releaseBuffer(chunk);
+}
+
 /** A write chunk of WRITE_CHUNK_BYTES. */
 export function takeWriteChunk(): Buffer {
   return spareWriteChunks.pop() ?? Buffer.allocUnsafe(WRITE_CHUNK_BYTES);

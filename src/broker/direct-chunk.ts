@@ -5,7 +5,7 @@
  * decides when to write it; this keeps which bytes are written and which are not, and
  * when the buffer may be filled again.
  */
-import { DIRECT_CHUNK_BYTES, keepDirectChunk, takeDirectChunk } from './chunk-pool.js';
+import { DIRECT_CHUNK_BYTES, giveBackDirectChunk, keepDirectChunk, takeDirectChunk } from './chunk-pool.js';
 
 export class DirectChunk {
   private buffer: Buffer | null = null;
@@ -15,6 +15,11 @@ export class DirectChunk {
   used = 0;
   /** Deliveries among the frames not yet handed to the socket. */
   deliveries = 0;
+  /**
+   * Chunks handed to the socket that it had not written when they were let go: given
+   * back once it has written everything ({@link socketDrained}).
+   */
+  private readonly lent: Buffer[] = [];
 
   /** Bytes of frames not yet handed to the socket. */
   get unwritten(): number {
@@ -58,19 +63,41 @@ export class DirectChunk {
 
   /**
    * The socket was handed what {@link take} gave. With nothing left in the socket the
-   * kernel has the bytes, so the chunk can be filled again (or kept as a spare);
-   * otherwise it is let go.
+   * kernel has the bytes, so the chunk can be filled again (or kept as a spare), and so
+   * can every chunk lent before; otherwise it is lent to the socket until it drains.
    */
   written(socketEmpty: boolean): void {
     const chunk = this.buffer!;
-    if (socketEmpty && !keepDirectChunk(chunk)) this.set(chunk, 0);
-    else this.set(null, 0);
+    if (socketEmpty) {
+      this.socketDrained();
+      if (!keepDirectChunk(chunk)) this.set(chunk, 0);
+      else this.set(null, 0);
+    } else {
+      this.lent.push(chunk);
+      this.set(null, 0);
+    }
   }
 
-  /** Forget the chunk and what is in it. */
+  /** The socket has written everything it was handed: the chunks lent to it are given back. */
+  socketDrained(): void {
+    const lent = this.lent;
+    for (let i = 0; i < lent.length; i++) giveBackDirectChunk(lent[i]!);
+    lent.length = 0;
+  }
+
+  /** Chunks lent to the socket and not given back yet (for tests). */
+  get lentChunks(): number {
+    return this.lent.length;
+  }
+
+  /**
+   * Forget the chunk and what is in it. Chunks lent to a socket that is being destroyed
+   * are left to the collector: the socket may still hold them.
+   */
   clear(): void {
     this.set(null, 0);
     this.deliveries = 0;
+    this.lent.length = 0;
   }
 
   private set(chunk: Buffer | null, used: number): void {

@@ -90,6 +90,7 @@ export class OutboundQueue implements Flushable {
   ) {
     socket.on('drain', () => {
       this.waitingForDrain = false;
+      this.direct.socketDrained();
       this.flush();
     });
   }

@@ -49,6 +49,7 @@ export class FakeSocket extends EventEmitter {
         if (!view.equals(bytes)) this.overwritten++;
         done?.();
       }
+      this.writableLength = 0;
     }
     return super.emit(event, ...args);
   }

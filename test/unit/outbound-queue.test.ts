@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { takeDirectChunk } from '../../src/broker/chunk-pool.js';
 import { deliveryFrameSize } from '../../src/broker/delivery-frame.js';
 import { createMessage, deliveryFrame, type BrokerMessage } from '../../src/broker/message.js';
 import type { OutboundQueue } from '../../src/broker/outbound-queue.js';
@@ -458,8 +459,41 @@ describe('OutboundQueue', () => {
       send('after1');
       await tick();
       expect(socket.bodies()).toEqual(expected);
-      expect(socket.bodies(true)).toEqual(expected);
+      // No chunk changed while the socket held it (once written, a chunk may be reused or
+      // given back, so the uncopied views are not compared).
+      expect(socket.overwritten).toBe(0);
       expect(dropped.count).toBe(0);
+    });
+
+    it('gives back a direct chunk the socket held once the socket has written everything, not before', async () => {
+      // Spare full-size chunks left by the tests before would be taken, and kept again.
+      for (let i = 0; i < 16; i++) takeDirectChunk(1);
+      const { socket, q, deliver } = setup(100_000);
+      socket.holds = true;
+      const expected: string[] = [];
+      for (let turn = 0; turn < 5; turn++) {
+        // About 8 KB a turn: a direct chunk grown past the 4 KiB below which none is given back.
+        for (let i = 0; i < 20; i++) {
+          const body = `t${turn}-${i}-${'z'.repeat(380)}`;
+          deliver(body);
+          expected.push(body);
+        }
+        await tick();
+      }
+      // Each turn's chunk went to a socket that keeps it unsent: all intact, none reused.
+      expect(socket.written).toHaveLength(5);
+      expect(socket.bodies(true)).toEqual(expected);
+      expect(new Set(socket.written.map((w) => w.buffer)).size).toBe(5);
+      socket.holds = false;
+      socket.emit('drain');
+      expect(socket.overwritten).toBe(0);
+      // Written, each chunk's bytes went back at once (none was full-size, to be kept as a spare).
+      for (const view of socket.written) expect(view.buffer.byteLength).toBe(0);
+      expect(q.unsentBytes).toBe(0);
+      // And the queue writes on as before.
+      deliver('after');
+      await tick();
+      expect(socket.bodies()).toEqual([...expected, 'after']);
     });
 
     it('keeps order when a full chunk meets backpressure', async () => {
