@@ -85,11 +85,6 @@ export class DirectChunk {
     lent.length = 0;
   }
 
-  /** Chunks lent to the socket and not given back yet (for tests). */
-  get lentChunks(): number {
-    return this.lent.length;
-  }
-
   /**
    * Forget the chunk and what is in it. Chunks lent to a socket that is being destroyed
    * are left to the collector: the socket may still hold them.
