@@ -1,6 +1,6 @@
 /**
  * What every `bridge` process does whichever way it reads its command line (program.ts
- * with commander, broker-entry.ts without): survive a closed output, record a crash, and
+ * with commander, plain-entry.ts without): survive a closed output, record a crash, and
  * report a failed command as one line and an exit code.
  */
 import { CliError } from './cli-error.js';

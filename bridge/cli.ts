@@ -2,8 +2,9 @@
 /**
  * The `bridge` command's entry point. It only sets how V8 sizes the heap
  * (young-generation.ts) and when it optimizes (deferred-optimization.ts), then loads the
- * program (program.ts, or broker-entry.ts for `bridge broker`): imported statically, the
- * program's modules would all be parsed before these settings ran.
+ * program (program.ts, or plain-entry.ts for `bridge broker` and `bridge tail`):
+ * imported statically, the program's modules would all be parsed before these settings
+ * ran.
  */
 import { deferOptimization } from './deferred-optimization.js';
 import { holdYoungGeneration } from './young-generation.js';
@@ -11,10 +12,11 @@ import { holdYoungGeneration } from './young-generation.js';
 holdYoungGeneration();
 deferOptimization();
 // Not a top-level await: bridge.exe runs this as CommonJS (tools/package-win.mjs).
-// `bridge broker` is read without commander when it can be (broker-entry.ts).
+// `bridge broker` and `bridge tail` are read without commander when they can be
+// (plain-entry.ts).
 const run =
-  process.argv[2] === 'broker'
-    ? import('./broker-entry.js').then((entry) => entry.runBrokerCommand(process.argv))
+  process.argv[2] === 'broker' || process.argv[2] === 'tail'
+    ? import('./plain-entry.js').then((entry) => entry.runPlainCommand(process.argv))
     : import('./program.js').then((program) => program.runProgram(process.argv));
 run.catch((err: unknown) => {
   process.stderr.write(`bridge: could not start: ${(err as Error).stack ?? String(err)}\n`);

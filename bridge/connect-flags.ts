@@ -1,12 +1,14 @@
 /**
  * The flags several commands share (`--host`, `--port`, `--log-level`, `--http`, ...); their
- * values are read by hosting-flags.ts. Kept apart from connect-options.ts, which
+ * values are read by hosting-flags.ts (and, for a line read without commander, listed in
+ * connect-flag-table.ts). Kept apart from connect-options.ts, which
  * connects and hosts brokers: every command's definition needs these flags for `--help`,
  * and loading them must not load the client, the broker link or the status page.
  */
 import { Option, type Command } from 'commander';
 import { DEFAULT_HTTP_PORT } from '../src/broker/http-setting.js';
 import { DEFAULT_HOST, DEFAULT_PORT } from '../src/protocol/messages.js';
+import { LOG_FORMATS } from './connect-flag-table.js';
 import { refuseSwallowedFile } from './hosting-flags.js';
 import { LOG_FILE_ROTATION } from './log-file.js';
 
@@ -14,7 +16,7 @@ import { LOG_FILE_ROTATION } from './log-file.js';
 export function withLogFlags(cmd: Command, defaultLevel: string): Command {
   return cmd
     .option('--log-level <level>', `debug, info, warning, error or silent (env BROKER_LOG_LEVEL, default ${defaultLevel})`)
-    .addOption(new Option('--log-format <format>', 'log lines as text or one JSON object per line').choices(['text', 'json']).default('text'));
+    .addOption(new Option('--log-format <format>', 'log lines as text or one JSON object per line').choices(LOG_FORMATS).default(LOG_FORMATS[0]));
 }
 
 /**

@@ -1,6 +1,7 @@
 /**
  * The `bridge` command read with commander, loaded by bridge/cli.ts (and by
- * broker-entry.ts for the `bridge broker` lines it leaves to commander). Each subcommand's arguments, flags and help are in
+ * plain-entry.ts for the `bridge broker` and `bridge tail` lines it leaves to
+ * commander). Each subcommand's arguments, flags and help are in
  * bridge/commands/<name>-command.ts, its work in bridge/commands/<name>.ts, which is
  * imported only when that subcommand runs: `bridge broker` must not carry the supervisor,
  * file IPC or the status page (issue 15: idle memory). This file only assembles the

@@ -7,7 +7,8 @@
 import { Command, Option } from 'commander';
 import { DEFAULT_CONFIG, FSYNC_POLICIES, type BrokerConfig } from '../../src/broker/config.js';
 import { withHttpFlag, withLogFileFlag } from '../connect-flags.js';
-import { BOOLEAN_KEYS, FLAG_KEYS, LOG_FORMATS, flagName } from './broker-flags.js';
+import { LOG_FORMATS } from '../connect-flag-table.js';
+import { BOOLEAN_KEYS, FLAG_KEYS, flagName } from './broker-flags.js';
 const HELP: Partial<Record<keyof BrokerConfig, string>> = {
   host: 'interface to listen on; "localhost" = 127.0.0.1 and ::1 (env BROKER_HOST)',
   port: 'TCP port (env BROKER_PORT)',

@@ -4,7 +4,9 @@
  * they load (through a loader hook, which runs on Node's hooks thread), and CommonJS ones
  * (commander, iconv-lite through createRequire, ...) from the require cache when the process
  * exits. The exit must be a clean one (process.exit or the event loop ending); a process
- * killed by a signal records only its ES modules. Used by cli-lazy-loading.test.ts.
+ * killed by a signal records only its ES modules. The exit's record ends with the line
+ * `recorder:exit`: where no CommonJS module was loaded, that line shows the require cache
+ * was read all the same. Used by cli-lazy-loading.test.ts.
  */
 // Built-ins by process.getBuiltinModule, not import: Node's loader hook sees a built-in
 // the first time it is imported, so a built-in imported here would never be recorded
@@ -20,5 +22,5 @@ register('./load-recorder-hooks.mjs', import.meta.url, { data: { file } });
 
 process.on('exit', () => {
   const cached = Object.keys(createRequire(import.meta.url).cache).map((p) => pathToFileURL(p).href);
-  appendFileSync(file, cached.map((u) => `${u}\n`).join(''));
+  appendFileSync(file, [...cached, 'recorder:exit'].map((u) => `${u}\n`).join(''));
 });

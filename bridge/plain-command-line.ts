@@ -1,0 +1,91 @@
+/**
+ * A command's everyday command lines, read without commander.
+ *
+ * The long-running commands (`bridge broker`, `bridge tail`) are started by scripts and
+ * services with the same few flags every time, and commander, loaded to read them, stays
+ * in memory for as long as they run: a CommonJS package, so Node's CommonJS loader and the
+ * lexer that finds its exports come with it (about 1.0-1.4 MB of the process, and some
+ * 20 ms of its start). A line of long flags (`--name value`, `--name=value`), the short
+ * aliases a command lists (`-c FILE`, as a separate argument) and its positionals is read
+ * here, from a table of the command's flags; anything else (`--help`, a flag with an
+ * optional value, a combined short flag, `--`, a mistake) is left to commander, which
+ * reads it and words the errors as for every other command. Each command's test holds the
+ * two readings equal over every flag.
+ */
+
+/** How a flag takes its value: one (the last given wins), none, or one per use, collected. */
+export type PlainFlagKind = 'value' | 'switch' | 'repeat';
+
+/** One long flag of a command, as commander defines it. */
+export interface PlainFlag {
+  readonly kind: PlainFlagKind;
+  /** Its one-letter alias (`c` for `-c`), read only as a separate argument: `-c FILE`. */
+  readonly short?: string;
+  /** The only values commander takes; any other is commander's to refuse. */
+  readonly choices?: readonly string[];
+}
+
+/** What a plain line gave: its positionals in order, and its flags keyed as commander keys them. */
+export interface PlainLine {
+  readonly positionals: string[];
+  readonly flags: Record<string, unknown>;
+}
+
+const LONG_FLAG = /^--([a-z][a-z0-9-]*)(?:=([^]*))?$/;
+
+/** The key commander gives a flag's value: `stop-on-stdin-close` -> `stopOnStdinClose`. */
+const attributeName = (flag: string): string => flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+
+/** The plain lines of one command. */
+export class PlainCommandLine {
+  private readonly shorts = new Map<string, string>();
+
+  /**
+   * @param flags the command's long flags (without the dashes) that a plain line may use
+   * @param defaults the flags' values before the line is read, keyed as commander keys
+   *   them; called once per line, so that a collected list is the line's own
+   * @param positionals how many positionals the command takes
+   */
+  constructor(
+    private readonly flags: ReadonlyMap<string, PlainFlag>,
+    private readonly defaults: () => Record<string, unknown>,
+    private readonly positionals: number,
+  ) {
+    for (const [name, flag] of flags) if (flag.short !== undefined) this.shorts.set(`-${flag.short}`, name);
+  }
+
+  /**
+   * Read `args` (the arguments after the command's name); null when commander must.
+   */
+  read(args: readonly string[]): PlainLine | null {
+    const flags = this.defaults();
+    const positionals: string[] = [];
+    for (let i = 0; i < args.length; i++) {
+      const arg = args[i]!;
+      if (!arg.startsWith('-')) {
+        positionals.push(arg);
+        continue;
+      }
+      const long = LONG_FLAG.exec(arg);
+      const name = long ? long[1]! : (this.shorts.get(arg) ?? null);
+      const flag = name === null ? undefined : this.flags.get(name);
+      // `-`, `--`, an unlisted short flag, --help, an unknown flag: commander's.
+      if (name === null || flag === undefined) return null;
+      const inline = long?.[2];
+      const key = attributeName(name);
+      if (flag.kind === 'switch') {
+        if (inline !== undefined) return null;
+        flags[key] = true;
+        continue;
+      }
+      const value = inline ?? args[++i];
+      // A missing value, or one that looks like a flag (commander would take it as the value).
+      if (value === undefined || (inline === undefined && value.startsWith('-'))) return null;
+      // Commander checks each value as it reads it, so a bad one refuses the line even when
+      // a good one follows.
+      if (flag.choices !== undefined && !flag.choices.includes(value)) return null;
+      flags[key] = flag.kind === 'repeat' ? [...((flags[key] as string[] | undefined) ?? []), value] : value;
+    }
+    return positionals.length === this.positionals ? { positionals, flags } : null;
+  }
+}

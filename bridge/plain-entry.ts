@@ -1,0 +1,46 @@
+/**
+ * `bridge broker ...` and `bridge tail ...`, the commands that run for days: started
+ * without commander when their flag tables (commands/broker-flags.ts,
+ * commands/tail-flags.ts) can read the command line, so that the process does not hold
+ * commander for as long as it runs; by the program (program.ts) otherwise: help,
+ * `--http`, short flags run together, mistakes.
+ */
+import { guardCliProcess, reportCliFailure } from './cli-process.js';
+
+/**
+ * Run `bridge broker` or `bridge tail` with the process's arguments.
+ * @param argv the whole `process.argv` (node, script, command, arguments...)
+ */
+export async function runPlainCommand(argv: readonly string[]): Promise<void> {
+  const run = await plainRun(argv[2], argv.slice(3));
+  if (run === null) {
+    await (await import('./program.js')).runProgram(argv);
+    return;
+  }
+  guardCliProcess();
+  try {
+    await run();
+  } catch (err) {
+    reportCliFailure(err);
+  }
+}
+
+/**
+ * Command `name` with `args` read without commander, ready to run; null when commander
+ * must read them. Each command's modules load only for it: a tail must not load the
+ * broker's configuration, nor a broker file IPC.
+ */
+async function plainRun(name: string | undefined, args: readonly string[]): Promise<(() => Promise<void>) | null> {
+  switch (name) {
+    case 'broker': {
+      const flags = (await import('./commands/broker-flags.js')).parseBrokerFlags(args);
+      return flags && (async () => (await import('./commands/broker.js')).runBroker(flags));
+    }
+    case 'tail': {
+      const line = (await import('./commands/tail-flags.js')).parseTailLine(args);
+      return line && (async () => (await import('./commands/tail.js')).runTail(line.file, line.flags));
+    }
+    default:
+      return null;
+  }
+}
