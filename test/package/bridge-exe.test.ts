@@ -1,8 +1,9 @@
 /**
  * The built bridge.exe (`npm run package:win`), run under Wine and driven from Linux: the
  * version, `lib export` from its own assets, a broker that a Linux client publishes and
- * subscribes through (its status page served from the assets, iconv-lite bundled), and
- * `run` supervising the native stub interpreter. test/windows/run.sh builds the
+ * subscribes through (its status page served from the assets, iconv-lite bundled), a
+ * tail publishing a queue file through it, and `run` supervising the native stub
+ * interpreter. test/windows/run.sh builds the
  * executable and runs this file after the Windows lane, with the lane's Wine prefix and
  * WINDOWS_LANE_BIN; `npm test` leaves it out (vitest.config.ts).
  *
@@ -186,6 +187,23 @@ describe('bridge.exe under Wine', () => {
     socket.write(frame(Buffer.concat([Buffer.from('{"jsonrpc":"2.0","method":"publish","params":{"topic":"saw.note","payload":"'), text, Buffer.from('"}}')])));
     expect((await got).payload).toBe('Пила');
     socket.destroy();
+    await sub.disconnect();
+  });
+
+  it('tail: a queue file line reaches a Linux client, the line read without commander; a misused flag is worded by commander', async () => {
+    const misused = await runExe(['tail', 'queue.txt', '--qos', '2']);
+    expect(misused.code, misused.output).toBe(1);
+    expect(misused.output).toContain("option '-q, --qos <qos>' argument '2' is invalid. Allowed choices are 0, 1.");
+
+    const port = await freePort();
+    const broker = startExe(['broker', '--host', '127.0.0.1', '--port', String(port)]);
+    await waitOutput(broker, (s) => s.includes('broker listening'), 'broker listening');
+    const sub = await client(port, 'linux-jobs');
+    const got = (await subscribed(sub, 'jobs.done')).first;
+    // Windows-1252, as FileAppend writes by default: 0x80 is the euro sign.
+    writeFileSync(path.join(work, 'queue.txt'), Buffer.concat([Buffer.from('JOB_DONE|{"job":7,"price":"5'), Buffer.from([0x80]), Buffer.from('"}\r\n')]));
+    startExe(['tail', 'queue.txt', '--map', 'JOB_DONE=jobs.done', '--host', '127.0.0.1', '--port', String(port)]);
+    expect((await got).payload).toMatchObject({ job: 7, price: '5€' });
     await sub.disconnect();
   });
 
