@@ -25,20 +25,18 @@ export const flagName = (key: string): string => key.replace(/_/g, '-');
 const VALUE: PlainFlag = { kind: 'value' };
 const SWITCH: PlainFlag = { kind: 'switch' };
 
-/** Every flag a plain line may use: all of the command's but `--http [addr]`. */
-const BROKER_LINE = new PlainCommandLine(
-  new Map<string, PlainFlag>([
-    ['config', { kind: 'value', short: 'c' }],
-    ['log-format', { kind: 'value', choices: LOG_FORMATS }],
-    ['stop-on-stdin-close', SWITCH],
-    ['persist', VALUE],
-    ['upstream', VALUE],
-    ['log-file', VALUE],
-    ...FLAG_KEYS.map((key): [string, PlainFlag] => [flagName(key), BOOLEAN_KEYS.has(key) ? SWITCH : VALUE]),
-  ]),
-  () => ({ logFormat: LOG_FORMATS[0] }),
-  0,
-);
+/** The flags a plain line may use: all of the command's but `--http [addr]`. */
+export const BROKER_PLAIN_FLAGS: ReadonlyMap<string, PlainFlag> = new Map<string, PlainFlag>([
+  ['config', { kind: 'value', short: 'c' }],
+  ['log-format', { kind: 'value', choices: LOG_FORMATS }],
+  ['stop-on-stdin-close', SWITCH],
+  ['persist', VALUE],
+  ['upstream', VALUE],
+  ['log-file', VALUE],
+  ...FLAG_KEYS.map((key): [string, PlainFlag] => [flagName(key), BOOLEAN_KEYS.has(key) ? SWITCH : VALUE]),
+]);
+
+const BROKER_LINE = new PlainCommandLine(BROKER_PLAIN_FLAGS, () => ({ logFormat: LOG_FORMATS[0] }), 0);
 
 /**
  * The flags of an everyday `bridge broker` command line, keyed as commander keys them

@@ -19,22 +19,21 @@ export const TAIL_QOS_CHOICES = ['0', '1'] as const;
 
 const VALUE: PlainFlag = { kind: 'value' };
 
-const TAIL_LINE = new PlainCommandLine(
-  new Map<string, PlainFlag>([
-    ['encoding', { kind: 'value', short: 'e' }],
-    ['prefix', VALUE],
-    ['map', { kind: 'repeat', short: 'm' }],
-    ['map-file', VALUE],
-    ['position-file', VALUE],
-    ['dead-letter-file', VALUE],
-    ['flush-timeout', VALUE],
-    ['qos', { kind: 'value', short: 'q', choices: TAIL_QOS_CHOICES }],
-    ...CONNECT_PLAIN_FLAGS,
-    LOG_FILE_PLAIN_FLAG,
-  ]),
-  () => ({ map: [], qos: TAIL_QOS_CHOICES[1], logFormat: LOG_FORMATS[0] }),
-  1,
-);
+/** The flags a plain line may use: every flag of the command (tail-command.ts). */
+export const TAIL_PLAIN_FLAGS: ReadonlyMap<string, PlainFlag> = new Map<string, PlainFlag>([
+  ['encoding', { kind: 'value', short: 'e' }],
+  ['prefix', VALUE],
+  ['map', { kind: 'repeat', short: 'm' }],
+  ['map-file', VALUE],
+  ['position-file', VALUE],
+  ['dead-letter-file', VALUE],
+  ['flush-timeout', VALUE],
+  ['qos', { kind: 'value', short: 'q', choices: TAIL_QOS_CHOICES }],
+  ...CONNECT_PLAIN_FLAGS,
+  LOG_FILE_PLAIN_FLAG,
+]);
+
+const TAIL_LINE = new PlainCommandLine(TAIL_PLAIN_FLAGS, () => ({ map: [], qos: TAIL_QOS_CHOICES[1], logFormat: LOG_FORMATS[0] }), 1);
 
 /**
  * The queue file and flags of an everyday `bridge tail` command line, the flags keyed and

@@ -190,7 +190,7 @@ describe('bridge.exe under Wine', () => {
     await sub.disconnect();
   });
 
-  it('tail: a queue file line reaches a Linux client, the line read without commander; a misused flag is worded by commander', async () => {
+  it('tail: a Windows-1252 queue line reaches a Linux client (the bundle starts it through plain-entry.ts); a misused flag gets commander\'s words', async () => {
     const misused = await runExe(['tail', 'queue.txt', '--qos', '2']);
     expect(misused.code, misused.output).toBe(1);
     expect(misused.output).toContain("option '-q, --qos <qos>' argument '2' is invalid. Allowed choices are 0, 1.");

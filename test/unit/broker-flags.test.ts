@@ -6,7 +6,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { brokerCommand } from '../../bridge/commands/broker-command.js';
-import { BOOLEAN_KEYS, FLAG_KEYS, flagName, parseBrokerFlags } from '../../bridge/commands/broker-flags.js';
+import { BOOLEAN_KEYS, BROKER_PLAIN_FLAGS, FLAG_KEYS, flagName, parseBrokerFlags } from '../../bridge/commands/broker-flags.js';
+import { tableMismatches } from '../helpers/plain-flag-table.js';
 
 /** What commander hands the broker's action for `args`. */
 function viaCommander(args: string[]): Record<string, unknown> {
@@ -78,6 +79,10 @@ describe('bridge broker flags without commander', () => {
 
   it('every other line is left to commander', () => {
     for (const args of COMMANDERS) expect(parseBrokerFlags(args), JSON.stringify(args)).toBeNull();
+  });
+
+  it('lists no flag, alias, kind or choice that commander does not', () => {
+    expect(tableMismatches(BROKER_PLAIN_FLAGS, brokerCommand().options)).toEqual([]);
   });
 
   it('reads every flag of the command but --http', () => {

@@ -3,12 +3,14 @@
  * (bridge/commands/tail-flags.ts); every one of them must give the tail exactly the file
  * and flags commander gives it (bridge/commands/tail-command.ts), and every other line
  * must be left to commander. The lines are made from commander's own definition of the
- * command, so a flag added there and not to the table fails here.
+ * command, so a flag added there and not to the table fails here, and the table is held
+ * to that definition, so a flag or alias only the table has fails too.
  */
 import type { Option } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { tailCommand } from '../../bridge/commands/tail-command.js';
-import { parseTailLine } from '../../bridge/commands/tail-flags.js';
+import { TAIL_PLAIN_FLAGS, parseTailLine } from '../../bridge/commands/tail-flags.js';
+import { tableMismatches } from '../helpers/plain-flag-table.js';
 
 /** What commander hands the tail's action for `args`. */
 function viaCommander(args: string[]): { file: string; flags: Record<string, unknown> } {
@@ -98,6 +100,10 @@ describe('bridge tail flags without commander', () => {
 
   it('every other line is left to commander', () => {
     for (const args of COMMANDERS) expect(parseTailLine(args), JSON.stringify(args)).toBeNull();
+  });
+
+  it('lists no flag, alias, kind or choice that commander does not', () => {
+    expect(tableMismatches(TAIL_PLAIN_FLAGS, OPTIONS)).toEqual([]);
   });
 
   it('reads every flag of the command, long and short', () => {

@@ -1,0 +1,37 @@
+/**
+ * Whether a command's table of plain flags (bridge/plain-command-line.ts) says what its
+ * commander definition says: the tests that read lines both ways make their lines from
+ * commander's options, so a flag or alias that only the table has would go unseen there,
+ * and a plain line would accept what commander refuses.
+ */
+import type { Option } from 'commander';
+import type { PlainFlag, PlainFlagKind } from '../../bridge/plain-command-line.js';
+
+/** How commander defines `option`, in the table's terms. */
+function kindOf(option: Option): PlainFlagKind | 'optional value' {
+  if (option.optional) return 'optional value';
+  if (!option.required) return 'switch';
+  return Array.isArray(option.defaultValue) ? 'repeat' : 'value';
+}
+
+/**
+ * Each way a flag of `table` differs from the commander option of the same long name
+ * (short alias, kind, choices), or is no option of the command; empty when they agree.
+ */
+export function tableMismatches(table: ReadonlyMap<string, PlainFlag>, options: readonly Option[]): string[] {
+  const problems: string[] = [];
+  for (const [name, flag] of table) {
+    const option = options.find((o) => o.long === `--${name}`);
+    if (!option) {
+      problems.push(`--${name}: no option of the command`);
+      continue;
+    }
+    const short = flag.short === undefined ? undefined : `-${flag.short}`;
+    if (short !== option.short) problems.push(`--${name}: short ${String(short)} in the table, ${String(option.short)} in commander`);
+    if (flag.kind !== kindOf(option)) problems.push(`--${name}: ${flag.kind} in the table, ${kindOf(option)} in commander`);
+    if (JSON.stringify(flag.choices) !== JSON.stringify(option.argChoices)) {
+      problems.push(`--${name}: choices ${JSON.stringify(flag.choices)} in the table, ${JSON.stringify(option.argChoices)} in commander`);
+    }
+  }
+  return problems;
+}
