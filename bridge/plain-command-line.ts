@@ -23,7 +23,14 @@ export interface PlainFlag {
   readonly short?: string;
   /** The only values commander takes; any other is commander's to refuse. */
   readonly choices?: readonly string[];
+  /** A `value` flag's value when the line does not give it (a `repeat` flag's is `[]`). */
+  readonly default?: string;
 }
+
+/** A flag that takes one value, with no alias, choices or default. */
+export const VALUE_FLAG: PlainFlag = { kind: 'value' };
+/** A flag that takes no value. */
+export const SWITCH_FLAG: PlainFlag = { kind: 'switch' };
 
 /** What a plain line gave: its positionals in order, and its flags keyed as commander keys them. */
 export interface PlainLine {
@@ -42,16 +49,23 @@ export class PlainCommandLine {
 
   /**
    * @param flags the command's long flags (without the dashes) that a plain line may use
-   * @param defaults the flags' values before the line is read, keyed as commander keys
-   *   them; called once per line, so that a collected list is the line's own
    * @param positionals how many positionals the command takes
    */
   constructor(
     private readonly flags: ReadonlyMap<string, PlainFlag>,
-    private readonly defaults: () => Record<string, unknown>,
     private readonly positionals: number,
   ) {
     for (const [name, flag] of flags) if (flag.short !== undefined) this.shorts.set(`-${flag.short}`, name);
+  }
+
+  /** The flags' values before a line is read, as commander gives them: a new list each time. */
+  private defaults(): Record<string, unknown> {
+    const values: Record<string, unknown> = {};
+    for (const [name, flag] of this.flags) {
+      if (flag.kind === 'repeat') values[attributeName(name)] = [];
+      else if (flag.default !== undefined) values[attributeName(name)] = flag.default;
+    }
+    return values;
   }
 
   /**

@@ -11,8 +11,8 @@
  * Both read the same table; a test holds their results equal over every flag.
  */
 import { CONFIG_KEYS, FILE_ONLY_KEYS, type BrokerConfig } from '../../src/broker/config.js';
-import { LOG_FORMATS } from '../connect-flag-table.js';
-import { PlainCommandLine, type PlainFlag } from '../plain-command-line.js';
+import { LOG_FILE_PLAIN_FLAG, LOG_FORMAT_PLAIN_FLAG } from '../connect-flag-table.js';
+import { PlainCommandLine, SWITCH_FLAG, VALUE_FLAG, type PlainFlag } from '../plain-command-line.js';
 
 /** Config options given as bare switches. */
 export const BOOLEAN_KEYS: ReadonlySet<keyof BrokerConfig> = new Set<keyof BrokerConfig>(['log_messages', 'persistence_enabled', 'allow_anonymous']);
@@ -22,21 +22,18 @@ export const FLAG_KEYS = CONFIG_KEYS.filter((key) => !FILE_ONLY_KEYS.has(key));
 /** The flag of a config key: `max_connections` -> `max-connections`. */
 export const flagName = (key: string): string => key.replace(/_/g, '-');
 
-const VALUE: PlainFlag = { kind: 'value' };
-const SWITCH: PlainFlag = { kind: 'switch' };
-
 /** The flags a plain line may use: all of the command's but `--http [addr]`. */
 export const BROKER_PLAIN_FLAGS: ReadonlyMap<string, PlainFlag> = new Map<string, PlainFlag>([
   ['config', { kind: 'value', short: 'c' }],
-  ['log-format', { kind: 'value', choices: LOG_FORMATS }],
-  ['stop-on-stdin-close', SWITCH],
-  ['persist', VALUE],
-  ['upstream', VALUE],
-  ['log-file', VALUE],
-  ...FLAG_KEYS.map((key): [string, PlainFlag] => [flagName(key), BOOLEAN_KEYS.has(key) ? SWITCH : VALUE]),
+  LOG_FORMAT_PLAIN_FLAG,
+  ['stop-on-stdin-close', SWITCH_FLAG],
+  ['persist', VALUE_FLAG],
+  ['upstream', VALUE_FLAG],
+  LOG_FILE_PLAIN_FLAG,
+  ...FLAG_KEYS.map((key): [string, PlainFlag] => [flagName(key), BOOLEAN_KEYS.has(key) ? SWITCH_FLAG : VALUE_FLAG]),
 ]);
 
-const BROKER_LINE = new PlainCommandLine(BROKER_PLAIN_FLAGS, () => ({ logFormat: LOG_FORMATS[0] }), 0);
+const BROKER_LINE = new PlainCommandLine(BROKER_PLAIN_FLAGS, 0);
 
 /**
  * The flags of an everyday `bridge broker` command line, keyed as commander keys them

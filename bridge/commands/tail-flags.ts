@@ -10,30 +10,28 @@
  * (tail-command.ts), which words the errors. A test holds both readings equal over every
  * flag of the command.
  */
-import { CONNECT_PLAIN_FLAGS, LOG_FILE_PLAIN_FLAG, LOG_FORMATS } from '../connect-flag-table.js';
-import { PlainCommandLine, type PlainFlag } from '../plain-command-line.js';
+import { CONNECT_PLAIN_FLAGS, LOG_FILE_PLAIN_FLAG } from '../connect-flag-table.js';
+import { PlainCommandLine, VALUE_FLAG, type PlainFlag } from '../plain-command-line.js';
 import type { TailFlags } from './tail.js';
 
 /** `--qos` values; the last is the default: the apps' clients ack each line. */
 export const TAIL_QOS_CHOICES = ['0', '1'] as const;
 
-const VALUE: PlainFlag = { kind: 'value' };
-
 /** The flags a plain line may use: every flag of the command (tail-command.ts). */
 export const TAIL_PLAIN_FLAGS: ReadonlyMap<string, PlainFlag> = new Map<string, PlainFlag>([
   ['encoding', { kind: 'value', short: 'e' }],
-  ['prefix', VALUE],
+  ['prefix', VALUE_FLAG],
   ['map', { kind: 'repeat', short: 'm' }],
-  ['map-file', VALUE],
-  ['position-file', VALUE],
-  ['dead-letter-file', VALUE],
-  ['flush-timeout', VALUE],
-  ['qos', { kind: 'value', short: 'q', choices: TAIL_QOS_CHOICES }],
+  ['map-file', VALUE_FLAG],
+  ['position-file', VALUE_FLAG],
+  ['dead-letter-file', VALUE_FLAG],
+  ['flush-timeout', VALUE_FLAG],
+  ['qos', { kind: 'value', short: 'q', choices: TAIL_QOS_CHOICES, default: TAIL_QOS_CHOICES[1] }],
   ...CONNECT_PLAIN_FLAGS,
   LOG_FILE_PLAIN_FLAG,
 ]);
 
-const TAIL_LINE = new PlainCommandLine(TAIL_PLAIN_FLAGS, () => ({ map: [], qos: TAIL_QOS_CHOICES[1], logFormat: LOG_FORMATS[0] }), 1);
+const TAIL_LINE = new PlainCommandLine(TAIL_PLAIN_FLAGS, 1);
 
 /**
  * The queue file and flags of an everyday `bridge tail` command line, the flags keyed and

@@ -16,7 +16,8 @@ function kindOf(option: Option): PlainFlagKind | 'optional value' {
 
 /**
  * Each way a flag of `table` differs from the commander option of the same long name
- * (short alias, kind, choices), or is no option of the command; empty when they agree.
+ * (short alias, kind, choices, default), or is no option of the command; empty when they
+ * agree.
  */
 export function tableMismatches(table: ReadonlyMap<string, PlainFlag>, options: readonly Option[]): string[] {
   const problems: string[] = [];
@@ -31,6 +32,10 @@ export function tableMismatches(table: ReadonlyMap<string, PlainFlag>, options: 
     if (flag.kind !== kindOf(option)) problems.push(`--${name}: ${flag.kind} in the table, ${kindOf(option)} in commander`);
     if (JSON.stringify(flag.choices) !== JSON.stringify(option.argChoices)) {
       problems.push(`--${name}: choices ${JSON.stringify(flag.choices)} in the table, ${JSON.stringify(option.argChoices)} in commander`);
+    }
+    const tableDefault = flag.kind === 'repeat' ? [] : flag.default;
+    if (JSON.stringify(tableDefault) !== JSON.stringify(option.defaultValue)) {
+      problems.push(`--${name}: default ${JSON.stringify(tableDefault)} in the table, ${JSON.stringify(option.defaultValue)} in commander`);
     }
   }
   return problems;

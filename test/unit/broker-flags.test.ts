@@ -81,7 +81,7 @@ describe('bridge broker flags without commander', () => {
     for (const args of COMMANDERS) expect(parseBrokerFlags(args), JSON.stringify(args)).toBeNull();
   });
 
-  it('lists no flag, alias, kind or choice that commander does not', () => {
+  it('lists no flag, alias, kind, choice or default that commander does not', () => {
     expect(tableMismatches(BROKER_PLAIN_FLAGS, brokerCommand().options)).toEqual([]);
   });
 

@@ -102,7 +102,7 @@ describe('bridge tail flags without commander', () => {
     for (const args of COMMANDERS) expect(parseTailLine(args), JSON.stringify(args)).toBeNull();
   });
 
-  it('lists no flag, alias, kind or choice that commander does not', () => {
+  it('lists no flag, alias, kind, choice or default that commander does not', () => {
     expect(tableMismatches(TAIL_PLAIN_FLAGS, OPTIONS)).toEqual([]);
   });
 
