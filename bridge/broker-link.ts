@@ -3,13 +3,16 @@
  * process when none answers. A bridge that joined survives the hosting bridge's exit: its
  * client reconnects, and when nothing answers it tries to host the broker itself (only one
  * bridge wins the port; the others keep joining).
+ *
+ * The broker and the status page are loaded only by a bridge that hosts them: a bridge
+ * that joins (every `bridge run` after the first) stays the size of a client.
  */
 import { EventEmitter } from 'node:events';
-import { MessageBroker, type BrokerConfig } from '../src/broker/index.js';
+import type { BrokerConfig, MessageBroker } from '../src/broker/index.js';
 import { BrokerClient, type MessageHandler } from '../src/client/index.js';
 import type { Logger } from '../src/log/logger.js';
 import { systemClock, type Clock, type ClockTimer } from '../src/protocol/clock.js';
-import { StatusPage } from './status-page/status-page.js';
+import type { StatusPage } from './status-page/status-page.js';
 
 export type LinkRole = 'joined' | 'hosting';
 
@@ -119,6 +122,7 @@ export class BrokerLink extends EventEmitter<BrokerLinkEvents> {
 
   /** Try to host the broker on our port. False when another process has it. */
   private async tryHost(): Promise<boolean> {
+    const { MessageBroker } = await import('../src/broker/index.js');
     const broker = new MessageBroker(
       { ...this.opts.brokerConfig, host: this.opts.host, port: this.opts.port },
       { logger: this.opts.log.child('broker') },
@@ -138,6 +142,7 @@ export class BrokerLink extends EventEmitter<BrokerLinkEvents> {
   private async openStatusPage(broker: MessageBroker): Promise<void> {
     const setting = this.opts.brokerConfig?.http;
     if (!setting || this.page) return;
+    const { StatusPage } = await import('./status-page/status-page.js');
     const page = new StatusPage({ broker, setting, log: this.opts.log.child('http') });
     await page.start();
     this.page = page;

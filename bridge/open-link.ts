@@ -2,13 +2,13 @@
  * Joining or hosting the broker for a supervising command (`run`, `up`, `demo`): the
  * address from flags and config, the status page's exposure check, and the BrokerLink.
  */
-import { ConfigError, type BrokerConfig } from '../src/broker/index.js';
+import { ConfigError } from '../src/broker/config-error.js';
+import type { BrokerConfig } from '../src/broker/index.js';
 import type { Logger } from '../src/log/logger.js';
 import { BrokerLink, type LinkRole } from './broker-link.js';
 import { CliError } from './cli-error.js';
 import { httpFlag, upstreamFlag } from './hosting-flags.js';
 import { resolveAddress } from './connect-options.js';
-import { checkPageExposure } from './status-page/status-page.js';
 
 /**
  * The broker a supervising command joins or hosts: the flags, then the config file's
@@ -38,6 +38,8 @@ export async function openLink(
   const http = flags.http === undefined ? brokerConfig?.http : httpFlag(flags.http);
   // Before joining or hosting: a page that would be refused must not start a broker first.
   if (http) {
+    // The status page's modules only for a command that asks for a page.
+    const { checkPageExposure } = await import('./status-page/status-page.js');
     try {
       checkPageExposure(http, { token: brokerConfig?.token ?? null, allow_anonymous: brokerConfig?.allow_anonymous ?? null });
     } catch (err) {

@@ -7,7 +7,8 @@ import { statSync } from 'node:fs';
 import path from 'node:path';
 import { ErrorCode, RpcError, type BrokerClient } from '../src/client/index.js';
 import type { Logger } from '../src/log/logger.js';
-import { mapTargetProblem, normalisePrefix, prefixProblem, QueueTailer, type PublishBatch, type PublishRefusal } from '../file-ipc/index.js';
+import type { PublishBatch, PublishRefusal, QueueTailer } from '../file-ipc/index.js';
+import { mapTargetProblem, normalisePrefix, prefixProblem } from '../file-ipc/line-parser.js';
 import { CliError } from './cli-error.js';
 
 export interface QueueEntry {
@@ -120,6 +121,9 @@ export function checkQueues(entries: QueueEntry[]): void {
 export async function startQueues(entries: QueueEntry[], client: BrokerClient, log: Logger): Promise<QueueTailer[]> {
   checkQueues(entries);
   const tailers: QueueTailer[] = [];
+  if (entries.length === 0) return tailers;
+  // The tailer and its parts only for a command that has queue files (most `bridge run`s have none).
+  const { QueueTailer } = await import('../file-ipc/tailer.js');
   for (const e of entries) {
     const tailer = new QueueTailer(
       {

@@ -141,8 +141,21 @@ describe('what bridge tail loads', () => {
   });
 });
 
+/**
+ * What a `bridge run` that joined a running broker must not load: it is a client with a
+ * supervisor, one process per script (the hosting bridge loads the broker when it hosts).
+ */
+const NOT_FOR_A_JOINED_RUN: [pattern: RegExp, what: string][] = [
+  [/\/dist\/src\/broker\/broker\.js$/, 'the broker (loaded by a bridge that hosts it)'],
+  [/\/dist\/src\/broker\/(dispatcher|router|session-store)\.js$/, "the broker's internals"],
+  [/\/dist\/bridge\/status-page\//, 'the status page (served by the process hosting the broker)'],
+  [/\/dist\/file-ipc\/(?!line-parser\.js$)/, 'file IPC beyond the queue checks (no --queue given)'],
+  [/\/node_modules\/chokidar\//, 'chokidar (only with --watch)'],
+  [/\/node_modules\/iconv-lite\//, 'iconv-lite (Windows-1252 is decoded by its own table)'],
+];
+
 describe('what bridge run loads', () => {
-  it('a script whose ANSI output is read as cp1252 runs without iconv-lite', async () => {
+  it('a joined bridge run loads no broker, status page or queue tailer, and reads ANSI output as cp1252 without iconv-lite', async () => {
     const dir = tempDir();
     const port = await freePort();
     const broker = start(['broker', '--host', '127.0.0.1', '--port', String(port), '--log-level', 'info']);
@@ -169,7 +182,8 @@ describe('what bridge run loads', () => {
     const urls = readFileSync(record, 'utf8').split('\n').filter((u) => u !== '');
     expect(urls.some((u) => u.endsWith('/dist/bridge/supervisor/line-decoder.js')), 'the line decoder is recorded').toBe(true);
     expect(urls.some((u) => u.includes('/node_modules/commander/')), 'a CommonJS module (commander) is recorded').toBe(true);
-    expect(urls.filter((u) => u.includes('/node_modules/iconv-lite/'))).toEqual([]);
+    expect(urls.some((u) => u.endsWith('/dist/bridge/broker-link.js')), 'BrokerLink is recorded').toBe(true);
+    expect(forbidden(urls, NOT_FOR_A_JOINED_RUN)).toEqual([]);
   });
 });
 
