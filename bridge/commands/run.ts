@@ -13,6 +13,7 @@ import { ClientIdTakenError, keyTakenCliError, refuseTakenKeys } from '../owner-
 import { checkQueues, startQueues, stopQueues, type QueueEntry } from '../queues.js';
 import { interpreterFor, KeyTakenError, ScriptRegistry } from '../script-registry.js';
 import { onShutdownSignal } from '../signals.js';
+import { resumeOptimization } from '../deferred-optimization.js';
 import { InterpreterNotFoundError, type GivenInterpreters } from '../supervisor/interpreter.js';
 import type { LastExit } from '../supervisor/script-supervisor.js';
 import { watchScripts } from '../supervisor/script-watcher.js';
@@ -120,4 +121,6 @@ export async function runRun(script: string, args: string[], flags: RunFlags): P
     await finish();
   }, log);
   await supervisor.start();
+  // Loaded and started: what runs hot from here on is the scripts' traffic (deferred-optimization.ts).
+  resumeOptimization();
 }

@@ -10,6 +10,7 @@ import { cliLogger, type LogFlags } from '../connect-options.js';
 import { linkAddress, openLink } from '../open-link.js';
 import { ClientIdTakenError, keyTakenCliError, refuseTakenKeys } from '../owner-probe.js';
 import { InstanceRunningError, lockInstance, type InstanceLock } from '../instance-lock.js';
+import { resumeOptimization } from '../deferred-optimization.js';
 import { checkQueues, startQueues, stopQueues } from '../queues.js';
 import { interpreterFor, KeyTakenError, ScriptRegistry } from '../script-registry.js';
 import { onShutdownSignal, type ShutdownHandle } from '../signals.js';
@@ -189,6 +190,9 @@ async function superviseAll(flags: UpFlags, config: BridgeConfig, interpreter: G
   const settled = startupSettled(supervisors);
   await Promise.all(supervisors.map((s) => s.start()));
   if (flags.watch) watching = await watchScripts(supervisors.map((s, i) => ({ supervisor: s, interpreter: { ...interpreter, own: config.scripts[i]?.interpreter } })), log);
+  // Loaded (the watcher too) and started: what runs hot from here on is the scripts'
+  // traffic (deferred-optimization.ts).
+  resumeOptimization();
   const role = linkRole === 'hosting' ? 'hosting the broker' : 'joined the broker';
   const queues = config.queues.length > 0 ? `, ${config.queues.length} queue file${config.queues.length === 1 ? '' : 's'}` : '';
   process.stdout.write(`ahk-bridge ${VERSION}: ${role} on ${host}:${port}, ${supervisors.length} script${supervisors.length === 1 ? '' : 's'}${queues}\n`);

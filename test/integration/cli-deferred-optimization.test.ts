@@ -4,7 +4,8 @@
  * about a hundred module loads, and compiling them cost an idle broker 4.5-4.8 MB for
  * TurboFan and 0.3 MB for Sparkplug (issue 15). Once it listens the broker lets Sparkplug
  * in, and TurboFan only under load (a bulk read, or a busy process): light traffic runs
- * in baseline code. `bridge tail` lets both in once it follows its file. V8 says what it
+ * in baseline code. `bridge tail` lets both in once it follows its file, `bridge run` and
+ * `bridge up` once their scripts are started. V8 says what it
  * compiles with `--trace-opt` and `--trace-baseline` (on stdout, flushed as it goes): for
  * TurboFan it marks a function on the main thread, then compiles it and reports it
  * completed; for Sparkplug it reports each compile. These tests read those lines. Once it follows its
@@ -22,6 +23,7 @@ import { BUSY_SAMPLE_MS } from '../../bridge/busy-watch.js';
 import { limitsInlining, TAIL_MAX_INLINED_BYTECODE } from '../../bridge/inlining.js';
 import { CLI, waitOutput } from '../helpers/cli.js';
 import { pollFile } from '../helpers/poll-file.js';
+import { FAKE_AHK, scriptFixture, writeBridgeConfig } from '../helpers/script-fixtures.js';
 import { connectPubSub } from '../helpers/pub-sub-pair.js';
 import { freePort } from '../helpers/ports.js';
 
@@ -274,14 +276,65 @@ describe('bridge tail and the optimizing compiler', () => {
   });
 });
 
+describe('bridge run, bridge up and the optimizing compiler', () => {
+  /** Stop a traced command with SIGTERM and wait for its exit: then its trace (a pipe) is all in. */
+  async function stopTraced(traced: Omit<TracedBroker, 'port'>): Promise<void> {
+    const exited = new Promise<void>((resolve) => traced.child.once('exit', () => resolve()));
+    traced.child.kill('SIGTERM');
+    await exited;
+  }
+
+  it('a joined bridge run optimizes nothing while it loads and starts its script', async () => {
+    // Unheld, the same start marked some 80 functions for TurboFan (Node's loader among them).
+    const broker = await startTracedBroker();
+    const run = startTraced([], ['run', scriptFixture('echo'), '--key', 'traced', '--ahk', FAKE_AHK, '--host', '127.0.0.1', '--port', String(broker.port), '--log-level', 'info']);
+    await waitOutput(run.child, run.stderr, (s) => s.includes('script ready'));
+    await stopTraced(run);
+    expect(run.stderr()).toContain('joined the broker already running');
+    expect(firstLine(run.stdout(), TURBOFAN_STEP), 'optimizing while bridge run loaded').toBe('(none)');
+  });
+
+  it("bridge run optimizes what its script's output makes hot once the script runs", async () => {
+    const broker = await startTracedBroker();
+    // 10,000 lines as fast as the fake can print them; bridge run exits when the script has.
+    const run = startTraced([], ['run', scriptFixture('flood'), '--key', 'flood', '--ahk', FAKE_AHK, '--host', '127.0.0.1', '--port', String(broker.port)]);
+    const code = await new Promise<number | null>((resolve) => run.child.once('exit', (c) => resolve(c)));
+    expect(code, run.stderr()).toBe(0);
+    // It ran for a second or two, far inside the deferral's 30 s fallback: bridge run itself let TurboFan back in.
+    expect(run.stdout(), 'nothing was optimized under the flood').toMatch(TURBOFAN_DONE);
+  });
+
+  it('bridge up optimizes nothing while it loads and starts its scripts', async () => {
+    const broker = await startTracedBroker();
+    const dir = mkdtempSync(path.join(tmpdir(), 'bridge-trace-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const config = writeBridgeConfig(dir, {
+      broker: { host: '127.0.0.1', port: broker.port },
+      interpreter: FAKE_AHK,
+      scripts: [
+        { key: 'traced_echo', path: scriptFixture('echo') },
+        { key: 'traced_hello', path: scriptFixture('hello') },
+      ],
+    });
+    const up = startTraced([], ['up', '--config', config, '--log-level', 'info']);
+    // The summary table, printed once every script has settled.
+    await waitOutput(up.child, up.stdout, (s) => /^traced_hello\s/m.test(s));
+    await stopTraced(up);
+    expect(up.stdout()).toContain('joined the broker on 127.0.0.1');
+    expect(firstLine(up.stdout(), TURBOFAN_STEP), 'optimizing while bridge up loaded').toBe('(none)');
+  });
+});
+
 describe('defersOptimization', () => {
-  it('defers for bridge broker and bridge tail only', () => {
+  it('defers for bridge broker, tail, run and up only', () => {
     expect(defersOptimization(['broker'], [], undefined)).toBe(true);
     expect(defersOptimization(['broker', '--port', '0'], ['--trace-opt'], '--max-semi-space-size=16')).toBe(true);
     expect(defersOptimization(['tail', 'queue.txt'], [], undefined)).toBe(true);
-    for (const command of ['run', 'up', 'sub', 'demo']) expect(defersOptimization([command], [], undefined), command).toBe(false);
-    // Only the command's own position names it: a script called "tail" is not the command.
-    expect(defersOptimization(['run', 'tail'], [], undefined)).toBe(false);
+    expect(defersOptimization(['run', 'saw.ahk', '--key', 'saw1'], [], undefined)).toBe(true);
+    expect(defersOptimization(['up', '--config', 'bridge.config.json'], [], undefined)).toBe(true);
+    for (const command of ['sub', 'pub', 'demo', 'list']) expect(defersOptimization([command], [], undefined), command).toBe(false);
+    // Only the command's own position names it: a topic called "tail" is not the command.
+    expect(defersOptimization(['sub', 'tail'], [], undefined)).toBe(false);
     expect(defersOptimization([], [], undefined)).toBe(false);
   });
 
