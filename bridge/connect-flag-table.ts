@@ -11,14 +11,21 @@ export const LOG_FORMATS = ['text', 'json'] as const;
 /** `--log-format`, which `withLogFlags` adds (and `bridge broker` defines alike). */
 export const LOG_FORMAT_PLAIN_FLAG: readonly [string, PlainFlag] = ['log-format', { kind: 'value', choices: LOG_FORMATS, default: LOG_FORMATS[0] }];
 
-/** The flags `withConnectFlags` adds, by long name. */
-export const CONNECT_PLAIN_FLAGS: ReadonlyArray<readonly [string, PlainFlag]> = [
+/** `--log-level` and `--log-format`, which `withLogFlags` adds. */
+export const LOG_PLAIN_FLAGS: ReadonlyArray<readonly [string, PlainFlag]> = [['log-level', VALUE_FLAG], LOG_FORMAT_PLAIN_FLAG];
+
+/** The broker's address and token, as the client commands and `bridge run` define them. */
+export const ADDRESS_PLAIN_FLAGS: ReadonlyArray<readonly [string, PlainFlag]> = [
   ['host', { kind: 'value', short: 'H' }],
   ['port', { kind: 'value', short: 'p' }],
-  ['client-id', { kind: 'value', short: 'i' }],
   ['token', VALUE_FLAG],
-  ['log-level', VALUE_FLAG],
-  LOG_FORMAT_PLAIN_FLAG,
+];
+
+/** The flags `withConnectFlags` adds, by long name. */
+export const CONNECT_PLAIN_FLAGS: ReadonlyArray<readonly [string, PlainFlag]> = [
+  ...ADDRESS_PLAIN_FLAGS,
+  ['client-id', { kind: 'value', short: 'i' }],
+  ...LOG_PLAIN_FLAGS,
 ];
 
 /** `--log-file`, which `withLogFileFlag` adds (and `bridge broker` defines alike). */

@@ -7,10 +7,11 @@
  * lexer that finds its exports come with it (about 1.0-1.4 MB of the process, and some
  * 20 ms of its start). A line of long flags (`--name value`, `--name=value`), the short
  * aliases a command lists (`-c FILE`, as a separate argument) and its positionals is read
- * here, from a table of the command's flags; anything else (`--help`, a flag with an
- * optional value, a combined short flag, `--`, a mistake) is left to commander, which
- * reads it and words the errors as for every other command. Each command's test holds the
- * two readings equal over every flag.
+ * here, from a table of the command's flags, and so is `--` before the arguments of a
+ * command that passes them on (`bridge run saw.ahk --key saw1 -- --saw 1`); anything else
+ * (`--help`, a flag with an optional value, a combined short flag, a mistake) is left to
+ * commander, which reads it and words the errors as for every other command. Each
+ * command's test holds the two readings equal over every flag.
  */
 
 /** How a flag takes its value: one (the last given wins), none, or one per use, collected. */
@@ -50,10 +51,13 @@ export class PlainCommandLine {
   /**
    * @param flags the command's long flags (without the dashes) that a plain line may use
    * @param positionals how many positionals the command takes
+   * @param rest whether any number of further positionals follow them (commander's
+   *   variadic `[args...]`); `--` then ends the flags, and all after it are positionals
    */
   constructor(
     private readonly flags: ReadonlyMap<string, PlainFlag>,
     private readonly positionals: number,
+    private readonly rest = false,
   ) {
     for (const [name, flag] of flags) if (flag.short !== undefined) this.shorts.set(`-${flag.short}`, name);
   }
@@ -80,6 +84,10 @@ export class PlainCommandLine {
         positionals.push(arg);
         continue;
       }
+      if (arg === '--' && this.rest) {
+        positionals.push(...args.slice(i + 1));
+        break;
+      }
       const long = LONG_FLAG.exec(arg);
       const name = long ? long[1]! : (this.shorts.get(arg) ?? null);
       const flag = name === null ? undefined : this.flags.get(name);
@@ -100,6 +108,7 @@ export class PlainCommandLine {
       if (flag.choices !== undefined && !flag.choices.includes(value)) return null;
       flags[key] = flag.kind === 'repeat' ? [...((flags[key] as string[] | undefined) ?? []), value] : value;
     }
-    return positionals.length === this.positionals ? { positionals, flags } : null;
+    const counted = this.rest ? positionals.length >= this.positionals : positionals.length === this.positionals;
+    return counted ? { positionals, flags } : null;
   }
 }

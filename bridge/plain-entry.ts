@@ -1,14 +1,14 @@
 /**
- * `bridge broker ...` and `bridge tail ...`, the commands that run for days: started
- * without commander when their flag tables (commands/broker-flags.ts,
- * commands/tail-flags.ts) can read the command line, so that the process does not hold
- * commander for as long as it runs; by the program (program.ts) otherwise: help,
- * `--http`, short flags run together, mistakes.
+ * `bridge broker ...`, `bridge tail ...` and `bridge run ...`, the commands that run for
+ * days: started without commander when their flag tables (commands/broker-flags.ts,
+ * commands/tail-flags.ts, commands/run-flags.ts) can read the command line, so that the
+ * process does not hold commander for as long as it runs; by the program (program.ts)
+ * otherwise: help, `--http`, short flags run together, mistakes.
  */
 import { guardCliProcess, reportCliFailure } from './cli-process.js';
 
 /**
- * Run `bridge broker` or `bridge tail` with the process's arguments.
+ * Run `bridge broker`, `bridge tail` or `bridge run` with the process's arguments.
  * @param argv the whole `process.argv` (node, script, command, arguments...)
  */
 export async function runPlainCommand(argv: readonly string[]): Promise<void> {
@@ -39,6 +39,10 @@ async function plainRun(name: string | undefined, args: readonly string[]): Prom
     case 'tail': {
       const line = (await import('./commands/tail-flags.js')).parseTailLine(args);
       return line && (async () => (await import('./commands/tail.js')).runTail(line.file, line.flags));
+    }
+    case 'run': {
+      const line = (await import('./commands/run-flags.js')).parseRunLine(args);
+      return line && (async () => (await import('./commands/run.js')).runRun(line.script, line.args, line.flags));
     }
     default:
       return null;
