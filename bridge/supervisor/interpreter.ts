@@ -10,10 +10,10 @@
  * All Windows path handling goes through `path.win32`, whatever the host, so the whole
  * search is testable on Linux with a stub {@link DiscoveryProbe}.
  */
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { isSea } from 'node:sea';
-import { execa } from 'execa';
 import { packageRoot } from '../package-root.js';
 
 /** An AutoHotkey major version. v1 and v2 are different languages. */
@@ -107,6 +107,13 @@ export function parseRegQuery(stdout: string, value: string, env: NodeJS.Process
   return undefined;
 }
 
+/** What `reg query <key> /v <value>` printed, or undefined when it failed (no such key or value, no reg.exe, a timeout). */
+function regQuery(key: string, value: string): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    execFile('reg', ['query', key, '/v', value], { timeout: 10_000, windowsHide: true }, (err, stdout) => resolve(err ? undefined : stdout));
+  });
+}
+
 /** The real machine. `readRegistryValue` answers only on Windows. */
 export const realProbe: DiscoveryProbe = {
   platform: process.platform,
@@ -121,15 +128,10 @@ export const realProbe: DiscoveryProbe = {
   },
   async readRegistryValue(key: string, value: string): Promise<string | undefined> {
     if (process.platform !== 'win32') return undefined;
-    try {
-      // reg.exe prints in the OEM code page; install paths are practically always ASCII,
-      // and a garbled one fails the exists() check and discovery moves on.
-      const res = await execa('reg', ['query', key, '/v', value], { reject: false, timeout: 10_000, windowsHide: true, stdin: 'ignore' });
-      if (res.exitCode !== 0 || typeof res.stdout !== 'string') return undefined;
-      return parseRegQuery(res.stdout, value, process.env);
-    } catch {
-      return undefined;
-    }
+    // reg.exe prints in the OEM code page; install paths are practically always ASCII,
+    // and a garbled one fails the exists() check and discovery moves on.
+    const stdout = await regQuery(key, value);
+    return stdout === undefined ? undefined : parseRegQuery(stdout, value, process.env);
   },
 };
 

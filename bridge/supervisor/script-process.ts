@@ -3,8 +3,8 @@
  * drained: a script whose stdout pipe fills up freezes), write command lines to stdin, and
  * stop it gracefully (the `exit` command) or by force (the whole process tree).
  */
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { execa } from 'execa';
 import type { Logger } from '../../src/log/logger.js';
 import { systemClock, type Clock, type ClockTimer } from '../../src/protocol/clock.js';
 import { killTree, spawnOptionsForTree, terminateOnly } from './kill-tree.js';
@@ -64,23 +64,20 @@ const STDIO_DRAIN_MS = 1000;
 /** Whether the bridge already warned that it cannot list processes, or tell children by them (Windows). */
 let listingWarned = false;
 
-function spawnInterpreter(file: string, args: string[], cwd: string | undefined) {
+/**
+ * Node's own spawn, with every stream a pipe: the output is read as it comes, in Buffers,
+ * and nothing keeps a copy (the script runs for days; lines are decoded here). The
+ * interpreter is always an executable (AutoHotkey's, or Node for the test fixture), so no
+ * shell or PATHEXT lookup is needed.
+ */
+function spawnInterpreter(file: string, args: string[], cwd: string | undefined): ChildProcessWithoutNullStreams {
   const tree = spawnOptionsForTree(process.platform);
-  return execa(file, args, {
+  return spawn(file, args, {
     cwd,
-    stdin: 'pipe',
-    stdout: 'pipe',
-    stderr: 'pipe',
-    // Long-lived child: never accumulate output (docs/performance.md); lines are decoded here.
-    buffer: false,
-    encoding: 'buffer',
-    stripFinalNewline: false,
-    reject: false,
+    stdio: 'pipe',
     // Own process group on POSIX so a stop reaches grandchildren; see kill-tree.ts.
     detached: tree.detached,
     windowsHide: tree.windowsHide,
-    // execa's cleanup kills the direct child if we exit normally; the tree is ours to stop.
-    cleanup: true,
   });
 }
 
@@ -88,7 +85,7 @@ export class ScriptProcess extends EventEmitter<ScriptProcessEvents> {
   readonly startedAt: number;
   readonly pid: number | undefined;
   readonly exited: Promise<ExitInfo>;
-  private readonly child: ReturnType<typeof spawnInterpreter>;
+  private readonly child: ChildProcessWithoutNullStreams;
   private done = false;
   private forced = false;
   private readonly clock: Clock;
@@ -99,22 +96,22 @@ export class ScriptProcess extends EventEmitter<ScriptProcessEvents> {
     this.startedAt = this.clock.now();
     this.child = spawnInterpreter(opts.file, opts.args, opts.cwd);
     this.pid = this.child.pid;
-    // A detached process group is not covered by execa's cleanup: if the bridge itself
-    // dies of an exception, take the script's tree down with it (SIGKILL of the bridge
-    // cannot be caught; that case is documented).
+    // If the bridge itself ends without stopping the script (an exception), take the
+    // script down with it: its process group on POSIX, the script itself on Windows
+    // (SIGKILL of the bridge cannot be caught; that case is documented).
     const onBridgeExit = (): void => {
-      if (this.pid !== undefined && process.platform !== 'win32') {
-        try {
-          process.kill(-this.pid, 'SIGKILL');
-        } catch {
-          // ESRCH: the group is already gone, which is the goal.
-        }
+      if (this.pid === undefined || this.done) return;
+      try {
+        if (process.platform === 'win32') this.child.kill();
+        else process.kill(-this.pid, 'SIGKILL');
+      } catch {
+        // ESRCH: the process or its group is already gone, which is the goal.
       }
     };
     process.once('exit', onBridgeExit);
     this.pipeLines(this.child.stdout, 'stdout');
     this.pipeLines(this.child.stderr, 'stderr');
-    this.child.stdin?.on('error', (err: NodeJS.ErrnoException) => {
+    this.child.stdin.on('error', (err: NodeJS.ErrnoException) => {
       // EPIPE: the script closed stdin or exited; the exit event tells the rest.
       opts.log.debug('script stdin error', { pid: this.pid, code: err.code, error: err });
     });
@@ -129,20 +126,31 @@ export class ScriptProcess extends EventEmitter<ScriptProcessEvents> {
       }, STDIO_DRAIN_MS);
       drain.unref();
     });
-    this.exited = this.child.then((result) => {
-      this.done = true;
-      if (drain) this.clock.clearTimeout(drain);
-      process.off('exit', onBridgeExit);
-      const spawnFailed = result.exitCode === undefined && !result.signal;
-      const info: ExitInfo = {
-        exitCode: result.exitCode ?? null,
-        signal: result.signal ?? null,
-        durationMs: this.clock.now() - this.startedAt,
-        forced: this.forced,
-      };
-      if (spawnFailed) info.spawnError = (result.cause as Error | undefined) ?? new Error(result.shortMessage);
-      this.emit('exit', info);
-      return info;
+    // 'close' comes once the process has exited and its pipes are closed (or destroyed by
+    // the drain above); a spawn that failed gives 'error' before it and no 'spawn'.
+    let spawnError: Error | undefined;
+    let spawned = false;
+    this.child.once('spawn', () => (spawned = true));
+    this.child.on('error', (err) => {
+      if (!spawned) spawnError ??= err;
+      else opts.log.debug('script process error', { pid: this.pid, error: err });
+    });
+    this.exited = new Promise<ExitInfo>((resolve) => {
+      this.child.once('close', (code: number | null, signal: NodeJS.Signals | null) => {
+        this.done = true;
+        if (drain) this.clock.clearTimeout(drain);
+        process.off('exit', onBridgeExit);
+        const info: ExitInfo = {
+          // A failed spawn closes with the negative errno as its code: no exit code.
+          exitCode: spawnError ? null : code,
+          signal,
+          durationMs: this.clock.now() - this.startedAt,
+          forced: this.forced,
+        };
+        if (spawnError) info.spawnError = spawnError;
+        this.emit('exit', info);
+        resolve(info);
+      });
     });
   }
 

@@ -13,7 +13,7 @@
  * `--trace-turbo-inlining` shows: each candidate with its bytecode size.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { appendFileSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
@@ -276,22 +276,57 @@ describe('bridge tail and the optimizing compiler', () => {
   });
 });
 
+interface TracedInOneFile {
+  file: string;
+  output: () => string;
+  stop: () => Promise<void>;
+}
+
 describe('bridge run, bridge up and the optimizing compiler', () => {
-  /** Stop a traced command with SIGTERM and wait for its exit: then its trace (a pipe) is all in. */
-  async function stopTraced(traced: Omit<TracedBroker, 'port'>): Promise<void> {
-    const exited = new Promise<void>((resolve) => traced.child.once('exit', () => resolve()));
-    traced.child.kill('SIGTERM');
-    await exited;
+  /**
+   * `node --trace-opt cli.js <args>` with V8's trace and the command's own output in one
+   * file, in the order they were written (V8 flushes each trace line), so that a line the
+   * command prints once it has let the compilers in splits the trace in two. Stopped with
+   * SIGTERM by `stop`, or when the test ends.
+   */
+  function startTracedInOneFile(args: string[]): TracedInOneFile {
+    const dir = mkdtempSync(path.join(tmpdir(), 'bridge-trace-'));
+    const file = path.join(dir, 'output.txt');
+    const fd = openSync(file, 'w');
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    delete env.NODE_OPTIONS;
+    const child = spawn(process.execPath, ['--trace-opt', CLI, ...args], { env, stdio: ['ignore', fd, fd] });
+    closeSync(fd);
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    const stop = async (): Promise<void> => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
+    };
+    onTestFinished(async () => {
+      await stop();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    return { file, output: () => readFileSync(file, 'utf8'), stop };
   }
+
+  /** Resolves once the traced command's output shows `what` (`seen` says so). */
+  const waitFor = (traced: TracedInOneFile, seen: (text: string) => boolean, what: string): Promise<true> =>
+    pollFile(traced.file, (text) => (seen(text) ? true : undefined), what, 10_000);
+
+  /** What was written before the first line that contains `marker`, or all of it when none does. */
+  const before = (text: string, marker: string): string => text.slice(0, text.includes(marker) ? text.indexOf(marker) : undefined);
 
   it('a joined bridge run optimizes nothing while it loads and starts its script', async () => {
     // Unheld, the same start marked some 80 functions for TurboFan (Node's loader among them).
     const broker = await startTracedBroker();
-    const run = startTraced([], ['run', scriptFixture('echo'), '--key', 'traced', '--ahk', FAKE_AHK, '--host', '127.0.0.1', '--port', String(broker.port), '--log-level', 'info']);
-    await waitOutput(run.child, run.stderr, (s) => s.includes('script ready'));
-    await stopTraced(run);
-    expect(run.stderr()).toContain('joined the broker already running');
-    expect(firstLine(run.stdout(), TURBOFAN_STEP), 'optimizing while bridge run loaded').toBe('(none)');
+    const run = startTracedInOneFile(['run', scriptFixture('echo'), '--key', 'traced', '--ahk', FAKE_AHK, '--host', '127.0.0.1', '--port', String(broker.port), '--log-level', 'info']);
+    await waitFor(run, (s) => s.includes('script ready'), 'the script ready');
+    await run.stop();
+    const out = run.output();
+    expect(out).toContain('joined the broker already running');
+    // bridge run lets the compilers in just after logging the spawn.
+    expect(out).toContain('script started');
+    expect(firstLine(before(out, 'script started'), TURBOFAN_STEP), 'optimizing while bridge run loaded').toBe('(none)');
   });
 
   it("bridge run optimizes what its script's output makes hot once the script runs", async () => {
@@ -316,12 +351,14 @@ describe('bridge run, bridge up and the optimizing compiler', () => {
         { key: 'traced_hello', path: scriptFixture('hello') },
       ],
     });
-    const up = startTraced([], ['up', '--config', config, '--log-level', 'info']);
+    const up = startTracedInOneFile(['up', '--config', config, '--log-level', 'info']);
     // The summary table, printed once every script has settled.
-    await waitOutput(up.child, up.stdout, (s) => /^traced_hello\s/m.test(s));
-    await stopTraced(up);
-    expect(up.stdout()).toContain('joined the broker on 127.0.0.1');
-    expect(firstLine(up.stdout(), TURBOFAN_STEP), 'optimizing while bridge up loaded').toBe('(none)');
+    await waitFor(up, (s) => /^traced_hello\s/m.test(s), 'the summary table');
+    await up.stop();
+    // bridge up lets the compilers in just before it prints this line.
+    const banner = 'ahk-bridge ';
+    expect(up.output()).toMatch(/joined the broker on 127\.0\.0\.1:\d+, 2 scripts/);
+    expect(firstLine(before(up.output(), banner), TURBOFAN_STEP), 'optimizing while bridge up loaded').toBe('(none)');
   });
 });
 

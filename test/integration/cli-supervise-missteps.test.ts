@@ -5,7 +5,7 @@
  * another bridge supervises. And `up`'s table shows what became of each script.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, realpathSync } from 'node:fs';
+import { mkdirSync, realpathSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CLI, runCli, useCliProcesses, waitOutput, type CliResult, type StartedCli } from '../helpers/cli.js';
@@ -93,6 +93,19 @@ describe('bridge run: no interpreter', () => {
     const res = await runCli(['run', scriptFixture('hello'), '--key', 'noahk', '--config', file, '--host', '127.0.0.1', '--port', String(await freePort())], NO_AHK_ENV);
     expect(res.code).toBe(1);
     expect(res.stderr).toBe(`bridge: AutoHotkey interpreter from "interpreter" in ${file} not found: ${path.join(dir, 'gone', 'AutoHotkey64.exe')}\n`);
+  });
+
+  it('an --ahk that is a file but no program: one ERROR with the system\'s reason, no restart, exit 1', async () => {
+    const dir = tempDir();
+    const notes = path.join(dir, 'notes.txt');
+    writeFileSync(notes, 'not a program\n');
+    const res = await runCli(['run', scriptFixture('hello'), '--key', 'notes', '--ahk', notes, '--restart', 'always', '--host', '127.0.0.1', '--port', String(await freePort()), '--log-level', 'info'], NO_AHK_ENV);
+    expect(res.code, res.stderr).toBe(1);
+    // The spawn itself failed (EACCES on Linux), after the bridge had hosted a broker.
+    const errors = res.stderr.split('\n').filter((line) => / ERROR /.test(line));
+    expect(errors).toEqual([expect.stringMatching(/script could not be started key=notes .*error="spawn .*notes\.txt [A-Z]+/)]);
+    expect(res.stderr).toContain('not restarting key=notes why="the script could not be started');
+    expect(res.stderr).not.toContain('script started');
   });
 });
 

@@ -228,6 +228,11 @@ describe('findInterpreter: outside Windows', () => {
   it.skipIf(process.platform === 'win32')('the real probe never answers registry queries off Windows', async () => {
     expect(await realProbe.readRegistryValue('HKLM\\SOFTWARE\\AutoHotkey', 'InstallDir')).toBeUndefined();
   });
+
+  it.runIf(process.platform === 'win32')("the real probe reads a value with Windows' reg.exe, and nothing for a key that is not there", async () => {
+    expect(await realProbe.readRegistryValue('HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion', 'SystemRoot')).toMatch(/^[A-Z]:\\windows$/i);
+    expect(await realProbe.readRegistryValue('HKLM\\SOFTWARE\\ahk-bridge-test-no-such-key', 'InstallDir')).toBeUndefined();
+  });
 });
 
 describe('findInterpreter: Windows registry and standard folders', () => {
