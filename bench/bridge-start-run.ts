@@ -6,13 +6,15 @@
  *     subscribing to the command topics and spawning the interpreter;
  *   - `scripts.bench<N>.ready`: that plus Node start-up of the fake interpreter and its `@ready`.
  * Each bridge is then stopped with SIGTERM and awaited (timed too) before the next start,
- * with a fresh key so no event of one start can be taken for another's.
+ * with a fresh key so no event of one start can be taken for another's. The last one is
+ * left `settleMs` first, and its VmRSS then is the idle size of a supervising bridge: one
+ * such process runs per `bridge run` script.
  */
 import { performance } from 'node:perf_hooks';
 import type { BrokerProcess } from './broker-process.js';
 import { BridgeEvents, awaitArrival } from './bridge-events.js';
 import { processLives, startBridge, type BridgeProcess } from './bridge-process.js';
-import { peakRssMB } from './proc-stats.js';
+import { peakRssMB, rssMB } from './proc-stats.js';
 import type { RunResult } from './results.js';
 import { BRIDGE_INTERPRETER, BRIDGE_SCRIPT, type BridgeStartScenario, type RunContext } from './scenarios.js';
 import { percentiles } from './stats.js';
@@ -25,6 +27,7 @@ export async function runBridgeStart(sc: BridgeStartScenario, ctx: RunContext, b
   const startedMs: number[] = [];
   const readyMs: number[] = [];
   const stopMs: number[] = [];
+  let idleRssMB: number | null = null;
   const anomalies = new Set<string>();
   let bridge: BridgeProcess | null = null;
   try {
@@ -35,6 +38,11 @@ export async function runBridgeStart(sc: BridgeStartScenario, ctx: RunContext, b
       bridge = startBridge({ cliPath: ctx.cliPath, cwd: ctx.projectRoot, script: BRIDGE_SCRIPT, interpreter: BRIDGE_INTERPRETER, key, brokerPort: broker.port });
       const s = await awaitArrival(started!, `scripts.${key}.started`, bridge, EVENT_TIMEOUT_MS);
       const r = await awaitArrival(ready!, `scripts.${key}.ready`, bridge, EVENT_TIMEOUT_MS);
+      if (n === sc.warmupStarts + sc.starts - 1) {
+        // A measuring protocol, as the idle broker's: V8 shrinks its heap in the first seconds.
+        await new Promise<void>((resolve) => setTimeout(resolve, sc.settleMs));
+        idleRssMB = rssMB(bridge.pid);
+      }
       const exit = await bridge.stop();
       bridge = null;
 
@@ -74,6 +82,8 @@ export async function runBridgeStart(sc: BridgeStartScenario, ctx: RunContext, b
       startedMs: percentiles(startedMs),
       readyMs: percentiles(readyMs),
       stopMs: percentiles(stopMs),
+      idleRssMB,
+      settleMs: sc.settleMs,
     },
     anomalies: [...anomalies],
   };

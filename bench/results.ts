@@ -15,6 +15,9 @@ export interface BridgeStartFigures {
   startedMs: MsPercentiles;
   readyMs: MsPercentiles;
   stopMs: MsPercentiles;
+  /** VmRSS of the last bridge (joined, its script idle) `settleMs` after `@ready`, MiB; null off Linux. */
+  idleRssMB: number | null;
+  settleMs: number;
 }
 
 /** command-rtt: what the table's generic columns cannot say. */

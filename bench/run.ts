@@ -32,7 +32,8 @@ function describe(r: RunOutcome): string {
   const extra = r.anomalies.length ? `; ${r.anomalies.join('; ')}` : '';
   if (r.bridgeStart) {
     const b = r.bridgeStart;
-    return `${b.starts} starts: started ${ms(b.startedMs)}, ready ${ms(b.readyMs)}, SIGTERM -> exit ${ms(b.stopMs)}${extra}`;
+    const rss = b.idleRssMB === null ? 'n/a' : `${b.idleRssMB.toFixed(1)} MB`;
+    return `${b.starts} starts: started ${ms(b.startedMs)}, ready ${ms(b.readyMs)}, SIGTERM -> exit ${ms(b.stopMs)}, bridge RSS ${rss} ${b.settleMs / 1000} s after @ready${extra}`;
   }
   if (r.queueLatency) {
     const q = r.queueLatency;

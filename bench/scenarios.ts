@@ -54,6 +54,8 @@ export interface BridgeStartScenario {
   /** Timed starts, after `warmupStarts` untimed ones. */
   starts: number;
   warmupStarts: number;
+  /** After the last start's `@ready`, how long before that bridge's VmRSS is read as its idle size. */
+  settleMs: number;
   description: string;
 }
 
@@ -136,7 +138,7 @@ export const SCENARIOS: readonly Scenario[] = [
   { kind: 'qos1', name: 'qos1-persist-batch', fsync: 'batch', description: 'as qos1-memory, broker with --persist, fsync batch (appends within ~2 ms share an fsync)' },
   { kind: 'qos1', name: 'qos1-persist-never', fsync: 'never', description: 'as qos1-memory, broker with --persist, fsync never (written, not fsynced)' },
   { kind: 'latency', name: 'latency', ratePerSec: 2000, description: '1 pub + 1 sub connection in one process, 2,000 msg/s' },
-  { kind: 'bridge-start', name: 'bridge-start', starts: 10, warmupStarts: 1, description: 'spawn `bridge run echo.ahk` -> scripts.<key>.started / .ready, 10 starts' },
+  { kind: 'bridge-start', name: 'bridge-start', starts: 10, warmupStarts: 1, settleMs: 2000, description: 'spawn `bridge run echo.ahk` -> scripts.<key>.started / .ready, 10 starts; the last bridge\'s RSS 2 s after @ready' },
   { kind: 'command-rtt', name: 'command-rtt', requests: 2000, warmup: 100, description: 'sequential requests client -> broker -> bridge -> script -> back' },
   { kind: 'queue-latency', name: 'queue-latency', ratePerSec: 50, warmupMs: 2000, lines: 500, targetP99Ms: 100, description: 'FileAppend-style appends at 50 lines/s -> `bridge tail` -> subscriber, append -> delivery' },
   { kind: 'queue-backlog', name: 'queue-backlog', lines: 200_000, description: 'spawn `bridge tail` on a pre-filled queue file -> every line delivered' },

@@ -26,6 +26,7 @@ function bridgeNotes(s: ScenarioSummary): string[] {
       `p50 / p99 / max: started ${msTriple(b.startedMs)}, ready ${msTriple(b.readyMs)}`,
       `spawn -> event, incl. Node start-up of the bridge and of the fake interpreter; ${b.starts} starts after ${b.warmupStarts} untimed`,
       `SIGTERM -> exit ${msTriple(b.stopMs)}`,
+      `bridge RSS ${fixed(b.idleRssMB, 1)} MB ${b.settleMs / 1000} s after @ready (the last start; joined, script idle)`,
     ];
   }
   if (s.commandRtt) {
