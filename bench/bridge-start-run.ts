@@ -16,6 +16,7 @@ import { BridgeEvents, awaitArrival } from './bridge-events.js';
 import { processLives, startBridge, type BridgeProcess } from './bridge-process.js';
 import { peakRssMB, rssMB } from './proc-stats.js';
 import type { RunResult } from './results.js';
+import { sleep } from './run-phases.js';
 import { BRIDGE_INTERPRETER, BRIDGE_SCRIPT, type BridgeStartScenario, type RunContext } from './scenarios.js';
 import { percentiles } from './stats.js';
 
@@ -40,7 +41,7 @@ export async function runBridgeStart(sc: BridgeStartScenario, ctx: RunContext, b
       const r = await awaitArrival(ready!, `scripts.${key}.ready`, bridge, EVENT_TIMEOUT_MS);
       if (n === sc.warmupStarts + sc.starts - 1) {
         // A measuring protocol, as the idle broker's: V8 shrinks its heap in the first seconds.
-        await new Promise<void>((resolve) => setTimeout(resolve, sc.settleMs));
+        await sleep(sc.settleMs);
         idleRssMB = rssMB(bridge.pid);
       }
       const exit = await bridge.stop();

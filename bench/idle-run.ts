@@ -12,6 +12,7 @@ import { performance } from 'node:perf_hooks';
 import type { BrokerProcess } from './broker-process.js';
 import { cpuSeconds, openFilesLimit, peakRssMB, rssMB } from './proc-stats.js';
 import type { RunResult } from './results.js';
+import { sleep } from './run-phases.js';
 import type { IdleScenario, RunContext } from './scenarios.js';
 import { WorkerHandle } from './worker-handle.js';
 
@@ -19,8 +20,6 @@ import { WorkerHandle } from './worker-handle.js';
 const READY_TIMEOUT_MS = 60_000;
 /** Files a process holds besides its sockets (stdio, IPC, the event loop's, node's own). */
 const FD_MARGIN = 64;
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** The broker's `--max-connections` for a scenario: room for its clients and the start-up probe. */
 export const idleMaxConnections = (sc: IdleScenario): number => sc.connections + 16;

@@ -15,6 +15,7 @@ import { encodeJsonFrame } from '../src/protocol/framing.js';
 import { HOST } from './client.js';
 import { startBroker } from './broker-process.js';
 import { rssMB } from './proc-stats.js';
+import { sleep } from './run-phases.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const cliPath = path.resolve(here, '../bridge/cli.js');
@@ -31,8 +32,6 @@ const ATTACKS: Attack[] = [
   { name: 'pings, 30 MB sent, never read', sendBytes: 30e6 },
   { name: 'pings, 120 MB sent, never read', sendBytes: 120e6 },
 ];
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function openConnected(port: number, clientId: string): Promise<net.Socket> {
   const socket = net.connect({ host: HOST, port });

@@ -1,14 +1,15 @@
 /**
- * `bridge broker ...`, `bridge tail ...` and `bridge run ...`, the commands that run for
- * days: started without commander when their flag tables (commands/broker-flags.ts,
- * commands/tail-flags.ts, commands/run-flags.ts) can read the command line, so that the
- * process does not hold commander for as long as it runs; by the program (program.ts)
- * otherwise: help, `--http`, short flags run together, mistakes.
+ * Where every `bridge` command starts (cli.ts loads it). `bridge broker ...`, `bridge
+ * tail ...` and `bridge run ...`, the commands that run for days, are started without
+ * commander when their flag tables (commands/broker-flags.ts, commands/tail-flags.ts,
+ * commands/run-flags.ts) can read the command line, so that the process does not hold
+ * commander for as long as it runs; every other line goes to the program (program.ts):
+ * the other commands, help, `--http`, short flags run together, mistakes.
  */
 import { guardCliProcess, reportCliFailure } from './cli-process.js';
 
 /**
- * Run `bridge broker`, `bridge tail` or `bridge run` with the process's arguments.
+ * Run the `bridge` command the process's arguments name.
  * @param argv the whole `process.argv` (node, script, command, arguments...)
  */
 export async function runPlainCommand(argv: readonly string[]): Promise<void> {

@@ -100,7 +100,7 @@ export class ScriptProcess extends EventEmitter<ScriptProcessEvents> {
     // script down with it: its process group on POSIX, the script itself on Windows
     // (SIGKILL of the bridge cannot be caught; that case is documented).
     const onBridgeExit = (): void => {
-      if (this.pid === undefined || this.done) return;
+      if (this.pid === undefined) return;
       try {
         if (process.platform === 'win32') this.child.kill();
         else process.kill(-this.pid, 'SIGKILL');

@@ -15,6 +15,14 @@ function kindOf(option: Option): PlainFlagKind | 'optional value' {
 }
 
 /**
+ * Each long and short flag of `options` that a plain reader does not read: `reads` says
+ * whether it reads a line that gives `flag` (a long flag or its alias) for `option`.
+ */
+export function unreadFlags(options: readonly Option[], reads: (flag: string, option: Option) => boolean): string[] {
+  return options.flatMap((o) => [o.long!, ...(o.short ? [o.short] : [])].filter((flag) => !reads(flag, o)));
+}
+
+/**
  * Each way a flag of `table` differs from the commander option of the same long name
  * (short alias, kind, choices, default), or is no option of the command; empty when they
  * agree.

@@ -10,7 +10,7 @@ import type { Option } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { runCommand } from '../../bridge/commands/run-command.js';
 import { RUN_PLAIN_FLAGS, parseRunLine } from '../../bridge/commands/run-flags.js';
-import { tableMismatches } from '../helpers/plain-flag-table.js';
+import { tableMismatches, unreadFlags } from '../helpers/plain-flag-table.js';
 
 type RunLine = { script: string; args: string[]; flags: Record<string, unknown> };
 
@@ -133,10 +133,6 @@ describe('bridge run flags without commander', () => {
 
   it('reads every flag of the command but --http, long and short', () => {
     expect(OPTIONS.map((o) => o.long).filter((flag) => !PLAIN_OPTIONS.some((o) => o.long === flag))).toEqual(['--http']);
-    const unread = PLAIN_OPTIONS.flatMap((o) => [o.long!, ...(o.short ? [o.short] : [])]).filter((flag) => {
-      const option = PLAIN_OPTIONS.find((o) => o.long === flag || o.short === flag)!;
-      return parseRunLine(['s.ahk', ...given(flag, option)]) === null;
-    });
-    expect(unread).toEqual([]);
+    expect(unreadFlags(PLAIN_OPTIONS, (flag, option) => parseRunLine(['s.ahk', ...given(flag, option)]) !== null)).toEqual([]);
   });
 });
