@@ -1,11 +1,10 @@
 /**
  * Supervises one script key: starts its interpreter, turns its output into publishes,
  * writes commands to its stdin and matches replies, publishes its lifecycle, and restarts
- * it by policy. Start/stop/restart are serialised through a p-queue so concurrent
+ * it by policy. Start, stop and restart run one at a time (serial-tasks.ts), so concurrent
  * requests (a stop arriving during a start) apply in order.
  */
 import { EventEmitter } from 'node:events';
-import PQueue from 'p-queue';
 import { invalidParams } from '../../src/protocol/jsonrpc.js';
 import { systemClock, type Clock, type ClockTimer } from '../../src/protocol/clock.js';
 import { PendingReplies } from '../../src/protocol/pending-replies.js';
@@ -18,6 +17,7 @@ import type { DecodedLine } from './line-decoder.js';
 import { eventText, OutputRing } from './output-ring.js';
 import { RestartPolicy, type RestartOptions } from './restart-policy.js';
 import { ScriptProcess, type ExitInfo } from './script-process.js';
+import { SerialTasks } from './serial-tasks.js';
 import { processesBeforeSpawn } from './spawn-baseline.js';
 
 /** What to run for one key. */
@@ -79,7 +79,7 @@ export interface SupervisorEvents {
 const MAX_REPLY_WAIT_MS = 300_000;
 
 export class ScriptSupervisor extends EventEmitter<SupervisorEvents> {
-  private readonly queue = new PQueue({ concurrency: 1 });
+  private readonly tasks = new SerialTasks();
   private readonly policy: RestartPolicy;
   private proc: ScriptProcess | null = null;
   private gate: ReadyGate | null = null;
@@ -150,17 +150,17 @@ export class ScriptSupervisor extends EventEmitter<SupervisorEvents> {
 
   /** Start the script (no-op when running). Resets the restart history. */
   start(): Promise<ScriptStatus> {
-    return this.queue.add(async () => {
+    return this.tasks.run(async () => {
       this.policy.reset();
       this.cancelRestart();
       if (!this.proc?.running) await this.launch();
       return this.status();
-    }) as Promise<ScriptStatus>;
+    });
   }
 
   /** Stop the script and do not restart it. */
   stop(): Promise<ScriptStatus> {
-    return this.queue.add(async () => {
+    return this.tasks.run(async () => {
       const wasWaiting = this.restartTimer !== null;
       this.cancelRestart();
       await this.halt();
@@ -169,12 +169,12 @@ export class ScriptSupervisor extends EventEmitter<SupervisorEvents> {
       // that nothing more is coming (bridge run exits on it).
       if (wasWaiting && this.lastExit) this.emit('settled', this.lastExit);
       return this.status();
-    }) as Promise<ScriptStatus>;
+    });
   }
 
   /** Stop (if running) and start again. */
   restart(): Promise<ScriptStatus> {
-    return this.queue.add(async () => {
+    return this.tasks.run(async () => {
       this.cancelRestart();
       this.restarting = true;
       try {
@@ -185,7 +185,7 @@ export class ScriptSupervisor extends EventEmitter<SupervisorEvents> {
       this.policy.reset();
       await this.launch();
       return this.status();
-    }) as Promise<ScriptStatus>;
+    });
   }
 
   /**
@@ -339,8 +339,8 @@ export class ScriptSupervisor extends EventEmitter<SupervisorEvents> {
     this.deps.publish(`${this.topic}.restarting`, { attempt: decision.attempt, delay_ms: decision.delayMs, after: reason, timestamp: isoTimestamp() });
     this.restartTimer = this.clock.setTimeout(() => {
       this.restartTimer = null;
-      this.queue
-        .add(async () => {
+      this.tasks
+        .run(async () => {
           if (this.currentState !== 'waiting_restart') return; // stopped meanwhile
           this.restarts++;
           await this.launch();

@@ -176,6 +176,17 @@ describe.skipIf(process.platform === 'win32')('killTree on real processes (POSIX
     await assertGone(grandchild);
   });
 
+  it("the real tree-kill dep, loaded on its first call, ends a tree; its errors reach the callback", async () => {
+    // Windows' path (taskkill /T): the package walks `ps --ppid` here instead, so this
+    // shows the on-demand load and the call through it, not taskkill.
+    const { parent, grandchild, exited } = await startTree();
+    const treeKill = (pid: number): Promise<Error | undefined> => new Promise((resolve) => realKillDeps.treeKill(pid, 'SIGKILL', resolve));
+    expect(await treeKill(parent.pid!)).toBeUndefined();
+    expect(await exited).toEqual([null, 'SIGKILL']);
+    await assertGone(grandchild);
+    expect(await treeKill(Number.NaN)).toMatchObject({ message: 'pid must be a number' });
+  });
+
   it('a tree that has already ended resolves', async () => {
     const child = spawn(process.execPath, ['-e', ''], { stdio: 'ignore', ...spawnOptionsForTree(process.platform) });
     const [code] = await new Promise<[number | null]>((r) => child.on('exit', (c) => r([c])));
