@@ -14,13 +14,6 @@
  * so kill the tree while the script still runs.
  */
 
-/**
- * tree-kill, loaded when a tree is first stopped on Windows: nowhere else is it used, and
- * this CommonJS package and p-queue's eventemitter3 were all the CommonJS a `bridge run`
- * loaded on Linux, 0.6 MB of its idle RSS together.
- */
-let treeKillPackage: Promise<KillDeps['treeKill']> | null = null;
-
 /** What killTree uses to reach processes; tests pass stubs. */
 export interface KillDeps {
   platform: NodeJS.Platform;
@@ -48,17 +41,33 @@ export class TreeKillError extends Error {
   }
 }
 
+/**
+ * A `treeKill` that loads its implementation on its first call: tree-kill is used only
+ * when Windows stops a tree, and this CommonJS package and p-queue's eventemitter3 were
+ * all the CommonJS a `bridge run` loaded on Linux, 0.6 MB of its idle RSS together. A
+ * load that fails fails that call, like a failed taskkill, and the next call tries again.
+ */
+export function loadedOnFirstCall(load: () => Promise<KillDeps['treeKill']>): KillDeps['treeKill'] {
+  let loaded: Promise<KillDeps['treeKill']> | null = null;
+  return (pid, signal, cb) => {
+    const loading = (loaded ??= load());
+    loading.then(
+      (treeKill) => treeKill(pid, signal, cb),
+      (err: unknown) => {
+        if (loaded === loading) loaded = null;
+        cb(new Error(`could not load tree-kill: ${err instanceof Error ? err.message : String(err)}`, { cause: err }));
+      },
+    );
+  };
+}
+
 /** The real ones. */
 export const realKillDeps: KillDeps = {
   platform: process.platform,
   killProcessGroup: (pid, signal) => {
     process.kill(-pid, signal);
   },
-  treeKill: (pid, signal, cb) => {
-    treeKillPackage ??= import('tree-kill').then((m) => m.default);
-    // A failed load (or a throw) reaches the caller like a failed taskkill.
-    treeKillPackage.then((treeKill) => treeKill(pid, signal, cb)).catch(cb);
-  },
+  treeKill: loadedOnFirstCall(() => import('tree-kill').then((m) => m.default)),
   killProcess: (pid, signal) => {
     process.kill(pid, signal);
   },

@@ -156,10 +156,11 @@ const NOT_FOR_A_JOINED_RUN: [pattern: RegExp, what: string][] = [
   [/\/node_modules\/commander\//, 'commander (an everyday run command line is read without it: run-flags.ts)'],
   [/\/node_modules\/(p-queue|eventemitter3)\//, 'p-queue and its eventemitter3 (start, stop and restart queue in serial-tasks.ts)'],
   [/\/node_modules\/tree-kill\//, 'tree-kill (loaded on the first tree stopped on Windows)'],
+  [/\/node_modules\//, 'a package: a joined run needs none (its client, supervisor and decoders are its own)'],
 ];
 
 describe('what bridge run loads', () => {
-  it('a joined bridge run loads no broker, status page, queue tailer, commander or other CommonJS package, and reads ANSI output as cp1252 without iconv-lite', async () => {
+  it('a joined bridge run loads no broker, status page, queue tailer or package from node_modules, and reads ANSI output as cp1252 without iconv-lite', async () => {
     const dir = tempDir();
     const port = await freePort();
     const broker = start(['broker', '--host', '127.0.0.1', '--port', String(port), '--log-level', 'info']);

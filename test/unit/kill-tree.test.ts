@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { killTree, realKillDeps, spawnOptionsForTree, terminateOnly, TreeKillError, type KillDeps } from '../../bridge/supervisor/kill-tree.js';
+import { killTree, loadedOnFirstCall, realKillDeps, spawnOptionsForTree, terminateOnly, TreeKillError, type KillDeps } from '../../bridge/supervisor/kill-tree.js';
 import { assertGone, isGone } from '../helpers/processes.js';
 
 /** Deps that record calls; `groupError`/`treeError` make the stubs fail. */
@@ -97,6 +97,46 @@ describe('killTree with stubbed deps', () => {
   });
 });
 
+describe('loadedOnFirstCall (tree-kill on demand)', () => {
+  const call = (treeKill: KillDeps['treeKill'], pid: number): Promise<Error | undefined> => new Promise((resolve) => treeKill(pid, 'SIGTERM', resolve));
+
+  it('loads nothing until the first call, then once for every call, passing each its own arguments and callback', async () => {
+    let loads = 0;
+    const calls: unknown[][] = [];
+    const treeKill = loadedOnFirstCall(async () => {
+      loads++;
+      return (pid, signal, cb) => {
+        calls.push([pid, signal]);
+        cb(pid === 2 ? new Error('taskkill failed') : undefined);
+      };
+    });
+    expect(loads).toBe(0);
+    const [first, second] = await Promise.all([call(treeKill, 1), call(treeKill, 2)]);
+    expect(first).toBeUndefined();
+    expect(second).toMatchObject({ message: 'taskkill failed' });
+    expect(await call(treeKill, 3)).toBeUndefined();
+    expect(loads).toBe(1);
+    expect(calls).toEqual([
+      [1, 'SIGTERM'],
+      [2, 'SIGTERM'],
+      [3, 'SIGTERM'],
+    ]);
+  });
+
+  it('a load that fails fails that call, saying so, and the next call loads again', async () => {
+    let loads = 0;
+    const missing = new Error("Cannot find package 'tree-kill'");
+    const treeKill = loadedOnFirstCall(async () => {
+      if (++loads === 1) throw missing;
+      return (_pid, _signal, cb) => cb();
+    });
+    const err = await call(treeKill, 1);
+    expect(err).toMatchObject({ message: "could not load tree-kill: Cannot find package 'tree-kill'", cause: missing });
+    expect(await call(treeKill, 1)).toBeUndefined();
+    expect(loads).toBe(2);
+  });
+});
+
 describe('terminateOnly', () => {
   it('kills the pid alone, never through taskkill /T; gone already is success, access denied throws', () => {
     const deps = stubDeps('win32');
@@ -177,8 +217,9 @@ describe.skipIf(process.platform === 'win32')('killTree on real processes (POSIX
   });
 
   it("the real tree-kill dep, loaded on its first call, ends a tree; its errors reach the callback", async () => {
-    // Windows' path (taskkill /T): the package walks `ps --ppid` here instead, so this
-    // shows the on-demand load and the call through it, not taskkill.
+    // Windows' path (taskkill /T): the package walks child processes with `ps` (`pgrep` on
+    // macOS) here instead, so this shows the real import and the call through it, not
+    // taskkill.
     const { parent, grandchild, exited } = await startTree();
     const treeKill = (pid: number): Promise<Error | undefined> => new Promise((resolve) => realKillDeps.treeKill(pid, 'SIGKILL', resolve));
     expect(await treeKill(parent.pid!)).toBeUndefined();

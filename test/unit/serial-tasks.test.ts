@@ -50,7 +50,7 @@ describe('SerialTasks', () => {
     expect(log).toEqual(['a start', 'a end', 'b', 'c']);
   });
 
-  it('a failing task fails its own caller only: the next one still runs, and the queue is idle again once all have settled', async () => {
+  it('a failing task fails its own caller only: the next one still runs', async () => {
     const tasks = new SerialTasks();
     const first = gate();
     const failing = tasks.run(async () => {
@@ -60,19 +60,34 @@ describe('SerialTasks', () => {
     first.fail(new Error('spawn failed'));
     await expect(failing).rejects.toThrow('spawn failed');
     expect(await next).toBe('next ran');
-    // A task that throws before its first await fails its caller too, not the chain.
-    const throwsAtOnce = tasks.run((): Promise<void> => {
+    // A task that throws before its first await fails its caller too, queued or not.
+    const thrower = (): Promise<void> => {
       throw new Error('thrown synchronously');
-    });
-    await expect(throwsAtOnce).rejects.toThrow('thrown synchronously');
-    // Once every task has settled (all microtasks run), the queue is idle again: a task
-    // added now starts at once.
-    await new Promise((resolve) => setImmediate(resolve));
+    };
+    const gated = gate();
+    const running = tasks.run(() => gated.done);
+    const queuedThrow = tasks.run(thrower);
+    gated.open();
+    await running;
+    await expect(queuedThrow).rejects.toThrow('thrown synchronously');
+    await expect(new SerialTasks().run(thrower)).rejects.toThrow('thrown synchronously');
+  });
+
+  it('is idle again by the time a caller awaiting the last task resumes: the next task starts at once, as with nothing before it', async () => {
+    const tasks = new SerialTasks();
+    await tasks.run(async () => 'first');
     const log: string[] = [];
     const later = tasks.run(async () => {
       log.push('later');
     });
     expect(log).toEqual(['later']);
     await later;
+    // Also after a failure.
+    await expect(tasks.run(() => Promise.reject(new Error('failed')))).rejects.toThrow('failed');
+    const afterFailure = tasks.run(async () => {
+      log.push('after failure');
+    });
+    expect(log).toEqual(['later', 'after failure']);
+    await afterFailure;
   });
 });
