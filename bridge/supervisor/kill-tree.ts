@@ -43,9 +43,9 @@ export class TreeKillError extends Error {
 
 /**
  * A `treeKill` that loads its implementation on its first call: tree-kill is used only
- * when Windows stops a tree, and this CommonJS package and p-queue's eventemitter3 were
- * all the CommonJS a `bridge run` loaded on Linux, 0.6 MB of its idle RSS together. A
- * load that fails fails that call, like a failed taskkill, and the next call tries again.
+ * when Windows stops a tree, and loaded up front this CommonJS package cost every `bridge
+ * run` memory (serial-tasks.ts says how much). A load that fails fails that call, like a
+ * failed taskkill, and the next call tries again.
  */
 export function loadedOnFirstCall(load: () => Promise<KillDeps['treeKill']>): KillDeps['treeKill'] {
   let loaded: Promise<KillDeps['treeKill']> | null = null;

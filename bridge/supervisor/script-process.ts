@@ -120,9 +120,9 @@ export class ScriptProcess extends EventEmitter<ScriptProcessEvents> {
       drain = this.clock.setTimeout(() => {
         if (this.done) return;
         opts.log.info('the script exited, but a process it started still holds its output; no longer reading it', { pid: this.pid });
-        this.child.stdout?.destroy();
-        this.child.stderr?.destroy();
-        this.child.stdin?.destroy();
+        this.child.stdout.destroy();
+        this.child.stderr.destroy();
+        this.child.stdin.destroy();
       }, STDIO_DRAIN_MS);
       drain.unref();
     });
@@ -180,7 +180,7 @@ export class ScriptProcess extends EventEmitter<ScriptProcessEvents> {
    */
   write(line: string): boolean {
     const stdin = this.child.stdin;
-    if (this.done || !stdin || stdin.destroyed || !stdin.writable) return false;
+    if (this.done || stdin.destroyed || !stdin.writable) return false;
     if (stdin.writableLength > MAX_STDIN_BACKLOG_BYTES) return false;
     stdin.write(line);
     return true;
@@ -195,7 +195,7 @@ export class ScriptProcess extends EventEmitter<ScriptProcessEvents> {
     if (this.done) return this.exited;
     let snapshot = await this.windowsDescendants();
     this.write(EXIT_COMMAND);
-    this.child.stdin?.end();
+    this.child.stdin.end();
     const graceful = await this.waitExit(graceMs);
     if (!graceful) {
       this.forced = true;
