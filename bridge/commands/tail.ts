@@ -144,7 +144,10 @@ export async function runTail(file: string, flags: TailFlags): Promise<void> {
   const base = path.basename(file).replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 100);
   // A stable client id: after a restart the session (and QoS 1 state) is the same one.
   const client = await connectClient({ ...flags, clientId: flags.clientId ?? `bridge.tail.${base}` }, { autoReconnect: true, cleanSession: false });
-  client.on('disconnected', (reason) => log.warning('lost the broker; lines wait in the file until it is back', { reason }));
+  client.on('disconnected', (reason) => {
+    // Its own disconnect, at a stop, is no news for an operator.
+    if (reason !== 'client_disconnect') log.warning('lost the broker; lines wait in the file until it is back', { reason });
+  });
   let tailers: QueueTailer[];
   try {
     tailers = await startQueues([entry], client, log);

@@ -207,7 +207,9 @@ describe('bridge tail', () => {
     const size20 = readFileSync(queue).length;
     // Saved once the broker accepted the lines, before any stop: TerminateProcess keeps it.
     await waitPosition(queue, (q) => q.offset === size20);
-    await stopCli(first);
+    const stopped = await stopCli(first);
+    // A stop is not the broker lost: nothing for an operator to act on.
+    expect(stopped.stderr).not.toContain('WARNING');
     expect(JSON.parse(readFileSync(`${queue}.pos`, 'utf8')).offset).toBe(size20);
 
     // Appended while no bridge runs: they wait in the file.
@@ -224,6 +226,16 @@ describe('bridge tail', () => {
     expect(new Set(ids).size).toBe(50);
     await stopCli(second);
     expect(sub.deliveries('jobs.seq')).toHaveLength(50);
+  });
+
+  it('a broker that goes away is a WARNING naming the reason', async () => {
+    writeFileSync(queue, '');
+    const p = tail(queue);
+    await watching(p);
+    await b.stop();
+    const log = await waitOutput(p.child, p.stderr, (s) => s.includes('tail: lost the broker'));
+    expect(log).toMatch(/WARNING +tail: lost the broker; lines wait in the file until it is back reason=\S+/);
+    expect(log).not.toContain('reason=client_disconnect');
   });
 
   it('with no broker running, exits 1 and says how to start one', async () => {
