@@ -5,16 +5,13 @@
  */
 import net from 'node:net';
 import type { Logger } from '../log/logger.js';
+import { addressesOf } from '../protocol/localhost.js';
 
 export interface Listening {
   servers: net.Server[];
   port: number;
   /** The addresses actually bound. */
   addresses: string[];
-}
-
-function hostsFor(host: string): string[] {
-  return host === 'localhost' ? ['127.0.0.1', '::1'] : [host];
 }
 
 function listenOne(host: string, port: number, onSocket: (s: net.Socket) => void): Promise<net.Server> {
@@ -36,7 +33,7 @@ const closeAll = (servers: net.Server[]): void => servers.forEach((s) => s.close
 
 /** Listen on every address `host` stands for, all on the same port. */
 export async function listen(host: string, port: number, onSocket: (s: net.Socket) => void, log: Logger): Promise<Listening> {
-  const hosts = hostsFor(host);
+  const hosts = addressesOf(host);
   for (let attempt = 0; ; attempt++) {
     const servers: net.Server[] = [];
     const addresses: string[] = [];

@@ -3,25 +3,17 @@
  * addresses, shutdown and system events, over real TCP against a real broker
  * (docs/protocol.md). Every wait is on an observable event, never a sleep.
  */
-import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { encodeJsonFrame } from '../../src/protocol/index.js';
 import { roundTrip, subscribe, useTestBed } from '../helpers/test-bed.js';
 import { RawClient, type Frame } from '../helpers/raw-client.js';
 import { runtimeFullCollection } from '../../src/runtime/full-collection.js';
+import { hasIPv6Loopback } from '../helpers/ports.js';
 
 const { broker, open, connect, connected } = useTestBed();
 
 const isSystem = (topic: string, clientId: string) => (p: Frame) => p.topic === topic && p.payload?.client_id === clientId;
 
-/** Whether this machine can listen on the IPv6 loopback at all. */
-async function hasIPv6Loopback(): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.once('error', () => resolve(false));
-    server.listen(0, '::1', () => server.close(() => resolve(true)));
-  });
-}
 const ipv6 = await hasIPv6Loopback();
 
 describe('max_connections', () => {

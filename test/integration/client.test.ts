@@ -4,6 +4,7 @@
  * frames are processed in order, deliveries are dispatched one at a time) stand in for
  * sleeps when a test must show that something did NOT happen.
  */
+import dns from 'node:dns';
 import net from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
@@ -18,10 +19,12 @@ import {
 } from '../../src/client/index.js';
 import { encodeJsonFrame, FrameDecoder } from '../../src/protocol/framing.js';
 import { startBroker, type StartedBroker } from '../helpers/broker-fixture.js';
-import { freePort } from '../helpers/ports.js';
+import { freePort, hasIPv6Loopback } from '../helpers/ports.js';
 import { TcpRelay } from '../helpers/tcp-relay.js';
 
 // ------------------------------------------------------------------ helpers
+
+const ipv6 = await hasIPv6Loopback();
 
 const brokers: StartedBroker[] = [];
 const clients: BrokerClient[] = [];
@@ -168,6 +171,32 @@ describe('connect', () => {
     expect((err as Error).message).toMatch(/no broker/);
     expect((await failed)[0]).toBe(err);
     expect(c.state).toBe('idle');
+  });
+
+  it('reaches a broker on 127.0.0.1 alone through host localhost, by address: no name lookup', async () => {
+    // Looking the name up made Node compile its IPv6 address pattern: 11 ms of each
+    // client process's start.
+    const b = await broker({ host: '127.0.0.1' });
+    const lookup = vi.spyOn(dns, 'lookup');
+    const c = client('by_name_v4', b.port, { host: 'localhost' });
+    expect((await c.connect()).client_id).toBe('by_name_v4');
+    expect(lookup).not.toHaveBeenCalled();
+    lookup.mockRestore();
+  });
+
+  it.skipIf(!ipv6)('reaches a broker on ::1 alone through host localhost, after 127.0.0.1 refuses (skipped: no IPv6 loopback)', async () => {
+    const b = await broker({ host: '::1' });
+    const c = client('by_name_v6', b.port, { host: 'localhost' });
+    expect((await c.connect()).client_id).toBe('by_name_v6');
+  });
+
+  it('host localhost with nothing listening: refused, naming localhost:port', async () => {
+    const port = await freePort();
+    const c = client('nobody_by_name', port, { host: 'localhost' });
+    const err = await c.connect().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BrokerConnectionError);
+    expect((err as BrokerConnectionError).code).toBe('ECONNREFUSED');
+    expect((err as Error).message).toBe(`no broker at localhost:${port}: connection refused (is the broker running, and on this port?)`);
   });
 
   it('rejects with LIMIT_EXCEEDED when the broker is at max_connections', async () => {
