@@ -5,7 +5,8 @@
  * services with the same few flags every time, and commander, loaded to read them, stays
  * in memory for as long as they run: a CommonJS package, so Node's CommonJS loader and the
  * lexer that finds its exports come with it (about 1.0-1.4 MB of the process, and some
- * 20 ms of its start). A line of long flags (`--name value`, `--name=value`), the short
+ * 20 ms of its start). `bridge pub`, which scripts start once per message, is read here
+ * for its start alone. A line of long flags (`--name value`, `--name=value`), the short
  * aliases a command lists (`-c FILE`, as a separate argument) and its positionals is read
  * here, from a table of the command's flags, and so is `--` before the arguments of a
  * command that passes them on (`bridge run saw.ahk --key saw1 -- --saw 1`); anything else
@@ -53,11 +54,13 @@ export class PlainCommandLine {
    * @param positionals how many positionals the command takes
    * @param rest whether any number of further positionals follow them (commander's
    *   variadic `[args...]`); `--` then ends the flags, and all after it are positionals
+   * @param optional how many more it may take (commander's `[payload]`), when not `rest`
    */
   constructor(
     private readonly flags: ReadonlyMap<string, PlainFlag>,
     private readonly positionals: number,
     private readonly rest = false,
+    private readonly optional = 0,
   ) {
     for (const [name, flag] of flags) if (flag.short !== undefined) this.shorts.set(`-${flag.short}`, name);
   }
@@ -108,7 +111,8 @@ export class PlainCommandLine {
       if (flag.choices !== undefined && !flag.choices.includes(value)) return null;
       flags[key] = flag.kind === 'repeat' ? [...((flags[key] as string[] | undefined) ?? []), value] : value;
     }
-    const counted = this.rest ? positionals.length >= this.positionals : positionals.length === this.positionals;
+    const n = positionals.length;
+    const counted = n >= this.positionals && (this.rest || n <= this.positionals + this.optional);
     return counted ? { positionals, flags } : null;
   }
 }

@@ -3,8 +3,9 @@
  * tail ...` and `bridge run ...`, the commands that run for days, are started without
  * commander when their flag tables (commands/broker-flags.ts, commands/tail-flags.ts,
  * commands/run-flags.ts) can read the command line, so that the process does not hold
- * commander for as long as it runs; every other line goes to the program (program.ts):
- * the other commands, help, `--http`, short flags run together, mistakes.
+ * commander for as long as it runs, and so is `bridge pub ...` (commands/pub-flags.ts),
+ * which scripts start once per message; every other line goes to the program
+ * (program.ts): the other commands, help, `--http`, short flags run together, mistakes.
  */
 import { guardCliProcess, reportCliFailure } from './cli-process.js';
 
@@ -40,6 +41,10 @@ async function plainRun(name: string | undefined, args: readonly string[]): Prom
     case 'tail': {
       const line = (await import('./commands/tail-flags.js')).parseTailLine(args);
       return line && (async () => (await import('./commands/tail.js')).runTail(line.file, line.flags));
+    }
+    case 'pub': {
+      const line = (await import('./commands/pub-flags.js')).parsePubLine(args);
+      return line && (async () => (await import('./commands/pub.js')).runPub(line.topic, line.payload, line.flags));
     }
     case 'run': {
       const line = (await import('./commands/run-flags.js')).parseRunLine(args);

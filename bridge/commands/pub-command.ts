@@ -1,6 +1,7 @@
 /** `bridge pub TOPIC [PAYLOAD]`: its arguments, flags and help; the work is in pub.ts, loaded when it runs. */
 import { Command, Option } from 'commander';
 import { withConnectFlags } from '../connect-flags.js';
+import { PUB_QOS_CHOICES } from './pub-flags.js';
 import type { PubFlags } from './pub.js';
 
 export function pubCommand(): Command {
@@ -10,7 +11,7 @@ export function pubCommand(): Command {
     .argument('[payload]', 'JSON, e.g. \'{"job_id":"12345"}\', 42 or \'"text"\'; "-" reads stdin; none sends null')
     .option('-s, --string', 'send the payload as a JSON string, verbatim (bridge pub notes.x -s "hello world")')
     .option('-l, --lines', 'read stdin and publish each line as its own message (blank lines skipped)')
-    .addOption(new Option('-q, --qos <qos>', 'quality of service').choices(['0', '1']).default('0'))
+    .addOption(new Option('-q, --qos <qos>', 'quality of service').choices(PUB_QOS_CHOICES).default(PUB_QOS_CHOICES[0]))
     .option('--ttl <seconds>', 'drop the message if not delivered within this time')
     .option('-r, --retain', 'keep as the topic\'s retained message')
     .option('--json', 'print the broker\'s result as JSON (one line per message)');

@@ -4,7 +4,7 @@
  * commander's options, so a flag or alias that only the table has would go unseen there,
  * and a plain line would accept what commander refuses.
  */
-import type { Option } from 'commander';
+import type { Command, Option } from 'commander';
 import type { PlainFlag, PlainFlagKind } from '../../bridge/plain-command-line.js';
 
 /** How commander defines `option`, in the table's terms. */
@@ -47,4 +47,26 @@ export function tableMismatches(table: ReadonlyMap<string, PlainFlag>, options: 
     }
   }
   return problems;
+}
+
+/** What commander hands a command's action: its arguments in order, and the options. */
+export interface CommanderReading {
+  positionals: unknown[];
+  flags: Record<string, unknown>;
+}
+
+/**
+ * What commander hands `command`'s action for `args` (a user's arguments after the
+ * command's name). Its output is silenced and its exits thrown: a line it refuses throws.
+ */
+export function commanderReading(command: Command, args: string[]): CommanderReading {
+  const cmd = command.exitOverride().configureOutput({ writeOut: () => undefined, writeErr: () => undefined });
+  let reading: CommanderReading | undefined;
+  cmd.action((...given: unknown[]) => {
+    // The arguments, then the options, then the command itself.
+    reading = { positionals: given.slice(0, -2), flags: given[given.length - 2] as Record<string, unknown> };
+  });
+  cmd.parse(args, { from: 'user' });
+  if (!reading) throw new Error(`commander ran no action for ${JSON.stringify(args)}`);
+  return reading;
 }

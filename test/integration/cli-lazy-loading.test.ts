@@ -12,7 +12,7 @@ import path from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { BrokerClient, type Message } from '../../src/client/index.js';
 import { writeFileSync } from 'node:fs';
-import { useCliProcesses, waitOutput } from '../helpers/cli.js';
+import { runCli, useCliProcesses, waitOutput } from '../helpers/cli.js';
 import { POSIX_SIGNALS, stopCli } from '../helpers/platform.js';
 import { freePort } from '../helpers/ports.js';
 import { FAKE_AHK, scriptFixture } from '../helpers/script-fixtures.js';
@@ -92,6 +92,17 @@ describe('what bridge broker loads', () => {
   });
 });
 
+/** A `bridge broker` on a free port, and a client of it, disconnected after the test. */
+async function brokerWithWatcher(clientId: string): Promise<{ port: number; watcher: BrokerClient }> {
+  const port = await freePort();
+  const broker = start(['broker', '--host', '127.0.0.1', '--port', String(port), '--log-level', 'info']);
+  await waitOutput(broker.child, broker.stderr, (s) => s.includes('broker listening'));
+  const watcher = new BrokerClient(clientId, { host: '127.0.0.1', port, autoReconnect: false });
+  await watcher.connect();
+  onTestFinished(() => watcher.disconnect());
+  return { port, watcher };
+}
+
 /** What `bridge tail`, a client of the broker, must not load. */
 const NOT_FOR_A_TAIL: [pattern: RegExp, what: string][] = [
   [/\/dist\/src\/broker\/broker\.js$/, 'the broker (hosting is for run, up and demo)'],
@@ -110,15 +121,10 @@ describe('what bridge tail loads', () => {
 
   it('a tail publishing a Windows-1252 line loads file IPC and the client, not the broker, the status page, the supervisor or iconv-lite', async () => {
     const dir = tempDir();
-    const port = await freePort();
-    const broker = start(['broker', '--host', '127.0.0.1', '--port', String(port), '--log-level', 'info']);
-    await waitOutput(broker.child, broker.stderr, (s) => s.includes('broker listening'));
-    const watcher = new BrokerClient('loads-watcher', { host: '127.0.0.1', port, autoReconnect: false });
-    await watcher.connect();
+    const { port, watcher } = await brokerWithWatcher('loads-watcher');
     let onDelivery!: (m: Message) => void;
     const delivered = new Promise<Message>((resolve) => (onDelivery = resolve));
     await watcher.subscribe('JOB', (m) => onDelivery(m));
-    onTestFinished(() => watcher.disconnect());
     const queue = path.join(dir, 'queue.txt');
     // Windows-1252, as AutoHotkey's FileAppend writes by default: 0x80 is the euro sign.
     writeFileSync(queue, Buffer.concat([Buffer.from('JOB|{"n":1,"price":"5'), Buffer.from([0x80]), Buffer.from('"}\r\n')]));
@@ -162,12 +168,7 @@ const NOT_FOR_A_JOINED_RUN: [pattern: RegExp, what: string][] = [
 describe('what bridge run loads', () => {
   it('a joined bridge run loads no broker, status page, queue tailer or package from node_modules, and reads ANSI output as cp1252 without iconv-lite', async () => {
     const dir = tempDir();
-    const port = await freePort();
-    const broker = start(['broker', '--host', '127.0.0.1', '--port', String(port), '--log-level', 'info']);
-    await waitOutput(broker.child, broker.stderr, (s) => s.includes('broker listening'));
-    const watcher = new BrokerClient('loads-run-watcher', { host: '127.0.0.1', port, autoReconnect: false });
-    await watcher.connect();
-    onTestFinished(() => watcher.disconnect());
+    const { port, watcher } = await brokerWithWatcher('loads-run-watcher');
     const lines: string[] = [];
     let onLines!: () => void;
     const twoLines = new Promise<void>((resolve) => (onLines = resolve));
@@ -195,3 +196,26 @@ describe('what bridge run loads', () => {
   });
 });
 
+
+describe('what bridge pub loads', () => {
+  it('a bridge pub, started once per message, loads no package from node_modules: not even commander', async () => {
+    const dir = tempDir();
+    const { port, watcher } = await brokerWithWatcher('loads-pub-watcher');
+    let onDelivery!: (m: Message) => void;
+    const delivered = new Promise<Message>((resolve) => (onDelivery = resolve));
+    await watcher.subscribe('jobs.#', (m) => onDelivery(m));
+    const record = path.join(dir, 'loaded.txt');
+    const res = await runCli(['pub', 'jobs.activated', '{"job_id":"12345"}', '-q', '1', '--host', '127.0.0.1', '--port', String(port)], {
+      NODE_OPTIONS: `--import=${RECORDER}`,
+      LOAD_RECORD: record,
+    });
+    expect(res.code).toBe(0);
+    expect(res.stdout).toMatch(/^published jobs\.activated to 1 subscriber \(message_id \S+\)\n$/);
+    expect((await delivered).payload).toEqual({ job_id: '12345' });
+    const urls = readFileSync(record, 'utf8').split('\n').filter((u) => u !== '');
+    // It ends by itself: a clean exit, at which the require cache is read, so a CommonJS package would be seen.
+    expect(urls, 'the require cache is read at a clean exit').toContain('recorder:exit');
+    expect(urls.some((u) => u.endsWith('/dist/bridge/commands/pub.js')), 'the command is recorded').toBe(true);
+    expect(forbidden(urls, [[/\/node_modules\//, 'a package (commander: an everyday pub command line is read without it, pub-flags.ts)']])).toEqual([]);
+  });
+});

@@ -7,18 +7,11 @@
 import { describe, expect, it } from 'vitest';
 import { brokerCommand } from '../../bridge/commands/broker-command.js';
 import { BOOLEAN_KEYS, BROKER_PLAIN_FLAGS, FLAG_KEYS, flagName, parseBrokerFlags } from '../../bridge/commands/broker-flags.js';
-import { tableMismatches } from '../helpers/plain-flag-table.js';
+import { commanderReading, tableMismatches } from '../helpers/plain-flag-table.js';
 
 /** What commander hands the broker's action for `args`. */
 function viaCommander(args: string[]): Record<string, unknown> {
-  const cmd = brokerCommand().exitOverride().configureOutput({ writeOut: () => undefined, writeErr: () => undefined });
-  let flags: Record<string, unknown> | undefined;
-  cmd.action((given: Record<string, unknown>) => {
-    flags = given;
-  });
-  cmd.parse(args, { from: 'user' });
-  if (!flags) throw new Error(`commander ran no action for ${JSON.stringify(args)}`);
-  return flags;
+  return commanderReading(brokerCommand(), args).flags;
 }
 
 const valueOf = (key: string): string => (key === 'port' ? '15999' : key === 'log_level' ? 'debug' : `v-${key}`);

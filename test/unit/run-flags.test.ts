@@ -10,20 +10,14 @@ import type { Option } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { runCommand } from '../../bridge/commands/run-command.js';
 import { RUN_PLAIN_FLAGS, parseRunLine } from '../../bridge/commands/run-flags.js';
-import { tableMismatches, unreadFlags } from '../helpers/plain-flag-table.js';
+import { commanderReading, tableMismatches, unreadFlags } from '../helpers/plain-flag-table.js';
 
 type RunLine = { script: string; args: string[]; flags: Record<string, unknown> };
 
 /** What commander hands the run's action for `args`. */
 function viaCommander(args: string[]): RunLine {
-  const cmd = runCommand().exitOverride().configureOutput({ writeOut: () => undefined, writeErr: () => undefined });
-  let given: RunLine | undefined;
-  cmd.action((script: string, scriptArgs: string[], flags: Record<string, unknown>) => {
-    given = { script, args: scriptArgs, flags };
-  });
-  cmd.parse(args, { from: 'user' });
-  if (!given) throw new Error(`commander ran no action for ${JSON.stringify(args)}`);
-  return given;
+  const { positionals, flags } = commanderReading(runCommand(), args);
+  return { script: positionals[0] as string, args: positionals[1] as string[], flags };
 }
 
 const OPTIONS: readonly Option[] = runCommand().options;

@@ -10,18 +10,12 @@ import type { Option } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { tailCommand } from '../../bridge/commands/tail-command.js';
 import { TAIL_PLAIN_FLAGS, parseTailLine } from '../../bridge/commands/tail-flags.js';
-import { tableMismatches, unreadFlags } from '../helpers/plain-flag-table.js';
+import { commanderReading, tableMismatches, unreadFlags } from '../helpers/plain-flag-table.js';
 
 /** What commander hands the tail's action for `args`. */
 function viaCommander(args: string[]): { file: string; flags: Record<string, unknown> } {
-  const cmd = tailCommand().exitOverride().configureOutput({ writeOut: () => undefined, writeErr: () => undefined });
-  let given: { file: string; flags: Record<string, unknown> } | undefined;
-  cmd.action((file: string, flags: Record<string, unknown>) => {
-    given = { file, flags };
-  });
-  cmd.parse(args, { from: 'user' });
-  if (!given) throw new Error(`commander ran no action for ${JSON.stringify(args)}`);
-  return given;
+  const { positionals, flags } = commanderReading(tailCommand(), args);
+  return { file: positionals[0] as string, flags };
 }
 
 const OPTIONS: readonly Option[] = tailCommand().options;
