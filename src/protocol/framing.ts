@@ -13,6 +13,10 @@ export const MAX_FRAME_LENGTH = 0xffff_ffff;
 
 /** Where a header split across chunks is put together. */
 const HEADER_SCRATCH = Buffer.alloc(HEADER_BYTES);
+/** A decoder's own store for a partial frame starts this large and doubles as needed... */
+const FIRST_STORE_BYTES = 512;
+/** ...up to this; a partial frame larger than this is kept in buffers of its own. */
+const MAX_STORE_BYTES = 4096;
 
 /** What {@link FrameDecoder.push} reports when a header announces too large a frame. */
 export interface OversizeFrame {
@@ -26,8 +30,19 @@ export interface OversizeFrame {
  * copied) in arrival order.
  */
 export class FrameDecoder {
+  /** The partial frame's bytes, when they are not in `store`. */
   private chunks: Buffer[] = [];
   private buffered = 0;
+  /**
+   * This decoder's own buffer for a small partial frame: its bytes at `[0, buffered)`
+   * while `inStore`. A sender's stream seldom ends a read on a frame boundary, so nearly
+   * every read of a busy connection leaves a partial frame. Copied into a fresh buffer
+   * each time, it was a slice of Node's shared pool that lived into the next read, often
+   * past a scavenge: promoted with its 8 KiB slab, which then waited for a major
+   * collection.
+   */
+  private store: Buffer | null = null;
+  private inStore = false;
   private failed = false;
 
   /** @param maxFrameSize largest body accepted, in bytes */
@@ -48,7 +63,8 @@ export class FrameDecoder {
 
   /**
    * {@link push}, reporting each frame body as `buf[start..end)` instead of a view: a
-   * Buffer view costs more to create than a small frame costs to handle.
+   * Buffer view costs more to create than a small frame costs to handle. `buf` may be
+   * the decoder's own buffer, rewritten by the next chunk: copy what must outlive the call.
    */
   pushRanges(chunk: Buffer, onFrame: (buf: Buffer, start: number, end: number) => void): OversizeFrame | null {
     if (this.failed) return null;
@@ -64,13 +80,12 @@ export class FrameDecoder {
       if (n > this.maxFrameSize) return this.fail(n);
       const total = HEADER_BYTES + n;
       if (have < total) return this.keep(chunk);
-      const frame = Buffer.allocUnsafe(total);
-      let at = 0;
-      for (const piece of this.chunks) at += piece.copy(frame, at);
-      off = total - at;
-      chunk.copy(frame, at, 0, off);
+      const frame = this.joined(total);
+      off = total - this.buffered;
+      chunk.copy(frame, this.buffered, 0, off);
       this.chunks = [];
       this.buffered = 0;
+      this.inStore = false;
       onFrame(frame, HEADER_BYTES, total);
     }
     const len = chunk.length;
@@ -82,28 +97,60 @@ export class FrameDecoder {
       off = start + n;
       onFrame(chunk, start, off);
     }
-    if (off < len) {
-      // Copy the tail: the caller's chunk may be a pooled buffer reused after we return.
-      const rest = Buffer.from(chunk.subarray(off));
-      this.chunks = [rest];
-      this.buffered = rest.length;
-    }
+    // Copy the tail: the caller's chunk may be a pooled buffer reused after we return.
+    if (off < len) this.keep(off === 0 ? chunk : chunk.subarray(off));
     return null;
   }
 
   /** Keep a copy of `chunk` behind the pending bytes, for the same pooled-buffer reason as the tail copy. */
   private keep(chunk: Buffer): null {
-    this.chunks.push(Buffer.from(chunk));
-    this.buffered += chunk.length;
+    const need = this.buffered + chunk.length;
+    if ((this.buffered === 0 || this.inStore) && need <= MAX_STORE_BYTES) {
+      chunk.copy(this.storeOf(need), this.buffered);
+      this.inStore = true;
+    } else {
+      if (this.inStore) this.chunks = [Buffer.from(this.store!.subarray(0, this.buffered))];
+      this.inStore = false;
+      this.chunks.push(Buffer.from(chunk));
+    }
+    this.buffered = need;
     return null;
+  }
+
+  /**
+   * A buffer of `total` bytes starting with the pending ones: the store when the frame fits
+   * in it, else a new one.
+   */
+  private joined(total: number): Buffer {
+    if (this.inStore && total <= MAX_STORE_BYTES) return this.storeOf(total);
+    const frame = Buffer.allocUnsafe(total);
+    if (this.inStore) this.store!.copy(frame, 0, 0, this.buffered);
+    else {
+      let at = 0;
+      for (const piece of this.chunks) at += piece.copy(frame, at);
+    }
+    return frame;
+  }
+
+  /** The store, at least `n` bytes long (at most MAX_STORE_BYTES), its pending bytes kept. */
+  private storeOf(n: number): Buffer {
+    const old = this.store;
+    if (old !== null && old.length >= n) return old;
+    let size = old === null ? FIRST_STORE_BYTES : old.length * 2;
+    while (size < n) size *= 2;
+    // Its own memory, not a slice of Node's pool: it lives as long as the connection.
+    const store = Buffer.allocUnsafeSlow(Math.min(size, MAX_STORE_BYTES));
+    if (old !== null && this.inStore) old.copy(store, 0, 0, this.buffered);
+    this.store = store;
+    return store;
   }
 
   /** The pending frame's declared length; its header may end in `next` (there are 4 bytes in all). */
   private pendingDeclared(next: Buffer): number {
-    const first = this.chunks[0]!;
+    const first = this.inStore ? this.store!.subarray(0, this.buffered) : this.chunks[0]!;
     if (first.length >= HEADER_BYTES) return first.readUInt32BE(0);
     let got = 0;
-    for (const piece of this.chunks) {
+    for (const piece of this.inStore ? [first] : this.chunks) {
       got += piece.copy(HEADER_SCRATCH, got, 0, Math.min(HEADER_BYTES - got, piece.length));
       if (got === HEADER_BYTES) break;
     }
@@ -115,6 +162,8 @@ export class FrameDecoder {
     this.failed = true;
     this.chunks = [];
     this.buffered = 0;
+    this.inStore = false;
+    this.store = null;
     return { declared, limit: this.maxFrameSize };
   }
 }

@@ -20,6 +20,35 @@ function decodeAll(decoder: FrameDecoder, chunks: Buffer[]): { frames: string[];
   return { frames, errors };
 }
 
+/** A repeatable pseudo-random `random(n)` in [0, n) for `seed`. */
+function seededRandom(seed: number): (n: number) => number {
+  let state = seed;
+  return (n) => {
+    state = (state * 1103515245 + 12345) % 2147483648;
+    return state % n;
+  };
+}
+
+/**
+ * The frames of `texts`, read the way a socket reads into one buffer: each read's size
+ * from `sizeOf` (given the bytes left), the buffer overwritten after each push. Checks
+ * that nothing is left pending at the end.
+ */
+function decodeInReusedReads(d: FrameDecoder, texts: string[], sizeOf: (left: number) => number): string[] {
+  const all = Buffer.concat(texts.map(encodeFrame));
+  const scratch = Buffer.alloc(all.length);
+  const frames: string[] = [];
+  for (let pos = 0; pos < all.length; ) {
+    const size = sizeOf(all.length - pos);
+    all.copy(scratch, 0, pos, pos + size);
+    expect(d.push(scratch.subarray(0, size), (b) => frames.push(b.toString('utf8')))).toBeNull();
+    scratch.fill(0x7a);
+    pos += size;
+  }
+  expect(d.pendingBytes).toBe(0);
+  return frames;
+}
+
 describe('FrameDecoder', () => {
   it('decodes one frame per push', () => {
     const d = new FrameDecoder(LIMIT);
@@ -195,26 +224,50 @@ describe('FrameDecoder', () => {
     // Like a socket read into one buffer: every chunk is overwritten after its push, and
     // header, body and frame boundaries fall anywhere, several per chunk or none.
     for (let seed = 1; seed <= 40; seed++) {
-      let state = seed;
-      const random = (n: number): number => {
-        state = (state * 1103515245 + 12345) % 2147483648;
-        return state % n;
-      };
+      const random = seededRandom(seed);
       // Some frames are empty (length 0), and some reads bring nothing.
       const texts = Array.from({ length: 60 }, (_, i) => (random(8) === 0 ? '' : JSON.stringify({ i, s: 'é'.repeat(random(40)) })));
-      const all = Buffer.concat(texts.map(encodeFrame));
-      const scratch = Buffer.alloc(all.length);
-      const d = new FrameDecoder(LIMIT);
-      const frames: string[] = [];
-      for (let pos = 0; pos < all.length; ) {
-        const size = random(10) === 0 ? 0 : Math.min(all.length - pos, 1 + random(random(4) === 0 ? 3 : 120));
-        all.copy(scratch, 0, pos, pos + size);
-        expect(d.push(scratch.subarray(0, size), (b) => frames.push(b.toString('utf8')))).toBeNull();
-        scratch.fill(0x7a);
-        pos += size;
-      }
+      const frames = decodeInReusedReads(new FrameDecoder(LIMIT), texts, (left) => (random(10) === 0 ? 0 : Math.min(left, 1 + random(random(4) === 0 ? 3 : 120))));
       expect(frames, `seed ${seed}`).toEqual(texts);
-      expect(d.pendingBytes).toBe(0);
+    }
+  });
+
+  it('joins split frames in one buffer of its own, reused from read to read, not in slices of the shared pool', () => {
+    // Nearly every read of a busy connection ends inside a frame. A fresh copy of each
+    // partial frame was a slice of Node's 8 KiB pool that lived into the next read.
+    const texts = ['{"a":"one"}', '{"b":"two, a little longer"}', '{"c":3}', '{"d":"four"}'];
+    const all = Buffer.concat(texts.map(encodeFrame));
+    const d = new FrameDecoder(LIMIT);
+    const joined: Buffer[] = [];
+    const frames: string[] = [];
+    // Each read ends 5 bytes into the next frame.
+    let at = 0;
+    for (const text of texts) {
+      const end = Math.min(all.length, at + HEADER_BYTES + Buffer.byteLength(text) + 5);
+      const chunk = Buffer.from(all.subarray(at === 0 ? 0 : at, end));
+      d.pushRanges(chunk, (buf, start, stop) => {
+        frames.push(buf.toString('utf8', start, stop));
+        if (buf !== chunk) joined.push(buf);
+      });
+      at = end;
+    }
+    expect(frames).toEqual(texts);
+    expect(joined).toHaveLength(3);
+    expect(new Set(joined).size).toBe(1);
+    // Its own memory: not a view into a larger (shared) ArrayBuffer.
+    expect(joined[0]!.byteOffset).toBe(0);
+    expect(joined[0]!.buffer.byteLength).toBe(joined[0]!.length);
+  });
+
+  it('decodes random streams of frames smaller and larger than its own buffer, split anywhere', () => {
+    // Frames of up to 10 KB: a partial frame starts in the decoder's buffer and moves to
+    // buffers of its own once it outgrows it (4 KiB), and a frame larger than that is
+    // joined outside it, with the reads into one reused buffer.
+    for (let seed = 1; seed <= 30; seed++) {
+      const random = seededRandom(seed);
+      const texts = Array.from({ length: 40 }, (_, i) => JSON.stringify({ i, s: 'ü'.repeat(random(4) === 0 ? random(5000) : random(300)) }));
+      const frames = decodeInReusedReads(new FrameDecoder(64 * 1024), texts, (left) => Math.min(left, 1 + random(random(3) === 0 ? 6000 : 700)));
+      expect(frames, `seed ${seed}`).toEqual(texts);
     }
   });
 });
