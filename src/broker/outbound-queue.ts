@@ -13,6 +13,7 @@ import { deliveryFrameSize, writeDeliveryFrame } from './delivery-frame.js';
 import { CONTROL, FrameRing, NO_FRAME, QOS0, QOS1, type EntryKind } from './frame-ring.js';
 import { giveBackWriteChunk, takeWriteChunk, WRITE_CHUNK_BYTES } from './chunk-pool.js';
 import { DirectChunk } from './direct-chunk.js';
+import { WritableWaiters } from './writable-waiters.js';
 import { deliveryFrame, isExpired, NO_FLAGS, type BrokerMessage, type DeliveryFlags } from './message.js';
 import { placeQueuedFrame, queuedFrame } from './queued-frame.js';
 import { wholeFrameFor, wroteInParts } from './shared-frame.js';
@@ -80,6 +81,8 @@ export class OutboundQueue implements Flushable {
   private waitingForDrain = false;
   private ended = false;
   private readonly direct = new DirectChunk();
+  private readonly writableWaiters = new WritableWaiters();
+  private readonly writable = (): boolean => this.takesMore;
 
   constructor(
     private readonly socket: Socket,
@@ -113,6 +116,25 @@ export class OutboundQueue implements Flushable {
   /** Bytes not yet written to the peer: queued here plus buffered in the socket. */
   get unsentBytes(): number {
     return this.bytes + this.socket.writableLength;
+  }
+
+  /**
+   * True while a delivery given now goes straight to the socket: nothing waits in the
+   * queue and the socket reports no backpressure. A sender with many frames to give (a
+   * reconnect's catch-up) gives them while this holds and then waits for
+   * {@link whenWritable}, so it never fills the queue or passes the output limit.
+   */
+  get takesMore(): boolean {
+    return !this.ended && this.isDirect();
+  }
+
+  /**
+   * Call `resume` in a later turn, once {@link takesMore} holds again: the socket has
+   * taken what it held and what waited here. Not called if the connection ends first.
+   */
+  whenWritable(resume: () => void): void {
+    this.writableWaiters.add(resume);
+    this.writableWaiters.wakeIf(this.writable);
   }
 
   /** Queue a response or other control frame; these are never dropped. */
@@ -297,6 +319,11 @@ export class OutboundQueue implements Flushable {
 
   /** Write what is queued, as far as the socket accepts it without buffering. */
   flush(): void {
+    this.writeQueued();
+    this.writableWaiters.wakeIf(this.writable);
+  }
+
+  private writeQueued(): void {
     if (this.waitingForDrain && !this.ended) return;
     if (this.socket.destroyed) {
       this.discard();
@@ -409,6 +436,7 @@ export class OutboundQueue implements Flushable {
   /** Forget queued frames (the socket is gone). Returns the bytes forgotten. */
   discard(): number {
     const forgotten = this.bytes;
+    this.writableWaiters.clear();
     this.entries.clear();
     this.droppedEntries = 0;
     this.qos0Searched = 0;

@@ -7,7 +7,7 @@
 import { NO_TARGETS, withTarget, type AckTracker } from './ack-tracker.js';
 import { mayReceive } from './auth/enforce.js';
 import { isExpired, type BrokerMessage, type DeliveryFlags } from './message.js';
-import type { Session } from './session.js';
+import type { CatchUp, Session } from './session.js';
 import { expectSeveral } from './shared-frame.js';
 import type { MessageObserver } from './monitor/message-observer.js';
 import type { SessionJournal } from './session-journal.js';
@@ -18,6 +18,12 @@ import type { BrokerStats } from './stats.js';
 const REDELIVERED: DeliveryFlags = { redelivered: true };
 /** A publish's options: none (a literal per call was an object per message). */
 const NO_OPTIONS: RouteOptions = Object.freeze({});
+
+/** Whether `session`'s connection is still being given what it missed (see Router.resume). */
+const isCatchingUp = (session: Session): boolean => {
+  const up = session.catchUp;
+  return up !== null && up.conn === session.connection && !up.conn.isClosing;
+};
 
 export interface RouteOptions {
   /** Do not deliver to this session (a requester does not answer itself). */
@@ -59,9 +65,11 @@ export class Router {
       // Nothing reaches a client outside its subscribe permission, whatever it subscribed.
       if (!mayReceive(session, msg.topic)) continue;
       let ok = false;
-      if (session.connection && !session.connection.isClosing) {
+      const catchingUp = isCatchingUp(session);
+      // A request is answered now or never: it goes past a catch-up, as past any queue.
+      if (session.connection && !session.connection.isClosing && (!catchingUp || options.onlineOnly)) {
         ok = this.send(session, msg);
-      } else if (msg.qos === 1 && !options.onlineOnly) {
+      } else if ((msg.qos === 1 || catchingUp) && !options.onlineOnly) {
         ok = session.queueOffline(msg, this.maxQueueSize, this.countExpired);
         if (!ok) this.slow.recordDrop(session);
       }
@@ -105,7 +113,7 @@ export class Router {
     for (const session of targets) {
       if (this.sessions.get(session.clientId) !== session) continue;
       let ok: boolean;
-      if (session.connection && !session.connection.isClosing) {
+      if (session.connection && !session.connection.isClosing && !isCatchingUp(session)) {
         ok = this.send(session, msg);
       } else {
         ok = session.queueOffline(msg, this.maxQueueSize, this.countExpired);
@@ -138,24 +146,46 @@ export class Router {
 
   /**
    * After a reconnect: first the QoS 1 messages sent before and never acked (flagged
-   * `redelivered`), then those queued while the session was offline, in order.
+   * `redelivered`), then those queued while the session was offline, in order, and then
+   * what arrived meanwhile. They are given to the connection only while it takes them
+   * straight to the socket, the rest as it drains: at once they could pass the output
+   * limit, which closed the connection and lost what was still to go, at every reconnect.
    */
   resume(session: Session): void {
     const conn = session.connection;
     if (!conn) return;
+    const up: CatchUp = { conn, redeliver: [...session.inflight.values()], next: 0 };
+    session.catchUp = up;
+    this.catchUp(session, up);
+  }
+
+  /** Give `up`'s messages to its connection until it has no room, then wait for room. */
+  private catchUp(session: Session, up: CatchUp): void {
+    const conn = up.conn;
+    // A takeover or a closed connection ends it; the next connect starts over.
+    if (session.catchUp !== up || session.connection !== conn || conn.isClosing) return;
+    const out = conn.outbound;
     const now = Date.now();
-    for (const msg of [...session.inflight.values()]) {
+    const resume = (): void => this.catchUp(session, up);
+    while (up.next < up.redeliver.length) {
+      if (!out.takesMore) return out.whenWritable(resume);
+      const msg = up.redeliver[up.next++]!;
+      // Acked since (it may have been delivered before the reconnect's answer was read).
+      if (session.inflight.get(msg.id) === undefined) continue;
       if (isExpired(msg, now)) {
         session.inflight.deleteMessage(msg);
         this.countExpired(msg, session);
         continue;
       }
-      if (conn.outbound.sendDelivery(msg, REDELIVERED)) this.stats.deliveries++;
+      if (out.sendDelivery(msg, REDELIVERED)) this.stats.deliveries++;
     }
-    for (let msg = session.offline.shift(); msg; msg = session.offline.shift()) {
+    while (session.offline.length > 0) {
+      if (!out.takesMore) return out.whenWritable(resume);
+      const msg = session.offline.shift()!;
       if (isExpired(msg, now)) this.countExpired(msg, session);
       else if (!this.send(session, msg)) this.journal?.dropped(session, msg);
     }
+    session.catchUp = null;
   }
 
   /** An expired message was dropped before delivery (`expired_count` in `status`). */

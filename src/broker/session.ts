@@ -11,6 +11,17 @@ import { isExpired, keepMessage, type BrokerMessage } from './message.js';
 /** Until a connect says otherwise: the broker's own sessions and tests. */
 const UNRESTRICTED: Identity = { name: 'anonymous', kind: 'anonymous', permissions: null };
 
+/**
+ * A reconnect's catch-up: the unacked messages to send again, and how many of them went;
+ * the messages queued while offline are taken from the session's `offline` queue after them.
+ */
+export interface CatchUp {
+  /** The connection it feeds; a catch-up of an earlier connection stops. */
+  readonly conn: Connection;
+  readonly redeliver: BrokerMessage[];
+  next: number;
+}
+
 export class Session {
   readonly patterns = new Set<string>();
   /** QoS 1 messages handed to the connection and not yet acked, by message id. */
@@ -18,6 +29,11 @@ export class Session {
   /** QoS 1 messages that arrived while no connection was attached. */
   readonly offline = new Deque<BrokerMessage>();
   connection: Connection | null = null;
+  /**
+   * A reconnect's catch-up while it lasts (see Router.resume): new messages for the
+   * session queue in `offline`, behind what it has still to send.
+   */
+  catchUp: CatchUp | null = null;
   clientType = 'unknown';
   /**
    * Who the client authenticated as on its latest connect; its permissions also decide

@@ -137,6 +137,83 @@ describe('redelivery of unacked QoS 1 messages', () => {
   }
 });
 
+/**
+ * A reconnect's catch-up larger than `max_output_bytes`: it is paced by the client's
+ * reading, so it neither closes the connection nor loses what was still to go.
+ */
+describe('a reconnect that has more to catch up than the output limit', () => {
+  /** 1,200 QoS 1 messages of 20 KB: 24 MB, more than the socket buffers of both ends hold. */
+  const BACKLOG = 1200;
+  const PAD = 'x'.repeat(20_000);
+  const LIMITS = { max_message_size: 64 * 1024, max_output_bytes: 1024 * 1024 };
+
+  /** Publish `BACKLOG` QoS 1 messages on `topic`, pipelined, and wait for the last answer. */
+  async function publishBacklog(pub: RawClient, topic: string): Promise<void> {
+    const frames = [];
+    for (let seq = 0; seq < BACKLOG; seq++) {
+      frames.push(encodeJsonFrame({ jsonrpc: '2.0', id: `b${seq}`, method: 'publish', params: { topic, payload: { seq, pad: PAD }, qos: 1 } }));
+    }
+    pub.writeRaw(Buffer.concat(frames));
+    const last = await pub.waitFor((f) => f.id === `b${BACKLOG - 1}`, 20_000, 'the last publish answer');
+    expect(last.result.delivered).toBe(1);
+  }
+
+  /** `clientId`'s row in the broker's status. */
+  async function row(pub: RawClient, clientId: string): Promise<Frame> {
+    return (await pub.call('status')).result.clients.find((c: Frame) => c.client_id === clientId);
+  }
+
+  it('what was queued offline arrives whole and in order, and what is published meanwhile after it', async () => {
+    const { port } = await broker(LIMITS);
+    const mon = await monitor(port);
+    const sub = await connected(port, 'backlogged');
+    await subscribe(sub, 'bk.#');
+    sub.close();
+    await mon.disconnected('backlogged');
+    const pub = await connected(port, 'bk-pub');
+    await publishBacklog(pub, 'bk.x');
+
+    // The client reconnects and reads nothing yet: the catch-up fills the sockets and waits.
+    const back = await RawClient.open(port);
+    back.socket.pause();
+    back.send({ jsonrpc: '2.0', id: 'c', method: 'connect', params: { client_id: 'backlogged', client_type: 'test', version: '1' } });
+    await pollUntil(async () => {
+      const r = await row(pub, 'backlogged');
+      return r.connected === true && r.queued > 0;
+    }, 'a catch-up waiting for the client to read');
+    // Published while the catch-up waits: they must not overtake it.
+    await publish(pub, 'bk.live', { live: 1 }, { qos: 1 });
+    await publish(pub, 'bk.live', { live: 0 }, { qos: 0 });
+    back.socket.resume();
+    const got = await back.waitDeliveries(BACKLOG + 2, undefined, 30_000);
+    expect(back.frames[0]).toMatchObject({ id: 'c', result: { session_present: true } });
+    expect(got.slice(0, BACKLOG).map((d) => d.payload.seq)).toEqual(Array.from({ length: BACKLOG }, (_, i) => i));
+    expect(got.slice(BACKLOG).map((d) => d.payload)).toEqual([{ live: 1 }, { live: 0 }]);
+    expect(back.isClosed).toBe(false);
+    expect((await pub.call('status')).result.dropped_count).toBe(0);
+    expect(await row(pub, 'backlogged')).toMatchObject({ connected: true, queued: 0, unacked: BACKLOG + 1 });
+  });
+
+  it('unacked deliveries are all sent again, in order, on a connection that stays open', async () => {
+    const { port } = await broker(LIMITS);
+    const mon = await monitor(port);
+    const sub = await connected(port, 'no-acker');
+    await subscribe(sub, 'bk.#');
+    const pub = await connected(port, 'bk-pub');
+    await publishBacklog(pub, 'bk.x');
+    await sub.waitDeliveries(BACKLOG, undefined, 30_000);
+    sub.close();
+    await mon.disconnected('no-acker');
+
+    const back = await connected(port, 'no-acker');
+    const got = await back.waitDeliveries(BACKLOG, undefined, 30_000);
+    expect(got.map((d) => d.payload.seq)).toEqual(Array.from({ length: BACKLOG }, (_, i) => i));
+    expect(got.every((d) => d.redelivered === true)).toBe(true);
+    expect(back.isClosed).toBe(false);
+    expect(await row(pub, 'no-acker')).toMatchObject({ connected: true, unacked: BACKLOG });
+  });
+});
+
 describe('offline sessions', () => {
   it('queue QoS 1 (not QoS 0) while offline, count them in delivered, and deliver in publish order on reconnect', async () => {
     const { port } = await broker();

@@ -35,6 +35,42 @@ describe('OutboundQueue', () => {
     expect(q.queuedDeliveries).toBe(0);
   });
 
+  it('takesMore while a delivery would go straight to the socket; whenWritable resumes a sender in a later turn once it does again', async () => {
+    const { socket, q, deliver } = setup(100);
+    expect(q.takesMore).toBe(true);
+    socket.accept = false;
+    deliver('a');
+    await tick(); // written: now backpressured
+    expect(q.takesMore).toBe(false);
+    const resumed: boolean[] = [];
+    q.whenWritable(() => resumed.push(q.takesMore));
+    deliver('b');
+    await tick();
+    expect(resumed).toEqual([]);
+    socket.accept = true;
+    socket.emit('drain');
+    // Not inside the drain's flush: in a later turn, and then it takes more.
+    expect(resumed).toEqual([]);
+    await new Promise((r) => setImmediate(r));
+    expect(resumed).toEqual([true]);
+    expect(socket.bodies()).toEqual(['a', 'b']);
+  });
+
+  it('whenWritable is not called once the connection is cut off', async () => {
+    const { socket, q, deliver } = setup(100);
+    socket.accept = false;
+    deliver('a');
+    await tick();
+    let resumed = false;
+    q.whenWritable(() => (resumed = true));
+    q.abort();
+    socket.accept = true;
+    socket.emit('drain');
+    await new Promise((r) => setImmediate(r));
+    expect(resumed).toBe(false);
+    expect(q.takesMore).toBe(false);
+  });
+
   it('past max_queue_size drops the oldest QoS 0 delivery, never a response', async () => {
     const { socket, q, dropped, deliver } = setup(3);
     socket.accept = false;
