@@ -8,6 +8,8 @@
  * twice once the publisher retries). So the sessions a QoS 1 message goes to are chosen
  * when it is published (they are what the `enqueue` record names), the append is made,
  * and only when it succeeded is the message routed, to those sessions, and retained.
+ * Behind a subscribe or unsubscribe of the same client that is still being stored, they
+ * are chosen, and the append made, once that has been applied.
  *
  * Order: one publisher's messages must reach each subscriber in publish order, and a
  * QoS 0 publish is not journaled. While any publish of a client waits for the journal,
@@ -17,12 +19,14 @@
  * journaled and not chained.
  */
 import { decimalLength, writeDecimal } from '../protocol/decimal.js';
+import type { RpcError } from '../protocol/errors.js';
 import type { PublishResult } from '../protocol/messages.js';
 import type { SelfEncodingResult } from './answer-encoder.js';
 import type { BrokerContext } from './context.js';
 import type { Durability } from './durability.js';
 import { deliveryFrame, type BrokerMessage } from './message.js';
 import { MESSAGE_ID_LENGTH, writeMessageId } from './message-id.js';
+import { chainStep } from './publish-chain.js';
 import type { Session } from './session.js';
 
 /**
@@ -104,6 +108,16 @@ export function needsJournal(durability: Durability | null, session: Session, qo
   return durability !== null && (qos === 1 || retain || session.publishChain !== null);
 }
 
+/** A publish on its way through the journal. */
+interface JournaledPublish {
+  readonly broker: BrokerContext;
+  readonly durability: Durability;
+  readonly session: Session;
+  readonly msg: BrokerMessage;
+  readonly retain: boolean;
+  readonly ttl: number;
+}
+
 /**
  * Journal `msg` (see the module comment), then finish it. Resolves to the publish result;
  * rejects with -32004 when the journal could not store it, in which case nothing was
@@ -117,24 +131,35 @@ export function publishDurably(
   retain: boolean,
   ttl: number,
 ): PublishResult | Promise<PublishResult> {
-  const targets = msg.qos === 1 ? broker.router.targets(msg) : null;
   // Built now, as RetainedStore.set would: a message that cannot be serialised fails its
   // own publish, before anything is journaled.
   if (retain) deliveryFrame(msg, { retained: true });
-  const stored = durability.storePublish(msg, targets, retain);
+  const p: JournaledPublish = { broker, durability, session, msg, retain, ttl };
   const before = session.publishChain;
+  if (msg.qos === 1 && before !== null && session.targetMovesChained > 0) {
+    // A subscribe or unsubscribe of this client waits ahead of it: "subscribe, then
+    // publish to it" must reach the client, and "unsubscribe, then publish" must not, so
+    // its sessions are chosen, and it is journaled, once those have run.
+    return chainStep(session, before.then(() => storeAndFinish(p)), true);
+  }
+  const targets = msg.qos === 1 ? broker.router.targets(msg) : null;
+  const stored = durability.storePublish(msg, targets, retain);
   if (stored === null && before === null) return finishPublish(broker, session, msg, retain, ttl, targets);
   const waited = before === null ? stored! : before.then(() => stored);
-  const step = waited.then((refusal) => {
+  return chainStep(session, waited.then(onceStored(p, targets)), false);
+}
+
+/** Choose the publish's sessions now, journal it, then finish it. */
+function storeAndFinish(p: JournaledPublish): PublishResult | Promise<PublishResult> {
+  const targets = p.msg.qos === 1 ? p.broker.router.targets(p.msg) : null;
+  const stored = p.durability.storePublish(p.msg, targets, p.retain);
+  return stored === null ? onceStored(p, targets)(null) : stored.then(onceStored(p, targets));
+}
+
+/** What finishes the publish once the journal answered: its refusal thrown, or the publish routed to `targets`. */
+function onceStored(p: JournaledPublish, targets: readonly Session[] | null): (refusal: RpcError | null) => PublishResult {
+  return (refusal) => {
     if (refusal) throw refusal;
-    return finishPublish(broker, session, msg, retain, ttl, targets);
-  });
-  // The chain never rejects: a step's outcome goes to its publisher, not to the next
-  // publish. The last step to settle ends the chain, and the fast path is open again.
-  const release = (): void => {
-    if (session.publishChain === tail) session.publishChain = null;
+    return finishPublish(p.broker, p.session, p.msg, p.retain, p.ttl, targets);
   };
-  const tail = step.then(release, release);
-  session.publishChain = tail;
-  return step;
 }

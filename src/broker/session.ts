@@ -57,6 +57,12 @@ export class Session {
    * one publisher's messages still reach each subscriber in publish order.
    */
   publishChain: Promise<void> | null = null;
+  /**
+   * Persistence only: steps in `publishChain` that change the client's subscriptions, or
+   * that wait for such a change; while any is there, a QoS 1 publish of the client chooses
+   * its sessions when its turn comes, not when it arrives (see publish-chain.ts).
+   */
+  targetMovesChained = 0;
 
   droppedSinceEvent = 0;
   totalDropped = 0;

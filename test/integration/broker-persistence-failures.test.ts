@@ -250,6 +250,42 @@ describe('a subscribe is answered once stored', () => {
     expect(me.deliveries().map((d) => d.topic)).toEqual(['me.own']);
   });
 
+  it('a QoS 1 publish behind the same client’s subscribe or unsubscribe goes where they leave it, and is journaled so', async () => {
+    const dir = tempDir();
+    const fs = new TestJournalFs();
+    const b = await persistent(dir, {}, { persistenceFs: fs });
+    const me = await bed.connected(b.port, 'me');
+
+    const gate = fs.hold('write');
+    // Pipelined, not awaited: each waits behind the subscribe being stored.
+    const sub = me.call('subscribe', { patterns: ['me.#', 'gone.#'] });
+    const own = me.call('publish', { topic: 'me.own', payload: 1, qos: 1 });
+    const unsub = me.call('unsubscribe', { patterns: ['gone.#'] });
+    const gone = me.call('publish', { topic: 'gone.x', payload: 2, qos: 1 });
+    const two = me.call('publish', { topic: 'me.two', payload: 3, qos: 1 });
+    await gate.reached;
+    gate.release();
+    expect((await sub).result).toEqual({ subscribed: ['me.#', 'gone.#'] });
+    expect((await own).result.delivered).toBe(1); // subscribe, then publish: it reaches itself
+    expect((await unsub).result).toEqual({ unsubscribed: ['gone.#'] });
+    expect((await gone).result.delivered).toBe(0); // unsubscribe, then publish: it does not
+    expect((await two).result.delivered).toBe(1);
+    await me.waitDeliveries(2);
+    await roundTrip(me);
+    expect(me.deliveries().map((d) => d.topic)).toEqual(['me.own', 'me.two']);
+
+    // Journaled for the client: unacked, they come back after a restart.
+    await b.stop();
+    const again = await persistent(dir);
+    const back = await bed.connected(again.port, 'me');
+    await back.waitDeliveries(2);
+    await roundTrip(back);
+    expect(back.deliveries().map((d) => [d.topic, d.redelivered])).toEqual([
+      ['me.own', true],
+      ['me.two', true],
+    ]);
+  });
+
   it('a subscribe that cannot be stored is refused -32003 with the reason, and not applied', async () => {
     const dir = tempDir();
     const fs = new TestJournalFs();

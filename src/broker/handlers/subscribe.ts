@@ -3,6 +3,7 @@ import { patternError } from '../../protocol/topics.js';
 import { mayReceive, requireSubscribePermission } from '../auth/enforce.js';
 import type { CallContext, MethodSpec } from '../context.js';
 import { requireStringArray } from '../params.js';
+import { chainStep } from '../publish-chain.js';
 
 /**
  * `subscribe`: all patterns or none. Matching retained messages follow right after the
@@ -50,12 +51,7 @@ export const subscribe: MethodSpec = {
       if (refusal) throw refusal;
       return subscribeNow(ctx, patterns);
     });
-    const release = (): void => {
-      if (session.publishChain === tail) session.publishChain = null;
-    };
-    const tail = step.then(release, release);
-    session.publishChain = tail;
-    return step;
+    return chainStep(session, step, true);
   },
 };
 

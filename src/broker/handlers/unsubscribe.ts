@@ -1,5 +1,6 @@
 import type { MethodSpec } from '../context.js';
 import { requireStringArray } from '../params.js';
+import { chainStep } from '../publish-chain.js';
 
 /** `unsubscribe`: answers with the patterns that were held and are now removed. */
 export const unsubscribe: MethodSpec = {
@@ -19,12 +20,6 @@ export const unsubscribe: MethodSpec = {
     if (before === null) return unsubscribeNow();
     // A subscribe of this client still being stored comes first (persistence only):
     // "subscribe x, unsubscribe x" must end unsubscribed.
-    const step = before.then(unsubscribeNow);
-    const release = (): void => {
-      if (session.publishChain === tail) session.publishChain = null;
-    };
-    const tail = step.then(release, release);
-    session.publishChain = tail;
-    return step;
+    return chainStep(session, before.then(unsubscribeNow), true);
   },
 };
