@@ -34,6 +34,7 @@ import { METHODS } from './handlers/index.js';
 import { acknowledgeIdBytes } from './handlers/ack.js';
 import { publishChecked, publishUnanswered } from './handlers/publish.js';
 import { requireSendableTopic } from './params.js';
+import { restoreRawParams, type RawParamsSpec } from './parsed-raw-params.js';
 import { PendingAnswer } from './pending-answer.js';
 import { PublishTemplate } from './publish-template.js';
 import type { Session } from './session.js';
@@ -50,6 +51,7 @@ type Outcome = RpcResponseObject | undefined | Promise<RpcResponseObject | undef
 const LOUD_NOTIFICATION_FAILURES = 5;
 
 const rawParamsOf = (method: string): readonly string[] | undefined => METHODS.get(method)?.rawParams;
+const specOf = (method: string): RawParamsSpec | undefined => METHODS.get(method);
 
 /** What a failed templated publish reports as its call (made once: the call itself is never built). */
 const TEMPLATED_CALL: Readonly<RpcCall> = Object.freeze({ kind: 'call', method: 'publish', params: undefined, id: undefined });
@@ -128,6 +130,7 @@ export class Dispatcher {
       this.reply(conn, errorObject(null, parseError((err as Error).message)));
       return;
     }
+    restoreRawParams(value, text, specOf);
     if (Array.isArray(value)) {
       this.handleBatch(conn, value.map(classify), []);
       return;

@@ -113,6 +113,41 @@ describe('payloads on the fast path', () => {
     expect(d.payload).toEqual({ name: 'Ren\u00e9e', price: '5 \u20ac' });
   });
 
+  it('the general path delivers the very bytes too: positional params, a BOM, escaped or repeated keys, a legacy code page', async () => {
+    // What JSON.parse cannot hold: serialised again, 1e400 became null and the digits past
+    // a double's precision were lost.
+    const text = '[ 1e400 , -0 , 1.0 , 12345678901234567890 , { "a" : 1 , "a" : 2 } ]';
+    const { port } = await broker();
+    const { c: sub, bodies } = await connectedWithBytes(port, 'sub');
+    await subscribe(sub, 'gen.#');
+    const pub = await connected(port, 'pub');
+    const frames: [string, Buffer][] = [
+      ['gen.positional', Buffer.from(publishFrame(`[ "gen.positional" , ${text} ]`, 101))],
+      ['gen.bom', Buffer.from(`\ufeff${publishFrame(`{"topic":"gen.bom","payload":${text}}`, 102)}`)],
+      ['gen.escaped', Buffer.from(publishFrame(`{"topic":"gen.escaped","pay\\u006coad":${text}}`, 103))],
+      ['gen.repeated', Buffer.from(publishFrame(`{"topic":"gen.repeated","payload":"first","payload":${text}}`, 104))],
+      // 0xE9 is "é" in windows-1252: not UTF-8, so the frame is decoded as the legacy code page.
+      ['gen.legacy', Buffer.from(publishFrame(`{"topic":"gen.legacy","payload":[${text},"caf\u00e9"]}`, 105), 'latin1')],
+    ];
+    for (const [i, [topic, bytes]] of frames.entries()) {
+      const res = await exchange(pub, body(bytes, false), 101 + i);
+      expect(res.result?.delivered, topic).toBe(1);
+    }
+    await sub.waitDeliveries(frames.length);
+    for (const [topic] of frames) {
+      const expected = topic === 'gen.legacy' ? `[${text},"café"]` : text;
+      const frame = bodies.find((b) => b.includes(`"topic":"${topic}"`))!;
+      expect(payloadBytes(frame, topic, Buffer.byteLength(expected)).toString(), topic).toBe(expected);
+    }
+    // Retained by position: 1e400 is kept as written, not taken for null (which would clear the topic).
+    const retained = await exchange(pub, body(publishFrame('["gen.kept", 1e400, 0, 0, true]', 106), false), 106);
+    expect(retained.error).toBeUndefined();
+    const { c: late, bodies: lateBodies } = await connectedWithBytes(port, 'late');
+    await subscribe(late, 'gen.kept');
+    await late.waitDeliveries(1);
+    expect(payloadBytes(lateBodies.find((b) => b.includes('"topic":"gen.kept"'))!, 'gen.kept', 5).toString()).toBe('1e400');
+  });
+
   it('a retained publish with payload "" clears the retained topic', async () => {
     const { port } = await broker();
     const pub = await connected(port, 'pub');
