@@ -15,6 +15,9 @@ export interface RawParamsSpec {
   readonly rawParams?: readonly string[];
 }
 
+/** `n`, the first byte of `null`, the only JSON value that starts with it. */
+const NULL_FIRST_BYTE = 0x6e;
+
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
@@ -36,8 +39,10 @@ export function restoreRawParams(value: unknown, text: string, specOf: (method: 
       // code page's text as it is delivered.
       utf8 ??= Buffer.from(text, 'utf8');
       const span = valueSpan(utf8, 0, utf8.length, [...at, 'params', step]);
+      // null stays a value, as the fast scan leaves it: "no payload" and "no result" test for it.
+      if (span === null || utf8[span[0]] === NULL_FIRST_BYTE) continue;
       // Borrowed: kept past the frame, it copies its own bytes out of the frame's.
-      if (span !== null) (params as Record<string | number, unknown>)[step] = new RawJson(utf8, span[0], span[1], true);
+      (params as Record<string | number, unknown>)[step] = new RawJson(utf8, span[0], span[1], true);
     }
   };
   if (Array.isArray(value)) value.forEach((call, i) => restore(call, [i]));

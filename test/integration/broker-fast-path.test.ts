@@ -146,6 +146,12 @@ describe('payloads on the fast path', () => {
     await subscribe(late, 'gen.kept');
     await late.waitDeliveries(1);
     expect(payloadBytes(lateBodies.find((b) => b.includes('"topic":"gen.kept"'))!, 'gen.kept', 5).toString()).toBe('1e400');
+    // And null by position still clears it, as by name.
+    expect((await exchange(pub, body(publishFrame('["gen.kept", null, 0, 0, true]', 107), false), 107)).error).toBeUndefined();
+    const later = await connected(port, 'later');
+    await subscribe(later, 'gen.kept');
+    await roundTrip(later);
+    expect(later.deliveries()).toEqual([]);
   });
 
   it('a retained publish with payload "" clears the retained topic', async () => {
