@@ -11,11 +11,11 @@ import { describe, expect, it } from 'vitest';
 import { METHODS } from '../../src/broker/handlers/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { scanBatch, scanCall } from '../../src/protocol/call-scan.js';
-import { FrameDecoder } from '../../src/protocol/index.js';
 import type { Connection } from '../../src/broker/connection.js';
 import type { StartedBroker } from '../helpers/broker-fixture.js';
 import { roundTrip, subscribe, useTestBed } from '../helpers/test-bed.js';
 import type { Frame, RawClient } from '../helpers/raw-client.js';
+import { captureBodies, payloadBytes } from '../helpers/frame-bytes.js';
 
 const { broker, open, connected, tempDir } = useTestBed();
 
@@ -26,14 +26,6 @@ function body(text: string | Buffer, fast: boolean): Buffer {
   const b = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
   expect(scanCall(b, 0, b.length, rawOf) !== null, `fast path for ${b.toString('latin1')}`).toBe(fast);
   return b;
-}
-
-/** Every frame body the broker sends to `c`, as bytes (RawClient only keeps them parsed). */
-function captureBodies(c: RawClient): Buffer[] {
-  const bodies: Buffer[] = [];
-  const decoder = new FrameDecoder(64 * 1024 * 1024);
-  c.socket.on('data', (chunk: Buffer) => decoder.push(chunk, (b) => bodies.push(Buffer.from(b))));
-  return bodies;
 }
 
 /** Open, start capturing raw frames (before any arrive, so frame boundaries line up), then connect. */
@@ -60,14 +52,6 @@ function frameOf(bytes: Buffer): Buffer {
   const header = Buffer.allocUnsafe(4);
   header.writeUInt32BE(bytes.length, 0);
   return Buffer.concat([header, bytes]);
-}
-
-/** The bytes of the payload in a delivery frame body, located by the frame's fixed layout. */
-function payloadBytes(frame: Buffer, topic: string, length: number): Buffer {
-  const head = Buffer.from(`{"jsonrpc":"2.0","method":"message","params":{"topic":${JSON.stringify(topic)},"payload":`);
-  expect(frame.subarray(0, head.length).toString()).toBe(head.toString());
-  expect(frame.subarray(head.length + length, head.length + length + 13).toString()).toBe(',"timestamp":');
-  return frame.subarray(head.length, head.length + length);
 }
 
 const publishFrame = (params: string, id: number | string): string => `{"jsonrpc":"2.0","method":"publish","params":${params},"id":${JSON.stringify(id)}}`;

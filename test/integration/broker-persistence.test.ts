@@ -11,6 +11,7 @@ import type { BrokerConfig } from '../../src/broker/index.js';
 import { encodeFrame } from '../../src/protocol/framing.js';
 import { useTempDirs } from '../helpers/journal-bed.js';
 import type { RawClient } from '../helpers/raw-client.js';
+import { captureBodies, payloadBytes } from '../helpers/frame-bytes.js';
 import { roundTrip, subscribe, useTestBed } from '../helpers/test-bed.js';
 
 // Registered before the test bed: after-hooks run in reverse, so brokers stop before their directories go.
@@ -176,6 +177,29 @@ describe('persistence across a restart', () => {
     await roundTrip(sub3);
     expect(sub3.deliveries().map((d) => d.message_id)).toEqual([sent[5]]);
     expect(last[0]).toMatchObject({ redelivered: true });
+  });
+
+  it('keeps each payload as it was written across a restart, retained and queued: 1e400, -0, 1.0, digits past a double', async () => {
+    const text = '{"x" : [ 1e400 , -0 , 1.0 , 12345678901234567890 ]}';
+    const dir = tempDir();
+    const b1 = await persistent(dir);
+    await offlineSubscriber(b1.port, 'later', 'kept.#');
+    const pub = await bed.connected(b1.port, 'pub');
+    const answer = pub.waitFor((f) => f.id === 'k1', 5000, 'the publish answer');
+    pub.writeRaw(encodeFrame(`{"jsonrpc":"2.0","method":"publish","params":{"topic":"kept.x","payload":${text},"qos":1,"retain":true},"id":"k1"}`));
+    expect((await answer).result.delivered).toBe(1);
+    await b1.stop();
+
+    const b2 = await persistent(dir);
+    for (const clientId of ['later', 'fresh']) {
+      const c = await bed.open(b2.port);
+      const bodies = captureBodies(c);
+      expect((await c.call('connect', { client_id: clientId, client_type: 'test', version: '1' })).error).toBeUndefined();
+      if (clientId === 'fresh') await subscribe(c, 'kept.#'); // the retained copy; 'later' gets its queued one
+      await c.waitDeliveries(1);
+      const frame = bodies.find((f) => f.includes('"topic":"kept.x"'))!;
+      expect(payloadBytes(frame, 'kept.x', Buffer.byteLength(text)).toString(), clientId).toBe(text);
+    }
   });
 
   it('an offline session keeps receiving after a restart: its subscriptions route new QoS 1 publishes', async () => {

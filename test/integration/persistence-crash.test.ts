@@ -13,6 +13,7 @@ import { PersistenceError } from '../../src/broker/persistence/index.js';
 import { openJournal, useTempDirs } from '../helpers/journal-bed.js';
 import { Rng } from '../helpers/fuzz/prng.js';
 import { ON_WINDOWS } from '../helpers/platform.js';
+import { jsonValue } from '../../src/protocol/raw-json.js';
 
 const CHILD = fileURLToPath(new URL('../helpers/journal-child.mjs', import.meta.url));
 const tempDir = useTempDirs();
@@ -119,7 +120,8 @@ describe('persistence across processes', () => {
       // Appends reach the disk in order: what survived is a prefix, with no gap.
       expect(present, label).toEqual(Array.from({ length: present.length }, (_, i) => i));
       for (const [k, n] of lastRetained) {
-        const payload = o.state.retained.get(`r/${k}`)?.payload as { n: number } | undefined;
+        // A stored payload comes back as the text it was stored in.
+        const payload = jsonValue(o.state.retained.get(`r/${k}`)?.payload) as { n: number } | undefined;
         expect(payload?.n, `${label}: retained r/${k}`).toBeGreaterThanOrEqual(n);
       }
       await o.journal.close();

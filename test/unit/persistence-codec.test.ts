@@ -2,7 +2,12 @@ import { describe, expect, it } from 'vitest';
 import type { BrokerMessage } from '../../src/broker/message.js';
 import { createMessage, deliveryFrame } from '../../src/broker/message.js';
 import { decodeRecords, encodeRecord, frameBody, HEADER_BYTES } from '../../src/broker/persistence/record-codec.js';
+import { RawJson } from '../../src/protocol/raw-json.js';
 import type { FileRecord, JournalRecord } from '../../src/broker/persistence/records.js';
+import { compareRawJsonByValue } from '../helpers/raw-json-equality.js';
+
+// Stored payloads come back as the text they were stored in.
+compareRawJsonByValue();
 
 const msg = (id: string, extra: Partial<BrokerMessage> = {}): BrokerMessage => ({
   id, topic: `t/${id}`, payload: { n: id, list: [1, 'two', null], nested: { ok: true } }, sender: 'pub', timestamp: '2026-01-01T00:00:00.000Z', qos: 1, expiresAt: 0, ...extra,
@@ -54,6 +59,32 @@ describe('record codec', () => {
       { type: 'retain', message: msg('n', { payload: null }) },
     ])).records.map((r) => (r.record as { message: BrokerMessage }).message.payload);
     expect(out).toEqual([undefined, null]);
+  });
+
+  it('keeps a raw payload as the text it came in: 1e400, -0, 1.0 and digits past a double', () => {
+    const text = '{ "x" : [ 1e400 , -0 , 1.0 , 12345678901234567890 ] }';
+    const raw = new RawJson(Buffer.from(`junk${text}junk`), 4, 4 + Buffer.byteLength(text), false);
+    const records: JournalRecord[] = [
+      { type: 'retain', message: msg('raw1', { payload: raw }) },
+      { type: 'enqueue', message: msg('raw2', { payload: raw }), clientIds: ['c'] },
+    ];
+    // The file's bytes in memory of their own (Buffer.alloc never uses the shared pool).
+    const encoded = concat(records);
+    const file = Buffer.alloc(encoded.length);
+    encoded.copy(file);
+    const decoded = decodeRecords(file).records.map((r) => r.record as { message: BrokerMessage });
+    for (const r of decoded) {
+      expect(r.message.payload).toBeInstanceOf(RawJson);
+      expect(String(r.message.payload)).toBe(text);
+      // Its own bytes, not a view that would hold the file's.
+      expect((r.message.payload as RawJson).bytes.buffer).not.toBe(file.buffer);
+    }
+  });
+
+  it('reads a record written with its payload serialised from a value, as before', () => {
+    const old = frameBody(Buffer.from(JSON.stringify({ type: 'retain', message: { ...msg('old'), payload: { a: [1, 'x'] } } })));
+    const [r] = decodeRecords(old).records;
+    expect(String((r!.record as { message: BrokerMessage }).message.payload)).toBe('{"a":[1,"x"]}');
   });
 
   it('frames as [length][crc][body] in little-endian', () => {

@@ -6,6 +6,10 @@ import { decodeRecords } from '../../src/broker/persistence/record-codec.js';
 import { ManualClock } from '../helpers/manual-clock.js';
 import { TestJournalFs } from '../helpers/journal-fs.js';
 import { journalBytesOnDisk, journalFiles, model, msg, openJournal, T0, useTempDirs } from '../helpers/journal-bed.js';
+import { compareRawJsonByValue } from '../helpers/raw-json-equality.js';
+
+// Stored payloads come back as the text they were stored in.
+compareRawJsonByValue();
 
 const tempDir = useTempDirs();
 const SEG1 = 'journal-0000000001.log';

@@ -9,7 +9,9 @@
  * after it can be framed with confidence, and everything before it is whole.
  */
 import { crc32 } from 'node:zlib';
-import { parseRecord, recordToJson, type FileRecord } from './records.js';
+import { RawJson } from '../../protocol/raw-json.js';
+import { valueSpan } from '../../protocol/value-span.js';
+import { parseRecord, recordText, type FileRecord } from './records.js';
 
 /** Bytes before each body. */
 export const HEADER_BYTES = 8;
@@ -39,7 +41,7 @@ function checksum(frame: Buffer, bodyLength: number): number {
  *   take for damage (dropping it and everything after it)
  */
 export function encodeRecord(record: FileRecord): Buffer {
-  const body = Buffer.from(JSON.stringify(recordToJson(record)), 'utf8');
+  const body = Buffer.from(recordText(record), 'utf8');
   if (body.length > MAX_BODY_BYTES) throw new RangeError(`record of ${body.length} bytes is larger than the ${MAX_BODY_BYTES} a journal record may hold`);
   return frameBody(body);
 }
@@ -75,6 +77,18 @@ export interface DecodeResult {
   skipped: { offset: number; reason: string }[];
 }
 
+/**
+ * The payload of the message in the record `frame`, as the text it was stored in: its
+ * own copy, not a view that would hold the file's bytes.
+ */
+function storedPayload(frame: Buffer): RawJson {
+  const span = valueSpan(frame, HEADER_BYTES, frame.length, ['message', 'payload']);
+  // parseRecord asks only for a payload JSON.parse found there.
+  if (span === null) throw new Error('a stored payload that JSON.parse read was not found in its record');
+  const bytes = Buffer.from(frame.subarray(span[0], span[1]));
+  return new RawJson(bytes, 0, bytes.length, false);
+}
+
 /** Decode every whole record of `data`, stopping at the first damaged one. */
 export function decodeRecords(data: Buffer): DecodeResult {
   const records: DecodedRecord[] = [];
@@ -91,7 +105,7 @@ export function decodeRecords(data: Buffer): DecodeResult {
     const bytes = HEADER_BYTES + length;
     let parsed: FileRecord | string;
     try {
-      parsed = parseRecord(JSON.parse(frame.toString('utf8', HEADER_BYTES)));
+      parsed = parseRecord(JSON.parse(frame.toString('utf8', HEADER_BYTES)), () => storedPayload(frame));
     } catch (err) {
       parsed = `invalid JSON: ${(err as Error).message}`;
     }

@@ -5,6 +5,7 @@
  * rebuilt on first delivery).
  */
 import type { BrokerMessage } from '../message.js';
+import { RawJson } from '../../protocol/raw-json.js';
 
 /** `msg` became its topic's retained message (a clearing payload clears the topic instead). */
 export interface RetainRecord {
@@ -87,11 +88,23 @@ export function storedMessage(m: BrokerMessage): BrokerMessage {
   return out;
 }
 
-/** The JSON form of a record: messages without their frame caches. */
-export function recordToJson(r: FileRecord): unknown {
-  if (r.type === 'retain') return { type: r.type, message: storedMessage(r.message) };
-  if (r.type === 'enqueue') return { type: r.type, message: storedMessage(r.message), clientIds: r.clientIds };
-  return r;
+/** The JSON text of a record: messages without their frame caches. */
+export function recordText(r: FileRecord): string {
+  if (r.type === 'retain') return `{"type":"retain","message":${messageText(r.message)}}`;
+  if (r.type === 'enqueue') return `{"type":"enqueue","message":${messageText(r.message)},"clientIds":${JSON.stringify(r.clientIds)}}`;
+  return JSON.stringify(r);
+}
+
+/**
+ * A message's stored fields as JSON text, its payload first. A payload kept raw goes in
+ * as the text it came in: serialised from its value, it lost what JSON.parse cannot
+ * hold (`1e400` became `null`, `-0` became `0`, digits past a double's were rounded).
+ */
+function messageText(m: BrokerMessage): string {
+  const { payload, ...fields } = storedMessage(m);
+  const text = JSON.stringify(fields);
+  if (payload === undefined) return text;
+  return `{"payload":${payload instanceof RawJson ? payload.toString() : JSON.stringify(payload)},${text.slice(1)}`;
 }
 
 type Obj = Record<string, unknown>;
@@ -100,13 +113,19 @@ const isStr = (v: unknown): v is string => typeof v === 'string';
 const isStrList = (v: unknown): v is string[] => Array.isArray(v) && v.every(isStr);
 const isTime = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
 
-function parseMessage(v: unknown): BrokerMessage | null {
+/**
+ * @param rawPayload the payload as the text it was stored in (a {@link RawJson}), for one
+ *   that is not null
+ */
+function parseMessage(v: unknown, rawPayload: () => unknown): BrokerMessage | null {
   if (!isObj(v)) return null;
   const { id, topic, sender, timestamp, qos, expiresAt, replyTo } = v;
   if (!isStr(id) || !isStr(topic) || !isStr(sender) || !isStr(timestamp)) return null;
   if ((qos !== 0 && qos !== 1) || !isTime(expiresAt) || (replyTo !== undefined && !isStr(replyTo))) return null;
   // `payload` may be absent: JSON.stringify leaves out an undefined payload, and that is what it was.
-  const msg: BrokerMessage = { id, topic, payload: v.payload, sender, timestamp, qos, expiresAt };
+  // null stays a value, as when it was published ("no payload" tests for it).
+  const payload = v.payload === undefined || v.payload === null ? v.payload : rawPayload();
+  const msg: BrokerMessage = { id, topic, payload, sender, timestamp, qos, expiresAt };
   if (replyTo !== undefined) (msg as { replyTo?: string }).replyTo = replyTo;
   return msg;
 }
@@ -116,12 +135,12 @@ function parseMessage(v: unknown): BrokerMessage | null {
  * is trusted only after its CRC matched, but a newer format or a bug must not put a
  * malformed message into the broker.
  */
-export function parseRecord(v: unknown): FileRecord | string {
+export function parseRecord(v: unknown, rawPayload: () => unknown): FileRecord | string {
   if (!isObj(v)) return 'not a JSON object';
   switch (v.type) {
     case 'retain':
     case 'enqueue': {
-      const message = parseMessage(v.message);
+      const message = parseMessage(v.message, rawPayload);
       if (!message) return `${v.type}: bad message`;
       if (v.type === 'retain') return { type: 'retain', message };
       return isStrList(v.clientIds) ? { type: 'enqueue', message, clientIds: v.clientIds } : 'enqueue: bad clientIds';
