@@ -55,7 +55,8 @@ export class PublishTemplate {
     const payloadEnd = end - 2;
     if (payloadEnd - start <= n || buf[payloadEnd] !== CLOSE_OBJECT || buf[end - 1] !== CLOSE_OBJECT) return null;
     if (!prefix.matches(buf, start)) return null;
-    const payloadStart = start + n;
+    // Whitespace before the value is the envelope's, not the payload's, as on the scan.
+    const payloadStart = skipWhitespace(buf, start + n, payloadEnd);
     // The frame is level 1 and params level 2, so the payload may open MAX - 2 levels.
     const after = skipValue(buf, payloadStart, payloadEnd, MAX_JSON_DEPTH - 2);
     if (after === INVALID || skipWhitespace(buf, after, payloadEnd) !== payloadEnd) return null;

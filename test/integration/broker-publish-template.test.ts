@@ -43,8 +43,9 @@ describe('publish template (repeated envelopes)', () => {
     }
     expect(new Set(got.map((d) => d.message_id)).size).toBe(texts.length);
     // Forwarded, not re-serialised: the publisher's spelling survives (1.0e5, spaces).
-    const raw = await rawDeliveries(sub, pub, 'tpl.raw', ['1.0e5', '{ "a" : 1 }']);
-    expect(raw).toEqual(['1.0e5', '{ "a" : 1 }']);
+    const raw = await rawDeliveries(sub, pub, 'tpl.raw', ['1.0e5', '{ "a" : 1 }', ' \n\t"spaced" \r\n']);
+    // Whitespace around the value belongs to the envelope, as on the first (scanned) frame.
+    expect(raw).toEqual(['1.0e5', '{ "a" : 1 }', '"spaced"']);
   });
 
   it('a frame with the learned envelope but an invalid payload is refused like any invalid frame; one with more params is read in full; later frames still flow', async () => {
