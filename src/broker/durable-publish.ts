@@ -15,8 +15,8 @@
  * QoS 0 publish is not journaled. While any publish of a client waits for the journal,
  * its later publishes (QoS 0 included) queue behind it on the session's `publishChain`
  * and are routed in turn. A client with nothing waiting takes the synchronous path, so
- * QoS 0 costs one field read more than without persistence. `request`s are not
- * journaled and not chained.
+ * QoS 0 costs one field read more than without persistence. A `request` is not
+ * journaled, but it waits in the chain too (handlers/request.ts).
  */
 import { decimalLength, writeDecimal } from '../protocol/decimal.js';
 import type { RpcError } from '../protocol/errors.js';

@@ -286,6 +286,28 @@ describe('a subscribe is answered once stored', () => {
     ]);
   });
 
+  it('a request waits behind the same client’s publish that waits for the journal, so its responder gets both in order', async () => {
+    const dir = tempDir();
+    const fs = new TestJournalFs();
+    const b = await persistent(dir, {}, { persistenceFs: fs });
+    const responder = await bed.connected(b.port, 'responder');
+    await subscribe(responder, 'ord.#');
+    const me = await bed.connected(b.port, 'me');
+
+    const gate = fs.hold('write');
+    const published = me.call('publish', { topic: 'ord.job', payload: 'first', qos: 1 });
+    const asked = me.call('request', { topic: 'ord.ask', payload: 'second', timeout: 10 });
+    await gate.reached;
+    await roundTrip(responder);
+    expect(responder.deliveries()).toEqual([]); // the request did not overtake the publish
+    gate.release();
+    expect((await published).result.delivered).toBe(1);
+    const req = await responder.waitDelivery('ord.ask');
+    expect(responder.deliveries().map((d) => d.topic)).toEqual(['ord.job', 'ord.ask']);
+    responder.notify('reply', { reply_to: req.reply_to, result: { ok: true } });
+    expect((await asked).result).toEqual({ ok: true });
+  });
+
   it('a subscribe that cannot be stored is refused -32003 with the reason, and not applied', async () => {
     const dir = tempDir();
     const fs = new TestJournalFs();

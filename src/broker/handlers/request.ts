@@ -6,6 +6,7 @@ import type { BrokerContext, MethodSpec } from '../context.js';
 import { createMessage } from '../message.js';
 import { PendingAnswer } from '../pending-answer.js';
 import { optionalNumber, requirePublishTopic } from '../params.js';
+import { chainStep } from '../publish-chain.js';
 import { messageAcks } from './message-acks.js';
 import { brokerStatus } from './status.js';
 import { sessionSubscriptions } from './subscriptions.js';
@@ -56,31 +57,46 @@ export const request: MethodSpec = {
 
     const result = new PendingAnswer();
     const token = broker.requests.openSettling(conn, topic as string, timeout * 1000, result);
-    let delivered: number;
-    try {
-      const msg = createMessage({ topic: topic as string, payload: params.payload ?? null, sender: session.clientId, ttl: timeout, replyTo: token });
-      delivered = broker.router.route(msg, { exclude: session, onlineOnly: true });
-    } catch (err) {
-      // Nobody must be able to answer a request that failed: settle it, then report.
-      broker.requests.fail(token, err instanceof RpcError ? err : new RpcError(ErrorCode.INTERNAL_ERROR, (err as Error).message));
-      throw err;
-    }
-    broker.stats.messages++;
-    broker.requests.noteDelivered(token, delivered);
-    if (delivered === 0) {
-      // Nobody here: someone upstream may answer, when the topic is exported.
-      // Forwarded after this frame's handling returns: keep its own bytes.
-      const upstream = broker.federation?.forwardRequest(topic as string, keepJson(params.payload ?? null), session.clientId, timeout * 1000) ?? null;
-      if (upstream) {
-        upstream.then(
-          (value) => broker.requests.reply(token, value, undefined),
-          (err: unknown) => broker.requests.fail(token, err instanceof RpcError ? err : new RpcError(ErrorCode.INTERNAL_ERROR, (err as Error).message)),
-        );
-      } else {
-        broker.requests.fail(token, new RpcError(ErrorCode.NO_RESPONDERS, `No responders: no other connected client subscribes to "${topic as string}"`, { topic }));
+    const deliver = (payload: unknown): void => {
+      let delivered: number;
+      try {
+        const msg = createMessage({ topic: topic as string, payload, sender: session.clientId, ttl: timeout, replyTo: token });
+        delivered = broker.router.route(msg, { exclude: session, onlineOnly: true });
+      } catch (err) {
+        // Nobody must be able to answer a request that failed: settle it, then report.
+        broker.requests.fail(token, err instanceof RpcError ? err : new RpcError(ErrorCode.INTERNAL_ERROR, (err as Error).message));
+        throw err;
       }
+      broker.stats.messages++;
+      broker.requests.noteDelivered(token, delivered);
+      if (delivered === 0) {
+        // Nobody here: someone upstream may answer, when the topic is exported.
+        // Forwarded after this frame's handling returns: keep its own bytes.
+        const upstream = broker.federation?.forwardRequest(topic as string, keepJson(payload), session.clientId, timeout * 1000) ?? null;
+        if (upstream) {
+          upstream.then(
+            (value) => broker.requests.reply(token, value, undefined),
+            (err: unknown) => broker.requests.fail(token, err instanceof RpcError ? err : new RpcError(ErrorCode.INTERNAL_ERROR, (err as Error).message)),
+          );
+        } else {
+          broker.requests.fail(token, new RpcError(ErrorCode.NO_RESPONDERS, `No responders: no other connected client subscribes to "${topic as string}"`, { topic }));
+        }
+      }
+      broker.log.debug('request', { sender: session.clientId, topic, delivered, timeout });
+    };
+    const before = broker.durability === null ? null : session.publishChain;
+    if (before === null) {
+      deliver(params.payload ?? null);
+      return result;
     }
-    broker.log.debug('request', { sender: session.clientId, topic, delivered, timeout });
+    // With persistence, this client's publishes still waiting for the journal go first:
+    // one client's messages reach each subscriber in the order it sent them, its requests
+    // among them. Delivered after this frame's handling returns: keep its own bytes.
+    const payload = keepJson(params.payload ?? null);
+    // A failure is the requester's answer (deliver settles the request with it).
+    chainStep(session, before.then(() => deliver(payload)), false).catch((err: unknown) =>
+      broker.log.debug('a request behind the journal failed; its requester was answered', { client_id: session.clientId, topic, error: err as Error }),
+    );
     return result;
   },
 };
