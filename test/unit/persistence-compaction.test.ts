@@ -4,6 +4,10 @@ import { describe, expect, it } from 'vitest';
 import type { Journal, JournalRecord } from '../../src/broker/persistence/index.js';
 import { TestJournalFs } from '../helpers/journal-fs.js';
 import { journalBytesOnDisk, journalFiles, model, msg, openJournal, useTempDirs } from '../helpers/journal-bed.js';
+import { compareRawJsonByValue } from '../helpers/raw-json-equality.js';
+
+// Stored payloads come back as the text they were stored in.
+compareRawJsonByValue();
 
 const tempDir = useTempDirs();
 
