@@ -76,6 +76,14 @@ export class Session {
   }
 
   /**
+   * Deliveries waiting for the client: in its connection's queue, and in `offline` (all
+   * of them while it is away; during a reconnect's catch-up, what is still to be given).
+   */
+  get queued(): number {
+    return (this.connection?.outbound.queuedDeliveries ?? 0) + this.offline.length;
+  }
+
+  /**
    * Remember a QoS 1 message sent to the connection until it is acked. A client that
    * never acks (AutoHotkey clients rarely do) must not grow this without bound: past
    * `limit` the oldest unacked message is forgotten, losing only its redelivery.

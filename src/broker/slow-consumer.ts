@@ -37,7 +37,7 @@ export class SlowConsumerMonitor {
       client_id: session.clientId,
       dropped,
       total_dropped: session.totalDropped,
-      queued: session.connection?.outbound.queuedDeliveries ?? session.offline.length,
+      queued: session.queued,
     });
     this.publishSlow({ client_id: session.clientId, dropped, total_dropped: session.totalDropped });
   }

@@ -181,6 +181,9 @@ describe('a reconnect that has more to catch up than the output limit', () => {
       const r = await row(pub, 'backlogged');
       return r.connected === true && r.queued > 0;
     }, 'a catch-up waiting for the client to read');
+    // Every message is accounted for meanwhile: given and not acked, or still to be given.
+    const waiting = await row(pub, 'backlogged');
+    expect(waiting.queued + waiting.unacked).toBeGreaterThanOrEqual(BACKLOG);
     // Published while the catch-up waits: they must not overtake it.
     await publish(pub, 'bk.live', { live: 1 }, { qos: 1 });
     await publish(pub, 'bk.live', { live: 0 }, { qos: 0 });

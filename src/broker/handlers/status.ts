@@ -41,7 +41,7 @@ export function brokerStatus(broker: BrokerContext): Record<string, unknown> {
       identity: s.identity.name,
       connected: s.isOnline,
       subscriptions: s.patterns.size,
-      queued: s.connection ? s.connection.outbound.queuedDeliveries : s.offline.length,
+      queued: s.queued,
       unacked: s.inflight.size,
       dropped: s.totalDropped,
     })),

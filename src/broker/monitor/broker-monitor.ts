@@ -152,7 +152,7 @@ export class BrokerMonitor implements MessageObserver {
         pings: conn ? conn.pinged : false,
         session_created_at: isoTimestamp(s.createdAt),
         subscriptions: [...s.patterns],
-        queued: conn ? conn.outbound.queuedDeliveries : s.offline.length,
+        queued: s.queued,
         unacked: s.inflight.size,
         dropped: s.totalDropped,
       });
