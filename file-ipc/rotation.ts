@@ -53,14 +53,20 @@ export class RotationDrain {
    */
   async drain(track: Track, why: string): Promise<boolean> {
     const { file, fs, log, encoding, chunkBytes } = this.opts;
-    const found = await findByIdentity(file, track.identity, this.opts.exclude, fs);
+    let found = await findByIdentity(file, track.identity, this.opts.exclude, fs);
     if (!found) {
       log.info('queue file is gone and no renamed copy was found in its folder', { file, reason: why, offset: track.offset });
       return true;
     }
     for (let i = 0; i < this.opts.maxReads && !this.opts.isStopped(); i++) {
       const slice = await readSlice(found, sliceRequest(track, track.offset, chunkBytes, encoding), fs);
-      if (!slice || slice.identity !== track.identity) return true; // gone meanwhile
+      if (!slice || slice.identity !== track.identity) {
+        // Renamed again while its rest was read (a second rotation: queue.txt.1 became
+        // queue.txt.2), or deleted: looked up by identity anew, as at the start.
+        found = await findByIdentity(file, track.identity, this.opts.exclude, fs);
+        if (!found) return true;
+        continue;
+      }
       const broken = discontinuity(track, slice, encoding);
       if (broken) {
         log.warning('rotated queue file changed; its rest is not read', { file: found, reason: broken });

@@ -548,6 +548,41 @@ describe('QueueTailer', () => {
     expect(broker.topics()).toEqual(['R', 'R', 'R', 'R', 'R', 'N', 'N']);
   });
 
+  it('reads the rest of a rotated file that is renamed again while it drains (a second rotation)', async () => {
+    writeFileSync(queue, 'R|1\nR|2\n');
+    // The drain finds the rotated file at queue.txt.1; as it opens it there, a second
+    // rotation moves it on to queue.txt.2, and another file takes the name queue.txt.1.
+    let again = false;
+    const fs: QueueFs = {
+      ...nodeQueueFs,
+      open: (path, flags) => {
+        if (!again && path === `${queue}.1`) {
+          again = true;
+          renameSync(`${queue}.1`, `${queue}.2`);
+          renameSync(queue, `${queue}.1`);
+          writeFileSync(queue, 'C|1\n');
+        }
+        return nodeQueueFs.open(path, flags);
+      },
+    };
+    const broker = new FakeBroker();
+    const t = tailer(broker, { fs, watch: false, pollIntervalMs: 600_000, flushTimeoutMs: 600_000 });
+    await t.start();
+    await broker.waitFor(2);
+    await t.settled();
+    ahkAppend(queue, 'R|3\nR|4\n');
+    renameSync(queue, `${queue}.1`);
+    ahkAppend(queue, 'N|1\n');
+    const rotated = once<[{ path: string }]>(t, 'rotated');
+    t.kick();
+    // Found again where it went, by identity, and read to its end.
+    expect((await rotated)[0].path).toBe(`${queue}.2`);
+    expect(again).toBe(true);
+    await broker.waitFor(4);
+    expect(broker.topics().slice(0, 4)).toEqual(['R', 'R', 'R', 'R']);
+    expect(broker.datas().slice(0, 4)).toEqual([1, 2, 3, 4]);
+  });
+
   it('resumes from the saved position after a restart: nothing lost, nothing repeated, rotation included', async () => {
     writeFileSync(queue, '');
     const broker = new FakeBroker();
