@@ -13,7 +13,8 @@ import type { Logger } from '../../src/log/logger.js';
 import { classifyExit, type StopReason } from './exit-reason.js';
 import { encodeCommand, parseLoadError, parseScriptLine, RESERVED_COMMAND_NAMES, RUNTIME_ERROR_PREFIX, type LoadError } from './line-protocol.js';
 import { CommandNotSentError, DEFAULT_READY_TIMEOUT, ReadyGate } from './ready-gate.js';
-import type { DecodedLine } from './line-decoder.js';
+import { MAX_LINE_CHARS, type DecodedLine } from './line-decoder.js';
+import { fitLine } from './fit-line.js';
 import { eventText, OutputRing } from './output-ring.js';
 import { RestartPolicy, type RestartOptions } from './restart-policy.js';
 import { ScriptProcess, type ExitInfo } from './script-process.js';
@@ -235,8 +236,11 @@ export class ScriptSupervisor extends EventEmitter<SupervisorEvents> {
       if (err) loadError ??= err;
       if (line.text.startsWith(RUNTIME_ERROR_PREFIX)) runtimeError = true;
       this.deps.log.warning('script stderr', { key: this.spec.key, line: line.text });
-      const seq = this.output.push('stderr', line.text, isoTimestamp(this.clock.now()));
-      this.deps.publish(`${this.topic}.stderr`, { line: line.text, seq });
+      const fitted = fitLine(line.text);
+      const payload: Record<string, unknown> = { line: fitted.text };
+      if (line.truncated || fitted.cut) payload.truncated = true;
+      payload.seq = this.output.push('stderr', fitted.text, isoTimestamp(this.clock.now()));
+      this.deps.publish(`${this.topic}.stderr`, payload);
     });
     proc.on('exit', (info) => {
       gate.close();
@@ -253,6 +257,11 @@ export class ScriptSupervisor extends EventEmitter<SupervisorEvents> {
 
   private onStdout(line: DecodedLine): void {
     const parsed = parseScriptLine(line.text, this.topic);
+    if (line.truncated) {
+      // Cut at MAX_LINE_CHARS: not what the script wrote, so a protocol line is reported, not acted on.
+      this.publishOutput(line.text, true, parsed.kind === 'output' ? parsed.error : `a protocol line longer than ${MAX_LINE_CHARS} characters, cut: not acted on`);
+      return;
+    }
     switch (parsed.kind) {
       case 'publish':
         this.deps.publish(parsed.topic, parsed.payload);
@@ -269,19 +278,24 @@ export class ScriptSupervisor extends EventEmitter<SupervisorEvents> {
         this.deps.log.info('script ready', { key: this.spec.key });
         this.deps.publish(`${this.topic}.ready`, { timestamp: isoTimestamp() });
         return;
-      case 'output': {
-        const payload: Record<string, unknown> = { line: parsed.line };
-        if (parsed.error) {
-          payload.error = parsed.error;
-          this.deps.log.warning('script printed an invalid protocol line', { key: this.spec.key, error: parsed.error, line: parsed.line });
-        } else {
-          this.deps.log.info('output', { key: this.spec.key, line: parsed.line });
-        }
-        if (line.truncated) payload.truncated = true;
-        payload.seq = this.output.push('stdout', parsed.line, isoTimestamp(this.clock.now()));
-        this.deps.publish(`${this.topic}.output`, payload);
-      }
+      case 'output':
+        this.publishOutput(parsed.line, false, parsed.error);
     }
+  }
+
+  /** An `output` event: the line (cut to what a message may hold), and what is wrong with it. */
+  private publishOutput(text: string, truncated: boolean, error: string | undefined): void {
+    const fitted = fitLine(text);
+    const payload: Record<string, unknown> = { line: fitted.text };
+    if (error) {
+      payload.error = error;
+      this.deps.log.warning('script printed an invalid protocol line', { key: this.spec.key, error, line: fitted.text });
+    } else {
+      this.deps.log.info('output', { key: this.spec.key, line: fitted.text });
+    }
+    if (truncated || fitted.cut) payload.truncated = true;
+    payload.seq = this.output.push('stdout', fitted.text, isoTimestamp(this.clock.now()));
+    this.deps.publish(`${this.topic}.output`, payload);
   }
 
   private finish(info: ExitInfo, loadError: LoadError | null, runtimeError: boolean): void {

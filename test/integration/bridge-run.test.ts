@@ -2,7 +2,8 @@
  * `bridge run` as a real process, driving the fake AutoHotkey interpreter, against a real
  * broker and a subscribing client. Every wait is on a published event or a process exit.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { useCliProcesses, waitOutput, type StartedCli } from '../helpers/cli.js';
@@ -134,6 +135,37 @@ describe('bridge run: output and input', () => {
     const alive = await event('scripts.junk.output', (m) => m.payload.line === 'still alive');
     expect(alive.sender).toBe('bridge.junk');
     expect((await event('scripts.junk.stopped')).payload.reason).toBe('clean_exit');
+  });
+
+  it('a line too long for one message is cut to fit and marked, and a cut protocol line is reported, not acted on', async () => {
+    // The broker's default max_message_size is 1 MiB. A 1.5 MiB line is cut to 1 MiB
+    // characters, whose event was still larger than that; 300 K control characters are
+    // 1.8 MB as JSON. Both used to be refused and lost.
+    const dir = bed.tempDir('bridge-run-long-');
+    const script = join(dir, 'long.ahk');
+    const long = 'L'.repeat(1_500_000);
+    const controls = '\u0001'.repeat(300_000);
+    writeFileSync(
+      script,
+      [';@fake print ' + long, ';@fake stderr ' + long, ';@fake print ' + controls, `;@fake print @pub cut {"s":"${'q'.repeat(1_100_000)}"}`, ';@fake print after', ''].join('\n'),
+    );
+    procs.start(['run', script, '--key', 'long', '--ahk', FAKE_AHK, '--host', '127.0.0.1', '--port', String(b.port), '--log-level', 'warning']);
+    const outputs = await watcher.waitDeliveries(4, 'scripts.long.output', 20_000);
+    const stderr = await event('scripts.long.stderr');
+    // In order, none missing (seq 1 is the started event).
+    expect(outputs.map((m: Frame) => m.payload.seq)).toEqual([2, 4, 5, 6]);
+    expect(stderr.payload.seq).toBe(3);
+    const [first, second, cut, after] = outputs.map((m: Frame) => m.payload);
+    for (const [what, p, char] of [['a long line', first, 'L'], ['a long stderr line', stderr.payload, 'L'], ['control characters', second, '\u0001']] as const) {
+      expect(p.truncated, what).toBe(true);
+      expect(p.line.length, what).toBeGreaterThan(100_000);
+      expect(p.line, what).toBe(char.repeat(p.line.length));
+      expect(Buffer.byteLength(JSON.stringify(p.line)), what).toBeLessThanOrEqual(1024 * 1024 - 16 * 1024);
+    }
+    expect(cut).toMatchObject({ truncated: true, error: expect.stringMatching(/protocol line .* cut: not acted on/) });
+    expect(cut.line.startsWith('@pub cut {')).toBe(true);
+    expect(watcher.deliveries('scripts.long.cut')).toEqual([]);
+    expect(after).toEqual({ line: 'after', seq: 6 });
   });
 
   it('drains a flood of output: every line arrives, in order', async () => {
