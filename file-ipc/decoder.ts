@@ -312,8 +312,10 @@ export class QueueDecoder {
       }
       const info = this.info;
       const nl = findNewline(buf, contentStart, info);
-      if (nl < 0) {
-        if (buf.length - contentStart <= this.maxLineBytes) break;
+      // Overlong whether or not its end has come: a line's newline may arrive in the same
+      // read as the bytes that take it past the limit.
+      if (nl < 0 || nl - contentStart > this.maxLineBytes) {
+        if (nl < 0 && buf.length - contentStart <= this.maxLineBytes) break;
         // Overlong: cut on a code-unit boundary so the rest stays aligned.
         const cutEnd = contentStart + Math.floor(this.maxLineBytes / info.unit) * info.unit;
         this.setMidLine(true);

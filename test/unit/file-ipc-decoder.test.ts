@@ -152,6 +152,16 @@ describe('QueueDecoder splits', () => {
     expect(lines[1]!.state.midLine).toBe(true);
     expect(lines[3]!.state.midLine).toBe(false);
   });
+
+  it('cuts an overlong line the same wherever the reads end: also when its newline comes in the read that takes it past the limit', () => {
+    const long = 'T|' + 'x'.repeat(40);
+    const bytes = Buffer.from(`${long}\nok|1\n`);
+    for (const chunk of [1, 5, 16, 17, 30, 43, bytes.length]) {
+      const lines = decodeInChunks(new QueueDecoder({ maxLineBytes: 16 }), bytes, chunk);
+      expect(lines.map((l) => l.cut), `reads of ${chunk}`).toEqual(['overflow', 'overflow', 'continuation', undefined]);
+      expect(lines.map((l) => l.text), `reads of ${chunk}`).toEqual([long.slice(0, 16), long.slice(16, 32), long.slice(32), 'ok|1']);
+    }
+  });
 });
 
 describe('QueueDecoder code pages', () => {
