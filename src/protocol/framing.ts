@@ -35,14 +35,13 @@ export class FrameDecoder {
   private buffered = 0;
   /**
    * This decoder's own buffer for a small partial frame: its bytes at `[0, buffered)`
-   * while `inStore`. A sender's stream seldom ends a read on a frame boundary, so nearly
+   * while `chunks` is empty. A sender's stream seldom ends a read on a frame boundary, so nearly
    * every read of a busy connection leaves a partial frame. Copied into a fresh buffer
    * each time, it was a slice of Node's shared pool that lived into the next read, often
    * past a scavenge: promoted with its 8 KiB slab, which then waited for a major
    * collection.
    */
   private store: Buffer | null = null;
-  private inStore = false;
   private failed = false;
 
   /** @param maxFrameSize largest body accepted, in bytes */
@@ -85,7 +84,6 @@ export class FrameDecoder {
       chunk.copy(frame, this.buffered, 0, off);
       this.chunks = [];
       this.buffered = 0;
-      this.inStore = false;
       onFrame(frame, HEADER_BYTES, total);
     }
     const len = chunk.length;
@@ -105,16 +103,19 @@ export class FrameDecoder {
   /** Keep a copy of `chunk` behind the pending bytes, for the same pooled-buffer reason as the tail copy. */
   private keep(chunk: Buffer): null {
     const need = this.buffered + chunk.length;
-    if ((this.buffered === 0 || this.inStore) && need <= MAX_STORE_BYTES) {
+    if (this.chunks.length === 0 && need <= MAX_STORE_BYTES) {
       chunk.copy(this.storeOf(need), this.buffered);
-      this.inStore = true;
     } else {
       if (this.inStore) this.chunks = [Buffer.from(this.store!.subarray(0, this.buffered))];
-      this.inStore = false;
       this.chunks.push(Buffer.from(chunk));
     }
     this.buffered = need;
     return null;
+  }
+
+  /** Whether the pending bytes are in the store (none are in `chunks`). */
+  private get inStore(): boolean {
+    return this.buffered > 0 && this.chunks.length === 0;
   }
 
   /**
@@ -140,7 +141,8 @@ export class FrameDecoder {
     while (size < n) size *= 2;
     // Its own memory, not a slice of Node's pool: it lives as long as the connection.
     const store = Buffer.allocUnsafeSlow(Math.min(size, MAX_STORE_BYTES));
-    if (old !== null && this.inStore) old.copy(store, 0, 0, this.buffered);
+    // Only a partial frame in the store grows it: its bytes come along.
+    if (old !== null) old.copy(store, 0, 0, this.buffered);
     this.store = store;
     return store;
   }
@@ -162,7 +164,6 @@ export class FrameDecoder {
     this.failed = true;
     this.chunks = [];
     this.buffered = 0;
-    this.inStore = false;
     this.store = null;
     return { declared, limit: this.maxFrameSize };
   }
