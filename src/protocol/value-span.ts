@@ -27,8 +27,10 @@ export type JsonStep = string | number;
  */
 export function valueSpan(b: Uint8Array, from: number, to: number, path: readonly JsonStep[]): [number, number] | null {
   let at = skipWhitespace(b, from, to);
-  let end = skipValue(b, at, to, MAX_JSON_DEPTH);
-  for (let depth = 0; depth < path.length && end !== INVALID; depth++) {
+  // Each step checks what it passes through; the whole text is not read first, since both
+  // callers hand over text JSON.parse has read (a journal's recovery reads every record).
+  let end = path.length === 0 ? skipValue(b, at, to, MAX_JSON_DEPTH) : INVALID;
+  for (let depth = 0; depth < path.length; depth++) {
     const step = path[depth]!;
     const found = typeof step === 'number' ? element(b, at, to, step, MAX_JSON_DEPTH - depth - 1) : member(b, at, to, step, MAX_JSON_DEPTH - depth - 1);
     if (found === null) return null;
