@@ -236,11 +236,7 @@ export class ScriptSupervisor extends EventEmitter<SupervisorEvents> {
       if (err) loadError ??= err;
       if (line.text.startsWith(RUNTIME_ERROR_PREFIX)) runtimeError = true;
       this.deps.log.warning('script stderr', { key: this.spec.key, line: line.text });
-      const fitted = fitLine(line.text);
-      const payload: Record<string, unknown> = { line: fitted.text };
-      if (line.truncated || fitted.cut) payload.truncated = true;
-      payload.seq = this.output.push('stderr', fitted.text, isoTimestamp(this.clock.now()));
-      this.deps.publish(`${this.topic}.stderr`, payload);
+      this.publishLine('stderr', line.text, line.truncated, undefined);
     });
     proc.on('exit', (info) => {
       gate.close();
@@ -283,19 +279,24 @@ export class ScriptSupervisor extends EventEmitter<SupervisorEvents> {
     }
   }
 
-  /** An `output` event: the line (cut to what a message may hold), and what is wrong with it. */
+  /** An `output` event, logged: the line, and what is wrong with it. */
   private publishOutput(text: string, truncated: boolean, error: string | undefined): void {
+    if (error) this.deps.log.warning('script printed an invalid protocol line', { key: this.spec.key, error, line: text });
+    else this.deps.log.info('output', { key: this.spec.key, line: text });
+    this.publishLine('stdout', text, truncated, error);
+  }
+
+  /**
+   * A line's `output` (stdout) or `stderr` event, numbered in the output ring: the line
+   * cut to what a message may hold, marked when it was cut here or before.
+   */
+  private publishLine(stream: 'stdout' | 'stderr', text: string, truncated: boolean, error: string | undefined): void {
     const fitted = fitLine(text);
     const payload: Record<string, unknown> = { line: fitted.text };
-    if (error) {
-      payload.error = error;
-      this.deps.log.warning('script printed an invalid protocol line', { key: this.spec.key, error, line: fitted.text });
-    } else {
-      this.deps.log.info('output', { key: this.spec.key, line: fitted.text });
-    }
+    if (error) payload.error = error;
     if (truncated || fitted.cut) payload.truncated = true;
-    payload.seq = this.output.push('stdout', fitted.text, isoTimestamp(this.clock.now()));
-    this.deps.publish(`${this.topic}.output`, payload);
+    payload.seq = this.output.push(stream, fitted.text, isoTimestamp(this.clock.now()));
+    this.deps.publish(`${this.topic}.${stream === 'stdout' ? 'output' : 'stderr'}`, payload);
   }
 
   private finish(info: ExitInfo, loadError: LoadError | null, runtimeError: boolean): void {
