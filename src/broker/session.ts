@@ -26,7 +26,10 @@ export class Session {
   readonly patterns = new Set<string>();
   /** QoS 1 messages handed to the connection and not yet acked, by message id. */
   readonly inflight = new MessageRecords<BrokerMessage>();
-  /** QoS 1 messages that arrived while no connection was attached. */
+  /**
+   * QoS 1 messages that arrived while no connection was attached, and any that arrived
+   * during a reconnect's catch-up (QoS 0 too), waiting behind it.
+   */
   readonly offline = new Deque<BrokerMessage>();
   connection: Connection | null = null;
   /**
