@@ -107,8 +107,8 @@ export class Federation implements MessageObserver {
     await this.link.start({
       up: (server) => this.onUp(server),
       down: (reason) => this.onDown(reason),
-      message: (msg) => this.importMessage(msg),
-      request: (msg, timeoutMs, respond) => this.importRequest(msg, timeoutMs, respond),
+      message: (msg) => this.importGuarded(msg, () => this.importMessage(msg)),
+      request: (msg, timeoutMs, respond) => this.importGuarded(msg, () => this.importRequest(msg, timeoutMs, respond)),
     });
     this.updateInterest();
     // The adapter retries quietly: say so when the upstream is not there at start.
@@ -244,6 +244,19 @@ export class Federation implements MessageObserver {
       origin: this.id,
       ...(msg.retain ? { retain: true } : {}),
     };
+  }
+
+  /**
+   * Run an import's handling where a failure is this message's alone. A throw would reach
+   * the engine client's callback: MQTT's would end the broker, NATS's would end the
+   * subscription's reader, and every import after it, while the link still looked up.
+   */
+  private importGuarded(m: LinkMessage, handle: () => void): void {
+    try {
+      handle();
+    } catch (err) {
+      this.broker.log.error('federation: an imported message could not be handled; dropped', { topic: m.topic, sender: m.sender, error: err as Error });
+    }
   }
 
   /** A message from upstream: ours coming back is dropped; an import goes to local subscribers. */

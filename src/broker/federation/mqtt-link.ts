@@ -20,7 +20,7 @@ import { nowTimestamp } from '../message.js';
 import { redactedUrl, type FederationSetting } from './federation-setting.js';
 import { MqttInterest, reasonCodeOf } from './mqtt-interest.js';
 import { mqttFilterOf, mqttTopicOf, REPLY_PREFIX, topicOfMqtt } from './mqtt-topics.js';
-import { decodePayload, encodePayload } from './payload-codec.js';
+import { decodeErrorMessage, decodePayload, encodePayload } from './payload-codec.js';
 import { readTlsFiles, type TlsPems } from './tls-files.js';
 import { LinkRequestError, type LinkHandlers, type LinkMessage, type LinkReply, type UpstreamLink } from './upstream-link.js';
 
@@ -287,7 +287,7 @@ export class MqttLink implements UpstreamLink {
     this.requests.delete(key!);
     clearTimeout(pending.timer);
     const code = prop(packet, P.error);
-    if (code) pending.resolve({ ok: false, code: Number(code), message: String(decodePayload(payload)) });
+    if (code) pending.resolve({ ok: false, code: Number(code), message: decodeErrorMessage(payload) });
     else pending.resolve({ ok: true, result: decodePayload(payload) });
   }
 

@@ -21,7 +21,7 @@ import {
 import type { Logger } from '../../log/logger.js';
 import { nowTimestamp } from '../message.js';
 import { redactedUrl, type FederationSetting } from './federation-setting.js';
-import { decodePayload, encodePayload } from './payload-codec.js';
+import { decodeErrorMessage, decodePayload, encodePayload } from './payload-codec.js';
 import { readTlsFiles, type TlsPems } from './tls-files.js';
 import { LinkRequestError, type LinkHandlers, type LinkMessage, type LinkReply, type UpstreamLink } from './upstream-link.js';
 
@@ -324,7 +324,7 @@ export class NatsLink implements UpstreamLink {
       throw err;
     }
     const code = res.headers?.get(H.error);
-    if (code) return { ok: false, code: Number(code), message: String(decodePayload(res.data)) };
+    if (code) return { ok: false, code: Number(code), message: decodeErrorMessage(res.data) };
     return { ok: true, result: decodePayload(res.data) };
   }
 
