@@ -96,7 +96,8 @@ export class DeliveryDispatcher {
           sent = this.deps.notify(conn, 'reply', { reply_to: message.replyTo, result: answer.value });
         } catch (err) {
           failed = true;
-          failure = new Error(`reply value is not JSON-serialisable: ${errorText(err)}`);
+          // Too deep for the broker: its RpcError says so, with the code the requester gets.
+          failure = err instanceof RpcError ? err : new Error(`reply value is not JSON-serialisable: ${errorText(err)}`);
           this.deps.reportError(new Error(`cannot reply to "${message.topic}": ${errorText(failure)}`, { cause: err }));
         }
       }

@@ -5,7 +5,7 @@
  */
 import { ErrorCode, RpcError } from '../protocol/errors.js';
 import { HEADER_BYTES, encodeFrame } from '../protocol/framing.js';
-import { MAX_JSON_DEPTH } from '../protocol/json-depth.js';
+import { MAX_JSON_DEPTH, exceedsJsonDepth } from '../protocol/json-depth.js';
 import { notification, request as requestText } from '../protocol/jsonrpc.js';
 import { BatchFrameWriter, type CallWriter } from './batch-frame.js';
 import type { Connection } from './connection.js';
@@ -43,6 +43,12 @@ export class Outbound {
       frame = encodeFrame(requestText(id, method, params));
     } catch (err) {
       this.pending.fail(id, new RpcError(ErrorCode.INVALID_PARAMS, `params of "${method}" are not JSON-serialisable: ${errorText(err)}`));
+      return promise;
+    }
+    if (exceedsJsonDepth(frame.subarray(HEADER_BYTES))) {
+      // The broker cannot read the id of a frame it refuses for its depth: its error
+      // (id null) would find no call, and this one would wait for its timeout.
+      this.pending.fail(id, this.tooDeep(method));
       return promise;
     }
     const limit = this.maxMessageSize();
@@ -105,9 +111,16 @@ export class Outbound {
     return promise;
   }
 
-  /** Send a notification on `conn`; returns false when it could not be queued. */
+  /**
+   * Send a notification on `conn`; returns false when it could not be queued. Throws an
+   * {@link RpcError} (-32600) for params nested deeper than the broker reads, which it
+   * would refuse unanswerably, and whatever `JSON.stringify` throws for params it cannot
+   * serialise.
+   */
   notify(conn: Connection, method: string, params: unknown): boolean {
-    return conn.send(encodeFrame(notification(method, params)));
+    const frame = encodeFrame(notification(method, params));
+    if (exceedsJsonDepth(frame.subarray(HEADER_BYTES))) throw this.tooDeep(method);
+    return conn.send(frame);
   }
 
   private tooDeep(method: string): RpcError {

@@ -750,6 +750,28 @@ describe('request / response', () => {
     expect((await error)[0].message).toContain('database unavailable');
   });
 
+  it('a payload or an answer nested deeper than the broker reads fails at once with -32600, not at its timeout; 62 levels go', async () => {
+    const b = await broker();
+    // Timeouts past the test's own: a call that waited for one would fail the test.
+    const responder = await connected('svc', b.port, { requestTimeout: 60 });
+    const requester = await connected('app', b.port, { requestTimeout: 60 });
+    // The call is level 1, params 2: a payload may nest 62 levels of its own.
+    const nested = (levels: number): unknown => JSON.parse(`${'['.repeat(levels)}1${']'.repeat(levels)}`);
+    await responder.subscribe('deep.echo', (m) => m.payload);
+    await responder.subscribe('deep.answer', () => nested(63));
+
+    const tooDeep = { code: ErrorCode.INVALID_REQUEST, data: { max_depth: 64 }, message: expect.stringMatching(/"publish" nests JSON deeper than the broker reads/) };
+    expect(await rejection(requester.publish('deep.echo', nested(63)))).toMatchObject(tooDeep);
+    expect(await rejection(requester.publish('deep.echo', nested(63), { qos: 1 }))).toMatchObject(tooDeep);
+    expect(await rejection(requester.request('deep.echo', nested(63), { timeout: 60 }))).toMatchObject({ ...tooDeep, message: expect.stringMatching(/"request" nests JSON/) });
+    expect(await requester.request('deep.echo', nested(62), { timeout: 60 })).toEqual(nested(62));
+    // The responder cannot send its answer: the requester hears why from it, at once.
+    const answerError = next(responder, 'error_occurred');
+    expect(await rejection(requester.request('deep.answer', null, { timeout: 60 }))).toMatchObject({ code: ErrorCode.INVALID_REQUEST, message: expect.stringMatching(/"reply" nests JSON deeper/) });
+    expect((await answerError)[0].message).toMatch(/cannot reply to "deep.answer": "reply" nests JSON deeper/);
+    expect(requester.isConnected && responder.isConnected).toBe(true);
+  });
+
   it('rejects with NO_RESPONDERS when nobody subscribes to the topic', async () => {
     const b = await broker();
     const requester = await connected('app', b.port);
