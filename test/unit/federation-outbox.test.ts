@@ -54,6 +54,77 @@ describe('ExportOutbox', () => {
   });
 });
 
+describe('ExportOutbox with QoS 0 behind QoS 1', () => {
+  const qos0 = (i: number): LinkMessage => ({ ...msg(i), qos: 0 });
+  /** An outbox whose sends wait until `release` (one at a time), recording the order. */
+  function gated(limit = 100, stored: ConstructorParameters<typeof ExportOutbox>[5] = null) {
+    const sent: string[] = [];
+    const gates: (() => void)[] = [];
+    let up = true;
+    const failing = new Set<string>();
+    const box = new ExportOutbox(
+      limit,
+      (m) =>
+        new Promise<void>((resolve, reject) => {
+          gates.push(() => (failing.has(m.id) ? reject(new Error('lost')) : (sent.push(m.id), resolve())));
+        }),
+      () => up,
+      () => undefined,
+      () => undefined,
+      stored,
+    );
+    const release = async (): Promise<void> => {
+      await expect.poll(() => gates.length).toBeGreaterThan(0);
+      gates.shift()!();
+    };
+    return { box, sent, release, failing, setUp: (v: boolean) => (up = v) };
+  }
+
+  it('sends them in publish order, each once; a QoS 0 send that fails is counted, not retried', async () => {
+    const { box, sent, release, failing } = gated();
+    failing.add('id-2');
+    box.push(msg(0));
+    box.push(qos0(1));
+    box.push(qos0(2));
+    box.push(msg(3));
+    for (let i = 0; i < 4; i++) await release();
+    await expect.poll(() => box.length).toBe(0);
+    expect(sent).toEqual(['id-0', 'id-1', 'id-3']);
+    expect({ lostQos0: box.lostQos0, dropped: box.dropped, sent: box.sent }).toEqual({ lostQos0: 1, dropped: 0, sent: 3 });
+  });
+
+  it('the upstream gone: the QoS 0 exports still waiting are dropped and counted; the QoS 1 ones wait', async () => {
+    const { box, sent, release, setUp } = gated();
+    box.push(msg(0)); // in flight
+    box.push(qos0(1));
+    box.push(msg(2));
+    box.push(qos0(3));
+    setUp(false);
+    box.dropQos0();
+    expect({ length: box.length, lostQos0: box.lostQos0 }).toEqual({ length: 2, lostQos0: 2 });
+    await release(); // the one in flight is accepted after all
+    setUp(true);
+    box.drain();
+    await release();
+    await expect.poll(() => box.length).toBe(0);
+    expect(sent).toEqual(['id-0', 'id-2']);
+  });
+
+  it('past the limit a QoS 0 export at the head is dropped as lost; only QoS 1 exports are stored', async () => {
+    const dir = tempDir();
+    const { box } = gated(2, OutboxStore.open(dir, log));
+    box.push(msg(0)); // in flight, stays in the queue until accepted
+    box.push(qos0(1));
+    box.push(msg(2)); // over the limit: id-0 goes (dropped), then id-1 is the head
+    box.push(msg(3)); // id-1 goes (lost, QoS 0)
+    expect({ length: box.length, dropped: box.dropped, lostQos0: box.lostQos0 }).toEqual({ length: 2, dropped: 1, lostQos0: 1 });
+    box.close();
+    const again = OutboxStore.open(dir, log);
+    expect(again.waiting.map((m) => m.id)).toEqual(['id-2', 'id-3']);
+    again.store.close();
+  });
+});
+
 describe('OutboxStore', () => {
   it('keeps what waits across a restart, in order, without what was sent', () => {
     const dir = tempDir();

@@ -1,7 +1,11 @@
 /**
- * QoS 1 exports on their way upstream: in publish order, one at a time, each removed only
- * once the upstream accepted it. While the upstream is unreachable they wait here (at most
- * `limit`; past it the oldest is dropped and counted) and flow on reconnect, in order.
+ * Exports on their way upstream, in publish order. QoS 1 exports go one at a time, each
+ * removed only once the upstream accepted it; while the upstream is unreachable they wait
+ * here (at most `limit`; past it the oldest is dropped and counted) and flow on reconnect,
+ * in order. A QoS 0 export waits here only behind QoS 1 ones, so that it does not overtake
+ * them: a publisher's messages reach the other brokers in the order it sent them, whatever
+ * their QoS. It is sent once, at most: lost (counted) when its send fails, and dropped
+ * when the upstream goes away before its turn. Only QoS 1 exports are kept in the store.
  */
 import { Deque } from '../deque.js';
 import type { OutboxStore } from './outbox-store.js';
@@ -18,6 +22,8 @@ export class ExportOutbox {
   private retryTimer: NodeJS.Timeout | null = null;
   /** QoS 1 exports dropped because the outbox was full. */
   dropped = 0;
+  /** QoS 0 exports lost: their send failed, or the upstream went away before their turn. */
+  lostQos0 = 0;
   /** Exports the upstream accepted. */
   sent = 0;
 
@@ -40,14 +46,27 @@ export class ExportOutbox {
 
   push(msg: LinkMessage): void {
     if (this.queue.length >= this.limit) {
-      this.dropped++;
       const old = this.queue.shift()!;
-      this.store?.store.removed(old.id, () => [...this.queue]);
-      this.onDrop(old);
+      if (old.qos === 0) {
+        this.lostQos0++;
+      } else {
+        this.dropped++;
+        this.removedFromStore(old);
+        this.onDrop(old);
+      }
     }
-    this.store?.store.added(msg);
+    if (msg.qos === 1) this.store?.store.added(msg);
     this.queue.push(msg);
     this.drain();
+  }
+
+  /** The upstream went away: the QoS 0 exports still waiting will not be sent (at most once). */
+  dropQos0(): void {
+    if (this.queue.length === 0) return;
+    const kept = [...this.queue].filter((m) => m.qos === 1);
+    this.lostQos0 += this.queue.length - kept.length;
+    this.queue.clear();
+    for (const m of kept) this.queue.push(m);
   }
 
   /** Send what waits, in order, while the upstream takes it. */
@@ -87,10 +106,26 @@ export class ExportOutbox {
 
   private async loop(): Promise<void> {
     while (this.queue.length > 0 && this.canSend()) {
-      await this.send(this.queue.peek()!);
-      const sent = this.queue.shift()!;
-      this.store?.store.removed(sent.id, () => [...this.queue]);
+      const head = this.queue.peek()!;
+      if (head.qos === 0) {
+        // At most once: out of the queue before it is sent, never retried.
+        this.queue.shift();
+        try {
+          await this.send(head);
+          this.sent++;
+        } catch {
+          this.lostQos0++;
+        }
+        continue;
+      }
+      await this.send(head);
+      this.queue.shift();
+      this.removedFromStore(head);
       this.sent++;
     }
+  }
+
+  private removedFromStore(msg: LinkMessage): void {
+    this.store?.store.removed(msg.id, () => [...this.queue].filter((m) => m.qos === 1));
   }
 }

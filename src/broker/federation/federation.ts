@@ -132,7 +132,8 @@ export class Federation implements MessageObserver {
     if (isReservedTopic(msg.topic) || !matchesAny(this.setting.export, msg.topic)) return;
     const out = this.toLink(msg);
     this.exported++;
-    if (msg.qos === 1) {
+    // QoS 0 waits behind the QoS 1 exports still queued, so that it does not overtake them.
+    if (msg.qos === 1 || (this.outbox.length > 0 && this.link.connected)) {
       this.outbox.push(out);
       return;
     }
@@ -198,7 +199,7 @@ export class Federation implements MessageObserver {
       exported: this.exported,
       imported: this.imported,
       queued: this.outbox.length,
-      dropped: this.outbox.dropped + this.droppedQos0,
+      dropped: this.outbox.dropped + this.outbox.lostQos0 + this.droppedQos0,
       duplicates: this.duplicates,
     };
   }
@@ -227,6 +228,7 @@ export class Federation implements MessageObserver {
     const was = this.state;
     this.state = 'down';
     this.since = Date.now();
+    this.outbox.dropQos0();
     if (was === 'down') return;
     this.broker.log.warning('federation down: local traffic goes on; QoS 1 exports wait for the upstream', { upstream: this.link.address, reason });
     this.broker.system.publish('system.federation.down', { engine: this.link.engine, upstream: this.link.address, reason });
