@@ -7,7 +7,7 @@
  * string, and an empty body as null.
  */
 import { MAX_JSON_DEPTH } from '../../protocol/json-depth.js';
-import { INVALID, skipValue, skipWhitespace } from '../../protocol/json-scan.js';
+import { INVALID, skipValue, skipWhitespace, spells } from '../../protocol/json-scan.js';
 import { jsonValue, RawJson } from '../../protocol/raw-json.js';
 
 const decoder = new TextDecoder();
@@ -36,18 +36,26 @@ export function encodePayload(value: unknown): string {
 export function decodePayload(data: Uint8Array): unknown {
   if (data.length === 0) return null;
   const json = jsonText(data);
-  if (json !== null) return json;
+  if (json !== NOT_JSON) return json;
   const text = decoder.decode(data);
   if (text === '') return null;
   // Not UTF-8: the text read with replacement characters may be JSON all the same.
-  return jsonText(Buffer.from(text, 'utf8')) ?? text;
+  const read = jsonText(Buffer.from(text, 'utf8'));
+  return read === NOT_JSON ? text : read;
 }
 
-/** `data` as kept JSON text when it is exactly one JSON value the broker takes, else null. */
-function jsonText(data: Uint8Array): RawJson | null {
+const NOT_JSON = Symbol('not JSON');
+
+/**
+ * `data` as kept JSON text when it is exactly one JSON value the broker takes, else
+ * {@link NOT_JSON}. `null` is the value itself, as a local publish's is: it is what
+ * clears a retained topic.
+ */
+function jsonText(data: Uint8Array): RawJson | null | typeof NOT_JSON {
   const start = skipWhitespace(data, 0, data.length);
   const end = skipValue(data, start, data.length, MAX_PAYLOAD_DEPTH);
-  if (end === INVALID || skipWhitespace(data, end, data.length) !== data.length) return null;
+  if (end === INVALID || skipWhitespace(data, end, data.length) !== data.length) return NOT_JSON;
+  if (end - start === 4 && spells(data, start, 'null')) return null;
   // A copy of its own: an engine client may hand a view of the buffer it reads into.
   const bytes = Buffer.from(data.subarray(start, end));
   return new RawJson(bytes, 0, bytes.length, false);
