@@ -381,6 +381,46 @@ describe.skipIf(NO_MOSQUITTO)('federation through MQTT (Mosquitto)', () => {
     expect(res.result).toEqual({ echo: 'hi' });
   });
 
+  it('the upstream crashes and comes back from a snapshot older than a subscription (session present, subscription gone): B subscribes again, status lists it only once acknowledged, the server\'s retained copy is not delivered twice', async () => {
+    const m = await mosquittos.start({ persistence: true });
+    const a = await federated(m, 'status-a');
+    const b = await federated(m, 'status-b');
+    await waitUp(a.c);
+    await waitUp(b.c);
+    const pubA = await bed.connected(a.port, 'pub-a');
+    const res = await pubA.call('publish', { topic: 'stale.t', payload: { v: 'saved' }, qos: 1, retain: true });
+    expect(res.error).toBeUndefined();
+    await poll(async () => (await fedStatus(a.c)).queued).toBe(0);
+    // A clean stop saves both sessions (the reply topics, no interest yet) and the retained message.
+    await m.stop();
+    await poll(async () => (await fedStatus(b.c)).state).toBe('down');
+    await m.restart();
+    await waitUp(a.c);
+    await waitUp(b.c);
+    // Subscribed in the resumed session, after the snapshot: the server sends its retained copy.
+    const subB = await bed.connected(b.port, 'sub-b');
+    await subscribe(subB, 'stale.#');
+    await waitInterest(b.c, 'stale.#');
+    expect(await subB.waitDelivery('stale.t')).toMatchObject({ payload: { v: 'saved' }, sender: 'pub-a' });
+    // A crash: the snapshot it comes back from has B's session without that subscription.
+    await m.kill();
+    await poll(async () => (await fedStatus(b.c)).state).toBe('down');
+    await m.restart();
+    await waitUp(a.c);
+    // From the acknowledgement on, the very first publish arrives (no probe first).
+    await waitInterest(b.c, 'stale.#');
+    await publish(pubA, 'stale.t', { v: 'after' });
+    await subB.waitDelivery('stale.t', (d) => (d.payload as { v: string }).v === 'after');
+    // The server sent its retained copy again for the subscription it had lost: the same message, delivered once.
+    expect(subB.deliveries('stale.t').map((d: { payload: unknown }) => d.payload)).toEqual([{ v: 'saved' }, { v: 'after' }]);
+    // And the other way: A's subscription, made after the crash, and B's exports.
+    const subA = await bed.connected(a.port, 'sub-a');
+    await subscribe(subA, 'stale.#');
+    await waitInterest(a.c, 'stale.#');
+    await publish(subB, 'stale.from-b', 1);
+    expect((await subA.waitDelivery('stale.from-b')).payload).toBe(1);
+  });
+
   it('TLS (mqtts://): the server certificate is checked against the CA the setting names; another CA stays down', async () => {
     const dir = bed.tempDir('mqtt-tls-');
     const good = makeCerts(dir, 'good');

@@ -64,7 +64,6 @@ export class MqttLink implements UpstreamLink {
   private readonly tlsFiles: TlsPems;
   private readonly replyTopic: string;
   private readonly interest: MqttInterest;
-  private replySubscribed = false;
   private readonly publishes = new Set<PendingPublish>();
   /** Called once {@link publishes} is empty (close() waits for it). */
   private onFlushed: (() => void) | null = null;
@@ -161,29 +160,32 @@ export class MqttLink implements UpstreamLink {
     // p50 in the federation bench instead of 0.5 ms.
     const socket = this.client?.stream as { setNoDelay?: (on: boolean) => void } | undefined;
     socket?.setNoDelay?.(true);
-    if (!connack.sessionPresent) {
-      // A new session upstream (first connect, expired, or an upstream that lost it): it
-      // holds no subscriptions.
-      this.interest.sessionLost();
-      this.replySubscribed = false;
-    }
+    // Subscribed again on every connect, even to a session the server says it kept: one
+    // restored from an older snapshot of its sessions lacks the later SUBSCRIBEs.
+    this.interest.connected(connack.sessionPresent === true);
     this.isUp = true;
     this.downReported = false;
     this.lastError = null;
-    if (!this.replySubscribed) {
-      this.replySubscribed = true;
-      this.client!.subscribe(this.replyTopic, { qos: 0, nl: true }, (err) => {
-        if (!err) return;
-        this.replySubscribed = false;
-        this.log.warning('federation: cannot subscribe to the reply topic upstream; requests through it will time out', {
-          upstream: this.address,
-          topic: this.replyTopic,
-          error: err,
-        });
-      });
-    }
+    this.subscribeReplies(this.client!);
     this.applyInterest();
     this.handlers!.up(this.server);
+  }
+
+  /** Subscribe to this link's reply topic (again: a resumed session may have lost it too). */
+  private subscribeReplies(client: MqttClient): void {
+    // rh 2: nothing retained there is a reply to a request of this connection.
+    client.subscribe(this.replyTopic, { qos: 0, nl: true, rh: 2 }, (err) => {
+      if (!err) return;
+      if (reasonCodeOf(err) === undefined) {
+        this.log.debug('federation: reply topic subscribe lost with the connection; made again on reconnect', { topic: this.replyTopic, error: err });
+        return;
+      }
+      this.log.warning('federation: cannot subscribe to the reply topic upstream; requests through it will time out', {
+        upstream: this.address,
+        topic: this.replyTopic,
+        error: err,
+      });
+    });
   }
 
   private onLost(): void {
