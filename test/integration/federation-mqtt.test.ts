@@ -14,7 +14,7 @@ import { NO_MOSQUITTO, useMosquitto, type Mosquitto } from '../helpers/mosquitto
 import { pace } from '../helpers/processes.js';
 import type { RawClient } from '../helpers/raw-client.js';
 import { TcpRelay } from '../helpers/tcp-relay.js';
-import { loggedBroker, subscribe, useTestBed } from '../helpers/test-bed.js';
+import { loggedBroker, roundTrip, subscribe, useTestBed } from '../helpers/test-bed.js';
 import { makeCerts } from '../helpers/test-certs.js';
 
 const mosquittos = useMosquitto();
@@ -138,6 +138,36 @@ describe.skipIf(NO_MOSQUITTO)('federation through MQTT (Mosquitto)', () => {
     const late = await bed.connected(b.port, 'late-b');
     await subscribe(late, 'jobs.last');
     expect(await late.waitDelivery('jobs.last')).toMatchObject({ payload: { job: 42 }, retained: true });
+  });
+
+  it('a retained publish on A reaches B, already subscribed, and B keeps it: a later subscriber on B gets it as retained; a plain publish is not kept', async () => {
+    const m = await mosquittos.start();
+    const a = await federated(m, 'status-a');
+    const b = await federated(m, 'status-b');
+    const subB = await bed.connected(b.port, 'sub-b');
+    await subscribe(subB, 'ret.#');
+    await waitInterest(b.c, 'ret.#');
+    await waitUp(a.c);
+    const pubA = await bed.connected(a.port, 'pub-a');
+    for (const qos of [0, 1]) {
+      const res = await pubA.call('publish', { topic: `ret.kept${qos}`, payload: { v: qos }, qos, retain: true });
+      expect(res.error).toBeUndefined();
+    }
+    await publish(pubA, 'ret.plain', { v: 'not retained' });
+    await subB.waitDelivery('ret.plain');
+    // Live: not a replay from B's store.
+    expect(subB.deliveries().map((d: { topic: string; retained?: boolean }) => [d.topic, d.retained ?? false])).toEqual([
+      ['ret.kept0', false],
+      ['ret.kept1', false],
+      ['ret.plain', false],
+    ]);
+    const late = await bed.connected(b.port, 'late-b');
+    await subscribe(late, 'ret.#');
+    await roundTrip(late); // the retained replay follows the subscribe's answer
+    expect(late.deliveries().map((d: { topic: string; payload: unknown; retained?: boolean; sender: string }) => [d.topic, d.payload, d.retained, d.sender])).toEqual([
+      ['ret.kept0', { v: 0 }, true, 'pub-a'],
+      ['ret.kept1', { v: 1 }, true, 'pub-a'],
+    ]);
   });
 
   it('export and import filters: only topics A exports and B imports cross', async () => {

@@ -98,8 +98,11 @@ export class MqttInterest {
       this.subscribeSeq.set(f, seq);
       // rh 1: the server's retained messages for the filter only when the session did not
       // hold it (a first subscribe, or one the server lost), never again for a filter it
-      // kept: a copy of what was imported already must not arrive as a new message.
-      client.subscribe(f, { qos: 1, nl: true, rh: 1 }, (err) => {
+      // kept: a copy of what was imported already must not arrive as a new message. rap
+      // ("retain as published"): a live retained publish keeps its flag, so the importing
+      // broker retains it too; without it the server sends every live message with retain
+      // 0, and only its copies for a new subscription with 1.
+      client.subscribe(f, { qos: 1, nl: true, rap: true, rh: 1 }, (err) => {
         if (this.subscribeSeq.get(f) !== seq) return; // dropped or asked for again since
         if (!err) {
           this.acknowledged.add(f);
