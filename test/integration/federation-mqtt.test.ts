@@ -170,6 +170,30 @@ describe.skipIf(NO_MOSQUITTO)('federation through MQTT (Mosquitto)', () => {
     ]);
   });
 
+  it('a broker that subscribes upstream after exporting a retained message gets the server\'s copy of its own message back (Mosquitto ignores "no local" for retained copies): dropped quietly', async () => {
+    const m = await mosquittos.start();
+    const { port, logs } = await loggedBroker(bed, federation(m));
+    const c = await bed.connected(port, 'status-a');
+    await waitUp(c);
+    const pub = await bed.connected(port, 'pub-a');
+    const res = await pub.call('publish', { topic: 'own.t', payload: { v: 1 }, qos: 1, retain: true });
+    expect(res.error).toBeUndefined();
+    await poll(async () => (await fedStatus(c)).queued).toBe(0);
+    const sub = await bed.connected(port, 'sub-a');
+    await subscribe(sub, 'own.#');
+    await waitInterest(c, 'own.#');
+    // The server sends its retained copies right after the SUBACK: a publish made after
+    // it arrives behind them.
+    const plain = await plainMqtt(m, 'plc-1');
+    await plain.client.publishAsync('own/probe', '1', { qos: 1 });
+    await sub.waitDelivery('own.probe');
+    expect(sub.deliveries().map((d: { topic: string; retained?: boolean }) => [d.topic, d.retained ?? false])).toEqual([
+      ['own.t', true],
+      ['own.probe', false],
+    ]);
+    expect(logs.filter((l) => l.level === 'warning')).toEqual([]);
+  });
+
   it('export and import filters: only topics A exports and B imports cross', async () => {
     const m = await mosquittos.start();
     const watcher = await plainMqtt(m, 'watcher');

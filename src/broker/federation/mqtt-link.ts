@@ -246,6 +246,12 @@ export class MqttLink implements UpstreamLink {
       ...(packet.retain ? { retain: true } : {}),
     };
     if (msg.origin === this.id) {
+      if (packet.retain) {
+        // A server's retained copy for a new subscription: Mosquitto 2.0 sends them
+        // regardless of "no local", so our own come back; nothing is wrong upstream.
+        this.log.debug('federation: the MQTT upstream sent back a retained message of this broker; dropped', { topic });
+        return;
+      }
       // Subscribed with "no local": an upstream that ignores it (or a bridge that sends
       // our messages back) doubles the traffic; the federation would drop them anyway.
       this.warnOnce('\0own', 'federation: the MQTT upstream sends this broker its own messages back ("no local" not honoured); dropped', { upstream: this.address });
