@@ -194,6 +194,63 @@ describe.skipIf(NO_MOSQUITTO)('federation through MQTT (Mosquitto)', () => {
     expect(logs.filter((l) => l.level === 'warning')).toEqual([]);
   });
 
+  it('a retained clear (null or "") on A clears the topic on the MQTT server and at B, already subscribed; a broker joining later gets nothing for it', async () => {
+    const m = await mosquittos.start();
+    const watcher = await plainMqtt(m, 'watcher');
+    await watcher.client.subscribeAsync('rc/#', { qos: 1 });
+    const a = await federated(m, 'status-a');
+    const b = await federated(m, 'status-b');
+    const subB = await bed.connected(b.port, 'sub-b');
+    await subscribe(subB, 'rc.#');
+    await waitInterest(b.c, 'rc.#');
+    await waitUp(a.c);
+    const pubA = await bed.connected(a.port, 'pub-a');
+    for (const [topic, clear] of [
+      ['rc.null', null],
+      ['rc.empty', ''],
+    ] as const) {
+      for (const payload of [{ v: 1 }, clear]) {
+        const res = await pubA.call('publish', { topic, payload, qos: 1, retain: true });
+        expect(res.error).toBeUndefined();
+      }
+    }
+    // Any MQTT client's clear clears too.
+    await watcher.client.publishAsync('rc/plc', '{"v":3}', { qos: 1, retain: true });
+    await watcher.client.publishAsync('rc/plc', '', { qos: 1, retain: true });
+    await subB.waitDeliveries(6, undefined, 10_000);
+    // Live, a clear is delivered as a local one is, with a null payload. (Each topic in
+    // order; A's exports and the watcher's publishes may interleave.)
+    for (const [topic, value] of [
+      ['rc.null', { v: 1 }],
+      ['rc.empty', { v: 1 }],
+      ['rc.plc', { v: 3 }],
+    ] as const) {
+      expect(subB.deliveries(topic).map((d: { payload: unknown }) => d.payload)).toEqual([value, null]);
+    }
+    // On the wire: MQTT's clear, a retained publish with no payload.
+    await poll(() => watcher.got.length).toBe(6);
+    for (const [topic, value] of [
+      ['rc/null', '{"v":1}'],
+      ['rc/empty', '{"v":1}'],
+      ['rc/plc', '{"v":3}'],
+    ]) {
+      expect(watcher.got.filter((p) => p.topic === topic).map((p) => p.payload.toString())).toEqual([value, '']);
+    }
+    // B cleared them: a later subscriber there gets no retained message.
+    const late = await bed.connected(b.port, 'late-b');
+    await subscribe(late, 'rc.#');
+    await roundTrip(late);
+    expect(late.deliveries()).toEqual([]);
+    // The server holds nothing for them: a broker that subscribes now gets only what is published after.
+    const c = await federated(m, 'status-c');
+    const subC = await bed.connected(c.port, 'sub-c');
+    await subscribe(subC, 'rc.#');
+    await waitInterest(c.c, 'rc.#');
+    await watcher.client.publishAsync('rc/probe', '1', { qos: 1 });
+    await subC.waitDelivery('rc.probe');
+    expect(subC.deliveries().map((d: { topic: string }) => d.topic)).toEqual(['rc.probe']);
+  });
+
   it('export and import filters: only topics A exports and B imports cross', async () => {
     const m = await mosquittos.start();
     const watcher = await plainMqtt(m, 'watcher');

@@ -1,7 +1,8 @@
 /**
  * The MQTT adapter (MQTT.js 5, speaking MQTT 5). Topics map dots to slashes (see
  * mqtt-topics.ts); metadata travels in user properties; the payload is the JSON text, and
- * a foreign publisher's bytes that are not JSON arrive as a string. Interest is
+ * a foreign publisher's bytes that are not JSON arrive as a string. A retained clear is
+ * MQTT's: a retained publish with no payload. Interest is
  * subscribed at QoS 1 with "no local", so our own publishes never come back and QoS 1
  * stays QoS 1 end to end; the origin property guards the rest.
  *
@@ -17,6 +18,7 @@ import { randomUUID } from 'node:crypto';
 import { connect, ReasonCodes, type IClientOptions, type IClientPublishOptions, type IConnackPacket, type IPublishPacket, type MqttClient } from 'mqtt';
 import type { Logger } from '../../log/logger.js';
 import { nowTimestamp } from '../message.js';
+import { clearsRetained } from '../retained-store.js';
 import { redactedUrl, type FederationSetting } from './federation-setting.js';
 import { MqttInterest, reasonCodeOf } from './mqtt-interest.js';
 import { mqttFilterOf, mqttTopicOf, REPLY_PREFIX, topicOfMqtt } from './mqtt-topics.js';
@@ -237,7 +239,10 @@ export class MqttLink implements UpstreamLink {
     const id = prop(packet, P.id);
     const msg: LinkMessage = {
       topic,
-      payload: decodePayload(payload),
+      // A retained publish with no payload is MQTT's clear (from another broker of ours
+      // or any MQTT client): null clears the topic here too, whatever the codec makes of
+      // an empty body.
+      payload: packet.retain && payload.length === 0 ? null : decodePayload(payload),
       sender: prop(packet, P.sender) || 'mqtt',
       id: id || randomUUID(),
       qos: packet.qos >= 1 ? 1 : 0,
@@ -336,9 +341,13 @@ export class MqttLink implements UpstreamLink {
         retain: msg.retain === true,
         properties: { userProperties: this.userProperties(msg), contentType: 'application/json', payloadFormatIndicator: true },
       };
+      // A retained clear (null or "") goes as MQTT's own, a retained publish with no
+      // payload: the server then holds nothing for the topic, where the text `null`
+      // would stay retained there and reach every broker that subscribes later.
+      const body = options.retain === true && clearsRetained(msg.payload) ? '' : encodePayload(msg.payload);
       // QoS 1: called on the PUBACK (after a reconnect, if the connection drops first);
       // QoS 0: once written.
-      client.publish(name, encodePayload(msg.payload), options, (err) => {
+      client.publish(name, body, options, (err) => {
         if (!this.publishes.delete(pending)) return; // already settled by close() or a lost connection
         if (this.publishes.size === 0) this.onFlushed?.();
         if (!err) {
