@@ -1,7 +1,8 @@
 /**
  * A real Mosquitto 2.0 for federation tests: its own config in a temp folder, loopback,
  * anonymous, optionally persistent; started again on the same port to test an upstream
- * restart. Ready means its log said "running" (it prints that once it listens).
+ * restart, after a clean stop or a crash. Ready means its log said "running" (it prints
+ * that once it listens).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,7 +17,11 @@ export const MOSQUITTO = process.env.MOSQUITTO ?? '/usr/sbin/mosquitto';
 const MOSQUITTO_PASSWD = path.join(path.dirname(MOSQUITTO), '..', 'bin', 'mosquitto_passwd');
 
 export interface MosquittoOptions {
-  /** Keep sessions and queued messages across a restart (`persistence true`). */
+  /**
+   * Keep sessions and queued messages across a restart (`persistence true`). Mosquitto
+   * writes them on a clean stop and every `autosave_interval` (30 min unless set): a
+   * {@link Mosquitto.kill} loses what changed since.
+   */
   persistence?: boolean;
   /** Refuse anonymous clients; these user names and passwords connect. */
   users?: Record<string, string>;
@@ -53,7 +58,9 @@ export class Mosquitto {
     // Started as root, mosquitto switches to user "mosquitto", who cannot write the
     // persistence folder made here: stay the user who runs the tests.
     lines.push(`user ${userInfo().username}`);
-    if (opts.persistence) lines.push('persistence true', `persistence_location ${dir}/`);
+    // Saved on a clean stop, and otherwise hourly (the default is 30 min): a test that kills
+    // it knows what the snapshot it comes back from holds.
+    if (opts.persistence) lines.push('persistence true', `persistence_location ${dir}/`, 'autosave_interval 3600');
     if (opts.users) {
       const passwords = path.join(dir, 'passwords');
       writeFileSync(passwords, '');
@@ -121,6 +128,14 @@ export class Mosquitto {
     const child = this.child;
     if (!child) return;
     child.kill('SIGTERM');
+    await this.exited;
+  }
+
+  /** SIGKILL, as a crash: a persistent one keeps only what it saved before. Waits until it has exited. */
+  async kill(): Promise<void> {
+    const child = this.child;
+    if (!child) return;
+    child.kill('SIGKILL');
     await this.exited;
   }
 

@@ -14,7 +14,7 @@ import { NO_MOSQUITTO, useMosquitto, type Mosquitto } from '../helpers/mosquitto
 import { pace } from '../helpers/processes.js';
 import type { RawClient } from '../helpers/raw-client.js';
 import { TcpRelay } from '../helpers/tcp-relay.js';
-import { loggedBroker, subscribe, useTestBed } from '../helpers/test-bed.js';
+import { loggedBroker, roundTrip, subscribe, useTestBed } from '../helpers/test-bed.js';
 import { makeCerts } from '../helpers/test-certs.js';
 
 const mosquittos = useMosquitto();
@@ -138,6 +138,117 @@ describe.skipIf(NO_MOSQUITTO)('federation through MQTT (Mosquitto)', () => {
     const late = await bed.connected(b.port, 'late-b');
     await subscribe(late, 'jobs.last');
     expect(await late.waitDelivery('jobs.last')).toMatchObject({ payload: { job: 42 }, retained: true });
+  });
+
+  it('a retained publish on A reaches B, already subscribed, and B keeps it: a later subscriber on B gets it as retained; a plain publish is not kept', async () => {
+    const m = await mosquittos.start();
+    const a = await federated(m, 'status-a');
+    const b = await federated(m, 'status-b');
+    const subB = await bed.connected(b.port, 'sub-b');
+    await subscribe(subB, 'ret.#');
+    await waitInterest(b.c, 'ret.#');
+    await waitUp(a.c);
+    const pubA = await bed.connected(a.port, 'pub-a');
+    for (const qos of [0, 1]) {
+      const res = await pubA.call('publish', { topic: `ret.kept${qos}`, payload: { v: qos }, qos, retain: true });
+      expect(res.error).toBeUndefined();
+    }
+    await publish(pubA, 'ret.plain', { v: 'not retained' });
+    await subB.waitDelivery('ret.plain');
+    // Live: not a replay from B's store.
+    expect(subB.deliveries().map((d: { topic: string; retained?: boolean }) => [d.topic, d.retained ?? false])).toEqual([
+      ['ret.kept0', false],
+      ['ret.kept1', false],
+      ['ret.plain', false],
+    ]);
+    const late = await bed.connected(b.port, 'late-b');
+    await subscribe(late, 'ret.#');
+    await roundTrip(late); // the retained replay follows the subscribe's answer
+    expect(late.deliveries().map((d: { topic: string; payload: unknown; retained?: boolean; sender: string }) => [d.topic, d.payload, d.retained, d.sender])).toEqual([
+      ['ret.kept0', { v: 0 }, true, 'pub-a'],
+      ['ret.kept1', { v: 1 }, true, 'pub-a'],
+    ]);
+  });
+
+  it('a broker that subscribes upstream after exporting a retained message gets the server\'s copy of its own message back (Mosquitto ignores "no local" for retained copies): dropped quietly', async () => {
+    const m = await mosquittos.start();
+    const { port, logs } = await loggedBroker(bed, federation(m));
+    const c = await bed.connected(port, 'status-a');
+    await waitUp(c);
+    const pub = await bed.connected(port, 'pub-a');
+    const res = await pub.call('publish', { topic: 'own.t', payload: { v: 1 }, qos: 1, retain: true });
+    expect(res.error).toBeUndefined();
+    await poll(async () => (await fedStatus(c)).queued).toBe(0);
+    const sub = await bed.connected(port, 'sub-a');
+    await subscribe(sub, 'own.#');
+    await waitInterest(c, 'own.#');
+    // The server sends its retained copies right after the SUBACK: a publish made after
+    // it arrives behind them.
+    const plain = await plainMqtt(m, 'plc-1');
+    await plain.client.publishAsync('own/probe', '1', { qos: 1 });
+    await sub.waitDelivery('own.probe');
+    expect(sub.deliveries().map((d: { topic: string; retained?: boolean }) => [d.topic, d.retained ?? false])).toEqual([
+      ['own.t', true],
+      ['own.probe', false],
+    ]);
+    expect(logs.filter((l) => l.level === 'warning')).toEqual([]);
+  });
+
+  it('a retained clear (null or "") on A clears the topic on the MQTT server and at B, already subscribed; a broker joining later gets nothing for it', async () => {
+    const m = await mosquittos.start();
+    const watcher = await plainMqtt(m, 'watcher');
+    await watcher.client.subscribeAsync('rc/#', { qos: 1 });
+    const a = await federated(m, 'status-a');
+    const b = await federated(m, 'status-b');
+    const subB = await bed.connected(b.port, 'sub-b');
+    await subscribe(subB, 'rc.#');
+    await waitInterest(b.c, 'rc.#');
+    await waitUp(a.c);
+    const pubA = await bed.connected(a.port, 'pub-a');
+    for (const [topic, clear] of [
+      ['rc.null', null],
+      ['rc.empty', ''],
+    ] as const) {
+      for (const payload of [{ v: 1 }, clear]) {
+        const res = await pubA.call('publish', { topic, payload, qos: 1, retain: true });
+        expect(res.error).toBeUndefined();
+      }
+    }
+    // Any MQTT client's clear clears too.
+    await watcher.client.publishAsync('rc/plc', '{"v":3}', { qos: 1, retain: true });
+    await watcher.client.publishAsync('rc/plc', '', { qos: 1, retain: true });
+    await subB.waitDeliveries(6, undefined, 10_000);
+    // Live, a clear is delivered as a local one is, with a null payload. (Each topic in
+    // order; A's exports and the watcher's publishes may interleave.)
+    for (const [topic, value] of [
+      ['rc.null', { v: 1 }],
+      ['rc.empty', { v: 1 }],
+      ['rc.plc', { v: 3 }],
+    ] as const) {
+      expect(subB.deliveries(topic).map((d: { payload: unknown }) => d.payload)).toEqual([value, null]);
+    }
+    // On the wire: MQTT's clear, a retained publish with no payload.
+    await poll(() => watcher.got.length).toBe(6);
+    for (const [topic, value] of [
+      ['rc/null', '{"v":1}'],
+      ['rc/empty', '{"v":1}'],
+      ['rc/plc', '{"v":3}'],
+    ]) {
+      expect(watcher.got.filter((p) => p.topic === topic).map((p) => p.payload.toString())).toEqual([value, '']);
+    }
+    // B cleared them: a later subscriber there gets no retained message.
+    const late = await bed.connected(b.port, 'late-b');
+    await subscribe(late, 'rc.#');
+    await roundTrip(late);
+    expect(late.deliveries()).toEqual([]);
+    // The server holds nothing for them: a broker that subscribes now gets only what is published after.
+    const c = await federated(m, 'status-c');
+    const subC = await bed.connected(c.port, 'sub-c');
+    await subscribe(subC, 'rc.#');
+    await waitInterest(c.c, 'rc.#');
+    await watcher.client.publishAsync('rc/probe', '1', { qos: 1 });
+    await subC.waitDelivery('rc.probe');
+    expect(subC.deliveries().map((d: { topic: string }) => d.topic)).toEqual(['rc.probe']);
   });
 
   it('export and import filters: only topics A exports and B imports cross', async () => {
@@ -379,6 +490,46 @@ describe.skipIf(NO_MOSQUITTO)('federation through MQTT (Mosquitto)', () => {
     const res = await subA.call('request', { topic: 'svc.ping', payload: 'hi', timeout: 5 });
     expect(res.error).toBeUndefined();
     expect(res.result).toEqual({ echo: 'hi' });
+  });
+
+  it('the upstream crashes and comes back from a snapshot older than a subscription (session present, subscription gone): B subscribes again, status lists it only once acknowledged, the server\'s retained copy is not delivered twice', async () => {
+    const m = await mosquittos.start({ persistence: true });
+    const a = await federated(m, 'status-a');
+    const b = await federated(m, 'status-b');
+    await waitUp(a.c);
+    await waitUp(b.c);
+    const pubA = await bed.connected(a.port, 'pub-a');
+    const res = await pubA.call('publish', { topic: 'stale.t', payload: { v: 'saved' }, qos: 1, retain: true });
+    expect(res.error).toBeUndefined();
+    await poll(async () => (await fedStatus(a.c)).queued).toBe(0);
+    // A clean stop saves both sessions (the reply topics, no interest yet) and the retained message.
+    await m.stop();
+    await poll(async () => (await fedStatus(b.c)).state).toBe('down');
+    await m.restart();
+    await waitUp(a.c);
+    await waitUp(b.c);
+    // Subscribed in the resumed session, after the snapshot: the server sends its retained copy.
+    const subB = await bed.connected(b.port, 'sub-b');
+    await subscribe(subB, 'stale.#');
+    await waitInterest(b.c, 'stale.#');
+    expect(await subB.waitDelivery('stale.t')).toMatchObject({ payload: { v: 'saved' }, sender: 'pub-a' });
+    // A crash: the snapshot it comes back from has B's session without that subscription.
+    await m.kill();
+    await poll(async () => (await fedStatus(b.c)).state).toBe('down');
+    await m.restart();
+    await waitUp(a.c);
+    // From the acknowledgement on, the very first publish arrives (no probe first).
+    await waitInterest(b.c, 'stale.#');
+    await publish(pubA, 'stale.t', { v: 'after' });
+    await subB.waitDelivery('stale.t', (d) => (d.payload as { v: string }).v === 'after');
+    // The server sent its retained copy again for the subscription it had lost: the same message, delivered once.
+    expect(subB.deliveries('stale.t').map((d: { payload: unknown }) => d.payload)).toEqual([{ v: 'saved' }, { v: 'after' }]);
+    // And the other way: A's subscription, made after the crash, and B's exports.
+    const subA = await bed.connected(a.port, 'sub-a');
+    await subscribe(subA, 'stale.#');
+    await waitInterest(a.c, 'stale.#');
+    await publish(subB, 'stale.from-b', 1);
+    expect((await subA.waitDelivery('stale.from-b')).payload).toBe(1);
   });
 
   it('TLS (mqtts://): the server certificate is checked against the CA the setting names; another CA stays down', async () => {

@@ -1,8 +1,14 @@
 /**
  * The MQTT link's upstream subscriptions: the filters wanted, and what the session holds
- * of them. A persistent session keeps its subscriptions across reconnects, so on each
- * connect only the difference is sent; a filter counts as subscribed (for `bridge status`
- * and the `status` method) once the server's SUBACK accepted it.
+ * of them. A filter counts as subscribed (for `bridge status` and the `status` method)
+ * once the server's SUBACK on the current connection accepted it.
+ *
+ * "Session present" in a CONNACK does not say the session holds every subscription it
+ * held when the connection went: a server restored from a snapshot of its sessions older
+ * than a SUBSCRIBE (Mosquitto killed between two autosaves) resumes the session without
+ * it. So every connect subscribes to each wanted filter again; a SUBSCRIBE of a filter
+ * the session holds only replaces it, and retain handling 1 keeps the server from
+ * sending its retained messages again for a subscription it still had.
  */
 import type { MqttClient } from 'mqtt';
 import type { Logger } from '../../log/logger.js';
@@ -16,9 +22,9 @@ export function reasonCodeOf(err: unknown): number | undefined {
 export class MqttInterest {
   /** The filters wanted upstream now. */
   private wanted = new Set<string>();
-  /** The filters subscribed upstream (or on their way): what the session holds. */
+  /** The filters subscribed upstream (or on their way): what the session may hold. */
   private readonly subscribed = new Set<string>();
-  /** Of {@link subscribed}, those the server acknowledged (SUBACK). */
+  /** Of {@link subscribed}, those the server acknowledged (SUBACK) on the current connection. */
   private readonly acknowledged = new Set<string>();
   /**
    * Per filter, the number of its latest SUBSCRIBE: the SUBACK of an earlier one (the
@@ -27,9 +33,10 @@ export class MqttInterest {
   private readonly subscribeSeq = new Map<string, number>();
   private nextSubscribeSeq = 0;
   /**
-   * Of {@link subscribed}, those whose SUBSCRIBE was lost with the connection: the server
-   * may have taken it before the connection went. The next {@link apply} subscribes them
-   * again if still wanted, and unsubscribes them if not, so a kept session does not go on
+   * Of {@link subscribed}, those the session may or may not hold: all of them after a
+   * connect, and those whose SUBSCRIBE was lost with the connection (the server may have
+   * taken it before the connection went). The next {@link apply} subscribes them again if
+   * still wanted, and unsubscribes them if not, so a kept session does not go on
    * importing what nobody wants.
    */
   private readonly uncertain = new Set<string>();
@@ -50,12 +57,19 @@ export class MqttInterest {
     return this.acknowledged.has(filter);
   }
 
-  /** The upstream has a new session (first connect, expired, or lost): it holds no subscriptions. */
-  sessionLost(): void {
-    this.subscribed.clear();
+  /**
+   * Connected, the first time or again: nothing counts as acknowledged until the server
+   * answers a SUBSCRIBE on this connection, and the next {@link apply} subscribes to
+   * every wanted filter. Without `sessionPresent` the session is new (first connect,
+   * expired, or an upstream that lost it) and holds no subscriptions.
+   */
+  connected(sessionPresent: boolean): void {
+    if (!sessionPresent) this.subscribed.clear();
     this.acknowledged.clear();
+    // The answers still on their way belong to the connection that went.
     this.subscribeSeq.clear();
     this.uncertain.clear();
+    for (const f of this.subscribed) this.uncertain.add(f);
   }
 
   /** Bring the session's subscriptions to what is wanted, through a connected client. */
@@ -82,7 +96,13 @@ export class MqttInterest {
       this.subscribed.add(f);
       const seq = ++this.nextSubscribeSeq;
       this.subscribeSeq.set(f, seq);
-      client.subscribe(f, { qos: 1, nl: true }, (err) => {
+      // rh 1: the server's retained messages for the filter only when the session did not
+      // hold it (a first subscribe, or one the server lost), never again for a filter it
+      // kept: a copy of what was imported already must not arrive as a new message. rap
+      // ("retain as published"): a live retained publish keeps its flag, so the importing
+      // broker retains it too; without it the server sends every live message with retain
+      // 0, and only its copies for a new subscription with 1.
+      client.subscribe(f, { qos: 1, nl: true, rap: true, rh: 1 }, (err) => {
         if (this.subscribeSeq.get(f) !== seq) return; // dropped or asked for again since
         if (!err) {
           this.acknowledged.add(f);

@@ -1,7 +1,8 @@
 /**
  * The MQTT adapter (MQTT.js 5, speaking MQTT 5). Topics map dots to slashes (see
  * mqtt-topics.ts); metadata travels in user properties; the payload is the JSON text, and
- * a foreign publisher's bytes that are not JSON arrive as a string. Interest is
+ * a foreign publisher's bytes that are not JSON arrive as a string. A retained clear is
+ * MQTT's: a retained publish with no payload. Interest is
  * subscribed at QoS 1 with "no local", so our own publishes never come back and QoS 1
  * stays QoS 1 end to end; the origin property guards the rest.
  *
@@ -17,6 +18,7 @@ import { randomUUID } from 'node:crypto';
 import { connect, ReasonCodes, type IClientOptions, type IClientPublishOptions, type IConnackPacket, type IPublishPacket, type MqttClient } from 'mqtt';
 import type { Logger } from '../../log/logger.js';
 import { nowTimestamp } from '../message.js';
+import { clearsRetained } from '../retained-store.js';
 import { redactedUrl, type FederationSetting } from './federation-setting.js';
 import { MqttInterest, reasonCodeOf } from './mqtt-interest.js';
 import { mqttFilterOf, mqttTopicOf, REPLY_PREFIX, topicOfMqtt } from './mqtt-topics.js';
@@ -64,7 +66,6 @@ export class MqttLink implements UpstreamLink {
   private readonly tlsFiles: TlsPems;
   private readonly replyTopic: string;
   private readonly interest: MqttInterest;
-  private replySubscribed = false;
   private readonly publishes = new Set<PendingPublish>();
   /** Called once {@link publishes} is empty (close() waits for it). */
   private onFlushed: (() => void) | null = null;
@@ -161,29 +162,32 @@ export class MqttLink implements UpstreamLink {
     // p50 in the federation bench instead of 0.5 ms.
     const socket = this.client?.stream as { setNoDelay?: (on: boolean) => void } | undefined;
     socket?.setNoDelay?.(true);
-    if (!connack.sessionPresent) {
-      // A new session upstream (first connect, expired, or an upstream that lost it): it
-      // holds no subscriptions.
-      this.interest.sessionLost();
-      this.replySubscribed = false;
-    }
+    // Subscribed again on every connect, even to a session the server says it kept: one
+    // restored from an older snapshot of its sessions lacks the later SUBSCRIBEs.
+    this.interest.connected(connack.sessionPresent === true);
     this.isUp = true;
     this.downReported = false;
     this.lastError = null;
-    if (!this.replySubscribed) {
-      this.replySubscribed = true;
-      this.client!.subscribe(this.replyTopic, { qos: 0, nl: true }, (err) => {
-        if (!err) return;
-        this.replySubscribed = false;
-        this.log.warning('federation: cannot subscribe to the reply topic upstream; requests through it will time out', {
-          upstream: this.address,
-          topic: this.replyTopic,
-          error: err,
-        });
-      });
-    }
+    this.subscribeReplies(this.client!);
     this.applyInterest();
     this.handlers!.up(this.server);
+  }
+
+  /** Subscribe to this link's reply topic (again: a resumed session may have lost it too). */
+  private subscribeReplies(client: MqttClient): void {
+    // rh 2: nothing retained there is a reply to a request of this connection.
+    client.subscribe(this.replyTopic, { qos: 0, nl: true, rh: 2 }, (err) => {
+      if (!err) return;
+      if (reasonCodeOf(err) === undefined) {
+        this.log.debug('federation: reply topic subscribe lost with the connection; made again on reconnect', { topic: this.replyTopic, error: err });
+        return;
+      }
+      this.log.warning('federation: cannot subscribe to the reply topic upstream; requests through it will time out', {
+        upstream: this.address,
+        topic: this.replyTopic,
+        error: err,
+      });
+    });
   }
 
   private onLost(): void {
@@ -235,7 +239,10 @@ export class MqttLink implements UpstreamLink {
     const id = prop(packet, P.id);
     const msg: LinkMessage = {
       topic,
-      payload: decodePayload(payload),
+      // A retained publish with no payload is MQTT's clear (from another broker of ours
+      // or any MQTT client): null clears the topic here too, whatever the codec makes of
+      // an empty body.
+      payload: packet.retain && payload.length === 0 ? null : decodePayload(payload),
       sender: prop(packet, P.sender) || 'mqtt',
       id: id || randomUUID(),
       qos: packet.qos >= 1 ? 1 : 0,
@@ -244,6 +251,12 @@ export class MqttLink implements UpstreamLink {
       ...(packet.retain ? { retain: true } : {}),
     };
     if (msg.origin === this.id) {
+      if (packet.retain) {
+        // A server's retained copy for a new subscription: Mosquitto 2.0 sends them
+        // regardless of "no local", so our own come back; nothing is wrong upstream.
+        this.log.debug('federation: the MQTT upstream sent back a retained message of this broker; dropped', { topic });
+        return;
+      }
       // Subscribed with "no local": an upstream that ignores it (or a bridge that sends
       // our messages back) doubles the traffic; the federation would drop them anyway.
       this.warnOnce('\0own', 'federation: the MQTT upstream sends this broker its own messages back ("no local" not honoured); dropped', { upstream: this.address });
@@ -328,9 +341,13 @@ export class MqttLink implements UpstreamLink {
         retain: msg.retain === true,
         properties: { userProperties: this.userProperties(msg), contentType: 'application/json', payloadFormatIndicator: true },
       };
+      // A retained clear (null or "") goes as MQTT's own, a retained publish with no
+      // payload: the server then holds nothing for the topic, where the text `null`
+      // would stay retained there and reach every broker that subscribes later.
+      const body = options.retain === true && clearsRetained(msg.payload) ? '' : encodePayload(msg.payload);
       // QoS 1: called on the PUBACK (after a reconnect, if the connection drops first);
       // QoS 0: once written.
-      client.publish(name, encodePayload(msg.payload), options, (err) => {
+      client.publish(name, body, options, (err) => {
         if (!this.publishes.delete(pending)) return; // already settled by close() or a lost connection
         if (this.publishes.size === 0) this.onFlushed?.();
         if (!err) {
