@@ -186,6 +186,39 @@ for (const engine of engines()) {
       expect(watch.deliveries().map((d: { topic: string }) => d.topic)).toEqual(['plc.spelled', 'plc.deepest', 'plc.deeper', 'plc.deep', 'plc.last']);
     });
 
+    it('a retained clear crosses: null and "" on A clear what B kept, and what B still keeps is untouched', async () => {
+      const e = await engine.start();
+      const a = await bed.broker(e.federation);
+      const b = await bed.broker(e.federation);
+      const live = await bed.connected(b.port, 'live');
+      await subscribe(live, 'kept.#');
+      await waitSubscribed(live, 'kept.#');
+      const pub = await bed.connected(a.port, 'pub');
+      await expect.poll(async () => (await federationOf(pub)).state, WAIT).toBe('up');
+      const retain = async (topic: string, payload: unknown): Promise<void> => {
+        expect((await pub.call('publish', { topic, payload, retain: true, qos: 1 })).error).toBeUndefined();
+      };
+      await retain('kept.a', 1);
+      await retain('kept.b', 2);
+      await retain('kept.c', 3);
+      await live.waitDeliveries(3, undefined, WAIT.timeout);
+      await retain('kept.a', null);
+      await retain('kept.c', '');
+      await live.waitDeliveries(5, undefined, WAIT.timeout);
+
+      const later = await bed.connected(b.port, 'later');
+      const res = await later.call('subscribe', { patterns: ['kept.#'] });
+      expect(res.error).toBeUndefined();
+      // Retained messages follow the subscribe's answer at once; a marker published after
+      // them on B itself shows that nothing else is coming.
+      await (await bed.connected(b.port, 'marker')).call('publish', { topic: 'kept.marker', payload: 0 });
+      await later.waitDelivery('kept.marker', () => true, WAIT.timeout);
+      expect(later.deliveries().map((d: { topic: string; payload: unknown; retained?: boolean }) => [d.topic, d.payload, d.retained === true])).toEqual([
+        ['kept.b', 2, true],
+        ['kept.marker', 0, false],
+      ]);
+    });
+
     it('bytes that are not UTF-8 are read with U+FFFD in their place, JSON all the same; plain text is a string; an empty body null', async () => {
       const e = await engine.start();
       const b = await bed.broker(e.federation);
