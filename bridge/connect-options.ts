@@ -68,6 +68,8 @@ export async function connectClient(flags: ConnectFlags, opts: { autoReconnect?:
     autoReconnect: opts.autoReconnect ?? false,
     cleanSession: opts.cleanSession ?? true,
     connectTimeout: 5,
+    // Payloads are shown and echoed as they were written (see payload.ts).
+    payloadText: true,
     logger: opts.logger ?? cliLogger(flags, 'cli'),
   });
   try {

@@ -7,7 +7,7 @@ import readline from 'node:readline';
 import type { BrokerClient } from '../../src/client/index.js';
 import { connectClient, readStdin, type ConnectFlags } from '../connect-options.js';
 import { CliError } from '../cli-error.js';
-import { jsonErrorMessage, parsePayloadArg } from '../payload.js';
+import { jsonErrorMessage, jsonText, parsePayloadArg } from '../payload.js';
 import { checkTopicArg } from '../topic-args.js';
 
 export interface PubFlags extends ConnectFlags {
@@ -82,7 +82,8 @@ async function publishLines(topic: string, flags: PubFlags, opts: PublishOptions
       let payload: unknown = line;
       if (!flags.string) {
         try {
-          payload = JSON.parse(line);
+          JSON.parse(line);
+          payload = jsonText(line);
         } catch {
           throw new CliError(jsonErrorMessage(line, `line ${lineNo} of stdin`, `${stoppedAt()} To send the lines as text, add --string (-s).`));
         }

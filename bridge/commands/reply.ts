@@ -9,7 +9,8 @@ import { readStdin, type ConnectFlags } from '../connect-options.js';
 import { CliError } from '../cli-error.js';
 import { Listener } from '../listener.js';
 import { messageRecord } from '../message-format.js';
-import { parsePayloadArg } from '../payload.js';
+import { RawJson } from '../../src/protocol/raw-json.js';
+import { parsePayloadArg, payloadLine, payloadToSend } from '../payload.js';
 import { checkPatternArgs } from '../topic-args.js';
 import { DEFAULT_ANSWER } from './reply-command.js';
 import { parseCount } from './sub.js';
@@ -25,7 +26,7 @@ export interface ReplyFlags extends ConnectFlags {
 export function replyLine(message: Message, json: boolean): string {
   const request = message.replyTo !== undefined;
   if (json) return JSON.stringify({ ...messageRecord(message), request });
-  const line = `${message.topic} ${message.sender} ${JSON.stringify(message.payload)}`;
+  const line = `${message.topic} ${message.sender} ${payloadLine(message)}`;
   return request ? line : `${line}  (a message, not a request: not answered)`;
 }
 
@@ -45,7 +46,7 @@ export async function runReply(topic: string, answerArg: string | undefined, fla
   await listener.start(flags, [topic], (message) => {
     process.stdout.write(replyLine(message, flags.json ?? false) + '\n');
     if (message.replyTo === undefined || answered >= limit) return undefined;
-    const value = flags.echo ? message.payload : answer;
+    const value = flags.echo ? payloadToSend(message) : answer;
     if (value === null) {
       listener.note(`not answered: the request on ${message.topic} has a null payload, and a null reply is no answer`);
       return undefined;
@@ -56,7 +57,7 @@ export async function runReply(topic: string, answerArg: string | undefined, fla
     return value;
   });
   if (!listener.stopping) {
-    const how = flags.echo ? "each request's payload" : JSON.stringify(answer);
+    const how = flags.echo ? "each request's payload" : answer instanceof RawJson ? answer.toString() : JSON.stringify(answer);
     listener.note(`answering requests on ${topic} with ${how} (Ctrl+C to stop)`);
   }
 }

@@ -6,7 +6,7 @@ import { RpcError } from '../../src/client/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { connectClient, readStdin, type ConnectFlags } from '../connect-options.js';
 import { CliError } from '../cli-error.js';
-import { parsePayloadArg } from '../payload.js';
+import { compactJson, parsePayloadArg, prettyJson } from '../payload.js';
 import { checkTopicArg } from '../topic-args.js';
 
 export interface RequestFlags extends ConnectFlags {
@@ -46,8 +46,9 @@ export async function runRequest(topic: string, payloadArg: string | undefined, 
   const payload = parsePayloadArg(fromStdin ? await readStdin() : payloadArg, { asString: flags.string, what: fromStdin ? 'stdin' : 'the payload' });
   const client = await connectClient(flags);
   try {
-    const result = await client.request(topic, payload, { timeout });
-    process.stdout.write(JSON.stringify(result, null, flags.pretty ? 2 : undefined) + '\n');
+    // The answer as the responder wrote it: its value could not always hold it (1e400, -0).
+    const text = (await client.request(topic, payload, { timeout, text: true })) as string;
+    process.stdout.write((flags.pretty ? prettyJson(text) : compactJson(text)) + '\n');
   } catch (err) {
     throw new CliError(requestFailure(topic, timeout, err));
   } finally {

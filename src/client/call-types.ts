@@ -66,6 +66,12 @@ export interface SubscribeOptions {
 export interface RequestOptions {
   /** Seconds the broker waits for a reply (default: the client's `requestTimeout`). Max 300. */
   timeout?: number;
+  /**
+   * Resolve with the reply's JSON text as the broker sent it (a string) instead of its
+   * value: for a tool that shows or passes on the reply exactly, which the parsed value
+   * cannot always hold (`1e400`, `-0`, `1.0`, digits past a double's precision).
+   */
+  text?: boolean;
 }
 
 /** Result of `ping`. */

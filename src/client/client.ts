@@ -97,6 +97,7 @@ export class BrokerClient extends EventEmitter<BrokerClientEvents> {
     });
     const inbound = new InboundRouter({
       clientId: this.id,
+      payloadText: this.opts.payloadText,
       log: this.log,
       pending,
       onServerError: (error) => this.lifecycle.noteServerError(error),
@@ -115,7 +116,7 @@ export class BrokerClient extends EventEmitter<BrokerClientEvents> {
       pending,
       request: (conn, method, params, timeoutMs) => this.outbound.request(conn, method, params, timeoutMs),
       patterns: () => this.subs.patterns,
-      onValue: (conn, value) => inbound.route(conn, value),
+      onValue: (conn, value, body) => inbound.route(conn, value, body),
       idle: (timeoutMs) => this.idle(timeoutMs),
     });
   }
@@ -192,10 +193,15 @@ export class BrokerClient extends EventEmitter<BrokerClientEvents> {
    * @param timeout seconds to wait for the reply (default `requestTimeout`)
    */
   call<T = unknown>(method: string, params?: RpcParams, timeout?: number): Promise<T> {
+    // The result's shape is the broker's promise, not something checked here.
+    return this.send(method, params, timeout ?? this.opts.requestTimeout, false) as Promise<T>;
+  }
+
+  /** A call on the current connection; with `text`, resolved with its result's JSON text. */
+  private send(method: string, params: RpcParams | undefined, timeout: number, text: boolean): Promise<unknown> {
     const conn = this.connectedConnection();
     if (!conn) return Promise.reject(notConnectedError(method, this.lifecycle.notConnectedState(), this.where));
-    // The result's shape is the broker's promise, not something checked here.
-    return this.outbound.request(conn, method, params, (timeout ?? this.opts.requestTimeout) * 1000) as Promise<T>;
+    return this.outbound.request(conn, method, params, timeout * 1000, text);
   }
 
   /**
@@ -286,7 +292,7 @@ export class BrokerClient extends EventEmitter<BrokerClientEvents> {
    */
   request(topic: string, payload?: unknown, options: RequestOptions = {}): Promise<unknown> {
     const timeout = options.timeout ?? this.opts.requestTimeout;
-    return this.call('request', { topic, payload: payload === undefined ? null : payload, timeout }, timeout + REQUEST_TIMEOUT_MARGIN);
+    return this.send('request', { topic, payload: payload === undefined ? null : payload, timeout }, timeout + REQUEST_TIMEOUT_MARGIN, options.text === true);
   }
 
   /**

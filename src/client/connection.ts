@@ -18,9 +18,10 @@ import { readPublishAnswers } from './publish-answers.js';
 export interface ConnectionHandlers {
   /**
    * One parsed JSON value per frame, in arrival order; a batch of publish answers may come
-   * as {@link import('./publish-answers.js').PublishAnswers} instead. Must not throw.
+   * as {@link import('./publish-answers.js').PublishAnswers} instead. `body` is the
+   * frame's bytes, valid only during the call. Must not throw.
    */
-  onValue(value: unknown): void;
+  onValue(value: unknown, body: Buffer): void;
   /** A frame that is not JSON (skipped; the connection stays up). */
   onError(error: Error): void;
   /** The socket closed; called exactly once. `reason` is the one given to `destroy`, else `connection_lost`. */
@@ -248,7 +249,7 @@ export class Connection {
       if (this.closed) return;
       const publishAnswers = readPublishAnswers(body);
       if (publishAnswers !== null) {
-        this.handlers.onValue(publishAnswers);
+        this.handlers.onValue(publishAnswers, body);
         return;
       }
       let value: unknown;
@@ -258,7 +259,7 @@ export class Connection {
         this.handlers.onError(new Error(`malformed frame from broker skipped (${body.length} bytes): ${(err as Error).message}`));
         return;
       }
-      this.handlers.onValue(value);
+      this.handlers.onValue(value, body);
     });
     if (oversize) {
       this.handlers.onError(

@@ -8,11 +8,22 @@ import { ErrorCode, RpcError } from '../protocol/errors.js';
 import { encodeFrame } from '../protocol/framing.js';
 import { classify, errorResponse, methodNotFound } from '../protocol/jsonrpc.js';
 import { DELIVERY_METHOD } from '../protocol/messages.js';
+import { valueSpan } from '../protocol/value-span.js';
 import type { Connection } from './connection.js';
 import { errorText } from './errors.js';
 import { parseDelivery, type Message } from './message.js';
 import type { PendingCalls } from './pending-calls.js';
 import { PublishAnswers } from './publish-answers.js';
+
+/** Where a delivery frame holds its payload, and a response its result. */
+const PAYLOAD_PATH = ['params', 'payload'];
+const RESULT_PATH = ['result'];
+
+/** The text of the value at `path` in the frame `body` (the broker writes UTF-8). */
+function spanText(body: Buffer, path: readonly string[]): string | undefined {
+  const span = valueSpan(body, 0, body.length, path);
+  return span === null ? undefined : body.toString('utf8', span[0], span[1]);
+}
 
 /** What the router needs from its client. */
 export interface InboundDeps {
@@ -26,14 +37,19 @@ export interface InboundDeps {
   onMessage(conn: Connection, message: Message): void;
   /** Something unusable arrived: the client's `error_occurred`. */
   reportError(error: Error): void;
+  /** Keep each delivery's payload text (the client option `payloadText`). */
+  payloadText: boolean;
 }
 
 /** Dispatches each incoming JSON value of the current connection. */
 export class InboundRouter {
   constructor(private readonly deps: InboundDeps) {}
 
-  /** Handle one frame's value: a single message or a batch of them. */
-  route(conn: Connection, value: unknown): void {
+  /**
+   * Handle one frame's value: a single message or a batch of them. `body`, the frame's
+   * bytes, is read only during the call, for a delivery's payload text.
+   */
+  route(conn: Connection, value: unknown, body?: Buffer): void {
     if (value instanceof PublishAnswers) {
       const { ids, results } = value;
       for (let i = 0; i < ids.length; i++) {
@@ -43,17 +59,19 @@ export class InboundRouter {
     }
     if (Array.isArray(value)) {
       if (value.length === 0) this.deps.reportError(new Error('broker sent an empty batch; skipped'));
+      // The broker sends a delivery in a frame of its own; in a batch its text is not looked for.
       for (const item of value) this.routeOne(conn, item);
     } else {
-      this.routeOne(conn, value);
+      this.routeOne(conn, value, body);
     }
   }
 
-  private routeOne(conn: Connection, value: unknown): void {
+  private routeOne(conn: Connection, value: unknown, body?: Buffer): void {
     const c = classify(value);
     switch (c.kind) {
       case 'response': {
-        if (this.deps.pending.settle(c.id, c)) return;
+        const text = body !== undefined && this.deps.pending.wantsText(c.id) ? spanText(body, RESULT_PATH) : undefined;
+        if (this.deps.pending.settle(c.id, c, text)) return;
         if (c.id === null && c.error) {
           const error = new RpcError(
             typeof c.error.code === 'number' ? c.error.code : ErrorCode.INTERNAL_ERROR,
@@ -70,7 +88,7 @@ export class InboundRouter {
       }
       case 'call': {
         if (c.method === DELIVERY_METHOD && c.id === undefined) {
-          this.onDelivery(conn, c.params);
+          this.onDelivery(conn, c.params, body);
         } else if (c.id !== undefined) {
           // The contract has no broker-to-client requests; answer so a peer is not left waiting.
           conn.send(encodeFrame(errorResponse(c.id, methodNotFound(c.method))));
@@ -90,12 +108,13 @@ export class InboundRouter {
     this.deps.log.debug('reply for no pending call', { client_id: this.deps.clientId, id });
   }
 
-  private onDelivery(conn: Connection, params: unknown): void {
+  private onDelivery(conn: Connection, params: unknown, body: Buffer | undefined): void {
     const parsed = parseDelivery(params);
     if (!parsed.ok) {
       this.deps.reportError(new Error(`malformed delivery from broker skipped: ${parsed.reason}`));
       return;
     }
+    if (this.deps.payloadText && body !== undefined) parsed.message.payloadText = spanText(body, PAYLOAD_PATH);
     this.deps.onMessage(conn, parsed.message);
   }
 }

@@ -29,8 +29,8 @@ export interface LifecycleDeps extends HandshakeContext {
   pending: PendingCalls;
   /** The patterns to re-subscribe on each new connection. */
   patterns(): string[];
-  /** Every value read from the current connection. */
-  onValue(conn: Connection, value: unknown): void;
+  /** Every value read from the current connection, with its frame's bytes (valid during the call). */
+  onValue(conn: Connection, value: unknown, body: Buffer): void;
   /** Resolves once no delivery callback is running, or after `timeoutMs`. */
   idle(timeoutMs: number): Promise<void>;
 }
@@ -163,8 +163,8 @@ export class ConnectionLifecycle {
     const conn: Connection = await Connection.open(
       { host: opts.host, port: opts.port, timeoutMs: remaining(), maxFrameSize: DEFAULT_MAX_INCOMING_FRAME },
       {
-        onValue: (value) => {
-          if (conn === this.conn) this.deps.onValue(conn, value);
+        onValue: (value, body) => {
+          if (conn === this.conn) this.deps.onValue(conn, value, body);
         },
         onError: (error) => this.deps.fire('error_occurred', error),
         onClose: (reason, error) => this.onClose(conn, reason, error),

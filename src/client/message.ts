@@ -27,6 +27,11 @@ export interface Message {
   redelivered: boolean;
   /** Set when this is a `request`: a callback's return value becomes the reply. */
   replyTo: string | undefined;
+  /**
+   * The payload's JSON text as the broker sent it, with the client option `payloadText`
+   * (otherwise undefined): what the publisher wrote, which `payload` may not hold exactly.
+   */
+  payloadText?: string;
 }
 
 /**

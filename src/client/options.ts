@@ -48,6 +48,13 @@ export interface BrokerClientOptions {
    * deliveries behind it. Default false: strictly sequential, like the seed's client.
    */
   concurrentDeliveries?: boolean;
+  /**
+   * Also give each delivery's payload as the JSON text the broker sent
+   * ({@link import('./message.js').Message.payloadText}), for a tool that shows or passes
+   * on payloads exactly: the parsed `payload` cannot hold `1e400`, `-0`, `1.0` or digits
+   * past a double's precision. Default false (the text is not kept).
+   */
+  payloadText?: boolean;
   /** Where the client logs; default silent, so embedding apps stay quiet. */
   logger?: Logger;
 }
@@ -68,6 +75,7 @@ export interface ResolvedClientOptions {
   requestTimeout: number;
   heartbeatInterval: number | undefined;
   concurrentDeliveries: boolean;
+  payloadText: boolean;
   logger: Logger;
 }
 
@@ -121,6 +129,7 @@ export function resolveClientOptions(options: BrokerClientOptions = {}): Resolve
     requestTimeout: seconds('requestTimeout', options.requestTimeout, 5),
     heartbeatInterval: options.heartbeatInterval === undefined ? undefined : seconds('heartbeatInterval', options.heartbeatInterval, 0, true),
     concurrentDeliveries: options.concurrentDeliveries ?? false,
+    payloadText: options.payloadText ?? false,
     logger: options.logger ?? silentLogger(),
   };
 }

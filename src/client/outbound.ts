@@ -33,11 +33,12 @@ export class Outbound {
   ) {}
 
   /**
-   * Send a request on `conn` and resolve with its result. No connected-state check:
-   * the handshake and the heartbeat use it on connections that are not "connected" yet.
+   * Send a request on `conn` and resolve with its result (with `text`, the result's JSON
+   * text as the broker sent it). No connected-state check: the handshake and the
+   * heartbeat use it on connections that are not "connected" yet.
    */
-  request(conn: Connection, method: string, params: unknown, timeoutMs: number): Promise<unknown> {
-    const { id, promise } = this.pending.create(method, timeoutMs);
+  request(conn: Connection, method: string, params: unknown, timeoutMs: number, text = false): Promise<unknown> {
+    const { id, promise } = this.pending.create(method, timeoutMs, text);
     let frame: Buffer;
     try {
       frame = encodeFrame(requestText(id, method, params));

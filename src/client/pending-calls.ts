@@ -20,6 +20,8 @@ export interface PendingCall {
 export class PendingCalls {
   private readonly replies: PendingReplies<number, string>;
   private readonly batches: PendingBatches;
+  /** Calls that resolve with their result's JSON text (see {@link create}). */
+  private readonly textIds = new Set<number>();
   private nextId = 1;
 
   constructor(clock: Clock = systemClock) {
@@ -38,10 +40,23 @@ export class PendingCalls {
    * Register a call.
    * @param method for error messages only
    * @param timeoutMs reject with TIMEOUT (-32002) after this long; 0 waits forever
+   * @param text resolve with the result's JSON text as the broker sent it (see
+   *   {@link settle}) instead of its value
    */
-  create(method: string, timeoutMs: number): PendingCall {
+  create(method: string, timeoutMs: number, text = false): PendingCall {
     const id = this.nextId++;
-    return { id, promise: this.replies.open(id, method, timeoutMs) };
+    const promise = this.replies.open(id, method, timeoutMs);
+    if (text) {
+      this.textIds.add(id);
+      const forget = (): void => void this.textIds.delete(id);
+      promise.then(forget, forget);
+    }
+    return { id, promise };
+  }
+
+  /** Whether the call `id` resolves with its result's text: the caller reads it from the frame. */
+  wantsText(id: unknown): boolean {
+    return typeof id === 'number' && this.textIds.has(id);
   }
 
   /**
@@ -58,11 +73,15 @@ export class PendingCalls {
 
   /**
    * Settle the call `id` with a response. Returns false when no call is waiting for it
-   * (it timed out, or the id is not ours).
+   * (it timed out, or the id is not ours). A call that wants text resolves with
+   * `resultText`, the result as the frame held it, or failing that the result's JSON.
    */
-  settle(id: unknown, response: { result?: unknown; error?: RpcErrorObject }): boolean {
+  settle(id: unknown, response: { result?: unknown; error?: RpcErrorObject }, resultText?: string): boolean {
     if (typeof id !== 'number') return false;
-    if (response.error === undefined) return this.resolve(id, response.result);
+    if (response.error === undefined) {
+      const text = this.textIds.has(id) ? (resultText ?? JSON.stringify(response.result ?? null)) : undefined;
+      return this.resolve(id, text ?? response.result);
+    }
     const e = response.error;
     const code = typeof e.code === 'number' ? e.code : ErrorCode.INTERNAL_ERROR;
     const message = typeof e.message === 'string' ? e.message : 'error without a message';

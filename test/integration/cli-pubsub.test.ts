@@ -6,6 +6,7 @@
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import { runCli, useCliProcesses, waitOutput, type CliResult, type StartedCli } from '../helpers/cli.js';
+import { captureBodies, payloadBytes } from '../helpers/frame-bytes.js';
 import { freePort } from '../helpers/ports.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { useBrokerPerTest } from '../helpers/test-bed.js';
@@ -305,6 +306,28 @@ describe('with a broker', () => {
     const printed = await echo.done;
     expect(printed.code).toBe(0);
     expect(JSON.parse(printed.stdout)).toMatchObject({ topic: 'echo.x', payload: { items: [1, 2, 3] }, request: true });
+  });
+
+  it('pub, request and reply carry payloads as written: 1e400, -0, 1.0 and big integers are not respelled', async () => {
+    const spelled = '{"f":1e400,"z":[-0,1.0],"big":12345678901234567890}';
+    // What pub sends, byte for byte, as a raw subscriber sees it.
+    const watcher = await RawClient.open(broker.current.port);
+    const bodies = captureBodies(watcher);
+    expect((await watcher.call('connect', { client_id: 'byte-watcher' })).error).toBeUndefined();
+    expect((await watcher.call('subscribe', { patterns: ['exact.#'] })).error).toBeUndefined();
+    expect((await runCli(['pub', 'exact.pub', ` ${spelled.replace(',"z"', ', "z"')}\n`, ...broker.cliArgs])).code).toBe(0);
+    await watcher.waitDelivery('exact.pub');
+    expect(payloadBytes(bodies.at(-1)!, 'exact.pub', spelled.length + 1).toString()).toBe(spelled.replace(',"z"', ', "z"'));
+    watcher.close();
+
+    // A responder's echo and what request prints, one line (--pretty lays it out).
+    const echo = await listening(['reply', 'exact.echo', '--echo', '-C', '2', ...broker.cliArgs]);
+    const asked = await runCli(['request', 'exact.echo', spelled, ...broker.cliArgs]);
+    expect(asked.stdout).toBe(`${spelled}\n`);
+    const pretty = await runCli(['request', 'exact.echo', '--pretty', '[1.0, -0]', ...broker.cliArgs]);
+    expect(pretty.stdout).toBe('[\n  1.0,\n  -0\n]\n');
+    const printed = await echo.done;
+    expect(printed.stdout.trim().split('\n').map((l) => l.replace(/^exact\.echo bridge-cli-\d+ /, ''))).toEqual([spelled, '[1.0,-0]']);
   });
 
   it('reply sends a given answer, and with --string the text, as is', async () => {

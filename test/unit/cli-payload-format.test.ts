@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { compileFormat, FormatError } from '../../bridge/message-format.js';
 import { jsonErrorMessage, parsePayloadArg } from '../../bridge/payload.js';
 import { excerpt, locateJsonError } from '../../src/protocol/json-break.js';
+import { jsonValue } from '../../src/protocol/raw-json.js';
 import { patternArgError, topicArgError } from '../../bridge/topic-args.js';
 import { patternError, topicError } from '../../src/protocol/topics.js';
 import type { Message } from '../../src/client/index.js';
@@ -68,8 +69,9 @@ describe('locateJsonError', () => {
 
 describe('parsePayloadArg', () => {
   it('JSON, text with asString, and null without an argument', () => {
-    expect(parsePayloadArg('{"a":1}')).toEqual({ a: 1 });
-    expect(parsePayloadArg('42')).toBe(42);
+    // JSON is kept as its text, which the client sends as written.
+    expect(jsonValue(parsePayloadArg('{"a":1}'))).toEqual({ a: 1 });
+    expect(jsonValue(parsePayloadArg('42'))).toBe(42);
     expect(parsePayloadArg('hello', { asString: true })).toBe('hello');
     expect(parsePayloadArg('{"a":1}', { asString: true })).toBe('{"a":1}');
     expect(parsePayloadArg(undefined)).toBeNull();
