@@ -19,7 +19,7 @@ import { answerTopicBase } from '../script-query.js';
 import { PAGE_CLIENT_ID, ScriptsSource } from './scripts-source.js';
 import { StaticFiles } from './static-files.js';
 import type { ScriptOp } from '../script-ops.js';
-import type { EventStream } from './event-stream.js';
+import { STUCK_AFTER_MS, type EventStream, type StreamSettings } from './event-stream.js';
 
 /** Open event streams at once, all pages together; past this a new one gets 503. */
 export const MAX_STREAMS = 32;
@@ -37,6 +37,8 @@ export interface StatusPageOptions {
   log: Logger;
   /** Where the page's files are; the package's `web/status/` by default. */
   files?: StaticFiles;
+  /** How long a live stream's viewer may read nothing before the stream is closed (60 s). */
+  stuckStreamMs?: number;
 }
 
 /** True when `host` reaches only this machine. */
@@ -65,6 +67,7 @@ export class StatusPage {
   private readonly live: LiveFeed;
   private readonly files: StaticFiles;
   private readonly streams = new Set<EventStream>();
+  private readonly streamSettings: StreamSettings;
   private gate: AccessGate | null = null;
   private boundPort = 0;
   private readonly host: string;
@@ -80,7 +83,8 @@ export class StatusPage {
     this.rates = new RateHistory(() => monitor.counters());
     const { host: brokerHost, port: brokerPort } = brokerAddress(broker);
     this.scripts = new ScriptsSource({ host: brokerHost, port: brokerPort, token: broker.internalToken, log: opts.log });
-    this.live = new LiveFeed(monitor, this.rates, this.scripts, opts.log);
+    this.streamSettings = { stuckAfterMs: opts.stuckStreamMs ?? STUCK_AFTER_MS, log: opts.log };
+    this.live = new LiveFeed(monitor, this.rates, this.scripts, opts.log, this.streamSettings);
     this.server = http.createServer((req, res) => {
       // Our own Date header: Node's, written when none is set, comes from toUTCString,
       // whose date cache loads ICU's time-zone data (640 KB) into the broker.
@@ -95,6 +99,14 @@ export class StatusPage {
   /** The bound port (useful with port 0). */
   get port(): number {
     return this.boundPort;
+  }
+
+  /**
+   * Bytes each open event stream holds in the broker's memory, written but not yet taken
+   * by the OS: what viewers that are behind cost.
+   */
+  streamBuffers(): number[] {
+    return [...this.streams].map((s) => s.buffered);
   }
 
   /** The address to open in a browser. */
@@ -202,7 +214,7 @@ export class StatusPage {
         return;
       case '/api/messages':
         this.roomForStream();
-        this.track(openMessageStream(req, res, url, monitor));
+        this.track(openMessageStream(req, res, url, monitor, this.streamSettings));
         return;
     }
     const output = /^\/api\/scripts\/([^/]+)\/output$/.exec(path);
