@@ -21,7 +21,7 @@ import { StaticFiles } from './static-files.js';
 import type { ScriptOp } from '../script-ops.js';
 import { STUCK_AFTER_MS, type EventStream, type StreamSettings } from './event-stream.js';
 
-/** Open event streams at once, all pages together; past this a new one gets 503. */
+/** Open event streams at once (`/api/live` and `/api/messages`), all pages together; past this a new one gets 503. */
 export const MAX_STREAMS = 32;
 /** Largest request body read (a sign-in form, a `{}`). */
 const MAX_BODY_BYTES = 16 * 1024;
@@ -210,6 +210,7 @@ export class StatusPage {
         return;
       }
       case '/api/live':
+        this.roomForStream();
         this.track(this.live.open(req, res));
         return;
       case '/api/messages':

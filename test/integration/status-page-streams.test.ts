@@ -1,12 +1,13 @@
 /**
  * The status page's event streams under viewers that do not keep up: a viewer that stops
  * reading `/api/live` costs the broker at most about one snapshot, gets the current state
- * once it reads again, and is closed when it stays stuck. Real broker, real HTTP clients
- * that really stop reading.
+ * once it reads again, and is closed when it stays stuck; `/api/live` and `/api/messages`
+ * share one limit of open streams. Real broker, real HTTP clients that really stop reading.
  */
 import http from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EventStream, eventFrame } from '../../bridge/status-page/event-stream.js';
+import { MAX_STREAMS } from '../../bridge/status-page/status-page.js';
 import { Logger } from '../../src/log/logger.js';
 import { FETCH_CONNECTS } from '../helpers/platform.js';
 import { EventReader, StalledViewer, useStatusPage, type PageUnderTest } from '../helpers/status-page-bed.js';
@@ -117,6 +118,26 @@ describe.skipIf(!FETCH_CONNECTS)('a live view that stops reading', () => {
     // The reading viewer is not touched by it.
     await churn(p, watcher);
   }, 45_000);
+});
+
+describe.skipIf(!FETCH_CONNECTS)('the limit of open streams', () => {
+  it(`/api/live and /api/messages count together: past ${MAX_STREAMS}, 503 too_many_streams, until one closes`, async () => {
+    const p = await startPage();
+    const open: EventReader[] = [];
+    for (let i = 0; i < MAX_STREAMS - 1; i++) open.push(await reader(p, '/api/live'));
+    open.push(await reader(p, '/api/messages?topic=jobs.%23'));
+    expect(open.map((r) => r.response.status)).toEqual(Array<number>(MAX_STREAMS).fill(200));
+    for (const pathname of ['/api/live', '/api/messages?topic=jobs.%23']) {
+      const res = await fetch(p.base + pathname);
+      expect(res.status, pathname).toBe(503);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('too_many_streams');
+    }
+    open[0]!.close();
+    await expect.poll(() => p.page.streamBuffers().length).toBe(MAX_STREAMS - 1);
+    const again = await reader(p, '/api/live');
+    expect(again.response.status).toBe(200);
+    await again.next('broker');
+  });
 });
 
 describe('EventStream, on its own HTTP server', () => {
