@@ -16,7 +16,7 @@ import { openMessageStream } from './message-stream.js';
 import { METRICS_CONTENT_TYPE, metricsText } from './metrics.js';
 import { RateHistory } from './rate-history.js';
 import { answerTopicBase } from '../script-query.js';
-import { PAGE_CLIENT_ID, ScriptsSource } from './scripts-source.js';
+import { keyFromPath, PAGE_CLIENT_ID, ScriptsSource } from './scripts-source.js';
 import { StaticFiles } from './static-files.js';
 import type { ScriptOp } from '../script-ops.js';
 import { STUCK_AFTER_MS, type EventStream, type StreamSettings } from './event-stream.js';
@@ -157,7 +157,7 @@ export class StatusPage {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const gate = this.gate!;
-    const url = new URL(req.url ?? '/', 'http://status.invalid');
+    const url = requestUrl(req.url ?? '/');
     const path = url.pathname;
     const method = req.method ?? 'GET';
     gate.checkHost(req);
@@ -188,7 +188,7 @@ export class StatusPage {
       if (method !== 'POST') throw methodNotAllowed('POST');
       this.gate!.checkStateChange(req);
       await readJsonBody(req);
-      const key = decodeURIComponent(control[1]!);
+      const key = keyFromPath(control[1]!);
       sendJson(res, 200, await this.scripts.control(key, control[2] as ScriptOp));
       return;
     }
@@ -225,7 +225,7 @@ export class StatusPage {
       if (!Number.isInteger(lines) || lines < 1 || lines > MAX_OUTPUT_LINES) {
         throw new HttpError(400, 'invalid_lines', `lines must be a whole number from 1 to ${MAX_OUTPUT_LINES}, got "${raw}"`);
       }
-      return sendJson(res, 200, await this.scripts.output(decodeURIComponent(output[1]!), lines));
+      return sendJson(res, 200, await this.scripts.output(keyFromPath(output[1]!), lines));
     }
     throw new HttpError(404, 'not_found', `no such endpoint: ${path} (see /api/broker, /api/clients, /api/topics, /api/scripts, /metrics)`);
   }
@@ -287,6 +287,19 @@ export class StatusPage {
     }
     this.opts.log.error('status page request failed', { error: err as Error });
     sendError(res, 500, 'internal', 'internal error (the broker log has details)');
+  }
+}
+
+/**
+ * The request's target as a URL. A path is read as a path, never as `//host/...`.
+ * @throws HttpError 400 invalid_url for a target no URL can be made of
+ */
+function requestUrl(target: string): URL {
+  try {
+    return target.startsWith('/') ? new URL(`http://status.invalid${target}`) : new URL(target, 'http://status.invalid');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ERR_INVALID_URL') throw err;
+    throw new HttpError(400, 'invalid_url', `cannot read the request target "${target}" as a URL`);
   }
 }
 

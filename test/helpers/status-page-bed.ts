@@ -8,7 +8,7 @@ import type { BrokerConfig, HttpSetting } from '../../src/broker/index.js';
 import { Logger, parseLogLevel } from '../../src/log/logger.js';
 import { StatusPage, type StatusPageOptions } from '../../bridge/status-page/status-page.js';
 import type { StartedBroker } from './broker-fixture.js';
-import type { TestBed } from './test-bed.js';
+import type { LogLine, TestBed } from './test-bed.js';
 
 export interface PageUnderTest {
   broker: StartedBroker;
@@ -18,7 +18,7 @@ export interface PageUnderTest {
 }
 
 /** What a test may set of the page itself (beyond its broker and address). */
-export type PageTuning = Pick<StatusPageOptions, 'stuckStreamMs'>;
+export type PageTuning = Partial<Pick<StatusPageOptions, 'stuckStreamMs' | 'log'>>;
 
 export function useStatusPage(
   bed: TestBed,
@@ -32,7 +32,8 @@ export function useStatusPage(
   return async (overrides = {}, setting = {}, tuning = {}) => {
     const broker = await bed.broker(overrides);
     const level = (process.env.TEST_LOG_LEVEL && parseLogLevel(process.env.TEST_LOG_LEVEL)) || 'silent';
-    const page = new StatusPage({ broker: broker.broker, setting: { host: null, port: 0, ...setting }, log: new Logger({ level, component: 'http' }), ...tuning });
+    const log = tuning.log ?? new Logger({ level, component: 'http' });
+    const page = new StatusPage({ broker: broker.broker, setting: { host: null, port: 0, ...setting }, ...tuning, log });
     await page.start();
     pages.push(page);
     return { broker, page, base: `http://127.0.0.1:${page.port}` };
@@ -181,4 +182,11 @@ export class StalledViewer {
   close(): void {
     this.res.destroy();
   }
+}
+
+/** A logger that keeps its lines, parsed, for a test to read. */
+export function recordingLogger(): { log: Logger; lines: LogLine[] } {
+  const lines: LogLine[] = [];
+  const log = new Logger({ level: 'debug', format: 'json', component: 'http', sink: { write: (l) => void lines.push(JSON.parse(l) as LogLine) } });
+  return { log, lines };
 }
