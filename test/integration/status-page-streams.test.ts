@@ -10,7 +10,7 @@ import { EventStream, eventFrame } from '../../bridge/status-page/event-stream.j
 import { MAX_STREAMS } from '../../bridge/status-page/status-page.js';
 import { Logger } from '../../src/log/logger.js';
 import { FETCH_CONNECTS } from '../helpers/platform.js';
-import { EventReader, StalledViewer, useStatusPage, type PageUnderTest } from '../helpers/status-page-bed.js';
+import { EventReader, recordingLogger, StalledViewer, useStatusPage, type PageUnderTest } from '../helpers/status-page-bed.js';
 import { useTestBed } from '../helpers/test-bed.js';
 
 const bed = useTestBed();
@@ -103,7 +103,8 @@ describe.skipIf(!FETCH_CONNECTS)('a live view that stops reading', () => {
   }, 45_000);
 
   it('is closed once it has read nothing for the stuck limit, which frees its place', async () => {
-    const p = await startPage({}, {}, { stuckStreamMs: 1500 });
+    const { log, lines } = recordingLogger();
+    const p = await startPage({}, {}, { stuckStreamMs: 1500, log });
     await bigClientsTable(p, 2_000_000);
     const watcher = await reader(p, '/api/live');
     await watcher.next('clients');
@@ -112,6 +113,9 @@ describe.skipIf(!FETCH_CONNECTS)('a live view that stops reading', () => {
     // drain comes, and the limit closes it.
     for (let i = 0; i < 30 && p.page.streamBuffers().length > 1; i++) await churn(p, watcher);
     expect(p.page.streamBuffers()).toHaveLength(1);
+    expect(lines.filter((l) => l.msg.includes('stopped reading'))).toEqual([
+      expect.objectContaining({ level: 'info', msg: 'status page: closed a live stream whose viewer stopped reading', path: '/api/live', stuck_s: 1.5 }),
+    ]);
     // A viewer that reads again finds the stream ended (its EventSource would reconnect).
     hung.resume();
     await hung.closed;
