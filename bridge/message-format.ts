@@ -1,12 +1,19 @@
 /**
  * How `bridge sub` (and `bridge reply`) print a message: `topic payload`, one JSON object
- * with `--json`, or a `--format` pattern with mosquitto_sub-like placeholders.
+ * with `--json`, or a `--format` pattern with mosquitto_sub-like placeholders. What other
+ * clients chose (a sender's id, a topic, a payload's text) is printed with its control
+ * characters escaped, except in `--json`, which is for programs.
  */
 import type { Message } from '../src/client/index.js';
+import { visible } from './terminal-text.js';
 
-/** One output line for `message` (without the newline): `topic payload`, or JSON. */
+/**
+ * One output line for `message` (without the newline): `topic payload`, or JSON. JSON
+ * escapes C0 controls already; escaping DEL and C1 too keeps the payload the same JSON
+ * value (a control character is only ever inside a string there).
+ */
 export function formatMessage(message: Message, json: boolean): string {
-  if (!json) return `${message.topic} ${JSON.stringify(message.payload)}`;
+  if (!json) return visible(`${message.topic} ${JSON.stringify(message.payload)}`);
   return JSON.stringify(messageRecord(message));
 }
 
@@ -31,6 +38,7 @@ export function rawText(payload: unknown): string {
   return typeof payload === 'string' ? payload : JSON.stringify(payload);
 }
 
+/** Each placeholder's text, control characters not yet escaped (see compileFormat). */
 const PLACEHOLDERS: Readonly<Record<string, (m: Message) => string>> = {
   t: (m) => m.topic,
   p: (m) => JSON.stringify(m.payload),
@@ -48,10 +56,11 @@ const ESCAPES: Readonly<Record<string, string>> = { n: '\n', t: '\t', '\\': '\\'
 export const FORMAT_HELP = `--format placeholders:
   %t  topic                          %s  sender (client id)
   %p  payload as JSON                %i  message id
-  %P  payload as raw text when it    %q  qos (0 or 1)
-      is a string, JSON otherwise    %T  timestamp (ISO 8601 UTC)
+  %P  payload as text when it is     %q  qos (0 or 1)
+      a string, JSON otherwise       %T  timestamp (ISO 8601 UTC)
   %r  retained: 1 or 0               %%  a literal %
   escapes: \\n newline, \\t tab, \\\\ backslash; each message ends with a newline
+  control characters in a field are shown as \\n, \\u001b, ...: a message stays one line
   e.g. --format '%T %s %t %P'`;
 
 /** A `--format` pattern that cannot be used. */
@@ -86,7 +95,9 @@ export function compileFormat(pattern: string): (message: Message) => string {
     if (!field) throw new FormatError(`unknown placeholder "%${next}": use %t %p %P %s %i %q %T %r or %% (see --help)`);
     if (text) parts.push(text);
     text = '';
-    parts.push(field);
+    // A field is other clients' text: it may not move the cursor or retitle the
+    // terminal. The pattern's own text (its \n and \t) is the user's and stays.
+    parts.push((m) => visible(field(m)));
   }
   if (text) parts.push(text);
   return (m) => parts.map((p) => (typeof p === 'string' ? p : p(m))).join('');

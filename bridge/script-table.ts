@@ -6,6 +6,7 @@ import path from 'node:path';
 import { COLOURS } from './summary-table.js';
 import { exitText } from './supervisor/output-ring.js';
 import type { LastExit, ScriptStatus } from './supervisor/script-supervisor.js';
+import { visible } from './terminal-text.js';
 import { compareNames } from '../src/protocol/name-order.js';
 
 /** A script and the bridge that supervises it (its client id). */
@@ -43,7 +44,10 @@ export interface TableOptions {
   cwd: string;
 }
 
-/** The table, header first, rows sorted by key then bridge; no trailing newline. */
+/**
+ * The table, header first, rows sorted by key then bridge; no trailing newline. Control
+ * characters in a cell are shown escaped (see terminal-text.ts).
+ */
 export function formatScriptTable(rows: ScriptRow[], opts: TableOptions): string {
   const sorted = [...rows].sort((a, b) => compareNames(a.status.key, b.status.key) || compareNames(a.bridge, b.bridge));
   const cells = [
@@ -56,8 +60,9 @@ export function formatScriptTable(rows: ScriptRow[], opts: TableOptions): string
       String(s.restarts),
       lastExitText(s.last_exit),
       shortPath(s.script, opts.cwd),
+      // Any client may answer a ps query: its id is shown, never acted on by the terminal.
       bridge,
-    ]),
+    ].map(visible)),
   ];
   const widths = cells[0]!.map((_, i) => Math.max(...cells.map((r) => r[i]!.length)));
   return cells

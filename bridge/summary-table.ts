@@ -3,6 +3,7 @@
  * wants it (not when piped, and never with NO_COLOR), so logs and CI output stay clean.
  */
 import type { LastExit, ScriptStatus } from './supervisor/script-supervisor.js';
+import { visible } from './terminal-text.js';
 
 export function useColour(stream: NodeJS.WriteStream, env: NodeJS.ProcessEnv = process.env): boolean {
   return stream.isTTY === true && !env.NO_COLOR && env.TERM !== 'dumb';
@@ -21,7 +22,9 @@ export function formatLastExit(last: LastExit | null): string {
 export function formatSummary(rows: { status: ScriptStatus; restart: string }[], colour: boolean): string {
   const table = [
     ['KEY', 'STATE', 'PID', 'RESTARTS', 'LAST EXIT', 'POLICY', 'SCRIPT'],
-    ...rows.map(({ status: s, restart }) => [s.key, s.state, s.pid === null ? '-' : String(s.pid), String(s.restarts), formatLastExit(s.last_exit), restart, s.script]),
+    ...rows.map(({ status: s, restart }) =>
+      [s.key, s.state, s.pid === null ? '-' : String(s.pid), String(s.restarts), formatLastExit(s.last_exit), restart, s.script].map(visible),
+    ),
   ];
   const widths = table[0]!.map((_, i) => Math.max(...table.map((r) => r[i]!.length)));
   return table

@@ -5,6 +5,7 @@
 import type { FederationStatus } from '../../src/broker/index.js';
 import { connectClient, type ConnectFlags } from '../connect-options.js';
 import { CliError } from '../cli-error.js';
+import { visible } from '../terminal-text.js';
 
 export interface StatusFlags extends ConnectFlags {
   json?: boolean;
@@ -67,7 +68,9 @@ export function federationLine(f: Partial<FederationStatus> | undefined): string
   return line;
 }
 
-function table(rows: string[][]): string {
+/** Aligned columns; a cell's control characters are shown escaped, so a row stays one line. */
+function table(cells: string[][]): string {
+  const rows = cells.map((r) => r.map(visible));
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
 }

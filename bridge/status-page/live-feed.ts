@@ -2,13 +2,15 @@
  * `/api/live`: what the page's tables and header show, pushed to every open page: the
  * broker's figures each second, the clients when they change (and every 5 s, for "last
  * seen"), the scripts when one starts, stops or restarts (and every 5 s). All of it runs
- * only while at least one page is open.
+ * only while at least one page is open. Each push is a snapshot, serialized once for all
+ * pages; a page that is behind skips snapshots and gets the newest of each kind once it
+ * has read what it was sent (see EventStream.offer).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { BrokerMonitor } from '../../src/broker/index.js';
 import type { Logger } from '../../src/log/logger.js';
 import { brokerJson, clientsJson } from './api-json.js';
-import { EventStream } from './event-stream.js';
+import { EventStream, eventFrame, eventFrameOfJson, type StreamSettings } from './event-stream.js';
 import type { RateHistory } from './rate-history.js';
 import type { ScriptsSource } from './scripts-source.js';
 
@@ -33,6 +35,7 @@ export class LiveFeed {
     private readonly rates: RateHistory,
     private readonly scripts: ScriptsSource,
     private readonly log: Logger,
+    private readonly settings: StreamSettings,
   ) {}
 
   get viewerCount(): number {
@@ -40,7 +43,7 @@ export class LiveFeed {
   }
 
   open(req: IncomingMessage, res: ServerResponse): EventStream {
-    const stream = new EventStream(req, res);
+    const stream = new EventStream(req, res, this.settings);
     this.viewers.add(stream);
     if (this.viewers.size === 1) {
       this.untap = this.monitor.tap('scripts.*.*', (msg) => {
@@ -54,9 +57,8 @@ export class LiveFeed {
         this.untap = null;
       }
     });
-    stream.send('broker', brokerJson(this.monitor, this.rates, false));
-    const clients = clientsJson(this.monitor);
-    stream.send('clients', clients);
+    stream.offer('broker', eventFrame('broker', brokerJson(this.monitor, this.rates, false)));
+    stream.offer('clients', eventFrame('clients', clientsJson(this.monitor)));
     this.refreshScriptsSoon(0);
     return stream;
   }
@@ -65,13 +67,12 @@ export class LiveFeed {
   tick(): void {
     if (this.viewers.size === 0) return;
     this.ticks++;
-    this.broadcast('broker', brokerJson(this.monitor, this.rates, false));
-    const clients = clientsJson(this.monitor);
-    const text = JSON.stringify(clients);
+    this.broadcast('broker', eventFrame('broker', brokerJson(this.monitor, this.rates, false)));
+    const text = JSON.stringify(clientsJson(this.monitor));
     const due = this.ticks % REFRESH_EVERY_S === 0;
     if (text !== this.lastClients || due) {
       this.lastClients = text;
-      this.broadcast('clients', clients);
+      this.broadcast('clients', eventFrameOfJson('clients', text));
     }
     if (due) this.refreshScriptsSoon(0);
   }
@@ -81,8 +82,9 @@ export class LiveFeed {
     if (this.scriptsTimer) clearTimeout(this.scriptsTimer);
   }
 
-  private broadcast(event: string, data: unknown): void {
-    for (const v of this.viewers) v.send(event, data);
+  /** `frame` to every viewer, as the newest snapshot of `kind`. */
+  private broadcast(kind: string, frame: string): void {
+    for (const v of this.viewers) v.offer(kind, frame);
   }
 
   private refreshScriptsSoon(delay = SCRIPTS_DEBOUNCE_MS): void {
@@ -103,10 +105,11 @@ export class LiveFeed {
     this.scriptsRunning = true;
     try {
       const listing = await this.scripts.list();
-      this.broadcast('scripts', listing);
+      this.broadcast('scripts', eventFrame('scripts', listing));
     } catch (err) {
       this.log.warning('status page: could not list the scripts', { error: err as Error });
-      this.broadcast('scripts_error', { message: (err as Error).message });
+      // The same kind as a listing: a page behind gets whichever came last.
+      this.broadcast('scripts', eventFrame('scripts_error', { message: (err as Error).message }));
     } finally {
       this.scriptsRunning = false;
     }

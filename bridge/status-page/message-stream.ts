@@ -8,18 +8,18 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { patternError } from '../../src/protocol/topics.js';
 import type { BrokerMonitor } from '../../src/broker/index.js';
-import { EventStream } from './event-stream.js';
+import { EventStream, type StreamSettings } from './event-stream.js';
 import { HttpError } from './http-replies.js';
 import { previewPayload } from './payload-preview.js';
 
 export const MAX_PER_SECOND = 50;
 
 /** @throws HttpError 400 when the pattern is missing or invalid */
-export function openMessageStream(req: IncomingMessage, res: ServerResponse, url: URL, monitor: BrokerMonitor): EventStream {
+export function openMessageStream(req: IncomingMessage, res: ServerResponse, url: URL, monitor: BrokerMonitor, settings: StreamSettings): EventStream {
   const pattern = url.searchParams.get('topic') ?? '';
   const problem = pattern === '' ? 'give the topic pattern to watch: ?topic=jobs.#' : patternError(pattern);
   if (problem !== null) throw new HttpError(400, 'invalid_pattern', `invalid topic pattern "${pattern}": ${problem}`);
-  const stream = new EventStream(req, res);
+  const stream = new EventStream(req, res, settings);
   let sentThisSecond = 0;
   let skipped = 0;
   const untap = monitor.tap(pattern, (msg) => {
@@ -38,7 +38,8 @@ export function openMessageStream(req: IncomingMessage, res: ServerResponse, url
   });
   const tick = setInterval(() => {
     sentThisSecond = 0;
-    if (skipped > 0) {
+    // A viewer that is behind gets the count once it reads again, in one event.
+    if (skipped > 0 && stream.keepingUp) {
       stream.send('skipped', { count: skipped });
       skipped = 0;
     }

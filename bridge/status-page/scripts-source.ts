@@ -52,6 +52,21 @@ export function checkKey(key: string): void {
   if (!SCRIPT_KEY.test(key)) throw new HttpError(400, 'invalid_key', `"${key}" is not a script key (1-64 of A-Z a-z 0-9 _ -)`);
 }
 
+/**
+ * The key named by a path segment (`/api/scripts/KEY/...`), percent-decoded; whether it
+ * can be a key is checked where it is used ({@link checkKey}).
+ * @throws HttpError 400 invalid_key for a malformed escape (`%ZZ`, or `%E9`, which is not
+ *   UTF-8): no key has one, and it is the caller's mistake, not the server's
+ */
+export function keyFromPath(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch (err) {
+    if (!(err instanceof URIError)) throw err;
+    throw new HttpError(400, 'invalid_key', `"${segment}" is not a script key (1-64 of A-Z a-z 0-9 _ -): it has a malformed %-escape`);
+  }
+}
+
 export class ScriptsSource {
   private client: BrokerClient | null = null;
   private connecting: Promise<BrokerClient> | null = null;

@@ -16,12 +16,12 @@ import { openMessageStream } from './message-stream.js';
 import { METRICS_CONTENT_TYPE, metricsText } from './metrics.js';
 import { RateHistory } from './rate-history.js';
 import { answerTopicBase } from '../script-query.js';
-import { PAGE_CLIENT_ID, ScriptsSource } from './scripts-source.js';
+import { keyFromPath, PAGE_CLIENT_ID, ScriptsSource } from './scripts-source.js';
 import { StaticFiles } from './static-files.js';
 import type { ScriptOp } from '../script-ops.js';
-import type { EventStream } from './event-stream.js';
+import { STUCK_AFTER_MS, type EventStream, type StreamSettings } from './event-stream.js';
 
-/** Open event streams at once, all pages together; past this a new one gets 503. */
+/** Open event streams at once (`/api/live` and `/api/messages`), all pages together; past this a new one gets 503. */
 export const MAX_STREAMS = 32;
 /** Largest request body read (a sign-in form, a `{}`). */
 const MAX_BODY_BYTES = 16 * 1024;
@@ -37,6 +37,8 @@ export interface StatusPageOptions {
   log: Logger;
   /** Where the page's files are; the package's `web/status/` by default. */
   files?: StaticFiles;
+  /** How long a live stream's viewer may read nothing before the stream is closed (60 s). */
+  stuckStreamMs?: number;
 }
 
 /** True when `host` reaches only this machine. */
@@ -65,6 +67,7 @@ export class StatusPage {
   private readonly live: LiveFeed;
   private readonly files: StaticFiles;
   private readonly streams = new Set<EventStream>();
+  private readonly streamSettings: StreamSettings;
   private gate: AccessGate | null = null;
   private boundPort = 0;
   private readonly host: string;
@@ -80,7 +83,8 @@ export class StatusPage {
     this.rates = new RateHistory(() => monitor.counters());
     const { host: brokerHost, port: brokerPort } = brokerAddress(broker);
     this.scripts = new ScriptsSource({ host: brokerHost, port: brokerPort, token: broker.internalToken, log: opts.log });
-    this.live = new LiveFeed(monitor, this.rates, this.scripts, opts.log);
+    this.streamSettings = { stuckAfterMs: opts.stuckStreamMs ?? STUCK_AFTER_MS, log: opts.log };
+    this.live = new LiveFeed(monitor, this.rates, this.scripts, opts.log, this.streamSettings);
     this.server = http.createServer((req, res) => {
       // Our own Date header: Node's, written when none is set, comes from toUTCString,
       // whose date cache loads ICU's time-zone data (640 KB) into the broker.
@@ -95,6 +99,14 @@ export class StatusPage {
   /** The bound port (useful with port 0). */
   get port(): number {
     return this.boundPort;
+  }
+
+  /**
+   * Bytes each open event stream holds in the broker's memory, written but not yet taken
+   * by the OS: what viewers that are behind cost.
+   */
+  streamBuffers(): number[] {
+    return [...this.streams].map((s) => s.buffered);
   }
 
   /** The address to open in a browser. */
@@ -145,7 +157,7 @@ export class StatusPage {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const gate = this.gate!;
-    const url = new URL(req.url ?? '/', 'http://status.invalid');
+    const url = requestUrl(req.url ?? '/');
     const path = url.pathname;
     const method = req.method ?? 'GET';
     gate.checkHost(req);
@@ -176,7 +188,7 @@ export class StatusPage {
       if (method !== 'POST') throw methodNotAllowed('POST');
       this.gate!.checkStateChange(req);
       await readJsonBody(req);
-      const key = decodeURIComponent(control[1]!);
+      const key = keyFromPath(control[1]!);
       sendJson(res, 200, await this.scripts.control(key, control[2] as ScriptOp));
       return;
     }
@@ -198,11 +210,12 @@ export class StatusPage {
         return;
       }
       case '/api/live':
+        this.roomForStream();
         this.track(this.live.open(req, res));
         return;
       case '/api/messages':
         this.roomForStream();
-        this.track(openMessageStream(req, res, url, monitor));
+        this.track(openMessageStream(req, res, url, monitor, this.streamSettings));
         return;
     }
     const output = /^\/api\/scripts\/([^/]+)\/output$/.exec(path);
@@ -212,7 +225,7 @@ export class StatusPage {
       if (!Number.isInteger(lines) || lines < 1 || lines > MAX_OUTPUT_LINES) {
         throw new HttpError(400, 'invalid_lines', `lines must be a whole number from 1 to ${MAX_OUTPUT_LINES}, got "${raw}"`);
       }
-      return sendJson(res, 200, await this.scripts.output(decodeURIComponent(output[1]!), lines));
+      return sendJson(res, 200, await this.scripts.output(keyFromPath(output[1]!), lines));
     }
     throw new HttpError(404, 'not_found', `no such endpoint: ${path} (see /api/broker, /api/clients, /api/topics, /api/scripts, /metrics)`);
   }
@@ -274,6 +287,19 @@ export class StatusPage {
     }
     this.opts.log.error('status page request failed', { error: err as Error });
     sendError(res, 500, 'internal', 'internal error (the broker log has details)');
+  }
+}
+
+/**
+ * The request's target as a URL. A path is read as a path, never as `//host/...`.
+ * @throws HttpError 400 invalid_url for a target no URL can be made of
+ */
+function requestUrl(target: string): URL {
+  try {
+    return target.startsWith('/') ? new URL(`http://status.invalid${target}`) : new URL(target, 'http://status.invalid');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ERR_INVALID_URL') throw err;
+    throw new HttpError(400, 'invalid_url', `cannot read the request target "${target}" as a URL`);
   }
 }
 

@@ -2,12 +2,13 @@
  * A real broker with its status page on free loopback ports, both stopped after the test:
  * the setup of the status page's endpoint, security and browser tests.
  */
+import http from 'node:http';
 import { afterEach } from 'vitest';
 import type { BrokerConfig, HttpSetting } from '../../src/broker/index.js';
 import { Logger, parseLogLevel } from '../../src/log/logger.js';
-import { StatusPage } from '../../bridge/status-page/status-page.js';
+import { StatusPage, type StatusPageOptions } from '../../bridge/status-page/status-page.js';
 import type { StartedBroker } from './broker-fixture.js';
-import type { TestBed } from './test-bed.js';
+import type { LogLine, TestBed } from './test-bed.js';
 
 export interface PageUnderTest {
   broker: StartedBroker;
@@ -16,17 +17,23 @@ export interface PageUnderTest {
   base: string;
 }
 
-export function useStatusPage(bed: TestBed): (overrides?: Partial<BrokerConfig>, setting?: Partial<HttpSetting>) => Promise<PageUnderTest> {
+/** What a test may set of the page itself (beyond its broker and address). */
+export type PageTuning = Partial<Pick<StatusPageOptions, 'stuckStreamMs' | 'log'>>;
+
+export function useStatusPage(
+  bed: TestBed,
+): (overrides?: Partial<BrokerConfig>, setting?: Partial<HttpSetting>, tuning?: PageTuning) => Promise<PageUnderTest> {
   const pages: StatusPage[] = [];
   // Registered after useTestBed's hook: vitest runs afterEach hooks in reverse, so pages
   // close before their brokers stop.
   afterEach(async () => {
     await Promise.all(pages.splice(0).map((p) => p.stop()));
   });
-  return async (overrides = {}, setting = {}) => {
+  return async (overrides = {}, setting = {}, tuning = {}) => {
     const broker = await bed.broker(overrides);
     const level = (process.env.TEST_LOG_LEVEL && parseLogLevel(process.env.TEST_LOG_LEVEL)) || 'silent';
-    const page = new StatusPage({ broker: broker.broker, setting: { host: null, port: 0, ...setting }, log: new Logger({ level, component: 'http' }) });
+    const log = tuning.log ?? new Logger({ level, component: 'http' });
+    const page = new StatusPage({ broker: broker.broker, setting: { host: null, port: 0, ...setting }, ...tuning, log });
     await page.start();
     pages.push(page);
     return { broker, page, base: `http://127.0.0.1:${page.port}` };
@@ -97,4 +104,89 @@ export class EventReader {
       for (const w of this.waiters.splice(0)) w();
     }
   }
+}
+
+/**
+ * A viewer that reads an event stream's response headers and then nothing (a hung browser
+ * tab): its socket's buffers fill and the server's writes back up. `resume()` starts
+ * reading, from the first byte the server sent.
+ */
+export class StalledViewer {
+  private buffer = '';
+  private readonly events: { event: string; data: unknown }[] = [];
+  private waiters: (() => void)[] = [];
+  isClosed = false;
+  /** Resolves when the server ends or drops the stream. */
+  readonly closed: Promise<void>;
+
+  private constructor(
+    readonly status: number,
+    private readonly res: http.IncomingMessage,
+  ) {
+    this.closed = new Promise((resolve) =>
+      res.socket.once('close', () => {
+        this.isClosed = true;
+        for (const w of this.waiters.splice(0)) w();
+        resolve();
+      }),
+    );
+  }
+
+  static open(port: number, pathname: string): Promise<StalledViewer> {
+    return new Promise((resolve, reject) => {
+      // Its own socket (no agent): nothing else may read from it.
+      const req = http.get({ host: '127.0.0.1', port, path: pathname, agent: false }, (res) => resolve(new StalledViewer(res.statusCode!, res)));
+      req.on('error', reject);
+    });
+  }
+
+  /** Events parsed since `resume()`, oldest first. */
+  get received(): readonly { event: string; data: unknown }[] {
+    return this.events;
+  }
+
+  resume(): void {
+    this.res.setEncoding('utf8');
+    this.res.on('data', (chunk: string) => {
+      this.buffer += chunk;
+      let end: number;
+      while ((end = this.buffer.indexOf('\n\n')) !== -1) {
+        const block = this.buffer.slice(0, end);
+        this.buffer = this.buffer.slice(end + 2);
+        const event = /^event: (.*)$/m.exec(block)?.[1];
+        const data = /^data: (.*)$/m.exec(block)?.[1];
+        if (event !== undefined && data !== undefined) this.events.push({ event, data: JSON.parse(data) as unknown });
+      }
+      for (const w of this.waiters.splice(0)) w();
+    });
+  }
+
+  /** Index in `received` of the first event named `event` whose data satisfies `pred`. */
+  async indexOf(event: string, pred: (data: unknown) => boolean, timeoutMs = 15_000): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const i = this.events.findIndex((e) => e.event === event && pred(e.data));
+      if (i !== -1) return i;
+      const left = deadline - Date.now();
+      if (left <= 0 || this.isClosed) throw new Error(`no "${event}" event matching within ${timeoutMs} ms (closed: ${this.isClosed}); got ${this.events.length} events`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+  }
+
+  close(): void {
+    this.res.destroy();
+  }
+}
+
+/** A logger that keeps its lines, parsed, for a test to read. */
+export function recordingLogger(): { log: Logger; lines: LogLine[] } {
+  const lines: LogLine[] = [];
+  const log = new Logger({ level: 'debug', format: 'json', component: 'http', sink: { write: (l) => void lines.push(JSON.parse(l) as LogLine) } });
+  return { log, lines };
 }

@@ -2,13 +2,14 @@
  * The status page's JSON endpoints, live streams and /metrics over real HTTP, against a
  * real broker with real clients, and scripts supervised by a real `bridge run` process.
  */
+import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BrokerClient } from '../../src/client/index.js';
 import { useCliProcesses, type StartedCli } from '../helpers/cli.js';
 import type { RawClient } from '../helpers/raw-client.js';
-import { EventReader, useStatusPage, type PageUnderTest } from '../helpers/status-page-bed.js';
+import { EventReader, recordingLogger, useStatusPage, type PageUnderTest } from '../helpers/status-page-bed.js';
 import { FETCH_CONNECTS } from '../helpers/platform.js';
 import { useTestBed } from '../helpers/test-bed.js';
 
@@ -54,6 +55,19 @@ async function stream(pathname: string): Promise<EventReader> {
   const r = await EventReader.open(p.base + pathname);
   readers.push(r);
   return r;
+}
+
+/** A GET with the request target as given: fetch() normalizes it first. */
+function rawGet(port: number, target: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port, path: target }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode!, body }));
+    });
+    req.on('error', reject);
+  });
 }
 
 interface ClientRowJson {
@@ -339,6 +353,40 @@ describe.skipIf(!FETCH_CONNECTS)('the status page over HTTP', () => {
       const bad = await fetch(`${p.base}/api/scripts/x/stop`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{nope' });
       expect(bad.status).toBe(400);
       expect(((await bad.json()) as { error: { code: string } }).error.code).toBe('invalid_json');
+    });
+
+    it('a malformed %-escape is the caller\'s mistake (400 with its code), never a 500 with an ERROR logged', async () => {
+      const { log, lines } = recordingLogger();
+      const q = await startPage({}, {}, { log });
+      const codeOf = async (res: Response): Promise<string> => ((await res.json()) as { error: { code: string } }).error.code;
+      // %ZZ is no escape; %E9 alone is not UTF-8.
+      for (const key of ['%ZZ', '%E9', 'a%']) {
+        const out = await fetch(`${q.base}/api/scripts/${key}/output`);
+        expect(out.status, key).toBe(400);
+        expect(await codeOf(out)).toBe('invalid_key');
+        const stop = await fetch(`${q.base}/api/scripts/${key}/stop`, { method: 'POST', headers: { 'Content-Type': 'application/json', Origin: q.base }, body: '{}' });
+        expect(stop.status, key).toBe(400);
+        expect(await codeOf(stop)).toBe('invalid_key');
+      }
+      const badLines = await fetch(`${q.base}/api/scripts/x/output?lines=%ZZ`);
+      expect(badLines.status).toBe(400);
+      expect(await codeOf(badLines)).toBe('invalid_lines');
+      // Queries decode leniently: a pattern with a stray % is a pattern like any other.
+      const view = await EventReader.open(`${q.base}/api/messages?topic=%ZZ.%E9.%23`);
+      readers.push(view);
+      expect(await view.next('subscribed')).toEqual({ topic: '%ZZ.\uFFFD.#' });
+      // Request targets fetch would not send: a path that looks like `//host` is a path,
+      // and an absolute URL that is none is 400.
+      for (const [target, status, code] of [
+        ['//', 404, 'not_found'],
+        ['//x:99999/api/broker', 404, 'not_found'],
+        ['http://a:b/', 400, 'invalid_url'],
+      ] as const) {
+        const res = await rawGet(q.page.port, target);
+        expect(res.status, target).toBe(status);
+        expect(JSON.parse(res.body), target).toMatchObject({ error: { code } });
+      }
+      expect(lines.filter((l) => l.level === 'error' || l.level === 'critical')).toEqual([]);
     });
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { compileFormat, FormatError } from '../../bridge/message-format.js';
+import { compileFormat, formatMessage, FormatError } from '../../bridge/message-format.js';
+import { visible } from '../../bridge/terminal-text.js';
 import { jsonErrorMessage, parsePayloadArg } from '../../bridge/payload.js';
 import { excerpt, locateJsonError } from '../../src/protocol/json-break.js';
 import { jsonValue } from '../../src/protocol/raw-json.js';
@@ -136,5 +137,42 @@ describe('compileFormat', () => {
     expect(() => compileFormat('%t %x')).toThrow(FormatError);
     expect(() => compileFormat('%t %x')).toThrow('unknown placeholder "%x"');
     expect(() => compileFormat('100%')).toThrow('a "%" at the end');
+  });
+});
+
+describe('text from other clients, printed to a terminal', () => {
+  const evil = 'evil\u001b]0;pwned\u0007\u001b[31mRED';
+  const message: Message = {
+    topic: 'esc.b',
+    payload: 'x\u001b[31m\nsecond line',
+    sender: evil,
+    messageId: 'm-1',
+    timestamp: '2026-01-02T03:04:05.678+00:00',
+    qos: 0,
+    retained: false,
+    redelivered: false,
+    replyTo: undefined,
+  };
+
+  it('visible() escapes control characters as JSON does, and leaves printable text, backslashes included', () => {
+    expect(visible('new\nline\ttab\rcr\bbs\fff')).toBe('new\\nline\\ttab\\rcr\\bbs\\fff');
+    expect(visible(evil)).toBe('evil\\u001b]0;pwned\\u0007\\u001b[31mRED');
+    expect(visible('nul\u0000 del\u007f csi\u009b nel\u0085')).toBe('nul\\u0000 del\\u007f csi\\u009b nel\\u0085');
+    for (const plain of ['C:\\scripts\\cad.ahk', 'uni\u00e9\u2028x \u{1f600}', 'q"uote', '']) expect(visible(plain)).toBe(plain);
+  });
+
+  it('--format fields show them escaped, so a message is one line; the pattern\'s own \\n and \\t stay', () => {
+    const line = compileFormat('%s\\t%t %P|%p|%i %T\\n')(message);
+    expect(line).toBe('evil\\u001b]0;pwned\\u0007\\u001b[31mRED\tesc.b x\\u001b[31m\\nsecond line|"x\\u001b[31m\\nsecond line"|m-1 2026-01-02T03:04:05.678+00:00\n');
+    expect(line).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
+  });
+
+  it('the default line keeps the payload the same JSON value; --json is left as it is, for programs', () => {
+    const c1 = { ...message, payload: { text: 'csi\u009b del\u007f esc\u001b' } };
+    const line = formatMessage(c1, false);
+    expect(line).toBe('esc.b {"text":"csi\\u009b del\\u007f esc\\u001b"}');
+    expect(JSON.parse(line.slice('esc.b '.length))).toEqual(c1.payload);
+    const json = JSON.parse(formatMessage(message, true)) as { sender: string; payload: string };
+    expect(json).toMatchObject({ sender: evil, payload: message.payload });
   });
 });

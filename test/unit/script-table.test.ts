@@ -4,7 +4,7 @@ import { formatEntry } from '../../bridge/commands/logs.js';
 import { resultLine } from '../../bridge/script-ops.js';
 import { scriptKeys } from '../../bridge/commands/init.js';
 import { formatScriptTable, formatUptime, lastExitText, shortPath, type ScriptRow } from '../../bridge/script-table.js';
-import { useColour } from '../../bridge/summary-table.js';
+import { formatSummary, useColour } from '../../bridge/summary-table.js';
 import type { ScriptStatus } from '../../bridge/supervisor/script-supervisor.js';
 
 const NOW = Date.parse('2026-01-02T12:00:00.000Z');
@@ -55,6 +55,27 @@ describe('the ps table', () => {
     expect(useColour(tty, {})).toBe(true);
     expect(useColour(tty, { NO_COLOR: '1' })).toBe(false);
     expect(useColour({ isTTY: false } as NodeJS.WriteStream, {})).toBe(false);
+  });
+
+  it('shows control characters in a cell escaped (any client may answer as a bridge): one aligned line per row', () => {
+    const odd: ScriptRow[] = [
+      { bridge: 'new\nline\tand\u001b]0;pwned\u0007', status: status({ key: 'cad', running: true, pid: 1, state: 'running', started_at: new Date(NOW).toISOString() }) },
+      { bridge: 'bridge', status: status({ key: 'saw' }) },
+    ];
+    const lines = formatScriptTable(odd, { colour: true, now: NOW, cwd }).split('\n');
+    expect(lines).toHaveLength(3);
+    expect(lines[1]!.endsWith('  new\\nline\\tand\\u001b]0;pwned\\u0007')).toBe(true);
+    // Only the table's own colour codes reach the terminal.
+    expect(lines.join('\n').replace(/\u001b\[\d+m/g, '')).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+    const plain = formatScriptTable(odd, { colour: false, now: NOW, cwd }).split('\n');
+    const at = plain[0]!.indexOf('BRIDGE');
+    expect(plain.slice(1).map((l) => l.slice(at))).toEqual(['new\\nline\\tand\\u001b]0;pwned\\u0007', 'bridge']);
+  });
+
+  it('the up summary shows control characters in a cell escaped too', () => {
+    const summary = formatSummary([{ status: status({ key: 'cad', script: '/s/new\nline.ahk' }), restart: 'never' }], false);
+    expect(summary.split('\n')).toHaveLength(2);
+    expect(summary).toContain('/s/new\\nline.ahk');
   });
 
   it('shortens a path only inside the working folder', () => {
