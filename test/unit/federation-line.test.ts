@@ -6,7 +6,7 @@ import type { FederationStatus } from '../../src/broker/federation/federation.js
 const up: FederationStatus = {
   engine: 'mqtt', upstream: 'mqtt://plc-host:1883', state: 'up', since: '2026-12-04T09:00:00.000+00:00', origin_id: 'ahk-1',
   export: ['#'], import: ['#'], interest: ['jobs.#', 'saw.*'], subscribed: ['jobs.#', 'saw.*'],
-  exported: 3, imported: 2, queued: 0, dropped: 0, duplicates: 0,
+  exported: 3, imported: 2, queued: 0, dropped: 0, expired: 0, duplicates: 0,
 };
 
 describe('bridge status: the federation row', () => {

@@ -125,6 +125,28 @@ describe('ExportOutbox with QoS 0 behind QoS 1', () => {
   });
 });
 
+describe('ExportOutbox and a ttl', () => {
+  it('an export whose ttl ran out while it waited is dropped (counted, out of the store), never sent late', async () => {
+    const dir = tempDir();
+    const sent: string[] = [];
+    let up = false;
+    const box = new ExportOutbox(10, async (m) => void sent.push(m.id), () => up, () => undefined, () => undefined, OutboxStore.open(dir, log));
+    box.push({ ...msg(0), expiresAt: Date.now() - 1 });
+    box.push({ ...msg(1), expiresAt: Date.now() + 60_000 });
+    box.push({ ...msg(2), qos: 0, expiresAt: Date.now() - 1 });
+    box.push(msg(3));
+    up = true;
+    box.drain();
+    await expect.poll(() => box.length).toBe(0);
+    expect(sent).toEqual(['id-1', 'id-3']);
+    expect(box.expired).toBe(2);
+    box.close();
+    const again = OutboxStore.open(dir, log);
+    expect(again.waiting).toEqual([]);
+    again.store.close();
+  });
+});
+
 describe('OutboxStore', () => {
   it('keeps what waits across a restart, in order, without what was sent', () => {
     const dir = tempDir();

@@ -6,10 +6,11 @@
  * them: a publisher's messages reach the other brokers in the order it sent them, whatever
  * their QoS. It is sent once, at most: lost (counted) when its send fails, and dropped
  * when the upstream goes away before its turn. Only QoS 1 exports are kept in the store.
+ * An export whose ttl runs out while it waits is dropped, never sent late.
  */
 import { Deque } from '../deque.js';
 import type { OutboxStore } from './outbox-store.js';
-import type { LinkMessage } from './upstream-link.js';
+import { remainingTtlMs, type LinkMessage } from './upstream-link.js';
 
 /** After a failed send while the link is up (no importer yet, an ack timeout), try again after this. */
 const RETRY_MS = 200;
@@ -24,6 +25,8 @@ export class ExportOutbox {
   dropped = 0;
   /** QoS 0 exports lost: their send failed, or the upstream went away before their turn. */
   lostQos0 = 0;
+  /** Exports whose ttl ran out while they waited (never sent late). */
+  expired = 0;
   /** Exports the upstream accepted. */
   sent = 0;
 
@@ -107,6 +110,12 @@ export class ExportOutbox {
   private async loop(): Promise<void> {
     while (this.queue.length > 0 && this.canSend()) {
       const head = this.queue.peek()!;
+      if (remainingTtlMs(head) === 0) {
+        this.queue.shift();
+        if (head.qos === 1) this.removedFromStore(head);
+        this.expired++;
+        continue;
+      }
       if (head.qos === 0) {
         // At most once: out of the queue before it is sent, never retried.
         this.queue.shift();

@@ -48,6 +48,8 @@ export interface FederationStatus {
   imported: number;
   queued: number;
   dropped: number;
+  /** Exports whose ttl ran out before the upstream took them (never sent late). */
+  expired: number;
   /** Messages that arrived again and were delivered only once. */
   duplicates: number;
 }
@@ -200,6 +202,7 @@ export class Federation implements MessageObserver {
       imported: this.imported,
       queued: this.outbox.length,
       dropped: this.outbox.dropped + this.outbox.lostQos0 + this.droppedQos0,
+      expired: this.outbox.expired,
       duplicates: this.duplicates,
     };
   }
@@ -245,6 +248,7 @@ export class Federation implements MessageObserver {
       timestamp: msg.timestamp,
       origin: this.id,
       ...(msg.retain ? { retain: true } : {}),
+      ...(msg.expiresAt !== 0 ? { expiresAt: msg.expiresAt } : {}),
     };
   }
 
@@ -273,7 +277,7 @@ export class Federation implements MessageObserver {
       return;
     }
     this.imported++;
-    const msg = fromLink(m, { qos: m.qos, expiresAt: 0, ...(m.retain ? { retain: true } : {}) });
+    const msg = fromLink(m, { qos: m.qos, expiresAt: m.expiresAt ?? 0, ...(m.retain ? { retain: true } : {}) });
     if (m.retain) this.broker.retained.set(msg);
     this.broker.router.route(msg);
     this.broker.stats.messages++;

@@ -24,9 +24,9 @@ import { MqttInterest, reasonCodeOf } from './mqtt-interest.js';
 import { mqttFilterOf, mqttTopicOf, REPLY_PREFIX, topicOfMqtt } from './mqtt-topics.js';
 import { decodeErrorMessage, decodePayload, encodePayload } from './payload-codec.js';
 import { readTlsFiles, type TlsPems } from './tls-files.js';
-import { LinkRequestError, type LinkHandlers, type LinkMessage, type LinkReply, type UpstreamLink } from './upstream-link.js';
+import { expiryOfTtl, LinkRequestError, remainingTtlMs, type LinkHandlers, type LinkMessage, type LinkReply, type UpstreamLink } from './upstream-link.js';
 
-const P = { origin: 'ahk-origin', sender: 'ahk-sender', id: 'ahk-id', time: 'ahk-time', timeout: 'ahk-timeout', error: 'ahk-error' } as const;
+const P = { origin: 'ahk-origin', sender: 'ahk-sender', id: 'ahk-id', time: 'ahk-time', timeout: 'ahk-timeout', error: 'ahk-error', ttl: 'ahk-ttl' } as const;
 /** How long a request from a foreign MQTT client may be worked on, when it does not say. */
 const DEFAULT_REQUEST_MS = 5000;
 /** Seconds the upstream keeps our session (subscriptions, queued QoS 1) while we are away. */
@@ -35,6 +35,20 @@ const SESSION_EXPIRY_S = 3600;
 const CLOSE_FLUSH_MS = 2000;
 /** Topics and patterns warned about as not crossing, at most (each is warned once). */
 const MAX_WARNED = 1000;
+
+/**
+ * When an arriving message expires: from the server's message expiry interval, what is
+ * left of it after the server held the message (whole seconds, rounded up by the sender),
+ * and the milliseconds left that a broker of ours wrote when it sent it: the sooner of the
+ * two; none when neither says.
+ */
+function expiryOf(packet: IPublishPacket): { expiresAt?: number } {
+  const ours = prop(packet, P.ttl);
+  const seconds = packet.properties?.messageExpiryInterval;
+  const left = [ours === undefined ? NaN : Number(ours), seconds === undefined ? NaN : seconds * 1000].filter((ms) => Number.isFinite(ms));
+  const expiresAt = expiryOfTtl(left.length === 0 ? undefined : Math.min(...left));
+  return expiresAt === undefined ? {} : { expiresAt };
+}
 
 /** One value of a user property (MQTT allows a name more than once: the first counts). */
 function prop(packet: IPublishPacket, name: string): string | undefined {
@@ -249,6 +263,7 @@ export class MqttLink implements UpstreamLink {
       timestamp: prop(packet, P.time) || nowTimestamp(Date.now()),
       origin: prop(packet, P.origin) || null,
       ...(packet.retain ? { retain: true } : {}),
+      ...expiryOf(packet),
     };
     if (msg.origin === this.id) {
       if (packet.retain) {
@@ -304,9 +319,11 @@ export class MqttLink implements UpstreamLink {
     else pending.resolve({ ok: true, result: decodePayload(payload) });
   }
 
-  private userProperties(msg: LinkMessage): Record<string, string> {
+  private userProperties(msg: LinkMessage, ttlMs?: number): Record<string, string> {
     const props: Record<string, string> = { [P.sender]: msg.sender, [P.id]: msg.id, [P.time]: msg.timestamp };
     if (msg.origin !== null) props[P.origin] = msg.origin;
+    // To the millisecond: the server's expiry interval counts whole seconds.
+    if (ttlMs !== undefined) props[P.ttl] = String(ttlMs);
     return props;
   }
 
@@ -331,7 +348,9 @@ export class MqttLink implements UpstreamLink {
     const client = this.client;
     if (client === null || !this.isUp) return Promise.reject(new LinkRequestError('not_connected', `not connected to ${this.address}`));
     const name = this.nameOf(msg.topic);
-    if (name === null) return Promise.resolve();
+    const ttlMs = remainingTtlMs(msg);
+    // Expired on its way: never delivered late, so not sent at all.
+    if (name === null || ttlMs === 0) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       const pending: PendingPublish = { qos: msg.qos, reject };
       this.publishes.add(pending);
@@ -339,8 +358,11 @@ export class MqttLink implements UpstreamLink {
         qos: msg.qos,
         // The engine's own retain: the MQTT server keeps it for later subscribers too.
         retain: msg.retain === true,
-        properties: { userProperties: this.userProperties(msg), contentType: 'application/json', payloadFormatIndicator: true },
+        properties: { userProperties: this.userProperties(msg, ttlMs), contentType: 'application/json', payloadFormatIndicator: true },
       };
+      // The server's own expiry too: it then drops the message from the queues of sessions
+      // that are away, and from its retained store, once the time is up.
+      if (ttlMs !== undefined) options.properties!.messageExpiryInterval = Math.ceil(ttlMs / 1000);
       // A retained clear (null or "") goes as MQTT's own, a retained publish with no
       // payload: the server then holds nothing for the topic, where the text `null`
       // would stay retained there and reach every broker that subscribes later.

@@ -23,7 +23,7 @@ import { nowTimestamp } from '../message.js';
 import { redactedUrl, type FederationSetting } from './federation-setting.js';
 import { decodeErrorMessage, decodePayload, encodePayload } from './payload-codec.js';
 import { readTlsFiles, type TlsPems } from './tls-files.js';
-import { LinkRequestError, type LinkHandlers, type LinkMessage, type LinkReply, type UpstreamLink } from './upstream-link.js';
+import { expiryOfTtl, LinkRequestError, remainingTtlMs, type LinkHandlers, type LinkMessage, type LinkReply, type UpstreamLink } from './upstream-link.js';
 
 const H = {
   origin: 'Ahk-Origin',
@@ -37,7 +37,14 @@ const H = {
   ack: 'Ahk-Ack',
   /** Published with retain (core NATS keeps nothing: the importing broker retains it). */
   retain: 'Ahk-Retain',
+  /** Milliseconds the message had left to live when it was sent (absent: no ttl). */
+  ttl: 'Ahk-Ttl',
 } as const;
+/** When a message whose `Ahk-Ttl` header says `ttl` (ms left) expires here; none without a valid one. */
+function expiryOf(ttl: string | undefined): { expiresAt?: number } {
+  const expiresAt = expiryOfTtl(ttl ? Number(ttl) : undefined);
+  return expiresAt === undefined ? {} : { expiresAt };
+}
 /** How long a QoS 1 export waits for an importer's ack before it is sent again. */
 const ACK_TIMEOUT_MS = 2000;
 /**
@@ -223,6 +230,7 @@ export class NatsLink implements UpstreamLink {
       timestamp: h?.get(H.time) || nowTimestamp(Date.now()),
       origin: h?.get(H.origin) || null,
       ...(h?.get(H.retain) === '1' ? { retain: true } : {}),
+      ...expiryOf(h?.get(H.ttl)),
     };
     if (m.reply && h?.get(H.ack) === '1') {
       this.handlers!.message(msg);
@@ -260,6 +268,8 @@ export class NatsLink implements UpstreamLink {
     h.set(H.qos, String(msg.qos));
     h.set(H.time, msg.timestamp);
     if (msg.retain) h.set(H.retain, '1');
+    const ttlMs = remainingTtlMs(msg);
+    if (ttlMs !== undefined) h.set(H.ttl, String(ttlMs));
     return h;
   }
 
@@ -271,6 +281,8 @@ export class NatsLink implements UpstreamLink {
       this.log.warning('topic cannot be a NATS subject (whitespace or a ">" level); not exported', { topic: msg.topic });
       return;
     }
+    // Expired on its way: never delivered late, so not sent at all.
+    if (remainingTtlMs(msg) === 0) return;
     const data = encoder.encode(encodePayload(msg.payload));
     const h = this.headersOf(msg);
     if (msg.qos === 0) {

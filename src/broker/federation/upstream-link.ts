@@ -22,6 +22,26 @@ export interface LinkMessage {
   origin: string | null;
   /** Published with `retain`: the receiving broker keeps it as its topic's retained message (MQTT: the engine's retain flag). */
   retain?: boolean;
+  /**
+   * When its `ttl` runs out, on this broker's clock (ms since the epoch); absent for a
+   * message that does not expire. The wire carries what is left of it (clocks of two PCs
+   * need not agree), read at the moment it is sent ({@link remainingTtlMs}).
+   */
+  expiresAt?: number;
+}
+
+/**
+ * Milliseconds `msg` has left to live now: undefined when it does not expire, 0 when it
+ * has expired (it is then not sent: a message is never delivered late).
+ */
+export function remainingTtlMs(msg: LinkMessage, now = Date.now()): number | undefined {
+  if (msg.expiresAt === undefined || msg.expiresAt === 0) return undefined;
+  return Math.max(0, msg.expiresAt - now);
+}
+
+/** `expiresAt` for a message that arrived with `ttlMs` left to live: absent when the wire said none or not a positive number. */
+export function expiryOfTtl(ttlMs: number | undefined, now = Date.now()): number | undefined {
+  return ttlMs !== undefined && Number.isFinite(ttlMs) && ttlMs > 0 ? now + ttlMs : undefined;
 }
 
 /** How a request that crossed the link was answered. */
