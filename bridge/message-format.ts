@@ -2,9 +2,12 @@
  * How `bridge sub` (and `bridge reply`) print a message: `topic payload`, one JSON object
  * with `--json`, or a `--format` pattern with mosquitto_sub-like placeholders. What other
  * clients chose (a sender's id, a topic, a payload's text) is printed with its control
- * characters escaped, except in `--json`, which is for programs.
+ * characters escaped, except in `--json`, which is for programs. A payload is shown as
+ * its publisher wrote it when the client kept its text (payload.ts), on one line.
  */
 import type { Message } from '../src/client/index.js';
+import { textWithRawMembers } from '../src/protocol/raw-json.js';
+import { jsonText, payloadLine } from './payload.js';
 import { visible } from './terminal-text.js';
 
 /**
@@ -13,15 +16,20 @@ import { visible } from './terminal-text.js';
  * value (a control character is only ever inside a string there).
  */
 export function formatMessage(message: Message, json: boolean): string {
-  if (!json) return visible(`${message.topic} ${JSON.stringify(message.payload)}`);
-  return JSON.stringify(messageRecord(message));
+  if (!json) return visible(`${message.topic} ${payloadLine(message)}`);
+  return recordJson(messageRecord(message));
 }
 
-/** The `--json` object of a message. */
+/** A `--json` record as its line: a payload kept as text is written as that text. */
+export function recordJson(record: Record<string, unknown>): string {
+  return textWithRawMembers(record) ?? JSON.stringify(record);
+}
+
+/** The `--json` object of a message; its payload is the text as written when the client kept it. */
 export function messageRecord(message: Message): Record<string, unknown> {
   const out: Record<string, unknown> = {
     topic: message.topic,
-    payload: message.payload,
+    payload: message.payloadText === undefined ? message.payload : jsonText(payloadLine(message)),
     sender: message.sender,
     timestamp: message.timestamp,
     message_id: message.messageId,
@@ -33,16 +41,16 @@ export function messageRecord(message: Message): Record<string, unknown> {
   return out;
 }
 
-/** The text of a payload: a string as it is, anything else as JSON. */
-export function rawText(payload: unknown): string {
-  return typeof payload === 'string' ? payload : JSON.stringify(payload);
+/** The text of a payload: a string as it is, anything else as JSON (as written, when kept). */
+export function rawText(message: Pick<Message, 'payload' | 'payloadText'>): string {
+  return typeof message.payload === 'string' ? message.payload : payloadLine(message);
 }
 
 /** Each placeholder's text, control characters not yet escaped (see compileFormat). */
 const PLACEHOLDERS: Readonly<Record<string, (m: Message) => string>> = {
   t: (m) => m.topic,
-  p: (m) => JSON.stringify(m.payload),
-  P: (m) => rawText(m.payload),
+  p: (m) => payloadLine(m),
+  P: (m) => rawText(m),
   s: (m) => m.sender,
   i: (m) => m.messageId,
   q: (m) => String(m.qos),

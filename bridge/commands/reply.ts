@@ -8,7 +8,8 @@ import type { Message } from '../../src/client/index.js';
 import { readStdin, type ConnectFlags } from '../connect-options.js';
 import { CliError } from '../cli-error.js';
 import { Listener } from '../listener.js';
-import { messageRecord } from '../message-format.js';
+import { messageRecord, recordJson } from '../message-format.js';
+import { visible } from '../terminal-text.js';
 import { RawJson } from '../../src/protocol/raw-json.js';
 import { parsePayloadArg, payloadLine, payloadToSend } from '../payload.js';
 import { checkPatternArgs } from '../topic-args.js';
@@ -25,8 +26,9 @@ export interface ReplyFlags extends ConnectFlags {
 /** The line printed for a received message. */
 export function replyLine(message: Message, json: boolean): string {
   const request = message.replyTo !== undefined;
-  if (json) return JSON.stringify({ ...messageRecord(message), request });
-  const line = `${message.topic} ${message.sender} ${payloadLine(message)}`;
+  if (json) return recordJson({ ...messageRecord(message), request });
+  // Other clients' text (a sender's id) must not move the cursor or retitle the terminal.
+  const line = visible(`${message.topic} ${message.sender} ${payloadLine(message)}`);
   return request ? line : `${line}  (a message, not a request: not answered)`;
 }
 

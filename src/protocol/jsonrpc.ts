@@ -1,5 +1,5 @@
 import { ErrorCode, RpcError, type RpcErrorObject } from './errors.js';
-import { RawJson } from './raw-json.js';
+import { textWithRawMembers } from './raw-json.js';
 
 /** A JSON-RPC id as the specification allows it. */
 export type RpcId = string | number | null;
@@ -116,41 +116,18 @@ export function errorObject(id: RpcId, error: RpcError | RpcErrorObject): RpcRes
 
 /** Serialise a notification. */
 export function notification(method: string, params: unknown): string {
-  const text = paramsText(params);
+  // A RawJson member (a payload kept as written) goes out as its text.
+  const text = textWithRawMembers(params);
   return text === null ? JSON.stringify({ jsonrpc: '2.0', method, params }) : `{"jsonrpc":"2.0","method":${JSON.stringify(method)},"params":${text}}`;
 }
 
 /** Serialise a request. */
 export function request(id: RpcId, method: string, params: unknown): string {
-  const text = paramsText(params);
+  // A RawJson member (a payload kept as written) goes out as its text.
+  const text = textWithRawMembers(params);
   return text === null ? JSON.stringify({ jsonrpc: '2.0', method, params, id }) : `{"jsonrpc":"2.0","method":${JSON.stringify(method)},"params":${text},"id":${JSON.stringify(id)}}`;
 }
 
-/**
- * Params by name with a {@link RawJson} among their members (a payload, an answer), as
- * text: such a member is written as the text it holds, the others as `JSON.stringify`
- * writes them. A value parsed and serialised again would lose what `JSON.parse` cannot
- * hold (`1e400`, `-0`, `1.0`, digits past a double's precision). Null when there is no
- * RawJson member: then `JSON.stringify` writes the whole call.
- */
-function paramsText(params: unknown): string | null {
-  if (typeof params !== 'object' || params === null || Array.isArray(params)) return null;
-  const members = params as Record<string, unknown>;
-  let raw = false;
-  for (const name in members) {
-    if (members[name] instanceof RawJson) {
-      raw = true;
-      break;
-    }
-  }
-  if (!raw) return null;
-  const parts: string[] = [];
-  for (const [name, value] of Object.entries(members)) {
-    const text = value instanceof RawJson ? value.toString() : (JSON.stringify(value) as string | undefined);
-    if (text !== undefined) parts.push(`${JSON.stringify(name)}:${text}`);
-  }
-  return `{${parts.join(',')}}`;
-}
 
 /** The standard messages for the standard codes. */
 export const parseError = (detail?: string): RpcError =>

@@ -112,3 +112,29 @@ export function keepJson<T>(value: T): T {
 export function jsonValue(value: unknown): unknown {
   return value instanceof RawJson ? value.value : value;
 }
+
+/**
+ * A plain object with a {@link RawJson} among its own members, as JSON text: such a
+ * member is written as the text it holds, the others as `JSON.stringify` writes them
+ * (where `JSON.stringify` of the whole would write a RawJson's parsed value, which may not
+ * hold the text: `1e400`, `-0`, `1.0`, digits past a double's precision). Null for
+ * anything else, which `JSON.stringify` writes as it is.
+ */
+export function textWithRawMembers(value: unknown): string | null {
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || value instanceof RawJson) return null;
+  const members = value as Record<string, unknown>;
+  let raw = false;
+  for (const name in members) {
+    if (members[name] instanceof RawJson) {
+      raw = true;
+      break;
+    }
+  }
+  if (!raw) return null;
+  const parts: string[] = [];
+  for (const [name, member] of Object.entries(members)) {
+    const text = member instanceof RawJson ? member.toString() : (JSON.stringify(member) as string | undefined);
+    if (text !== undefined) parts.push(`${JSON.stringify(name)}:${text}`);
+  }
+  return `{${parts.join(',')}}`;
+}

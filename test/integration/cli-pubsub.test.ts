@@ -330,6 +330,28 @@ describe('with a broker', () => {
     expect(printed.stdout.trim().split('\n').map((l) => l.replace(/^exact\.echo bridge-cli-\d+ /, ''))).toEqual([spelled, '[1.0,-0]']);
   });
 
+  it('sub shows payloads as their publisher wrote them, on one line: the default line, --json and --format %p', async () => {
+    const written = '{ "f" : 1e400,\n "big":12345678901234567890, "z":[-0, 1.0] }';
+    const line = '{"f":1e400,"big":12345678901234567890,"z":[-0,1.0]}';
+    const plain = await listening(['sub', 'shown.#', '-C', '1', ...broker.cliArgs]);
+    const json = await listening(['sub', 'shown.#', '-C', '1', '--json', ...broker.cliArgs]);
+    const format = await listening(['sub', 'shown.#', '-C', '1', '--format', '%t|%p|%P', ...broker.cliArgs]);
+    const pub = await RawClient.connected(broker.current.port, 'publisher');
+    const body = Buffer.from(`{"jsonrpc":"2.0","method":"publish","params":{"topic":"shown.x","payload":${written}},"id":100}`);
+    const header = Buffer.alloc(4);
+    header.writeUInt32BE(body.length, 0);
+    const answer = pub.waitFor((f) => f.id === 100);
+    pub.writeRaw(Buffer.concat([header, body]));
+    expect((await answer).error).toBeUndefined();
+    pub.close();
+
+    expect((await plain.done).stdout).toBe(`shown.x ${line}\n`);
+    const record = (await json.done).stdout;
+    expect(record).toContain(`"payload":${line},"sender":"publisher"`);
+    expect(record.trim().split('\n')).toHaveLength(1);
+    expect((await format.done).stdout).toBe(`shown.x|${line}|${line}\n`);
+  });
+
   it('reply sends a given answer, and with --string the text, as is', async () => {
     const fixed = await listening(['reply', 'fixed.x', '{"running":true,"pid":42}', '-C', '1', ...broker.cliArgs]);
     expect(JSON.parse((await runCli(['request', 'fixed.x', ...broker.cliArgs])).stdout)).toEqual({ running: true, pid: 42 });
