@@ -21,23 +21,11 @@ import {
 import type { Logger } from '../../log/logger.js';
 import { nowTimestamp } from '../message.js';
 import { redactedUrl, type FederationSetting } from './federation-setting.js';
+import { H, isNatsPlumbing, subjectError } from './nats-import.js';
 import { decodePayload, encodePayload } from './payload-codec.js';
 import { readTlsFiles, type TlsPems } from './tls-files.js';
 import { LinkRequestError, type LinkHandlers, type LinkMessage, type LinkReply, type UpstreamLink } from './upstream-link.js';
 
-const H = {
-  origin: 'Ahk-Origin',
-  sender: 'Ahk-Sender',
-  id: 'Ahk-Id',
-  qos: 'Ahk-Qos',
-  time: 'Ahk-Time',
-  timeout: 'Ahk-Timeout',
-  error: 'Ahk-Error',
-  /** A QoS 1 publish: the importing broker answers once it has delivered it locally. */
-  ack: 'Ahk-Ack',
-  /** Published with retain (core NATS keeps nothing: the importing broker retains it). */
-  retain: 'Ahk-Retain',
-} as const;
 /** How long a QoS 1 export waits for an importer's ack before it is sent again. */
 const ACK_TIMEOUT_MS = 2000;
 /**
@@ -48,11 +36,9 @@ const RESUBSCRIBE_GRACE_MS = 5000;
 /** How long a request from a foreign NATS client may be worked on, when it does not say. */
 const DEFAULT_REQUEST_MS = 5000;
 
-/** NATS subject for a topic, or null when the topic cannot be one (whitespace, a `>` level). */
+/** NATS subject for a topic, or null when the topic cannot be one (whitespace, a `>` level, the engine's own space). */
 export function subjectOf(topic: string): string | null {
-  if (/\s/.test(topic)) return null;
-  for (const level of topic.split('.')) if (level === '>') return null;
-  return topic;
+  return subjectError(topic) === null ? topic : null;
 }
 
 /** NATS subjects for a pattern (one or two). */
@@ -213,6 +199,10 @@ export class NatsLink implements UpstreamLink {
   }
 
   private onMsg(m: Msg): void {
+    // Replies to requests (QoS 1 acks, answers: ours and anybody's) and the engine's own
+    // APIs reach a `>` subscription too; they are not messages. Dropped without a word:
+    // they are everyday traffic.
+    if (isNatsPlumbing(m.subject)) return;
     const h = m.headers;
     const msg: LinkMessage = {
       topic: m.subject,
@@ -266,11 +256,12 @@ export class NatsLink implements UpstreamLink {
   async publish(msg: LinkMessage): Promise<void> {
     const nc = this.nc;
     if (nc === null || !this.isUp) throw new LinkRequestError('not_connected', `not connected to ${this.address}`);
-    const subject = subjectOf(msg.topic);
-    if (subject === null) {
-      this.log.warning('topic cannot be a NATS subject (whitespace or a ">" level); not exported', { topic: msg.topic });
+    const problem = subjectError(msg.topic);
+    if (problem !== null) {
+      this.log.warning('topic cannot be a NATS subject; not exported', { topic: msg.topic, reason: problem });
       return;
     }
+    const subject = msg.topic;
     const data = encoder.encode(encodePayload(msg.payload));
     const h = this.headersOf(msg);
     if (msg.qos === 0) {
