@@ -19,9 +19,8 @@ import {
   type Subscription,
 } from '@nats-io/transport-node';
 import type { Logger } from '../../log/logger.js';
-import { nowTimestamp } from '../message.js';
 import { redactedUrl, type FederationSetting } from './federation-setting.js';
-import { H, isNatsPlumbing, subjectError } from './nats-import.js';
+import { H, importedMeta, importSubjectError, isNatsPlumbing, printable, requestTimeoutOf, subjectError } from './nats-import.js';
 import { decodePayload, encodePayload } from './payload-codec.js';
 import { readTlsFiles, type TlsPems } from './tls-files.js';
 import { LinkRequestError, type LinkHandlers, type LinkMessage, type LinkReply, type UpstreamLink } from './upstream-link.js';
@@ -35,6 +34,14 @@ const ACK_TIMEOUT_MS = 2000;
 const RESUBSCRIBE_GRACE_MS = 5000;
 /** How long a request from a foreign NATS client may be worked on, when it does not say. */
 const DEFAULT_REQUEST_MS = 5000;
+/**
+ * One WARNING per kind of thing not taken as it came (a reason a subject is not a topic,
+ * a header that is not valid, a topic that cannot be exported) in this long, the rest at
+ * debug: anyone on the NATS server can publish, and must not be able to flood the log.
+ */
+const WARN_INTERVAL_MS = 60_000;
+/** Kinds remembered at once (exports are per topic); beyond that the oldest are forgotten. */
+const MAX_WARNED = 1024;
 
 /** NATS subject for a topic, or null when the topic cannot be one (whitespace, a `>` level, the engine's own space). */
 export function subjectOf(topic: string): string | null {
@@ -71,6 +78,8 @@ export class NatsLink implements UpstreamLink {
   /** QoS 1 exports only subscribers that do not ack received (NATS clients that are not our brokers). */
   unacked = 0;
   private readonly tlsFiles: TlsPems;
+  /** Per kind of warning: when it was last logged, and how many were held back since. */
+  private readonly warned = new Map<string, { at: number; suppressed: number }>();
 
   constructor(
     private readonly setting: FederationSetting,
@@ -203,24 +212,23 @@ export class NatsLink implements UpstreamLink {
     // APIs reach a `>` subscription too; they are not messages. Dropped without a word:
     // they are everyday traffic.
     if (isNatsPlumbing(m.subject)) return;
+    const problem = importSubjectError(m.subject);
+    if (problem !== null) {
+      this.warn(`import:${problem}`, 'federation: a NATS subject that is not a valid topic here; not imported', { subject: printable(m.subject), reason: problem });
+      return;
+    }
     const h = m.headers;
-    const msg: LinkMessage = {
-      topic: m.subject,
-      payload: decodePayload(m.data),
-      sender: h?.get(H.sender) || 'nats',
-      id: h?.get(H.id) || crypto.randomUUID(),
-      qos: h?.get(H.qos) === '1' ? 1 : 0,
-      timestamp: h?.get(H.time) || nowTimestamp(Date.now()),
-      origin: h?.get(H.origin) || null,
-      ...(h?.get(H.retain) === '1' ? { retain: true } : {}),
-    };
+    const replaced: string[] = [];
+    const msg: LinkMessage = { topic: m.subject, payload: decodePayload(m.data), ...importedMeta(h, Date.now(), replaced) };
     if (m.reply && h?.get(H.ack) === '1') {
+      this.warnReplaced(m, replaced);
       this.handlers!.message(msg);
       m.respond(); // delivered here (or a duplicate, dropped): either way, the exporter may forget it
       return;
     }
     if (m.reply) {
-      const timeout = Number(h?.get(H.timeout)) || DEFAULT_REQUEST_MS;
+      const timeout = requestTimeoutOf(h, DEFAULT_REQUEST_MS, replaced);
+      this.warnReplaced(m, replaced);
       let answered = false;
       this.handlers!.request(msg, timeout, (reply) => {
         if (answered) return;
@@ -229,7 +237,34 @@ export class NatsLink implements UpstreamLink {
       });
       return;
     }
+    this.warnReplaced(m, replaced);
     this.handlers!.message(msg);
+  }
+
+  /** Headers of `m` that were not valid and were replaced by this broker's own values. */
+  private warnReplaced(m: Msg, replaced: readonly string[]): void {
+    for (const header of replaced) {
+      this.warn(`header:${header}`, "federation: a NATS message's header is not valid; this broker's own value is used", {
+        subject: m.subject,
+        header,
+        value: printable(m.headers?.get(header) ?? ''),
+      });
+    }
+  }
+
+  /** A WARNING for `kind`, at most once per WARN_INTERVAL_MS; the repeats at debug, counted in the next WARNING. */
+  private warn(kind: string, text: string, fields: Record<string, unknown>): void {
+    const now = Date.now();
+    const last = this.warned.get(kind);
+    if (last && now - last.at < WARN_INTERVAL_MS) {
+      last.suppressed++;
+      this.log.debug(text, fields);
+      return;
+    }
+    this.log.warning(text, last?.suppressed ? { ...fields, similar_since_last_warning: last.suppressed } : fields);
+    this.warned.delete(kind);
+    if (this.warned.size >= MAX_WARNED) this.warned.delete(this.warned.keys().next().value!);
+    this.warned.set(kind, { at: now, suppressed: 0 });
   }
 
   private respond(m: Msg, reply: LinkReply): void {
@@ -258,7 +293,7 @@ export class NatsLink implements UpstreamLink {
     if (nc === null || !this.isUp) throw new LinkRequestError('not_connected', `not connected to ${this.address}`);
     const problem = subjectError(msg.topic);
     if (problem !== null) {
-      this.log.warning('topic cannot be a NATS subject; not exported', { topic: msg.topic, reason: problem });
+      this.warn(`export:${msg.topic}`, 'federation: topic cannot be a NATS subject; not exported', { topic: msg.topic, reason: problem });
       return;
     }
     const subject = msg.topic;
