@@ -31,6 +31,18 @@ export const H = {
   ack: 'Ahk-Ack',
   /** Published with retain (core NATS keeps nothing: the importing broker retains it). */
   retain: 'Ahk-Retain',
+  /** On a request: the requester is one of our brokers and takes {@link STATUS} replies. */
+  wantStatus: 'Ahk-Want-Status',
+  /** On a reply to a request that asked for it: one of {@link STATUS}, not the answer itself. */
+  status: 'Ahk-Status',
+} as const;
+
+/** What a broker that got a request from one of ours says at once, before (or instead of) an answer. */
+export const STATUS = {
+  /** Nobody here can answer: the requester waits a moment for the other brokers' word. */
+  none: 'none',
+  /** Delivered to a responder here: the answer follows (or nothing, if it times out). */
+  pending: 'pending',
 } as const;
 
 /** The sender of a message from a NATS publisher that is not one of our brokers. */

@@ -9,18 +9,20 @@
  */
 import {
   connect,
+  createInbox,
+  Empty,
   headers,
   NoRespondersError,
   RequestError,
-  TimeoutError,
   type Msg,
   type MsgHdrs,
   type NatsConnection,
   type Subscription,
 } from '@nats-io/transport-node';
 import type { Logger } from '../../log/logger.js';
+import { ErrorCode } from '../../protocol/errors.js';
 import { redactedUrl, type FederationSetting } from './federation-setting.js';
-import { H, importedMeta, importSubjectError, isNatsPlumbing, printable, requestTimeoutOf, subjectError } from './nats-import.js';
+import { H, importedMeta, importSubjectError, isNatsPlumbing, printable, requestTimeoutOf, STATUS, subjectError } from './nats-import.js';
 import { decodePayload, encodePayload } from './payload-codec.js';
 import { readTlsFiles, type TlsPems } from './tls-files.js';
 import { LinkRequestError, type LinkHandlers, type LinkMessage, type LinkReply, type UpstreamLink } from './upstream-link.js';
@@ -34,6 +36,13 @@ const ACK_TIMEOUT_MS = 2000;
 const RESUBSCRIBE_GRACE_MS = 5000;
 /** How long a request from a foreign NATS client may be worked on, when it does not say. */
 const DEFAULT_REQUEST_MS = 5000;
+/**
+ * How long a request of ours waits, once a broker has said it has nobody to ask, for
+ * another to say it has (each says so as soon as the request reaches it): then the
+ * requester gets -32005. Far longer than a broker takes to read a message, short enough
+ * to be "at once" to whoever asked.
+ */
+export const NOBODY_ELSE_WAIT_MS = 500;
 /**
  * One WARNING per kind of thing not taken as it came (a reason a subject is not a topic,
  * a header that is not valid, a topic that cannot be exported) in this long, the rest at
@@ -229,12 +238,24 @@ export class NatsLink implements UpstreamLink {
     if (m.reply) {
       const timeout = requestTimeoutOf(h, DEFAULT_REQUEST_MS, replaced);
       this.warnReplaced(m, replaced);
+      // A requester of ours waits for each broker's word (see askUpstream); anyone else
+      // takes the first reply as the answer, so only an answer is sent to them.
+      const wantsStatus = h?.get(H.wantStatus) === '1';
       let answered = false;
+      let handingOver = true;
       this.handlers!.request(msg, timeout, (reply) => {
         if (answered) return;
         answered = true;
+        if (handingOver && !reply.ok && reply.code === ErrorCode.NO_RESPONDERS) {
+          // Said while the request is handed over: nobody here to ask, not a responder's
+          // answer (that comes later). Other brokers may have someone.
+          if (wantsStatus) this.replyStatus(m, STATUS.none);
+          return;
+        }
         this.respond(m, reply);
       });
+      handingOver = false;
+      if (!answered && wantsStatus) this.replyStatus(m, STATUS.pending);
       return;
     }
     this.warnReplaced(m, replaced);
@@ -269,12 +290,29 @@ export class NatsLink implements UpstreamLink {
 
   private respond(m: Msg, reply: LinkReply): void {
     if (reply.ok) {
-      m.respond(encoder.encode(encodePayload(reply.result)));
+      this.sendReply(m, encoder.encode(encodePayload(reply.result)));
       return;
     }
     const h = headers();
     h.set(H.error, String(reply.code));
-    m.respond(encoder.encode(encodePayload(reply.message)), { headers: h });
+    this.sendReply(m, encoder.encode(encodePayload(reply.message)), h);
+  }
+
+  /** Tell a requester of ours, at once, whether an answer may come from here. */
+  private replyStatus(m: Msg, status: string): void {
+    const h = headers();
+    h.set(H.status, status);
+    this.sendReply(m, Empty, h);
+  }
+
+  private sendReply(m: Msg, data: Uint8Array, h?: MsgHdrs): void {
+    try {
+      m.respond(data, h ? { headers: h } : undefined);
+    } catch (err) {
+      // The connection closed meanwhile (a local answer can take its time): the requester
+      // hears nothing from here, as when the reply is lost on the way.
+      this.log.debug('federation: reply not sent, the NATS connection is gone', { subject: m.subject, error: err as Error });
+    }
   }
 
   private headersOf(msg: LinkMessage): MsgHdrs {
@@ -337,20 +375,14 @@ export class NatsLink implements UpstreamLink {
     if (subject === null) throw new LinkRequestError('no_responders', `"${msg.topic}" cannot be a NATS subject`);
     const h = this.headersOf(msg);
     h.set(H.timeout, String(timeoutMs));
-    let res: Msg;
-    try {
-      res = await nc.request(subject, encoder.encode(encodePayload(msg.payload)), { timeout: timeoutMs, headers: h });
-    } catch (err) {
-      if (err instanceof NoRespondersError || (err instanceof RequestError && err.isNoResponders())) {
-        throw new LinkRequestError('no_responders', `nobody upstream answers "${msg.topic}"`);
-      }
-      if (err instanceof TimeoutError || (err instanceof RequestError && err.cause instanceof TimeoutError)) {
-        throw new LinkRequestError('timeout', `no reply upstream within ${timeoutMs} ms`);
-      }
-      throw err;
-    }
+    h.set(H.wantStatus, '1');
+    const res = await askUpstream(nc, subject, encoder.encode(encodePayload(msg.payload)), h, timeoutMs, msg.topic);
     const code = res.headers?.get(H.error);
-    if (code) return { ok: false, code: Number(code), message: String(decodePayload(res.data)) };
+    if (code) {
+      // From whoever answered: a code that is not a JSON-RPC one is the answerer's failure.
+      const n = Number(code);
+      return { ok: false, code: Number.isSafeInteger(n) ? n : ErrorCode.INTERNAL_ERROR, message: String(decodePayload(res.data)) };
+    }
     return { ok: true, result: decodePayload(res.data) };
   }
 
@@ -361,4 +393,74 @@ export class NatsLink implements UpstreamLink {
     this.nc = null;
     if (nc) await nc.drain().catch((err: unknown) => this.log.debug('drain failed', { error: err as Error }));
   }
+}
+
+/**
+ * Send a request of ours and wait for its answer: the first reply that is not a status.
+ * NATS itself says when nobody subscribes to the subject at all. A broker of ours that
+ * subscribes (for a session whose client is away, say) but has nobody connected to ask
+ * says `none` at once, and one that has asked someone says `pending`; one that does not
+ * take requests (an older broker, a plain NATS subscriber) says nothing. There is no
+ * knowing how many brokers got the request, so: after a `none`, if no broker has said
+ * `pending` within NOBODY_ELSE_WAIT_MS, nobody answers (-32005); once one has, the
+ * answer is awaited until the timeout, however late it comes.
+ */
+function askUpstream(nc: NatsConnection, subject: string, data: Uint8Array, h: MsgHdrs, timeoutMs: number, topic: string): Promise<Msg> {
+  return new Promise<Msg>((resolve, reject) => {
+    let settled = false;
+    let noneSaid = false;
+    let pendingSaid = false;
+    let nobodyElse: NodeJS.Timeout | null = null;
+    const nobody = (): LinkRequestError => new LinkRequestError('no_responders', `nobody upstream answers "${topic}"`);
+    const settle = (err: Error | null, m?: Msg): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(deadline);
+      if (nobodyElse !== null) clearTimeout(nobodyElse);
+      sub.unsubscribe();
+      if (err) reject(err);
+      else resolve(m!);
+    };
+    const sub = nc.subscribe(createInbox(), {
+      callback: (err, m) => {
+        if (err) {
+          settle(err);
+        } else if (m.data.length === 0 && m.headers?.code === 503) {
+          settle(nobody()); // NATS: no subscription to the subject at all
+        } else if (m.headers?.get(H.status) === STATUS.pending) {
+          pendingSaid = true;
+          if (nobodyElse !== null) clearTimeout(nobodyElse);
+        } else if (m.headers?.get(H.status) === STATUS.none) {
+          noneSaid = true;
+          if (nobodyElse !== null || pendingSaid) return;
+          nobodyElse = setTimeout(
+            // After the I/O this turn may hold: a `pending` that arrived while this process
+            // was busy is read before the verdict.
+            () =>
+              setImmediate(() => {
+                if (!pendingSaid) settle(nobody());
+              }),
+            NOBODY_ELSE_WAIT_MS,
+          );
+        } else {
+          settle(null, m);
+        }
+      },
+    });
+    const deadline = setTimeout(
+      () => settle(noneSaid && !pendingSaid ? nobody() : new LinkRequestError('timeout', `no reply upstream within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    // Closed by the connection's end (the broker stopping): no answer can come any more.
+    // (Closed by settle itself, it finds the request settled.)
+    sub.closed.then(
+      () => settle(new LinkRequestError('not_connected', 'the NATS connection closed before an answer came')),
+      (err: unknown) => settle(err as Error),
+    );
+    try {
+      nc.publish(subject, data, { reply: sub.getSubject(), headers: h });
+    } catch (err) {
+      settle(err as Error);
+    }
+  });
 }
