@@ -229,15 +229,16 @@ export class NatsLink implements UpstreamLink {
     const h = m.headers;
     const replaced: string[] = [];
     const msg: LinkMessage = { topic: m.subject, payload: decodePayload(m.data), ...importedMeta(h, Date.now(), replaced) };
-    if (m.reply && h?.get(H.ack) === '1') {
-      this.warnReplaced(m, replaced);
+    const acked = m.reply && h?.get(H.ack) === '1';
+    // A request (a reply subject, no ack asked for) says how long it may be worked on.
+    const timeout = m.reply && !acked ? requestTimeoutOf(h, DEFAULT_REQUEST_MS, replaced) : 0;
+    this.warnReplaced(m, replaced);
+    if (acked) {
       this.handlers!.message(msg);
       m.respond(); // delivered here (or a duplicate, dropped): either way, the exporter may forget it
       return;
     }
     if (m.reply) {
-      const timeout = requestTimeoutOf(h, DEFAULT_REQUEST_MS, replaced);
-      this.warnReplaced(m, replaced);
       // A requester of ours waits for each broker's word (see askUpstream); anyone else
       // takes the first reply as the answer, so only an answer is sent to them.
       const wantsStatus = h?.get(H.wantStatus) === '1';
@@ -258,7 +259,6 @@ export class NatsLink implements UpstreamLink {
       if (!answered && wantsStatus) this.replyStatus(m, STATUS.pending);
       return;
     }
-    this.warnReplaced(m, replaced);
     this.handlers!.message(msg);
   }
 
