@@ -14,6 +14,7 @@ import { connect, type Msg, type NatsConnection as NatsClient } from '@nats-io/t
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FederationStatus } from '../../src/broker/index.js';
 import { parseFederationSetting } from '../../src/broker/federation/federation-setting.js';
+import { NOBODY_ELSE_WAIT_MS } from '../../src/broker/federation/nats-link.js';
 import { BrokerClient, type Message } from '../../src/client/index.js';
 import type { StartedBroker } from '../helpers/broker-fixture.js';
 import { useNatsServers, type NatsServer } from '../helpers/nats-server.js';
@@ -501,6 +502,94 @@ describe('federation through NATS: request/reply across', () => {
     const res = await app.call('request', { topic: 'saw.status', payload: null, timeout: 10 });
     expect(res.error).toMatchObject({ code: -32005 });
     expect(responder.deliveries('saw.status')).toEqual([]);
+  });
+});
+
+describe('federation through NATS: requests where a broker has only offline subscribers', () => {
+  /**
+   * A session whose client went away keeps its subscriptions (for session_expiry), so its
+   * broker keeps the upstream subscription and receives requests it cannot have answered.
+   */
+  async function offlineSubscriber(port: number, pattern: string): Promise<void> {
+    const gone = await bed.connected(port, 'closed-app');
+    await gone.call('subscribe', { patterns: [pattern] });
+    gone.close();
+    await gone.closed;
+  }
+
+  /**
+   * A responder that answers each request `delayMs` after it arrived, with `{from, asked}`;
+   * `replies` gets each `reply` call's result (`{accepted}`) or error.
+   */
+  async function slowResponder(port: number, clientId: string, pattern: string, delayMs: number): Promise<{ c: RawClient; replies: unknown[] }> {
+    const c = await bed.connected(port, clientId);
+    const replies: unknown[] = [];
+    const answered = new Set<string>();
+    c.socket.on('data', () => {
+      for (const d of c.deliveries().filter((f: Frame) => f.reply_to && !answered.has(f.reply_to as string))) {
+        answered.add(d.reply_to as string);
+        // A responder that takes a while: spaced out on purpose, not waiting for an outcome.
+        pace(delayMs)
+          .then(() => c.call('reply', { reply_to: d.reply_to, result: { from: clientId, asked: d.payload } }))
+          .then((r: Frame) => replies.push(r.result ?? r.error), (err: unknown) => replies.push(err));
+      }
+    });
+    await c.call('subscribe', { patterns: [pattern] });
+    return { c, replies };
+  }
+
+  it('the only matching session upstream is offline: the requester gets -32005 at once, not after its timeout', async () => {
+    const server = await nats.start();
+    const a = await federated(server);
+    const b = await federated(server);
+    await offlineSubscriber(b.port, 'svc.#');
+    const bWatch = await bed.connected(b.port, 'b-watch');
+    await expectUpstream(server, bWatch, ['svc', 'svc.>']);
+    const app = await bed.connected(a.port, 'office-app');
+    await waitUp(app);
+
+    const started = Date.now();
+    const res = await app.call('request', { topic: 'svc.status', payload: null, timeout: 10 }, 12_000);
+    expect(res.error).toMatchObject({ code: -32005 });
+    expect(res.error.message).toContain('svc.status');
+    expect(Date.now() - started).toBeLessThan(3000);
+    // Asked on B itself, the same answer.
+    const onB = await bed.connected(b.port, 'b-app');
+    expect((await onB.call('request', { topic: 'svc.status', payload: null, timeout: 10 }, 12_000)).error).toMatchObject({ code: -32005 });
+  });
+
+  it('one broker has only an offline session, another an online responder that answers late: the online one answers', async () => {
+    const server = await nats.start();
+    const a = await federated(server);
+    const b = await federated(server);
+    const c = await federated(server);
+    await offlineSubscriber(b.port, 'svc.#');
+    // Later than the requester waits after "nobody here" for another broker's word.
+    const responder = await slowResponder(c.port, 'svc-c', 'svc.status', 2 * NOBODY_ELSE_WAIT_MS);
+    await expectUpstream(server, await bed.connected(b.port, 'b-watch'), ['svc', 'svc.>']);
+    await expectUpstream(server, responder.c, ['svc.status']);
+    const app = await bed.connected(a.port, 'office-app');
+    await waitUp(app);
+
+    const res = await app.call('request', { topic: 'svc.status', payload: { n: 1 }, timeout: 10 }, 12_000);
+    expect(res.error).toBeUndefined();
+    expect(res.result).toEqual({ from: 'svc-c', asked: { n: 1 } });
+    await expect.poll(() => responder.replies, WAIT).toEqual([{ accepted: true }]);
+  });
+
+  it('a NATS requester that is not one of our brokers gets the online responder\'s answer: a broker with only offline sessions says nothing to it', async () => {
+    const server = await nats.start();
+    const b = await federated(server);
+    const c = await federated(server);
+    await offlineSubscriber(b.port, 'svc.#');
+    const responder = await slowResponder(c.port, 'svc-c', 'svc.status', 2 * NOBODY_ELSE_WAIT_MS);
+    await expectUpstream(server, await bed.connected(b.port, 'b-watch'), ['svc', 'svc.>']);
+    await expectUpstream(server, responder.c, ['svc.status']);
+
+    const plc = await natsClient(server);
+    const answer = await plc.request('svc.status', JSON.stringify({ n: 2 }), { timeout: 10_000 });
+    expect(answer.headers?.get('Ahk-Error') ?? '').toBe('');
+    expect(answer.json()).toEqual({ from: 'svc-c', asked: { n: 2 } });
   });
 });
 

@@ -283,19 +283,25 @@ export class Federation implements MessageObserver {
     this.broker.stats.messages++;
   }
 
-  /** A request from upstream on an imported topic: asked of the local responders. */
+  /**
+   * A request from upstream on an imported topic: asked of the local responders. When
+   * nobody here can answer, that is said before this returns (see {@link nobodyHere}).
+   */
   private importRequest(m: LinkMessage, timeoutMs: number, respond: (reply: LinkReply) => void): void {
-    if (m.origin === this.id || isReservedTopic(m.topic) || !matchesAny(this.setting.import, m.topic)) return;
+    if (m.origin === this.id || isReservedTopic(m.topic) || !matchesAny(this.setting.import, m.topic)) {
+      this.nobodyHere(respond);
+      return;
+    }
     const { token, result } = this.broker.requests.open(null, m.topic, timeoutMs);
     const msg = fromLink(m, { qos: 0, expiresAt: Date.now() + timeoutMs, replyTo: token });
     const delivered = this.broker.router.route(msg, { onlineOnly: true });
     this.broker.stats.messages++;
     this.broker.requests.noteDelivered(token, delivered);
     if (delivered === 0) {
-      // Another broker on the link may answer: stay silent rather than say "nobody".
       // Settled here on purpose, and nobody waits on it: its rejection needs no report.
       result.catch(() => undefined);
       this.broker.requests.fail(token, new RpcError(ErrorCode.NO_RESPONDERS, 'no local responder'));
+      this.nobodyHere(respond);
       return;
     }
     result.then(
@@ -306,6 +312,17 @@ export class Federation implements MessageObserver {
         if (e.code !== ErrorCode.TIMEOUT) respond({ ok: false, code: e.code, message: e.message });
       },
     );
+  }
+
+  /**
+   * Nobody here answers a request from upstream: -32005, given while the request is
+   * handed over, so the adapter can tell it from a responder's own -32005 (which comes
+   * later). Over NATS a requester of ours then waits a moment for the other brokers' word
+   * and anyone else is told nothing (nats-link.ts); over MQTT the first reply is the
+   * answer, so there this broker stays silent and another may answer.
+   */
+  private nobodyHere(respond: (reply: LinkReply) => void): void {
+    if (this.link.engine === 'nats') respond({ ok: false, code: ErrorCode.NO_RESPONDERS, message: 'no responder on this broker' });
   }
 }
 

@@ -9,37 +9,24 @@
  */
 import {
   connect,
+  createInbox,
+  Empty,
   headers,
   NoRespondersError,
   RequestError,
-  TimeoutError,
   type Msg,
   type MsgHdrs,
   type NatsConnection,
   type Subscription,
 } from '@nats-io/transport-node';
 import type { Logger } from '../../log/logger.js';
-import { nowTimestamp } from '../message.js';
+import { ErrorCode } from '../../protocol/errors.js';
 import { redactedUrl, type FederationSetting } from './federation-setting.js';
+import { H, importedMeta, importSubjectError, isNatsPlumbing, printable, requestTimeoutOf, STATUS, subjectError } from './nats-import.js';
 import { decodeErrorMessage, decodePayload, encodePayload } from './payload-codec.js';
 import { readTlsFiles, type TlsPems } from './tls-files.js';
 import { expiryOfTtl, LinkRequestError, remainingTtlMs, type LinkHandlers, type LinkMessage, type LinkReply, type UpstreamLink } from './upstream-link.js';
 
-const H = {
-  origin: 'Ahk-Origin',
-  sender: 'Ahk-Sender',
-  id: 'Ahk-Id',
-  qos: 'Ahk-Qos',
-  time: 'Ahk-Time',
-  timeout: 'Ahk-Timeout',
-  error: 'Ahk-Error',
-  /** A QoS 1 publish: the importing broker answers once it has delivered it locally. */
-  ack: 'Ahk-Ack',
-  /** Published with retain (core NATS keeps nothing: the importing broker retains it). */
-  retain: 'Ahk-Retain',
-  /** Milliseconds the message had left to live when it was sent (absent: no ttl). */
-  ttl: 'Ahk-Ttl',
-} as const;
 /** When a message whose `Ahk-Ttl` header says `ttl` (ms left) expires here; none without a valid one. */
 function expiryOf(ttl: string | undefined): { expiresAt?: number } {
   const expiresAt = expiryOfTtl(ttl ? Number(ttl) : undefined);
@@ -54,12 +41,25 @@ const ACK_TIMEOUT_MS = 2000;
 const RESUBSCRIBE_GRACE_MS = 5000;
 /** How long a request from a foreign NATS client may be worked on, when it does not say. */
 const DEFAULT_REQUEST_MS = 5000;
+/**
+ * How long a request of ours waits, once a broker has said it has nobody to ask, for
+ * another to say it has (each says so as soon as the request reaches it): then the
+ * requester gets -32005. Far longer than a broker takes to read a message, short enough
+ * to be "at once" to whoever asked.
+ */
+export const NOBODY_ELSE_WAIT_MS = 500;
+/**
+ * One WARNING per kind of thing not taken as it came (a reason a subject is not a topic,
+ * a header that is not valid, a topic that cannot be exported) in this long, the rest at
+ * debug: anyone on the NATS server can publish, and must not be able to flood the log.
+ */
+const WARN_INTERVAL_MS = 60_000;
+/** Kinds remembered at once (exports are per topic); beyond that the oldest are forgotten. */
+const MAX_WARNED = 1024;
 
-/** NATS subject for a topic, or null when the topic cannot be one (whitespace, a `>` level). */
+/** NATS subject for a topic, or null when the topic cannot be one (whitespace, a `>` level, the engine's own space). */
 export function subjectOf(topic: string): string | null {
-  if (/\s/.test(topic)) return null;
-  for (const level of topic.split('.')) if (level === '>') return null;
-  return topic;
+  return subjectError(topic) === null ? topic : null;
 }
 
 /** NATS subjects for a pattern (one or two). */
@@ -92,6 +92,8 @@ export class NatsLink implements UpstreamLink {
   /** QoS 1 exports only subscribers that do not ack received (NATS clients that are not our brokers). */
   unacked = 0;
   private readonly tlsFiles: TlsPems;
+  /** Per kind of warning: when it was last logged, and how many were held back since. */
+  private readonly warned = new Map<string, { at: number; suppressed: number }>();
 
   constructor(
     private readonly setting: FederationSetting,
@@ -220,44 +222,102 @@ export class NatsLink implements UpstreamLink {
   }
 
   private onMsg(m: Msg): void {
+    // Replies to requests (QoS 1 acks, answers: ours and anybody's) and the engine's own
+    // APIs reach a `>` subscription too; they are not messages. Dropped without a word:
+    // they are everyday traffic.
+    if (isNatsPlumbing(m.subject)) return;
+    const problem = importSubjectError(m.subject);
+    if (problem !== null) {
+      this.warn(`import:${problem}`, 'federation: a NATS subject that is not a valid topic here; not imported', { subject: printable(m.subject), reason: problem });
+      return;
+    }
     const h = m.headers;
-    const msg: LinkMessage = {
-      topic: m.subject,
-      payload: decodePayload(m.data),
-      sender: h?.get(H.sender) || 'nats',
-      id: h?.get(H.id) || crypto.randomUUID(),
-      qos: h?.get(H.qos) === '1' ? 1 : 0,
-      timestamp: h?.get(H.time) || nowTimestamp(Date.now()),
-      origin: h?.get(H.origin) || null,
-      ...(h?.get(H.retain) === '1' ? { retain: true } : {}),
-      ...expiryOf(h?.get(H.ttl)),
-    };
-    if (m.reply && h?.get(H.ack) === '1') {
+    const replaced: string[] = [];
+    const msg: LinkMessage = { topic: m.subject, payload: decodePayload(m.data), ...importedMeta(h, Date.now(), replaced), ...expiryOf(h?.get(H.ttl)) };
+    const acked = m.reply && h?.get(H.ack) === '1';
+    // A request (a reply subject, no ack asked for) says how long it may be worked on.
+    const timeout = m.reply && !acked ? requestTimeoutOf(h, DEFAULT_REQUEST_MS, replaced) : 0;
+    this.warnReplaced(m, replaced);
+    if (acked) {
       this.handlers!.message(msg);
       m.respond(); // delivered here (or a duplicate, dropped): either way, the exporter may forget it
       return;
     }
     if (m.reply) {
-      const timeout = Number(h?.get(H.timeout)) || DEFAULT_REQUEST_MS;
+      // A requester of ours waits for each broker's word (see askUpstream); anyone else
+      // takes the first reply as the answer, so only an answer is sent to them.
+      const wantsStatus = h?.get(H.wantStatus) === '1';
       let answered = false;
+      let handingOver = true;
       this.handlers!.request(msg, timeout, (reply) => {
         if (answered) return;
         answered = true;
+        if (handingOver && !reply.ok && reply.code === ErrorCode.NO_RESPONDERS) {
+          // Said while the request is handed over: nobody here to ask, not a responder's
+          // answer (that comes later). Other brokers may have someone.
+          if (wantsStatus) this.replyStatus(m, STATUS.none);
+          return;
+        }
         this.respond(m, reply);
       });
+      handingOver = false;
+      if (!answered && wantsStatus) this.replyStatus(m, STATUS.pending);
       return;
     }
     this.handlers!.message(msg);
   }
 
+  /** Headers of `m` that were not valid and were replaced by this broker's own values. */
+  private warnReplaced(m: Msg, replaced: readonly string[]): void {
+    for (const header of replaced) {
+      this.warn(`header:${header}`, "federation: a NATS message's header is not valid; this broker's own value is used", {
+        subject: m.subject,
+        header,
+        value: printable(m.headers?.get(header) ?? ''),
+      });
+    }
+  }
+
+  /** A WARNING for `kind`, at most once per WARN_INTERVAL_MS; the repeats at debug, counted in the next WARNING. */
+  private warn(kind: string, text: string, fields: Record<string, unknown>): void {
+    const now = Date.now();
+    const last = this.warned.get(kind);
+    if (last && now - last.at < WARN_INTERVAL_MS) {
+      last.suppressed++;
+      this.log.debug(text, fields);
+      return;
+    }
+    this.log.warning(text, last?.suppressed ? { ...fields, similar_since_last_warning: last.suppressed } : fields);
+    this.warned.delete(kind);
+    if (this.warned.size >= MAX_WARNED) this.warned.delete(this.warned.keys().next().value!);
+    this.warned.set(kind, { at: now, suppressed: 0 });
+  }
+
   private respond(m: Msg, reply: LinkReply): void {
     if (reply.ok) {
-      m.respond(encoder.encode(encodePayload(reply.result)));
+      this.sendReply(m, encoder.encode(encodePayload(reply.result)));
       return;
     }
     const h = headers();
     h.set(H.error, String(reply.code));
-    m.respond(encoder.encode(encodePayload(reply.message)), { headers: h });
+    this.sendReply(m, encoder.encode(encodePayload(reply.message)), h);
+  }
+
+  /** Tell a requester of ours, at once, whether an answer may come from here. */
+  private replyStatus(m: Msg, status: string): void {
+    const h = headers();
+    h.set(H.status, status);
+    this.sendReply(m, Empty, h);
+  }
+
+  private sendReply(m: Msg, data: Uint8Array, h?: MsgHdrs): void {
+    try {
+      m.respond(data, h ? { headers: h } : undefined);
+    } catch (err) {
+      // The connection closed meanwhile (a local answer can take its time): the requester
+      // hears nothing from here, as when the reply is lost on the way.
+      this.log.debug('federation: reply not sent, the NATS connection is gone', { subject: m.subject, error: err as Error });
+    }
   }
 
   private headersOf(msg: LinkMessage): MsgHdrs {
@@ -276,13 +336,14 @@ export class NatsLink implements UpstreamLink {
   async publish(msg: LinkMessage): Promise<void> {
     const nc = this.nc;
     if (nc === null || !this.isUp) throw new LinkRequestError('not_connected', `not connected to ${this.address}`);
-    const subject = subjectOf(msg.topic);
-    if (subject === null) {
-      this.log.warning('topic cannot be a NATS subject (whitespace or a ">" level); not exported', { topic: msg.topic });
+    const problem = subjectError(msg.topic);
+    if (problem !== null) {
+      this.warn(`export:${msg.topic}`, 'federation: topic cannot be a NATS subject; not exported', { topic: msg.topic, reason: problem });
       return;
     }
     // Expired on its way: never delivered late, so not sent at all.
     if (remainingTtlMs(msg) === 0) return;
+    const subject = msg.topic;
     const data = encoder.encode(encodePayload(msg.payload));
     const h = this.headersOf(msg);
     if (msg.qos === 0) {
@@ -323,20 +384,14 @@ export class NatsLink implements UpstreamLink {
     if (subject === null) throw new LinkRequestError('no_responders', `"${msg.topic}" cannot be a NATS subject`);
     const h = this.headersOf(msg);
     h.set(H.timeout, String(timeoutMs));
-    let res: Msg;
-    try {
-      res = await nc.request(subject, encoder.encode(encodePayload(msg.payload)), { timeout: timeoutMs, headers: h });
-    } catch (err) {
-      if (err instanceof NoRespondersError || (err instanceof RequestError && err.isNoResponders())) {
-        throw new LinkRequestError('no_responders', `nobody upstream answers "${msg.topic}"`);
-      }
-      if (err instanceof TimeoutError || (err instanceof RequestError && err.cause instanceof TimeoutError)) {
-        throw new LinkRequestError('timeout', `no reply upstream within ${timeoutMs} ms`);
-      }
-      throw err;
-    }
+    h.set(H.wantStatus, '1');
+    const res = await askUpstream(nc, subject, encoder.encode(encodePayload(msg.payload)), h, timeoutMs, msg.topic);
     const code = res.headers?.get(H.error);
-    if (code) return { ok: false, code: Number(code), message: decodeErrorMessage(res.data) };
+    if (code) {
+      // From whoever answered: a code that is not a JSON-RPC one is the answerer's failure.
+      const n = Number(code);
+      return { ok: false, code: Number.isSafeInteger(n) ? n : ErrorCode.INTERNAL_ERROR, message: decodeErrorMessage(res.data) };
+    }
     return { ok: true, result: decodePayload(res.data) };
   }
 
@@ -347,4 +402,74 @@ export class NatsLink implements UpstreamLink {
     this.nc = null;
     if (nc) await nc.drain().catch((err: unknown) => this.log.debug('drain failed', { error: err as Error }));
   }
+}
+
+/**
+ * Send a request of ours and wait for its answer: the first reply that is not a status.
+ * NATS itself says when nobody subscribes to the subject at all. A broker of ours that
+ * subscribes (for a session whose client is away, say) but has nobody connected to ask
+ * says `none` at once, and one that has asked someone says `pending`; one that does not
+ * take requests (an older broker, a plain NATS subscriber) says nothing. There is no
+ * knowing how many brokers got the request, so: after a `none`, if no broker has said
+ * `pending` within NOBODY_ELSE_WAIT_MS, nobody answers (-32005); once one has, the
+ * answer is awaited until the timeout, however late it comes.
+ */
+function askUpstream(nc: NatsConnection, subject: string, data: Uint8Array, h: MsgHdrs, timeoutMs: number, topic: string): Promise<Msg> {
+  return new Promise<Msg>((resolve, reject) => {
+    let settled = false;
+    let noneSaid = false;
+    let pendingSaid = false;
+    let nobodyElse: NodeJS.Timeout | null = null;
+    const nobody = (): LinkRequestError => new LinkRequestError('no_responders', `nobody upstream answers "${topic}"`);
+    const settle = (err: Error | null, m?: Msg): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(deadline);
+      if (nobodyElse !== null) clearTimeout(nobodyElse);
+      sub.unsubscribe();
+      if (err) reject(err);
+      else resolve(m!);
+    };
+    const sub = nc.subscribe(createInbox(), {
+      callback: (err, m) => {
+        if (err) {
+          settle(err);
+        } else if (m.data.length === 0 && m.headers?.code === 503) {
+          settle(nobody()); // NATS: no subscription to the subject at all
+        } else if (m.headers?.get(H.status) === STATUS.pending) {
+          pendingSaid = true;
+          if (nobodyElse !== null) clearTimeout(nobodyElse);
+        } else if (m.headers?.get(H.status) === STATUS.none) {
+          noneSaid = true;
+          if (nobodyElse !== null || pendingSaid) return;
+          nobodyElse = setTimeout(
+            // After the I/O this turn may hold: a `pending` that arrived while this process
+            // was busy is read before the verdict.
+            () =>
+              setImmediate(() => {
+                if (!pendingSaid) settle(nobody());
+              }),
+            NOBODY_ELSE_WAIT_MS,
+          );
+        } else {
+          settle(null, m);
+        }
+      },
+    });
+    const deadline = setTimeout(
+      () => settle(noneSaid && !pendingSaid ? nobody() : new LinkRequestError('timeout', `no reply upstream within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    // Closed by the connection's end (the broker stopping): no answer can come any more.
+    // (Closed by settle itself, it finds the request settled.)
+    sub.closed.then(
+      () => settle(new LinkRequestError('not_connected', 'the NATS connection closed before an answer came')),
+      (err: unknown) => settle(err as Error),
+    );
+    try {
+      nc.publish(subject, data, { reply: sub.getSubject(), headers: h });
+    } catch (err) {
+      settle(err as Error);
+    }
+  });
 }
