@@ -317,12 +317,13 @@ export class Federation implements MessageObserver {
   /**
    * Nobody here answers a request from upstream: -32005, given while the request is
    * handed over, so the adapter can tell it from a responder's own -32005 (which comes
-   * later). Over NATS a requester of ours then waits a moment for the other brokers' word
-   * and anyone else is told nothing (nats-link.ts); over MQTT the first reply is the
-   * answer, so there this broker stays silent and another may answer.
+   * later), where the link can take it ({@link UpstreamLink.toldNobodyHere}): over NATS
+   * a requester of ours then waits a moment for the other brokers' word and anyone else is
+   * told nothing; over MQTT the first reply is the answer, so there this broker stays
+   * silent and another may answer.
    */
   private nobodyHere(respond: (reply: LinkReply) => void): void {
-    if (this.link.engine === 'nats') respond({ ok: false, code: ErrorCode.NO_RESPONDERS, message: 'no responder on this broker' });
+    if (this.link.toldNobodyHere) respond({ ok: false, code: ErrorCode.NO_RESPONDERS, message: 'no responder on this broker' });
   }
 }
 

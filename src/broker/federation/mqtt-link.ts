@@ -69,6 +69,7 @@ interface PendingRequest {
 
 export class MqttLink implements UpstreamLink {
   readonly engine = 'mqtt';
+  readonly toldNobodyHere = false;
   readonly address: string;
   private client: MqttClient | null = null;
   private handlers: LinkHandlers | null = null;

@@ -75,6 +75,7 @@ const encoder = new TextEncoder();
 
 export class NatsLink implements UpstreamLink {
   readonly engine = 'nats';
+  readonly toldNobodyHere = true;
   readonly address: string;
   private nc: NatsConnection | null = null;
   private handlers: LinkHandlers | null = null;

@@ -75,6 +75,13 @@ export interface UpstreamLink {
   readonly address: string;
   /** The engine's name: `nats` or `mqtt`. */
   readonly engine: string;
+  /**
+   * Whether a request's `respond` may be told "nobody here" (-32005) while the request is
+   * handed over: true where the link tells requesters of ours so and keeps it from anyone
+   * else (NATS); false where any reply is the answer (MQTT), so silence is the only way to
+   * let another broker answer.
+   */
+  readonly toldNobodyHere: boolean;
   /** Start connecting (in the background; `handlers.up` says when). Never rejects for an unreachable upstream. */
   start(handlers: LinkHandlers): Promise<void>;
   /** Resolves once the upstream has accepted the message (it is on the engine's side). */
