@@ -11,7 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { FrameDecoder } from '../protocol/framing.js';
 import { addressesOf } from '../protocol/localhost.js';
 import { decodeFrameText } from '../protocol/text.js';
-import { BrokerConnectionError, connectionError } from './errors.js';
+import { BrokerConnectionError, connectionError, NOT_A_BROKER } from './errors.js';
 import { readPublishAnswers } from './publish-answers.js';
 
 /** What a {@link Connection} reports to its owner. */
@@ -63,6 +63,8 @@ const KEEPALIVE_DELAY_MS = 15_000;
  */
 const WRITEV_MIN_AVERAGE_BYTES = 8 * 1024;
 
+/** How an HTTP server's reply starts. */
+const HTTP_REPLY = Buffer.from('HTTP/', 'latin1');
 /** A connected, framed socket. Create with {@link Connection.open}. */
 export class Connection {
   private readonly decoder: FrameDecoder;
@@ -72,6 +74,8 @@ export class Connection {
   private waitingForDrain = false;
   private closed = false;
   private closeReason: string | undefined;
+  /** A frame has arrived: what comes later is a broker's, whatever it looks like. */
+  private heardFrame = false;
   private closeWaiters: (() => void)[] = [];
   private lastRx = performance.now();
 
@@ -247,6 +251,7 @@ export class Connection {
     this.lastRx = performance.now();
     const oversize = this.decoder.push(chunk, (body) => {
       if (this.closed) return;
+      this.heardFrame = true;
       const publishAnswers = readPublishAnswers(body);
       if (publishAnswers !== null) {
         this.handlers.onValue(publishAnswers, body);
@@ -262,6 +267,13 @@ export class Connection {
       this.handlers.onValue(value, body);
     });
     if (oversize) {
+      // A web server (the status page's port given for the broker's) answers our first
+      // frame in HTTP, whose first bytes read as a frame header of about 1.2 GB.
+      if (!this.heardFrame && chunk.subarray(0, HTTP_REPLY.length).equals(HTTP_REPLY)) {
+        this.handlers.onError(new Error('the server answered in HTTP: it is a web server (a status page?), not the broker; closing'));
+        this.destroy(NOT_A_BROKER);
+        return;
+      }
       this.handlers.onError(
         new Error(`frame header from broker announces ${oversize.declared} bytes (limit ${oversize.limit}): the stream is not a broker's or is corrupt; closing`),
       );

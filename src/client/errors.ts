@@ -65,11 +65,15 @@ export function notConnectedError(method: string, state: NotConnectedState, wher
   );
 }
 
+/** The close reason of a connection to a server that answered in HTTP (connection.ts). */
+export const NOT_A_BROKER = 'not_a_broker';
+
 /** The rejection of a call whose connection closed before its reply arrived. */
 export function connectionLostError(method: string, reason: string, where: string): RpcError {
+  const why = reason === NOT_A_BROKER ? `: the server there answered in HTTP, so it is a web server (a status page's port?), not the broker` : '';
   return new RpcError(
     ErrorCode.NOT_CONNECTED,
-    `connection to the broker at ${where} closed (${reason}) before the reply to "${method}" arrived`,
+    `connection to the broker at ${where} closed (${reason}) before the reply to "${method}" arrived${why}`,
     { reason },
   );
 }

@@ -5,6 +5,7 @@
  * sleeps when a test must show that something did NOT happen.
  */
 import dns from 'node:dns';
+import http from 'node:http';
 import net from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
@@ -1025,6 +1026,19 @@ const connectResult = (over: Record<string, unknown> = {}) => ({
 });
 
 describe('against a raw TCP peer', () => {
+  it('a web server given for the broker (the status page\'s port): connect fails at once, saying it answered in HTTP', async () => {
+    // Node's own HTTP server: it answers our first frame with "HTTP/1.1 400 Bad Request".
+    const web = http.createServer((_req, res) => res.end('status page'));
+    servers.push(web);
+    await new Promise<void>((resolve) => web.listen(0, '127.0.0.1', resolve));
+    const c = client('lost', (web.address() as net.AddressInfo).port, { autoReconnect: false });
+    const errors: Error[] = [];
+    c.on('error_occurred', (e) => errors.push(e));
+    const err = await rejection(c.connect());
+    expect(err.message).toMatch(/closed \(not_a_broker\) before the reply to "connect" arrived: the server there answered in HTTP, so it is a web server \(a status page's port\?\), not the broker/);
+    expect(errors.map((e) => e.message)).toContain('the server answered in HTTP: it is a web server (a status page?), not the broker; closing');
+  });
+
   it('pings every heartbeat interval and drops a broker that goes silent', async () => {
     let pings = 0;
     const port = await rawPeer((msg, reply) => {
