@@ -13,6 +13,7 @@ import { BrokerClient, type MessageHandler } from '../src/client/index.js';
 import type { Logger } from '../src/log/logger.js';
 import { systemClock, type Clock, type ClockTimer } from '../src/protocol/clock.js';
 import type { StatusPage } from './status-page/status-page.js';
+import type { OutputFlow } from './supervisor/script-process.js';
 
 export type LinkRole = 'joined' | 'hosting';
 
@@ -34,9 +35,25 @@ export interface BrokerLinkEvents {
 
 /** Events kept while the broker is unreachable, oldest dropped first past this. */
 const MAX_OUTBOX = 10_000;
+/**
+ * Publishes awaiting the broker's answer at which the link is congested, and at which it
+ * flows again. A script that floods its output is read no faster than the broker takes
+ * it, so that the connection's buffer never fills and refuses other scripts' events.
+ */
+const CONGESTED_AT = 1000;
+const FLOWING_AT = 250;
+/** A failing publish is logged at WARNING at most this often; the ones between are counted. */
+const PUBLISH_WARNING_MS = 10_000;
 
-export class BrokerLink extends EventEmitter<BrokerLinkEvents> {
+export class BrokerLink extends EventEmitter<BrokerLinkEvents> implements OutputFlow {
   readonly client: BrokerClient;
+  /** Publishes sent and not yet answered. */
+  private inFlight = 0;
+  private isCongested = false;
+  /** What to resume once publishes no longer pile up: one per script output stream held. */
+  private waitingForFlow: (() => void)[] = [];
+  private lastPublishWarning = -Infinity;
+  private failedSinceWarning = 0;
   private broker: MessageBroker | null = null;
   private page: StatusPage | null = null;
   private outbox: { topic: string; payload: unknown }[] = [];
@@ -64,6 +81,8 @@ export class BrokerLink extends EventEmitter<BrokerLinkEvents> {
     });
     this.client.on('connected', () => this.flushOutbox());
     this.client.on('disconnected', (reason) => {
+      // Offline, events go to the outbox (bounded): scripts are read on, not held up for the outage.
+      this.flowAgain();
       if (this.stopping || reason === 'client_disconnect') return;
       opts.log.warning('lost the broker; reconnecting, or hosting it if nobody does', { reason, host: opts.host, port: opts.port });
       this.scheduleTakeover();
@@ -188,11 +207,58 @@ export class BrokerLink extends EventEmitter<BrokerLinkEvents> {
     this.send(topic, payload);
   }
 
+  /** Publishes sent and not yet answered by the broker. */
+  get pendingPublishes(): number {
+    return this.inFlight;
+  }
+
+  /** True while so many publishes await the broker's answer that scripts' output should wait. */
+  get congested(): boolean {
+    return this.isCongested;
+  }
+
+  onFlowing(resume: () => void): void {
+    if (!this.isCongested) resume();
+    else this.waitingForFlow.push(resume);
+  }
+
   private send(topic: string, payload: unknown): void {
-    this.client.publish(topic, payload).catch((err: unknown) => {
-      if (!this.client.isConnected && !this.stopping) this.enqueue(topic, payload);
-      else this.opts.log.warning('publish failed', { topic, error: err as Error });
-    });
+    this.inFlight++;
+    if (this.inFlight >= CONGESTED_AT) this.isCongested = true;
+    this.client.publish(topic, payload).then(
+      () => this.settled(),
+      (err: unknown) => {
+        this.settled();
+        if (!this.client.isConnected && !this.stopping) this.enqueue(topic, payload);
+        else this.publishFailed(topic, err as Error);
+      },
+    );
+  }
+
+  private settled(): void {
+    this.inFlight--;
+    if (this.inFlight <= FLOWING_AT) this.flowAgain();
+  }
+
+  private flowAgain(): void {
+    if (!this.isCongested) return;
+    this.isCongested = false;
+    const waiting = this.waitingForFlow;
+    this.waitingForFlow = [];
+    for (const resume of waiting) resume();
+  }
+
+  /** A WARNING for a publish the broker did not take, at most one per PUBLISH_WARNING_MS with the count between. */
+  private publishFailed(topic: string, error: Error): void {
+    const now = this.clock.now();
+    if (now - this.lastPublishWarning < PUBLISH_WARNING_MS) {
+      this.failedSinceWarning++;
+      this.opts.log.debug('publish failed', { topic, error });
+      return;
+    }
+    this.opts.log.warning('publish failed', { topic, error, ...(this.failedSinceWarning > 0 ? { failed_since_last_warning: this.failedSinceWarning } : {}) });
+    this.lastPublishWarning = now;
+    this.failedSinceWarning = 0;
   }
 
   private enqueue(topic: string, payload: unknown): void {

@@ -219,6 +219,7 @@ export class ScriptRegistry {
     const log = this.opts.log.child(`script:${entry.key}`);
     const supervisor = new ScriptSupervisor(spec, {
       publish: (topic, payload) => this.opts.link.publish(topic, payload),
+      flow: this.opts.link,
       log,
       clock: this.opts.clock,
       command: async (s) => {

@@ -41,6 +41,22 @@ export interface ScriptProcessOptions {
   existedBefore?: readonly ProcessRow[] | null;
   /** Time source for the stop grace, kill escalation and run duration (tests pass a manual one). */
   clock?: Clock;
+  /** When to stop reading the script's output for a while (see {@link OutputFlow}); read freely without one. */
+  flow?: OutputFlow;
+}
+
+/**
+ * Whether what a script writes may be read on. While what it already wrote still waits
+ * for the broker, its output is left in the pipe: the script's writes then wait, as they
+ * do on Windows when nobody reads a pipe, instead of the bridge reading on into memory
+ * and refusing publishes (other scripts' events among them) once its connection's buffer
+ * is full.
+ */
+export interface OutputFlow {
+  /** True while output should not be read. */
+  readonly congested: boolean;
+  /** Call `resume` once, when output may be read again. */
+  onFlowing(resume: () => void): void;
 }
 
 export interface ScriptProcessEvents {
@@ -165,8 +181,17 @@ export class ScriptProcess extends EventEmitter<ScriptProcessEvents> {
   private pipeLines(stream: NodeJS.ReadableStream | null, name: 'stdout' | 'stderr'): void {
     if (!stream) return;
     const decoder = new LineDecoder(this.opts.encoding);
+    const flow = this.opts.flow;
+    let held = false;
     stream.on('data', (chunk: Buffer) => {
       for (const line of decoder.push(chunk)) this.emit(name, line);
+      if (flow === undefined || held || !flow.congested) return;
+      held = true;
+      stream.pause();
+      flow.onFlowing(() => {
+        held = false;
+        stream.resume();
+      });
     });
     stream.on('end', () => {
       for (const line of decoder.end()) this.emit(name, line);

@@ -17,7 +17,7 @@ import { MAX_LINE_CHARS, type DecodedLine } from './line-decoder.js';
 import { fitLine } from './fit-line.js';
 import { eventText, OutputRing } from './output-ring.js';
 import { RestartPolicy, type RestartOptions } from './restart-policy.js';
-import { ScriptProcess, type ExitInfo } from './script-process.js';
+import { ScriptProcess, type ExitInfo, type OutputFlow } from './script-process.js';
 import { SerialTasks } from './serial-tasks.js';
 import { processesBeforeSpawn } from './spawn-baseline.js';
 
@@ -40,6 +40,8 @@ export interface ScriptSpec {
 export interface SupervisorDeps {
   /** Publish an event (fire-and-forget; the broker link queues while disconnected). */
   publish(topic: string, payload: unknown): void;
+  /** When a script's output is to be left unread for a while: while what was published waits for the broker. */
+  flow?: OutputFlow;
   /** The interpreter command line for the spec. Throws when no interpreter is found. */
   command(spec: ScriptSpec): Promise<{ file: string; args: string[] }>;
   log: Logger;
@@ -224,7 +226,7 @@ export class ScriptSupervisor extends EventEmitter<SupervisorEvents> {
       this.deps.log.debug('cannot list the processes running before the script starts', { key: this.spec.key, error: err as Error });
       return null;
     });
-    const proc = new ScriptProcess({ file: cmd.file, args: cmd.args, cwd: this.spec.cwd, encoding: this.spec.encoding, log: this.deps.log, clock: this.clock, existedBefore });
+    const proc = new ScriptProcess({ file: cmd.file, args: cmd.args, cwd: this.spec.cwd, encoding: this.spec.encoding, log: this.deps.log, clock: this.clock, existedBefore, flow: this.deps.flow });
     this.proc = proc;
     const gate = new ReadyGate(this.spec.key, (this.spec.readyTimeout ?? DEFAULT_READY_TIMEOUT) * 1000, (line) => proc.write(line), this.deps.log, this.clock);
     this.gate = gate;

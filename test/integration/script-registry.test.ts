@@ -15,7 +15,11 @@ import { silentLogger } from '../../src/log/logger.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { startBroker } from '../helpers/broker-fixture.js';
 import { RawClient } from '../helpers/raw-client.js';
+import { FAKE_AHK } from '../helpers/script-fixtures.js';
 import { useTempDirs } from '../helpers/temp-dirs.js';
+
+/** Lines the flooding script writes: far more than a pipe and a socket buffer hold. */
+const FLOOD_LINES = 200_000;
 
 // Before the hook below: the bridges stop before their folders are removed.
 const tempDir = useTempDirs();
@@ -162,4 +166,27 @@ describe('ScriptRegistry: a key another bridge supervises', () => {
     });
     expect(host.list()).toEqual([]);
   });
+});
+
+describe('ScriptRegistry: a script that floods its output', () => {
+  it('is read no faster than the broker answers: the link never has more than a few thousand publishes waiting', async () => {
+    const { port, asker } = await setup();
+    await asker.call('subscribe', { patterns: ['scripts.flood.#'] });
+    const link = new BrokerLink({ host: '127.0.0.1', port, clientId: 'bridge', log: silentLogger() });
+    cleanups.push(() => link.stop());
+    await link.start();
+    const registry = new ScriptRegistry({ link, log: silentLogger(), scriptFolders: [] });
+    cleanups.push(() => registry.stopAll());
+    const script = path.join(tempDir('flood-'), 'flood.ahk');
+    writeFileSync(script, `;@fake flood ${FLOOD_LINES}\n`);
+    const supervisor = await registry.add({ key: 'flood', path: script, args: [], interpreter: FAKE_AHK, restart: { ...DEFAULT_RESTART, mode: 'never' }, encoding: 'utf-8', stopGrace: DEFAULT_STOP_GRACE });
+    // Sampled between the loop's turns: the link publishes a whole read of the pipe in one.
+    let mostPending = 0;
+    const sampler = setInterval(() => (mostPending = Math.max(mostPending, link.pendingPublishes)), 1);
+    cleanups.push(() => clearInterval(sampler));
+    await supervisor.start();
+    await asker.waitDelivery('scripts.flood.stopped', () => true, 60_000);
+    expect(asker.deliveries('scripts.flood.flood')).toHaveLength(FLOOD_LINES);
+    expect(mostPending).toBeLessThan(10_000);
+  }, 90_000);
 });
