@@ -48,6 +48,7 @@ type Json = Record<string, unknown>;
 const TOP_LEVEL_KEYS = ['broker', 'interpreter', 'restart', 'scripts', 'script_folders', 'queues'];
 /** Keys of one `scripts` entry and of one `queues` entry (the object form). */
 const SCRIPT_KEYS = ['key', 'path', 'args', 'restart', 'encoding', 'interpreter', 'stop_grace', 'ready_timeout'];
+const RESTART_KEYS = ['mode', 'initial_delay', 'max_delay', 'max_restarts', 'window', 'stable_after'];
 const QUEUE_KEYS = ['file', 'encoding', 'prefix', 'topic_map', 'flush_timeout', 'qos', 'position_file', 'dead_letter_file'];
 
 /** The config file does not exist (`code` is `config_not_found`); `bridge up` says how to make one. */
@@ -112,6 +113,8 @@ export function parseRestart(value: unknown, source: string, base: RestartOption
   }
   if (typeof value !== 'object' || Array.isArray(value)) fail(source, 'restart must be a mode name or an object');
   const o = value as Json;
+  // A misspelt limit (max_restart) would leave the default in force without a word.
+  refuseUnknownKeys(o, RESTART_KEYS, `${source}: restart`);
   const out: RestartOptions = { ...base };
   if (o.mode !== undefined) out.mode = parseRestart(o.mode, source).mode;
   const num = (key: string, field: keyof RestartOptions, scale: number): void => {
@@ -189,6 +192,21 @@ function parseQueue(raw: unknown, i: number, base: string, source: string): Queu
 }
 
 /**
+ * A config file's text: UTF-8, with or without the BOM Windows editors add, or UTF-16 with
+ * its BOM (Notepad's "Unicode"), which read as UTF-8 would be nothing but odd characters.
+ */
+function configText(bytes: Buffer): string {
+  if (bytes[0] === 0xff && bytes[1] === 0xfe) return bytes.toString('utf16le', 2);
+  if (bytes[0] === 0xfe && bytes[1] === 0xff) {
+    // Big-endian: swapped in a copy of whole code units (a stray last byte cannot be one).
+    const units = Buffer.from(bytes.subarray(2, bytes.length - (bytes.length % 2)));
+    return units.swap16().toString('utf16le');
+  }
+  const text = bytes.toString('utf8');
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
+/**
  * The JSON in `file` (a BOM, which Windows editors add, is skipped).
  * @throws ConfigNotFoundError when there is no such file; CliError naming the line and
  *   column where the JSON breaks
@@ -196,13 +214,12 @@ function parseQueue(raw: unknown, i: number, base: string, source: string): Queu
 function readJson(file: string): unknown {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = configText(readFileSync(file));
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') throw new ConfigNotFoundError(path.resolve(file));
     throw new CliError(`cannot read config file ${file}: ${(err as Error).message}`);
   }
-  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   try {
     return JSON.parse(text);
   } catch (err) {

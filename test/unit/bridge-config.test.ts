@@ -16,7 +16,7 @@ const tempDir = useTempDirs();
 function configFile(obj: unknown): string {
   const dir = tempDir('bridge-config-');
   const file = path.join(dir, 'bridge.config.json');
-  writeFileSync(file, typeof obj === 'string' ? obj : JSON.stringify(obj));
+  writeFileSync(file, typeof obj === 'string' || Buffer.isBuffer(obj) ? obj : JSON.stringify(obj));
   return file;
 }
 
@@ -80,9 +80,25 @@ describe('bridge.config.json', () => {
     [{ queues: [{ file: 'q', topicmap: {} }] }, /queues\[0\]: unknown key "topicmap"/],
     [{ scripts: [{ path: 'a.ahk', stop_grace: '5' }] }, /scripts\[0\]: stop_grace must be a positive number of seconds/],
     [{ scripts: {} }, /scripts must be an array/],
+    [{ restart: { mode: 'on-failure', max_restart: 1 }, scripts: [{ path: 'a.ahk' }] }, /restart: unknown key "max_restart" \(known: mode, initial_delay, max_delay, max_restarts, window, stable_after\)/],
+    [{ scripts: [{ path: 'a.ahk', restart: { intial_delay: 0.1 } }] }, /scripts\[0\]: restart: unknown key "intial_delay"/],
     [[1, 2], /expected a JSON object/],
   ])('rejects %j with a message naming the problem', (obj, message) => {
     expect(() => loadBridgeConfig(configFile(obj))).toThrow(message);
+  });
+
+  it('reads a file saved as UTF-8 with or without a BOM, or as UTF-16 with its BOM (Notepad\'s "Unicode"), alike', () => {
+    const text = JSON.stringify({ scripts: [{ key: 'größe', path: 'Größe.ahk' }] }).replace('größe', 'groesse');
+    const variants = [
+      Buffer.from(text, 'utf8'),
+      Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(text, 'utf8')]),
+      Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]),
+      Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from(text, 'utf16le').swap16()]),
+    ];
+    for (const bytes of variants) {
+      const c = loadBridgeConfig(configFile(bytes));
+      expect(c.scripts.map((e) => [e.key, path.basename(e.path)])).toEqual([['groesse', 'Größe.ahk']]);
+    }
   });
 
   it('says where invalid JSON breaks, as file:line:column', () => {
