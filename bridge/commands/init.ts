@@ -118,6 +118,10 @@ export async function runInit(folder: string, flags: InitFlags): Promise<void> {
   const files = findScripts(dir, flags.recursive === true);
   if (files.length === 0) throw new CliError(`no .ahk scripts in ${folder}${flags.recursive ? '' : ' (--recursive looks in subfolders too)'}`);
   const output = path.resolve(flags.output);
+  // --force overwrites what --output names: never a script (one it lists, most likely).
+  if (path.extname(output).toLowerCase() === '.ahk') {
+    throw new CliError(`--output ${flags.output} is an AutoHotkey script, not a config: write the config to a .json file (bridge.config.json by default)`);
+  }
   const configDir = path.dirname(output);
   const keys = scriptKeys(files);
   const found = await interpreters(files, flags.ahk);

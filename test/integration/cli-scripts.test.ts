@@ -3,7 +3,7 @@
  * processes: a real broker, real `bridge up` and `bridge run` children with the fake
  * interpreter, and the built CLI. Every wait is on an event or on output.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { loadBridgeConfig } from '../../bridge/bridge-config.js';
@@ -369,6 +369,17 @@ describe('bridge init', () => {
     const forced = await runCli(['init', path.join(dir, 'scripts'), '--output', config, '--force']);
     expect(forced.code, forced.stderr).toBe(0);
     expect(loadBridgeConfig(config).scripts).toHaveLength(2);
+  });
+
+  it('never writes the config over a script, not even with --force', async () => {
+    const dir = scriptFolder();
+    const scripts = path.join(dir, 'scripts');
+    const script = readdirSync(scripts).find((f) => f.endsWith('.ahk'))!;
+    const before = readFileSync(path.join(scripts, script), 'utf8');
+    const res = await runCli(['init', scripts, '--output', path.join(scripts, script), '--force']);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toBe(`bridge: --output ${path.join(scripts, script)} is an AutoHotkey script, not a config: write the config to a .json file (bridge.config.json by default)\n`);
+    expect(readFileSync(path.join(scripts, script), 'utf8')).toBe(before);
   });
 
   it('exits 1 for a folder without .ahk scripts, or no folder at all', async () => {
