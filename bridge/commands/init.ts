@@ -45,13 +45,27 @@ export function findScripts(folder: string, recursive: boolean): string[] {
   return out.sort();
 }
 
-/** A key for each script from its file name, fitted to the key rule; repeats get `_2`, `_3`. */
+/**
+ * A key for each script from its file name, fitted to the key rule; repeats get `_2`, `_3`.
+ * A name that is a key as it is keeps it, whatever file comes first (`a_b.ahk` is `a_b`
+ * beside `a b.ahk`); a key does not start with `-`, which the CLI would take for a flag
+ * (`bridge logs -dash`).
+ */
 export function scriptKeys(files: string[]): string[] {
-  const used = new Set<string>();
-  return files.map((file) => {
-    const base = path.basename(file, path.extname(file)).replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 64) || 'script';
-    let key = base;
-    for (let n = 2; used.has(key); n++) key = `${base.slice(0, 64 - `_${n}`.length)}_${n}`;
+  const bases = files.map((file) => {
+    const name = path.basename(file, path.extname(file));
+    const fitted = name.replace(/[^A-Za-z0-9_-]/g, '_').replace(/^-+/, '').slice(0, 64) || 'script';
+    return { fitted, exact: fitted === name };
+  });
+  // The first file of each exact name owns it; the others are numbered around them.
+  const owner = new Map<string, number>();
+  bases.forEach((b, i) => {
+    if (b.exact && !owner.has(b.fitted)) owner.set(b.fitted, i);
+  });
+  const used = new Set<string>(owner.keys());
+  return bases.map(({ fitted }, i) => {
+    let key = fitted;
+    if (owner.get(fitted) !== i) for (let n = 2; used.has(key); n++) key = `${fitted.slice(0, 64 - `_${n}`.length)}_${n}`;
     if (!SCRIPT_KEY.test(key)) throw new Error(`bug: made an invalid key "${key}"`);
     used.add(key);
     return key;

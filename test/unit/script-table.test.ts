@@ -111,13 +111,18 @@ describe('start|stop|restart results', () => {
 
 describe('init keys', () => {
   it('come from file names, fitted to the key rule, with repeats numbered', () => {
+    // cad_hotkeys.ahk keeps its own name, though a file before it fits to the same key.
     expect(scriptKeys(['/a/cad hotkeys.ahk', '/b/cad_hotkeys.ahk', '/c/cad hotkeys.AHK', '/d/ü.ahk', `/e/${'x'.repeat(80)}.ahk`, `/f/${'x'.repeat(80)}.ahk`])).toEqual([
-      'cad_hotkeys',
       'cad_hotkeys_2',
+      'cad_hotkeys',
       'cad_hotkeys_3',
       '_',
       'x'.repeat(64),
       `${'x'.repeat(62)}_2`,
     ]);
+  });
+
+  it('never start with "-" (the CLI would take `bridge logs -dash` for a flag); the same name in two folders is numbered', () => {
+    expect(scriptKeys(['/a/-dash.ahk', '/b/--.ahk', '/c/saw.ahk', '/d/saw.ahk', '/e/a-b.ahk'])).toEqual(['dash', 'script', 'saw', 'saw_2', 'a-b']);
   });
 });
