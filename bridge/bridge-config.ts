@@ -8,6 +8,7 @@ import path from 'node:path';
 import { parseConfigObject, type BrokerConfig } from '../src/broker/config.js';
 import { isKnownEncoding } from '../src/protocol/text.js';
 import { CliError } from './cli-error.js';
+import { repeatedName } from './json-duplicates.js';
 import { excerpt, locateJsonError } from '../src/protocol/json-break.js';
 import type { QueueEntry } from './queues.js';
 import { DEFAULT_RESTART, RESTART_MODES, type RestartMode, type RestartOptions } from './supervisor/restart-policy.js';
@@ -220,13 +221,18 @@ function readJson(file: string): unknown {
     if (code === 'ENOENT' || code === 'ENOTDIR') throw new ConfigNotFoundError(path.resolve(file));
     throw new CliError(`cannot read config file ${file}: ${(err as Error).message}`);
   }
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch (err) {
     const at = locateJsonError(text);
     if (!at) throw new CliError(`config file ${file} is not valid JSON: ${(err as Error).message}`);
     throw new CliError(`${file}:${at.line}:${at.column}: not valid JSON: ${at.reason}\n${excerpt(text, at)}`);
   }
+  // JSON.parse keeps the last of a repeated name: the file would not say what runs.
+  const twice = repeatedName(text);
+  if (twice) throw new CliError(`${file}:${twice.line}:${twice.column}: ${twice.reason}: keep one\n${excerpt(text, twice)}`);
+  return value;
 }
 
 /** Read and check a bridge config file. */

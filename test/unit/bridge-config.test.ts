@@ -87,6 +87,16 @@ describe('bridge.config.json', () => {
     expect(() => loadBridgeConfig(configFile(obj))).toThrow(message);
   });
 
+  it('refuses a name given twice in one object (JSON.parse would keep the last without a word), saying where', () => {
+    const twice = configFile('{"scripts": [{"path": "a.ahk"}],\n "scripts": []}');
+    expect(() => loadBridgeConfig(twice)).toThrow(`${twice}:2:2: the name "scripts" is given twice in one object: keep one\n   "scripts": []}\n   ^`);
+    const entry = configFile('{"scripts": [{"key": "a", "path": "a.ahk", "k\\u0065y": "b"}]}');
+    expect(() => loadBridgeConfig(entry)).toThrow(/:1:44: the name "key" is given twice in one object/);
+    // The same name in different objects, and strings that look like names, are fine.
+    const fine = configFile('{"scripts": [{"key": "a", "path": "a.ahk", "args": ["key", "{", "\\""]}, {"key": "b", "path": "b.ahk"}]}');
+    expect(loadBridgeConfig(fine).scripts.map((e) => e.key)).toEqual(['a', 'b']);
+  });
+
   it('reads a file saved as UTF-8 with or without a BOM, or as UTF-16 with its BOM (Notepad\'s "Unicode"), alike', () => {
     const text = JSON.stringify({ scripts: [{ key: 'größe', path: 'Größe.ahk' }] }).replace('größe', 'groesse');
     const variants = [
