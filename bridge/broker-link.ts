@@ -11,6 +11,7 @@ import { EventEmitter } from 'node:events';
 import type { BrokerConfig, MessageBroker } from '../src/broker/index.js';
 import { BrokerClient, type MessageHandler } from '../src/client/index.js';
 import type { Logger } from '../src/log/logger.js';
+import { WarningBudget } from '../src/log/warning-budget.js';
 import { systemClock, type Clock, type ClockTimer } from '../src/protocol/clock.js';
 import type { StatusPage } from './status-page/status-page.js';
 import type { OutputFlow } from './supervisor/script-process.js';
@@ -52,8 +53,7 @@ export class BrokerLink extends EventEmitter<BrokerLinkEvents> implements Output
   private isCongested = false;
   /** What to resume once publishes no longer pile up: one per script output stream held. */
   private waitingForFlow: (() => void)[] = [];
-  private lastPublishWarning = -Infinity;
-  private failedSinceWarning = 0;
+  private readonly publishWarnings: WarningBudget;
   private broker: MessageBroker | null = null;
   private page: StatusPage | null = null;
   private outbox: { topic: string; payload: unknown }[] = [];
@@ -65,6 +65,7 @@ export class BrokerLink extends EventEmitter<BrokerLinkEvents> implements Output
   constructor(private readonly opts: BrokerLinkOptions) {
     super();
     this.clock = opts.clock ?? systemClock;
+    this.publishWarnings = new WarningBudget(opts.log, 1, PUBLISH_WARNING_MS, () => this.clock.now());
     this.client = new BrokerClient(opts.clientId, {
       host: opts.host,
       port: opts.port,
@@ -230,7 +231,7 @@ export class BrokerLink extends EventEmitter<BrokerLinkEvents> implements Output
       (err: unknown) => {
         this.settled();
         if (!this.client.isConnected && !this.stopping) this.enqueue(topic, payload);
-        else this.publishFailed(topic, err as Error);
+        else this.publishWarnings.warning('publish failed', { topic, error: err as Error });
       },
     );
   }
@@ -246,19 +247,6 @@ export class BrokerLink extends EventEmitter<BrokerLinkEvents> implements Output
     const waiting = this.waitingForFlow;
     this.waitingForFlow = [];
     for (const resume of waiting) resume();
-  }
-
-  /** A WARNING for a publish the broker did not take, at most one per PUBLISH_WARNING_MS with the count between. */
-  private publishFailed(topic: string, error: Error): void {
-    const now = this.clock.now();
-    if (now - this.lastPublishWarning < PUBLISH_WARNING_MS) {
-      this.failedSinceWarning++;
-      this.opts.log.debug('publish failed', { topic, error });
-      return;
-    }
-    this.opts.log.warning('publish failed', { topic, error, ...(this.failedSinceWarning > 0 ? { failed_since_last_warning: this.failedSinceWarning } : {}) });
-    this.lastPublishWarning = now;
-    this.failedSinceWarning = 0;
   }
 
   private enqueue(topic: string, payload: unknown): void {

@@ -9,6 +9,7 @@ import { invalidParams } from '../../src/protocol/jsonrpc.js';
 import { systemClock, type Clock, type ClockTimer } from '../../src/protocol/clock.js';
 import { PendingReplies } from '../../src/protocol/pending-replies.js';
 import { isoTimestamp } from '../../src/protocol/timestamp.js';
+import { WarningBudget } from '../../src/log/warning-budget.js';
 import type { Logger } from '../../src/log/logger.js';
 import { classifyExit, type StopReason } from './exit-reason.js';
 import { encodeCommand, parseLoadError, parseScriptLine, RESERVED_COMMAND_NAMES, RUNTIME_ERROR_PREFIX, type LoadError } from './line-protocol.js';
@@ -36,6 +37,14 @@ export interface ScriptSpec {
   readyTimeout?: number;
   cwd?: string;
 }
+
+/**
+ * Stderr lines logged as WARNINGs in each window; the rest at debug, counted in the next
+ * WARNING (every line is still published as `scripts.<key>.stderr`). An AutoHotkey error
+ * is a few lines; a script writing to stderr in a loop would otherwise fill the log.
+ */
+const STDERR_WARNINGS_PER_WINDOW = 50;
+const STDERR_WARNING_WINDOW_MS = 10_000;
 
 export interface SupervisorDeps {
   /** Publish an event (fire-and-forget; the broker link queues while disconnected). */
@@ -97,6 +106,8 @@ export class ScriptSupervisor extends EventEmitter<SupervisorEvents> {
   private nextReplyId = 1;
   private readonly topic: string;
   private readonly clock: Clock;
+  /** A script's stderr lines as WARNINGs: a few errors in full, not a loop's thousands. */
+  private readonly stderrWarnings: WarningBudget;
   private readonly deps: SupervisorDeps;
   /** What the script printed that was not a protocol line, and its starts and stops (`bridge logs`). */
   readonly output = new OutputRing();
@@ -112,6 +123,7 @@ export class ScriptSupervisor extends EventEmitter<SupervisorEvents> {
     this.policy = new RestartPolicy(spec.restart);
     this.topic = `scripts.${spec.key}`;
     this.clock = deps.clock ?? systemClock;
+    this.stderrWarnings = new WarningBudget(deps.log, STDERR_WARNINGS_PER_WINDOW, STDERR_WARNING_WINDOW_MS, () => this.clock.now());
     this.pending = new PendingReplies<string, string>({
       clock: this.clock,
       refTimers: false,
@@ -237,7 +249,7 @@ export class ScriptSupervisor extends EventEmitter<SupervisorEvents> {
       const err = parseLoadError(line.text);
       if (err) loadError ??= err;
       if (line.text.startsWith(RUNTIME_ERROR_PREFIX)) runtimeError = true;
-      this.deps.log.warning('script stderr', { key: this.spec.key, line: line.text });
+      this.stderrWarnings.warning('script stderr', { key: this.spec.key, line: line.text });
       this.publishLine('stderr', line.text, line.truncated, undefined);
     });
     proc.on('exit', (info) => {

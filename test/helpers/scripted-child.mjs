@@ -2,6 +2,7 @@
 // argv: --exit-now CODE   exit at once with CODE
 //       --ready           print @ready first
 //       --ignore-exit     do not honour the bridge's `exit` line
+//       --stderr N        write N numbered lines to stderr first
 // stdin lines (`name id payload`): crash -> exit 1; echo -> @reply id payload;
 // silent -> nothing; exit -> exit 0 (unless --ignore-exit).
 import { createInterface } from 'node:readline';
@@ -9,6 +10,8 @@ import { createInterface } from 'node:readline';
 const argv = process.argv.slice(2);
 const exitNow = argv.indexOf('--exit-now');
 if (exitNow >= 0) process.exit(Number(argv[exitNow + 1]));
+const stderrLines = argv.indexOf('--stderr');
+if (stderrLines >= 0) for (let n = 1; n <= Number(argv[stderrLines + 1]); n++) process.stderr.write(`error line ${n}\n`);
 if (argv.includes('--ready')) process.stdout.write('@ready\n');
 process.stdout.write(`pid ${process.pid}\n`);
 const ignoreExit = argv.includes('--ignore-exit');

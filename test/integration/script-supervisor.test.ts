@@ -279,6 +279,18 @@ describe('ScriptSupervisor log levels an operator acts on', () => {
     expect(second.of('restart_limit')).toEqual([]);
   });
 
+  it('stderr lines are WARNINGs up to 50 in 10 s, the rest at debug; every line is published', async () => {
+    const { log, lines } = capturingLogger();
+    const { supervisor, until } = supervise([['--stderr', '120', '--ready']], {}, log);
+    await supervisor.start();
+    const published = await until('stderr', 120);
+    expect(published.map((e) => e.payload.line)).toEqual(Array.from({ length: 120 }, (_, i) => `error line ${i + 1}`));
+    const logged = lines.filter((l) => l.msg === 'script stderr');
+    expect(logged.filter((l) => l.level === 'warning')).toHaveLength(50);
+    expect(logged.filter((l) => l.level === 'debug')).toHaveLength(70);
+    expect(logged.slice(0, 50).map((l) => l.line)).toEqual(Array.from({ length: 50 }, (_, i) => `error line ${i + 1}`));
+  });
+
   it('a stop on request does not warn; a script that ignores exit is killed with a WARNING', async () => {
     const polite = capturingLogger();
     const a = supervise([['--ready']], { stopGrace: 5 }, polite.log);
