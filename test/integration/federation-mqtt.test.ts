@@ -194,6 +194,27 @@ describe.skipIf(NO_MOSQUITTO)('federation through MQTT (Mosquitto)', () => {
     expect(logs.filter((l) => l.level === 'warning')).toEqual([]);
   });
 
+  it('an MQTT topic that is not a valid topic here is not imported: one WARNING, the repeats at debug', async () => {
+    const m = await mosquittos.start();
+    const { port, logs } = await loggedBroker(bed, federation(m));
+    const c = await bed.connected(port, 'status-b');
+    const sub = await bed.connected(port, 'sub-b');
+    await subscribe(sub, 'plc.#');
+    await waitInterest(c, 'plc.#');
+    const plain = await plainMqtt(m, 'plc-1');
+    // An empty level, twice; then a good topic, which shows the others were not imported.
+    await plain.client.publishAsync('plc//x', '1', { qos: 1 });
+    await plain.client.publishAsync('plc/y/', '2', { qos: 1 });
+    await plain.client.publishAsync('plc/ok', '3', { qos: 1 });
+    await sub.waitDelivery('plc.ok');
+    expect(sub.deliveries().map((d: { topic: string }) => d.topic)).toEqual(['plc.ok']);
+    const refused = logs.filter((l) => String(l.msg).includes('not a valid topic here'));
+    expect(refused.map((l) => [l.level, l.topic])).toEqual([
+      ['warning', 'plc//x'],
+      ['debug', 'plc/y/'],
+    ]);
+  });
+
   it('a retained clear (null or "") on A clears the topic on the MQTT server and at B, already subscribed; a broker joining later gets nothing for it', async () => {
     const m = await mosquittos.start();
     const watcher = await plainMqtt(m, 'watcher');

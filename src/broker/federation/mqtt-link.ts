@@ -17,9 +17,11 @@
 import { randomUUID } from 'node:crypto';
 import { connect, ReasonCodes, type IClientOptions, type IClientPublishOptions, type IConnackPacket, type IPublishPacket, type MqttClient } from 'mqtt';
 import type { Logger } from '../../log/logger.js';
+import { WarningBudget } from '../../log/warning-budget.js';
 import { nowTimestamp } from '../message.js';
 import { clearsRetained } from '../retained-store.js';
 import { redactedUrl, type FederationSetting } from './federation-setting.js';
+import { printable } from './log-text.js';
 import { MqttInterest, reasonCodeOf } from './mqtt-interest.js';
 import { mqttFilterOf, mqttTopicOf, REPLY_PREFIX, topicOfMqtt } from './mqtt-topics.js';
 import { decodeErrorMessage, decodePayload, encodePayload } from './payload-codec.js';
@@ -27,6 +29,8 @@ import { readTlsFiles, type TlsPems } from './tls-files.js';
 import { expiryOfTtl, LinkRequestError, remainingTtlMs, type LinkHandlers, type LinkMessage, type LinkReply, type UpstreamLink } from './upstream-link.js';
 
 const P = { origin: 'ahk-origin', sender: 'ahk-sender', id: 'ahk-id', time: 'ahk-time', timeout: 'ahk-timeout', error: 'ahk-error', ttl: 'ahk-ttl' } as const;
+/** How often a refused import topic may be a WARNING (a hostile publisher must not flood the log). */
+const REFUSED_IMPORT_WARNING_MS = 60_000;
 /** How long a request from a foreign MQTT client may be worked on, when it does not say. */
 const DEFAULT_REQUEST_MS = 5000;
 /** Seconds the upstream keeps our session (subscriptions, queued QoS 1) while we are away. */
@@ -86,6 +90,8 @@ export class MqttLink implements UpstreamLink {
   private onFlushed: (() => void) | null = null;
   private readonly requests = new Map<string, PendingRequest>();
   private readonly warned = new Set<string>();
+  /** MQTT topics refused on import: a WARNING a minute at most, the rest at debug. */
+  private readonly refusedImports: WarningBudget;
   private isUp = false;
   /** Down was reported for the current outage (the client emits close on every failed retry). */
   private downReported = false;
@@ -110,6 +116,7 @@ export class MqttLink implements UpstreamLink {
     this.clientId = id.startsWith('ahk-') ? id : `ahk-${id}`;
     this.replyTopic = `${REPLY_PREFIX}${id}`;
     this.interest = new MqttInterest(log, this.address);
+    this.refusedImports = new WarningBudget(log, 1, REFUSED_IMPORT_WARNING_MS);
     this.tlsFiles = readTlsFiles(setting.tls);
   }
 
@@ -247,7 +254,10 @@ export class MqttLink implements UpstreamLink {
     }
     const topic = topicOfMqtt(mqttTopic);
     if (topic === null) {
-      this.log.debug('federation: MQTT topic has no form here (an empty level, a wildcard character, a reserved space); dropped', { topic: mqttTopic });
+      // Anyone with access to the MQTT server can publish: said, but not for every message.
+      this.refusedImports.warning('federation: an MQTT topic that is not a valid topic here (an empty level, a wildcard character, a reserved space); not imported', {
+        topic: printable(mqttTopic),
+      });
       return;
     }
     // A redelivery (a resumed session resends what was in flight) is dropped by id in federation.ts.

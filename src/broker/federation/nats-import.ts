@@ -55,7 +55,6 @@ const MAX_NAME = 128;
 /** A request's timeout from a header may not exceed what a local request may ask for. */
 const MAX_REQUEST_MS = 300_000;
 const CONTROL = /[\u0000-\u001f\u007f]/;
-const CONTROLS = new RegExp(CONTROL.source, 'g');
 
 /** True for a subject of the engine's own: request replies and the `$` APIs. */
 export function isNatsPlumbing(subject: string): boolean {
@@ -82,11 +81,7 @@ export function importSubjectError(subject: string): string | null {
   return topicError(subject) ?? subjectError(subject);
 }
 
-/** `text` fit for one log line: control characters escaped, cut after 200 characters. */
-export function printable(text: string): string {
-  const cut = text.length > 200 ? `${text.slice(0, 200)}...` : text;
-  return cut.replace(CONTROLS, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}
+export { printable } from './log-text.js';
 
 const ISO_8601 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|[+-](\d{2}):(\d{2}))$/;
 
