@@ -3,10 +3,11 @@
  * ready for `bridge up` (like `pm2 init`, but filled in). Its arguments and flags are in
  * init-command.ts; this module loads when the command runs.
  */
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync, type Dirent } from 'node:fs';
+import { readdirSync, readFileSync, statSync, writeFileSync, type Dirent } from 'node:fs';
 import path from 'node:path';
 import { SCRIPT_KEY } from '../bridge-config.js';
 import { CliError } from '../cli-error.js';
+import { makeFolder } from '../make-folder.js';
 import { findInterpreter, InterpreterNotFoundError, requiredMajor, type AhkMajor } from '../supervisor/interpreter.js';
 import { DEFAULT_RESTART } from '../supervisor/restart-policy.js';
 
@@ -169,7 +170,7 @@ export async function runInit(folder: string, flags: InitFlags): Promise<void> {
   });
 
   try {
-    mkdirSync(configDir, { recursive: true });
+    await makeFolder(configDir);
     writeFileSync(output, JSON.stringify(config, null, 2) + '\n', { flag: flags.force ? 'w' : 'wx' });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new CliError(`${flags.output} already exists: use --force to overwrite it`);

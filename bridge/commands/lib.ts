@@ -5,9 +5,10 @@
  * version's is left alone unless `--force`, and then nothing is written, so a refusal
  * never leaves the folder half old, half new.
  */
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { CliError } from '../cli-error.js';
+import { makeFolder } from '../make-folder.js';
 import { listPackaged, readPackaged } from '../packaged-files.js';
 
 export interface LibExportFlags {
@@ -30,11 +31,12 @@ async function existing(file: string): Promise<Buffer | null> {
 
 async function ensureFolder(dir: string): Promise<void> {
   const info = await stat(dir).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') return null;
+    // Not there, or a file on the way: making it says which.
+    if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return null;
     throw new CliError(`cannot use ${dir}: ${err.message}`);
   });
   if (info === null) {
-    await mkdir(dir, { recursive: true }).catch((err: Error) => {
+    await makeFolder(dir).catch((err: Error) => {
       throw new CliError(`cannot create ${dir}: ${err.message}`);
     });
   } else if (!info.isDirectory()) {

@@ -76,6 +76,18 @@ describe('bridge lib export', () => {
     expect(readFileSync(file, 'utf8')).toBe('x');
   });
 
+  it('a folder that cannot be made is refused at once with why: under a file; under /proc, where Node\'s recursive mkdir spins forever', async () => {
+    const file = path.join(tempDir(), 'notes.txt');
+    writeFileSync(file, 'x');
+    const under = await runCli(['lib', 'export', path.join(file, 'sub', 'lib')]);
+    expect(under.code).toBe(1);
+    expect(under.stderr).toBe(`bridge: cannot create ${path.join(file, 'sub', 'lib')}: ${file} is a file, not a folder\n`);
+    if (process.platform !== 'linux') return;
+    const proc = await runCli(['lib', 'export', '/proc/ahk-bridge-nope/lib']);
+    expect(proc.code).toBe(1);
+    expect(proc.stderr).toMatch(/^bridge: cannot create \/proc\/ahk-bridge-nope\/lib: ENOENT: no such file or directory, mkdir '\/proc\/ahk-bridge-nope'\n$/);
+  });
+
   it('lib without a subcommand, or an unknown one, prints the usage and exits 1', async () => {
     const bare = await runCli(['lib']);
     expect(bare.code).toBe(1);
