@@ -40,11 +40,63 @@ export function useStatusPage(
   };
 }
 
+/**
+ * Server-sent events as text arrives: parsed into named events (`message` when a block
+ * names none; a block without data, such as `retry:` or a keepalive comment, is none),
+ * and waited for.
+ */
+class SseEvents {
+  private buffer = '';
+  readonly list: { event: string; data: unknown }[] = [];
+  private waiters: (() => void)[] = [];
+
+  /** Take `text` from the stream; whole events are parsed and their waiters woken. */
+  push(text: string): void {
+    this.buffer += text;
+    let end: number;
+    while ((end = this.buffer.indexOf('\n\n')) !== -1) {
+      const block = this.buffer.slice(0, end);
+      this.buffer = this.buffer.slice(end + 2);
+      let event = 'message';
+      let data = '';
+      for (const line of block.split('\n')) {
+        if (line.startsWith('event: ')) event = line.slice(7);
+        else if (line.startsWith('data: ')) data += line.slice(6);
+      }
+      if (data !== '') this.list.push({ event, data: JSON.parse(data) as unknown });
+    }
+    this.wake();
+  }
+
+  /** Wake the waiters (the stream ended, or events arrived). */
+  wake(): void {
+    for (const w of this.waiters.splice(0)) w();
+  }
+
+  /** Index of the first event named `event` whose data satisfies `pred`, waiting up to `timeoutMs` or until `ended()`. */
+  async indexOf(event: string, pred: (data: unknown) => boolean, timeoutMs: number, ended: () => boolean): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const i = this.list.findIndex((e) => e.event === event && pred(e.data));
+      if (i !== -1) return i;
+      const left = deadline - Date.now();
+      if (left <= 0 || ended()) {
+        throw new Error(`no "${event}" event matching within ${timeoutMs} ms (ended: ${ended()}); got: ${this.list.map((e) => e.event).join(', ')}`);
+      }
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+  }
+}
+
 /** The events of a server-sent-events stream, read as they arrive. */
 export class EventReader {
-  private buffer = '';
-  private readonly events: { event: string; data: unknown }[] = [];
-  private waiters: (() => void)[] = [];
+  private readonly events = new SseEvents();
   private readonly abort = new AbortController();
 
   private constructor(readonly response: Response) {}
@@ -60,25 +112,12 @@ export class EventReader {
 
   /** Every event so far named `event`. */
   all(event: string): unknown[] {
-    return this.events.filter((e) => e.event === event).map((e) => e.data);
+    return this.events.list.filter((e) => e.event === event).map((e) => e.data);
   }
 
   /** The first event named `event` whose data satisfies `pred`, waiting up to `timeoutMs`. */
   async next(event: string, pred: (data: unknown) => boolean = () => true, timeoutMs = 10_000): Promise<unknown> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const found = this.events.find((e) => e.event === event && pred(e.data));
-      if (found) return found.data;
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`no "${event}" event matching within ${timeoutMs} ms; got: ${this.events.map((e) => e.event).join(', ')}`);
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, left);
-        this.waiters.push(() => {
-          clearTimeout(t);
-          resolve();
-        });
-      });
-    }
+    return this.events.list[await this.events.indexOf(event, pred, timeoutMs, () => false)]!.data;
   }
 
   close(): void {
@@ -87,22 +126,7 @@ export class EventReader {
 
   private async pump(body: ReadableStream<Uint8Array>): Promise<void> {
     const decoder = new TextDecoder();
-    for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
-      this.buffer += decoder.decode(chunk, { stream: true });
-      let end: number;
-      while ((end = this.buffer.indexOf('\n\n')) !== -1) {
-        const block = this.buffer.slice(0, end);
-        this.buffer = this.buffer.slice(end + 2);
-        let event = 'message';
-        let data = '';
-        for (const line of block.split('\n')) {
-          if (line.startsWith('event: ')) event = line.slice(7);
-          else if (line.startsWith('data: ')) data += line.slice(6);
-        }
-        if (data !== '') this.events.push({ event, data: JSON.parse(data) as unknown });
-      }
-      for (const w of this.waiters.splice(0)) w();
-    }
+    for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) this.events.push(decoder.decode(chunk, { stream: true }));
   }
 }
 
@@ -112,9 +136,7 @@ export class EventReader {
  * reading, from the first byte the server sent.
  */
 export class StalledViewer {
-  private buffer = '';
-  private readonly events: { event: string; data: unknown }[] = [];
-  private waiters: (() => void)[] = [];
+  private readonly events = new SseEvents();
   isClosed = false;
   /** Resolves when the server ends or drops the stream. */
   readonly closed: Promise<void>;
@@ -126,7 +148,7 @@ export class StalledViewer {
     this.closed = new Promise((resolve) =>
       res.socket.once('close', () => {
         this.isClosed = true;
-        for (const w of this.waiters.splice(0)) w();
+        this.events.wake();
         resolve();
       }),
     );
@@ -142,41 +164,17 @@ export class StalledViewer {
 
   /** Events parsed since `resume()`, oldest first. */
   get received(): readonly { event: string; data: unknown }[] {
-    return this.events;
+    return this.events.list;
   }
 
   resume(): void {
     this.res.setEncoding('utf8');
-    this.res.on('data', (chunk: string) => {
-      this.buffer += chunk;
-      let end: number;
-      while ((end = this.buffer.indexOf('\n\n')) !== -1) {
-        const block = this.buffer.slice(0, end);
-        this.buffer = this.buffer.slice(end + 2);
-        const event = /^event: (.*)$/m.exec(block)?.[1];
-        const data = /^data: (.*)$/m.exec(block)?.[1];
-        if (event !== undefined && data !== undefined) this.events.push({ event, data: JSON.parse(data) as unknown });
-      }
-      for (const w of this.waiters.splice(0)) w();
-    });
+    this.res.on('data', (chunk: string) => this.events.push(chunk));
   }
 
   /** Index in `received` of the first event named `event` whose data satisfies `pred`. */
-  async indexOf(event: string, pred: (data: unknown) => boolean, timeoutMs = 15_000): Promise<number> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const i = this.events.findIndex((e) => e.event === event && pred(e.data));
-      if (i !== -1) return i;
-      const left = deadline - Date.now();
-      if (left <= 0 || this.isClosed) throw new Error(`no "${event}" event matching within ${timeoutMs} ms (closed: ${this.isClosed}); got ${this.events.length} events`);
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, left);
-        this.waiters.push(() => {
-          clearTimeout(t);
-          resolve();
-        });
-      });
-    }
+  indexOf(event: string, pred: (data: unknown) => boolean, timeoutMs = 15_000): Promise<number> {
+    return this.events.indexOf(event, pred, timeoutMs, () => this.isClosed);
   }
 
   close(): void {
