@@ -538,6 +538,21 @@ describe('federation through NATS: requests where a broker has only offline subs
     return { c, replies };
   }
 
+  /**
+   * Broker B with only an offline session on `svc.#`, broker C with a responder on
+   * `svc.status` that answers later than a requester waits after "nobody here" for another
+   * broker's word; both subscribed upstream.
+   */
+  async function awayBrokerAndLateResponder(server: NatsServer): Promise<{ responder: { c: RawClient; replies: unknown[] } }> {
+    const b = await federated(server);
+    const c = await federated(server);
+    await offlineSubscriber(b.port, 'svc.#');
+    const responder = await slowResponder(c.port, 'svc-c', 'svc.status', 2 * NOBODY_ELSE_WAIT_MS);
+    await expectUpstream(server, await bed.connected(b.port, 'b-watch'), ['svc', 'svc.>']);
+    await expectUpstream(server, responder.c, ['svc.status']);
+    return { responder };
+  }
+
   it('the only matching session upstream is offline: the requester gets -32005 at once, not after its timeout', async () => {
     const server = await nats.start();
     const a = await federated(server);
@@ -561,13 +576,7 @@ describe('federation through NATS: requests where a broker has only offline subs
   it('one broker has only an offline session, another an online responder that answers late: the online one answers', async () => {
     const server = await nats.start();
     const a = await federated(server);
-    const b = await federated(server);
-    const c = await federated(server);
-    await offlineSubscriber(b.port, 'svc.#');
-    // Later than the requester waits after "nobody here" for another broker's word.
-    const responder = await slowResponder(c.port, 'svc-c', 'svc.status', 2 * NOBODY_ELSE_WAIT_MS);
-    await expectUpstream(server, await bed.connected(b.port, 'b-watch'), ['svc', 'svc.>']);
-    await expectUpstream(server, responder.c, ['svc.status']);
+    const { responder } = await awayBrokerAndLateResponder(server);
     const app = await bed.connected(a.port, 'office-app');
     await waitUp(app);
 
@@ -579,12 +588,7 @@ describe('federation through NATS: requests where a broker has only offline subs
 
   it('a NATS requester that is not one of our brokers gets the online responder\'s answer: a broker with only offline sessions says nothing to it', async () => {
     const server = await nats.start();
-    const b = await federated(server);
-    const c = await federated(server);
-    await offlineSubscriber(b.port, 'svc.#');
-    const responder = await slowResponder(c.port, 'svc-c', 'svc.status', 2 * NOBODY_ELSE_WAIT_MS);
-    await expectUpstream(server, await bed.connected(b.port, 'b-watch'), ['svc', 'svc.>']);
-    await expectUpstream(server, responder.c, ['svc.status']);
+    await awayBrokerAndLateResponder(server);
 
     const plc = await natsClient(server);
     const answer = await plc.request('svc.status', JSON.stringify({ n: 2 }), { timeout: 10_000 });
