@@ -6,6 +6,7 @@
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import { runCli, useCliProcesses, waitOutput, type CliResult, type StartedCli } from '../helpers/cli.js';
+import { encodeFrame } from '../../src/protocol/framing.js';
 import { captureBodies, payloadBytes } from '../helpers/frame-bytes.js';
 import { freePort } from '../helpers/ports.js';
 import { RawClient } from '../helpers/raw-client.js';
@@ -337,11 +338,8 @@ describe('with a broker', () => {
     const json = await listening(['sub', 'shown.#', '-C', '1', '--json', ...broker.cliArgs]);
     const format = await listening(['sub', 'shown.#', '-C', '1', '--format', '%t|%p|%P', ...broker.cliArgs]);
     const pub = await RawClient.connected(broker.current.port, 'publisher');
-    const body = Buffer.from(`{"jsonrpc":"2.0","method":"publish","params":{"topic":"shown.x","payload":${written}},"id":100}`);
-    const header = Buffer.alloc(4);
-    header.writeUInt32BE(body.length, 0);
     const answer = pub.waitFor((f) => f.id === 100);
-    pub.writeRaw(Buffer.concat([header, body]));
+    pub.writeRaw(encodeFrame(`{"jsonrpc":"2.0","method":"publish","params":{"topic":"shown.x","payload":${written}},"id":100}`));
     expect((await answer).error).toBeUndefined();
     pub.close();
 

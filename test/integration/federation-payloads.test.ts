@@ -13,6 +13,7 @@ import { connect as mqttConnect, type MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { BrokerConfig, FederationStatus } from '../../src/broker/index.js';
 import { parseFederationSetting } from '../../src/broker/federation/federation-setting.js';
+import { encodeFrame } from '../../src/protocol/framing.js';
 import { captureBodies, payloadBytes } from '../helpers/frame-bytes.js';
 import { NO_MOSQUITTO, useMosquitto } from '../helpers/mosquitto.js';
 import { useNatsServers } from '../helpers/nats-server.js';
@@ -82,12 +83,20 @@ async function publishSpelled(port: number, prefix: string, texts: readonly stri
   const pub = await bed.connected(port, 'spelling-pub');
   for (const [i, text] of texts.entries()) {
     const answer = pub.waitFor((f) => f.id === 100 + i, 5000, `answer ${100 + i}`);
-    const body = Buffer.from(`{"jsonrpc":"2.0","method":"publish","params":{"topic":"${prefix}.${i}","payload":${text},"qos":1},"id":${100 + i}}`);
-    const header = Buffer.alloc(4);
-    header.writeUInt32BE(body.length, 0);
-    pub.writeRaw(Buffer.concat([header, body]));
+    pub.writeRaw(encodeFrame(`{"jsonrpc":"2.0","method":"publish","params":{"topic":"${prefix}.${i}","payload":${text},"qos":1},"id":${100 + i}}`));
     expect((await answer).error, text).toBeUndefined();
   }
+}
+
+/** A plain MQTT 5 client named `plc` on the server at `url`, connected, closed after the test. */
+async function plainMqtt(url: string): Promise<MqttClient> {
+  const client = mqttConnect(url, { protocolVersion: 5, clientId: 'plc', reconnectPeriod: 0 });
+  mqttClients.push(client);
+  await new Promise<void>((resolve, reject) => {
+    client.once('connect', () => resolve());
+    client.once('error', reject);
+  });
+  return client;
 }
 
 function engines(): { name: string; skip: boolean; start: () => Promise<Engine> }[] {
@@ -120,12 +129,7 @@ function engines(): { name: string; skip: boolean; start: () => Promise<Engine> 
         return {
           federation: { federation: parseFederationSetting({ upstream: m.url }, 'test') },
           foreign: async () => {
-            const client = mqttConnect(m.url, { protocolVersion: 5, clientId: 'plc', reconnectPeriod: 0 });
-            mqttClients.push(client);
-            await new Promise<void>((resolve, reject) => {
-              client.once('connect', () => resolve());
-              client.once('error', reject);
-            });
+            const client = await plainMqtt(m.url);
             return {
               publish: async (topic, data, retain = false) => {
                 await client.publishAsync(topic.replaceAll('.', '/'), Buffer.from(data), { qos: 1, retain });
@@ -243,12 +247,7 @@ for (const engine of engines()) {
 describe.skipIf(NO_MOSQUITTO)('a retained payload too deep to take, waiting on the MQTT server', () => {
   it('reaches a broker that subscribes later as its text, at every start of that broker', async () => {
     const m = await mosquittos.start();
-    const plcClient = mqttConnect(m.url, { protocolVersion: 5, clientId: 'plc', reconnectPeriod: 0 });
-    mqttClients.push(plcClient);
-    await new Promise<void>((resolve, reject) => {
-      plcClient.once('connect', () => resolve());
-      plcClient.once('error', reject);
-    });
+    const plcClient = await plainMqtt(m.url);
     await plcClient.publishAsync('plc/deep', nested(50_000), { qos: 1, retain: true });
 
     for (const round of [1, 2]) {
