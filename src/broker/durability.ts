@@ -28,6 +28,7 @@
  */
 import { ErrorCode, RpcError } from '../protocol/errors.js';
 import type { Logger } from '../log/logger.js';
+import { WarningBudgets } from '../log/warning-budget.js';
 import type { AckTracker } from './ack-tracker.js';
 import type { Identity } from './auth/authenticator.js';
 import type { BrokerConfig } from './config.js';
@@ -54,14 +55,16 @@ export interface RestoreTargets {
 /** The broker's link to its journal; exists only while persistence is enabled. */
 export class Durability implements SessionJournal {
   private shuttingDown = false;
-  private readonly warned = new Map<string, { at: number; suppressed: number }>();
+  private readonly warnings: WarningBudgets;
 
   private constructor(
     private readonly journal: Journal,
     private readonly retained: RetainedStore,
     private readonly sessionExpiryMs: number,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.warnings = new WarningBudgets(log, 1, WARN_INTERVAL_MS);
+  }
 
   /**
    * Lock and read the persistence directory.
@@ -275,17 +278,7 @@ export class Durability implements SessionJournal {
       this.log.error(`${text} (unexpected error)`, { doing: what, ...fields, error: err as Error, stack: (err as Error)?.stack });
       return new PersistenceError('EOTHER', (err as Error)?.message ?? String(err), { cause: err });
     }
-    const key = `${what}\0${err.code}`;
-    const now = Date.now();
-    const last = this.warned.get(key);
-    const log = { doing: what, code: err.code, reason: err.reason, ...fields };
-    if (last && now - last.at < WARN_INTERVAL_MS) {
-      last.suppressed++;
-      this.log.debug(text, log);
-      return err;
-    }
-    this.log.warning(text, last?.suppressed ? { ...log, similar_since_last_warning: last.suppressed } : log);
-    this.warned.set(key, { at: now, suppressed: 0 });
+    this.warnings.warning(`${what}\0${err.code}`, text, { doing: what, code: err.code, reason: err.reason, ...fields });
     return err;
   }
 }

@@ -36,3 +36,31 @@ export class WarningBudget {
     this.suppressed = 0;
   }
 }
+
+/**
+ * A {@link WarningBudget} per kind of WARNING (a reason, a header, an operation and its
+ * error code), for at most `maxKinds` kinds: past that the kind first seen longest ago is
+ * forgotten, so a peer that makes up kinds cannot grow the map.
+ */
+export class WarningBudgets {
+  private readonly byKind = new Map<string, WarningBudget>();
+
+  constructor(
+    private readonly log: Logger,
+    private readonly perWindow: number,
+    private readonly windowMs: number,
+    private readonly maxKinds = 1024,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** A WARNING of `kind`, within that kind's budget (see {@link WarningBudget.warning}). */
+  warning(kind: string, text: string, fields: LogFields): void {
+    let budget = this.byKind.get(kind);
+    if (budget === undefined) {
+      if (this.byKind.size >= this.maxKinds) this.byKind.delete(this.byKind.keys().next().value!);
+      budget = new WarningBudget(this.log, this.perWindow, this.windowMs, this.now);
+      this.byKind.set(kind, budget);
+    }
+    budget.warning(text, fields);
+  }
+}

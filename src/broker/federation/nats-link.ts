@@ -20,6 +20,7 @@ import {
   type Subscription,
 } from '@nats-io/transport-node';
 import type { Logger } from '../../log/logger.js';
+import { WarningBudgets } from '../../log/warning-budget.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { redactedUrl, type FederationSetting } from './federation-setting.js';
 import { H, importedMeta, importSubjectError, isNatsPlumbing, printable, requestTimeoutOf, STATUS, subjectError } from './nats-import.js';
@@ -94,7 +95,7 @@ export class NatsLink implements UpstreamLink {
   unacked = 0;
   private readonly tlsFiles: TlsPems;
   /** Per kind of warning: when it was last logged, and how many were held back since. */
-  private readonly warned = new Map<string, { at: number; suppressed: number }>();
+  private readonly warnings: WarningBudgets;
 
   constructor(
     private readonly setting: FederationSetting,
@@ -103,6 +104,7 @@ export class NatsLink implements UpstreamLink {
   ) {
     this.address = redactedUrl(setting.upstream);
     this.tlsFiles = readTlsFiles(setting.tls);
+    this.warnings = new WarningBudgets(log, 1, WARN_INTERVAL_MS, MAX_WARNED);
   }
 
   get connected(): boolean {
@@ -281,17 +283,7 @@ export class NatsLink implements UpstreamLink {
 
   /** A WARNING for `kind`, at most once per WARN_INTERVAL_MS; the repeats at debug, counted in the next WARNING. */
   private warn(kind: string, text: string, fields: Record<string, unknown>): void {
-    const now = Date.now();
-    const last = this.warned.get(kind);
-    if (last && now - last.at < WARN_INTERVAL_MS) {
-      last.suppressed++;
-      this.log.debug(text, fields);
-      return;
-    }
-    this.log.warning(text, last?.suppressed ? { ...fields, similar_since_last_warning: last.suppressed } : fields);
-    this.warned.delete(kind);
-    if (this.warned.size >= MAX_WARNED) this.warned.delete(this.warned.keys().next().value!);
-    this.warned.set(kind, { at: now, suppressed: 0 });
+    this.warnings.warning(kind, text, fields);
   }
 
   private respond(m: Msg, reply: LinkReply): void {
