@@ -55,6 +55,13 @@ export const NOBODY_ELSE_WAIT_MS = 500;
  * debug: anyone on the NATS server can publish, and must not be able to flood the log.
  */
 const WARN_INTERVAL_MS = 60_000;
+/**
+ * After the server refused the link, the first wait before dialling again; each failure
+ * in a row doubles it, up to the most: a wrong password is tried a few times a minute,
+ * and a fixed account is found within that.
+ */
+const RETRY_FIRST_MS = 1000;
+const RETRY_MOST_MS = 15_000;
 /** Kinds remembered at once (exports are per topic); beyond that the oldest are forgotten. */
 const MAX_WARNED = 1024;
 
@@ -86,6 +93,9 @@ export class NatsLink implements UpstreamLink {
   private wanted: string[] = [];
   private isUp = false;
   private closing = false;
+  /** The next dial after a refusal (see retryLater), and how long until it. */
+  private retryTimer: NodeJS.Timeout | null = null;
+  private retryMs = RETRY_FIRST_MS;
   private upAt = 0;
   /** Disconnects so far: a QoS 1 export whose ack wait spans one is sent again. */
   private outages = 0;
@@ -113,6 +123,17 @@ export class NatsLink implements UpstreamLink {
 
   start(handlers: LinkHandlers): Promise<void> {
     this.handlers = handlers;
+    this.dial();
+    return Promise.resolve();
+  }
+
+  /**
+   * Connect. The client keeps reconnecting by itself across outages, but gives up for good
+   * when the server refuses the credentials twice in a row, or on the first connect; then
+   * this link dials again later (see retryLater), so fixing the account on the server is
+   * enough, as with MQTT.
+   */
+  private dial(): void {
     const url = new URL(this.setting.upstream);
     const user = this.setting.user ?? (url.username ? decodeURIComponent(url.username) : undefined);
     const pass = this.setting.pass ?? (url.password ? decodeURIComponent(url.password) : undefined);
@@ -129,11 +150,26 @@ export class NatsLink implements UpstreamLink {
     }).then(
       (nc) => this.onConnected(nc),
       (err: unknown) => {
-        this.log.error('cannot connect to the NATS upstream; local traffic goes on without it', { upstream: this.address, error: err as Error });
-        handlers.down((err as Error).message);
+        if (this.closing) return;
+        this.handlers!.down((err as Error).message);
+        this.retryLater('cannot connect to the NATS upstream', err as Error);
       },
     );
-    return Promise.resolve();
+  }
+
+  /**
+   * Dial again after a wait that doubles with each failure in a row (RETRY_FIRST_MS to
+   * RETRY_MOST_MS). Local traffic goes on meanwhile; exports wait in the outbox.
+   */
+  private retryLater(what: string, err: Error): void {
+    const waitMs = this.retryMs;
+    this.retryMs = Math.min(RETRY_MOST_MS, 2 * waitMs);
+    this.warn('retry', `${what}; local traffic goes on without it, and the link tries again`, { upstream: this.address, error: err, retry_in_ms: waitMs });
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      if (!this.closing) this.dial();
+    }, waitMs);
+    this.retryTimer.unref();
   }
 
   private onConnected(nc: NatsConnection): void {
@@ -144,13 +180,22 @@ export class NatsLink implements UpstreamLink {
     this.nc = nc;
     this.isUp = true;
     this.upAt = Date.now();
+    this.retryMs = RETRY_FIRST_MS;
     this.applyInterest();
     this.handlers!.up(nc.getServer());
     this.watchStatus(nc).catch((err: unknown) => this.log.error('NATS status watch failed', { error: err as Error }));
     nc.closed().then(
       (err) => {
+        if (this.closing || this.nc !== nc) return;
+        // The client gave up (the server refused the credentials): nothing of this
+        // connection is left, its subscriptions included; a new one starts from scratch.
+        this.nc = null;
         this.isUp = false;
-        if (!this.closing) this.handlers!.down(err ? err.message : 'closed');
+        this.subs.clear();
+        this.acknowledged.clear();
+        this.outages++;
+        this.handlers!.down(err ? err.message : 'closed');
+        this.retryLater('the NATS upstream ended the link', err ?? new Error('closed'));
       },
       (err: unknown) => this.log.error('NATS close failed', { error: err as Error }),
     );
@@ -391,6 +436,8 @@ export class NatsLink implements UpstreamLink {
   async close(): Promise<void> {
     this.closing = true;
     this.isUp = false;
+    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
     const nc = this.nc;
     this.nc = null;
     if (nc) await nc.drain().catch((err: unknown) => this.log.debug('drain failed', { error: err as Error }));
