@@ -104,20 +104,50 @@ describe('record codec', () => {
     }
   });
 
-  it('stops at a flipped byte anywhere in a record, keeping the records before it', () => {
+  it('loses only the record a flipped byte hits, anywhere in it, and goes on with the records after it', () => {
     const data = concat(EVERY_RECORD);
     const starts = decodeRecords(data).records.map((r) => r.offset);
-    const victim = 5; // a middle record: the ones after it are dropped with it
+    const victim = 5; // a middle record
     const from = starts[victim]!;
     const to = starts[victim + 1]!;
     for (let at = from; at < to; at++) {
       const bad = Buffer.from(data);
       bad[at]! ^= 0x40;
       const d = decodeRecords(bad);
-      expect(d.records.map((r) => r.record), `flip at ${at}`).toEqual(EVERY_RECORD.slice(0, victim));
-      expect(d.damage?.offset).toBe(from);
-      expect(d.damage?.bytesDropped).toBe(data.length - from);
+      expect(d.records.map((r) => r.record), `flip at ${at}`).toEqual(EVERY_RECORD.filter((_, k) => k !== victim));
+      expect(d.gaps, `flip at ${at}`).toEqual([{ offset: from, bytesDropped: to - from, reason: expect.any(String) }]);
+      expect(d.damage).toBeNull();
+      expect(d.validBytes).toBe(data.length);
     }
+  });
+
+  it('goes on after a zeroed stretch in the middle (a sector lost), and after two', () => {
+    const data = concat(EVERY_RECORD);
+    const starts = decodeRecords(data).records.map((r) => r.offset);
+    const bad = Buffer.from(data);
+    // From inside record 2 to inside record 4, and record 7 from its middle on.
+    bad.fill(0, starts[2]! + 3, starts[4]! + 5);
+    bad.fill(0, starts[7]! + 9, starts[8]!);
+    const d = decodeRecords(bad);
+    expect(d.records.map((r) => r.record)).toEqual(EVERY_RECORD.filter((_, k) => k !== 2 && k !== 3 && k !== 4 && k !== 7));
+    expect(d.gaps).toEqual([
+      { offset: starts[2], bytesDropped: starts[5]! - starts[2]!, reason: expect.any(String) },
+      { offset: starts[7], bytesDropped: starts[8]! - starts[7]!, reason: expect.any(String) },
+    ]);
+    expect(d.damage).toBeNull();
+  });
+
+  it('finds no record inside a damaged record whose text spells a whole frame', () => {
+    // A payload holding a framed record as text: its bytes are JSON-escaped, so its
+    // length can never be one the reader accepts.
+    const inner = encodeRecord(EVERY_RECORD[0]!);
+    const holder: FileRecord = { type: 'retain', message: msg('h', { payload: inner.toString('latin1') }) };
+    const data = concat([holder, EVERY_RECORD[1]!]);
+    const bad = Buffer.from(data);
+    bad[4]! ^= 0x01; // the holder's CRC
+    const d = decodeRecords(bad);
+    expect(d.records.map((r) => r.record)).toEqual([EVERY_RECORD[1]]);
+    expect(d.gaps).toEqual([{ offset: 0, bytesDropped: encodeRecord(holder).length, reason: 'checksum mismatch' }]);
   });
 
   it('treats zeros where a record should be (a file extended but never written) as damage', () => {

@@ -1,4 +1,4 @@
-import { readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PersistenceError, type JournalRecord } from '../../src/broker/persistence/index.js';
@@ -76,22 +76,79 @@ describe('Journal: round trip and recovery', () => {
     }
   });
 
-  it('stops at a flipped byte anywhere in a middle record, keeping every record before it', async () => {
+  it('loses only the middle record a flipped byte hits, keeps the file as it is, and says so at every start', async () => {
     const source = tempDir();
     await writeHistory(source, HISTORY);
     const full = readFileSync(join(source, SEG1));
     const recs = decodeRecords(full).records;
     const victim = 6;
-    for (let at = recs[victim]!.offset; at < recs[victim + 1]!.offset; at++) {
+    const from = recs[victim]!.offset;
+    const to = recs[victim + 1]!.offset;
+    for (let at = from; at < to; at++) {
       const dir = tempDir();
       const bad = Buffer.from(full);
       bad[at]! ^= 0x01;
       writeFileSync(join(dir, SEG1), bad);
       const { journal, state, recovery } = await openJournal(dir, { clock: new ManualClock(T0) });
-      expect(state, `flip at ${at}`).toEqual(model(HISTORY.slice(0, victim), T0));
-      expect(recovery.damage[0]).toMatchObject({ offset: recs[victim]!.offset, bytesDropped: full.length - recs[victim]!.offset });
+      expect(state, `flip at ${at}`).toEqual(model([...HISTORY.slice(0, victim), ...HISTORY.slice(victim + 1)], T0));
+      expect(recovery.damage).toEqual([{ file: SEG1, offset: from, bytesDropped: to - from, reason: expect.any(String) }]);
       await journal.close();
+      // Nothing intact was cut away: the damaged bytes are still there to look at.
+      expect(readFileSync(join(dir, SEG1)).equals(bad)).toBe(true);
     }
+    const dir = tempDir();
+    const bad = Buffer.from(full);
+    bad[from + 9]! ^= 0x01;
+    writeFileSync(join(dir, SEG1), bad);
+    await (await openJournal(dir, { clock: new ManualClock(T0) })).journal.close();
+    const again = await openJournal(dir, { clock: new ManualClock(T0) });
+    expect(again.recovery.damage).toEqual([expect.objectContaining({ file: SEG1, offset: from })]);
+    await again.journal.close();
+  });
+
+  it('a file under a newer snapshot name that holds no record does not hide the segments before it', async () => {
+    for (const junk of [Buffer.alloc(0), Buffer.from('not a snapshot at all\n')]) {
+      const dir = tempDir();
+      await writeHistory(dir, HISTORY);
+      writeFileSync(join(dir, 'snapshot-0000000005.snap'), junk);
+      const { journal, state, recovery, at } = await openJournal(dir, { clock: new ManualClock(T0), fsync: 'always' });
+      expect(state).toEqual(model(HISTORY, T0));
+      expect(recovery.segments).toEqual([SEG1]);
+      expect(at('warning')).toEqual([expect.objectContaining({ damaged: 'snapshot-0000000005.snap', missing_segments: [2, 3, 4] })]);
+      // What is written now survives the next start beside it.
+      const more: JournalRecord = { type: 'unretain', topic: HISTORY.find((r) => r.type === 'retain')!.message.topic };
+      await journal.append(more);
+      await journal.close();
+      const again = await openJournal(dir, { clock: new ManualClock(T0) });
+      expect(again.state).toEqual(model([...HISTORY, more], T0));
+      await again.journal.close();
+    }
+  });
+
+  it('goes on past segment 9999999999, and reads the longer names back', async () => {
+    const dir = tempDir();
+    await writeHistory(dir, HISTORY);
+    renameSync(join(dir, SEG1), join(dir, 'journal-9999999999.log'));
+    const { journal } = await openJournal(dir, { clock: new ManualClock(T0), fsync: 'always' });
+    const more: JournalRecord = { type: 'session_end', clientId: 'late' };
+    await journal.append({ type: 'session', clientId: 'late', patterns: ['x'], expiresAt: null });
+    await journal.append(more);
+    await journal.close();
+    expect(journalFiles(dir)).toContain('journal-10000000000.log');
+    const again = await openJournal(dir, { clock: new ManualClock(T0) });
+    expect(again.recovery.segments).toEqual(['journal-9999999999.log', 'journal-10000000000.log']);
+    expect(again.state).toEqual(model([...HISTORY, { type: 'session', clientId: 'late', patterns: ['x'], expiresAt: null }, more], T0));
+    await again.journal.close();
+  });
+
+  it('says in plain words when the directory is a file, or a journal file is a directory', async () => {
+    const file = join(tempDir(), 'not-a-dir');
+    writeFileSync(file, 'x');
+    await expect(openJournal(file)).rejects.toMatchObject({ name: 'PersistenceError', code: 'ENOTDIR', message: expect.stringMatching(/not a directory \(ENOTDIR\) while creating the persistence directory/) });
+    const dir = tempDir();
+    await writeHistory(dir, HISTORY);
+    mkdirSync(join(dir, 'journal-0000000002.log'));
+    await expect(openJournal(dir)).rejects.toMatchObject({ code: 'EISDIR', message: expect.stringMatching(/is a directory \(EISDIR\) while reading .*journal-0000000002\.log/) });
   });
 
   it('replays the segments after a damaged one', async () => {

@@ -7,7 +7,7 @@
 /**
  * Why a persistence operation failed.
  * - System codes (`ENOSPC`, `EDQUOT`, `EACCES`, `EPERM`, `EROFS`, `EIO`, `EMFILE`,
- *   `ENFILE`, `EBUSY`, `ENOENT`, `ENOTDIR`, `EEXIST`) are passed through from the file system.
+ *   `ENFILE`, `EBUSY`, `ENOENT`, `ENOTDIR`, `EEXIST`, `EISDIR`) are passed through from the file system.
  * - `LOCKED`: another broker (or this process) holds the directory's lock.
  * - `CLOSED`: the journal was closed before or while the operation ran.
  * - `ENCODE`: the record cannot be serialised (it never reached the disk).
@@ -26,13 +26,14 @@ export type PersistenceErrorCode =
   | 'ENOENT'
   | 'ENOTDIR'
   | 'EEXIST'
+  | 'EISDIR'
   | 'LOCKED'
   | 'CLOSED'
   | 'ENCODE'
   | 'EOTHER';
 
 const SYSTEM_CODES: ReadonlySet<string> = new Set([
-  'ENOSPC', 'EDQUOT', 'EACCES', 'EPERM', 'EROFS', 'EIO', 'EMFILE', 'ENFILE', 'EBUSY', 'ENOENT', 'ENOTDIR', 'EEXIST',
+  'ENOSPC', 'EDQUOT', 'EACCES', 'EPERM', 'EROFS', 'EIO', 'EMFILE', 'ENFILE', 'EBUSY', 'ENOENT', 'ENOTDIR', 'EEXIST', 'EISDIR',
 ]);
 
 /** Plain words for the codes an operator meets, so the reason reads without a lookup. */
@@ -49,6 +50,7 @@ const WORDS: Readonly<Record<string, string>> = {
   ENOENT: 'no such file or directory',
   ENOTDIR: 'not a directory',
   EEXIST: 'file already exists',
+  EISDIR: 'is a directory',
 };
 
 /** A failed persistence operation, with a machine-readable `code` and a one-line `reason`. */

@@ -1,6 +1,6 @@
 /**
  * The files of a persistence directory and how they are named. Sequence numbers are
- * zero-padded so a directory listing sorts the way the journal replays.
+ * zero-padded to ten digits, written in full past that; listings are sorted by number.
  *
  *   journal-0000000007.log    a segment: records appended in order
  *   snapshot-0000000007.snap  the whole state as of the start of segment 7 (covers 1..6)
@@ -12,8 +12,9 @@ export const LOCK_FILE = 'journal.lock';
 export const TEMP_SUFFIX = '.tmp';
 
 const PAD = 10;
-const SEGMENT = /^journal-(\d{10})\.log$/;
-const SNAPSHOT = /^snapshot-(\d{10})\.snap$/;
+// Ten digits or more: a number past 9999999999 is written in full, and must still be read.
+const SEGMENT = /^journal-(\d{10,})\.log$/;
+const SNAPSHOT = /^snapshot-(\d{10,})\.snap$/;
 
 export function segmentName(seq: number): string {
   return `journal-${String(seq).padStart(PAD, '0')}.log`;

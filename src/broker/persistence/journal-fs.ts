@@ -45,7 +45,14 @@ export const nodeJournalFs: JournalFs = {
   rename: (from, to) => fsp.rename(from, to),
   unlink: (path) => fsp.unlink(path),
   mkdir: async (path) => {
-    await fsp.mkdir(path, { recursive: true });
+    try {
+      await fsp.mkdir(path, { recursive: true });
+    } catch (err) {
+      // A recursive mkdir says EEXIST only when the path is there as something other than
+      // a directory (a file): "already exists" would read as if nothing were wrong.
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw Object.assign(new Error(`${path} is not a directory`), { code: 'ENOTDIR', path });
+      throw err;
+    }
   },
   syncDir: async (path) => {
     if (process.platform === 'win32') return;

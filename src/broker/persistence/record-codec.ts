@@ -5,8 +5,10 @@
  *
  * A crash mid-write leaves a record whose length runs past the end of the file, or whose
  * CRC does not match (a sector written only in part, zeros where a file system extended
- * the file but never wrote the data). Decoding stops at the first such record: nothing
- * after it can be framed with confidence, and everything before it is whole.
+ * the file but never wrote the data). That is the file's end: the writer never appends
+ * to a segment after a failed write. Damage in the middle (a flipped bit, a zeroed
+ * sector) costs only the stretch it hit: decoding looks for the next intact record after
+ * it (see {@link nextIntactRecord}) and goes on from there.
  */
 import { crc32 } from 'node:zlib';
 import { RawJson } from '../../protocol/raw-json.js';
@@ -68,8 +70,13 @@ export interface DecodeResult {
   records: DecodedRecord[];
   /** Length of the whole prefix: the offset after the last good record. */
   validBytes: number;
-  /** Why decoding stopped early; `null` when the data ended on a record boundary. */
+  /**
+   * The damaged end of the data, from which no intact record follows; `null` when the
+   * data ended on a record boundary.
+   */
   damage: Damage | null;
+  /** Damaged stretches with intact records after them, which decoding went on with. */
+  gaps: Damage[];
   /**
    * Records whose frame is intact but whose JSON is not a record this version knows,
    * skipped one by one (the framing around them is still sound).
@@ -89,19 +96,69 @@ function storedPayload(frame: Buffer): RawJson {
   return new RawJson(bytes, 0, bytes.length, false);
 }
 
-/** Decode every whole record of `data`, stopping at the first damaged one. */
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+
+/**
+ * Offset of the first intact record at or after `from`, or -1. A record's body is a JSON
+ * object, so its first byte is `{` and its last `}`; that, a length that fits and the CRC
+ * make a frame. Random damage passes that by chance about once in 2^40 tries. A record's
+ * own JSON text cannot hold a frame: every byte of a length the reader accepts would have
+ * to be at least 0x20, making it larger than MAX_BODY_BYTES.
+ */
+function nextIntactRecord(data: Buffer, from: number): number {
+  let open = data.indexOf(OPEN_BRACE, from + HEADER_BYTES);
+  while (open >= 0) {
+    const at = open - HEADER_BYTES;
+    const length = data.readUInt32LE(at);
+    if (length >= 2 && length <= MAX_BODY_BYTES && length <= data.length - open && data[open + length - 1] === CLOSE_BRACE) {
+      if (checksum(data.subarray(at, open + length), length) === data.readUInt32LE(at + 4)) return at;
+    }
+    open = data.indexOf(OPEN_BRACE, open + 1);
+  }
+  return -1;
+}
+
+/**
+ * Decode every whole record of `data`. Damage with intact records after it is a gap,
+ * skipped; damage with none after it ends the data.
+ */
 export function decodeRecords(data: Buffer): DecodeResult {
   const records: DecodedRecord[] = [];
   const skipped: DecodeResult['skipped'] = [];
+  const gaps: Damage[] = [];
   let pos = 0;
-  const stop = (reason: string): DecodeResult => ({ records, validBytes: pos, damage: { offset: pos, bytesDropped: data.length - pos, reason }, skipped });
+  let validBytes = 0;
+  let damage: Damage | null = null;
+  const bad = (reason: string): void => {
+    const next = nextIntactRecord(data, pos + 1);
+    if (next < 0) {
+      damage = { offset: pos, bytesDropped: data.length - pos, reason };
+      pos = data.length;
+    } else {
+      gaps.push({ offset: pos, bytesDropped: next - pos, reason });
+      pos = next;
+    }
+  };
   while (pos < data.length) {
-    if (data.length - pos < HEADER_BYTES) return stop('torn record header');
+    if (data.length - pos < HEADER_BYTES) {
+      bad('torn record header');
+      continue;
+    }
     const length = data.readUInt32LE(pos);
-    if (length === 0 || length > MAX_BODY_BYTES) return stop(`impossible record length ${length}`);
-    if (data.length - pos - HEADER_BYTES < length) return stop('torn record (shorter than its length)');
+    if (length === 0 || length > MAX_BODY_BYTES) {
+      bad(`impossible record length ${length}`);
+      continue;
+    }
+    if (data.length - pos - HEADER_BYTES < length) {
+      bad('torn record (shorter than its length)');
+      continue;
+    }
     const frame = data.subarray(pos, pos + HEADER_BYTES + length);
-    if (checksum(frame, length) !== data.readUInt32LE(pos + 4)) return stop('checksum mismatch');
+    if (checksum(frame, length) !== data.readUInt32LE(pos + 4)) {
+      bad('checksum mismatch');
+      continue;
+    }
     const bytes = HEADER_BYTES + length;
     let parsed: FileRecord | string;
     try {
@@ -112,6 +169,7 @@ export function decodeRecords(data: Buffer): DecodeResult {
     if (typeof parsed === 'string') skipped.push({ offset: pos, reason: parsed });
     else records.push({ record: parsed, offset: pos, bytes });
     pos += bytes;
+    validBytes = pos;
   }
-  return { records, validBytes: pos, damage: null, skipped };
+  return { records, validBytes, damage, gaps, skipped };
 }

@@ -1,10 +1,13 @@
 /**
  * Rebuild the durable state from a directory: the newest complete snapshot, then every
- * segment after it, in order. Damage never stops the broker: a file is read up to its
- * first bad record (a torn tail after a crash, a flipped byte), the rest is dropped with
- * a WARNING naming the file, the offset and the bytes lost, and a damaged segment is
- * truncated there so the warning is given once. Later segments start on a record boundary
- * of their own and are still replayed.
+ * segment after it, in order. Damage in a file never stops the broker: a damaged stretch
+ * (a flipped byte, a zeroed sector) costs the records it hit, with a WARNING naming the
+ * file, the offset and the bytes lost, and the intact records after it are replayed. A
+ * torn tail (a crash mid-write) is dropped, and the segment truncated there so the
+ * warning is given once. Later segments start on a record boundary of their own and are
+ * still replayed. A file that cannot be read at all (a directory or a dangling link
+ * under a journal file's name, a failing disk) stops the start with its path: replaying
+ * without it would lose what it holds for good at the next compaction.
  */
 import { join } from 'node:path';
 import type { Logger } from '../../log/logger.js';
@@ -49,6 +52,9 @@ export interface Recovered {
   /** Journal files kept, with their sizes (for disk-use statistics). */
   files: Map<string, number>;
 }
+
+/** Missing segment numbers named in a warning, at most. */
+const MAX_LISTED_MISSING = 20;
 
 interface SnapshotCandidate {
   name: string;
@@ -111,6 +117,14 @@ export async function recover(dir: string, fs: JournalFs, log: Logger, now: numb
     }
     noteSkipped(report, seg.name, decoded, log);
     files.set(seg.name, decoded.validBytes);
+    for (const gap of decoded.gaps) {
+      report.damage.push({ file: seg.name, offset: gap.offset, bytesDropped: gap.bytesDropped, reason: gap.reason });
+      // Left in the file (new records go to a new segment): an operator may want to look,
+      // and the next compaction leaves the segment behind.
+      log.warning('journal segment is damaged in the middle; keeping every intact record before and after the damage', {
+        file: join(dir, seg.name), offset: gap.offset, bytes_dropped: gap.bytesDropped, reason: gap.reason,
+      });
+    }
     if (decoded.damage) {
       const d = damageOf(seg.name, decoded, decoded.damage.reason);
       report.damage.push(d);
@@ -171,6 +185,16 @@ async function chooseSnapshot(
     log.warning('newest snapshot is damaged; recovering from the segments alone', { damaged: newest.name, reason: first.problem });
     return { snapshot: null, seq: 1, damaged };
   }
+  if (first.decoded.records.length === 0) {
+    // Nothing in it to keep (an empty or foreign file under a snapshot's name): whatever
+    // segments are left before it are all there is, and better than nothing.
+    const missing: number[] = [];
+    for (let s = 1; s < first.seq && missing.length < MAX_LISTED_MISSING; s++) if (!segs.has(s)) missing.push(s);
+    log.warning('newest snapshot holds no record; recovering from the segments that are left, some of them missing', {
+      damaged: newest.name, reason: first.problem, missing_segments: missing,
+    });
+    return { snapshot: null, seq: 1, damaged };
+  }
   log.warning('newest snapshot is damaged and nothing older can replace it; keeping its complete records', {
     file: newest.name, reason: first.problem, records_kept: first.decoded.records.length,
   });
@@ -184,6 +208,7 @@ async function candidate(name: string, seq: number, read: (name: string) => Prom
   const foot = recs.at(-1)?.record;
   let problem: string | null = null;
   if (decoded.damage) problem = decoded.damage.reason;
+  else if (decoded.gaps.length > 0) problem = `${decoded.gaps[0]!.reason} at offset ${decoded.gaps[0]!.offset}`;
   else if (head?.type !== 'snapshot' || head.base !== seq) problem = 'no snapshot header for this file';
   else if (head.format !== FORMAT_VERSION) problem = `snapshot format ${head.format} is not ${FORMAT_VERSION}`;
   else if (foot?.type !== 'snapshot_end') problem = 'incomplete (no end record)';
