@@ -273,6 +273,11 @@ describe('Journal: failures', () => {
     }
     expect(at('warning').filter((l) => l.code === 'ENOSPC')).toHaveLength(1); // one warning per streak
     expect(journal.stats()).toMatchObject({ failedAppends: 2, lastError: { code: 'ENOSPC' } });
+    // A disk that stays full: every failed write opens a new segment, and none is left behind empty.
+    fs.fail('write', 'ENOSPC');
+    const segmentsBefore = journalFiles(dir).length;
+    for (let k = 0; k < 5; k++) await expect(journal.append(rec(`full${k}`))).rejects.toMatchObject({ code: 'ENOSPC' });
+    expect(journalFiles(dir).length).toBe(segmentsBefore);
     fs.heal();
     await journal.append(rec('m3'));
     expect(at('info').some((l) => /succeed again/.test(l.msg))).toBe(true);

@@ -61,6 +61,7 @@ export class Journal {
       dir, fs, log, policy, firstSeq,
       segmentBytes: options.segmentBytes ?? 16 * 1024 * 1024,
       onSize: (name, size) => this.files.set(name, size),
+      onRemoved: (name) => this.files.delete(name),
     });
     this.queue = new CommitQueue({
       policy, clock, maxBatchBytes: MAX_BATCH_BYTES,

@@ -4,10 +4,12 @@
  *
  * Writes go to explicit positions, not through an append-mode handle, so a failed write
  * can be cut off: after ENOSPC half a group may be on disk, and a later record behind
- * that half would be unreachable (recovery stops at the first bad record). The segment
- * is truncated back to its last good size and abandoned; the next group opens a fresh
- * segment. If even the truncate fails, the half record is the tail of a closed segment,
- * which recovery drops with a warning while still replaying the segments after it.
+ * that half would make it damage in the middle, reported at every start. The segment is
+ * truncated back to its last good size and abandoned; the next group opens a fresh
+ * segment. One the failure left empty is removed, so a disk that stays full does not
+ * fill the directory with empty files. If even the truncate fails, the half record is
+ * the tail of a closed segment, which recovery drops with a warning while still
+ * replaying the segments after it.
  *
  * A segment is created with O_EXCL and, unless the policy is `never`, the directory is
  * fsynced after it: on POSIX a file's data can be durable while its directory entry is
@@ -38,6 +40,8 @@ export interface SegmentWriterOptions {
   firstSeq: number;
   /** Told every segment's size as it changes (disk-use statistics). */
   onSize(name: string, size: number): void;
+  /** Told a segment is gone (one a failed write left empty). */
+  onRemoved(name: string): void;
 }
 
 export class SegmentWriter {
@@ -138,9 +142,11 @@ export class SegmentWriter {
   /** After a failed write: cut the segment back to `size` and stop using it. */
   private async abandon(seg: OpenSegment, size: number): Promise<void> {
     if (this.current === seg) this.current = null;
+    let cut = true;
     try {
       await seg.handle.truncate(size);
     } catch (err) {
+      cut = false;
       this.o.log.warning('cannot cut a failed write off a journal segment; the next start drops it as a damaged tail', {
         file: seg.path, offset: size, error: err,
       });
@@ -150,6 +156,20 @@ export class SegmentWriter {
     } catch (err) {
       this.o.log.warning('cannot close a journal segment after a failed write', { file: seg.path, error: err });
     }
+    if (cut && size === 0 && (await this.removeEmpty(seg))) return;
     this.o.onSize(seg.name, size);
+  }
+
+  /** Remove a segment that holds nothing; true when it is gone. */
+  private async removeEmpty(seg: OpenSegment): Promise<boolean> {
+    try {
+      await this.o.fs.unlink(seg.path);
+    } catch (err) {
+      // Harmless: an empty segment replays as nothing.
+      this.o.log.debug('cannot remove an empty journal segment after a failed write', { file: seg.path, error: err });
+      return false;
+    }
+    this.o.onRemoved(seg.name);
+    return true;
   }
 }
