@@ -138,8 +138,8 @@ describe('record codec', () => {
   });
 
   it('finds no record inside a damaged record whose text spells a whole frame', () => {
-    // A payload holding a framed record as text: its bytes are JSON-escaped, so its
-    // length can never be one the reader accepts.
+    // A payload holding a framed record as text: its control bytes are JSON-escaped, so
+    // its length cannot be one that fits in the data.
     const inner = encodeRecord(EVERY_RECORD[0]!);
     const holder: FileRecord = { type: 'retain', message: msg('h', { payload: inner.toString('latin1') }) };
     const data = concat([holder, EVERY_RECORD[1]!]);

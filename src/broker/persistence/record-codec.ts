@@ -103,8 +103,9 @@ const CLOSE_BRACE = 0x7d;
  * Offset of the first intact record at or after `from`, or -1. A record's body is a JSON
  * object, so its first byte is `{` and its last `}`; that, a length that fits and the CRC
  * make a frame. Random damage passes that by chance about once in 2^40 tries. A record's
- * own JSON text cannot hold a frame: every byte of a length the reader accepts would have
- * to be at least 0x20, making it larger than MAX_BODY_BYTES.
+ * own JSON text (a damaged record skipped over) hardly can: the four bytes of a length
+ * would all be text, a tab (0x09) at the least, so the length at least 151 MB, more than
+ * follows it in any file but a huge snapshot, and the CRC would still have to match.
  */
 function nextIntactRecord(data: Buffer, from: number): number {
   let open = data.indexOf(OPEN_BRACE, from + HEADER_BYTES);
