@@ -12,6 +12,7 @@ import { LineDecoder, type DecodedLine } from './line-decoder.js';
 import { EXIT_COMMAND } from './line-protocol.js';
 import { descendantsOf, survivors, type ProcessLister, type ProcessRow } from './windows-descendants.js';
 import { listWindowsProcesses } from './windows-process-list.js';
+import { onBridgeExit } from './on-bridge-exit.js';
 
 /** How a run ended. */
 export interface ExitInfo {
@@ -115,7 +116,7 @@ export class ScriptProcess extends EventEmitter<ScriptProcessEvents> {
     // If the bridge itself ends without stopping the script (an exception), take the
     // script down with it: its process group on POSIX, the script itself on Windows
     // (SIGKILL of the bridge cannot be caught; that case is documented).
-    const onBridgeExit = (): void => {
+    const killAtBridgeExit = (): void => {
       if (this.pid === undefined) return;
       try {
         if (process.platform === 'win32') this.child.kill();
@@ -124,7 +125,7 @@ export class ScriptProcess extends EventEmitter<ScriptProcessEvents> {
         // ESRCH: the process or its group is already gone, which is the goal.
       }
     };
-    process.once('exit', onBridgeExit);
+    const forgetExitHook = onBridgeExit(killAtBridgeExit);
     this.pipeLines(this.child.stdout, 'stdout');
     this.pipeLines(this.child.stderr, 'stderr');
     this.child.stdin.on('error', (err: NodeJS.ErrnoException) => {
@@ -155,7 +156,7 @@ export class ScriptProcess extends EventEmitter<ScriptProcessEvents> {
       this.child.once('close', (code: number | null, signal: NodeJS.Signals | null) => {
         this.done = true;
         if (drain) this.clock.clearTimeout(drain);
-        process.off('exit', onBridgeExit);
+        forgetExitHook();
         const info: ExitInfo = {
           // A failed spawn closes with the negative errno as its code: no exit code.
           exitCode: spawnError ? null : code,
