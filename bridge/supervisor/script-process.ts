@@ -126,8 +126,8 @@ export class ScriptProcess extends EventEmitter<ScriptProcessEvents> {
       }
     };
     const forgetExitHook = onBridgeExit(killAtBridgeExit);
-    this.pipeLines(this.child.stdout, 'stdout');
-    this.pipeLines(this.child.stderr, 'stderr');
+    const flushStdout = this.pipeLines(this.child.stdout, 'stdout');
+    const flushStderr = this.pipeLines(this.child.stderr, 'stderr');
     this.child.stdin.on('error', (err: NodeJS.ErrnoException) => {
       // EPIPE: the script closed stdin or exited; the exit event tells the rest.
       opts.log.debug('script stdin error', { pid: this.pid, code: err.code, error: err });
@@ -137,6 +137,10 @@ export class ScriptProcess extends EventEmitter<ScriptProcessEvents> {
       drain = this.clock.setTimeout(() => {
         if (this.done) return;
         opts.log.info('the script exited, but a process it started still holds its output; no longer reading it', { pid: this.pid });
+        // A destroyed stream never ends, so what the script wrote last without a newline
+        // is taken now, or it would be lost.
+        flushStdout();
+        flushStderr();
         this.child.stdout.destroy();
         this.child.stderr.destroy();
         this.child.stdin.destroy();
@@ -179,9 +183,19 @@ export class ScriptProcess extends EventEmitter<ScriptProcessEvents> {
     return !this.done;
   }
 
-  private pipeLines(stream: NodeJS.ReadableStream | null, name: 'stdout' | 'stderr'): void {
-    if (!stream) return;
+  /**
+   * Read `stream` as lines. Returns the function that emits what is left of a last line
+   * without a newline: run at the stream's end, or by the constructor's drain when it
+   * stops reading; only the first run emits anything.
+   */
+  private pipeLines(stream: NodeJS.ReadableStream, name: 'stdout' | 'stderr'): () => void {
     const decoder = new LineDecoder(this.opts.encoding);
+    let flushed = false;
+    const flush = (): void => {
+      if (flushed) return;
+      flushed = true;
+      for (const line of decoder.end()) this.emit(name, line);
+    };
     const flow = this.opts.flow;
     let held = false;
     stream.on('data', (chunk: Buffer) => {
@@ -194,10 +208,9 @@ export class ScriptProcess extends EventEmitter<ScriptProcessEvents> {
         stream.resume();
       });
     });
-    stream.on('end', () => {
-      for (const line of decoder.end()) this.emit(name, line);
-    });
+    stream.on('end', flush);
     stream.on('error', (err) => this.opts.log.debug(`script ${name} error`, { pid: this.pid, error: err }));
+    return flush;
   }
 
   /**

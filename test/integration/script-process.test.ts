@@ -1,7 +1,7 @@
 /**
- * ScriptProcess in-process with real child processes: what is left of a script's process
- * tree when it ends by itself, its last line without a newline, and the bridge's one exit
- * hook for all its scripts.
+ * ScriptProcess in-process with real child processes: the last line, without a newline, of
+ * a script whose child still holds its output, and the bridge's one exit hook for all its
+ * scripts.
  */
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -52,5 +52,48 @@ describe('the bridge exit hook', () => {
     } finally {
       process.off('warning', onWarning);
     }
+  });
+});
+
+/**
+ * Node as the script: starts a child that inherits its stdout and never ends (left
+ * running: a program a script starts outlives it, as on Windows), reports the child's pid
+ * on stderr, writes a last line without a newline and ends by itself.
+ */
+const PARTIAL_LINE_SCRIPT = `
+  const { spawn } = require('node:child_process');
+  const c = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1 << 30)'], { stdio: ['ignore', 'inherit', 'ignore'] });
+  c.unref();
+  process.stderr.write('child ' + c.pid + '\\n');
+  process.stdout.write('partial with grandchild holding pipe');
+`;
+
+const leftovers: number[] = [];
+afterEach(() => {
+  for (const pid of leftovers.splice(0)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // ESRCH: already gone.
+    }
+  }
+});
+
+describe('the last line, without a newline, of a script whose child holds its output', () => {
+  it('is published once when the bridge stops reading, and the child is left running', async () => {
+    const proc = start(['-e', PARTIAL_LINE_SCRIPT]);
+    const lines: string[] = [];
+    proc.on('stdout', (l) => lines.push(l.text));
+    const child = await new Promise<number>((resolve) => {
+      proc.on('stderr', (l) => {
+        const m = /^child (\d+)$/.exec(l.text);
+        if (m) resolve(Number(m[1]));
+      });
+    });
+    leftovers.push(child);
+    const exit = await proc.exited;
+    expect(exit.exitCode).toBe(0);
+    expect(lines).toEqual(['partial with grandchild holding pipe']);
+    expect(() => process.kill(child, 0)).not.toThrow();
   });
 });
