@@ -94,6 +94,8 @@ describe('the last line, without a newline, of a script whose child holds its ou
     const exit = await proc.exited;
     expect(exit.exitCode).toBe(0);
     expect(lines).toEqual(['partial with grandchild holding pipe']);
-    expect(() => process.kill(child, 0)).not.toThrow();
+    // Under Wine (the Windows lane) a Node child dies with its parent whatever the bridge
+    // does, so only POSIX can show that nothing stopped it.
+    if (process.platform !== 'win32') expect(() => process.kill(child, 0)).not.toThrow();
   });
 });
