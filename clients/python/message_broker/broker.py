@@ -20,6 +20,7 @@ from typing import Any, Deque, Dict, List, Optional
 
 from ._bridge_command import bridge_command
 from ._deadline import within
+from ._output_lines import forward_lines, read_line
 from .config import BrokerConfig
 
 log = logging.getLogger("message_broker.broker")
@@ -113,12 +114,12 @@ class MessageBroker:
     async def _wait_listening(self) -> None:
         assert self._process is not None and self._process.stderr is not None
         while True:
-            raw = await self._process.stderr.readline()
-            if not raw:
+            line = await read_line(self._process.stderr)
+            if line is None:
                 code = await self._process.wait()
                 detail = "\n".join(self._recent) or "(no output)"
                 raise BrokerStartError("the broker exited with code %s before listening:\n%s" % (code, detail))
-            record = self._log_line(raw)
+            record = self._log_line(line)
             if record is not None and record.get("msg") == "broker listening":
                 port = record.get("port")
                 if isinstance(port, int):
@@ -126,9 +127,9 @@ class MessageBroker:
                 log.info("broker listening on %s:%s (pid %s)", self.host, self.port, self._process.pid)
                 return
 
-    def _log_line(self, raw: bytes) -> Optional[Dict[str, Any]]:
-        """Forward one of the broker's log lines to ``logging``; returns it parsed when it is JSON."""
-        text = raw.decode("utf-8", "replace").rstrip("\r\n")
+    def _log_line(self, text: str) -> Optional[Dict[str, Any]]:
+        """Forward one of the broker's log lines to ``logging``; returns it parsed when it is JSON.
+        (A line cut by ``read_line`` is no longer JSON: it goes out whole, as INFO.)"""
         if not text:
             return None
         self._recent.append(text)
@@ -149,11 +150,8 @@ class MessageBroker:
         process = self._process
         if process is None or process.stderr is None:
             return
-        while True:
-            raw = await process.stderr.readline()
-            if not raw:
-                break
-            self._log_line(raw)
+        # Never raises: stop() awaits this task, and output must not make stop() fail.
+        await forward_lines(process.stderr, self._log_line, log, "the broker (pid %s)" % process.pid)
         code = await process.wait()
         if self._running:
             self._running = False
