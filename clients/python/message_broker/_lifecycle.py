@@ -81,19 +81,46 @@ class ConnectionLifecycle:
             wanted=lambda: self.state == "reconnecting",
             attempt=self._reconnect_once,
             give_up=self._gave_up,
+            cancelled=self._reconnect_cancelled,
         )
 
     def bind_loop(self) -> asyncio.AbstractEventLoop:
-        """The running loop, which becomes the client's; refuses another loop while in use."""
+        """The running loop, which becomes the client's; refuses another loop while in use.
+
+        A loop that has been closed is not in use, whatever the state says: its tasks (a
+        reconnect loop, a handshake) and its sockets went with it. ``asyncio.run()`` ending
+        while the client reconnects does that, and so does each test of pytest-asyncio.
+        """
         loop = asyncio.get_running_loop()
         if self._loop is not loop:
-            if self._loop is not None and self.state not in ("idle", "closed"):
+            if self._loop is not None and self._loop.is_closed():
+                self._forget_closed_loop()
+            elif self._loop is not None and self.state not in ("idle", "closed"):
                 raise RuntimeError(
                     "BrokerClient %r runs on the event loop that connected it (in another thread?); "
                     "use asyncio.run_coroutine_threadsafe(coro, that_loop)" % self.client_id
                 )
             self._loop = loop
         return loop
+
+    def _forget_closed_loop(self) -> None:
+        """Drop what belonged to the client's closed loop, and count the client closed.
+
+        Nothing of that loop may be touched (cancelling or aborting would schedule on it):
+        its objects are only let go of. A connection still open then has its socket closed
+        by the garbage collector."""
+        log.debug("the event loop of client %r is closed; its connection and tasks are dropped", self.client_id)
+        self._reconnector.forget()
+        self._connecting = None
+        self._disconnecting = None
+        self._heartbeat_task = None
+        if self._conn is not None:
+            self._conn.closed = True
+            self._conn = None
+        # Deliveries of the old loop are not waited for by the next disconnect().
+        self._dispatcher = DeliveryDispatcher(self._subs, self._emit, lambda conn: conn is self._conn)
+        if self.state != "idle":
+            self.state = "closed"
 
     def state_words(self) -> str:
         """The state, as the end of an error message."""
@@ -343,6 +370,14 @@ class ConnectionLifecycle:
         self.state = "closed"
         log.error("%s", error)
         self._emit("error", error)
+
+    def _reconnect_cancelled(self) -> None:
+        """The reconnect loop was cancelled from outside, as ``asyncio.run()`` does when the
+        program's main coroutine returns: closed, as ``reader_cancelled`` does for a
+        connection; reconnecting would need a task that loop would destroy."""
+        if self.state == "reconnecting":
+            self.state = "closed"
+            log.debug("stopped reconnecting to the broker at %s: the reconnect task was cancelled", self.where)
 
     def _start_heartbeat(self, conn: Connection, result: Dict[str, Any]) -> None:
         self._stop_heartbeat()

@@ -961,6 +961,60 @@ def test_program_ending_without_disconnect_closes_quietly(broker_port):
     assert "the read task was cancelled" in proc.stderr
 
 
+def _run_and_close(coro: Any) -> Any:
+    """Run ``coro`` on a new loop, then close the loop without cancelling what is left
+    (asyncio then reports the client's reconnect task as destroyed while pending, as it
+    would in a program that does this)."""
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(coro)
+    finally:
+        loop.close()
+
+
+@pytest.mark.parametrize(
+    "run_first, state_after",
+    [(asyncio.run, "closed>"), (_run_and_close, "reconnecting>")],
+    ids=["asyncio.run cancels its tasks", "loop closed with tasks pending"],
+)
+def test_a_client_whose_loop_ended_while_reconnecting_connects_from_a_new_loop(own_broker, run_first, state_after):
+    # pytest-asyncio gives each test its own loop; a program may call asyncio.run() twice.
+    # The first loop ends while the client reconnects (its broker is gone); the client
+    # must work on the next loop, whether the first one cancelled the reconnect task
+    # (asyncio.run) or was closed with it still pending.
+    port = own_broker.port
+    client = BrokerClient("loops-%s" % uid(), host="127.0.0.1", port=port, config=fast_config())
+    states: List[str] = []
+
+    async def first_loop() -> None:
+        events = Events(client)
+        await within(client.connect())
+        await client.subscribe(["loops.*"], lambda msg: None)
+        own_broker.kill()
+        assert (await events.wait("disconnected"))[1] == "connection_lost"
+        states.append(repr(client).rsplit(" ", 1)[1])
+
+    run_first(first_loop())
+    states.append(repr(client).rsplit(" ", 1)[1])
+    replacement = BrokerProcess(port)
+
+    async def second_loop() -> Dict[str, Any]:
+        await within(client.connect())
+        assert client.is_connected
+        subscriptions = await client.call("subscriptions")
+        await within(client.disconnect())
+        return subscriptions
+
+    try:
+        subscriptions = asyncio.run(second_loop())
+    finally:
+        replacement.stop()
+    # asyncio.run() ending stops the reconnecting: the client is closed, not "reconnecting".
+    assert states == ["reconnecting>", state_after]
+    assert subscriptions["patterns"] == ["loops.*"]
+    assert repr(client).endswith(" closed>") and not client.is_connected
+
+
 # --------------------------------------------------------------------------- threads
 
 
