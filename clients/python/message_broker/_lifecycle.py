@@ -138,11 +138,24 @@ class ConnectionLifecycle:
 
     # -- connecting -----------------------------------------------------------------------
 
-    async def connect(self) -> bool:
-        """``BrokerClient.connect``."""
+    @property
+    def epoch(self) -> int:
+        """How many times ``disconnect()`` was called: a ``connect()`` called at one epoch
+        is cancelled by any ``disconnect()`` called after it."""
+        return self._epoch
+
+    def _cancelled_by_disconnect(self) -> BrokerNotConnectedError:
+        return BrokerNotConnectedError("connecting to the broker at %s was cancelled by disconnect()" % self.where)
+
+    async def connect(self, epoch: int) -> bool:
+        """``BrokerClient.connect``, called when ``self.epoch`` was ``epoch``."""
         self.bind_loop()
         if self._disconnecting is not None:
             await asyncio.shield(self._disconnecting)
+        if epoch != self._epoch:
+            # disconnect() was called after connect(), before this coroutine ran (or while
+            # it waited for an earlier disconnect): the later call wins.
+            raise self._cancelled_by_disconnect()
         if self.state == "connected":
             return True
         if self._connecting is not None:
@@ -159,7 +172,6 @@ class ConnectionLifecycle:
                 raise
             return True
         before = "closed" if self.state == "closed" else "idle"
-        epoch = self._epoch
         self.state = "connecting"
         try:
             await self._run_establish(first=True, owned_by_caller=True)
@@ -179,7 +191,8 @@ class ConnectionLifecycle:
         """Run one connection attempt, shared by every concurrent ``connect()``. With
         ``owned_by_caller``, cancelling the caller (``wait_for(client.connect(), t)``)
         cancels the attempt too, so no connection appears after the caller gave up."""
-        task = asyncio.ensure_future(self._establish(first))
+        # The epoch is taken now: a disconnect() before the task starts must cancel it.
+        task = asyncio.ensure_future(self._establish(first, self._epoch))
         # When every waiter was cancelled (disconnect() stopping a reconnect), nobody else
         # would retrieve the failure and asyncio would log it as never retrieved.
         task.add_done_callback(lambda t: t.cancelled() or t.exception())
@@ -196,15 +209,12 @@ class ConnectionLifecycle:
             if self._connecting is task:
                 self._connecting = None
 
-    async def _establish(self, first: bool) -> None:
+    async def _establish(self, first: bool, epoch: int) -> None:
         """Open a socket, handshake, restore subscriptions. The caller owns the state on failure."""
         loop = asyncio.get_running_loop()
-        epoch = self._epoch
         timeout = float(self.config.connect_timeout)
         deadline = loop.time() + timeout
-
-        def cancelled() -> BrokerNotConnectedError:
-            return BrokerNotConnectedError("connecting to the broker at %s was cancelled by disconnect()" % self.where)
+        cancelled = self._cancelled_by_disconnect
 
         try:
             reader, writer = await within(open_socket(self.config.host, self.config.port, self.where), timeout)
@@ -247,9 +257,13 @@ class ConnectionLifecycle:
 
     async def disconnect(self) -> None:
         """``BrokerClient.disconnect``."""
+        # Bumped at once, not in the task below: a connect() called before this must see
+        # it even when it runs first (connect() scheduled with ensure_future, not started).
         if self._loop is None:
+            self._epoch += 1
             return
         self.bind_loop()
+        self._epoch += 1
         if self._disconnecting is None:
             self._disconnecting = asyncio.ensure_future(self._do_disconnect())
         task = self._disconnecting
@@ -260,7 +274,6 @@ class ConnectionLifecycle:
                 self._disconnecting = None
 
     async def _do_disconnect(self) -> None:
-        self._epoch += 1
         self._reconnector.stop()
         self._stop_heartbeat()
         if self.state in ("idle", "closed"):

@@ -15,7 +15,7 @@ acks), ``_events`` (listeners), ``_wire_log`` (the DEBUG lines of each message).
 from __future__ import annotations
 
 import itertools
-from typing import Any, Callable, Dict, List, Optional, Union
+from typing import Any, Callable, Coroutine, Dict, List, Optional, Union
 
 from ._connection import build_request
 from ._events import EVENTS, Listeners
@@ -149,9 +149,16 @@ class BrokerClient:
 
     # ------------------------------------------------------------------ connection
 
-    async def connect(self) -> bool:
+    def connect(self) -> "Coroutine[Any, Any, bool]":
         """Open the connection and perform the ``connect`` handshake; True once connected
-        (at once when already connected).
+        (at once when already connected). Use it as a coroutine function:
+        ``await client.connect()``, ``asyncio.ensure_future(client.connect())``.
+
+        A ``disconnect()`` called after ``connect()`` wins: the connect raises
+        ``BrokerNotConnectedError`` ("cancelled by disconnect()") and the client stays
+        closed, also when the connect had not started running yet
+        (``task = ensure_future(client.connect()); await client.disconnect()``). A
+        ``connect()`` called after ``disconnect()`` connects again.
 
         Raises ``ConnectionRefusedError`` when nothing listens at host:port, another
         ``OSError`` for other network failures, ``asyncio.TimeoutError`` when TCP does not
@@ -160,7 +167,9 @@ class BrokerClient:
         auto-reconnect covers losses after a success. ``clean_session`` is sent when
         ``config.clean_session`` is set, on this call only, never on a reconnect.
         """
-        return await self._lifecycle.connect()
+        # Which disconnect() calls came after this one is settled now, at the call, not
+        # when the returned coroutine starts running.
+        return self._lifecycle.connect(self._lifecycle.epoch)
 
     async def disconnect(self) -> None:
         """Say goodbye to the broker and close; no reconnect follows. Waits briefly for

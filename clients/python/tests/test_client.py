@@ -625,6 +625,41 @@ async def test_concurrent_connects_share_one_handshake(make_client):
     assert len(events.of("connected")) == 1
 
 
+@pytest.mark.parametrize("connected_before", [False, True], ids=["never connected", "connected and disconnected before"])
+@pytest.mark.parametrize("steps", [0, 1, 2, 3], ids=lambda n: "connect ran %d loop steps" % n)
+async def test_disconnect_after_a_scheduled_connect_keeps_the_client_closed(make_client, connected_before, steps):
+    # An app shut down during its start-up: connect() scheduled, disconnect() awaited
+    # before the connect has started (0 steps) or while it starts. The later call wins.
+    watcher = await make_client("watch")
+    connected = Inbox()
+    await watcher.subscribe("system.client.connected", connected.callback)
+    client = await make_client("raced", connect=False)
+    if connected_before:
+        await client.connect()
+        await client.disconnect()
+    connected.messages.clear()
+
+    task = asyncio.ensure_future(client.connect())
+    for _ in range(steps):
+        await asyncio.sleep(0)
+    # Awaited directly: wait_for() would make it a task, which runs after the connect's.
+    await client.disconnect()
+    with pytest.raises(BrokerNotConnectedError, match="cancelled by disconnect"):
+        await within(task)
+    assert not client.is_connected
+
+    # The broker never saw it connect: its connected notes come in order, and the
+    # marker's is the first one after the race.
+    marker = await make_client("marker")
+    await connected.wait(lambda m: m.payload["client_id"] == marker.client_id)
+    assert [m.payload["client_id"] for m in connected.messages] == [marker.client_id]
+    assert not client.is_connected and repr(client).endswith((" idle>", " closed>"))
+
+    # A connect() called after the disconnect() connects.
+    assert await within(client.connect()) is True
+    assert client.is_connected
+
+
 async def test_calls_when_not_connected_raise_not_connected(make_client):
     client = await make_client("c", connect=False)
     for attempt in (
