@@ -15,6 +15,7 @@ acks), ``_events`` (listeners), ``_wire_log`` (the DEBUG lines of each message).
 from __future__ import annotations
 
 import itertools
+import math
 from typing import Any, Callable, Coroutine, Dict, List, Optional, Union
 
 from ._connection import build_request
@@ -200,8 +201,9 @@ class BrokerClient:
             return float(self.config.request_timeout)
         if not is_number(timeout):
             raise TypeError("%s: timeout must be a number of seconds, got %s" % (what, type(timeout).__name__))
-        if not timeout > 0:
-            raise ValueError("%s: timeout must be positive, got %r" % (what, timeout))
+        # inf and nan cannot go on the wire (JSON has no such numbers).
+        if not (math.isfinite(timeout) and timeout > 0):
+            raise ValueError("%s: timeout must be a positive, finite number of seconds, got %r" % (what, timeout))
         return float(timeout)
 
     async def call(self, method: str, params: Optional[Dict[str, Any]] = None, timeout: Optional[float] = None) -> Any:
@@ -268,8 +270,9 @@ class BrokerClient:
             raise ValueError("publish: qos must be 0 or 1, got %r" % (qos,))
         if not is_number(ttl):
             raise TypeError("publish: ttl must be a number of seconds, got %s" % type(ttl).__name__)
-        if ttl < 0:
-            raise ValueError("publish: ttl must be 0 (no expiry) or positive, got %r" % (ttl,))
+        # inf and nan cannot go on the wire (JSON has no such numbers): 0 is "never expires".
+        if not (math.isfinite(ttl) and ttl >= 0):
+            raise ValueError("publish: ttl must be 0 (no expiry) or a positive, finite number of seconds, got %r" % (ttl,))
         if not isinstance(retain, bool):
             raise TypeError("publish: retain must be True or False, got %r" % (retain,))
         params: Dict[str, Any] = {"topic": topic, "payload": payload, "qos": qos, "ttl": ttl}

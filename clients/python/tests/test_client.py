@@ -750,6 +750,27 @@ async def test_wrong_argument_types_raise_clear_errors(make_client):
     assert client.is_connected
 
 
+@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf], ids=["nan", "inf", "-inf"])
+async def test_non_finite_ttl_and_timeout_are_value_errors_naming_them(make_client, value):
+    # JSON has no nan or inf: they used to fail encoding, blamed on the payload.
+    client = await make_client("c")
+    receiver = await make_client("r")
+    inbox = Inbox(sync=True)
+    topic = "finite.%s" % uid()
+    await receiver.subscribe(topic, inbox.callback)
+    with pytest.raises(ValueError, match=r"^publish: ttl must be 0 \(no expiry\) or a positive, finite number of seconds, got -?(nan|inf)$"):
+        await client.publish(topic, {"n": 1}, ttl=value)
+    with pytest.raises(ValueError, match=r"^request: timeout must be a positive, finite number of seconds, got -?(nan|inf)$"):
+        await client.request(topic, {"n": 2}, timeout=value)
+    with pytest.raises(ValueError, match=r"^call: timeout must be a positive, finite number"):
+        await client.call("status", timeout=value)
+    # Nothing went out: the first message the subscriber gets is the next one.
+    await client.publish(topic, {"n": 3})
+    await inbox.wait_topic(topic)
+    assert [m.payload for m in inbox.messages] == [{"n": 3}]
+    assert client.is_connected
+
+
 async def test_broker_errors_carry_their_codes(make_client):
     client = await make_client("c")
     with pytest.raises(BrokerError) as info:
