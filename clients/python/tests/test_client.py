@@ -578,6 +578,23 @@ async def test_defaults_come_from_the_environment_and_overrides_do_not_touch_the
     assert (shared.host, shared.port) == ("localhost", 1)
 
 
+async def test_an_explicit_port_or_host_wins_without_reading_an_invalid_environment(broker_port, monkeypatch):
+    monkeypatch.setenv("BROKER_PORT", "%dx" % broker_port)
+    monkeypatch.setenv("BROKER_HOST", "no-such-host.invalid")
+    # Both given: neither variable is used, and the bad BROKER_PORT is no error.
+    client = BrokerClient("explicit-%s" % uid(), host="127.0.0.1", port=broker_port)
+    assert (client.config.host, client.config.port) == ("127.0.0.1", broker_port)
+    try:
+        assert await within(client.connect()) is True
+    finally:
+        await client.disconnect()
+    # The port given in a config of one's own wins the same way.
+    assert BrokerClient("x", host="127.0.0.1", config=ClientConfig(host="h", port=broker_port)).config.port == broker_port
+    # Left to the environment, the invalid variable is still an error that names it.
+    with pytest.raises(ValueError, match="BROKER_PORT='%dx' is not a port number" % broker_port):
+        BrokerClient("x", host="127.0.0.1")
+
+
 async def test_broker_down_connect_raises_connection_refused():
     port = free_port()
     for host in ("127.0.0.1", "localhost"):
