@@ -61,6 +61,9 @@ class MessageBroker:
         self._config_dir: Optional[tempfile.TemporaryDirectory] = None
         self._log_task: Optional["asyncio.Task[None]"] = None
         self._recent: Deque[str] = deque(maxlen=20)
+        # The start in progress, shared by every start() call made meanwhile.
+        self._starting: Optional["asyncio.Task[None]"] = None
+        self._start_waiters = 0
 
     @property
     def is_running(self) -> bool:
@@ -79,9 +82,33 @@ class MessageBroker:
 
     async def start(self) -> None:
         """Start the broker; returns once it accepts connections. Raises ``BridgeNotFoundError``
-        when there is no broker to run, ``BrokerStartError`` when it refuses to start."""
+        when there is no broker to run, ``BrokerStartError`` when it refuses to start.
+
+        Calls made while a start is in progress wait for that one and get its outcome (the
+        same exception when it fails); once running, start() returns at once. Cancelling
+        the last call waiting for a start stops it, killing the half-started broker.
+        """
         if self._running:
             return
+        task = self._starting
+        if task is None:
+            task = self._starting = asyncio.ensure_future(self._start())
+        self._start_waiters += 1
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if self._start_waiters == 1 and not task.done():
+                # Nobody else waits for it: cancelling start() cancels the start, as it did
+                # before starts were shared.
+                task.cancel()
+                await asyncio.wait({task})
+            raise
+        finally:
+            self._start_waiters -= 1
+            if task.done() and self._starting is task:
+                self._starting = None
+
+    async def _start(self) -> None:
         # --stop-on-stdin-close: we hold the broker's stdin open; when this process ends,
         # however it ends, the OS closes it and the broker stops instead of lingering.
         argv = bridge_command() + ["broker", "--config", self._write_config(), "--log-format", "json", "--stop-on-stdin-close"]

@@ -235,3 +235,45 @@ async def test_a_failure_forwarding_the_log_is_reported_and_stop_stays_clean(cap
     finally:
         broker_log.removeFilter(failing)
         await asyncio.wait_for(broker.stop(), 15)
+
+
+def _our_broker_children() -> list:
+    """Pids of the `bridge broker` processes this test process started (Linux: /proc)."""
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % name, "rb") as f:
+                argv = f.read().split(b"\0")
+            with open("/proc/%s/stat" % name) as f:
+                stat = f.read()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(")") + 2:].split()
+        if fields[0] != "Z" and int(fields[1]) == os.getpid() and b"broker" in argv and b"--stop-on-stdin-close" in argv:
+            found.append(int(name))
+    return found
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="lists processes with /proc")
+async def test_concurrent_starts_share_one_broker():
+    broker = MessageBroker(BrokerConfig(host="127.0.0.1", port=0))
+    try:
+        results = await asyncio.gather(broker.start(), broker.start(), broker.start(), return_exceptions=True)
+        assert results == [None, None, None]
+        assert broker.is_running and is_listening(broker.port)
+        assert _our_broker_children() == [broker.pid]
+        await broker.start()  # running: nothing new
+        assert _our_broker_children() == [broker.pid]
+    finally:
+        await asyncio.wait_for(broker.stop(), 15)
+    assert _our_broker_children() == []
+
+
+async def test_concurrent_starts_that_fail_get_the_same_error():
+    broker = MessageBroker(BrokerConfig(host="127.0.0.1", port=0, heartbeat_interval=30, heartbeat_timeout=5))
+    results = await asyncio.gather(broker.start(), broker.start(), return_exceptions=True)
+    assert isinstance(results[0], BrokerStartError) and "heartbeat_timeout" in str(results[0])
+    assert results[1] is results[0]
+    assert not broker.is_running and broker.pid is None
