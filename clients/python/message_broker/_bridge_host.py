@@ -19,6 +19,7 @@ from collections import deque
 from typing import Any, Deque, Dict, List, Optional
 
 from ._bridge_command import bridge_command
+from ._output_lines import forward_lines
 
 log = logging.getLogger("message_broker.ahk_bridge")
 host_log = logging.getLogger("message_broker.ahk_bridge.host")
@@ -106,7 +107,8 @@ class BridgeHost:
 
     async def drain_output(self) -> None:
         """Wait until the host's output has all been read (it has exited, or is about to)."""
-        await asyncio.gather(*self._readers, return_exceptions=True)
+        # The readers log their own failures and never raise (see forward_lines).
+        await asyncio.gather(*self._readers)
 
     async def stop(self, timeout: float) -> None:
         """Close the host's stdin (it stops every script, then exits); kill it, with the
@@ -159,23 +161,22 @@ class BridgeHost:
             self._config_dir = None
 
     async def _forward(self, stream: asyncio.StreamReader) -> None:
-        """Pass the host's output lines to logging (``message_broker.ahk_bridge.host``)."""
-        while True:
-            raw = await stream.readline()
-            if not raw:
-                return
-            text = raw.decode("utf-8", "replace").rstrip("\r\n")
-            if not text:
-                continue
-            self._recent.append(text)
-            # Text log lines are "<time> <LEVEL> <component>: <message> k=v ..."; the
-            # summary on stdout is not a log line and goes out as INFO.
-            parts = text.split(None, 2)
-            level = _HOST_LEVELS.get(parts[1]) if len(parts) == 3 else None
-            if level is None:
-                host_log.info("%s", text)
-            else:
-                host_log.log(level, "%s", parts[2])
+        """Pass the host's output lines to logging (``message_broker.ahk_bridge.host``).
+        Never raises: ``stop()`` waits for this, and output must not make it fail."""
+        await forward_lines(stream, self._log_line, log, "the bridge host (pid %s)" % self.process.pid)
+
+    def _log_line(self, text: str) -> None:
+        if not text:
+            return
+        self._recent.append(text)
+        # Text log lines are "<time> <LEVEL> <component>: <message> k=v ..."; the
+        # summary on stdout is not a log line and goes out as INFO.
+        parts = text.split(None, 2)
+        level = _HOST_LEVELS.get(parts[1]) if len(parts) == 3 else None
+        if level is None:
+            host_log.info("%s", text)
+        else:
+            host_log.log(level, "%s", parts[2])
 
     async def _watch(self) -> int:
         code = await self.process.wait()

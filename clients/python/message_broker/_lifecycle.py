@@ -81,19 +81,46 @@ class ConnectionLifecycle:
             wanted=lambda: self.state == "reconnecting",
             attempt=self._reconnect_once,
             give_up=self._gave_up,
+            cancelled=self._reconnect_cancelled,
         )
 
     def bind_loop(self) -> asyncio.AbstractEventLoop:
-        """The running loop, which becomes the client's; refuses another loop while in use."""
+        """The running loop, which becomes the client's; refuses another loop while in use.
+
+        A loop that has been closed is not in use, whatever the state says: its tasks (a
+        reconnect loop, a handshake) and its sockets went with it. ``asyncio.run()`` ending
+        while the client reconnects does that, and so does each test of pytest-asyncio.
+        """
         loop = asyncio.get_running_loop()
         if self._loop is not loop:
-            if self._loop is not None and self.state not in ("idle", "closed"):
+            if self._loop is not None and self._loop.is_closed():
+                self._forget_closed_loop()
+            elif self._loop is not None and self.state not in ("idle", "closed"):
                 raise RuntimeError(
                     "BrokerClient %r runs on the event loop that connected it (in another thread?); "
                     "use asyncio.run_coroutine_threadsafe(coro, that_loop)" % self.client_id
                 )
             self._loop = loop
         return loop
+
+    def _forget_closed_loop(self) -> None:
+        """Drop what belonged to the client's closed loop, and count the client closed.
+
+        Nothing of that loop may be touched (cancelling or aborting would schedule on it):
+        its objects are only let go of. A connection still open then has its socket closed
+        by the garbage collector."""
+        log.debug("the event loop of client %r is closed; its connection and tasks are dropped", self.client_id)
+        self._reconnector.forget()
+        self._connecting = None
+        self._disconnecting = None
+        self._heartbeat_task = None
+        if self._conn is not None:
+            self._conn.closed = True
+            self._conn = None
+        # Deliveries of the old loop are not waited for by the next disconnect().
+        self._dispatcher = DeliveryDispatcher(self._subs, self._emit, lambda conn: conn is self._conn)
+        if self.state != "idle":
+            self.state = "closed"
 
     def state_words(self) -> str:
         """The state, as the end of an error message."""
@@ -111,11 +138,24 @@ class ConnectionLifecycle:
 
     # -- connecting -----------------------------------------------------------------------
 
-    async def connect(self) -> bool:
-        """``BrokerClient.connect``."""
+    @property
+    def epoch(self) -> int:
+        """How many times ``disconnect()`` was called: a ``connect()`` called at one epoch
+        is cancelled by any ``disconnect()`` called after it."""
+        return self._epoch
+
+    def _cancelled_by_disconnect(self) -> BrokerNotConnectedError:
+        return BrokerNotConnectedError("connecting to the broker at %s was cancelled by disconnect()" % self.where)
+
+    async def connect(self, epoch: int) -> bool:
+        """``BrokerClient.connect``, called when ``self.epoch`` was ``epoch``."""
         self.bind_loop()
         if self._disconnecting is not None:
             await asyncio.shield(self._disconnecting)
+        if epoch != self._epoch:
+            # disconnect() was called after connect(), before this coroutine ran (or while
+            # it waited for an earlier disconnect): the later call wins.
+            raise self._cancelled_by_disconnect()
         if self.state == "connected":
             return True
         if self._connecting is not None:
@@ -132,7 +172,6 @@ class ConnectionLifecycle:
                 raise
             return True
         before = "closed" if self.state == "closed" else "idle"
-        epoch = self._epoch
         self.state = "connecting"
         try:
             await self._run_establish(first=True, owned_by_caller=True)
@@ -152,7 +191,8 @@ class ConnectionLifecycle:
         """Run one connection attempt, shared by every concurrent ``connect()``. With
         ``owned_by_caller``, cancelling the caller (``wait_for(client.connect(), t)``)
         cancels the attempt too, so no connection appears after the caller gave up."""
-        task = asyncio.ensure_future(self._establish(first))
+        # The epoch is taken now: a disconnect() before the task starts must cancel it.
+        task = asyncio.ensure_future(self._establish(first, self._epoch))
         # When every waiter was cancelled (disconnect() stopping a reconnect), nobody else
         # would retrieve the failure and asyncio would log it as never retrieved.
         task.add_done_callback(lambda t: t.cancelled() or t.exception())
@@ -169,15 +209,12 @@ class ConnectionLifecycle:
             if self._connecting is task:
                 self._connecting = None
 
-    async def _establish(self, first: bool) -> None:
+    async def _establish(self, first: bool, epoch: int) -> None:
         """Open a socket, handshake, restore subscriptions. The caller owns the state on failure."""
         loop = asyncio.get_running_loop()
-        epoch = self._epoch
         timeout = float(self.config.connect_timeout)
         deadline = loop.time() + timeout
-
-        def cancelled() -> BrokerNotConnectedError:
-            return BrokerNotConnectedError("connecting to the broker at %s was cancelled by disconnect()" % self.where)
+        cancelled = self._cancelled_by_disconnect
 
         try:
             reader, writer = await within(open_socket(self.config.host, self.config.port, self.where), timeout)
@@ -220,9 +257,13 @@ class ConnectionLifecycle:
 
     async def disconnect(self) -> None:
         """``BrokerClient.disconnect``."""
+        # Bumped at once, not in the task below: a connect() called before this must see
+        # it even when it runs first (connect() scheduled with ensure_future, not started).
         if self._loop is None:
+            self._epoch += 1
             return
         self.bind_loop()
+        self._epoch += 1
         if self._disconnecting is None:
             self._disconnecting = asyncio.ensure_future(self._do_disconnect())
         task = self._disconnecting
@@ -233,7 +274,6 @@ class ConnectionLifecycle:
                 self._disconnecting = None
 
     async def _do_disconnect(self) -> None:
-        self._epoch += 1
         self._reconnector.stop()
         self._stop_heartbeat()
         if self.state in ("idle", "closed"):
@@ -343,6 +383,14 @@ class ConnectionLifecycle:
         self.state = "closed"
         log.error("%s", error)
         self._emit("error", error)
+
+    def _reconnect_cancelled(self) -> None:
+        """The reconnect loop was cancelled from outside, as ``asyncio.run()`` does when the
+        program's main coroutine returns: closed, as ``reader_cancelled`` does for a
+        connection; reconnecting would need a task that loop would destroy."""
+        if self.state == "reconnecting":
+            self.state = "closed"
+            log.debug("stopped reconnecting to the broker at %s: the reconnect task was cancelled", self.where)
 
     def _start_heartbeat(self, conn: Connection, result: Dict[str, Any]) -> None:
         self._stop_heartbeat()

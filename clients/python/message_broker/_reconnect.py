@@ -32,7 +32,9 @@ class Reconnector:
 
     ``wanted()`` says whether the client still wants to reconnect (it may have been told to
     disconnect meanwhile); ``attempt()`` connects once, raising on failure; ``give_up(error)``
-    is told when ``max_attempts()`` (0 = unlimited) attempts have failed. ``delays`` and
+    is told when ``max_attempts()`` (0 = unlimited) attempts have failed; ``cancelled()``
+    when the loop's task is cancelled by someone else than ``stop()`` (``asyncio.run()``
+    ending cancels every task). ``delays`` and
     ``max_attempts`` are asked as the loop runs, so that changes to the client's config apply.
     """
 
@@ -44,6 +46,7 @@ class Reconnector:
         wanted: Callable[[], bool],
         attempt: Callable[[], Awaitable[None]],
         give_up: Callable[[ConnectionError], None],
+        cancelled: Callable[[], None],
     ) -> None:
         self._where = where
         self._delays = delays
@@ -51,12 +54,17 @@ class Reconnector:
         self._wanted = wanted
         self._attempt = attempt
         self._give_up = give_up
+        self._cancelled = cancelled
         self._task: Optional["asyncio.Task[None]"] = None
 
     def start(self) -> None:
         """Start the loop unless it runs already."""
         if self._task is None or self._task.done():
             self._task = asyncio.ensure_future(self._run())
+
+    def forget(self) -> None:
+        """Let go of the loop's task without touching it: its event loop is closed."""
+        self._task = None
 
     def stop(self) -> None:
         """Cancel the loop (unless the caller is the loop itself, which then ends on its own)."""
@@ -66,6 +74,16 @@ class Reconnector:
             task.cancel()
 
     async def _run(self) -> None:
+        try:
+            await self._attempts()
+        except asyncio.CancelledError:
+            # stop() lets go of the task before cancelling it: this is another canceller.
+            if self._task is asyncio.current_task():
+                self._task = None
+                self._cancelled()
+            raise
+
+    async def _attempts(self) -> None:
         attempt = 0
         limit = self._max_attempts()
         while self._wanted():

@@ -20,6 +20,7 @@ from typing import Any, Deque, Dict, List, Optional
 
 from ._bridge_command import bridge_command
 from ._deadline import within
+from ._output_lines import forward_lines, read_line
 from .config import BrokerConfig
 
 log = logging.getLogger("message_broker.broker")
@@ -60,6 +61,9 @@ class MessageBroker:
         self._config_dir: Optional[tempfile.TemporaryDirectory] = None
         self._log_task: Optional["asyncio.Task[None]"] = None
         self._recent: Deque[str] = deque(maxlen=20)
+        # The start in progress, shared by every start() call made meanwhile.
+        self._starting: Optional["asyncio.Task[None]"] = None
+        self._start_waiters = 0
 
     @property
     def is_running(self) -> bool:
@@ -78,9 +82,33 @@ class MessageBroker:
 
     async def start(self) -> None:
         """Start the broker; returns once it accepts connections. Raises ``BridgeNotFoundError``
-        when there is no broker to run, ``BrokerStartError`` when it refuses to start."""
+        when there is no broker to run, ``BrokerStartError`` when it refuses to start.
+
+        Calls made while a start is in progress wait for that one and get its outcome (the
+        same exception when it fails); once running, start() returns at once. Cancelling
+        the last call waiting for a start stops it, killing the half-started broker.
+        """
         if self._running:
             return
+        task = self._starting
+        if task is None:
+            task = self._starting = asyncio.ensure_future(self._start())
+        self._start_waiters += 1
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if self._start_waiters == 1 and not task.done():
+                # Nobody else waits for it: cancelling start() cancels the start, as it did
+                # before starts were shared.
+                task.cancel()
+                await asyncio.wait({task})
+            raise
+        finally:
+            self._start_waiters -= 1
+            if task.done() and self._starting is task:
+                self._starting = None
+
+    async def _start(self) -> None:
         # --stop-on-stdin-close: we hold the broker's stdin open; when this process ends,
         # however it ends, the OS closes it and the broker stops instead of lingering.
         argv = bridge_command() + ["broker", "--config", self._write_config(), "--log-format", "json", "--stop-on-stdin-close"]
@@ -113,12 +141,12 @@ class MessageBroker:
     async def _wait_listening(self) -> None:
         assert self._process is not None and self._process.stderr is not None
         while True:
-            raw = await self._process.stderr.readline()
-            if not raw:
+            line = await read_line(self._process.stderr)
+            if line is None:
                 code = await self._process.wait()
                 detail = "\n".join(self._recent) or "(no output)"
                 raise BrokerStartError("the broker exited with code %s before listening:\n%s" % (code, detail))
-            record = self._log_line(raw)
+            record = self._log_line(line)
             if record is not None and record.get("msg") == "broker listening":
                 port = record.get("port")
                 if isinstance(port, int):
@@ -126,9 +154,9 @@ class MessageBroker:
                 log.info("broker listening on %s:%s (pid %s)", self.host, self.port, self._process.pid)
                 return
 
-    def _log_line(self, raw: bytes) -> Optional[Dict[str, Any]]:
-        """Forward one of the broker's log lines to ``logging``; returns it parsed when it is JSON."""
-        text = raw.decode("utf-8", "replace").rstrip("\r\n")
+    def _log_line(self, text: str) -> Optional[Dict[str, Any]]:
+        """Forward one of the broker's log lines to ``logging``; returns it parsed when it is JSON.
+        (A line cut by ``read_line`` is no longer JSON: it goes out whole, as INFO.)"""
         if not text:
             return None
         self._recent.append(text)
@@ -149,11 +177,8 @@ class MessageBroker:
         process = self._process
         if process is None or process.stderr is None:
             return
-        while True:
-            raw = await process.stderr.readline()
-            if not raw:
-                break
-            self._log_line(raw)
+        # Never raises: stop() awaits this task, and output must not make stop() fail.
+        await forward_lines(process.stderr, self._log_line, log, "the broker (pid %s)" % process.pid)
         code = await process.wait()
         if self._running:
             self._running = False

@@ -15,7 +15,8 @@ acks), ``_events`` (listeners), ``_wire_log`` (the DEBUG lines of each message).
 from __future__ import annotations
 
 import itertools
-from typing import Any, Callable, Dict, List, Optional, Union
+import math
+from typing import Any, Callable, Coroutine, Dict, List, Optional, Union
 
 from ._connection import build_request
 from ._events import EVENTS, Listeners
@@ -149,9 +150,16 @@ class BrokerClient:
 
     # ------------------------------------------------------------------ connection
 
-    async def connect(self) -> bool:
+    def connect(self) -> "Coroutine[Any, Any, bool]":
         """Open the connection and perform the ``connect`` handshake; True once connected
-        (at once when already connected).
+        (at once when already connected). Use it as a coroutine function:
+        ``await client.connect()``, ``asyncio.ensure_future(client.connect())``.
+
+        A ``disconnect()`` called after ``connect()`` wins: the connect raises
+        ``BrokerNotConnectedError`` ("cancelled by disconnect()") and the client stays
+        closed, also when the connect had not started running yet
+        (``task = ensure_future(client.connect()); await client.disconnect()``). A
+        ``connect()`` called after ``disconnect()`` connects again.
 
         Raises ``ConnectionRefusedError`` when nothing listens at host:port, another
         ``OSError`` for other network failures, ``asyncio.TimeoutError`` when TCP does not
@@ -160,7 +168,9 @@ class BrokerClient:
         auto-reconnect covers losses after a success. ``clean_session`` is sent when
         ``config.clean_session`` is set, on this call only, never on a reconnect.
         """
-        return await self._lifecycle.connect()
+        # Which disconnect() calls came after this one is settled now, at the call, not
+        # when the returned coroutine starts running.
+        return self._lifecycle.connect(self._lifecycle.epoch)
 
     async def disconnect(self) -> None:
         """Say goodbye to the broker and close; no reconnect follows. Waits briefly for
@@ -191,8 +201,9 @@ class BrokerClient:
             return float(self.config.request_timeout)
         if not is_number(timeout):
             raise TypeError("%s: timeout must be a number of seconds, got %s" % (what, type(timeout).__name__))
-        if not timeout > 0:
-            raise ValueError("%s: timeout must be positive, got %r" % (what, timeout))
+        # inf and nan cannot go on the wire (JSON has no such numbers).
+        if not (math.isfinite(timeout) and timeout > 0):
+            raise ValueError("%s: timeout must be a positive, finite number of seconds, got %r" % (what, timeout))
         return float(timeout)
 
     async def call(self, method: str, params: Optional[Dict[str, Any]] = None, timeout: Optional[float] = None) -> Any:
@@ -259,8 +270,9 @@ class BrokerClient:
             raise ValueError("publish: qos must be 0 or 1, got %r" % (qos,))
         if not is_number(ttl):
             raise TypeError("publish: ttl must be a number of seconds, got %s" % type(ttl).__name__)
-        if ttl < 0:
-            raise ValueError("publish: ttl must be 0 (no expiry) or positive, got %r" % (ttl,))
+        # inf and nan cannot go on the wire (JSON has no such numbers): 0 is "never expires".
+        if not (math.isfinite(ttl) and ttl >= 0):
+            raise ValueError("publish: ttl must be 0 (no expiry) or a positive, finite number of seconds, got %r" % (ttl,))
         if not isinstance(retain, bool):
             raise TypeError("publish: retain must be True or False, got %r" % (retain,))
         params: Dict[str, Any] = {"topic": topic, "payload": payload, "qos": qos, "ttl": ttl}

@@ -71,7 +71,8 @@ class ClientConfig:
 def client_settings(client_id: Any, host: Optional[str], port: Optional[int], config: Optional[ClientConfig]) -> ClientConfig:
     """Check a client constructor's ``client_id``, ``host``, ``port`` and ``config`` and
     settle them into the config the client uses: a copy of ``config`` (default
-    ``ClientConfig()``) with ``host``/``port`` put over its own. The given config is not
+    ``ClientConfig()``) with ``host``/``port`` put over its own; ``BROKER_HOST`` and
+    ``BROKER_PORT`` are read only for what neither gives. The given config is not
     modified. Raises ``TypeError``/``ValueError`` for an invalid argument."""
     if not isinstance(client_id, str):
         raise TypeError("client_id must be a string, got %s" % type(client_id).__name__)
@@ -79,11 +80,14 @@ def client_settings(client_id: Any, host: Optional[str], port: Optional[int], co
         raise ValueError("client_id must be 1-%d characters, got %r" % (MAX_CLIENT_ID_LENGTH, client_id))
     if config is not None and not isinstance(config, ClientConfig):
         raise TypeError("config must be a ClientConfig, got %s" % type(config).__name__)
-    config = dataclasses.replace(config) if config is not None else ClientConfig()
+    # Given ones go to the constructor: their environment variable is then not read at
+    # all, so an invalid BROKER_PORT cannot fail a client whose port was given.
+    given: Dict[str, Any] = {}
     if host is not None:
-        config.host = host
+        given["host"] = host
     if port is not None:
-        config.port = port
+        given["port"] = port
+    config = dataclasses.replace(config, **given) if config is not None else ClientConfig(**given)
     if not isinstance(config.host, str) or not config.host:
         raise TypeError("host must be a non-empty string, got %r" % (config.host,))
     if not isinstance(config.port, int) or isinstance(config.port, bool) or not 1 <= config.port <= 65535:

@@ -384,3 +384,35 @@ def test_script_folders_must_be_a_list() -> None:
         AHKBridge(object(), script_folders=str(FIXTURES))
     with pytest.raises(TypeError):
         AHKBridge(object(), script_folders=FIXTURES)
+
+
+async def test_a_host_output_line_over_64_kib_is_logged_cut_and_the_next_ones_still_are(
+    client: BrokerClient, make_bridge: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The host logs what a script prints; one line of 100 KB is over the 64 KiB that
+    # StreamReader.readline() takes.
+    caplog.set_level(logging.INFO, logger="message_broker")
+    script = tmp_path / "long_line.ahk"
+    script.write_text(";@fake print " + "L" * 100_000 + "\n;@fake print after-the-long-line\n;@fake persistent\n")
+    bridge = make_bridge(client, script_folders=[tmp_path])
+    await bridge.start()
+    await bridge.run_script(script, "long")
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + WAIT
+
+    def host_lines() -> List[str]:
+        return [r.getMessage() for r in caplog.records if r.name == "message_broker.ahk_bridge.host"]
+
+    while not any("after-the-long-line" in line for line in host_lines()):
+        assert loop.time() < deadline, "the line after the long one was not logged"
+        await asyncio.sleep(0.05)
+    long_lines = [line for line in host_lines() if "LLLL" in line]
+    assert len(long_lines) == 1 and len(long_lines[0]) < 17_000
+    assert long_lines[0].endswith("more bytes of this line left out]")
+    # The host still answers, and stops cleanly (not killed after stop_timeout).
+    assert (await bridge.script_status("long"))["running"] is True
+    started = loop.time()
+    await asyncio.wait_for(bridge.stop(), WAIT)
+    assert loop.time() - started < bridge.stop_timeout
+    assert any(r.getMessage() == "bridge host stopped (exit code 0)" for r in caplog.records)
+    assert not any("did not stop" in r.getMessage() for r in caplog.records)

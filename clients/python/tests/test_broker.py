@@ -147,3 +147,133 @@ async def test_broker_logs_go_to_the_message_broker_logger(caplog):
     assert "message_broker.broker" in names
     assert any("broker listening" in r.getMessage() for r in caplog.records)
     assert any("broker stopped" in r.getMessage() for r in caplog.records)
+
+
+async def wait_for_record(caplog: pytest.LogCaptureFixture, predicate, what: str, timeout: float = 10.0) -> logging.LogRecord:
+    """The first captured log record that satisfies ``predicate``, waiting for it (polling:
+    logging has no event to wait on)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        for record in caplog.records:
+            if predicate(record):
+                return record
+        assert loop.time() < deadline, "no log record with %s within %ss" % (what, timeout)
+        await asyncio.sleep(0.02)
+
+
+async def test_a_log_line_over_64_kib_is_forwarded_cut_and_the_next_ones_still_are(caplog):
+    # With log_messages the broker logs each payload: one line of ~100 KB here, over
+    # StreamReader.readline()'s 64 KiB limit.
+    caplog.set_level(logging.INFO, logger="message_broker")
+    broker = MessageBroker(BrokerConfig(host="127.0.0.1", port=0, log_messages=True))
+    await broker.start()
+    try:
+        client = BrokerClient("big_logger", host="127.0.0.1", port=broker.port)
+        await client.connect()
+        await client.publish("log.big", {"x": "a" * 100_000})
+        await client.publish("log.after_big", {"x": "small"})
+        after = await wait_for_record(caplog, lambda r: "log.after_big" in r.getMessage(), "the publish after the big one")
+        assert after.name == "message_broker.broker"
+        big = [r.getMessage() for r in caplog.records if "log.big" in r.getMessage()]
+        assert len(big) == 1
+        # Cut to the first 16 KiB, with how much was left out.
+        assert big[0].startswith('{"time"') and len(big[0]) < 17_000
+        left_out = int(big[0].rsplit("[", 1)[1].split()[0])
+        assert 80_000 < left_out < 100_000
+        assert big[0].endswith("[%d more bytes of this line left out]" % left_out)
+        await client.disconnect()
+    finally:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        await asyncio.wait_for(broker.stop(), 15)
+        stop_took = loop.time() - started
+    # A clean stop, not the kill after STOP_TIMEOUT.
+    assert stop_took < 5
+    assert any(r.getMessage() == "broker stopped (exit code 0)" for r in caplog.records)
+    assert not any("did not stop" in r.getMessage() for r in caplog.records)
+
+
+class _FailOn(logging.Filter):
+    """A user's logging filter that raises on the records holding ``text``."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.text in record.getMessage():
+            raise RuntimeError("filter failed on purpose")
+        return True
+
+
+async def test_a_failure_forwarding_the_log_is_reported_and_stop_stays_clean(caplog):
+    caplog.set_level(logging.INFO, logger="message_broker")
+    broker_log = logging.getLogger("message_broker.broker")
+    failing = _FailOn("log.fails_here")
+    broker_log.addFilter(failing)
+    broker = MessageBroker(BrokerConfig(host="127.0.0.1", port=0, log_messages=True))
+    try:
+        await broker.start()
+        client = BrokerClient("failing_logger", host="127.0.0.1", port=broker.port)
+        await client.connect()
+        await client.publish("log.fails_here", {})
+        error = await wait_for_record(caplog, lambda r: r.levelno == logging.ERROR, "the forwarding failure")
+        assert "cannot forward the output of the broker (pid %s)" % broker.pid in error.getMessage()
+        assert error.exc_info is not None and "filter failed on purpose" in str(error.exc_info[1])
+        # The rest of the output is still read (and dropped): 2 MB of logged payloads
+        # would fill the pipe and block the broker otherwise.
+        for _ in range(40):
+            await asyncio.wait_for(client.publish("log.more", {"x": "b" * 50_000}), 5)
+        assert not any("log.more" in r.getMessage() for r in caplog.records)
+        await client.disconnect()
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        await asyncio.wait_for(broker.stop(), 15)  # does not raise the filter's error
+        assert loop.time() - started < 5
+        assert any(r.getMessage() == "broker stopped (exit code 0)" for r in caplog.records)
+    finally:
+        broker_log.removeFilter(failing)
+        await asyncio.wait_for(broker.stop(), 15)
+
+
+def _our_broker_children() -> list:
+    """Pids of the `bridge broker` processes this test process started (Linux: /proc)."""
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % name, "rb") as f:
+                argv = f.read().split(b"\0")
+            with open("/proc/%s/stat" % name) as f:
+                stat = f.read()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(")") + 2:].split()
+        if fields[0] != "Z" and int(fields[1]) == os.getpid() and b"broker" in argv and b"--stop-on-stdin-close" in argv:
+            found.append(int(name))
+    return found
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="lists processes with /proc")
+async def test_concurrent_starts_share_one_broker():
+    broker = MessageBroker(BrokerConfig(host="127.0.0.1", port=0))
+    try:
+        results = await asyncio.gather(broker.start(), broker.start(), broker.start(), return_exceptions=True)
+        assert results == [None, None, None]
+        assert broker.is_running and is_listening(broker.port)
+        assert _our_broker_children() == [broker.pid]
+        await broker.start()  # running: nothing new
+        assert _our_broker_children() == [broker.pid]
+    finally:
+        await asyncio.wait_for(broker.stop(), 15)
+    assert _our_broker_children() == []
+
+
+async def test_concurrent_starts_that_fail_get_the_same_error():
+    broker = MessageBroker(BrokerConfig(host="127.0.0.1", port=0, heartbeat_interval=30, heartbeat_timeout=5))
+    results = await asyncio.gather(broker.start(), broker.start(), return_exceptions=True)
+    assert isinstance(results[0], BrokerStartError) and "heartbeat_timeout" in str(results[0])
+    assert results[1] is results[0]
+    assert not broker.is_running and broker.pid is None

@@ -578,6 +578,23 @@ async def test_defaults_come_from_the_environment_and_overrides_do_not_touch_the
     assert (shared.host, shared.port) == ("localhost", 1)
 
 
+async def test_an_explicit_port_or_host_wins_without_reading_an_invalid_environment(broker_port, monkeypatch):
+    monkeypatch.setenv("BROKER_PORT", "%dx" % broker_port)
+    monkeypatch.setenv("BROKER_HOST", "no-such-host.invalid")
+    # Both given: neither variable is used, and the bad BROKER_PORT is no error.
+    client = BrokerClient("explicit-%s" % uid(), host="127.0.0.1", port=broker_port)
+    assert (client.config.host, client.config.port) == ("127.0.0.1", broker_port)
+    try:
+        assert await within(client.connect()) is True
+    finally:
+        await client.disconnect()
+    # The port given in a config of one's own wins the same way.
+    assert BrokerClient("x", host="127.0.0.1", config=ClientConfig(host="h", port=broker_port)).config.port == broker_port
+    # Left to the environment, the invalid variable is still an error that names it.
+    with pytest.raises(ValueError, match="BROKER_PORT='%dx' is not a port number" % broker_port):
+        BrokerClient("x", host="127.0.0.1")
+
+
 async def test_broker_down_connect_raises_connection_refused():
     port = free_port()
     for host in ("127.0.0.1", "localhost"):
@@ -623,6 +640,41 @@ async def test_concurrent_connects_share_one_handshake(make_client):
     assert len(events.of("connected")) == 1
     assert await client.connect() is True  # already connected: no new handshake
     assert len(events.of("connected")) == 1
+
+
+@pytest.mark.parametrize("connected_before", [False, True], ids=["never connected", "connected and disconnected before"])
+@pytest.mark.parametrize("steps", [0, 1, 2, 3], ids=lambda n: "connect ran %d loop steps" % n)
+async def test_disconnect_after_a_scheduled_connect_keeps_the_client_closed(make_client, connected_before, steps):
+    # An app shut down during its start-up: connect() scheduled, disconnect() awaited
+    # before the connect has started (0 steps) or while it starts. The later call wins.
+    watcher = await make_client("watch")
+    connected = Inbox()
+    await watcher.subscribe("system.client.connected", connected.callback)
+    client = await make_client("raced", connect=False)
+    if connected_before:
+        await client.connect()
+        await client.disconnect()
+    connected.messages.clear()
+
+    task = asyncio.ensure_future(client.connect())
+    for _ in range(steps):
+        await asyncio.sleep(0)
+    # Awaited directly: wait_for() would make it a task, which runs after the connect's.
+    await client.disconnect()
+    with pytest.raises(BrokerNotConnectedError, match="cancelled by disconnect"):
+        await within(task)
+    assert not client.is_connected
+
+    # The broker never saw it connect: its connected notes come in order, and the
+    # marker's is the first one after the race.
+    marker = await make_client("marker")
+    await connected.wait(lambda m: m.payload["client_id"] == marker.client_id)
+    assert [m.payload["client_id"] for m in connected.messages] == [marker.client_id]
+    assert not client.is_connected and repr(client).endswith((" idle>", " closed>"))
+
+    # A connect() called after the disconnect() connects.
+    assert await within(client.connect()) is True
+    assert client.is_connected
 
 
 async def test_calls_when_not_connected_raise_not_connected(make_client):
@@ -712,6 +764,27 @@ async def test_wrong_argument_types_raise_clear_errors(make_client):
     with pytest.raises(ValueError, match="port"):
         BrokerClient("x", port=70000)
     assert client.patterns == []  # nothing half-registered
+    assert client.is_connected
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf], ids=["nan", "inf", "-inf"])
+async def test_non_finite_ttl_and_timeout_are_value_errors_naming_them(make_client, value):
+    # JSON has no nan or inf: they used to fail encoding, blamed on the payload.
+    client = await make_client("c")
+    receiver = await make_client("r")
+    inbox = Inbox(sync=True)
+    topic = "finite.%s" % uid()
+    await receiver.subscribe(topic, inbox.callback)
+    with pytest.raises(ValueError, match=r"^publish: ttl must be 0 \(no expiry\) or a positive, finite number of seconds, got -?(nan|inf)$"):
+        await client.publish(topic, {"n": 1}, ttl=value)
+    with pytest.raises(ValueError, match=r"^request: timeout must be a positive, finite number of seconds, got -?(nan|inf)$"):
+        await client.request(topic, {"n": 2}, timeout=value)
+    with pytest.raises(ValueError, match=r"^call: timeout must be a positive, finite number"):
+        await client.call("status", timeout=value)
+    # Nothing went out: the first message the subscriber gets is the next one.
+    await client.publish(topic, {"n": 3})
+    await inbox.wait_topic(topic)
+    assert [m.payload for m in inbox.messages] == [{"n": 3}]
     assert client.is_connected
 
 
@@ -959,6 +1032,60 @@ def test_program_ending_without_disconnect_closes_quietly(broker_port):
     for unwanted in ("Task was destroyed", "lost the connection", "reconnecting", "ResourceWarning", "Traceback", "WARNING", "ERROR"):
         assert unwanted not in proc.stderr, proc.stderr
     assert "the read task was cancelled" in proc.stderr
+
+
+def _run_and_close(coro: Any) -> Any:
+    """Run ``coro`` on a new loop, then close the loop without cancelling what is left
+    (asyncio then reports the client's reconnect task as destroyed while pending, as it
+    would in a program that does this)."""
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(coro)
+    finally:
+        loop.close()
+
+
+@pytest.mark.parametrize(
+    "run_first, state_after",
+    [(asyncio.run, "closed>"), (_run_and_close, "reconnecting>")],
+    ids=["asyncio.run cancels its tasks", "loop closed with tasks pending"],
+)
+def test_a_client_whose_loop_ended_while_reconnecting_connects_from_a_new_loop(own_broker, run_first, state_after):
+    # pytest-asyncio gives each test its own loop; a program may call asyncio.run() twice.
+    # The first loop ends while the client reconnects (its broker is gone); the client
+    # must work on the next loop, whether the first one cancelled the reconnect task
+    # (asyncio.run) or was closed with it still pending.
+    port = own_broker.port
+    client = BrokerClient("loops-%s" % uid(), host="127.0.0.1", port=port, config=fast_config())
+    states: List[str] = []
+
+    async def first_loop() -> None:
+        events = Events(client)
+        await within(client.connect())
+        await client.subscribe(["loops.*"], lambda msg: None)
+        own_broker.kill()
+        assert (await events.wait("disconnected"))[1] == "connection_lost"
+        states.append(repr(client).rsplit(" ", 1)[1])
+
+    run_first(first_loop())
+    states.append(repr(client).rsplit(" ", 1)[1])
+    replacement = BrokerProcess(port)
+
+    async def second_loop() -> Dict[str, Any]:
+        await within(client.connect())
+        assert client.is_connected
+        subscriptions = await client.call("subscriptions")
+        await within(client.disconnect())
+        return subscriptions
+
+    try:
+        subscriptions = asyncio.run(second_loop())
+    finally:
+        replacement.stop()
+    # asyncio.run() ending stops the reconnecting: the client is closed, not "reconnecting".
+    assert states == ["reconnecting>", state_after]
+    assert subscriptions["patterns"] == ["loops.*"]
+    assert repr(client).endswith(" closed>") and not client.is_connected
 
 
 # --------------------------------------------------------------------------- threads
