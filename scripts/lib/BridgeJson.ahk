@@ -91,40 +91,43 @@ class BridgeJson {
         return '"' out SubStr(s, pos) '"'
     }
 
+    ; The text is passed on by reference (&t) to every helper: AutoHotkey v2 copies a string
+    ; into each by-value parameter, so passing it by value would copy the whole text on every
+    ; call, thousands of times for a large message.
     static Load(text) {
         pos := 1
-        value := this._Value(text, &pos)
-        if this._Skip(text, &pos) != ""
+        value := this._Value(&text, &pos)
+        if this._Skip(&text, &pos) != ""
             throw ValueError("JSON: unexpected text after the value", -1, "at " pos)
         return value
     }
 
     ; Skip whitespace; return the character at pos (not consumed), "" at the end.
-    static _Skip(t, &p) {
+    static _Skip(&t, &p) {
         while (c := SubStr(t, p, 1)) != "" && InStr(" `t`r`n", c)
             p += 1
         return c
     }
 
-    static _Value(t, &p) {
-        c := this._Skip(t, &p), start := p, p += 1
+    static _Value(&t, &p) {
+        c := this._Skip(&t, &p), start := p, p += 1
         if c == "{" || c == "[" {
             isObj := c == "{", out := isObj ? Map() : []
-            if this._Skip(t, &p) == (isObj ? "}" : "]") {
+            if this._Skip(&t, &p) == (isObj ? "}" : "]") {
                 p += 1
                 return out
             }
             loop {
                 if isObj {
-                    if this._Skip(t, &p) != '"'
+                    if this._Skip(&t, &p) != '"'
                         throw ValueError("JSON: expected a string key", -1, "at " p)
-                    p += 1, key := this._String(t, &p)
-                    if this._Skip(t, &p) != ":"
+                    p += 1, key := this._String(&t, &p)
+                    if this._Skip(&t, &p) != ":"
                         throw ValueError("JSON: expected ':'", -1, "at " p)
-                    p += 1, out[key] := this._Value(t, &p)
+                    p += 1, out[key] := this._Value(&t, &p)
                 } else
-                    out.Push(this._Value(t, &p))
-                c := this._Skip(t, &p), p += 1
+                    out.Push(this._Value(&t, &p))
+                c := this._Skip(&t, &p), p += 1
                 if c == (isObj ? "}" : "]")
                     return out
                 if c != ","
@@ -132,7 +135,7 @@ class BridgeJson {
             }
         }
         if c == '"'
-            return this._String(t, &p)
+            return this._String(&t, &p)
         for word, value in Map("true", 1, "false", 0, "null", "") {
             if SubStr(t, start, StrLen(word)) == word {
                 p := start + StrLen(word)
@@ -158,18 +161,23 @@ class BridgeJson {
     }
 
     ; Parse a string body; p is just after the opening quote.
-    static _String(t, &p) {
+    static _String(&t, &p) {
         out := ""
         loop {
-            q := InStr(t, '"', true, p), b := InStr(t, "\", true, p)
-            if !q
+            ; PCRE refuses to start a search on the second half of a surrogate pair: an unpaired
+            ; one here (only in malformed text) is taken as it is, as InStr did before.
+            while (Ord(SubStr(t, p, 1)) & 0xFC00) = 0xDC00
+                out .= SubStr(t, p, 1), p += 1
+            ; One search for whichever of '"' and '\' comes first: two InStr calls would each
+            ; scan on to the end of the text when there is none of their character left.
+            if !(b := RegExMatch(t, '["\\]', , p))
                 throw ValueError("JSON: unterminated string", -1, "at " p)
-            if !b || q < b {
-                out .= SubStr(t, p, q - p)
-                p := q + 1
+            out .= SubStr(t, p, b - p)
+            if SubStr(t, b, 1) == '"' {
+                p := b + 1
                 return out
             }
-            out .= SubStr(t, p, b - p), e := SubStr(t, b + 1, 1), p := b + 2
+            e := SubStr(t, b + 1, 1), p := b + 2
             switch e, true {
                 case '"', "\", "/": out .= e
                 case "n": out .= "`n"
@@ -178,10 +186,10 @@ class BridgeJson {
                 case "b": out .= "`b"
                 case "f": out .= "`f"
                 case "u":
-                    cp := this._Hex4(t, p), p += 4
+                    cp := this._Hex4(&t, p), p += 4
                     ; A surrogate pair written as two escapes becomes one character.
                     if cp >= 0xD800 && cp <= 0xDBFF && SubStr(t, p, 2) == "\u"
-                        && (lo := this._Hex4(t, p + 2)) >= 0xDC00 && lo <= 0xDFFF
+                        && (lo := this._Hex4(&t, p + 2)) >= 0xDC00 && lo <= 0xDFFF
                         cp := 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00), p += 6
                     out .= Chr(cp)
                 default: throw ValueError("JSON: bad escape \" e, -1, "at " (p - 2))
@@ -189,7 +197,7 @@ class BridgeJson {
         }
     }
 
-    static _Hex4(t, p) {
+    static _Hex4(&t, p) {
         hex := SubStr(t, p, 4)
         if !(hex ~= "^[0-9A-Fa-f]{4}$")
             throw ValueError("JSON: bad \u escape", -1, "at " p)

@@ -139,3 +139,29 @@ describe('the model of AutoHotkey float text', () => {
     expect(Number(text)).toBe(x);
   });
 });
+
+// Source checks, not behaviour (no AutoHotkey runs here). AutoHotkey v2 copies a string into
+// every by-value parameter (UserFunc::Call -> Var::Assign), so a parser helper that took the
+// text by value copied the whole message on each call: quadratic, seconds for 300 KB.
+describe('BridgeJson.ahk source: Load never copies the text per call', () => {
+  const helpers = ['_Skip', '_Value', '_String', '_Hex4'];
+  const code = json.split('\n').filter((line) => !/^\s*;/.test(line)).join('\n');
+
+  it.each(helpers)('%s is defined with the text by reference (&t)', (name) => {
+    const defs = [...code.matchAll(new RegExp(`^\\s*static ${name}\\(([^)]*)\\)`, 'gm'))].map((m) => m[1]);
+    expect(defs).toHaveLength(1);
+    expect(defs[0]).toMatch(/^&t\b/);
+  });
+
+  it.each(helpers)('every call of %s passes the text by reference', (name) => {
+    const uses = [...code.matchAll(new RegExp(`this\\.${name}\\(([^,)]*)`, 'g'))].map((m) => m[1]);
+    expect(uses.length).toBeGreaterThan(0);
+    for (const arg of uses) expect(arg).toMatch(/^&(t|text)$/);
+  });
+
+  it('a string body is cut at the next quote or backslash found by one search, not by InStr to the end', () => {
+    const body = /static _String\([^)]*\) \{([\s\S]*?)\n {4}\}/.exec(code)?.[1] ?? '';
+    expect(body).toContain(`RegExMatch(t, '["\\\\]'`);
+    expect(body).not.toMatch(/InStr\(t, "\\"/);
+  });
+});
