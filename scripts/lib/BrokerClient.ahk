@@ -25,7 +25,11 @@
 ;       Subscribe and Respond registered: the broker keeps subscriptions only while it runs,
 ;       so a script reconnects with Connect again (see "Reconnecting" in docs/autohotkey.md)
 ;       and need not subscribe again. This client does not reconnect by itself.
-;   .Publish(topic, payload?, qos := 0)        a `publish` notification (fire and forget).
+;   .Publish(topic, payload?, qos := 0)        a `publish` notification (fire and forget):
+;       returns true when the frame went to the connection, false when there is none (never
+;       connected, closed, or the send failed, which closes it and runs OnClose), instead of
+;       throwing: a hotkey that publishes gets no error dialog while the broker is away.
+;       Request and Rpc still throw "not connected".
 ;   .Subscribe(patterns, callback)             patterns: a string or an Array. For each
 ;       delivery whose topic matches, callback(payload, msg) runs; msg is the delivery's
 ;       params Map (topic, sender, message_id, qos, timestamp, and reply_to when the
@@ -159,8 +163,16 @@ class BrokerClient {
         return this
     }
 
+    ; Fire and forget, as the seed's client was: false instead of an error (a dialog, in a
+    ; hotkey) when there is no connection or the send fails. Other errors still throw.
     Publish(topic, payload?, qos := 0) {
-        this.Rpc("publish", Map("payload", payload ?? BridgeJson.Null, "qos", qos, "topic", topic))
+        if !this._sock
+            return false
+        try
+            this.Rpc("publish", Map("payload", payload ?? BridgeJson.Null, "qos", qos, "topic", topic))
+        catch OSError
+            return false
+        return true
     }
 
     Subscribe(patterns, callback) {

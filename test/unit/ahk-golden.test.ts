@@ -278,6 +278,14 @@ describe('AutoHotkey source checks (the text of the libraries, not their behavio
     expect(watch).toMatch(/this\._subs\.Push\(\{patterns: added,/);
   });
 
+  it('BrokerClient.ahk source: Publish returns false without a connection or when the send fails, never throws for them', () => {
+    // Fire and forget: a thrown error in a hotkey is a modal dialog.
+    const publish = /^ {4}Publish\([^)]*\) \{([\s\S]*?)\n {4}\}/m.exec(client)?.[1] ?? '';
+    expect(publish).toMatch(/if !this\._sock\s*\n\s*return false/);
+    expect(publish).toMatch(/try\s*\n\s*this\.Rpc\("publish"[^\n]*\n\s*catch OSError\s*\n\s*return false/);
+    expect(publish).toMatch(/return true\s*$/);
+  });
+
   it('BrokerClient.ahk source: one Sleep (the queued send retry), socket messages only schedule reads, a 1 s polling timer', () => {
     // Sleep lets other threads run, so the only Sleep is the send retry, behind the queue.
     expect(calls(client, 'Sleep').length).toBe(1);
