@@ -10,7 +10,8 @@
 ;       AutoHotkey has no boolean type (true is 1), so use the sentinels for JSON booleans.
 ;       Non-ASCII characters are written as they are (the caller writes UTF-8); quotes,
 ;       backslashes, DEL and every control character from U+0000 on are escaped (\n \r \t,
-;       else \u00XX), so the text never holds a line break or a NUL.
+;       else \u00XX), so the text never holds a line break or a NUL. An unpaired surrogate
+;       (U+D800-U+DFFF without its other half), which UTF-8 cannot hold, is written \udXXX.
 ;       Keys come out in AutoHotkey's enumeration order (Map and Object keys are kept sorted).
 ;   BridgeJson.Load(text)   -> value
 ;       object -> Map (case-sensitive keys), array -> Array, string -> String (\uXXXX and
@@ -40,6 +41,9 @@
 ;   Floats keep all 17 digits, so 0.1 comes back as the double it is; a whole Float gets ".0".
 ; golden-json: [1.5,0.1,1e3] => [1.5,0.10000000000000001,1000.0]
 ; golden-json: {"Stra\u00dfe":"M\u00fcller \u2713 \ud83d\ude00"} => {"Straße":"Müller ✓ 😀"}
+;   Unpaired surrogates stay escapes (written as they are, they would reach the reader as
+;   U+FFFD); a pair is one character. One follows an escaped quote, one ends the string.
+; golden-json: "high \ud800 low \udc00 pair \ud83d\ude00 \"\udfff end \udbff" => "high \ud800 low \udc00 pair 😀 \"\udfff end \udbff"
 
 class BridgeJson {
     static True := {}
@@ -76,7 +80,18 @@ class BridgeJson {
     ; A JSON string literal for s. One pass of RegExMatch, which sees the whole string, instead
     ; of StrReplace, which stops at the first binary zero (Chr(0), from a "\u0000" escape):
     ; a quote after it would be left bare.
+    ; An unpaired surrogate (U+D800-U+DFFF, e.g. from a "\ud800" escape) is written as a
+    ; \uXXXX escape: as it is, UTF-8 cannot hold it and it would arrive as U+FFFD. The check is
+    ; one WideCharToMultiByte call that fails on such a character (WC_ERR_INVALID_CHARS); only
+    ; then does the slower _Unpaired look at each character.
     static Quote(s) {
+        if s is String && s != "" && !DllCall("kernel32\WideCharToMultiByte", "UInt", 65001, "UInt", 0x80
+            , "Ptr", StrPtr(s), "Int", StrLen(s), "Ptr", 0, "Int", 0, "Ptr", 0, "Ptr", 0, "Int")
+            return '"' this._Unpaired(s) '"'
+        return '"' this._Escape(s) '"'
+    }
+
+    static _Escape(s) {
         out := "", pos := 1
         while RegExMatch(s, '["\\\x00-\x1F\x7F]', &m, pos) {
             out .= SubStr(s, pos, m.Pos - pos), c := m[0], pos := m.Pos + 1
@@ -88,7 +103,27 @@ class BridgeJson {
                 default: out .= Format("\u{:04x}", Ord(c))
             }
         }
-        return '"' out SubStr(s, pos) '"'
+        return out SubStr(s, pos)
+    }
+
+    ; _Escape for a string that holds an unpaired surrogate: each one becomes \uXXXX, and the
+    ; parts between them, which hold none (PCRE cannot search from one), go through _Escape.
+    static _Unpaired(s) {
+        out := "", start := 1, i := 1, n := StrLen(s)
+        while i <= n {
+            u := Ord(SubStr(s, i, 1))           ; one UTF-16 code unit
+            if u < 0xD800 || u > 0xDFFF {
+                i += 1
+                continue
+            }
+            if u <= 0xDBFF && i < n && (Ord(SubStr(s, i + 1, 1)) & 0xFC00) = 0xDC00 {
+                i += 2                          ; a pair: one character, kept as it is
+                continue
+            }
+            out .= this._Escape(SubStr(s, start, i - start)) Format("\u{:04x}", u)
+            i += 1, start := i
+        }
+        return out this._Escape(SubStr(s, start))
     }
 
     ; The text is passed on by reference (&t) to every helper: AutoHotkey v2 copies a string

@@ -165,3 +165,31 @@ describe('BridgeJson.ahk source: Load never copies the text per call', () => {
     expect(body).not.toMatch(/InStr\(t, "\\"/);
   });
 });
+
+// Written as it is, an unpaired surrogate cannot be encoded in UTF-8: the reader would get
+// U+FFFD. Quote escapes it; a pair stays one character.
+describe('BridgeJson.ahk: unpaired surrogates', () => {
+  const lone = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+  it('a golden line has unpaired surrogates (high, low, after an escape, at the end) and a pair', () => {
+    const c = cases.find((x) => lone.test(JSON.parse(x.input) as string));
+    expect(c).toBeDefined();
+    const value = JSON.parse(c!.input) as string;
+    expect(value).toMatch(/[\ud800-\udbff][\udc00-\udfff]/);
+    expect(value).toMatch(/"[\udc00-\udfff]/);
+    expect(value).toMatch(/[\ud800-\udbff]$/);
+    // The output holds no unpaired surrogate itself: each is a \uXXXX escape.
+    expect(c!.output).not.toMatch(lone);
+    expect(c!.output).toMatch(/\\ud[89ab][0-9a-f]{2}/);
+    expect(c!.output).toMatch(/\\ud[c-f][0-9a-f]{2}/);
+    // So the line survives UTF-8 as it is.
+    expect(Buffer.from(c!.output, 'utf8').toString('utf8')).toBe(c!.output);
+  });
+
+  it('Quote source: a failed WideCharToMultiByte(CP_UTF8, WC_ERR_INVALID_CHARS) sends the string to _Unpaired', () => {
+    const quote = /static Quote\(s\) \{([\s\S]*?)\n {4}\}/.exec(json)?.[1] ?? '';
+    expect(quote).toMatch(/!DllCall\("kernel32\\WideCharToMultiByte", "UInt", 65001, "UInt", 0x80/);
+    expect(quote).toContain('this._Unpaired(s)');
+    expect(json).toMatch(/static _Unpaired\(s\) \{[\s\S]*?Format\("\\u\{:04x\}", u\)/);
+  });
+});
