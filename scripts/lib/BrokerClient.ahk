@@ -21,13 +21,26 @@
 ;       request; its result lands in .Session. Also makes the script persistent. token: the
 ;       broker's shared token, or this client's own secret when the broker lists it under
 ;       "clients"; a refused token closes the connection (.LastError says why).
-;   .Publish(topic, payload?, qos := 0)        a `publish` notification (fire and forget).
+;       Every Connect, the first and any later one, then subscribes to every pattern that
+;       Subscribe and Respond registered: the broker keeps subscriptions only while it runs,
+;       so a script reconnects with Connect again (see "Reconnecting" in docs/autohotkey.md)
+;       and need not subscribe again. This client does not reconnect by itself.
+;   .Publish(topic, payload?, qos := 0)        a `publish` notification (fire and forget):
+;       returns true when the frame went to the connection, false when there is none (never
+;       connected, closed, or the send failed, which closes it and runs OnClose), instead of
+;       throwing: a hotkey that publishes gets no error dialog while the broker is away.
+;       Request and Rpc still throw "not connected".
 ;   .Subscribe(patterns, callback)             patterns: a string or an Array. For each
 ;       delivery whose topic matches, callback(payload, msg) runs; msg is the delivery's
 ;       params Map (topic, sender, message_id, qos, timestamp, and reply_to when the
 ;       delivery is a request). Its return value is ignored, for requests too: callbacks
 ;       return things by accident (the ToolTip above returns a window handle), and that
 ;       must not become anybody's answer. Answering is what Respond is for.
+;       Subscribe and Respond register the callback for good (Close keeps it) and send
+;       `subscribe` when connected; without a connection they only register, and the next
+;       Connect subscribes. A pattern already registered with the same callback object (and
+;       the same method, Subscribe or Respond) is not added twice, so calling them again
+;       after a reconnect does not double the deliveries.
 ;   .Respond(patterns, callback)               answers requests: for each delivery with
 ;       reply_to whose topic matches, callback(payload, msg)'s return value is sent back
 ;       with `reply`, "" included (no return value replies ""); a thrown error is sent as
@@ -73,7 +86,10 @@
 ; .Connect("cad"), .Publish("cad.status", Map("name", "Müller ✓")), .Connect("cad_lathe", ,
 ; "cad-secret") and .Subscribe("jobs.*", fn) send on a new client; then the `reply` frames
 ; that answer requests: .Respond("cad.ping", (*) => "pong"), a Respond callback that throws
-; ValueError('job.load needs a "job" field'), and one that returns nothing.
+; ValueError('job.load needs a "job" field'), and one that returns nothing. Last, the
+; `subscribe` a reconnect sends: after .Connect("cad"), .Subscribe("jobs.*", fn),
+; .Respond("cad.ping", fn2) and .Close(), the next .Connect("cad") sends `connect` (id 4),
+; then this frame with every registered pattern.
 ; golden-frame: 0000006c7b226a736f6e727063223a22322e30222c226d6574686f64223a22636f6e6e656374222c22706172616d73223a7b22636c69656e745f6964223a22636164222c22636c69656e745f74797065223a2261686b222c2276657273696f6e223a22322e30227d2c226964223a317d {"jsonrpc":"2.0","method":"connect","params":{"client_id":"cad","client_type":"ahk","version":"2.0"},"id":1}
 ; golden-frame: 0000006d7b226a736f6e727063223a22322e30222c226d6574686f64223a227075626c697368222c22706172616d73223a7b227061796c6f6164223a7b226e616d65223a224dc3bc6c6c657220e29c93227d2c22716f73223a302c22746f706963223a226361642e737461747573227d7d {"jsonrpc":"2.0","method":"publish","params":{"payload":{"name":"Müller ✓"},"qos":0,"topic":"cad.status"}}
 ; golden-frame: 000000877b226a736f6e727063223a22322e30222c226d6574686f64223a22636f6e6e656374222c22706172616d73223a7b22636c69656e745f6964223a226361645f6c61746865222c22636c69656e745f74797065223a2261686b222c22746f6b656e223a226361642d736563726574222c2276657273696f6e223a22322e30227d2c226964223a317d {"jsonrpc":"2.0","method":"connect","params":{"client_id":"cad_lathe","client_type":"ahk","token":"cad-secret","version":"2.0"},"id":1}
@@ -81,6 +97,7 @@
 ; golden-frame: 0000006f7b226a736f6e727063223a22322e30222c226d6574686f64223a227265706c79222c22706172616d73223a7b227265706c795f746f223a2230623765346331612d356634332d346432652d396331622d336137663265386436633530222c22726573756c74223a22706f6e67227d7d {"jsonrpc":"2.0","method":"reply","params":{"reply_to":"0b7e4c1a-5f43-4d2e-9c1b-3a7f2e8d6c50","result":"pong"}}
 ; golden-frame: 000000a27b226a736f6e727063223a22322e30222c226d6574686f64223a227265706c79222c22706172616d73223a7b226572726f72223a7b22636f6465223a2d33323630332c226d657373616765223a226a6f622e6c6f6164206e656564732061205c226a6f625c22206669656c64227d2c227265706c795f746f223a2236663164326239652d386133342d346330372d623565322d393163336434613766303138227d7d {"jsonrpc":"2.0","method":"reply","params":{"error":{"code":-32603,"message":"job.load needs a \"job\" field"},"reply_to":"6f1d2b9e-8a34-4c07-b5e2-91c3d4a7f018"}}
 ; golden-frame: 0000006b7b226a736f6e727063223a22322e30222c226d6574686f64223a227265706c79222c22706172616d73223a7b227265706c795f746f223a2263343261376430352d316539622d346636612d386433632d356230653766326139313634222c22726573756c74223a22227d7d {"jsonrpc":"2.0","method":"reply","params":{"reply_to":"c42a7d05-1e9b-4f6a-8d3c-5b0e7f2a9164","result":""}}
+; golden-frame: 000000597b226a736f6e727063223a22322e30222c226d6574686f64223a22737562736372696265222c22706172616d73223a7b227061747465726e73223a5b226a6f62732e2a222c226361642e70696e67225d7d2c226964223a357d {"jsonrpc":"2.0","method":"subscribe","params":{"patterns":["jobs.*","cad.ping"]},"id":5}
 
 #Include BridgeJson.ahk   ; relative to this file
 
@@ -137,11 +154,25 @@ class BrokerClient {
         if token != ""
             params["token"] := token
         this.Rpc("connect", params, ObjBindMethod(this, "_Answered", "connect"))
+        ; The broker keeps a session's subscriptions only while it runs, so after a reconnect
+        ; the session may have none: every Connect subscribes again to every pattern of _subs,
+        ; in one request (the broker takes a pattern it already has as a no-op).
+        patterns := this._Patterns()
+        if patterns.Length
+            this.Rpc("subscribe", Map("patterns", patterns), ObjBindMethod(this, "_Answered", "subscribe"))
         return this
     }
 
+    ; Fire and forget, as the seed's client was: false instead of an error (a dialog, in a
+    ; hotkey) when there is no connection or the send fails. Other errors still throw.
     Publish(topic, payload?, qos := 0) {
-        this.Rpc("publish", Map("payload", payload ?? BridgeJson.Null, "qos", qos, "topic", topic))
+        if !this._sock
+            return false
+        try
+            this.Rpc("publish", Map("payload", payload ?? BridgeJson.Null, "qos", qos, "topic", topic))
+        catch OSError
+            return false
+        return true
     }
 
     Subscribe(patterns, callback) {
@@ -186,10 +217,34 @@ class BrokerClient {
         return p.Length = t.Length
     }
 
+    ; A pattern already registered with the same callback (the same object) and kind is not
+    ; added again: a script that subscribes again after a reconnect must not get every
+    ; delivery twice. Without a connection the callback is only registered: Connect sends it.
     _Watch(patterns, callback, respond) {
-        patterns := patterns is Array ? patterns : [patterns]
-        this._subs.Push({patterns: patterns, callback: callback, respond: respond})
-        this.Rpc("subscribe", Map("patterns", patterns), ObjBindMethod(this, "_Answered", "subscribe"))
+        added := []
+        for pattern in (patterns is Array ? patterns : [patterns]) {
+            known := false
+            for sub in this._subs
+                for p in sub.patterns
+                    known := known || (p == pattern && sub.respond == respond && sub.callback == callback)
+            if !known
+                added.Push(pattern)
+        }
+        if !added.Length
+            return
+        this._subs.Push({patterns: added, callback: callback, respond: respond})
+        if this._sock
+            this.Rpc("subscribe", Map("patterns", added), ObjBindMethod(this, "_Answered", "subscribe"))
+    }
+
+    ; Every pattern of _subs, each once, in the order they were registered.
+    _Patterns() {
+        seen := Map(), out := []
+        for sub in this._subs
+            for pattern in sub.patterns
+                if !seen.Has(pattern)
+                    seen[pattern] := true, out.Push(pattern)
+        return out
     }
 
     _Send(text) {

@@ -157,6 +157,11 @@ describe('BrokerClient.ahk golden frames', () => {
     expect(msg.id === undefined || typeof msg.id === 'number').toBe(true);
   });
 
+  it('include the one subscribe a reconnect sends with every registered pattern', () => {
+    const subs = frames.map((f) => JSON.parse(f.text) as { method: string; params: { patterns?: unknown } });
+    expect(subs.some((m) => m.method === 'subscribe' && Array.isArray(m.params.patterns) && m.params.patterns.length > 1)).toBe(true);
+  });
+
   const replies = frames.map((f) => JSON.parse(f.text) as { method: string; id?: unknown; params: Record<string, unknown> }).filter((m) => m.method === 'reply');
 
   it('include Respond replies: a value, an explicit "", and a thrown error', () => {
@@ -253,6 +258,32 @@ describe('AutoHotkey source checks (the text of the libraries, not their behavio
     expect(client).toMatch(/^\s*Subscribe\(patterns, callback\) \{/m);
     expect(client).toMatch(/Map\("code", -32603, "message"/);
     expect(client).toMatch(/callback\.Call\("", Map\("code", -32000, "message", "connection closed"\)\)/);
+  });
+
+  it('BrokerClient.ahk source: every Connect subscribes again to every registered pattern, in one request', () => {
+    // The broker keeps subscriptions only while it runs: a reconnect after a broker restart
+    // would otherwise get no deliveries.
+    const connect = /^ {4}Connect\([^)]*\) \{([\s\S]*?)\n {4}\}/m.exec(client)?.[1] ?? '';
+    const rpcs = [...connect.matchAll(/this\.Rpc\("(\w+)"/g)].map((m) => m[1]);
+    expect(rpcs).toEqual(['connect', 'subscribe']);
+    expect(connect).toMatch(/patterns := this\._Patterns\(\)[\s\S]*this\.Rpc\("subscribe", Map\("patterns", patterns\)/);
+    const all = /^ {4}_Patterns\(\) \{([\s\S]*?)\n {4}\}/m.exec(client)?.[1] ?? '';
+    expect(all).toMatch(/for sub in this\._subs\s*\n\s*for pattern in sub\.patterns/);
+  });
+
+  it('BrokerClient.ahk source: Subscribe with a pattern and callback it already has adds nothing', () => {
+    const watch = /^ {4}_Watch\([^)]*\) \{([\s\S]*?)\n {4}\}/m.exec(client)?.[1] ?? '';
+    expect(watch).toMatch(/sub\.callback == callback/);
+    expect(watch).toMatch(/if !added\.Length\s*\n\s*return/);
+    expect(watch).toMatch(/this\._subs\.Push\(\{patterns: added,/);
+  });
+
+  it('BrokerClient.ahk source: Publish returns false without a connection or when the send fails, never throws for them', () => {
+    // Fire and forget: a thrown error in a hotkey is a modal dialog.
+    const publish = /^ {4}Publish\([^)]*\) \{([\s\S]*?)\n {4}\}/m.exec(client)?.[1] ?? '';
+    expect(publish).toMatch(/if !this\._sock\s*\n\s*return false/);
+    expect(publish).toMatch(/try\s*\n\s*this\.Rpc\("publish"[^\n]*\n\s*catch OSError\s*\n\s*return false/);
+    expect(publish).toMatch(/return true\s*$/);
   });
 
   it('BrokerClient.ahk source: one Sleep (the queued send retry), socket messages only schedule reads, a 1 s polling timer', () => {

@@ -139,3 +139,57 @@ describe('the model of AutoHotkey float text', () => {
     expect(Number(text)).toBe(x);
   });
 });
+
+// Source checks, not behaviour (no AutoHotkey runs here). AutoHotkey v2 copies a string into
+// every by-value parameter (UserFunc::Call -> Var::Assign), so a parser helper that took the
+// text by value copied the whole message on each call: quadratic, seconds for 300 KB.
+describe('BridgeJson.ahk source: Load never copies the text per call', () => {
+  const helpers = ['_Skip', '_Value', '_String', '_Hex4'];
+  const code = json.split('\n').filter((line) => !/^\s*;/.test(line)).join('\n');
+
+  it.each(helpers)('%s is defined with the text by reference (&t)', (name) => {
+    const defs = [...code.matchAll(new RegExp(`^\\s*static ${name}\\(([^)]*)\\)`, 'gm'))].map((m) => m[1]);
+    expect(defs).toHaveLength(1);
+    expect(defs[0]).toMatch(/^&t\b/);
+  });
+
+  it.each(helpers)('every call of %s passes the text by reference', (name) => {
+    const uses = [...code.matchAll(new RegExp(`this\\.${name}\\(([^,)]*)`, 'g'))].map((m) => m[1]);
+    expect(uses.length).toBeGreaterThan(0);
+    for (const arg of uses) expect(arg).toMatch(/^&(t|text)$/);
+  });
+
+  it('a string body is cut at the next quote or backslash found by one search, not by InStr to the end', () => {
+    const body = /static _String\([^)]*\) \{([\s\S]*?)\n {4}\}/.exec(code)?.[1] ?? '';
+    expect(body).toContain(`RegExMatch(t, '["\\\\]'`);
+    expect(body).not.toMatch(/InStr\(t, "\\"/);
+  });
+});
+
+// Written as it is, an unpaired surrogate cannot be encoded in UTF-8: the reader would get
+// U+FFFD. Quote escapes it; a pair stays one character.
+describe('BridgeJson.ahk: unpaired surrogates', () => {
+  const lone = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+  it('a golden line has unpaired surrogates (high, low, after an escape, at the end) and a pair', () => {
+    const c = cases.find((x) => lone.test(JSON.parse(x.input) as string));
+    expect(c).toBeDefined();
+    const value = JSON.parse(c!.input) as string;
+    expect(value).toMatch(/[\ud800-\udbff][\udc00-\udfff]/);
+    expect(value).toMatch(/"[\udc00-\udfff]/);
+    expect(value).toMatch(/[\ud800-\udbff]$/);
+    // The output holds no unpaired surrogate itself: each is a \uXXXX escape.
+    expect(c!.output).not.toMatch(lone);
+    expect(c!.output).toMatch(/\\ud[89ab][0-9a-f]{2}/);
+    expect(c!.output).toMatch(/\\ud[c-f][0-9a-f]{2}/);
+    // So the line survives UTF-8 as it is.
+    expect(Buffer.from(c!.output, 'utf8').toString('utf8')).toBe(c!.output);
+  });
+
+  it('Quote source: a failed WideCharToMultiByte(CP_UTF8, WC_ERR_INVALID_CHARS) sends the string to _Unpaired', () => {
+    const quote = /static Quote\(s\) \{([\s\S]*?)\n {4}\}/.exec(json)?.[1] ?? '';
+    expect(quote).toMatch(/!DllCall\("kernel32\\WideCharToMultiByte", "UInt", 65001, "UInt", 0x80/);
+    expect(quote).toContain('this._Unpaired(s)');
+    expect(json).toMatch(/static _Unpaired\(s\) \{[\s\S]*?Format\("\\u\{:04x\}", u\)/);
+  });
+});
