@@ -250,12 +250,9 @@ export class ScriptRegistry {
 
   private onCommand(supervisor: ScriptSupervisor, msg: Message): Promise<unknown> | undefined {
     const prefix = `scripts.${supervisor.spec.key}.command`;
-    if (msg.sender === this.opts.link.client.clientId) {
-      // A script that publishes under its own command topic would otherwise be fed its
-      // own output forever.
-      this.opts.log.warning('ignored a message the bridge itself published on a command topic', { key: supervisor.spec.key, topic: msg.topic });
-      return undefined;
-    }
+    // No check of the sender here: every script of this bridge publishes as the bridge, and
+    // scripts command each other. A script's publish on its own command topic, which would
+    // loop, is refused where it prints it (line-protocol.ts).
     const payload = msg.payload;
     let name = msg.topic.slice(prefix.length + 1);
     if (msg.topic === prefix) {

@@ -138,6 +138,32 @@ describe('bridge ps', () => {
   });
 });
 
+describe('scripts of one bridge commanding each other', () => {
+  it("a script's publish on another's command topic reaches it; one on its own command topic is refused, not fed back", async () => {
+    const dir = bed.tempDir('cli-scripts-');
+    const script = (name: string, ...lines: string[]): string => {
+      const file = path.join(dir, `${name}.ahk`);
+      writeFileSync(file, [...lines, ''].join('\n'));
+      return file;
+    };
+    const a = script('a', ';@fake bridge', ';@fake every 200 pub /scripts.b.command.hello {"from":"a"}', ';@fake every 200 pub command.again {"from":"self"}');
+    const b = script('b', ';@fake bridge');
+    const file = writeBridgeConfig(dir, { interpreter: FAKE_AHK, scripts: [{ key: 'a', path: a }, { key: 'b', path: b }] });
+    const received = watcher.waitDelivery('scripts.b.received', () => true, 15_000);
+    const refused = watcher.waitDelivery('scripts.a.output', (m) => typeof m.payload.error === 'string', 15_000);
+    const upped = start(['up', '--config', file, '--log-level', 'info']);
+    // The fake emulating Bridge.ahk publishes `received` for every command it reads.
+    expect((await received).payload).toMatchObject({ name: 'hello', id: null, payload: { from: 'a' } });
+    expect((await refused).payload).toMatchObject({ line: '@pub command.again {"from":"self"}', error: expect.stringMatching(/own command topic/) });
+    // a is fed nothing of its own: the first command it reads is this one.
+    const probe = watcher.waitDelivery('scripts.a.received', () => true, 15_000);
+    await watcher.call('publish', { topic: 'scripts.a.command.probe', payload: { n: 1 } });
+    expect((await probe).payload).toMatchObject({ name: 'probe', payload: { n: 1 } });
+    expect(watcher.deliveries('scripts.a.received').map((m) => m.payload.name)).toEqual(['probe']);
+    expect(upped.stderr()).not.toMatch(/ignored a message/);
+  }, 30_000);
+});
+
 describe('bridge logs', () => {
   /** `bridge up` with chatty, once all its lines are in. */
   async function chattyUp(): Promise<StartedCli> {
