@@ -18,6 +18,7 @@ import { invalidParams } from '../src/protocol/jsonrpc.js';
 import { ErrorCode, RpcError } from '../src/protocol/errors.js';
 import { isReservedTopic, topicError } from '../src/protocol/topics.js';
 import type { Clock } from '../src/protocol/clock.js';
+import { startupSettled } from './startup-settle.js';
 
 /**
  * The topic on which the bridge that supervises `key` answers "mine". Several bridges can
@@ -313,7 +314,7 @@ export class ScriptRegistry {
         throw invalidParams(`no bridge supervises a script with key "${key}"`, { key, reason: 'unknown_script' });
       }
       this.opts.log.info('control request', { key, op, sender: msg.sender });
-      return op === 'start' ? s.start() : op === 'stop' ? s.stop() : s.restart();
+      return op === 'stop' ? s.stop() : this.startSettled(s, op === 'start' ? 'start' : 'restart');
     });
     // Only a bridge that may run scripts takes scripts.run: a refusal from one without
     // script_folders would otherwise race the answer of one that has them.
@@ -321,6 +322,23 @@ export class ScriptRegistry {
       await link.subscribe(['scripts.run'], (msg) => this.run(msg));
       await link.subscribe([RUN_HOST_TOPIC], () => ({ script_folders: this.opts.scriptFolders.length }));
     }
+  }
+
+  /**
+   * A start or restart on request, answered once it has settled as `bridge up` waits
+   * before its table (startup-settle.ts): right after the spawn every script is running,
+   * including one that fails to load a moment later, which the asker would report as
+   * started.
+   */
+  private async startSettled(s: ScriptSupervisor, op: 'start' | 'restart'): Promise<ScriptStatus> {
+    const before = s.status();
+    // Listening before the start, so no @ready is missed.
+    const settled = startupSettled([s], this.opts.clock);
+    const after = await (op === 'start' ? s.start() : s.restart());
+    // Already running: the start changed nothing, so there is nothing to wait for.
+    if (op === 'start' && before.running && after.pid === before.pid) return after;
+    await settled;
+    return s.status();
   }
 
   /** `scripts.run` {script_path, program_key, args?}: the seed's `run_script`. */

@@ -286,6 +286,26 @@ describe('bridge start|stop|restart', () => {
     expect(upped.child.exitCode).toBeNull();
   }, 60_000);
 
+  it('start and restart of a script that fails to load a moment after its spawn exit 1 saying so, not "started"', async () => {
+    const failed = watcher.waitDelivery('scripts.broken.stopped', () => true, 15_000);
+    await up({ broken: 'syntax-error', echo: 'echo' });
+    expect((await failed).payload).toMatchObject({ reason: 'load_failure' });
+    for (const op of ['start', 'restart']) {
+      const res = await cli(op, 'broken');
+      expect(res.code, op).toBe(1);
+      expect(res.stdout, op).toBe('');
+      // The result, and the load error the script wrote since this start, once.
+      expect(res.stderr, op).toBe(
+        `bridge: broken did not stay up: state failed, exit load_failure (2) (bridge logs broken shows why)\n  ${scriptFixture('syntax-error')} (5) : ==> Missing "}"\n       Specifically: if (A_Index > 1 {\n`,
+      );
+    }
+    expect((await psJson()).find((r) => r.key === 'broken')).toMatchObject({ state: 'failed', last_exit: { reason: 'load_failure', exit_code: 2 } });
+    // A script that stays up is still "started" at once when it says @ready.
+    const restart = await cli('restart', 'echo');
+    expect(restart.code, restart.stderr).toBe(0);
+    expect(restart.stdout).toMatch(/^restarted echo pid \d+ \(was pid \d+\)\n$/);
+  }, 45_000);
+
   it('a key no bridge has exits 1 listing the known keys; with no bridge it says how to start one', async () => {
     const none = await cli('stop', 'nope');
     expect(none.code).toBe(1);
