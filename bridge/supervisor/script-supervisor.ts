@@ -354,7 +354,9 @@ export class ScriptSupervisor extends EventEmitter<SupervisorEvents> {
     }
     const decision = this.policy.next(reason, info.durationMs, this.clock.now());
     if (!decision.restart) {
-      this.currentState = reason === 'clean_exit' ? 'stopped' : 'failed';
+      // Given up is failed whatever the last exit was: under `always` a clean exit counts
+      // toward the limit too, and reads as an operator's stop otherwise.
+      this.currentState = reason === 'clean_exit' && !decision.gaveUp ? 'stopped' : 'failed';
       // Giving up after crashes leaves a script down that should run: an operator must act.
       this.deps.log[decision.gaveUp ? 'warning' : 'info']('not restarting', { key: this.spec.key, why: decision.why });
       if (decision.gaveUp) {
