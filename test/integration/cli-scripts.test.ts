@@ -191,6 +191,34 @@ describe('bridge logs', () => {
     expect(out[1]).toBeGreaterThan(out[0]);
   });
 
+  it('a line of megabytes is kept and logged cut, with a marker; it does not push the rest out of the ring', async () => {
+    const dir = bed.tempDir('cli-scripts-');
+    const script = path.join(dir, 'big.ahk');
+    writeFileSync(script, [';@fake print before', `;@fake print ${'L'.repeat(2_000_000)}`, ';@fake print after', ';@fake persistent', ''].join('\n'));
+    const after = watcher.waitDelivery('scripts.big.output', (m) => m.payload.line === 'after', 20_000);
+    const upped = start(['up', '--config', writeBridgeConfig(dir, { interpreter: FAKE_AHK, scripts: [{ key: 'big', path: script }] }), '--log-level', 'info']);
+    await after;
+    // The event still carries what a message holds (a little under 1 MiB).
+    const sizes = watcher.deliveries('scripts.big.output').map((m: Frame) => (m.payload.line as string).length);
+    expect(sizes).toEqual([6, expect.any(Number), 5]);
+    const full = sizes[1]!;
+    expect(full).toBeGreaterThan(1_000_000);
+
+    const res = await cli('logs', 'big');
+    expect(res.code, res.stderr).toBe(0);
+    const lines = res.stdout.trimEnd().split('\n');
+    expect(lines.map((l) => l.slice(0, 40))).toEqual([expect.stringMatching(/^-- started \(pid \d+\)$/), 'before', 'L'.repeat(40), 'after']);
+    // 16 KiB of the line kept, and how much was left out of what was published.
+    expect(lines[2]).toBe(`${'L'.repeat(16 * 1024)} [... ${full - 16 * 1024} bytes left out]`);
+
+    // The bridge's log has 4 KiB of it at INFO, marked the same way.
+    const logged = await waitOutput(upped.child, upped.stderr, (s) => /output key=big line="?L+ \[\.\.\. \d+ bytes left out\]/.test(s));
+    const [, kept, left] = /output key=big line="?(L+) \[\.\.\. (\d+) bytes left out\]/.exec(logged) ?? [];
+    // Counted from the line as read (cut at 1 MiB characters), before it was fitted to a message.
+    expect([kept?.length, Number(left)]).toEqual([4096, 1024 * 1024 - 4096]);
+    expect(logged.length).toBeLessThan(64 * 1024);
+  }, 45_000);
+
   it('--lines N shows the newest N, and refuses a number that is not a positive whole one', async () => {
     await chattyUp();
     const all = (await cli('logs', 'chatty')).stdout.trimEnd().split('\n');
