@@ -18,7 +18,7 @@ import { invalidParams } from '../src/protocol/jsonrpc.js';
 import { ErrorCode, RpcError } from '../src/protocol/errors.js';
 import { isReservedTopic, topicError } from '../src/protocol/topics.js';
 import type { Clock } from '../src/protocol/clock.js';
-import { startupSettled } from './startup-settle.js';
+import { STARTUP_SETTLE_MS, startupSettled } from './startup-settle.js';
 
 /**
  * The topic on which the bridge that supervises `key` answers "mine". Several bridges can
@@ -332,9 +332,12 @@ export class ScriptRegistry {
    */
   private async startSettled(s: ScriptSupervisor, op: 'start' | 'restart'): Promise<ScriptStatus> {
     const before = s.status();
-    // Listening before the start, so no @ready is missed.
-    const settled = startupSettled([s], this.opts.clock);
-    const after = await (op === 'start' ? s.start() : s.restart());
+    const starting = op === 'start' ? s.start() : s.restart();
+    // Listening at once misses no @ready: the start emits nothing before its first await.
+    // The period counts from the spawn (when `starting` is done), not from before the
+    // stop or the process listing that come first.
+    const settled = startupSettled([s], this.opts.clock, STARTUP_SETTLE_MS, starting);
+    const after = await starting;
     // Already running: the start changed nothing, so there is nothing to wait for.
     if (op === 'start' && before.running && after.pid === before.pid) return after;
     await settled;

@@ -350,4 +350,22 @@ describe('bridge up start-up settle, on the supervisors\' clock', () => {
     await expect.poll(settled).toEqual({ value: undefined });
     expect(supervisor.state).toBe('running');
   });
+
+  it('counts the period from `from` when given (a start request: from the spawn, not from before the process listing)', async () => {
+    const { clock, supervisor } = supervise([[]]);
+    let spawned!: () => void;
+    const settled = observe(startupSettled([supervisor], clock, STARTUP_SETTLE_MS, new Promise<void>((resolve) => (spawned = resolve))));
+    await supervisor.start();
+    clock.advance(5000); // time before the spawn does not count
+    await Promise.resolve();
+    expect(settled()).toBe('pending');
+    expect(clock.pending()).not.toContain(STARTUP_SETTLE_MS);
+    spawned();
+    await clock.timerIn(STARTUP_SETTLE_MS);
+    clock.advance(STARTUP_SETTLE_MS - 1);
+    await Promise.resolve();
+    expect(settled()).toBe('pending');
+    clock.advance(1);
+    await expect.poll(settled).toEqual({ value: undefined });
+  });
 });
