@@ -11,7 +11,7 @@ import { CliError } from './cli-error.js';
 import { repeatedName } from './json-duplicates.js';
 import { excerpt, locateJsonError } from '../src/protocol/json-break.js';
 import type { QueueEntry } from './queues.js';
-import { DEFAULT_RESTART, RESTART_MODES, type RestartMode, type RestartOptions } from './supervisor/restart-policy.js';
+import { DEFAULT_RESTART, MIN_RESTART_WINDOW_MS, RESTART_MODES, type RestartMode, type RestartOptions } from './supervisor/restart-policy.js';
 
 export interface ScriptEntry {
   key: string;
@@ -129,6 +129,9 @@ export function parseRestart(value: unknown, source: string, base: RestartOption
   num('max_restarts', 'maxRestarts', 1);
   num('window', 'windowMs', 1000);
   num('stable_after', 'stableAfterMs', 1000);
+  if (o.window !== undefined && out.windowMs < MIN_RESTART_WINDOW_MS) {
+    fail(source, `restart.window must be at least ${MIN_RESTART_WINDOW_MS / 1000} second: max_restarts counts the restarts within it, and a shorter one lets a script that dies at once restart without end`);
+  }
   return out;
 }
 

@@ -3,7 +3,9 @@
  * and the status page's buttons: the status before, and the one-line result after.
  */
 import { ErrorCode, RpcError, type BrokerClient } from '../src/client/index.js';
+import { logsTopic } from './script-registry.js';
 import { lastExitText } from './script-table.js';
+import type { OutputEntry } from './supervisor/output-ring.js';
 import type { ScriptStatus } from './supervisor/script-supervisor.js';
 
 export type ScriptOp = 'start' | 'stop' | 'restart';
@@ -42,4 +44,34 @@ export function resultLine(op: ScriptOp, key: string, before: ScriptStatus | nul
   if (op === 'start' && before?.running && before.pid === after.pid) return { text: `${key} is already running (pid ${String(after.pid)})`, ok: true };
   const was = before?.pid ? ` (was pid ${before.pid})` : '';
   return { text: `${op === 'start' ? 'started' : 'restarted'} ${key} pid ${String(after.pid)}${op === 'restart' ? was : ''}`, ok: true };
+}
+
+/** Ring entries read back to find the last start: a load error comes right after it. */
+const WHY_RING_LINES = 50;
+
+/**
+ * What the script wrote on stderr since its last start (a load error, a crash's last
+ * words), at most `max` lines, from the output ring of its bridge: the why beside a
+ * result that is not ok. Empty when the bridge does not send it in time.
+ */
+export async function stderrSinceStart(client: BrokerClient, key: string, max = 5): Promise<string[]> {
+  let entries: unknown;
+  try {
+    entries = ((await client.request(logsTopic(key), { lines: WHY_RING_LINES }, { timeout: 5 })) as { lines?: unknown }).lines;
+  } catch (err) {
+    // Only a nicety beside the result line, which says what happened and where to look.
+    if (err instanceof RpcError) return [];
+    throw err;
+  }
+  if (!Array.isArray(entries)) return [];
+  const ring = entries as OutputEntry[];
+  let from = 0;
+  ring.forEach((e, i) => {
+    if (e.stream === 'event' && e.text.startsWith('started ')) from = i + 1;
+  });
+  return ring
+    .slice(from)
+    .filter((e) => e.stream === 'stderr')
+    .slice(0, max)
+    .map((e) => e.text);
 }

@@ -18,6 +18,7 @@ import { invalidParams } from '../src/protocol/jsonrpc.js';
 import { ErrorCode, RpcError } from '../src/protocol/errors.js';
 import { isReservedTopic, topicError } from '../src/protocol/topics.js';
 import type { Clock } from '../src/protocol/clock.js';
+import { STARTUP_SETTLE_MS, startupSettled } from './startup-settle.js';
 
 /**
  * The topic on which the bridge that supervises `key` answers "mine". Several bridges can
@@ -250,12 +251,9 @@ export class ScriptRegistry {
 
   private onCommand(supervisor: ScriptSupervisor, msg: Message): Promise<unknown> | undefined {
     const prefix = `scripts.${supervisor.spec.key}.command`;
-    if (msg.sender === this.opts.link.client.clientId) {
-      // A script that publishes under its own command topic would otherwise be fed its
-      // own output forever.
-      this.opts.log.warning('ignored a message the bridge itself published on a command topic', { key: supervisor.spec.key, topic: msg.topic });
-      return undefined;
-    }
+    // No check of the sender here: every script of this bridge publishes as the bridge, and
+    // scripts command each other. A script's publish on its own command topic, which would
+    // loop, is refused where it prints it (line-protocol.ts).
     const payload = msg.payload;
     let name = msg.topic.slice(prefix.length + 1);
     if (msg.topic === prefix) {
@@ -316,7 +314,7 @@ export class ScriptRegistry {
         throw invalidParams(`no bridge supervises a script with key "${key}"`, { key, reason: 'unknown_script' });
       }
       this.opts.log.info('control request', { key, op, sender: msg.sender });
-      return op === 'start' ? s.start() : op === 'stop' ? s.stop() : s.restart();
+      return op === 'stop' ? s.stop() : this.startSettled(s, op === 'start' ? 'start' : 'restart');
     });
     // Only a bridge that may run scripts takes scripts.run: a refusal from one without
     // script_folders would otherwise race the answer of one that has them.
@@ -324,6 +322,26 @@ export class ScriptRegistry {
       await link.subscribe(['scripts.run'], (msg) => this.run(msg));
       await link.subscribe([RUN_HOST_TOPIC], () => ({ script_folders: this.opts.scriptFolders.length }));
     }
+  }
+
+  /**
+   * A start or restart on request, answered once it has settled as `bridge up` waits
+   * before its table (startup-settle.ts): right after the spawn every script is running,
+   * including one that fails to load a moment later, which the asker would report as
+   * started.
+   */
+  private async startSettled(s: ScriptSupervisor, op: 'start' | 'restart'): Promise<ScriptStatus> {
+    const before = s.status();
+    const starting = op === 'start' ? s.start() : s.restart();
+    // Listening at once misses no @ready: the start emits nothing before its first await.
+    // The period counts from the spawn (when `starting` is done), not from before the
+    // stop or the process listing that come first.
+    const settled = startupSettled([s], this.opts.clock, STARTUP_SETTLE_MS, starting);
+    const after = await starting;
+    // Already running: the start changed nothing, so there is nothing to wait for.
+    if (op === 'start' && before.running && after.pid === before.pid) return after;
+    await settled;
+    return s.status();
   }
 
   /** `scripts.run` {script_path, program_key, args?}: the seed's `run_script`. */

@@ -14,10 +14,12 @@ const SETTLED_STATES: ReadonlySet<SupervisorState> = new Set(['stopped', 'failed
 
 /**
  * Resolves once every supervisor has printed `@ready` or is stopped, failed or waiting to
- * restart, and at the latest `settleMs` after the call (on `clock`, the supervisors' own).
+ * restart, and at the latest `settleMs` after the call (on `clock`, the supervisors' own),
+ * or after `from` settled when it is given: a start's spawn can come seconds after the
+ * call on Windows (the process listing before it), and the period is the script's.
  * Call it before starting them, so no `@ready` is missed.
  */
-export function startupSettled(supervisors: readonly ScriptSupervisor[], clock: Clock = systemClock, settleMs = STARTUP_SETTLE_MS): Promise<void> {
+export function startupSettled(supervisors: readonly ScriptSupervisor[], clock: Clock = systemClock, settleMs = STARTUP_SETTLE_MS, from?: Promise<unknown>): Promise<void> {
   return new Promise((resolve) => {
     const ready = new Set<ScriptSupervisor>();
     const detach: (() => void)[] = [];
@@ -46,8 +48,14 @@ export function startupSettled(supervisors: readonly ScriptSupervisor[], clock: 
       });
     }
     // A crash followed by a pending restart emits nothing: the period's end covers it.
-    timer = clock.setTimeout(finish, settleMs);
-    timer.unref();
+    const startPeriod = (): void => {
+      if (done) return;
+      timer = clock.setTimeout(finish, settleMs);
+      timer.unref();
+    };
+    // Either way: a start that failed has nothing more to wait for than the period.
+    if (from) from.then(startPeriod, startPeriod);
+    else startPeriod();
     if (supervisors.length === 0) finish();
   });
 }

@@ -11,7 +11,7 @@ import { requireOwner, unknownKeyError } from '../script-query.js';
 import { logsTopic } from '../script-registry.js';
 import { onShutdownSignal } from '../signals.js';
 import { useColour } from '../summary-table.js';
-import { eventText, LOGGED_EVENTS, type OutputEntry, type OutputStream, type OutputTail } from '../supervisor/output-ring.js';
+import { entryText, eventText, LOGGED_EVENTS, type OutputEntry, type OutputStream, type OutputTail } from '../supervisor/output-ring.js';
 
 export interface LogsFlags extends ConnectFlags {
   lines: string;
@@ -40,7 +40,8 @@ function liveEntry(key: string, msg: Message): (Omit<OutputEntry, 'seq'> & { seq
   let text: string | null;
   if (event === 'output' || event === 'stderr') {
     stream = event === 'output' ? 'stdout' : 'stderr';
-    text = typeof p.line === 'string' ? p.line : null;
+    // Cut as the ring cuts what it keeps, so a line reads the same live and later.
+    text = typeof p.line === 'string' ? entryText(p.line) : null;
   } else {
     stream = 'event';
     text = eventText(event, p);

@@ -7,7 +7,7 @@ import { ErrorCode, RpcError } from '../../src/client/index.js';
 import { CliError } from '../cli-error.js';
 import { connectClient, type ConnectFlags } from '../connect-options.js';
 import { requireOwner, unknownKeyError } from '../script-query.js';
-import { hasUnknownReason, resultLine, statusBefore, type ScriptOp as Op } from '../script-ops.js';
+import { hasUnknownReason, resultLine, statusBefore, stderrSinceStart, type ScriptOp as Op } from '../script-ops.js';
 import type { ScriptStatus } from '../supervisor/script-supervisor.js';
 
 export interface ControlFlags extends ConnectFlags {
@@ -36,7 +36,7 @@ export async function runControl(op: Op, key: string, flags: ControlFlags): Prom
       throw new CliError(`${op} ${key} failed${err instanceof RpcError ? ` (${err.code})` : ''}: ${(err as Error).message}`);
     }
     const { text, ok } = resultLine(op, key, before, after);
-    if (!ok) throw new CliError(text);
+    if (!ok) throw new CliError([text, ...(await stderrSinceStart(client, key)).map((line) => `  ${line}`)].join('\n'));
     process.stdout.write(text + '\n');
   } finally {
     await client.disconnect();

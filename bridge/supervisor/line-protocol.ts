@@ -28,6 +28,18 @@ export function parsePayloadText(text: string | undefined): unknown {
   }
 }
 
+/**
+ * True when `topic` is the script's own command topic (`<baseTopic>.command` or below).
+ * What a script publishes there would be written back to its stdin: a script that answers
+ * a command by publishing one feeds itself forever. Refused where the script prints it,
+ * so that the bridge can deliver every other script's commands, whichever bridge hosts
+ * them (all of one bridge's scripts publish under its one client id).
+ */
+function isOwnCommandTopic(topic: string, baseTopic: string): boolean {
+  const own = `${baseTopic}.command`;
+  return topic === own || topic.startsWith(`${own}.`);
+}
+
 /** Split `rest` at the first space: `[head, tail]` (tail undefined when there is none). */
 function splitFirst(rest: string): [string, string | undefined] {
   const i = rest.indexOf(' ');
@@ -48,6 +60,9 @@ export function parseScriptLine(line: string, baseTopic: string): ScriptLine {
       const topic = rawTopic.startsWith('/') ? rawTopic.slice(1) : `${baseTopic}.${rawTopic}`;
       const problem = topicError(topic) ?? (isReservedTopic(topic) ? 'reserved topic (system.* and _internal.*)' : null);
       if (problem) return { kind: 'output', line, error: `invalid @pub topic "${rawTopic}": ${problem}` };
+      if (isOwnCommandTopic(topic, baseTopic)) {
+        return { kind: 'output', line, error: `invalid @pub topic "${rawTopic}": a script's own command topic; it would be fed its own output (publish on another script's command topic, or on an event topic)` };
+      }
       return { kind: 'publish', topic, payload: parsePayloadText(payloadText) };
     }
     case '@reply': {

@@ -3,6 +3,7 @@
  * markers: what `bridge logs KEY` shows (pm2's log buffer, kept in memory). One ring per
  * script key; it outlives restarts, so a crash's last words sit beside the restart.
  */
+import { cutMarked, cutToBytes } from './cut-text.js';
 
 /** Where an entry came from: the script's stdout or stderr, or the bridge (start, stop). */
 export type OutputStream = 'stdout' | 'stderr' | 'event';
@@ -39,12 +40,19 @@ export interface OutputTail {
   next_seq: number;
 }
 
-/** The longest prefix of `text` that fits in `bytes` UTF-8 bytes, never splitting a character. */
-function cutToBytes(text: string, bytes: number): string {
-  if (Buffer.byteLength(text, 'utf8') <= bytes) return text;
-  const buf = Buffer.from(text, 'utf8').subarray(0, bytes);
-  // A cut inside a multi-byte character decodes to U+FFFD at the end: drop it.
-  return buf.toString('utf8').replace(/\uFFFD+$/, '');
+/**
+ * Bytes of one line a ring keeps (a marker says how much was left out): a line of a
+ * megabyte, which a script can print, would otherwise evict the whole history, its
+ * `started` marker included.
+ */
+export const OUTPUT_ENTRY_BYTES = 16 * 1024;
+
+/**
+ * A line as the ring keeps it, and as `bridge logs --follow` prints a live one, so both
+ * read the same.
+ */
+export function entryText(text: string): string {
+  return cutMarked(text, OUTPUT_ENTRY_BYTES);
 }
 
 export class OutputRing {
@@ -70,11 +78,12 @@ export class OutputRing {
   }
 
   /**
-   * Add a line and return its seq. A line longer than the whole byte budget is kept cut
-   * to it: the newest line is the one a reader most needs.
+   * Add a line and return its seq. A long line is kept cut ({@link entryText}), and one
+   * longer than the whole byte budget is cut to it: the newest line is the one a reader
+   * most needs.
    */
   push(stream: OutputStream, text: string, timestamp: string): number {
-    const kept = cutToBytes(text, this.limits.bytes);
+    const kept = cutToBytes(entryText(text), this.limits.bytes);
     const entry: OutputEntry = { seq: this.nextSeq++, stream, text: kept, timestamp };
     this.entries.push(entry);
     this.bytes += Buffer.byteLength(kept, 'utf8');

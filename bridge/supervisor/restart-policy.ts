@@ -21,6 +21,13 @@ export interface RestartOptions {
   stableAfterMs: number;
 }
 
+/**
+ * The shortest restart window a config may give. The cap counts restarts younger than the
+ * window: with 0 it counts none and a script that dies at once restarts forever (hundreds
+ * of times a second with no delay), and a window of a few milliseconds is no better.
+ */
+export const MIN_RESTART_WINDOW_MS = 1000;
+
 export const DEFAULT_RESTART: Readonly<RestartOptions> = Object.freeze({
   mode: 'on-failure',
   initialDelayMs: 1000,

@@ -16,6 +16,7 @@ import { encodeCommand, parseLoadError, parseScriptLine, RESERVED_COMMAND_NAMES,
 import { CommandNotSentError, DEFAULT_READY_TIMEOUT, ReadyGate } from './ready-gate.js';
 import { MAX_LINE_CHARS, type DecodedLine } from './line-decoder.js';
 import { fitLine } from './fit-line.js';
+import { cutMarked } from './cut-text.js';
 import { eventText, OutputRing } from './output-ring.js';
 import { RestartPolicy, type RestartOptions } from './restart-policy.js';
 import { ScriptProcess, type ExitInfo, type OutputFlow } from './script-process.js';
@@ -86,6 +87,13 @@ export interface SupervisorEvents {
   /** The script ended and no restart follows (a stop, a clean exit, or no restart left). */
   settled: [exit: LastExit];
 }
+
+/**
+ * Bytes of a script's line in the bridge's log (the rest is counted in a marker): every
+ * line is logged, and a script printing megabyte lines would fill the log file. The
+ * event carries the line up to what a message holds; `bridge logs` shows the ring's copy.
+ */
+const LOG_LINE_BYTES = 4096;
 
 /** A command request not answered within this time is failed locally. */
 const MAX_REPLY_WAIT_MS = 300_000;
@@ -249,7 +257,7 @@ export class ScriptSupervisor extends EventEmitter<SupervisorEvents> {
       const err = parseLoadError(line.text);
       if (err) loadError ??= err;
       if (line.text.startsWith(RUNTIME_ERROR_PREFIX)) runtimeError = true;
-      this.stderrWarnings.warning('script stderr', { key: this.spec.key, line: line.text });
+      this.stderrWarnings.warning('script stderr', { key: this.spec.key, line: cutMarked(line.text, LOG_LINE_BYTES) });
       this.publishLine('stderr', line.text, line.truncated, undefined);
     });
     proc.on('exit', (info) => {
@@ -295,8 +303,9 @@ export class ScriptSupervisor extends EventEmitter<SupervisorEvents> {
 
   /** An `output` event, logged: the line, and what is wrong with it. */
   private publishOutput(text: string, truncated: boolean, error: string | undefined): void {
-    if (error) this.deps.log.warning('script printed an invalid protocol line', { key: this.spec.key, error, line: text });
-    else this.deps.log.info('output', { key: this.spec.key, line: text });
+    const logged = cutMarked(text, LOG_LINE_BYTES);
+    if (error) this.deps.log.warning('script printed an invalid protocol line', { key: this.spec.key, error, line: logged });
+    else this.deps.log.info('output', { key: this.spec.key, line: logged });
     this.publishLine('stdout', text, truncated, error);
   }
 
@@ -354,7 +363,9 @@ export class ScriptSupervisor extends EventEmitter<SupervisorEvents> {
     }
     const decision = this.policy.next(reason, info.durationMs, this.clock.now());
     if (!decision.restart) {
-      this.currentState = reason === 'clean_exit' ? 'stopped' : 'failed';
+      // Given up is failed whatever the last exit was: under `always` a clean exit counts
+      // toward the limit too, and reads as an operator's stop otherwise.
+      this.currentState = reason === 'clean_exit' && !decision.gaveUp ? 'stopped' : 'failed';
       // Giving up after crashes leaves a script down that should run: an operator must act.
       this.deps.log[decision.gaveUp ? 'warning' : 'info']('not restarting', { key: this.spec.key, why: decision.why });
       if (decision.gaveUp) {

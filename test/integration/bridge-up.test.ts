@@ -153,6 +153,9 @@ describe('bridge up', () => {
     ]);
     expect(dup.code).toBe(1);
     expect(dup.stderr).toMatch(/two scripts use the key "a"/);
+    const noWindow = await runCli(['up', '--config', writeConfig(port, { restart: { mode: 'always', initial_delay: 0, window: 0 } })]);
+    expect(noWindow.code).toBe(1);
+    expect(noWindow.stderr).toMatch(/^bridge: \S+bridge\.config\.json: restart: restart\.window must be at least 1 second/);
     const missing = await runCli(['up', '--config', path.join(tmpdir(), 'does-not-exist.json')]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toBe(`bridge: config file not found: ${path.join(tmpdir(), 'does-not-exist.json')}; check the path given with --config, or create one with \`bridge init\`\n`);

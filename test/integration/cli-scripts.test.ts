@@ -138,6 +138,32 @@ describe('bridge ps', () => {
   });
 });
 
+describe('scripts of one bridge commanding each other', () => {
+  it("a script's publish on another's command topic reaches it; one on its own command topic is refused, not fed back", async () => {
+    const dir = bed.tempDir('cli-scripts-');
+    const script = (name: string, ...lines: string[]): string => {
+      const file = path.join(dir, `${name}.ahk`);
+      writeFileSync(file, [...lines, ''].join('\n'));
+      return file;
+    };
+    const a = script('a', ';@fake bridge', ';@fake every 200 pub /scripts.b.command.hello {"from":"a"}', ';@fake every 200 pub command.again {"from":"self"}');
+    const b = script('b', ';@fake bridge');
+    const file = writeBridgeConfig(dir, { interpreter: FAKE_AHK, scripts: [{ key: 'a', path: a }, { key: 'b', path: b }] });
+    const received = watcher.waitDelivery('scripts.b.received', () => true, 15_000);
+    const refused = watcher.waitDelivery('scripts.a.output', (m) => typeof m.payload.error === 'string', 15_000);
+    const upped = start(['up', '--config', file, '--log-level', 'info']);
+    // The fake emulating Bridge.ahk publishes `received` for every command it reads.
+    expect((await received).payload).toMatchObject({ name: 'hello', id: null, payload: { from: 'a' } });
+    expect((await refused).payload).toMatchObject({ line: '@pub command.again {"from":"self"}', error: expect.stringMatching(/own command topic/) });
+    // a is fed nothing of its own: the first command it reads is this one.
+    const probe = watcher.waitDelivery('scripts.a.received', () => true, 15_000);
+    await watcher.call('publish', { topic: 'scripts.a.command.probe', payload: { n: 1 } });
+    expect((await probe).payload).toMatchObject({ name: 'probe', payload: { n: 1 } });
+    expect(watcher.deliveries('scripts.a.received').map((m) => m.payload.name)).toEqual(['probe']);
+    expect(upped.stderr()).not.toMatch(/ignored a message/);
+  }, 30_000);
+});
+
 describe('bridge logs', () => {
   /** `bridge up` with chatty, once all its lines are in. */
   async function chattyUp(): Promise<StartedCli> {
@@ -164,6 +190,34 @@ describe('bridge logs', () => {
     expect(out).toEqual([expect.any(Number), expect.any(Number)]);
     expect(out[1]).toBeGreaterThan(out[0]);
   });
+
+  it('a line of megabytes is kept and logged cut, with a marker; it does not push the rest out of the ring', async () => {
+    const dir = bed.tempDir('cli-scripts-');
+    const script = path.join(dir, 'big.ahk');
+    writeFileSync(script, [';@fake print before', `;@fake print ${'L'.repeat(2_000_000)}`, ';@fake print after', ';@fake persistent', ''].join('\n'));
+    const after = watcher.waitDelivery('scripts.big.output', (m) => m.payload.line === 'after', 20_000);
+    const upped = start(['up', '--config', writeBridgeConfig(dir, { interpreter: FAKE_AHK, scripts: [{ key: 'big', path: script }] }), '--log-level', 'info']);
+    await after;
+    // The event still carries what a message holds (a little under 1 MiB).
+    const sizes = watcher.deliveries('scripts.big.output').map((m: Frame) => (m.payload.line as string).length);
+    expect(sizes).toEqual([6, expect.any(Number), 5]);
+    const full = sizes[1]!;
+    expect(full).toBeGreaterThan(1_000_000);
+
+    const res = await cli('logs', 'big');
+    expect(res.code, res.stderr).toBe(0);
+    const lines = res.stdout.trimEnd().split('\n');
+    expect(lines.map((l) => l.slice(0, 40))).toEqual([expect.stringMatching(/^-- started \(pid \d+\)$/), 'before', 'L'.repeat(40), 'after']);
+    // 16 KiB of the line kept, and how much was left out of what was published.
+    expect(lines[2]).toBe(`${'L'.repeat(16 * 1024)} [... ${full - 16 * 1024} bytes left out]`);
+
+    // The bridge's log has 4 KiB of it at INFO, marked the same way.
+    const logged = await waitOutput(upped.child, upped.stderr, (s) => /output key=big line="?L+ \[\.\.\. \d+ bytes left out\]/.test(s));
+    const [, kept, left] = /output key=big line="?(L+) \[\.\.\. (\d+) bytes left out\]/.exec(logged) ?? [];
+    // Counted from the line as read (cut at 1 MiB characters), before it was fitted to a message.
+    expect([kept?.length, Number(left)]).toEqual([4096, 1024 * 1024 - 4096]);
+    expect(logged.length).toBeLessThan(64 * 1024);
+  }, 45_000);
 
   it('--lines N shows the newest N, and refuses a number that is not a positive whole one', async () => {
     await chattyUp();
@@ -259,6 +313,26 @@ describe('bridge start|stop|restart', () => {
     expect((await psJson()).find((r) => r.key === 'tick')).toMatchObject({ state: 'running', restarts: 0 });
     expect(upped.child.exitCode).toBeNull();
   }, 60_000);
+
+  it('start and restart of a script that fails to load a moment after its spawn exit 1 saying so, not "started"', async () => {
+    const failed = watcher.waitDelivery('scripts.broken.stopped', () => true, 15_000);
+    await up({ broken: 'syntax-error', echo: 'echo' });
+    expect((await failed).payload).toMatchObject({ reason: 'load_failure' });
+    for (const op of ['start', 'restart']) {
+      const res = await cli(op, 'broken');
+      expect(res.code, op).toBe(1);
+      expect(res.stdout, op).toBe('');
+      // The result, and the load error the script wrote since this start, once.
+      expect(res.stderr, op).toBe(
+        `bridge: broken did not stay up: state failed, exit load_failure (2) (bridge logs broken shows why)\n  ${scriptFixture('syntax-error')} (5) : ==> Missing "}"\n       Specifically: if (A_Index > 1 {\n`,
+      );
+    }
+    expect((await psJson()).find((r) => r.key === 'broken')).toMatchObject({ state: 'failed', last_exit: { reason: 'load_failure', exit_code: 2 } });
+    // A script that stays up is still "started" at once when it says @ready.
+    const restart = await cli('restart', 'echo');
+    expect(restart.code, restart.stderr).toBe(0);
+    expect(restart.stdout).toMatch(/^restarted echo pid \d+ \(was pid \d+\)\n$/);
+  }, 45_000);
 
   it('a key no bridge has exits 1 listing the known keys; with no bridge it says how to start one', async () => {
     const none = await cli('stop', 'nope');

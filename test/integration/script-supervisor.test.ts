@@ -279,6 +279,21 @@ describe('ScriptSupervisor log levels an operator acts on', () => {
     expect(second.of('restart_limit')).toEqual([]);
   });
 
+  it('a script given up at the restart limit is failed, also under `always` after clean exits; a plain clean exit is stopped', async () => {
+    const { clock, supervisor, until } = supervise([['--exit-now', '0']], { restart: { ...BACKOFF, mode: 'always', maxRestarts: 1 } });
+    await supervisor.start();
+    await until('restarting', 1);
+    clock.advance(1000);
+    const [limit] = await until('restart_limit', 1);
+    expect(limit?.payload).toMatchObject({ why: expect.stringContaining('restart limit reached') });
+    expect(supervisor.status()).toMatchObject({ state: 'failed', running: false, last_exit: { reason: 'clean_exit', exit_code: 0 } });
+
+    const second = supervise([['--exit-now', '0']], { restart: { ...BACKOFF, mode: 'on-failure' } });
+    await second.supervisor.start();
+    await second.until('stopped', 1);
+    expect(second.supervisor.status()).toMatchObject({ state: 'stopped', last_exit: { reason: 'clean_exit' } });
+  });
+
   it('stderr lines are WARNINGs up to 50 in 10 s, the rest at debug; every line is published', async () => {
     const { log, lines } = capturingLogger();
     const { supervisor, until } = supervise([['--stderr', '120', '--ready']], {}, log);
@@ -334,5 +349,23 @@ describe('bridge up start-up settle, on the supervisors\' clock', () => {
     clock.advance(1);
     await expect.poll(settled).toEqual({ value: undefined });
     expect(supervisor.state).toBe('running');
+  });
+
+  it('counts the period from `from` when given (a start request: from the spawn, not from before the process listing)', async () => {
+    const { clock, supervisor } = supervise([[]]);
+    let spawned!: () => void;
+    const settled = observe(startupSettled([supervisor], clock, STARTUP_SETTLE_MS, new Promise<void>((resolve) => (spawned = resolve))));
+    await supervisor.start();
+    clock.advance(5000); // time before the spawn does not count
+    await Promise.resolve();
+    expect(settled()).toBe('pending');
+    expect(clock.pending()).not.toContain(STARTUP_SETTLE_MS);
+    spawned();
+    await clock.timerIn(STARTUP_SETTLE_MS);
+    clock.advance(STARTUP_SETTLE_MS - 1);
+    await Promise.resolve();
+    expect(settled()).toBe('pending');
+    clock.advance(1);
+    await expect.poll(settled).toEqual({ value: undefined });
   });
 });

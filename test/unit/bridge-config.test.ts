@@ -82,6 +82,9 @@ describe('bridge.config.json', () => {
     [{ scripts: {} }, /scripts must be an array/],
     [{ restart: { mode: 'on-failure', max_restart: 1 }, scripts: [{ path: 'a.ahk' }] }, /restart: unknown key "max_restart" \(known: mode, initial_delay, max_delay, max_restarts, window, stable_after\)/],
     [{ scripts: [{ path: 'a.ahk', restart: { intial_delay: 0.1 } }] }, /scripts\[0\]: restart: unknown key "intial_delay"/],
+    // max_restarts counts restarts within the window: 0 s counts none, and 581 starts in 3 s followed.
+    [{ restart: { mode: 'always', initial_delay: 0, max_restarts: 5, window: 0 } }, /: restart: restart\.window must be at least 1 second: max_restarts counts the restarts within it/],
+    [{ scripts: [{ path: 'a.ahk', restart: { window: 0.01 } }] }, /scripts\[0\]: restart\.window must be at least 1 second/],
     [[1, 2], /expected a JSON object/],
   ])('rejects %j with a message naming the problem', (obj, message) => {
     expect(() => loadBridgeConfig(configFile(obj))).toThrow(message);
@@ -143,6 +146,7 @@ describe('bridge.config.json', () => {
     expect(parseRestart('never', 'x')).toEqual({ ...DEFAULT_RESTART, mode: 'never' });
     expect(parseRestart({ window: 10, stable_after: 2 }, 'x')).toMatchObject({ mode: 'on-failure', windowMs: 10_000, stableAfterMs: 2000 });
     expect(() => parseRestart({ max_delay: -1 }, 'x')).toThrow(/non-negative/);
+    expect(parseRestart({ window: 1 }, 'x')).toMatchObject({ windowMs: 1000 });
   });
 });
 

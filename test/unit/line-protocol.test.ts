@@ -25,6 +25,16 @@ describe('parseScriptLine', () => {
     }
   });
 
+  it("refuses the script's own command topic (it would be fed back to it), not another script's", () => {
+    for (const line of ['@pub command.again {}', '@pub command', '@pub /scripts.cad.command.again {}', '@pub /scripts.cad.command {}']) {
+      const r = parseScriptLine(line, base);
+      expect(r.kind, line).toBe('output');
+      expect((r as { error?: string }).error, line).toMatch(/own command topic/);
+    }
+    expect(parseScriptLine('@pub /scripts.saw.command.cut {"n":1}', base)).toEqual({ kind: 'publish', topic: 'scripts.saw.command.cut', payload: { n: 1 } });
+    expect(parseScriptLine('@pub commands.sent 1', base)).toMatchObject({ kind: 'publish', topic: 'scripts.cad.commands.sent' });
+  });
+
   it('parses replies and errors with their request id', () => {
     expect(parseScriptLine('@reply r7 {"ok":true}', base)).toEqual({ kind: 'reply', id: 'r7', result: { ok: true } });
     expect(parseScriptLine('@error r8 saw is offline', base)).toEqual({ kind: 'reply-error', id: 'r8', message: 'saw is offline' });

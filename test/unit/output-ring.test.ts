@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ScriptSupervisor } from '../../bridge/supervisor/script-supervisor.js';
-import { eventText, exitText, OUTPUT_RING_BYTES, OUTPUT_RING_LINES, OutputRing } from '../../bridge/supervisor/output-ring.js';
+import { entryText, eventText, exitText, OUTPUT_ENTRY_BYTES, OUTPUT_RING_BYTES, OUTPUT_RING_LINES, OutputRing } from '../../bridge/supervisor/output-ring.js';
 import { DEFAULT_RESTART } from '../../bridge/supervisor/restart-policy.js';
 import { Logger } from '../../src/log/logger.js';
 
@@ -44,6 +44,19 @@ describe('OutputRing', () => {
     expect(ring.tail(10).lines.map((e) => e.text)).toEqual(['ab€']);
     ring.push('stdout', 'abcd€', T); // the cut falls inside €
     expect(ring.tail(10).lines.map((e) => e.text)).toEqual(['abcd']);
+  });
+
+  it('keeps a line of a megabyte cut to OUTPUT_ENTRY_BYTES with a marker, so it evicts no more than that', () => {
+    const ring = new OutputRing();
+    ring.push('event', 'started (pid 42)', T);
+    for (let i = 0; i < 10; i++) ring.push('stdout', `line ${i}`, T);
+    ring.push('stdout', 'L'.repeat(1024 * 1024), T);
+    ring.push('stdout', 'after', T);
+    const lines = ring.tail(100).lines;
+    expect(lines.map((e) => e.text.slice(0, 16))).toEqual(['started (pid 42)', ...Array.from({ length: 10 }, (_, i) => `line ${i}`), 'L'.repeat(16), 'after']);
+    expect(lines[11]!.text).toBe(`${'L'.repeat(OUTPUT_ENTRY_BYTES)} [... ${1024 * 1024 - OUTPUT_ENTRY_BYTES} bytes left out]`);
+    expect(entryText('short')).toBe('short');
+    expect(entryText('L'.repeat(1024 * 1024))).toBe(lines[11]!.text);
   });
 
   it('stops a tail before its JSON passes the size given', () => {
