@@ -20,6 +20,13 @@ export interface ExitFacts {
   loadError: LoadError | null;
   /** Bridge.ahk reported a runtime error on stderr before the end. */
   runtimeError: boolean;
+  /**
+   * The reason Bridge.ahk's OnExit announced (`@pub exiting {"reason": ...}`), when it
+   * did: AutoHotkey's own word on why the script ends. `Error` is a runtime error ending
+   * it; any other (`Exit` for ExitApp or the end of the code, `Menu`, `Close`, ...) is the
+   * script ending on purpose, whatever errors it handled and lived through before.
+   */
+  exitAnnounced?: string;
   /** The process could not be started at all (no interpreter, ENOENT, EACCES). */
   spawnFailed?: boolean;
 }
@@ -28,6 +35,9 @@ export function classifyExit(f: ExitFacts): StopReason {
   if (f.stopRequested) return 'stopped';
   if (f.spawnFailed) return 'start_failure';
   if (f.exitCode === 2 && f.loadError) return 'load_failure';
-  if (f.exitCode === 0 && !f.signal && !f.runtimeError) return 'clean_exit';
+  // An error the script lived through (a failed hotkey thread) does not make a later
+  // ExitApp a crash: only AutoHotkey saying the script ends because of one does.
+  const endedByError = f.exitAnnounced === undefined ? f.runtimeError : f.exitAnnounced === 'Error';
+  if (f.exitCode === 0 && !f.signal && !endedByError) return 'clean_exit';
   return 'crash';
 }

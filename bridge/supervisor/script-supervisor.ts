@@ -108,6 +108,8 @@ export class ScriptSupervisor extends EventEmitter<SupervisorEvents> {
   private lastExit: LastExit | null = null;
   private currentState: SupervisorState = 'idle';
   private stopRequested = false;
+  /** This run's OnExit reason from Bridge.ahk (see ExitFacts.exitAnnounced). */
+  private exitAnnounced: string | undefined = undefined;
   /** A restart() is stopping the script: the exit it causes is not the end of the key. */
   private restarting = false;
   private readonly pending: PendingReplies<string, string>;
@@ -252,6 +254,7 @@ export class ScriptSupervisor extends EventEmitter<SupervisorEvents> {
     this.gate = gate;
     let loadError: LoadError | null = null;
     let runtimeError = false;
+    this.exitAnnounced = undefined;
     proc.on('stdout', (line) => this.onStdout(line));
     proc.on('stderr', (line) => {
       const err = parseLoadError(line.text);
@@ -282,6 +285,7 @@ export class ScriptSupervisor extends EventEmitter<SupervisorEvents> {
     }
     switch (parsed.kind) {
       case 'publish':
+        if (parsed.topic === `${this.topic}.exiting`) this.noteExitAnnounced(parsed.payload);
         this.deps.publish(parsed.topic, parsed.payload);
         return;
       case 'reply':
@@ -299,6 +303,13 @@ export class ScriptSupervisor extends EventEmitter<SupervisorEvents> {
       case 'output':
         this.publishOutput(parsed.line, false, parsed.error);
     }
+  }
+
+  /** Bridge.ahk's OnExit says why the script ends: `{"code": n, "reason": "Exit"}`. */
+  private noteExitAnnounced(payload: unknown): void {
+    if (typeof payload !== 'object' || payload === null) return;
+    const reason = (payload as { reason?: unknown }).reason;
+    if (typeof reason === 'string') this.exitAnnounced = reason;
   }
 
   /** An `output` event, logged: the line, and what is wrong with it. */
@@ -330,6 +341,7 @@ export class ScriptSupervisor extends EventEmitter<SupervisorEvents> {
       stopRequested: this.stopRequested,
       loadError,
       runtimeError,
+      ...(this.exitAnnounced !== undefined ? { exitAnnounced: this.exitAnnounced } : {}),
       spawnFailed: info.spawnError !== undefined,
     });
     const exit: LastExit = {

@@ -115,6 +115,21 @@ describe('ScriptSupervisor restart backoff, on its clock', () => {
     expect(of('stopped')[2]?.payload).toMatchObject({ reason: 'crash', duration_ms: 10_000 });
   });
 
+  it('an ExitApp after a runtime error the script lived through is a clean exit; an exit AutoHotkey blames on an error is a crash', async () => {
+    for (const [reason, expected] of [['Exit', 'clean_exit'], ['Menu', 'clean_exit'], ['Error', 'crash']] as const) {
+      const { supervisor, of, until } = supervise([['--ready']]);
+      await supervisor.start();
+      await until('ready', 1);
+      await supervisor.command('survive-then-exit', reason, false);
+      await until('stopped', 1);
+      expect(of('stopped')[0]?.payload, reason).toMatchObject({ reason: expected });
+      expect(of('exiting')[0]?.payload).toEqual({ code: 0, reason });
+      // on-failure: only the crash is restarted.
+      expect(of('restarting'), reason).toHaveLength(expected === 'crash' ? 1 : 0);
+      await supervisor.stop();
+    }
+  });
+
   it('stopping while a restart is pending cancels it', async () => {
     const { clock, supervisor, of, until } = supervise([['--exit-now', '1']]);
     await supervisor.start();

@@ -19,6 +19,13 @@ describe('classifyExit', () => {
   it('exit 0 after a runtime error is a crash: AutoHotkey exit codes lie', () => {
     expect(classifyExit({ ...base, runtimeError: true })).toBe('crash');
   });
+  it("unless Bridge.ahk's OnExit said why it ends: only its reason Error makes exit 0 a crash", () => {
+    expect(classifyExit({ ...base, runtimeError: true, exitAnnounced: 'Exit' })).toBe('clean_exit');
+    expect(classifyExit({ ...base, runtimeError: true, exitAnnounced: 'Menu' })).toBe('clean_exit');
+    expect(classifyExit({ ...base, runtimeError: true, exitAnnounced: 'Error' })).toBe('crash');
+    expect(classifyExit({ ...base, runtimeError: false, exitAnnounced: 'Error' })).toBe('crash');
+    expect(classifyExit({ ...base, exitCode: 1, exitAnnounced: 'Exit' })).toBe('crash');
+  });
 });
 
 describe('RestartPolicy', () => {
