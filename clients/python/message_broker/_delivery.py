@@ -56,12 +56,18 @@ class DeliveryDispatcher:
         self._subs = subscriptions
         self._emit = emit
         self._is_current = is_current
-        self._running: Set["asyncio.Task[None]"] = set()
+        #: Each delivery being finished -> the tasks of its async callbacks.
+        self._running: Dict["asyncio.Task[None]", Set["asyncio.Future[Any]"]] = {}
 
-    async def wait_idle(self, timeout: float) -> None:
-        """Return once no delivery is being handled, or after ``timeout`` seconds."""
-        if self._running:
-            await asyncio.wait(set(self._running), timeout=timeout)
+    async def wait_idle(self, timeout: float, caller: "Optional[asyncio.Future[Any]]" = None) -> None:
+        """Return once no delivery is being handled, or after ``timeout`` seconds.
+
+        The delivery whose callback is ``caller`` (``disconnect()`` awaited inside a
+        callback) is not waited for: it cannot finish before this returns.
+        """
+        others = {task for task, callbacks in self._running.items() if caller is None or caller not in callbacks}
+        if others:
+            await asyncio.wait(others, timeout=timeout)
 
     def dispatch(self, conn: Connection, msg: Message) -> bool:
         """Start the callbacks of ``msg``; True when async callbacks were started."""
@@ -89,12 +95,12 @@ class DeliveryDispatcher:
                     self._report_callback_error(msg, outcome.callback, outcome.error)
             return False
         task = asyncio.ensure_future(self._finish(conn, msg, outcomes))
-        self._running.add(task)
+        self._running[task] = {o.task for o in outcomes if o.task is not None}
         task.add_done_callback(self._finished)
         return started
 
     def _finished(self, task: "asyncio.Task[None]") -> None:
-        self._running.discard(task)
+        self._running.pop(task, None)
         if not task.cancelled() and task.exception() is not None:
             exc = task.exception()
             log.error("handling a delivery failed", exc_info=(type(exc), exc, exc.__traceback__))

@@ -265,7 +265,8 @@ class ConnectionLifecycle:
         self.bind_loop()
         self._epoch += 1
         if self._disconnecting is None:
-            self._disconnecting = asyncio.ensure_future(self._do_disconnect())
+            # The caller may be a subscription callback: the wait for deliveries must skip it.
+            self._disconnecting = asyncio.ensure_future(self._do_disconnect(asyncio.current_task()))
         task = self._disconnecting
         try:
             await asyncio.shield(task)
@@ -273,7 +274,7 @@ class ConnectionLifecycle:
             if task.done() and self._disconnecting is task:
                 self._disconnecting = None
 
-    async def _do_disconnect(self) -> None:
+    async def _do_disconnect(self, caller: "Optional[asyncio.Future[Any]]") -> None:
         self._reconnector.stop()
         self._stop_heartbeat()
         if self.state in ("idle", "closed"):
@@ -282,7 +283,7 @@ class ConnectionLifecycle:
         self.state = "closing"
         conn = self._conn
         if conn is not None and was_connected:
-            await self._dispatcher.wait_idle(DISCONNECT_IDLE_TIMEOUT)
+            await self._dispatcher.wait_idle(DISCONNECT_IDLE_TIMEOUT, caller)
             try:
                 await conn.request("disconnect", None, DISCONNECT_REPLY_TIMEOUT)
             except Exception as exc:

@@ -3,19 +3,57 @@
 The worker appends an event and emits a signal on a child QObject of the owner; the
 signal is connected queued, so the owner's slot drains the events on the owner's thread
 (the GUI thread, normally), where they may be turned into signals that touch widgets.
+
+Lifetime: the QObject the worker emits on has no parent and belongs to the relay, which
+the worker holds until its thread ends, so deleting the owner (on the GUI thread, while
+the worker is emitting) never deletes it; Qt itself drops queued calls to a receiver that
+is gone. ``watch_destroyed`` tells plain Python code that a QObject was deleted without
+a Python slot on that object's own ``destroyed`` signal (see there).
 """
 from __future__ import annotations
 
+import threading
 from collections import deque
-from typing import Any, Callable, Deque, Iterator, Tuple
+from typing import Any, Callable, Deque, Iterator, Set, Tuple
 
-from ._qt_binding import QUEUED_CONNECTION, QObject, Signal
+from ._qt_binding import QUEUED_CONNECTION, QObject, QtCore, Signal, Slot
 
-__all__ = ["EventRelay"]
+__all__ = ["EventRelay", "watch_destroyed"]
+
+_watches: Set["_DestroyedWatch"] = set()
+
+
+class _DestroyedWatch(QObject):
+    """Runs a callback when a QObject is deleted, from a real Qt slot taking no arguments.
+
+    A Python callable on ``destroyed`` makes the binding wrap the dying object; PyQt5
+    crashes doing so when that object's Python wrapper died with it (an app's slot that
+    was the last to reference its client). A slot without arguments wraps nothing.
+    """
+
+    def __init__(self, callback: Callable[[], None]) -> None:
+        super().__init__()
+        self._callback = callback
+
+    @Slot()
+    def fire(self) -> None:
+        """The watched object is being deleted: run the callback, then let this watch go."""
+        try:
+            self._callback()
+        finally:
+            # Not dropped here: this object is a receiver of the signal being emitted.
+            QtCore.QTimer.singleShot(0, lambda: _watches.discard(self))
+
+
+def watch_destroyed(obj: Any, callback: Callable[[], None]) -> None:
+    """Call ``callback()`` on ``obj``'s thread when ``obj`` is deleted (by its parent, or otherwise)."""
+    watch = _DestroyedWatch(callback)
+    _watches.add(watch)  # held here: nothing else may keep a watch alive
+    obj.destroyed.connect(watch.fire)
 
 
 class _Wake(QObject):
-    """A child of the owner that the worker emits on (queued to the owner's thread)."""
+    """The object the worker emits on (queued to the owner's thread); nobody's child."""
 
     wake = Signal()
 
@@ -29,22 +67,28 @@ class EventRelay:
 
     def __init__(self, owner: Any, drain: Callable[[], None]) -> None:
         self._events: Deque[Tuple[Any, ...]] = deque()
-        self._wake = _Wake(owner)
+        self._lock = threading.Lock()
+        self._closed = False
+        self._wake = _Wake()  # no parent: see the module's docstring
         self._wake.wake.connect(drain, QUEUED_CONNECTION)
+
+    def close(self) -> None:
+        """Stop taking events (any thread): ``deliver`` returns False from now on."""
+        with self._lock:
+            self._closed = True
 
     def deliver(self, event: Tuple[Any, ...]) -> bool:
         """Queue ``event`` and wake the owner (any thread); False once the owner is deleted."""
-        self._events.append(event)
-        try:
+        with self._lock:
+            if self._closed:
+                return False
+            self._events.append(event)
             self._wake.wake.emit()
-        except RuntimeError:  # the QObjects are deleted: nobody left to tell
-            return False
         return True
 
     def post(self, event: Tuple[Any, ...]) -> None:
         """Queue ``event`` from the owner's thread; ``drain`` sees it once control is back in the event loop."""
-        self._events.append(event)
-        self._wake.wake.emit()
+        self.deliver(event)
 
     def take_all(self) -> Iterator[Tuple[Any, ...]]:
         """The queued events, oldest first, including any queued while they are being handled."""

@@ -25,7 +25,7 @@ from typing import Any, Callable, Iterable, List, Optional, Tuple, Union
 # QT_API and QtCore are re-exported so an application can follow the client's binding choice.
 from ._qt_binding import API as QT_API
 from ._qt_binding import QObject, QtCore, Signal, Slot
-from ._qt_relay import EventRelay
+from ._qt_relay import EventRelay, watch_destroyed
 from ._qt_worker import STOP_TIMEOUT, Call, Worker, WorkerHolder, describe_error
 from .config import ClientConfig, client_settings
 from .errors import BrokerNotConnectedError
@@ -104,9 +104,15 @@ class QtBrokerClient(QObject):
         self._restart = False
         holder = self._worker_holder = WorkerHolder()
         # Deleting this QObject (or its parent) while connected must not leave the thread
-        # running. A closure, not holder.stop: the bindings keep bound methods only weakly,
-        # and the holder's last other reference dies with this object.
-        self.destroyed.connect(lambda *_: holder.stop())
+        # running, nor the relay taking events. Only the closure holds the relay and the
+        # holder then: this object's wrapper may die with it.
+        relay = self._relay
+
+        def on_destroyed() -> None:
+            relay.close()
+            holder.stop()
+
+        watch_destroyed(self, on_destroyed)
 
     # -- properties ----------------------------------------------------------------------
 

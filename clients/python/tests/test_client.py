@@ -1147,3 +1147,23 @@ async def test_cancelling_connect_cancels_the_attempt():
         server.close()
         await server.wait_closed()
         await client.disconnect()
+
+
+async def test_disconnect_awaited_in_a_callback_returns_promptly(make_client):
+    # disconnect() waits for the deliveries being handled, up to DISCONNECT_IDLE_TIMEOUT
+    # (2 s); it used to wait for the very callback awaiting it, so always the full 2 s.
+    sub = await make_client("sub", connect=True)
+    pub = await make_client("pub")
+    loop = asyncio.get_running_loop()
+    took = loop.create_future()
+    topic = "dc.%s" % uid()
+
+    async def callback(msg: Message) -> None:
+        start = loop.time()
+        await sub.disconnect()
+        took.set_result(loop.time() - start)
+
+    await sub.subscribe(topic, callback)
+    await pub.publish(topic, 1)
+    assert await within(took) < 1.0
+    assert not sub.is_connected
