@@ -90,6 +90,11 @@ class EventRelay:
         """Queue ``event`` from the owner's thread; ``drain`` sees it once control is back in the event loop."""
         self.deliver(event)
 
+    def backlog(self) -> int:
+        """How many events are queued, not yet taken by ``drain`` (any thread)."""
+        with self._lock:
+            return len(self._events)
+
     def take_all(self) -> Iterator[Tuple[Any, ...]]:
         """The queued events, oldest first, including any queued while they are being handled."""
         while self._events:

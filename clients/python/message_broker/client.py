@@ -148,6 +148,15 @@ class BrokerClient:
         """Stop calling ``callback`` on ``event``; no error when it was not registered."""
         self._listeners.remove(event, callback)
 
+    def _handle_every_delivery(self, callback: Optional[Callable[[Message], Any]]) -> None:
+        """Internal (the Qt worker): run ``callback`` for every delivery, whatever its topic.
+
+        Unlike a ``"message"`` listener it is a subscription callback in all but pattern:
+        its result decides the reply, the ack of a QoS 1 message waits for the future it
+        returns, and raising ``DeliveryDeclined`` sends neither. None removes it.
+        """
+        self._subs.every_delivery = callback
+
     # ------------------------------------------------------------------ connection
 
     def connect(self) -> "Coroutine[Any, Any, bool]":

@@ -268,9 +268,18 @@ class QtBrokerClient(QObject):
                 self._connected = False
                 self.disconnected.emit()
         elif kind == "message":
-            if not self._stopping:
-                msg = event[1]
-                self.message_received.emit(msg.topic, msg.payload, msg.sender or "", msg.message_id or "")
+            msg, delivery = event[1], event[2]
+            if self._stopping:
+                # Not emitted after disconnect_from_broker(), so not acked either.
+                if delivery is not None:
+                    delivery.decline("disconnect_from_broker() was called")
+            elif delivery is None or delivery.claim():
+                try:
+                    self.message_received.emit(msg.topic, msg.payload, msg.sender or "", msg.message_id or "")
+                finally:
+                    # Acked once the slots connected directly have returned.
+                    if delivery is not None:
+                        delivery.done()
         elif kind == "subscribed":
             self.subscribed.emit(event[1])
         elif kind == "unsubscribed":
