@@ -145,10 +145,15 @@ class Worker:
         config: ClientConfig,
         calls: Iterable[Call],
         deliver: Callable[[Tuple[Any, ...]], bool],
+        wait_for_room: Optional[Callable[[Callable[[], None]], bool]] = None,
     ) -> None:
         self.client_id = client_id
         self._config = config
         self._deliver = deliver
+        #: ``EventRelay.wait_for_room``: True (and a call back later) when the GUI is behind.
+        self._wait_for_room = wait_for_room
+        #: What the read loop waits for while the GUI is behind.
+        self._room: "Optional[asyncio.Future[None]]" = None
         self._lock = threading.Lock()
         self._calls: Deque[Call] = deque(calls)
         self._stop_requested = False
@@ -193,6 +198,10 @@ class Worker:
             self._wakeup.set()
         if self._stop_requested and self._stop_event is not None:
             self._stop_event.set()
+        if self._stop_requested:
+            # Reading resumes for good: the goodbye's answer is behind the held frames,
+            # and deliveries from now on are declined, not relayed.
+            self._release_reading()
 
     # -- the worker thread -------------------------------------------------------------
 
@@ -245,6 +254,7 @@ class Worker:
         client.add_listener("error", self._on_error)
         # Not a "message" listener: the ack of a QoS 1 message must wait for the GUI.
         client._handle_every_delivery(self._on_delivery)
+        client._hold_reading_with(self._hold_reading)
         stopping = asyncio.ensure_future(self._stop_event.wait())
         try:
             connecting = asyncio.ensure_future(client.connect())
@@ -365,6 +375,33 @@ class Worker:
             delivery.decline("the QtBrokerClient was deleted")
             self.request_stop()
         return delivery.future
+
+    def _hold_reading(self) -> "Optional[asyncio.Future[None]]":
+        """The read loop's gate: a future while the relay is full, None to read on."""
+        if self._wait_for_room is None or self._stop_requested:
+            return None
+        if self._room is not None and not self._room.done():
+            return self._room
+        loop = asyncio.get_running_loop()
+        room: "asyncio.Future[None]" = loop.create_future()
+
+        def on_room() -> None:  # the GUI thread, once half the backlog is taken
+            try:
+                loop.call_soon_threadsafe(self._release_reading)
+            except RuntimeError:
+                # The loop is closed: this worker ended, nothing is left to release.
+                log.debug("QtBrokerClient %r: room in the relay after its worker ended", self.client_id)
+
+        if not self._wait_for_room(on_room):
+            return None
+        log.debug("QtBrokerClient %r: the GUI thread is behind; reading held", self.client_id)
+        self._room = room
+        return room
+
+    def _release_reading(self) -> None:
+        room, self._room = self._room, None
+        if room is not None and not room.done():
+            room.set_result(None)
 
     def _decline_unsettled(self, why: str) -> None:
         for delivery in list(self._unsettled):

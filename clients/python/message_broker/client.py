@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from typing import Any, Callable, Coroutine, Dict, List, Optional, Union
+from typing import Any, Awaitable, Callable, Coroutine, Dict, List, Optional, Union
 
 from ._connection import build_request
 from ._events import EVENTS, Listeners
@@ -156,6 +156,12 @@ class BrokerClient:
         returns, and raising ``DeliveryDeclined`` sends neither. None removes it.
         """
         self._subs.every_delivery = callback
+
+    def _hold_reading_with(self, gate: Optional[Callable[[], Optional[Awaitable[None]]]]) -> None:
+        """Internal (the Qt worker): ``gate()`` is asked before each frame is read; an
+        awaitable it returns holds reading until done (its consumer is behind). The
+        heartbeat does not count that silence against the broker. None removes it."""
+        self._lifecycle.read_gate = gate
 
     # ------------------------------------------------------------------ connection
 

@@ -105,3 +105,44 @@ def test_qos1_messages_dropped_by_disconnect_from_broker_are_not_acked_and_come_
     again = redelivered_to(broker_port, client_id, len(unseen))
     assert [m["payload"]["n"] for m in again] == unseen
     assert [m["message_id"] for m in again] == [report["ids"][n] for n in unseen]
+
+
+# --- bursts: the GUI thread keeps breathing, the relay stays bounded ------------------------
+
+
+@each_binding
+def test_a_burst_neither_freezes_the_gui_thread_nor_grows_the_relay_past_its_bound(broker_port, binding):
+    # The drain used to run until the relay was empty, taking what arrived meanwhile too:
+    # 30k messages with a 1 ms slot kept a 20 ms QTimer from firing for 32 s.
+    from message_broker._qt_relay import MAX_BACKLOG
+
+    count = 4000
+    report = last_json(run_scenario("flood", binding, broker_port, count, 0, 5))
+    assert report["got"] == list(range(count))  # all of them, in order
+    assert report["max_gap"] < 0.2, "the 20 ms timer went %.2fs without firing" % report["max_gap"]
+    assert 0 < report["peak"] <= MAX_BACKLOG, report["peak"]
+    assert report["disconnects"] == 0
+
+
+@each_binding
+def test_holding_the_socket_for_a_busy_gui_is_not_taken_for_a_silent_broker(own_broker_fast_heartbeat, binding):
+    # While the relay is full the worker reads nothing, pongs included; the heartbeat
+    # must not count that silence (1 s here) against the broker and drop the connection.
+    from message_broker._qt_relay import MAX_BACKLOG
+
+    count = 3000
+    report = last_json(run_scenario("flood", binding, own_broker_fast_heartbeat.port, count, 3.0, 0.2))
+    assert report["peak"] >= MAX_BACKLOG, "the relay never filled: reading was never held"
+    assert report["peak"] <= MAX_BACKLOG
+    assert report["disconnects"] == 0
+    assert report["got"] == list(range(count))
+
+
+@pytest.fixture
+def own_broker_fast_heartbeat():
+    """A broker whose heartbeat_timeout is 1 s, so a client's silence limit is 1 s too."""
+    from conftest import BrokerProcess
+
+    broker = BrokerProcess(extra={"heartbeat_interval": 0.5, "heartbeat_timeout": 1})
+    yield broker
+    broker.stop()
