@@ -90,7 +90,8 @@ class SubscriptionRegistry:
             self._by_pattern.pop(pattern, None)
 
     def callbacks_for(self, topic: str) -> List[Callback]:
-        """Every callback whose pattern matches ``topic``, each once, in subscription order."""
+        """``every_delivery`` if set, then every callback whose pattern matches ``topic``, each
+        once, in subscription order."""
         found: List[Callback] = [] if self.every_delivery is None else [self.every_delivery]
         for pattern, callbacks in self._by_pattern.items():
             if callbacks and topic_matches(pattern, topic):
