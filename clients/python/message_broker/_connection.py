@@ -65,6 +65,9 @@ class Connection:
         self.drain_lock = asyncio.Lock()
         #: Loop time of the last bytes read; the heartbeat measures silence from it.
         self.last_rx = now
+        #: True while the client holds reading on purpose (its consumer is behind): the
+        #: silence is then its own, not the broker's, and the heartbeat does not count it.
+        self.reading_held = False
         self.closed = False
         self.close_reason: Optional[str] = None
         #: An error the broker sent unprompted (id null): explains a close during the handshake.

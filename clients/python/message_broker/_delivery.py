@@ -18,6 +18,17 @@ from .message import Message
 log = logging.getLogger("message_broker.client")
 
 
+class DeliveryDeclined(Exception):
+    """A callback's way of saying it did not handle a delivery after all (internal).
+
+    The Qt client raises it, or sets it on the future its callback returned, for a message
+    its application never saw (the client was stopping). Neither an ack nor a reply is
+    sent then, so the broker keeps a QoS 1 message pending and delivers it again at the
+    next connect with the same client_id; the requester of a request waits for another
+    responder or its timeout.
+    """
+
+
 class _Outcome:
     """What one callback did with one delivery."""
 
@@ -113,6 +124,7 @@ class DeliveryDispatcher:
         answered = False
         answer: Any = None
         failure: Optional[BaseException] = None
+        declined = False
         for outcome in outcomes:
             if outcome.task is not None:
                 if outcome.task.cancelled():
@@ -121,7 +133,9 @@ class DeliveryDispatcher:
                     outcome.error = outcome.task.exception()
                 else:
                     outcome.value = outcome.task.result()
-            if outcome.error is not None:
+            if isinstance(outcome.error, DeliveryDeclined):
+                declined = True  # not a failure: nobody handled the message, so nothing is said
+            elif outcome.error is not None:
                 if failure is None:
                     failure = outcome.error
                 self._report_callback_error(msg, outcome.callback, outcome.error)
@@ -132,6 +146,10 @@ class DeliveryDispatcher:
         # A delivery from a connection that has since closed is redelivered on the new one
         # (QoS 1) or lost anyway (QoS 0); its reply_to belongs to the old connection.
         if not self._is_current(conn) or conn.closed:
+            return
+        if declined:
+            # An ack would tell the broker the message was handled; it was not.
+            log.debug("delivery %s (%r) declined: neither acked nor answered", msg.message_id, msg.topic)
             return
         if msg.reply_to is not None:
             self._reply(conn, msg, answered, answer, failure)

@@ -39,14 +39,17 @@ async def keep_alive(conn: Connection, interval: float, silence: float) -> None:
     while not conn.closed:
         now = loop.time()
         quiet = now - conn.last_rx
-        if quiet >= silence:
+        # Held reading leaves the pongs unread in the socket: that silence proves nothing.
+        if quiet >= silence and not conn.reading_held:
             log.warning("no word from the broker at %s for %.1fs; dropping the connection", conn.where, quiet)
             conn.abort("heartbeat_timeout")
             return
         if now - last_ping >= interval:
+            # Pings go on while reading is held, so the broker does not drop this client.
             last_ping = now
             _ping(conn)
-        await asyncio.sleep(max(0.01, min(last_ping + interval, conn.last_rx + silence) - loop.time()))
+        wake = last_ping + interval if conn.reading_held else min(last_ping + interval, conn.last_rx + silence)
+        await asyncio.sleep(max(0.01, wake - loop.time()))
 
 
 def _ping(conn: Connection) -> None:

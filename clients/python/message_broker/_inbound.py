@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Optional, Protocol
+from typing import Any, Awaitable, Optional, Protocol
 
 from . import _framing, _wire_log
 from ._connection import Connection
@@ -29,6 +29,9 @@ class InboundHandler(Protocol):
     def reader_cancelled(self, conn: Connection) -> None:
         """The read task was cancelled from outside: the event loop is shutting down."""
 
+    def hold_reading(self) -> Optional[Awaitable[None]]:
+        """None to read the next frame now; or what to wait for first (the consumer is behind)."""
+
 
 async def read_frames(conn: Connection, handler: InboundHandler) -> None:
     """Read ``conn`` until it closes, then tell ``handler`` how it ended (exactly once)."""
@@ -38,6 +41,17 @@ async def read_frames(conn: Connection, handler: InboundHandler) -> None:
     cancelled = False
     try:
         while True:
+            hold = handler.hold_reading()
+            if hold is not None:
+                # Unread, the broker's frames back up in the socket and then in the
+                # broker's queue for this client: backpressure instead of unbounded memory.
+                conn.reading_held = True
+                try:
+                    await hold
+                finally:
+                    conn.reading_held = False
+                    # The silence clock restarts now: what was held is about to be read.
+                    conn.last_rx = loop.time()
             header = await conn.reader.readexactly(_framing.HEADER.size)
             conn.last_rx = loop.time()
             (length,) = _framing.HEADER.unpack(header)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Dict, Iterator, Optional
+from typing import Any, Awaitable, Callable, Dict, Iterator, Optional
 
 from ._connection import Connection
 from ._deadline import within
@@ -66,6 +66,8 @@ class ConnectionLifecycle:
         self._emit = listeners.emit
         self._ids = ids
         self._dispatcher = DeliveryDispatcher(subscriptions, self._emit, lambda conn: conn is self._conn)
+        #: Asked before each frame is read: None to read on, or an awaitable to wait for.
+        self.read_gate: Optional[Callable[[], Optional[Awaitable[None]]]] = None
         # Loop-bound objects are made on first use, on the loop that connects: the client
         # may be built in one thread and run in another (the Qt client does).
         self._loop: Optional[asyncio.AbstractEventLoop] = None
@@ -309,6 +311,11 @@ class ConnectionLifecycle:
     def deliver(self, conn: Connection, msg: Message) -> bool:
         """Run the callbacks of a delivery; True when async callbacks were started."""
         return self._dispatcher.dispatch(conn, msg)
+
+    def hold_reading(self) -> Optional[Awaitable[None]]:
+        """``read_gate()`` when one is set (the Qt worker's bounded relay), else None: read on."""
+        gate = self.read_gate
+        return None if gate is None else gate()
 
     def report(self, error: Exception) -> None:
         """Tell the ``error`` listeners of a failure no caller can see."""

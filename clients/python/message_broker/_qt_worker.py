@@ -15,9 +15,11 @@ from collections import deque
 from typing import Any, Callable, Deque, Iterable, Optional, Set, Tuple
 
 from ._deadline import within
+from ._delivery import DeliveryDeclined
 from .client import BrokerClient
 from .config import ClientConfig
 from .errors import BrokerNotConnectedError
+from .message import Message
 
 # The qt_client logger: these records are about QtBrokerClient, whichever module writes them.
 log = logging.getLogger("message_broker.qt_client")
@@ -26,7 +28,7 @@ log = logging.getLogger("message_broker.qt_client")
 #: the goodbye to the broker, before the worker gives up on them.
 STOP_TIMEOUT = 5.0
 
-__all__ = ["Call", "STOP_TIMEOUT", "Worker", "WorkerHolder", "describe_error"]
+__all__ = ["Call", "Delivery", "STOP_TIMEOUT", "Worker", "WorkerHolder", "describe_error"]
 
 
 def describe_error(exc: BaseException) -> str:
@@ -69,6 +71,66 @@ class Call:
         return "%s to %r" % (self.kind, self.args[0])
 
 
+class Delivery:
+    """A QoS 1 message on its way to the GUI thread, settled exactly once.
+
+    Either the GUI thread ``claim()``s it, emits it, and calls ``done()`` (the future
+    resolves and the dispatcher acks), or it is ``decline()``d, by the worker when it
+    stops or by the GUI thread when the client no longer emits messages (the future
+    fails with ``DeliveryDeclined``: no ack, the broker redelivers at the next connect).
+    The lock makes claim and decline, made on different threads, exclude each other.
+    """
+
+    __slots__ = ("future", "_loop", "_lock", "_state")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._lock = threading.Lock()
+        self._state: Optional[str] = None
+        #: What the subscription callback returns: the ack waits for it.
+        self.future: "asyncio.Future[None]" = loop.create_future()
+
+    def claim(self) -> bool:
+        """Take the message for emitting (GUI thread); False when it was declined already.
+
+        Whoever gets True must call ``done()`` once the message is emitted.
+        """
+        with self._lock:
+            if self._state is not None:
+                return False
+            self._state = "claimed"
+            return True
+
+    def done(self) -> None:
+        """The claimed message was emitted (GUI thread): let the dispatcher ack it."""
+        self._settle(None)
+
+    def decline(self, why: str) -> bool:
+        """Give the message up unseen (any thread); False when it was claimed (or declined) already."""
+        with self._lock:
+            if self._state is not None:
+                return False
+            self._state = "declined"
+        self._settle(DeliveryDeclined(why))
+        return True
+
+    def _settle(self, error: Optional[BaseException]) -> None:
+        try:
+            self._loop.call_soon_threadsafe(self._resolve, error)
+        except RuntimeError:
+            # The worker's loop is closed: its connection, and the ack with it, went first,
+            # so the broker redelivers the message anyway. Nothing is left to tell.
+            log.debug("delivery settled after its worker ended; the broker redelivers it")
+
+    def _resolve(self, error: Optional[BaseException]) -> None:
+        if self.future.done():  # cancelled with the loop's remaining tasks
+            return
+        if error is None:
+            self.future.set_result(None)
+        else:
+            self.future.set_exception(error)
+
+
 class Worker:
     """The thread that owns the asyncio loop and the ``BrokerClient`` for one connection.
 
@@ -83,10 +145,15 @@ class Worker:
         config: ClientConfig,
         calls: Iterable[Call],
         deliver: Callable[[Tuple[Any, ...]], bool],
+        wait_for_room: Optional[Callable[[Callable[[], None]], bool]] = None,
     ) -> None:
         self.client_id = client_id
         self._config = config
         self._deliver = deliver
+        #: ``EventRelay.wait_for_room``: True (and a call back later) when the GUI is behind.
+        self._wait_for_room = wait_for_room
+        #: What the read loop waits for while the GUI is behind.
+        self._room: "Optional[asyncio.Future[None]]" = None
         self._lock = threading.Lock()
         self._calls: Deque[Call] = deque(calls)
         self._stop_requested = False
@@ -96,6 +163,8 @@ class Worker:
         self._wakeup: Optional[asyncio.Event] = None
         self._stop_event: Optional[asyncio.Event] = None
         self._requests: Set["asyncio.Future[None]"] = set()
+        #: QoS 1 deliveries handed to the GUI and not settled yet (this thread only).
+        self._unsettled: Set[Delivery] = set()
         self.thread = threading.Thread(target=self._run, name="QtBrokerClient[%s]" % client_id, daemon=True)
 
     def start(self) -> None:
@@ -129,6 +198,10 @@ class Worker:
             self._wakeup.set()
         if self._stop_requested and self._stop_event is not None:
             self._stop_event.set()
+        if self._stop_requested:
+            # Reading resumes for good: the goodbye's answer is behind the held frames,
+            # and deliveries from now on are declined, not relayed.
+            self._release_reading()
 
     # -- the worker thread -------------------------------------------------------------
 
@@ -179,7 +252,9 @@ class Worker:
         client.add_listener("connected", self._on_connected)
         client.add_listener("disconnected", self._on_disconnected)
         client.add_listener("error", self._on_error)
-        client.add_listener("message", self._on_message)
+        # Not a "message" listener: the ack of a QoS 1 message must wait for the GUI.
+        client._handle_every_delivery(self._on_delivery)
+        client._hold_reading_with(self._hold_reading)
         stopping = asyncio.ensure_future(self._stop_event.wait())
         try:
             connecting = asyncio.ensure_future(client.connect())
@@ -197,6 +272,9 @@ class Worker:
             self._emit("connected")
             serving = asyncio.ensure_future(self._serve(client))
             await asyncio.wait({serving, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            # What the GUI has not taken yet it will never emit: unacked, it comes back at
+            # the next connect. Declined now, so disconnect() does not wait for it.
+            self._decline_unsettled("disconnect_from_broker() was called")
             # One budget for the calls made before the stop and the replies to their requests.
             loop = asyncio.get_running_loop()
             deadline = loop.time() + STOP_TIMEOUT
@@ -216,6 +294,7 @@ class Worker:
             stopping.cancel()
 
     async def _goodbye(self, client: BrokerClient) -> None:
+        self._decline_unsettled("the client is stopping")
         try:
             await within(client.disconnect(), STOP_TIMEOUT)
         except Exception as exc:  # the thread ends either way; the loop's close reaps the rest
@@ -281,8 +360,52 @@ class Worker:
     def _on_error(self, exc: Any = None, *_: Any) -> None:
         self._emit("error", describe_error(exc) if isinstance(exc, BaseException) else str(exc))
 
-    def _on_message(self, message: Any, *_: Any) -> None:
-        self._emit("message", message)
+    def _on_delivery(self, message: Message) -> "Optional[asyncio.Future[None]]":
+        """Hand a delivery to the GUI; for QoS 1, the future its ack waits for."""
+        if message.qos != 1:
+            self._emit("message", message, None)
+            return None
+        if self._stop_requested:
+            # The GUI emits nothing more: left unacked, the broker redelivers it.
+            raise DeliveryDeclined("the client is stopping")
+        delivery = Delivery(asyncio.get_running_loop())
+        self._unsettled.add(delivery)
+        delivery.future.add_done_callback(lambda _: self._unsettled.discard(delivery))
+        if not self._deliver(("message", message, delivery)):
+            delivery.decline("the QtBrokerClient was deleted")
+            self.request_stop()
+        return delivery.future
+
+    def _hold_reading(self) -> "Optional[asyncio.Future[None]]":
+        """The read loop's gate: a future while the relay is full, None to read on."""
+        if self._wait_for_room is None or self._stop_requested:
+            return None
+        if self._room is not None and not self._room.done():
+            return self._room
+        loop = asyncio.get_running_loop()
+        room: "asyncio.Future[None]" = loop.create_future()
+
+        def on_room() -> None:  # the GUI thread, once half the backlog is taken
+            try:
+                loop.call_soon_threadsafe(self._release_reading)
+            except RuntimeError:
+                # The loop is closed: this worker ended, nothing is left to release.
+                log.debug("QtBrokerClient %r: room in the relay after its worker ended", self.client_id)
+
+        if not self._wait_for_room(on_room):
+            return None
+        log.debug("QtBrokerClient %r: the GUI thread is behind; reading held", self.client_id)
+        self._room = room
+        return room
+
+    def _release_reading(self) -> None:
+        room, self._room = self._room, None
+        if room is not None and not room.done():
+            room.set_result(None)
+
+    def _decline_unsettled(self, why: str) -> None:
+        for delivery in list(self._unsettled):
+            delivery.decline(why)
 
 
 _live: Set[Worker] = set()

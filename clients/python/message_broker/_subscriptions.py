@@ -3,7 +3,7 @@ every reconnect) and the callbacks each runs. The broker keeps the authoritative
 this one decides which callbacks a delivery runs."""
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List
+from typing import Any, Callable, Dict, List, Optional
 
 Callback = Callable[[Any], Any]
 
@@ -33,6 +33,11 @@ class SubscriptionRegistry:
 
     def __init__(self) -> None:
         self._by_pattern: Dict[str, List[Callback]] = {}
+        #: Runs for every delivery, whatever its topic, before the patterns' callbacks
+        #: (the Qt worker's relay): not a pattern, so never subscribed at the broker, and
+        #: it also sees deliveries no held pattern matches (a session's queued messages,
+        #: delivered at connect before the application subscribed again).
+        self.every_delivery: Optional[Callback] = None
 
     @property
     def patterns(self) -> List[str]:
@@ -85,8 +90,9 @@ class SubscriptionRegistry:
             self._by_pattern.pop(pattern, None)
 
     def callbacks_for(self, topic: str) -> List[Callback]:
-        """Every callback whose pattern matches ``topic``, each once, in subscription order."""
-        found: List[Callback] = []
+        """``every_delivery`` if set, then every callback whose pattern matches ``topic``, each
+        once, in subscription order."""
+        found: List[Callback] = [] if self.every_delivery is None else [self.every_delivery]
         for pattern, callbacks in self._by_pattern.items():
             if callbacks and topic_matches(pattern, topic):
                 for callback in callbacks:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from typing import Any, Callable, Coroutine, Dict, List, Optional, Union
+from typing import Any, Awaitable, Callable, Coroutine, Dict, List, Optional, Union
 
 from ._connection import build_request
 from ._events import EVENTS, Listeners
@@ -147,6 +147,21 @@ class BrokerClient:
     def remove_listener(self, event: str, callback: Callable[..., Any]) -> None:
         """Stop calling ``callback`` on ``event``; no error when it was not registered."""
         self._listeners.remove(event, callback)
+
+    def _handle_every_delivery(self, callback: Optional[Callable[[Message], Any]]) -> None:
+        """Internal (the Qt worker): run ``callback`` for every delivery, whatever its topic.
+
+        Unlike a ``"message"`` listener it is a subscription callback in all but pattern:
+        its result decides the reply, the ack of a QoS 1 message waits for the future it
+        returns, and raising ``DeliveryDeclined`` sends neither. None removes it.
+        """
+        self._subs.every_delivery = callback
+
+    def _hold_reading_with(self, gate: Optional[Callable[[], Optional[Awaitable[None]]]]) -> None:
+        """Internal (the Qt worker): ``gate()`` is asked before each frame is read; an
+        awaitable it returns holds reading until done (its consumer is behind). The
+        heartbeat does not count that silence against the broker. None removes it."""
+        self._lifecycle.read_gate = gate
 
     # ------------------------------------------------------------------ connection
 

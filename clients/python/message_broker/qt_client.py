@@ -20,6 +20,7 @@ import dataclasses
 import json
 import logging
 import sys
+import time
 from typing import Any, Callable, Iterable, List, Optional, Tuple, Union
 
 # QT_API and QtCore are re-exported so an application can follow the client's binding choice.
@@ -33,6 +34,9 @@ from .errors import BrokerNotConnectedError
 log = logging.getLogger("message_broker.qt_client")
 
 __all__ = ["QtBrokerClient", "QT_API", "QtCore", "STOP_TIMEOUT"]
+
+#: Seconds of events handled per turn of the Qt event loop; the rest waits for the next turn.
+DRAIN_SLICE = 0.015
 
 
 def _json_copy(payload: Any) -> Any:
@@ -95,6 +99,11 @@ class QtBrokerClient(QObject):
         self._client_id = client_id
         self._config = effective
         self._relay = EventRelay(self, self._drain_events)
+        # A child: deleted with this object, so it never calls a slot of a deleted one.
+        self._next_slice = QtCore.QTimer(self)
+        self._next_slice.setSingleShot(True)
+        self._next_slice.setInterval(0)
+        self._next_slice.timeout.connect(self._drain_events)
         self._worker: Optional[Worker] = None
         #: The current worker got past its first connect (so its client can reconnect).
         self._worker_connected_once = False
@@ -224,7 +233,7 @@ class QtBrokerClient(QObject):
     def _start_worker(self) -> None:
         calls, self._pending = self._pending, []
         # A copy: the caller may change self.config while this connection runs.
-        worker = Worker(self._client_id, dataclasses.replace(self._config), calls, self._relay.deliver)
+        worker = Worker(self._client_id, dataclasses.replace(self._config), calls, self._relay.deliver, self._relay.wait_for_room)
         self._worker_connected_once = False
         self._worker = self._worker_holder.worker = worker
         log.debug("QtBrokerClient %r: connecting (Qt binding %s)", self._client_id, QT_API)
@@ -254,8 +263,14 @@ class QtBrokerClient(QObject):
 
     @Slot()
     def _drain_events(self) -> None:
-        for event in self._relay.take_all():
-            self._handle(event)
+        # A slice at a time: a burst must not keep the event loop from timers, input, paint.
+        deadline = time.monotonic() + DRAIN_SLICE
+        try:
+            for event in self._relay.take(deadline):
+                self._handle(event)
+        finally:
+            if self._relay.more():
+                self._next_slice.start()  # after what the event loop has waiting
 
     def _handle(self, event: Tuple[Any, ...]) -> None:
         kind = event[0]
@@ -268,9 +283,18 @@ class QtBrokerClient(QObject):
                 self._connected = False
                 self.disconnected.emit()
         elif kind == "message":
-            if not self._stopping:
-                msg = event[1]
-                self.message_received.emit(msg.topic, msg.payload, msg.sender or "", msg.message_id or "")
+            msg, delivery = event[1], event[2]
+            if self._stopping:
+                # Not emitted after disconnect_from_broker(), so not acked either.
+                if delivery is not None:
+                    delivery.decline("disconnect_from_broker() was called")
+            elif delivery is None or delivery.claim():
+                try:
+                    self.message_received.emit(msg.topic, msg.payload, msg.sender or "", msg.message_id or "")
+                finally:
+                    # Acked once the slots connected directly have returned.
+                    if delivery is not None:
+                        delivery.done()
         elif kind == "subscribed":
             self.subscribed.emit(event[1])
         elif kind == "unsubscribed":

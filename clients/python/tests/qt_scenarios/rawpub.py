@@ -6,6 +6,7 @@ import json
 import socket
 import struct
 import threading
+import time
 from typing import Any, Dict, List, Optional
 
 
@@ -52,6 +53,32 @@ class RawPeer:
     def acked_by(self, message_id: str) -> List[str]:
         """The client ids that acked a QoS 1 message (``_internal.message_acks``)."""
         return list(self.call("_internal.message_acks", {"message_id": message_id})["clients"])
+
+    def acks(self, message_id: str) -> Dict[str, List[str]]:
+        """``{"clients": acked, "pending": not acked yet}`` for a QoS 1 message."""
+        answer = self.call("_internal.message_acks", {"message_id": message_id})
+        return {"clients": list(answer["clients"]), "pending": list(answer["pending"])}
+
+    def publish(self, topic: str, payload: Any, qos: int = 0) -> str:
+        """Publish and wait for the broker's answer; the message_id."""
+        return str(self.call("publish", {"topic": topic, "payload": payload, "qos": qos})["message_id"])
+
+    def deliveries(self, count: int, timeout: float = 20.0) -> List[Dict[str, Any]]:
+        """Wait for ``count`` deliveries (their params, in arrival order), taking them from the inbox."""
+        end = time.monotonic() + timeout
+        while sum(1 for f in self.inbox if f.get("method") == "message") < count:
+            remaining = end - time.monotonic()
+            if remaining <= 0:
+                break
+            self.sock.settimeout(remaining)
+            try:
+                (n,) = struct.unpack(">I", self._recv_exact(4))
+            except socket.timeout:
+                break
+            self.inbox.append(json.loads(self._recv_exact(n).decode("utf-8")))
+        found = [f for f in self.inbox if f.get("method") == "message"]
+        self.inbox = [f for f in self.inbox if f.get("method") != "message"]
+        return [f["params"] for f in found]
 
     def close(self) -> None:
         try:
