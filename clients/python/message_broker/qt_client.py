@@ -324,7 +324,9 @@ class QtBrokerClient(QObject):
         try:
             callback(value)
         except Exception:
-            # As the bindings do for a slot that raises: report, and keep the events flowing.
+            # Reported as PySide does for a slot that raises, and the events keep flowing on
+            # every binding (PyQt5 would abort the application for a slot of the app's own
+            # that raises; this is the client's call, not the app's slot).
             sys.excepthook(*sys.exc_info())
 
     def _on_worker_ended(self, worker: Worker, failure: Optional[str], leftovers: List[Call]) -> None:
