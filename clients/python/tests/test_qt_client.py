@@ -7,10 +7,8 @@ a condition or a deadline", never a fixed sleep.
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
 import socket
-import struct
 import subprocess
 import sys
 import textwrap
@@ -25,6 +23,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from conftest import BrokerProcess, free_port  # noqa: E402
 from support import spin_until  # noqa: E402
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "qt_scenarios"))
+from rawpub import RawPeer  # noqa: E402
 
 qt_binding = pytest.importorskip("message_broker._qt_binding", reason="no Qt binding (PySide6, PySide2 or PyQt5) installed")
 QtCore = qt_binding.QtCore
@@ -116,69 +117,7 @@ def make_client(app: Any) -> Iterator[Callable[..., Tuple[QtBrokerClient, Record
     assert spin_until(lambda: not worker_threads(), 15), "worker threads left running: %r" % worker_threads()
 
 
-# --- a raw peer, from PROTOCOL.md ---------------------------------------------------------
-
-
-class RawPeer:
-    """A blocking JSON-RPC client over the framing of PROTOCOL.md."""
-
-    def __init__(self, port: int, client_id: str) -> None:
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
-        self.next_id = 0
-        self.inbox: List[Dict[str, Any]] = []
-        self.call("connect", {"client_id": client_id, "client_type": "test", "version": "1.0"})
-
-    def _send(self, message: Dict[str, Any]) -> None:
-        body = json.dumps(message).encode("utf-8")
-        self.sock.sendall(struct.pack(">I", len(body)) + body)
-
-    def _recv_exact(self, n: int) -> bytes:
-        data = b""
-        while len(data) < n:
-            chunk = self.sock.recv(n - len(data))
-            if not chunk:
-                raise ConnectionError("broker closed the connection")
-            data += chunk
-        return data
-
-    def _read(self) -> Dict[str, Any]:
-        (n,) = struct.unpack(">I", self._recv_exact(4))
-        return json.loads(self._recv_exact(n).decode("utf-8"))
-
-    def call(self, method: str, params: Optional[Dict[str, Any]] = None) -> Any:
-        self.next_id += 1
-        message: Dict[str, Any] = {"jsonrpc": "2.0", "method": method, "id": self.next_id}
-        if params is not None:
-            message["params"] = params
-        self._send(message)
-        while True:
-            frame = self._read()
-            if frame.get("id") == self.next_id and ("result" in frame or "error" in frame):
-                assert "error" not in frame, frame
-                return frame["result"]
-            self.inbox.append(frame)
-
-    def publish(self, topic: str, payload: Any) -> str:
-        return self.call("publish", {"topic": topic, "payload": payload})["message_id"]
-
-    def wait_message(self, topic: str, timeout: float = 10.0) -> Dict[str, Any]:
-        end = time.monotonic() + timeout
-        while True:
-            for frame in self.inbox:
-                if frame.get("method") == "message" and frame["params"]["topic"] == topic:
-                    self.inbox.remove(frame)
-                    return frame["params"]
-            remaining = end - time.monotonic()
-            assert remaining > 0, "no message on %s within %ss" % (topic, timeout)
-            self.sock.settimeout(remaining)
-            self.inbox.append(self._read())
-
-    def close(self) -> None:
-        try:
-            self.call("disconnect")
-        except (OSError, ConnectionError, AssertionError):
-            pass
-        self.sock.close()
+# --- a raw peer, from PROTOCOL.md (qt_scenarios/rawpub.py) -------------------------------
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
-"""A raw wire-protocol peer for the Qt scenario scripts (framing from PROTOCOL.md), so a
-scenario's traffic does not depend on the client under test."""
+"""A raw wire-protocol peer (framing from PROTOCOL.md) for the Qt tests and their scenario
+scripts, so their traffic does not depend on the client under test."""
 from __future__ import annotations
 
 import json
@@ -32,6 +32,10 @@ class RawPeer:
             data += chunk
         return data
 
+    def _read(self) -> Dict[str, Any]:
+        (n,) = struct.unpack(">I", self._recv_exact(4))
+        return json.loads(self._recv_exact(n).decode("utf-8"))
+
     def call(self, method: str, params: Optional[Dict[str, Any]] = None) -> Any:
         self.next_id += 1
         message: Dict[str, Any] = {"jsonrpc": "2.0", "method": method, "id": self.next_id}
@@ -39,8 +43,7 @@ class RawPeer:
             message["params"] = params
         self._send(message)
         while True:
-            (n,) = struct.unpack(">I", self._recv_exact(4))
-            frame = json.loads(self._recv_exact(n).decode("utf-8"))
+            frame = self._read()
             if frame.get("id") == self.next_id:
                 if "error" in frame:
                     raise RuntimeError(frame["error"])
@@ -79,6 +82,19 @@ class RawPeer:
         found = [f for f in self.inbox if f.get("method") == "message"]
         self.inbox = [f for f in self.inbox if f.get("method") != "message"]
         return [f["params"] for f in found]
+
+    def wait_message(self, topic: str, timeout: float = 10.0) -> Dict[str, Any]:
+        """The params of the first delivery on ``topic``, taken from the inbox or waited for."""
+        end = time.monotonic() + timeout
+        while True:
+            for frame in self.inbox:
+                if frame.get("method") == "message" and frame["params"]["topic"] == topic:
+                    self.inbox.remove(frame)
+                    return frame["params"]
+            remaining = end - time.monotonic()
+            assert remaining > 0, "no message on %s within %ss" % (topic, timeout)
+            self.sock.settimeout(remaining)
+            self.inbox.append(self._read())
 
     def close(self) -> None:
         try:
