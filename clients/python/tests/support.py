@@ -128,3 +128,23 @@ def spin_until(cond: Callable[[], bool], timeout: float = WAIT) -> bool:
     deadline.stop()
     del app
     return cond()
+
+
+def our_children(*words: bytes) -> List[int]:
+    """Pids of the living child processes of this test process whose command line holds
+    every one of ``words`` as an argument (Linux: read from /proc)."""
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % name, "rb") as f:
+                argv = f.read().split(b"\0")
+            with open("/proc/%s/stat" % name) as f:
+                stat = f.read()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(")") + 2:].split()
+        if fields[0] != "Z" and int(fields[1]) == os.getpid() and all(word in argv for word in words):
+            found.append(int(name))
+    return found

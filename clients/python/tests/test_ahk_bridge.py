@@ -19,7 +19,7 @@ import pytest
 from message_broker import BrokerClient, BrokerError
 from message_broker.ahk_bridge import AHKBridge, AHKBridgeError
 from message_broker.errors import INVALID_PARAMS, NO_RESPONDERS
-from support import Inbox, pid_alive
+from support import Inbox, our_children, pid_alive
 
 ROOT = Path(__file__).resolve().parents[3]
 FIXTURES = ROOT / "fixtures" / "scripts"
@@ -41,21 +41,7 @@ async def wait_gone(pid: int, timeout: float = WAIT) -> None:
 
 def bridge_up_processes() -> List[int]:
     """Pids of `bridge up` processes started under this test process (Linux: /proc)."""
-    found = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open("/proc/%s/cmdline" % name, "rb") as f:
-                argv = f.read().split(b"\0")
-            with open("/proc/%s/stat" % name) as f:
-                stat = f.read()
-        except OSError:
-            continue
-        fields = stat[stat.rfind(")") + 2:].split()
-        if fields[0] != "Z" and int(fields[1]) == os.getpid() and b"up" in argv and b"--config" in argv:
-            found.append(int(name))
-    return found
+    return our_children(b"up", b"--config")
 
 
 async def subscribe(client: BrokerClient, *patterns: str) -> Inbox:

@@ -18,7 +18,7 @@ from conftest import free_port
 from message_broker import BridgeNotFoundError, BrokerClient, BrokerConfig, BrokerError, MessageBroker
 from message_broker.broker import BrokerStartError
 from message_broker.errors import PUBLISH_ERROR
-from support import is_listening, pid_alive, wait_until
+from support import is_listening, our_children, pid_alive, wait_until
 
 PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -239,21 +239,7 @@ async def test_a_failure_forwarding_the_log_is_reported_and_stop_stays_clean(cap
 
 def _our_broker_children() -> list:
     """Pids of the `bridge broker` processes this test process started (Linux: /proc)."""
-    found = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open("/proc/%s/cmdline" % name, "rb") as f:
-                argv = f.read().split(b"\0")
-            with open("/proc/%s/stat" % name) as f:
-                stat = f.read()
-        except OSError:
-            continue
-        fields = stat[stat.rfind(")") + 2:].split()
-        if fields[0] != "Z" and int(fields[1]) == os.getpid() and b"broker" in argv and b"--stop-on-stdin-close" in argv:
-            found.append(int(name))
-    return found
+    return our_children(b"broker", b"--stop-on-stdin-close")
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc"), reason="lists processes with /proc")
