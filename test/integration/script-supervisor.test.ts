@@ -341,6 +341,16 @@ describe('ScriptSupervisor log levels an operator acts on', () => {
   });
 });
 
+/** Once the settle timer is set: still pending 1 ms before the period ends, settled at its end. */
+async function settlesExactlyAfterThePeriod(clock: ManualClock, settled: () => unknown): Promise<void> {
+  await clock.timerIn(STARTUP_SETTLE_MS);
+  clock.advance(STARTUP_SETTLE_MS - 1);
+  await Promise.resolve();
+  expect(settled()).toBe('pending');
+  clock.advance(1);
+  await expect.poll(settled).toEqual({ value: undefined });
+}
+
 describe('bridge up start-up settle, on the supervisors\' clock', () => {
   it('is over as soon as every script said @ready or ended, without waiting the period', async () => {
     const ready = supervise([['--ready']]);
@@ -357,12 +367,7 @@ describe('bridge up start-up settle, on the supervisors\' clock', () => {
     const { clock, supervisor } = supervise([[]]);
     const settled = observe(startupSettled([supervisor], clock));
     await supervisor.start();
-    await clock.timerIn(STARTUP_SETTLE_MS);
-    clock.advance(STARTUP_SETTLE_MS - 1);
-    await Promise.resolve();
-    expect(settled()).toBe('pending');
-    clock.advance(1);
-    await expect.poll(settled).toEqual({ value: undefined });
+    await settlesExactlyAfterThePeriod(clock, settled);
     expect(supervisor.state).toBe('running');
   });
 
@@ -376,11 +381,6 @@ describe('bridge up start-up settle, on the supervisors\' clock', () => {
     expect(settled()).toBe('pending');
     expect(clock.pending()).not.toContain(STARTUP_SETTLE_MS);
     spawned();
-    await clock.timerIn(STARTUP_SETTLE_MS);
-    clock.advance(STARTUP_SETTLE_MS - 1);
-    await Promise.resolve();
-    expect(settled()).toBe('pending');
-    clock.advance(1);
-    await expect.poll(settled).toEqual({ value: undefined });
+    await settlesExactlyAfterThePeriod(clock, settled);
   });
 });
