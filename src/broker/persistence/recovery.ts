@@ -118,7 +118,7 @@ export async function recover(dir: string, fs: JournalFs, log: Logger, now: numb
     noteSkipped(report, seg.name, decoded, log);
     files.set(seg.name, decoded.validBytes);
     for (const gap of decoded.gaps) {
-      report.damage.push({ file: seg.name, offset: gap.offset, bytesDropped: gap.bytesDropped, reason: gap.reason });
+      report.damage.push({ file: seg.name, ...gap });
       // Left in the file (new records go to a new segment): an operator may want to look,
       // and the next compaction leaves the segment behind.
       log.warning('journal segment is damaged in the middle; keeping every intact record before and after the damage', {
