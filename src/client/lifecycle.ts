@@ -46,7 +46,19 @@ export class ConnectionLifecycle {
   private disconnecting: Promise<void> | undefined;
   /** Bumped by `disconnect()`, so a handshake in flight can tell it was cancelled. */
   private epoch = 0;
+  /** Attempts since the last loss: what `maxReconnectAttempts` counts. */
   private reconnectAttempt = 0;
+  /**
+   * Where the backoff is: it goes on across connections lost before they were up for
+   * `maxReconnectDelay`, so two clients connecting with one client_id, which close each
+   * other's connection at every connect (`replaced`), slow down instead of taking turns
+   * every second forever.
+   */
+  private backoffStep = 0;
+  /** Connections in a row lost before they were up for `maxReconnectDelay`. */
+  private shortConnections = 0;
+  /** When the current (or last) connection finished its handshake (`performance.now()`). */
+  private connectedAt = 0;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private readonly heartbeat = new Heartbeat();
 
@@ -193,6 +205,7 @@ export class ConnectionLifecycle {
     this.result = result;
     this.currentState = 'connected';
     this.reconnectAttempt = 0;
+    this.connectedAt = performance.now();
     this.startHeartbeat(conn, result);
     this.deps.log.info('connected', {
       client_id: this.deps.clientId,
@@ -223,15 +236,36 @@ export class ConnectionLifecycle {
     this.deps.fire('disconnected', why);
     if (this.deps.opts.autoReconnect) {
       this.currentState = 'reconnecting';
+      this.noteHowLongItLasted();
       this.scheduleReconnect();
     } else {
       this.currentState = 'closed';
     }
   }
 
+  /** Keep the backoff going after a short-lived connection, start it over after a stable one. */
+  private noteHowLongItLasted(): void {
+    const lasted = (performance.now() - this.connectedAt) / 1000;
+    if (lasted >= this.deps.opts.maxReconnectDelay) {
+      this.shortConnections = 0;
+      this.backoffStep = 0;
+      return;
+    }
+    this.shortConnections++;
+    if (this.shortConnections >= 2) {
+      this.deps.log.warning('connection lost soon after it was made, again; reconnecting with growing delays', {
+        client_id: this.deps.clientId,
+        lasted: +lasted.toFixed(3),
+        short_connections_in_a_row: this.shortConnections,
+        hint: 'is another program connecting with this client_id? each connect closes the other one\'s connection',
+      });
+    }
+  }
+
   private scheduleReconnect(): void {
     this.reconnectAttempt++;
-    const delay = reconnectDelay(this.reconnectAttempt, {
+    this.backoffStep++;
+    const delay = reconnectDelay(this.backoffStep, {
       baseDelay: this.deps.opts.reconnectDelay,
       maxDelay: this.deps.opts.maxReconnectDelay,
     });

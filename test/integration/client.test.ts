@@ -18,6 +18,7 @@ import {
   type Message,
   type PayloadWriter,
 } from '../../src/client/index.js';
+import { Logger } from '../../src/log/logger.js';
 import { encodeJsonFrame, FrameDecoder } from '../../src/protocol/framing.js';
 import { startBroker, type StartedBroker } from '../helpers/broker-fixture.js';
 import { freePort, hasIPv6Loopback } from '../helpers/ports.js';
@@ -971,6 +972,62 @@ describe('connection loss and reconnect', () => {
     const fresh = await connected('sess', b.port, { cleanSession: true });
     expect(fresh.serverInfo?.session_present).toBe(false);
     expect((await fresh.subscriptions()).patterns).toEqual([]);
+  });
+
+  /** A logger whose JSON lines land in `lines`, parsed. */
+  function logLines(): { logger: Logger; lines: Array<Record<string, unknown>> } {
+    const lines: Array<Record<string, unknown>> = [];
+    const sink = { write: (l: string) => lines.push(JSON.parse(l) as Record<string, unknown>) };
+    return { lines, logger: new Logger({ level: 'info', format: 'json', sink }) };
+  }
+  const delays = (lines: Array<Record<string, unknown>>): number[] => lines.filter((l) => l.msg === 'reconnecting').map((l) => l.delay as number);
+
+  it('two programs with one client_id back off instead of taking turns every few milliseconds', async () => {
+    // Each connect closes the other's connection (reason replaced); a connection lost that
+    // soon must not start the backoff over.
+    const b = await broker();
+    const { lines, logger } = logLines();
+    const options = { reconnectDelay: 0.02, maxReconnectDelay: 1, logger };
+    const first = client('twin', b.port, options);
+    const second = client('twin', b.port, options);
+    let firstLosses = 0;
+    const sixthLoss = new Promise<void>((resolve) => first.on('disconnected', () => ++firstLosses === 6 && resolve()));
+    await first.connect();
+    await second.connect();
+    // Losses alternate, first, second, first, ...: the first's sixth follows the second's fifth delay.
+    await sixthLoss;
+    const seen = delays(lines);
+    expect(seen.length).toBeGreaterThanOrEqual(10);
+    // Each one's first reconnect waits 10-20 ms, its fifth 160-320 ms (0.02 * 2^4, jitter taking at most half).
+    expect(Math.max(...seen.slice(0, 2))).toBeLessThanOrEqual(0.02);
+    expect(Math.min(...seen.slice(8, 10))).toBeGreaterThanOrEqual(0.16);
+    const warned = lines.filter((l) => l.level === 'warning' && l.msg === 'connection lost soon after it was made, again; reconnecting with growing delays');
+    expect(warned.at(-1)).toMatchObject({ client_id: 'twin', short_connections_in_a_row: expect.any(Number) });
+  });
+
+  it('a connection that stayed up for the longest delay starts the backoff over', async () => {
+    const b = await broker();
+    const relay = await TcpRelay.start(b.port);
+    try {
+      const { lines, logger } = logLines();
+      const c = await connected('steady', relay.port, { reconnectDelay: 0.02, maxReconnectDelay: 0.3, logger });
+      for (let n = 0; n < 3; n++) {
+        const back = next(c, 'connected');
+        relay.cut(); // each of these connections lives a few milliseconds
+        await back;
+      }
+      // Up for longer than the longest delay (0.3 s): the next loss is a first one again.
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      const back = next(c, 'connected');
+      relay.cut();
+      await back;
+      const seen = delays(lines);
+      expect(seen).toHaveLength(4);
+      expect(seen[2]).toBeGreaterThanOrEqual(0.04);
+      expect(seen[3]).toBeLessThanOrEqual(0.02);
+    } finally {
+      await relay.close();
+    }
   });
 
   it('disconnect() while reconnecting stops the reconnect loop', async () => {

@@ -42,6 +42,12 @@ _STATE_WORDS = {
 }
 
 
+def _ordinal_suffix(n: int) -> str:
+    if n % 100 in (11, 12, 13):
+        return "th"
+    return {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+
+
 class ConnectionLifecycle:
     """States: idle, connecting, connected, reconnecting, closing, closed."""
 
@@ -76,6 +82,8 @@ class ConnectionLifecycle:
         self._connecting: Optional["asyncio.Task[None]"] = None
         self._disconnecting: Optional["asyncio.Task[None]"] = None
         self._heartbeat_task: Optional["asyncio.Task[None]"] = None
+        #: When the current (or last) connection finished its handshake, on the loop's clock.
+        self._connected_at = 0.0
         self._reconnector = Reconnector(
             where,
             delays=lambda attempt: reconnect_delay(attempt, self.config.reconnect_delay, self.config.max_reconnect_delay),
@@ -245,6 +253,7 @@ class ConnectionLifecycle:
             raise
         self.server_info = result
         self.state = "connected"
+        self._connected_at = loop.time()
         self._start_heartbeat(conn, result)
         log.info(
             "connected to the broker at %s as %r (server %s, session_present=%s)",
@@ -350,7 +359,7 @@ class ConnectionLifecycle:
             self._emit("disconnected", why)
             # A listener may have called disconnect() meanwhile.
             if self.state == "reconnecting":
-                self._reconnector.start()
+                self._reconnect_after_loss()
         else:
             self.state = "closed"
             self._emit("disconnected", why)
@@ -386,6 +395,24 @@ class ConnectionLifecycle:
         log.debug("stopped reading from the broker at %s: the read task was cancelled", self.where)
 
     # -- reconnecting and heartbeat ---------------------------------------------------------
+
+    def _reconnect_after_loss(self) -> None:
+        """Start reconnecting; a connection that did not stay up for the longest backoff
+        delay keeps the backoff growing rather than starting it over."""
+        lasted = asyncio.get_running_loop().time() - self._connected_at
+        stable_after = float(self.config.max_reconnect_delay)
+        self._reconnector.start(lasted, stable_after)
+        short = self._reconnector.short_connections
+        if short >= 2:
+            log.warning(
+                "the connection to the broker at %s was lost %.1fs after it was made, the %d%s short-lived one in a row; "
+                "reconnecting with growing delays (is another program connecting as %r? each connect closes the other's connection)",
+                self.where,
+                lasted,
+                short,
+                _ordinal_suffix(short),
+                self.client_id,
+            )
 
     def _gave_up(self, error: ConnectionError) -> None:
         self.state = "closed"

@@ -1,5 +1,11 @@
 """Reconnecting after a lost connection: attempts spaced by exponential backoff with
-jitter, until one succeeds, the client stops wanting it, or the attempts run out."""
+jitter, until one succeeds, the client stops wanting it, or the attempts run out.
+
+A connection that is lost soon after it was made does not start the backoff over: two
+programs connecting with the same client_id close each other's connection at every
+connect (the broker's ``replaced``), and without that memory they would take turns
+forever, each reconnecting within a second. The delays keep growing across such short
+connections until one of them stays up for the longest delay."""
 from __future__ import annotations
 
 import asyncio
@@ -56,9 +62,24 @@ class Reconnector:
         self._give_up = give_up
         self._cancelled = cancelled
         self._task: Optional["asyncio.Task[None]"] = None
+        #: Connections in a row that were lost before they had been up for ``stable_after``:
+        #: the backoff goes on from where the attempts of the one before left it.
+        self.short_connections = 0
+        self._carried = 0
 
-    def start(self) -> None:
-        """Start the loop unless it runs already."""
+    def start(self, lasted: Optional[float] = None, stable_after: float = 0.0) -> None:
+        """Start the loop unless it runs already.
+
+        ``lasted`` is how many seconds the lost connection had been up (None: no connection
+        was lost, e.g. the first connect failed); under ``stable_after`` the backoff carries
+        on from the attempts that made it.
+        """
+        if lasted is not None:
+            if lasted < stable_after:
+                self.short_connections += 1
+            else:
+                self.short_connections = 0
+                self._carried = 0
         if self._task is None or self._task.done():
             self._task = asyncio.ensure_future(self._run())
 
@@ -86,9 +107,13 @@ class Reconnector:
     async def _attempts(self) -> None:
         attempt = 0
         limit = self._max_attempts()
+        carried = self._carried
         while self._wanted():
             attempt += 1
-            delay = self._delays(attempt)
+            # The give-up limit counts this loss's attempts only; the delay counts the
+            # short connections' attempts too.
+            self._carried = carried + attempt
+            delay = self._delays(self._carried)
             log.info("reconnecting to the broker at %s in %.3fs (attempt %d)", self._where, delay, attempt)
             await asyncio.sleep(delay)
             if not self._wanted():

@@ -983,6 +983,65 @@ async def test_gives_up_after_max_reconnect_attempts(own_broker):
     await client.disconnect()
 
 
+_RECONNECT_DELAY = re.compile(r"reconnecting to the broker at \S+ in ([0-9.]+)s")
+
+
+def logged_delays(caplog: Any) -> List[float]:
+    """The reconnect delays the clients logged, in order."""
+    found = (_RECONNECT_DELAY.search(r.getMessage()) for r in caplog.records)
+    return [float(m.group(1)) for m in found if m]
+
+
+async def test_two_programs_with_one_client_id_back_off_instead_of_taking_turns(broker_port, caplog):
+    # Each connect closes the other's connection (reason "replaced"); a connection lost that
+    # soon must not start the backoff over, or the two take turns forever, every 10-20 ms here.
+    name = "twin-%s" % uid()
+    config = fast_config(reconnect_delay=0.02, max_reconnect_delay=1.0)
+    first = BrokerClient(name, host="127.0.0.1", port=broker_port, config=config)
+    second = BrokerClient(name, host="127.0.0.1", port=broker_port, config=config)
+    first_events = Events(first)
+    with caplog.at_level(logging.INFO, logger="message_broker"):
+        try:
+            await first.connect()
+            await second.connect()
+            # Losses alternate: first, second, first, ...; the sixth of the first needs the
+            # second's fifth delay to have been logged.
+            await first_events.wait("disconnected", 6)
+        finally:
+            await first.disconnect()
+            await second.disconnect()
+    delays = logged_delays(caplog)
+    assert len(delays) >= 10, delays
+    # Each client's first reconnect waits 10-20 ms, its fifth 160-320 ms (0.02 * 2**4, halved by jitter at most).
+    assert max(delays[:2]) <= 0.02, delays
+    assert min(delays[8:10]) >= 0.16, delays
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING and "short-lived one in a row" in r.getMessage()]
+    assert warned and repr(name) in warned[-1], warned
+
+
+async def test_a_connection_that_stayed_up_starts_the_backoff_over(make_client, broker_port, caplog):
+    relay = await Relay(broker_port).start()
+    try:
+        client = await make_client("steady", port=relay.port, reconnect_delay=0.02, max_reconnect_delay=0.3)
+        events = Events(client)
+        with caplog.at_level(logging.INFO, logger="message_broker"):
+            for n in range(1, 4):
+                # Cut and listen again at once: each connection lives a few milliseconds.
+                await relay.cut()
+                await relay.resume()
+                await events.wait("connected", n)
+            # Up for longer than the longest delay (0.3 s): the next loss is a first one again.
+            await asyncio.sleep(0.4)
+            await relay.cut()
+            await relay.resume()
+            await events.wait("connected", 4)
+        delays = logged_delays(caplog)
+        assert len(delays) == 4, delays
+        assert delays[2] >= 0.04 and delays[3] <= 0.02, delays
+    finally:
+        await relay.close()
+
+
 async def test_auto_reconnect_off_stays_down(own_broker, caplog):
     client = BrokerClient("once-%s" % uid(), host="127.0.0.1", port=own_broker.port, config=fast_config(auto_reconnect=False))
     events = Events(client)
