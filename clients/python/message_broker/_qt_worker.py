@@ -162,6 +162,9 @@ class Worker:
         self._loop = asyncio.new_event_loop()
         self._wakeup: Optional[asyncio.Event] = None
         self._stop_event: Optional[asyncio.Event] = None
+        #: Set (on the worker's loop) once requests in flight are abandoned, not waited for.
+        self._abandon_requests = False
+        self._abandoning: Optional[asyncio.Event] = None
         self._requests: Set["asyncio.Future[None]"] = set()
         #: QoS 1 deliveries handed to the GUI and not settled yet (this thread only).
         self._unsettled: Set[Delivery] = set()
@@ -181,23 +184,35 @@ class Worker:
             self._loop.call_soon_threadsafe(self._notify)
         return True
 
-    def request_stop(self) -> None:
-        """Finish the calls queued so far, say goodbye, end the thread (any thread, returns at once)."""
+    def request_stop(self, abandon_requests: bool = False) -> None:
+        """Finish the calls queued so far, say goodbye, end the thread (any thread, returns at once).
+
+        ``abandon_requests`` when nobody is left to be told a request's reply (the program
+        is exiting, the QtBrokerClient was deleted): requests in flight are cancelled at
+        once instead of waited for, also after a stop requested without it.
+        """
         with self._lock:
-            if self._closed or self._stop_requested:
+            if self._closed:
+                return
+            if abandon_requests and not self._abandon_requests:
+                self._abandon_requests = True
+            elif self._stop_requested:
                 return
             self._stop_requested = True
             self._loop.call_soon_threadsafe(self._notify)
 
     def _emit(self, *event: Any) -> None:
         if not self._deliver(event):
-            self.request_stop()
+            # The QtBrokerClient is gone: no reply can reach anyone either.
+            self.request_stop(abandon_requests=True)
 
     def _notify(self) -> None:
         if self._wakeup is not None:
             self._wakeup.set()
         if self._stop_requested and self._stop_event is not None:
             self._stop_event.set()
+        if self._abandon_requests and self._abandoning is not None:
+            self._abandoning.set()
         if self._stop_requested:
             # Reading resumes for good: the goodbye's answer is behind the held frames,
             # and deliveries from now on are declined, not relayed.
@@ -244,6 +259,7 @@ class Worker:
         """Connect, serve calls until told to stop; the connection failure, or None."""
         self._wakeup = asyncio.Event()
         self._stop_event = asyncio.Event()
+        self._abandoning = asyncio.Event()
         self._notify()  # a stop requested before the loop ran
         try:
             client = BrokerClient(self.client_id, config=self._config)
@@ -280,14 +296,20 @@ class Worker:
             deadline = loop.time() + STOP_TIMEOUT
             if not serving.done():
                 await asyncio.wait({serving}, timeout=STOP_TIMEOUT)
-            if self._requests:
-                await asyncio.wait(set(self._requests), timeout=max(0.0, deadline - loop.time()))
-            unfinished = [t for t in [serving, *self._requests] if not t.done()]
+            if self._requests and not self._abandon_requests:
+                assert self._abandoning is not None
+                abandoning = asyncio.ensure_future(self._abandoning.wait())
+                await asyncio.wait({*self._requests, abandoning}, timeout=max(0.0, deadline - loop.time()))
+                abandoning.cancel()
+            abandoned = [t for t in self._requests if not t.done()] if self._abandon_requests else []
+            if abandoned:
+                log.debug("QtBrokerClient %r: %d request(s) abandoned: nobody is left to take the reply", self.client_id, len(abandoned))
+            unfinished = [t for t in [serving, *self._requests] if not t.done() and t not in abandoned]
             if unfinished:
                 log.warning("QtBrokerClient %r: calls still running after %.0fs; stopping anyway", self.client_id, STOP_TIMEOUT)
-                for task in unfinished:
-                    task.cancel()
-                await asyncio.gather(*unfinished, return_exceptions=True)
+            for task in unfinished + abandoned:
+                task.cancel()
+            await asyncio.gather(*unfinished, *abandoned, return_exceptions=True)
             await self._goodbye(client)
             return None
         finally:
@@ -373,7 +395,7 @@ class Worker:
         delivery.future.add_done_callback(lambda _: self._unsettled.discard(delivery))
         if not self._deliver(("message", message, delivery)):
             delivery.decline("the QtBrokerClient was deleted")
-            self.request_stop()
+            self.request_stop(abandon_requests=True)
         return delivery.future
 
     def _hold_reading(self) -> "Optional[asyncio.Future[None]]":
@@ -420,7 +442,8 @@ def _stop_workers_at_exit() -> None:
     with _live_lock:
         workers = list(_live)
     for worker in workers:
-        worker.request_stop()
+        # The GUI loop has ended: a reply could never be emitted, so none is waited for.
+        worker.request_stop(abandon_requests=True)
     for worker in workers:
         worker.thread.join(2 * STOP_TIMEOUT + 1)
 
@@ -431,7 +454,8 @@ class WorkerHolder:
     worker: Optional[Worker] = None
 
     def stop(self) -> None:
-        """Ask the current worker, if any, to stop (any thread, returns at once)."""
+        """Ask the current worker, if any, to stop (any thread, returns at once): the client
+        was deleted, so requests in flight are not waited for."""
         worker = self.worker
         if worker is not None:
-            worker.request_stop()
+            worker.request_stop(abandon_requests=True)

@@ -163,7 +163,9 @@ class QtBrokerClient(QObject):
         """Close the connection and end the worker thread; returns at once.
 
         Calls made before it are still sent (for up to ``STOP_TIMEOUT`` seconds) and their
-        results reported; queued ones that could not be sent are dropped, with
+        results reported, replies to requests included; when the program exits or the
+        client is deleted, requests still waiting for a reply are abandoned instead, as
+        nobody is left to take it. Queued calls that could not be sent are dropped, with
         ``error_occurred`` for publishes. ``disconnected`` follows once the thread has
         ended (when ``connected`` had been emitted). No messages are delivered after it.
         """

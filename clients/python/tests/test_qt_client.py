@@ -7,6 +7,7 @@ a condition or a deadline", never a fixed sleep.
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
 import socket
 import subprocess
@@ -622,6 +623,28 @@ def test_deleting_the_parent_stops_the_worker(app, broker_port, peer):
     assert event["reason"] == "client_disconnect"
 
 
+def test_deleting_the_client_does_not_wait_for_the_reply_to_its_request(app, broker_port, peer, caplog):
+    # Nobody is left to be told the reply: the worker ends without waiting for it (up to
+    # STOP_TIMEOUT, 5 s, and a warning, before).
+    responder = peer(broker_port)
+    topic = unique("silent")
+    responder.call("subscribe", {"patterns": [topic]})
+    parent = QtCore.QObject()
+    client = QtBrokerClient(unique("asker"), port=broker_port, parent=parent)
+    rec = Recorder(client)
+    client.connect_to_broker()
+    rec.wait("connected")
+    client.request(topic, {"q": 1}, timeout=30)
+    assert responder.wait_message(topic)["payload"] == {"q": 1}
+    with caplog.at_level(logging.DEBUG, logger="message_broker"):
+        del client
+        parent.deleteLater()
+        assert spin_until(lambda: not worker_threads(), 10)
+    said = [r.getMessage() for r in caplog.records]
+    assert any("1 request(s) abandoned" in m for m in said), said
+    assert not any("still running" in m for m in said), said
+
+
 def test_broker_restart_gives_disconnected_then_connected(make_client, own_broker, peer):
     port = own_broker.port
     config = ClientConfig(host="127.0.0.1", port=port, reconnect_delay=0.05, max_reconnect_delay=0.2)
@@ -676,14 +699,17 @@ def test_without_auto_reconnect_connect_to_broker_is_the_way_back(make_client, o
 # --- interpreter exit ---------------------------------------------------------------------
 
 EXIT_SCRIPT = """
-import sys, threading
+import logging, sys, threading
 from message_broker.qt_client import QtBrokerClient, QtCore
+logging.basicConfig(level=logging.WARNING)  # a warning of the client's would show in stderr
 app = QtCore.QCoreApplication([])
 client = QtBrokerClient(sys.argv[2], host="127.0.0.1", port=int(sys.argv[1]))
 def on_connected():
     client.subscribe(["exit.*"])
+    if sys.argv[3].startswith("ask"):
+        client.request("exit.ask", {"q": 1}, timeout=30)  # its responder never answers
     client.publish("exit.now", {"bye": True})
-    if sys.argv[3] == "disconnect":
+    if sys.argv[3].endswith("disconnect"):
         client.disconnect_from_broker()  # then quit at once, as in the seed's closeEvent
     app.quit()
 client.connected.connect(on_connected)
@@ -694,15 +720,19 @@ print("EXITING")
 """
 
 
-@pytest.mark.parametrize("mode", ["disconnect", "forget"])
+@pytest.mark.parametrize("mode", ["disconnect", "forget", "ask-then-disconnect", "ask-then-forget"])
 def test_interpreter_exit_is_clean(broker_port, peer, mode):
     watcher = peer(broker_port)
-    watcher.call("subscribe", {"patterns": ["system.client.disconnected", "exit.now"]})
+    watcher.call("subscribe", {"patterns": ["system.client.disconnected", "exit.now", "exit.ask"]})
     client_id = unique("exit-" + mode)
     out = run_python(EXIT_SCRIPT, args=(str(broker_port), client_id, mode))
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "EXITING"
-    assert out.stderr == ""  # no warnings, no "Task was destroyed", no thread complaints
+    # No warnings (a request in flight is not waited for: "calls still running after 5s"),
+    # no "Task was destroyed", no thread complaints.
+    assert out.stderr == ""
+    if mode.startswith("ask"):
+        assert watcher.wait_message("exit.ask")["payload"] == {"q": 1}
     assert watcher.wait_message("exit.now")["payload"] == {"bye": True}
     while True:
         event = watcher.wait_message("system.client.disconnected")["payload"]
