@@ -344,7 +344,11 @@ export class ScriptRegistry {
     return s.status();
   }
 
-  /** `scripts.run` {script_path, program_key, args?}: the seed's `run_script`. */
+  /**
+   * `scripts.run` {script_path, program_key, args?}: the seed's `run_script`. Answered once
+   * the start has settled, as a start on request is: a script that fails to load is
+   * answered as not running, with its exit, not as started.
+   */
   private async run(msg: Message): Promise<ScriptStatus> {
     const p = asObject(msg.payload);
     const scriptPath = p.script_path;
@@ -366,7 +370,7 @@ export class ScriptRegistry {
       if (path.resolve(existing.spec.path) !== path.resolve(scriptPath)) {
         throw invalidParams(`program_key "${key}" already runs ${existing.spec.path}; choose another key`, { program_key: key });
       }
-      return existing.start();
+      return this.startSettled(existing, 'start');
     }
     let supervisor: ScriptSupervisor;
     try {
@@ -376,7 +380,7 @@ export class ScriptRegistry {
       throw invalidParams(`${err.message}; choose another program_key`, { program_key: key, reason: err.code, holder: err.holder });
     }
     this.opts.log.info('scripts.run', { key, script: scriptPath, sender: msg.sender });
-    return supervisor.start();
+    return this.startSettled(supervisor, 'start');
   }
 
   /** Stop every script (in parallel). */

@@ -119,6 +119,28 @@ describe('bridge up', () => {
     expect(badKey.error).toMatchObject({ code: -32602, message: expect.stringMatching(/program_key/) });
   });
 
+  it('scripts.run answers once the start has settled: a script that fails to load is not answered as running', async () => {
+    const port = await freePort();
+    const p = procs.start(['up', '--config', writeConfig(port)]);
+    await waitOutput(p.child, p.stdout, (s) => s.includes('tick'));
+    const c = await bed.connected(port, 'ahk_manager');
+    const run = (file: string, key: string) =>
+      c.call('request', { topic: 'scripts.run', payload: { script_path: path.join(ROOT, 'fixtures/scripts', file), program_key: key }, timeout: 10 });
+    const broken = await run('syntax-error.ahk', 'broken');
+    expect(broken.result).toMatchObject({ key: 'broken', running: false, state: 'failed', last_exit: { exit_code: 2, reason: 'load_failure' } });
+    // A script that prints a line and ends: answered as ended cleanly, not as running.
+    const hello = await run('hello.ahk', 'hello4');
+    expect(hello.result).toMatchObject({ running: false, state: 'stopped', last_exit: { exit_code: 0, reason: 'clean_exit' } });
+    // Answered at its @ready, 800 ms after its start: running, its handlers in place.
+    const slow = await run('slow-ready.ahk', 'slow');
+    expect(slow.result).toMatchObject({ key: 'slow', running: true, state: 'running' });
+    const command = await c.call('request', { topic: 'scripts.slow.command.hello', payload: 1, timeout: 5 });
+    expect(command.result).toEqual({ echo: 1, name: 'hello' });
+    // Run again while it runs: the same process, answered at once.
+    const again = await run('slow-ready.ahk', 'slow');
+    expect(again.result).toMatchObject({ running: true, pid: slow.result.pid });
+  });
+
   it('a config with only script_folders hosts scripts.run; one with nothing to do is refused', async () => {
     const port = await freePort();
     const empty = await runCli(['up', '--config', writeConfig(port, { scripts: [], script_folders: [] })]);
@@ -128,16 +150,16 @@ describe('bridge up', () => {
     const p = procs.start(['up', '--config', writeConfig(port, { scripts: [] }), '--stop-on-stdin-close']);
     await waitOutput(p.child, p.stdout, (s) => s.includes('0 scripts'));
     const c = await bed.connected(port, 'ahk_manager');
-    await c.call('subscribe', { patterns: ['scripts.hello3.#'] });
+    await c.call('subscribe', { patterns: ['scripts.tick3.#'] });
     expect((await c.call('request', { topic: 'scripts.list', timeout: 5 })).result).toEqual({ scripts: [] });
-    const ok = await c.call('request', { topic: 'scripts.run', payload: { script_path: path.join(ROOT, 'fixtures/scripts/hello.ahk'), program_key: 'hello3' }, timeout: 5 });
-    expect(ok.result).toMatchObject({ key: 'hello3', running: true });
+    const ok = await c.call('request', { topic: 'scripts.run', payload: { script_path: path.join(ROOT, 'fixtures/scripts/ticker.ahk'), program_key: 'tick3' }, timeout: 5 });
+    expect(ok.result).toMatchObject({ key: 'tick3', running: true });
     // Its parent goes away: its end of our stdout and stderr closes (writes fail with
     // EPIPE), and so does stdin. Every script is still stopped, then the bridge exits.
     p.child.stdout.destroy();
     p.child.stderr.destroy();
     p.child.stdin.end();
-    expect((await c.waitDelivery('scripts.hello3.stopped')).payload).toMatchObject({ reason: 'stopped' });
+    expect((await c.waitDelivery('scripts.tick3.stopped')).payload).toMatchObject({ reason: 'stopped' });
     expect((await p.done).code).toBe(0);
   });
 

@@ -208,7 +208,10 @@ class AHKBridge:
     # -- script control -----------------------------------------------------------
 
     async def run_script(self, script_path: PathLike, program_key: str, args: Optional[Sequence[Any]] = None) -> Dict[str, Any]:
-        """Start ``script_path`` under ``program_key`` (``scripts.run``); returns its status dict.
+        """Start ``script_path`` under ``program_key`` (``scripts.run``); returns its status dict
+        once the start has settled: the script said ``@ready``, ended, or has run for a
+        second. A script that fails to load comes back with ``running`` False, ``state``
+        ``"failed"`` and its ``last_exit``; that is logged as a WARNING, not raised.
 
         A relative path is resolved against this process's working directory before it
         is sent. Running a key that already has the same file starts it if stopped (with
@@ -226,7 +229,17 @@ class AHKBridge:
         }
         status = await self._request("scripts.run", payload)
         self._ran[program_key] = None
-        log.info("script %s running: %s (pid %s)", program_key, payload["script_path"], _get(status, "pid"))
+        if _get(status, "running") is False:
+            last_exit = _get(status, "last_exit")
+            log.warning(
+                "script %s did not stay up: %s (state %s, %s)",
+                program_key,
+                payload["script_path"],
+                _get(status, "state"),
+                "reason %s, exit code %s" % (_get(last_exit, "reason"), _get(last_exit, "exit_code")) if isinstance(last_exit, dict) else "no exit recorded",
+            )
+        else:
+            log.info("script %s running: %s (pid %s)", program_key, payload["script_path"], _get(status, "pid"))
         return status
 
     async def stop_script(self, program_key: str) -> Dict[str, Any]:

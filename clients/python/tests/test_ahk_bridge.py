@@ -186,6 +186,17 @@ async def test_run_script_resolves_the_path_in_this_process(
     assert "right switches" in output.payload["line"]
 
 
+async def test_run_script_of_a_script_that_fails_to_load_says_so(bridge: AHKBridge, caplog: pytest.LogCaptureFixture) -> None:
+    # Answered once the start has settled, not right after the spawn: not running, failed.
+    with caplog.at_level(logging.INFO, logger="message_broker"):
+        status = await bridge.run_script(FIXTURES / "syntax-error.ahk", "broken")
+    assert status["running"] is False and status["state"] == "failed"
+    assert status["last_exit"]["reason"] == "load_failure" and status["last_exit"]["exit_code"] == 2
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any("script broken did not stay up" in m and "load_failure" in m for m in warned), warned
+    assert not any("script broken running" in r.getMessage() for r in caplog.records)
+
+
 async def test_commands_reach_the_script(client: BrokerClient, bridge: AHKBridge) -> None:
     events = await subscribe(client, "scripts.echo.#")
     await bridge.run_script(FIXTURES / "echo.ahk", "echo")
