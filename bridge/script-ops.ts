@@ -67,7 +67,7 @@ export async function stderrSinceStart(client: BrokerClient, key: string, max = 
   const ring = entries as OutputEntry[];
   let from = 0;
   ring.forEach((e, i) => {
-    if (e.stream === 'event' && e.text.startsWith('started ')) from = i + 1;
+    if (e.event === 'started') from = i + 1;
   });
   return ring
     .slice(from)

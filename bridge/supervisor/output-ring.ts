@@ -14,6 +14,8 @@ export interface OutputEntry {
   seq: number;
   stream: OutputStream;
   text: string;
+  /** On a lifecycle marker (stream `event`): which event it marks, for code to tell them apart by. */
+  event?: LoggedEvent;
   /** ISO 8601 UTC (`+00:00`). */
   timestamp: string;
 }
@@ -82,9 +84,10 @@ export class OutputRing {
    * longer than the whole byte budget is cut to it: the newest line is the one a reader
    * most needs.
    */
-  push(stream: OutputStream, text: string, timestamp: string): number {
+  push(stream: OutputStream, text: string, timestamp: string, event?: LoggedEvent): number {
     const kept = cutToBytes(entryText(text), this.limits.bytes);
     const entry: OutputEntry = { seq: this.nextSeq++, stream, text: kept, timestamp };
+    if (event !== undefined) entry.event = event;
     this.entries.push(entry);
     this.bytes += Buffer.byteLength(kept, 'utf8');
     while (this.size > this.limits.lines || this.bytes > this.limits.bytes) {
@@ -156,3 +159,11 @@ export function eventText(event: string, payload: unknown): string | null {
 
 /** The lifecycle events that become ring markers (and that `bridge logs --follow` prints). */
 export const LOGGED_EVENTS = ['started', 'stopped', 'restart_limit'] as const;
+
+/** One of {@link LOGGED_EVENTS}. */
+export type LoggedEvent = (typeof LOGGED_EVENTS)[number];
+
+/** Whether a topic suffix names a lifecycle event the ring marks. */
+export function isLoggedEvent(event: string): event is LoggedEvent {
+  return (LOGGED_EVENTS as readonly string[]).includes(event);
+}

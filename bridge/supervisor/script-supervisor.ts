@@ -17,7 +17,7 @@ import { CommandNotSentError, DEFAULT_READY_TIMEOUT, ReadyGate } from './ready-g
 import { MAX_LINE_CHARS, type DecodedLine } from './line-decoder.js';
 import { fitLine } from './fit-line.js';
 import { cutMarked } from './cut-text.js';
-import { eventText, OutputRing } from './output-ring.js';
+import { eventText, isLoggedEvent, OutputRing } from './output-ring.js';
 import { RestartPolicy, type RestartOptions } from './restart-policy.js';
 import { ScriptProcess, type ExitInfo, type OutputFlow } from './script-process.js';
 import { SerialTasks } from './serial-tasks.js';
@@ -148,9 +148,10 @@ export class ScriptSupervisor extends EventEmitter<SupervisorEvents> {
   private markLifecycle(topic: string, payload: unknown): unknown {
     // The bridge's own events are objects; a script's `@pub started "x"` passes untouched.
     if (typeof payload !== 'object' || payload === null || Array.isArray(payload) || !topic.startsWith(`${this.topic}.`)) return payload;
-    const text = eventText(topic.slice(this.topic.length + 1), payload);
-    if (text === null) return payload;
-    return { ...payload, seq: this.output.push('event', text, isoTimestamp(this.clock.now())) };
+    const event = topic.slice(this.topic.length + 1);
+    const text = eventText(event, payload);
+    if (text === null || !isLoggedEvent(event)) return payload;
+    return { ...payload, seq: this.output.push('event', text, isoTimestamp(this.clock.now()), event) };
   }
 
   get state(): SupervisorState {

@@ -122,6 +122,8 @@ describe('a supervisor and its ring', () => {
       expect(lines.slice(1, 3).sort()).toEqual([`stderr err ${n}`, `stdout out ${n}`]);
       expect(lines[3]).toBe('event ended by itself (exit code 0)');
     }
+    // Markers say which event they mark, for code that looks for one (not by their words).
+    expect(ring.map((e) => e.event ?? null)).toEqual(['started', null, null, 'stopped', 'started', null, null, 'stopped']);
     // Subscribers see the same numbers.
     const seqOf = (suffix: string): unknown[] => published.filter((p) => p.topic === `scripts.k.${suffix}`).map((p) => p.payload.seq);
     expect(seqOf('started')).toEqual([ring[0]!.seq, ring[4]!.seq]);
