@@ -211,7 +211,8 @@ class AHKBridge:
         """Start ``script_path`` under ``program_key`` (``scripts.run``); returns its status dict
         once the start has settled: the script said ``@ready``, ended, or has run for a
         second. A script that fails to load comes back with ``running`` False, ``state``
-        ``"failed"`` and its ``last_exit``; that is logged as a WARNING, not raised.
+        ``"failed"`` and its ``last_exit``; that is logged as a WARNING, not raised (a
+        script that ended cleanly by then, as INFO).
 
         A relative path is resolved against this process's working directory before it
         is sent. Running a key that already has the same file starts it if stopped (with
@@ -231,13 +232,10 @@ class AHKBridge:
         self._ran[program_key] = None
         if _get(status, "running") is False:
             last_exit = _get(status, "last_exit")
-            log.warning(
-                "script %s did not stay up: %s (state %s, %s)",
-                program_key,
-                payload["script_path"],
-                _get(status, "state"),
-                "reason %s, exit code %s" % (_get(last_exit, "reason"), _get(last_exit, "exit_code")) if isinstance(last_exit, dict) else "no exit recorded",
-            )
+            why = "reason %s, exit code %s" % (_get(last_exit, "reason"), _get(last_exit, "exit_code")) if isinstance(last_exit, dict) else "no exit recorded"
+            # A script that did its work and ended is no failure; one that failed to load or crashed is.
+            level = logging.INFO if _get(last_exit, "reason") == "clean_exit" else logging.WARNING
+            log.log(level, "script %s did not stay up: %s (state %s, %s)", program_key, payload["script_path"], _get(status, "state"), why)
         else:
             log.info("script %s running: %s (pid %s)", program_key, payload["script_path"], _get(status, "pid"))
         return status

@@ -196,6 +196,14 @@ async def test_run_script_of_a_script_that_fails_to_load_says_so(bridge: AHKBrid
     assert any("script broken did not stay up" in m and "load_failure" in m for m in warned), warned
     assert not any("script broken running" in r.getMessage() for r in caplog.records)
 
+    # One that prints its line and ends cleanly before the answer did its work: INFO.
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="message_broker"):
+        status = await bridge.run_script(FIXTURES / "hello.ahk", "hello")
+    assert status["running"] is False and status["last_exit"]["reason"] == "clean_exit"
+    ended = [r for r in caplog.records if "script hello did not stay up" in r.getMessage()]
+    assert [r.levelno for r in ended] == [logging.INFO], [r.getMessage() for r in ended]
+
 
 async def test_commands_reach_the_script(client: BrokerClient, bridge: AHKBridge) -> None:
     events = await subscribe(client, "scripts.echo.#")
