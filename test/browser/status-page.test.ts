@@ -60,6 +60,8 @@ describe.skipIf(noBrowser)('the status page in Chromium', () => {
         scripts: [
           // stdout and stderr lines, then stays up: the output panel.
           { key: 'chatty', path: script('chatty.ahk') },
+          // one line in terminal colours: shown without the codes.
+          { key: 'colours', path: script('colours.ahk') },
           // stays up and answers commands: the one the stop test stops and starts again.
           { key: 'echo', path: script('echo.ahk') },
           // publishes every 200 ms: the rate chart, recent topics and live messages.
@@ -128,6 +130,7 @@ describe.skipIf(noBrowser)('the status page in Chromium', () => {
     await poll(() => page.locator('#c-version').textContent()).toMatch(/^\d+\.\d+\.\d+/);
     expect(await page.locator('#scripts tbody tr').evaluateAll((rows) => rows.map((r) => (r as unknown as { dataset: { key: string } }).dataset.key))).toEqual([
       'chatty',
+      'colours',
       'crash',
       'echo',
       'tick',
@@ -205,6 +208,25 @@ describe.skipIf(noBrowser)('the status page in Chromium', () => {
     await row.locator('.op-start').click();
     await row.locator('.badge.running').waitFor();
     await poll(() => row.locator('td.pid').textContent()).toMatch(/^\d+$/);
+    expect(w.errors).toEqual([]);
+  });
+
+  it('shows what other programs wrote without letting it act on the page: no terminal colours, controls and bidi overrides written out', async () => {
+    const w = await open(`${base}/`);
+    await loaded(w);
+    const { page } = w;
+    await page.locator('#scripts tr[data-key="colours"]').click();
+    await poll(() => page.locator('#output li.stdout').allTextContents()).toEqual([expect.stringMatching(/\dred alert done$/)]);
+    // A client id with a right-to-left override would show the rest of its row reversed
+    // ("spoof" then "exe.pdf" read backwards); a payload's C1 control and override too.
+    const id = 'spoof\u202efdp.exe';
+    const c = await client(id);
+    await c.publish('spoof.topic', { name: 'a\u202eb\u0085c' });
+    const row = page.locator('#clients tbody tr', { hasText: 'spoof' });
+    await poll(() => row.locator('.name').textContent()).toBe('spoof\\u202efdp.exe');
+    const topic = page.locator('#topics tr[data-key="spoof.topic"]');
+    await poll(() => topic.locator('td.sender').textContent()).toBe('spoof\\u202efdp.exe');
+    expect(await topic.locator('td.payload').textContent()).toBe('{"name":"a\\u202eb\\u0085c"}');
     expect(w.errors).toEqual([]);
   });
 

@@ -2,7 +2,7 @@
 // live view of one topic filter, kept current by server-sent events (docs/status-page.md).
 import { RateChart } from './chart.js';
 import { ScriptsView } from './scripts.js';
-import { clock, compact, count, el, rate, serverNow, setRelative, setServerNow, stamp, syncRows, tickAll } from './format.js';
+import { clock, compact, count, el, rate, serverNow, setRelative, setServerNow, stamp, syncRows, tickAll, visible } from './format.js';
 
 const MAX_MESSAGES = 200;
 const TOPICS_REFRESH_MS = 3000;
@@ -99,9 +99,9 @@ function updateClientRow(tr, c) {
   tr.classList.toggle('offline', !c.online);
   tr.querySelector('.dot').classList.toggle('on', Boolean(c.online));
   tr.querySelector('.dot').title = c.online ? 'online' : 'offline';
-  tr.querySelector('.name').textContent = c.client_id;
+  tr.querySelector('.name').textContent = visible(c.client_id);
   cell('id').title = `${c.online ? 'online' : 'offline'}${c.identity ? `, identity ${c.identity}` : ''}`;
-  cell('type').textContent = c.client_type ?? '';
+  cell('type').textContent = visible(c.client_type ?? '');
   cell('address').textContent = c.address ?? '–';
   setRelative(cell('since'), c.connected_at, 'dur');
   setRelative(cell('seen'), c.last_seen, 'ago');
@@ -110,11 +110,11 @@ function updateClientRow(tr, c) {
   const subs = Array.isArray(c.subscriptions) ? c.subscriptions : [];
   const details = tr.querySelector('details');
   details.querySelector('summary').textContent = String(subs.length);
-  details.title = subs.join('\n');
+  details.title = subs.map(visible).join('\n');
   const list = details.querySelector('ul');
   if (list.dataset.subs !== subs.join('\n')) {
     list.dataset.subs = subs.join('\n');
-    list.replaceChildren(...subs.map((s) => el('li', { textContent: s })));
+    list.replaceChildren(...subs.map((s) => el('li', { textContent: visible(s) })));
   }
   if (subs.length === 0) details.open = false;
   cell('queued').textContent = count(c.queued);
@@ -168,10 +168,10 @@ function createTopicRow(t) {
 }
 
 function updateTopicRow(tr, t) {
-  tr.querySelector('button.link').textContent = t.topic;
+  tr.querySelector('button.link').textContent = visible(t.topic);
   tr.querySelector('td.count').textContent = count(t.messages);
   setRelative(tr.querySelector('td.last'), t.last_at, 'ago');
-  tr.querySelector('td.sender').textContent = t.last_sender ?? '';
+  tr.querySelector('td.sender').textContent = visible(t.last_sender ?? '');
   const payload = tr.querySelector('td.payload');
   payload.textContent = compact(t.last_payload, t.truncated);
   payload.title = payload.textContent;
@@ -258,8 +258,8 @@ function addMessage(m) {
     'tr',
     { className: 'new' },
     el('td', { className: 'time', title: stamp(m.timestamp) }, clock(m.timestamp)),
-    el('td', { className: 'topic', title: m.topic }, m.topic),
-    el('td', { className: 'sender' }, m.sender ?? ''),
+    el('td', { className: 'topic', title: visible(m.topic) }, visible(m.topic)),
+    el('td', { className: 'sender' }, visible(m.sender ?? '')),
     el('td', { className: 'payload', title: payload }, payload),
   );
   messagesBody.prepend(tr);

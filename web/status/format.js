@@ -73,14 +73,35 @@ export function stamp(iso) {
   return Number.isNaN(t.getTime()) ? '' : t.toLocaleString();
 }
 
+/**
+ * What other programs wrote that must not act on the page: controls (C0 but tab, DEL,
+ * C1), and the bidirectional embeddings, overrides and isolates, which would show the
+ * rest of a cell (a client id, a topic) reversed or reordered.
+ */
+const HIDDEN = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+const SHORT = { '\n': '\\n', '\r': '\\r', '\b': '\\b', '\f': '\\f' };
+
+/** `text` with {@link HIDDEN} characters written out as JSON writes them (`\n`, `\u202e`). */
+export function visible(text) {
+  return String(text).replace(HIDDEN, (c) => SHORT[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** Terminal control sequences a script may print (colours, cursor moves): ESC [ parameters, final byte. */
+const CSI = /\u001b\[[0-?]*[ -/]*[@-~]/g;
+
+/** A line of a script's output as the page shows it: without terminal colours, controls written out. */
+export function outputText(text) {
+  return visible(String(text).replace(CSI, ''));
+}
+
 /** A payload as one line of JSON; a cut payload arrives as its cut text and stays so. */
 export function compact(payload, truncated) {
-  if (truncated && typeof payload === 'string') return `${payload}…`;
+  if (truncated && typeof payload === 'string') return visible(`${payload}…`);
   if (payload === undefined) return '';
   try {
-    return JSON.stringify(payload);
+    return visible(JSON.stringify(payload));
   } catch {
-    return String(payload);
+    return visible(String(payload));
   }
 }
 

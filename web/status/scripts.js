@@ -1,5 +1,5 @@
 // The scripts table, its start/stop/restart buttons, and the output panel of one script.
-import { el, syncRows, clock, setRelative, stamp } from './format.js';
+import { el, syncRows, clock, outputText, setRelative, stamp } from './format.js';
 
 const OUTPUT_LINES = 200;
 const OUTPUT_POLL_MS = 2000;
@@ -183,7 +183,7 @@ export class ScriptsView {
           { className: l.stream ?? 'stdout' },
           el('span', { className: 'at', textContent: clock(l.timestamp ?? l.at) }),
           l.stream === 'stderr' ? el('span', { className: 'stream', textContent: 'stderr' }) : null,
-          String(l.text ?? ''),
+          outputText(l.text ?? ''),
         ),
       ),
     );
