@@ -3,8 +3,10 @@
  * with commander, plain-entry.ts without): survive a closed output, record a crash, and
  * report a failed command as one line and an exit code.
  */
+import { RpcError } from '../src/protocol/errors.js';
 import { CliError } from './cli-error.js';
 import { logFatal } from './log-file.js';
+import { leaveAll } from './open-clients.js';
 
 let guarded = false;
 
@@ -18,7 +20,12 @@ let guarded = false;
 function surviveClosedOutput(stream: NodeJS.WriteStream): void {
   stream.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE' || err.code === 'EBADF' || err.code === 'ERR_STREAM_DESTROYED') return;
-    throw err;
+    // Any other failure (a full disk under `bridge sub ... > log.txt`) ends the command
+    // with one line, as a failed command does, not with a stack trace.
+    if (stream === process.stdout) process.stderr.write(`bridge: cannot write the output: ${err.message}\n`);
+    logFatal(`cannot write the output: ${err.message}`);
+    const exit = (): never => process.exit(1);
+    leaveAll().then(exit, exit);
   });
 }
 
@@ -33,12 +40,23 @@ export function guardCliProcess(): void {
   process.on('uncaughtExceptionMonitor', (err) => logFatal(`crashed: ${err.stack ?? String(err)}`));
 }
 
-/** Report a command's failure on stderr (and in the log file) and set the exit code. */
-export function reportCliFailure(err: unknown): void {
+/**
+ * Report a command's failure on stderr (and in the log file) and set the exit code, once
+ * its broker connections have been left: a session left behind would outlive the command.
+ */
+export async function reportCliFailure(err: unknown): Promise<void> {
+  await leaveAll();
   if (err instanceof CliError) {
     process.stderr.write(`bridge: ${err.message}\n`);
     logFatal(err.message);
     process.exitCode = err.exitCode;
+    return;
+  }
+  if (err instanceof RpcError) {
+    // The broker's refusal (a permission, a limit) says what happened; its stack does not.
+    process.stderr.write(`bridge: ${err.message} (error ${err.code})\n`);
+    logFatal(`${err.message} (error ${err.code})`);
+    process.exitCode = 1;
     return;
   }
   process.stderr.write(`bridge: unexpected error: ${(err as Error).stack ?? String(err)}\n`);

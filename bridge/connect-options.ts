@@ -10,6 +10,10 @@ import { DEFAULT_HOST, DEFAULT_PORT } from '../src/protocol/messages.js';
 import { Logger, parseLogLevel } from '../src/log/logger.js';
 import { CliError } from './cli-error.js';
 import { logFileSink } from './log-file.js';
+import { holdOpen, released } from './open-clients.js';
+
+/** What the broker takes as a client_id (PROTOCOL.md: 1 to 128 characters). */
+const MAX_CLIENT_ID_CHARS = 128;
 
 export interface ConnectFlags {
   host?: string;
@@ -60,7 +64,11 @@ export function cliLogger(flags: LogFlags, component: string, defaultLevel = 'wa
  */
 export async function connectClient(flags: ConnectFlags, opts: { autoReconnect?: boolean; cleanSession?: boolean; logger?: Logger } = {}): Promise<BrokerClient> {
   const { host, port } = resolveAddress(flags);
-  const client = new BrokerClient(flags.clientId ?? `bridge-cli-${process.pid}`, {
+  const id = flags.clientId;
+  if (id !== undefined && (id.length < 1 || id.length > MAX_CLIENT_ID_CHARS)) {
+    throw new CliError(`invalid --client-id "${id.length > 40 ? `${id.slice(0, 40)}...` : id}" (${id.length} characters): use 1 to ${MAX_CLIENT_ID_CHARS}`);
+  }
+  const client = new BrokerClient(id ?? `bridge-cli-${process.pid}`, {
     host,
     port,
     clientType: 'cli',
@@ -86,6 +94,7 @@ export async function connectClient(flags: ConnectFlags, opts: { autoReconnect?:
     }
     throw new CliError(`could not connect to the broker at ${host}:${port}: ${e.message}`);
   }
+  holdOpen(client, () => leaveBroker(client));
   return client;
 }
 
@@ -95,6 +104,7 @@ export async function connectClient(flags: ConnectFlags, opts: { autoReconnect?:
  * only disconnected would linger in `bridge status` as an offline session for an hour.
  */
 export async function leaveBroker(client: BrokerClient): Promise<void> {
+  released(client);
   if (client.isConnected && client.patterns.length > 0) {
     // Best effort: the disconnect below still happens, and an expiring session is harmless.
     await client.unsubscribe(client.patterns).catch(() => undefined);

@@ -7,6 +7,7 @@ import type { BrokerClient, MessageHandler } from '../src/client/index.js';
 import { ErrorCode, RpcError } from '../src/protocol/errors.js';
 import { CliError } from './cli-error.js';
 import { connectClient, leaveBroker, type ConnectFlags } from './connect-options.js';
+import { leaveAll } from './open-clients.js';
 import { onShutdownSignal } from './signals.js';
 
 export class Listener {
@@ -17,9 +18,12 @@ export class Listener {
   /** @param name the command, for stderr notes: `bridge ${name}: ...` */
   constructor(private readonly name: string) {
     process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-      // The reader went away (`bridge sub ... | head`): that is a normal way to stop.
-      if (err.code === 'EPIPE') process.exit(0);
-      throw err;
+      // The reader went away (`bridge sub ... | head`): a normal way to stop, once the
+      // session's subscriptions are dropped. Other failures end it through cli-process.ts.
+      if (err.code !== 'EPIPE' || this.finishing) return;
+      this.finishing = true;
+      const exit = (): never => process.exit(0);
+      leaveAll().then(exit, exit);
     });
   }
 
@@ -41,7 +45,7 @@ export class Listener {
   async start(flags: ConnectFlags, patterns: string[], handler: MessageHandler): Promise<void> {
     const client = await connectClient(flags, { autoReconnect: true });
     if (this.finishing) {
-      await client.disconnect();
+      await leaveBroker(client);
       return;
     }
     this.client = client;
@@ -49,7 +53,7 @@ export class Listener {
       await client.subscribe(patterns, handler);
     } catch (err) {
       this.finishing = true;
-      await client.disconnect();
+      await leaveBroker(client);
       throw new CliError(`subscribe failed: ${(err as Error).message}`);
     }
     client.on('disconnected', (reason) => {

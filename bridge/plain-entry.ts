@@ -23,7 +23,7 @@ export async function runPlainCommand(argv: readonly string[]): Promise<void> {
   try {
     await run();
   } catch (err) {
-    reportCliFailure(err);
+    await reportCliFailure(err);
   }
 }
 

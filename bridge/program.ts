@@ -59,6 +59,6 @@ export async function runProgram(argv: readonly string[]): Promise<void> {
       process.exitCode = err.exitCode;
       return;
     }
-    reportCliFailure(err);
+    await reportCliFailure(err);
   }
 }

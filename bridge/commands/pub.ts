@@ -5,7 +5,7 @@
  */
 import readline from 'node:readline';
 import type { BrokerClient } from '../../src/client/index.js';
-import { connectClient, readStdin, type ConnectFlags } from '../connect-options.js';
+import { connectClient, leaveBroker, readStdin, type ConnectFlags } from '../connect-options.js';
 import { CliError } from '../cli-error.js';
 import { jsonErrorMessage, jsonText, parsePayloadArg } from '../payload.js';
 import { checkTopicArg } from '../topic-args.js';
@@ -60,7 +60,7 @@ export async function runPub(topic: string, payloadArg: string | undefined, flag
   } catch (err) {
     throw new CliError(`publish failed: ${(err as Error).message}`);
   } finally {
-    await client.disconnect();
+    await leaveBroker(client);
   }
 }
 
@@ -101,7 +101,7 @@ async function publishLines(topic: string, flags: PubFlags, opts: PublishOptions
     rl.close();
     // Stop reading: a producer still writing (tail -f) must not keep us alive.
     process.stdin.destroy();
-    await client.disconnect();
+    await leaveBroker(client);
   }
   if (!flags.json) process.stdout.write(`published ${plural(published, 'message')} on ${topic}\n`);
 }

@@ -4,7 +4,7 @@
  */
 import { RpcError } from '../../src/client/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
-import { connectClient, readStdin, type ConnectFlags } from '../connect-options.js';
+import { connectClient, leaveBroker, readStdin, type ConnectFlags } from '../connect-options.js';
 import { CliError } from '../cli-error.js';
 import { compactJson, parsePayloadArg, prettyJson } from '../payload.js';
 import { checkTopicArg } from '../topic-args.js';
@@ -52,6 +52,6 @@ export async function runRequest(topic: string, payloadArg: string | undefined, 
   } catch (err) {
     throw new CliError(requestFailure(topic, timeout, err));
   } finally {
-    await client.disconnect();
+    await leaveBroker(client);
   }
 }

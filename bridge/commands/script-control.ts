@@ -5,7 +5,7 @@
  */
 import { ErrorCode, RpcError } from '../../src/client/index.js';
 import { CliError } from '../cli-error.js';
-import { connectClient, type ConnectFlags } from '../connect-options.js';
+import { connectClient, leaveBroker, type ConnectFlags } from '../connect-options.js';
 import { requireOwner, unknownKeyError } from '../script-query.js';
 import { hasUnknownReason, resultLine, statusBefore, stderrSinceStart, type ScriptOp as Op } from '../script-ops.js';
 import type { ScriptStatus } from '../supervisor/script-supervisor.js';
@@ -39,6 +39,6 @@ export async function runControl(op: Op, key: string, flags: ControlFlags): Prom
     if (!ok) throw new CliError([text, ...(await stderrSinceStart(client, key)).map((line) => `  ${line}`)].join('\n'));
     process.stdout.write(text + '\n');
   } finally {
-    await client.disconnect();
+    await leaveBroker(client);
   }
 }

@@ -3,7 +3,7 @@
  * this module loads when the command runs.
  */
 import type { FederationStatus } from '../../src/broker/index.js';
-import { connectClient, type ConnectFlags } from '../connect-options.js';
+import { connectClient, leaveBroker, type ConnectFlags } from '../connect-options.js';
 import { CliError } from '../cli-error.js';
 import { visible } from '../terminal-text.js';
 
@@ -123,6 +123,6 @@ export async function runStatus(flags: StatusFlags): Promise<void> {
   } catch (err) {
     throw new CliError(`status failed: ${(err as Error).message}`);
   } finally {
-    await client.disconnect();
+    await leaveBroker(client);
   }
 }

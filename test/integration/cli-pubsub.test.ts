@@ -4,8 +4,10 @@
  * patterns checked before connecting, `sub -C/-W/-v/--format`, the `reply` responder, and
  * what `request` says when nobody answers.
  */
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, openSync } from 'node:fs';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { runCli, useCliProcesses, waitOutput, type CliResult, type StartedCli } from '../helpers/cli.js';
+import { CLI, runCli, useCliProcesses, waitOutput, type CliResult, type StartedCli } from '../helpers/cli.js';
 import { encodeFrame } from '../../src/protocol/framing.js';
 import { captureBodies, payloadBytes } from '../helpers/frame-bytes.js';
 import { freePort } from '../helpers/ports.js';
@@ -279,6 +281,70 @@ describe('with a broker', () => {
     const reply = await runCli(['reply', 'secret.q', ...auth]);
     expect(reply.code).toBe(1);
     expect(count(reply.stderr, 'subscribe failed')).toBe(1);
+  });
+
+  it('a command the broker refuses says so in one line, exit 1, and leaves no session behind', async () => {
+    await broker.restart({ anonymous_permissions: { subscribe: ['jobs.#'] } });
+    for (const args of [['ps'], ['ps', '--watch'], ['start', 'x'], ['logs', 'x', '--follow']]) {
+      const res = await runCli([...args, ...broker.cliArgs]);
+      expect(res.code, args.join(' ')).toBe(1);
+      expect(res.stderr, args.join(' ')).toMatch(/^bridge: Not allowed: anonymous may not subscribe to "[^"]+".* \(error -32003\)\n$/);
+    }
+    const watcher = await broker.connected('watcher');
+    const status = (await watcher.call('status')).result as { clients: Array<{ client_id: string }> };
+    expect(status.clients.map((c) => c.client_id)).toEqual(['watcher']);
+  });
+
+  it('a sub whose reader goes away (| head -1) and a start of an unknown key leave no session: later publishes count no subscriber', async () => {
+    const sub = await listening(['sub', 'jobs.#', '--client-id', 'headless', ...broker.cliArgs]);
+    sub.child.stdout.destroy(); // what `| head -1` does once it has its line
+    expect((await runCli(['pub', 'jobs.a', '1', ...broker.cliArgs])).code).toBe(0);
+    expect((await runCli(['pub', 'jobs.b', '2', ...broker.cliArgs])).code).toBe(0);
+    expect((await sub.done).code).toBe(0);
+    const typo = await runCli(['stop', 'nokey', '--client-id', 'typo', ...broker.cliArgs]);
+    expect(typo.code).toBe(1);
+    const last = await runCli(['pub', 'jobs.c', '3', '--qos', '1', ...broker.cliArgs]);
+    expect(last.stdout).toMatch(/^published jobs\.c to 0 subscribers /);
+    const watcher = await broker.connected('watcher');
+    const status = (await watcher.call('status')).result as { clients: Array<{ client_id: string }> };
+    expect(status.clients.map((c) => c.client_id)).toEqual(['watcher']);
+  });
+
+  it('a --client-id the broker could not take is a usage error, not a stack trace', async () => {
+    for (const id of ['', 'x'.repeat(129)]) {
+      const res = await runCli(['pub', 'a.b', '1', '--client-id', id, ...broker.cliArgs]);
+      expect(res.code).toBe(1);
+      expect(res.stderr).toMatch(/^bridge: invalid --client-id "(x{40}\.\.\.)?" \((0|129) characters\): use 1 to 128\n$/);
+    }
+  });
+
+  it.skipIf(!existsSync('/dev/full'))('an output it cannot write (a full disk) ends the command with one line, exit 1, and no session left', async () => {
+    const full = openSync('/dev/full', 'w');
+    let child: ReturnType<typeof spawn> | undefined;
+    try {
+      // stdout on a device that is always full: every write fails with ENOSPC.
+      const sub = spawn(process.execPath, [CLI, 'sub', 'jobs.#', '--client-id', 'full', ...broker.cliArgs], { stdio: ['ignore', full, 'pipe'] });
+      child = sub;
+      let stderr = '';
+      const listeningNow = new Promise<void>((resolve) =>
+        sub.stderr!.setEncoding('utf8').on('data', (d: string) => {
+          stderr += d;
+          if (stderr.includes('listening on')) resolve();
+        }),
+      );
+      const exited = new Promise<number | null>((resolve) => sub.on('close', resolve));
+      await listeningNow;
+      expect((await runCli(['pub', 'jobs.a', '1', ...broker.cliArgs])).code).toBe(0);
+      expect(await exited).toBe(1);
+      expect(stderr).toContain('bridge: cannot write the output: ENOSPC');
+      expect(stderr).not.toMatch(/\n\s+at /);
+    } finally {
+      closeSync(full);
+      child?.kill();
+    }
+    const watcher = await broker.connected('watcher');
+    const status = (await watcher.call('status')).result as { clients: Array<{ client_id: string }> };
+    expect(status.clients.map((c) => c.client_id)).toEqual(['watcher']);
   });
 
   it('reply answers bridge request with its answer, prints each message, and stops after --count', async () => {
