@@ -13,7 +13,8 @@ import { CliError } from '../cli-error.js';
 import { packageRoot } from '../package-root.js';
 import { cliLogger, type LogFlags } from '../connect-options.js';
 import { openLink } from '../open-link.js';
-import { ScriptRegistry } from '../script-registry.js';
+import { KeyTakenError, ScriptRegistry } from '../script-registry.js';
+import type { ScriptSupervisor } from '../supervisor/script-supervisor.js';
 import { onShutdownSignal } from '../signals.js';
 import { findInterpreter } from '../supervisor/interpreter.js';
 import { DEFAULT_RESTART } from '../supervisor/restart-policy.js';
@@ -36,6 +37,25 @@ const root = (): string => {
   }
   throw new CliError('cannot find the ahk-bridge package folder (scripts/ and fixtures/)');
 };
+
+/**
+ * The demo's script under key `cad`, or `cad_demo` when a bridge on the broker it joined
+ * supervises `cad` already (`npx bridge up` with this checkout's bridge.config.json).
+ */
+async function addDemoScript(registry: ScriptRegistry, script: string): Promise<ScriptSupervisor> {
+  const spec = { path: script, args: [], restart: { ...DEFAULT_RESTART }, encoding: 'utf-8', stopGrace: 3 };
+  try {
+    return await registry.add({ key: 'cad', ...spec });
+  } catch (err) {
+    if (!(err instanceof KeyTakenError)) throw err;
+  }
+  try {
+    return await registry.add({ key: 'cad_demo', ...spec });
+  } catch (err) {
+    if (!(err instanceof KeyTakenError)) throw err;
+    throw new CliError(`${err.message}, and so is cad: stop that demo first, or run this one on another --port`);
+  }
+}
 
 /** Real AutoHotkey when one is found, else the fixture interpreter. */
 async function pickInterpreter(explicit: string | undefined, script: string): Promise<{ path: string; fake: boolean }> {
@@ -61,9 +81,18 @@ export async function runDemo(flags: DemoFlags): Promise<void> {
   if (!(wanted > 0)) throw new CliError(`invalid --events "${flags.events}"`);
 
   const { link, role, host, port } = await openLink(flags, 'bridge.demo', log);
+  const registry = new ScriptRegistry({ link, log, interpreter: { explicit: interpreter.path }, scriptFolders: [] });
+  let supervisor: ScriptSupervisor;
+  try {
+    supervisor = await addDemoScript(registry, script);
+  } catch (err) {
+    await link.stop();
+    throw err;
+  }
+  const key = supervisor.spec.key;
   line(`ahk-bridge demo`);
   line(`  broker:      ${role === 'hosting' ? 'hosting' : 'joined'} on ${host}:${port}`);
-  line(`  script:      ${path.relative(process.cwd(), script) || script} as key "cad"`);
+  line(`  script:      ${path.relative(process.cwd(), script) || script} as key "${key}"`);
   line(`  interpreter: ${interpreter.fake ? 'the stand-in used by our tests (no AutoHotkey on this machine)' : interpreter.path}`);
   line('');
 
@@ -73,16 +102,14 @@ export async function runDemo(flags: DemoFlags): Promise<void> {
   let finish: (() => void) | undefined;
   const finished = new Promise<void>((r) => (finish = r));
   const ready = new Promise<void>((resolve, reject) => {
-    app.subscribe(['scripts.cad.#', 'jobs.#'], (m: Message) => {
+    app.subscribe([`scripts.${key}.#`, 'jobs.#'], (m: Message) => {
       line(`  event    ${m.topic} ${JSON.stringify(m.payload)}`);
-      if (m.topic === 'scripts.cad.ready') resolve();
-      if (m.topic === 'scripts.cad.hotkey.pressed' && ++hotkeys >= wanted && !flags.keep) finish?.();
+      if (m.topic === `scripts.${key}.ready`) resolve();
+      if (m.topic === `scripts.${key}.hotkey.pressed` && ++hotkeys >= wanted && !flags.keep) finish?.();
       return undefined;
     }).catch(reject);
   });
 
-  const registry = new ScriptRegistry({ link, log, interpreter: { explicit: interpreter.path }, scriptFolders: [] });
-  const supervisor = await registry.add({ key: 'cad', path: script, args: [], restart: { ...DEFAULT_RESTART }, encoding: 'utf-8', stopGrace: 3 });
   await registry.serveControl();
   const stop = async (): Promise<void> => {
     line('');
@@ -102,8 +129,8 @@ export async function runDemo(flags: DemoFlags): Promise<void> {
   await supervisor.start();
   await ready;
   for (const [topic, payload] of [
-    ['scripts.cad.command.ping', null],
-    ['scripts.cad.command.job.load', { job: 'A-100' }],
+    [`scripts.${key}.command.ping`, null],
+    [`scripts.${key}.command.job.load`, { job: 'A-100' }],
   ] as const) {
     line(`  request  ${topic} ${JSON.stringify(payload)}`);
     const reply = await app.request(topic, payload, { timeout: 5 }).catch((err: unknown) => `error: ${(err as Error).message}`);

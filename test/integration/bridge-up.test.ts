@@ -199,4 +199,20 @@ describe('bridge demo', () => {
     expect(out).toMatch(/scripts\.cad\.stopped \{"exit_code":0,"signal":null,"reason":"stopped"/);
     expect(res.stderr).not.toMatch(/WARNING|ERROR/);
   });
+
+  it('joins a broker whose bridge runs cad already (npx bridge up in another terminal): the demo runs as cad_demo, exit 0', async () => {
+    const port = await freePort();
+    const up = procs.start(['up', '--config', writeConfig(port, { scripts: [{ key: 'cad', path: path.join(ROOT, 'scripts/cad_hotkeys.ahk') }] })]);
+    await waitOutput(up.child, up.stdout, (s) => /^cad\s/m.test(s));
+    const res = await runCli(['demo', '--host', '127.0.0.1', '--port', String(port), '--events', '1']);
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stdout).toContain('joined on 127.0.0.1');
+    expect(res.stdout).toContain('as key "cad_demo"');
+    expect(res.stdout).toContain('reply    "pong"');
+    expect(res.stdout).toContain('event    scripts.cad_demo.hotkey.pressed {"key":"F1","simulated":true}');
+    // Only its own script's events: not those of the cad the other bridge runs.
+    expect(res.stdout).not.toMatch(/scripts\.cad\./);
+    expect(res.stderr).not.toMatch(/WARNING|ERROR|unexpected/);
+    await stopCli(up, 'SIGTERM');
+  });
 });
