@@ -77,6 +77,8 @@ export function queueEntryProblem(entry: QueueEntry): string | null {
   if (dir) return dir;
   for (const [what, file] of [['position file', entry.positionFile], ['dead-letter file', entry.deadLetterFile]] as const) {
     if (file !== undefined && isDirectoryPath(file)) return `queue ${entry.file}: the ${what} ${file} is a directory; name a file (or leave it out for the default beside the queue)`;
+    const folder = file === undefined ? null : missingFolderProblem(file);
+    if (folder) return `queue ${entry.file}: the ${what} ${file} cannot be written: ${folder}`;
   }
   const prefix = normalisePrefix(entry.prefix);
   const badPrefix = prefixProblem(prefix);
@@ -91,6 +93,21 @@ export function queueEntryProblem(entry: QueueEntry): string | null {
 /** `<file> is a directory; ...` when the queue path `file` names a folder, else `null` (missing is fine). */
 export function directoryProblem(file: string): string | null {
   return isDirectoryPath(file) ? `${file} is a directory; give the queue file inside it, e.g. ${path.join(file, 'broker_queue.txt')}` : null;
+}
+
+/**
+ * Why a file of ours (a position or dead-letter file) could never be written at `file`:
+ * its folder does not exist or is not a folder. Left unchecked, a position that cannot be
+ * saved makes every restart publish the whole queue again. `null` when the folder is there.
+ */
+export function missingFolderProblem(file: string): string | null {
+  const folder = path.dirname(path.resolve(file));
+  try {
+    return statSync(folder).isDirectory() ? null : `${folder} is not a folder`;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' || code === 'ENOTDIR' ? `the folder ${folder} does not exist; create it first` : null;
+  }
 }
 
 /** True when `file` names a folder now. */

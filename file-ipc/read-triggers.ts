@@ -25,6 +25,9 @@ import { watch, type FSWatcher } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 
+/** The longest delay `setTimeout` takes (2^31 - 1 ms, about 24.8 days). */
+const LONGEST_TIMER_MS = 2 ** 31 - 1;
+
 /**
  * Why a read is asked for. `event` (a watcher event), `trailing` (the look after a burst
  * of events) and `poll`: the file may have changed; the tailer first checks with a stat
@@ -90,6 +93,9 @@ export class ReadTriggers {
   /** Read again in `ms` (the earliest request wins). */
   wakeIn(ms: number): void {
     if (this.stopped) return;
+    // Past Node's longest timer a delay becomes 1 ms, with a warning each time: a wake
+    // that far out (a --flush-timeout of weeks) wakes at the longest, and is asked again.
+    ms = Math.min(ms, LONGEST_TIMER_MS);
     const at = Date.now() + ms;
     if (this.wakeTimer && this.wakeAt <= at) return;
     if (this.wakeTimer) clearTimeout(this.wakeTimer);

@@ -14,7 +14,7 @@ import { PromotedGarbageCollector } from '../old-generation.js';
 import { growYoungGenerationUpTo } from '../young-generation.js';
 import { cliLogger, connectClient, type ConnectFlags } from '../connect-options.js';
 import { excerpt, jsonErrorPosition, locateJsonError } from '../../src/protocol/json-break.js';
-import { directoryProblem, isDirectoryPath, startQueues, stopQueues, type QueueEntry } from '../queues.js';
+import { directoryProblem, isDirectoryPath, missingFolderProblem, startQueues, stopQueues, type QueueEntry } from '../queues.js';
 import { onShutdownSignal } from '../signals.js';
 
 export interface TailFlags extends ConnectFlags {
@@ -128,6 +128,8 @@ export async function runTail(file: string, flags: TailFlags): Promise<void> {
   if (notFile) throw new CliError(notFile);
   for (const [flag, value] of [['--position-file', flags.positionFile], ['--dead-letter-file', flags.deadLetterFile]] as const) {
     if (value !== undefined && isDirectoryPath(value)) throw new CliError(`${flag} ${value} is a directory; name a file, e.g. ${path.join(value, `${path.basename(file)}${flag === '--position-file' ? '.pos' : '.dead'}`)}`);
+    const folder = value === undefined ? null : missingFolderProblem(value);
+    if (folder) throw new CliError(`${flag} ${value} cannot be written: ${folder}`);
   }
   checkPrefix(flags.prefix);
   const entry: QueueEntry = {

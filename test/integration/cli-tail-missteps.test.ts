@@ -114,6 +114,14 @@ describe('bridge tail: mistakes at start-up are exit 1 with one message, before 
     expectOneMessage(await tailOnce([queue, '--dead-letter-file', dir]), `--dead-letter-file ${dir} is a directory; name a file, e.g. ${path.join(dir, 'queue.txt.dead')}`);
   });
 
+  it('a --position-file or --dead-letter-file in a folder that does not exist is exit 1: a position never saved would replay the queue at every start', async () => {
+    const missing = path.join(dir, 'nodir');
+    for (const flag of ['--position-file', '--dead-letter-file']) {
+      const file = path.join(missing, 'q.pos');
+      expectOneMessage(await tailOnce([queue, flag, file]), `${flag} ${file} cannot be written: the folder ${missing} does not exist; create it first`);
+    }
+  });
+
   it('a --map-file that does not exist is named, with where it was looked for', async () => {
     const res = await tailOnce([queue, '--map-file', 'no-such-map.json']);
     expectOneMessage(res, `cannot read --map-file no-such-map.json: no such file (looked for ${path.resolve('no-such-map.json')})`);

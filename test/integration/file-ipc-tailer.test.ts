@@ -444,6 +444,30 @@ describe('QueueTailer', () => {
     expect(t.offset).toBe(14);
   });
 
+  it('keeps a partial line under a flush timeout past the longest timer (weeks) without spinning', async () => {
+    // Node runs a timer past 2^31 - 1 ms after 1 ms instead, warning each time: the tailer
+    // would read the file a thousand times a second while the line waits.
+    const overflows: string[] = [];
+    const onWarning = (w: Error): void => void (w.name === 'TimeoutOverflowWarning' && overflows.push(w.message));
+    process.on('warning', onWarning);
+    try {
+      writeFileSync(queue, 'A|1\nB|par');
+      const broker = new FakeBroker();
+      const t = tailer(broker, { flushTimeoutMs: 3e9, pollIntervalMs: 600_000 });
+      await t.start();
+      await broker.waitFor(1);
+      await t.settled();
+      // The warning of an overflowing timer is emitted on the next tick after it is set.
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(overflows).toEqual([]);
+      ahkAppend(queue, 'tial\n');
+      await broker.waitFor(2);
+      expect(broker.datas()).toEqual([1, 'partial']);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   it('takes a final line without newline after the flush timeout (script killed mid-append)', async () => {
     writeFileSync(queue, 'A|1\r\nA|last');
     const broker = new FakeBroker();

@@ -36,6 +36,10 @@ describe('queueEntryProblem (checked for every queue before any starts, also und
         `queue ${file}: topic map entry "A" -> "cad.x..y" is not a topic lines can be published to: topic has an empty level`,
       );
       expect(queueEntryProblem({ file, qos: 1, positionFile: dir })).toMatch(/the position file .* is a directory/);
+      const nowhere = path.join(dir, 'nodir', 'q.dead');
+      expect(queueEntryProblem({ file, qos: 1, deadLetterFile: nowhere })).toBe(
+        `queue ${file}: the dead-letter file ${nowhere} cannot be written: the folder ${path.join(dir, 'nodir')} does not exist; create it first`,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
