@@ -7,6 +7,7 @@ import { ErrorCode } from '../../src/protocol/errors.js';
 import { connectClient, leaveBroker, readStdin, type ConnectFlags } from '../connect-options.js';
 import { CliError } from '../cli-error.js';
 import { compactJson, parsePayloadArg, prettyJson } from '../payload.js';
+import { visible } from '../terminal-text.js';
 import { checkTopicArg } from '../topic-args.js';
 
 export interface RequestFlags extends ConnectFlags {
@@ -33,7 +34,18 @@ export function requestFailure(topic: string, timeout: number, err: unknown): st
       `A subscriber like \`bridge sub\` only listens; an answer takes a responder, e.g. \`bridge reply ${topic}\`. Or allow more time with --timeout.`
     );
   }
-  return `request to ${topic} failed (${err.code}): ${err.message}`;
+  // The responder chose the message and the data: shown escaped, so they cannot act on the terminal.
+  const data = err.data === undefined ? '' : `\n  data: ${visible(compactDataJson(err.data))}`;
+  return `request to ${topic} failed (${err.code}): ${visible(err.message)}${data}`;
+}
+
+/** An error's data as one line of JSON (what a responder sent is JSON, so it serialises). */
+function compactDataJson(data: unknown): string {
+  try {
+    return JSON.stringify(data);
+  } catch {
+    return String(data);
+  }
 }
 
 /** Run `bridge request` with its parsed arguments. */

@@ -347,6 +347,17 @@ describe('with a broker', () => {
     expect(status.clients.map((c) => c.client_id)).toEqual(['watcher']);
   });
 
+  it("request shows a responder's error escaped, and its data: nothing it sends acts on the terminal", async () => {
+    const svc = await broker.connected('svc');
+    await svc.call('subscribe', { patterns: ['e.x'] });
+    const asked = runCli(['request', 'e.x', ...broker.cliArgs]);
+    const req = await svc.waitDelivery('e.x');
+    await svc.call('reply', { reply_to: req.reply_to, error: { code: 42, message: '\u001b[31mred\nline2', data: { why: 'tab\there' } } });
+    const res = await asked;
+    expect(res.code).toBe(1);
+    expect(res.stderr).toBe('bridge: request to e.x failed (42): \\u001b[31mred\\nline2\n  data: {"why":"tab\\there"}\n');
+  });
+
   it('reply answers bridge request with its answer, prints each message, and stops after --count', async () => {
     const reply = await listening(['reply', 'svc.*', '--count', '2', ...broker.cliArgs]);
     expect(reply.stderr()).toContain('answering requests on svc.* with {"ok":true}');
