@@ -58,8 +58,9 @@ function parseLines(raw: string): number {
 /** The ring's newest `lines` entries from the bridge that supervises `key`. */
 async function fetchRing(client: BrokerClient, key: string, lines: number): Promise<OutputTail> {
   await requireOwner(client, key);
+  let answer: unknown;
   try {
-    return (await client.request(logsTopic(key), { lines }, { timeout: LOGS_TIMEOUT_S })) as OutputTail;
+    answer = await client.request(logsTopic(key), { lines }, { timeout: LOGS_TIMEOUT_S });
   } catch (err) {
     if (err instanceof RpcError && err.code === ErrorCode.NO_RESPONDERS) throw await unknownKeyError(client, key);
     if (err instanceof RpcError && err.code === ErrorCode.TIMEOUT) {
@@ -67,6 +68,21 @@ async function fetchRing(client: BrokerClient, key: string, lines: number): Prom
     }
     throw new CliError(`could not read the log of "${key}": ${(err as Error).message}`);
   }
+  // Whoever answered may not be a bridge (a `bridge reply '#'` answers everything).
+  if (!isOutputTail(answer)) throw new CliError(`the answer for the log of "${key}" is not a bridge's log (is a responder other than a bridge subscribed to scripts.${key}.logs?)`);
+  return answer;
+}
+
+/** Whether `value` has the shape of a bridge's `scripts.<key>.logs` answer. */
+function isOutputTail(value: unknown): value is OutputTail {
+  const v = value as Partial<OutputTail> | null;
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    typeof v.next_seq === 'number' &&
+    Array.isArray(v.lines) &&
+    v.lines.every((e) => typeof e === 'object' && e !== null && typeof e.text === 'string' && typeof e.stream === 'string' && typeof e.timestamp === 'string')
+  );
 }
 
 /** Run `bridge logs` with its parsed arguments. */

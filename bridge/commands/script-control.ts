@@ -35,10 +35,20 @@ export async function runControl(op: Op, key: string, flags: ControlFlags): Prom
       }
       throw new CliError(`${op} ${key} failed${err instanceof RpcError ? ` (${err.code})` : ''}: ${(err as Error).message}`);
     }
+    if (!isScriptStatus(after)) {
+      // Whoever answered may not be a bridge (a `bridge reply '#'` answers everything).
+      throw new CliError(`${op} ${key}: the answer is not a bridge's script status (is a responder other than a bridge subscribed to scripts.${key}.${op}?)`);
+    }
     const { text, ok } = resultLine(op, key, before, after);
     if (!ok) throw new CliError([text, ...(await stderrSinceStart(client, key)).map((line) => `  ${line}`)].join('\n'));
     process.stdout.write(text + '\n');
   } finally {
     await leaveBroker(client);
   }
+}
+
+/** Whether `value` has the shape of a bridge's script status. */
+function isScriptStatus(value: unknown): value is ScriptStatus {
+  const v = value as Partial<ScriptStatus> | null;
+  return typeof v === 'object' && v !== null && typeof v.key === 'string' && typeof v.state === 'string' && typeof v.running === 'boolean';
 }

@@ -358,6 +358,21 @@ describe('with a broker', () => {
     expect(res.stderr).toBe('bridge: request to e.x failed (42): \\u001b[31mred\\nline2\n  data: {"why":"tab\\there"}\n');
   });
 
+  it("logs, start and stop answered by a responder that is not a bridge (bridge reply '#') say so, exit 1, no stack trace", async () => {
+    const everything = await listening(['reply', '#', ...broker.cliArgs]);
+    const logs = await runCli(['logs', 'nokey', ...broker.cliArgs]);
+    expect(logs.code).toBe(1);
+    expect(logs.stderr).toBe(`bridge: the answer for the log of "nokey" is not a bridge's log (is a responder other than a bridge subscribed to scripts.nokey.logs?)\n`);
+    for (const op of ['start', 'stop']) {
+      const res = await runCli([op, 'nokey', ...broker.cliArgs]);
+      expect(res.code, op).toBe(1);
+      expect(res.stdout, op).toBe('');
+      expect(res.stderr, op).toBe(`bridge: ${op} nokey: the answer is not a bridge's script status (is a responder other than a bridge subscribed to scripts.nokey.${op}?)\n`);
+    }
+    everything.child.kill('SIGINT');
+    expect((await everything.done).code).toBe(0);
+  });
+
   it('reply answers bridge request with its answer, prints each message, and stops after --count', async () => {
     const reply = await listening(['reply', 'svc.*', '--count', '2', ...broker.cliArgs]);
     expect(reply.stderr()).toContain('answering requests on svc.* with {"ok":true}');
