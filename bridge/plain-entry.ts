@@ -7,6 +7,7 @@
  * which scripts start once per message; every other line goes to the program
  * (program.ts): the other commands, help, `--http`, short flags run together, mistakes.
  */
+import { CliError } from './cli-error.js';
 import { guardCliProcess, reportCliFailure } from './cli-process.js';
 
 /**
@@ -14,6 +15,12 @@ import { guardCliProcess, reportCliFailure } from './cli-process.js';
  * @param argv the whole `process.argv` (node, script, command, arguments...)
  */
 export async function runPlainCommand(argv: readonly string[]): Promise<void> {
+  const habit = hostAsHelpFlag(argv.slice(2));
+  if (habit) {
+    guardCliProcess();
+    await reportCliFailure(new CliError(habit));
+    return;
+  }
   const run = await plainRun(argv[2], argv.slice(3));
   if (run === null) {
     await (await import('./program.js')).runProgram(argv);
@@ -25,6 +32,18 @@ export async function runPlainCommand(argv: readonly string[]): Promise<void> {
   } catch (err) {
     await reportCliFailure(err);
   }
+}
+
+/**
+ * mosquitto_pub and mosquitto_sub take the broker's host as `-h`; here `-h` is help (and
+ * the host `-H`), so `bridge pub -h 10.0.0.5 jobs.x 1` printed the help, published
+ * nothing and exited 0, which a script takes for success. `-h` followed by a value is
+ * that habit: the words to say, or null.
+ */
+function hostAsHelpFlag(args: readonly string[]): string | null {
+  const at = args.indexOf('-h');
+  if (at < 0 || at + 1 >= args.length || args[at + 1]!.startsWith('-') || args.includes('--')) return null;
+  return `-h is --help here; the broker's host is -H (--host): e.g. bridge ${args.slice(0, at).join(' ')} -H ${args[at + 1]} ...`.replace('bridge  -H', 'bridge -H');
 }
 
 /**

@@ -70,6 +70,19 @@ describe('checked before connecting (no broker running)', () => {
     expect(unquoted.stderr).toContain('expected a property name in double quotes, found "j" at column 2\n  {job_id:1}\n   ^');
   });
 
+  it("mosquitto's -h HOST is not taken for help with exit 0: it is exit 1 naming -H; -h alone is still help", async () => {
+    const pub = await runCli(['pub', '-h', '127.0.0.1', 'jobs.x', '1']);
+    expect(pub.code).toBe(1);
+    expect(pub.stdout).toBe('');
+    expect(pub.stderr).toBe("bridge: -h is --help here; the broker's host is -H (--host): e.g. bridge pub -H 127.0.0.1 ...\n");
+    const sub = await runCli(['sub', 'jobs.#', '-h', 'localhost']);
+    expect(sub.code).toBe(1);
+    expect(sub.stderr).toContain('bridge sub jobs.# -H localhost');
+    const help = await runCli(['pub', '-h']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: bridge pub /);
+  });
+
   it('pub: stdin that is not JSON gives the line and column', async () => {
     const res = await runWithStdin(['pub', 'jobs.x', '-', ...args], '{\n  "a": 1,\n  "b": nope\n}\n');
     expect(res.code).toBe(1);
