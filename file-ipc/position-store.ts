@@ -42,6 +42,8 @@ export interface PositionFs {
   readFile(path: string): Promise<string>;
   writeFile(path: string, data: string): Promise<void>;
   rename(from: string, to: string): Promise<void>;
+  /** The path with every link, junction and substituted drive resolved; rejects for a path that does not exist. */
+  realpath?(path: string): Promise<string>;
 }
 
 /**
@@ -54,6 +56,7 @@ const nodePositionFs: PositionFs = {
   readFile: (path) => fsp.readFile(path, 'utf8'),
   writeFile: (path, data) => new Promise((done, fail) => fs.writeFile(path, data, 'utf8', (err) => (err ? fail(err) : done()))),
   rename: (from, to) => new Promise((done, fail) => fs.rename(from, to, (err) => (err ? fail(err) : done()))),
+  realpath: (path) => fsp.realpath(path),
 };
 
 const FORMAT_VERSION = 1;
@@ -119,13 +122,32 @@ export class PositionStore {
       this.log.warning('queue position file is corrupted; starting from the beginning of the queue', { file: this.path, error: err });
       return null;
     }
-    const reason = invalidReason(value, this.queue);
+    let reason = invalidReason(value, this.queue);
+    if (reason !== null && (await this.sameQueueElsewhere(value))) reason = invalidReason({ ...(value as object), queue: this.queue }, this.queue);
     if (reason) {
       this.log.warning('queue position file is unusable; starting from the beginning of the queue', { file: this.path, reason });
       return null;
     }
     const o = value as QueuePosition;
     return { identity: o.identity, generation: o.generation, offset: o.offset, state: o.state, atNewline: o.atNewline, head: o.head };
+  }
+
+  /**
+   * Whether a position saved under another spelling of the queue's path names this same
+   * file: through a symlinked or junctioned folder, a substituted or mapped drive. Told by
+   * both paths resolving to one; the saved file identity is checked after, as always.
+   */
+  private async sameQueueElsewhere(value: unknown): Promise<boolean> {
+    const saved = (value as { queue?: unknown } | null)?.queue;
+    const realpath = this.fs.realpath;
+    if (typeof saved !== 'string' || !realpath) return false;
+    try {
+      const [a, b] = await Promise.all([realpath(saved), realpath(this.queue)]);
+      return samePath(a, b);
+    } catch {
+      // Either path does not exist now: no telling, so not the same.
+      return false;
+    }
   }
 
   /** Save atomically (temp file + rename); rejects when it cannot be saved. */

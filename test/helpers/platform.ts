@@ -53,3 +53,9 @@ export const SHARED_APPEND_IS_ATOMIC = !UNDER_WINE;
  * errno -4094) though node:http's and node:net's work; on real Windows it works.
  */
 export const FETCH_CONNECTS = !UNDER_WINE;
+
+/**
+ * A folder can be linked to (a symlink on POSIX, a junction on Windows, which needs no
+ * privilege there). Not under Wine: it refuses junctions with ENOTSUP.
+ */
+export const FOLDER_LINKS = !UNDER_WINE;

@@ -1,9 +1,10 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync, existsSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Logger } from '../../src/log/logger.js';
 import { PositionStore, type PositionFs, type QueuePosition } from '../../file-ipc/position-store.js';
+import { FOLDER_LINKS } from '../helpers/platform.js';
 
 const POS: QueuePosition = {
   identity: 'fe00-20c0ca-18e2f0a1b2c3d4e5',
@@ -41,6 +42,22 @@ describe('PositionStore', () => {
     const doc = JSON.parse(readFileSync(posFile, 'utf8'));
     expect(doc).toMatchObject({ version: 1, queue, offset: 1234 });
     expect(existsSync(`${posFile}.tmp`)).toBe(false);
+  });
+
+  it.skipIf(!FOLDER_LINKS)('loads a position saved under another spelling of the same file: a symlinked or junctioned folder', async () => {
+    writeFileSync(queue, 'JOB|1\n');
+    const link = join(dir, 'linked');
+    symlinkSync(dir, link, 'junction');
+    const { log, lines } = capture();
+    await new PositionStore(posFile, queue, log).save(POS);
+    // The same queue reached through the link: not another queue's position.
+    expect(await new PositionStore(posFile, join(link, 'queue.txt'), log).load()).toEqual(POS);
+    // A file elsewhere of the same name still is another queue's.
+    const other = join(dir, 'sub');
+    mkdirSync(other);
+    writeFileSync(join(other, 'queue.txt'), 'JOB|1\n');
+    expect(await new PositionStore(posFile, join(other, 'queue.txt'), log).load()).toBeNull();
+    expect(lines.join('')).toMatch(/unusable.*another queue/);
   });
 
   it('writes a temp file and renames it over the old one (never a half-written position)', async () => {
