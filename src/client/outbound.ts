@@ -115,12 +115,18 @@ export class Outbound {
   /**
    * Send a notification on `conn`; returns false when it could not be queued. Throws an
    * {@link RpcError} (-32600) for params nested deeper than the broker reads, which it
-   * would refuse unanswerably, and whatever `JSON.stringify` throws for params it cannot
+   * would refuse unanswerably, or a frame over its `max_message_size`, for which it would
+   * close the connection; and whatever `JSON.stringify` throws for params it cannot
    * serialise.
    */
   notify(conn: Connection, method: string, params: unknown): boolean {
     const frame = encodeFrame(notification(method, params));
     if (exceedsJsonDepth(frame.subarray(HEADER_BYTES))) throw this.tooDeep(method);
+    // As for a call: the broker would close the connection for an oversize frame. A reply
+    // too big is answered as an error instead (the delivery dispatcher), so the requester
+    // fails at once and this client stays connected.
+    const limit = this.maxMessageSize();
+    if (typeof limit === 'number' && frame.length - HEADER_BYTES > limit) throw this.tooLarge(method, frame.length - HEADER_BYTES, limit);
     return conn.send(frame);
   }
 

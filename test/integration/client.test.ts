@@ -346,6 +346,24 @@ describe('publish / subscribe', () => {
     expect(await c.ping()).toMatchObject({ pong: true, timestamp: expect.stringMatching(ISO_UTC) });
   });
 
+  it('a reply over max_message_size is answered as an error at once; the responder stays connected', async () => {
+    const b = await broker({ max_message_size: 1024 });
+    const responder = await connected('big-answer', b.port);
+    const errors: Error[] = [];
+    responder.on('error_occurred', (e) => errors.push(e));
+    const lost: string[] = [];
+    responder.on('disconnected', (reason) => lost.push(reason));
+    await responder.subscribe('svc.big', () => 'x'.repeat(2000));
+    const requester = await connected('asker', b.port);
+    const err = await rejection(requester.request('svc.big', null, { timeout: 30 }));
+    expect(err.code).toBe(ErrorCode.INVALID_REQUEST);
+    expect(err.message).toMatch(/^"reply" is \d+ bytes, over the broker's max_message_size of 1024$/);
+    expect(err.data).toEqual({ max_message_size: 1024 });
+    expect(errors.map((e) => e.message)).toEqual([expect.stringMatching(/^cannot reply to "svc\.big": "reply" is \d+ bytes/)]);
+    expect(await responder.ping()).toMatchObject({ pong: true });
+    expect(lost).toEqual([]);
+  });
+
   it('batches a concurrent burst of publishes; all arrive, in order, and are acked', async () => {
     const b = await broker();
     const sub = await connected('sub', b.port);
