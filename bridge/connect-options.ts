@@ -12,7 +12,7 @@ import { CliError } from './cli-error.js';
 import { logFileSink } from './log-file.js';
 import { holdOpen, released } from './open-clients.js';
 
-/** What the broker takes as a client_id (PROTOCOL.md: 1 to 128 characters). */
+/** What the broker takes as a client_id: 1 to 128 characters (docs/protocol.md). */
 const MAX_CLIENT_ID_CHARS = 128;
 
 export interface ConnectFlags {
