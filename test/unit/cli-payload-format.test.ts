@@ -158,6 +158,7 @@ describe('text from other clients, printed to a terminal', () => {
     expect(visible('new\nline\ttab\rcr\bbs\fff')).toBe('new\\nline\\ttab\\rcr\\bbs\\fff');
     expect(visible(evil)).toBe('evil\\u001b]0;pwned\\u0007\\u001b[31mRED');
     expect(visible('nul\u0000 del\u007f csi\u009b nel\u0085')).toBe('nul\\u0000 del\\u007f csi\\u009b nel\\u0085');
+    expect(visible('spoof\u202efdp.exe \u2066iso\u2069')).toBe('spoof\\u202efdp.exe \\u2066iso\\u2069');
     for (const plain of ['C:\\scripts\\cad.ahk', 'uni\u00e9\u2028x \u{1f600}', 'q"uote', '']) expect(visible(plain)).toBe(plain);
   });
 
