@@ -44,6 +44,10 @@ const SHARED = {
   //   test/unit/read-turns.test.ts, which stays, covers the shares themselves;
   // - cli-deferred-optimization: when V8 optimizes, the same engine on every platform
   //   (it passed in this lane when it was written);
+  // - the randomised and exhaustive unit tests of in-memory structures (outbound-queue
+  //   and its shared frames, call-scan, seq-lane, message-records, subscription-index):
+  //   bytes and arrays in JavaScript, no file, socket or process, 57 s of this lane's
+  //   time; they passed in it when they were written;
   // Never in this lane, not even the full one: the federation tests run Mosquitto and
   // nats-server, which are Linux binaries here; the federation code is platform-neutral
   // Node, covered by the Linux lane.
@@ -64,6 +68,12 @@ const SHARED = {
           'test/integration/cli-young-generation.test.ts',
           'test/integration/broker-read-turns.test.ts',
           'test/integration/cli-deferred-optimization.test.ts',
+          'test/unit/outbound-queue.test.ts',
+          'test/unit/outbound-queue-shared-frames.test.ts',
+          'test/unit/call-scan.test.ts',
+          'test/unit/seq-lane.test.ts',
+          'test/unit/message-records.test.ts',
+          'test/unit/subscription-index.test.ts',
         ],
 } as const;
 
