@@ -43,7 +43,7 @@ export async function runPlainCommand(argv: readonly string[]): Promise<void> {
 function hostAsHelpFlag(args: readonly string[]): string | null {
   const at = args.indexOf('-h');
   if (at < 0 || at + 1 >= args.length || args[at + 1]!.startsWith('-') || args.includes('--')) return null;
-  return `-h is --help here; the broker's host is -H (--host): e.g. bridge ${args.slice(0, at).join(' ')} -H ${args[at + 1]} ...`.replace('bridge  -H', 'bridge -H');
+  return `-h is --help here; the broker's host is -H (--host): e.g. bridge ${[...args.slice(0, at), '-H', args[at + 1]].join(' ')} ...`;
 }
 
 /**
