@@ -22,13 +22,13 @@ async function spinUntil(done: () => boolean, ms = 10): Promise<void> {
 
 /** Resolves after `n` sampling intervals of `intervalMs` have ended (each a watch of share 0, which tells at its first). */
 async function intervalsElapsed(n: number, intervalMs: number): Promise<void> {
-  for (let i = 0; i < n; i++) await new Promise<void>((resolve) => whenBusy(() => resolve(), { intervalMs, share: 0 }));
+  for (let i = 0; i < n; i++) await new Promise<void>((resolve) => whenBusy(() => resolve(), { intervalMs, share: 0, samples: 1 }));
 }
 
 describe('whenBusy', () => {
   it('tells once, with the share measured, when the process used the share of a core over an interval', async () => {
     const shares: number[] = [];
-    const stop = whenBusy((share) => shares.push(share), { intervalMs: 100, share: 0.5 });
+    const stop = whenBusy((share) => shares.push(share), { intervalMs: 100, share: 0.5, samples: 1 });
     await spinUntil(() => shares.length > 0);
     expect(shares[0]).toBeGreaterThanOrEqual(0.5);
     // Still busy for three more intervals: it told once and stopped sampling.
@@ -44,6 +44,30 @@ describe('whenBusy', () => {
     await intervalsElapsed(4, 100);
     expect(told).toBe(false);
     stop();
+  });
+
+  it('tells only after the share was reached in as many intervals in a row as asked', async () => {
+    // A spell of 150 ms reaches 0.7 in one or two intervals of 100 ms (75 + 75 ms), never
+    // three, so a watch that asks for three keeps still, and one that asks for one tells.
+    // Idle between and after, an interval is far below the mark.
+    let toldAfterThree = false;
+    const three = whenBusy(() => (toldAfterThree = true), { intervalMs: 100, share: 0.7, samples: 3 });
+    const one: number[] = [];
+    const stopOne = whenBusy((share) => one.push(share), { intervalMs: 100, share: 0.5, samples: 1 });
+    // Three such spells, apart: the run starts over each time.
+    for (let spell = 0; spell < 3; spell++) {
+      const until = Date.now() + 150;
+      await spinUntil(() => Date.now() >= until);
+      await intervalsElapsed(3, 100);
+    }
+    expect(one).toHaveLength(1);
+    expect(toldAfterThree).toBe(false);
+    // Busy for longer, a watch that asks for three tells, with the least share of its run.
+    let shareOfRun = 0;
+    const stopAgain = whenBusy((share) => (shareOfRun = share), { intervalMs: 100, share: 0.5, samples: 3 });
+    await spinUntil(() => shareOfRun > 0);
+    expect(shareOfRun).toBeGreaterThanOrEqual(0.5);
+    for (const stop of [three, stopOne, stopAgain]) stop();
   });
 
   it('tells nothing once stopped, however busy the process is', async () => {
