@@ -7,7 +7,7 @@ export function downCommand(): Command {
   const cmd = new Command('down')
     .description('stop a running `bridge up` (its scripts, queues and, when it hosts it, the broker), as Ctrl+C in its console would')
     .argument('[id]', 'the client id of the bridge to stop (its --client-id)', 'bridge')
-    .option('-t, --timeout <seconds>', 'how long to wait for it to finish stopping its scripts', '60');
+    .option('-t, --timeout <seconds>', 'how long to wait, in all, for it to answer and to finish stopping its scripts', '60');
   cmd.addHelpText('after', '\nFor a bridge started hidden at logon (bridge install-startup), this is the way to stop it.');
   return withConnectFlags(cmd).action(async (id: string, flags: DownFlags) => (await import('./down.js')).runDown(id, flags));
 }

@@ -13,7 +13,10 @@ export interface DownFlags extends ConnectFlags {
 }
 
 const MAX_TIMEOUT_S = 600;
-/** How long a connected bridge has to answer the request (not to finish stopping). */
+/**
+ * How long a connected bridge has to answer the request (not to finish stopping), when
+ * --timeout leaves that long: the timeout bounds the whole wait.
+ */
 const ANSWER_TIMEOUT_S = 10;
 
 /** The bridges connected now, to name them when `id` is not one of them. */
@@ -38,6 +41,8 @@ function shutdownAnswer(value: unknown, id: string): ShutdownAnswer {
 export async function runDown(id: string, flags: DownFlags): Promise<void> {
   const timeout = Number(flags.timeout);
   if (!(timeout > 0 && timeout <= MAX_TIMEOUT_S)) throw new CliError(`invalid --timeout "${flags.timeout}": use seconds, more than 0 and at most ${MAX_TIMEOUT_S}`);
+  const deadline = Date.now() + timeout * 1000;
+  const answerTimeout = Math.min(ANSWER_TIMEOUT_S, timeout);
   const { host, port } = resolveAddress(flags);
   // Its own logger: once the bridge has answered, losing a broker it hosted is the news
   // we wait for, not a warning.
@@ -59,11 +64,15 @@ export async function runDown(id: string, flags: DownFlags): Promise<void> {
     });
     let answer: ShutdownAnswer;
     try {
-      answer = shutdownAnswer(await client.request(SHUTDOWN_TOPIC, { client_id: id }, { timeout: ANSWER_TIMEOUT_S }), id);
+      answer = shutdownAnswer(await client.request(SHUTDOWN_TOPIC, { client_id: id }, { timeout: answerTimeout }), id);
     } catch (err) {
       const notUp = 'it is not a `bridge up` of this version (a `bridge run` stops with Ctrl+C in its console; `bridge stop KEY` stops one script)';
       if (err instanceof RpcError && err.code === ErrorCode.NO_RESPONDERS) throw new CliError(`"${id}" is connected but does not take stop requests: ${notUp}`);
-      if (err instanceof RpcError && err.code === ErrorCode.TIMEOUT) throw new CliError(`"${id}" is connected but did not answer within ${ANSWER_TIMEOUT_S} s: ${notUp}`);
+      if (err instanceof RpcError && err.code === ErrorCode.TIMEOUT) {
+        // Cut short by --timeout, a bridge may only be slow to answer.
+        if (answerTimeout < ANSWER_TIMEOUT_S) throw new CliError(`"${id}" is connected but did not answer within ${answerTimeout} s (--timeout waits longer)`);
+        throw new CliError(`"${id}" is connected but did not answer within ${answerTimeout} s: ${notUp}`);
+      }
       if (err instanceof CliError) throw err;
       throw new CliError(`could not ask bridge "${id}" to stop${err instanceof RpcError ? ` (${err.code})` : ''}: ${(err as Error).message}`);
     }
@@ -71,7 +80,7 @@ export async function runDown(id: string, flags: DownFlags): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     const finished = await Promise.race([
       gone.then(() => true),
-      new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeout * 1000))),
+      new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), Math.max(0, deadline - Date.now())))),
     ]);
     clearTimeout(timer);
     const what = `bridge "${id}" (pid ${answer.pid}, ${answer.scripts} script${answer.scripts === 1 ? '' : 's'})`;

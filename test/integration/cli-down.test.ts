@@ -12,7 +12,7 @@ import { runCli, useCliProcesses, waitOutput } from '../helpers/cli.js';
 import { freePort } from '../helpers/ports.js';
 import { FAKE_AHK, scriptFixture, writeBridgeConfig } from '../helpers/script-fixtures.js';
 import { useTempDirs } from '../helpers/temp-dirs.js';
-import { brokerWithWatcher, useTestBed } from '../helpers/test-bed.js';
+import { brokerWithWatcher, subscribe, useTestBed } from '../helpers/test-bed.js';
 
 const bed = useTestBed();
 // Before useCliProcesses: its processes stop before their folders are removed.
@@ -141,6 +141,19 @@ describe('bridge down', () => {
         '(a `bridge run` stops with Ctrl+C in its console; `bridge stop KEY` stops one script)\n',
     );
     expect(run.child.exitCode).toBeNull();
+  });
+
+  it('a bridge that does not answer: --timeout bounds the wait for its answer too', async () => {
+    const broker = await bed.broker();
+    const stuck = await bed.connected(broker.port, 'stuck');
+    await subscribe(stuck, 'bridges.shutdown');
+    const started = Date.now();
+    const res = await runCli(['down', 'stuck', '--timeout', '1', '--host', '127.0.0.1', '--port', String(broker.port)]);
+    const tookMs = Date.now() - started;
+    expect(res.code).toBe(1);
+    expect(res.stderr).toBe('bridge: "stuck" is connected but did not answer within 1 s (--timeout waits longer)\n');
+    // The answer's own bound is 10 s; a CLI process starts in well under a second.
+    expect(tookMs).toBeLessThan(6_000);
   });
 
   it('a --timeout that is not a number of seconds: exit 1 before connecting', async () => {
