@@ -111,10 +111,3 @@ export async function leaveBroker(client: BrokerClient): Promise<void> {
   }
   await client.disconnect();
 }
-
-/** Read all of stdin (for `-` as the payload argument), without a BOM or the final newline. */
-export async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8').replace(/^\uFEFF/, '').replace(/\r?\n$/, '');
-}

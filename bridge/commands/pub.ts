@@ -5,7 +5,8 @@
  */
 import readline from 'node:readline';
 import type { BrokerClient } from '../../src/client/index.js';
-import { connectClient, leaveBroker, readStdin, type ConnectFlags } from '../connect-options.js';
+import { connectClient, leaveBroker, type ConnectFlags } from '../connect-options.js';
+import { readStdin, refuseFolderStdin } from '../stdin-text.js';
 import { CliError } from '../cli-error.js';
 import { jsonErrorMessage, jsonText, parsePayloadArg } from '../payload.js';
 import { checkTopicArg } from '../topic-args.js';
@@ -69,6 +70,7 @@ export async function runPub(topic: string, payloadArg: string | undefined, flag
  * was accepted. A line that is not JSON stops it (the lines before it are published).
  */
 async function publishLines(topic: string, flags: PubFlags, opts: PublishOptions): Promise<void> {
+  refuseFolderStdin();
   const client = await connectClient(flags);
   const rl = readline.createInterface({ input: process.stdin, crlfDelay: Infinity });
   let lineNo = 0;

@@ -4,7 +4,8 @@
  */
 import { RpcError } from '../../src/client/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
-import { connectClient, leaveBroker, readStdin, type ConnectFlags } from '../connect-options.js';
+import { connectClient, leaveBroker, type ConnectFlags } from '../connect-options.js';
+import { readStdin } from '../stdin-text.js';
 import { CliError } from '../cli-error.js';
 import { compactJson, parsePayloadArg, prettyJson } from '../payload.js';
 import { visible } from '../terminal-text.js';

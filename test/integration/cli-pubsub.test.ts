@@ -5,11 +5,14 @@
  * what `request` says when nobody answers.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { CLI, runCli, useCliProcesses, waitOutput, type CliResult, type StartedCli } from '../helpers/cli.js';
 import { encodeFrame } from '../../src/protocol/framing.js';
 import { captureBodies, payloadBytes } from '../helpers/frame-bytes.js';
+import { ON_WINDOWS } from '../helpers/platform.js';
 import { freePort } from '../helpers/ports.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { useBrokerPerTest } from '../helpers/test-bed.js';
@@ -48,6 +51,27 @@ describe('checked before connecting (no broker running)', () => {
   let args: string[];
   beforeEach(async () => {
     args = ['--host', '127.0.0.1', '--port', String(await freePort())];
+  });
+
+  // Windows opens no folder as a file, and its shells refuse `< folder` themselves.
+  it.skipIf(ON_WINDOWS)('a folder as stdin (`< folder`): exit 1 saying so, for every command that reads it, before connecting', async () => {
+    const folder = mkdtempSync(path.join(tmpdir(), 'bridge-stdin-'));
+    const fd = openSync(folder, 'r');
+    try {
+      for (const command of [['pub', 'notes.x', '-'], ['pub', 'notes.x', '-l'], ['request', 'svc.x', '-'], ['reply', 'svc.x', '-']]) {
+        const res = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
+          const child = spawn(process.execPath, [CLI, ...command, ...args], { stdio: [fd, 'ignore', 'pipe'] });
+          let stderr = '';
+          child.stderr!.setEncoding('utf8').on('data', (t: string) => (stderr += t));
+          child.once('error', reject);
+          child.once('close', (code) => resolve({ code, stderr }));
+        });
+        expect({ command, ...res }).toEqual({ command, code: 1, stderr: 'bridge: stdin is a folder, not a file: redirect a file (< payload.json) or pipe the payload in\n' });
+      }
+    } finally {
+      closeSync(fd);
+      rmSync(folder, { recursive: true });
+    }
   });
 
   it('pub: a payload that is not JSON shows where it breaks and mentions --string', async () => {
