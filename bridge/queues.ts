@@ -155,7 +155,11 @@ export async function startQueues(entries: QueueEntry[], client: BrokerClient, l
       },
       publishThrough(client, e.qos),
     );
-    tailer.on('invalid', (info) => log.warning('queue line not publishable; dead-lettered', { file: e.file, reason: info.reason, offset: info.offset }));
+    tailer.on('invalid', (info) =>
+      log.warning(info.deadLettered ? 'queue line not publishable; dead-lettered' : 'queue line not publishable; not dead-lettered: its file could not be written', {
+        file: e.file, reason: info.reason, offset: info.offset,
+      }),
+    );
     tailer.on('reset', (info) => log.info('queue file reset; reading from the start', { file: e.file, reason: info.reason }));
     await tailer.start();
     log.info('tailing queue file', { file: e.file, encoding: e.encoding ?? 'windows-1252 (unless a BOM says otherwise)' });

@@ -26,7 +26,7 @@ import type { BacklogProgress } from './backlog-progress.js';
 import type { LineParser } from './line-parser.js';
 import { LineIds, linePublish, objectLinePublish } from './line-publish.js';
 import type { PositionStore } from './position-store.js';
-import type { PublishBatch, PublishRefusal, QueuePublish, QueueTailerEvents, QueueTailerStats } from './tailer-types.js';
+import type { InvalidLine, PublishBatch, PublishRefusal, QueuePublish, QueueTailerEvents, QueueTailerStats } from './tailer-types.js';
 
 /** Topic on which lines that cannot be published are reported. */
 export const INVALID_LINE_TOPIC = 'bridge.queue.invalid';
@@ -58,7 +58,6 @@ export const SAVE_EVERY_BYTES = 128 * 1024;
 const PUBLISH_RETRY_MIN_MS = 100;
 const PUBLISH_RETRY_MAX_MS = 5000;
 
-type InvalidInfo = QueueTailerEvents['invalid'][0];
 
 /** One batch built from consecutive lines. */
 interface Batch {
@@ -68,7 +67,7 @@ interface Batch {
   /** Indexes of the items that are reports of unpublishable lines. */
   reports: number[];
   /** Unpublishable lines (dead-lettered once the batch is accepted). */
-  invalid: InvalidInfo[];
+  invalid: InvalidLine[];
   published: number;
   empty: number;
   /** Lines published or reported that were decoded and parsed as text. */
@@ -201,7 +200,7 @@ export class BatchPublisher {
     this.probing = false;
     this.retryDelay = PUBLISH_RETRY_MIN_MS;
     if (a.refused.length > 0) await this.takeRefused(batch, a.refused);
-    if (batch.invalid.length > 0) await this.writeDead(batch.invalid);
+    const deadLettered = batch.invalid.length > 0 && (await this.writeDead(batch.invalid));
     const { published, empty, last } = batch;
     const invalid = batch.invalid.length;
     stats.published += published;
@@ -215,7 +214,7 @@ export class BatchPublisher {
     this.unsavedLines += published + invalid + empty;
     this.unsavedBytes += bytes;
     if (this.unsavedLines >= SAVE_EVERY_BATCHES * this.opts.batchLines || this.unsavedBytes >= SAVE_EVERY_BYTES) await this.savePosition(track);
-    for (const info of batch.invalid) events.emit('invalid', info);
+    for (const info of batch.invalid) events.emit('invalid', { ...info, deadLettered });
     events.emit('batch', { lines: published + invalid + empty, published, invalid, readAsText: batch.readAsText, offset: track.offset });
     progress?.report(published + invalid + empty, track.offset);
     return true;
@@ -377,14 +376,17 @@ export class BatchPublisher {
     this.retryDelay = Math.min(this.retryDelay * 2, PUBLISH_RETRY_MAX_MS);
   }
 
-  private async writeDead(invalid: readonly InvalidInfo[]): Promise<void> {
+  /** Append the lines to the dead-letter file: false when that failed (counted and reported here). */
+  private async writeDead(invalid: readonly InvalidLine[]): Promise<boolean> {
     const dead = invalid.map((i) => ({ raw: i.line, reason: i.reason, queueId: i.queueId }));
     try {
       await this.opts.deadLetters.write(dead);
+      return true;
     } catch (err) {
       // Already reported on the topic; a dead-letter file we cannot write must not stop the queue.
       this.opts.stats.deadLetterErrors++;
       this.opts.problem('dead', 'cannot write the dead-letter file', { file: this.opts.deadLetters.path, lines: dead.length, error: err });
+      return false;
     }
   }
 }

@@ -112,6 +112,14 @@ export interface QueueTailerStats {
   readErrors: number;
 }
 
+/** A line that could not be published, and why. */
+export interface InvalidLine {
+  reason: string;
+  line: string;
+  queueId: string;
+  offset: number;
+}
+
 /** Events: `batch`, `invalid`, `reset`, `rotated`, `idle` (see the README). */
 export interface QueueTailerEvents {
   /**
@@ -119,8 +127,11 @@ export interface QueueTailerEvents {
    * that were decoded and parsed as text, not read from their bytes (see line-scan.ts).
    */
   batch: [info: { lines: number; published: number; invalid: number; readAsText: number; offset: number }];
-  /** A line could not be published. */
-  invalid: [info: { reason: string; line: string; queueId: string; offset: number }];
+  /**
+   * A line could not be published. `deadLettered`: whether it was written to the
+   * dead-letter file (when that write failed, the file's own problem was reported).
+   */
+  invalid: [info: InvalidLine & { deadLettered: boolean }];
   /** Reading restarts at byte 0 of a (new or rewritten) file. */
   reset: [info: { reason: string; identity: string; generation: number }];
   /** The unread rest of a rotated-away file was read from `path`. */

@@ -5,7 +5,7 @@
  * of, a line the broker refuses, the queue path turning into a folder) is logged and
  * dead-lettered without holding up the lines behind it.
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { runCli, useCliProcesses, waitOutput, type CliResult, type StartedCli } from '../helpers/cli.js';
@@ -174,6 +174,23 @@ describe('bridge tail: what goes wrong while it runs', () => {
     expect(await waitDead(`${queue}.dead`, 1)).toEqual([[4, 'invalid topic "legacy.bad*name": topic contains a wildcard (*, + or #)', 'bad*name|2']]);
     expect(sub.deliveries().map((d) => d.topic)).toEqual(['legacy.jobs.a', 'bridge.queue.invalid', 'legacy.B']);
     await waitOutput(p.child, p.stderr, (s) => /WARNING +tail: queue line not publishable; dead-lettered .*reason="invalid topic \\"legacy\.bad\*name\\"/.test(s));
+  });
+
+  it('a dead-letter file that cannot be written: the line is reported, logged as not dead-lettered, and the lines after it published', async () => {
+    writeFileSync(queue, 'jobs.first|1\n');
+    await subscribe(sub, 'jobs.#', 'bridge.queue.invalid');
+    const p = tail(queue);
+    await watching(p);
+    await sub.waitDelivery('jobs.first', () => true, 10_000);
+    // The dead-letter file's name taken by a folder once the tail runs.
+    mkdirSync(`${queue}.dead`);
+    appendFileSync(queue, 'no bar here\njobs.after|2\n');
+    await sub.waitDelivery('jobs.after', () => true, 10_000);
+    expect(sub.deliveries().map((d) => d.topic)).toEqual(['jobs.first', 'bridge.queue.invalid', 'jobs.after']);
+    const text = await waitOutput(p.child, p.stderr, (s) => s.includes('queue line not publishable'));
+    expect(text).toMatch(/WARNING +queue: cannot write the dead-letter file .*EISDIR/);
+    expect(text).toMatch(/WARNING +tail: queue line not publishable; not dead-lettered: its file could not be written .*reason="no \\"\|\\" between topic and payload"/);
+    expect(text).not.toContain('; dead-lettered');
   });
 
   it('a line the broker refuses for good (over its max_message_size) is dead-lettered with its reason, not retried forever', async () => {
