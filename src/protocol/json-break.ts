@@ -18,9 +18,16 @@ const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
 const WORD = /[A-Za-z_$][\w$-]*/y;
 const HEX4 = /[0-9a-fA-F]{4}/y;
 
+/** Controls (C0, DEL, C1) and the bidi embeddings, overrides and isolates. */
+const INVISIBLE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+const INVISIBLES = new RegExp(INVISIBLE.source, 'g');
+
 function describeChar(c: string): string {
   if (c === '\n') return 'a line break';
   if (c === '\t') return 'a tab';
+  // Written out as JSON escapes it: the raw character would act on the terminal showing
+  // the message (an ESC starting a sequence, a bidi override reversing the line).
+  if (INVISIBLE.test(c)) return `"\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}"`;
   return `"${c}"`;
 }
 
@@ -168,7 +175,7 @@ const EXCERPT_WIDTH = 72;
  */
 export function excerpt(text: string, err: JsonSyntaxError): string {
   const lines = text.split('\n');
-  let line = (lines[err.line - 1] ?? '').replace(/\r$/, '').replace(/[\u0000-\u001f\u007f]/g, ' ');
+  let line = (lines[err.line - 1] ?? '').replace(/\r$/, '').replace(INVISIBLES, ' ');
   let caret = err.column - 1;
   if (line.length > EXCERPT_WIDTH) {
     const start = Math.max(0, Math.min(caret - Math.floor(EXCERPT_WIDTH / 2), line.length - EXCERPT_WIDTH));

@@ -28,6 +28,22 @@ describe('locateJsonError on hand-edited files', () => {
     expect(excerpt(text, locateJsonError(text)!)).toBe('  }\n  ^');
   });
 
+  it('writes a control character or a bidi override out as its escape, in the reason and the excerpt', () => {
+    // Raw, an ESC would start a terminal sequence in the message, and an override
+    // would show the rest of the line reversed.
+    for (const [text, reason, line] of [
+      ['\u001b[31mred', 'unexpected "\\u001b"', '   [31mred'],
+      ['{"a": \u202e1}', 'unexpected "\\u202e"', '  {"a":  1}'],
+      ['{"a\u009b": x}', 'unexpected word "x"', '  {"a ": x}'],
+      ['"a\u0007b"', '"\\u0007" inside a string', '  "a b"'],
+    ] as const) {
+      const err = locateJsonError(text);
+      expect(err, text).not.toBeNull();
+      expect(err!.reason, text).toContain(reason);
+      expect(excerpt(text, err!).split('\n')[0], text).toBe(line);
+    }
+  });
+
   it('agrees with JSON.parse on what is JSON, for many generated texts', () => {
     // Texts over JSON's own alphabet, so that a good share of them are valid.
     const alphabet = ['{', '}', '[', ']', ',', ':', '"', '\\', 'u', '0', '1', '-', '.', 'e', '+', 't', 'r', 'u', 'e', 'n', 'l', 'a', ' ', '\n', '"a"', '1', 'true', 'null', '\t', '/'];
