@@ -83,6 +83,23 @@ describe('request / reply', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(190);
   });
 
+  it('-32002, not -32005, for a timeout that ends before the request is routed (a microsecond)', async () => {
+    await responder('quick', 'svc.quick');
+    const app = await connected('app');
+    // Expiry is judged against the read's clock, so the microsecond has passed by routing
+    // whenever the read and the routing fall in different milliseconds: ask until one does
+    // (bounded), and whatever the answer, it is never "no responders".
+    for (let i = 0; i < 200; i++) {
+      const res = await app.call('request', { topic: 'svc.quick', payload: i, timeout: 0.000001 });
+      expect(res.error?.code, JSON.stringify(res.error)).toBe(-32002);
+      if (res.error?.data?.delivered === undefined) {
+        expect(res.error).toMatchObject({ data: { topic: 'svc.quick', timeout: 0.000001 }, message: expect.stringContaining('ended before it was routed') });
+        return;
+      }
+    }
+    expect.fail('in 200 requests, none had timed out before it was routed');
+  });
+
   it('-32002 says in data.delivered how many subscribers got the request that nobody answered', async () => {
     await responder('listener1', 'svc.quiet');
     await responder('listener2', 'svc.*');

@@ -3,7 +3,7 @@ import { invalidParams } from '../../protocol/jsonrpc.js';
 import { jsonValue, keepJson } from '../../protocol/raw-json.js';
 import { requireSendPermission } from '../auth/enforce.js';
 import type { BrokerContext, MethodSpec } from '../context.js';
-import { createMessage } from '../message.js';
+import { createMessage, isExpired, type BrokerMessage } from '../message.js';
 import { PendingAnswer } from '../pending-answer.js';
 import { optionalNumber, requirePublishTopic } from '../params.js';
 import { chainStep } from '../publish-chain.js';
@@ -59,8 +59,9 @@ export const request: MethodSpec = {
     const token = broker.requests.openSettling(conn, topic as string, timeout * 1000, result);
     const deliver = (payload: unknown): void => {
       let delivered: number;
+      let msg: BrokerMessage;
       try {
-        const msg = createMessage({ topic: topic as string, payload, sender: session.clientId, ttl: timeout, replyTo: token });
+        msg = createMessage({ topic: topic as string, payload, sender: session.clientId, ttl: timeout, replyTo: token });
         delivered = broker.router.route(msg, { exclude: session, onlineOnly: true });
       } catch (err) {
         // Nobody must be able to answer a request that failed: settle it, then report.
@@ -69,7 +70,11 @@ export const request: MethodSpec = {
       }
       broker.stats.messages++;
       broker.requests.noteDelivered(token, delivered);
-      if (delivered === 0) {
+      if (delivered === 0 && isExpired(msg)) {
+        // Its timeout ended before it was routed (a fraction of a millisecond, or a turn
+        // that took longer): it timed out, whoever subscribes.
+        broker.requests.fail(token, new RpcError(ErrorCode.TIMEOUT, `Request timed out: its ${timeout}s ended before it was routed on ${topic as string}`, { topic, timeout }));
+      } else if (delivered === 0) {
         // Nobody here: someone upstream may answer, when the topic is exported.
         // Forwarded after this frame's handling returns: keep its own bytes.
         const upstream = broker.federation?.forwardRequest(topic as string, keepJson(payload), session.clientId, timeout * 1000) ?? null;
