@@ -12,7 +12,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { CLI, runCli, useCliProcesses, waitOutput, type CliResult, type StartedCli } from '../helpers/cli.js';
 import { encodeFrame } from '../../src/protocol/framing.js';
 import { captureBodies, payloadBytes } from '../helpers/frame-bytes.js';
-import { ON_WINDOWS } from '../helpers/platform.js';
+import { ON_WINDOWS, stopCli } from '../helpers/platform.js';
 import { freePort } from '../helpers/ports.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { useBrokerPerTest } from '../helpers/test-bed.js';
@@ -406,8 +406,7 @@ describe('with a broker', () => {
       expect(res.stdout, op).toBe('');
       expect(res.stderr, op).toBe(`bridge: ${op} nokey: the answer is not a bridge's script status (is a responder other than a bridge subscribed to scripts.nokey.${op}?)\n`);
     }
-    everything.child.kill('SIGINT');
-    expect((await everything.done).code).toBe(0);
+    await stopCli(everything);
   });
 
   it('reply answers bridge request with its answer, prints each message, and stops after --count', async () => {
