@@ -1,7 +1,7 @@
 /**
- * Tells, once, that the process has become busy: that over consecutive sampling intervals
- * it used at least a given share of a core. `bridge broker` lets V8's optimizing compiler in then
- * (see deferred-optimization.ts).
+ * Tells, once, that the process has become busy: that over consecutive sampling
+ * intervals it used at least a given share of a core. `bridge broker` lets V8's
+ * optimizing compiler in then (see deferred-optimization.ts).
  *
  * The share is the process's CPU time (every thread, user and system) over wall time,
  * from `process.cpuUsage()`, which costs one system call and loads no module (the event

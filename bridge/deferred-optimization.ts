@@ -119,7 +119,8 @@ let earlySign: LoadSign | null = null;
 /**
  * The broker has loaded and listens: let Sparkplug compile again now, and TurboFan once
  * the process is busy ({@link whenBusy}: a quarter of a core in two quarter-second samples
- * in a row) or {@link optimizeForLoad} says so. Idempotent, and a no-op where nothing was deferred.
+ * in a row) or {@link optimizeForLoad} says so. Idempotent, and a no-op where nothing was
+ * deferred.
  * @param onOptimizing called when TurboFan is let back in, with what showed the load
  */
 export function resumeOptimizationUnderLoad(onOptimizing: (sign: LoadSign) => void = () => undefined): void {

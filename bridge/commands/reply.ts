@@ -5,7 +5,7 @@
  * and flags are in reply-command.ts; this module loads when the command runs.
  */
 import type { Message } from '../../src/client/index.js';
-import { type ConnectFlags } from '../connect-options.js';
+import type { ConnectFlags } from '../connect-options.js';
 import { readStdin } from '../stdin-text.js';
 import { CliError } from '../cli-error.js';
 import { Listener } from '../listener.js';
