@@ -213,6 +213,14 @@ export class ConnectionLifecycle {
       server_version: result.server_version,
       session_present: result.session_present,
     });
+    // On a reconnect the broker may still hold this client's own dropped connection; on
+    // the first connect, a live one is most likely another program's.
+    if (first && result.replaced === true) {
+      this.deps.log.warning('this client id was connected elsewhere; the broker closed that connection (replaced): is another program connecting as it?', {
+        client_id: this.deps.clientId,
+        broker: where,
+      });
+    }
     this.deps.fire('connected', result);
     return result;
   }

@@ -26,6 +26,11 @@ export interface ConnectResult {
   max_queue_size: number;
   session_expiry: number;
   session_present: boolean;
+  /**
+   * Present (true) when the client id had a live connection, which this connect closed
+   * (reason `replaced`). An addition to the contract: a client must not require it.
+   */
+  replaced?: true;
 }
 
 /** Result of `publish`. */

@@ -503,14 +503,15 @@ describe('takeover', () => {
   it('a second connect with the same client_id closes the first socket (reason replaced) and inherits the session', async () => {
     const { port } = await broker();
     const mon = await monitor(port);
-    const first = await connected(port, 'dup');
+    const { c: first, res: firstRes } = await connect(port, 'dup');
+    expect(firstRes.result.replaced).toBeUndefined();
     await subscribe(first, 'tk.#');
     const pub = await connected(port, 'pub');
     const m1 = await publish(pub, 'tk.one', { n: 1 }, { qos: 1 });
     await first.waitDelivery('tk.one');
 
     const { c: second, res } = await connect(port, 'dup');
-    expect(res.result).toMatchObject({ client_id: 'dup', session_present: true });
+    expect(res.result).toMatchObject({ client_id: 'dup', session_present: true, replaced: true });
     await first.waitClosed();
     const ev = await mon.disconnected('dup');
     expect(ev).toMatchObject({ sender: 'broker', payload: { client_id: 'dup', reason: 'replaced' } });
@@ -535,7 +536,8 @@ describe('takeover', () => {
   it('a takeover with clean_session: true closes the old socket and starts from an empty session', async () => {
     const { port } = await broker();
     const mon = await monitor(port);
-    const first = await connected(port, 'dup');
+    const { c: first, res: firstRes } = await connect(port, 'dup');
+    expect(firstRes.result.replaced).toBeUndefined();
     await subscribe(first, 'tk.#');
     const pub = await connected(port, 'pub');
     const m1 = await publish(pub, 'tk.one', 1, { qos: 1 });

@@ -1023,6 +1023,28 @@ describe('connection loss and reconnect', () => {
     expect(warned.at(-1)).toMatchObject({ client_id: 'twin', short_connections_in_a_row: expect.any(Number) });
   });
 
+  it('a first connect that takes over a live connection of its client id warns; a reconnect that does, does not', async () => {
+    const b = await broker();
+    const appLog = logLines();
+    const app = await connected('app', b.port, { reconnectDelay: 0.02, logger: appLog.logger });
+    expect(app.serverInfo?.replaced).toBeUndefined();
+    const intruderLog = logLines();
+    // `bridge sub -i app` while the app runs: the app's connection is closed (replaced),
+    // and the app's reconnect closes the intruder's in turn.
+    const appBack = next(app, 'connected');
+    const intruder = client('app', b.port, { logger: intruderLog.logger, autoReconnect: false });
+    const intruderLost = next(intruder, 'disconnected');
+    await intruder.connect();
+    expect(intruder.serverInfo?.replaced).toBe(true);
+    const [appResult] = await appBack;
+    await intruderLost;
+    expect(appResult.replaced).toBe(true);
+    const takeoverWarnings = (lines: Array<Record<string, unknown>>): unknown[] =>
+      lines.filter((l) => l.level === 'warning' && String(l.msg).includes('connected elsewhere'));
+    expect(takeoverWarnings(intruderLog.lines)).toEqual([expect.objectContaining({ client_id: 'app', msg: expect.stringContaining('is another program connecting as it?') })]);
+    expect(takeoverWarnings(appLog.lines)).toEqual([]);
+  });
+
   it('a connection that stayed up for the longest delay starts the backoff over', async () => {
     const b = await broker();
     const relay = await TcpRelay.start(b.port);

@@ -81,6 +81,7 @@ export const connect: MethodSpec = {
       session_expiry: config.session_expiry,
       session_present: present,
     };
+    if (previous) result.replaced = true;
     return result;
   },
 };
