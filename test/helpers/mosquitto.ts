@@ -27,6 +27,8 @@ export interface MosquittoOptions {
   users?: Record<string, string>;
   /** TLS on the listener (then `url` is mqtts://). */
   tls?: { cert: string; key: string };
+  /** `max_packet_size`: the largest packet it takes (announced in its CONNACK). */
+  maxPacketSize?: number;
 }
 
 /**
@@ -61,6 +63,7 @@ export class Mosquitto {
     // Saved on a clean stop, and otherwise hourly (the default is 30 min): a test that kills
     // it knows what the snapshot it comes back from holds.
     if (opts.persistence) lines.push('persistence true', `persistence_location ${dir}/`, 'autosave_interval 3600');
+    if (opts.maxPacketSize !== undefined) lines.push(`max_packet_size ${opts.maxPacketSize}`);
     if (opts.users) {
       const passwords = path.join(dir, 'passwords');
       writeFileSync(passwords, '');

@@ -10,7 +10,9 @@
 import { randomUUID } from 'node:crypto';
 import { ErrorCode, RpcError } from '../../protocol/errors.js';
 import { isReservedTopic } from '../../protocol/topics.js';
+import { RawJson } from '../../protocol/raw-json.js';
 import { isoTimestamp } from '../../protocol/timestamp.js';
+import { WarningBudget } from '../../log/warning-budget.js';
 import type { BrokerContext } from '../context.js';
 import { keepMessage, nowTimestamp, type BrokerMessage } from '../message.js';
 import type { MessageObserver } from '../monitor/message-observer.js';
@@ -78,6 +80,8 @@ export class Federation implements MessageObserver {
   private warnedFull = false;
   private duplicates = 0;
   private readonly seenIds = new SeenIds();
+  /** Imports larger than max_message_size: a WARNING a minute at most (a hostile publisher must not flood the log). */
+  private readonly tooLargeImports: WarningBudget;
 
   constructor(
     private readonly broker: BrokerContext,
@@ -87,6 +91,7 @@ export class Federation implements MessageObserver {
     readonly id: string,
     stored: { store: OutboxStore; waiting: readonly LinkMessage[] } | null = null,
   ) {
+    this.tooLargeImports = new WarningBudget(broker.log, 1, 60_000);
     this.outbox = new ExportOutbox(
       setting.queue_size,
       (msg) => this.link.publish(msg),
@@ -146,7 +151,9 @@ export class Federation implements MessageObserver {
     }
     this.link.publish(out).catch((err: unknown) => {
       this.droppedQos0++;
-      this.broker.log.debug('federation: QoS 0 export lost', { topic: msg.topic, error: err as Error });
+      // A lost connection is reported as the link going down; anything else is this message's.
+      if (err instanceof LinkRequestError && err.code === 'not_connected') this.broker.log.debug('federation: QoS 0 export lost', { topic: msg.topic, error: err });
+      else this.broker.log.warning('federation: a QoS 0 export could not be sent; dropped', { topic: msg.topic, error: err as Error });
     });
   }
 
@@ -201,7 +208,7 @@ export class Federation implements MessageObserver {
       exported: this.exported,
       imported: this.imported,
       queued: this.outbox.length,
-      dropped: this.outbox.dropped + this.outbox.lostQos0 + this.droppedQos0,
+      dropped: this.outbox.dropped + this.outbox.lostQos0 + this.droppedQos0 + this.link.tooLarge,
       expired: this.outbox.expired,
       duplicates: this.duplicates,
     };
@@ -265,10 +272,26 @@ export class Federation implements MessageObserver {
     }
   }
 
+  /**
+   * Whether an import's payload is over this broker's max_message_size: a local client
+   * could not have published it, and its delivery could pass a subscriber's
+   * max_output_bytes by itself, which closes that subscriber at every reconnect.
+   */
+  private tooLargeToImport(m: LinkMessage): boolean {
+    const p = m.payload;
+    // A text that is not JSON is delivered as a JSON string: its quotes at least.
+    const bytes = p instanceof RawJson ? p.length : typeof p === 'string' ? Buffer.byteLength(p) + 2 : 0;
+    const max = this.broker.config.max_message_size;
+    if (bytes <= max) return false;
+    this.tooLargeImports.warning('federation: a message from upstream is larger than max_message_size; not imported', { topic: m.topic, sender: m.sender, bytes, max_message_size: max });
+    return true;
+  }
+
   /** A message from upstream: ours coming back is dropped; an import goes to local subscribers. */
   private importMessage(m: LinkMessage): void {
     if (m.origin === this.id) return;
     if (isReservedTopic(m.topic) || !matchesAny(this.setting.import, m.topic)) return;
+    if (this.tooLargeToImport(m)) return;
     // A message that crosses twice (a resend after a lost ack, an MQTT session resumed with
     // messages in flight, overlapping upstream subscriptions) is delivered once. Only ours
     // carry their id across; a foreign publisher's messages have none to compare.
@@ -288,7 +311,7 @@ export class Federation implements MessageObserver {
    * nobody here can answer, that is said before this returns (see {@link nobodyHere}).
    */
   private importRequest(m: LinkMessage, timeoutMs: number, respond: (reply: LinkReply) => void): void {
-    if (m.origin === this.id || isReservedTopic(m.topic) || !matchesAny(this.setting.import, m.topic)) {
+    if (m.origin === this.id || isReservedTopic(m.topic) || !matchesAny(this.setting.import, m.topic) || this.tooLargeToImport(m)) {
       this.nobodyHere(respond);
       return;
     }

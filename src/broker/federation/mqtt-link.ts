@@ -23,6 +23,7 @@ import { clearsRetained } from '../retained-store.js';
 import { redactedUrl, type FederationSetting } from './federation-setting.js';
 import { printable } from './log-text.js';
 import { MqttInterest, reasonCodeOf } from './mqtt-interest.js';
+import { publishPacketBytes } from './mqtt-packet-size.js';
 import { mqttFilterOf, mqttTopicOf, REPLY_PREFIX, topicOfMqtt } from './mqtt-topics.js';
 import { decodeErrorMessage, decodePayload, encodePayload } from './payload-codec.js';
 import { readTlsFiles, type TlsPems } from './tls-files.js';
@@ -39,6 +40,13 @@ const SESSION_EXPIRY_S = 3600;
 const CLOSE_FLUSH_MS = 2000;
 /** Topics and patterns warned about as not crossing, at most (each is warned once). */
 const MAX_WARNED = 1000;
+/**
+ * The wait before redialling the upstream: doubled after each failed attempt up to the
+ * most, back to the first once connected (as the NATS link does). A refused CONNECT
+ * (wrong password) or a server that is not MQTT must not be dialled twice a second.
+ */
+const RECONNECT_FIRST_MS = 500;
+const RECONNECT_MOST_MS = 15_000;
 
 /**
  * When an arriving message expires: from the server's message expiry interval, what is
@@ -97,6 +105,10 @@ export class MqttLink implements UpstreamLink {
   private downReported = false;
   private lastError: string | null = null;
   private closing = false;
+  /** The server's Maximum Packet Size from its CONNACK (MQTT 5); undefined: it set none. */
+  private maxPacketBytes: number | undefined;
+  /** Exports over {@link maxPacketBytes}, not sent. */
+  tooLarge = 0;
 
   /**
    * @param id the federation id: the origin of what this broker exports, and (prefixed
@@ -129,7 +141,11 @@ export class MqttLink implements UpstreamLink {
     const client = connect(this.options());
     this.client = client;
     client.on('connect', (connack) => this.onConnect(connack));
-    client.on('close', () => this.onLost());
+    client.on('close', () => {
+      // Read by the client when it next schedules a redial: the attempt after this one.
+      if (!this.isUp) client.options.reconnectPeriod = Math.min(RECONNECT_MOST_MS, (client.options.reconnectPeriod ?? RECONNECT_FIRST_MS) * 2);
+      this.onLost();
+    });
     client.on('offline', () => this.onLost());
     client.on('error', (err) => {
       // Each failed retry says it again: the first of an outage reaches the operator as
@@ -162,7 +178,7 @@ export class MqttLink implements UpstreamLink {
       clientId: this.clientId,
       clean: false,
       properties: { sessionExpiryInterval: SESSION_EXPIRY_S },
-      reconnectPeriod: 500,
+      reconnectPeriod: RECONNECT_FIRST_MS,
       // A refused CONNECT (bad credentials, not authorized) is retried too: the operator
       // may fix the upstream while this broker runs.
       reconnectOnConnackError: true,
@@ -187,6 +203,8 @@ export class MqttLink implements UpstreamLink {
     // Subscribed again on every connect, even to a session the server says it kept: one
     // restored from an older snapshot of its sessions lacks the later SUBSCRIBEs.
     this.interest.connected(connack.sessionPresent === true);
+    this.maxPacketBytes = connack.properties?.maximumPacketSize;
+    if (this.client) this.client.options.reconnectPeriod = RECONNECT_FIRST_MS;
     this.isUp = true;
     this.downReported = false;
     this.lastError = null;
@@ -378,6 +396,19 @@ export class MqttLink implements UpstreamLink {
       // payload: the server then holds nothing for the topic, where the text `null`
       // would stay retained there and reach every broker that subscribes later.
       const body = options.retain === true && clearsRetained(msg.payload) ? '' : encodePayload(msg.payload);
+      const bytes = this.maxPacketBytes === undefined ? 0 : publishPacketBytes(name, Buffer.byteLength(body), msg.qos, options.properties!);
+      if (this.maxPacketBytes !== undefined && bytes > this.maxPacketBytes) {
+        // The server would disconnect this broker for it, and a QoS 1 export would go
+        // again after every reconnect, holding back every later one.
+        this.publishes.delete(pending);
+        if (this.publishes.size === 0) this.onFlushed?.();
+        this.tooLarge++;
+        this.warnOnce(`too-large:${msg.topic}`, "federation: message larger than the MQTT server's maximum packet size; not exported", {
+          topic: msg.topic, bytes, maximum_packet_size: this.maxPacketBytes,
+        });
+        resolve();
+        return;
+      }
       // QoS 1: called on the PUBACK (after a reconnect, if the connection drops first);
       // QoS 0: once written.
       client.publish(name, body, options, (err) => {

@@ -60,6 +60,11 @@ const WARN_INTERVAL_MS = 60_000;
  * in a row doubles it, up to the most: a wrong password is tried a few times a minute,
  * and a fixed account is found within that.
  */
+/**
+ * How long closing waits for the connection to drain (our subscriptions answered, what we
+ * published flushed): a frozen server must not hold up the broker's stop.
+ */
+const DRAIN_MOST_MS = 2000;
 const RETRY_FIRST_MS = 1000;
 const RETRY_MOST_MS = 15_000;
 /** Kinds remembered at once (exports are per topic); beyond that the oldest are forgotten. */
@@ -103,6 +108,7 @@ export class NatsLink implements UpstreamLink {
   unrouted = 0;
   /** QoS 1 exports only subscribers that do not ack received (NATS clients that are not our brokers). */
   unacked = 0;
+  tooLarge = 0;
   private readonly tlsFiles: TlsPems;
   /** Per kind of warning: when it was last logged, and how many were held back since. */
   private readonly warnings: WarningBudgets;
@@ -384,13 +390,14 @@ export class NatsLink implements UpstreamLink {
     const subject = msg.topic;
     const data = encoder.encode(encodePayload(msg.payload));
     const h = this.headersOf(msg);
+    // QoS 1: core NATS keeps nothing for a subscriber that is away, so the exporter keeps
+    // the message until an importing broker acks it (sent as a request).
+    if (msg.qos === 1) h.set(H.ack, '1');
+    if (this.overMaxPayload(nc, msg.topic, data.length + headersBytes(h))) return;
     if (msg.qos === 0) {
       nc.publish(subject, data, { headers: h });
       return;
     }
-    // QoS 1: core NATS keeps nothing for a subscriber that is away, so the exporter keeps
-    // the message until an importing broker acks it (sent as a request).
-    h.set(H.ack, '1');
     const outagesBefore = this.outages;
     try {
       await nc.request(subject, data, { timeout: ACK_TIMEOUT_MS, headers: h });
@@ -413,6 +420,19 @@ export class NatsLink implements UpstreamLink {
       }
       throw new LinkRequestError('no_responders', `no importer of "${msg.topic}" yet`);
     }
+  }
+
+  /**
+   * Whether a message of `bytes` (payload and headers) is over the server's `max_payload`:
+   * then it is not exported (a WARNING per topic and minute, counted as dropped). Sent,
+   * the NATS client would refuse it, and a QoS 1 export would seem delivered.
+   */
+  private overMaxPayload(nc: NatsConnection, topic: string, bytes: number): boolean {
+    const max = nc.info?.max_payload;
+    if (max === undefined || bytes <= max) return false;
+    this.tooLarge++;
+    this.warn(`too-large:${topic}`, "federation: message larger than the NATS server's max_payload; not exported", { topic, bytes, max_payload: max });
+    return true;
   }
 
   async request(msg: LinkMessage, timeoutMs: number): Promise<LinkReply> {
@@ -440,8 +460,28 @@ export class NatsLink implements UpstreamLink {
     this.retryTimer = null;
     const nc = this.nc;
     this.nc = null;
-    if (nc) await nc.drain().catch((err: unknown) => this.log.debug('drain failed', { error: err as Error }));
+    if (nc === null) return;
+    let timer: NodeJS.Timeout | undefined;
+    const drained = nc.drain().then(
+      () => true,
+      (err: unknown) => {
+        this.log.debug('drain failed', { error: err as Error });
+        return true;
+      },
+    );
+    const inTime = await Promise.race([drained, new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), DRAIN_MOST_MS)))]);
+    clearTimeout(timer);
+    if (inTime) return;
+    this.log.warning('federation: the NATS server did not take our last messages in time; closing without them', { upstream: this.address, waited_ms: DRAIN_MOST_MS });
+    await nc.close().catch((err: unknown) => this.log.debug('close after a slow drain failed', { error: err as Error }));
   }
+}
+
+/** The bytes NATS counts for `h` in a message (its `HPUB` header block). */
+function headersBytes(h: MsgHdrs): number {
+  let bytes = 'NATS/1.0\r\n\r\n'.length;
+  for (const key of h.keys()) for (const value of h.values(key)) bytes += Buffer.byteLength(key) + 2 + Buffer.byteLength(value) + 2;
+  return bytes;
 }
 
 /**

@@ -98,5 +98,7 @@ export interface UpstreamLink {
   /** A request answered by someone upstream. */
   request(msg: LinkMessage, timeoutMs: number): Promise<LinkReply>;
   readonly connected: boolean;
+  /** Exports not sent because they are larger than the upstream takes (counted as dropped). */
+  readonly tooLarge: number;
   close(): Promise<void>;
 }
