@@ -194,6 +194,34 @@ describe.skipIf(NO_MOSQUITTO)('federation through MQTT (Mosquitto)', () => {
     expect(logs.filter((l) => l.level === 'warning')).toEqual([]);
   });
 
+  it("with persistence, a restarted broker that subscribes upstream gets the server's copy of the retained message it keeps itself: delivered once", async () => {
+    // The restart gives the broker a new federation id, so the copy's origin is no longer
+    // its own: the retained message it kept, with the same id, tells it apart.
+    const m = await mosquittos.start();
+    const dir = bed.tempDir('fed-mqtt-persist-');
+    const config = { ...federation(m), persistence_enabled: true, persistence_path: dir };
+    const first = await bed.broker(config);
+    const pub = await bed.connected(first.port, 'pub-a');
+    await waitUp(pub);
+    expect((await pub.call('publish', { topic: 'ret2.x', payload: { v: 3 }, qos: 1, retain: true })).error).toBeUndefined();
+    await poll(async () => (await fedStatus(pub)).queued).toBe(0);
+    await first.stop();
+    const again = await bed.broker(config);
+    const c = await bed.connected(again.port, 'status-a');
+    await waitUp(c);
+    const sub = await bed.connected(again.port, 'r2sub');
+    await subscribe(sub, 'ret2.#');
+    await waitInterest(c, 'ret2.#');
+    const plain = await plainMqtt(m, 'plc-1');
+    await plain.client.publishAsync('ret2/probe', '1', { qos: 1 });
+    await sub.waitDelivery('ret2.probe');
+    expect(sub.deliveries().map((d: { topic: string; retained?: boolean }) => [d.topic, d.retained ?? false])).toEqual([
+      ['ret2.x', true],
+      ['ret2.probe', false],
+    ]);
+    expect((await fedStatus(c)).duplicates).toBe(1);
+  });
+
   it('an MQTT topic that is not a valid topic here is not imported: one WARNING, the repeats at debug', async () => {
     const m = await mosquittos.start();
     const { port, logs } = await loggedBroker(bed, federation(m));

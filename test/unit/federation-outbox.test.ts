@@ -196,9 +196,17 @@ describe('OutboxStore', () => {
 describe('SeenIds', () => {
   it('says an id was seen, and remembers at least the last `limit` ids', () => {
     const seen = new SeenIds(3);
-    expect(seen.check('a')).toBe(false);
-    expect(seen.check('a')).toBe(true);
-    for (const id of ['b', 'c', 'd', 'e']) seen.check(id);
-    for (const id of ['c', 'd', 'e']) expect(seen.check(id), id).toBe(true);
+    expect(seen.check('A', 'a')).toBe(false);
+    expect(seen.check('A', 'a')).toBe(true);
+    for (const id of ['b', 'c', 'd', 'e']) seen.check('A', id);
+    for (const id of ['c', 'd', 'e']) expect(seen.check('A', id), id).toBe(true);
+  });
+
+  it('counts an id with the broker it came from: the same id from another origin is not a duplicate', () => {
+    const seen = new SeenIds(3);
+    // A client on the upstream that publishes broker A's next id under its own name first.
+    expect(seen.check('evil', 'a-7')).toBe(false);
+    expect(seen.check('A', 'a-7')).toBe(false);
+    expect(seen.check('A', 'a-7')).toBe(true);
   });
 });

@@ -295,7 +295,9 @@ export class Federation implements MessageObserver {
     // A message that crosses twice (a resend after a lost ack, an MQTT session resumed with
     // messages in flight, overlapping upstream subscriptions) is delivered once. Only ours
     // carry their id across; a foreign publisher's messages have none to compare.
-    if (m.origin !== null && this.seenIds.check(m.id)) {
+    if (m.origin !== null && (this.seenIds.check(m.origin, m.id) || this.broker.retained.get(m.topic)?.id === m.id)) {
+      // The second: the server's retained copy of a message this broker keeps retained
+      // itself, exported before a restart gave it another id on the link.
       this.duplicates++;
       return;
     }
