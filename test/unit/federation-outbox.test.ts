@@ -1,12 +1,13 @@
 /** The QoS 1 export queue: order, bounds, retries, its file across restarts, and duplicate ids. */
 import { appendFileSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { ExportOutbox } from '../../src/broker/federation/export-outbox.js';
+import { describe, expect, it, vi } from 'vitest';
+import { ExportOutbox, exportBytes } from '../../src/broker/federation/export-outbox.js';
 import { OUTBOX_FILE, OutboxStore } from '../../src/broker/federation/outbox-store.js';
 import { SeenIds } from '../../src/broker/federation/seen-ids.js';
 import type { LinkMessage } from '../../src/broker/federation/upstream-link.js';
 import { Logger } from '../../src/log/logger.js';
+import { RawJson } from '../../src/protocol/raw-json.js';
 import { useTempDirs } from '../helpers/temp-dirs.js';
 
 const log = new Logger({ level: 'silent' });
@@ -190,6 +191,39 @@ describe('OutboxStore', () => {
     const after = OutboxStore.open(dir, log);
     after.store.close();
     expect(after.waiting).toEqual([]);
+  });
+});
+
+describe('ExportOutbox: its byte bound', () => {
+  it('drops the oldest once the bytes of what waits would pass the bound, whatever the count', () => {
+    const dropped: string[] = [];
+    const big = (i: number): LinkMessage => ({ ...msg(i), payload: new RawJson(Buffer.from(JSON.stringify('x'.repeat(1000))), 0, 1002, false) });
+    const each = exportBytes(big(0));
+    expect(each).toBeGreaterThan(1002);
+    // Room for three by bytes, a thousand by count; the upstream is away.
+    const box = new ExportOutbox({ messages: 1000, bytes: 3 * each }, () => Promise.resolve(), () => false, (m) => dropped.push(m.id), () => undefined);
+    for (let i = 0; i < 5; i++) box.push(big(i));
+    expect(box.length).toBe(3);
+    expect(box.queuedBytes).toBe(3 * each);
+    expect(dropped).toEqual([msg(0).id, msg(1).id]);
+    expect(box.dropped).toBe(2);
+  });
+
+  it('counts the bytes back down as exports are sent, expire or are dropped at an outage', async () => {
+    let up = false;
+    const sent: string[] = [];
+    const box = new ExportOutbox({ messages: 100, bytes: 1_000_000 }, async (m) => void sent.push(m.id), () => up, () => undefined, () => undefined);
+    box.push(msg(0));
+    box.push({ ...msg(1), qos: 0 });
+    box.push({ ...msg(2), expiresAt: Date.now() - 1 });
+    expect(box.queuedBytes).toBe(exportBytes(msg(0)) + exportBytes({ ...msg(1), qos: 0 }) + exportBytes(msg(2)));
+    box.dropQos0();
+    expect(box.queuedBytes).toBe(exportBytes(msg(0)) + exportBytes(msg(2)));
+    up = true;
+    box.drain();
+    await vi.waitFor(() => expect(box.length).toBe(0));
+    expect(box.queuedBytes).toBe(0);
+    expect(sent).toEqual([msg(0).id]);
   });
 });
 

@@ -11,11 +11,11 @@ import { configErrorOf } from '../helpers/config-error.js';
 
 /** What a bare URL gives: every topic both ways, the default queue, no credentials. */
 function bare(upstream: string, engine: 'nats' | 'mqtt'): FederationSetting {
-  return { upstream, engine, export: ['#'], import: ['#'], queue_size: 10_000, user: null, pass: null, token: null, tls: null };
+  return { upstream, engine, export: ['#'], import: ['#'], queue_size: 10_000, queue_bytes: 64 * 1024 * 1024, user: null, pass: null, token: null, tls: null };
 }
 
 const SHAPE = 'federation must be an upstream URL or {"upstream": URL, "export": [...], "import": [...]}';
-const KNOWN = 'known: upstream, export, import, queue_size, user, pass, token, tls';
+const KNOWN = 'known: upstream, export, import, queue_size, queue_bytes, user, pass, token, tls';
 const USE = 'use nats://host:4222 or mqtt://host:1883';
 const SCHEMES = 'use nats:// (or tls://) or mqtt:// (or mqtts://)';
 
@@ -43,6 +43,7 @@ describe('parseFederationSetting: accepted forms', () => {
       export: ['jobs.#', 'saw.*.state'],
       import: ['jobs.activated', 'office.+'],
       queue_size: 50,
+      queue_bytes: 1_000_000,
       user: 'saw',
       pass: 'secret',
       token: 't0ken',
@@ -105,6 +106,8 @@ describe('parseFederationSetting: refused forms, with the message the user reads
     ['queue_size 1.5', { upstream: 'nats://h', queue_size: 1.5 }, 'x: federation queue_size must be a positive integer'],
     ['queue_size as text', { upstream: 'nats://h', queue_size: '100' }, 'x: federation queue_size must be a positive integer'],
     ['queue_size Infinity', { upstream: 'nats://h', queue_size: Infinity }, 'x: federation queue_size must be a positive integer'],
+    ['queue_bytes 0', { upstream: 'nats://h', queue_bytes: 0 }, 'x: federation queue_bytes must be a positive integer (bytes)'],
+    ['queue_bytes as text', { upstream: 'nats://h', queue_bytes: '64MB' }, 'x: federation queue_bytes must be a positive integer (bytes)'],
     ['a user that is not a string', { upstream: 'nats://h', user: 7 }, 'x: federation user must be a string'],
     ['a pass that is not a string', { upstream: 'nats://h', pass: true }, 'x: federation pass must be a string'],
     ['a token that is not a string', { upstream: 'nats://h', token: {} }, 'x: federation token must be a string'],

@@ -9,8 +9,26 @@
  * An export whose ttl runs out while it waits is dropped, never sent late.
  */
 import { Deque } from '../deque.js';
+import { RawJson } from '../../protocol/raw-json.js';
 import type { OutboxStore } from './outbox-store.js';
 import { remainingTtlMs, type LinkMessage } from './upstream-link.js';
+
+/** How much the outbox holds: messages, and bytes of their payloads and topics. */
+export interface OutboxLimits {
+  messages: number;
+  bytes: number;
+}
+
+/**
+ * What an export holds in memory, about: its payload's JSON text and its topic, and a
+ * little for the rest of its record. Payloads are mostly kept text ({@link RawJson}).
+ */
+export function exportBytes(msg: LinkMessage): number {
+  const p = msg.payload;
+  const payload = p instanceof RawJson ? p.length : typeof p === 'string' ? Buffer.byteLength(p) + 2 : (JSON.stringify(p)?.length ?? 0);
+  return payload + msg.topic.length + EXPORT_OVERHEAD_BYTES;
+}
+const EXPORT_OVERHEAD_BYTES = 200;
 
 /** After a failed send while the link is up (no importer yet, an ack timeout), try again after this. */
 const RETRY_MS = 200;
@@ -29,9 +47,13 @@ export class ExportOutbox {
   expired = 0;
   /** Exports the upstream accepted. */
   sent = 0;
+  /** {@link exportBytes} of what waits. */
+  private bytes = 0;
+  private readonly limits: OutboxLimits;
 
   constructor(
-    private readonly limit: number,
+    /** The most messages it holds, or messages and bytes. */
+    limit: number | OutboxLimits,
     private readonly send: (msg: LinkMessage) => Promise<void>,
     private readonly canSend: () => boolean,
     private readonly onDrop: (msg: LinkMessage) => void,
@@ -40,7 +62,13 @@ export class ExportOutbox {
     /** With persistence on: where the queue is kept across restarts, and what it held. */
     private readonly store: { store: OutboxStore; waiting: readonly LinkMessage[] } | null = null,
   ) {
-    for (const msg of store?.waiting ?? []) this.queue.push(msg);
+    this.limits = typeof limit === 'number' ? { messages: limit, bytes: Infinity } : limit;
+    for (const msg of store?.waiting ?? []) this.pushed(msg);
+  }
+
+  /** Bytes of what waits ({@link exportBytes}). */
+  get queuedBytes(): number {
+    return this.bytes;
   }
 
   get length(): number {
@@ -48,8 +76,11 @@ export class ExportOutbox {
   }
 
   push(msg: LinkMessage): void {
-    if (this.queue.length >= this.limit) {
-      const old = this.queue.shift()!;
+    const size = exportBytes(msg);
+    // Past either limit the oldest go: a count alone let large payloads take gigabytes
+    // while the upstream was away.
+    while (this.queue.length > 0 && (this.queue.length >= this.limits.messages || this.bytes + size > this.limits.bytes)) {
+      const old = this.shifted()!;
       if (old.qos === 0) {
         this.lostQos0++;
       } else {
@@ -59,8 +90,19 @@ export class ExportOutbox {
       }
     }
     if (msg.qos === 1) this.store?.store.added(msg);
-    this.queue.push(msg);
+    this.pushed(msg, size);
     this.drain();
+  }
+
+  private pushed(msg: LinkMessage, size = exportBytes(msg)): void {
+    this.queue.push(msg);
+    this.bytes += size;
+  }
+
+  private shifted(): LinkMessage | undefined {
+    const msg = this.queue.shift();
+    if (msg !== undefined) this.bytes -= exportBytes(msg);
+    return msg;
   }
 
   /** The upstream went away: the QoS 0 exports still waiting will not be sent (at most once). */
@@ -69,7 +111,8 @@ export class ExportOutbox {
     const kept = [...this.queue].filter((m) => m.qos === 1);
     this.lostQos0 += this.queue.length - kept.length;
     this.queue.clear();
-    for (const m of kept) this.queue.push(m);
+    this.bytes = 0;
+    for (const m of kept) this.pushed(m);
   }
 
   /** Send what waits, in order, while the upstream takes it. */
@@ -111,14 +154,14 @@ export class ExportOutbox {
     while (this.queue.length > 0 && this.canSend()) {
       const head = this.queue.peek()!;
       if (remainingTtlMs(head) === 0) {
-        this.queue.shift();
+        this.shifted();
         if (head.qos === 1) this.removedFromStore(head);
         this.expired++;
         continue;
       }
       if (head.qos === 0) {
         // At most once: out of the queue before it is sent, never retried.
-        this.queue.shift();
+        this.shifted();
         try {
           await this.send(head);
           this.sent++;
@@ -128,7 +171,7 @@ export class ExportOutbox {
         continue;
       }
       await this.send(head);
-      this.queue.shift();
+      this.shifted();
       this.removedFromStore(head);
       this.sent++;
     }

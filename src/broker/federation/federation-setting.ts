@@ -16,6 +16,8 @@ export interface FederationSetting {
   import: string[];
   /** QoS 1 exports held while the upstream is unreachable; past this the oldest are dropped. */
   queue_size: number;
+  /** The same queue's bound in bytes (payloads and topics): past it the oldest are dropped. */
+  queue_bytes: number;
   /** Credentials as the engine's client takes them (also possible in the URL). */
   user: string | null;
   pass: string | null;
@@ -24,8 +26,10 @@ export interface FederationSetting {
   tls: { ca?: string; cert?: string; key?: string } | null;
 }
 
-const KEYS = ['upstream', 'export', 'import', 'queue_size', 'user', 'pass', 'token', 'tls'];
+const KEYS = ['upstream', 'export', 'import', 'queue_size', 'queue_bytes', 'user', 'pass', 'token', 'tls'];
 const DEFAULT_QUEUE = 10_000;
+/** 64 MiB: ten thousand exports of a few kilobytes, or sixty-four of the largest a client may publish (1 MiB). */
+const DEFAULT_QUEUE_BYTES = 64 * 1024 * 1024;
 
 const SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
 
@@ -89,6 +93,8 @@ export function parseFederationSetting(value: unknown, source: string): Federati
   if (typeof o.upstream !== 'string' || o.upstream === '') throw new ConfigError(`${source}: federation needs "upstream": nats://host:4222 or mqtt://host:1883`);
   const queue = o.queue_size ?? DEFAULT_QUEUE;
   if (typeof queue !== 'number' || !Number.isInteger(queue) || queue < 1) throw new ConfigError(`${source}: federation queue_size must be a positive integer`);
+  const queueBytes = o.queue_bytes ?? DEFAULT_QUEUE_BYTES;
+  if (typeof queueBytes !== 'number' || !Number.isInteger(queueBytes) || queueBytes < 1) throw new ConfigError(`${source}: federation queue_bytes must be a positive integer (bytes)`);
   const tls = o.tls ?? null;
   if (tls !== null && !isTlsFiles(tls)) throw new ConfigError(`${source}: federation tls must be {"ca", "cert", "key"} file paths`);
   return {
@@ -97,6 +103,7 @@ export function parseFederationSetting(value: unknown, source: string): Federati
     export: patterns(o.export, 'export', source),
     import: patterns(o.import, 'import', source),
     queue_size: queue,
+    queue_bytes: queueBytes,
     user: optionalString(o, 'user', source),
     pass: optionalString(o, 'pass', source),
     token: optionalString(o, 'token', source),

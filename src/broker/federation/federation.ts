@@ -93,7 +93,7 @@ export class Federation implements MessageObserver {
   ) {
     this.tooLargeImports = new WarningBudget(broker.log, 1, 60_000);
     this.outbox = new ExportOutbox(
-      setting.queue_size,
+      { messages: setting.queue_size, bytes: setting.queue_bytes },
       (msg) => this.link.publish(msg),
       () => this.link.connected,
       (msg) => {
@@ -102,6 +102,7 @@ export class Federation implements MessageObserver {
         broker.log.warning('federation: the upstream is unreachable and the QoS 1 export queue is full; dropping the oldest', {
           upstream: this.link.address,
           queue_size: setting.queue_size,
+          queue_bytes: setting.queue_bytes,
           topic: msg.topic,
         });
       },
