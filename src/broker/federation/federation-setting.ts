@@ -3,7 +3,7 @@
  * `"nats://host:4222"` alone (or `--upstream URL`) federates every topic outside
  * `system.` and `_internal.` both ways.
  */
-import { patternError } from '../../protocol/topics.js';
+import { isReservedTopic, patternError } from '../../protocol/topics.js';
 import { ConfigError } from '../config-error.js';
 
 export interface FederationSetting {
@@ -62,10 +62,20 @@ function patterns(value: unknown, name: string, source: string): string[] {
   if (value === undefined) return ['#'];
   if (!Array.isArray(value) || value.length === 0) throw new ConfigError(`${source}: federation ${name} must be a non-empty list of topic patterns`);
   return value.map((p) => {
-    const err = patternError(p);
+    const err = patternError(p) ?? crossingError(p as string);
     if (err !== null) throw new ConfigError(`${source}: federation ${name} pattern ${JSON.stringify(p)}: ${err}`);
     return p as string;
   });
+}
+
+/**
+ * What makes a valid pattern useless on the link: NATS's `>` (here a level of that one
+ * character, matching nothing a client publishes), or a topic space that never crosses.
+ */
+function crossingError(pattern: string): string | null {
+  if (pattern.split('.').includes('>')) return 'a ">" level is NATS\'s wildcard, not this broker\'s: use "#" for any number of levels';
+  if (isReservedTopic(pattern)) return '"system." and "_internal." topics never cross the link';
+  return null;
 }
 
 function optionalString(o: Record<string, unknown>, key: string, source: string): string | null {
