@@ -144,6 +144,14 @@ describe('stopping while the upstream does not answer', () => {
 });
 
 describe('redialling', () => {
+  it('MQTT pointed at a server that is not MQTT (NATS): the WARNING asks whether it is one', async () => {
+    const server = await nats.start();
+    const { logs } = await loggedBroker(bed, { federation: parseFederationSetting({ upstream: `mqtt://127.0.0.1:${server.port}` }, 'test') });
+    await expect.poll(() => logs.find((l) => l.level === 'warning' && String(l.msg).startsWith('federation down')), WAIT).toBeDefined();
+    const down = logs.find((l) => l.level === 'warning' && String(l.msg).startsWith('federation down'))!;
+    expect(down.reason).toMatch(new RegExp(`\\(is 127\\.0\\.0\\.1:${server.port} an MQTT 5 server\\?\\)$`));
+  });
+
   it('MQTT: an upstream that closes every connection is dialled with growing delays', async () => {
     // A listener that is no MQTT server: it closes each connection at once.
     const dials: number[] = [];

@@ -150,7 +150,10 @@ export class MqttLink implements UpstreamLink {
     client.on('error', (err) => {
       // Each failed retry says it again: the first of an outage reaches the operator as
       // the "federation down" warning's reason.
-      this.lastError = err.message;
+      // A socket's error and a refused CONNACK carry a code; an error without one is the
+      // client failing to read what came back, which an MQTT 5 server would not send.
+      const code = (err as { code?: unknown }).code;
+      this.lastError = code === undefined ? `${err.message} (is ${this.server} an MQTT 5 server?)` : err.message;
       this.log.debug('federation: MQTT client error', { upstream: this.address, error: err });
     });
     client.on('disconnect', (packet) => {
