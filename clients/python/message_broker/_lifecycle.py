@@ -262,6 +262,13 @@ class ConnectionLifecycle:
             result.get("server_version"),
             result.get("session_present"),
         )
+        # On a reconnect the broker may still hold this client's own dropped connection; on
+        # the first connect, a live one is most likely another program's.
+        if first and result.get("replaced") is True:
+            log.warning(
+                "client id %r was connected elsewhere; the broker closed that connection (replaced): is another program connecting as it?",
+                self.client_id,
+            )
         self._emit("connected")
 
     # -- disconnecting --------------------------------------------------------------------

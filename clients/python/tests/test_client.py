@@ -1019,6 +1019,31 @@ async def test_two_programs_with_one_client_id_back_off_instead_of_taking_turns(
     assert warned and repr(name) in warned[-1], warned
 
 
+async def test_a_first_connect_that_takes_over_a_live_connection_warns_a_reconnect_does_not(broker_port, caplog):
+    # `bridge sub -i app` while the app runs: the app's connection is closed (replaced),
+    # and the app's reconnect closes the intruder's in turn.
+    name = "app-%s" % uid()
+    app = BrokerClient(name, host="127.0.0.1", port=broker_port, config=fast_config(reconnect_delay=0.02))
+    intruder = BrokerClient(name, host="127.0.0.1", port=broker_port, config=fast_config(auto_reconnect=False))
+    app_events = Events(app)
+    intruder_events = Events(intruder)
+    with caplog.at_level(logging.INFO, logger="message_broker"):
+        try:
+            await app.connect()
+            assert "replaced" not in app.server_info
+            await intruder.connect()
+            assert intruder.server_info.get("replaced") is True
+            await app_events.wait("connected", 2)
+            await intruder_events.wait("disconnected", 1)
+            assert app.server_info.get("replaced") is True
+        finally:
+            await app.disconnect()
+            await intruder.disconnect()
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING and "connected elsewhere" in r.getMessage()]
+    # Once: the intruder's first connect, not the app's reconnect.
+    assert warned == ["client id %r was connected elsewhere; the broker closed that connection (replaced): is another program connecting as it?" % name], warned
+
+
 async def test_a_connection_that_stayed_up_starts_the_backoff_over(make_client, broker_port, caplog):
     relay = await Relay(broker_port).start()
     try:
