@@ -111,18 +111,52 @@ describe('ExportOutbox with QoS 0 behind QoS 1', () => {
     expect(sent).toEqual(['id-0', 'id-2']);
   });
 
-  it('past the limit a QoS 0 export at the head is dropped as lost; only QoS 1 exports are stored', async () => {
+  it('past the limit the oldest waiting export goes, never the one in flight: a QoS 0 one as lost; only QoS 1 exports are stored', async () => {
     const dir = tempDir();
     const { box } = gated(2, OutboxStore.open(dir, log));
-    box.push(msg(0)); // in flight, stays in the queue until accepted
+    box.push(msg(0)); // in flight until accepted: counted, never evicted
     box.push(qos0(1));
-    box.push(msg(2)); // over the limit: id-0 goes (dropped), then id-1 is the head
-    box.push(msg(3)); // id-1 goes (lost, QoS 0)
+    box.push(msg(2)); // over the limit: id-1, the oldest waiting, goes (lost, QoS 0)
+    box.push(msg(3)); // id-2 goes (dropped)
     expect({ length: box.length, dropped: box.dropped, lostQos0: box.lostQos0 }).toEqual({ length: 2, dropped: 1, lostQos0: 1 });
     box.close();
     const again = OutboxStore.open(dir, log);
-    expect(again.waiting.map((m) => m.id)).toEqual(['id-2', 'id-3']);
+    expect(again.waiting.map((m) => m.id)).toEqual(['id-0', 'id-3']);
     again.store.close();
+  });
+
+  it('a send that ends after pushes past the limit settles the export it sent, and the next goes next', async () => {
+    // Before: the in-flight export was evicted, and its send's end took the next one off
+    // the queue unsent.
+    const sent: string[] = [];
+    const droppedIds: string[] = [];
+    let release: () => void = () => undefined;
+    let first = true;
+    let up = true;
+    const box = new ExportOutbox(
+      3,
+      (m) => {
+        sent.push(m.id);
+        if (!first) return Promise.resolve();
+        first = false;
+        return new Promise<void>((resolve) => (release = resolve));
+      },
+      () => up,
+      (m) => droppedIds.push(m.id),
+      () => undefined,
+    );
+    box.push(msg(0)); // its send waits
+    up = false;
+    for (let i = 1; i <= 3; i++) box.push(msg(i)); // id-1 goes, past the limit
+    expect(box.dropped).toBe(1);
+    release();
+    up = true;
+    box.drain();
+    await vi.waitFor(() => expect(box.length).toBe(0));
+    // Each export either sent or reported dropped, once: none both, none neither.
+    expect(sent).toEqual(['id-0', 'id-2', 'id-3']);
+    expect(droppedIds).toEqual(['id-1']);
+    expect({ sent: box.sent, dropped: box.dropped, bytes: box.queuedBytes }).toEqual({ sent: 3, dropped: 1, bytes: 0 });
   });
 });
 
@@ -207,6 +241,24 @@ describe('ExportOutbox: its byte bound', () => {
     expect(box.queuedBytes).toBe(3 * each);
     expect(dropped).toEqual([msg(0).id, msg(1).id]);
     expect(box.dropped).toBe(2);
+  });
+
+  it('an export larger than the byte bound is dropped alone; a restored queue past the bounds is trimmed', () => {
+    const dropped: string[] = [];
+    const box = new ExportOutbox({ messages: 100, bytes: 2 * exportBytes(msg(0)) }, () => Promise.resolve(), () => false, (m) => dropped.push(m.id), () => undefined);
+    box.push(msg(0));
+    box.push({ ...msg(1), payload: 'x'.repeat(1000) });
+    expect(dropped).toEqual(['id-1']);
+    expect(box.length).toBe(1);
+    const dir = tempDir();
+    const first = new ExportOutbox(10, () => Promise.resolve(), () => false, () => undefined, () => undefined, OutboxStore.open(dir, log));
+    for (let i = 0; i < 5; i++) first.push(msg(i));
+    first.close();
+    // Opened again with a bound of 3 (queue_size lowered): the two oldest go.
+    const again = new ExportOutbox(3, () => Promise.resolve(), () => false, (m) => dropped.push(m.id), () => undefined, OutboxStore.open(dir, log));
+    expect(again.length).toBe(3);
+    expect(dropped).toEqual(['id-1', 'id-0', 'id-1']);
+    again.close();
   });
 
   it('counts the bytes back down as exports are sent, expire or are dropped at an outage', async () => {

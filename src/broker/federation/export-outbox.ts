@@ -51,6 +51,13 @@ export class ExportOutbox {
   private bytes = 0;
   private readonly limits: OutboxLimits;
 
+  /**
+   * The QoS 1 export being sent: out of {@link queue} until the upstream took it, so that
+   * a push past the bounds meanwhile evicts a message that waits, never this one (its
+   * send would then end on the wrong head). A failed send leaves it here, first to go.
+   */
+  private sending: LinkMessage | null = null;
+
   constructor(
     /** The most messages it holds, or messages and bytes. */
     limit: number | OutboxLimits,
@@ -64,34 +71,52 @@ export class ExportOutbox {
   ) {
     this.limits = typeof limit === 'number' ? { messages: limit, bytes: Infinity } : limit;
     for (const msg of store?.waiting ?? []) this.pushed(msg);
+    // Bounds lowered since the store was written: the oldest go now.
+    this.trim(0);
   }
 
-  /** Bytes of what waits ({@link exportBytes}). */
+  /** Bytes of what waits ({@link exportBytes}), the export being sent included. */
   get queuedBytes(): number {
     return this.bytes;
   }
 
   get length(): number {
-    return this.queue.length;
+    return this.queue.length + (this.sending === null ? 0 : 1);
   }
 
   push(msg: LinkMessage): void {
     const size = exportBytes(msg);
-    // Past either limit the oldest go: a count alone let large payloads take gigabytes
-    // while the upstream was away.
-    while (this.queue.length > 0 && (this.queue.length >= this.limits.messages || this.bytes + size > this.limits.bytes)) {
-      const old = this.shifted()!;
-      if (old.qos === 0) {
-        this.lostQos0++;
-      } else {
-        this.dropped++;
-        this.removedFromStore(old);
-        this.onDrop(old);
-      }
+    if (size > this.limits.bytes) {
+      // Larger than the whole queue may hold: it alone goes, not everything before it.
+      this.droppedOne(msg);
+      return;
     }
+    this.trim(size);
     if (msg.qos === 1) this.store?.store.added(msg);
     this.pushed(msg, size);
     this.drain();
+  }
+
+  /**
+   * Past either bound the oldest waiting exports go, until `incoming` more bytes (and, if
+   * any, one more message) fit: a count alone let large payloads take gigabytes while the
+   * upstream was away.
+   */
+  private trim(incoming: number): void {
+    const adding = incoming > 0 ? 1 : 0;
+    while (this.queue.length > 0 && (this.length + adding > this.limits.messages || this.bytes + incoming > this.limits.bytes)) {
+      this.droppedOne(this.shifted()!);
+    }
+  }
+
+  private droppedOne(msg: LinkMessage): void {
+    if (msg.qos === 0) {
+      this.lostQos0++;
+      return;
+    }
+    this.dropped++;
+    this.removedFromStore(msg);
+    this.onDrop(msg);
   }
 
   private pushed(msg: LinkMessage, size = exportBytes(msg)): void {
@@ -108,11 +133,15 @@ export class ExportOutbox {
   /** The upstream went away: the QoS 0 exports still waiting will not be sent (at most once). */
   dropQos0(): void {
     if (this.queue.length === 0) return;
-    const kept = [...this.queue].filter((m) => m.qos === 1);
-    this.lostQos0 += this.queue.length - kept.length;
+    const waiting = [...this.queue];
     this.queue.clear();
-    this.bytes = 0;
-    for (const m of kept) this.pushed(m);
+    for (const m of waiting) {
+      if (m.qos === 1) this.queue.push(m);
+      else {
+        this.bytes -= exportBytes(m);
+        this.lostQos0++;
+      }
+    }
   }
 
   /** Send what waits, in order, while the upstream takes it. */
@@ -151,33 +180,50 @@ export class ExportOutbox {
   }
 
   private async loop(): Promise<void> {
-    while (this.queue.length > 0 && this.canSend()) {
-      const head = this.queue.peek()!;
-      if (remainingTtlMs(head) === 0) {
-        this.shifted();
-        if (head.qos === 1) this.removedFromStore(head);
+    while ((this.sending !== null || this.queue.length > 0) && this.canSend()) {
+      if (this.sending === null) {
+        const head = this.queue.peek()!;
+        if (remainingTtlMs(head) === 0) {
+          this.shifted();
+          if (head.qos === 1) this.removedFromStore(head);
+          this.expired++;
+          continue;
+        }
+        if (head.qos === 0) {
+          // At most once: out of the queue before it is sent, never retried.
+          this.shifted();
+          try {
+            await this.send(head);
+            this.sent++;
+          } catch {
+            this.lostQos0++;
+          }
+          continue;
+        }
+        // Still counted in the bytes: it is held until the upstream took it.
+        this.sending = this.queue.shift()!;
+      }
+      const msg = this.sending;
+      if (remainingTtlMs(msg) === 0) {
+        this.settled(msg);
         this.expired++;
         continue;
       }
-      if (head.qos === 0) {
-        // At most once: out of the queue before it is sent, never retried.
-        this.shifted();
-        try {
-          await this.send(head);
-          this.sent++;
-        } catch {
-          this.lostQos0++;
-        }
-        continue;
-      }
-      await this.send(head);
-      this.shifted();
-      this.removedFromStore(head);
+      await this.send(msg);
+      this.settled(msg);
       this.sent++;
     }
   }
 
+  /** The export being sent is done with (sent, or expired before its turn came again). */
+  private settled(msg: LinkMessage): void {
+    this.sending = null;
+    this.bytes -= exportBytes(msg);
+    this.removedFromStore(msg);
+  }
+
+  /** What the store must still hold once `msg` is gone from it: every QoS 1 export still waiting. */
   private removedFromStore(msg: LinkMessage): void {
-    this.store?.store.removed(msg.id, () => [...this.queue].filter((m) => m.qos === 1));
+    this.store?.store.removed(msg.id, () => [...(this.sending === null ? [] : [this.sending]), ...this.queue].filter((m) => m.qos === 1));
   }
 }
