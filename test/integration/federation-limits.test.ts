@@ -6,7 +6,7 @@
  * the broker's stop; the MQTT link redials with growing delays.
  */
 import { once } from 'node:events';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { connect as natsConnect } from '@nats-io/transport-node';
@@ -106,6 +106,23 @@ describe('an export larger than the upstream takes', () => {
   });
 });
 
+describe('a request larger than the upstream takes', () => {
+  it.skipIf(NO_MOSQUITTO)("MQTT: over the server's maximum packet size, the requester hears so at once (-32600); the link stays up", async () => {
+    const m = await mosquittos.start({ maxPacketSize: 2048 });
+    const { port, logs } = await loggedBroker(bed, { federation: parseFederationSetting({ upstream: m.url }, 'test') });
+    const app = await bed.connected(port, 'app');
+    await expect.poll(async () => (await federationOf(app)).state, WAIT).toBe('up');
+    const res = await app.call('request', { topic: 'svc.big', payload: 'x'.repeat(3000), timeout: 10 });
+    expect(res.error).toMatchObject({ code: -32600, message: expect.stringContaining("larger than the MQTT server's maximum packet size (2048)") });
+    // A small one after it still crosses (and times out: nobody answers it upstream).
+    const small = await app.call('request', { topic: 'svc.small', payload: 1, timeout: 0.5 });
+    expect(small.error?.code).toBe(-32002);
+    expect((await federationOf(app)).state).toBe('up');
+    expect(logs.filter((l) => String(l.msg).startsWith('federation down'))).toEqual([]);
+    expect(m.output).not.toContain('oversize');
+  });
+});
+
 describe('an import larger than max_message_size', () => {
   it('is not imported, with a WARNING; the next one is', async () => {
     const server = await nats.start();
@@ -135,11 +152,13 @@ describe('stopping while the upstream does not answer', () => {
     await expect.poll(async () => (await federationOf(c)).subscribed, WAIT).toEqual(['frozen.*']);
     process.kill(server.pid!, 'SIGSTOP');
     cleanups.push(() => void process.kill(server.pid!, 'SIGCONT'));
+    // Stopped once the kernel says so (state T), not when kill() returns.
+    await expect.poll(() => readFileSync(`/proc/${server.pid!}/stat`, 'utf8').split(') ')[1]![0], WAIT).toBe('T');
     const started = Date.now();
     await broker.stop();
     // Draining waits 2 s at most; a stuck drain took 35-90 s.
     expect(Date.now() - started).toBeLessThan(10_000);
-    expect(logs.filter((l) => l.level === 'warning').map((l) => l.msg)).toContain('federation: the NATS server did not take our last messages in time; closing without them');
+    expect(logs.filter((l) => l.level !== 'info').map((l) => l.msg), JSON.stringify(logs.slice(-8))).toContain('federation: the NATS server did not take our last messages in time; closing without them');
   });
 });
 

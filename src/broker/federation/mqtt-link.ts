@@ -17,6 +17,7 @@
 import { randomUUID } from 'node:crypto';
 import { connect, ReasonCodes, type IClientOptions, type IClientPublishOptions, type IConnackPacket, type IPublishPacket, type MqttClient } from 'mqtt';
 import type { Logger } from '../../log/logger.js';
+import { ErrorCode } from '../../protocol/errors.js';
 import { WarningBudget } from '../../log/warning-budget.js';
 import { nowTimestamp } from '../message.js';
 import { clearsRetained } from '../retained-store.js';
@@ -150,10 +151,12 @@ export class MqttLink implements UpstreamLink {
     client.on('error', (err) => {
       // Each failed retry says it again: the first of an outage reaches the operator as
       // the "federation down" warning's reason.
-      // A socket's error and a refused CONNACK carry a code; an error without one is the
-      // client failing to read what came back, which an MQTT 5 server would not send.
+      // A socket's error and a refused CONNACK carry a code; an error without one before
+      // the CONNACK is the client failing to read what came back (or a server silent to
+      // the CONNECT), which an MQTT 5 server would not do. Once connected such an error is
+      // the server's silence (a keepalive timeout): no question then.
       const code = (err as { code?: unknown }).code;
-      this.lastError = code === undefined ? `${err.message} (is ${this.server} an MQTT 5 server?)` : err.message;
+      this.lastError = code === undefined && !this.isUp ? `${err.message} (is ${this.server} an MQTT 5 server?)` : err.message;
       this.log.debug('federation: MQTT client error', { upstream: this.address, error: err });
     });
     client.on('disconnect', (packet) => {
@@ -440,6 +443,20 @@ export class MqttLink implements UpstreamLink {
     if (name === null) return Promise.reject(new LinkRequestError('no_responders', `"${msg.topic}" cannot be an MQTT topic`));
     const correlation = randomUUID().replace(/-/g, '');
     const correlationData = Buffer.from(correlation, 'hex');
+    const properties: IClientPublishOptions['properties'] = {
+      responseTopic: this.replyTopic,
+      correlationData,
+      messageExpiryInterval: Math.max(1, Math.ceil(timeoutMs / 1000)),
+      userProperties: { ...this.userProperties(msg), [P.timeout]: String(timeoutMs) },
+      contentType: 'application/json',
+      payloadFormatIndicator: true,
+    };
+    const body = encodePayload(msg.payload);
+    const bytes = this.maxPacketBytes === undefined ? 0 : publishPacketBytes(name, Buffer.byteLength(body), 0, properties);
+    if (this.maxPacketBytes !== undefined && bytes > this.maxPacketBytes) {
+      // Sent, the server would disconnect this broker for it: the requester hears why.
+      return Promise.resolve({ ok: false, code: ErrorCode.INVALID_REQUEST, message: `request of ${bytes} bytes is larger than the MQTT server's maximum packet size (${this.maxPacketBytes})` });
+    }
     return new Promise<LinkReply>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.requests.delete(correlation);
@@ -447,15 +464,7 @@ export class MqttLink implements UpstreamLink {
         reject(new LinkRequestError('timeout', `no reply upstream within ${timeoutMs} ms`));
       }, timeoutMs);
       this.requests.set(correlation, { resolve, reject, timer });
-      const properties: IClientPublishOptions['properties'] = {
-        responseTopic: this.replyTopic,
-        correlationData,
-        messageExpiryInterval: Math.max(1, Math.ceil(timeoutMs / 1000)),
-        userProperties: { ...this.userProperties(msg), [P.timeout]: String(timeoutMs) },
-        contentType: 'application/json',
-        payloadFormatIndicator: true,
-      };
-      client.publish(name, encodePayload(msg.payload), { qos: 0, properties }, (err) => {
+      client.publish(name, body, { qos: 0, properties }, (err) => {
         if (!err || !this.requests.has(correlation)) return;
         this.requests.delete(correlation);
         clearTimeout(timer);

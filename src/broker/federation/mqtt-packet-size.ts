@@ -12,6 +12,8 @@ export interface PublishProperties {
   contentType?: string;
   payloadFormatIndicator?: boolean;
   messageExpiryInterval?: number;
+  responseTopic?: string;
+  correlationData?: Uint8Array;
 }
 
 /** Bytes of MQTT's Variable Byte Integer for `n`. */
@@ -28,6 +30,8 @@ export function publishPacketBytes(topic: string, payloadBytes: number, qos: 0 |
   if (properties.payloadFormatIndicator !== undefined) props += 1 + 1;
   if (properties.messageExpiryInterval !== undefined) props += 1 + 4;
   if (properties.contentType !== undefined) props += 1 + stringBytes(properties.contentType);
+  if (properties.responseTopic !== undefined) props += 1 + stringBytes(properties.responseTopic);
+  if (properties.correlationData !== undefined) props += 1 + 2 + properties.correlationData.length;
   for (const [key, values] of Object.entries(properties.userProperties ?? {})) {
     for (const value of typeof values === 'string' ? [values] : values) props += 1 + stringBytes(key) + stringBytes(value);
   }
