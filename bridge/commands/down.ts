@@ -42,7 +42,6 @@ export async function runDown(id: string, flags: DownFlags): Promise<void> {
   const timeout = Number(flags.timeout);
   if (!(timeout > 0 && timeout <= MAX_TIMEOUT_S)) throw new CliError(`invalid --timeout "${flags.timeout}": use seconds, more than 0 and at most ${MAX_TIMEOUT_S}`);
   const deadline = Date.now() + timeout * 1000;
-  const answerTimeout = Math.min(ANSWER_TIMEOUT_S, timeout);
   const { host, port } = resolveAddress(flags);
   // Its own logger: once the bridge has answered, losing a broker it hosted is the news
   // we wait for, not a warning.
@@ -63,6 +62,8 @@ export async function runDown(id: string, flags: DownFlags): Promise<void> {
       if ((msg.payload as { client_id?: unknown } | null)?.client_id === id) left();
     });
     let answer: ShutdownAnswer;
+    // What is left of --timeout after connecting and looking the bridge up.
+    const answerTimeout = Math.min(ANSWER_TIMEOUT_S, Math.max(0.001, (deadline - Date.now()) / 1000));
     try {
       answer = shutdownAnswer(await client.request(SHUTDOWN_TOPIC, { client_id: id }, { timeout: answerTimeout }), id);
     } catch (err) {
@@ -70,7 +71,7 @@ export async function runDown(id: string, flags: DownFlags): Promise<void> {
       if (err instanceof RpcError && err.code === ErrorCode.NO_RESPONDERS) throw new CliError(`"${id}" is connected but does not take stop requests: ${notUp}`);
       if (err instanceof RpcError && err.code === ErrorCode.TIMEOUT) {
         // Cut short by --timeout, a bridge may only be slow to answer.
-        if (answerTimeout < ANSWER_TIMEOUT_S) throw new CliError(`"${id}" is connected but did not answer within ${answerTimeout} s (--timeout waits longer)`);
+        if (answerTimeout < ANSWER_TIMEOUT_S) throw new CliError(`"${id}" is connected but had not answered when --timeout (${timeout} s) ran out`);
         throw new CliError(`"${id}" is connected but did not answer within ${answerTimeout} s: ${notUp}`);
       }
       if (err instanceof CliError) throw err;

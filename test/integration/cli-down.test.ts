@@ -151,7 +151,7 @@ describe('bridge down', () => {
     const res = await runCli(['down', 'stuck', '--timeout', '1', '--host', '127.0.0.1', '--port', String(broker.port)]);
     const tookMs = Date.now() - started;
     expect(res.code).toBe(1);
-    expect(res.stderr).toBe('bridge: "stuck" is connected but did not answer within 1 s (--timeout waits longer)\n');
+    expect(res.stderr).toBe('bridge: "stuck" is connected but had not answered when --timeout (1 s) ran out\n');
     // The answer's own bound is 10 s; a CLI process starts in well under a second.
     expect(tookMs).toBeLessThan(6_000);
   });

@@ -56,15 +56,15 @@ export const NOBODY_ELSE_WAIT_MS = 500;
  */
 const WARN_INTERVAL_MS = 60_000;
 /**
- * After the server refused the link, the first wait before dialling again; each failure
- * in a row doubles it, up to the most: a wrong password is tried a few times a minute,
- * and a fixed account is found within that.
- */
-/**
  * How long closing waits for the connection to drain (our subscriptions answered, what we
  * published flushed): a frozen server must not hold up the broker's stop.
  */
 const DRAIN_MOST_MS = 2000;
+/**
+ * After the server refused the link, the first wait before dialling again; each failure
+ * in a row doubles it, up to the most: a wrong password is tried a few times a minute,
+ * and a fixed account is found within that.
+ */
 const RETRY_FIRST_MS = 1000;
 const RETRY_MOST_MS = 15_000;
 /** Kinds remembered at once (exports are per topic); beyond that the oldest are forgotten. */
