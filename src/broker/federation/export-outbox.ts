@@ -9,7 +9,7 @@
  * An export whose ttl runs out while it waits is dropped, never sent late.
  */
 import { Deque } from '../deque.js';
-import { RawJson } from '../../protocol/raw-json.js';
+import { payloadBytes } from './payload-codec.js';
 import type { OutboxStore } from './outbox-store.js';
 import { remainingTtlMs, type LinkMessage } from './upstream-link.js';
 
@@ -21,12 +21,10 @@ export interface OutboxLimits {
 
 /**
  * What an export holds in memory, about: its payload's JSON text and its topic, and a
- * little for the rest of its record. Payloads are mostly kept text ({@link RawJson}).
+ * little for the rest of its record.
  */
 export function exportBytes(msg: LinkMessage): number {
-  const p = msg.payload;
-  const payload = p instanceof RawJson ? p.length : typeof p === 'string' ? Buffer.byteLength(p) + 2 : (JSON.stringify(p)?.length ?? 0);
-  return payload + msg.topic.length + EXPORT_OVERHEAD_BYTES;
+  return payloadBytes(msg.payload) + msg.topic.length + EXPORT_OVERHEAD_BYTES;
 }
 const EXPORT_OVERHEAD_BYTES = 200;
 

@@ -10,7 +10,6 @@
 import { randomUUID } from 'node:crypto';
 import { ErrorCode, RpcError } from '../../protocol/errors.js';
 import { isReservedTopic } from '../../protocol/topics.js';
-import { RawJson } from '../../protocol/raw-json.js';
 import { isoTimestamp } from '../../protocol/timestamp.js';
 import { WarningBudget } from '../../log/warning-budget.js';
 import type { BrokerContext } from '../context.js';
@@ -22,6 +21,7 @@ import { SeenIds } from './seen-ids.js';
 import { createLink } from './link-factory.js';
 import { redactedUrl, type FederationSetting } from './federation-setting.js';
 import { matchesAny, upstreamInterest } from './patterns.js';
+import { payloadBytes } from './payload-codec.js';
 import { LinkRequestError, type LinkMessage, type LinkReply, type UpstreamLink } from './upstream-link.js';
 
 /** How long the first connection may take before the operator is told the upstream does not answer. */
@@ -279,9 +279,8 @@ export class Federation implements MessageObserver {
    * max_output_bytes by itself, which closes that subscriber at every reconnect.
    */
   private tooLargeToImport(m: LinkMessage): boolean {
-    const p = m.payload;
     // A text that is not JSON is delivered as a JSON string: its quotes at least.
-    const bytes = p instanceof RawJson ? p.length : typeof p === 'string' ? Buffer.byteLength(p) + 2 : 0;
+    const bytes = payloadBytes(m.payload);
     const max = this.broker.config.max_message_size;
     if (bytes <= max) return false;
     this.tooLargeImports.warning('federation: a message from upstream is larger than max_message_size; not imported', { topic: m.topic, sender: m.sender, bytes, max_message_size: max });

@@ -20,6 +20,17 @@ const decoder = new TextDecoder();
  */
 export const MAX_PAYLOAD_DEPTH = MAX_JSON_DEPTH - 2;
 
+/**
+ * About how many bytes of JSON text `value` is, without making that text for the common
+ * payloads: a kept text's own length; a string (a foreign publisher's plain text) its
+ * bytes and quotes, escapes not counted; anything else serialised.
+ */
+export function payloadBytes(value: unknown): number {
+  if (value instanceof RawJson) return value.length;
+  if (typeof value === 'string') return Buffer.byteLength(value) + 2;
+  return JSON.stringify(value)?.length ?? 0;
+}
+
 /** The JSON text of `value` (`undefined`, which JSON cannot say, becomes an empty body). */
 export function encodePayload(value: unknown): string {
   if (value instanceof RawJson) return value.toString();
