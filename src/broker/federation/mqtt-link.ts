@@ -24,7 +24,7 @@ import { clearsRetained } from '../retained-store.js';
 import { redactedUrl, type FederationSetting } from './federation-setting.js';
 import { printable } from './log-text.js';
 import { MqttInterest, reasonCodeOf } from './mqtt-interest.js';
-import { publishPacketBytes } from './mqtt-packet-size.js';
+import { publishPacketBytes, type PublishProperties } from './mqtt-packet-size.js';
 import { mqttFilterOf, mqttTopicOf, REPLY_PREFIX, topicOfMqtt } from './mqtt-topics.js';
 import { decodeErrorMessage, decodePayload, encodePayload } from './payload-codec.js';
 import { readTlsFiles, type TlsPems } from './tls-files.js';
@@ -379,6 +379,17 @@ export class MqttLink implements UpstreamLink {
     this.log.warning(text, fields);
   }
 
+  /**
+   * The size of the PUBLISH packet for `body` on `name` when it is over the Maximum
+   * Packet Size the server announced (then it must not be sent); null when it fits, or
+   * when the server announced none.
+   */
+  private overPacketLimit(name: string, body: string, qos: 0 | 1, properties: PublishProperties): number | null {
+    if (this.maxPacketBytes === undefined) return null;
+    const bytes = publishPacketBytes(name, Buffer.byteLength(body), qos, properties);
+    return bytes > this.maxPacketBytes ? bytes : null;
+  }
+
   publish(msg: LinkMessage): Promise<void> {
     const client = this.client;
     if (client === null || !this.isUp) return Promise.reject(new LinkRequestError('not_connected', `not connected to ${this.address}`));
@@ -386,35 +397,32 @@ export class MqttLink implements UpstreamLink {
     const ttlMs = remainingTtlMs(msg);
     // Expired on its way: never delivered late, so not sent at all.
     if (name === null || ttlMs === 0) return Promise.resolve();
+    const options: IClientPublishOptions = {
+      qos: msg.qos,
+      // The engine's own retain: the MQTT server keeps it for later subscribers too.
+      retain: msg.retain === true,
+      properties: { userProperties: this.userProperties(msg, ttlMs), contentType: 'application/json', payloadFormatIndicator: true },
+    };
+    // The server's own expiry too: it then drops the message from the queues of sessions
+    // that are away, and from its retained store, once the time is up.
+    if (ttlMs !== undefined) options.properties!.messageExpiryInterval = Math.ceil(ttlMs / 1000);
+    // A retained clear (null or "") goes as MQTT's own, a retained publish with no
+    // payload: the server then holds nothing for the topic, where the text `null`
+    // would stay retained there and reach every broker that subscribes later.
+    const body = options.retain === true && clearsRetained(msg.payload) ? '' : encodePayload(msg.payload);
+    const bytes = this.overPacketLimit(name, body, msg.qos, options.properties!);
+    if (bytes !== null) {
+      // The server would disconnect this broker for it, and a QoS 1 export would go
+      // again after every reconnect, holding back every later one.
+      this.tooLarge++;
+      this.warnOnce(`too-large:${msg.topic}`, "federation: message larger than the MQTT server's maximum packet size; not exported", {
+        topic: msg.topic, bytes, maximum_packet_size: this.maxPacketBytes,
+      });
+      return Promise.resolve();
+    }
     return new Promise<void>((resolve, reject) => {
       const pending: PendingPublish = { qos: msg.qos, reject };
       this.publishes.add(pending);
-      const options: IClientPublishOptions = {
-        qos: msg.qos,
-        // The engine's own retain: the MQTT server keeps it for later subscribers too.
-        retain: msg.retain === true,
-        properties: { userProperties: this.userProperties(msg, ttlMs), contentType: 'application/json', payloadFormatIndicator: true },
-      };
-      // The server's own expiry too: it then drops the message from the queues of sessions
-      // that are away, and from its retained store, once the time is up.
-      if (ttlMs !== undefined) options.properties!.messageExpiryInterval = Math.ceil(ttlMs / 1000);
-      // A retained clear (null or "") goes as MQTT's own, a retained publish with no
-      // payload: the server then holds nothing for the topic, where the text `null`
-      // would stay retained there and reach every broker that subscribes later.
-      const body = options.retain === true && clearsRetained(msg.payload) ? '' : encodePayload(msg.payload);
-      const bytes = this.maxPacketBytes === undefined ? 0 : publishPacketBytes(name, Buffer.byteLength(body), msg.qos, options.properties!);
-      if (this.maxPacketBytes !== undefined && bytes > this.maxPacketBytes) {
-        // The server would disconnect this broker for it, and a QoS 1 export would go
-        // again after every reconnect, holding back every later one.
-        this.publishes.delete(pending);
-        if (this.publishes.size === 0) this.onFlushed?.();
-        this.tooLarge++;
-        this.warnOnce(`too-large:${msg.topic}`, "federation: message larger than the MQTT server's maximum packet size; not exported", {
-          topic: msg.topic, bytes, maximum_packet_size: this.maxPacketBytes,
-        });
-        resolve();
-        return;
-      }
       // QoS 1: called on the PUBACK (after a reconnect, if the connection drops first);
       // QoS 0: once written.
       client.publish(name, body, options, (err) => {
@@ -452,8 +460,8 @@ export class MqttLink implements UpstreamLink {
       payloadFormatIndicator: true,
     };
     const body = encodePayload(msg.payload);
-    const bytes = this.maxPacketBytes === undefined ? 0 : publishPacketBytes(name, Buffer.byteLength(body), 0, properties);
-    if (this.maxPacketBytes !== undefined && bytes > this.maxPacketBytes) {
+    const bytes = this.overPacketLimit(name, body, 0, properties);
+    if (bytes !== null) {
       // Sent, the server would disconnect this broker for it: the requester hears why.
       return Promise.resolve({ ok: false, code: ErrorCode.INVALID_REQUEST, message: `request of ${bytes} bytes is larger than the MQTT server's maximum packet size (${this.maxPacketBytes})` });
     }
