@@ -73,6 +73,22 @@ async function waitUp(c: RawClient): Promise<void> {
   await poll(async () => (await fedStatus(c)).state).toBe('up');
 }
 
+/**
+ * A new client on the broker at `port` subscribes to `<level>.#`; once that is upstream
+ * (`c` reads the status), an MQTT client publishes `<level>/probe`. The server sends its
+ * retained copies right after the SUBACK, so the probe arrives behind them: what the
+ * subscriber got up to it, as [topic, retained].
+ */
+async function retainedReplayOf(m: Mosquitto, port: number, c: RawClient, level: string): Promise<Array<[string, boolean]>> {
+  const sub = await bed.connected(port, `sub-${level}`);
+  await subscribe(sub, `${level}.#`);
+  await waitInterest(c, `${level}.#`);
+  const plain = await plainMqtt(m, 'plc-1');
+  await plain.client.publishAsync(`${level}/probe`, '1', { qos: 1 });
+  await sub.waitDelivery(`${level}.probe`);
+  return sub.deliveries().map((d: { topic: string; retained?: boolean }) => [d.topic, d.retained ?? false]);
+}
+
 async function brokerClient(id: string, port: number): Promise<BrokerClient> {
   const c = new BrokerClient(id, { host: '127.0.0.1', port, autoReconnect: false, heartbeatInterval: 0 });
   clients.push(c);
@@ -179,15 +195,7 @@ describe.skipIf(NO_MOSQUITTO)('federation through MQTT (Mosquitto)', () => {
     const res = await pub.call('publish', { topic: 'own.t', payload: { v: 1 }, qos: 1, retain: true });
     expect(res.error).toBeUndefined();
     await poll(async () => (await fedStatus(c)).queued).toBe(0);
-    const sub = await bed.connected(port, 'sub-a');
-    await subscribe(sub, 'own.#');
-    await waitInterest(c, 'own.#');
-    // The server sends its retained copies right after the SUBACK: a publish made after
-    // it arrives behind them.
-    const plain = await plainMqtt(m, 'plc-1');
-    await plain.client.publishAsync('own/probe', '1', { qos: 1 });
-    await sub.waitDelivery('own.probe');
-    expect(sub.deliveries().map((d: { topic: string; retained?: boolean }) => [d.topic, d.retained ?? false])).toEqual([
+    expect(await retainedReplayOf(m, port, c, 'own')).toEqual([
       ['own.t', true],
       ['own.probe', false],
     ]);
@@ -209,13 +217,7 @@ describe.skipIf(NO_MOSQUITTO)('federation through MQTT (Mosquitto)', () => {
     const again = await bed.broker(config);
     const c = await bed.connected(again.port, 'status-a');
     await waitUp(c);
-    const sub = await bed.connected(again.port, 'r2sub');
-    await subscribe(sub, 'ret2.#');
-    await waitInterest(c, 'ret2.#');
-    const plain = await plainMqtt(m, 'plc-1');
-    await plain.client.publishAsync('ret2/probe', '1', { qos: 1 });
-    await sub.waitDelivery('ret2.probe');
-    expect(sub.deliveries().map((d: { topic: string; retained?: boolean }) => [d.topic, d.retained ?? false])).toEqual([
+    expect(await retainedReplayOf(m, again.port, c, 'ret2')).toEqual([
       ['ret2.x', true],
       ['ret2.probe', false],
     ]);
