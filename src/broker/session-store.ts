@@ -5,6 +5,7 @@
 import type { Logger } from '../log/logger.js';
 import type { AckTracker } from './ack-tracker.js';
 import type { Connection } from './connection.js';
+import { LongTimeout } from '../protocol/long-timeout.js';
 import { Session } from './session.js';
 import type { SessionJournal } from './session-journal.js';
 import { SubscriptionIndex } from './subscription-index.js';
@@ -53,7 +54,7 @@ export class SessionStore {
       session = undefined;
     }
     if (session) {
-      if (session.expiryTimer) clearTimeout(session.expiryTimer);
+      session.expiryTimer?.cancel();
       session.expiryTimer = null;
       return { session, present: true };
     }
@@ -104,11 +105,15 @@ export class SessionStore {
   }
 
   private startExpiry(session: Session, ms: number): void {
-    session.expiryTimer = setTimeout(() => {
-      this.log.debug('session expired', { client_id: session.clientId, queued: session.offline.length, unacked: session.inflight.size });
-      this.discard(session);
-    }, ms);
-    session.expiryTimer.unref();
+    // A LongTimeout: a session may be kept longer than Node's timers can wait.
+    session.expiryTimer = new LongTimeout(
+      () => {
+        this.log.debug('session expired', { client_id: session.clientId, queued: session.offline.length, unacked: session.inflight.size });
+        this.discard(session);
+      },
+      ms,
+      true,
+    );
   }
 
   /**

@@ -2,6 +2,7 @@
  * A client's session: its subscriptions and QoS 1 state, which outlive any one TCP
  * connection for `session_expiry` seconds so a reconnecting client misses nothing.
  */
+import type { LongTimeout } from '../protocol/long-timeout.js';
 import type { Identity } from './auth/authenticator.js';
 import type { Connection } from './connection.js';
 import { Deque } from './deque.js';
@@ -45,7 +46,7 @@ export class Session {
   identity: Identity = UNRESTRICTED;
   /** When the session was created, for status output. */
   readonly createdAt = Date.now();
-  expiryTimer: NodeJS.Timeout | null = null;
+  expiryTimer: LongTimeout | null = null;
 
   /** Drops since the last `system.client.slow` event, and since the session began. */
   /**
@@ -112,7 +113,7 @@ export class Session {
 
   /** Clear the timers this session owns. */
   dispose(): void {
-    if (this.expiryTimer) clearTimeout(this.expiryTimer);
+    this.expiryTimer?.cancel();
     if (this.slowTimer) clearTimeout(this.slowTimer);
     this.expiryTimer = null;
     this.slowTimer = null;

@@ -395,6 +395,25 @@ describe('offline sessions', () => {
     expect(sub.result).toEqual({ client_id: 'keep', patterns: ['keep.#'], connected: true });
     await roundTrip(keep2);
   });
+
+  it('session_expiry longer than one Node timer can wait (30 days): the offline session and its QoS 1 messages stay', async () => {
+    // Node's setTimeout fires after 1 ms for any delay past 2^31 - 1 ms (24.8 days).
+    const { port } = await broker({ session_expiry: 30 * 86_400 });
+    const checker = await connected(port, 'checker');
+    const month = await connected(port, 'month');
+    await subscribe(month, 'month.#');
+    month.close();
+    await pollUntil(async () => (await checker.call('subscriptions', { client_id: 'month' })).result?.connected === false, 'month offline', 2000, 5);
+    // Long enough for a timer of 1 ms to have fired many times over.
+    await clockPast(Date.now() + 50);
+    expect((await checker.call('subscriptions', { client_id: 'month' })).result).toEqual({ client_id: 'month', patterns: ['month.#'], connected: false });
+    expect((await publish(checker, 'month.a', 'kept', { qos: 1 })).delivered).toBe(1);
+
+    const { c: back, res } = await connect(port, 'month');
+    expect(res.result.session_present).toBe(true);
+    await back.waitFor(() => back.deliveries().length === 1, 2000, 'the queued QoS 1 message');
+    expect(back.deliveries()[0]).toMatchObject({ topic: 'month.a', payload: 'kept', qos: 1 });
+  });
 });
 
 describe('ttl', () => {

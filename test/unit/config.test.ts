@@ -128,6 +128,10 @@ describe('parseConfigObject', () => {
     ['max_message_size', 1.5, 'positive integer'],
     ['connection_timeout', 0, 'positive number'],
     ['heartbeat_interval', -1, 'positive number'],
+    // Each sets a timer, and Node's timers fire after 1 ms past 2^31 - 1 ms.
+    ['connection_timeout', 2_147_484, 'at most 2147483 (about 24 days)'],
+    ['heartbeat_interval', 1e7, 'at most 2147483 (about 24 days)'],
+    ['heartbeat_timeout', '3000000', 'at most 2147483 (about 24 days)'],
     ['session_expiry', -1, 'zero or a positive'],
     ['token', 5, 'a string or null'],
     ['persistence_enabled', 'maybe', 'true or false'],
@@ -140,6 +144,11 @@ describe('parseConfigObject', () => {
     const msg = configErrorOf(() => parseConfigObject({ [key]: value }, 'src'));
     expect(msg).toContain(`src: ${key} must be`);
     expect(msg).toContain(expected);
+  });
+
+  it('takes the longest timer for timer options, and any session_expiry (a LongTimeout)', () => {
+    expect(parseConfigObject({ heartbeat_timeout: 2_147_483, connection_timeout: '2147483' }, 'src')).toEqual({ heartbeat_timeout: 2_147_483, connection_timeout: 2_147_483 });
+    expect(parseConfigObject({ session_expiry: 365 * 86_400 }, 'src')).toEqual({ session_expiry: 31_536_000 });
   });
 
   it('coerces strings as they arrive from the environment and flags', () => {
