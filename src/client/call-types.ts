@@ -43,7 +43,10 @@ export interface PayloadWriter {
 
 /** Options of {@link BrokerClient.publishBatch}. */
 export interface PublishBatchOptions {
-  /** Seconds to wait for every answer (default: the client's `requestTimeout`). */
+  /**
+   * Seconds to wait for every answer (default: the client's `requestTimeout`): more
+   * than 0 and at most 2147483 (24.8 days, what a timer can wait), else -32602 at once.
+   */
   timeout?: number;
   /** QoS of the messages that give none of their own (default 0). */
   qos?: 0 | 1;

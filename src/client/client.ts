@@ -28,7 +28,7 @@ import type {
 import type { CallWriter } from './batch-frame.js';
 import type { Connection } from './connection.js';
 import { DeliveryDispatcher } from './delivery-dispatcher.js';
-import { errorText, notConnectedError } from './errors.js';
+import { errorText, notConnectedError, timeoutProblem } from './errors.js';
 import type { BrokerClientEvents } from './events.js';
 import { InboundRouter } from './inbound.js';
 import { ConnectionLifecycle } from './lifecycle.js';
@@ -190,7 +190,8 @@ export class BrokerClient extends EventEmitter<BrokerClientEvents> {
   /**
    * Send any method and resolve with its `result`: the escape hatch for methods this
    * class does not wrap. Broker errors reject as `RpcError` with the broker's code.
-   * @param timeout seconds to wait for the reply (default `requestTimeout`)
+   * @param timeout seconds to wait for the reply (default `requestTimeout`): more than 0
+   *   and at most 2147483 (24.8 days, what a timer can wait), else -32602 at once
    */
   call<T = unknown>(method: string, params?: RpcParams, timeout?: number): Promise<T> {
     // The result's shape is the broker's promise, not something checked here.
@@ -198,10 +199,12 @@ export class BrokerClient extends EventEmitter<BrokerClientEvents> {
   }
 
   /** A call on the current connection; with `text`, resolved with its result's JSON text. */
-  private send(method: string, params: RpcParams | undefined, timeout: number, text: boolean): Promise<unknown> {
+  private send(method: string, params: RpcParams | undefined, timeout: number, text: boolean, marginS = 0): Promise<unknown> {
+    const bad = timeoutProblem(method, timeout);
+    if (bad) return Promise.reject(bad);
     const conn = this.connectedConnection();
     if (!conn) return Promise.reject(notConnectedError(method, this.lifecycle.notConnectedState(), this.where));
-    return this.outbound.request(conn, method, params, timeout * 1000, text);
+    return this.outbound.request(conn, method, params, (timeout + marginS) * 1000, text);
   }
 
   /**
@@ -269,12 +272,14 @@ export class BrokerClient extends EventEmitter<BrokerClientEvents> {
    *   (default `requestTimeout`)
    */
   publishBatch(items: readonly BatchPublish[], options: number | PublishBatchOptions = {}): Promise<BatchPublishOutcome[]> {
+    const { timeout = this.opts.requestTimeout, qos } = typeof options === 'number' ? { timeout: options, qos: undefined } : (options ?? {});
+    const bad = timeoutProblem('publish', timeout);
+    if (bad) return Promise.reject(bad);
     const conn = this.connectedConnection();
     if (!conn) return Promise.reject(notConnectedError('publish', this.lifecycle.notConnectedState(), this.where));
-    const { timeout, qos } = typeof options === 'number' ? { timeout: options, qos: undefined } : (options ?? {});
     const topics = new TopicJson();
     const write = (i: number, id: number, out: CallWriter): void => writePublishCall(items[i]!, id, out, topics, qos);
-    return this.outbound.requestBatch(conn, 'publish', items.length, write, (timeout ?? this.opts.requestTimeout) * 1000).then((answers) =>
+    return this.outbound.requestBatch(conn, 'publish', items.length, write, timeout * 1000).then((answers) =>
       answers.map((a): BatchPublishOutcome => {
         if (!a.ok) return a;
         const res = a.result as { message_id?: unknown } | null;
@@ -292,7 +297,7 @@ export class BrokerClient extends EventEmitter<BrokerClientEvents> {
    */
   request(topic: string, payload?: unknown, options: RequestOptions = {}): Promise<unknown> {
     const timeout = options.timeout ?? this.opts.requestTimeout;
-    return this.send('request', { topic, payload: payload === undefined ? null : payload, timeout }, timeout + REQUEST_TIMEOUT_MARGIN, options.text === true);
+    return this.send('request', { topic, payload: payload === undefined ? null : payload, timeout }, timeout, options.text === true, REQUEST_TIMEOUT_MARGIN);
   }
 
   /**

@@ -4,6 +4,7 @@
  * ping clients; our pings are what make it talk, so silence means it is gone.
  */
 import { performance } from 'node:perf_hooks';
+import { MAX_TIMER_MS } from '../protocol/long-timeout.js';
 import type { ConnectResult } from '../protocol/messages.js';
 import type { Connection } from './connection.js';
 
@@ -29,13 +30,16 @@ export class Heartbeat {
     const brokerTimeout = typeof result.heartbeat_timeout === 'number' && result.heartbeat_timeout > 0 ? result.heartbeat_timeout : 30;
     // A watchdog shorter than two ping periods would fire on a healthy but idle connection
     // when the interval is overridden upward.
-    const silenceMs = Math.max(brokerTimeout, interval * 2) * 1000;
+    // Both bounded by what a Node timer can wait: past it a timer fires at once, and a
+    // broker that advertises a longer one means "never".
+    const silenceMs = Math.min(Math.max(brokerTimeout, interval * 2) * 1000, MAX_TIMER_MS);
+    const pingMs = Math.min(interval * 1000, MAX_TIMER_MS);
 
     // Timers are unref'd: the open socket already keeps the process alive while connected.
     this.pingTimer = setInterval(() => {
       // A lost pong needs no handling here: the watchdog notices the silence.
       ping(silenceMs).catch(() => undefined);
-    }, interval * 1000);
+    }, pingMs);
     this.pingTimer.unref();
 
     // One timer re-armed for the remaining time, rather than reset on every received chunk.

@@ -4,6 +4,7 @@
  */
 import { silentLogger, type Logger } from '../log/logger.js';
 import { DEFAULT_HOST, DEFAULT_PORT } from '../protocol/messages.js';
+import { MAX_TIMER_S } from '../protocol/long-timeout.js';
 import { VERSION } from '../version.js';
 
 /** Options of {@link BrokerClient}; every field is optional. */
@@ -31,7 +32,10 @@ export interface BrokerClientOptions {
   maxReconnectDelay?: number;
   /** Attempts per outage before giving up; 0 retries forever. Default 0. */
   maxReconnectAttempts?: number;
-  /** Seconds allowed for TCP connect plus the `connect` handshake. Default 10. */
+  /**
+   * Seconds allowed for TCP connect plus the `connect` handshake. Default 10. Every
+   * duration option sets a timer, so each is at most 2147483 (24.8 days).
+   */
   connectTimeout?: number;
   /** Default seconds to wait for the reply to a call. Default 5. */
   requestTimeout?: number;
@@ -87,10 +91,11 @@ export function defaultClientVersion(): string {
   return VERSION;
 }
 
+/** A duration option: each sets a timer, and Node's timers fire at once past MAX_TIMER_S. */
 function seconds(name: string, value: number | undefined, fallback: number, allowZero = false): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) {
-    throw new RangeError(`BrokerClient option ${name} must be a ${allowZero ? 'non-negative' : 'positive'} number of seconds, got ${String(value)}`);
+  if (typeof value !== 'number' || !(value <= MAX_TIMER_S) || value < 0 || (!allowZero && value === 0)) {
+    throw new RangeError(`BrokerClient option ${name} must be a ${allowZero ? 'non-negative' : 'positive'} number of seconds, at most ${MAX_TIMER_S}, got ${String(value)}`);
   }
   return value;
 }

@@ -1158,6 +1158,48 @@ describe('against a raw TCP peer', () => {
     expect(c.state).toBe('idle');
   });
 
+  it('a call timeout no timer can keep is refused at once; the longest one a timer can keep waits', async () => {
+    // Node fires a timer of more than 2^31 - 1 ms (24.8 days) after 1 ms, and a NaN, 0
+    // or negative one never: the calls failed at once with TIMEOUT, or waited forever.
+    const port = await rawPeer((msg, reply) => {
+      if (msg.method === 'connect') reply({ jsonrpc: '2.0', result: connectResult({ heartbeat_interval: 60, heartbeat_timeout: 120 }), id: msg.id });
+    });
+    const c = await connected('raw', port, { autoReconnect: false });
+    const refusals = [
+      c.call('status', {}, 3e6),
+      c.call('status', {}, 0),
+      c.call('status', {}, Number.NaN),
+      c.request('t.x', null, { timeout: -1 }),
+      c.request('t.x', null, { timeout: 2_147_484 }),
+      c.publishBatch([{ topic: 't.x', payload: 1 }], Number.NaN),
+      c.publishBatch([{ topic: 't.x', payload: 1 }], { timeout: 3e6 }),
+      // @ts-expect-error: what a JavaScript caller can pass
+      c.call('status', {}, '5'),
+    ];
+    const errors = await Promise.all(refusals.map(rejection));
+    for (const err of errors) expect(err.code).toBe(ErrorCode.INVALID_PARAMS);
+    expect(errors.map((e) => e.message)).toEqual([
+      'the timeout of "status" must be a number of seconds, more than 0 and at most 2147483, got 3000000',
+      'the timeout of "status" must be a number of seconds, more than 0 and at most 2147483, got 0',
+      'the timeout of "status" must be a number of seconds, more than 0 and at most 2147483, got NaN',
+      'the timeout of "request" must be a number of seconds, more than 0 and at most 2147483, got -1',
+      'the timeout of "request" must be a number of seconds, more than 0 and at most 2147483, got 2147484',
+      'the timeout of "publish" must be a number of seconds, more than 0 and at most 2147483, got NaN',
+      'the timeout of "publish" must be a number of seconds, more than 0 and at most 2147483, got 3000000',
+      'the timeout of "status" must be a number of seconds, more than 0 and at most 2147483, got a string',
+    ]);
+    // The longest timeout still waits for its answer: pending when a later call settles.
+    let settled = false;
+    const longest = c.call('status', {}, 2_147_483).finally(() => (settled = true));
+    longest.catch(() => undefined);
+    await rejection(c.call('status', {}, 0.05));
+    expect(settled).toBe(false);
+    await c.disconnect();
+    expect((await rejection(longest)).code).toBe(ErrorCode.NOT_CONNECTED);
+    expect(() => new BrokerClient('x', { requestTimeout: 3e6 })).toThrow('BrokerClient option requestTimeout must be a positive number of seconds, at most 2147483, got 3000000');
+    expect(() => new BrokerClient('x', { connectTimeout: Infinity })).toThrow(RangeError);
+  });
+
   it('disconnect() during the handshake cancels connect()', async () => {
     const gotConnect = deferred();
     const port = await rawPeer((msg) => msg.method === 'connect' && gotConnect.resolve());
