@@ -5,7 +5,8 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { parseConfigObject, type BrokerConfig } from '../src/broker/config.js';
+import { CONFIG_KEYS, parseConfigObject, type BrokerConfig } from '../src/broker/config.js';
+import { MAX_TIMER_S } from '../src/protocol/long-timeout.js';
 import { isKnownEncoding } from '../src/protocol/text.js';
 import { CliError } from './cli-error.js';
 import { repeatedName } from './json-duplicates.js';
@@ -65,9 +66,30 @@ function fail(source: string, msg: string): never {
   throw new CliError(`${source}: ${msg}`);
 }
 
-function refuseUnknownKeys(o: Json, known: string[], where: string, opts: { allowComments?: boolean } = {}): void {
+function refuseUnknownKeys(o: Json, known: string[], where: string, opts: { allowComments?: boolean; brokerHint?: boolean } = {}): void {
   const unknown = Object.keys(o).filter((k) => !known.includes(k) && !(opts.allowComments === true && k.startsWith('_')));
-  if (unknown.length > 0) fail(where, `unknown key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `"${k}"`).join(', ')} (known: ${known.join(', ')})`);
+  if (unknown.length === 0) return;
+  // `bridge broker --config` takes its options at the top level too, so people put them there.
+  const brokerOptions = opts.brokerHint === true ? unknown.filter((k) => (CONFIG_KEYS as string[]).includes(k)) : [];
+  if (brokerOptions.length > 0) {
+    const names = brokerOptions.map((k) => `"${k}"`).join(', ');
+    fail(where, `${names} ${brokerOptions.length > 1 ? 'are broker options' : 'is a broker option'}: put ${brokerOptions.length > 1 ? 'them' : 'it'} under "broker", e.g. {"broker": {"${brokerOptions[0]}": ...}, "scripts": [...]}`);
+  }
+  fail(where, `unknown key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `"${k}"`).join(', ')} (known: ${known.join(', ')})`);
+}
+
+/**
+ * A duration in seconds from the config, or undefined when absent: more than 0 (or 0
+ * with `zero`) and at most MAX_TIMER_S, since each sets a timer and Node's timers fire at
+ * once past it.
+ */
+function seconds(o: Json, key: string, where: string, opts: { zero?: boolean; name?: string } = {}): number | undefined {
+  const n = o[key];
+  if (n === undefined) return undefined;
+  if (typeof n !== 'number' || !(opts.zero === true ? n >= 0 : n > 0) || n > MAX_TIMER_S) {
+    fail(where, `${opts.name ?? key} must be ${opts.zero === true ? 'zero or a positive' : 'a positive'} number of seconds, at most ${MAX_TIMER_S} (about 24 days)`);
+  }
+  return n;
 }
 
 /**
@@ -124,11 +146,16 @@ export function parseRestart(value: unknown, source: string, base: RestartOption
     if (typeof n !== 'number' || !(n >= 0)) fail(source, `restart.${key} must be a non-negative number`);
     (out as unknown as Record<string, number>)[field] = n * scale;
   };
-  num('initial_delay', 'initialDelayMs', 1000);
-  num('max_delay', 'maxDelayMs', 1000);
+  // The delays and stable_after set timers; window and max_restarts only count.
+  const delay = (key: string, field: keyof RestartOptions): void => {
+    const n = seconds(o, key, source, { zero: true, name: `restart.${key}` });
+    if (n !== undefined) (out as unknown as Record<string, number>)[field] = n * 1000;
+  };
+  delay('initial_delay', 'initialDelayMs');
+  delay('max_delay', 'maxDelayMs');
   num('max_restarts', 'maxRestarts', 1);
   num('window', 'windowMs', 1000);
-  num('stable_after', 'stableAfterMs', 1000);
+  delay('stable_after', 'stableAfterMs');
   if (o.window !== undefined && out.windowMs < MIN_RESTART_WINDOW_MS) {
     fail(source, `restart.window must be at least ${MIN_RESTART_WINDOW_MS / 1000} second: max_restarts counts the restarts within it, and a shorter one lets a script that dies at once restart without end`);
   }
@@ -148,10 +175,8 @@ function parseScript(raw: unknown, i: number, base: string, source: string, rest
   const encoding = str(o, 'encoding', where) ?? 'utf-8';
   if (!isKnownEncoding(encoding)) fail(where, `unknown encoding "${encoding}"`);
   const interpreter = str(o, 'interpreter', where);
-  const grace = o.stop_grace ?? DEFAULT_STOP_GRACE;
-  if (typeof grace !== 'number' || !(grace > 0)) fail(where, 'stop_grace must be a positive number of seconds');
-  const ready = o.ready_timeout;
-  if (ready !== undefined && (typeof ready !== 'number' || !(ready > 0))) fail(where, 'ready_timeout must be a positive number of seconds');
+  const grace = seconds(o, 'stop_grace', where) ?? DEFAULT_STOP_GRACE;
+  const ready = seconds(o, 'ready_timeout', where);
   return {
     key,
     path: resolveFrom(base, scriptPath),
@@ -160,7 +185,7 @@ function parseScript(raw: unknown, i: number, base: string, source: string, rest
     encoding,
     interpreter: interpreter && resolveFrom(base, interpreter),
     stopGrace: grace,
-    ...(ready === undefined ? {} : { readyTimeout: ready as number }),
+    ...(ready === undefined ? {} : { readyTimeout: ready }),
   };
 }
 
@@ -177,8 +202,7 @@ function parseQueue(raw: unknown, i: number, base: string, source: string): Queu
   if (typeof map !== 'object' || map === null || Array.isArray(map) || Object.values(map).some((v) => typeof v !== 'string')) {
     fail(where, 'topic_map must map legacy names to topics, e.g. {"JOB_ACTIVATED": "jobs.activated"}');
   }
-  const flush = o.flush_timeout;
-  if (flush !== undefined && (typeof flush !== 'number' || !(flush > 0))) fail(where, 'flush_timeout must be a positive number of seconds');
+  const flush = seconds(o, 'flush_timeout', where);
   const qos = o.qos ?? 1;
   if (qos !== 0 && qos !== 1) fail(where, 'qos must be 0 or 1');
   const positionFile = str(o, 'position_file', where);
@@ -190,7 +214,7 @@ function parseQueue(raw: unknown, i: number, base: string, source: string): Queu
     topicMap: map as Record<string, string>,
     positionFile: positionFile && resolveFrom(base, positionFile),
     deadLetterFile: deadLetterFile && resolveFrom(base, deadLetterFile),
-    flushTimeoutMs: flush === undefined ? undefined : (flush as number) * 1000,
+    flushTimeoutMs: flush === undefined ? undefined : flush * 1000,
     qos,
   };
 }
@@ -244,7 +268,7 @@ export function loadBridgeConfig(file: string): BridgeConfig {
   if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) fail(file, 'expected a JSON object');
   const o = obj as Json;
   // JSON has no comments: a top-level key starting with `_` is one (`bridge init` writes `_comment`).
-  refuseUnknownKeys(o, TOP_LEVEL_KEYS, file, { allowComments: true });
+  refuseUnknownKeys(o, TOP_LEVEL_KEYS, file, { allowComments: true, brokerHint: true });
   const base = path.dirname(path.resolve(file));
   let broker: Partial<BrokerConfig> = {};
   try {

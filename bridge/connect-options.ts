@@ -38,7 +38,8 @@ export interface LogFlags {
 export function resolveAddress(flags: ConnectFlags): { host: string; port: number } {
   const host = flags.host ?? (process.env.BROKER_HOST || DEFAULT_HOST);
   const rawPort = flags.port ?? (process.env.BROKER_PORT || String(DEFAULT_PORT));
-  const port = Number(rawPort);
+  // Digits only: Number() reads "" as 0 and "0x3b82" as 15234.
+  const port = /^\d+$/.test(rawPort.trim()) ? Number(rawPort.trim()) : Number.NaN;
   if (!Number.isInteger(port) || port < 1 || port > 65_535) {
     throw new CliError(`invalid port "${rawPort}": use a number from 1 to 65535 (--port or BROKER_PORT)`);
   }

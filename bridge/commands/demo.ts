@@ -18,6 +18,7 @@ import type { ScriptSupervisor } from '../supervisor/script-supervisor.js';
 import { onShutdownSignal } from '../signals.js';
 import { findInterpreter } from '../supervisor/interpreter.js';
 import { DEFAULT_RESTART } from '../supervisor/restart-policy.js';
+import { wholeNumberFlag } from '../number-flags.js';
 
 export interface DemoFlags extends LogFlags {
   host?: string;
@@ -77,8 +78,7 @@ export async function runDemo(flags: DemoFlags): Promise<void> {
   const log = cliLogger(flags, 'demo');
   const script = path.join(root(), 'scripts', 'cad_hotkeys.ahk');
   const interpreter = await pickInterpreter(flags.ahk, script);
-  const wanted = Number(flags.events);
-  if (!(wanted > 0)) throw new CliError(`invalid --events "${flags.events}"`);
+  const wanted = wholeNumberFlag(flags.events, '--events');
 
   const { link, role, host, port } = await openLink(flags, 'bridge.demo', log);
   const registry = new ScriptRegistry({ link, log, interpreter: { explicit: interpreter.path }, scriptFolders: [] });

@@ -7,6 +7,7 @@ import { Logger } from '../../src/log/logger.js';
 import { CliError } from '../cli-error.js';
 import { cliLogger, connectClient, leaveBroker, resolveAddress, type ConnectFlags } from '../connect-options.js';
 import { SHUTDOWN_TOPIC, type ShutdownAnswer } from '../shutdown-request.js';
+import { secondsFlag } from '../number-flags.js';
 
 export interface DownFlags extends ConnectFlags {
   timeout: string;
@@ -39,8 +40,7 @@ function shutdownAnswer(value: unknown, id: string): ShutdownAnswer {
 }
 
 export async function runDown(id: string, flags: DownFlags): Promise<void> {
-  const timeout = Number(flags.timeout);
-  if (!(timeout > 0 && timeout <= MAX_TIMEOUT_S)) throw new CliError(`invalid --timeout "${flags.timeout}": use seconds, more than 0 and at most ${MAX_TIMEOUT_S}`);
+  const timeout = secondsFlag(flags.timeout, '--timeout', { max: MAX_TIMEOUT_S });
   const deadline = Date.now() + timeout * 1000;
   const { host, port } = resolveAddress(flags);
   // Its own logger: once the bridge has answered, losing a broker it hosted is the news

@@ -12,6 +12,7 @@ import { logsTopic } from '../script-registry.js';
 import { onShutdownSignal } from '../signals.js';
 import { useColour } from '../summary-table.js';
 import { entryText, eventText, LOGGED_EVENTS, type OutputEntry, type OutputStream, type OutputTail } from '../supervisor/output-ring.js';
+import { wholeNumberFlag } from '../number-flags.js';
 
 export interface LogsFlags extends ConnectFlags {
   lines: string;
@@ -50,9 +51,7 @@ function liveEntry(key: string, msg: Message): (Omit<OutputEntry, 'seq'> & { seq
 }
 
 function parseLines(raw: string): number {
-  const n = Number(raw);
-  if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n < 1) throw new CliError(`invalid --lines "${raw}": use a positive whole number`);
-  return n;
+  return wholeNumberFlag(raw, '--lines');
 }
 
 /** The ring's newest `lines` entries from the bridge that supervises `key`. */

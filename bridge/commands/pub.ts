@@ -10,6 +10,7 @@ import { readStdin, refuseFolderStdin } from '../stdin-text.js';
 import { CliError } from '../cli-error.js';
 import { jsonErrorMessage, jsonText, parsePayloadArg } from '../payload.js';
 import { checkTopicArg } from '../topic-args.js';
+import { secondsFlag } from '../number-flags.js';
 
 export interface PubFlags extends ConnectFlags {
   qos: string;
@@ -41,8 +42,8 @@ async function publishOne(client: BrokerClient, topic: string, payload: unknown,
 
 /** Run `bridge pub` with its parsed arguments. */
 export async function runPub(topic: string, payloadArg: string | undefined, flags: PubFlags): Promise<void> {
-  const ttl = flags.ttl === undefined ? 0 : Number(flags.ttl);
-  if (!Number.isFinite(ttl) || ttl < 0) throw new CliError(`invalid --ttl "${flags.ttl}": use a number of seconds`);
+  // A ttl sets no timer: the broker compares times, so it has no upper bound.
+  const ttl = flags.ttl === undefined ? 0 : secondsFlag(flags.ttl, '--ttl', { zero: true, max: Infinity });
   checkTopicArg(topic);
   const opts: PublishOptions = { qos: Number(flags.qos), ttl, retain: flags.retain ?? false };
   if (flags.lines) {

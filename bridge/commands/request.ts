@@ -10,6 +10,7 @@ import { CliError } from '../cli-error.js';
 import { compactJson, parsePayloadArg, prettyJson } from '../payload.js';
 import { visible } from '../terminal-text.js';
 import { checkTopicArg } from '../topic-args.js';
+import { secondsFlag } from '../number-flags.js';
 
 export interface RequestFlags extends ConnectFlags {
   timeout: string;
@@ -51,8 +52,7 @@ function compactDataJson(data: unknown): string {
 
 /** Run `bridge request` with its parsed arguments. */
 export async function runRequest(topic: string, payloadArg: string | undefined, flags: RequestFlags): Promise<void> {
-  const timeout = Number(flags.timeout);
-  if (!Number.isFinite(timeout) || timeout <= 0 || timeout > 300) throw new CliError(`invalid --timeout "${flags.timeout}": use seconds, more than 0 and at most 300`);
+  const timeout = secondsFlag(flags.timeout, '--timeout', { max: 300 });
   checkTopicArg(topic, { allowInternal: true });
   if (flags.string && payloadArg === undefined) throw new CliError('--string needs a PAYLOAD argument ("-" reads it from stdin)');
   const fromStdin = payloadArg === '-';

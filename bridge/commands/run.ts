@@ -17,6 +17,7 @@ import { resumeOptimization } from '../deferred-optimization.js';
 import { InterpreterNotFoundError, type GivenInterpreters } from '../supervisor/interpreter.js';
 import type { LastExit } from '../supervisor/script-supervisor.js';
 import { watchScripts } from '../supervisor/script-watcher.js';
+import { secondsFlag } from '../number-flags.js';
 
 export interface RunFlags extends LogFlags {
   key?: string;
@@ -51,10 +52,8 @@ export async function runRun(script: string, args: string[], flags: RunFlags): P
   const key = flags.key ?? path.basename(script, path.extname(script)).replace(/[^A-Za-z0-9_-]/g, '_');
   if (!SCRIPT_KEY.test(key)) throw new CliError(`invalid --key "${key}": use 1-64 of A-Z a-z 0-9 _ -`);
   if (!isKnownEncoding(flags.encoding)) throw new CliError(`unknown --encoding "${flags.encoding}" (examples: utf-8, cp1252, cp1251, utf-16le)`);
-  const grace = Number(flags.stopGrace);
-  if (!(grace > 0)) throw new CliError(`invalid --stop-grace "${flags.stopGrace}": use a positive number of seconds`);
-  const readyTimeout = Number(flags.readyTimeout);
-  if (!(readyTimeout > 0)) throw new CliError(`invalid --ready-timeout "${flags.readyTimeout}": use a positive number of seconds`);
+  const grace = secondsFlag(flags.stopGrace, '--stop-grace');
+  const readyTimeout = secondsFlag(flags.readyTimeout, '--ready-timeout');
   // Everything that would only fail later is checked before a broker is joined or hosted.
   const scriptPath = path.resolve(script);
   const problem = scriptFileProblem(scriptPath);

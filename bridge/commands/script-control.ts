@@ -9,6 +9,7 @@ import { connectClient, leaveBroker, type ConnectFlags } from '../connect-option
 import { requireOwner, unknownKeyError } from '../script-query.js';
 import { hasUnknownReason, resultLine, statusBefore, stderrSinceStart, type ScriptOp as Op } from '../script-ops.js';
 import type { ScriptStatus } from '../supervisor/script-supervisor.js';
+import { secondsFlag } from '../number-flags.js';
 
 export interface ControlFlags extends ConnectFlags {
   timeout: string;
@@ -19,8 +20,7 @@ const MAX_TIMEOUT_S = 300;
 
 /** Run `bridge start|stop|restart KEY` with its parsed arguments. */
 export async function runControl(op: Op, key: string, flags: ControlFlags): Promise<void> {
-  const timeout = Number(flags.timeout);
-  if (!(timeout > 0 && timeout <= MAX_TIMEOUT_S)) throw new CliError(`invalid --timeout "${flags.timeout}": use seconds, more than 0 and at most ${MAX_TIMEOUT_S}`);
+  const timeout = secondsFlag(flags.timeout, '--timeout', { max: MAX_TIMEOUT_S });
   const client = await connectClient(flags);
   try {
     await requireOwner(client, key);

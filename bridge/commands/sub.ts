@@ -12,6 +12,7 @@ import { Listener } from '../listener.js';
 import { FormatError, compileFormat, formatMessage } from '../message-format.js';
 import { checkPatternArgs } from '../topic-args.js';
 import { TIMEOUT_EXIT_CODE } from './sub-command.js';
+import { secondsFlag, wholeNumberFlag } from '../number-flags.js';
 
 export { formatMessage } from '../message-format.js';
 
@@ -26,10 +27,7 @@ export interface SubFlags extends ConnectFlags {
 
 /** A positive whole number from a flag, or `undefined` when the flag is absent. */
 export function parseCount(value: string | undefined, flag: string): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new CliError(`invalid ${flag} "${value}": use a positive whole number`);
-  return n;
+  return value === undefined ? undefined : wholeNumberFlag(value, flag);
 }
 
 function plural(n: number, word: string): string {
@@ -40,11 +38,7 @@ function plural(n: number, word: string): string {
 export async function runSub(patterns: string[], flags: SubFlags): Promise<void> {
   if (flags.count !== undefined && flags.n !== undefined) throw new CliError('give the count once: -C/--count or -n');
   const limit = parseCount(flags.count ?? flags.n, flags.count !== undefined ? '--count' : '-n') ?? Infinity;
-  const timeout = flags.timeout === undefined ? undefined : Number(flags.timeout);
-  // setTimeout's limit (about 24 days) is far beyond any wait a command line means.
-  if (timeout !== undefined && !(timeout > 0 && timeout * 1000 <= 2 ** 31 - 1)) {
-    throw new CliError(`invalid --timeout "${flags.timeout}": use a number of seconds, more than 0 and at most 2000000`);
-  }
+  const timeout = flags.timeout === undefined ? undefined : secondsFlag(flags.timeout, '--timeout');
   if (flags.json && flags.format !== undefined) throw new CliError('use either --json or --format, not both');
   let line = (m: Message): string => formatMessage(m, flags.json ?? false);
   if (flags.format !== undefined) {

@@ -16,6 +16,7 @@ import { cliLogger, connectClient, type ConnectFlags } from '../connect-options.
 import { excerpt, jsonErrorPosition, locateJsonError } from '../../src/protocol/json-break.js';
 import { directoryProblem, isDirectoryPath, missingFolderProblem, startQueues, stopQueues, type QueueEntry } from '../queues.js';
 import { onShutdownSignal } from '../signals.js';
+import { secondsFlag } from '../number-flags.js';
 
 export interface TailFlags extends ConnectFlags {
   encoding?: string;
@@ -120,8 +121,7 @@ export function checkPrefix(prefix: string | undefined): void {
 /** Run `bridge tail` with its parsed arguments. */
 export async function runTail(file: string, flags: TailFlags): Promise<void> {
   if (flags.encoding && !isKnownEncoding(flags.encoding)) throw new CliError(`unknown --encoding "${flags.encoding}" (examples: windows-1252, cp1251, utf-8)`);
-  const flush = flags.flushTimeout === undefined ? undefined : Number(flags.flushTimeout);
-  if (flush !== undefined && !(flush > 0)) throw new CliError(`invalid --flush-timeout "${flags.flushTimeout}"`);
+  const flush = flags.flushTimeout === undefined ? undefined : secondsFlag(flags.flushTimeout, '--flush-timeout');
   // Everything is checked before connecting: a mistake is one message and exit 1, not a
   // stack trace from a client that then keeps the process alive.
   const notFile = directoryProblem(file);

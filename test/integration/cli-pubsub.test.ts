@@ -168,6 +168,28 @@ describe('checked before connecting (no broker running)', () => {
     expect(nul.stderr).toContain('a null answer does not answer a request');
   });
 
+  it('numbers people type that Number() would take: each a usage error naming the flag, exit 1, before connecting', async () => {
+    const script = path.join(mkdtempSync(path.join(tmpdir(), 'bridge-num-')), 'x.ahk');
+    const cases: [string[], string][] = [
+      // "" and " " were 0: a publish without its ttl, a count of nothing.
+      [['pub', 'a.b', '1', '--ttl', '', ...args], 'bridge: invalid --ttl "": use seconds, 0 or more\n'],
+      [['sub', 'a', '-C', ' ', ...args], 'bridge: invalid --count " ": use a positive whole number\n'],
+      // Infinity and 1e9 s overflowed the timer, which then fired at once.
+      [['sub', 'a', '-W', 'Infinity', ...args], 'bridge: invalid --timeout "Infinity": use seconds, more than 0 and at most 2147483\n'],
+      [['run', script, '--stop-grace', '1e9', ...args], 'bridge: invalid --stop-grace "1e9": use seconds, more than 0 and at most 2147483\n'],
+      [['run', script, '--ready-timeout', '3000000', ...args], 'bridge: invalid --ready-timeout "3000000": use seconds, more than 0 and at most 2147483\n'],
+      [['tail', script, '--flush-timeout', '-1', ...args], 'bridge: invalid --flush-timeout "-1": use seconds, more than 0 and at most 2147483\n'],
+      // Hex and exponents: nobody means 16 by 0x10.
+      [['request', 'svc.x', '-t', '0x10', ...args], 'bridge: invalid --timeout "0x10": use seconds, more than 0 and at most 300\n'],
+      [['pub', 'a.b', '1', '--host', '127.0.0.1', '--port', '0x3b82'], 'bridge: invalid port "0x3b82": use a number from 1 to 65535 (--port or BROKER_PORT)\n'],
+      [['sub', 'a', '-n', '1e3', ...args], 'bridge: invalid -n "1e3": use a positive whole number\n'],
+    ];
+    for (const [command, stderr] of cases) {
+      const res = await runCli(command);
+      expect({ command, code: res.code, stderr: res.stderr }).toEqual({ command, code: 1, stderr });
+    }
+  });
+
   it('sub: bad --count, --timeout and --format are usage errors', async () => {
     expect((await runCli(['sub', 'a', '-C', '0', ...args])).stderr).toContain('invalid --count "0"');
     expect((await runCli(['sub', 'a', '-W', 'soon', ...args])).stderr).toContain('invalid --timeout "soon"');

@@ -86,6 +86,15 @@ describe('bridge.config.json', () => {
     [{ restart: { mode: 'always', initial_delay: 0, max_restarts: 5, window: 0 } }, /: restart: restart\.window must be at least 1 second: max_restarts counts the restarts within it/],
     [{ scripts: [{ path: 'a.ahk', restart: { window: 0.01 } }] }, /scripts\[0\]: restart\.window must be at least 1 second/],
     [[1, 2], /expected a JSON object/],
+    // Timers past 2^31 - 1 ms fire after 1 ms: a stop grace of 35 days killed at once.
+    [{ scripts: [{ path: 'a.ahk', stop_grace: 3e6 }] }, /scripts\[0\]: stop_grace must be a positive number of seconds, at most 2147483 \(about 24 days\)/],
+    [{ scripts: [{ path: 'a.ahk', ready_timeout: 2_147_484 }] }, /scripts\[0\]: ready_timeout must be a positive number of seconds, at most 2147483/],
+    [{ queues: [{ file: 'q', flush_timeout: 1e7 }] }, /queues\[0\]: flush_timeout must be a positive number of seconds, at most 2147483/],
+    [{ restart: { max_delay: 1e7 } }, /: restart\.max_delay must be zero or a positive number of seconds, at most 2147483/],
+    [{ scripts: [{ path: 'a.ahk', restart: { stable_after: -1 } }] }, /scripts\[0\]: restart\.stable_after must be zero or a positive number of seconds/],
+    // `bridge broker --config` takes its options at the top level; a bridge config under "broker".
+    [{ port: 16000, scripts: [] }, /: "port" is a broker option: put it under "broker", e\.g\. \{"broker": \{"port": \.\.\.\}, "scripts": \[\.\.\.\]\}$/],
+    [{ port: 16000, log_level: 'debug', scirpts: [] }, /: "port", "log_level" are broker options: put them under "broker"/],
   ])('rejects %j with a message naming the problem', (obj, message) => {
     expect(() => loadBridgeConfig(configFile(obj))).toThrow(message);
   });
@@ -145,7 +154,7 @@ describe('bridge.config.json', () => {
   it('parseRestart takes a mode name or an object over a base', () => {
     expect(parseRestart('never', 'x')).toEqual({ ...DEFAULT_RESTART, mode: 'never' });
     expect(parseRestart({ window: 10, stable_after: 2 }, 'x')).toMatchObject({ mode: 'on-failure', windowMs: 10_000, stableAfterMs: 2000 });
-    expect(() => parseRestart({ max_delay: -1 }, 'x')).toThrow(/non-negative/);
+    expect(() => parseRestart({ max_delay: -1 }, 'x')).toThrow('x: restart.max_delay must be zero or a positive number of seconds');
     expect(parseRestart({ window: 1 }, 'x')).toMatchObject({ windowMs: 1000 });
   });
 });
