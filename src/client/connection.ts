@@ -52,6 +52,26 @@ export const MAX_BUFFERED_BYTES = 32 * 1024 * 1024;
  */
 export const DEFAULT_MAX_INCOMING_FRAME = 64 * 1024 * 1024;
 
+/**
+ * What a delivery adds to the publish it carries, with room to spare: the envelope's
+ * names, timestamp, message id and a sender of up to 128 characters, each escaped.
+ */
+const DELIVERY_ENVELOPE_SLACK = 64 * 1024;
+
+/** A frame length header holds 32 bits. */
+const LARGEST_FRAME = 2 ** 32 - 1;
+
+/**
+ * The incoming frame limit for a broker that advertised `maxMessageSize` in its connect
+ * result: a broker configured for messages near or over {@link DEFAULT_MAX_INCOMING_FRAME}
+ * delivers frames that large, and refusing one would close the connection at every
+ * reconnect while its QoS 1 message waited to be redelivered.
+ */
+export function incomingFrameLimit(maxMessageSize: unknown): number {
+  if (typeof maxMessageSize !== 'number' || !(maxMessageSize > 0)) return DEFAULT_MAX_INCOMING_FRAME;
+  return Math.min(LARGEST_FRAME, Math.max(DEFAULT_MAX_INCOMING_FRAME, maxMessageSize + DELIVERY_ENVELOPE_SLACK));
+}
+
 // Probe a silent peer well before the OS default of 2 hours; the broker does the same.
 const KEEPALIVE_DELAY_MS = 15_000;
 
@@ -180,14 +200,22 @@ export class Connection {
     return this.queuedBytes + this.socket.writableLength;
   }
 
+  /** Accept incoming frames up to `bytes` from the next one on (see {@link incomingFrameLimit}). */
+  acceptFramesUpTo(bytes: number): void {
+    this.decoder.raiseLimit(bytes);
+  }
+
   /**
    * Queue one encoded frame; it goes out with the others of this event-loop turn.
-   * Returns false (and drops the frame) when the connection is closed or
-   * {@link MAX_BUFFERED_BYTES} is already waiting.
+   * Returns false (and drops the frame) when the connection is closed, or when frames
+   * already wait and this one would take them past {@link MAX_BUFFERED_BYTES}.
    */
   send(frame: Buffer): boolean {
     if (this.closed) return false;
-    if (this.bufferedBytes + frame.length > MAX_BUFFERED_BYTES) return false;
+    // One frame larger than the bound still goes when nothing waits: the broker's
+    // max_message_size, checked before, is what bounds a frame.
+    const waiting = this.bufferedBytes;
+    if (waiting > 0 && waiting + frame.length > MAX_BUFFERED_BYTES) return false;
     this.queue.push(frame);
     this.queuedBytes += frame.length;
     if (!this.flushScheduled && !this.waitingForDrain) {

@@ -9,7 +9,7 @@ import { encodeFrame } from '../protocol/framing.js';
 import { classify, errorResponse, methodNotFound } from '../protocol/jsonrpc.js';
 import { DELIVERY_METHOD } from '../protocol/messages.js';
 import { valueSpan } from '../protocol/value-span.js';
-import type { Connection } from './connection.js';
+import { incomingFrameLimit, type Connection } from './connection.js';
 import { errorText } from './errors.js';
 import { parseDelivery, type Message } from './message.js';
 import type { PendingCalls } from './pending-calls.js';
@@ -70,6 +70,11 @@ export class InboundRouter {
     const c = classify(value);
     switch (c.kind) {
       case 'response': {
+        // Here, not when the handshake's promise resumes: the deliveries that follow the
+        // connect result (a redelivered QoS 1 message) may be in this very read.
+        if (c.error === undefined && this.deps.pending.methodOf(c.id) === 'connect') {
+          conn.acceptFramesUpTo(incomingFrameLimit((c.result as { max_message_size?: unknown } | null)?.max_message_size));
+        }
         const text = body !== undefined && this.deps.pending.wantsText(c.id) ? spanText(body, RESULT_PATH) : undefined;
         if (this.deps.pending.settle(c.id, c, text)) return;
         if (c.id === null && c.error) {

@@ -54,6 +54,11 @@ export class PendingCalls {
     return { id, promise };
   }
 
+  /** The method of the single call `id` still waiting, if any. */
+  methodOf(id: unknown): string | undefined {
+    return typeof id === 'number' ? this.replies.meta(id) : undefined;
+  }
+
   /** Whether the call `id` resolves with its result's text: the caller reads it from the frame. */
   wantsText(id: unknown): boolean {
     return typeof id === 'number' && this.textIds.has(id);

@@ -45,7 +45,12 @@ export class FrameDecoder {
   private failed = false;
 
   /** @param maxFrameSize largest body accepted, in bytes */
-  constructor(private readonly maxFrameSize: number) {}
+  constructor(private maxFrameSize: number) {}
+
+  /** Accept bodies up to `bytes` from the next header on (a limit is only ever raised). */
+  raiseLimit(bytes: number): void {
+    if (bytes > this.maxFrameSize) this.maxFrameSize = bytes;
+  }
 
   /** Bytes received but not yet part of a complete frame. */
   get pendingBytes(): number {

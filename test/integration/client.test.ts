@@ -709,6 +709,31 @@ describe('QoS 1', () => {
     expect((await sub.messageAcks(id)).clients).toEqual(['sub']);
   });
 
+  it('a broker allowing messages over 64 MiB: one is published, and redelivered whole after a reconnect', async () => {
+    // The client refused any frame over 64 MiB, whatever the broker allowed: the
+    // redelivery closed every reconnect. And it sent no frame over 32 MiB at all.
+    const MiB = 1024 * 1024;
+    const b = await broker({ max_message_size: 66 * MiB, max_output_bytes: 140 * MiB });
+    const sub = await connected('big-sub', b.port, { autoReconnect: false });
+    await sub.subscribe('big.#', () => undefined);
+    await sub.disconnect();
+    const pub = await connected('big-pub', b.port);
+    const payload = 'x'.repeat(64 * MiB + 1024);
+    await pub.publish('big.one', payload, { qos: 1 });
+
+    const back = client('big-sub', b.port, { autoReconnect: false });
+    const got = deferred<Message>();
+    back.on('message_received', (_t, _p, _s, _id, m) => got.resolve(m));
+    const errors: Error[] = [];
+    back.on('error_occurred', (e) => errors.push(e));
+    await back.connect();
+    const m = await got.promise;
+    expect(m.topic).toBe('big.one');
+    expect(typeof m.payload === 'string' && m.payload.length).toBe(payload.length);
+    expect(m.payload === payload).toBe(true);
+    expect(errors).toEqual([]);
+  });
+
   it('ack() acknowledges a delivery handled through message_received', async () => {
     const b = await broker();
     const sub = await connected('sub', b.port);
