@@ -248,6 +248,11 @@ export class BrokerClient extends EventEmitter<BrokerClientEvents> {
    * `_internal.message_acks` for that).
    */
   async publish(topic: string, payload?: unknown, options: PublishOptions = {}): Promise<string> {
+    // JSON.stringify would leave the payload out, which the broker delivers as null, where
+    // publishBatch refuses the same value.
+    if (typeof payload === 'function' || typeof payload === 'symbol') {
+      throw new RpcError(ErrorCode.INVALID_PARAMS, `params of "publish" are not JSON-serialisable: the payload is a ${typeof payload}`);
+    }
     const params: Record<string, unknown> = { topic, payload: payload === undefined ? null : payload };
     if (options.qos !== undefined) params.qos = options.qos;
     if (options.ttl !== undefined) params.ttl = options.ttl;

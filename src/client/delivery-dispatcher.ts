@@ -91,7 +91,14 @@ export class DeliveryDispatcher {
 
     if (message.replyTo !== undefined) {
       let sent = false;
-      if (answer) {
+      const unsendable = answer ? notJsonValue(answer.value) : null;
+      if (unsendable) {
+        // JSON.stringify would drop it, or write null: to the broker "not answering", so
+        // the requester would wait for its timeout.
+        failed = true;
+        failure = new Error(`reply value is not JSON: ${unsendable}`);
+        this.deps.reportError(new Error(`cannot reply to "${message.topic}": ${errorText(failure)}`));
+      } else if (answer) {
         try {
           sent = this.deps.notify(conn, 'reply', { reply_to: message.replyTo, result: answer.value });
         } catch (err) {
@@ -112,4 +119,12 @@ export class DeliveryDispatcher {
     // redelivered on every reconnect, forever.
     if (message.qos === 1) this.deps.notify(conn, 'ack', { message_id: message.messageId });
   }
+}
+
+/** What a callback's answer is when JSON has no value for it (a function, a symbol, NaN, Infinity), or null. */
+function notJsonValue(value: unknown): string | null {
+  if (typeof value === 'function') return 'a function';
+  if (typeof value === 'symbol') return 'a symbol';
+  if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
+  return null;
 }

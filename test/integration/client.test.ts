@@ -795,6 +795,28 @@ describe('request / response', () => {
     expect((await error)[0].message).toContain('database unavailable');
   });
 
+  it('an answer JSON has no value for (a function, a symbol, NaN) fails the requester at once, not at its timeout', async () => {
+    // Serialised, each was no answer at all (left out, or null): the requester waited.
+    const b = await broker();
+    const responder = await connected('svc', b.port);
+    const requester = await connected('app', b.port);
+    const answers: Record<string, unknown> = { fn: () => 1, sym: Symbol('x'), nan: Number.NaN, inf: Number.POSITIVE_INFINITY };
+    await responder.subscribe('svc.*', (m) => answers[m.topic.slice(4)]);
+    const reported: string[] = [];
+    responder.on('error_occurred', (e) => reported.push(e.message));
+    for (const [name, what] of [['fn', 'a function'], ['sym', 'a symbol'], ['nan', 'NaN'], ['inf', 'Infinity']]) {
+      const err = await rejection(requester.request(`svc.${name}`, {}, { timeout: 60 }));
+      expect({ name, code: err.code, message: err.message }).toEqual({ name, code: ErrorCode.INTERNAL_ERROR, message: `reply value is not JSON: ${what}` });
+    }
+    expect(reported).toEqual(['fn', 'sym', 'nan', 'inf'].map((n, i) => `cannot reply to "svc.${n}": reply value is not JSON: ${['a function', 'a symbol', 'NaN', 'Infinity'][i]}`));
+    // publish refuses a function or symbol payload as publishBatch does, instead of sending null.
+    for (const payload of [() => 1, Symbol('y')]) {
+      const err = await rejection(requester.publish('svc.pub', payload));
+      expect(err.code).toBe(ErrorCode.INVALID_PARAMS);
+      expect(err.message).toBe(`params of "publish" are not JSON-serialisable: the payload is a ${typeof payload}`);
+    }
+  });
+
   it('a payload or an answer nested deeper than the broker reads fails at once with -32600, not at its timeout; 62 levels go', async () => {
     const b = await broker();
     // Timeouts past the test's own: a call that waited for one would fail the test.
