@@ -63,9 +63,9 @@ class AckRecord {
   /** @param targets the sessions' client ids, each once; kept, not copied */
   constructor(private readonly targets: Targets) {}
 
-  /** Record `clientId`'s ack; false when it was not routed to it or its session expired. */
+  /** Record `clientId`'s ack; false when it was not routed to it, its session expired, or it acked before. */
   ack(clientId: string): boolean {
-    if (hasId(this.acked, clientId)) return true;
+    if (hasId(this.acked, clientId)) return false;
     if (!this.isTarget(clientId) || hasId(this.gone, clientId)) return false;
     this.acked = addId(this.acked, clientId);
     return true;
@@ -78,6 +78,21 @@ class AckRecord {
 
   clients(): string[] {
     return idsOf(this.acked);
+  }
+
+  /**
+   * This record with `clientId` among its targets (itself when it is one already, or
+   * acked): a new record, since an acked-alone record is shared between messages.
+   */
+  withTarget(clientId: string): AckRecord {
+    if (hasId(this.acked, clientId) || (this.isTarget(clientId) && !hasId(this.gone, clientId))) return this;
+    const targets = typeof this.targets === 'string' ? [this.targets] : [...this.targets];
+    if (!targets.includes(clientId)) targets.push(clientId);
+    const next = new AckRecord(targets);
+    next.acked = typeof this.acked === 'object' && this.acked !== null ? new Set(this.acked) : this.acked;
+    // A new session of a client whose old one expired unacked: pending again.
+    for (const id of idsOf(this.gone)) if (id !== clientId) next.gone = addId(next.gone, id);
+    return next;
   }
 
   pending(): string[] {
@@ -112,8 +127,14 @@ export class AckTracker {
    */
   private readonly ackedAlone = new Map<string, AckRecord>();
   /** A message's record upgraded for an ack by `ackingClient`: the shared one when it went to that client alone. */
-  private readonly upgradeForAck = (rec: Targets | AckRecord, ackingClient: string): Targets | AckRecord =>
-    rec === ackingClient ? this.recordAckedAlone(ackingClient) : fullRecord(rec);
+  private readonly upgradeForAck = (rec: Targets | AckRecord, ackingClient: string): Targets | AckRecord => {
+    if (rec !== ackingClient) return fullRecord(rec);
+    // The first ack of a message routed to its client alone: the shared record says acked already.
+    this.ackedAloneNow = true;
+    return this.recordAckedAlone(ackingClient);
+  };
+  /** Set by {@link upgradeForAck} when the ack being taken is the one that made a message acked-alone. */
+  private ackedAloneNow = false;
 
   constructor(private readonly limit: number = 10_000) {}
 
@@ -137,16 +158,28 @@ export class AckTracker {
   }
 
   /**
-   * Record `clientId`'s ack. True when recorded now or before; false when the message,
-   * or its routing to `clientId`, is unknown, or that session expired.
+   * Record `clientId`'s ack. True when recorded now; false when the message, or its
+   * routing to `clientId`, is unknown, that session expired, or it acked before.
    */
   ack(messageId: string, clientId: string): boolean {
-    return ackIn(this.records.upgrade(messageId, this.upgradeForAck, clientId), clientId);
+    this.ackedAloneNow = false;
+    const rec = this.records.upgrade(messageId, this.upgradeForAck, clientId);
+    return this.ackedAloneNow || ackIn(rec, clientId);
   }
 
   /** {@link ack} for this broker's message number `seq` of `space` (message-id.ts), with no id string. */
   ackOwn(space: IdSpace, seq: number, clientId: string): boolean {
-    return ackIn(this.records.upgradeOwn(space, seq, this.upgradeForAck, clientId), clientId);
+    this.ackedAloneNow = false;
+    const rec = this.records.upgradeOwn(space, seq, this.upgradeForAck, clientId);
+    return this.ackedAloneNow || ackIn(rec, clientId);
+  }
+
+  /**
+   * `clientId` was given the message after it was routed (a retained QoS 1 message
+   * replayed to a new subscription): pending until it acks, like the first targets.
+   */
+  addTarget(messageId: string, clientId: string): void {
+    this.records.upgrade(messageId, withLateTarget, clientId);
   }
 
   /** A session that expired will never ack: stop listing it as pending. */
@@ -182,3 +215,10 @@ export class AckTracker {
 
 /** Record `clientId`'s ack in what an upgrade found; a message routed to no one (or unknown) has no record to take it. */
 const ackIn = (rec: Targets | AckRecord | undefined, clientId: string): boolean => rec instanceof AckRecord && rec.ack(clientId);
+
+/** `rec` with `clientId` among its targets (see {@link AckRecord.withTarget}); a new array, never the router's. */
+function withLateTarget(rec: Targets | AckRecord, clientId: string): Targets | AckRecord {
+  if (rec instanceof AckRecord) return rec.withTarget(clientId);
+  if (typeof rec === 'string') return rec === clientId ? rec : [rec, clientId];
+  return rec.includes(clientId) ? rec : [...rec, clientId];
+}

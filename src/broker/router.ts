@@ -202,7 +202,8 @@ export class Router {
     for (const msg of messages) {
       try {
         beforeEach();
-        this.send(session, msg, { retained: true });
+        // A QoS 1 replay awaits this client's ack as a routed message would.
+        if (this.send(session, msg, { retained: true }) && msg.qos === 1) this.acks.addTarget(msg.id, session.clientId);
       } catch (err) {
         onError(msg, err);
       }

@@ -516,6 +516,29 @@ describe('_internal.message_acks', () => {
     // Never delivered to subscribers, even ones matching everything.
     expect(a.deliveries().map((d) => d.topic)).toEqual(['ma.x']);
   });
+
+  it('a retained QoS 1 message replayed to a later subscriber awaits its ack too; an ack repeated is not awaited', async () => {
+    const { port } = await broker();
+    const pub = await connected(port, 'pub');
+    const first = await connected(port, 'first');
+    await subscribe(first, 'rq.#');
+    const { message_id } = await publish(pub, 'rq.state', 'on', { qos: 1, retain: true });
+    await first.waitDelivery('rq.state');
+    const ask = async () => sorted((await pub.call('_internal.message_acks', { message_id })).result);
+    expect(await ask()).toEqual({ message_id, clients: [], pending: ['first'] });
+
+    const late = await connected(port, 'late');
+    await subscribe(late, 'rq.#');
+    await late.waitDelivery('rq.state');
+    expect(late.deliveries()[0]).toMatchObject({ message_id, retained: true, qos: 1 });
+    expect(await ask()).toEqual({ message_id, clients: [], pending: ['first', 'late'] });
+    expect((await late.call('ack', { message_id })).result).toEqual({ acked: true });
+    expect(await ask()).toEqual({ message_id, clients: ['late'], pending: ['first'] });
+    expect((await late.call('ack', { message_id })).result).toEqual({ acked: false });
+    expect((await first.call('ack', { message_id })).result).toEqual({ acked: true });
+    expect((await first.call('ack', { message_id })).result).toEqual({ acked: false });
+    expect(await ask()).toEqual({ message_id, clients: ['first', 'late'], pending: [] });
+  });
 });
 
 describe('takeover', () => {
