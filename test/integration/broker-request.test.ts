@@ -133,6 +133,21 @@ describe('request / reply', () => {
     expect(acks.result).toEqual({ message_id: pub.result.message_id, clients: [], pending: ['my_app'] });
   });
 
+  it('a broker-answered request takes its payload as the method call takes params: by name, by position, or none', async () => {
+    const app = await connected('pos_app');
+    await connected('other_app');
+    const pub = await app.call('publish', { topic: 'pos.x', payload: 1, qos: 1 });
+    const ask = (topic: string, payload: unknown) => app.call('request', { topic, payload });
+    // An array was read as no params at all: the caller's own subscriptions, "message_id is required".
+    expect((await ask('subscriptions', ['other_app'])).result).toEqual({ client_id: 'other_app', patterns: [], connected: true });
+    expect((await ask('subscriptions', ['nope'])).error).toMatchObject({ code: -32602, message: 'Invalid params: no session for client_id "nope"' });
+    expect((await ask('_internal.message_acks', [pub.result.message_id])).result).toEqual({ message_id: pub.result.message_id, clients: [], pending: [] });
+    expect((await ask('subscriptions', null)).result).toMatchObject({ client_id: 'pos_app' });
+    expect((await ask('status', [])).result).toMatchObject({ client_count: 2 });
+    expect((await ask('subscriptions', ['a', 'b'])).error).toMatchObject({ code: -32602, message: 'Invalid params: a request to "subscriptions" takes at most 1 positional params (client_id)' });
+    expect((await ask('status', 5)).error).toMatchObject({ code: -32602, message: 'Invalid params: the payload of a request to "status" must be an object, an array or null, as a call\'s params' });
+  });
+
   it('a requester that disconnects leaves no pending request behind', async () => {
     const svc = await responder('svc', 'svc.q');
     const app = await connected('app');

@@ -16,15 +16,28 @@ const MAX_TIMEOUT_S = 300;
 
 type BrokerAnswer = (broker: BrokerContext, payload: Record<string, unknown>, caller: string) => unknown;
 
-/** Request topics the broker answers itself, as the seed's debugging examples expect. */
-const BROKER_TOPICS: ReadonlyMap<string, BrokerAnswer> = new Map<string, BrokerAnswer>([
-  ['status', (broker) => brokerStatus(broker)],
-  ['subscriptions', (broker, payload, caller) => sessionSubscriptions(broker, payload, caller)],
-  ['_internal.message_acks', (broker, payload) => messageAcks(broker, payload)],
+/**
+ * Request topics the broker answers itself, as the seed's debugging examples expect, with
+ * the names of their params in order: the payload takes them as the method call's params
+ * would, by name or by position.
+ */
+const BROKER_TOPICS: ReadonlyMap<string, { params: readonly string[]; answer: BrokerAnswer }> = new Map([
+  ['status', { params: [], answer: (broker: BrokerContext) => brokerStatus(broker) }],
+  ['subscriptions', { params: ['client_id'], answer: (broker: BrokerContext, payload: Record<string, unknown>, caller: string) => sessionSubscriptions(broker, payload, caller) }],
+  ['_internal.message_acks', { params: ['message_id'], answer: (broker: BrokerContext, payload: Record<string, unknown>) => messageAcks(broker, payload) }],
 ]);
 
-function asParams(payload: unknown): Record<string, unknown> {
-  return typeof payload === 'object' && payload !== null && !Array.isArray(payload) ? (payload as Record<string, unknown>) : {};
+/** A broker-answered request's payload as params: an object, an array by position, or null for none. */
+function asParams(topic: string, payload: unknown, names: readonly string[]): Record<string, unknown> {
+  if (payload === null || payload === undefined) return {};
+  if (Array.isArray(payload)) {
+    if (payload.length > names.length) throw invalidParams(`a request to "${topic}" takes at most ${names.length} positional params${names.length > 0 ? ` (${names.join(', ')})` : ''}`);
+    const params: Record<string, unknown> = {};
+    payload.forEach((v, i) => (params[names[i]!] = v));
+    return params;
+  }
+  if (typeof payload === 'object') return payload as Record<string, unknown>;
+  throw invalidParams(`the payload of a request to "${topic}" must be an object, an array or null, as a call's params`, { topic });
 }
 
 /**
@@ -44,10 +57,10 @@ export const request: MethodSpec = {
     }
     const session = conn.session!;
     const topic = params.topic;
-    const answer = typeof topic === 'string' ? BROKER_TOPICS.get(topic) : undefined;
-    if (answer) {
+    const own = typeof topic === 'string' ? BROKER_TOPICS.get(topic) : undefined;
+    if (own) {
       requireSendPermission(session, 'request', topic as string);
-      return answer(broker, asParams(jsonValue(params.payload)), session.clientId);
+      return own.answer(broker, asParams(topic as string, jsonValue(params.payload), own.params), session.clientId);
     }
     if (typeof topic === 'string' && topic.startsWith('_internal.')) {
       throw new RpcError(ErrorCode.NO_RESPONDERS, `No responders: "${topic}" is not a topic the broker answers`, { topic });
