@@ -111,6 +111,15 @@ describe('publish and subscribe', () => {
     expect((await sub.call('subscriptions')).result).toEqual({ client_id: 'sub', patterns: expect.arrayContaining(['u.b']), connected: true });
   });
 
+  it('unsubscribe of a pattern that is not valid is -32003 listing it, as subscribe; nothing is removed', async () => {
+    const sub = await connected('unsub-bad');
+    await sub.call('subscribe', { patterns: ['u.ok'] });
+    const res = await sub.call('unsubscribe', { patterns: ['u.ok', 'a..b', 'fo+o'] });
+    expect(res.result).toBeUndefined();
+    expect(res.error).toMatchObject({ code: -32003, data: { invalid: ['a..b', 'fo+o'] } });
+    expect((await sub.call('subscriptions')).result.patterns).toEqual(['u.ok']);
+  });
+
   it('subscriptions reports another client by id, and -32602 for an unknown one', async () => {
     const a = await connected('a');
     await a.call('subscribe', { patterns: ['z.+', 'a.#'] });

@@ -6,6 +6,23 @@ import { requireStringArray } from '../params.js';
 import { chainStep } from '../publish-chain.js';
 
 /**
+ * Throws SUBSCRIPTION_ERROR (-32003) listing the patterns that are not valid, but for
+ * those in `held`: a session restored from the journal may hold one that an older
+ * version took, and its client must be able to drop it.
+ */
+export function refuseInvalidPatterns(patterns: readonly string[], held?: ReadonlySet<string>): void {
+  const errors = patterns.flatMap((pattern) => {
+    const reason = held?.has(pattern) ? null : patternError(pattern);
+    return reason ? [{ pattern, reason }] : [];
+  });
+  if (errors.length === 0) return;
+  throw new RpcError(ErrorCode.SUBSCRIPTION_ERROR, `Invalid pattern: ${errors.map((e) => `"${e.pattern}" (${e.reason})`).join(', ')}`, {
+    invalid: errors.map((e) => e.pattern),
+    reasons: errors,
+  });
+}
+
+/**
  * `subscribe`: all patterns or none. Matching retained messages follow right after the
  * response, each once even when several new patterns match it.
  */
@@ -16,16 +33,7 @@ export const subscribe: MethodSpec = {
   handle(ctx) {
     const { broker, conn, params } = ctx;
     const patterns = [...new Set(requireStringArray(params, 'patterns'))];
-    const errors = patterns.flatMap((pattern) => {
-      const reason = patternError(pattern);
-      return reason ? [{ pattern, reason }] : [];
-    });
-    if (errors.length > 0) {
-      throw new RpcError(ErrorCode.SUBSCRIPTION_ERROR, `Invalid pattern: ${errors.map((e) => `"${e.pattern}" (${e.reason})`).join(', ')}`, {
-        invalid: errors.map((e) => e.pattern),
-        reasons: errors,
-      });
-    }
+    refuseInvalidPatterns(patterns);
     const session = conn.session!;
     requireSubscribePermission(session, patterns);
     const added = patterns.filter((p) => !session.patterns.has(p));
