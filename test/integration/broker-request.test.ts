@@ -53,6 +53,9 @@ describe('request / reply', () => {
     expect((await c.call('reply', { result: 1 })).error.code).toBe(-32602);
     expect((await c.call('reply', { reply_to: 'x', error: 'bad' })).error.code).toBe(-32602);
     expect((await c.call('reply', { reply_to: 'x', error: { code: 1.5, message: 'm' } })).error.code).toBe(-32602);
+    // A code past 2^53 - 1 would reach the requester rounded (9007199254740993 as ...992).
+    const big = await c.call('reply', { reply_to: 'x', error: { code: 2 ** 53, message: 'm' } });
+    expect(big.error).toMatchObject({ code: -32602, message: expect.stringContaining('within +/-(2^53 - 1)') });
   });
 
   it('-32005 at once when no other connected client subscribes', async () => {

@@ -46,8 +46,8 @@ export const reply: MethodSpec = {
   handle({ broker, params }) {
     const token = requireString(params, 'reply_to');
     const error = params.error;
-    if (error !== undefined && error !== null && !(isRpcErrorObject(error) && Number.isInteger(error.code))) {
-      throw invalidParams('error must be an object with an integer code and a string message');
+    if (error !== undefined && error !== null && !(isRpcErrorObject(error) && Number.isSafeInteger(error.code))) {
+      throw invalidParams('error must be an object with an integer code (within +/-(2^53 - 1), so it reaches the requester as sent) and a string message');
     }
     // The result is answered after this frame's handling returns: keep its own bytes.
     const accepted = broker.requests.reply(token, keepJson(params.result), error ?? undefined);
