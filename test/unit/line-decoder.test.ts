@@ -2,6 +2,7 @@ import iconv from 'iconv-lite';
 import { describe, expect, it } from 'vitest';
 import { LineDecoder, MAX_LINE_CHARS } from '../../bridge/supervisor/line-decoder.js';
 import { Rng } from '../helpers/fuzz/prng.js';
+import { asWindowsReads } from '../helpers/windows-1252-reference.js';
 
 const texts = (lines: { text: string }[]): string[] => lines.map((l) => l.text);
 
@@ -64,10 +65,10 @@ describe('LineDecoder', () => {
     expect(() => new LineDecoder('klingon')).toThrow(/unknown encoding/);
   });
 
-  /** The lines iconv-lite's streaming decoder (as LineDecoder used for every encoding) made of these reads. */
+  /** The lines iconv-lite's streaming decoder (as LineDecoder used for every encoding) made of these reads; Windows-1252's undefined bytes as Windows reads them. */
   function iconvLines(encoding: string, reads: Buffer[]): string[] {
     const decoder = iconv.getDecoder(encoding);
-    const text = reads.map((r) => decoder.write(r)).join('') + (decoder.end() ?? '');
+    const text = asWindowsReads(reads.map((r) => decoder.write(r)).join('') + (decoder.end() ?? ''), Buffer.concat(reads), encoding);
     const lines = text.split('\n').map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l));
     if (lines[lines.length - 1] === '') lines.pop();
     return lines;
