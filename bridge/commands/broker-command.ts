@@ -6,13 +6,14 @@
  */
 import { Command, Option } from 'commander';
 import { DEFAULT_CONFIG, FSYNC_POLICIES, type BrokerConfig } from '../../src/broker/config.js';
+import { LOG_LEVELS } from '../../src/log/logger.js';
 import { withHttpFlag, withLogFileFlag } from '../connect-flags.js';
 import { LOG_FORMATS } from '../connect-flag-table.js';
-import { BOOLEAN_KEYS, FLAG_KEYS, flagName } from './broker-flags.js';
+import { BOOLEAN_KEYS, FLAG_KEYS, SHORT_FLAGS, flagName } from './broker-flags.js';
 const HELP: Partial<Record<keyof BrokerConfig, string>> = {
   host: 'interface to listen on; "localhost" = 127.0.0.1 and ::1 (env BROKER_HOST)',
   port: 'TCP port (env BROKER_PORT)',
-  log_level: 'debug, info, warning, error, critical (env BROKER_LOG_LEVEL)',
+  log_level: `${LOG_LEVELS.join(', ')} (env BROKER_LOG_LEVEL)`,
   token: 'shared secret clients must send in connect',
   allow_anonymous: 'accept clients without credentials even when listening beyond loopback (not recommended)',
   legacy_encoding: 'code page for frames that are not UTF-8 (older AHK clients send ANSI)',
@@ -33,7 +34,9 @@ export function brokerCommand(): Command {
   withLogFileFlag(cmd);
   for (const key of FLAG_KEYS) {
     const desc = `${HELP[key] ?? key.replace(/_/g, ' ')} (default ${JSON.stringify(DEFAULT_CONFIG[key])})`;
-    cmd.addOption(BOOLEAN_KEYS.has(key) ? new Option(`--${flagName(key)}`, desc) : new Option(`--${flagName(key)} <value>`, desc));
+    const short = SHORT_FLAGS[key];
+    const flags = `${short === undefined ? '' : `-${short}, `}--${flagName(key)}`;
+    cmd.addOption(BOOLEAN_KEYS.has(key) ? new Option(flags, desc) : new Option(`${flags} <value>`, desc));
   }
   cmd.addHelpText(
     'after',

@@ -4,7 +4,7 @@
  *
  * The broker is the process that sits idle for days, and commander, loaded to read one
  * command line, held 1.0 MB of it. So an everyday `bridge broker ...` (long flags,
- * `--name value` or `--name=value`, and `-c FILE`) is read from the table below (by a
+ * `--name value` or `--name=value`, and `-c FILE`, `-H HOST`, `-p PORT`) is read from the table below (by a
  * loop: `util.parseArgs` measured 0.2 MB more), and anything else (`--help`, `--http`
  * with its optional value, another short flag, a mistake) goes to commander
  * (broker-command.ts), which reads it and words the errors as for every other command.
@@ -22,6 +22,19 @@ export const FLAG_KEYS = CONFIG_KEYS.filter((key) => !FILE_ONLY_KEYS.has(key));
 /** The flag of a config key: `max_connections` -> `max-connections`. */
 export const flagName = (key: string): string => key.replace(/_/g, '-');
 
+/**
+ * The one-letter aliases of config keys: the client commands take `-H`/`-p` for the
+ * broker's address, and people (mosquitto's users among them) type `bridge broker -p N`.
+ */
+export const SHORT_FLAGS: Partial<Record<keyof BrokerConfig, string>> = { host: 'H', port: 'p' };
+
+/** A config key's flag in the plain table: a switch or a value, with its alias if it has one. */
+function plainFlag(key: keyof BrokerConfig): PlainFlag {
+  if (BOOLEAN_KEYS.has(key)) return SWITCH_FLAG;
+  const short = SHORT_FLAGS[key];
+  return short === undefined ? VALUE_FLAG : { kind: 'value', short };
+}
+
 /** The flags a plain line may use: all of the command's but `--http [addr]`. */
 export const BROKER_PLAIN_FLAGS: ReadonlyMap<string, PlainFlag> = new Map<string, PlainFlag>([
   ['config', { kind: 'value', short: 'c' }],
@@ -30,7 +43,7 @@ export const BROKER_PLAIN_FLAGS: ReadonlyMap<string, PlainFlag> = new Map<string
   ['persist', VALUE_FLAG],
   ['upstream', VALUE_FLAG],
   LOG_FILE_PLAIN_FLAG,
-  ...FLAG_KEYS.map((key): [string, PlainFlag] => [flagName(key), BOOLEAN_KEYS.has(key) ? SWITCH_FLAG : VALUE_FLAG]),
+  ...FLAG_KEYS.map((key): [string, PlainFlag] => [flagName(key), plainFlag(key)]),
 ]);
 
 const BROKER_LINE = new PlainCommandLine(BROKER_PLAIN_FLAGS, 0);

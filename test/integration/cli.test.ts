@@ -120,6 +120,21 @@ describe('bridge broker', () => {
     await stopCli(proc);
   });
 
+  // The client commands take -H/-p, and so do mosquitto's users: `bridge broker -p N` must
+  // listen there, both when the line is read without commander and when commander reads it.
+  it.each([
+    ['read without commander', (port: number) => ['-H', '127.0.0.1', '-p', String(port)]],
+    ['read by commander', (port: number) => ['-H127.0.0.1', `-p${port}`]],
+  ])('takes -H and -p for --host and --port (%s)', async (_how, flags) => {
+    const port = await deadPort();
+    const proc = cli.start(['broker', ...flags(port), '--log-level', 'info']);
+    await waitOutput(proc.child, proc.stderr, (s) => s.includes('broker listening'));
+    const c = await RawClient.connected(port, 'watcher');
+    expect((await c.call('ping')).result).toMatchObject({ pong: true });
+    c.close();
+    await stopCli(proc);
+  });
+
   it('a busy port is a clear error', async () => {
     const b = await startBroker();
     try {

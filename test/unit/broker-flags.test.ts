@@ -23,6 +23,9 @@ const EVERYDAY: string[][] = [
     BOOLEAN_KEYS.has(key) ? [[`--${flagName(key)}`]] : [[`--${flagName(key)}`, valueOf(key)], [`--${flagName(key)}=${valueOf(key)}`]],
   ),
   ['-c', 'broker.json'],
+  ['-p', '16380'],
+  ['-H', '0.0.0.0'],
+  ['-H', '::1', '-p', '16381', '--log-level', 'silent'],
   ['--config', 'C:\\shop\\broker.json'],
   ['--config=broker.json'],
   ['--log-format', 'json'],
@@ -58,7 +61,10 @@ const COMMANDERS: string[][] = [
   ['-c=broker.json'],
   ['-c'],
   ['--', '--port', '1'],
-  ['-p', '1'],
+  ['-p16380'],
+  ['-p'],
+  ['-P', '1'],
+  ['-x', '1'],
   ['--Port', '1'],
   ['--no-log-messages'],
 ];
@@ -76,6 +82,16 @@ describe('bridge broker flags without commander', () => {
 
   it('lists no flag, alias, kind, choice or default that commander does not', () => {
     expect(tableMismatches(BROKER_PLAIN_FLAGS, brokerCommand().options)).toEqual([]);
+  });
+
+  it('takes -H and -p, as the client commands do', () => {
+    expect(parseBrokerFlags(['-H', '0.0.0.0', '-p', '16380'])).toMatchObject({ host: '0.0.0.0', port: '16380' });
+    expect(viaCommander(['-H', '0.0.0.0', '-p', '16380'])).toMatchObject({ host: '0.0.0.0', port: '16380' });
+  });
+
+  it('lists every log level, silent too, in --log-level\'s help', () => {
+    const help = brokerCommand().options.find((option) => option.long === '--log-level')!.description;
+    expect(help).toContain('silent');
   });
 
   it('reads every flag of the command but --http', () => {
