@@ -5,7 +5,7 @@
  * supervising command is open-link.ts, kept apart so that a client command (`tail`,
  * `pub`, `sub`) does not load the broker and the status page.
  */
-import { BrokerClient, BrokerConnectionError } from '../src/client/index.js';
+import { BrokerClient, BrokerConnectionError, RpcError } from '../src/client/index.js';
 import { DEFAULT_HOST, DEFAULT_PORT } from '../src/protocol/messages.js';
 import { Logger, parseLogLevel } from '../src/log/logger.js';
 import { CliError } from './cli-error.js';
@@ -60,20 +60,57 @@ export function cliLogger(flags: LogFlags, component: string, defaultLevel = 'wa
 }
 
 /**
- * Connect a client for one CLI command. A refused or timed-out connection becomes a
- * `CliError` that tells the user how to start a broker.
+ * What a command that finds no broker tells the user to start: `broker` for the client
+ * commands (pub, sub, status, ...), which need only a broker; `up` for the commands about
+ * scripts (ps, logs, start, stop, restart), which need a bridge running them, and
+ * `bridge up` hosts the broker and runs the scripts in one.
  */
-export async function connectClient(flags: ConnectFlags, opts: { autoReconnect?: boolean; cleanSession?: boolean; logger?: Logger } = {}): Promise<BrokerClient> {
+export type StartHint = 'broker' | 'up';
+
+/** The sentence after "no broker at HOST:PORT" that says what to start. */
+function startAdvice(hint: StartHint, port: number): string {
+  return hint === 'up'
+    ? `Start the scripts and their broker with \`npx bridge up\` (add --port ${port} if needed), or point at a running bridge's broker with --host/--port or BROKER_HOST/BROKER_PORT.`
+    : `Start one with \`npx bridge broker\` (add --port ${port} if needed), or point at a running one with --host/--port or BROKER_HOST/BROKER_PORT.`;
+}
+
+/**
+ * The broker refused the credentials (`invalid_token`, docs/protocol.md): name the flags
+ * that send them, since the broker's words ("send \"token\"") are the protocol's, not the
+ * CLI's. Which of the two refusals it was follows from whether this command sent a token.
+ */
+function credentialsAdvice(sentToken: boolean): string {
+  const perClient = 'If the broker lists per-client credentials ("clients" in its config), also connect as one of those ids with -i/--client-id <id> and pass that client\'s token.';
+  return sentToken
+    ? `The broker refused the token: check --token <token> or BROKER_TOKEN. ${perClient}`
+    : `This broker requires credentials: pass its token with --token <token> or BROKER_TOKEN. ${perClient}`;
+}
+
+/** Whether `err` is the broker's refusal of a `connect`'s credentials. */
+function isCredentialsRefusal(err: unknown): boolean {
+  return err instanceof RpcError && (err.data as { reason?: unknown } | undefined)?.reason === 'invalid_token';
+}
+
+/**
+ * Connect a client for one CLI command. A refused or timed-out connection becomes a
+ * `CliError` that tells the user what to start (`startHint`, default `broker`); refused
+ * credentials, one that names the flags that send them.
+ */
+export async function connectClient(
+  flags: ConnectFlags,
+  opts: { autoReconnect?: boolean; cleanSession?: boolean; logger?: Logger; startHint?: StartHint } = {},
+): Promise<BrokerClient> {
   const { host, port } = resolveAddress(flags);
   const id = flags.clientId;
   if (id !== undefined && (id.length < 1 || id.length > MAX_CLIENT_ID_CHARS)) {
     throw new CliError(`invalid --client-id "${id.length > 40 ? `${id.slice(0, 40)}...` : id}" (${id.length} characters): use 1 to ${MAX_CLIENT_ID_CHARS}`);
   }
+  const token = flags.token ?? (process.env.BROKER_TOKEN || undefined);
   const client = new BrokerClient(id ?? `bridge-cli-${process.pid}`, {
     host,
     port,
     clientType: 'cli',
-    token: flags.token ?? (process.env.BROKER_TOKEN || undefined),
+    token,
     autoReconnect: opts.autoReconnect ?? false,
     cleanSession: opts.cleanSession ?? true,
     connectTimeout: 5,
@@ -89,11 +126,11 @@ export async function connectClient(flags: ConnectFlags, opts: { autoReconnect?:
     const code = err instanceof BrokerConnectionError ? err.code : undefined;
     if (code === 'ECONNREFUSED' || code === 'ETIMEDOUT' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
       throw new CliError(
-        `${code === 'ECONNREFUSED' ? e.message : `no broker reachable at ${host}:${port}: ${e.message}`}\n` +
-          `Start one with \`npx bridge broker\` (add --port ${port} if needed), or point at a running one with --host/--port or BROKER_HOST/BROKER_PORT.`,
+        `${code === 'ECONNREFUSED' ? e.message : `no broker reachable at ${host}:${port}: ${e.message}`}\n` + startAdvice(opts.startHint ?? 'broker', port),
       );
     }
-    throw new CliError(`could not connect to the broker at ${host}:${port}: ${e.message}`);
+    const advice = isCredentialsRefusal(err) ? `\n${credentialsAdvice(token !== undefined && token !== '')}` : '';
+    throw new CliError(`could not connect to the broker at ${host}:${port}: ${e.message}${advice}`);
   }
   holdOpen(client, () => leaveBroker(client));
   return client;

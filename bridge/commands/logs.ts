@@ -93,7 +93,7 @@ export async function runLogs(key: string, flags: LogsFlags): Promise<void> {
     const line = flags.json ? JSON.stringify({ seq: entry.seq, stream: entry.stream, text: entry.text, timestamp: entry.timestamp }) : formatEntry(entry, opts);
     process.stdout.write(line + '\n');
   };
-  const client = await connectClient(flags, { autoReconnect: flags.follow === true });
+  const client = await connectClient(flags, { autoReconnect: flags.follow === true, startHint: 'up' });
   if (!flags.follow) {
     try {
       (await fetchRing(client, key, lines)).lines.forEach(print);

@@ -121,7 +121,7 @@ async function watch(client: BrokerClient, query: ScriptsQuery, json: boolean): 
 
 /** Run `bridge ps` with its parsed flags. */
 export async function runPs(flags: PsFlags): Promise<void> {
-  const client = await connectClient(flags, { autoReconnect: flags.watch === true });
+  const client = await connectClient(flags, { autoReconnect: flags.watch === true, startHint: 'up' });
   const query = new ScriptsQuery(client);
   if (flags.watch) {
     await watch(client, query, flags.json === true);

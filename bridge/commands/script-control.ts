@@ -21,7 +21,7 @@ const MAX_TIMEOUT_S = 300;
 /** Run `bridge start|stop|restart KEY` with its parsed arguments. */
 export async function runControl(op: Op, key: string, flags: ControlFlags): Promise<void> {
   const timeout = secondsFlag(flags.timeout, '--timeout', { max: MAX_TIMEOUT_S });
-  const client = await connectClient(flags);
+  const client = await connectClient(flags, { startHint: 'up' });
   try {
     await requireOwner(client, key);
     const before = await statusBefore(client, key);

@@ -39,6 +39,20 @@ describe('bridge CLI without a broker', () => {
     }
   });
 
+  // A script command needs a bridge running the scripts, not a bare broker: `bridge up`
+  // hosts the broker and runs them.
+  it('the script commands say to start `npx bridge up` when no broker is reachable', async () => {
+    const port = await deadPort();
+    const commands = [['ps'], ['logs', 'cad'], ['start', 'cad'], ['stop', 'cad'], ['restart', 'cad']];
+    for (const args of PLATFORM_NEUTRAL ? commands.slice(0, 1) : commands) {
+      const res = await runCli([...args, '--port', String(port), '--host', '127.0.0.1']);
+      expect(res.code, args.join(' ')).toBe(1);
+      expect(res.stderr, args.join(' ')).toContain(`127.0.0.1:${port}`);
+      expect(res.stderr, args.join(' ')).toContain(`\`npx bridge up\` (add --port ${port} if needed)`);
+      expect(res.stderr, args.join(' ')).not.toContain('npx bridge broker');
+    }
+  });
+
   it.skipIf(PLATFORM_NEUTRAL)('exits 1 on a usage error', async () => {
     const res = await runCli(['pub']);
     expect(res.code).toBe(1);
@@ -132,6 +146,26 @@ describe('bridge broker', () => {
     const c = await RawClient.connected(port, 'watcher');
     expect((await c.call('ping')).result).toMatchObject({ pong: true });
     c.close();
+    await stopCli(proc);
+  });
+
+  // The broker's refusal names the protocol's "token" param; a CLI user needs the flags.
+  it('a client without the token, or with a wrong one, is told --token, BROKER_TOKEN and --client-id', async () => {
+    const port = await deadPort();
+    const proc = cli.start(['broker', '--host', '127.0.0.1', '--port', String(port), '--token', 's3cret', '--log-level', 'info']);
+    await waitOutput(proc.child, proc.stderr, (s) => s.includes('broker listening'));
+    const address = ['--host', '127.0.0.1', '--port', String(port)];
+    const none = await runCli(['status', ...address]);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toContain('accepts only clients with credentials');
+    expect(none.stderr).toContain('This broker requires credentials: pass its token with --token <token> or BROKER_TOKEN.');
+    expect(none.stderr).toContain('-i/--client-id <id>');
+    const wrong = await runCli(['pub', 'a.b', '1', ...address], { BROKER_TOKEN: 'guess' });
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toContain('authentication failed: wrong token');
+    expect(wrong.stderr).toContain('The broker refused the token: check --token <token> or BROKER_TOKEN.');
+    const right = await runCli(['status', ...address, '--token', 's3cret']);
+    expect(right.code, right.stderr).toBe(0);
     await stopCli(proc);
   });
 
