@@ -140,7 +140,27 @@ export async function runDemo(flags: DemoFlags): Promise<void> {
   await finished;
   await stop();
   line('');
-  line('Next: run a broker with `npx bridge broker`, your own script with `npx bridge run <file.ahk> --key <name>`,');
-  line('and watch with `npx bridge sub "scripts.#"`. See README.md and scripts/README.md.');
+  for (const text of nextSteps(interpreter.fake ? path.relative(process.cwd(), interpreter.path) || interpreter.path : null)) line(text);
   process.exit(0);
+}
+
+/**
+ * The demo's closing lines: what to run for real work. `bridge up` first, the README's main
+ * path (it hosts the broker and runs every script of the config). `standIn` is the
+ * stand-in interpreter the demo used (relative to the current folder), null when it found
+ * AutoHotkey: without AutoHotkey, `bridge up` and `bridge run` fail unless given the
+ * stand-in too, so each command names it.
+ */
+export function nextSteps(standIn: string | null): string[] {
+  const ahk = standIn === null ? '' : ` --ahk ${/\s/.test(standIn) ? `"${standIn}"` : standIn}`;
+  return [
+    `Next: \`npx bridge up${ahk}\` runs every script in ./bridge.config.json and hosts the broker`,
+    '  (`npx bridge init <folder>` writes one for a folder of .ahk scripts);',
+    `  one script alone: \`npx bridge run <file.ahk> --key <name>${ahk}\`;`,
+    '  watch with `npx bridge ps` and `npx bridge sub "scripts.#"`.',
+    ...(standIn === null
+      ? []
+      : ['No AutoHotkey was found here, so both take the stand-in with --ahk (or AHK_PATH), as above;', 'it interprets no AutoHotkey code (fixtures/fake-ahk/README.md).']),
+    'See README.md and scripts/README.md.',
+  ];
 }

@@ -198,6 +198,10 @@ describe('bridge demo', () => {
     expect(out).toContain('event    scripts.cad.hotkey.pressed {"key":"F1","simulated":true}');
     expect(out).toMatch(/scripts\.cad\.stopped \{"exit_code":0,"signal":null,"reason":"stopped"/);
     expect(res.stderr).not.toMatch(/WARNING|ERROR/);
+    // Without AutoHotkey, what it suggests next fails unless given the stand-in too.
+    const standIn = path.join('fixtures', 'fake-ahk', 'AutoHotkey.mjs');
+    expect(out).toContain(`Next: \`npx bridge up --ahk ${standIn}\``);
+    expect(out).toContain(`\`npx bridge run <file.ahk> --key <name> --ahk ${standIn}\``);
   });
 
   it('joins a broker whose bridge runs cad already (npx bridge up in another terminal): the demo runs as cad_demo, exit 0', async () => {
