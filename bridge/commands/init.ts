@@ -8,6 +8,8 @@ import path from 'node:path';
 import { SCRIPT_KEY } from '../bridge-config.js';
 import { CliError } from '../cli-error.js';
 import { makeFolder } from '../make-folder.js';
+import { listPackaged } from '../packaged-files.js';
+import { pathKey, scanIncludes } from '../supervisor/ahk-includes.js';
 import { findInterpreter, InterpreterNotFoundError, requiredMajor, type AhkMajor } from '../supervisor/interpreter.js';
 import { DEFAULT_RESTART } from '../supervisor/restart-policy.js';
 
@@ -120,6 +122,41 @@ function mostCommon(values: string[]): string | undefined {
   return best;
 }
 
+/** Whether `file` is `folder` or below it. */
+function isInside(file: string, folder: string): boolean {
+  const rel = path.relative(folder, file);
+  return !rel.startsWith('..') && !path.isAbsolute(rel);
+}
+
+/**
+ * The folders inside `folder` where a script's `#Include` (`lib\Bridge.ahk`,
+ * `%A_ScriptDir%\lib\Bridge.ahk`, `<Bridge>`, ...) looks for one of the libraries
+ * `bridge lib export` writes and finds none: init writes only the config, so `bridge up`
+ * would stop there with `#Include file ... cannot be opened`. Resolved as the interpreter
+ * resolves them (ahk-includes.ts). A missing library outside the folder (an absolute path,
+ * the Documents Lib of `<Bridge>`) is the user's own layout, not named here.
+ */
+async function foldersMissingLibraries(files: string[], found: (string | Error)[], folder: string): Promise<string[]> {
+  const libraries = new Set((await listPackaged('scripts/lib')).map((name) => name.toLowerCase()));
+  // By pathKey: `lib` and `Lib` are one folder on Windows.
+  const folders = new Map<string, string>();
+  for (const [i, file] of files.entries()) {
+    const ahk = found[i];
+    const scan = await scanIncludes({ scriptPath: file, ahkPath: typeof ahk === 'string' ? ahk : undefined });
+    for (const missing of scan.missing) {
+      const lib = path.dirname(missing);
+      if (libraries.has(path.basename(missing).toLowerCase()) && isInside(missing, folder) && !folders.has(pathKey(lib))) folders.set(pathKey(lib), lib);
+    }
+  }
+  return [...folders.values()].sort();
+}
+
+/** A folder as a command line should give it: relative to here when below, quoted when it has spaces. */
+function folderArgument(dir: string): string {
+  const shown = isInside(dir, process.cwd()) ? path.relative(process.cwd(), dir) || '.' : dir;
+  return /\s/.test(shown) ? `"${shown}"` : shown;
+}
+
 /** Run `bridge init` with its parsed arguments. */
 export async function runInit(folder: string, flags: InitFlags): Promise<void> {
   const dir = path.resolve(folder);
@@ -177,10 +214,12 @@ export async function runInit(folder: string, flags: InitFlags): Promise<void> {
     throw new CliError(`cannot write ${flags.output}: ${(err as Error).message}`);
   }
   if (note) process.stderr.write(`bridge init: ${note}\n`);
+  const libFolders = await foldersMissingLibraries(files, found, dir);
   const width = Math.max(...keys.map((k) => k.length));
   const lines = [
     `wrote ${flags.output}: ${files.length} script${files.length === 1 ? '' : 's'} from ${folder}${shared ? `, interpreter ${shared}` : ''}`,
     ...keys.map((k, i) => `  ${k.padEnd(width)}  ${configPath(files[i]!, configDir)}`),
+    ...libFolders.map((lib) => `${folderArgument(lib)} lacks the ahk-bridge libraries the scripts #Include: write them with: bridge lib export ${folderArgument(lib)}`),
     `start them with: bridge up${output === path.resolve('bridge.config.json') ? '' : ` --config ${flags.output}`}`,
   ];
   process.stdout.write(lines.join('\n') + '\n');

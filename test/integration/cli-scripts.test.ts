@@ -380,6 +380,7 @@ describe('bridge init', () => {
     expect(res.code, res.stderr).toBe(0);
     expect(res.stdout).toMatch(/^wrote .*bridge\.config\.json: 2 scripts from /);
     expect(res.stdout).toMatch(/^ {2}cad_hotkeys {2}scripts\/cad hotkeys\.ahk$/m);
+    expect(res.stdout).not.toContain('lib export');
     // No interpreter on this machine: said on stderr and, as a comment, in the file.
     expect(res.stderr).toMatch(/^bridge init: no AutoHotkey interpreter found: /);
     const written = JSON.parse(readFileSync(config, 'utf8')) as Record<string, unknown>;
@@ -430,6 +431,34 @@ describe('bridge init', () => {
     const missing = await runCli(['init', path.join(dir, 'scripts'), '--output', path.join(dir, 'other.json'), '--ahk', path.join(dir, 'nope.exe')]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/AutoHotkey interpreter from --ahk not found: /);
+  });
+
+  // init writes only the config: a script that #Includes the libraries from a folder that
+  // lacks them would fail to load under `bridge up`, so init names the command that writes them.
+  it('says to run `bridge lib export` into the folder a script #Includes the libraries from, until they are there', async () => {
+    const dir = bed.tempDir('cli-init-');
+    const scripts = path.join(dir, 'scripts');
+    mkdirSync(path.join(scripts, 'tools'), { recursive: true });
+    writeFileSync(path.join(scripts, 'saw.ahk'), '#Include lib\\Bridge.ahk\n;@fake bridge\n');
+    writeFileSync(path.join(scripts, 'tools', 'cad.ahk'), '#Include %A_ScriptDir%\\lib\\BrokerClient.ahk\n');
+    writeFileSync(path.join(scripts, 'plain.ahk'), '; includes nothing\n');
+    const config = path.join(dir, 'bridge.config.json');
+    const init = (): Promise<CliResult> => runCli(['init', scripts, '--recursive', '--output', config, '--force', '--ahk', FAKE_AHK]);
+    const hint = (lib: string): string => `${lib} lacks the ahk-bridge libraries the scripts #Include: write them with: bridge lib export ${lib}\n`;
+
+    const before = await init();
+    expect(before.code, before.stderr).toBe(0);
+    expect(before.stdout).toContain(hint(path.join(scripts, 'lib')));
+    expect(before.stdout).toContain(hint(path.join(scripts, 'tools', 'lib')));
+    expect(before.stdout).toMatch(/start them with: bridge up --config .*\n$/);
+
+    expect((await runCli(['lib', 'export', path.join(scripts, 'lib')])).code).toBe(0);
+    const half = await init();
+    expect(half.stdout).not.toContain(hint(path.join(scripts, 'lib')));
+    expect(half.stdout).toContain(hint(path.join(scripts, 'tools', 'lib')));
+
+    expect((await runCli(['lib', 'export', path.join(scripts, 'tools', 'lib')])).code).toBe(0);
+    expect((await init()).stdout).not.toContain('lib export');
   });
 
   it('refuses to overwrite a file without --force', async () => {
