@@ -11,6 +11,7 @@ import logging
 from typing import Any, Callable, Dict, Iterator, Optional, Tuple
 
 from . import _framing, _wire_log
+from ._values import is_number
 from .errors import INVALID_REQUEST, BrokerError, BrokerNotConnectedError, BrokerTimeoutError
 
 log = logging.getLogger("message_broker.client")
@@ -74,7 +75,24 @@ class Connection:
         self.server_error: Optional[BrokerError] = None
         #: ``max_message_size`` from this connection's connect result.
         self.max_message_size: Optional[int] = None
+        #: The id of this connection's ``connect`` request, while it waits for its answer.
+        self.connect_id: Optional[int] = None
         self._ids = ids
+
+    @property
+    def incoming_limit(self) -> int:
+        """Largest frame body to read from the broker (``_framing.incoming_frame_limit``)."""
+        return _framing.incoming_frame_limit(self.max_message_size)
+
+    def take_connect_result(self, result: Any) -> None:
+        """Learn the broker's limits from its connect result. Called by the read loop as the
+        answer arrives, before it reads the next frame: deliveries queued for this client
+        follow the answer at once, possibly in the same read, and must be measured against
+        the broker's ``max_message_size`` already."""
+        self.connect_id = None
+        if isinstance(result, dict):
+            size = result.get("max_message_size")
+            self.max_message_size = size if is_number(size) else None
 
     def abort(self, reason: str) -> None:
         """Close at once; the read loop ends and reports ``reason``."""
@@ -137,6 +155,10 @@ class Connection:
             _wire_log.log_sent(self.client_id, method, None, params, len(body))
 
     # -- calls --------------------------------------------------------------------------
+
+    def new_request(self, method: str, params: Any) -> BuiltRequest:
+        """Number and encode a request for ``send_request``/``request`` (ids from the client's counter)."""
+        return build_request(self._ids, method, params)
 
     def send_request(self, method: str, params: Any, built: Optional[BuiltRequest] = None) -> "asyncio.Future[Any]":
         """Register and write a request; the future settles with its answer or the connection's loss."""

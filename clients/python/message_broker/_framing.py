@@ -16,10 +16,43 @@ HEADER = struct.Struct(">I")
 #: answering with id null; a request refused that way would only ever time out.
 MAX_JSON_DEPTH = 64
 
-#: Largest incoming frame body accepted. The broker's own ``max_message_size`` bounds what
-#: clients send and deliveries add only a small envelope; a far larger header means the
-#: peer is not a broker (an HTTP server's "HTTP" reads as a 1.2 GB length) or is corrupt.
+#: Largest incoming frame body accepted from a broker whose ``max_message_size`` is not
+#: known yet (before its connect result), and the least accepted once it is. A far larger
+#: header means the peer is not a broker (an HTTP server's "HTTP" reads as a 1.2 GB
+#: length) or is corrupt.
 MAX_INCOMING_FRAME = 64 * 1024 * 1024
+
+#: What a broker's frame may add to the largest frame it accepts: a delivery wraps the
+#: published payload in an envelope (topic, timestamp, sender, message_id, flags). The
+#: sender is at most 128 characters and the topic was already in the publish frame, so the
+#: envelope is a few hundred bytes; this leaves room to spare.
+ENVELOPE_ALLOWANCE = 64 * 1024
+
+#: How many UTF-8 bytes a delivery may spend per byte of the frame it was published in: the
+#: broker reads a frame that is not UTF-8 in its ``legacy_encoding`` (cp1252 by default)
+#: and delivers UTF-8, where one cp1252 byte can take three (``€`` is E2 82 AC). The broker
+#: checks ``max_message_size`` on the frame as it arrived.
+TRANSCODING_GROWTH = 3
+
+#: The length header's own limit: nothing larger can be announced.
+_MAX_HEADER_LENGTH = 2 ** 32 - 1
+
+
+def incoming_frame_limit(max_message_size: Any) -> int:
+    """Largest frame body to accept from a broker that advertised ``max_message_size``
+    (None or not a number: not known yet).
+
+    Every frame such a broker legitimately sends fits: a delivery of a publish frame of
+    exactly ``max_message_size`` bytes, envelope and UTF-8 transcoding included. Never
+    below ``MAX_INCOMING_FRAME``, so a broker with a small ``max_message_size`` is read as
+    before; garbage headers above the limit are still refused.
+    """
+    if isinstance(max_message_size, bool) or not isinstance(max_message_size, (int, float)) or not max_message_size > 0:
+        return MAX_INCOMING_FRAME
+    if max_message_size >= _MAX_HEADER_LENGTH:
+        return _MAX_HEADER_LENGTH
+    needed = TRANSCODING_GROWTH * int(max_message_size) + ENVELOPE_ALLOWANCE
+    return min(max(MAX_INCOMING_FRAME, needed), _MAX_HEADER_LENGTH)
 
 # Strings (with their escapes) or brackets: brackets inside strings must not count. The
 # unrolled string form is linear, so a large payload cannot make the scan backtrack.

@@ -78,8 +78,11 @@ async def send_connect(conn: Connection, client_id: str, config: ClientConfig, f
     # messages the broker queued for us during the outage.
     if first and config.clean_session:
         params["clean_session"] = True
+    built = conn.new_request("connect", params)
+    # The read loop hands the answer to conn.take_connect_result() as it arrives.
+    conn.connect_id = built[0]
     try:
-        result = await conn.request("connect", params, timeout)
+        result = await conn.request("connect", params, timeout, built)
     except BrokerTimeoutError:
         raise BrokerTimeoutError(
             "%s accepted the connection but did not answer \"connect\" within %gs (is it a broker?)"

@@ -55,10 +55,11 @@ async def read_frames(conn: Connection, handler: InboundHandler) -> None:
             header = await conn.reader.readexactly(_framing.HEADER.size)
             conn.last_rx = loop.time()
             (length,) = _framing.HEADER.unpack(header)
-            if length > _framing.MAX_INCOMING_FRAME:
+            limit = conn.incoming_limit
+            if length > limit:
                 bad = ConnectionError(
                     "the peer at %s announced a %d-byte frame (limit %d): not a broker, or a corrupt stream; closing"
-                    % (conn.where, length, _framing.MAX_INCOMING_FRAME)
+                    % (conn.where, length, limit)
                 )
                 log.error("%s", bad)
                 handler.report(bad)
@@ -155,6 +156,9 @@ def _settle(conn: Connection, value: Any, handler: InboundHandler) -> None:
     """Hand a response to the call waiting for it."""
     req_id = value.get("id")
     future = conn.pending.pop(req_id, None) if isinstance(req_id, int) and not isinstance(req_id, bool) else None
+    if future is not None and req_id == conn.connect_id and "error" not in value:
+        # Now, not when the handshake resumes: the frames that follow are read first.
+        conn.take_connect_result(value.get("result"))
     if future is not None:
         if not future.done():
             if "error" in value:

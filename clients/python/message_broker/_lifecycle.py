@@ -20,7 +20,7 @@ from ._heartbeat import heartbeat_timing, keep_alive
 from ._inbound import read_frames
 from ._reconnect import Reconnector, reconnect_delay
 from ._subscriptions import SubscriptionRegistry
-from ._values import error_text, is_number
+from ._values import error_text
 from .config import ClientConfig
 from .errors import BrokerError, BrokerNotConnectedError
 from .message import Message
@@ -240,7 +240,6 @@ class ConnectionLifecycle:
             result = await send_connect(conn, self.client_id, self.config, first, max(0.001, deadline - loop.time()))
             if epoch != self._epoch:
                 raise cancelled()
-            conn.max_message_size = result.get("max_message_size") if is_number(result.get("max_message_size")) else None
             await restore_subscriptions(conn, self._subs.patterns, float(self.config.request_timeout), self.report)
             if epoch != self._epoch:
                 raise cancelled()

@@ -822,6 +822,167 @@ async def test_oversize_and_too_deep_frames_refused_locally(make_client):
     assert (await client.call("ping"))["pong"] is True
 
 
+# --------------------------------------------------------------------------- frames as large as the broker allows
+
+#: max_message_size of the brokers the size tests start.
+SMALL_MAX = 4096
+
+
+@pytest.fixture
+def small_broker():
+    """A broker of this test's own with ``max_message_size`` ``SMALL_MAX``."""
+    broker = BrokerProcess(extra={"max_message_size": SMALL_MAX})
+    yield broker
+    broker.stop()
+
+
+@pytest.fixture
+def floor_at_small_max(monkeypatch):
+    """The client's incoming floor (64 MiB) lowered to ``SMALL_MAX``: a 4 KiB broker then
+    stands for one whose max_message_size is at or past the floor (64 MiB and more),
+    without moving 64 MiB per test."""
+    from message_broker import _framing
+
+    monkeypatch.setattr(_framing, "MAX_INCOMING_FRAME", SMALL_MAX)
+
+
+async def raw_publish_of_size(port: int, topic: str, size: int, qos: int = 0, pad: bytes = b"x") -> Dict[str, Any]:
+    """Publish from a raw socket in a frame whose body is exactly ``size`` bytes; returns
+    the broker's answer (result or error). The payload is a string of ``pad`` bytes filling
+    the frame (b"\\x80" makes the frame cp1252, the broker's default legacy_encoding)."""
+    import json
+    import struct
+
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+
+    async def call(body: bytes) -> Dict[str, Any]:
+        writer.write(struct.pack(">I", len(body)) + body)
+        (length,) = struct.unpack(">I", await within(reader.readexactly(4)))
+        return json.loads(await within(reader.readexactly(length)))
+
+    try:
+        connected = await call(json.dumps({"jsonrpc": "2.0", "method": "connect", "params": {"client_id": "raw-%s" % uid()}, "id": 1}).encode())
+        assert "result" in connected, connected
+        head = b'{"jsonrpc":"2.0","method":"publish","params":{"topic":%s,"qos":%d,"payload":"' % (json.dumps(topic).encode(), qos)
+        tail = b'"},"id":2}'
+        body = head + pad * (size - len(head) - len(tail)) + tail
+        assert len(body) == size
+        return await call(body)
+    finally:
+        writer.transport.abort()
+
+
+async def test_a_delivery_of_a_publish_frame_of_max_message_size_is_received(small_broker, floor_at_small_max):
+    sub = BrokerClient("big-sub-%s" % uid(), host="127.0.0.1", port=small_broker.port, config=fast_config())
+    events = Events(sub)
+    inbox = Inbox()
+    topic = "big.%s" % uid()
+    try:
+        await sub.connect()
+        assert sub.server_info["max_message_size"] == SMALL_MAX
+        await sub.subscribe(topic, inbox.callback)
+        # One byte more is what the broker refuses: SMALL_MAX is the largest frame it takes.
+        refused = await raw_publish_of_size(small_broker.port, topic, SMALL_MAX + 1)
+        assert refused["error"]["code"] == INVALID_REQUEST
+        answer = await raw_publish_of_size(small_broker.port, topic, SMALL_MAX)
+        assert answer["result"]["delivered"] == 1
+        msg = await inbox.wait_topic(topic)
+        # Its delivery frame is larger than SMALL_MAX (envelope: timestamp, sender, id, ...).
+        assert msg.message_id == answer["result"]["message_id"] and set(msg.payload) == {"x"}
+        assert sub.is_connected and events.of("disconnected") == [] and events.of("error") == []
+    finally:
+        await sub.disconnect()
+
+
+async def test_a_max_size_cp1252_publish_is_received_transcoded_to_three_times_its_size(small_broker, floor_at_small_max, monkeypatch):
+    # A script's cp1252 frame is delivered as UTF-8: each 0x80 byte becomes "€", 3 bytes.
+    from message_broker import _framing
+
+    monkeypatch.setattr(_framing, "ENVELOPE_ALLOWANCE", 1024)  # so the 64 KiB spare cannot hide the growth
+    sub = BrokerClient("cp-sub-%s" % uid(), host="127.0.0.1", port=small_broker.port, config=fast_config())
+    events = Events(sub)
+    inbox = Inbox()
+    topic = "big.cp.%s" % uid()
+    try:
+        await sub.connect()
+        await sub.subscribe(topic, inbox.callback)
+        answer = await raw_publish_of_size(small_broker.port, topic, SMALL_MAX, pad=b"\x80")
+        assert answer["result"]["delivered"] == 1
+        msg = await inbox.wait_topic(topic)
+        assert set(msg.payload) == {"\u20ac"} and len(msg.payload.encode("utf-8")) > 2 * SMALL_MAX
+        assert sub.is_connected and events.of("disconnected") == [] and events.of("error") == []
+    finally:
+        await sub.disconnect()
+
+
+async def test_a_max_size_qos1_message_queued_while_away_arrives_right_after_connect(small_broker, floor_at_small_max):
+    # Queued messages follow the connect answer at once, in the same read as often as not:
+    # the broker's max_message_size must be known before the frame after the answer is read.
+    client_id = "big-away-%s" % uid()
+    topic = "big.away.%s" % uid()
+    inbox = Inbox()
+    sub = BrokerClient(client_id, host="127.0.0.1", port=small_broker.port, config=fast_config())
+    try:
+        await sub.connect()
+        await sub.subscribe(topic, inbox.callback)
+        await sub.disconnect()  # the session, with its subscription, stays on the broker
+        answers = [await raw_publish_of_size(small_broker.port, topic, SMALL_MAX, qos=1) for _ in range(3)]
+        assert [a["result"]["delivered"] for a in answers] == [1, 1, 1]
+        events = Events(sub)
+        await sub.connect()
+        assert sub.server_info["session_present"] is True
+        for answer in answers:
+            await inbox.wait(lambda m, wanted=answer["result"]["message_id"]: m.message_id == wanted)
+        assert sub.is_connected and events.of("disconnected") == [] and events.of("error") == []
+    finally:
+        await sub.disconnect()
+
+
+async def test_a_length_header_far_past_the_broker_limits_is_still_refused():
+    """Not a broker: an HTTP server answers the connect frame with "HTTP/1.1 ...", whose
+    first four bytes read as a 1.2 GB length; after a handshake, a header past what the
+    advertised max_message_size allows is refused just the same."""
+    import json
+    import struct
+
+    async def http(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(1)
+        writer.write(b"HTTP/1.1 400 Bad Request\r\n\r\n")
+        await reader.read()
+        writer.close()
+
+    async def oversize_after_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        (length,) = struct.unpack(">I", await reader.readexactly(4))
+        request = json.loads(await reader.readexactly(length))
+        result = {"client_id": request["params"]["client_id"], "server_version": "0", "max_message_size": SMALL_MAX}
+        body = json.dumps({"jsonrpc": "2.0", "result": result, "id": request["id"]}).encode()
+        # The answer, then a header 64 MiB + 1 long: past max(64 MiB, what SMALL_MAX needs).
+        writer.write(struct.pack(">I", len(body)) + body + struct.pack(">I", 64 * 1024 * 1024 + 1))
+        await reader.read()
+        writer.close()
+
+    for handler in (http, oversize_after_connect):
+        server = await asyncio.start_server(handler, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        client = BrokerClient("garbage-%s" % uid(), host="127.0.0.1", port=port, config=fast_config(auto_reconnect=False))
+        errors: List[BaseException] = []
+        client.add_listener("error", errors.append)
+        try:
+            try:
+                await within(client.connect())
+            except (BrokerError, ConnectionError):
+                pass
+            deadline = asyncio.get_running_loop().time() + WAIT
+            while not errors and asyncio.get_running_loop().time() < deadline:
+                await asyncio.sleep(0.01)
+            assert any("announced a" in str(e) and "not a broker" in str(e) for e in errors), errors
+            assert not client.is_connected
+        finally:
+            await client.disconnect()
+            server.close()
+            await server.wait_closed()
+
+
 # --------------------------------------------------------------------------- connection loss and recovery
 
 
