@@ -13,10 +13,14 @@ from typing import List, Optional
 from .errors import BridgeNotFoundError
 
 INSTALL_HINT = (
-    "MessageBroker runs the ahk-bridge broker (a Node.js program). Install one of: "
-    "bridge.exe (the single-file build, on PATH); or Node.js 20+ and then `npm install -g ahk-bridge` "
-    "(puts `bridge` on PATH); or set BRIDGE_CMD to the command that runs it, for example "
-    "BRIDGE_CMD=\"node C:/ahk-bridge/dist/bridge/cli.js\"."
+    "MessageBroker and AHKBridge run ahk-bridge's `bridge` command (a Node.js 20+ program). "
+    "Any one of these makes it found: "
+    "(1) set BRIDGE_CMD to the command line that runs it, for example "
+    "BRIDGE_CMD=\"node C:/ahk-bridge/dist/bridge/cli.js\"; "
+    "(2) with an ahk-bridge checkout, install this package from it in editable mode, "
+    "`pip install -e ./clients/python`, so that it finds the checkout's dist/bridge/cli.js "
+    "(a plain `pip install ./clients/python` copies the package into site-packages, away from the checkout); "
+    "(3) put `bridge` on PATH: `npm install -g .` in the checkout, or bridge.exe (the single-file build)."
 )
 
 
@@ -33,6 +37,26 @@ def _checkout_cli() -> Optional[Path]:
         if cli.is_file() and (parent / "package.json").is_file():
             return cli
     return None
+
+
+def _unbuilt_checkout() -> Optional[Path]:
+    """The ahk-bridge checkout this package sits in (as clients/python/), when it has no
+    dist/bridge/cli.js yet; None when the package is elsewhere (site-packages)."""
+    package = Path(__file__).resolve().parent
+    root = package.parents[2] if len(package.parents) > 2 else None
+    if root is None or package.parent.name != "python" or package.parent.parent.name != "clients":
+        return None
+    return root if (root / "package.json").is_file() else None
+
+
+def _not_found_message() -> str:
+    """Why no ``bridge`` was found, naming where this package is, and how to fix it."""
+    checkout = _unbuilt_checkout()
+    if checkout is not None:
+        where = "the ahk-bridge checkout this package is in (%s) is not built: run `npm install` there (it builds dist/)" % checkout
+    else:
+        where = "this message_broker package (at %s) is not inside an ahk-bridge checkout" % Path(__file__).resolve().parent
+    return "no ahk-bridge `bridge` to run: BRIDGE_CMD is not set, no `bridge` on PATH is ahk-bridge's, and %s. %s" % (where, INSTALL_HINT)
 
 
 def _is_ahk_bridge(executable: str) -> bool:
@@ -72,5 +96,5 @@ def bridge_command() -> List[str]:
         if node is None:
             raise BridgeNotFoundError("found %s but no `node` on PATH. %s" % (cli, INSTALL_HINT))
         return [node, str(cli)]
-    raise BridgeNotFoundError("no `bridge` command on PATH and BRIDGE_CMD is not set. " + INSTALL_HINT)
+    raise BridgeNotFoundError(_not_found_message())
 

@@ -112,7 +112,7 @@ async def test_a_bad_config_value_is_a_clear_start_error():
 
 async def test_no_bridge_installed_says_how_to_install(monkeypatch):
     monkeypatch.setenv("BRIDGE_CMD", "/nonexistent/bridge")
-    with pytest.raises(BridgeNotFoundError, match="npm install -g ahk-bridge"):
+    with pytest.raises(BridgeNotFoundError, match=r"pip install -e \./clients/python.*npm install -g \."):
         await MessageBroker(BrokerConfig(port=0)).start()
 
 
