@@ -58,6 +58,13 @@ export const DEFAULT_MAX_INCOMING_FRAME = 64 * 1024 * 1024;
  */
 const DELIVERY_ENVELOPE_SLACK = 64 * 1024;
 
+/**
+ * UTF-8 bytes a delivery may take per byte of the frame it was published in: a frame that
+ * is not UTF-8 is read in the broker's legacy code page (Windows-1252), where one byte can
+ * become three (`€`), and the broker checks max_message_size on the frame as it came.
+ */
+const TRANSCODING_GROWTH = 3;
+
 /** A frame length header holds 32 bits. */
 const LARGEST_FRAME = 2 ** 32 - 1;
 
@@ -69,7 +76,7 @@ const LARGEST_FRAME = 2 ** 32 - 1;
  */
 export function incomingFrameLimit(maxMessageSize: unknown): number {
   if (typeof maxMessageSize !== 'number' || !(maxMessageSize > 0)) return DEFAULT_MAX_INCOMING_FRAME;
-  return Math.min(LARGEST_FRAME, Math.max(DEFAULT_MAX_INCOMING_FRAME, maxMessageSize + DELIVERY_ENVELOPE_SLACK));
+  return Math.min(LARGEST_FRAME, Math.max(DEFAULT_MAX_INCOMING_FRAME, TRANSCODING_GROWTH * maxMessageSize + DELIVERY_ENVELOPE_SLACK));
 }
 
 // Probe a silent peer well before the OS default of 2 hours; the broker does the same.

@@ -22,6 +22,7 @@ import { Logger } from '../../src/log/logger.js';
 import { encodeJsonFrame, FrameDecoder } from '../../src/protocol/framing.js';
 import { startBroker, type StartedBroker } from '../helpers/broker-fixture.js';
 import { freePort, hasIPv6Loopback } from '../helpers/ports.js';
+import { ON_WINDOWS } from '../helpers/platform.js';
 import { TcpRelay } from '../helpers/tcp-relay.js';
 
 // ------------------------------------------------------------------ helpers
@@ -731,6 +732,31 @@ describe('QoS 1', () => {
     expect(m.topic).toBe('big.one');
     expect(typeof m.payload === 'string' && m.payload.length).toBe(payload.length);
     expect(m.payload === payload).toBe(true);
+    expect(errors).toEqual([]);
+  });
+
+  // 10 s of decoding and parsing 66 MiB here, more under Wine; the limit's arithmetic is the same on every platform.
+  it.skipIf(ON_WINDOWS)('a Windows-1252 frame as large as the broker allows arrives, transcoded to UTF-8 three times its size', async () => {
+    // A legacy frame is read in Windows-1252 and delivered as UTF-8: 22 MiB of 0x80 bytes
+    // is 66 MiB of euro signs, past what "max_message_size plus an envelope" allowed.
+    const MiB = 1024 * 1024;
+    const b = await broker({ max_message_size: 23 * MiB, max_output_bytes: 140 * MiB });
+    const sub = await connected('legacy-sub', b.port);
+    const got = deferred<unknown>();
+    await sub.subscribe('legacy.#', (m) => got.resolve(m.payload));
+    const errors: Error[] = [];
+    sub.on('error_occurred', (e) => errors.push(e));
+    const n = 22 * MiB;
+    const sock = net.connect(b.port, '127.0.0.1');
+    await new Promise((r) => sock.once('connect', r));
+    const frame = (body: Buffer): Buffer => Buffer.concat([Buffer.from([body.length >>> 24, (body.length >>> 16) & 255, (body.length >>> 8) & 255, body.length & 255]), body]);
+    sock.write(frame(Buffer.from(JSON.stringify({ jsonrpc: '2.0', method: 'connect', params: { client_id: 'ahk-ansi' } }))));
+    const head = Buffer.from('{"jsonrpc":"2.0","method":"publish","params":{"topic":"legacy.euro","payload":"');
+    sock.write(frame(Buffer.concat([head, Buffer.alloc(n, 0x80), Buffer.from('"}}')])));
+    const payload = await got.promise;
+    sock.destroy();
+    expect(typeof payload === 'string' && payload.length).toBe(n);
+    expect(payload === '€'.repeat(n)).toBe(true);
     expect(errors).toEqual([]);
   });
 
