@@ -230,8 +230,9 @@ export class BrokerLink extends EventEmitter<BrokerLinkEvents> implements Output
       () => this.settled(),
       (err: unknown) => {
         this.settled();
-        if (!this.client.isConnected && !this.stopping) this.enqueue(topic, payload);
-        else this.publishWarnings.warning('publish failed', { topic, error: err as Error });
+        if (this.client.isConnected) this.publishWarnings.warning('publish failed', { topic, error: err as Error });
+        else if (!this.stopping) this.enqueue(topic, payload);
+        else this.opts.log.info('event not published: the bridge is stopping and the broker is gone', { topic });
       },
     );
   }
@@ -275,10 +276,20 @@ export class BrokerLink extends EventEmitter<BrokerLinkEvents> implements Output
     return this.client.subscribe(patterns, handler, { durable: true });
   }
 
-  /** Disconnect, and stop the hosted broker if any. */
-  async stop(): Promise<void> {
+  /**
+   * The bridge has begun to stop (its scripts' last events still to send): the broker
+   * going away from now on is part of the same shutdown, often the same program's, so it
+   * is neither a WARNING nor a reason to host the broker.
+   */
+  beginStopping(): void {
     this.stopping = true;
     if (this.takeoverTimer) this.clock.clearTimeout(this.takeoverTimer);
+    this.client.windDown();
+  }
+
+  /** Disconnect, and stop the hosted broker if any. */
+  async stop(): Promise<void> {
+    this.beginStopping();
     // Let queued events reach the broker before leaving.
     await this.client.disconnect();
     if (this.page) await this.page.stop();

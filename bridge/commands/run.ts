@@ -115,6 +115,7 @@ export async function runRun(script: string, args: string[], flags: RunFlags): P
     });
   });
   onShutdownSignal(async () => {
+    link.beginStopping();
     await watching?.close();
     await supervisor.stop();
     await finish();

@@ -161,6 +161,7 @@ async function superviseAll(flags: UpFlags, config: BridgeConfig, interpreter: G
   let tailers: Awaited<ReturnType<typeof startQueues>> = [];
   let watching: WatchSet | undefined;
   const stopEverything = async (): Promise<void> => {
+    link.beginStopping();
     await watching?.close();
     await stopQueues(tailers);
     await registry.stopAll();

@@ -162,6 +162,16 @@ export class BrokerClient extends EventEmitter<BrokerClientEvents> {
   }
 
   /**
+   * The program is shutting down and still has things to send before it calls
+   * `disconnect()` (a supervisor's last events while its scripts stop): from now on a lost
+   * connection is expected, as the broker may be stopping too. It is logged at info, not
+   * WARNING, emits `disconnected`, and is not reconnected.
+   */
+  windDown(): void {
+    this.lifecycle.windDown();
+  }
+
+  /**
    * Say goodbye to the broker and close. Waits briefly for the broker's reply, never
    * longer than a couple of seconds. Stops any reconnecting; calls still in flight reject
    * with NOT_CONNECTED. The broker keeps this client's session (subscriptions, queued

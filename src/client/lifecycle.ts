@@ -125,6 +125,14 @@ export class ConnectionLifecycle {
     }
   }
 
+  /** Set by `BrokerClient.windDown()`: a lost connection is expected, not reconnected. */
+  private windingDown = false;
+
+  /** `BrokerClient.windDown()`. */
+  windDown(): void {
+    this.windingDown = true;
+  }
+
   /** `BrokerClient.disconnect()`. */
   disconnect(): Promise<void> {
     this.disconnecting ??= this.doDisconnect().finally(() => {
@@ -240,6 +248,13 @@ export class ConnectionLifecycle {
     );
     if (state !== 'connected') return;
 
+    if (this.windingDown) {
+      // The program is shutting down, and its broker with it: nothing for an operator to do.
+      this.deps.log.info('connection lost while winding down', { client_id: this.deps.clientId, reason: why });
+      this.currentState = 'closed';
+      this.deps.fire('disconnected', why);
+      return;
+    }
     this.deps.log.warning('connection lost', { client_id: this.deps.clientId, reason: why, error: error?.message });
     this.deps.fire('disconnected', why);
     if (this.deps.opts.autoReconnect) {

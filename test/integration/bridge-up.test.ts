@@ -163,6 +163,26 @@ describe('bridge up', () => {
     expect((await p.done).code).toBe(0);
   });
 
+  it('a broker that stops while the bridge stops its scripts: no WARNING, no takeover; the bridge finishes and exits 0', async () => {
+    // A program that owns both (the Python AHKBridge) stops them together: the bridge
+    // warned "lost the broker" and "connection lost", and began to host a broker of its own.
+    const b = await bed.broker();
+    const file = writeConfig(b.port, { scripts: [{ key: 'frozen', path: scriptFixture('hang'), stop_grace: 3 }] });
+    const p = procs.start(['up', '--config', file, '--stop-on-stdin-close']);
+    await waitOutput(p.child, p.stdout, (s) => s.includes('1 script'));
+    await waitOutput(p.child, p.stderr, (s) => s.includes('frozen') && s.includes('ready'));
+    p.child.stdin.end();
+    // Stopping: the frozen script holds the bridge for its stop grace (3 s).
+    await waitOutput(p.child, p.stderr, (s) => /INFO +bridge: stopping/.test(s));
+    await b.stop();
+    const done = await p.done;
+    expect(done.code).toBe(0);
+    expect(done.stderr).toMatch(/connection lost while winding down/);
+    // The frozen script's own (its stderr, its kill) are what they were; none of the bridge's.
+    expect(done.stderr.split('\n').filter((l) => /\bWARNING\b/.test(l) && !l.includes(' script:frozen: '))).toEqual([]);
+    expect(done.stderr).not.toMatch(/hosting it in this process/);
+  });
+
   it('rejects a config with an unknown key or a duplicate script key, exit 1', async () => {
     const port = await freePort();
     const typo = await runCli(['up', '--config', writeConfig(port, { scirpts: [] })]);
