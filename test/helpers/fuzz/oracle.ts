@@ -535,12 +535,23 @@ function classifyElement(v: unknown, model: ConnModel, opts: ClassifyOptions, fr
       for (const t of frame.learners) t.valid = false;
       const list = patternList(f, p.patterns);
       if (!list) return answer(errorExpect(id, [...f.sure]));
-      if (model.patterns === null) {
-        return answer(
-          resultExpect(id, '{unsubscribed: some of the patterns}', (r) =>
-            isObj(r) && Array.isArray(r.unsubscribed) && isSubsequence(r.unsubscribed, list) ? null : 'unsubscribed must be some of the requested patterns, in order',
-          ),
-        );
+      // A pattern that is not valid is -32003, as for subscribe (none is ever held: subscribe refuses them).
+      const verdicts = list.map(patternVerdict);
+      const bad = list.filter((_, i) => verdicts[i] === 'invalid');
+      const unsure = verdicts.includes('unsure');
+      const invalidExpect = errorExpect(id, [CODES.SUBSCRIPTION], (e) => {
+        const inv = isObj(e.data) ? e.data.invalid : undefined;
+        if (!Array.isArray(inv)) return `error.data.invalid must list the invalid patterns, got data ${short(e.data)}`;
+        if (!unsure && !sameSet(inv as string[], bad)) return `error.data.invalid is ${short(inv)}, expected ${short(bad)}`;
+        return null;
+      }, ' (invalid pattern)');
+      if (bad.length > 0 && !unsure) return answer(invalidExpect);
+      const someExpect = resultExpect(id, '{unsubscribed: some of the patterns}', (r) =>
+        isObj(r) && Array.isArray(r.unsubscribed) && isSubsequence(r.unsubscribed, list) ? null : 'unsubscribed must be some of the requested patterns, in order',
+      );
+      if (unsure || model.patterns === null) {
+        model.patterns = null;
+        return answer(unsure ? oneOf(id, [someExpect, invalidExpect]) : someExpect);
       }
       const held = model.patterns;
       const removed = list.filter((x) => held.has(x));
