@@ -207,9 +207,13 @@ export class Connection {
     return this.queuedBytes + this.socket.writableLength;
   }
 
+  /** Set once the broker's connect result set the incoming limit (see {@link acceptFramesUpTo}). */
+  brokerLimitKnown = false;
+
   /** Accept incoming frames up to `bytes` from the next one on (see {@link incomingFrameLimit}). */
   acceptFramesUpTo(bytes: number): void {
     this.decoder.raiseLimit(bytes);
+    this.brokerLimitKnown = true;
   }
 
   /**

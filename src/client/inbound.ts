@@ -72,7 +72,8 @@ export class InboundRouter {
       case 'response': {
         // Here, not when the handshake's promise resumes: the deliveries that follow the
         // connect result (a redelivered QoS 1 message) may be in this very read.
-        if (c.error === undefined && this.deps.pending.methodOf(c.id) === 'connect') {
+        // One look-up per connection, not per answer.
+        if (!conn.brokerLimitKnown && c.error === undefined && this.deps.pending.methodOf(c.id) === 'connect') {
           conn.acceptFramesUpTo(incomingFrameLimit((c.result as { max_message_size?: unknown } | null)?.max_message_size));
         }
         const text = body !== undefined && this.deps.pending.wantsText(c.id) ? spanText(body, RESULT_PATH) : undefined;
