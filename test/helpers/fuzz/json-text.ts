@@ -5,6 +5,7 @@
  * than imported from src/ so the oracle does not share the broker's bugs.
  */
 import iconv from 'iconv-lite';
+import { asWindowsReads } from '../windows-1252-reference.js';
 import type { Rng } from './prng.js';
 
 /** A literal that is written out verbatim, e.g. `new Raw('1e400')`. */
@@ -60,7 +61,8 @@ export function decodeBody(body: Buffer): string {
   try {
     text = UTF8.decode(body);
   } catch {
-    return iconv.decode(body, 'windows-1252');
+    // The five bytes Windows-1252 leaves undefined read as Windows reads them (U+0081...).
+    return asWindowsReads(iconv.decode(body, 'windows-1252'), body, 'windows-1252');
   }
   return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
