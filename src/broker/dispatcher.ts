@@ -33,7 +33,7 @@ import { NO_FAULTS } from './faults.js';
 import { METHODS } from './handlers/index.js';
 import { acknowledgeIdBytes } from './handlers/ack.js';
 import { publishChecked, publishUnanswered } from './handlers/publish.js';
-import { requireSendableTopic } from './params.js';
+import { namedParams, requireSendableTopic } from './params.js';
 import { restoreRawParams, type RawParamsSpec } from './parsed-raw-params.js';
 import { PendingAnswer } from './pending-answer.js';
 import { PublishTemplate } from './publish-template.js';
@@ -290,11 +290,9 @@ export class Dispatcher {
     if (msg.params === undefined) {
       params = {};
     } else if (Array.isArray(msg.params)) {
-      if (msg.params.length > spec.params.length) {
-        return this.fail(conn, msg, invalidParams(`${msg.method} takes at most ${spec.params.length} positional params (${spec.params.join(', ')})`));
-      }
-      params = {};
-      msg.params.forEach((v, i) => (params[spec.params[i]!] = v));
+      const named = namedParams(msg.params, spec.params);
+      if (!named) return this.fail(conn, msg, invalidParams(`${msg.method} takes at most ${spec.params.length} positional params (${spec.params.join(', ')})`));
+      params = named;
     } else {
       params = msg.params;
     }

@@ -3,6 +3,17 @@ import { ErrorCode, RpcError } from '../protocol/errors.js';
 import { invalidParams } from '../protocol/jsonrpc.js';
 import { isReservedTopic, topicError } from '../protocol/topics.js';
 
+/**
+ * Positional params (JSON-RPC's by-position form) as named ones, by `names` in order;
+ * null when there are more values than names.
+ */
+export function namedParams(values: readonly unknown[], names: readonly string[]): Record<string, unknown> | null {
+  if (values.length > names.length) return null;
+  const params: Record<string, unknown> = {};
+  values.forEach((v, i) => (params[names[i]!] = v));
+  return params;
+}
+
 export function optionalString(params: Record<string, unknown>, name: string): string | undefined {
   const v = params[name];
   if (v === undefined || v === null) return undefined;

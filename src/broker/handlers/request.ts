@@ -5,11 +5,11 @@ import { requireSendPermission } from '../auth/enforce.js';
 import type { BrokerContext, MethodSpec } from '../context.js';
 import { createMessage, isExpired, type BrokerMessage } from '../message.js';
 import { PendingAnswer } from '../pending-answer.js';
-import { optionalNumber, requirePublishTopic } from '../params.js';
+import { namedParams, optionalNumber, requirePublishTopic } from '../params.js';
 import { chainStep } from '../publish-chain.js';
-import { messageAcks } from './message-acks.js';
-import { brokerStatus } from './status.js';
-import { sessionSubscriptions } from './subscriptions.js';
+import { internalMessageAcks, messageAcks } from './message-acks.js';
+import { brokerStatus, status } from './status.js';
+import { sessionSubscriptions, subscriptions } from './subscriptions.js';
 
 const DEFAULT_TIMEOUT_S = 5;
 const MAX_TIMEOUT_S = 300;
@@ -18,23 +18,21 @@ type BrokerAnswer = (broker: BrokerContext, payload: Record<string, unknown>, ca
 
 /**
  * Request topics the broker answers itself, as the seed's debugging examples expect, with
- * the names of their params in order: the payload takes them as the method call's params
- * would, by name or by position.
+ * the method of the same answer: the payload takes its params, by name or by position.
  */
 const BROKER_TOPICS: ReadonlyMap<string, { params: readonly string[]; answer: BrokerAnswer }> = new Map([
-  ['status', { params: [], answer: (broker: BrokerContext) => brokerStatus(broker) }],
-  ['subscriptions', { params: ['client_id'], answer: (broker: BrokerContext, payload: Record<string, unknown>, caller: string) => sessionSubscriptions(broker, payload, caller) }],
-  ['_internal.message_acks', { params: ['message_id'], answer: (broker: BrokerContext, payload: Record<string, unknown>) => messageAcks(broker, payload) }],
+  ['status', { params: status.params, answer: (broker: BrokerContext) => brokerStatus(broker) }],
+  ['subscriptions', { params: subscriptions.params, answer: (broker: BrokerContext, payload: Record<string, unknown>, caller: string) => sessionSubscriptions(broker, payload, caller) }],
+  ['_internal.message_acks', { params: internalMessageAcks.params, answer: (broker: BrokerContext, payload: Record<string, unknown>) => messageAcks(broker, payload) }],
 ]);
 
 /** A broker-answered request's payload as params: an object, an array by position, or null for none. */
 function asParams(topic: string, payload: unknown, names: readonly string[]): Record<string, unknown> {
   if (payload === null || payload === undefined) return {};
   if (Array.isArray(payload)) {
-    if (payload.length > names.length) throw invalidParams(`a request to "${topic}" takes at most ${names.length} positional params${names.length > 0 ? ` (${names.join(', ')})` : ''}`);
-    const params: Record<string, unknown> = {};
-    payload.forEach((v, i) => (params[names[i]!] = v));
-    return params;
+    const named = namedParams(payload, names);
+    if (!named) throw invalidParams(`a request to "${topic}" takes at most ${names.length} positional params${names.length > 0 ? ` (${names.join(', ')})` : ''}`);
+    return named;
   }
   if (typeof payload === 'object') return payload as Record<string, unknown>;
   throw invalidParams(`the payload of a request to "${topic}" must be an object, an array or null, as a call's params`, { topic });
