@@ -6,7 +6,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { CONFIG_KEYS, parseConfigObject, type BrokerConfig } from '../src/broker/config.js';
-import { MAX_TIMER_S } from '../src/protocol/long-timeout.js';
+import { isTimerSeconds, MAX_TIMER_S } from '../src/protocol/long-timeout.js';
 import { isKnownEncoding } from '../src/protocol/text.js';
 import { CliError } from './cli-error.js';
 import { repeatedName } from './json-duplicates.js';
@@ -86,7 +86,7 @@ function refuseUnknownKeys(o: Json, known: string[], where: string, opts: { allo
 function seconds(o: Json, key: string, where: string, opts: { zero?: boolean; name?: string } = {}): number | undefined {
   const n = o[key];
   if (n === undefined) return undefined;
-  if (typeof n !== 'number' || !(opts.zero === true ? n >= 0 : n > 0) || n > MAX_TIMER_S) {
+  if (!isTimerSeconds(n, opts.zero)) {
     fail(where, `${opts.name ?? key} must be ${opts.zero === true ? 'zero or a positive' : 'a positive'} number of seconds, at most ${MAX_TIMER_S} (about 24 days)`);
   }
   return n;

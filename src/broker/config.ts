@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { DEFAULT_HOST, DEFAULT_PORT } from '../protocol/messages.js';
 import { DEFAULT_LEGACY_ENCODING, isKnownEncoding } from '../protocol/text.js';
-import { MAX_TIMER_S } from '../protocol/long-timeout.js';
+import { isTimerSeconds, MAX_TIMER_S } from '../protocol/long-timeout.js';
 import { parseLogLevel, type LogLevel } from '../log/logger.js';
 import { parseAnonymousPermissions, parseClientCredentials } from './auth/credentials.js';
 import { ConfigError } from './config-error.js';
@@ -214,7 +214,7 @@ export function coerceOption<K extends keyof BrokerConfig>(key: K, value: unknow
     case 'positive': {
       // These options set timers, which cannot wait longer than MAX_TIMER_S.
       const n = num();
-      return (n > 0 && n <= MAX_TIMER_S ? n : fail(`a positive number of seconds, at most ${MAX_TIMER_S} (about 24 days)`)) as BrokerConfig[K];
+      return (isTimerSeconds(n) ? n : fail(`a positive number of seconds, at most ${MAX_TIMER_S} (about 24 days)`)) as BrokerConfig[K];
     }
     case 'non-negative': {
       const n = num();

@@ -4,7 +4,7 @@
  * are `RpcError`s too, so callers branch on `code` alone.
  */
 import { ErrorCode, RpcError, isRpcErrorObject } from '../protocol/errors.js';
-import { MAX_TIMER_S } from '../protocol/long-timeout.js';
+import { isTimerSeconds, MAX_TIMER_S } from '../protocol/long-timeout.js';
 
 /**
  * The TCP connection to the broker could not be opened. `code` is the system error code
@@ -92,7 +92,7 @@ export function errorText(value: unknown): string {
  * it is fine.
  */
 export function timeoutProblem(method: string, timeout: unknown): RpcError | null {
-  if (typeof timeout === 'number' && timeout > 0 && timeout <= MAX_TIMER_S) return null;
+  if (isTimerSeconds(timeout)) return null;
   const got = typeof timeout === 'number' ? String(timeout) : `a ${timeout === null ? 'null' : typeof timeout}`;
   return new RpcError(ErrorCode.INVALID_PARAMS, `the timeout of "${method}" must be a number of seconds, more than 0 and at most ${MAX_TIMER_S}, got ${got}`);
 }

@@ -4,7 +4,7 @@
  */
 import { silentLogger, type Logger } from '../log/logger.js';
 import { DEFAULT_HOST, DEFAULT_PORT } from '../protocol/messages.js';
-import { MAX_TIMER_S } from '../protocol/long-timeout.js';
+import { isTimerSeconds, MAX_TIMER_S } from '../protocol/long-timeout.js';
 import { VERSION } from '../version.js';
 
 /** Options of {@link BrokerClient}; every field is optional. */
@@ -94,7 +94,7 @@ export function defaultClientVersion(): string {
 /** A duration option: each sets a timer, and Node's timers fire at once past MAX_TIMER_S. */
 function seconds(name: string, value: number | undefined, fallback: number, allowZero = false): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !(value <= MAX_TIMER_S) || value < 0 || (!allowZero && value === 0)) {
+  if (!isTimerSeconds(value, allowZero)) {
     throw new RangeError(`BrokerClient option ${name} must be a ${allowZero ? 'non-negative' : 'positive'} number of seconds, at most ${MAX_TIMER_S}, got ${String(value)}`);
   }
   return value;

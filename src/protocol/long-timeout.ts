@@ -19,6 +19,15 @@ export const MAX_TIMER_MS = 2 ** 31 - 1;
 export const MAX_TIMER_S = Math.floor(MAX_TIMER_MS / 1000);
 
 /**
+ * Whether `seconds` is a delay a plain timer keeps: a number more than 0 (or 0, with
+ * `zero`) and at most {@link MAX_TIMER_S}. Every option or argument that sets a timer is
+ * checked with this, so that none fires at once.
+ */
+export function isTimerSeconds(seconds: unknown, zero = false): seconds is number {
+  return typeof seconds === 'number' && (zero ? seconds >= 0 : seconds > 0) && seconds <= MAX_TIMER_S;
+}
+
+/**
  * Runs `fn` once after `ms` milliseconds, however many that is, unless cancelled. Time
  * is measured on the monotonic clock, so a change of the system clock neither shortens
  * nor lengthens the wait.

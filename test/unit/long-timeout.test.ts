@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { LongTimeout, MAX_TIMER_MS, MAX_TIMER_S } from '../../src/protocol/long-timeout.js';
+import { isTimerSeconds, LongTimeout, MAX_TIMER_MS, MAX_TIMER_S } from '../../src/protocol/long-timeout.js';
 
 const DAY_MS = 86_400_000;
 
@@ -53,8 +53,11 @@ describe('LongTimeout', () => {
     b.cancel();
   });
 
-  it('names the longest delay in whole seconds', () => {
+  it('names the longest delay in whole seconds, and tells a delay a plain timer keeps', () => {
     expect(MAX_TIMER_MS).toBe(2_147_483_647);
     expect(MAX_TIMER_S).toBe(2_147_483);
+    expect([0.001, 5, 2_147_483].map((s) => isTimerSeconds(s))).toEqual([true, true, true]);
+    expect([0, -1, 2_147_483.5, Number.NaN, Infinity, '5', null, undefined].map((s) => isTimerSeconds(s))).toEqual(Array(8).fill(false));
+    expect([isTimerSeconds(0, true), isTimerSeconds(-0.5, true)]).toEqual([true, false]);
   });
 });
