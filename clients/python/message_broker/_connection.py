@@ -75,14 +75,12 @@ class Connection:
         self.server_error: Optional[BrokerError] = None
         #: ``max_message_size`` from this connection's connect result.
         self.max_message_size: Optional[int] = None
+        #: Largest frame body to read from the broker (``_framing.incoming_frame_limit``):
+        #: set again from the connect result, not worked out for every frame.
+        self.incoming_limit = _framing.incoming_frame_limit(None)
         #: The id of this connection's ``connect`` request, while it waits for its answer.
         self.connect_id: Optional[int] = None
         self._ids = ids
-
-    @property
-    def incoming_limit(self) -> int:
-        """Largest frame body to read from the broker (``_framing.incoming_frame_limit``)."""
-        return _framing.incoming_frame_limit(self.max_message_size)
 
     def take_connect_result(self, result: Any) -> None:
         """Learn the broker's limits from its connect result. Called by the read loop as the
@@ -93,6 +91,7 @@ class Connection:
         if isinstance(result, dict):
             size = result.get("max_message_size")
             self.max_message_size = size if is_number(size) else None
+        self.incoming_limit = _framing.incoming_frame_limit(self.max_message_size)
 
     def abort(self, reason: str) -> None:
         """Close at once; the read loop ends and reports ``reason``."""
