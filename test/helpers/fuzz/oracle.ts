@@ -264,6 +264,23 @@ function requiredString(f: Faults, v: unknown): void {
 }
 
 /** `patterns`: a non-empty array of strings. */
+/**
+ * What `subscribe` and `unsubscribe` say of `list`'s invalid patterns: which are sure to be
+ * invalid, whether any is unsure, and the -32003 answer that lists them in `data.invalid`.
+ */
+function invalidPatterns(id: Id, list: readonly string[]): { bad: string[]; unsure: boolean; invalidExpect: CallExpect } {
+  const verdicts = list.map(patternVerdict);
+  const bad = list.filter((_, i) => verdicts[i] === 'invalid');
+  const unsure = verdicts.includes('unsure');
+  const invalidExpect = errorExpect(id, [CODES.SUBSCRIPTION], (e) => {
+    const inv = isObj(e.data) ? e.data.invalid : undefined;
+    if (!Array.isArray(inv)) return `error.data.invalid must list the invalid patterns, got data ${short(e.data)}`;
+    if (!unsure && !sameSet(inv as string[], bad)) return `error.data.invalid is ${short(inv)}, expected ${short(bad)}`;
+    return null;
+  }, ' (invalid pattern)');
+  return { bad, unsure, invalidExpect };
+}
+
 function patternList(f: Faults, v: unknown): string[] | null {
   if (!Array.isArray(v) || v.length === 0 || v.some((p) => typeof p !== 'string')) {
     f.sure.add(CODES.INVALID_PARAMS);
@@ -500,15 +517,7 @@ function classifyElement(v: unknown, model: ConnModel, opts: ClassifyOptions, fr
       for (const t of frame.learners) t.valid = false;
       const list = patternList(f, p.patterns);
       if (!list) return answer(errorExpect(id, [...f.sure]));
-      const verdicts = list.map(patternVerdict);
-      const bad = list.filter((_, i) => verdicts[i] === 'invalid');
-      const unsure = verdicts.includes('unsure');
-      const invalidExpect = errorExpect(id, [CODES.SUBSCRIPTION], (e) => {
-        const inv = isObj(e.data) ? e.data.invalid : undefined;
-        if (!Array.isArray(inv)) return `error.data.invalid must list the invalid patterns, got data ${short(e.data)}`;
-        if (!unsure && !sameSet(inv as string[], bad)) return `error.data.invalid is ${short(inv)}, expected ${short(bad)}`;
-        return null;
-      }, ' (invalid pattern)');
+      const { bad, unsure, invalidExpect } = invalidPatterns(id, list);
       if (bad.length > 0 && !unsure) return answer(invalidExpect);
       const limitExpect = errorExpect(
         id,
@@ -536,15 +545,7 @@ function classifyElement(v: unknown, model: ConnModel, opts: ClassifyOptions, fr
       const list = patternList(f, p.patterns);
       if (!list) return answer(errorExpect(id, [...f.sure]));
       // A pattern that is not valid is -32003, as for subscribe (none is ever held: subscribe refuses them).
-      const verdicts = list.map(patternVerdict);
-      const bad = list.filter((_, i) => verdicts[i] === 'invalid');
-      const unsure = verdicts.includes('unsure');
-      const invalidExpect = errorExpect(id, [CODES.SUBSCRIPTION], (e) => {
-        const inv = isObj(e.data) ? e.data.invalid : undefined;
-        if (!Array.isArray(inv)) return `error.data.invalid must list the invalid patterns, got data ${short(e.data)}`;
-        if (!unsure && !sameSet(inv as string[], bad)) return `error.data.invalid is ${short(inv)}, expected ${short(bad)}`;
-        return null;
-      }, ' (invalid pattern)');
+      const { bad, unsure, invalidExpect } = invalidPatterns(id, list);
       if (bad.length > 0 && !unsure) return answer(invalidExpect);
       const someExpect = resultExpect(id, '{unsubscribed: some of the patterns}', (r) =>
         isObj(r) && Array.isArray(r.unsubscribed) && isSubsequence(r.unsubscribed, list) ? null : 'unsubscribed must be some of the requested patterns, in order',
