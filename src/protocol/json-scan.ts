@@ -50,6 +50,8 @@ export let utf8SequencesSkipped = 0;
 
 /** Offset of the first byte at or after `i` that is not JSON whitespace. */
 export function skipWhitespace(b: Uint8Array, i: number, end: number): number {
+  // Most JSON is written without whitespace between its tokens: one comparison for that.
+  if (i < end && b[i]! > 0x20) return i;
   while (i < end) {
     const c = b[i]!;
     if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) break;
@@ -68,12 +70,32 @@ for (let c = 0x20; c < 0x80; c++) PLAIN_STRING_BYTE[c] = 1;
 PLAIN_STRING_BYTE[QUOTE] = 0;
 PLAIN_STRING_BYTE[BACKSLASH] = 0;
 
+/**
+ * Offset of the first byte at or after `j` that is not a plain string byte, or `end`. Four
+ * bytes per turn of the loop, each still looked at on its own so that a short string
+ * stops where a byte-by-byte loop would: on the broker's scan of a 100-byte payload 170
+ * against 235 ns, on a 600-byte text 610 against 1,050, on a payload of short strings no
+ * slower. Judging the four bytes together (SWAR) measured slower (see the performance
+ * notes in docs/).
+ */
+function plainRunEnd(b: Uint8Array, j: number, end: number): number {
+  const t = PLAIN_STRING_BYTE;
+  for (; j + 4 <= end; j += 4) {
+    if (t[b[j]!] !== 1) return j;
+    if (t[b[j + 1]!] !== 1) return j + 1;
+    if (t[b[j + 2]!] !== 1) return j + 2;
+    if (t[b[j + 3]!] !== 1) return j + 3;
+  }
+  while (j < end && t[b[j]!] === 1) j++;
+  return j;
+}
+
 /** `b[i]` is a quote: the offset past the closing quote, or {@link INVALID}. */
 export function skipString(b: Uint8Array, i: number, end: number): number {
   let escaped = false;
   let j = i + 1;
   for (;;) {
-    while (j < end && PLAIN_STRING_BYTE[b[j]!] === 1) j++;
+    j = plainRunEnd(b, j, end);
     if (j >= end) return INVALID;
     const c = b[j]!;
     if (c === QUOTE) {

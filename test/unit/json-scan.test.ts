@@ -166,6 +166,25 @@ describe('skipValue agrees with JSON.parse', () => {
     for (const t of ['"\\u00e9"', '"\\u00E9"', '"\\uFFFF"', '"\\u0041\\u0042"']) expect(agree(Buffer.from(t)), t).toBe(true);
     for (const t of ['"\\u"', '"\\u0"', '"\\u00"', '"\\u00e"', '"\\u00eg"', '"\\U00e9"', '"\\x41"', '"\\', '"\\"', '"abc', '"\\u00e9']) expect(agree(Buffer.from(t)), t).toBe(false);
   });
+
+  it('on a byte that ends a plain run at every offset of runs up to 20 bytes, and on runs cut at every length', () => {
+    // Plain runs are passed several bytes per step: each offset within and past a step.
+    const enders = [[0x00], [0x1f], [0x22], [0x5c], [0x5c, 0x6e], [0x7f], [0x80], [0xc3, 0xa9], [0xff]];
+    let accepted = 0;
+    for (let n = 1; n <= 20; n++) {
+      for (let k = 0; k < n; k++) {
+        for (const ender of enders) {
+          const body = [...Buffer.alloc(k, 0x61), ...ender, ...Buffer.alloc(n - k - 1, 0x63)];
+          if (agree(Buffer.from([0x22, ...body, 0x22]))) accepted++;
+        }
+      }
+      // Cut before its closing quote; the buffer goes on with bytes that would close it.
+      for (const suffix of SUFFIXES) expect(scannerAccepts(Buffer.from([0x22, ...Buffer.alloc(n, 0x61)]), CORPUS_DEPTH, PREFIXES[0]!, suffix), `cut at ${n}`).toBe(false);
+    }
+    // 0x7f, é and \n are fine anywhere in a string (a lone backslash escapes "c" or the
+    // closing quote): 3 of the 9 enders at each of 210 offsets.
+    expect(accepted).toBe(3 * 210);
+  });
 });
 
 describe('skipString', () => {
