@@ -190,7 +190,12 @@ const QUOTE = 0x22;
  */
 export function writeDeliveryFrame(msg: FrameSource, flags: FrameFlags, target: Buffer, offset: number): number {
   prepare(msg, flags);
-  target.writeUInt32BE(size - HEADER_BYTES, offset);
+  // The length by hand: Buffer's writeUInt32BE checks its arguments on every frame.
+  const length = size - HEADER_BYTES;
+  target[offset] = length >>> 24;
+  target[offset + 1] = (length >>> 16) & 0xff;
+  target[offset + 2] = (length >>> 8) & 0xff;
+  target[offset + 3] = length & 0xff;
   // Whole segments go in with TypedArray's set: Buffer's copy checks and converts its
   // arguments first, on each of a fan-out's many copies (its share showed in profiles).
   target.set(head, offset + HEADER_BYTES);
@@ -215,10 +220,22 @@ function segmentLength(segment: Buffer | string): number {
   return typeof segment === 'string' ? Buffer.byteLength(segment, 'utf8') : segment.length;
 }
 
+/**
+ * Segments up to this long (a frame's end: qos, flags and the closing braces) are copied
+ * a byte at a time: TypedArray's set costs about 28 ns whatever the length, a loop over
+ * 12 bytes about 10.
+ */
+const SHORT_SEGMENT_BYTES = 24;
+
 /** Write a segment kept as bytes (with TypedArray's set, as above) or as text. */
 function writeSegment(segment: Buffer | string, target: Buffer, at: number): void {
-  if (typeof segment === 'string') target.write(segment, at, 'utf8');
-  else target.set(segment, at);
+  if (typeof segment === 'string') {
+    target.write(segment, at, 'utf8');
+  } else if (segment.length <= SHORT_SEGMENT_BYTES) {
+    for (let k = 0; k < segment.length; k++) target[at + k] = segment[k]!;
+  } else {
+    target.set(segment, at);
+  }
 }
 
 /**
