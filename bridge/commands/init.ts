@@ -77,9 +77,7 @@ export function scriptKeys(files: string[]): string[] {
 
 /** `file` as the config should say it: relative to the config's folder when inside it, `/` separators. */
 function configPath(file: string, configDir: string): string {
-  const rel = path.relative(configDir, file);
-  const inside = !rel.startsWith('..') && !path.isAbsolute(rel);
-  const shown = inside ? rel || '.' : file;
+  const shown = shownFrom(configDir, file);
   // Windows takes `/` too, and it needs no escaping in JSON.
   return path.sep === '\\' ? shown.split('\\').join('/') : shown;
 }
@@ -128,6 +126,11 @@ function isInside(file: string, folder: string): boolean {
   return !rel.startsWith('..') && !path.isAbsolute(rel);
 }
 
+/** `file` relative to `folder` when it is there or below (`.` for the folder itself), else as given. */
+function shownFrom(folder: string, file: string): string {
+  return isInside(file, folder) ? path.relative(folder, file) || '.' : file;
+}
+
 /**
  * The folders inside `folder` where a script's `#Include` (`lib\Bridge.ahk`,
  * `%A_ScriptDir%\lib\Bridge.ahk`, `<Bridge>`, ...) looks for one of the libraries
@@ -153,7 +156,7 @@ async function foldersMissingLibraries(files: string[], found: (string | Error)[
 
 /** A folder as a command line should give it: relative to here when below, quoted when it has spaces. */
 function folderArgument(dir: string): string {
-  const shown = isInside(dir, process.cwd()) ? path.relative(process.cwd(), dir) || '.' : dir;
+  const shown = shownFrom(process.cwd(), dir);
   return /\s/.test(shown) ? `"${shown}"` : shown;
 }
 
