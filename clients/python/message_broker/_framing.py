@@ -10,6 +10,8 @@ import re
 import struct
 from typing import Any
 
+from ._values import is_number
+
 HEADER = struct.Struct(">I")
 
 #: The broker refuses frames nested deeper than this (arrays and objects, top level = 1),
@@ -47,7 +49,7 @@ def incoming_frame_limit(max_message_size: Any) -> int:
     below ``MAX_INCOMING_FRAME``, so a broker with a small ``max_message_size`` is read as
     before; garbage headers above the limit are still refused.
     """
-    if isinstance(max_message_size, bool) or not isinstance(max_message_size, (int, float)) or not max_message_size > 0:
+    if not is_number(max_message_size) or not max_message_size > 0:
         return MAX_INCOMING_FRAME
     if max_message_size >= _MAX_HEADER_LENGTH:
         return _MAX_HEADER_LENGTH

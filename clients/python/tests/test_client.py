@@ -894,6 +894,18 @@ async def test_a_delivery_of_a_publish_frame_of_max_message_size_is_received(sma
         await sub.disconnect()
 
 
+def test_the_incoming_limit_follows_only_a_numeric_max_message_size():
+    from message_broker import _framing
+
+    floor = _framing.MAX_INCOMING_FRAME
+    for unknown in (None, True, "83886080", [83886080], 0, -5, float("nan")):
+        assert _framing.incoming_frame_limit(unknown) == floor, unknown
+    big = 80 * 1024 * 1024
+    assert _framing.incoming_frame_limit(big) == 3 * big + _framing.ENVELOPE_ALLOWANCE
+    assert _framing.incoming_frame_limit(float(big)) == 3 * big + _framing.ENVELOPE_ALLOWANCE
+    assert _framing.incoming_frame_limit(2 ** 32) == 2 ** 32 - 1
+
+
 async def test_a_max_size_cp1252_publish_is_received_transcoded_to_three_times_its_size(small_broker, floor_at_small_max, monkeypatch):
     # A script's cp1252 frame is delivered as UTF-8: each 0x80 byte becomes "€", 3 bytes.
     from message_broker import _framing
