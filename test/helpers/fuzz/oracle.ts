@@ -263,7 +263,6 @@ function requiredString(f: Faults, v: unknown): void {
   if (typeof v !== 'string') f.sure.add(CODES.INVALID_PARAMS);
 }
 
-/** `patterns`: a non-empty array of strings. */
 /**
  * What `subscribe` and `unsubscribe` say of `list`'s invalid patterns: which are sure to be
  * invalid, whether any is unsure, and the -32003 answer that lists them in `data.invalid`.
@@ -281,6 +280,7 @@ function invalidPatterns(id: Id, list: readonly string[]): { bad: string[]; unsu
   return { bad, unsure, invalidExpect };
 }
 
+/** `patterns`: a non-empty array of strings. */
 function patternList(f: Faults, v: unknown): string[] | null {
   if (!Array.isArray(v) || v.length === 0 || v.some((p) => typeof p !== 'string')) {
     f.sure.add(CODES.INVALID_PARAMS);
