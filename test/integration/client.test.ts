@@ -21,6 +21,7 @@ import {
 import { Logger } from '../../src/log/logger.js';
 import { encodeJsonFrame, FrameDecoder } from '../../src/protocol/framing.js';
 import { startBroker, type StartedBroker } from '../helpers/broker-fixture.js';
+import { frameOf } from '../helpers/fuzz/json-text.js';
 import { freePort, hasIPv6Loopback } from '../helpers/ports.js';
 import { ON_WINDOWS } from '../helpers/platform.js';
 import { TcpRelay } from '../helpers/tcp-relay.js';
@@ -749,10 +750,9 @@ describe('QoS 1', () => {
     const n = 22 * MiB;
     const sock = net.connect(b.port, '127.0.0.1');
     await new Promise((r) => sock.once('connect', r));
-    const frame = (body: Buffer): Buffer => Buffer.concat([Buffer.from([body.length >>> 24, (body.length >>> 16) & 255, (body.length >>> 8) & 255, body.length & 255]), body]);
-    sock.write(frame(Buffer.from(JSON.stringify({ jsonrpc: '2.0', method: 'connect', params: { client_id: 'ahk-ansi' } }))));
+    sock.write(encodeJsonFrame({ jsonrpc: '2.0', method: 'connect', params: { client_id: 'ahk-ansi' } }));
     const head = Buffer.from('{"jsonrpc":"2.0","method":"publish","params":{"topic":"legacy.euro","payload":"');
-    sock.write(frame(Buffer.concat([head, Buffer.alloc(n, 0x80), Buffer.from('"}}')])));
+    sock.write(frameOf(Buffer.concat([head, Buffer.alloc(n, 0x80), Buffer.from('"}}')])));
     const payload = await got.promise;
     sock.destroy();
     expect(typeof payload === 'string' && payload.length).toBe(n);
