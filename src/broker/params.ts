@@ -1,5 +1,6 @@
 /** Checks for method params; each failure is a -32602 that names the param. */
 import { ErrorCode, RpcError } from '../protocol/errors.js';
+import { shownName } from '../protocol/excerpt.js';
 import { invalidParams } from '../protocol/jsonrpc.js';
 import { isReservedTopic, topicError } from '../protocol/topics.js';
 
@@ -75,7 +76,7 @@ export function requireSendableTopic(topic: unknown): string {
   const reason = topicError(topic);
   if (reason) throw invalidParams(reason, { topic });
   if (isReservedTopic(topic as string)) {
-    throw new RpcError(ErrorCode.PUBLISH_ERROR, `Topic "${topic as string}" is reserved for the broker (system.* and _internal.*)`, { topic });
+    throw new RpcError(ErrorCode.PUBLISH_ERROR, `Topic ${shownName(topic as string, true)} is reserved for the broker (system.* and _internal.*)`, { topic });
   }
   if ((topic as string).length <= MAX_CACHED_TOPIC_LENGTH) {
     if (sendableTopics.size >= SENDABLE_CACHE_LIMIT) sendableTopics.clear();

@@ -7,6 +7,13 @@
 /** Characters shown before an excerpt is cut (about one log line's worth). */
 export const EXCERPT_CHARS = 60;
 
+/**
+ * Characters of a name a client sent (a pattern, a topic, a method) that an error
+ * message repeats: a name of 65,535 characters is still refused in a message one can
+ * read, and a request does not come back several times its size.
+ */
+export const SHOWN_NAME_CHARS = 100;
+
 // C0 and C1 controls, DEL, the two Unicode line separators, and lone surrogates.
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
@@ -30,4 +37,15 @@ export function safeExcerpt(text: string, maxChars: number = EXCERPT_CHARS): str
   }
   const head = text.slice(0, end).replace(UNSAFE, escapeChar);
   return end < text.length ? `${head}...` : head;
+}
+
+/**
+ * A name a client sent (a method, a topic, a pattern), as an error message shows it:
+ * {@link safeExcerpt} of {@link SHOWN_NAME_CHARS}, followed by its full length when cut.
+ * @param quoted put the shown characters between double quotes (the length stays outside)
+ */
+export function shownName(name: string, quoted = false): string {
+  const shown = safeExcerpt(name, SHOWN_NAME_CHARS);
+  const text = quoted ? `"${shown}"` : shown;
+  return name.length > SHOWN_NAME_CHARS ? `${text} (${name.length} characters)` : text;
 }

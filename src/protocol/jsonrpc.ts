@@ -1,4 +1,5 @@
 import { ErrorCode, RpcError, type RpcErrorObject } from './errors.js';
+import { shownName } from './excerpt.js';
 import { textWithRawMembers } from './raw-json.js';
 
 /** A JSON-RPC id as the specification allows it. */
@@ -135,6 +136,6 @@ export const parseError = (detail?: string): RpcError =>
 export const invalidRequest = (detail: string, data?: unknown): RpcError =>
   new RpcError(ErrorCode.INVALID_REQUEST, `Invalid Request: ${detail}`, data);
 export const methodNotFound = (method: string): RpcError =>
-  new RpcError(ErrorCode.METHOD_NOT_FOUND, `Method not found: ${method}`);
+  new RpcError(ErrorCode.METHOD_NOT_FOUND, `Method not found: ${shownName(method)}`);
 export const invalidParams = (detail: string, data?: unknown): RpcError =>
   new RpcError(ErrorCode.INVALID_PARAMS, `Invalid params: ${detail}`, data);

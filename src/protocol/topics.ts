@@ -4,6 +4,7 @@
  * only as the whole last level). Since a topic has no empty level, `*` and `+` match the
  * same topics; both exist because existing clients use both.
  */
+import { shownName } from './excerpt.js';
 import { RESERVED_PREFIXES } from './messages.js';
 
 /** Longest topic or pattern accepted, in characters (MQTT's limit, for familiarity). */
@@ -39,7 +40,7 @@ export function patternError(pattern: unknown): string | null {
       if (i !== levels.length - 1) return '# is only valid as the last level';
       continue;
     }
-    if (WILDCARDS.test(level)) return `level "${level}" mixes a wildcard with other characters`;
+    if (WILDCARDS.test(level)) return `level ${shownName(level, true)} mixes a wildcard with other characters`;
   }
   return null;
 }

@@ -137,6 +137,31 @@ describe('validation', () => {
     }
   });
 
+  it('answers long names with their start and length, not copies of a request of many kilobytes', async () => {
+    const c = await connected('c');
+    const patterns = Array.from({ length: 8 }, (_, i) => `${String(i).repeat(60_000)}+`);
+    const sent = JSON.stringify(patterns).length;
+    const sub = await c.call('subscribe', { patterns });
+    expect(sub.error.code).toBe(-32003);
+    expect(sub.error.data.invalid).toEqual(patterns);
+    expect(sub.error.message).toBe(
+      `Invalid pattern: ${patterns
+        .slice(0, 5)
+        .map((p) => `"${p.slice(0, 100)}..." (60001 characters) (level "${p.slice(0, 100)}..." (60001 characters) mixes a wildcard with other characters)`)
+        .join(', ')}, and 3 more`,
+    );
+    // Was the request four times over: the message, data.invalid, and the pattern and its level in each reason.
+    expect(JSON.stringify(sub.error).length).toBeLessThan(sent + 5000);
+    const method = 'm'.repeat(60_000);
+    const unknown = await c.call(method, {});
+    expect(unknown.error).toEqual({ code: -32601, message: `Method not found: ${'m'.repeat(100)}... (60000 characters)` });
+    const topic = `t.${'x'.repeat(60_000)}`;
+    const request = await c.call('request', { topic, payload: {}, timeout: 1 });
+    expect(request.error.code).toBe(-32005);
+    expect(request.error.message).toBe(`No responders: no other connected client subscribes to "t.${'x'.repeat(98)}..." (60002 characters)`);
+    expect((await c.call('publish', { topic: `system.${'s'.repeat(60_000)}`, payload: 1 })).error.message).toMatch(/^Topic "system\.s{93}\.\.\." \(60007 characters\) is reserved/);
+  });
+
   it('refuses invalid topics and params with -32602', async () => {
     const c = await connected('c');
     const bad: Record<string, unknown>[] = [

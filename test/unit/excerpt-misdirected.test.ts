@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { recogniseMisdirected, requestLineExcerpt } from '../../src/broker/misdirected.js';
-import { safeExcerpt } from '../../src/protocol/excerpt.js';
+import { safeExcerpt, SHOWN_NAME_CHARS, shownName } from '../../src/protocol/excerpt.js';
 
 const header = (text: string | number[]): number => Buffer.from(text as string).readUInt32BE(0);
 
@@ -18,6 +18,20 @@ describe('safeExcerpt', () => {
     expect(safeExcerpt('abc😀', 5)).toBe('abc😀');
     expect(safeExcerpt('ab😀c', 3)).toBe('ab...');
     expect(safeExcerpt('')).toBe('');
+  });
+});
+
+describe('shownName', () => {
+  it('shows a name up to SHOWN_NAME_CHARS as it is, but for its control characters', () => {
+    expect(shownName('jobs.a*')).toBe('jobs.a*');
+    expect(shownName('jobs.a*', true)).toBe('"jobs.a*"');
+    expect(shownName('a\u0000b', true)).toBe('"a\\u0000b"');
+    expect(shownName('x'.repeat(SHOWN_NAME_CHARS), true)).toBe(`"${'x'.repeat(SHOWN_NAME_CHARS)}"`);
+  });
+
+  it('cuts a longer one and says its length, outside the quotes', () => {
+    expect(shownName('x'.repeat(SHOWN_NAME_CHARS + 1))).toBe(`${'x'.repeat(SHOWN_NAME_CHARS)}... (${SHOWN_NAME_CHARS + 1} characters)`);
+    expect(shownName('y'.repeat(70_000), true)).toBe(`"${'y'.repeat(SHOWN_NAME_CHARS)}..." (70000 characters)`);
   });
 });
 

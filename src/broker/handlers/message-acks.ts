@@ -1,4 +1,5 @@
 import { invalidParams } from '../../protocol/jsonrpc.js';
+import { shownName } from '../../protocol/excerpt.js';
 import type { MessageAcksResult } from '../../protocol/messages.js';
 import type { BrokerContext, MethodSpec } from '../context.js';
 import { requireString } from '../params.js';
@@ -8,7 +9,7 @@ export function messageAcks(broker: BrokerContext, params: Record<string, unknow
   const messageId = requireString(params, 'message_id');
   const rec = broker.acks.get(messageId);
   if (!rec) {
-    throw invalidParams(`unknown message_id "${messageId}": only QoS 1 messages are tracked, and only the most recent ones`, {
+    throw invalidParams(`unknown message_id ${shownName(messageId, true)}: only QoS 1 messages are tracked, and only the most recent ones`, {
       message_id: messageId,
     });
   }

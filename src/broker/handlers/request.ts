@@ -1,4 +1,5 @@
 import { ErrorCode, RpcError } from '../../protocol/errors.js';
+import { shownName } from '../../protocol/excerpt.js';
 import { invalidParams } from '../../protocol/jsonrpc.js';
 import { jsonValue, keepJson } from '../../protocol/raw-json.js';
 import { requireSendPermission } from '../auth/enforce.js';
@@ -31,11 +32,11 @@ function asParams(topic: string, payload: unknown, names: readonly string[]): Re
   if (payload === null || payload === undefined) return {};
   if (Array.isArray(payload)) {
     const named = namedParams(payload, names);
-    if (!named) throw invalidParams(`a request to "${topic}" takes at most ${names.length} positional params${names.length > 0 ? ` (${names.join(', ')})` : ''}`);
+    if (!named) throw invalidParams(`a request to ${shownName(topic, true)} takes at most ${names.length} positional params${names.length > 0 ? ` (${names.join(', ')})` : ''}`);
     return named;
   }
   if (typeof payload === 'object') return payload as Record<string, unknown>;
-  throw invalidParams(`the payload of a request to "${topic}" must be an object, an array or null, as a call's params`, { topic });
+  throw invalidParams(`the payload of a request to ${shownName(topic, true)} must be an object, an array or null, as a call's params`, { topic });
 }
 
 /**
@@ -61,7 +62,7 @@ export const request: MethodSpec = {
       return own.answer(broker, asParams(topic as string, jsonValue(params.payload), own.params), session.clientId);
     }
     if (typeof topic === 'string' && topic.startsWith('_internal.')) {
-      throw new RpcError(ErrorCode.NO_RESPONDERS, `No responders: "${topic}" is not a topic the broker answers`, { topic });
+      throw new RpcError(ErrorCode.NO_RESPONDERS, `No responders: ${shownName(topic, true)} is not a topic the broker answers`, { topic });
     }
     requirePublishTopic(params);
     requireSendPermission(session, 'request', topic as string);
@@ -84,7 +85,7 @@ export const request: MethodSpec = {
       if (delivered === 0 && isExpired(msg)) {
         // Its timeout ended before it was routed (a fraction of a millisecond, or a turn
         // that took longer): it timed out, whoever subscribes.
-        broker.requests.fail(token, new RpcError(ErrorCode.TIMEOUT, `Request timed out: its ${timeout}s ended before it was routed on ${topic as string}`, { topic, timeout }));
+        broker.requests.fail(token, new RpcError(ErrorCode.TIMEOUT, `Request timed out: its ${timeout}s ended before it was routed on ${shownName(topic as string)}`, { topic, timeout }));
       } else if (delivered === 0) {
         // Nobody here: someone upstream may answer, when the topic is exported.
         // Forwarded after this frame's handling returns: keep its own bytes.
@@ -95,7 +96,7 @@ export const request: MethodSpec = {
             (err: unknown) => broker.requests.fail(token, err instanceof RpcError ? err : new RpcError(ErrorCode.INTERNAL_ERROR, (err as Error).message)),
           );
         } else {
-          broker.requests.fail(token, new RpcError(ErrorCode.NO_RESPONDERS, `No responders: no other connected client subscribes to "${topic as string}"`, { topic }));
+          broker.requests.fail(token, new RpcError(ErrorCode.NO_RESPONDERS, `No responders: no other connected client subscribes to ${shownName(topic as string, true)}`, { topic }));
         }
       }
       broker.log.debug('request', { sender: session.clientId, topic, delivered, timeout });

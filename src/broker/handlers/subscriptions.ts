@@ -1,4 +1,5 @@
 import { invalidParams } from '../../protocol/jsonrpc.js';
+import { shownName } from '../../protocol/excerpt.js';
 import type { BrokerContext, MethodSpec } from '../context.js';
 import { optionalString } from '../params.js';
 
@@ -6,7 +7,7 @@ import { optionalString } from '../params.js';
 export function sessionSubscriptions(broker: BrokerContext, params: Record<string, unknown>, caller: string): Record<string, unknown> {
   const clientId = optionalString(params, 'client_id') ?? caller;
   const session = broker.sessions.get(clientId);
-  if (!session) throw invalidParams(`no session for client_id "${clientId}"`, { client_id: clientId });
+  if (!session) throw invalidParams(`no session for client_id ${shownName(clientId, true)}`, { client_id: clientId });
   return { client_id: clientId, patterns: [...session.patterns].sort(), connected: session.isOnline };
 }
 
