@@ -84,6 +84,20 @@ export class Router {
   }
 
   /**
+   * True when a request on `topic` from `sender` has someone to reach now: a connected
+   * session other than the sender's, subscribed and allowed to receive it (whom
+   * {@link route} with `onlineOnly` hands it to, unless it expired or a queue refused it).
+   */
+  reachesAnyone(topic: string, sender: Session): boolean {
+    const matched = this.sessions.index.match(topic);
+    for (let i = 0; i < matched.length; i++) {
+      const session = matched[i]!;
+      if (session !== sender && session.connection && !session.connection.isClosing && mayReceive(session, topic)) return true;
+    }
+    return false;
+  }
+
+  /**
    * The sessions a QoS 1 `msg` would be routed to now: what the journal's `enqueue`
    * record lists before {@link routeTo} delivers it (see durable-publish.ts).
    */

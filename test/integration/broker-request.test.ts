@@ -103,6 +103,21 @@ describe('request / reply', () => {
     expect.fail('in 200 requests, none had timed out before it was routed');
   });
 
+  it('-32005 for a microsecond timeout with nobody subscribed, however many milliseconds routing takes', async () => {
+    const app = await connected('app');
+    // The requester's own subscription does not count: a request never goes back to its sender.
+    await app.call('subscribe', { patterns: ['svc.nobody'] });
+    // One write of many requests is handled in one read, which takes milliseconds: the
+    // read's clock falls behind, and most of these expire before they are routed.
+    const n = 2000;
+    const frames = Array.from({ length: n }, (_, i) => encodeJsonFrame({ jsonrpc: '2.0', id: 10_000 + i, method: 'request', params: { topic: 'svc.nobody', payload: i, timeout: 0.000001 } }));
+    const answers = Promise.all(frames.map((_, i) => app.waitFor((f) => f.id === 10_000 + i && !f.method, 20_000, `answer ${i}`)));
+    app.writeRaw(Buffer.concat(frames));
+    const codes = new Map<number, number>();
+    for (const a of await answers) codes.set(a.error?.code, (codes.get(a.error?.code) ?? 0) + 1);
+    expect(Object.fromEntries(codes)).toEqual({ [-32005]: n });
+  });
+
   it('-32002 says in data.delivered how many subscribers got the request that nobody answered', async () => {
     await responder('listener1', 'svc.quiet');
     await responder('listener2', 'svc.*');

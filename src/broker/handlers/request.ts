@@ -82,9 +82,10 @@ export const request: MethodSpec = {
       }
       broker.stats.messages++;
       broker.requests.noteDelivered(token, delivered);
-      if (delivered === 0 && isExpired(msg)) {
+      if (delivered === 0 && isExpired(msg) && broker.router.reachesAnyone(msg.topic, session)) {
         // Its timeout ended before it was routed (a fraction of a millisecond, or a turn
-        // that took longer): it timed out, whoever subscribes.
+        // that took longer) to subscribers it would have reached: it timed out. With no
+        // subscriber it is "no responders", whether or not the clock ticked meanwhile.
         broker.requests.fail(token, new RpcError(ErrorCode.TIMEOUT, `Request timed out: its ${timeout}s ended before it was routed on ${shownName(topic as string)}`, { topic, timeout }));
       } else if (delivered === 0) {
         // Nobody here: someone upstream may answer, when the topic is exported.
