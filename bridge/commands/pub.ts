@@ -3,10 +3,9 @@
  * (like `mosquitto_pub -l`). The payload is JSON; `--string` sends the text itself. Its
  * arguments and flags are in pub-command.ts; this module loads when the command runs.
  */
-import readline from 'node:readline';
 import type { BrokerClient } from '../../src/client/index.js';
 import { connectClient, leaveBroker, type ConnectFlags } from '../connect-options.js';
-import { readStdin, refuseFolderStdin } from '../stdin-text.js';
+import { readStdin, refuseFolderStdin, stdinLines } from '../stdin-text.js';
 import { CliError } from '../cli-error.js';
 import { jsonErrorMessage, jsonText, parsePayloadArg } from '../payload.js';
 import { checkTopicArg } from '../topic-args.js';
@@ -73,14 +72,12 @@ export async function runPub(topic: string, payloadArg: string | undefined, flag
 async function publishLines(topic: string, flags: PubFlags, opts: PublishOptions): Promise<void> {
   refuseFolderStdin();
   const client = await connectClient(flags);
-  const rl = readline.createInterface({ input: process.stdin, crlfDelay: Infinity });
   let lineNo = 0;
   let published = 0;
   const stoppedAt = (): string => `Stopped at line ${lineNo}: ${published === 0 ? 'nothing was' : `${plural(published, 'message')} before it ${published === 1 ? 'was' : 'were'}`} published, nothing after it.`;
   try {
-    for await (const raw of rl) {
+    for await (const line of stdinLines(process.stdin)) {
       lineNo++;
-      const line = lineNo === 1 ? raw.replace(/^\uFEFF/, '') : raw;
       if (line.trim() === '') continue;
       let payload: unknown = line;
       if (!flags.string) {
@@ -101,7 +98,6 @@ async function publishLines(topic: string, flags: PubFlags, opts: PublishOptions
       if (flags.json) process.stdout.write(JSON.stringify(res) + '\n');
     }
   } finally {
-    rl.close();
     // Stop reading: a producer still writing (tail -f) must not keep us alive.
     process.stdin.destroy();
     await leaveBroker(client);

@@ -30,7 +30,7 @@ const count = (text: string, needle: string): number => text.split(needle).lengt
 let cli: ReturnType<typeof useCliProcesses>;
 
 /** Run `bridge <args>` with `input` on its stdin. */
-function runWithStdin(args: string[], input: string): Promise<CliResult> {
+function runWithStdin(args: string[], input: string | Buffer): Promise<CliResult> {
   const proc = cli.start(args);
   proc.child.stdin.end(input);
   return proc.done;
@@ -245,6 +245,22 @@ describe('with a broker', () => {
       'lines.text "first line"',
       'lines.text "second: not JSON"',
     ]);
+  });
+
+  it('pub reads stdin that is not UTF-8 as a Windows user sends it: ANSI (Windows-1252) or UTF-16 with its mark', async () => {
+    const sub = await listening(['sub', 'enc.*', '-C', '5', '--json', ...broker.cliArgs]);
+    // `type note.txt | bridge pub enc.ansi -` of a file Notepad saved as ANSI.
+    const ansi = Buffer.from([0x22, 0x43, 0x61, 0x66, 0xe9, 0x20, 0x96, 0x20, 0x35, 0x80, 0x22, 0x0d, 0x0a]); // "Café – 5€"
+    expect((await runWithStdin(['pub', 'enc.ansi', '-', ...broker.cliArgs], ansi)).code).toBe(0);
+    // A file PowerShell 5.1 wrote with `>`: UTF-16LE with its byte order mark.
+    const utf16 = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('{"t":"5€ 😀"}\r\n', 'utf16le')]);
+    expect((await runWithStdin(['pub', 'enc.utf16', '-', ...broker.cliArgs], utf16)).code).toBe(0);
+    // Lines: an ANSI line among UTF-8 ones, each read on its own.
+    const lines = Buffer.concat([Buffer.from('"é in UTF-8"\n', 'utf8'), Buffer.from([0x22, 0xe9, 0x80, 0x22, 0x0a]), Buffer.from('"ü"\n', 'utf8')]);
+    const res = await runWithStdin(['pub', 'enc.lines', '-l', ...broker.cliArgs], lines);
+    expect(res.code, res.stderr).toBe(0);
+    const got = await sub.done;
+    expect(got.stdout.trim().split('\n').map((l) => JSON.parse(l).payload)).toEqual(['Café – 5€', { t: '5€ 😀' }, 'é in UTF-8', 'é€', 'ü']);
   });
 
   it('pub -l stops at a bad line: the lines before it arrive, the count is reported, nothing after', async () => {
