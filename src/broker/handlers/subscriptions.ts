@@ -1,5 +1,5 @@
-import { invalidParams } from '../../protocol/jsonrpc.js';
 import { shownName } from '../../protocol/excerpt.js';
+import { invalidParams } from '../../protocol/jsonrpc.js';
 import type { BrokerContext, MethodSpec } from '../context.js';
 import { optionalString } from '../params.js';
 
