@@ -37,6 +37,7 @@ import { resolveClientOptions, validateClientId, type BrokerClientOptions, type 
 import { Outbound } from './outbound.js';
 import { PendingCalls } from './pending-calls.js';
 import { TopicJson, writePublishCall } from './publish-call.js';
+import { RetainedReplay } from './retained-replay.js';
 import { SubscriptionRegistry, confirmedPatterns } from './subscriptions.js';
 
 /**
@@ -67,6 +68,7 @@ export class BrokerClient extends EventEmitter<BrokerClientEvents> {
   private readonly log: Logger;
   private readonly where: string;
   private readonly subs = new SubscriptionRegistry();
+  private readonly replay = new RetainedReplay();
   private readonly outbound: Outbound;
   private readonly deliveries: DeliveryDispatcher;
   private readonly lifecycle: ConnectionLifecycle;
@@ -101,9 +103,10 @@ export class BrokerClient extends EventEmitter<BrokerClientEvents> {
       log: this.log,
       pending,
       onServerError: (error) => this.lifecycle.noteServerError(error),
-      onMessage: (conn, message) => {
+      replay: this.replay,
+      onMessage: (conn, message, target) => {
         this.fire('message_received', message.topic, message.payload, message.sender, message.messageId, message);
-        this.deliveries.deliver(conn, message);
+        this.deliveries.deliver(conn, message, target);
       },
       reportError: (error) => this.fire('error_occurred', error),
     });
@@ -208,13 +211,16 @@ export class BrokerClient extends EventEmitter<BrokerClientEvents> {
     return this.send(method, params, timeout ?? this.opts.requestTimeout, false) as Promise<T>;
   }
 
-  /** A call on the current connection; with `text`, resolved with its result's JSON text. */
-  private send(method: string, params: RpcParams | undefined, timeout: number, text: boolean, marginS = 0): Promise<unknown> {
+  /**
+   * A call on the current connection; with `text`, resolved with its result's JSON text.
+   * @param onId told the call's id when it is sent
+   */
+  private send(method: string, params: RpcParams | undefined, timeout: number, text: boolean, marginS = 0, onId?: (id: number) => void): Promise<unknown> {
     const bad = timeoutProblem(method, timeout);
     if (bad) return Promise.reject(bad);
     const conn = this.connectedConnection();
     if (!conn) return Promise.reject(notConnectedError(method, this.lifecycle.notConnectedState(), this.where));
-    return this.outbound.request(conn, method, params, (timeout + marginS) * 1000, text);
+    return this.outbound.request(conn, method, params, (timeout + marginS) * 1000, text, onId);
   }
 
   /**
@@ -230,12 +236,18 @@ export class BrokerClient extends EventEmitter<BrokerClientEvents> {
     const undo = this.subs.add(list, callback);
     // Durable and offline: the reconnect's re-subscribe sends it.
     if (!this.isConnected) return list;
+    // The retained messages that follow the answer run this callback alone (retained-replay.ts).
+    let id: number | undefined;
     try {
-      const res = await this.call('subscribe', { patterns: list });
+      const res = await this.send('subscribe', { patterns: list }, this.opts.requestTimeout, false, 0, (sent) => {
+        id = sent;
+        this.replay.expect(sent, callback ?? null);
+      });
       const subscribed = confirmedPatterns(res, 'subscribed', list);
       this.fire('subscribed', subscribed);
       return subscribed;
     } catch (err) {
+      if (id !== undefined) this.replay.forget(id);
       // Lost the connection mid-call: a durable subscription stays registered and is
       // restored on reconnect. A broker refusal (bad pattern) is final either way.
       if (options.durable && err instanceof RpcError && err.code === ErrorCode.NOT_CONNECTED) return list;

@@ -32,11 +32,14 @@ export class DeliveryDispatcher {
 
   constructor(private readonly deps: DispatcherDeps) {}
 
-  /** Run `message`'s callbacks (now, or after the deliveries before it). */
-  deliver(conn: Connection, message: Message): void {
+  /**
+   * Run `message`'s callbacks (now, or after the deliveries before it): every one whose
+   * pattern matches, or with `target` only that one among them (`null`: none).
+   */
+  deliver(conn: Connection, message: Message, target?: MessageHandler | null): void {
     const run = (): Promise<void> => {
       this.inFlight++;
-      return this.dispatch(conn, message)
+      return this.dispatch(conn, message, target)
         .catch((err: unknown) => this.deps.logFailure(err))
         .finally(() => {
           if (--this.inFlight === 0) for (const w of this.idleWaiters.splice(0)) w();
@@ -62,8 +65,9 @@ export class DeliveryDispatcher {
   }
 
   /** Run the callbacks of one delivery, then reply and ack. Never rejects. */
-  private async dispatch(conn: Connection, message: Message): Promise<void> {
-    const handlers = this.deps.handlersFor(message.topic);
+  private async dispatch(conn: Connection, message: Message, target: MessageHandler | null | undefined): Promise<void> {
+    const matching = this.deps.handlersFor(message.topic);
+    const handlers = target === undefined ? matching : new Set(target !== null && matching.has(target) ? [target] : []);
     // async wrapper: a synchronous throw becomes a rejection like an async one.
     const outcomes = await Promise.allSettled([...handlers].map(async (handler) => handler(message)));
 

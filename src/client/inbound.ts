@@ -14,6 +14,7 @@ import { errorText } from './errors.js';
 import { parseDelivery, type Message } from './message.js';
 import type { PendingCalls } from './pending-calls.js';
 import { PublishAnswers } from './publish-answers.js';
+import type { ReplayTarget, RetainedReplay } from './retained-replay.js';
 
 /** Where a delivery frame holds its payload, and a response its result. */
 const PAYLOAD_PATH = ['params', 'payload'];
@@ -33,8 +34,13 @@ export interface InboundDeps {
   pending: PendingCalls;
   /** The broker sent an error outside any call (e.g. -32006 too many connections). */
   onServerError(error: RpcError): void;
-  /** A well-formed delivery arrived on `conn`. */
-  onMessage(conn: Connection, message: Message): void;
+  /** Which callbacks a subscribe's retained messages run. */
+  replay: RetainedReplay;
+  /**
+   * A well-formed delivery arrived on `conn`; `target`, when not undefined, is the one
+   * callback it may run (a subscribe's retained message), `null` for none.
+   */
+  onMessage(conn: Connection, message: Message, target: ReplayTarget | undefined): void;
   /** Something unusable arrived: the client's `error_occurred`. */
   reportError(error: Error): void;
   /** Keep each delivery's payload text (the client option `payloadText`). */
@@ -51,6 +57,7 @@ export class InboundRouter {
    */
   route(conn: Connection, value: unknown, body?: Buffer): void {
     if (value instanceof PublishAnswers) {
+      this.deps.replay.interrupted();
       const { ids, results } = value;
       for (let i = 0; i < ids.length; i++) {
         if (!this.deps.pending.resolve(ids[i]!, results[i])) this.unexpectedReply(ids[i]!);
@@ -60,6 +67,7 @@ export class InboundRouter {
     if (Array.isArray(value)) {
       if (value.length === 0) this.deps.reportError(new Error('broker sent an empty batch; skipped'));
       // The broker sends a delivery in a frame of its own; in a batch its text is not looked for.
+      this.deps.replay.interrupted();
       for (const item of value) this.routeOne(conn, item);
     } else {
       this.routeOne(conn, value, body);
@@ -76,6 +84,7 @@ export class InboundRouter {
         if (!conn.brokerLimitKnown && c.error === undefined && this.deps.pending.methodOf(c.id) === 'connect') {
           conn.acceptFramesUpTo(incomingFrameLimit((c.result as { max_message_size?: unknown } | null)?.max_message_size));
         }
+        this.deps.replay.answered(c.id, c.error === undefined);
         const text = body !== undefined && this.deps.pending.wantsText(c.id) ? spanText(body, RESULT_PATH) : undefined;
         if (this.deps.pending.settle(c.id, c, text)) return;
         if (c.id === null && c.error) {
@@ -95,7 +104,10 @@ export class InboundRouter {
       case 'call': {
         if (c.method === DELIVERY_METHOD && c.id === undefined) {
           this.onDelivery(conn, c.params, body);
-        } else if (c.id !== undefined) {
+          return;
+        }
+        this.deps.replay.interrupted();
+        if (c.id !== undefined) {
           // The contract has no broker-to-client requests; answer so a peer is not left waiting.
           conn.send(encodeFrame(errorResponse(c.id, methodNotFound(c.method))));
         } else {
@@ -104,6 +116,7 @@ export class InboundRouter {
         return;
       }
       case 'invalid':
+        this.deps.replay.interrupted();
         this.deps.reportError(new Error(`invalid JSON-RPC message from broker skipped: ${c.reason}`));
         return;
     }
@@ -117,10 +130,11 @@ export class InboundRouter {
   private onDelivery(conn: Connection, params: unknown, body: Buffer | undefined): void {
     const parsed = parseDelivery(params);
     if (!parsed.ok) {
+      this.deps.replay.interrupted();
       this.deps.reportError(new Error(`malformed delivery from broker skipped: ${parsed.reason}`));
       return;
     }
     if (this.deps.payloadText && body !== undefined) parsed.message.payloadText = spanText(body, PAYLOAD_PATH);
-    this.deps.onMessage(conn, parsed.message);
+    this.deps.onMessage(conn, parsed.message, this.deps.replay.targetOf(parsed.message));
   }
 }

@@ -36,9 +36,11 @@ export class Outbound {
    * Send a request on `conn` and resolve with its result (with `text`, the result's JSON
    * text as the broker sent it). No connected-state check: the handshake and the
    * heartbeat use it on connections that are not "connected" yet.
+   * @param onId told the call's id before it is sent
    */
-  request(conn: Connection, method: string, params: unknown, timeoutMs: number, text = false): Promise<unknown> {
+  request(conn: Connection, method: string, params: unknown, timeoutMs: number, text = false, onId?: (id: number) => void): Promise<unknown> {
     const { id, promise } = this.pending.create(method, timeoutMs, text);
+    onId?.(id);
     let frame: Buffer;
     try {
       frame = encodeFrame(requestText(id, method, params));

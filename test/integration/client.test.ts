@@ -325,6 +325,61 @@ describe('publish / subscribe', () => {
     expect(m.retained).toBe(true);
   });
 
+  it("gives a later subscribe's retained messages to its callback alone; live messages to every matching one", async () => {
+    const b = await broker();
+    const pub = await connected('pub', b.port);
+    await pub.publish('cfg.theme', 'dark', { retain: true });
+    await pub.publish('cfg.lang', 'de', { retain: true });
+    const sub = await connected('sub', b.port);
+    const seen = (m: Message): string => `${m.topic}=${String(m.payload)}${m.retained ? ' (retained)' : ''}`;
+    const first = new Inbox();
+    const second = new Inbox();
+    const third = new Inbox();
+    const events: string[] = [];
+    sub.on('message_received', (_t, _p, _s, _id, m) => void events.push(seen(m)));
+    await sub.subscribe('cfg.*', first.handler);
+    await first.topic('cfg.lang');
+    await first.topic('cfg.theme');
+    // A second window subscribing the same pattern, a narrower one, and the pattern again
+    // without a callback: each time the broker sends the retained messages again.
+    await sub.subscribe('cfg.*', second.handler);
+    await sub.subscribe(['cfg.theme', 'other.#'], third.handler);
+    await sub.subscribe('cfg.*');
+    await pub.publish('cfg.theme', 'light');
+    await Promise.all([first, second, third].map((inbox) => inbox.waitFor((m) => m.payload === 'light')));
+    const sorted = (inbox: Inbox): string[] => inbox.messages.map(seen).sort();
+    expect(sorted(first)).toEqual(['cfg.lang=de (retained)', 'cfg.theme=dark (retained)', 'cfg.theme=light']);
+    expect(sorted(second)).toEqual(['cfg.lang=de (retained)', 'cfg.theme=dark (retained)', 'cfg.theme=light']);
+    expect(sorted(third)).toEqual(['cfg.theme=dark (retained)', 'cfg.theme=light']);
+    // The event still reports every delivery, the replays included.
+    expect(events.filter((e) => e.endsWith('(retained)'))).toHaveLength(7);
+  });
+
+  it('after a reconnect every callback gets the retained messages again: they may have changed meanwhile', async () => {
+    const b = await broker();
+    const pub = await connected('pub', b.port);
+    await pub.publish('cfg.theme', 'dark', { retain: true });
+    const relay = await TcpRelay.start(b.port);
+    try {
+      const sub = await connected('sub', relay.port);
+      const first = new Inbox();
+      const second = new Inbox();
+      await sub.subscribe('cfg.*', first.handler);
+      await sub.subscribe('cfg.*', second.handler);
+      await second.topic('cfg.theme');
+      expect(first.messages).toHaveLength(1);
+      const lost = next(sub, 'disconnected');
+      relay.cut();
+      await lost;
+      await pub.publish('cfg.theme', 'light', { retain: true });
+      await Promise.all([first, second].map((inbox) => inbox.waitFor((m) => m.payload === 'light')));
+      expect(first.messages.map((m) => `${String(m.payload)}${m.retained ? ' (retained)' : ''}`)).toEqual(['dark (retained)', 'light (retained)']);
+      expect(second.messages.map((m) => `${String(m.payload)}${m.retained ? ' (retained)' : ''}`)).toEqual(['dark (retained)', 'light (retained)']);
+    } finally {
+      await relay.close();
+    }
+  });
+
   it('rejects an invalid pattern with SUBSCRIPTION_ERROR and keeps no local state for it', async () => {
     const b = await broker();
     const sub = await connected('sub', b.port);
