@@ -11,6 +11,7 @@ import logging
 from typing import Any, Callable, Dict, Iterator, Optional, Tuple
 
 from . import _framing, _wire_log
+from ._retained_replay import RetainedReplay
 from ._values import is_number
 from .errors import INVALID_REQUEST, BrokerError, BrokerNotConnectedError, BrokerTimeoutError
 
@@ -80,6 +81,8 @@ class Connection:
         self.incoming_limit = _framing.incoming_frame_limit(None)
         #: The id of this connection's ``connect`` request, while it waits for its answer.
         self.connect_id: Optional[int] = None
+        #: Which callbacks the retained messages after a subscribe's answer run.
+        self.replay = RetainedReplay()
         self._ids = ids
 
     def take_connect_result(self, result: Any) -> None:

@@ -10,6 +10,7 @@ from typing import Any, Callable, Dict, List, Optional, Set
 from . import _framing
 from ._connection import Connection
 from ._events import callback_name
+from ._retained_replay import EVERY_CALLBACK
 from ._subscriptions import SubscriptionRegistry
 from ._values import error_text
 from .errors import INTERNAL_ERROR, BrokerError
@@ -80,12 +81,14 @@ class DeliveryDispatcher:
         if others:
             await asyncio.wait(others, timeout=timeout)
 
-    def dispatch(self, conn: Connection, msg: Message) -> bool:
-        """Start the callbacks of ``msg``; True when async callbacks were started."""
+    def dispatch(self, conn: Connection, msg: Message, target: Any = EVERY_CALLBACK) -> bool:
+        """Start the callbacks of ``msg``: every one whose pattern matches, or with ``target``
+        only that one among them (None: none; see ``_retained_replay``). True when async
+        callbacks were started."""
         self._emit("message", msg)
         outcomes: List[_Outcome] = []
         started = False
-        for callback in self._subs.callbacks_for(msg.topic):
+        for callback in self._subs.callbacks_for(msg.topic, target):
             outcome = _Outcome(callback)
             outcomes.append(outcome)
             try:

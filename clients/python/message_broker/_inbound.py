@@ -17,7 +17,7 @@ log = logging.getLogger("message_broker.client")
 class InboundHandler(Protocol):
     """What the read loop tells its client."""
 
-    def deliver(self, conn: Connection, msg: Message) -> bool:
+    def deliver(self, conn: Connection, msg: Message, target: Any) -> bool:
         """Run the callbacks of a delivery; True when async callbacks were started."""
 
     def report(self, error: Exception) -> None:
@@ -115,6 +115,7 @@ def _route_one(conn: Connection, value: Any, handler: InboundHandler) -> bool:
     if _wire_log.enabled():
         _wire_log.log_received(conn.client_id, value)
     if not isinstance(value, dict):
+        conn.replay.interrupted()
         _report_invalid(conn, handler, "not a JSON-RPC object: %r" % (value,))
         return False
     if "method" in value:
@@ -122,9 +123,11 @@ def _route_one(conn: Connection, value: Any, handler: InboundHandler) -> bool:
         if method == "message" and "id" not in value:
             msg = _delivery(value.get("params"))
             if msg is None:
+                conn.replay.interrupted()
                 _report_invalid(conn, handler, "malformed delivery %r" % (value.get("params"),))
                 return False
-            return handler.deliver(conn, msg)
+            return handler.deliver(conn, msg, conn.replay.target_of(msg.retained))
+        conn.replay.interrupted()
         if "id" in value:
             # The contract has no broker-to-client requests; answer so the peer is not left waiting.
             error = {"code": METHOD_NOT_FOUND, "message": "Method not found: %s" % (method,)}
@@ -135,6 +138,7 @@ def _route_one(conn: Connection, value: Any, handler: InboundHandler) -> bool:
     if "result" in value or "error" in value:
         _settle(conn, value, handler)
         return False
+    conn.replay.interrupted()
     _report_invalid(conn, handler, "neither a call nor a response: %r" % (value,))
     return False
 
@@ -155,6 +159,7 @@ def _delivery(params: Any) -> Optional[Message]:
 def _settle(conn: Connection, value: Any, handler: InboundHandler) -> None:
     """Hand a response to the call waiting for it."""
     req_id = value.get("id")
+    conn.replay.answered(req_id, "error" not in value)
     future = conn.pending.pop(req_id, None) if isinstance(req_id, int) and not isinstance(req_id, bool) else None
     if future is not None and req_id == conn.connect_id and "error" not in value:
         # Now, not when the handshake resumes: the frames that follow are read first.

@@ -323,9 +323,10 @@ class ConnectionLifecycle:
 
     # -- what the read loop reports (InboundHandler) ----------------------------------------
 
-    def deliver(self, conn: Connection, msg: Message) -> bool:
-        """Run the callbacks of a delivery; True when async callbacks were started."""
-        return self._dispatcher.dispatch(conn, msg)
+    def deliver(self, conn: Connection, msg: Message, target: Any) -> bool:
+        """Run the callbacks of a delivery (``target``: see ``_retained_replay``); True when
+        async callbacks were started."""
+        return self._dispatcher.dispatch(conn, msg, target)
 
     def hold_reading(self) -> Optional[Awaitable[None]]:
         """``read_gate()`` when one is set (the Qt worker's bounded relay), else None: read on."""

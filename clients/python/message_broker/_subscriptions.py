@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, List, Optional
 
+from ._retained_replay import EVERY_CALLBACK
+
 Callback = Callable[[Any], Any]
 
 
@@ -89,14 +91,15 @@ class SubscriptionRegistry:
         for pattern in patterns:
             self._by_pattern.pop(pattern, None)
 
-    def callbacks_for(self, topic: str) -> List[Callback]:
+    def callbacks_for(self, topic: str, only: Any = EVERY_CALLBACK) -> List[Callback]:
         """``every_delivery`` if set, then every callback whose pattern matches ``topic``, each
-        once, in subscription order."""
+        once, in subscription order; with ``only``, of those callbacks that one alone (None:
+        none), as for a subscribe's retained messages (``_retained_replay``)."""
         found: List[Callback] = [] if self.every_delivery is None else [self.every_delivery]
         for pattern, callbacks in self._by_pattern.items():
             if callbacks and topic_matches(pattern, topic):
                 for callback in callbacks:
-                    if callback not in found:
+                    if callback not in found and (only is EVERY_CALLBACK or callback is only):
                         found.append(callback)
         return found
 

@@ -21,6 +21,7 @@ from typing import Any, Awaitable, Callable, Coroutine, Dict, List, Optional, Un
 from ._connection import build_request
 from ._events import EVENTS, Listeners
 from ._lifecycle import ConnectionLifecycle
+from ._retained_replay import EVERY_CALLBACK
 from ._subscriptions import SubscriptionRegistry
 from ._values import is_number
 from .config import ClientConfig, client_settings
@@ -203,13 +204,22 @@ class BrokerClient:
 
     # ------------------------------------------------------------------ calls
 
-    async def _call(self, method: str, params: Any, timeout: float, what: Optional[str] = None) -> Any:
-        """Encode first (bad values raise before anything is sent), then check the connection."""
+    async def _call(self, method: str, params: Any, timeout: float, what: Optional[str] = None, replay: Any = EVERY_CALLBACK) -> Any:
+        """Encode first (bad values raise before anything is sent), then check the connection.
+
+        ``replay``: for a ``subscribe``, the callback its retained messages run (see
+        ``_retained_replay``)."""
         self._lifecycle.bind_loop()
         built = build_request(self._ids, method, params, what)
         conn = self._lifecycle.connection_for(method)
         conn.check_size(built[1], '"%s"' % method)
-        return await conn.request(method, params, timeout, built)
+        if replay is EVERY_CALLBACK:
+            return await conn.request(method, params, timeout, built)
+        conn.replay.expect(built[0], replay)
+        try:
+            return await conn.request(method, params, timeout, built)
+        finally:
+            conn.replay.forget(built[0])
 
     def _timeout(self, timeout: Optional[float], what: str) -> float:
         if timeout is None:
@@ -253,7 +263,8 @@ class BrokerClient:
         # Register before sending: retained messages follow the answer in the same read.
         undo = self._subs.add(items, callback)
         try:
-            result = await self._call("subscribe", {"patterns": items}, float(self.config.request_timeout))
+            # The retained messages that follow the answer run this callback alone.
+            result = await self._call("subscribe", {"patterns": items}, float(self.config.request_timeout), replay=callback)
         except BaseException:
             undo()
             raise

@@ -330,6 +330,40 @@ async def test_retained_message_flag(make_client):
         await pub.publish(topic, None, retain=True)  # clears it
 
 
+async def test_a_later_subscribe_gives_its_retained_messages_to_its_own_callback_only(make_client):
+    pub = await make_client("pub")
+    sub = await make_client("sub")
+    base = "cfg%s" % uid()
+    await pub.publish(base + ".theme", "dark", retain=True)
+    await pub.publish(base + ".lang", "de", retain=True)
+    first, second, third = Inbox(), Inbox(sync=True), Inbox()
+    events: List[str] = []
+    sub.add_listener("message", lambda m: events.append(m.topic))
+    try:
+        await sub.subscribe(base + ".*", first.callback)
+        await first.wait(lambda m: len(first.messages) == 2)
+        # A second window on the same pattern, a narrower pattern, and the pattern again
+        # without a callback: the broker sends the retained messages each time.
+        await sub.subscribe(base + ".*", second.callback)
+        await sub.subscribe([base + ".theme", "other.#"], third.callback)
+        await sub.subscribe(base + ".*")
+        await pub.publish(base + ".theme", "light")
+        for inbox in (first, second, third):
+            await inbox.wait(lambda m: m.payload == "light")
+
+        def seen(inbox: Inbox) -> List[str]:
+            return sorted("%s=%s%s" % (m.topic[len(base):], m.payload, " (retained)" if m.retained else "") for m in inbox.messages)
+
+        assert seen(first) == [".lang=de (retained)", ".theme=dark (retained)", ".theme=light"]
+        assert seen(second) == [".lang=de (retained)", ".theme=dark (retained)", ".theme=light"]
+        assert seen(third) == [".theme=dark (retained)", ".theme=light"]
+        # The message event still sees every delivery, the replays included.
+        assert len(events) == 2 + 2 + 1 + 2 + 1
+    finally:
+        await pub.publish(base + ".theme", None, retain=True)
+        await pub.publish(base + ".lang", None, retain=True)
+
+
 # --------------------------------------------------------------------------- request/reply
 
 
