@@ -183,19 +183,12 @@ export class OutboundQueue implements Flushable {
     else this.entries.push(buffer, start, size, kind, msg);
   }
 
-  /**
-   * True (and the owner told, everything discarded) once unsent bytes pass the limit.
-   * @param delivery the size of the delivery just counted, which may pass the limit on its
-   *   own when nothing else is unsent: a frame the broker accepted from a legacy code page
-   *   grows up to three times as UTF-8, past a limit twice `max_message_size`, and closing
-   *   its subscriber would only redeliver it (QoS 1) at every reconnect. It still goes
-   *   alone, so the connection holds no more than that one frame.
-   */
-  private overLimit(delivery = 0): boolean {
+  /** True (and the owner told, everything discarded) once unsent bytes pass the limit. */
+  private overLimit(): boolean {
     // While the socket accepts writes it holds less than its high-water mark, so its own
     // buffer needs reading only under backpressure.
     const unsent = this.waitingForDrain ? this.unsentBytes : this.bytes;
-    if (unsent <= this.maxBytes || unsent === delivery) return false;
+    if (unsent <= this.maxBytes) return false;
     this.abort();
     this.events.overflow(unsent);
     return true;
@@ -250,7 +243,7 @@ export class OutboundQueue implements Flushable {
     this.bytes += size;
     // Accepted, then lost with the connection: a QoS 1 message stays in the session's
     // in-flight set and is redelivered when the client reconnects.
-    if (this.overLimit(size)) return true;
+    if (this.overLimit()) return true;
     // Only a flush that finds it expired needs the message (see frame-ring.ts).
     const keep = msg.expiresAt !== 0 ? msg : null;
     this.push(own, stored ? queuedFrame.start : 0, size, msg.qos === 1 ? QOS1 : QOS0, keep, stored ? queuedFrame.chunk : -1);
@@ -267,7 +260,7 @@ export class OutboundQueue implements Flushable {
     const chunk = this.reserve(size);
     if (chunk === null) return false;
     this.bytes += size;
-    if (this.overLimit(size)) return true; // as in the queued case: accepted, lost with the connection
+    if (this.overLimit()) return true; // as in the queued case: accepted, lost with the connection
     const direct = this.direct;
     const at = direct.used;
     if (whole !== undefined) {

@@ -374,39 +374,6 @@ describe('OutboundQueue', () => {
     expect(q.queuedDeliveries).toBe(0);
   });
 
-  it('lets one delivery larger than max_output_bytes go alone, never behind or ahead of other unsent bytes', async () => {
-    const big = 'b'.repeat(3000);
-    const size = deliveryFrameSize(createMessage({ topic: 't', payload: big, sender: 's', qos: 1 }), {});
-    // Nothing unsent: it goes, whole.
-    const alone = setup(1000, 2000);
-    expect(alone.deliver(big, 1).ok).toBe(true);
-    await tick();
-    expect(alone.overflows).toEqual([]);
-    expect(alone.socket.bodies()).toEqual([big]);
-    // Then a small one, behind it in the socket's buffer, fits again.
-    alone.socket.accept = false;
-    expect(alone.deliver('small', 1).ok).toBe(true);
-    expect(alone.overflows).toEqual([]);
-    // Behind a delivery still in the direct chunk: over the limit, closed.
-    const behind = setup(1000, 2000);
-    behind.deliver('first', 1);
-    behind.deliver(big, 1);
-    expect(behind.overflows).toEqual([size + deliveryFrameSize(createMessage({ topic: 't', payload: 'first', sender: 's', qos: 1 }), {})]);
-    // Queued behind the socket's backpressure: closed.
-    const queued = setup(1000, 2000);
-    queued.socket.accept = false;
-    queued.deliver('first', 1);
-    await tick();
-    queued.deliver(big, 1);
-    expect(queued.overflows).toHaveLength(1);
-    // And a delivery after it, while it is unsent, passes the limit as before.
-    const after = setup(1000, 2000);
-    after.deliver(big, 1);
-    expect(after.overflows).toEqual([]);
-    after.deliver('next', 1);
-    expect(after.overflows).toHaveLength(1);
-  });
-
   describe('writing straight into a chunk while the socket takes everything', () => {
     /** The frame JSON.stringify gives for `msg`, for comparing bytes. */
     const plainFrame = (msg: BrokerMessage, flags: { retained?: boolean; redelivered?: boolean } = {}): Buffer =>
