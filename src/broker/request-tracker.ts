@@ -4,6 +4,7 @@
  */
 import type { Clock } from '../protocol/clock.js';
 import { ErrorCode, RpcError, type RpcErrorObject } from '../protocol/errors.js';
+import { shownName } from '../protocol/excerpt.js';
 import { PendingReplies, type Settle } from '../protocol/pending-replies.js';
 import type { Connection } from './connection.js';
 import { newReplyToken } from './reply-token.js';
@@ -27,7 +28,7 @@ export class RequestTracker {
       // `delivered` tells "nobody answered" apart from "nobody got it" (a requester can
       // then say that its N subscribers only listen, e.g. a `bridge sub`).
       timeoutError: ({ topic, delivered }, ms) =>
-        new RpcError(ErrorCode.TIMEOUT, `Request timed out: no reply on ${topic} within ${ms / 1000}s`, { topic, timeout: ms / 1000, delivered }),
+        new RpcError(ErrorCode.TIMEOUT, `Request timed out: no reply on ${shownName(topic)} within ${ms / 1000}s`, { topic, timeout: ms / 1000, delivered }),
     });
   }
 

@@ -49,3 +49,25 @@ export function shownName(name: string, quoted = false): string {
   const text = quoted ? `"${shown}"` : shown;
   return name.length > SHOWN_NAME_CHARS ? `${text} (${name.length} characters)` : text;
 }
+
+/** Names an error message lists one by one; the others are counted. */
+export const NAMES_LISTED = 5;
+
+/** `items` as an error message lists them: the first {@link NAMES_LISTED} shown, then how many more. */
+export function listedNames<T>(items: readonly T[], show: (item: T) => string): string {
+  const listed = items.slice(0, NAMES_LISTED).map(show);
+  if (items.length > NAMES_LISTED) listed.push(`and ${items.length - NAMES_LISTED} more`);
+  return listed.join(', ');
+}
+
+/**
+ * `name` as sent when it has up to {@link SHOWN_NAME_CHARS} characters, else its first
+ * ones and `...` (never half a surrogate pair): for an error's data, which a client may
+ * match against what it sent, so nothing in it is escaped.
+ */
+export function cutName(name: string): string {
+  if (name.length <= SHOWN_NAME_CHARS) return name;
+  const last = name.charCodeAt(SHOWN_NAME_CHARS - 1);
+  const end = last >= 0xd800 && last <= 0xdbff ? SHOWN_NAME_CHARS - 1 : SHOWN_NAME_CHARS;
+  return `${name.slice(0, end)}...`;
+}

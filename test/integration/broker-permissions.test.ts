@@ -158,6 +158,17 @@ describe('subscribe permissions', () => {
     expect((await cad.call('subscribe', { patterns: ['scripts.+.command.#'] })).error.data.denied[0].rule).toBe('subscribe.deny scripts.+.command.#');
   });
 
+  it('names five long denied patterns by their start and counts the rest; data.denied lists all as sent', async () => {
+    const { as } = await shop();
+    const cad = await as('cad_mill', SECRETS.cad);
+    const patterns = Array.from({ length: 7 }, (_, i) => `secret.${String(i).repeat(60_000)}`);
+    const res = await cad.call('subscribe', { patterns });
+    expect(res.error.code).toBe(-32003);
+    expect(res.error.data.denied).toEqual(patterns.map((pattern) => ({ pattern, rule: 'subscribe.deny secret.#' })));
+    const named = patterns.slice(0, 5).map((p) => `"${p.slice(0, 100)}..." (60007 characters) (subscribe.deny secret.#)`);
+    expect(res.error.message).toBe(`Not allowed: cad_* may not subscribe to ${named.join(', ')}, and 2 more`);
+  });
+
   it('filters deliveries outside the permission from a wider pattern, retained messages included', async () => {
     const { as } = await shop();
     const am = await as('ahk_manager', SECRETS.ahk_manager);

@@ -159,6 +159,10 @@ describe('validation', () => {
     const request = await c.call('request', { topic, payload: {}, timeout: 1 });
     expect(request.error.code).toBe(-32005);
     expect(request.error.message).toBe(`No responders: no other connected client subscribes to "t.${'x'.repeat(98)}..." (60002 characters)`);
+    const listener = await connected('listener');
+    await listener.call('subscribe', { patterns: [topic] });
+    const unanswered = await c.call('request', { topic, payload: {}, timeout: 0.05 });
+    expect(unanswered.error).toMatchObject({ code: -32002, message: `Request timed out: no reply on t.${'x'.repeat(98)}... (60002 characters) within 0.05s`, data: { topic, delivered: 1 } });
     expect((await c.call('publish', { topic: `system.${'s'.repeat(60_000)}`, payload: 1 })).error.message).toMatch(/^Topic "system\.s{93}\.\.\." \(60007 characters\) is reserved/);
   });
 

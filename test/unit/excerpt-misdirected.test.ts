@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { recogniseMisdirected, requestLineExcerpt } from '../../src/broker/misdirected.js';
-import { safeExcerpt, SHOWN_NAME_CHARS, shownName } from '../../src/protocol/excerpt.js';
+import { cutName, listedNames, safeExcerpt, SHOWN_NAME_CHARS, shownName } from '../../src/protocol/excerpt.js';
 
 const header = (text: string | number[]): number => Buffer.from(text as string).readUInt32BE(0);
 
@@ -32,6 +32,20 @@ describe('shownName', () => {
   it('cuts a longer one and says its length, outside the quotes', () => {
     expect(shownName('x'.repeat(SHOWN_NAME_CHARS + 1))).toBe(`${'x'.repeat(SHOWN_NAME_CHARS)}... (${SHOWN_NAME_CHARS + 1} characters)`);
     expect(shownName('y'.repeat(70_000), true)).toBe(`"${'y'.repeat(SHOWN_NAME_CHARS)}..." (70000 characters)`);
+  });
+});
+
+describe('cutName and listedNames', () => {
+  it('keeps a name up to SHOWN_NAME_CHARS as sent, cuts a longer one, never inside a surrogate pair', () => {
+    expect(cutName('a\u0007b')).toBe('a\u0007b');
+    expect(cutName('x'.repeat(SHOWN_NAME_CHARS))).toBe('x'.repeat(SHOWN_NAME_CHARS));
+    expect(cutName('x'.repeat(SHOWN_NAME_CHARS + 1))).toBe(`${'x'.repeat(SHOWN_NAME_CHARS)}...`);
+    expect(cutName(`${'x'.repeat(SHOWN_NAME_CHARS - 1)}😀`)).toBe(`${'x'.repeat(SHOWN_NAME_CHARS - 1)}...`);
+  });
+
+  it('lists five and counts the rest', () => {
+    expect(listedNames(['a', 'b'], (s) => s.toUpperCase())).toBe('A, B');
+    expect(listedNames(['1', '2', '3', '4', '5', '6', '7'], (s) => s)).toBe('1, 2, 3, 4, 5, and 2 more');
   });
 });
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { RpcError } from '../../src/protocol/errors.js';
-import { MAX_PATTERN_REASONS, PATTERNS_NAMED, refuseInvalidPatterns } from '../../src/broker/handlers/subscribe.js';
+import { MAX_PATTERN_REASONS, refuseInvalidPatterns } from '../../src/broker/handlers/subscribe.js';
+import { NAMES_LISTED as PATTERNS_NAMED } from '../../src/protocol/excerpt.js';
 
 /** The error refuseInvalidPatterns throws for `patterns`. */
 function refusal(patterns: string[]): RpcError {
@@ -57,7 +58,9 @@ describe('refuseInvalidPatterns', () => {
     expect(data.reasons[MAX_PATTERN_REASONS - 1]).toEqual({ pattern: `p${MAX_PATTERN_REASONS - 1}..x`, reason: 'pattern has an empty level' });
   });
 
-  it('escapes a control character in the message rather than repeating it', () => {
-    expect(refusal(['a\u0007b']).message).toBe('Invalid pattern: "a\\u0007b" (pattern contains a control character)');
+  it('escapes a control character in the message rather than repeating it; the reasons keep the pattern as sent', () => {
+    const err = refusal(['a\u0007b']);
+    expect(err.message).toBe('Invalid pattern: "a\\u0007b" (pattern contains a control character)');
+    expect((err.data as PatternRefusal).reasons).toEqual([{ pattern: 'a\u0007b', reason: 'pattern contains a control character' }]);
   });
 });

@@ -1,5 +1,6 @@
 /** Permission checks at the protocol edge: each refusal is an `RpcError` naming its rule. */
 import { ErrorCode, RpcError } from '../../protocol/errors.js';
+import { listedNames, shownName } from '../../protocol/excerpt.js';
 import type { Session } from '../session.js';
 
 /** Refuse a `publish` or `request` on `topic` that `session` may not send (-32004). */
@@ -8,7 +9,7 @@ export function requireSendPermission(session: Session, kind: 'publish' | 'reque
   if (perms === null) return;
   const denial = perms[kind].checkTopic(topic);
   if (denial === null) return;
-  throw new RpcError(ErrorCode.PUBLISH_ERROR, `Not allowed: ${session.identity.name} may not ${kind} on "${topic}" (${denial.rule})`, {
+  throw new RpcError(ErrorCode.PUBLISH_ERROR, `Not allowed: ${session.identity.name} may not ${kind} on ${shownName(topic, true)} (${denial.rule})`, {
     topic,
     rule: denial.rule,
     identity: session.identity.name,
@@ -24,11 +25,10 @@ export function requireSubscribePermission(session: Session, patterns: readonly 
     return denial ? [{ pattern, rule: denial.rule }] : [];
   });
   if (denied.length === 0) return;
-  throw new RpcError(
-    ErrorCode.SUBSCRIPTION_ERROR,
-    `Not allowed: ${session.identity.name} may not subscribe to ${denied.map((d) => `"${d.pattern}" (${d.rule})`).join(', ')}`,
-    { denied, identity: session.identity.name },
-  );
+  throw new RpcError(ErrorCode.SUBSCRIPTION_ERROR, `Not allowed: ${session.identity.name} may not subscribe to ${listedNames(denied, (d) => `${shownName(d.pattern, true)} (${d.rule})`)}`, {
+    denied,
+    identity: session.identity.name,
+  });
 }
 
 /** Whether a delivery on `topic` may reach `session` (its subscribe permission). */

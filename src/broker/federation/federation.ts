@@ -9,6 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ErrorCode, RpcError } from '../../protocol/errors.js';
+import { shownName } from '../../protocol/excerpt.js';
 import { isReservedTopic } from '../../protocol/topics.js';
 import { isoTimestamp } from '../../protocol/timestamp.js';
 import { WarningBudget } from '../../log/warning-budget.js';
@@ -182,10 +183,10 @@ export class Federation implements MessageObserver {
       },
       (err: unknown) => {
         if (err instanceof LinkRequestError && err.code === 'no_responders') {
-          throw new RpcError(ErrorCode.NO_RESPONDERS, `No responders: nobody here or upstream (${this.link.address}) answers "${topic}"`, { topic });
+          throw new RpcError(ErrorCode.NO_RESPONDERS, `No responders: nobody here or upstream (${this.link.address}) answers ${shownName(topic, true)}`, { topic });
         }
         if (err instanceof LinkRequestError && err.code === 'timeout') {
-          throw new RpcError(ErrorCode.TIMEOUT, `Request timed out: no reply on ${topic} within ${timeoutMs / 1000}s (asked upstream ${this.link.address})`, {
+          throw new RpcError(ErrorCode.TIMEOUT, `Request timed out: no reply on ${shownName(topic)} within ${timeoutMs / 1000}s (asked upstream ${this.link.address})`, {
             topic,
             timeout: timeoutMs / 1000,
           });

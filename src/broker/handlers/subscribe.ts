@@ -1,13 +1,11 @@
 import { ErrorCode, RpcError } from '../../protocol/errors.js';
-import { safeExcerpt, SHOWN_NAME_CHARS, shownName } from '../../protocol/excerpt.js';
+import { cutName, listedNames, shownName } from '../../protocol/excerpt.js';
 import { patternError } from '../../protocol/topics.js';
 import { mayReceive, requireSubscribePermission } from '../auth/enforce.js';
 import type { CallContext, MethodSpec } from '../context.js';
 import { requireStringArray } from '../params.js';
 import { chainStep } from '../publish-chain.js';
 
-/** Invalid patterns a -32003 message names one by one; the others are counted. */
-export const PATTERNS_NAMED = 5;
 /** Invalid patterns given a reason in the error's data. */
 export const MAX_PATTERN_REASONS = 100;
 
@@ -15,9 +13,10 @@ export const MAX_PATTERN_REASONS = 100;
  * Throws SUBSCRIPTION_ERROR (-32003) listing the patterns that are not valid, but for
  * those in `held`: a session restored from the journal may hold one that an older
  * version took, and its client must be able to drop it. `data.invalid` lists them as
- * sent, for the client to find in its own list; the message and `data.reasons` (the
- * first {@link MAX_PATTERN_REASONS}, in the same order) show them shortened, so that a
- * request of long patterns is not answered with several copies of itself.
+ * sent, for the client to find in its own list; the message shows them shortened (and
+ * escaped), `data.reasons` (the first {@link MAX_PATTERN_REASONS}, in the same order) cut
+ * past 100 characters, so that a request of long patterns is not answered with several
+ * copies of itself.
  */
 export function refuseInvalidPatterns(patterns: readonly string[], held?: ReadonlySet<string>): void {
   const errors = patterns.flatMap((pattern) => {
@@ -25,11 +24,9 @@ export function refuseInvalidPatterns(patterns: readonly string[], held?: Readon
     return reason ? [{ pattern, reason }] : [];
   });
   if (errors.length === 0) return;
-  const named = errors.slice(0, PATTERNS_NAMED).map((e) => `${shownName(e.pattern, true)} (${e.reason})`);
-  if (errors.length > PATTERNS_NAMED) named.push(`and ${errors.length - PATTERNS_NAMED} more`);
-  throw new RpcError(ErrorCode.SUBSCRIPTION_ERROR, `Invalid pattern: ${named.join(', ')}`, {
+  throw new RpcError(ErrorCode.SUBSCRIPTION_ERROR, `Invalid pattern: ${listedNames(errors, (e) => `${shownName(e.pattern, true)} (${e.reason})`)}`, {
     invalid: errors.map((e) => e.pattern),
-    reasons: errors.slice(0, MAX_PATTERN_REASONS).map((e) => ({ pattern: safeExcerpt(e.pattern, SHOWN_NAME_CHARS), reason: e.reason })),
+    reasons: errors.slice(0, MAX_PATTERN_REASONS).map((e) => ({ pattern: cutName(e.pattern), reason: e.reason })),
   });
 }
 
