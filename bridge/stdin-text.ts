@@ -1,6 +1,6 @@
 /**
- * A CLI command's payload read from stdin (`bridge pub TOPIC -`, `request`, `reply`, and
- * `pub -l` line by line).
+ * A CLI command's payload read from stdin (`bridge pub TOPIC -`, `request`, `reply`;
+ * `pub -l` reads it line by line through stdin-lines.ts).
  *
  * Stdin is bytes, and on Windows they are seldom UTF-8 alone: `type notes.txt |` passes a
  * file saved as "ANSI" (Windows-1252) as it is, and a file PowerShell 5.1 wrote with `>`
@@ -27,20 +27,23 @@ export function refuseFolderStdin(): void {
   if (isFolder) throw new CliError('stdin is a folder, not a file: redirect a file (< payload.json) or pipe the payload in');
 }
 
-/** The UTF-16 encoding `bytes` starts with the byte order mark of, if any. */
-function utf16Of(bytes: Buffer): 'utf-16le' | 'utf-16be' | null {
-  if (bytes.length < 2) return null;
-  if (bytes[0] === 0xff && bytes[1] === 0xfe) return 'utf-16le';
-  if (bytes[0] === 0xfe && bytes[1] === 0xff) return 'utf-16be';
-  return null;
+/**
+ * What `bytes` starts with: a UTF-16 byte order mark (its encoding; TextDecoder drops the
+ * mark itself), a UTF-8 one (`skip` its 3 bytes: the rest is then read as UTF-8, or if it
+ * is not valid UTF-8 as Windows-1252, without the mark), or none.
+ */
+export function markOf(bytes: Buffer): { utf16: 'utf-16le' | 'utf-16be' | null; skip: number } {
+  if (bytes.length >= 2 && bytes[0] === 0xff && bytes[1] === 0xfe) return { utf16: 'utf-16le', skip: 0 };
+  if (bytes.length >= 2 && bytes[0] === 0xfe && bytes[1] === 0xff) return { utf16: 'utf-16be', skip: 0 };
+  if (bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) return { utf16: null, skip: 3 };
+  return { utf16: null, skip: 0 };
 }
 
 /** `bytes` of stdin as text (see the top of this file), without a byte order mark. */
 export function stdinText(bytes: Buffer): string {
-  const utf16 = utf16Of(bytes);
-  // TextDecoder drops the mark itself.
+  const { utf16, skip } = markOf(bytes);
   if (utf16 !== null) return new TextDecoder(utf16).decode(bytes);
-  return decodeFrameText(bytes);
+  return decodeFrameText(bytes.subarray(skip));
 }
 
 /** Read all of stdin (for `-` as the payload argument), without a BOM or the final newline. */
@@ -49,67 +52,4 @@ export async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   return stdinText(Buffer.concat(chunks)).replace(/\r?\n$/, '');
-}
-
-const NEWLINE = 0x0a;
-const CARRIAGE_RETURN = 0x0d;
-
-/**
- * The lines of `input` as they arrive, without their `\n` or `\r\n`, each decoded on its
- * own (see the top of this file): one line in Windows-1252 among UTF-8 ones is still read
- * right. UTF-16 (by its mark at the start) is decoded as a stream and split after.
- */
-export async function* stdinLines(input: AsyncIterable<Buffer | string>): AsyncGenerator<string> {
-  // The bytes of the line not ended yet, in pieces: one long line is joined once.
-  let pending: Buffer[] = [];
-  let utf16: TextDecoder | null = null;
-  let text = '';
-  let first = true;
-  for await (const piece of input) {
-    let chunk = typeof piece === 'string' ? Buffer.from(piece, 'utf8') : piece;
-    if (first) {
-      // Two bytes are needed to see a mark.
-      chunk = Buffer.concat([...pending, chunk]);
-      pending = [];
-      if (chunk.length < 2) {
-        if (chunk.length > 0) pending.push(chunk);
-        continue;
-      }
-      first = false;
-      const encoding = utf16Of(chunk);
-      if (encoding !== null) utf16 = new TextDecoder(encoding);
-    }
-    if (utf16 !== null) {
-      text += utf16.decode(chunk, { stream: true });
-      let nl: number;
-      while ((nl = text.indexOf('\n')) >= 0) {
-        yield withoutReturn(text.slice(0, nl));
-        text = text.slice(nl + 1);
-      }
-      continue;
-    }
-    let start = 0;
-    let nl: number;
-    while ((nl = chunk.indexOf(NEWLINE, start)) >= 0) {
-      const line = pending.length > 0 ? Buffer.concat([...pending, chunk.subarray(start, nl)]) : chunk.subarray(start, nl);
-      pending = [];
-      yield lineText(line);
-      start = nl + 1;
-    }
-    if (start < chunk.length) pending.push(chunk.subarray(start));
-  }
-  if (utf16 !== null) {
-    text += utf16.decode();
-    if (text.length > 0) yield withoutReturn(text);
-  } else if (pending.length > 0) {
-    yield lineText(Buffer.concat(pending));
-  }
-}
-
-const withoutReturn = (line: string): string => (line.endsWith('\r') ? line.slice(0, -1) : line);
-
-/** One line's bytes (without its `\n`) as text, without a final `\r`. */
-function lineText(line: Buffer): string {
-  const end = line.length > 0 && line[line.length - 1] === CARRIAGE_RETURN ? line.length - 1 : line.length;
-  return decodeFrameText(line.subarray(0, end));
 }

@@ -5,7 +5,8 @@
  */
 import type { BrokerClient } from '../../src/client/index.js';
 import { connectClient, leaveBroker, type ConnectFlags } from '../connect-options.js';
-import { readStdin, refuseFolderStdin, stdinLines } from '../stdin-text.js';
+import { stdinLines } from '../stdin-lines.js';
+import { readStdin, refuseFolderStdin } from '../stdin-text.js';
 import { CliError } from '../cli-error.js';
 import { jsonErrorMessage, jsonText, parsePayloadArg } from '../payload.js';
 import { checkTopicArg } from '../topic-args.js';

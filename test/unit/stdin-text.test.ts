@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { stdinLines, stdinText } from '../../bridge/stdin-text.js';
+import { stdinLines } from '../../bridge/stdin-lines.js';
+import { stdinText } from '../../bridge/stdin-text.js';
 
 /** `bytes` fed to stdinLines in pieces cut at `cuts`, and the lines it yields. */
 async function linesOf(bytes: Buffer, cuts: number[] = []): Promise<string[]> {
@@ -32,6 +33,10 @@ describe('stdinText', () => {
     expect(stdinText(cp1252('"Café – 5€"'))).toBe('"Café – 5€"');
   });
 
+  it('drops a UTF-8 byte order mark before choosing: followed by bytes that are not UTF-8, the rest is Windows-1252', () => {
+    expect(stdinText(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), cp1252('"5€"')]))).toBe('"5€"');
+  });
+
   it('reads UTF-16 by its byte order mark, either byte order', () => {
     expect(stdinText(Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('{"t":"5€ 😀"}\r\n', 'utf16le')]))).toBe('{"t":"5€ 😀"}\r\n');
     expect(stdinText(Buffer.concat([Buffer.from([0xfe, 0xff]), utf16be('"é"')]))).toBe('"é"');
@@ -59,6 +64,24 @@ describe('stdinLines', () => {
       const bytes = Buffer.concat([mark, encode('{"n":1}\r\n"5€ 😀"\n"end"')]);
       for (let cut = 1; cut < bytes.length; cut++) expect(await linesOf(bytes, [cut]), `cut at ${cut}`).toEqual(['{"n":1}', '"5€ 😀"', '"end"']);
     }
+  });
+
+  it('ends a line at a lone \\r too, as readline did, and at a \\r\\n cut between two reads', async () => {
+    const bytes = Buffer.from('a\rb\r\nc\n\rd\r', 'utf8');
+    for (let cut = 0; cut <= bytes.length; cut++) expect(await linesOf(bytes, cut === 0 ? [] : [cut]), `cut at ${cut}`).toEqual(['a', 'b', 'c', '', 'd']);
+    const utf16 = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('a\rb\r\nc', 'utf16le')]);
+    for (let cut = 1; cut < utf16.length; cut++) expect(await linesOf(utf16, [cut]), `cut at ${cut}`).toEqual(['a', 'b', 'c']);
+  });
+
+  it('drops a UTF-8 mark cut over reads, and reads a line after it in Windows-1252 when it is not UTF-8', async () => {
+    const bytes = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), cp1252('"5€"\n'), Buffer.from('"é"', 'utf8')]);
+    for (let cut = 1; cut < bytes.length; cut++) expect(await linesOf(bytes, [cut]), `cut at ${cut}`).toEqual(['"5€"', '"é"']);
+  });
+
+  it('gives a lone newline as one empty line, and a one-byte input as its line', async () => {
+    expect(await linesOf(Buffer.from('\n'))).toEqual(['']);
+    expect(await linesOf(Buffer.from('\r\n'))).toEqual(['']);
+    expect(await linesOf(Buffer.from('7\n'))).toEqual(['7']);
   });
 
   it('joins one long line read in many pieces, and yields nothing for no input', async () => {
