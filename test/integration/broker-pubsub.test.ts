@@ -232,6 +232,23 @@ describe('retained messages', () => {
     expect(sub.deliveries('cfg.other')).toEqual([]);
   });
 
+  it('a batch that subscribes and then replaces a retained message replays the new one, not the one it replaced', async () => {
+    const pub = await connected('pub');
+    await pub.call('publish', { topic: 'cfg.theme', payload: 'dark', retain: true });
+    const app = await connected('app');
+    app.send([
+      { jsonrpc: '2.0', id: 1, method: 'subscribe', params: { patterns: ['cfg.*'] } },
+      { jsonrpc: '2.0', id: 2, method: 'publish', params: { topic: 'cfg.theme', payload: 'light', retain: true } },
+      { jsonrpc: '2.0', id: 3, method: 'publish', params: { topic: 'cfg.lang', payload: null, retain: true } },
+    ]);
+    await app.waitFor((f) => Array.isArray(f));
+    await fence(pub, app);
+    const seen = app.deliveries().filter((m: { topic: string }) => m.topic.startsWith('cfg.')).map((m: { payload: unknown; retained?: boolean }) => `${String(m.payload)}${m.retained ? ' (retained)' : ''}`);
+    // The live deliveries, then the replay after the batch's answer: 'light' last, and no
+    // cfg.lang, whose retained message the batch cleared.
+    expect(seen).toEqual(['light', 'null', 'light (retained)']);
+  });
+
   it('live deliveries of a retained publish are not flagged retained', async () => {
     const sub = await connected('sub');
     await sub.call('subscribe', { patterns: ['r.x'] });

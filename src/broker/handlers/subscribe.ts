@@ -78,9 +78,12 @@ function subscribeNow(ctx: CallContext, patterns: string[]): { subscribed: strin
   const added = patterns.filter((p) => !session.patterns.has(p));
   for (const p of added) broker.sessions.subscribe(session, p);
   broker.log.debug('subscribed', { client_id: session.clientId, patterns });
-  const retained = broker.retained.matching(patterns).filter((msg) => mayReceive(session, msg.topic));
-  if (retained.length > 0) {
-    after(() =>
+  // Looked up when they are sent, right after the answer, not now: in a batch, a retained
+  // publish after this call changes them before the batch's answer goes, and replaying the
+  // value it replaced would leave the client with that older one.
+  after(() => {
+    const retained = broker.retained.matching(patterns).filter((msg) => mayReceive(session, msg.topic));
+    if (retained.length > 0) {
       broker.router.sendRetained(
         session,
         retained,
@@ -93,8 +96,8 @@ function subscribeNow(ctx: CallContext, patterns: string[]): { subscribed: strin
             error: err as Error,
             stack: (err as Error)?.stack,
           }),
-      ),
-    );
-  }
+      );
+    }
+  });
   return { subscribed: patterns };
 }
