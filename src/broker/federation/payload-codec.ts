@@ -20,15 +20,19 @@ const decoder = new TextDecoder();
  */
 export const MAX_PAYLOAD_DEPTH = MAX_JSON_DEPTH - 2;
 
+/** Characters a JSON string writes as an escape (a lone surrogate too: `\\udXXX`, six bytes). */
+const ESCAPED = /["\\\u0000-\u001f\ud800-\udfff]/;
+
 /**
- * About how many bytes of JSON text `value` is, without making that text for the common
- * payloads: a kept text's own length; a string (a foreign publisher's plain text) its
- * bytes and quotes, escapes not counted; anything else serialised.
+ * How many bytes of UTF-8 JSON text `value` is, which is what its delivery carries:
+ * a kept text's own length; a string (a foreign publisher's plain text) its bytes and
+ * quotes, serialised only when it holds something JSON escapes (a control byte is one
+ * byte, and six as `\\u0001`); anything else serialised.
  */
 export function payloadBytes(value: unknown): number {
   if (value instanceof RawJson) return value.length;
-  if (typeof value === 'string') return Buffer.byteLength(value) + 2;
-  return JSON.stringify(value)?.length ?? 0;
+  if (typeof value === 'string' && !ESCAPED.test(value)) return Buffer.byteLength(value) + 2;
+  return Buffer.byteLength(JSON.stringify(value) ?? '');
 }
 
 /** The JSON text of `value` (`undefined`, which JSON cannot say, becomes an empty body). */
