@@ -94,12 +94,13 @@ class SubscriptionRegistry:
     def callbacks_for(self, topic: str, only: Any = EVERY_CALLBACK) -> List[Callback]:
         """``every_delivery`` if set, then every callback whose pattern matches ``topic``, each
         once, in subscription order; with ``only``, of those callbacks that one alone (None:
-        none), as for a subscribe's retained messages (``_retained_replay``)."""
+        none), as for a subscribe's retained messages (``_retained_replay``). Compared by
+        equality, as ``add`` compares them: ``obj.method`` is a new, equal object each time."""
         found: List[Callback] = [] if self.every_delivery is None else [self.every_delivery]
         for pattern, callbacks in self._by_pattern.items():
             if callbacks and topic_matches(pattern, topic):
                 for callback in callbacks:
-                    if callback not in found and (only is EVERY_CALLBACK or callback is only):
+                    if callback not in found and (only is EVERY_CALLBACK or callback == only):
                         found.append(callback)
         return found
 

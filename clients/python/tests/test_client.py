@@ -364,6 +364,33 @@ async def test_a_later_subscribe_gives_its_retained_messages_to_its_own_callback
         await pub.publish(base + ".lang", None, retain=True)
 
 
+async def test_subscribing_a_bound_method_again_runs_it_with_that_subscribes_retained_messages(make_client):
+    pub = await make_client("pub")
+    sub = await make_client("sub")
+    topic = "cfgm%s.theme" % uid()
+    await pub.publish(topic, "dark", retain=True)
+
+    class Window:
+        def __init__(self) -> None:
+            self.seen = Inbox(sync=True)
+
+        def on_cfg(self, msg: Message) -> None:
+            self.seen.callback(msg)
+
+    window = Window()
+    try:
+        # Each `window.on_cfg` is a new bound-method object, equal to the one before.
+        await sub.subscribe(topic, window.on_cfg)
+        await window.seen.wait(lambda m: len(window.seen.messages) == 1)
+        await sub.subscribe(topic, window.on_cfg)
+        await window.seen.wait(lambda m: len(window.seen.messages) == 2)
+        await pub.publish(topic, "light")
+        await window.seen.wait(lambda m: m.payload == "light")
+        assert [(m.payload, m.retained) for m in window.seen.messages] == [("dark", True), ("dark", True), ("light", False)]
+    finally:
+        await pub.publish(topic, None, retain=True)
+
+
 # --------------------------------------------------------------------------- request/reply
 
 
