@@ -10,14 +10,23 @@ import { markOf } from './stdin-text.js';
 
 const LF = 0x0a;
 const CR = 0x0d;
-/** Bytes needed to tell the marks apart (UTF-8's is three). */
-const MARK_BYTES = 3;
+/**
+ * Whether `bytes`, the first of stdin, may still be the start of a byte order mark: then
+ * the next read decides. Any other first bytes decide at once, so a producer's short first
+ * line (`7\n`) is published without waiting for its second.
+ */
+function mayBeMark(bytes: Buffer): boolean {
+  if (bytes.length === 0) return true;
+  const first = bytes[0];
+  if (first === 0xff || first === 0xfe) return bytes.length < 2;
+  if (first === 0xef) return bytes.length < 2 || (bytes[1] === 0xbb && bytes.length < 3);
+  return false;
+}
 
 /** Splits stdin's bytes into decoded lines, a read at a time. */
 export class StdinLineSplitter {
   /** The first bytes, until there are enough to look for a mark. */
   private head: Buffer[] = [];
-  private headBytes = 0;
   private marked = false;
   private utf16: TextDecoder | null = null;
   /** UTF-16: the text decoded and not yet split, and how much of it holds no line end. */
@@ -33,8 +42,7 @@ export class StdinLineSplitter {
     const lines: string[] = [];
     if (!this.marked) {
       this.head.push(chunk);
-      this.headBytes += chunk.length;
-      if (this.headBytes < MARK_BYTES) return lines;
+      if (mayBeMark(Buffer.concat(this.head))) return lines;
       chunk = this.takeMark();
     }
     this.split(chunk, lines);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { stdinLines } from '../../bridge/stdin-lines.js';
+import { StdinLineSplitter, stdinLines } from '../../bridge/stdin-lines.js';
 import { stdinText } from '../../bridge/stdin-text.js';
 
 /** `bytes` fed to stdinLines in pieces cut at `cuts`, and the lines it yields. */
@@ -76,6 +76,17 @@ describe('stdinLines', () => {
   it('drops a UTF-8 mark cut over reads, and reads a line after it in Windows-1252 when it is not UTF-8', async () => {
     const bytes = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), cp1252('"5€"\n'), Buffer.from('"é"', 'utf8')]);
     for (let cut = 1; cut < bytes.length; cut++) expect(await linesOf(bytes, [cut]), `cut at ${cut}`).toEqual(['"5€"', '"é"']);
+  });
+
+  it('gives a short first line as soon as it ends, unless its bytes may still begin a byte order mark', () => {
+    expect(new StdinLineSplitter().push(Buffer.from('7\n'))).toEqual(['7']);
+    expect(new StdinLineSplitter().push(Buffer.from('{}\n'))).toEqual(['{}']);
+    const marked = new StdinLineSplitter();
+    expect(marked.push(Buffer.from([0xef, 0xbb]))).toEqual([]);
+    expect(marked.push(Buffer.from([0xbf, 0x37, 0x0a]))).toEqual(['7']);
+    const notMarked = new StdinLineSplitter();
+    expect(notMarked.push(Buffer.from([0xef]))).toEqual([]);
+    expect(notMarked.push(Buffer.from([0x0a]))).toEqual(['ï']);
   });
 
   it('gives a lone newline as one empty line, and a one-byte input as its line', async () => {
