@@ -1,7 +1,6 @@
 /**
  * Frames that are not JSON are answered -32700 and the connection stays open (the
- * contract); so are, with -32600, frames in a legacy code page that are too large once
- * decoded. An AutoHotkey script with a broken JSON builder never reads that answer, so
+ * contract). An AutoHotkey script with a broken JSON builder never reads that answer, so
  * the operator must learn of it from the log: the first few per connection are WARNINGs
  * naming the client and showing what it sent; then one WARNING says the rest go to
  * debug, so a script that sends nothing but broken frames cannot flood the log.
@@ -26,7 +25,9 @@ export class BadFrameLog {
    * @param error what the parser said
    */
   report(conn: Connection, bytes: number, text: string, error: unknown): void {
-    this.logCounted(conn, 'frame is not JSON; answered -32700 (parse error)', {
+    const count = (this.counts.get(conn) ?? 0) + 1;
+    this.counts.set(conn, count);
+    const fields = {
       conn: conn.id,
       client_id: conn.clientId,
       remote: conn.remote,
@@ -34,33 +35,19 @@ export class BadFrameLog {
       excerpt: safeExcerpt(text),
       // V8 quotes the input in its message: the same care as for the excerpt.
       error: safeExcerpt(error instanceof Error ? error.message : String(error), 200),
-    });
-  }
-
-  /**
-   * A frame refused for another reason than its JSON (`msg` says which and how it was
-   * answered), counted with the unparsable ones: a script that sends it in a loop never
-   * reads the answer either.
-   */
-  refused(conn: Connection, msg: string, fields: Record<string, unknown>): void {
-    this.logCounted(conn, msg, { conn: conn.id, client_id: conn.clientId, remote: conn.remote, ...fields });
-  }
-
-  private logCounted(conn: Connection, msg: string, fields: Record<string, unknown>): void {
-    const count = (this.counts.get(conn) ?? 0) + 1;
-    this.counts.set(conn, count);
+    };
     if (count <= LOUD_BAD_FRAMES) {
-      this.log.warning(msg, fields);
+      this.log.warning('frame is not JSON; answered -32700 (parse error)', fields);
       return;
     }
     if (count === LOUD_BAD_FRAMES + 1) {
-      this.log.warning('more refused frames on this connection (not JSON, or too large once decoded); further ones are logged at debug only', {
+      this.log.warning('more frames that are not JSON on this connection; further ones are logged at debug only', {
         conn: conn.id,
         client_id: conn.clientId,
         remote: conn.remote,
         logged: LOUD_BAD_FRAMES,
       });
     }
-    this.log.debug(msg, fields);
+    this.log.debug('frame is not JSON; answered -32700 (parse error)', fields);
   }
 }

@@ -156,7 +156,9 @@ export class Dispatcher {
     if (bytes <= limit) return false;
     const call = Array.isArray(value) ? null : classify(value);
     const id = call !== null && call.kind === 'call' ? (call.id ?? null) : null;
-    this.badFrames.refused(conn, 'frame over max_message_size once decoded from its code page to UTF-8; answered -32600', {
+    this.broker.log.warning('frame too large once decoded from its code page; refused', {
+      conn: conn.id,
+      client_id: conn.clientId,
       encoding: this.broker.config.legacy_encoding,
       bytes,
       max_message_size: limit,

@@ -159,7 +159,7 @@ describe('frames that are not JSON, in the log', () => {
   const bed = useTestBed();
 
   const NOT_JSON = 'frame is not JSON; answered -32700 (parse error)';
-  const ONLY_DEBUG = 'more refused frames on this connection (not JSON, or too large once decoded); further ones are logged at debug only';
+  const ONLY_DEBUG = 'more frames that are not JSON on this connection; further ones are logged at debug only';
 
   it('logs the first 3 per connection at WARNING with the client id and a short escaped excerpt, then one WARNING, then debug', async () => {
     const { port, logs } = await loggedBroker(bed);
