@@ -130,45 +130,12 @@ export class Dispatcher {
       this.reply(conn, errorObject(null, parseError((err as Error).message)));
       return;
     }
-    if (this.refuseGrownFrame(conn, text, value)) return;
     restoreRawParams(value, text, specOf);
     if (Array.isArray(value)) {
       this.handleBatch(conn, value.map(classify), []);
       return;
     }
     this.answer(conn, classify(value));
-  }
-
-  /**
-   * A frame in a legacy code page is measured as the UTF-8 it becomes, which is what the
-   * broker keeps and delivers: a Windows-1252 `€` is one byte and three in UTF-8. One over
-   * `max_message_size` that way is refused (-32600, with the call's id when it is one
-   * call, else id null), and the connection stays open. Accepted, it could be delivered
-   * to no one: its delivery alone could pass `max_output_bytes`, closing its subscriber,
-   * and a QoS 1 message would be redelivered and close it again at every reconnect.
-   * Returns true when refused.
-   */
-  private refuseGrownFrame(conn: Connection, text: string, value: unknown): boolean {
-    const limit = this.broker.config.max_message_size;
-    // At most three UTF-8 bytes per UTF-16 unit: most frames need no count.
-    if (text.length * 3 <= limit) return false;
-    const bytes = Buffer.byteLength(text, 'utf8');
-    if (bytes <= limit) return false;
-    const call = Array.isArray(value) ? null : classify(value);
-    const id = call !== null && call.kind === 'call' ? (call.id ?? null) : null;
-    this.broker.log.warning('frame too large once decoded from its code page; refused', {
-      conn: conn.id,
-      client_id: conn.clientId,
-      encoding: this.broker.config.legacy_encoding,
-      bytes,
-      max_message_size: limit,
-    });
-    const err = invalidRequest(`frame is ${bytes} bytes once decoded from ${this.broker.config.legacy_encoding} to UTF-8, over max_message_size (${limit} bytes)`, {
-      max_message_size: limit,
-      utf8_bytes: bytes,
-    });
-    this.reply(conn, errorObject(id, err));
-    return true;
   }
 
   /** Handle one call (or answer what is wrong with it) and send its response. */
