@@ -297,6 +297,15 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<Bro
   return out;
 }
 
+/**
+ * Bytes of the largest delivery a frame of `maxMessageSize` bytes can become: a frame in
+ * a legacy code page is decoded, and every byte of it (`€` in Windows-1252) can be three
+ * in UTF-8; 64 KiB covers what a delivery adds (timestamp, sender, id, flags).
+ */
+export function largestDelivery(maxMessageSize: number): number {
+  return 3 * maxMessageSize + 64 * 1024;
+}
+
 /** Defaults, then each layer in order. */
 export function resolveConfig(...layers: Partial<BrokerConfig>[]): BrokerConfig {
   const config: BrokerConfig = { ...DEFAULT_CONFIG };
@@ -313,9 +322,10 @@ export function resolveConfig(...layers: Partial<BrokerConfig>[]): BrokerConfig 
   if (config.persistence_enabled && config.persistence_path === null) {
     throw new ConfigError('persistence_enabled is set but persistence_path is not: name the directory to keep state in (bridge broker --persist DIR)');
   }
-  if (config.max_output_bytes < 2 * config.max_message_size) {
+  const leastOutput = largestDelivery(config.max_message_size);
+  if (config.max_output_bytes < leastOutput) {
     throw new ConfigError(
-      `max_output_bytes (${config.max_output_bytes}) must be at least twice max_message_size (${config.max_message_size}), or one delivery of a frame the broker accepts could close its subscriber`,
+      `max_output_bytes (${config.max_output_bytes}) must be at least 3 x max_message_size (${config.max_message_size}) + 64 KiB = ${leastOutput}: a frame in a legacy code page is delivered as UTF-8, up to three times its size, and a delivery larger than max_output_bytes would close its subscriber, at every reconnect while it is owed`,
     );
   }
   return config;

@@ -1,5 +1,6 @@
 import iconv from 'iconv-lite';
 import { describe, expect, it } from 'vitest';
+import { largestDelivery } from '../../src/broker/config.js';
 import { encodeFrame, encodeJsonFrame } from '../../src/protocol/index.js';
 import { loggedBroker, roundTrip, useBrokerPerTest, useTestBed } from '../helpers/test-bed.js';
 
@@ -80,6 +81,30 @@ describe('framing', () => {
     header.writeUInt32BE(ansi.length);
     pub.writeRaw(Buffer.concat([header, ansi]));
     expect((await sub.waitDelivery('t')).payload).toBe('Привет');
+  });
+
+  it('delivers a Windows-1252 frame as large as allowed, three times larger in UTF-8, with max_output_bytes at its least', async () => {
+    // Large enough that the 64 KiB for the envelope cannot hide a missing third.
+    const max = 1024 * 1024;
+    await broker.restart({ max_message_size: max, max_output_bytes: largestDelivery(max) });
+    const sub = await connected('sub');
+    await sub.call('subscribe', { patterns: ['t.big'] });
+    const pub = await connected('pub');
+    const head = '{"jsonrpc":"2.0","id":5,"method":"publish","params":{"topic":"t.big","qos":1,"payload":"';
+    // Euro signs up to max_message_size: one byte each in cp1252, three in UTF-8.
+    const text = '€'.repeat(max - head.length - 3);
+    const ansi = iconv.encode(`${head}${text}"}}`, 'windows-1252');
+    expect(ansi.length).toBe(max);
+    const header = Buffer.alloc(4);
+    header.writeUInt32BE(ansi.length);
+    pub.writeRaw(Buffer.concat([header, ansi]));
+    expect((await pub.waitFor((f) => f.id === 5)).result).toMatchObject({ delivered: 1 });
+    const msg = await sub.waitDelivery('t.big');
+    expect(msg.payload).toBe(text);
+    // Still connected: closed for the output limit, it would be owed the message again at every reconnect.
+    await sub.call('ack', { message_id: msg.message_id });
+    const { clients } = (await pub.call('status')).result;
+    expect(clients.find((c: { client_id: string }) => c.client_id === 'sub')).toMatchObject({ connected: true, unacked: 0 });
   });
 
   it('treats a UTF-8 length header counted in characters as framing corruption, not a crash', async () => {

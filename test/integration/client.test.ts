@@ -770,7 +770,7 @@ describe('QoS 1', () => {
     // The client refused any frame over 64 MiB, whatever the broker allowed: the
     // redelivery closed every reconnect. And it sent no frame over 32 MiB at all.
     const MiB = 1024 * 1024;
-    const b = await broker({ max_message_size: 66 * MiB, max_output_bytes: 140 * MiB });
+    const b = await broker({ max_message_size: 66 * MiB, max_output_bytes: 200 * MiB });
     const sub = await connected('big-sub', b.port, { autoReconnect: false });
     await sub.subscribe('big.#', () => undefined);
     await sub.disconnect();

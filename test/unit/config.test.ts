@@ -53,12 +53,15 @@ describe('resolveConfig', () => {
     expect(resolveConfig({ heartbeat_interval: 29.5 }).heartbeat_timeout).toBe(30);
   });
 
-  it('rejects max_output_bytes below twice max_message_size, naming both', () => {
-    const msg = configErrorOf(() => resolveConfig({ max_message_size: 1000, max_output_bytes: 1999 }));
-    expect(msg).toContain('max_output_bytes (1999)');
-    expect(msg).toContain('max_message_size (1000)');
-    expect(resolveConfig({ max_message_size: 1000, max_output_bytes: 2000 }).max_output_bytes).toBe(2000);
-    expect(() => resolveConfig({ max_message_size: 64 * 1024 * 1024 })).toThrow(/max_output_bytes/);
+  it('rejects max_output_bytes below the largest delivery, 3 x max_message_size + 64 KiB, naming both', () => {
+    const least = 3 * 1000 + 65_536;
+    const msg = configErrorOf(() => resolveConfig({ max_message_size: 1000, max_output_bytes: least - 1 }));
+    expect(msg).toContain(`max_output_bytes (${least - 1})`);
+    expect(msg).toContain(`max_message_size (1000) + 64 KiB = ${least}`);
+    expect(resolveConfig({ max_message_size: 1000, max_output_bytes: least }).max_output_bytes).toBe(least);
+    // The defaults (1 MiB, 64 MiB) leave room; 22 MiB messages need more than the default 64 MiB.
+    expect(resolveConfig({}).max_output_bytes).toBe(64 * 1024 * 1024);
+    expect(() => resolveConfig({ max_message_size: 22 * 1024 * 1024 })).toThrow(/max_output_bytes/);
   });
 });
 
