@@ -24,7 +24,7 @@ let dir: string;
 let queue: string;
 
 beforeEach(async () => {
-  ({ broker: b, watcher: sub } = await brokerWithWatcher(bed, { broker: { max_message_size: 4096, max_output_bytes: 64 * 1024 } }));
+  ({ broker: b, watcher: sub } = await brokerWithWatcher(bed, { broker: { max_message_size: 4096, max_output_bytes: 128 * 1024 } }));
   dir = bed.tempDir('bridge-tail-missteps-');
   queue = path.join(dir, 'queue.txt');
 });
