@@ -218,7 +218,7 @@ describe('answers too large to send', () => {
 
 describe('a client that never reads', () => {
   it('is closed with output_limit once its unsent answers pass max_output_bytes; other clients are untouched', async () => {
-    const { port } = await broker({ max_output_bytes: 2 * 1024 * 1024 });
+    const { port } = await broker({ max_output_bytes: 2 * 1024 * 1024, max_message_size: 512 * 1024 });
     const watcher = await connected(port, 'watcher');
     await subscribe(watcher, 'system.client.disconnected', 'chat.#');
     const reader = await connected(port, 'reader');
