@@ -19,6 +19,9 @@ const REDELIVERED: DeliveryFlags = { redelivered: true };
 /** A publish's options: none (a literal per call was an object per message). */
 const NO_OPTIONS: RouteOptions = Object.freeze({});
 
+/** Whether `session` has a connection that is not closing: one deliveries can be handed to. */
+const isConnected = (session: Session): boolean => session.connection !== null && !session.connection.isClosing;
+
 /** Whether `session`'s connection is still being given what it missed (see Router.resume). */
 const isCatchingUp = (session: Session): boolean => {
   const up = session.catchUp;
@@ -67,7 +70,7 @@ export class Router {
       let ok = false;
       const catchingUp = isCatchingUp(session);
       // A request is answered now or never: it goes past a catch-up, as past any queue.
-      if (session.connection && !session.connection.isClosing && (!catchingUp || options.onlineOnly)) {
+      if (isConnected(session) && (!catchingUp || options.onlineOnly)) {
         ok = this.send(session, msg);
       } else if ((msg.qos === 1 || catchingUp) && !options.onlineOnly) {
         ok = session.queueOffline(msg, this.maxQueueSize, this.countExpired);
@@ -84,17 +87,12 @@ export class Router {
   }
 
   /**
-   * True when a request on `topic` from `sender` has someone to reach now: a connected
+   * True when a request `msg` from `sender` has someone to reach now: a connected
    * session other than the sender's, subscribed and allowed to receive it (whom
    * {@link route} with `onlineOnly` hands it to, unless it expired or a queue refused it).
    */
-  reachesAnyone(topic: string, sender: Session): boolean {
-    const matched = this.sessions.index.match(topic);
-    for (let i = 0; i < matched.length; i++) {
-      const session = matched[i]!;
-      if (session !== sender && session.connection && !session.connection.isClosing && mayReceive(session, topic)) return true;
-    }
-    return false;
+  reachesAnyone(msg: BrokerMessage, sender: Session): boolean {
+    return this.targets(msg).some((session) => session !== sender && isConnected(session));
   }
 
   /**
@@ -127,7 +125,7 @@ export class Router {
     for (const session of targets) {
       if (this.sessions.get(session.clientId) !== session) continue;
       let ok: boolean;
-      if (session.connection && !session.connection.isClosing && !isCatchingUp(session)) {
+      if (isConnected(session) && !isCatchingUp(session)) {
         ok = this.send(session, msg);
       } else {
         ok = session.queueOffline(msg, this.maxQueueSize, this.countExpired);

@@ -82,7 +82,7 @@ export const request: MethodSpec = {
       }
       broker.stats.messages++;
       broker.requests.noteDelivered(token, delivered);
-      if (delivered === 0 && isExpired(msg) && broker.router.reachesAnyone(msg.topic, session)) {
+      if (delivered === 0 && isExpired(msg) && broker.router.reachesAnyone(msg, session)) {
         // Its timeout ended before it was routed (a fraction of a millisecond, or a turn
         // that took longer) to subscribers it would have reached: it timed out. With no
         // subscriber it is "no responders", whether or not the clock ticked meanwhile.
