@@ -29,14 +29,19 @@ function escapeChar(c: string): string {
  * in half.
  */
 export function safeExcerpt(text: string, maxChars: number = EXCERPT_CHARS): string {
+  const end = cutAt(text, maxChars);
+  const head = text.slice(0, end).replace(UNSAFE, escapeChar);
+  return end < text.length ? `${head}...` : head;
+}
+
+/** Where `text` is cut to at most `maxChars` characters: never after the high half of a pair. */
+function cutAt(text: string, maxChars: number): number {
   let end = Math.min(text.length, maxChars);
-  // Do not leave the high half of a pair at the end.
   if (end < text.length && end > 0) {
     const last = text.charCodeAt(end - 1);
     if (last >= 0xd800 && last <= 0xdbff) end--;
   }
-  const head = text.slice(0, end).replace(UNSAFE, escapeChar);
-  return end < text.length ? `${head}...` : head;
+  return end;
 }
 
 /**
@@ -66,8 +71,5 @@ export function listedNames<T>(items: readonly T[], show: (item: T) => string): 
  * match against what it sent, so nothing in it is escaped.
  */
 export function cutName(name: string): string {
-  if (name.length <= SHOWN_NAME_CHARS) return name;
-  const last = name.charCodeAt(SHOWN_NAME_CHARS - 1);
-  const end = last >= 0xd800 && last <= 0xdbff ? SHOWN_NAME_CHARS - 1 : SHOWN_NAME_CHARS;
-  return `${name.slice(0, end)}...`;
+  return name.length <= SHOWN_NAME_CHARS ? name : `${name.slice(0, cutAt(name, SHOWN_NAME_CHARS))}...`;
 }
