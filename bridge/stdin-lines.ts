@@ -2,37 +2,22 @@
  * `bridge pub -l`: the lines of stdin as they arrive. A line ends at `\n`, `\r\n` or a
  * lone `\r` (as Node's readline ends them), wherever the reads cut the bytes. Each line
  * is decoded on its own as stdin-text.ts decodes the whole, so one line in Windows-1252
- * among UTF-8 ones is still read right; UTF-16 (by its mark) is decoded as a stream.
+ * among UTF-8 ones is still read right. UTF-16 (by its mark) is decoded as a stream and
+ * split as UTF-8, whose line ends are the same bytes and never part of another character.
  */
 import { TextDecoder } from 'node:util';
 import { decodeFrameText } from '../src/protocol/text.js';
-import { markOf } from './stdin-text.js';
+import { markOf, mayBeMarkStart } from './stdin-text.js';
 
 const LF = 0x0a;
 const CR = 0x0d;
-/**
- * Whether `bytes`, the first of stdin, may still be the start of a byte order mark: then
- * the next read decides. Any other first bytes decide at once, so a producer's short first
- * line (`7\n`) is published without waiting for its second.
- */
-function mayBeMark(bytes: Buffer): boolean {
-  if (bytes.length === 0) return true;
-  const first = bytes[0];
-  if (first === 0xff || first === 0xfe) return bytes.length < 2;
-  if (first === 0xef) return bytes.length < 2 || (bytes[1] === 0xbb && bytes.length < 3);
-  return false;
-}
-
 /** Splits stdin's bytes into decoded lines, a read at a time. */
 export class StdinLineSplitter {
   /** The first bytes, until there are enough to look for a mark. */
   private head: Buffer[] = [];
   private marked = false;
   private utf16: TextDecoder | null = null;
-  /** UTF-16: the text decoded and not yet split, and how much of it holds no line end. */
-  private text = '';
-  private scanned = 0;
-  /** Otherwise: the bytes of the line not ended yet, in pieces (one long line is joined once). */
+  /** The bytes of the line not ended yet, in pieces (one long line is joined once). */
   private pending: Buffer[] = [];
   /** The last line ended at a `\r` the last read ended with: a `\n` starting the next read belongs to it. */
   private afterCr = false;
@@ -42,7 +27,8 @@ export class StdinLineSplitter {
     const lines: string[] = [];
     if (!this.marked) {
       this.head.push(chunk);
-      if (mayBeMark(Buffer.concat(this.head))) return lines;
+      // A short first line (`7\n` from a producer) goes at once unless it may begin a mark.
+      if (mayBeMarkStart(Buffer.concat(this.head))) return lines;
       chunk = this.takeMark();
     }
     this.split(chunk, lines);
@@ -53,12 +39,9 @@ export class StdinLineSplitter {
   end(): string[] {
     const lines: string[] = [];
     if (!this.marked) this.split(this.takeMark(), lines);
-    if (this.utf16 !== null) {
-      this.text += this.utf16.decode();
-      this.splitText(lines);
-      if (this.text.length > 0) lines.push(this.text);
-      this.text = '';
-    } else if (this.pending.length > 0) {
+    // What UTF-16's decoder still holds (half a character: a replacement character).
+    if (this.utf16 !== null) this.splitBytes(Buffer.from(this.utf16.decode(), 'utf8'), lines);
+    if (this.pending.length > 0) {
       lines.push(decodeFrameText(Buffer.concat(this.pending)));
       this.pending = [];
     }
@@ -76,11 +59,10 @@ export class StdinLineSplitter {
   }
 
   private split(chunk: Buffer, lines: string[]): void {
-    if (this.utf16 !== null) {
-      this.text += this.utf16.decode(chunk, { stream: true });
-      this.splitText(lines);
-      return;
-    }
+    this.splitBytes(this.utf16 === null ? chunk : Buffer.from(this.utf16.decode(chunk, { stream: true }), 'utf8'), lines);
+  }
+
+  private splitBytes(chunk: Buffer, lines: string[]): void {
     let start = 0;
     if (this.afterCr && chunk.length > 0) {
       if (chunk[0] === LF) start = 1;
@@ -99,27 +81,6 @@ export class StdinLineSplitter {
       start = i + 1;
     }
     if (start < chunk.length) this.pending.push(chunk.subarray(start));
-  }
-
-  private splitText(lines: string[]): void {
-    const text = this.text;
-    let start = 0;
-    if (this.afterCr && text.length > 0) {
-      if (text.charCodeAt(0) === LF) start = 1;
-      this.afterCr = false;
-    }
-    for (let i = Math.max(start, this.scanned); i < text.length; i++) {
-      const c = text.charCodeAt(i);
-      if (c !== LF && c !== CR) continue;
-      lines.push(text.slice(start, i));
-      if (c === CR) {
-        if (i + 1 === text.length) this.afterCr = true;
-        else if (text.charCodeAt(i + 1) === LF) i++;
-      }
-      start = i + 1;
-    }
-    this.text = text.slice(start);
-    this.scanned = this.text.length;
   }
 }
 

@@ -27,16 +27,28 @@ export function refuseFolderStdin(): void {
   if (isFolder) throw new CliError('stdin is a folder, not a file: redirect a file (< payload.json) or pipe the payload in');
 }
 
+/** The byte order marks stdin may start with; a UTF-8 one is skipped (TextDecoder drops a UTF-16 one itself). */
+const MARKS: readonly { bytes: readonly number[]; utf16: 'utf-16le' | 'utf-16be' | null; skip: number }[] = [
+  { bytes: [0xff, 0xfe], utf16: 'utf-16le', skip: 0 },
+  { bytes: [0xfe, 0xff], utf16: 'utf-16be', skip: 0 },
+  { bytes: [0xef, 0xbb, 0xbf], utf16: null, skip: 3 },
+];
+
+const startsWith = (bytes: Buffer, mark: readonly number[], length: number): boolean => mark.slice(0, length).every((b, i) => bytes[i] === b);
+
 /**
- * What `bytes` starts with: a UTF-16 byte order mark (its encoding; TextDecoder drops the
- * mark itself), a UTF-8 one (`skip` its 3 bytes: the rest is then read as UTF-8, or if it
- * is not valid UTF-8 as Windows-1252, without the mark), or none.
+ * What `bytes` starts with: a UTF-16 byte order mark (its encoding), a UTF-8 one (`skip`
+ * its 3 bytes: the rest is then read as UTF-8, or if it is not valid UTF-8 as
+ * Windows-1252, without the mark), or none.
  */
 export function markOf(bytes: Buffer): { utf16: 'utf-16le' | 'utf-16be' | null; skip: number } {
-  if (bytes.length >= 2 && bytes[0] === 0xff && bytes[1] === 0xfe) return { utf16: 'utf-16le', skip: 0 };
-  if (bytes.length >= 2 && bytes[0] === 0xfe && bytes[1] === 0xff) return { utf16: 'utf-16be', skip: 0 };
-  if (bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) return { utf16: null, skip: 3 };
-  return { utf16: null, skip: 0 };
+  const mark = MARKS.find((m) => bytes.length >= m.bytes.length && startsWith(bytes, m.bytes, m.bytes.length));
+  return mark === undefined ? { utf16: null, skip: 0 } : { utf16: mark.utf16, skip: mark.skip };
+}
+
+/** Whether `bytes`, the first of stdin, are too few to tell, being the start of a mark: more must be read first. */
+export function mayBeMarkStart(bytes: Buffer): boolean {
+  return MARKS.some((m) => bytes.length < m.bytes.length && startsWith(bytes, m.bytes, bytes.length));
 }
 
 /** `bytes` of stdin as text (see the top of this file), without a byte order mark. */
